@@ -1,0 +1,170 @@
+/**
+ * Every error godelayq throws or records. One base class with a stable `code`
+ * so callers can branch without `instanceof` across realms or bundles, and
+ * subclasses where callers need to tell failures apart (SPEC §6).
+ */
+
+/** Stable machine-readable codes, one per error class. */
+export type GodelayqErrorCode =
+  | 'ERR_GODELAYQ'
+  | 'ERR_VALIDATION'
+  | 'ERR_DUPLICATE_JOB'
+  | 'ERR_JOB_NOT_FOUND'
+  | 'ERR_SCHEDULER_STOPPED'
+  | 'ERR_STORE_CORRUPT'
+  | 'ERR_STORE_LOCKED'
+  | 'ERR_STORE_PERSIST'
+  | 'ERR_JOB_TIMEOUT'
+  | 'ERR_UNRECOVERABLE';
+
+/** Base class of every error godelayq throws. */
+export class GodelayqError extends Error {
+  /** Stable code, e.g. `'ERR_VALIDATION'`. */
+  readonly code: GodelayqErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown; code?: GodelayqErrorCode }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options?.code ?? 'ERR_GODELAYQ';
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** Bad arguments: delays, dates, cron expressions, payloads, unknown options. */
+export class ValidationError extends GodelayqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'ERR_VALIDATION' });
+  }
+}
+
+/** A job with this id already exists and `onDuplicate` is `'reject'`. */
+export class DuplicateJobError extends GodelayqError {
+  readonly id: string;
+  constructor(id: string) {
+    super(`Expected job id \`${id}\` to be unused, got an existing job with that id (onDuplicate: 'reject')`, {
+      code: 'ERR_DUPLICATE_JOB',
+    });
+    this.id = id;
+  }
+}
+
+/** No job with this id (or not in a state the operation accepts). */
+export class JobNotFoundError extends GodelayqError {
+  readonly id: string;
+  constructor(id: string, detail?: string) {
+    super(detail ?? `Expected a job with id \`${id}\`, got none`, { code: 'ERR_JOB_NOT_FOUND' });
+    this.id = id;
+  }
+}
+
+/** The scheduler is not started, stopping or stopped. */
+export class SchedulerStoppedError extends GodelayqError {
+  constructor(message = 'Expected a started scheduler, got a stopped one (call `start()` first)') {
+    super(message, { code: 'ERR_SCHEDULER_STOPPED' });
+  }
+}
+
+/** The store's files are damaged; they were left untouched. */
+export class StoreCorruptError extends GodelayqError {
+  readonly path: string;
+  readonly offset: number;
+  constructor(path: string, offset: number, detail: string, options?: { cause?: unknown }) {
+    super(`Store file ${path} is corrupt at byte ${offset}: ${detail}`, { ...options, code: 'ERR_STORE_CORRUPT' });
+    this.path = path;
+    this.offset = offset;
+  }
+}
+
+/** Another live process holds the store. */
+export class StoreLockedError extends GodelayqError {
+  readonly path: string;
+  readonly pid: number;
+  constructor(path: string, pid: number) {
+    super(`Expected store ${path} to be free, got a lock held by live process ${pid}`, { code: 'ERR_STORE_LOCKED' });
+    this.path = path;
+    this.pid = pid;
+  }
+}
+
+/** The store could not durably record a change; the change did not happen. */
+export class StorePersistError extends GodelayqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'ERR_STORE_PERSIST' });
+  }
+}
+
+/** An attempt ran longer than its `timeout`. */
+export class JobTimeoutError extends GodelayqError {
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super(`Expected the attempt to settle within ${timeout} ms, got no result in time`, { code: 'ERR_JOB_TIMEOUT' });
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * Throw from a handler to fail the job at once, without retries.
+ * @example
+ * if (!order) throw new UnrecoverableError(`order ${id} does not exist`);
+ */
+export class UnrecoverableError extends GodelayqError {
+  constructor(message = 'Unrecoverable failure', options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'ERR_UNRECOVERABLE' });
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    if (typeof value === 'string') return value;
+    if (typeof value === 'symbol') return value.toString();
+    if (value === undefined) return 'undefined';
+    if (value === null) return 'null';
+    if (typeof value === 'object') {
+      const json = JSON.stringify(value);
+      return json === undefined ? Object.prototype.toString.call(value) : json;
+    }
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * Normalises anything thrown into an Error. Handlers may throw strings,
+ * `undefined`, Symbols or objects with throwing getters; none of those may
+ * crash the scheduler or lose the failure.
+ */
+export function toError(value: unknown): Error {
+  try {
+    if (value instanceof Error) return value;
+  } catch {
+    // A Proxy can throw from its getPrototypeOf trap; fall through.
+  }
+  const error = new Error(`Non-error thrown: ${describe(value)}`);
+  try {
+    Object.defineProperty(error, 'thrown', { value, enumerable: false });
+  } catch {
+    // ignore: the description above is enough
+  }
+  return error;
+}
+
+/** `{ name, message }` of an error, read defensively (getters may throw). */
+export function errorSummary(error: unknown): { name: string; message: string } {
+  const e = toError(error);
+  let name = 'Error';
+  let message = '';
+  try {
+    name = String(e.name);
+  } catch {
+    /* keep default */
+  }
+  try {
+    message = String(e.message);
+  } catch {
+    message = '(unreadable message)';
+  }
+  return { name, message };
+}

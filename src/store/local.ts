@@ -1,0 +1,452 @@
+/**
+ * The in-process store engine shared by MemoryStore and JsonFileStore.
+ *
+ * HOW: every operation is turned into a list of record-level changes (`put`
+ * a whole record, `del` an id) which are applied to in-memory indexes at once
+ * and then handed to `persist()`. MemoryStore's persist does nothing;
+ * JsonFileStore's appends them to its journal and resolves after fsync.
+ *
+ * WHY apply first: concurrent operations must see each other (two inserts of
+ * one id, a cancel right after an insert) without waiting for the disk. If
+ * persisting fails, the batch and every later batch still in flight are
+ * reverted newest-first, so a rejected call has changed nothing. Persisters
+ * guarantee in-order durability: when batch k fails, every later batch not yet
+ * durable fails too.
+ *
+ * Indexes: `due` (4-ary heap keyed by runAt) holds scheduled jobs until they
+ * are due; then they move to a per-name `ready` heap keyed by -priority (FIFO
+ * among equals), from which `claim` picks across names with free capacity.
+ */
+import { DuplicateJobError, JobNotFoundError, StorePersistError, toError } from '../errors.js';
+import { QuaternaryHeap } from '../heap.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  InsertRequest,
+  InsertResult,
+  JobRecord,
+  Store,
+  StoreContext,
+  StoreCounts,
+  StoreListFilter,
+} from './store.js';
+
+/** One record-level change: what a journal line holds. */
+export type Change = { op: 'put'; job: JobRecord } | { op: 'del'; id: string };
+
+const recordId = (r: JobRecord): string => r.id;
+
+/** In-memory indexes over a set of job records. No I/O, no clock. */
+export class LocalState {
+  readonly byId = new Map<string, JobRecord>();
+  private due = new QuaternaryHeap<JobRecord>({ id: recordId });
+  private readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
+  /** Completed and cancelled ids, oldest first (Set keeps insertion order). */
+  private readonly finished = new Set<string>();
+  private readonly dead = new Set<string>();
+  private readonly tally: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
+  nextSeq = 1;
+  keepCompleted = 1000;
+  keepDead = 10000;
+
+  counts(): StoreCounts {
+    return { ...this.tally, indexed: this.due.size + this.readySize() };
+  }
+
+  private readySize(): number {
+    let n = 0;
+    for (const heap of this.ready.values()) n += heap.size;
+    return n;
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  nextDueAt(): number | undefined {
+    return this.due.peekKey();
+  }
+
+  /** Replaces the whole state with `records` (O(n) heap build). */
+  load(records: Iterable<JobRecord>): void {
+    this.clear();
+    const scheduled: JobRecord[] = [];
+    const finished: JobRecord[] = [];
+    const dead: JobRecord[] = [];
+    for (const r of records) {
+      this.byId.set(r.id, r);
+      this.tally[r.state]++;
+      if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
+      if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
+      if (r.state === 'scheduled') scheduled.push(r);
+      else if (r.state === 'completed' || r.state === 'cancelled') finished.push(r);
+      else if (r.state === 'dead') dead.push(r);
+    }
+    scheduled.sort((a, b) => a.seq - b.seq);
+    this.due = QuaternaryHeap.from(
+      scheduled.map((r) => [r, r.runAt] as const),
+      { id: recordId },
+    );
+    const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
+    for (const r of finished.sort(byFinish)) this.finished.add(r.id);
+    for (const r of dead.sort(byFinish)) this.dead.add(r.id);
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.due.clear();
+    this.ready.clear();
+    this.finished.clear();
+    this.dead.clear();
+    for (const k of Object.keys(this.tally) as (keyof StoreCounts)[]) this.tally[k] = 0;
+    this.nextSeq = 1;
+  }
+
+  /** Adds a job whose id is known to be absent (hot path of insert). */
+  insertNew(job: JobRecord): void {
+    this.byId.set(job.id, job);
+    this.index(job);
+  }
+
+  /**
+   * Applies one change. Pushes the change(s) that undo it onto `inverse` and
+   * any retention evictions it causes onto `extra` (they must be persisted too).
+   */
+  apply(change: Change, inverse?: Change[], extra?: Change[]): void {
+    const id = change.op === 'put' ? change.job.id : change.id;
+    const old = this.byId.get(id);
+    if (inverse) inverse.push(old ? { op: 'put', job: old } : { op: 'del', id });
+    if (old) this.unindex(old);
+    if (change.op === 'del') {
+      this.byId.delete(id);
+      return;
+    }
+    const job = change.job;
+    this.byId.set(id, job);
+    this.index(job);
+    if (job.state === 'completed' || job.state === 'cancelled') this.evict(this.finished, this.keepCompleted, inverse, extra);
+    else if (job.state === 'dead') this.evict(this.dead, this.keepDead, inverse, extra);
+  }
+
+  private evict(set: Set<string>, keep: number, inverse?: Change[], extra?: Change[]): void {
+    while (set.size > keep) {
+      const oldest = set.values().next().value as string;
+      const job = this.byId.get(oldest);
+      if (job) {
+        if (inverse) inverse.push({ op: 'put', job });
+        this.unindex(job);
+        this.byId.delete(oldest);
+      } else set.delete(oldest);
+      if (extra) extra.push({ op: 'del', id: oldest });
+    }
+  }
+
+  private index(job: JobRecord): void {
+    this.tally[job.state]++;
+    if (job.state === 'scheduled' && job.recur) this.tally.recurring++;
+    switch (job.state) {
+      case 'scheduled':
+        this.due.push(job, job.runAt);
+        break;
+      case 'completed':
+      case 'cancelled':
+        this.finished.add(job.id);
+        break;
+      case 'dead':
+        this.dead.add(job.id);
+        break;
+      case 'running':
+        break;
+    }
+  }
+
+  private unindex(job: JobRecord): void {
+    this.tally[job.state]--;
+    if (job.state === 'scheduled' && job.recur) this.tally.recurring--;
+    switch (job.state) {
+      case 'scheduled':
+        if (!this.due.remove(job.id)) this.ready.get(job.name)?.remove(job.id);
+        break;
+      case 'completed':
+      case 'cancelled':
+        this.finished.delete(job.id);
+        break;
+      case 'dead':
+        this.dead.delete(job.id);
+        break;
+      case 'running':
+        break;
+    }
+  }
+
+  /** Moves every job due at `now` from the time index to its name's ready queue. */
+  promote(now: number): void {
+    for (;;) {
+      const key = this.due.peekKey();
+      if (key === undefined || key > now) return;
+      const job = this.due.pop() as JobRecord;
+      let queue = this.ready.get(job.name);
+      if (!queue) {
+        queue = new QuaternaryHeap<JobRecord>({ id: recordId });
+        this.ready.set(job.name, queue);
+      }
+      queue.push(job, -job.priority);
+    }
+  }
+
+  /**
+   * Picks up to `limit` ready jobs: highest priority, then earliest runAt,
+   * then first inserted, respecting per-name capacity. Removes them from the
+   * ready queues; the caller must put them (as running) right after.
+   */
+  pick(request: ClaimRequest): { jobs: JobRecord[]; waiting: string[] } {
+    const jobs: JobRecord[] = [];
+    const taken = new Map<string, number>();
+    const waiting = new Set<string>();
+    const skip = new Set<string>();
+    while (jobs.length < request.limit) {
+      let best: JobRecord | undefined;
+      let bestQueue: QuaternaryHeap<JobRecord> | undefined;
+      for (const [name, queue] of this.ready) {
+        if (queue.size === 0 || skip.has(name)) continue;
+        if (request.capacity(name) - (taken.get(name) ?? 0) <= 0) {
+          waiting.add(name);
+          skip.add(name);
+          continue;
+        }
+        const head = queue.peek() as JobRecord;
+        if (
+          !best ||
+          head.priority > best.priority ||
+          (head.priority === best.priority && (head.runAt < best.runAt || (head.runAt === best.runAt && head.seq < best.seq)))
+        ) {
+          best = head;
+          bestQueue = queue;
+        }
+      }
+      if (!best || !bestQueue) break;
+      bestQueue.pop();
+      jobs.push(best);
+      taken.set(best.name, (taken.get(best.name) ?? 0) + 1);
+    }
+    // Picked jobs stay popped: the caller turns them into `running` puts
+    // (unindexing a popped job is a no-op), and a reverted claim puts the
+    // scheduled record back into the time index, already due.
+    for (const [name, queue] of this.ready) {
+      if (queue.size > 0 && !taken.has(name) && request.capacity(name) <= 0) waiting.add(name);
+    }
+    return { jobs, waiting: [...waiting] };
+  }
+
+  /** Every record, any order. */
+  values(): IterableIterator<JobRecord> {
+    return this.byId.values();
+  }
+}
+
+interface Batch {
+  inverse: Change[];
+  reverted: boolean;
+}
+
+function withoutToken(job: JobRecord): JobRecord {
+  if (job.token === undefined) return job;
+  const { token: _token, ...rest } = job;
+  return rest;
+}
+
+function sortByRunAt(a: JobRecord, b: JobRecord): number {
+  return a.runAt - b.runAt || a.seq - b.seq;
+}
+
+/**
+ * Store engine for stores that keep every job in this process. Subclasses
+ * supply `persist` (and optionally `openStorage` / `closeStorage`).
+ */
+export abstract class LocalStore implements Store {
+  protected readonly state = new LocalState();
+  protected context: StoreContext | undefined;
+  /** False for MemoryStore: no revert bookkeeping, no awaiting. */
+  protected abstract readonly durable: boolean;
+  private readonly outstanding: Batch[] = [];
+
+  /** Durably records `changes` (in call order). Rejects if they are not durable. */
+  protected abstract persist(changes: Change[]): Promise<void>;
+
+  /** Loads records from storage; `undefined` keeps the in-memory state. */
+  protected openStorage(_context: StoreContext): Promise<Iterable<JobRecord> | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  protected closeStorage(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async open(context: StoreContext): Promise<void> {
+    this.context = context;
+    this.state.keepCompleted = context.keepCompleted;
+    this.state.keepDead = context.keepDead;
+    const records = await this.openStorage(context);
+    if (records) this.state.load(records);
+    // Jobs left running by a process that stopped (or died) run again,
+    // keeping their attempt count: at-least-once. Not journaled: replaying a
+    // `running` record recovers it the same way next time.
+    const recovered: JobRecord[] = [];
+    for (const job of this.state.values()) if (job.state === 'running') recovered.push(job);
+    for (const job of recovered) this.state.apply({ op: 'put', job: { ...withoutToken(job), state: 'scheduled' } });
+  }
+
+  async close(): Promise<void> {
+    await this.closeStorage();
+  }
+
+  /** Applies `changes` now, persists them, reverts on failure. */
+  protected async commit(changes: Change[]): Promise<void> {
+    if (!this.durable) {
+      for (const change of changes) this.state.apply(change);
+      return;
+    }
+    const batch: Batch = { inverse: [], reverted: false };
+    const all = changes.slice();
+    for (const change of changes) this.state.apply(change, batch.inverse, all);
+    this.outstanding.push(batch);
+    try {
+      await this.persist(all);
+    } catch (error) {
+      this.revertFrom(batch);
+      throw error instanceof StorePersistError
+        ? error
+        : new StorePersistError(`Could not persist ${all.length} change(s): ${toError(error).message}`, { cause: error });
+    } finally {
+      const i = this.outstanding.indexOf(batch);
+      if (i >= 0) this.outstanding.splice(i, 1);
+    }
+  }
+
+  private revertFrom(batch: Batch): void {
+    const from = this.outstanding.indexOf(batch);
+    if (from < 0) return;
+    for (let i = this.outstanding.length - 1; i >= from; i--) {
+      const b = this.outstanding[i] as Batch;
+      if (b.reverted) continue;
+      b.reverted = true;
+      for (let j = b.inverse.length - 1; j >= 0; j--) this.state.apply(b.inverse[j] as Change);
+    }
+  }
+
+  async insert(requests: readonly InsertRequest[]): Promise<InsertResult[]> {
+    const single = requests.length === 1 ? requests[0] : undefined;
+    if (single && !this.durable && single.record.state === 'scheduled' && !this.state.byId.has(single.record.id)) {
+      // Hot path: one new job in memory. The store owns the record it is given.
+      const job = single.record as JobRecord;
+      job.seq = this.state.nextSeq++;
+      this.state.insertNew(job);
+      return [{ record: job, outcome: 'inserted' }];
+    }
+    const results: InsertResult[] = [];
+    const changes: Change[] = [];
+    const pending = new Map<string, JobRecord>();
+    let seq = this.state.nextSeq;
+    for (const { record, onDuplicate } of requests) {
+      const existing = pending.get(record.id) ?? this.state.get(record.id);
+      if (existing) {
+        if (onDuplicate === 'reject') throw new DuplicateJobError(record.id);
+        if (onDuplicate === 'keep') {
+          results.push({ record: existing, outcome: 'kept' });
+          continue;
+        }
+        if (onDuplicate === 'keepIfSame') {
+          if (existing.recur && record.recur && existing.recur.signature === record.recur.signature) {
+            results.push({ record: existing, outcome: 'kept' });
+            continue;
+          }
+          throw new DuplicateJobError(record.id);
+        }
+      }
+      const job: JobRecord = { ...record, seq: seq++ };
+      pending.set(job.id, job);
+      changes.push({ op: 'put', job });
+      results.push(existing ? { record: job, outcome: 'replaced', previous: existing } : { record: job, outcome: 'inserted' });
+    }
+    const before = this.state.nextSeq;
+    this.state.nextSeq = seq;
+    try {
+      await this.commit(changes);
+    } catch (error) {
+      if (this.state.nextSeq === seq) this.state.nextSeq = before;
+      throw error;
+    }
+    return results;
+  }
+
+  get(id: string): Promise<JobRecord | undefined> {
+    return Promise.resolve(this.state.get(id));
+  }
+
+  list(filter: StoreListFilter): Promise<JobRecord[]> {
+    const out: JobRecord[] = [];
+    for (const job of this.state.values()) {
+      if (filter.name !== undefined && job.name !== filter.name) continue;
+      if (filter.states && !filter.states.includes(job.state)) continue;
+      out.push(job);
+    }
+    out.sort(sortByRunAt);
+    const offset = filter.offset ?? 0;
+    return Promise.resolve(out.slice(offset, filter.limit === undefined ? undefined : offset + filter.limit));
+  }
+
+  async cancel(id: string, now: number): Promise<JobRecord | undefined> {
+    const job = this.state.get(id);
+    if (!job || (job.state !== 'scheduled' && job.state !== 'running')) return undefined;
+    const next: JobRecord = { ...withoutToken(job), state: 'cancelled', finishedAt: now };
+    await this.commit([{ op: 'put', job: next }]);
+    return next;
+  }
+
+  async reschedule(id: string, runAt: number): Promise<JobRecord> {
+    const job = this.state.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    if (job.state !== 'scheduled') {
+      throw new JobNotFoundError(id, `Expected job \`${id}\` to be scheduled, got state '${job.state}'`);
+    }
+    const next: JobRecord = { ...job, runAt };
+    await this.commit([{ op: 'put', job: next }]);
+    return next;
+  }
+
+  async revive(id: string, runAt: number): Promise<JobRecord> {
+    const job = this.state.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    if (job.state !== 'dead' && job.state !== 'cancelled') {
+      throw new JobNotFoundError(id, `Expected job \`${id}\` to be dead or cancelled, got state '${job.state}'`);
+    }
+    const { finishedAt: _f, result: _r, ...rest } = withoutToken(job);
+    const next: JobRecord = { ...rest, state: 'scheduled', runAt, attempt: 0 };
+    await this.commit([{ op: 'put', job: next }]);
+    return next;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.state.promote(request.now);
+    const picked = this.state.pick(request);
+    if (picked.jobs.length === 0) return { jobs: [], waiting: picked.waiting };
+    const jobs = picked.jobs.map((job): JobRecord => ({ ...job, state: 'running', attempt: job.attempt + 1, token: request.token() }));
+    await this.commit(jobs.map((job) => ({ op: 'put', job })));
+    return { jobs, waiting: picked.waiting };
+  }
+
+  async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+    const job = this.state.get(id);
+    if (!job || job.state !== 'running' || job.token !== token) return false;
+    await this.commit([{ op: 'put', job: withoutToken(next) }]);
+    return true;
+  }
+
+  nextDueAt(): number | undefined {
+    return this.state.nextDueAt();
+  }
+
+  counts(): StoreCounts {
+    return this.state.counts();
+  }
+}

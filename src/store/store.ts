@@ -1,0 +1,170 @@
+/**
+ * The persistence seam. A Store speaks scheduler operations ("insert these
+ * jobs", "claim what is due", "record this attempt's outcome"), never file or
+ * Redis primitives, so a local store (memory, JSON file) and a shared one
+ * (Redis, where the sorted set is the due index and several processes claim
+ * under leases) plug in behind the same Scheduler.
+ *
+ * Contract every implementation keeps (checked by test/store-conformance.ts):
+ * - A method that mutates resolves only once the change is durable for that
+ *   store; if it rejects, nothing changed.
+ * - `insert` is all-or-none.
+ * - `claim` moves due jobs to `running`, highest priority first, then earliest
+ *   `runAt`, then first inserted, never more per name than `capacity(name)`.
+ * - `settle` only applies while the job is still running the claimed attempt
+ *   (same `token`); a cancelled or re-claimed job ignores a late outcome.
+ * - `open` recovers jobs left `running` by a dead process: they become
+ *   `scheduled` again, keeping their attempt count (at-least-once).
+ */
+import type { JobState, JsonValue, MisfirePolicy, RetryOptions } from '../types.js';
+
+/** A schedule's recurrence as stored with its job. */
+export interface RecurrenceRecord {
+  cron?: string;
+  every?: number;
+  tz?: string;
+  startAt?: number;
+  endAt?: number;
+  limit?: number;
+  misfire: MisfirePolicy;
+  /** `every`: slots are anchor + k × every. */
+  anchor?: number;
+  /** Slot of the current occurrence (its retries keep it; `runAt` moves). */
+  slot: number;
+  /** Occurrences run so far (for `limit`). */
+  count: number;
+  /** Canonical text of the options that define the schedule (same id + same signature = same schedule). */
+  signature: string;
+}
+
+/** A job as a store keeps it. JSON only, so any store can persist it as is. */
+export interface JobRecord {
+  id: string;
+  name: string;
+  payload: JsonValue;
+  state: JobState;
+  /** Epoch ms when due (a schedule: its current slot). */
+  runAt: number;
+  createdAt: number;
+  /** Attempts started for the current run; reset for each occurrence of a schedule. */
+  attempt: number;
+  /** Insertion order, assigned by the store: FIFO among equals. */
+  seq: number;
+  priority: number;
+  retry?: RetryOptions;
+  timeout?: number;
+  lastError?: { name: string; message: string };
+  result?: JsonValue;
+  /** Set when the job reached a final state. */
+  finishedAt?: number;
+  /** Identifies the claimed attempt while `running`. */
+  token?: string;
+  recur?: RecurrenceRecord;
+}
+
+/** A record to insert: the store assigns `seq`. */
+export type NewJobRecord = Omit<JobRecord, 'seq'>;
+
+/**
+ * How `insert` treats an existing id. `'keepIfSame'` keeps the existing job
+ * when its `recur.signature` equals the new one's and rejects otherwise (a
+ * schedule re-declared at every start-up must just work).
+ */
+export type DuplicateMode = 'reject' | 'keep' | 'replace' | 'keepIfSame';
+
+/** `insert` takes ownership of `record` (it may set `seq` on it); do not reuse it. */
+export interface InsertRequest {
+  record: NewJobRecord;
+  onDuplicate: DuplicateMode;
+}
+
+/** Outcome per inserted record, in request order. */
+export interface InsertResult {
+  record: JobRecord;
+  /** 'inserted' | 'kept' (an existing job was returned) | 'replaced'. */
+  outcome: 'inserted' | 'kept' | 'replaced';
+  /** The job that was replaced, if any. */
+  previous?: JobRecord;
+}
+
+export interface ClaimRequest {
+  now: number;
+  /** At most this many jobs in total. */
+  limit: number;
+  /** Free slots for a job name; 0 = do not claim (no handler, or busy). */
+  capacity: (name: string) => number;
+  /** Token generator for claimed attempts. */
+  token: () => string;
+}
+
+export interface ClaimResult {
+  /** Jobs now `running`, with `attempt` incremented and `token` set. */
+  jobs: JobRecord[];
+  /** Names that have due jobs which could not be claimed for lack of capacity. */
+  waiting: string[];
+}
+
+/** Filter of `list`. */
+export interface StoreListFilter {
+  name?: string;
+  states?: readonly JobState[];
+  limit?: number;
+  offset?: number;
+}
+
+export interface StoreCounts {
+  scheduled: number;
+  running: number;
+  completed: number;
+  dead: number;
+  cancelled: number;
+  /** Scheduled jobs that are schedules (cron/every); included in `scheduled`. */
+  recurring: number;
+  /** Entries in the due index (scheduled jobs not yet claimed). */
+  indexed: number;
+}
+
+/** What the scheduler hands a store when opening it. */
+export interface StoreContext {
+  /** The scheduler's clock, epoch ms. */
+  now(): number;
+  /** Call when the earliest due time may have moved earlier (e.g. another process scheduled a job). */
+  wake(): void;
+  /** Finished jobs (completed or cancelled) kept; the oldest are dropped first. */
+  keepCompleted: number;
+  /** Dead jobs kept; the oldest are dropped first. */
+  keepDead: number;
+  /** Non-fatal notices (e.g. a torn journal tail was dropped). */
+  warn(message: string): void;
+}
+
+/** The persistence seam. See the file header for the contract. */
+export interface Store {
+  open(context: StoreContext): Promise<void>;
+  close(): Promise<void>;
+  insert(requests: readonly InsertRequest[]): Promise<InsertResult[]>;
+  get(id: string): Promise<JobRecord | undefined>;
+  list(filter: StoreListFilter): Promise<JobRecord[]>;
+  /**
+   * Scheduled or running → cancelled. Resolves with the cancelled record, or
+   * `undefined` when there is no such job or it was already final.
+   */
+  cancel(id: string, now: number): Promise<JobRecord | undefined>;
+  /** Moves a scheduled job. Rejects with JobNotFoundError when absent or not scheduled. */
+  reschedule(id: string, runAt: number): Promise<JobRecord>;
+  /** Dead or cancelled → scheduled at `runAt`, attempts reset. JobNotFoundError otherwise. */
+  revive(id: string, runAt: number): Promise<JobRecord>;
+  /** Moves due jobs to running; see ClaimRequest. */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * Records the outcome of the attempt identified by `token`: `next` is the
+   * whole new record (completed, dead, or scheduled again for a retry or the
+   * next slot). Resolves false (and changes nothing) when the job is no
+   * longer running that attempt.
+   */
+  settle(id: string, token: string, next: JobRecord): Promise<boolean>;
+  /** Earliest `runAt` in the due index, or undefined. Synchronous: stores cache it. */
+  nextDueAt(): number | undefined;
+  /** Current counts, synchronous (a shared store may answer from a cache). */
+  counts(): StoreCounts;
+}

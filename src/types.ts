@@ -1,0 +1,143 @@
+/**
+ * Public types of godelayq.
+ *
+ * Terminology
+ * - job: one named unit of work with a JSON payload, stored under a unique id.
+ * - handler: the async function registered for a job name.
+ * - attempt: one run of a handler for a job; a failed attempt may be retried.
+ * - schedule: a recurring job (cron expression or fixed interval); one id for
+ *   its whole life, one occurrence per slot.
+ * - slot: the instant an occurrence of a schedule is due.
+ * - misfire: a slot that passed without running (scheduler stopped or busy).
+ * - store: where jobs are kept (memory, a JSON file, Redis).
+ */
+
+/** A value that survives `JSON.stringify` + `JSON.parse` unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Map of job name to payload type, the generic parameter of `Scheduler`. */
+export type JobMap = Record<string, unknown>;
+
+/** Life-cycle state of a job. */
+export type JobState = 'scheduled' | 'running' | 'completed' | 'dead' | 'cancelled';
+
+/** Backoff that can be stored with a job (JSON). */
+export type Backoff =
+  | { type: 'fixed'; delay: number }
+  | {
+      type: 'exponential';
+      delay: number;
+      /** @default 2 */
+      factor?: number;
+      /** Upper bound of a single wait, ms. */
+      maxDelay?: number;
+      /** 0..1: the wait is multiplied by a uniform random value in [1 - jitter, 1]. @default 0 */
+      jitter?: number;
+    };
+
+/** A custom backoff: `attempt` is the retry number (1 before the 2nd attempt). Returns ms. */
+export type BackoffFunction = (attempt: number, error: Error) => number;
+
+/** Retry policy stored with a job: JSON only. */
+export interface RetryOptions {
+  /** Retries after the first attempt. 0 = never retry. */
+  maxRetries: number;
+  backoff: Backoff;
+}
+
+/** Retry policy given to the constructor or `register`: may use a backoff function. */
+export interface HandlerRetryOptions {
+  maxRetries: number;
+  backoff: Backoff | BackoffFunction;
+}
+
+/** What to do when a job with the same id already exists. */
+export type OnDuplicate = 'reject' | 'keep' | 'replace';
+
+/** What to do with the slots of a schedule that passed without running. */
+export type MisfirePolicy = 'skip' | 'once' | 'all';
+
+/** Options of `scheduleIn` / `scheduleAt` / `scheduleMany`. */
+export interface ScheduleOptions {
+  /** Your own id (idempotency key). Default: a generated URL-safe id. */
+  id?: string;
+  /** Overrides the handler's and the scheduler's retry policy for this job. */
+  retry?: RetryOptions;
+  /** Per-attempt time limit, ms. */
+  timeout?: number;
+  /** Higher runs first among jobs due at the same moment. @default 0 */
+  priority?: number;
+  /** @default 'reject' */
+  onDuplicate?: OnDuplicate;
+}
+
+/** Options of `scheduleEvery`. */
+export interface EveryOptions extends ScheduleOptions {
+  /** First slot not before this instant. Default: now + interval. */
+  startAt?: Date | number;
+  /** No slot after this instant. */
+  endAt?: Date | number;
+  /** Stop after this many occurrences. */
+  limit?: number;
+  /** @default 'once' */
+  misfire?: MisfirePolicy;
+}
+
+/** Options of `scheduleCron`. */
+export interface CronOptions extends EveryOptions {
+  /** IANA time zone the expression is read in. @default 'UTC' */
+  tz?: string;
+}
+
+/** Public, read-only view of a job. */
+export interface JobInfo<Name extends string = string, Payload = unknown> {
+  id: string;
+  name: Name;
+  payload: Payload;
+  state: JobState;
+  /** When the job (or the next occurrence of a schedule) is due. */
+  runAt: Date;
+  createdAt: Date;
+  /** Attempts started for the current run (1-based once started; 0 before). */
+  attempt: number;
+  maxRetries: number;
+  priority: number;
+  lastError?: { name: string; message: string };
+  cron?: { expression: string; tz?: string; nextRunAt: Date | undefined };
+  every?: { interval: number; nextRunAt: Date | undefined };
+  result?: JsonValue;
+}
+
+/** What a handler receives. */
+export interface JobContext<Payload = unknown, Name extends string = string> {
+  readonly id: string;
+  readonly name: Name;
+  readonly payload: Payload;
+  /** 1-based attempt number. */
+  readonly attempt: number;
+  /** The instant this run was due (for a schedule: its slot). */
+  readonly runAt: Date;
+  /** Aborted on timeout, cancel, or when `stop()` gives up waiting. */
+  readonly signal: AbortSignal;
+}
+
+/** Filter of `list()`. */
+export interface ListFilter {
+  name?: string;
+  state?: JobState | JobState[];
+  /** No limit = every match. */
+  limit?: number;
+  offset?: number;
+}
+
+/** Snapshot of counts from `stats()`. */
+export interface SchedulerStats {
+  scheduled: number;
+  running: number;
+  completed: number;
+  dead: number;
+  cancelled: number;
+  heapSize: number;
+  /** How late jobs started, ms, over the recent window. */
+  lateness: { p50: number; p95: number; p99: number };
+}

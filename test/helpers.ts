@@ -1,0 +1,60 @@
+/** Shared test fixtures: a scheduler on a VirtualClock, event recording. */
+import { Scheduler, type SchedulerOptions } from '../src/scheduler.js';
+import { VirtualClock } from '../src/clock.js';
+import type { JobMap } from '../src/types.js';
+import type { SchedulerEvents } from '../src/events.js';
+
+export const T0 = Date.UTC(2027, 0, 1, 0, 0, 0);
+
+export async function virtualScheduler<Jobs extends JobMap>(
+  options: Omit<SchedulerOptions, 'clock'> = {},
+  start: number = T0,
+): Promise<{ scheduler: Scheduler<Jobs>; clock: VirtualClock }> {
+  const clock = new VirtualClock(start);
+  const scheduler = new Scheduler<Jobs>({ ...options, clock });
+  await scheduler.start();
+  return { scheduler, clock };
+}
+
+export type Recorded = { type: string; id?: string; at: number; payload: unknown };
+
+/** Records every event of `types` with the clock time it happened at. */
+export function record<Jobs extends JobMap>(
+  scheduler: Scheduler<Jobs>,
+  clock: { now(): number },
+  types: (keyof SchedulerEvents)[] = ['scheduled', 'started', 'completed', 'failed', 'retrying', 'dead', 'cancelled', 'misfired', 'missingHandler', 'drained', 'error', 'rescheduled'],
+): Recorded[] {
+  const log: Recorded[] = [];
+  for (const type of types) {
+    scheduler.on(type, (payload: unknown) => {
+      const job = (payload as { job?: { id: string } }).job;
+      log.push({ type, ...(job ? { id: job.id } : {}), at: clock.now(), payload });
+    });
+  }
+  return log;
+}
+
+/** Polls `check` on real time until it holds (for durable stores, whose I/O the virtual clock does not wait for). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('until: condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Fails the test on any unhandled rejection while `fn` runs. */
+export async function noUnhandledRejections(fn: () => Promise<void>): Promise<void> {
+  const seen: unknown[] = [];
+  const onRejection = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  process.on('unhandledRejection', onRejection);
+  try {
+    await fn();
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
+  if (seen.length > 0) throw new Error(`unhandled rejection(s): ${seen.map(String).join('; ')}`);
+}

@@ -304,12 +304,17 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       while (this.dispatching) await this.idleTurn();
       const running = [...this.attempts.values()];
       if (running.length > 0) {
+        // The wait ends on the scheduler's clock or in real time, whichever
+        // comes first: a VirtualClock nobody advances must not hang stop().
         let expire: ClockTimer | undefined;
+        let realTimer: NodeJS.Timeout | undefined;
         const expired = new Promise<void>((resolve) => {
           expire = this.clock.setTimer(this.clock.now() + timeout, resolve);
+          realTimer = setTimeout(resolve, timeout);
         });
         await Promise.race([Promise.all(running.map((a) => a.done)), expired]);
         expire?.clear();
+        clearTimeout(realTimer);
         for (const attempt of this.attempts.values()) {
           attempt.abandoned = true;
           attempt.timer?.clear();
@@ -522,7 +527,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     if (what.every !== undefined) spec.anchor = spec.startAt ?? now + what.every;
     const limit = o.limit === undefined ? undefined : checkPositiveInt(o.limit, 'options.limit');
     validateRecurrence(spec, now);
-    const first = what.every !== undefined && spec.startAt === undefined ? spec.anchor : nextSlot(spec, now - 1);
+    const first = what.every !== undefined && spec.startAt === undefined ? spec.anchor : nextSlot(spec, now);
     if (first === undefined) {
       throw new ValidationError(`Expected schedule ${what.cron === undefined ? `every ${what.every} ms` : `'${what.cron}'`} to fire after now, got no slot before endAt`);
     }

@@ -409,7 +409,8 @@ export abstract class LocalStore implements Store {
     if (job.state !== 'scheduled') {
       throw new JobNotFoundError(id, `Expected job \`${id}\` to be scheduled, got state '${job.state}'`);
     }
-    const next: JobRecord = { ...job, runAt };
+    // A schedule's moved occurrence runs as the slot `runAt`; the next slot follows from it.
+    const next: JobRecord = job.recur ? { ...job, runAt, recur: { ...job.recur, slot: runAt } } : { ...job, runAt };
     await this.commit([{ op: 'put', job: next }]);
     return next;
   }

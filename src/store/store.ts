@@ -150,7 +150,10 @@ export interface Store {
    * `undefined` when there is no such job or it was already final.
    */
   cancel(id: string, now: number): Promise<JobRecord | undefined>;
-  /** Moves a scheduled job. Rejects with JobNotFoundError when absent or not scheduled. */
+  /**
+   * Moves a scheduled job (for a schedule: its next occurrence, whose slot
+   * becomes `runAt`). Rejects with JobNotFoundError when absent or not scheduled.
+   */
   reschedule(id: string, runAt: number): Promise<JobRecord>;
   /** Dead or cancelled → scheduled at `runAt`, attempts reset. JobNotFoundError otherwise. */
   revive(id: string, runAt: number): Promise<JobRecord>;

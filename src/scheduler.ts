@@ -34,7 +34,14 @@ import {
   errorSummary,
   toError,
 } from './errors.js';
-import { EventStream, type EventStreamOptions, type JobInfoOf, type SchedulerEvent, type SchedulerEvents } from './events.js';
+import {
+  EventStream,
+  type EventStreamOptions,
+  type JobInfoOf,
+  type SchedulerEvent,
+  type SchedulerEventType,
+  type SchedulerEvents,
+} from './events.js';
 import { DEFAULT_RETRY, backoffDelay, validateRetry } from './retry.js';
 import { MemoryStore } from './store/memory.js';
 import type { DuplicateMode, InsertRequest, InsertResult, JobRecord, NewJobRecord, RecurrenceRecord, Store } from './store/store.js';
@@ -676,7 +683,9 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
    * Async iterator over events, filtered by type, job name (`prefix.*`) and
    * id, with a bounded buffer. Ends when the loop exits or the scheduler stops.
    */
-  events(options: EventStreamOptions = {}): AsyncIterableIterator<SchedulerEvent<Jobs>> {
+  events<T extends SchedulerEventType = SchedulerEventType>(
+    options: EventStreamOptions & { types?: readonly T[] } = {},
+  ): AsyncIterableIterator<Extract<SchedulerEvent<Jobs>, { type: T }>> {
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, new Set(['types', 'names', 'ids', 'bufferSize', 'overflow']), 'options');
     if (options.bufferSize !== undefined) checkPositiveInt(options.bufferSize, 'options.bufferSize');
@@ -691,7 +700,8 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     }
     const stream = new EventStream<SchedulerEvent<Jobs>>(options, (s) => this.streams.delete(s));
     this.streams.add(stream);
-    return stream;
+    // The stream only lets through events whose type is in `types`.
+    return stream as unknown as AsyncIterableIterator<Extract<SchedulerEvent<Jobs>, { type: T }>>;
   }
 
   // ---------------------------------------------------------------- dispatch

@@ -1,0 +1,59 @@
+/**
+ * godelayq: embedded, typed, crash-safe delayed, timed and cron jobs.
+ * This file is the package's whole public surface: every export is named.
+ */
+export { Scheduler } from './scheduler.js';
+export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler.js';
+export { QuaternaryHeap } from './heap.js';
+export type { HeapId, HeapOptions } from './heap.js';
+export { MemoryStore } from './store/memory.js';
+export { VirtualClock, SystemClock } from './clock.js';
+export type { Clock, ClockTimer } from './clock.js';
+export {
+  GodelayqError,
+  ValidationError,
+  DuplicateJobError,
+  JobNotFoundError,
+  SchedulerStoppedError,
+  StoreCorruptError,
+  StoreLockedError,
+  StorePersistError,
+  JobTimeoutError,
+  UnrecoverableError,
+  toError,
+} from './errors.js';
+export type { GodelayqErrorCode } from './errors.js';
+export { EventOverflowError } from './events.js';
+export type { SchedulerEvents, SchedulerEvent, SchedulerEventType, EventStreamOptions, JobInfoOf } from './events.js';
+export type {
+  Store,
+  StoreContext,
+  StoreCounts,
+  StoreListFilter,
+  JobRecord,
+  NewJobRecord,
+  RecurrenceRecord,
+  InsertRequest,
+  InsertResult,
+  DuplicateMode,
+  ClaimRequest,
+  ClaimResult,
+} from './store/store.js';
+export type {
+  JsonValue,
+  JobMap,
+  JobState,
+  JobInfo,
+  JobContext,
+  RetryOptions,
+  HandlerRetryOptions,
+  Backoff,
+  BackoffFunction,
+  OnDuplicate,
+  MisfirePolicy,
+  ScheduleOptions,
+  EveryOptions,
+  CronOptions,
+  ListFilter,
+  SchedulerStats,
+} from './types.js';

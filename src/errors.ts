@@ -127,7 +127,8 @@ function describe(value: unknown): string {
     }
     return String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    // Proxies can throw from every trap, including the ones toString uses.
+    return `an unreadable ${typeof value}`;
   }
 }
 
@@ -156,6 +157,7 @@ export function errorSummary(error: unknown): { name: string; message: string } 
   const e = toError(error);
   let name = 'Error';
   let message = '';
+  // Frozen: it is shared by the stored record and every JobInfo.
   try {
     name = String(e.name);
   } catch {
@@ -166,5 +168,5 @@ export function errorSummary(error: unknown): { name: string; message: string } 
   } catch {
     message = '(unreadable message)';
   }
-  return { name, message };
+  return Object.freeze({ name, message });
 }

@@ -23,6 +23,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import { SystemClock, type Clock, type ClockTimer } from './clock.js';
 import { nextSlot, planDue, recurrenceSignature, validateRecurrence, type RecurrenceSpec } from './cron.js';
 import {
@@ -152,6 +153,8 @@ const CRON_KEYS = new Set([...EVERY_KEYS, 'tz']);
 const CONSTRUCTOR_KEYS = new Set(['store', 'concurrency', 'retry', 'timeout', 'clock', 'keepCompleted', 'keepDead']);
 const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout']);
 const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);
+const STOP_KEYS = new Set(['timeout']);
+const SIGNAL_KEYS = new Set(['signals', 'timeout']);
 const STATES: ReadonlySet<string> = new Set(['scheduled', 'running', 'completed', 'dead', 'cancelled']);
 const LATENESS_WINDOW = 1024;
 const NO_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -300,9 +303,11 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
    * start), waits for pending store writes and closes the store. Idempotent.
    */
   stop(options: StopOptions = {}): Promise<void> {
+    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
+    checkKeys(o, STOP_KEYS, 'options');
+    const timeout = o.timeout === undefined ? 30_000 : checkDelay(o.timeout, 'options.timeout');
     if (this.stopping) return this.stopping;
     if (this.status === 'idle') return Promise.resolve();
-    const timeout = options.timeout === undefined ? 30_000 : checkDelay(options.timeout, 'timeout');
     this.stopping = (async () => {
       if (this.starting) await this.starting.catch(() => undefined);
       if (this.status !== 'started') return;
@@ -357,8 +362,13 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
    * listeners.
    */
   stopOnSignals(options: SignalOptions = {}): () => void {
+    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
+    checkKeys(o, SIGNAL_KEYS, 'options');
     const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
-    const stopOptions: StopOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
+    if (!Array.isArray(signals) || signals.length === 0 || signals.some((x) => typeof x !== 'string' || !Object.hasOwn(osConstants.signals, x))) {
+      throw new ValidationError(`Expected \`options.signals\` to be a non-empty array of signal names, got ${show(signals)}`);
+    }
+    const stopOptions: StopOptions = options.timeout === undefined ? {} : { timeout: checkDelay(options.timeout, 'options.timeout') };
     const remove = (): void => {
       for (const s of signals) process.removeListener(s, onSignal);
     };
@@ -764,6 +774,12 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
   /** Keeps the one timer armed for the earliest due time. */
   private arm(): void {
     if (this.status !== 'started' || this.paused) return;
+    if (this.attempts.size >= this.concurrency) {
+      // Every slot is busy: the next completion dispatches. Arming now would
+      // spin on a timer for a job that is already due but cannot start.
+      this.clearTimer();
+      return;
+    }
     const at = this.store.nextDueAt();
     if (at === undefined) {
       this.clearTimer();

@@ -105,7 +105,7 @@ export function checkFinite(value: unknown, what: string): number {
 }
 
 /**
- * Returns a deep copy of `value` if JSON round-trips it unchanged, else throws
+ * Returns a deep, frozen copy of `value` if JSON round-trips it unchanged, else throws
  * ValidationError naming the path: undefined, functions, symbols, NaN,
  * Infinity, BigInt, cycles, Dates, Maps, class instances, sparse arrays,
  * `__proto__` keys and getters that throw are all refused.
@@ -149,7 +149,8 @@ function walkJson(v: unknown, path: string, stack: object[]): JsonValue {
             if (!(i in v)) throw new ValidationError(`Expected \`${path}[${i}]\` to be JSON, got a hole in a sparse array`);
             out[i] = walkJson(v[i], `${path}[${i}]`, stack);
           }
-          return out;
+          // Frozen: stored records and the JobInfo views of them share it.
+          return Object.freeze(out) as JsonValue[];
         }
         const proto: unknown = Object.getPrototypeOf(v);
         if (proto !== Object.prototype && proto !== null) {
@@ -169,7 +170,7 @@ function walkJson(v: unknown, path: string, stack: object[]): JsonValue {
           }
           out[key] = walkJson(child, path + '.' + key, stack);
         }
-        return out;
+        return Object.freeze(out);
       } finally {
         stack.pop();
       }

@@ -7,6 +7,8 @@ export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, Stop
 export { QuaternaryHeap } from './heap.js';
 export type { HeapId, HeapOptions } from './heap.js';
 export { MemoryStore } from './store/memory.js';
+export { DirectoryLoader } from './loader.js';
+export type { DirectoryLoaderOptions, DirectoryLoaderEvents } from './loader.js';
 export { VirtualClock, SystemClock } from './clock.js';
 export type { Clock, ClockTimer } from './clock.js';
 export {

@@ -27,8 +27,12 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap> {
   retrying: { job: JobInfoOf<Jobs>; attempt: number; delay: number; nextRunAt: Date };
   dead: { job: JobInfoOf<Jobs>; error: Error };
   cancelled: { job: JobInfoOf<Jobs> };
-  /** Slots of a schedule that passed without running. */
-  misfired: { job: JobInfoOf<Jobs>; missed: number };
+  /**
+   * Slots of a schedule that will never run (`missed`); `runAt` is the slot
+   * that runs now as the catch-up, or the next future slot ('skip'), or
+   * undefined when the schedule has ended.
+   */
+  misfired: { job: JobInfoOf<Jobs>; missed: number; runAt: Date | undefined };
   /** A job is due but no handler is registered for its name (once per name until registered). */
   missingHandler: { name: string };
   /** Nothing due and nothing running. */

@@ -23,7 +23,7 @@ export function backoffDelay(
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
       throw new ValidationError(`Expected the backoff function to return a finite number >= 0, got ${String(ms)}`);
     }
-    return ms;
+    return Math.ceil(ms);
   }
   if (backoff.type === 'fixed') {
     ms = backoff.delay;
@@ -33,7 +33,8 @@ export function backoffDelay(
     const jitter = backoff.jitter ?? 0;
     if (jitter > 0) ms *= 1 - jitter * random();
   }
-  return ms;
+  // Whole milliseconds, rounded up: due times are whole ms and never early.
+  return Math.ceil(ms);
 }
 
 function isNonNegativeFinite(value: unknown): value is number {

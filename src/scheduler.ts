@@ -25,7 +25,7 @@ import { EventEmitter } from 'eventemitter3';
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { SystemClock, type Clock, type ClockTimer } from './clock.js';
-import { nextSlot, planDue, recurrenceSignature, validateRecurrence, type RecurrenceSpec } from './cron.js';
+import { firstSlot, nextSlot, planDue, recurrenceSignature, validateRecurrence, type RecurrenceSpec } from './cron.js';
 import {
   GodelayqError,
   JobTimeoutError,
@@ -405,7 +405,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     options?: ScheduleOptions,
   ): Promise<JobInfo<N, Jobs[N]>> {
     this.assertStarted();
-    const runAt = this.clock.now() + checkDelay(delay);
+    const runAt = Math.ceil(this.clock.now() + checkDelay(delay));
     if (runAt > MAX_TIME) throw new ValidationError(`Expected \`delay\` to end before ±8.64e15 ms, got ${show(delay)}`);
     const request = this.oneOff(name, runAt, payload, options);
     return this.insertOne(request) as Promise<JobInfo<N, Jobs[N]>>;
@@ -438,7 +438,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       if ((it.delay === undefined) === (it.at === undefined)) {
         throw new ValidationError(`Expected \`items[${i}]\` to have exactly one of \`delay\` or \`at\`, got ${it.delay === undefined ? 'neither' : 'both'}`);
       }
-      const runAt = it.delay !== undefined ? now + checkDelay(it.delay, `items[${i}].delay`) : checkTime(it.at, `items[${i}].at`);
+      const runAt = it.delay !== undefined ? Math.ceil(now + checkDelay(it.delay, `items[${i}].delay`)) : checkTime(it.at, `items[${i}].at`);
       if (runAt > MAX_TIME) throw new ValidationError(`Expected \`items[${i}].delay\` to end before ±8.64e15 ms, got ${show(it.delay)}`);
       return this.oneOff(it.name, runAt, it.payload, it.options as ScheduleOptions | undefined, `items[${i}]`);
     });
@@ -544,7 +544,13 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     if (what.every !== undefined) spec.anchor = spec.startAt ?? now + what.every;
     const limit = o.limit === undefined ? undefined : checkPositiveInt(o.limit, 'options.limit');
     validateRecurrence(spec, now);
-    const first = what.every !== undefined && spec.startAt === undefined ? spec.anchor : nextSlot(spec, now);
+    // An explicit startAt that is not in the past may itself be the first slot.
+    const first =
+      what.every !== undefined && spec.startAt === undefined
+        ? spec.anchor
+        : spec.startAt !== undefined && spec.startAt >= now
+          ? firstSlot(spec, spec.startAt)
+          : nextSlot(spec, now);
     if (first === undefined) {
       throw new ValidationError(`Expected schedule ${what.cron === undefined ? `every ${what.every} ms` : `'${what.cron}'`} to fire after now, got no slot before endAt`);
     }
@@ -872,7 +878,10 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     if (record.recur && record.attempt === 1) {
       const recur = record.recur;
       const plan = planDue(specOf(recur), recur.slot, now, recur.misfire, recur.slot < this.startedAt);
-      if (plan.missed > 0) this.publish('misfired', () => ({ job: this.info(record), missed: plan.missed }));
+      if (plan.missed > 0) {
+        const runAt = plan.runAt === undefined ? undefined : new Date(plan.runAt);
+        this.publish('misfired', () => ({ job: this.info(record), missed: plan.missed, runAt }));
+      }
       if (plan.runAt === undefined || plan.runAt > now) {
         // Skip to a future slot (or the schedule ended) without running.
         const { token: _t, ...rest } = record;
@@ -1113,7 +1122,13 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     if (record.result !== undefined) info.result = record.result;
     const recur = record.recur;
     if (recur) {
-      const nextRunAt = record.state === 'scheduled' ? new Date(record.runAt) : undefined;
+      let nextRunAt: Date | undefined;
+      if (record.state === 'scheduled') nextRunAt = new Date(record.runAt);
+      else if (record.state === 'running') {
+        // While an occurrence runs, the next one is the slot after it.
+        const next = recur.limit !== undefined && recur.count + 1 >= recur.limit ? undefined : nextSlot(specOf(recur), recur.slot);
+        nextRunAt = next === undefined ? undefined : new Date(next);
+      }
       if (recur.cron !== undefined) info.cron = { expression: recur.cron, ...(recur.tz === undefined ? {} : { tz: recur.tz }), nextRunAt };
       if (recur.every !== undefined) info.every = { interval: recur.every, nextRunAt };
     }

@@ -41,7 +41,8 @@ export function checkTime(value: unknown, what = 'when'): number {
   if (!Number.isFinite(ms) || Math.abs(ms) > MAX_TIME) {
     throw new ValidationError(`Expected \`${what}\` to be a valid time within ±8.64e15 ms, got ${show(value)}`);
   }
-  return ms;
+  // Due times are whole ms; rounding up keeps "never early".
+  return Math.ceil(ms);
 }
 
 /** Throws on keys of `options` not in `allowed`. */

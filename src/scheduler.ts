@@ -117,7 +117,11 @@ export type ScheduleManyItem<Jobs extends JobMap> = {
 
 /** Options of `stop()`. */
 export interface StopOptions {
-  /** How long to wait for running attempts before aborting them, ms. @default 30000 */
+  /**
+   * How long to wait for running attempts before aborting them, ms: on the
+   * scheduler's clock or in real time, whichever ends first (so a VirtualClock
+   * nobody advances cannot hang `stop()`). @default 30000
+   */
   timeout?: number;
 }
 
@@ -620,10 +624,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     const record = await this.track(this.store.cancel(id, this.clock.now()));
     if (!record) return false;
     const attempt = this.attempts.get(id);
-    if (attempt) {
-      attempt.cancelled = true;
-      attempt.controller.abort(new GodelayqError(`Job ${id} was cancelled`));
-    }
+    if (attempt) this.abandonAttempt(attempt, new GodelayqError(`Job ${id} was cancelled`));
     this.publish('cancelled', () => ({ job: this.info(record) }));
     this.arm();
     return true;
@@ -1075,9 +1076,20 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
 
   private abortReplaced(id: string): void {
     const attempt = this.attempts.get(id);
-    if (!attempt) return;
+    if (attempt) this.abandonAttempt(attempt, new GodelayqError(`Job ${id} was replaced`));
+  }
+
+  /**
+   * A cancelled or replaced attempt: abort its signal and free its slot now,
+   * so a handler that ignores the signal and never settles cannot hold a
+   * concurrency slot forever. Its eventual outcome is ignored.
+   */
+  private abandonAttempt(attempt: Attempt, reason: Error): void {
     attempt.cancelled = true;
-    attempt.controller.abort(new GodelayqError(`Job ${id} was replaced`));
+    attempt.timer?.clear();
+    attempt.controller.abort(reason);
+    this.releaseSlot(attempt);
+    this.kick();
   }
 
   // ------------------------------------------------------------------ events

@@ -10,8 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Scheduler, VirtualClock, type JobInfo } from '../src/index.js';
-import { JsonFileStore } from '../src/store/json-file.js';
+import { JsonFileStore, Scheduler, VirtualClock, type JobInfo } from '../src/index.js';
 
 type Jobs = {
   'order.cancelUnpaid': { orderId: string };

@@ -7,6 +7,10 @@ export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, Stop
 export { QuaternaryHeap } from './heap.js';
 export type { HeapId, HeapOptions } from './heap.js';
 export { MemoryStore } from './store/memory.js';
+export { JsonFileStore } from './store/json-file.js';
+export type { JsonFileStoreOptions } from './store/json-file.js';
+export { FaultyFs, nodeFs } from './store/json-file/fs.js';
+export type { FsLayer, FaultKind, FaultOptions, FsMethod } from './store/json-file/fs.js';
 export { DirectoryLoader } from './loader.js';
 export type { DirectoryLoaderOptions, DirectoryLoaderEvents } from './loader.js';
 export { VirtualClock, SystemClock } from './clock.js';

@@ -128,6 +128,22 @@ export class LocalState {
     else if (job.state === 'dead') this.evict(this.dead, this.keepDead, inverse, extra);
   }
 
+  /**
+   * Applies an undo change of a failed batch. Never evicts: the state being
+   * restored kept the retention limits, and an eviction here would drop a
+   * job that a later undo change does not bring back.
+   */
+  restore(change: Change): void {
+    const { keepCompleted, keepDead } = this;
+    this.keepCompleted = this.keepDead = Infinity;
+    try {
+      this.apply(change);
+    } finally {
+      this.keepCompleted = keepCompleted;
+      this.keepDead = keepDead;
+    }
+  }
+
   private evict(set: Set<string>, keep: number, inverse?: Change[], extra?: Change[]): void {
     while (set.size > keep) {
       const oldest = set.values().next().value as string;
@@ -324,13 +340,16 @@ export abstract class LocalStore implements Store {
   }
 
   private revertFrom(batch: Batch): void {
+    // Already undone by an earlier failed batch: whatever came after that
+    // revert was applied to the restored state and stands on its own.
+    if (batch.reverted) return;
     const from = this.outstanding.indexOf(batch);
     if (from < 0) return;
     for (let i = this.outstanding.length - 1; i >= from; i--) {
       const b = this.outstanding[i] as Batch;
       if (b.reverted) continue;
       b.reverted = true;
-      for (let j = b.inverse.length - 1; j >= 0; j--) this.state.apply(b.inverse[j] as Change);
+      for (let j = b.inverse.length - 1; j >= 0; j--) this.state.restore(b.inverse[j] as Change);
     }
   }
 

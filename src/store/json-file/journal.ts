@@ -1,0 +1,304 @@
+/**
+ * The journal: one JSON line per committed batch, appended with group
+ * commit, and its reader.
+ *
+ * Group commit: `append` queues a line and returns a promise; one writer
+ * loop takes everything queued, writes it with one positional write at the
+ * durable length (O_DSYNC where available, else write + fdatasync), then
+ * resolves the whole group. Batches that arrive meanwhile form the next
+ * group, so N concurrent writers share far fewer than N syncs.
+ *
+ * In-order durability: a batch resolves only after every earlier batch is
+ * durable. When a write or sync fails, its group and every batch queued
+ * behind it reject (LocalStore reverts them all), and the file is truncated
+ * back to the last durable length before anything else is written, so a
+ * failed write never leaves half a line in the middle of the journal.
+ */
+import { constants } from 'node:fs';
+import { StoreCorruptError, StorePersistError, toError } from '../../errors.js';
+import type { JobRecord } from '../store.js';
+import { FORMAT_VERSION, applyLine } from './format.js';
+import { type FsLayer, writeAll } from './fs.js';
+import { scanLines } from './reader.js';
+
+/** An open journal file. `size` is its durable length. */
+export interface JournalFile {
+  path: string;
+  gen: number;
+  fd: number;
+  size: number;
+  /** Opened with O_DSYNC: each write returns once durable, no separate fdatasync. */
+  dsync: boolean;
+}
+
+/**
+ * Flags to open a journal for appending. With `sync`, O_DSYNC where the
+ * platform has it: write and sync become one request to the thread pool, so
+ * the disk works while JavaScript prepares the next group.
+ */
+export function journalOpenFlags(sync: boolean): { flags: string | number; dsync: boolean } {
+  const dsync = constants.O_DSYNC;
+  if (sync && typeof dsync === 'number' && dsync !== 0) return { flags: constants.O_RDWR | dsync, dsync: true };
+  return { flags: 'r+', dsync: false };
+}
+
+/** Pending batches that start a group at once instead of at the end of the turn. */
+const EAGER_GROUP = 128;
+
+interface Pending {
+  id: number;
+  data: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Bytes (UTF-16 units) per group write, so one write never grows without bound. */
+const MAX_GROUP = 8 << 20;
+
+export class JournalWriter {
+  file: JournalFile;
+  /** Durable group writes made (group commit tests and benches read it). */
+  syncs = 0;
+  /** Failed groups so far. */
+  failures = 0;
+  /** Id of the last queued batch. */
+  lastId = 0;
+  /** Every batch with an id up to this one is settled (durable or rejected). */
+  settledId = 0;
+  private queue: Pending[] = [];
+  private running = false;
+  /** The deferred start of a run, while one is pending. */
+  private starter: NodeJS.Immediate | undefined;
+  /**
+   * Set from a failure until the failed batches are reverted: a batch
+   * applied meanwhile sits on top of them, and LocalStore reverts it too, so
+   * it must fail rather than become durable.
+   */
+  private failing: StorePersistError | undefined;
+  private needsRepair = false;
+  private waiters: { id: number; resolve: () => void }[] = [];
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly layer: FsLayer,
+    file: JournalFile,
+    private readonly sync: boolean,
+    /** Runs before each group is written, with nothing in flight (rotation happens here). */
+    private readonly beforeGroup: () => Promise<void> | undefined,
+  ) {
+    this.file = file;
+  }
+
+  /** Queues one line (with its newline; '' to just wait for what is ahead). Resolves once durable. */
+  append(data: string): Promise<void> {
+    if (this.failing) {
+      // A batch applied before LocalStore reverted the failed ones may depend
+      // on them: it fails too.
+      return Promise.reject(this.failing);
+    }
+    return new Promise<void>((resolve, reject) => {
+      const id = ++this.lastId;
+      this.queue.push({ id, data, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        // Start after the current turn's callbacks, so the batches they
+        // append join one group; but when many arrive at once, start as soon
+        // as EAGER_GROUP are in, so the disk works while the rest are prepared.
+        this.starter = setImmediate(() => this.start());
+      } else if (this.starter && this.queue.length >= EAGER_GROUP) {
+        queueMicrotask(() => this.start());
+      }
+    });
+  }
+
+  /**
+   * Ends the failure window: the batches rejected by the last failure have
+   * been reverted in memory, so new batches no longer depend on them.
+   */
+  endFailure(): void {
+    this.failing = undefined;
+  }
+
+  /** Resolves when nothing is queued or being written. */
+  drain(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Resolves when every batch up to `id` is settled. */
+  settled(id: number): Promise<void> {
+    if (this.settledId >= id) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ id, resolve }));
+  }
+
+  /** True while a group is queued or being written. */
+  get busy(): boolean {
+    return this.running || this.queue.length > 0;
+  }
+
+  /** True when the file may hold bytes past its durable length. */
+  get dirty(): boolean {
+    return this.needsRepair;
+  }
+
+  private start(): void {
+    if (!this.starter) return;
+    clearImmediate(this.starter);
+    this.starter = undefined;
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const group = this.takeGroup();
+        // Rotation happens here, with the group already taken: whatever was
+        // appended before this point goes to the new journal (the rotation's
+        // view includes it), so a forced snapshot cannot be overtaken.
+        // A failed rotation is the store's business (it warns and retries
+        // later); it never fails the group. No await unless one is due: the
+        // write must reach the thread pool before the callers just resolved
+        // run their continuations.
+        const rotating = this.beforeGroup();
+        if (rotating) await rotating.catch(() => undefined);
+        try {
+          if (this.needsRepair) await this.repair();
+          const data = group.length === 1 ? (group[0] as Pending).data : group.map((p) => p.data).join('');
+          if (data.length > 0) {
+            const buffer = Buffer.from(data);
+            if (this.sync) this.syncs++;
+            await writeAll(this.layer, this.file.fd, buffer, this.file.size);
+            if (this.sync && !this.file.dsync) await this.layer.fdatasync(this.file.fd);
+            this.file.size += buffer.length;
+          }
+          this.settle(group, undefined);
+        } catch (cause) {
+          this.failures++;
+          this.needsRepair = true;
+          const error = new StorePersistError(`Could not append to journal ${this.file.path}: ${toError(cause).message}`, {
+            cause,
+          });
+          this.failing = error;
+          // Normally ended by endFailure() once LocalStore reverted the failed
+          // batches; this is only a safety net.
+          setImmediate(() => {
+            if (this.failing === error) this.failing = undefined;
+          });
+          const behind = this.queue;
+          this.queue = [];
+          this.settle(group.concat(behind), error);
+          // Cut the partial write off now, so the next group can go ahead;
+          // if this fails too, the next group tries again first.
+          await this.repair().catch(() => undefined);
+        }
+      }
+    } finally {
+      this.running = false;
+      const idle = this.idle;
+      this.idle = [];
+      for (const resolve of idle) resolve();
+    }
+  }
+
+  private takeGroup(): Pending[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && (n === 0 || bytes < MAX_GROUP)) {
+      bytes += (this.queue[n] as Pending).data.length;
+      n++;
+    }
+    return n === this.queue.length ? this.queue.splice(0) : this.queue.splice(0, n);
+  }
+
+  private settle(group: Pending[], error: StorePersistError | undefined): void {
+    const last = group[group.length - 1];
+    if (last) this.settledId = last.id;
+    for (const p of group) {
+      if (error) p.reject(error);
+      else p.resolve();
+    }
+    if (this.waiters.length > 0) {
+      const ready = this.waiters.filter((w) => w.id <= this.settledId);
+      this.waiters = this.waiters.filter((w) => w.id > this.settledId);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  private async repair(): Promise<void> {
+    await this.layer.ftruncate(this.file.fd, this.file.size);
+    if (this.sync) await this.layer.fdatasync(this.file.fd);
+    this.needsRepair = false;
+  }
+}
+
+export interface JournalReadResult {
+  /** Bytes of valid content (header and whole lines); a torn tail starts here. */
+  validLength: number;
+  /** Size on disk. */
+  size: number;
+  /** Change lines replayed. */
+  lines: number;
+  /** The file has no complete header line (crashed while being created). */
+  headerMissing: boolean;
+}
+
+/**
+ * Replays journal `file` (generation `gen`) into `records` (id → record, or
+ * null once deleted). A torn tail is accepted only when `isLast`; anything
+ * else wrong is StoreCorruptError.
+ */
+export async function readJournal(
+  layer: FsLayer,
+  file: string,
+  gen: number,
+  records: Map<string, JobRecord | null>,
+  isLast: boolean,
+): Promise<JournalReadResult> {
+  let index = 0;
+  let lines = 0;
+  const scan = await scanLines(layer, file, (text, offset) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new StoreCorruptError(file, offset, `expected a JSON line, got ${preview(text)}`, { cause: error });
+    }
+    if (index++ === 0) {
+      checkHeader(file, value, gen);
+      return;
+    }
+    const problem = applyLine(records, value);
+    if (problem) throw new StoreCorruptError(file, offset, `${problem}, got ${preview(text)}`);
+    lines++;
+  });
+  const headerMissing = index === 0;
+  if (scan.tail.length > 0 || headerMissing) {
+    if (!isLast) {
+      throw new StoreCorruptError(
+        file,
+        scan.tailOffset,
+        headerMissing && scan.tail.length === 0
+          ? 'expected a journal header, got an empty file (and a later journal exists)'
+          : 'expected a complete last line, got an unterminated one (and a later journal exists)',
+      );
+    }
+  }
+  return { validLength: scan.tailOffset, size: scan.size, lines, headerMissing };
+}
+
+function checkHeader(file: string, value: unknown, gen: number): void {
+  const h = value as { godelayq?: unknown; version?: unknown; generation?: unknown } | null;
+  if (typeof h !== 'object' || h === null || h.godelayq !== 'journal') {
+    throw new StoreCorruptError(file, 0, `expected a godelayq journal header, got ${preview(JSON.stringify(value))}`);
+  }
+  if (h.version !== FORMAT_VERSION) {
+    throw new StoreCorruptError(file, 0, `expected format version ${FORMAT_VERSION}, got ${JSON.stringify(h.version)}`);
+  }
+  if (h.generation !== gen) {
+    throw new StoreCorruptError(file, 0, `expected generation ${gen} (from the file name), got ${JSON.stringify(h.generation)}`);
+  }
+}
+
+export function preview(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}

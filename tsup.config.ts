@@ -1,14 +1,18 @@
 import { defineConfig } from 'tsup';
 
 // Two entry points: the core, and the Redis store on its own subpath so the
-// main entry never imports ioredis.
+// main entry never imports ioredis (an optional peer dependency, external).
+// Code splitting puts what both entries use (the error classes above all) in
+// one shared chunk per format, so `instanceof DuplicateJobError` holds for an
+// error thrown by RedisStore and checked against the class from 'godelayq'.
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', redis: 'src/redis.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',
-  splitting: false,
+  splitting: true,
   treeshake: true,
+  external: ['ioredis'],
 });

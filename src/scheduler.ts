@@ -188,6 +188,43 @@ function specOf(recur: RecurrenceRecord): RecurrenceSpec {
 }
 
 /**
+ * The clock a scheduler runs on. When the store has its own clock (a shared
+ * store: its server's), every job time comes from it (runAt, slots, retries,
+ * claim's `now`, finishedAt, lateness) and the given Clock only waits: a
+ * timer for store instant `at` waits `at - store.now()` on the Clock and
+ * re-checks the store's clock when it fires, so a fast, slow or jumping local
+ * clock can neither fire it early nor stamp a job in another frame.
+ */
+function storeClock(store: Store, clock: Clock): Clock {
+  if (typeof store.now !== 'function') return clock;
+  const storeNow = (): number => (store.now as () => number).call(store);
+  const wrapped: Clock = {
+    now: storeNow,
+    setTimer(at: number, fn: () => void): ClockTimer {
+      let inner: ClockTimer | undefined;
+      let cleared = false;
+      const arm = (): void => {
+        inner = clock.setTimer(clock.now() + Math.max(0, at - storeNow()), () => {
+          if (cleared) return;
+          if (storeNow() >= at) fn();
+          else arm();
+        });
+      };
+      arm();
+      return {
+        clear(): void {
+          cleared = true;
+          inner?.clear();
+        },
+      };
+    },
+  };
+  const probe = clock.addPendingProbe?.bind(clock);
+  if (probe) wrapped.addPendingProbe = probe;
+  return wrapped;
+}
+
+/**
  * Runs delayed, timed and recurring jobs inside this process.
  * @example
  * type Jobs = { 'order.cancel': { orderId: string } };
@@ -233,7 +270,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, CONSTRUCTOR_KEYS, 'options');
     this.store = options.store ?? new MemoryStore();
-    this.clock = options.clock ?? new SystemClock();
+    this.clock = storeClock(this.store, options.clock ?? new SystemClock());
     this.concurrency = options.concurrency === undefined ? 10 : checkPositiveInt(options.concurrency, 'options.concurrency');
     if (options.retry !== undefined) validateRetry(options.retry, 'options.retry', true);
     this.retryDefault = options.retry ?? DEFAULT_RETRY;
@@ -286,6 +323,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
           keepCompleted: this.keepCompleted,
           keepDead: this.keepDead,
           warn: (message) => this.publish('error', () => ({ error: new GodelayqError(message) })),
+          lost: (id, token) => this.lostAttempt(id, token),
         });
       } catch (error) {
         this.status = 'idle';
@@ -878,7 +916,8 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     let record = claimed;
     if (record.recur && record.attempt === 1) {
       const recur = record.recur;
-      const plan = planDue(specOf(recur), recur.slot, now, recur.misfire, recur.slot < this.startedAt);
+      const afterDowntime = this.store.shared !== true && recur.slot < this.startedAt;
+      const plan = planDue(specOf(recur), recur.slot, now, recur.misfire, afterDowntime);
       if (plan.missed > 0) {
         const runAt = plan.runAt === undefined ? undefined : new Date(plan.runAt);
         this.publish('misfired', () => ({ job: this.info(record), missed: plan.missed, runAt }));
@@ -1072,6 +1111,13 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       emit(next);
     }
     this.kick();
+  }
+
+  /** The store says this attempt no longer owns its job (cancelled or replaced in another process, or its lease lapsed): abort it; its outcome is not recorded. */
+  private lostAttempt(id: string, token: string): void {
+    const attempt = this.attempts.get(id);
+    if (!attempt || attempt.record.token !== token || attempt.cancelled) return;
+    this.abandonAttempt(attempt, new GodelayqError(`Job ${id} was cancelled, replaced or taken over by another process`));
   }
 
   private abortReplaced(id: string): void {

@@ -136,6 +136,13 @@ export interface StoreContext {
   keepDead: number;
   /** Non-fatal notices (e.g. a torn journal tail was dropped). */
   warn(message: string): void;
+  /**
+   * Optional: a shared store calls this when the attempt holding `token` no
+   * longer owns job `id` (cancelled or replaced by another process, or its
+   * lease lapsed and another process took the job over). The scheduler
+   * aborts that attempt; its outcome would be ignored anyway (token check).
+   */
+  lost?(id: string, token: string): void;
 }
 
 /** The persistence seam. See the file header for the contract. */
@@ -168,6 +175,20 @@ export interface Store {
   settle(id: string, token: string, next: JobRecord): Promise<boolean>;
   /** Earliest `runAt` in the due index, or undefined. Synchronous: stores cache it. */
   nextDueAt(): number | undefined;
+  /**
+   * Optional: the store's own clock, epoch ms. When present the scheduler
+   * takes every job time from it (runAt, slots, retries, claim's `now`,
+   * finishedAt, lateness) and uses its Clock only to wait, so processes
+   * whose clocks disagree agree on what is due. A shared store answers with
+   * its server's time; local stores leave it out.
+   */
+  now?(): number;
+  /**
+   * True when several processes share this store. A slot older than this
+   * process's start then does not count as missed through downtime (other
+   * processes were up); only the "next slot already due" rule applies.
+   */
+  readonly shared?: boolean;
   /** Current counts, synchronous (a shared store may answer from a cache). */
   counts(): StoreCounts;
 }

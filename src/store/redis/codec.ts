@@ -1,0 +1,91 @@
+/**
+ * JobRecord <-> Redis hash (see scripts.ts for the fields). JSON values
+ * (payload, result, the rarely set options in `x`) are written and parsed
+ * only here; Lua reads and changes the plain string fields beside them. The
+ * id is not stored in the hash (it is in the key): scripts that return a
+ * hash add an `id` field to it.
+ */
+import type { JobState } from '../../types.js';
+import type { JobRecord, NewJobRecord } from '../store.js';
+
+const STATES: ReadonlySet<string> = new Set(['scheduled', 'running', 'completed', 'dead', 'cancelled']);
+
+/** Shortest round-trip text of a number (JS `String`, which Lua's tonumber and Redis's strtod read back exactly). */
+function num(x: number): string {
+  return String(x);
+}
+
+/** The 12 hash values of a record, in FIELD_NAMES order ('' = absent). */
+export function encodeFields(record: NewJobRecord | JobRecord): string[] {
+  const {
+    id: _id,
+    payload,
+    createdAt,
+    state,
+    runAt,
+    attempt,
+    priority,
+    name,
+    finishedAt,
+    result,
+    token: _token,
+    seq: _seq,
+    ...rest
+  } = record as JobRecord;
+  let extra = '';
+  for (const key in rest) {
+    if ((rest as Record<string, unknown>)[key] !== undefined) {
+      extra = JSON.stringify(rest);
+      break;
+    }
+  }
+  return [
+    JSON.stringify(payload),
+    num(createdAt),
+    extra,
+    state,
+    num(runAt),
+    num(attempt),
+    num(priority),
+    name,
+    finishedAt === undefined ? '' : num(finishedAt),
+    result === undefined ? '' : JSON.stringify(result),
+    record.recur?.signature ?? '',
+    record.recur ? '1' : '',
+  ];
+}
+
+/** A hash as HGETALL returns it from Lua (flat [field, value, ...]) or from ioredis (object). */
+export type RawHash = readonly string[] | Record<string, string>;
+
+function toMap(raw: RawHash): Record<string, string> {
+  if (!Array.isArray(raw)) return raw as Record<string, string>;
+  const flat = raw as readonly string[];
+  const map: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) map[flat[i] as string] = flat[i + 1] as string;
+  return map;
+}
+
+/** The record of a hash (`id` from its key); undefined when the hash is empty (no such job). */
+export function decodeRecord(raw: RawHash, id?: string): JobRecord | undefined {
+  const h = toMap(raw);
+  if (h.pl === undefined) return undefined;
+  const extra = h.x ? (JSON.parse(h.x) as Partial<JobRecord>) : {};
+  const state = h.st ?? 'scheduled';
+  const record: JobRecord = {
+    ...extra,
+    id: id ?? h.id ?? '',
+    name: h.nm ?? '',
+    payload: JSON.parse(h.pl) as JobRecord['payload'],
+    state: (STATES.has(state) ? state : 'scheduled') as JobState,
+    runAt: Number(h.at),
+    createdAt: Number(h.ca ?? 0),
+    attempt: Number(h.att ?? 0),
+    seq: Number(h.seq ?? 0),
+    priority: Number(h.pr ?? 0),
+  };
+  if (h.tk !== undefined && h.tk !== '') record.token = h.tk;
+  if (h.fin !== undefined && h.fin !== '') record.finishedAt = Number(h.fin);
+  if (h.res !== undefined && h.res !== '') record.result = JSON.parse(h.res) as NonNullable<JobRecord['result']>;
+  return record;
+}

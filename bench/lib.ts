@@ -1,0 +1,211 @@
+/**
+ * Helpers shared by every benchmark scenario (bench/<scenario>.ts): timing
+ * with the median of several rounds, memory after gc, a table with ratios
+ * against a baseline contender, and bench/results/<name>.json with the
+ * machine it ran on. Scenarios run under `node --expose-gc` (see bench/run.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+/** Options every scenario module's `run` receives. */
+export interface BenchOptions {
+  /** BENCH_FULL=1: the large sizes too (slow). */
+  full: boolean;
+}
+
+/** What bench/run.ts expects a scenario module to export. */
+export interface BenchModule {
+  run(opts: BenchOptions): Promise<void>;
+}
+
+/** Where and when a benchmark ran; goes into every results file. */
+export interface MachineInfo {
+  node: string;
+  v8: string;
+  platform: string;
+  arch: string;
+  cpu: string;
+  cores: number;
+  totalMemGiB: number;
+  /** 1, 5 and 15 minute load averages when the file was written: a busy machine makes every figure slower. */
+  loadavg: number[];
+  date: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpuList = cpus();
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: process.platform,
+    arch: process.arch,
+    cpu: cpuList[0]?.model.trim() ?? 'unknown',
+    cores: cpuList.length,
+    totalMemGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    date: new Date().toISOString(),
+  };
+}
+
+/** Median of a non-empty list (mean of the two middle values for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of an empty list');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Nanoseconds since an arbitrary origin, as a number. */
+export function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+/** Runs `fn` once and returns the wall-clock nanoseconds per op. */
+export function nsPerOp(ops: number, fn: () => void): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / ops;
+}
+
+/** Summary of several rounds of one measurement. */
+export interface Sample {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number[];
+}
+
+/**
+ * Runs `round` `rounds` times (after `warmup` unrecorded runs) and returns
+ * the median. Each round returns its own figure, e.g. from nsPerOp(), so it
+ * can rebuild its input outside the timed part.
+ */
+export function sample(rounds: number, round: (index: number) => number, warmup = 1): Sample {
+  for (let i = 0; i < warmup; i++) round(-1 - i);
+  const values: number[] = [];
+  for (let i = 0; i < rounds; i++) values.push(round(i));
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), rounds: values };
+}
+
+/**
+ * Like sample(), for several contenders at once: each round runs every
+ * contender once, in turn, so a change in machine load during the run hits
+ * them all alike. A contender mapped to null is skipped (not applicable).
+ */
+export function sampleInterleaved(
+  rounds: number,
+  contenders: Readonly<Record<string, ((index: number) => number) | null>>,
+  warmup = 1,
+): Record<string, Sample | null> {
+  const names = Object.keys(contenders);
+  const values = new Map<string, number[]>(names.map((n) => [n, []]));
+  for (let i = -warmup; i < rounds; i++) {
+    for (const name of names) {
+      const fn = contenders[name];
+      if (!fn) continue;
+      const v = fn(i);
+      if (i >= 0) values.get(name)!.push(v);
+    }
+  }
+  const out: Record<string, Sample | null> = {};
+  for (const name of names) {
+    const v = values.get(name)!;
+    out[name] = contenders[name] ? { median: median(v), min: Math.min(...v), max: Math.max(...v), rounds: v } : null;
+  }
+  return out;
+}
+
+/** Forces full garbage collections; throws unless node runs with --expose-gc. */
+export function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (typeof collect !== 'function') throw new Error('benchmarks need `node --expose-gc` (use `npm run bench`)');
+  collect();
+  collect();
+}
+
+/**
+ * Bytes in use after a full gc: JS heap plus ArrayBuffer backing stores
+ * (typed arrays live outside the JS heap, so heapUsed alone misses them).
+ * Take it before and after building a structure, keeping both the
+ * structure and its inputs reachable, and divide the difference.
+ */
+export function measureMemory(): number {
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** One figure of one contender in one scenario; null when the contender cannot do it. */
+export interface Row {
+  scenario: string;
+  contender: string;
+  value: number | null;
+  /** Why value is null, or a caveat printed beside the figure. */
+  note?: string;
+}
+
+/** Formats a number with 3 significant digits and thousands separators. */
+export function fmt(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : 2;
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/**
+ * Prints rows grouped by scenario, one line per contender, with
+ * `value / baseline's value` beside each figure (for times: above 1 is slower
+ * than the baseline).
+ */
+export function printTable(title: string, rows: readonly Row[], options: { baseline: string; unit: string }): string {
+  const scenarios = [...new Set(rows.map((r) => r.scenario))];
+  const ratioHeader = `vs ${options.baseline}`;
+  const lines: string[][] = [['scenario', 'contender', options.unit, ratioHeader, 'note']];
+  for (const scenario of scenarios) {
+    const group = rows.filter((r) => r.scenario === scenario);
+    const base = group.find((r) => r.contender === options.baseline)?.value ?? null;
+    group.forEach((r, i) => {
+      const ratio = r.value === null || base === null || base === 0 ? '' : `${(r.value / base).toFixed(2)}x`;
+      lines.push([i === 0 ? scenario : '', r.contender, r.value === null ? 'n/a' : fmt(r.value), ratio, r.note ?? '']);
+    });
+  }
+  const widths = lines[0]!.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
+  const right = new Set([2, 3]);
+  const render = (l: string[]) =>
+    l
+      .map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
+  const out = [`\n${title}`, render(lines[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(render)].join(
+    '\n',
+  );
+  console.log(out);
+  return out;
+}
+
+/** Writes bench/results/<name>.json with the machine info; returns its path. */
+export function writeResults(name: string, data: Record<string, unknown>): string {
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}${name}.json`;
+  writeFileSync(file, `${JSON.stringify({ name, machine: machineInfo(), ...data }, null, 2)}\n`);
+  console.log(`results written to ${file}`);
+  return file;
+}
+
+/** True when `importMetaUrl` is the module node was started with (`node bench/x.ts`). */
+export function isMain(importMetaUrl: string): boolean {
+  return process.argv[1] !== undefined && fileURLToPath(importMetaUrl) === process.argv[1];
+}
+
+/** Small, fast, seeded PRNG (mulberry32) so every contender sees the same inputs. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -833,6 +833,11 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       return;
     }
     if (this.timerAt === at && this.timer) return;
+    this.armAt(at);
+  }
+
+  /** (Re)arms the scheduler's one timer for `at`; it dispatches when it fires. */
+  private armAt(at: number): void {
     this.clearTimer();
     this.timerAt = at;
     this.timer = this.clock.setTimer(at, () => {
@@ -883,13 +888,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       }
     }
     if (retryAt !== undefined && this.status === 'started') {
-      this.clearTimer();
-      this.timerAt = retryAt;
-      this.timer = this.clock.setTimer(retryAt, () => {
-        this.timer = undefined;
-        this.timerAt = undefined;
-        this.kick();
-      });
+      this.armAt(retryAt);
       return;
     }
     if (this.dispatchAgain) this.kick();
@@ -926,21 +925,19 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       }
       if (plan.runAt === undefined || plan.runAt > now) {
         // Skip to a future slot (or the schedule ended) without running.
-        const { token: _t, ...rest } = record;
         const next: JobRecord =
           plan.runAt === undefined
-            ? { ...rest, state: 'completed', finishedAt: now, attempt: 0 }
-            : { ...rest, state: 'scheduled', runAt: plan.runAt, attempt: 0, recur: { ...recur, slot: plan.runAt } };
+            ? patchRecord(record, { state: 'completed', finishedAt: now, attempt: 0, token: undefined })
+            : patchRecord(record, { state: 'scheduled', runAt: plan.runAt, attempt: 0, token: undefined, recur: { ...recur, slot: plan.runAt } });
         void this.finishSettle(claimed, next, () => undefined);
         return;
       }
-      if (plan.runAt !== recur.slot) record = { ...record, runAt: plan.runAt, recur: { ...recur, slot: plan.runAt } };
+      if (plan.runAt !== recur.slot) record = patchRecord(record, { runAt: plan.runAt, recur: { ...recur, slot: plan.runAt } });
     }
     const handler = this.handlers.get(record.name);
     if (!handler) {
       // Unregistered between claim and start: put it back as it was.
-      const { token: _t, ...rest } = claimed;
-      void this.finishSettle(claimed, { ...rest, state: 'scheduled', attempt: claimed.attempt - 1 }, () => undefined);
+      void this.finishSettle(claimed, patchRecord(claimed, { state: 'scheduled', attempt: claimed.attempt - 1, token: undefined }), () => undefined);
       return;
     }
     this.busy = true;
@@ -1058,17 +1055,17 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       }
       if (delay !== undefined) {
         const runAt = Math.min(MAX_TIME, now + delay);
-        const next: JobRecord = { ...base, state: 'scheduled', runAt, lastError: summary };
+        const next = patchRecord(base, { state: 'scheduled', runAt, lastError: summary });
         await this.finishSettle(record, next, (settled) => {
           this.publish('failed', () => ({ job: this.info(settled), error, willRetry: true, nextRunAt: new Date(runAt) }));
           this.publish('retrying', () => ({ job: this.info(settled), attempt: record.attempt + 1, delay, nextRunAt: new Date(runAt) }));
         });
       } else {
         const next = record.recur
-          ? this.afterOccurrence({ ...base, lastError: summary }, now, {})
-          : ({ ...base, state: 'dead', finishedAt: now, lastError: summary } satisfies JobRecord);
+          ? this.afterOccurrence(patchRecord(base, { lastError: summary }), now, {})
+          : patchRecord(base, { state: 'dead', finishedAt: now, lastError: summary });
         await this.finishSettle(record, next, (settled) => {
-          const dead = this.info({ ...record, state: 'dead', lastError: summary });
+          const dead = this.info(patchRecord(record, { state: 'dead', lastError: summary }));
           this.publish('failed', () => ({
             job: this.info(settled),
             error,
@@ -1087,8 +1084,8 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     if (!recur) return patchRecord(base, { ...extra, state: 'completed', finishedAt: now });
     const count = recur.count + 1;
     const next = recur.limit !== undefined && count >= recur.limit ? undefined : nextSlot(specOf(recur), recur.slot);
-    if (next === undefined) return { ...base, ...extra, state: 'completed', finishedAt: now, recur: { ...recur, count } };
-    return { ...base, ...extra, state: 'scheduled', runAt: next, attempt: 0, recur: { ...recur, count, slot: next } };
+    if (next === undefined) return patchRecord(base, { ...extra, state: 'completed', finishedAt: now, recur: { ...recur, count } });
+    return patchRecord(base, { ...extra, state: 'scheduled', runAt: next, attempt: 0, recur: { ...recur, count, slot: next } });
   }
 
   /**

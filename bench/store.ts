@@ -65,7 +65,7 @@ export class NaiveJsonStore extends LocalStore {
 }
 
 function context(): StoreContext {
-  return { now: () => Date.now(), wake: () => undefined, keepCompleted: 1000, keepDead: 1000, warn: () => undefined };
+  return { now: () => Date.now(), wake: () => undefined, keepCompleted: 1000, keepDead: 1000, maxPayloadBytes: 1 << 20, warn: () => undefined };
 }
 
 function record(i: number, now: number): Omit<JobRecord, 'seq'> {

@@ -15,7 +15,9 @@ export type GodelayqErrorCode =
   | 'ERR_STORE_LOCKED'
   | 'ERR_STORE_PERSIST'
   | 'ERR_JOB_TIMEOUT'
-  | 'ERR_UNRECOVERABLE';
+  | 'ERR_UNRECOVERABLE'
+  | 'ERR_PROCESS_CRASH'
+  | 'ERR_LEASE_LOST';
 
 /** Base class of every error godelayq throws. */
 export class GodelayqError extends Error {
@@ -112,6 +114,31 @@ export class JobTimeoutError extends GodelayqError {
 export class UnrecoverableError extends GodelayqError {
   constructor(message = 'Unrecoverable failure', options?: { cause?: unknown }) {
     super(message, { ...options, code: 'ERR_UNRECOVERABLE' });
+  }
+}
+
+/**
+ * Recorded as the `lastError` of an attempt that was running when its process
+ * died (`kill -9`, OOM, `process.exit`, a native crash): the store found the
+ * job still `running` when it was opened again. The lost attempt counts
+ * against the retry policy, so a job that keeps crashing its process ends
+ * `dead` instead of running at every restart.
+ */
+export class ProcessCrashError extends GodelayqError {
+  constructor(message = 'The process running this attempt died before the attempt finished', options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'ERR_PROCESS_CRASH' });
+  }
+}
+
+/**
+ * Recorded as the `lastError` of an attempt whose lease on a shared store
+ * lapsed (its process died, stalled or lost the connection for longer than
+ * the lease) so that another process took the job back. Counts against the
+ * retry policy like a crash.
+ */
+export class LeaseLostError extends GodelayqError {
+  constructor(message = 'The lease of this attempt lapsed before the attempt finished', options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'ERR_LEASE_LOST' });
   }
 }
 

@@ -26,6 +26,8 @@ export {
   StorePersistError,
   JobTimeoutError,
   UnrecoverableError,
+  ProcessCrashError,
+  LeaseLostError,
   toError,
 } from './errors.js';
 export type { GodelayqErrorCode } from './errors.js';
@@ -44,6 +46,7 @@ export type {
   DuplicateMode,
   ClaimRequest,
   ClaimResult,
+  LostReason,
 } from './store/store.js';
 export type {
   JsonValue,

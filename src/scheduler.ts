@@ -242,6 +242,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
   private readonly timeoutDefault: number | undefined;
   private readonly keepCompleted: number;
   private readonly keepDead: number;
+  private readonly maxPayloadBytes: number = 1 << 20;
   private readonly handlers = new Map<string, HandlerEntry>();
   private readonly runningByName = new Map<string, number>();
   private readonly attempts = new Map<string, Attempt>();
@@ -323,6 +324,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
           wake: () => this.kick(),
           keepCompleted: this.keepCompleted,
           keepDead: this.keepDead,
+          maxPayloadBytes: this.maxPayloadBytes,
           warn: (message) => this.publish('error', () => ({ error: new GodelayqError(message) })),
           lost: (id, token) => this.lostAttempt(id, token),
         });

@@ -59,7 +59,7 @@ export function afterRecovery(records: readonly JobRecord[]): JobRecord[] {
   return records.map((r) => {
     if (r.state !== 'running') return r;
     const { token: _t, ...rest } = r;
-    return { ...rest, state: 'scheduled' };
+    return { ...rest, state: 'scheduled', lost: 'crash' };
   });
 }
 

@@ -56,6 +56,7 @@ function liveContext(): StoreContext & { wakes: number; warnings: string[]; lost
     lostAttempts: [] as string[],
     keepCompleted: 1000,
     keepDead: 1000,
+    maxPayloadBytes: 1 << 20,
     wake: () => {
       ctx.wakes++;
     },

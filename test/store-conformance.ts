@@ -28,6 +28,7 @@ export function storeContext(overrides: Partial<StoreContext> = {}): StoreContex
     wake: () => undefined,
     keepCompleted: 1000,
     keepDead: 1000,
+    maxPayloadBytes: 1 << 20,
     warn: (message: string) => {
       warnings.push(message);
     },
@@ -441,7 +442,7 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
     });
 
     describe('close and reopen', () => {
-      it('keeps every job; running ones come back scheduled with their attempt', async () => {
+      it('keeps every job; running ones come back scheduled with their attempt, marked lost by a crash', async () => {
         const fixture = await makeStore();
         try {
           const store = fixture.store;
@@ -467,7 +468,7 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
           const run = before.find((j) => j.id === 'run') as JobRecord;
           assert.equal(run.state, 'running');
           const { token: _token, ...runWithoutToken } = run;
-          const expected = before.map((j) => (j.id === 'run' ? { ...runWithoutToken, state: 'scheduled' as const } : j));
+          const expected = before.map((j) => (j.id === 'run' ? { ...runWithoutToken, state: 'scheduled' as const, lost: 'crash' as const } : j));
           assert.deepEqual(after, expected);
           assert.equal((await again.get('run'))?.attempt, 2);
           assert.equal(again.nextDueAt(), CT0);

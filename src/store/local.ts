@@ -63,6 +63,10 @@ export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecor
   if (token !== undefined) r.token = token;
   const recur = 'recur' in p ? p.recur : j.recur;
   if (recur !== undefined) r.recur = recur;
+  const lost = 'lost' in p ? p.lost : j.lost;
+  if (lost !== undefined) r.lost = lost;
+  const relative = 'relative' in p ? p.relative : j.relative;
+  if (relative !== undefined) r.relative = relative;
   return r;
 }
 
@@ -347,12 +351,15 @@ export abstract class LocalStore implements Store {
     this.state.keepDead = context.keepDead;
     const records = await this.openStorage(context);
     if (records) this.state.load(records);
-    // Jobs left running by a process that stopped (or died) run again,
-    // keeping their attempt count: at-least-once. Not journaled: replaying a
-    // `running` record recovers it the same way next time.
+    // Jobs left running by a process that died run again, keeping their
+    // attempt count (at-least-once); `lost` makes the scheduler charge that
+    // attempt to the retry policy, so a job that crashes its process ends
+    // dead. (A graceful stop hands its attempts back first: only a crash
+    // leaves `running` records.) Not journaled: replaying a `running` record
+    // recovers it the same way next time.
     const recovered: JobRecord[] = [];
     for (const job of this.state.values()) if (job.state === 'running') recovered.push(job);
-    for (const job of recovered) this.state.apply({ op: 'put', job: patchRecord(job, { state: 'scheduled', token: undefined }) });
+    for (const job of recovered) this.state.apply({ op: 'put', job: patchRecord(job, { state: 'scheduled', token: undefined, lost: 'crash' }) });
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,10 @@
  * - `settle` only applies while the job is still running the claimed attempt
  *   (same `token`); a cancelled or re-claimed job ignores a late outcome.
  * - `open` recovers jobs left `running` by a dead process: they become
- *   `scheduled` again, keeping their attempt count (at-least-once).
+ *   `scheduled` again, keeping their attempt count, marked `lost: 'crash'`
+ *   (at-least-once). A shared store does the same with `lost: 'lease'` when
+ *   a lease lapses. The scheduler charges the lost attempt to the retry
+ *   policy when it next claims the job (see JobRecord.lost).
  */
 import type { JobState, JsonValue, MisfirePolicy, RetryOptions } from '../types.js';
 
@@ -60,6 +63,21 @@ export interface JobRecord {
   /** Identifies the claimed attempt while `running`. */
   token?: string;
   recur?: RecurrenceRecord;
+  /**
+   * Set by a store that took back an attempt which never settled: `'crash'`
+   * when a local store found the job `running` at open (its process died),
+   * `'lease'` when a shared store's lease lapsed. `attempt` still counts the
+   * lost attempt. The scheduler that next claims the job charges that attempt
+   * to the retry policy (ProcessCrashError / LeaseLostError), then clears it.
+   */
+  lost?: 'crash' | 'lease';
+  /**
+   * `runAt` was computed as "now + a delay" (scheduleIn, a retry backoff, an
+   * `every` slot), so it is elapsed time: when the system clock is stepped,
+   * local stores move it by the step (`Store.shift`). Absent: wall time
+   * (scheduleAt, cron slots, reschedule), which stays put.
+   */
+  relative?: true;
 }
 
 /** A record to insert: the store assigns `seq`. */
@@ -137,13 +155,23 @@ export interface StoreContext {
   /** Non-fatal notices (e.g. a torn journal tail was dropped). */
   warn(message: string): void;
   /**
-   * Optional: a shared store calls this when the attempt holding `token` no
-   * longer owns job `id` (cancelled or replaced by another process, or its
-   * lease lapsed and another process took the job over). The scheduler
-   * aborts that attempt; its outcome would be ignored anyway (token check).
+   * Payloads and results above this many bytes (UTF-8 JSON) are rejected by
+   * the scheduler; a store may refuse larger records it is given directly.
    */
-  lost?(id: string, token: string): void;
+  maxPayloadBytes: number;
+  /**
+   * Optional: a store calls this when the attempt holding `token` no longer
+   * owns job `id`: cancelled or replaced by another process, its lease lapsed
+   * and another process took the job over (`'lease'`), or the store lost its
+   * lock on its files and stopped writing (`'lock'`). The scheduler aborts
+   * that attempt and emits `lost`; its outcome would be ignored anyway
+   * (token check).
+   */
+  lost?(id: string, token: string, reason: LostReason): void;
 }
+
+/** Why an attempt no longer owns its job (the `lost` event's `reason`). */
+export type LostReason = 'cancelled' | 'replaced' | 'lease' | 'lock';
 
 /** The persistence seam. See the file header for the contract. */
 export interface Store {
@@ -191,4 +219,12 @@ export interface Store {
   readonly shared?: boolean;
   /** Current counts, synchronous (a shared store may answer from a cache). */
   counts(): StoreCounts;
+  /**
+   * Optional (local stores): the system clock was stepped by `deltaMs`. Moves
+   * the due time of every scheduled record marked `relative` (and an `every`
+   * schedule's anchor and slot) by `deltaMs`, so a delay keeps its elapsed
+   * length; wall-time records stay put. Resolves once durable. A shared
+   * store takes its time from its server and leaves this out.
+   */
+  shift?(deltaMs: number): Promise<void>;
 }

@@ -47,6 +47,7 @@ import type {
   InsertRequest,
   InsertResult,
   JobRecord,
+  LostReason,
   Store,
   StoreContext,
   StoreCounts,
@@ -409,8 +410,8 @@ export class RedisStore implements Store {
    * optional `StoreContext.lost` hook when the scheduler provides one (to
    * abort the attempt); its outcome is ignored either way (token check).
    */
-  private notifyLost(id: string, token: string): void {
-    this.context?.lost?.(id, token);
+  private notifyLost(id: string, token: string, reason: LostReason = 'lease'): void {
+    this.context?.lost?.(id, token, reason);
   }
 
   /** Safety net: refresh the caches (recovering expired leases); wake the scheduler if something moved earlier. */

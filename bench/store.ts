@@ -27,6 +27,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import writeFileAtomic from 'write-file-atomic';
 import { Scheduler } from '../src/scheduler.js';
+import { SystemClock } from '../src/clock.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import { LocalStore, type Change } from '../src/store/local.js';
 import { MemoryStore } from '../src/store/memory.js';
@@ -65,7 +66,7 @@ export class NaiveJsonStore extends LocalStore {
 }
 
 function context(): StoreContext {
-  return { now: () => Date.now(), wake: () => undefined, keepCompleted: 1000, keepDead: 1000, maxPayloadBytes: 1 << 20, warn: () => undefined };
+  return { now: () => Date.now(), clock: new SystemClock(), wake: () => undefined, keepCompleted: 1000, keepDead: 1000, maxPayloadBytes: 1 << 20, warn: () => undefined };
 }
 
 function record(i: number, now: number): Omit<JobRecord, 'seq'> {

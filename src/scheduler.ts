@@ -236,7 +236,10 @@ function storeClock(store: Store, clock: Clock): Clock {
  */
 export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<EmitterMap<Jobs>> {
   private readonly store: Store;
+  /** Job times (the store's clock when it has one, see storeClock). */
   private readonly clock: Clock;
+  /** The Clock the user gave (or the system clock): what stores wait on. */
+  private readonly baseClock: Clock;
   private readonly concurrency: number;
   private readonly retryDefault: HandlerRetryOptions;
   private readonly timeoutDefault: number | undefined;
@@ -272,7 +275,8 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, CONSTRUCTOR_KEYS, 'options');
     this.store = options.store ?? new MemoryStore();
-    this.clock = storeClock(this.store, options.clock ?? new SystemClock());
+    this.baseClock = options.clock ?? new SystemClock();
+    this.clock = storeClock(this.store, this.baseClock);
     this.concurrency = options.concurrency === undefined ? 10 : checkPositiveInt(options.concurrency, 'options.concurrency');
     if (options.retry !== undefined) validateRetry(options.retry, 'options.retry', true);
     this.retryDefault = options.retry ?? DEFAULT_RETRY;
@@ -321,6 +325,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       try {
         await this.store.open({
           now: () => this.clock.now(),
+          clock: this.baseClock,
           wake: () => this.kick(),
           keepCompleted: this.keepCompleted,
           keepDead: this.keepDead,

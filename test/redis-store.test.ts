@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../src/redis.js';
 import { Scheduler } from '../src/scheduler.js';
+import { SystemClock } from '../src/clock.js';
 import { DuplicateJobError, StorePersistError } from '../src/errors.js';
 import type { ClaimRequest, NewJobRecord, StoreContext } from '../src/store/store.js';
 import { storeConformance } from './store-conformance.js';
@@ -51,6 +52,7 @@ describe('RedisStore basics', () => {
 function liveContext(): StoreContext & { wakes: number; warnings: string[]; lostAttempts: string[] } {
   const ctx = {
     now: () => Date.now(),
+    clock: new SystemClock(),
     wakes: 0,
     warnings: [] as string[],
     lostAttempts: [] as string[],

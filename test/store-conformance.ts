@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DuplicateJobError, JobNotFoundError } from '../src/errors.js';
+import { VirtualClock } from '../src/clock.js';
 import type { ClaimRequest, JobRecord, NewJobRecord, Store, StoreContext } from '../src/store/store.js';
 
 export interface StoreFixture {
@@ -25,6 +26,7 @@ export function storeContext(overrides: Partial<StoreContext> = {}): StoreContex
   const warnings: string[] = [];
   return {
     now: () => CT0,
+    clock: new VirtualClock(CT0),
     wake: () => undefined,
     keepCompleted: 1000,
     keepDead: 1000,

@@ -19,6 +19,7 @@
  *   a lease lapses. The scheduler charges the lost attempt to the retry
  *   policy when it next claims the job (see JobRecord.lost).
  */
+import type { Clock } from '../clock.js';
 import type { JobState, JsonValue, MisfirePolicy, RetryOptions } from '../types.js';
 
 /** A schedule's recurrence as stored with its job. */
@@ -146,6 +147,13 @@ export interface StoreCounts {
 export interface StoreContext {
   /** The scheduler's clock, epoch ms. */
   now(): number;
+  /**
+   * The scheduler's Clock (a VirtualClock in tests and in the simulation).
+   * A store's own timers (lease renewal, polls, lock heartbeats, retries)
+   * go through it, never through global timers, so tests and the seeded
+   * simulation drive them deterministically.
+   */
+  clock: Clock;
   /** Call when the earliest due time may have moved earlier (e.g. another process scheduled a job). */
   wake(): void;
   /** Finished jobs (completed or cancelled) kept; the oldest are dropped first. */

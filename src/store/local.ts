@@ -443,7 +443,8 @@ export abstract class LocalStore implements Store {
       throw new JobNotFoundError(id, `Expected job \`${id}\` to be scheduled, got state '${job.state}'`);
     }
     // A schedule's moved occurrence runs as the slot `runAt`; the next slot follows from it.
-    const next = patchRecord(job, job.recur ? { runAt, recur: { ...job.recur, slot: runAt } } : { runAt });
+    // A date is wall time: a rescheduled job no longer moves with clock steps.
+    const next = patchRecord(job, job.recur ? { runAt, relative: undefined, recur: { ...job.recur, slot: runAt } } : { runAt, relative: undefined });
     await this.commit([{ op: 'put', job: next }]);
     return next;
   }
@@ -454,7 +455,7 @@ export abstract class LocalStore implements Store {
     if (job.state !== 'dead' && job.state !== 'cancelled') {
       throw new JobNotFoundError(id, `Expected job \`${id}\` to be dead or cancelled, got state '${job.state}'`);
     }
-    const next = patchRecord(job, { state: 'scheduled', runAt, attempt: 0, finishedAt: undefined, result: undefined, token: undefined });
+    const next = patchRecord(job, { state: 'scheduled', runAt, attempt: 0, finishedAt: undefined, result: undefined, token: undefined, relative: undefined });
     await this.commit([{ op: 'put', job: next }]);
     return next;
   }
@@ -482,4 +483,34 @@ export abstract class LocalStore implements Store {
   counts(): StoreCounts {
     return this.state.counts();
   }
+
+  /**
+   * The wall clock was stepped by `deltaMs`: every scheduled delay (a
+   * `relative` runAt, an `every` schedule's anchor and slot) moves with it,
+   * so it keeps its elapsed length; dates and cron slots stay put. Applied
+   * in memory at once (before the next claim), durable when it resolves.
+   */
+  async shift(deltaMs: number): Promise<void> {
+    if (!Number.isFinite(deltaMs) || deltaMs === 0) return;
+    const changes: Change[] = [];
+    for (const job of this.state.values()) {
+      if (job.state !== 'scheduled') continue;
+      const every = job.recur?.every !== undefined ? job.recur : undefined;
+      if (!job.relative && !every) continue;
+      const runAt = clampTime(job.runAt + deltaMs);
+      const recur = every && {
+        ...every,
+        slot: clampTime(every.slot + deltaMs),
+        // startAt/endAt are dates the user gave: wall time, they stay.
+        anchor: clampTime((every.anchor ?? every.startAt ?? 0) + deltaMs),
+      };
+      changes.push({ op: 'put', job: patchRecord(job, recur ? { runAt, recur } : { runAt }) });
+    }
+    if (changes.length > 0) await this.commit(changes);
+  }
+}
+
+/** Epoch ms within what a Date can hold. */
+function clampTime(t: number): number {
+  return Math.max(-8.64e15, Math.min(8.64e15, t));
 }

@@ -106,6 +106,15 @@ describe('cron slots', () => {
       '2025-09-02T00:00:00.000Z',
       '2025-09-08T00:00:00.000Z',
     ]);
+    // A step from `*` is a restriction too (cronie would AND it): odd days or Mondays.
+    assert.deepEqual(slots({ cron: '0 0 */2 * MON' }, '2025-08-31T00:00:00Z', '2025-09-10T00:00:00Z'), [
+      '2025-09-01T00:00:00.000Z',
+      '2025-09-03T00:00:00.000Z',
+      '2025-09-05T00:00:00.000Z',
+      '2025-09-07T00:00:00.000Z',
+      '2025-09-08T00:00:00.000Z',
+      '2025-09-09T00:00:00.000Z',
+    ]);
     // With `*` in one of them only the other one counts.
     assert.deepEqual(slots({ cron: '0 0 * * MON' }, '2025-08-31T00:00:00Z', '2025-09-10T00:00:00Z'), ['2025-09-01T00:00:00.000Z', '2025-09-08T00:00:00.000Z']);
     assert.deepEqual(slots({ cron: '0 0 2 * *' }, '2025-08-31T00:00:00Z', '2025-09-10T00:00:00Z'), ['2025-09-02T00:00:00.000Z']);

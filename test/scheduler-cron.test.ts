@@ -147,6 +147,25 @@ describe('scheduleCron: DST', () => {
   });
 });
 
+describe('scheduleEvery / scheduleCron: what a bad interval or zone is reported as', () => {
+  it('scheduleEvery(1.5) and scheduleEvery(2 ** 53) name the interval, not the anchor derived from it', async () => {
+    const { scheduler } = await virtualScheduler<Jobs>();
+    for (const every of [1.5, 2 ** 53]) {
+      await assert.rejects(
+        scheduler.scheduleEvery('tick', every, null),
+        (e: unknown) => e instanceof ValidationError && e.message.startsWith('Expected `every`') && !/anchor/.test(e.message),
+        String(every),
+      );
+    }
+    await assert.rejects(
+      scheduler.scheduleCron('tick', '0 9 * * *', null, { tz: 'EST' }),
+      (e: unknown) => e instanceof ValidationError && e.message.includes("'America/New_York'"),
+    );
+    assert.equal((await scheduler.list()).length, 0);
+    await scheduler.stop();
+  });
+});
+
 describe('scheduleCron: DST, interval expressions follow elapsed time (cronie)', () => {
   it('New York fall back 2027-11-07: `*/5` runs every 5 minutes through the repeated hour, `0 *` runs both 01:00', async () => {
     // 02:00 EDT = 06:00Z -> 01:00 EST. 05:00Z = 01:00 EDT, 06:00Z = 01:00 EST, 07:00Z = 02:00 EST.

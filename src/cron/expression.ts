@@ -62,7 +62,7 @@ export interface TimeField {
 }
 
 /** The `@name` shortcuts and the 6-field expressions they stand for. */
-export const CRON_NAMES: Readonly<Record<string, string>> = {
+const CRON_NAMES: Readonly<Record<string, string>> = {
   '@yearly': '0 0 0 1 1 *',
   '@annually': '0 0 0 1 1 *',
   '@monthly': '0 0 0 1 * *',

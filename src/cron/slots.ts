@@ -19,7 +19,8 @@
  */
 
 import { compileCron, type CompiledCron } from './expression.js';
-import { DAY, MAX_TIME, countWalls, wallCeil, wallFloor } from './walls.js';
+import { MAX_TIME } from '../validate.js';
+import { DAY, countWalls, wallCeil, wallFloor } from './walls.js';
 import { MAX_OFFSET, offsetAt, periodAt, transitionsIn, zoneOf, type Zone } from './zone.js';
 
 /**

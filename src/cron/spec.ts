@@ -6,10 +6,10 @@
 
 import { ValidationError } from '../errors.js';
 import type { MisfirePolicy } from '../types.js';
+import { MAX_TIME } from '../validate.js';
 import { compileCron } from './expression.js';
 import { iso, quote } from './format.js';
 import { firstSlot, type RecurrenceSpec } from './slots.js';
-import { MAX_TIME } from './walls.js';
 import { zoneOf } from './zone.js';
 
 /** Input of {@link recurrenceSignature}: the declared schedule plus any other options that define it. */

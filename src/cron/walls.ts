@@ -11,12 +11,11 @@
  * (H. Hinnant's days-from-civil), without Date objects.
  */
 
+import { MAX_TIME } from '../validate.js';
 import { ALL_DAYS, type CompiledCron } from './expression.js';
 
 export const SECOND = 1000;
 export const DAY = 86_400_000;
-/** `new Date()` accepts ±8.64e15 ms. */
-export const MAX_TIME = 8.64e15;
 /** The Gregorian calendar repeats every 400 years: an expression with no match in 401 years never matches. */
 const CYCLE_YEARS = 401;
 
@@ -56,7 +55,7 @@ function position(days: number): MonthPos {
   return { year, month, day: days - monthStart + 1, monthStart };
 }
 
-export function daysInMonth(year: number, month: number): number {
+function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
@@ -240,9 +239,4 @@ export function countWalls(cron: CompiledCron, from: number, to: number): number
     monthStart = monthEnd + 1;
     day = 1;
   }
-}
-
-/** Whether `wall` (whole seconds) matches. */
-export function wallMatches(cron: CompiledCron, wall: number): boolean {
-  return wallCeil(cron, wall, wall) === wall;
 }

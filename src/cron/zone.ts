@@ -5,8 +5,8 @@
  *
  * HOW: a year's table samples the offset every `SAMPLE_STEP` and bisects each change to the
  * second (tzdb transitions fall on whole seconds). One sample costs ~1 µs (`longOffset`
- * formatting gives the offset directly, seconds included), so a year costs ~0.1 ms (~110 samples) and only
- * the years a question touches are built.
+ * formatting gives the offset directly, seconds included), so a year (~110 samples) costs
+ * ~0.15 ms, and only the years a question touches are built.
  *
  * WHY that step is safe: a change is missed only when the offset changes and changes back
  * within one step. The shortest stretch between two transitions in the tz database is 7 days
@@ -17,9 +17,9 @@
 
 import { ValidationError } from '../errors.js';
 import { quote } from './format.js';
-import { DAY, MAX_TIME, daysFromCivil } from './walls.js';
+import { MAX_TIME } from '../validate.js';
+import { DAY, SECOND, daysFromCivil } from './walls.js';
 
-const SECOND = 1000;
 /** Sampling step of a year table (see the file header for why it is safe). */
 const SAMPLE_STEP = 5 * DAY;
 /** Larger than any UTC offset a zone has ever had (the largest, a local mean time, is under 16 h). */
@@ -56,7 +56,7 @@ export interface Period {
   offset: number;
 }
 
-export const UTC_ZONE: Zone = { name: 'UTC', format: undefined, years: new Map() };
+const UTC_ZONE: Zone = { name: 'UTC', format: undefined, years: new Map() };
 const zones = new Map<string, Zone>([['UTC', UTC_ZONE]]);
 
 /**

@@ -106,46 +106,53 @@ function firesAtAll(cron: string): boolean {
 
 const iso = (t: number | undefined | null): string => (t === undefined || t === null ? String(t) : new Date(t).toISOString());
 
+/** croner for `fields` in `tz`, with the fixed-time rule that matches ours (skips the case if none does). */
+function oracleFor(fields: string[], tz: string): { cron: string; oracle: Cron } {
+  const rule = cronerRule(fields);
+  fc.pre(rule !== undefined);
+  const cron = fields.join(' ');
+  return { cron, oracle: new Cron(cron, { timezone: tz, paused: true, fixedTimeRule: rule }) };
+}
+
+/** The next `n` slots after `from` by nextSlot equal croner's `nextRun` chain. */
+function sameNext(fields: string[], tz: string, from: number, n: number): void {
+  const { cron, oracle } = oracleFor(fields, tz);
+  if (!firesAtAll(cron)) {
+    assert.equal(oracle.nextRun(new Date(from)), null, `${cron}: croner fires, we said never`);
+    return;
+  }
+  let ours: number | undefined = from;
+  let theirs: Date | null = new Date(from);
+  for (let i = 0; i < n; i++) {
+    theirs = oracle.nextRun(theirs);
+    ours = nextSlot({ cron, tz }, ours);
+    assert.equal(iso(ours), iso(theirs?.getTime()), `${cron} in ${tz}, slot ${i + 1} after ${iso(from)}`);
+    if (ours === undefined || theirs === null) break;
+  }
+}
+
+/** The previous `n` slots before `from` by prevSlot equal croner's `previousRuns`. */
+function samePrev(fields: string[], tz: string, from: number, n: number): void {
+  const { cron, oracle } = oracleFor(fields, tz);
+  fc.pre(firesAtAll(cron));
+  const theirs = oracle.previousRuns(n, new Date(from)).map((d) => iso(d.getTime()));
+  const ours: string[] = [];
+  let t: number | undefined = from;
+  while (ours.length < theirs.length && (t = prevSlot({ cron, tz }, t)) !== undefined) ours.push(iso(t));
+  assert.deepEqual(ours, theirs, `${cron} in ${tz} before ${iso(from)}`);
+}
+
 describe('cron slots agree with croner 11 (oracle)', () => {
   it('nextSlot: the same next 12 fire times, from random instants around DST changes', () => {
     fc.assert(
-      fc.property(expression, start, (fields, { tz, from }) => {
-        const rule = cronerRule(fields);
-        fc.pre(rule !== undefined);
-        const cron = fields.join(' ');
-        const oracle = new Cron(cron, { timezone: tz, paused: true, fixedTimeRule: rule });
-        const spec = { cron, tz };
-        if (!firesAtAll(cron)) {
-          assert.equal(oracle.nextRun(new Date(from)), null, `${cron}: croner fires, we said never`);
-          return;
-        }
-        let ours: number | undefined = from;
-        let theirs: Date | null = new Date(from);
-        for (let i = 0; i < 12; i++) {
-          theirs = oracle.nextRun(theirs);
-          ours = nextSlot(spec, ours);
-          assert.equal(iso(ours), iso(theirs?.getTime()), `${cron} in ${tz}, slot ${i + 1} after ${iso(from)}`);
-          if (ours === undefined || theirs === null) break;
-        }
-      }),
+      fc.property(expression, start, (fields, { tz, from }) => sameNext(fields, tz, from, 12)),
       { numRuns: 400 },
     );
   });
 
   it('prevSlot: the same previous 6 fire times', () => {
     fc.assert(
-      fc.property(expression, start, (fields, { tz, from }) => {
-        const rule = cronerRule(fields);
-        fc.pre(rule !== undefined);
-        const cron = fields.join(' ');
-        fc.pre(firesAtAll(cron));
-        const oracle = new Cron(cron, { timezone: tz, paused: true, fixedTimeRule: rule });
-        const theirs = oracle.previousRuns(6, new Date(from)).map((d) => iso(d.getTime()));
-        const ours: string[] = [];
-        let t: number | undefined = from;
-        while (ours.length < theirs.length && (t = prevSlot({ cron, tz }, t)) !== undefined) ours.push(iso(t));
-        assert.deepEqual(ours, theirs, `${cron} in ${tz} before ${iso(from)}`);
-      }),
+      fc.property(expression, start, (fields, { tz, from }) => samePrev(fields, tz, from, 6)),
       { numRuns: 200 },
     );
   });
@@ -155,23 +162,8 @@ describe('cron slots agree with croner 11 (oracle)', () => {
     const instant = fc.integer({ min: Date.UTC(1900, 0, 1) / 1000, max: Date.UTC(2100, 0, 1) / 1000 }).map((s) => s * 1000);
     fc.assert(
       fc.property(expression, anyZone, instant, (fields, tz, from) => {
-        const rule = cronerRule(fields);
-        fc.pre(rule !== undefined);
-        const cron = fields.join(' ');
-        fc.pre(firesAtAll(cron));
-        const oracle = new Cron(cron, { timezone: tz, paused: true, fixedTimeRule: rule });
-        let ours: number | undefined = from;
-        let theirs: Date | null = new Date(from);
-        for (let i = 0; i < 4; i++) {
-          theirs = oracle.nextRun(theirs);
-          ours = nextSlot({ cron, tz }, ours);
-          assert.equal(iso(ours), iso(theirs?.getTime()), `${cron} in ${tz}, slot ${i + 1} after ${iso(from)}`);
-          if (ours === undefined) break;
-        }
-        const before = oracle.previousRuns(2, new Date(from)).map((d) => iso(d.getTime()));
-        const back: string[] = [];
-        for (let t = prevSlot({ cron, tz }, from); t !== undefined && back.length < before.length; t = prevSlot({ cron, tz }, t)) back.push(iso(t));
-        assert.deepEqual(back, before, `${cron} in ${tz} before ${iso(from)}`);
+        sameNext(fields, tz, from, 4);
+        samePrev(fields, tz, from, 2);
       }),
       { numRuns: 300 },
     );
@@ -182,10 +174,7 @@ describe('cron slots agree with croner 11 (oracle)', () => {
     const daily = expression.filter((fields) => fields.length === 5 && fields.slice(2).every((f) => f === '*'));
     fc.assert(
       fc.property(daily, start, (fields, { tz, from }) => {
-        const rule = cronerRule(fields);
-        fc.pre(rule !== undefined);
-        const cron = fields.join(' ');
-        const oracle = new Cron(cron, { timezone: tz, paused: true, fixedTimeRule: rule });
+        const { cron, oracle } = oracleFor(fields, tz);
         const until = from + 3 * DAY;
         let n = 0;
         for (let d = oracle.nextRun(new Date(from)); d !== null && d.getTime() <= until; d = oracle.nextRun(d)) n++;

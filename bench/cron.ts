@@ -19,6 +19,7 @@
  *
  * Run: `npm run bench -- cron`, or `node --expose-gc --import tsx bench/cron.ts`.
  */
+import { cpus, loadavg } from 'node:os';
 import { Cron } from 'croner';
 import { CronExpressionParser } from 'cron-parser';
 import { countSlots, nextSlot, validateRecurrence } from '../src/cron.js';
@@ -189,7 +190,7 @@ export async function run(_opts: BenchOptions): Promise<void> {
   const icuStart = process.hrtime.bigint();
   new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Paris', timeZoneName: 'longOffset' }).format(0);
   const icuMs = msSince(icuStart);
-  console.log(`Intl start-up (once per process, before any contender): ${fmt(icuMs)} ms`);
+  console.log(`Intl start-up (once per process, before any contender): ${fmt(icuMs)} ms; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
 
   const used = new Set([...ZONES, 'Europe/Paris', 'Pacific/Chatham']);
   const fresh = freshZones(61, used);

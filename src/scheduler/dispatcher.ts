@@ -99,7 +99,6 @@ export class Dispatcher {
   private paused = false;
   /** Set by stop(): settle retries give up. */
   private halted = false;
-  private startedAt = 0;
   private timer: ClockTimer | undefined;
   private timerAt: number | undefined;
   private dispatching = false;
@@ -122,7 +121,6 @@ export class Dispatcher {
   start(): void {
     this.active = true;
     this.halted = false;
-    this.startedAt = this.host.clock.now();
     this.stepOff = this.host.baseClock.onStep?.((delta) => this.onStep(delta));
     this.kick();
   }
@@ -391,8 +389,7 @@ export class Dispatcher {
     let record = claimed;
     if (record.recur && record.attempt === 1) {
       const recur = record.recur;
-      const afterDowntime = this.host.store.shared !== true && recur.slot < this.startedAt;
-      const plan = planDue(specOf(recur), recur.slot, now, recur.misfire, afterDowntime);
+      const plan = planDue(specOf(recur), recur.slot, now, { misfire: recur.misfire, graceMs: recur.grace ?? this.host.misfireGraceMs });
       if (plan.missed > 0) {
         const runAt = plan.runAt === undefined ? undefined : new Date(plan.runAt);
         this.host.emit('misfired', () => ({ job: this.host.view(record), missed: plan.missed, runAt }));

@@ -524,6 +524,7 @@ export class Dispatcher {
     await this.settle(attempt, record, outcome.next, () => {
       if (error === undefined) {
         this.host.emit('completed', () => ({
+          name: record.name,
           job: this.host.view(outcome.occurrence, outcome.nextRunAt === undefined ? null : new Date(outcome.nextRunAt)),
           result: value,
           durationMs,

@@ -26,7 +26,7 @@
 import { GodelayqError, JobTimeoutError, LeaseLostError, SchedulerStoppedError, toError } from '../errors.js';
 import type { Clock, ClockTimer } from '../clock.js';
 import { planDue } from '../cron.js';
-import { patchRecord } from '../store/record.js';
+import { patchRecord, shiftEvery } from '../store/record.js';
 import type { JobRecord, LostReason, Store } from '../store/store.js';
 import type { HandlerRetryOptions, JobContext, JsonValue } from '../types.js';
 import { toJsonValue } from '../validate.js';
@@ -294,6 +294,11 @@ export class Dispatcher {
       store.shift(deltaMs).catch((error: unknown) => this.host.emit('error', () => ({ error: toError(error) })));
     }
     for (const attempt of this.attempts.values()) {
+      // A running `every` occurrence keeps elapsed time too: its outcome's next slot follows from the moved slot.
+      const recur = attempt.record.recur;
+      if (local && recur?.every !== undefined) {
+        attempt.record = patchRecord(attempt.record, { runAt: attempt.record.runAt + deltaMs, recur: shiftEvery(recur, deltaMs) });
+      }
       if (!attempt.timer) continue;
       attempt.timer.clear();
       if (local) attempt.timeoutAt += deltaMs;

@@ -5,7 +5,7 @@
  * the store write and before the loader's archive step.
  * Usage: node --import tsx test/loader-crash.child.ts <dir> <storeDir> <killAt>
  */
-import { DirectoryLoader } from '../src/loader.js';
+import { DirectoryLoader } from '../src/loader/loader.js';
 import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
 import { JsonFileStore } from '../src/store/json-file.js';

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DirectoryLoader } from '../src/loader.js';
+import { DirectoryLoader } from '../src/loader/loader.js';
 import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
 import { JsonFileStore } from '../src/store/json-file.js';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryLoader, type DirectoryLoaderEvents, type DirectoryLoaderOptions } from '../src/loader.js';
+import { DirectoryLoader, type DirectoryLoaderEvents, type DirectoryLoaderOptions } from '../src/index.js';
 import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
 import { MemoryStore } from '../src/store/memory.js';

@@ -162,8 +162,9 @@ async function placeExclusive(layer: LoaderFs, src: string, dest: string, id: En
     if (code === undefined || !NO_LINK.has(code) || id.kind !== 'file') throw error;
     return copyExclusive(layer, src, dest, id);
   }
-  // link(2) took whatever was at `src` then (and on some systems follows a symbolic link).
-  if (await stillThere(layer, dest, id)) return 'placed';
+  // link(2) took whatever was at `src` then (and on some systems follows a symbolic link). If
+  // `src` is still `id`, that was it; else look at what was placed.
+  if ((await stillThere(layer, src, id)) || (await stillThere(layer, dest, id))) return 'placed';
   await unlinkQuiet(layer, dest);
   return 'replaced';
 }
@@ -192,7 +193,8 @@ export async function moveNoClobber(layer: LoaderFs, src: string, destDir: strin
     const placed = await placeExclusive(layer, src, dest, id);
     if (placed === 'taken') continue;
     if (placed === 'replaced') return undefined;
-    await syncDir(layer, destDir);
+    // No folder fsync here: the jobs are durably scheduled already, and a crash that loses the
+    // archive link at worst loses the archived copy (the file's jobs are not affected).
     await removeIfSame(layer, src, id);
     return dest;
   }

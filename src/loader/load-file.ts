@@ -100,7 +100,7 @@ export async function loadFile(ctx: LoadContext, name: string, look: Look): Prom
       case 'unstable':
         return {
           kind: 'bad',
-          error: new ValidationError(`Expected ${name} to be an ordinary file, got one whose content (${read.got} bytes read) differs from its size (${read.size} bytes) while unchanged`),
+          error: new ValidationError(`Expected ${name} to be an ordinary file, got one with ${read.got > read.size ? 'more' : 'fewer'} bytes than its unchanged size (${read.size} bytes) says`),
         };
       case 'read':
         bytes = read.bytes;

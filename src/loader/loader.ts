@@ -390,12 +390,15 @@ export class DirectoryLoader<Jobs extends JobMap = JobMap> extends EventEmitter<
     }
   }
 
-  /** Loaded, failed, waiting (grace, retry), or changing since the scan found it (still being written). */
+  /**
+   * Loaded, failed, waiting (grace, retry), or still being written: seen to
+   * change after the scan's own look (which may itself notice one change).
+   */
   private handled(name: string, waiter: Waiter): boolean {
     const t = this.tracked.get(name);
     if (!t) return true;
     if (t.running) return false;
-    return t.phase === 'done' || t.phase === 'waiting' || t.changes > (waiter.changesAtScan.get(name) ?? 0);
+    return t.phase === 'done' || t.phase === 'waiting' || t.changes > (waiter.changesAtScan.get(name) ?? 0) + 1;
   }
 
   /** The actor of `name` went idle: scans waiting for it may be done. */

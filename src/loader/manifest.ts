@@ -95,7 +95,8 @@ interface Pending {
 export class KeptManifest {
   private readonly entries = new Map<string, KeptEntry>();
   private readonly queue: Pending[] = [];
-  private writer: Promise<void> | undefined;
+  private writer: Promise<void> = Promise.resolve();
+  private draining = false;
   private fd: number | undefined;
   /** Change lines in the file (the header not counted). */
   private lines = 0;
@@ -159,7 +160,7 @@ export class KeptManifest {
 
   /** Waits for pending writes and closes the file. */
   async close(): Promise<void> {
-    while (this.writer) await this.writer;
+    while (this.draining) await this.writer;
     if (this.fd !== undefined) {
       const fd = this.fd;
       this.fd = undefined;
@@ -237,31 +238,38 @@ export class KeptManifest {
   private enqueue(line: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ line, resolve, reject });
-      this.writer ??= this.drain().finally(() => {
-        this.writer = undefined;
-      });
+      if (!this.draining) {
+        this.draining = true;
+        this.writer = this.drain();
+      }
     });
   }
 
   /** Writes queued changes, each batch with one write and one fsync, until none is left. */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0);
-      try {
-        if (this.fd === undefined) throw new GodelayqError(`The DirectoryLoader state file ${this.path} is not open (the loader is stopped)`);
-        if (this.broken || (this.lines >= COMPACT_MIN && this.lines > 2 * this.entries.size)) {
-          // The entries map already holds every change of the batch.
-          await this.compact();
-        } else {
-          await writeAll(this.layer, this.fd, new TextEncoder().encode(batch.map((p) => p.line).join('')), null);
-          this.lines += batch.length;
-          await this.layer.fsync(this.fd);
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        try {
+          if (this.fd === undefined) throw new GodelayqError(`The DirectoryLoader state file ${this.path} is not open (the loader is stopped)`);
+          if (this.broken || (this.lines >= COMPACT_MIN && this.lines > 2 * this.entries.size)) {
+            // The entries map already holds every change of the batch.
+            await this.compact();
+          } else {
+            await writeAll(this.layer, this.fd, new TextEncoder().encode(batch.map((p) => p.line).join('')), null);
+            this.lines += batch.length;
+            await this.layer.fsync(this.fd);
+          }
+          for (const p of batch) p.resolve();
+        } catch (error) {
+          this.broken = true;
+          for (const p of batch) p.reject(error);
         }
-        for (const p of batch) p.resolve();
-      } catch (error) {
-        this.broken = true;
-        for (const p of batch) p.reject(error);
       }
+    } finally {
+      // In the same turn as the loop's last check, before any caller resumes: a change queued
+      // after it starts a new drain.
+      this.draining = false;
     }
   }
 

@@ -11,9 +11,12 @@
  * loader let settle is read, and only up to the size limit. A second fstat
  * after the read catches a writer that was still at work.
  *
- * With `followSymlinks`, the name may be a link, but what the descriptor
- * opened must be a regular file inside the loader's folder (checked on the
- * descriptor itself where the platform allows, /proc/self/fd on Linux).
+ * With `followSymlinks`, the name may be a link: it is resolved first, and a
+ * target outside the loader's folder is refused without being opened; the
+ * resolved path is opened with O_NOFOLLOW, and what the descriptor opened is
+ * checked to be inside the folder (on the descriptor itself where the
+ * platform allows, /proc/self/fd on Linux), against a folder on the path
+ * swapped for a link in between.
  */
 import { constants } from 'node:fs';
 import { sep } from 'node:path';
@@ -58,24 +61,37 @@ async function fdPath(layer: LoaderFs, fd: number): Promise<string | undefined> 
   }
 }
 
-/** With `follow`: the opened file must be inside the loader's folder. Returns why not, or undefined. */
-async function outsideReason(layer: LoaderFs, path: string, fd: number, st: LoaderStats, realDir: string): Promise<string | undefined> {
+const inside = (path: string, realDir: string): boolean => path.startsWith(realDir + sep);
+
+/** With `follow`: where the opened file is, if it is not inside the folder. */
+async function openedOutside(layer: LoaderFs, path: string, fd: number, st: LoaderStats, realDir: string): Promise<string | undefined> {
   let where = await fdPath(layer, fd);
   if (where === undefined) {
-    // No way to ask the descriptor: resolve the name, and make sure it still leads to the opened file.
+    // No way to ask the descriptor: resolve the name again, and make sure it still leads to the opened file.
     where = await layer.realpath(path);
     const again = await layer.stat(where);
-    if (again.ino !== st.ino || again.dev !== st.dev) return 'it changed while being opened';
+    if (again.ino !== st.ino || again.dev !== st.dev) return `${where} (it changed while being opened)`;
   }
-  return where.startsWith(realDir + sep) ? undefined : `it is a symbolic link to ${where}, outside the folder`;
+  return inside(where, realDir) ? undefined : where;
 }
 
 /** Reads the settled file `path` (see the file header). Throws only transient errors (EACCES, EIO, …). */
 export async function readSettled(layer: LoaderFs, path: string, options: ReadOptions): Promise<ReadOutcome> {
-  const flags = constants.O_RDONLY | O_NONBLOCK | (options.follow ? 0 : O_NOFOLLOW);
+  let openPath = path;
+  try {
+    if (options.follow) {
+      // Resolve first: a target outside the folder is refused without even being opened.
+      openPath = await layer.realpath(path);
+      if (!inside(openPath, options.realDir)) return { kind: 'refused', reason: `a symbolic link to ${openPath}, outside the folder` };
+    }
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return { kind: 'changed' };
+    throw error;
+  }
   let fd: number;
   try {
-    fd = await layer.open(path, flags);
+    fd = await layer.open(openPath, constants.O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
   } catch (error) {
     const code = errorCode(error);
     // ELOOP: a link took the file's place; ENXIO: a socket did. The next look sees what it is.
@@ -90,8 +106,9 @@ export async function readSettled(layer: LoaderFs, path: string, options: ReadOp
     }
     if (sigOf(st) !== options.sig) return { kind: 'changed' };
     if (options.follow) {
-      const reason = await outsideReason(layer, path, fd, st, options.realDir);
-      if (reason !== undefined) return { kind: 'refused', reason };
+      // A folder on the resolved path may have been swapped for a link meanwhile: ask the descriptor.
+      const where = await openedOutside(layer, path, fd, st, options.realDir);
+      if (where !== undefined) return { kind: 'refused', reason: `a symbolic link to ${where}, outside the folder` };
     }
     if (st.size > options.maxBytes) return { kind: 'tooLarge', size: st.size };
     // One byte more than the size says, to notice content beyond it.

@@ -13,7 +13,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { constants, existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../src/errors.js';
@@ -71,7 +71,7 @@ describe('DirectoryLoader: symbolic links and special files are refused unread',
     });
   }
 
-  it('a link that cannot be moved is reported once and never re-read, through many rescans', async (t) => {
+  it('a link that cannot be moved is reported once and never re-read, through many rescans', { timeout: 30_000 }, async (t) => {
     const defer = cleanup(t);
     const dir = await tempDir(defer);
     await symlink('/proc/self/environ', join(dir, 'env.json'));
@@ -125,7 +125,9 @@ describe('DirectoryLoader: symbolic links and special files are refused unread',
       defer(() => scheduler.stop());
       const fs = new SpyFs();
       let swapped = false;
+      const flagsUsed: number[] = [];
       fs.override.open = async (path, flags, mode) => {
+        if (path === join(dir, 'a.json')) flagsUsed.push(flags);
         if (path === join(dir, 'a.json') && !swapped) {
           // The look said "regular file"; by the time of the open it is something else.
           swapped = true;
@@ -145,10 +147,11 @@ describe('DirectoryLoader: symbolic links and special files are refused unread',
       assert.equal(log.failed.length, 1);
       assert.match(log.failed[0]!.error.message, swap === 'link' ? /symbolic link/ : /special file/);
       assert.equal(fs.count('open', 'outside.json'), 0);
+      assert.ok(flagsUsed.length > 0 && flagsUsed.every((f) => (f & constants.O_NOFOLLOW) !== 0 && (f & constants.O_NONBLOCK) !== 0), 'opened with O_NOFOLLOW | O_NONBLOCK');
     });
   }
 
-  it('a file whose content does not match its unchanged size (as /proc files do) is bad, read once, not re-read forever', async (t) => {
+  it('a file whose content does not match its unchanged size (as /proc files do) is bad, read once, not re-read forever', { timeout: 30_000 }, async (t) => {
     const defer = cleanup(t);
     const dir = await tempDir(defer);
     const { scheduler } = await virtualScheduler<JobMap>();

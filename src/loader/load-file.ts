@@ -44,10 +44,15 @@ export interface LoadContext {
 }
 
 export type LoadOutcome =
-  /** Every job scheduled; `gone`: the file was archived or deleted. */
-  | { kind: 'loaded'; jobIds: string[]; archivedTo?: string; gone: boolean }
+  /**
+   * Every job scheduled; `gone`: the file was archived or deleted.
+   * `recorded` (keep mode): settles once the state file holds the file (a
+   * failure is reported, never thrown), so the caller can free its slot
+   * first and many files share one state-file write.
+   */
+  | { kind: 'loaded'; jobIds: string[]; archivedTo?: string; gone: boolean; recorded?: Promise<void> }
   /** Keep mode: touched, same content; nothing loaded. */
-  | { kind: 'unchanged' }
+  | { kind: 'unchanged'; recorded: Promise<void> }
   /** The file changed (or vanished) under the read: settle again. */
   | { kind: 'changed' }
   /** Not valid JSON (yet): maybe still being written. */
@@ -113,8 +118,8 @@ export async function loadFile(ctx: LoadContext, name: string, look: Look): Prom
   const kept = ctx.manifest?.get(name);
   if (ctx.manifest && kept?.sha256 === sha256) {
     // Touched but not changed: remember the new mtime, load nothing.
-    await ctx.manifest.set(name, { ...kept, size: look.size, mtimeMs: look.mtimeMs }).catch((error: unknown) => ctx.reportError(error, file));
-    return { kind: 'unchanged' };
+    const recorded = ctx.manifest.set(name, { ...kept, size: look.size, mtimeMs: look.mtimeMs }).catch((error: unknown) => ctx.reportError(error, file));
+    return { kind: 'unchanged', recorded };
   }
 
   const now = config.clock.now();
@@ -144,8 +149,8 @@ export async function loadFile(ctx: LoadContext, name: string, look: Look): Prom
     if (kept) await cancelSuperseded(ctx, kept.jobIds, jobIds, file);
     const entry: KeptEntry = { size: look.size, mtimeMs: look.mtimeMs, sha256, jobIds, loadedAt: new Date(config.clock.now()).toISOString() };
     // A lost write is harmless: the file is loaded again at the next start and adds nothing.
-    await ctx.manifest.set(name, entry).catch((error: unknown) => ctx.reportError(error, file));
-    return { kind: 'loaded', jobIds, gone: false };
+    const recorded = ctx.manifest.set(name, entry).catch((error: unknown) => ctx.reportError(error, file));
+    return { kind: 'loaded', jobIds, gone: false, recorded };
   }
   try {
     if (config.onLoaded === 'archive') {

@@ -42,7 +42,7 @@ import type { JobMap } from '../types.js';
 import { show } from '../validate.js';
 import type { LoaderStats } from './fs-layer.js';
 import { type EntryIdentity, identityOf } from './fs.js';
-import { type LoadContext, type Look, isGone, loadFile, rejectEntry } from './load-file.js';
+import { type LoadContext, type LoadOutcome, type Look, isGone, loadFile, rejectEntry } from './load-file.js';
 import { KeptManifest } from './manifest.js';
 import { type DirectoryLoaderEvents, type DirectoryLoaderOptions, type LoaderConfig, readOptions } from './options.js';
 import { sigOf } from './read.js';
@@ -534,12 +534,24 @@ export class DirectoryLoader<Jobs extends JobMap = JobMap> extends EventEmitter<
     this.clearTimer(t);
     t.phase = 'processing';
     const look: Look = { sig: sigOf(target), size: target.size, mtimeMs: target.mtimeMs, entry };
-    await this.processSlots.run(() => this.process(t, sig, look));
+    const done = await this.processSlots.run(() => this.process(t, sig, look));
+    if (!done) return;
+    // Outside the slot: while this file's state-file line waits for its fsync, others load and share it.
+    if (done.recorded) await done.recorded;
+    this.finish(t, sig);
+    if (done.kind === 'loaded') {
+      // Not gone: a failed archive (reported), keep mode, or a newcomer under this name to look at.
+      if (done.gone) this.forget(t);
+      else t.pending = true;
+      const file = join(this.config.dir, t.name);
+      this.publish('fileLoaded', { file, jobIds: done.jobIds, ...(done.archivedTo === undefined ? {} : { archivedTo: done.archivedTo }) });
+    }
   }
 
-  private async process(t: Tracked, sig: string, look: Look): Promise<void> {
+  /** Loads the settled file; returns the outcome if it was loaded (or unchanged), after handling any other. */
+  private async process(t: Tracked, sig: string, look: Look): Promise<Extract<LoadOutcome, { kind: 'loaded' | 'unchanged' }> | undefined> {
     const ctx = this.ctx;
-    if (!this.live || !ctx) return;
+    if (!this.live || !ctx) return undefined;
     const outcome = await loadFile(ctx, t.name, look);
     switch (outcome.kind) {
       case 'changed':
@@ -547,34 +559,26 @@ export class DirectoryLoader<Jobs extends JobMap = JobMap> extends EventEmitter<
         t.sig = undefined;
         t.changes++;
         t.pending = true;
-        return;
+        return undefined;
       case 'unchanged':
-        this.finish(t, sig);
-        return;
+      case 'loaded':
+        return outcome;
       case 'syntax':
         if (this.config.clock.now() - t.since < this.config.graceMs) {
           // Maybe still being written: look again once it stayed unchanged for graceMs.
           t.waitUntil = t.since + this.config.graceMs;
           t.phase = 'waiting';
           this.arm(t, t.waitUntil);
-          return;
+          return undefined;
         }
         await this.reject(t, sig, look.entry, outcome.error);
-        return;
+        return undefined;
       case 'bad':
         await this.reject(t, sig, look.entry, outcome.error);
-        return;
+        return undefined;
       case 'transient':
         this.retryLater(t, outcome.error);
-        return;
-      case 'loaded': {
-        this.finish(t, sig);
-        // Not gone: a failed archive (reported), keep mode, or a newcomer under this name to look at.
-        if (outcome.gone) this.forget(t);
-        else t.pending = true;
-        const file = join(this.config.dir, t.name);
-        this.publish('fileLoaded', { file, jobIds: outcome.jobIds, ...(outcome.archivedTo === undefined ? {} : { archivedTo: outcome.archivedTo }) });
-      }
+        return undefined;
     }
   }
 

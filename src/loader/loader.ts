@@ -80,8 +80,8 @@ interface Waiter {
 const MAX_RETRY_DELAY = 60_000;
 /** lstat calls in flight at once. */
 const LOOKS_AT_ONCE = 32;
-/** Directory entries handled between two yields to the event loop. */
-const SLICE = 1000;
+/** Directory entries (or timer wake-ups) handled between two yields to the event loop. */
+const SLICE = 256;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -135,6 +135,8 @@ export class DirectoryLoader<Jobs extends JobMap = JobMap> extends EventEmitter<
   private readonly background = new Set<Promise<unknown>>();
   private readonly waiters = new Set<Waiter>();
   private readonly missingSince = new Map<string, number>();
+  private readonly wakeQueue: string[] = [];
+  private waking: Promise<void> | undefined;
   private readonly processSlots: Slots;
   private readonly lookSlots = new Slots(LOOKS_AT_ONCE);
   private watcher: FSWatcher | undefined;
@@ -451,8 +453,31 @@ export class DirectoryLoader<Jobs extends JobMap = JobMap> extends EventEmitter<
     if (!this.live) return;
     t.timer = this.config.clock.setTimer(at, () => {
       t.timer = undefined;
-      this.poke(t.name);
+      this.wake(t.name);
     });
+  }
+
+  /**
+   * Pokes `name` soon, in a slice of at most SLICE names per turn of the
+   * event loop: 10,000 files dropped at once arm 10,000 settle timers that
+   * all fire in the same timers phase, and poking them all there would
+   * block the loop.
+   */
+  private wake(name: string): void {
+    this.wakeQueue.push(name);
+    this.waking ??= this.track(this.flushWakes());
+  }
+
+  private async flushWakes(): Promise<void> {
+    try {
+      while (this.wakeQueue.length > 0) {
+        await yieldToLoop();
+        for (const name of this.wakeQueue.splice(0, SLICE)) this.poke(name);
+      }
+    } finally {
+      // Right after the loop's last check: a wake queued later starts a new flush.
+      this.waking = undefined;
+    }
   }
 
   private clearTimer(t: Tracked): void {

@@ -8,7 +8,8 @@ import { DirectoryLoader } from '../src/index.js';
 import { Scheduler } from '../src/scheduler.js';
 
 const [dir, mode] = process.argv.slice(2) as [string, 'watch' | 'unref' | 'nowatch'];
-const scheduler = new Scheduler();
+// unref: only the loader may keep this process alive.
+const scheduler = new Scheduler({ unref: true });
 await scheduler.start();
 const loader = new DirectoryLoader(scheduler, { dir, settleMs: 20, ...(mode === 'unref' ? { unref: true } : {}), ...(mode === 'nowatch' ? { watch: false } : {}) });
 let loaded = 0;

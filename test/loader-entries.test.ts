@@ -18,9 +18,10 @@ import { lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, unlink,
 import { join } from 'node:path';
 import { ValidationError } from '../src/errors.js';
 import { type LoaderStats, nodeLoaderFs } from '../src/loader/fs-layer.js';
-import type { JobMap } from '../src/types.js';
 import { virtualScheduler } from './helpers.js';
-import { FAST, SpyFs, advance, cleanup, drive, drop, errno, startLoader, tempDir } from './loader-helpers.js';
+import type { JobMap } from '../src/types.js';
+
+import { FAST, SpyFs, advance, cleanup, drive, drop, errno, fixture, startLoader, tempDir } from './loader-helpers.js';
 
 const job = { name: 'x', payload: 'from outside' };
 
@@ -152,10 +153,7 @@ describe('DirectoryLoader: symbolic links and special files are refused unread',
   }
 
   it('a file whose content does not match its unchanged size (as /proc files do) is bad, read once, not re-read forever', { timeout: 30_000 }, async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const fs = new SpyFs();
     const procLike = join(dir, 'proc.json');
     const fds = new Set<number>();

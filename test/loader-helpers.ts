@@ -13,7 +13,7 @@ import { VirtualClock } from '../src/clock.js';
 import type { Scheduler } from '../src/scheduler.js';
 import type { JobMap } from '../src/types.js';
 import { type LoaderFs, nodeLoaderFs } from '../src/loader/fs-layer.js';
-import { T0 } from './helpers.js';
+import { T0, virtualScheduler } from './helpers.js';
 
 /** Runs the registered functions last-in first-out after the test. */
 export function cleanup(t: TestContext): (fn: () => unknown) => void {
@@ -163,4 +163,13 @@ export async function driveUntil(clock: VirtualClock, loader: DirectoryLoader, c
     await clock.advance(stepMs);
     await new Promise((r) => setTimeout(r, 1));
   }
+}
+
+/** The usual start of a loader test: a temp folder and a started scheduler on a VirtualClock, both cleaned up after the test. */
+export async function fixture(t: TestContext): Promise<{ defer: (fn: () => unknown) => void; dir: string; scheduler: Scheduler<JobMap>; jobClock: VirtualClock }> {
+  const defer = cleanup(t);
+  const dir = await tempDir(defer);
+  const { scheduler, clock: jobClock } = await virtualScheduler<JobMap>();
+  defer(() => scheduler.stop());
+  return { defer, dir, scheduler, jobClock };
 }

@@ -13,9 +13,8 @@ import { GodelayqError } from '../src/errors.js';
 import { nodeLoaderFs } from '../src/loader/fs-layer.js';
 import { COMPACT_MIN, type KeptEntry, KeptManifest } from '../src/loader/manifest.js';
 import type { DirectoryLoaderOptions } from '../src/index.js';
-import type { JobMap } from '../src/types.js';
-import { virtualScheduler } from './helpers.js';
-import { FAST, SpyFs, advance, cleanup, drive, drop, errno, scheduledCount, startLoader, tempDir } from './loader-helpers.js';
+
+import { FAST, SpyFs, advance, cleanup, drive, drop, errno, fixture, scheduledCount, startLoader, tempDir } from './loader-helpers.js';
 
 const STATE = '.godelayq-loader.json';
 
@@ -29,10 +28,7 @@ async function lines(path: string): Promise<string[]> {
 
 describe('DirectoryLoader: keep mode', () => {
   it('remembers files across restarts, ignores a touch, reloads a change and cancels what it replaced', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const options: DirectoryLoaderOptions = { dir, onLoaded: 'keep' };
     const first = await startLoader(defer, scheduler, options);
     await drop(dir, 'k.json', [
@@ -79,10 +75,7 @@ describe('DirectoryLoader: keep mode', () => {
   });
 
   it('forgets a kept file missing at two rescans at least a second apart, not one briefly gone (save by rename)', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const fs = new SpyFs();
     const { loader, log, clock } = await startLoader(defer, scheduler, { dir, onLoaded: 'keep', fs });
     await drop(dir, 'a.json', { name: 'x', payload: 'a' });
@@ -120,10 +113,7 @@ describe('DirectoryLoader: keep mode', () => {
   });
 
   it('a torn last line of the state file (a crash mid-append) is dropped, and its file loads again adding nothing', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const first = await startLoader(defer, scheduler, { dir, onLoaded: 'keep', settleMs: 0 });
     await drop(dir, 'a.json', { name: 'x', payload: 'a', delay: '1h' });
     await first.loader.scan();
@@ -149,10 +139,7 @@ describe('DirectoryLoader: keep mode', () => {
   });
 
   it('refuses a state file with a changed byte, naming the line, and leaves it untouched', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const first = await startLoader(defer, scheduler, { dir, onLoaded: 'keep', settleMs: 0 });
     for (const name of ['a.json', 'b.json']) {
       await drop(dir, name, { name: 'x', delay: '1h' });
@@ -170,10 +157,7 @@ describe('DirectoryLoader: keep mode', () => {
   });
 
   it('reads a version 1 state file and converts it', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     await writeFile(join(dir, 'old.json'), JSON.stringify({ name: 'x' }));
     const st = await stat(join(dir, 'old.json'));
     const v1 = { version: 1, files: { 'old.json': { size: st.size, mtimeMs: st.mtimeMs, sha256: 'ab'.repeat(32), jobIds: ['j'], loadedAt: '2026-01-01T00:00:00.000Z' } } };

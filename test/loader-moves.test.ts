@@ -16,7 +16,7 @@ import { identityOf, moveNoClobber, moveToErrorDir, utcStamp, withSuffix } from 
 import { nodeLoaderFs } from '../src/loader/fs-layer.js';
 import type { JobMap } from '../src/types.js';
 import { T0, virtualScheduler } from './helpers.js';
-import { SpyFs, cleanup, drop, errno, startLoader, tempDir } from './loader-helpers.js';
+import { SpyFs, cleanup, drop, errno, fixture, startLoader, tempDir } from './loader-helpers.js';
 
 const idOf = async (path: string) => identityOf(await lstat(path));
 
@@ -142,10 +142,7 @@ describe('moves that never overwrite', () => {
 
 describe('DirectoryLoader across devices', () => {
   it('archives and rejects by copying when hard links fail with EXDEV', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const fs = crossDevice();
     const { loader, log } = await startLoader(defer, scheduler, { dir, fs, settleMs: 0, graceMs: 0 });
     await drop(dir, 'good.json', { name: 'x', payload: 'fine' });

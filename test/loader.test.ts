@@ -21,7 +21,7 @@ import { utcStamp } from '../src/loader/fs.js';
 import { GodelayqError, ValidationError } from '../src/errors.js';
 import type { JobMap } from '../src/types.js';
 import { T0, until, virtualScheduler } from './helpers.js';
-import { FAST, SpyFs, advance, cleanup, drive, driveUntil, drop, scheduledCount, startLoader, tempDir } from './loader-helpers.js';
+import { FAST, SpyFs, advance, cleanup, drive, driveUntil, drop, fixture, scheduledCount, startLoader, tempDir } from './loader-helpers.js';
 
 describe('DirectoryLoader: loading', () => {
   it('loads 1,000 files dropped at once, each exactly once, and runs each job once', async (t) => {
@@ -64,10 +64,7 @@ describe('DirectoryLoader: loading', () => {
 
   for (const settleMs of [40, 400]) {
     it(`loads a file written in 3 chunks 200 ms apart (loader time) once, complete (settleMs ${settleMs})`, async (t) => {
-      const defer = cleanup(t);
-      const dir = await tempDir(defer);
-      const { scheduler } = await virtualScheduler<JobMap>();
-      defer(() => scheduler.stop());
+      const { defer, dir, scheduler } = await fixture(t);
       const fs = new SpyFs();
       const { loader, log, clock } = await startLoader(defer, scheduler, { dir, settleMs, graceMs: 1000, fs });
       const jobs = [
@@ -112,10 +109,7 @@ describe('DirectoryLoader: loading', () => {
   }
 
   it('schedules every kind of timing; no timing means now; unknown handler names wait like any job', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler, clock: jobClock } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler, jobClock } = await fixture(t);
     const ran: string[] = [];
     scheduler.register('go', (job) => {
       ran.push(`${job.payload as string}@${jobClock.now() - T0}`);
@@ -144,10 +138,7 @@ describe('DirectoryLoader: loading', () => {
   });
 
   it("treats a file's own id as an idempotency key", async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const { loader, log, clock } = await startLoader(defer, scheduler, { dir });
     await drop(dir, 'one.json', { id: 'order-42', name: 'cancel', payload: { v: 1 }, delay: '1h' });
     await drive(clock, loader, loader.scan());
@@ -160,10 +151,7 @@ describe('DirectoryLoader: loading', () => {
   });
 
   it('ignores names that do not match the pattern, hidden files and folders', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     await writeFile(join(dir, 'notes.txt'), 'not json');
     await writeFile(join(dir, '.hidden.json'), '{"name":"x"}');
     const fs = new SpyFs();
@@ -229,10 +217,7 @@ describe('DirectoryLoader: crash safety', () => {
   });
 
   it('a file dropped again later (same name and content, new mtime) is a new submission', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const { loader, log, clock } = await startLoader(defer, scheduler, { dir });
     const job = { name: 'nightly', delay: '1h' };
     await drop(dir, 'same.json', job);
@@ -255,10 +240,7 @@ describe('DirectoryLoader: crash safety', () => {
 
 describe('DirectoryLoader: after loading', () => {
   it('archives without overwriting: same instant, same name gets a suffix', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     // The loader's clock stands still (settleMs 0 needs no time to pass): every archive name gets the same timestamp.
     const clock = new VirtualClock(Date.UTC(2030, 5, 1, 12, 0, 0, 500));
     const { loader, log } = await startLoader(defer, scheduler, { dir, settleMs: 0, clock });
@@ -285,10 +267,7 @@ describe('DirectoryLoader: after loading', () => {
   });
 
   it('delete mode removes the file once its jobs are scheduled', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const { loader, log, clock } = await startLoader(defer, scheduler, { dir, onLoaded: 'delete' });
     await drop(dir, 'd.json', [{ name: 'x' }, { name: 'y', cron: '@hourly' }]);
     await drive(clock, loader, loader.scan());
@@ -301,10 +280,7 @@ describe('DirectoryLoader: after loading', () => {
 
 describe('DirectoryLoader: bad files', () => {
   it('moves each kind of bad file to errorDir beside <name>.error.json; the others go on', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const fs = new SpyFs();
     const { loader, log, clock } = await startLoader(defer, scheduler, { dir, graceMs: 200, maxFileBytes: 4096, fs });
     const bad: Record<string, [string, RegExp]> = {
@@ -361,10 +337,7 @@ describe('DirectoryLoader: bad files', () => {
   });
 
   it('all or none: one bad job among good ones schedules nothing', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const { loader, log, clock } = await startLoader(defer, scheduler, { dir });
     const good = [
       { name: 'a', delay: '1m' },
@@ -418,10 +391,7 @@ describe('DirectoryLoader: bad files', () => {
 
 describe('DirectoryLoader: folders and lifecycle', () => {
   it('archive and error folders inside the watched folder do not loop, even with pattern "*"', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const fs = new SpyFs();
     const { loader, log, clock } = await startLoader(defer, scheduler, { dir, pattern: '*', graceMs: 0, rescanMs: 50, fs });
     await drop(dir, 'good.json', { name: 'x' });
@@ -440,10 +410,7 @@ describe('DirectoryLoader: folders and lifecycle', () => {
   });
 
   it('refuses bad options with a ValidationError', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { dir, scheduler } = await fixture(t);
     const refused: [DirectoryLoaderOptions, RegExp][] = [
       [{ dir, archiveDir: `${dir}/.` }, /`options.archiveDir` to differ/],
       [{ dir, errorDir: dir }, /`options.errorDir` to differ/],
@@ -462,10 +429,7 @@ describe('DirectoryLoader: folders and lifecycle', () => {
   });
 
   it('watch: false loads at start() and on scan() only', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     await drop(dir, 'early.json', { name: 'x', payload: 'early' });
     const fs = new SpyFs();
     const { loader, log, clock } = await startLoader(defer, scheduler, { dir, watch: false, fs });
@@ -482,10 +446,7 @@ describe('DirectoryLoader: folders and lifecycle', () => {
   });
 
   it('start and stop are idempotent; scan before start is refused; a stopped loader starts again', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     const clock = new VirtualClock(T0);
     const loader = new DirectoryLoader(scheduler, { dir: join(dir, 'inbox', 'nested'), ...FAST, clock });
     defer(() => loader.stop());
@@ -505,10 +466,7 @@ describe('DirectoryLoader: folders and lifecycle', () => {
   });
 
   it('a file dropped while watching is loaded without any scan() call', async (t) => {
-    const defer = cleanup(t);
-    const dir = await tempDir(defer);
-    const { scheduler } = await virtualScheduler<JobMap>();
-    defer(() => scheduler.stop());
+    const { defer, dir, scheduler } = await fixture(t);
     // Rescans off and the clock never moves: only fs.watch can bring the file in (settleMs 0).
     const { log } = await startLoader(defer, scheduler, { dir, settleMs: 0, rescanMs: 0 });
     await drop(dir, 'w.json', { name: 'x' });

@@ -53,6 +53,9 @@ export type {
 export type {
   JsonValue,
   JobMap,
+  ResultMap,
+  ResultOf,
+  StoredResult,
   JobState,
   JobInfo,
   JobContext,

@@ -33,6 +33,7 @@ import type { LoadContext } from './load-file.js';
 import { KeptManifest } from './manifest.js';
 import { type DirectoryLoaderEvents, type DirectoryLoaderOptions, type LoaderConfig, readOptions } from './options.js';
 
+/** DirectoryLoaderEvents in eventemitter3's shape (event name → argument list). */
 type EmitterMap = { [K in keyof DirectoryLoaderEvents]: [DirectoryLoaderEvents[K]] };
 
 /** A `scan()` (or `start()`) waiting for the names it found to be handled. */

@@ -120,6 +120,7 @@ async function restart(dir: string, n: number): Promise<Result> {
 }
 
 export async function run(opts: BenchOptions): Promise<void> {
+  const loadAverageAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const base = await mkdtemp(path.join(os.tmpdir(), 'godelayq-bench-loader-'));
   const sizes = opts.full ? [10_000, 50_000] : [10_000];
   const results: Result[] = [];
@@ -153,16 +154,19 @@ export async function run(opts: BenchOptions): Promise<void> {
       const archive = results.find((r) => r.mode === 'archive' && r.scenario === keep.scenario && r.files === keep.files) as Result;
       const ratio = Math.round((keep.ms / archive.ms) * 100) / 100;
       const maxBlock = Math.max(keep.maxCpuGapMs, archive.maxCpuGapMs);
+      const maxWall = Math.max(keep.maxGapMs, archive.maxGapMs);
       return {
         scenario: keep.scenario,
         files: keep.files,
         keepVsArchive: { target: TARGETS.keepVsArchive, got: ratio, met: ratio <= TARGETS.keepVsArchive },
-        maxBlockMs: { target: TARGETS.maxBlockMs, got: maxBlock, met: maxBlock <= TARGETS.maxBlockMs },
+        // CPU-bound: a gap counted only as far as this process used CPU in it (see probeEventLoop);
+        // the wall-clock gap is beside it, and on a loaded machine includes time descheduled.
+        maxBlockMs: { target: TARGETS.maxBlockMs, got: maxBlock, wall: maxWall, met: maxBlock <= TARGETS.maxBlockMs },
       };
     });
   const restartBlocks = results.filter((r) => r.scenario === 'restart').map((r) => r.maxCpuGapMs);
-  console.log('verdicts', JSON.stringify(verdicts), 'restart max block', restartBlocks.join(', '), 'ms');
-  writeResults('loader', { full: opts.full, dir: os.tmpdir(), targets: TARGETS, results, verdicts });
+  console.log('verdicts', JSON.stringify(verdicts), 'restart max block', restartBlocks.join(', '), 'ms', 'load average', loadAverageAtStart.join(' '), '→', os.loadavg().map((x) => x.toFixed(2)).join(' '));
+  writeResults('loader', { full: opts.full, dir: os.tmpdir(), loadAverageAtStart, targets: TARGETS, results, verdicts });
 }
 
 if (isMain(import.meta.url)) await run({ full: process.argv.includes('--full') });

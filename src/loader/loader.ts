@@ -33,6 +33,12 @@ import type { LoadContext } from './load-file.js';
 import { KeptManifest } from './manifest.js';
 import { type DirectoryLoaderEvents, type DirectoryLoaderOptions, type LoaderConfig, readOptions } from './options.js';
 
+/** Keeps the process alive until the returned function is called (a ref'd handle that never fires in practice). */
+function keepAlive(): () => void {
+  const handle = setInterval(() => undefined, 2 ** 31 - 1);
+  return () => clearInterval(handle);
+}
+
 /** DirectoryLoaderEvents in eventemitter3's shape (event name → argument list). */
 type EmitterMap = { [K in keyof DirectoryLoaderEvents]: [DirectoryLoaderEvents[K]] };
 
@@ -68,7 +74,7 @@ export class DirectoryLoader<Jobs extends JobMap = JobMap> extends EventEmitter<
   private rescanTimer: ClockTimer | undefined;
   /** Reasons to keep the process alive (watching, a start() or scan() under way). */
   private holds = 0;
-  private keepAlive: NodeJS.Timeout | undefined;
+  private releaseKeepAlive: (() => void) | undefined;
   private releaseWatchHold: (() => void) | undefined;
   /** True between a successful start and the beginning of stop. */
   private live = false;
@@ -207,16 +213,16 @@ export class DirectoryLoader<Jobs extends JobMap = JobMap> extends EventEmitter<
   /** Keeps the process alive until the returned function is called (nothing with `unref`). */
   private hold(): () => void {
     if (this.config.unref) return () => undefined;
-    this.holds++;
-    // One ref'd handle for every reason; its callback never needs to run.
-    this.keepAlive ??= setInterval(() => undefined, 2 ** 30);
+    // One hold for every reason: the clock's (SystemClock.hold), or a ref'd handle of our own
+    // for a clock without one (fs.watch events are real even when time is virtual).
+    if (this.holds++ === 0) this.releaseKeepAlive = this.config.clock.hold?.() ?? keepAlive();
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      if (--this.holds === 0 && this.keepAlive) {
-        clearInterval(this.keepAlive);
-        this.keepAlive = undefined;
+      if (--this.holds === 0) {
+        this.releaseKeepAlive?.();
+        this.releaseKeepAlive = undefined;
       }
     };
   }

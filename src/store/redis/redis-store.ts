@@ -37,7 +37,9 @@
  *   renewal) run on the scheduler's Clock; renewal also on real time, since
  *   the lease expires on the server's real clock (leases.ts).
  */
-import { Redis, type Cluster } from 'ioredis';
+// Not the named `Redis` export: ioredis added it only in 5.3.0, and the peer range starts at 5.0.0.
+// `default` is the Redis class under ESM and CommonJS alike.
+import IORedis, { type Cluster, type Redis } from 'ioredis';
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
 import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreListFilter } from '../store.js';
@@ -164,7 +166,7 @@ export class RedisStore implements Store {
     try {
       const client: RedisClient =
         o.client ??
-        new Redis(o.url, { lazyConnect: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1, ...o.redisOptions });
+        new IORedis.default(o.url, { lazyConnect: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1, ...o.redisOptions });
       const conn = new Connection(client, o.client === undefined, o.commandTimeoutMs);
       this.conn = conn;
       await conn.ready(openMs);
@@ -461,11 +463,7 @@ export class RedisStore implements Store {
   async get(id: string): Promise<JobRecord | undefined> {
     const conn = this.connection('get');
     const key = this.keys.job(id);
-    try {
-      return decodeRecord(await conn.run('get', () => conn.client.hgetall(key)), id);
-    } catch (error) {
-      throw conn.failure(`get ${JSON.stringify(key)}`, error);
-    }
+    return decodeRecord(await conn.run(`get ${JSON.stringify(key)}`, () => conn.client.hgetall(key)), id);
   }
 
   /** Jobs in runAt order; reads only the records it returns (list.ts). */

@@ -278,6 +278,16 @@ export async function deletePrefix(url: string, prefix: string): Promise<number>
   return deleted;
 }
 
+/** Deletes every key under `prefix:` on every master of a cluster. */
+export async function deletePrefixOnCluster(cluster: Cluster, prefix: string): Promise<string[]> {
+  const left: string[] = [];
+  for (const node of cluster.nodes('master')) {
+    for (const key of await node.keys(pattern(prefix))) await node.del(key);
+    left.push(...(await node.keys(pattern(prefix))));
+  }
+  return left;
+}
+
 /** Keys under `prefix:`. */
 export async function keysUnder(url: string, prefix: string): Promise<string[]> {
   const client = new Redis(url, { lazyConnect: true });

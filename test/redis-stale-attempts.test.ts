@@ -1,0 +1,121 @@
+/**
+ * Attempts that lost their job say so (issue 12 item 6). A process frozen
+ * (SIGSTOP) past its lease and then resumed aborts its handler at once,
+ * instead of running it on in parallel with the job's new owner; a process
+ * whose event loop was blocked past its lease gets its late outcome refused
+ * AND reported (`lost`, reason 'lease'), never silently dropped; the job
+ * comes back marked `lost: 'lease'` so the lost attempt is charged.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { RedisStore } from '../src/redis.js';
+import { Scheduler } from '../src/scheduler.js';
+import { redisSkip, startRedis, type RedisServer } from './redis-server.js';
+import { spawnWorker, waitFor, type Worker, type WorkerEvent } from './fixtures/redis-workers.js';
+import { claimNow, job, liveContext, withPrefix } from './fixtures/redis-helpers.js';
+
+describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () => {
+  let server: RedisServer;
+  before(async () => {
+    server = await startRedis();
+  });
+  after(async () => {
+    await server?.destroy();
+  });
+
+  it('a late settle after the event loop was blocked past the lease is refused and reported (reason lease), once', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      const ctx = liveContext();
+      const store = new RedisStore({ url: server.url, prefix, leaseMs: 300 });
+      await store.open(ctx);
+      try {
+        await store.insert([{ record: job('b'), onDuplicate: 'reject' }]);
+        const [claimed] = (await store.claim(claimNow())).jobs;
+        // Block the event loop for longer than the lease: no renewal can run.
+        const until = Date.now() + 900;
+        while (Date.now() < until) {
+          // busy
+        }
+        const settled = await store.settle('b', claimed!.token!, { ...claimed!, state: 'completed', finishedAt: Date.now() });
+        assert.equal(settled, false, 'the outcome of an attempt whose lease lapsed is not recorded');
+        assert.deepEqual(ctx.lostAttempts, [{ id: 'b', token: claimed!.token, reason: 'lease' }]);
+        const stored = await store.get('b');
+        assert.equal(stored?.state, 'scheduled');
+        assert.equal(stored?.lost, 'lease');
+        assert.equal(stored?.attempt, 1, 'the lost attempt is counted');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  it('a scheduler whose attempt lost its lease aborts the handler at once, before it ends on its own', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      const a = new Scheduler({ store: new RedisStore({ url: server.url, prefix, leaseMs: 300, pollMs: 60_000 }) });
+      a.on('error', () => undefined);
+      const aborts: string[] = [];
+      let started = 0;
+      a.register('work', async (j) => {
+        started++;
+        // Freeze this process's event loop past the lease, as a long GC or a sync call would.
+        const until = Date.now() + 900;
+        while (Date.now() < until) {
+          // busy
+        }
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, 60_000);
+          j.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            aborts.push(String((j.signal.reason as Error | undefined)?.message));
+            reject(j.signal.reason as Error);
+          });
+        });
+      });
+      await a.start();
+      try {
+        await a.scheduleIn('work', 0, {}, { id: 'frozen', retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1 } } });
+        await waitFor(() => aborts.length > 0, 10_000, 'the handler to be aborted');
+        assert.ok(started >= 1);
+      } finally {
+        await a.stop({ timeout: 1000 });
+      }
+    });
+  });
+
+  describe('across processes', () => {
+    const workers: Worker[] = [];
+    after(async () => {
+      await Promise.all(workers.map((w) => w.kill()));
+    });
+
+    it('SIGSTOP past the lease, then SIGCONT: the frozen process aborts its handler as soon as it runs again; the job ran elsewhere', async () => {
+      await withPrefix(server.url, async (prefix) => {
+        const all: WorkerEvent[] = [];
+        const config = { url: server.url, prefix, names: ['work'], leaseMs: 1000, handlerMs: 30_000, abortable: true, pollMs: 200 };
+        const frozen = await spawnWorker(config, all);
+        workers.push(frozen);
+        const boss = new Scheduler({ store: new RedisStore({ url: server.url, prefix }) });
+        await boss.start();
+        try {
+          await boss.scheduleIn('work', 0, {}, { id: 'job' });
+          await waitFor(() => frozen.events.some((e) => e.ev === 'start'), 20_000, 'the job to start in the first process');
+          frozen.pause();
+          const other = await spawnWorker(config, all);
+          workers.push(other);
+          await waitFor(() => other.events.some((e) => e.ev === 'start' && e.id === 'job'), 20_000, 'the job to start in the second process');
+          const resumedAt = Date.now();
+          frozen.resume();
+          await waitFor(() => frozen.events.some((e) => e.ev === 'abort'), 20_000, 'the frozen process to abort its handler');
+          const abort = frozen.events.find((e) => e.ev === 'abort') as WorkerEvent;
+          assert.equal(abort.attempt, 1);
+          assert.ok((abort.at as number) >= resumedAt);
+          assert.ok(!frozen.events.some((e) => e.ev === 'done'), 'its handler never ran to its end');
+          const second = other.events.find((e) => e.ev === 'start' && e.id === 'job') as WorkerEvent;
+          assert.equal(second.attempt, 2, 'the lost attempt was counted');
+        } finally {
+          await boss.stop();
+        }
+      });
+    });
+  });
+});

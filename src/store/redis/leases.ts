@@ -51,9 +51,11 @@ export interface LeaseOptions {
   renew(items: RenewItem[]): Promise<[string, LostReason][]>;
   /** An attempt of this process lost its job. */
   lost(id: string, token: string, reason: LostReason): void;
+  /** Monotonic ms (tests pass a fake one). @default performance.now */
+  mono?: () => number;
+  /** Also tick on a real-time timer. @default true */
+  realTime?: boolean;
 }
-
-const mono = (): number => performance.now();
 
 export class Leases {
   readonly held = new Map<string, HeldLease>();
@@ -62,9 +64,11 @@ export class Leases {
   private realTimer: NodeJS.Timeout | undefined;
   private renewing = false;
   private readonly period: number;
+  private readonly mono: () => number;
 
   constructor(private readonly options: LeaseOptions) {
     this.period = Math.max(50, Math.floor(options.leaseMs / 3));
+    this.mono = options.mono ?? (() => performance.now());
   }
 
   start(clock: Clock): void {
@@ -86,14 +90,14 @@ export class Leases {
   }
 
   /** Monotonic ms now (the clock of the local deadlines). */
-  static now(): number {
-    return mono();
+  now(): number {
+    return this.mono();
   }
 
   /** The first settle of this attempt is being tried: renew it only for the grace period from now. */
   settling(id: string, token: string): void {
     const lease = this.held.get(id);
-    if (lease && lease.token === token && lease.settling === undefined) lease.settling = mono();
+    if (lease && lease.token === token && lease.settling === undefined) lease.settling = this.mono();
   }
 
   /** The attempt's outcome was recorded (or refused): forget its lease. */
@@ -135,18 +139,20 @@ export class Leases {
     };
     // Every renewal period, and at the earliest local deadline (to report a lost lease promptly).
     let wait = this.period;
-    const now = mono();
+    const now = this.mono();
     for (const lease of this.held.values()) wait = Math.min(wait, lease.expires - now + 1);
     wait = Math.max(1, Math.ceil(wait));
     this.clockTimer = clock.setTimer(clock.now() + wait, fire);
-    this.realTimer = setTimeout(fire, wait);
-    this.realTimer.unref();
+    if (this.options.realTime !== false) {
+      this.realTimer = setTimeout(fire, wait);
+      this.realTimer.unref();
+    }
   }
 
   /** Reports leases past their local deadline, then renews the live ones. */
   async tick(): Promise<void> {
     if (this.held.size === 0) return;
-    const now = mono();
+    const now = this.mono();
     const items: RenewItem[] = [];
     for (const [id, lease] of [...this.held]) {
       if (lease.expires <= now) {
@@ -157,7 +163,7 @@ export class Leases {
     }
     if (items.length === 0 || this.renewing) return;
     this.renewing = true;
-    const sentAt = mono();
+    const sentAt = this.mono();
     try {
       const gone = new Map(await this.options.renew(items));
       for (const item of items) {

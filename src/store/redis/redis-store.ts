@@ -543,7 +543,7 @@ export class RedisStore implements Store {
       const args: (string | number)[] = [bound, PROMOTE_MAX, k];
       for (let i = 0; i < k; i++) args.push(request.token());
       for (const [name, cap] of caps) args.push(name, Math.max(0, cap - (taken.get(name) ?? 0)));
-      const sentAt = Leases.now();
+      const sentAt = this.leases.now();
       const reply = await this.exec(CLAIM, args, (late) => this.giveBack(late));
       const claimed = reply[1] as RawHash[];
       for (const raw of claimed) {

@@ -239,7 +239,7 @@ async function contender(kind: 'godelayq' | 'bullmq', url: string, processes: nu
           await producer.scheduleMany(Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({ name: 'bench.job', payload: payload(i + k), at: dueAt })));
         }
       },
-      completed: async () => (await probe.zcard(`${prefix}:finished`)) as number,
+      completed: async () => (await probe.zcard(`${prefix}:done`)) as number,
       close: async () => {
         await stopChildren(children);
         await producer.stop();

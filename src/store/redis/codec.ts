@@ -27,8 +27,10 @@ function utf8Bytes(text: string): number {
 /**
  * The 14 hash values of a record, in FIELD_NAMES order ('' = absent).
  * Throws ValidationError when the payload or result is above `maxBytes`.
+ * `payloadText`: the payload's JSON when the caller already has it (an
+ * attempt's outcome carries the payload it was claimed with).
  */
-export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number): string[] {
+export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number, payloadText?: string): string[] {
   const {
     id: _id,
     payload,
@@ -53,10 +55,10 @@ export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number)
       break;
     }
   }
-  const pl = JSON.stringify(payload);
+  const pl = payloadText ?? JSON.stringify(payload);
   const res = result === undefined ? '' : JSON.stringify(result);
   // Length first: a UTF-8 byte count costs a pass over the string, and most payloads are far below the limit.
-  if (pl.length * 3 > maxBytes && utf8Bytes(pl) > maxBytes) {
+  if (payloadText === undefined && pl.length * 3 > maxBytes && utf8Bytes(pl) > maxBytes) {
     throw new ValidationError(`Expected the payload of job \`${record.id}\` to be at most ${maxBytes} bytes of JSON, got ${utf8Bytes(pl)}`);
   }
   if (res.length * 3 > maxBytes && utf8Bytes(res) > maxBytes) {
@@ -83,12 +85,26 @@ export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number)
 /** A hash as HGETALL returns it from Lua (flat [field, value, ...]) or from ioredis (object). */
 export type RawHash = readonly string[] | Record<string, string>;
 
-function toMap(raw: RawHash): Record<string, string> {
+/** Field → value of a hash. */
+export function toMap(raw: RawHash): Record<string, string> {
   if (!Array.isArray(raw)) return raw as Record<string, string>;
   const flat = raw as readonly string[];
   const map: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) map[flat[i] as string] = flat[i + 1] as string;
   return map;
+}
+
+/**
+ * Field/value pairs that turn the hash `base` (a record as claimed) into the
+ * record whose values are `fields` ('' = delete).
+ */
+export function changedFields(fields: readonly string[], base: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  FIELD_NAMES.forEach((name, i) => {
+    const value = fields[i] as string;
+    if (value !== (base[name] ?? '')) out.push(name, value);
+  });
+  return out;
 }
 
 /** The record of a hash (`id` from its key); undefined when the hash is empty (no such job). */

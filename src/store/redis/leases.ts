@@ -35,6 +35,8 @@ export interface HeldLease {
   expires: number;
   /** Monotonic ms of the first settle of this attempt. */
   settling?: number;
+  /** The job's hash as claimed, and its decoded payload: an outcome is sent as changes against them. */
+  claimed?: { fields: Record<string, string>; payload: unknown };
 }
 
 /** A lease the store asks Redis to renew. */
@@ -84,8 +86,8 @@ export class Leases {
   }
 
   /** A claim that was sent at monotonic `sentAt` took this attempt. */
-  add(id: string, token: string, seq: number, sentAt: number): void {
-    this.held.set(id, { token, seq, expires: sentAt + this.options.leaseMs });
+  add(id: string, token: string, seq: number, sentAt: number, claimed?: HeldLease['claimed']): void {
+    this.held.set(id, claimed ? { token, seq, expires: sentAt + this.options.leaseMs, claimed } : { token, seq, expires: sentAt + this.options.leaseMs });
     if (this.clockTimer === undefined) this.arm();
   }
 

@@ -61,6 +61,15 @@ local function expect(k, want)
   if got ~= 'none' and got ~= want then fail({code = 'WRONGTYPE', key = k, want = want, got = got}) end
 end
 
+-- Counters change in this table and reach Redis once, in finish(): one HINCRBY per counter, not per job.
+local C0, D = {}, {}
+local function bump(f, n) D[f] = (D[f] or 0) + n end
+-- Next value of counter f (seq, fseq), read once from the guard's copy.
+local function nextOf(f)
+  bump(f, 1)
+  return num(C0[f]) + D[f]
+end
+
 -- Every fixed key has its type, the counters are integers, and the earliest due time is known.
 local function guard()
   expect(DUE, 'zset')
@@ -74,6 +83,7 @@ local function guard()
     if #c[i] > 18 or not string.find(c[i], '^%-?%d+$') then
       fail({code = 'BADVALUE', key = COUNTS, field = c[i - 1], want = 'an integer', got = c[i]})
     end
+    C0[c[i - 1]] = c[i]
   end
   dueMin0 = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')[2]
 end
@@ -96,12 +106,25 @@ local function rm(at, seq, id)
 end
 
 local HEAD = {'nm', 'st', 'at', 'seq', 'rec', 'pr', 'tk', 'lt', 'att', 'sig'}
--- A job's head fields; nil when there is no such job, false when its key is not a hash.
-local function head(id)
-  local f = redis.pcall('HMGET', jk(id), unpack(HEAD))
+-- A job's head fields (the first n of HEAD: hot paths read fewer); nil when
+-- there is no such job, false when its key is not a hash.
+local function head(id, n)
+  local f = redis.pcall('HMGET', jk(id), unpack(HEAD, 1, n or #HEAD))
   if f.err then return false end
   if not f[1] then return nil end
   return {nm = f[1], st = f[2] or 'scheduled', at = f[3], seq = f[4], rec = f[5], pr = f[6], tk = f[7], lt = f[8], att = f[9], sig = f[10]}
+end
+
+-- Sets field f of a flat HGETALL reply to v (appending it when absent).
+local function setField(r, f, v)
+  for q = 1, #r, 2 do
+    if r[q] == f then
+      r[q + 1] = v
+      return
+    end
+  end
+  r[#r + 1] = f
+  r[#r + 1] = v
 end
 
 -- A job named by the caller whose key is not a hash: fail before any write.
@@ -126,6 +149,8 @@ local function rec(id)
 end
 
 local drop
+-- Retention sets that grew in this script: trimmed once, in finish().
+local toTrim = {}
 
 local function trim(z, keep)
   local n = redis.call('ZCARD', z) - keep
@@ -137,7 +162,7 @@ end
 -- Takes a job out of the index of its state (ready set checked by the caller).
 local function unindex(id, h)
   local st = h.st
-  redis.call('HINCRBY', COUNTS, st, -1)
+  bump(st, -1)
   if st == 'scheduled' then
     if redis.call('ZREM', DUE, dm(h.seq, id)) == 0 then
       local rq = rkey(h.nm)
@@ -145,7 +170,7 @@ local function unindex(id, h)
         redis.call('SREM', READYN, h.nm)
       end
     end
-    if h.rec == '1' then redis.call('HINCRBY', COUNTS, 'recurring', -1) end
+    if h.rec == '1' then bump('recurring', -1) end
   elseif st == 'running' then
     redis.call('ZREM', LEASES, id)
   elseif st == 'completed' or st == 'cancelled' then
@@ -158,20 +183,20 @@ end
 -- Adds a job to the index of its state; may drop the oldest finished or dead jobs.
 local function index(id, h)
   local st = h.st
-  redis.call('HINCRBY', COUNTS, st, 1)
+  bump(st, 1)
   if st == 'scheduled' then
     local at = num(h.at)
     if (dueMin0 == nil or at < tonumber(dueMin0)) and (wakeAt == nil or at < wakeAt) then wakeAt = at end
     redis.call('ZADD', DUE, at, dm(h.seq, id))
-    if h.rec == '1' then redis.call('HINCRBY', COUNTS, 'recurring', 1) end
+    if h.rec == '1' then bump('recurring', 1) end
   elseif st == 'running' then
     redis.call('ZADD', LEASES, NOW + LEASE, id)
   elseif st == 'completed' or st == 'cancelled' then
-    redis.call('ZADD', DONE, redis.call('HINCRBY', COUNTS, 'fseq', 1), id)
-    trim(DONE, KEEP_DONE)
+    redis.call('ZADD', DONE, nextOf('fseq'), id)
+    toTrim[DONE] = KEEP_DONE
   elseif st == 'dead' then
-    redis.call('ZADD', DEAD, redis.call('HINCRBY', COUNTS, 'fseq', 1), id)
-    trim(DEAD, KEEP_DEAD)
+    redis.call('ZADD', DEAD, nextOf('fseq'), id)
+    toTrim[DEAD] = KEEP_DEAD
   end
 end
 
@@ -207,6 +232,31 @@ local function put(id, i, seq, fresh, lt)
   local st = ARGV[i + 3]
   if st == '' then st = 'scheduled' end
   return {st = st, at = ARGV[i + 4], pr = ARGV[i + 6], nm = ARGV[i + 7], rec = ARGV[i + 11], seq = seq}
+end
+
+-- Applies an outcome given as changes against the record as claimed: ARGV[v .. v+cnt-1] =
+-- field/value pairs ('' = delete). The running attempt's token goes, lt = its token.
+local function patch(id, v, cnt, h, lt)
+  local sets, dels = {'lt', lt}, {'tk'}
+  local nh = {st = h.st, at = h.at, rec = h.rec, seq = h.seq, nm = h.nm, pr = h.pr}
+  for j = v, v + cnt - 1, 2 do
+    local f, x = ARGV[j], ARGV[j + 1]
+    if x == '' then
+      dels[#dels + 1] = f
+    else
+      sets[#sets + 1] = f
+      sets[#sets + 1] = x
+    end
+    if f == 'st' then
+      if x == '' then nh.st = 'scheduled' else nh.st = x end
+    elseif f == 'at' or f == 'rec' or f == 'nm' or f == 'pr' then
+      nh[f] = x
+    end
+  end
+  local k = jk(id)
+  redis.call('HDEL', k, unpack(dels))
+  redis.call('HSET', k, unpack(sets))
+  return nh
 end
 
 -- Tells the process holding a running attempt that it no longer owns the job.
@@ -262,6 +312,10 @@ local function summary(lite)
 end
 
 local function finish(reply, lite)
+  for z, keep in pairs(toTrim) do trim(z, keep) end
+  for f, n in pairs(D) do
+    if n ~= 0 then redis.call('HINCRBY', COUNTS, f, n) end
+  end
   if wakeAt then redis.call('PUBLISH', P .. 'wake', fmt(wakeAt)) end
   reply[#reply + 1] = summary(lite)
   return reply

@@ -44,7 +44,7 @@ import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError
 import type { ClockTimer } from '../../clock.js';
 import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreListFilter } from '../store.js';
 import { Batcher, type ItemOutcome } from './batcher.js';
-import { decodeRecord, encodeFields, type RawHash } from './codec.js';
+import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
 import { Connection, scriptFailure, type RedisClient } from './connection.js';
 import { isWellFormed, KeyLayout, LAYOUT_VERSION } from './keys.js';
 import { Leases, type RenewItem } from './leases.js';
@@ -86,7 +86,9 @@ interface SettleItem {
   seq: number;
   /** An earlier send of this outcome had no answer: if it got through, this one answers OK. */
   retry: boolean;
-  fields: string[];
+  /** 'F': `values` are the whole record's fields; 'D': field/value changes against the record as claimed. */
+  mode: 'F' | 'D';
+  values: string[];
 }
 
 function fieldsSize(fields: readonly string[]): number {
@@ -547,10 +549,11 @@ export class RedisStore implements Store {
       const reply = await this.exec(CLAIM, args, (late) => this.giveBack(late));
       const claimed = reply[1] as RawHash[];
       for (const raw of claimed) {
-        const record = decodeRecord(raw);
+        const fields = toMap(raw);
+        const record = decodeRecord(fields);
         if (!record || record.token === undefined) continue;
         jobs.push(record);
-        this.leases.add(record.id, record.token, record.seq, sentAt);
+        this.leases.add(record.id, record.token, record.seq, sentAt, { fields, payload: record.payload });
         taken.set(record.name, (taken.get(record.name) ?? 0) + 1);
       }
       for (const name of reply[2] as string[]) waiting.add(name);
@@ -581,12 +584,17 @@ export class RedisStore implements Store {
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
     this.connection('settle');
-    const fields = encodeFields(next, this.maxPayloadBytes);
-    const seq = this.leases.held.get(id)?.token === token ? (this.leases.held.get(id)?.seq ?? next.seq) : next.seq;
+    const lease = this.leases.held.get(id);
+    const claimed = lease?.token === token ? lease.claimed : undefined;
+    // The payload an attempt was claimed with needs no second JSON.stringify, nor a second trip to Redis.
+    const fields = encodeFields(next, this.maxPayloadBytes, claimed && next.payload === claimed.payload ? claimed.fields.pl : undefined);
+    const item: SettleItem = claimed
+      ? { id, token, seq: lease?.seq ?? next.seq, retry: this.uncertain.has(token), mode: 'D', values: changedFields(fields, claimed.fields) }
+      : { id, token, seq: next.seq, retry: this.uncertain.has(token), mode: 'F', values: fields };
     this.leases.settling(id, token);
     let ok: boolean;
     try {
-      ok = await this.settles.add({ id, token, seq, retry: this.uncertain.has(token), fields }, fieldsSize(fields));
+      ok = await this.settles.add(item, fieldsSize(item.values));
     } catch (error) {
       this.uncertain.add(token);
       if (this.uncertain.size > RECENTLY_LOST) this.uncertain.delete(this.uncertain.values().next().value as string);
@@ -599,7 +607,7 @@ export class RedisStore implements Store {
 
   private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
     const args: (string | number)[] = [items.length];
-    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', ...item.fields);
+    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, ...item.values);
     const reply = await this.exec(SETTLE, args);
     return (reply[1] as [string, string?][]).map((r, i): ItemOutcome<boolean> => {
       const item = items[i] as SettleItem;

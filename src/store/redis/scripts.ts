@@ -134,7 +134,7 @@ for g = 1, groups do
           unindex(id, h)
           redis.call('DEL', jk(id))
         end
-        local seq = redis.call('HINCRBY', COUNTS, 'seq', 1)
+        local seq = nextOf('seq')
         index(id, put(id, j + 2, seq, not existed[r]))
         out[#out + 1] = {existed[r] and 'replaced' or 'inserted', seq, prev}
       end
@@ -167,26 +167,45 @@ local caps = {}
 for i = 7 + limit, #ARGV, 2 do caps[ARGV[i]] = tonumber(ARGV[i + 1]) end
 recoverExpired()
 -- Read what is due and check every ready set this claim may touch, before writing any.
-local promote, names = {}, {}
+local gone, add, names = {}, {}, {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', bound, 'LIMIT', 0, promoteMax)) do
   local id = string.sub(m, 9)
-  local h = head(id)
-  promote[#promote + 1] = {m, id, h}
-  if h and h.st == 'scheduled' then names[h.nm] = true end
-end
-for _, n in ipairs(redis.call('SMEMBERS', READYN)) do names[n] = true end
-for n in pairs(names) do expect(rkey(n), 'zset') end
-for _, p in ipairs(promote) do
-  local m, id, h = p[1], p[2], p[3]
-  redis.call('ZREM', DUE, m)
+  local h = head(id, 6)
+  gone[#gone + 1] = m
   if h and h.st == 'scheduled' then
-    redis.call('ZADD', rkey(h.nm), -num(h.pr), rm(h.at, h.seq, id))
-    redis.call('SADD', READYN, h.nm)
+    local a = add[h.nm]
+    if not a then
+      a = {}
+      add[h.nm] = a
+      names[h.nm] = true
+    end
+    a[#a + 1] = -num(h.pr)
+    a[#a + 1] = rm(h.at, h.seq, id)
   elseif h == false then
     broken[#broken + 1] = id
   end
 end
-local heads, waiting, unknown = {}, {}, {}
+for _, n in ipairs(redis.call('SMEMBERS', READYN)) do names[n] = true end
+for n in pairs(names) do expect(rkey(n), 'zset') end
+-- Promote: due -> the ready set of each job's name (one ZREM, one ZADD per name).
+if #gone > 0 then redis.call('ZREM', DUE, unpack(gone)) end
+for n, a in pairs(add) do
+  redis.call('ZADD', rkey(n), unpack(a))
+  redis.call('SADD', READYN, n)
+end
+-- Pick the best heads across names with capacity, from the top of each ready set.
+local lists, pos, skip, waiting, unknown = {}, {}, {}, {}, {}
+local function fetch(n)
+  local want = math.min(caps[n], limit) - (skip[n] or 0)
+  if want < 1 then want = 1 end
+  local top = redis.call('ZRANGE', rkey(n), skip[n] or 0, (skip[n] or 0) + want - 1, 'WITHSCORES')
+  if #top == 0 then
+    lists[n] = nil
+  else
+    lists[n] = top
+    pos[n] = 1
+  end
+end
 for _, n in ipairs(redis.call('SMEMBERS', READYN)) do
   local cap = caps[n]
   if cap == nil then
@@ -194,45 +213,68 @@ for _, n in ipairs(redis.call('SMEMBERS', READYN)) do
   elseif cap <= 0 then
     waiting[#waiting + 1] = n
   else
-    local top = redis.call('ZRANGE', rkey(n), 0, 0, 'WITHSCORES')
-    if top[1] then heads[n] = {tonumber(top[2]), top[1]} else redis.call('SREM', READYN, n) end
+    fetch(n)
+    if not lists[n] then redis.call('SREM', READYN, n) end
   end
 end
 local lfirst = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
-local claimed, taken, count = {}, {}, 0
+local claimed, taken, taking, leases, count = {}, {}, {}, {}, 0
 while count < limit do
-  local bn, bh = nil, nil
-  for n, h in pairs(heads) do
-    if bh == nil or h[1] < bh[1] or (h[1] == bh[1] and h[2] < bh[2]) then bn, bh = n, h end
+  local bn, bs, bm = nil, nil, nil
+  for n, l in pairs(lists) do
+    local s, m = tonumber(l[pos[n] + 1]), l[pos[n]]
+    if bn == nil or s < bs or (s == bs and m < bm) then bn, bs, bm = n, s, m end
   end
   if bn == nil then break end
-  local rq = rkey(bn)
-  redis.call('ZREM', rq, bh[2])
-  local id = string.sub(bh[2], 25)
-  local h = head(id)
-  if h and h.st == 'scheduled' then
-    count = count + 1
-    if h.rec == '1' then redis.call('HINCRBY', COUNTS, 'recurring', -1) end
-    redis.call('HINCRBY', COUNTS, 'scheduled', -1)
-    redis.call('HINCRBY', COUNTS, 'running', 1)
-    redis.call('HSET', jk(id), 'st', 'running', 'tk', ARGV[6 + count], 'att', num(h.att) + 1)
-    redis.call('ZADD', LEASES, NOW + LEASE, id)
-    claimed[#claimed + 1] = rec(id)
-    taken[bn] = (taken[bn] or 0) + 1
-  elseif h == false then
-    broken[#broken + 1] = id
+  pos[bn] = pos[bn] + 2
+  skip[bn] = (skip[bn] or 0) + 1
+  local t = taking[bn]
+  if not t then
+    t = {}
+    taking[bn] = t
   end
-  if redis.call('EXISTS', rq) == 0 then
-    heads[bn] = nil
-    redis.call('SREM', READYN, bn)
-  elseif taken[bn] and taken[bn] >= caps[bn] then
-    heads[bn] = nil
-    waiting[#waiting + 1] = bn
-  else
-    local top = redis.call('ZRANGE', rq, 0, 0, 'WITHSCORES')
-    heads[bn] = {tonumber(top[2]), top[1]}
+  t[#t + 1] = bm
+  local id = string.sub(bm, 25)
+  -- The whole record at once: it is checked, changed, and returned from this one read.
+  local r = redis.pcall('HGETALL', jk(id))
+  if r.err then
+    broken[#broken + 1] = id
+  elseif #r > 0 then
+    local st, rc, att = 'scheduled', nil, 0
+    for q = 1, #r, 2 do
+      local f = r[q]
+      if f == 'st' then st = r[q + 1] elseif f == 'rec' then rc = r[q + 1] elseif f == 'att' then att = num(r[q + 1]) end
+    end
+    if st == 'scheduled' then
+      count = count + 1
+      if rc == '1' then bump('recurring', -1) end
+      bump('scheduled', -1)
+      bump('running', 1)
+      local tk = ARGV[6 + count]
+      redis.call('HSET', jk(id), 'st', 'running', 'tk', tk, 'att', att + 1)
+      setField(r, 'st', 'running')
+      setField(r, 'tk', tk)
+      setField(r, 'att', tostring(att + 1))
+      r[#r + 1] = 'id'
+      r[#r + 1] = id
+      leases[#leases + 1] = NOW + LEASE
+      leases[#leases + 1] = id
+      claimed[#claimed + 1] = r
+      taken[bn] = (taken[bn] or 0) + 1
+    end
+  end
+  if taken[bn] and taken[bn] >= caps[bn] then
+    if pos[bn] <= #lists[bn] or redis.call('ZCARD', rkey(bn)) > skip[bn] then waiting[#waiting + 1] = bn end
+    lists[bn] = nil
+  elseif pos[bn] > #lists[bn] then
+    fetch(bn)
   end
 end
+for n, t in pairs(taking) do
+  redis.call('ZREM', rkey(n), unpack(t))
+  if redis.call('EXISTS', rkey(n)) == 0 then redis.call('SREM', READYN, n) end
+end
+if #leases > 0 then redis.call('ZADD', LEASES, unpack(leases)) end
 -- A lease ending before every other one: every process's lease watch must know.
 if count > 0 and (lfirst[2] == nil or NOW + LEASE < tonumber(lfirst[2])) then
   redis.call('PUBLISH', P .. 'wake', 'L' .. fmt(NOW + LEASE))
@@ -242,12 +284,15 @@ return finish({'OK', claimed, waiting, unknown})
 );
 
 /**
- * ARGV[4] = n, then n outcomes of 18 values: id, token, the claimed seq,
- * retry ('1' when an earlier send of this outcome had no answer), 14 record
- * fields. An outcome applies only while the attempt still holds an unexpired
- * lease; a lease found expired is recovered on the spot (the job runs
- * again). A retry of an outcome that was applied (the job's `lt` is its
- * token) is answered OK: the earlier send got through.
+ * ARGV[4] = n, then n outcomes, each: id, token, the claimed seq, retry ('1'
+ * when an earlier send of this outcome had no answer), mode, count, then
+ * `count` values: mode 'F' = the 14 record fields (the whole record), mode
+ * 'D' = field/value pairs changed against the record as claimed ('' =
+ * delete; the store keeps what it claimed, and a running attempt's record
+ * changes only through its own token). An outcome applies only while the
+ * attempt still holds an unexpired lease; a lease found expired is recovered
+ * on the spot (the job runs again). A retry of an outcome that was applied
+ * (the job's `lt` is its token) is answered OK: the earlier send got through.
  * Reply: {'OK', {{'OK'} | {'STALE', reason} | {'BROKEN', type}}...}.
  */
 export const SETTLE = script(
@@ -257,10 +302,12 @@ export const SETTLE = script(
 guard()
 local n = tonumber(ARGV[4])
 local out = {}
-for r = 0, n - 1 do
-  local i = 5 + r * 18
-  local id, tk, seq, retry = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local h = head(id)
+local i = 5
+for r = 1, n do
+  local id, tk, seq, retry, mode, cnt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
+  local v = i + 6
+  i = v + cnt
+  local h = head(id, 8)
   if h == false then
     out[#out + 1] = {'BROKEN', typeOf(jk(id))}
   elseif h and h.st == 'running' and h.tk == tk then
@@ -268,7 +315,7 @@ for r = 0, n - 1 do
     if e and tonumber(e) > NOW then
       unindex(id, h)
       -- Same seq: the job keeps its place among equals.
-      index(id, put(id, i + 4, h.seq, false, tk))
+      if mode == 'F' then index(id, put(id, v, h.seq, false, tk)) else index(id, patch(id, v, cnt, h, tk)) end
       out[#out + 1] = {'OK'}
     else
       recover(id, h, 'lease', false)

@@ -21,7 +21,9 @@
  * Errors name the address (never the password) and the cause: the last
  * error the client reported (ECONNREFUSED, NOAUTH/WRONGPASS, a TLS failure).
  */
-import type { Cluster, Redis } from 'ioredis';
+// Not the named `Redis` export: ioredis added it only in 5.3.0, and the peer range starts at 5.0.0.
+// `default` is the Redis class under ESM and CommonJS alike.
+import IORedis, { type Cluster, type Redis, type RedisOptions } from 'ioredis';
 import { StorePersistError, toError } from '../../errors.js';
 import type { Script } from './scripts.js';
 
@@ -110,6 +112,39 @@ export class Connection {
     this.cluster = isCluster(client);
     this.address = describeAddress(client);
     client.on('error', this.onError);
+  }
+
+  /**
+   * A connection of the store's own from a URL: no offline queue (a call
+   * rejects at once while Redis is away) and no re-sending of unanswered
+   * commands (a script must never run twice behind the caller's back).
+   */
+  static fromUrl(url: string, options: RedisOptions, timeoutMs: number): Connection {
+    const client = new IORedis.default(url, { lazyConnect: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1, ...options });
+    return new Connection(client, true, timeoutMs);
+  }
+
+  /** One more connection to the same Redis, for pub/sub (Cluster.duplicate(startupNodes, options) differs from Redis.duplicate(options)). */
+  subscriber(): Connection {
+    const sub: RedisClient = this.cluster
+      ? (this.client as Cluster).duplicate([], { lazyConnect: true, enableOfflineQueue: true })
+      : (this.client as Redis).duplicate({ lazyConnect: true, enableOfflineQueue: true, autoResubscribe: true });
+    return new Connection(sub, true, this.timeoutMs);
+  }
+
+  /** Redis >= 7: the scripts declare Redis 7 flags (`#!lua flags=…`). */
+  async checkServer(): Promise<void> {
+    const info = String(await this.run('info', () => this.client.info('server')));
+    const version = /redis_version:(\d+)\.(\d+)(?:\.(\d+))?/.exec(info);
+    if (version && Number(version[1]) < 7) {
+      throw new StorePersistError(`Expected Redis >= 7.0 at ${this.address} (RedisStore's scripts use Redis 7 script flags), got ${version[0].slice('redis_version:'.length)}`);
+    }
+  }
+
+  /** Loads every script once (on every master of a Cluster), so a burst of first calls does not all miss the script cache. */
+  async loadScripts(scripts: readonly Script[]): Promise<void> {
+    const targets = this.cluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    await this.run('script load', () => Promise.all(targets.flatMap((node) => scripts.map((s) => node.script('LOAD', s.lua)))));
   }
 
   /** Stops listening to the client (and closes it when the store opened it). */

@@ -37,21 +37,18 @@
  *   renewal) run on the scheduler's Clock; renewal also on real time, since
  *   the lease expires on the server's real clock (leases.ts).
  */
-// Not the named `Redis` export: ioredis added it only in 5.3.0, and the peer range starts at 5.0.0.
-// `default` is the Redis class under ESM and CommonJS alike.
-import IORedis, { type Cluster, type Redis } from 'ioredis';
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
 import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreListFilter } from '../store.js';
 import { Batcher, type ItemOutcome } from './batcher.js';
 import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
-import { Connection, scriptFailure, type RedisClient } from './connection.js';
+import { Connection, scriptFailure } from './connection.js';
 import { isWellFormed, KeyLayout, LAYOUT_VERSION } from './keys.js';
 import { Leases, type RenewItem } from './leases.js';
 import { listRecords } from './list.js';
 import { resolveOptions, type ResolvedOptions, type RedisStoreOptions } from './options.js';
 import { CANCEL, CLAIM, INSERT, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, SETTLE, TICK, type Script } from './scripts.js';
-import { ServerTime } from './time.js';
+import { ServerView, type Summary } from './view.js';
 
 export type { RedisStoreOptions } from './options.js';
 
@@ -69,11 +66,9 @@ const BATCH_ITEMS = 500;
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Tokens of attempts already reported lost, so a late settle does not report them twice. */
 const RECENTLY_LOST = 1024;
-const ZERO_COUNTS: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
 const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lease', 'lock']);
 
 type Reply = unknown[];
-type Summary = [string, string, string, string[] | '-', number, number, number, number, number, number, string[]];
 
 interface InsertItem {
   request: InsertRequest;
@@ -119,14 +114,9 @@ export class RedisStore implements Store {
   private keepCompleted = 1000;
   private keepDead = 10000;
   private maxPayloadBytes = 1 << 20;
-  private readonly time = new ServerTime();
-  private dueMin: number | undefined;
-  private leaseMin: number | undefined;
-  private readyNames: string[] = [];
-  private blocked = new Set<string>();
+  private readonly view = new ServerView();
   /** Job names seen in ready sets: their capacities go with every claim. */
   private readonly knownNames = new Set<string>();
-  private cachedCounts: StoreCounts = { ...ZERO_COUNTS };
   private readonly leases: Leases;
   private readonly recentlyLost = new Set<string>();
   /** Tokens whose settle failed with an unknown outcome: a retry asks Redis whether it got through. */
@@ -135,7 +125,6 @@ export class RedisStore implements Store {
   private pollTimer: ClockTimer | undefined;
   private leaseWatch: ClockTimer | undefined;
   private leaseWatchAt: number | undefined;
-  private lastClaimNow: number | undefined;
   private polling = false;
   /** Set by a reconnect; the next poll that gets through wakes the scheduler. */
   private reconnected = false;
@@ -166,30 +155,23 @@ export class RedisStore implements Store {
     const o = this.options;
     const openMs = Math.max(o.commandTimeoutMs, 10_000);
     try {
-      const client: RedisClient =
-        o.client ??
-        new IORedis.default(o.url, { lazyConnect: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1, ...o.redisOptions });
-      const conn = new Connection(client, o.client === undefined, o.commandTimeoutMs);
+      const conn = o.client ? new Connection(o.client, false, o.commandTimeoutMs) : Connection.fromUrl(o.url, o.redisOptions, o.commandTimeoutMs);
       this.conn = conn;
       await conn.ready(openMs);
-      await this.checkServer(conn);
-      // Cluster.duplicate(startupNodes, options) differs from Redis.duplicate(options).
-      const subClient: RedisClient = conn.cluster
-        ? (client as Cluster).duplicate([], { lazyConnect: true, enableOfflineQueue: true })
-        : (client as Redis).duplicate({ lazyConnect: true, enableOfflineQueue: true, autoResubscribe: true });
-      const sub = new Connection(subClient, true, o.commandTimeoutMs);
+      await conn.checkServer();
+      const sub = conn.subscriber();
       this.sub = sub;
-      subClient.on('message', (channel: string, message: string) => {
+      sub.client.on('message', (channel: string, message: string) => {
         if (channel === this.keys.wakeChannel) this.onWake(message);
         else if (channel === this.keys.lostChannel) this.onLost(message);
       });
       // After a reconnect (of either connection) messages may have been
       // missed: refresh and wake the scheduler once a poll gets through.
-      subClient.on('ready', this.onReconnect);
-      client.on('ready', this.onReconnect);
+      sub.client.on('ready', this.onReconnect);
+      conn.client.on('ready', this.onReconnect);
       await sub.ready(openMs);
-      await sub.run('subscribe', () => subClient.subscribe(this.keys.wakeChannel, this.keys.lostChannel));
-      await this.loadScripts(conn);
+      await sub.run('subscribe', () => sub.client.subscribe(this.keys.wakeChannel, this.keys.lostChannel));
+      await conn.loadScripts(SCRIPTS);
       const reply = await this.exec(TICK, [LAYOUT_VERSION]);
       if (reply[0] === 'VERSION') {
         throw new StorePersistError(
@@ -255,22 +237,6 @@ export class RedisStore implements Store {
     await conn?.close().catch(() => undefined);
   }
 
-  /** Redis >= 7: the scripts declare Redis 7 flags (`#!lua flags=…`). */
-  private async checkServer(conn: Connection): Promise<void> {
-    const info = String(await conn.run('info', () => conn.client.info('server')));
-    const version = /redis_version:(\d+)\.(\d+)(?:\.(\d+))?/.exec(info);
-    if (version && Number(version[1]) < 7) {
-      throw new StorePersistError(`Expected Redis >= 7.0 at ${conn.address} (RedisStore's scripts use Redis 7 script flags), got ${version[0].slice('redis_version:'.length)}`);
-    }
-  }
-
-  /** Loads every script once, so a burst of first calls does not all miss the script cache. */
-  private async loadScripts(conn: Connection): Promise<void> {
-    const client = conn.client;
-    const targets = conn.cluster ? (client as Cluster).nodes('master') : [client as Redis];
-    await conn.run('script load', () => Promise.all(targets.flatMap((node) => SCRIPTS.map((s) => node.script('LOAD', s.lua)))));
-  }
-
   // ------------------------------------------------------------- plumbing
 
   private connection(what: string): Connection {
@@ -282,14 +248,14 @@ export class RedisStore implements Store {
   /** Runs a writing script (keep limits and lease length first); absorbs the summary it ends with. */
   private async exec(script: Script, args: readonly (string | number)[], late?: (reply: Reply) => void): Promise<Reply> {
     const conn = this.connection(script.name);
-    const t0 = this.time.mono();
+    const t0 = this.view.time.mono();
     let reply: Reply;
     try {
       reply = (await conn.evalScript(script, this.keys.due, [this.keepCompleted, this.keepDead, this.options.leaseMs, ...args], late ? { late: (r) => late(r as Reply) } : {})) as Reply;
     } catch (error) {
       throw this.scriptError(conn, script.name, error);
     }
-    this.absorb(reply[reply.length - 1] as Summary, t0, this.time.mono());
+    this.absorb(reply[reply.length - 1] as Summary, t0, this.view.time.mono());
     return reply;
   }
 
@@ -305,16 +271,10 @@ export class RedisStore implements Store {
   }
 
   private absorb(s: Summary, t0: number, t1: number): void {
-    const [now, due, lease, names, scheduled, running, completed, dead, cancelled, recurring, broken] = s;
-    this.time.sample(Number(now), t0, t1);
-    this.dueMin = due === '' ? undefined : Number(due);
-    if (lease !== '-') {
-      this.leaseMin = lease === '' ? undefined : Number(lease);
-      if (this.leaseMin !== undefined && (this.leaseWatchAt === undefined || this.leaseMin < this.leaseWatchAt)) this.watchLeases();
-    }
-    if (names !== '-') this.readyNames = names;
-    this.cachedCounts = { scheduled, running, completed, dead, cancelled, recurring, indexed: scheduled };
-    for (const id of broken ?? []) {
+    const { broken, leaseKnown } = this.view.absorb(s, t0, t1);
+    const leaseMin = this.view.leaseMin;
+    if (leaseKnown && leaseMin !== undefined && (this.leaseWatchAt === undefined || leaseMin < this.leaseWatchAt)) this.watchLeases();
+    for (const id of broken) {
       if (this.warnedBroken.has(id)) continue;
       this.warnedBroken.add(id);
       this.context?.warn(`Key ${JSON.stringify(this.keys.job(id))} is not a job hash (another program wrote it): its index entry was dropped and the key left alone`);
@@ -326,18 +286,11 @@ export class RedisStore implements Store {
     if (message.startsWith('L')) {
       // A lease that ends before every other one: arm the lease watch for it.
       const end = Number(message.slice(1));
-      if (Number.isFinite(end) && (this.leaseMin === undefined || end < this.leaseMin)) {
-        this.leaseMin = end;
-        if (this.leaseWatchAt === undefined || end < this.leaseWatchAt) this.watchLeases();
-      }
+      if (Number.isFinite(end) && this.view.leaseEnds(end) && (this.leaseWatchAt === undefined || end < this.leaseWatchAt)) this.watchLeases();
       return;
     }
     const at = Number(message);
-    if (!Number.isFinite(at)) return;
-    if (this.dueMin === undefined || at < this.dueMin) {
-      this.dueMin = at;
-      this.context?.wake();
-    }
+    if (Number.isFinite(at) && this.view.dueAt(at)) this.context?.wake();
   }
 
   /** `<reason>\n<token>\n<id>`: an attempt lost its job; if it is ours, stop renewing it and tell the scheduler. */
@@ -399,12 +352,12 @@ export class RedisStore implements Store {
   private watchLeases(minWait = 0): void {
     const clock = this.context?.clock;
     if (!clock || (this.status !== 'open' && this.status !== 'opening')) return;
-    const at = this.leaseMin;
+    const at = this.view.leaseMin;
     this.leaseWatch?.clear();
     this.leaseWatch = undefined;
     this.leaseWatchAt = at;
     if (at === undefined) return;
-    const wait = Math.max(minWait, Math.ceil(this.time.until(at)) + LEASE_GRACE_MS);
+    const wait = Math.max(minWait, Math.ceil(this.view.time.until(at)) + LEASE_GRACE_MS);
     this.leaseWatch = clock.setTimer(clock.now() + wait, () => {
       this.leaseWatch = undefined;
       this.leaseWatchAt = undefined;
@@ -536,10 +489,10 @@ export class RedisStore implements Store {
     const waiting = new Set<string>();
     const caps = new Map<string, number>();
     const taken = new Map<string, number>();
-    for (const name of this.readyNames) this.knownNames.add(name);
-    for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.readyNames) caps.set(name, request.capacity(name));
+    for (const name of this.view.readyNames) this.knownNames.add(name);
+    for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.view.readyNames) caps.set(name, request.capacity(name));
     const bound = String(request.now);
-    this.lastClaimNow = request.now;
+    this.view.lastClaimNow = request.now;
     for (let round = 0; round < MAX_CLAIM_ROUNDS && jobs.length < request.limit; round++) {
       const k = Math.min(request.limit - jobs.length, TOKENS_PER_CLAIM);
       const args: (string | number)[] = [bound, PROMOTE_MAX, k];
@@ -568,7 +521,7 @@ export class RedisStore implements Store {
     // Whatever is still ready could not be taken now (no capacity here, per
     // name or in total); it matters again only when capacity frees up, and
     // the scheduler claims then. Until that, it must not make nextDueAt "now".
-    this.blocked = new Set(this.readyNames);
+    this.view.blocked = new Set(this.view.readyNames);
     return { jobs, waiting: [...waiting] };
   }
 
@@ -623,22 +576,13 @@ export class RedisStore implements Store {
     });
   }
 
-  /**
-   * Earliest runAt in the due index (records' frame), or the time of the
-   * last claim when a ready job of a name not tried here since waits (another
-   * process moved it from the due index to its ready set).
-   */
+  /** Earliest runAt in the due index (or "now" while another process's ready jobs wait); see ServerView. */
   nextDueAt(): number | undefined {
-    let at = this.dueMin;
-    if (this.readyNames.some((n) => !this.blocked.has(n))) {
-      const now = this.lastClaimNow ?? this.time.now();
-      if (at === undefined || now < at) at = now;
-    }
-    return at;
+    return this.view.nextDueAt();
   }
 
   counts(): StoreCounts {
-    return { ...this.cachedCounts };
+    return this.view.counts();
   }
 
   /**
@@ -648,6 +592,6 @@ export class RedisStore implements Store {
    * not change it. A scheduler takes every job time from it (Store.now).
    */
   now(): number {
-    return this.time.now();
+    return this.view.time.now();
   }
 }

@@ -49,14 +49,15 @@ describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () =
     });
   });
 
-  it('a scheduler whose attempt lost its lease aborts the handler at once, before it ends on its own', async () => {
+  it('a scheduler whose attempt lost its lease aborts the handler at once, before it ends on its own, and emits lost', async () => {
     await withPrefix(server.url, async (prefix) => {
       const a = new Scheduler({ store: new RedisStore({ url: server.url, prefix, leaseMs: 300, pollMs: 60_000 }) });
       a.on('error', () => undefined);
+      const lost: { id: string; reason: string; error: string }[] = [];
+      a.on('lost', ({ job, reason, error }) => lost.push({ id: job.id, reason, error: error.name }));
       const aborts: string[] = [];
-      let started = 0;
       a.register('work', async (j) => {
-        started++;
+        if (j.attempt > 1) return;
         // Freeze this process's event loop past the lease, as a long GC or a sync call would.
         const until = Date.now() + 900;
         while (Date.now() < until) {
@@ -66,16 +67,48 @@ describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () =
           const timer = setTimeout(resolve, 60_000);
           j.signal.addEventListener('abort', () => {
             clearTimeout(timer);
-            aborts.push(String((j.signal.reason as Error | undefined)?.message));
+            aborts.push(String((j.signal.reason as Error | undefined)?.name));
             reject(j.signal.reason as Error);
           });
         });
       });
       await a.start();
       try {
-        await a.scheduleIn('work', 0, {}, { id: 'frozen', retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1 } } });
+        await a.scheduleIn('work', 0, {}, { id: 'frozen' });
         await waitFor(() => aborts.length > 0, 10_000, 'the handler to be aborted');
-        assert.ok(started >= 1);
+        await waitFor(async () => (await a.get('frozen'))?.state === 'completed', 10_000, 'the second run to complete');
+        assert.deepEqual(aborts, ['LeaseLostError']);
+        assert.deepEqual(lost, [{ id: 'frozen', reason: 'lease', error: 'LeaseLostError' }]);
+        assert.equal((await a.get('frozen'))?.attempt, 2, 'the lost attempt was charged');
+      } finally {
+        await a.stop({ timeout: 1000 });
+      }
+    });
+  });
+
+  it('a handler that returns after blocking its process past the lease: its outcome is refused and a lost event says so', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      const a = new Scheduler({ store: new RedisStore({ url: server.url, prefix, leaseMs: 300, pollMs: 60_000 }) });
+      a.on('error', () => undefined);
+      const lost: string[] = [];
+      const completed: number[] = [];
+      a.on('lost', ({ reason }) => lost.push(reason));
+      a.on('completed', ({ job }) => completed.push(job.attempt));
+      a.register('work', (j) => {
+        if (j.attempt > 1) return 'second';
+        const until = Date.now() + 900;
+        while (Date.now() < until) {
+          // busy: no renewal can run
+        }
+        return 'first';
+      });
+      await a.start();
+      try {
+        await a.scheduleIn('work', 0, {}, { id: 'late' });
+        await waitFor(async () => (await a.get('late'))?.state === 'completed', 10_000, 'the job to complete');
+        assert.deepEqual(lost, ['lease'], 'the late outcome was reported, once');
+        assert.equal((await a.get('late'))?.result, 'second', 'the late outcome was not recorded');
+        assert.deepEqual(completed, [2]);
       } finally {
         await a.stop({ timeout: 1000 });
       }

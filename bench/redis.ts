@@ -6,13 +6,17 @@
  * contenders alternate, since a shared machine's load drifts during a run,
  * after an unmeasured warm-up of the fresh redis-server.
  *
- * 1. Acknowledged schedules/s with 1 and 1000 calls in flight: godelayq
+ * 0. Redis memory per delayed job: used_memory after adding 20,000 jobs due
+ *    in 1-2 h, minus before, per job (target: <= BullMQ's).
+ * 1. Acknowledged schedules/s with 1 and 50 calls in flight: godelayq
  *    `scheduleIn` (delay 1 h ± random) vs BullMQ `queue.add` with `delay`.
  *    Acknowledged = the promise resolved (the script ran on the server).
- * 2. Claims + completions/s with 1 and 3 consumer processes: N jobs all due
+ *    Target: >= 1.5x BullMQ with 50 in flight.
+ * 2. Claims + completions/s with 1 and 4 consumer processes: N jobs all due
  *    at the same instant T (scheduled beforehand as delayed jobs, consumers
  *    started and idle); time from T until the N-th completion is recorded,
- *    trivial handlers, concurrency 50 per process.
+ *    trivial handlers, concurrency 50 per process. Target: >= 1.5x BullMQ
+ *    with 4 processes.
  * 3. Add-to-start latency: one job at a time, due now, added from one
  *    connection (a producer Scheduler / Queue) and run by a consumer on
  *    another (a Scheduler / Worker) in this process: time from the add call
@@ -21,8 +25,10 @@
  * The redis-server is started here (loopback, AOF on, `--appendfsync
  * everysec` unless `--fsync=always`), or `REDIS_URL` is used.
  * Run: `npm run bench -- redis` (BENCH_FULL=1 for the large sizes), or
- * `node --import tsx bench/redis.ts [--full] [--fsync=always]`.
- * Writes bench/results/redis.json.
+ * `node --import tsx bench/redis.ts [--full] [--fsync=always]
+ * [--only=memory,adds,completions,latency]`. Writes bench/results/redis.json
+ * (a full run only). On a machine shared with other work the throughput
+ * figures swing by 2x between runs: compare ratios from one run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';

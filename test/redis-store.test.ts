@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { RedisStore } from '../src/redis.js';
 import { Scheduler } from '../src/scheduler.js';
 import { DuplicateJobError, StorePersistError } from '../src/errors.js';
+import { VirtualClock } from '../src/clock.js';
 import { storeConformance } from './store-conformance.js';
 import { deletePrefix, keysUnder, redisSkip, startRedis, type RedisServer } from './redis-server.js';
 import { waitFor } from './fixtures/redis-workers.js';
@@ -301,6 +302,42 @@ describe('RedisStore', { skip: redisSkip }, () => {
           assert.equal(await a.settle('x', claimed.token, { ...claimed, state: 'completed', finishedAt: Date.now() }), false);
           assert.deepEqual(ctxA.lostAttempts, [{ id: 'x', token: claimed.token, reason: 'lease' }], 'the refused outcome is reported, once');
           assert.equal((await b.get('x'))?.state, 'running');
+        } finally {
+          await a.close();
+          await b.close();
+          deadClient.disconnect();
+        }
+      });
+    });
+  });
+
+  describe('timers', () => {
+    it("its poll runs on the scheduler's Clock: under a VirtualClock a lapsed lease is recovered when the clock is advanced", async () => {
+      await withPrefix(server.url, async (prefix) => {
+        const deadClient = new Redis(server.url);
+        deadClient.on('error', () => undefined);
+        const clock = new VirtualClock(Date.now());
+        const a = new RedisStore({ client: deadClient, prefix, leaseMs: 300 });
+        const b = new RedisStore({ url: server.url, prefix, leaseMs: 300, pollMs: 1000 });
+        await a.open(liveContext());
+        await b.open(liveContext({ clock }));
+        try {
+          await a.insert([{ record: job('x'), onDuplicate: 'reject' }]);
+          await a.claim(claimNow());
+          deadClient.disconnect(); // a can no longer renew
+          // Wait (real time) until the lease has ended on the server's clock.
+          const probe = new Redis(server.url);
+          await waitFor(async () => {
+            const [[, end], [, time]] = (await probe.multi().zscore(`${prefix}:leases`, 'x').time().exec()) as [[null, string], [null, [string, string]]];
+            return Number(end) < Number(time[0]) * 1000 + Number(time[1]) / 1000;
+          }, 10_000, 'the lease to end');
+          probe.disconnect();
+          // Nothing in b runs on real time to recover it: its poll and lease watch wait for the virtual clock.
+          assert.equal((await b.get('x'))?.state, 'running');
+          assert.ok(clock.pendingTimers > 0, 'b armed its timers on the VirtualClock');
+          await clock.advance(1000);
+          await waitFor(async () => (await b.get('x'))?.state === 'scheduled', 10_000, 'recovered by the poll');
+          assert.equal((await b.get('x'))?.lost, 'lease');
         } finally {
           await a.close();
           await b.close();

@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { RedisStore } from '../src/redis.js';
 import { Scheduler } from '../src/scheduler.js';
 import { StorePersistError } from '../src/errors.js';
-import { redisSkip, startRedis, type RedisServer } from './redis-server.js';
+import { redisSkip, useRedisServer } from './redis-server.js';
 import { waitFor } from './fixtures/redis-workers.js';
 import { RedisProxy } from './fixtures/redis-proxy.js';
-import { admin, claimNow, job, liveContext, withPrefix } from './fixtures/redis-helpers.js';
+import { admin, claimNow, job, liveContext, untilOk, withPrefix } from './fixtures/redis-helpers.js';
 
 /** Settles `promise` into a readable state, so a test can wait for it without hanging. */
 function track<T>(promise: Promise<T>): { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } {
@@ -29,13 +29,7 @@ function track<T>(promise: Promise<T>): { state: 'pending' | 'resolved' | 'rejec
 const UNKNOWN = /no answer.*the outcome is unknown/s;
 
 describe('RedisStore: every call settles within its deadline', { skip: redisSkip }, () => {
-  let server: RedisServer;
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   it('ioredis #2193 (CLIENT PAUSE + CLIENT KILL): the pending scheduleIn rejects "outcome unknown", the store works again, stop() returns', async () => {
     await withPrefix(server.url, async (prefix) => {
@@ -55,18 +49,7 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
         assert.match((call.error as Error).message, new RegExp(`127\\.0\\.0\\.1:${server.port}`), 'names the address');
         await redis.call('CLIENT', 'UNPAUSE');
         // Retrying as the README says: same id, onDuplicate 'keep'.
-        await waitFor(
-          async () => {
-            try {
-              await scheduler.scheduleIn('work', 60_000, { a: 1 }, { id: 'paused', onDuplicate: 'keep' });
-              return true;
-            } catch {
-              return false;
-            }
-          },
-          20_000,
-          'the store to work again',
-        );
+        await untilOk(() => scheduler.scheduleIn('work', 60_000, { a: 1 }, { id: 'paused', onDuplicate: 'keep' }), 20_000, 'the store to work again');
         assert.equal((await scheduler.list({})).filter((j) => j.id === 'paused').length, 1);
       } finally {
         await redis.call('CLIENT', 'UNPAUSE').catch(() => undefined);
@@ -131,21 +114,9 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
           assert.equal(first.state, 'rejected');
           assert.match((first.error as Error).message, UNKNOWN);
           proxy.mode = 'pass';
-          let kept: Awaited<ReturnType<RedisStore['insert']>> | undefined;
-          await waitFor(
-            async () => {
-              try {
-                kept = await store.insert([{ record: job('once', { payload: { second: true } }), onDuplicate: 'keep' }]);
-                return true;
-              } catch {
-                return false;
-              }
-            },
-            20_000,
-            'the retry to get through',
-          );
-          assert.equal(kept?.[0]?.outcome, 'kept', 'the first insert had been applied');
-          assert.deepEqual(kept?.[0]?.record.payload, { first: true });
+          const kept = await untilOk(() => store.insert([{ record: job('once', { payload: { second: true } }), onDuplicate: 'keep' }]), 20_000, 'the retry to get through');
+          assert.equal(kept[0]?.outcome, 'kept', 'the first insert had been applied');
+          assert.deepEqual(kept[0]?.record.payload, { first: true });
           assert.deepEqual((await store.list({})).map((j) => j.id), ['once']);
         } finally {
           proxy.mode = 'pass';
@@ -171,19 +142,7 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
           await waitFor(() => first.state !== 'pending', 20_000, 'the settle to settle');
           assert.equal(first.state, 'rejected');
           proxy.mode = 'pass';
-          let again: boolean | undefined;
-          await waitFor(
-            async () => {
-              try {
-                again = await store.settle('s', claimed!.token!, done);
-                return true;
-              } catch {
-                return false;
-              }
-            },
-            20_000,
-            'the retry to get through',
-          );
+          const again = await untilOk(() => store.settle('s', claimed!.token!, done), 20_000, 'the retry to get through');
           assert.equal(again, true);
           assert.equal((await store.get('s'))?.state, 'completed');
           assert.deepEqual(ctx.lostAttempts, []);

@@ -4,11 +4,11 @@
  * (ECONNREFUSED), authentication (NOAUTH / WRONGPASS), TLS (a certificate
  * not trusted), a Redis that went away mid-run.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/redis.js';
 import { StorePersistError } from '../src/errors.js';
-import { freePort, redisSkip, startRedis, type RedisServer } from './redis-server.js';
+import { freePort, redisSkip, useRedisServer } from './redis-server.js';
 import { waitFor } from './fixtures/redis-workers.js';
 import { job, liveContext } from './fixtures/redis-helpers.js';
 
@@ -31,13 +31,7 @@ describe('RedisStore: errors say where and why', { skip: redisSkip }, () => {
   });
 
   describe('authentication', () => {
-    let server: RedisServer;
-    before(async () => {
-      server = await startRedis({ args: ['--requirepass', 's3cret-pass'] });
-    });
-    after(async () => {
-      await server?.destroy();
-    });
+    const server = useRedisServer({ args: ['--requirepass', 's3cret-pass'] });
 
     it('no password: says NOAUTH and what to check', async () => {
       const error = await openError(new RedisStore({ url: server.url }));
@@ -58,13 +52,7 @@ describe('RedisStore: errors say where and why', { skip: redisSkip }, () => {
   });
 
   describe('TLS', () => {
-    let server: RedisServer;
-    before(async () => {
-      server = await startRedis({ tls: true });
-    });
-    after(async () => {
-      await server?.destroy();
-    });
+    const server = useRedisServer({ tls: true });
 
     it('a certificate this process does not trust: names the address and the TLS cause', async () => {
       const error = await openError(new RedisStore({ url: server.url }));
@@ -79,13 +67,7 @@ describe('RedisStore: errors say where and why', { skip: redisSkip }, () => {
   });
 
   describe('a Redis that goes away mid-run', () => {
-    let server: RedisServer;
-    before(async () => {
-      server = await startRedis();
-    });
-    after(async () => {
-      await server?.destroy();
-    });
+    const server = useRedisServer();
 
     it('calls say where, that nothing was sent, and the last connection error', async () => {
       const store = new RedisStore({ url: server.url, prefix: 'gone' });

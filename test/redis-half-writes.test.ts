@@ -7,12 +7,12 @@
  * the prefix changes (compared key by key, value by value); a broken job key
  * found through an index is skipped with a warning and left alone.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/redis.js';
 import { StorePersistError } from '../src/errors.js';
 import type { JobRecord } from '../src/store/store.js';
-import { redisSkip, startRedis, type RedisServer } from './redis-server.js';
+import { redisSkip, useRedisServer } from './redis-server.js';
 import { admin, claimNow, dumpKeys, job, liveContext, withPrefix, type LiveContext } from './fixtures/redis-helpers.js';
 
 interface Fixture {
@@ -68,13 +68,7 @@ const FIXED: { key: string; plant: 'string' | 'list' }[] = [
 ];
 
 describe('RedisStore: no half-writes when a key has the wrong type', { skip: redisSkip }, () => {
-  let server: RedisServer;
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   async function plant(key: string, as: 'string' | 'list'): Promise<void> {
     const redis = admin(server.url);

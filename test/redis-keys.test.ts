@@ -5,13 +5,13 @@
  * own jobs. Ids with `:` and `%` round-trip, the Lua and JS key builders
  * agree, and a data set in the old layout is refused with a clear message.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/redis.js';
 import { StorePersistError, ValidationError } from '../src/errors.js';
 import { escapeKeyPart, hashTagOf } from '../src/store/redis/keys.js';
-import { keysUnder, redisSkip, startRedis, type RedisServer } from './redis-server.js';
-import { admin, claimNow, dumpKeys, job, liveContext, withPrefix } from './fixtures/redis-helpers.js';
+import { keysUnder, redisSkip, useRedisServer } from './redis-server.js';
+import { admin, claimNow, dumpKeys, job, liveContext, withPrefix, withStore } from './fixtures/redis-helpers.js';
 
 const TRICKY_IDS = ['due', 'version', 'counts', 'leases', 'readyn', 'done', 'dead', 'seq', 'wake', 'lost', 'job', 'job:due', 'j=due', 'r=work', 'a:b', 'a%3Ab', '%', ':', 'x:job:version', '{tag}'];
 
@@ -36,13 +36,7 @@ describe('key layout', () => {
 });
 
 describe('RedisStore: keys of different stores never collide', { skip: redisSkip }, () => {
-  let server: RedisServer;
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   it('prefixes `x` and `x:job` on one server, with ids named like the store keys: each store sees only its own jobs', async () => {
     await withPrefix(server.url, async (base) => {
@@ -76,30 +70,22 @@ describe('RedisStore: keys of different stores never collide', { skip: redisSkip
 
   it('builds the same job keys in Lua and in JS: `a:b%c` lives at `<prefix>:j=a%3Ab%25c`', async () => {
     await withPrefix(server.url, async (prefix) => {
-      const store = new RedisStore({ url: server.url, prefix });
-      await store.open(liveContext());
-      try {
+      await withStore({ url: server.url, prefix }, async (store) => {
         await store.insert([{ record: job('a:b%c'), onDuplicate: 'reject' }]);
         assert.equal((await store.get('a:b%c'))?.id, 'a:b%c');
         assert.ok((await keysUnder(server.url, prefix)).includes(`${prefix}:j=a%3Ab%25c`));
         for (const key of await keysUnder(server.url, prefix)) assert.ok(!key.slice(prefix.length + 1).includes(':'), `${key}: one colon after the prefix`);
-      } finally {
-        await store.close();
-      }
+      });
     });
   });
 
   it('refuses ids and names with a lone surrogate (UTF-8 would map two ids to one key)', async () => {
     await withPrefix(server.url, async (prefix) => {
-      const store = new RedisStore({ url: server.url, prefix });
-      await store.open(liveContext());
-      try {
+      await withStore({ url: server.url, prefix }, async (store) => {
         await assert.rejects(store.insert([{ record: job('a\ud800'), onDuplicate: 'reject' }]), ValidationError);
         await assert.rejects(store.insert([{ record: job('a', { name: '\udc00' }), onDuplicate: 'reject' }]), ValidationError);
         assert.equal(store.counts().scheduled, 0);
-      } finally {
-        await store.close();
-      }
+      });
     });
   });
 

@@ -7,22 +7,16 @@
  * `dead` after its retries instead of running again and again: the same
  * rule as JsonFileStore's crash rule.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/redis.js';
 import { Scheduler } from '../src/scheduler.js';
-import { redisSkip, startRedis, type RedisServer } from './redis-server.js';
+import { redisSkip, useRedisServer } from './redis-server.js';
 import { spawnWorker, waitFor, type Worker, type WorkerEvent } from './fixtures/redis-workers.js';
 import { withPrefix } from './fixtures/redis-helpers.js';
 
 describe('RedisStore: a lost lease is a failed attempt', { skip: redisSkip }, () => {
-  let server: RedisServer;
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   it('a handler that always blocks its process past the lease runs maxRetries + 1 times, then the job is dead with a LeaseLostError', async () => {
     await withPrefix(server.url, async (prefix) => {

@@ -4,23 +4,17 @@
  * page of whole records (measured on the server: total_net_output_bytes),
  * and records above `maxPayloadBytes` are refused before anything is sent.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/redis.js';
 import { ValidationError } from '../src/errors.js';
-import { redisSkip, startRedis, type RedisServer } from './redis-server.js';
-import { admin, claimNow, job, liveContext, withPrefix } from './fixtures/redis-helpers.js';
+import { redisSkip, useRedisServer } from './redis-server.js';
+import { admin, claimNow, job, liveContext, withPrefix, withStore } from './fixtures/redis-helpers.js';
 
 const MB = 1024 * 1024;
 
 describe('RedisStore: list reads only what it returns; payload limits', { skip: redisSkip }, () => {
-  let server: RedisServer;
-  before(async () => {
-    server = await startRedis({ appendfsync: 'everysec' });
-  });
-  after(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer({ appendfsync: 'everysec' });
 
   async function bytesSentBy(fn: () => Promise<unknown>): Promise<number> {
     const redis = admin(server.url);
@@ -36,9 +30,7 @@ describe('RedisStore: list reads only what it returns; payload limits', { skip: 
 
   it('list({ limit: 1 }) over ten 2 MB jobs in every state sends about one job', async () => {
     await withPrefix(server.url, async (prefix) => {
-      const store = new RedisStore({ url: server.url, prefix });
-      await store.open(liveContext({ maxPayloadBytes: 4 * MB }));
-      try {
+      await withStore({ url: server.url, prefix }, async (store) => {
         const big = 'x'.repeat(2 * MB);
         const t = Date.now();
         await store.insert(Array.from({ length: 10 }, (_, i) => ({ record: job(`big${i}`, { payload: big, runAt: t - 1000 + i }), onDuplicate: 'reject' as const })));
@@ -57,17 +49,13 @@ describe('RedisStore: list reads only what it returns; payload limits', { skip: 
         });
         assert.deepEqual(first.map((j) => j.id), ['big5', 'big6']);
         assert.ok(scheduledOnly < 4.5 * MB, `sent ${(scheduledOnly / MB).toFixed(1)} MB for two jobs`);
-      } finally {
-        await store.close();
-      }
+      }, liveContext({ maxPayloadBytes: 4 * MB }));
     });
   });
 
   it('refuses payloads and results above maxPayloadBytes (UTF-8 bytes of JSON), writing nothing', async () => {
     await withPrefix(server.url, async (prefix) => {
-      const store = new RedisStore({ url: server.url, prefix });
-      await store.open(liveContext({ maxPayloadBytes: 1000 }));
-      try {
+      await withStore({ url: server.url, prefix }, async (store) => {
         // 'é€' is 5 bytes of UTF-8 in 2 UTF-16 units: 1002 bytes of JSON in 402 units.
         const wide = 'é€'.repeat(200);
         await assert.rejects(store.insert([{ record: job('ok'), onDuplicate: 'reject' }, { record: job('wide', { payload: wide }), onDuplicate: 'reject' }]), (e: unknown) => {
@@ -81,9 +69,7 @@ describe('RedisStore: list reads only what it returns; payload limits', { skip: 
         const [claimed] = (await store.claim(claimNow())).jobs;
         await assert.rejects(store.settle('a', claimed!.token!, { ...claimed!, state: 'completed', finishedAt: Date.now(), result: 'y'.repeat(2000) }), /result of job `a` to be at most 1000 bytes/);
         assert.equal((await store.get('a'))?.state, 'running');
-      } finally {
-        await store.close();
-      }
+      }, liveContext({ maxPayloadBytes: 1000 }));
     });
   });
 });

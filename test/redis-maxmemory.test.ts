@@ -7,23 +7,17 @@
  * them before the script runs, instead of at its first write that may grow
  * memory (a script starting with ZREM would otherwise get through).
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/redis.js';
 import { Scheduler } from '../src/scheduler.js';
 import { StorePersistError } from '../src/errors.js';
-import { redisSkip, startRedis, type RedisServer } from './redis-server.js';
+import { redisSkip, useRedisServer } from './redis-server.js';
 import { waitFor } from './fixtures/redis-workers.js';
-import { admin, claimNow, dumpKeys, job, liveContext, withPrefix } from './fixtures/redis-helpers.js';
+import { admin, claimNow, dumpKeys, job, withPrefix, withStore } from './fixtures/redis-helpers.js';
 
 describe('RedisStore: Redis out of memory (maxmemory, noeviction)', { skip: redisSkip }, () => {
-  let server: RedisServer;
-  before(async () => {
-    server = await startRedis({ args: ['--maxmemory-policy', 'noeviction'] });
-  });
-  after(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
 
   /** Below what Redis already uses: every command that may grow memory is refused. */
   const fill = async (): Promise<void> => {
@@ -39,9 +33,7 @@ describe('RedisStore: Redis out of memory (maxmemory, noeviction)', { skip: redi
 
   it('refuses inserts and claims up front, changing nothing, and still records running attempts, renews and cancels', async () => {
     await withPrefix(server.url, async (prefix) => {
-      const store = new RedisStore({ url: server.url, prefix });
-      await store.open(liveContext());
-      try {
+      await withStore({ url: server.url, prefix }, async (store) => {
         const due = Date.now() - 1000;
         await store.insert(['a', 'b', 'c', 'd'].map((id) => ({ record: job(id, { runAt: due }), onDuplicate: 'reject' as const })));
         // 'b' is promoted to its ready set by a claim that takes only 'a' (a ready set is where an unflagged claim's first write was a ZREM).
@@ -63,9 +55,7 @@ describe('RedisStore: Redis out of memory (maxmemory, noeviction)', { skip: redi
         assert.deepEqual(jobs.map((j) => j.id).sort(), ['b', 'c']);
         assert.equal((await store.get('a'))?.state, 'completed');
         assert.equal((await store.get('d'))?.state, 'cancelled');
-      } finally {
-        await store.close();
-      }
+      });
     });
   });
 

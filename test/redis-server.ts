@@ -14,6 +14,7 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { Cluster, Redis } from 'ioredis';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
@@ -190,6 +191,39 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
       await signal('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A redis-server for the current `describe`: started before its tests,
+ * destroyed after them. The returned object reads through to it.
+ */
+export function useRedisServer(options: StartOptions = {}): RedisServer {
+  let server: RedisServer | undefined;
+  before(async () => {
+    server = await startRedis(options);
+  });
+  after(async () => {
+    await server?.destroy();
+  });
+  const get = (): RedisServer => {
+    if (!server) throw new Error('the test redis-server is not started yet (use it inside a test)');
+    return server;
+  };
+  return {
+    get port() {
+      return get().port;
+    },
+    get url() {
+      return get().url;
+    },
+    get dir() {
+      return get().dir;
+    },
+    start: () => get().start(),
+    kill: () => get().kill(),
+    stop: () => get().stop(),
+    destroy: () => get().destroy(),
   };
 }
 

@@ -6,29 +6,20 @@
  * AND reported (`lost`, reason 'lease'), never silently dropped; the job
  * comes back marked `lost: 'lease'` so the lost attempt is charged.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStore } from '../src/redis.js';
 import { Scheduler } from '../src/scheduler.js';
-import { redisSkip, startRedis, type RedisServer } from './redis-server.js';
+import { redisSkip, useRedisServer } from './redis-server.js';
 import { spawnWorker, waitFor, type Worker, type WorkerEvent } from './fixtures/redis-workers.js';
-import { claimNow, job, liveContext, withPrefix } from './fixtures/redis-helpers.js';
+import { claimNow, job, withPrefix, withStore } from './fixtures/redis-helpers.js';
 
 describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () => {
-  let server: RedisServer;
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   it('a late settle after the event loop was blocked past the lease is refused and reported (reason lease), once', async () => {
     await withPrefix(server.url, async (prefix) => {
-      const ctx = liveContext();
-      const store = new RedisStore({ url: server.url, prefix, leaseMs: 300 });
-      await store.open(ctx);
-      try {
+      await withStore({ url: server.url, prefix, leaseMs: 300 }, async (store, ctx) => {
         await store.insert([{ record: job('b'), onDuplicate: 'reject' }]);
         const [claimed] = (await store.claim(claimNow())).jobs;
         // Block the event loop for longer than the lease: no renewal can run.
@@ -43,9 +34,7 @@ describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () =
         assert.equal(stored?.state, 'scheduled');
         assert.equal(stored?.lost, 'lease');
         assert.equal(stored?.attempt, 1, 'the lost attempt is counted');
-      } finally {
-        await store.close();
-      }
+      });
     });
   });
 

@@ -3,7 +3,7 @@
  * on): the shared Store conformance suite, then what only a shared store
  * has: push between stores, leases, recovery, connection loss.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../src/redis.js';
@@ -11,21 +11,13 @@ import { Scheduler } from '../src/scheduler.js';
 import { DuplicateJobError, StorePersistError } from '../src/errors.js';
 import { VirtualClock } from '../src/clock.js';
 import { storeConformance } from './store-conformance.js';
-import { deletePrefix, keysUnder, redisSkip, startRedis, type RedisServer } from './redis-server.js';
+import { deletePrefix, keysUnder, redisSkip, useRedisServer } from './redis-server.js';
 import { waitFor } from './fixtures/redis-workers.js';
-import { claimNow, job, liveContext, withPrefix } from './fixtures/redis-helpers.js';
+import { claimNow, job, liveContext, untilOk, withPrefix, withStore } from './fixtures/redis-helpers.js';
 
 describe('RedisStore', { skip: redisSkip }, () => {
-  let server: RedisServer;
+  const server = useRedisServer();
   let n = 0;
-
-  before(async () => {
-    server = await startRedis();
-  });
-
-  after(async () => {
-    await server?.destroy();
-  });
 
   storeConformance('RedisStore', () => {
     const prefix = `conf${++n}`;
@@ -57,9 +49,7 @@ describe('RedisStore', { skip: redisSkip }, () => {
   describe('records', () => {
     it('round-trips payloads exactly (empty arrays and objects, long decimals, unicode) and every optional field', async () => {
       await withPrefix(server.url, async (prefix) => {
-        const store = new RedisStore({ url: server.url, prefix });
-        await store.open(liveContext());
-        try {
+        await withStore({ url: server.url, prefix }, async (store) => {
           const payload = { a: [], o: {}, d: 0.1 + 0.2, big: 1234567890123456, tiny: 5e-324, s: 'ü 😀 \n "q"', nested: [[], [{}], null, true] };
           const [r] = await store.insert([
             {
@@ -83,17 +73,13 @@ describe('RedisStore', { skip: redisSkip }, () => {
           assert.equal(got?.runAt, 1_700_000_000_000.25);
           assert.equal(got?.lost, 'lease');
           assert.equal(got?.relative, true);
-        } finally {
-          await store.close();
-        }
+        });
       });
     });
 
     it('a settle writes the whole record: `lost` and `relative` go when the new record has none', async () => {
       await withPrefix(server.url, async (prefix) => {
-        const store = new RedisStore({ url: server.url, prefix });
-        await store.open(liveContext());
-        try {
+        await withStore({ url: server.url, prefix }, async (store) => {
           await store.insert([{ record: job('l', { lost: 'lease', relative: true, attempt: 1 }), onDuplicate: 'reject' }]);
           const [claimed] = (await store.claim(claimNow())).jobs;
           assert.equal(claimed?.lost, 'lease', 'the claim hands the lost attempt to the scheduler');
@@ -103,17 +89,13 @@ describe('RedisStore', { skip: redisSkip }, () => {
           assert.equal(got?.lost, undefined);
           assert.equal(got?.relative, undefined);
           assert.equal(got?.attempt, 2);
-        } finally {
-          await store.close();
-        }
+        });
       });
     });
 
     it('lists a big set in runAt order with offset and limit', async () => {
       await withPrefix(server.url, async (prefix) => {
-        const store = new RedisStore({ url: server.url, prefix });
-        await store.open(liveContext());
-        try {
+        await withStore({ url: server.url, prefix }, async (store) => {
           const base = Date.now() + 3_600_000;
           const records = Array.from({ length: 2500 }, (_, i) => job(`j${i}`, { runAt: base + ((i * 7919) % 1000), name: i % 2 ? 'odd' : 'even' }));
           await store.insert(records.map((record) => ({ record, onDuplicate: 'reject' })));
@@ -126,17 +108,13 @@ describe('RedisStore', { skip: redisSkip }, () => {
             expected.filter((r) => r.name === 'odd').slice(700, 703).map((r) => r.id),
           );
           assert.equal(store.counts().scheduled, 2500);
-        } finally {
-          await store.close();
-        }
+        });
       });
     });
 
     it('lists every state in runAt order: due, ready (promoted but unclaimed), running, finished, dead', async () => {
       await withPrefix(server.url, async (prefix) => {
-        const store = new RedisStore({ url: server.url, prefix });
-        await store.open(liveContext());
-        try {
+        await withStore({ url: server.url, prefix }, async (store) => {
           const t = Date.now() - 10_000;
           await store.insert(['a', 'b', 'c', 'd', 'e', 'f'].map((id, i) => ({ record: job(id, { runAt: t + i, name: id === 'e' ? 'other' : 'work' }), onDuplicate: 'reject' as const })));
           await store.insert([{ record: job('later', { runAt: Date.now() + 60_000 }), onDuplicate: 'reject' }]);
@@ -160,9 +138,7 @@ describe('RedisStore', { skip: redisSkip }, () => {
           assert.deepEqual((await store.list({ states: ['running'], limit: 1 })).map((j) => j.id), ['d']);
           assert.deepEqual((await store.list({ name: 'other' })).map((j) => j.id), ['e']);
           assert.deepEqual((await store.list({ offset: 2, limit: 2 })).map((j) => j.id), ['c', 'd']);
-        } finally {
-          await store.close();
-        }
+        });
       });
     });
   });
@@ -348,13 +324,7 @@ describe('RedisStore', { skip: redisSkip }, () => {
   });
 
   describe('connection loss', () => {
-    let own: RedisServer;
-    before(async () => {
-      own = await startRedis();
-    });
-    after(async () => {
-      await own?.destroy();
-    });
+    const own = useRedisServer();
 
     it('rejects with StorePersistError while Redis is down, resumes when it is back, and keeps what it acknowledged', async () => {
       await withPrefix(own.url, async (prefix) => {
@@ -369,18 +339,7 @@ describe('RedisStore', { skip: redisSkip }, () => {
           await assert.rejects(store.claim(claimNow()), StorePersistError);
           const wakesBefore = ctx.wakes; // no call can succeed (so wake) while it is down
           await own.start();
-          await waitFor(
-            async () => {
-              try {
-                await store.insert([{ record: job('after'), onDuplicate: 'reject' }]);
-                return true;
-              } catch {
-                return false;
-              }
-            },
-            20_000,
-            'reconnected',
-          );
+          await untilOk(() => store.insert([{ record: job('after'), onDuplicate: 'reject' }]), 20_000, 'reconnected');
           assert.equal((await store.get('before'))?.state, 'scheduled', 'acknowledged before the crash: kept (AOF)');
           assert.equal(await store.get('during'), undefined);
           await waitFor(() => ctx.wakes > wakesBefore, 10_000, 'woke the scheduler after reconnecting');

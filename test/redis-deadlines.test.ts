@@ -100,7 +100,7 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
       });
     });
 
-    it('an insert whose reply was lost after Redis applied it: retried with the same id and onDuplicate keep, it returns the job, stored once', async () => {
+    it('an insert whose reply was lost with its connection after Redis applied it: retried with the same id and onDuplicate keep, it returns the job, stored once', async () => {
       await withPrefix(server.url, async (prefix) => {
         proxy.mode = 'pass';
         const store = new RedisStore({ url: proxy.url, prefix, commandTimeoutMs: 300 });
@@ -110,6 +110,9 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
           const before = proxy.dropped;
           const first = track(store.insert([{ record: job('once', { payload: { first: true } }), onDuplicate: 'reject' }]));
           await proxy.droppedAtLeast(before + 1);
+          // The connection dies with the reply (TCP loses nothing on a live one); ioredis reconnects at once.
+          proxy.mode = 'pass';
+          proxy.cut();
           await waitFor(() => first.state !== 'pending', 20_000, 'the insert to settle');
           assert.equal(first.state, 'rejected');
           assert.match((first.error as Error).message, UNKNOWN);
@@ -125,7 +128,7 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
       });
     });
 
-    it('a settle whose reply was lost: its retry is answered true (it got through), with no lost attempt reported', async () => {
+    it('a settle whose reply was lost with its connection: its retry is answered true (it got through), with no lost attempt reported', async () => {
       await withPrefix(server.url, async (prefix) => {
         proxy.mode = 'pass';
         const ctx = liveContext();
@@ -139,6 +142,8 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
           const before = proxy.dropped;
           const first = track(store.settle('s', claimed!.token!, done));
           await proxy.droppedAtLeast(before + 1);
+          proxy.mode = 'pass';
+          proxy.cut();
           await waitFor(() => first.state !== 'pending', 20_000, 'the settle to settle');
           assert.equal(first.state, 'rejected');
           proxy.mode = 'pass';
@@ -149,6 +154,49 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
           assert.equal(await store.settle('s', claimed!.token!, done), false, 'a settle after a known success is still refused');
         } finally {
           proxy.mode = 'pass';
+          await store.close();
+        }
+      });
+    });
+
+    it('a claim whose reply comes after its deadline gives its jobs back at once, unstarted and uncharged', async () => {
+      await withPrefix(server.url, async (prefix) => {
+        proxy.mode = 'pass';
+        const store = new RedisStore({ url: proxy.url, prefix, commandTimeoutMs: 1000 });
+        await store.open(liveContext());
+        try {
+          await store.insert([{ record: job('late', { attempt: 0 }), onDuplicate: 'reject' }]);
+          proxy.mode = 'holdReplies';
+          const claim = track(store.claim(claimNow()));
+          await waitFor(() => claim.state !== 'pending', 20_000, 'the claim to settle');
+          assert.equal(claim.state, 'rejected');
+          assert.ok(proxy.holding > 0, 'Redis ran the claim; its reply is held');
+          proxy.release();
+          await waitFor(async () => (await store.get('late'))?.state === 'scheduled', 20_000, 'the job to be given back');
+          const back = await store.get('late');
+          assert.equal(back?.attempt, 0, 'the attempt nobody started is not counted');
+          assert.equal(back?.lost, undefined);
+          assert.equal(back?.token, undefined);
+          assert.deepEqual((await store.claim(claimNow())).jobs.map((j) => [j.id, j.attempt]), [['late', 1]]);
+        } finally {
+          proxy.mode = 'pass';
+          await store.close();
+        }
+      });
+    });
+
+    it('a connection that went dead without a reset (a partition): the store drops it and works again on a new one', async () => {
+      await withPrefix(server.url, async (prefix) => {
+        proxy.mode = 'pass';
+        const store = new RedisStore({ url: proxy.url, prefix, commandTimeoutMs: 300 });
+        await store.open(liveContext());
+        try {
+          proxy.zombify();
+          await assert.rejects(store.insert([{ record: job('a'), onDuplicate: 'reject' }]), UNKNOWN);
+          // Every call on the dead socket would time out forever: the store reconnects after a second silent deadline.
+          await untilOk(() => store.insert([{ record: job('b'), onDuplicate: 'reject' }]), 20_000, 'a call to get through on a new connection');
+          assert.equal((await store.get('b'))?.id, 'b');
+        } finally {
           await store.close();
         }
       });

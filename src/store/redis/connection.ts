@@ -11,8 +11,8 @@
  * would then report its own job as a duplicate). So `run()` races every call
  * against a timer of `commandTimeoutMs` and rejects with StorePersistError
  * saying the outcome is unknown. A connection the store opened itself that
- * left a call unanswered that long is dropped and reconnected, which also
- * stops a late command from being applied much later.
+ * then answers nothing at all for another deadline is dropped and
+ * reconnected (a dead socket would otherwise time out every call).
  *
  * The deadline runs on real time (setTimeout), not on the scheduler's Clock:
  * it bounds a network round trip, and under a VirtualClock that nobody
@@ -24,6 +24,7 @@
 // Not the named `Redis` export: ioredis added it only in 5.3.0, and the peer range starts at 5.0.0.
 // `default` is the Redis class under ESM and CommonJS alike.
 import IORedis, { type Cluster, type Redis, type RedisOptions } from 'ioredis';
+import { performance } from 'node:perf_hooks';
 import { StorePersistError, toError } from '../../errors.js';
 import type { Script } from './scripts.js';
 
@@ -96,6 +97,8 @@ export class Connection {
   readonly address: string;
   /** The last error the client reported: the likely cause of a failing call. */
   lastError: Error | undefined;
+  /** Monotonic ms of the last answer on this connection. */
+  private lastAnswer = 0;
   private readonly onError = (error: unknown): void => {
     this.lastError = toError(error);
   };
@@ -186,6 +189,7 @@ export class Connection {
   run<T>(what: string, call: () => Promise<T>, options: RunOptions<T> = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let done = false;
+      let answered = false;
       const timer = setTimeout(() => {
         if (done) return;
         done = true;
@@ -194,8 +198,7 @@ export class Connection {
             `Expected Redis at ${this.address} to answer \`${what}\` within ${this.timeoutMs} ms, got no answer${this.cause()}; the outcome is unknown (it may have been applied): retry it, the store's calls are safe to repeat`,
           ),
         );
-        // A connection that sat on a command this long is suspect: start afresh (our own only).
-        if (this.owned && !this.cluster) (this.client as Redis).disconnect(true);
+        this.suspect(() => answered);
       }, this.timeoutMs);
       timer.unref();
       let pending: Promise<T>;
@@ -210,6 +213,8 @@ export class Connection {
       pending.then(
         (value) => {
           clearTimeout(timer);
+          answered = true;
+          this.lastAnswer = performance.now();
           if (done) {
             options.late?.(value);
             return;
@@ -219,12 +224,30 @@ export class Connection {
         },
         (error: unknown) => {
           clearTimeout(timer);
+          answered = true;
           if (done) return;
           done = true;
           reject(this.failure(what, error));
         },
       );
     });
+  }
+
+  /**
+   * A call went unanswered past its deadline. A slow Redis answers later (a
+   * late reply is still used, e.g. to give back what a late claim took); a
+   * dead socket (a network partition without a reset) never does, and every
+   * call on it would time out until the OS notices. So a connection of the
+   * store's own that answered nothing at all for another deadline is dropped
+   * and reconnected.
+   */
+  private suspect(answered: () => boolean): void {
+    if (!this.owned || this.cluster) return;
+    const since = performance.now();
+    const check = setTimeout(() => {
+      if (!answered() && this.lastAnswer < since) (this.client as Redis).disconnect(true);
+    }, this.timeoutMs);
+    check.unref();
   }
 
   /** Runs a script (EVALSHA, sending the source after a server restart emptied the script cache). */

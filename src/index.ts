@@ -51,6 +51,9 @@ export type {
 export type {
   JsonValue,
   JobMap,
+  ResultMap,
+  ResultOf,
+  StoredResult,
   JobState,
   JobInfo,
   JobContext,

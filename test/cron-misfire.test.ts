@@ -152,14 +152,6 @@ describe('planDue: misfire grace', () => {
     assert.deepEqual(planDue(secondly, t0, t0 + 999, { misfire: 'skip' }), { runAt: t0, missed: 0 });
   });
 
-  it('the former positional form is graceMs 0 after downtime, unlimited otherwise', () => {
-    const spec = { cron: '*/5 * * * *' };
-    const t = at('2025-01-01T00:05:00Z');
-    assert.deepEqual(planDue(spec, t, t + 200, 'skip', true), planDue(spec, t, t + 200, { misfire: 'skip', graceMs: 0 }));
-    assert.deepEqual(planDue(spec, t, t + 200, 'skip', true), { runAt: at('2025-01-01T00:10:00Z'), missed: 1 });
-    assert.deepEqual(planDue(spec, t, t + 4 * MIN, 'skip', false), { runAt: t, missed: 0 });
-  });
-
   it('rejects a bad policy or grace with ValidationError', () => {
     assert.throws(() => planDue(daily, slot, slot, { misfire: 'sometimes' as 'once' }), (e: unknown) => e instanceof ValidationError && /'sometimes'/.test(e.message));
     for (const graceMs of [-1, Number.NaN, '5' as unknown as number]) {

@@ -153,7 +153,7 @@ describe('scheduleEvery / scheduleCron: what a bad interval or zone is reported 
     for (const every of [1.5, 2 ** 53]) {
       await assert.rejects(
         scheduler.scheduleEvery('tick', every, null),
-        (e: unknown) => e instanceof ValidationError && e.message.startsWith('Expected `every`') && !/anchor/.test(e.message),
+        (e: unknown) => e instanceof ValidationError && e.message.startsWith('Expected `interval`') && !/anchor/.test(e.message),
         String(every),
       );
     }

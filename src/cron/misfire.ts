@@ -60,15 +60,8 @@ export interface DuePlan {
  * // The scheduler, when it claims a due occurrence:
  * const plan = planDue(spec, recur.slot, now, { misfire: recur.misfire, graceMs: 60_000 });
  */
-export function planDue(spec: RecurrenceSpec, slot: number, now: number, options?: PlanOptions): DuePlan;
-/**
- * @deprecated The former signature: `afterDowntime` is `graceMs: 0`, otherwise `graceMs: Infinity`.
- * Kept until the scheduler passes its `misfireGraceMs`.
- */
-export function planDue(spec: RecurrenceSpec, slot: number, now: number, policy: MisfirePolicy, afterDowntime: boolean): DuePlan;
-export function planDue(spec: RecurrenceSpec, slot: number, now: number, options?: PlanOptions | MisfirePolicy, afterDowntime?: boolean): DuePlan {
-  const { misfire = 'once', graceMs = DEFAULT_MISFIRE_GRACE_MS } =
-    typeof options === 'string' ? { misfire: options, graceMs: afterDowntime ? 0 : Infinity } : (options ?? {});
+export function planDue(spec: RecurrenceSpec, slot: number, now: number, options: PlanOptions = {}): DuePlan {
+  const { misfire = 'once', graceMs = DEFAULT_MISFIRE_GRACE_MS } = options;
   if (misfire !== 'once' && misfire !== 'skip' && misfire !== 'all') {
     throw new ValidationError(`Expected misfire policy 'once', 'skip' or 'all', got ${quote(misfire)}`);
   }

@@ -26,7 +26,7 @@
 import { GodelayqError, JobTimeoutError, LeaseLostError, SchedulerStoppedError, toError } from '../errors.js';
 import type { Clock, ClockTimer } from '../clock.js';
 import { planDue } from '../cron.js';
-import { patchRecord } from '../store/record.js';
+import { patchRecord, shiftEvery } from '../store/record.js';
 import type { JobRecord, LostReason, Store } from '../store/store.js';
 import type { HandlerRetryOptions, JobContext, JsonValue } from '../types.js';
 import { toJsonValue } from '../validate.js';
@@ -99,7 +99,6 @@ export class Dispatcher {
   private paused = false;
   /** Set by stop(): settle retries give up. */
   private halted = false;
-  private startedAt = 0;
   private timer: ClockTimer | undefined;
   private timerAt: number | undefined;
   private dispatching = false;
@@ -122,7 +121,6 @@ export class Dispatcher {
   start(): void {
     this.active = true;
     this.halted = false;
-    this.startedAt = this.host.clock.now();
     this.stepOff = this.host.baseClock.onStep?.((delta) => this.onStep(delta));
     this.kick();
   }
@@ -296,6 +294,11 @@ export class Dispatcher {
       store.shift(deltaMs).catch((error: unknown) => this.host.emit('error', () => ({ error: toError(error) })));
     }
     for (const attempt of this.attempts.values()) {
+      // A running `every` occurrence keeps elapsed time too: its outcome's next slot follows from the moved slot.
+      const recur = attempt.record.recur;
+      if (local && recur?.every !== undefined) {
+        attempt.record = patchRecord(attempt.record, { runAt: attempt.record.runAt + deltaMs, recur: shiftEvery(recur, deltaMs) });
+      }
       if (!attempt.timer) continue;
       attempt.timer.clear();
       if (local) attempt.timeoutAt += deltaMs;
@@ -391,8 +394,7 @@ export class Dispatcher {
     let record = claimed;
     if (record.recur && record.attempt === 1) {
       const recur = record.recur;
-      const afterDowntime = this.host.store.shared !== true && recur.slot < this.startedAt;
-      const plan = planDue(specOf(recur), recur.slot, now, recur.misfire, afterDowntime);
+      const plan = planDue(specOf(recur), recur.slot, now, { misfire: recur.misfire, graceMs: recur.grace ?? this.host.misfireGraceMs });
       if (plan.missed > 0) {
         const runAt = plan.runAt === undefined ? undefined : new Date(plan.runAt);
         this.host.emit('misfired', () => ({ job: this.host.view(record), missed: plan.missed, runAt }));
@@ -527,6 +529,7 @@ export class Dispatcher {
     await this.settle(attempt, record, outcome.next, () => {
       if (error === undefined) {
         this.host.emit('completed', () => ({
+          name: record.name,
           job: this.host.view(outcome.occurrence, outcome.nextRunAt === undefined ? null : new Date(outcome.nextRunAt)),
           result: value,
           durationMs,

@@ -13,11 +13,11 @@ import { RedisStore } from '../src/redis.js';
 import { Scheduler } from '../src/scheduler.js';
 import { StorePersistError, ValidationError } from '../src/errors.js';
 import { storeConformance } from './store-conformance.js';
-import { deletePrefixOnCluster, redisSkip, startCluster, type RedisCluster } from './redis-server.js';
+import { clusterSkip, deletePrefixOnCluster, startCluster, type RedisCluster } from './redis-server.js';
 import { waitFor } from './fixtures/redis-workers.js';
 import { liveContext } from './fixtures/redis-helpers.js';
 
-describe('RedisStore on Redis Cluster', { skip: redisSkip }, () => {
+describe('RedisStore on Redis Cluster', { skip: clusterSkip }, () => {
   let cluster: RedisCluster;
   let admin: Cluster;
   let n = 0;

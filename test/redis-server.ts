@@ -48,6 +48,16 @@ export const redisSkip: string | false = (() => {
   return `${missing}: ${install}`;
 })();
 
+/** False when the cluster tests can run (redis-server and redis-cli); otherwise why they are skipped. */
+export const clusterSkip: string | false = (() => {
+  if (redisSkip) return redisSkip;
+  const probe = spawnSync(REDIS_CLI, ['--version'], { encoding: 'utf8' });
+  if (probe.error === undefined && probe.status === 0) return false;
+  const missing = `${REDIS_CLI} not found (${probe.error?.message ?? `exit ${probe.status}`}): the Redis Cluster tests need it beside redis-server (Debian/Ubuntu: \`apt-get install redis-tools\`), or REDIS_CLI=/path/to/redis-cli`;
+  if (process.env.GODELAYQ_REQUIRE_REDIS === '1') throw new Error(`GODELAYQ_REQUIRE_REDIS=1 but ${missing}`);
+  return missing;
+})();
+
 export interface RedisServer {
   readonly port: number;
   readonly url: string;

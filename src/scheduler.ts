@@ -460,7 +460,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } finally {
       this.dispatcher.arm();
     }
-    return Promise.all(results.map((result) => this.afterInsert(result)));
+    return results.map((result) => this.afterInsert(result));
   }
 
   /**
@@ -511,11 +511,11 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     return this.afterInsert(results[0] as InsertResult);
   }
 
-  private afterInsert(result: InsertResult): JobInfoOf<Jobs, Results> | Promise<JobInfoOf<Jobs, Results>> {
+  private afterInsert(result: InsertResult): JobInfoOf<Jobs, Results> {
     if (result.previous?.state === 'running') this.dispatcher.replaced(result.previous.id);
     if (result.outcome === 'kept') {
       // A kept schedule may be mid-claim (its misfires being planned): answer with the record as it is after that.
-      return result.record.state === 'running' ? this.dispatcher.current(result.record).then((r) => this.info(r)) : this.info(result.record);
+      return this.info(this.dispatcher.current(result.record));
     }
     if (this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(result.record) }));
     return this.info(result.record);
@@ -568,7 +568,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     this.assertStarted();
     checkId(id);
     const record = await this.store.get(id);
-    return record && this.info(await this.dispatcher.current(record));
+    return record && this.info(this.dispatcher.current(record));
   }
 
   /** Jobs ordered by runAt; no limit = every match. */
@@ -586,7 +586,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (f.limit !== undefined) query.limit = checkNonNegativeInt(f.limit, 'filter.limit');
     if (f.offset !== undefined) query.offset = checkNonNegativeInt(f.offset, 'filter.offset');
     const records = await this.store.list(query);
-    return Promise.all(records.map(async (r) => this.info(await this.dispatcher.current(r))));
+    return records.map((r) => this.info(this.dispatcher.current(r)));
   }
 
   /** Current counts and start lateness percentiles (ms). */

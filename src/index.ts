@@ -49,6 +49,7 @@ export type {
   ClaimRequest,
   ClaimResult,
   LostReason,
+  StoreWriteOptions,
 } from './store/store.js';
 export type {
   JsonValue,
@@ -68,6 +69,8 @@ export type {
   ScheduleOptions,
   EveryOptions,
   CronOptions,
+  WriteOptions,
+  TransactionClient,
   ListFilter,
   SchedulerStats,
 } from './types.js';

@@ -497,7 +497,7 @@ export class PostgresStore implements Store {
       const free: number[] = [];
       for (const [name, cap] of caps) {
         names.push(name);
-        free.push(Math.max(0, cap - (taken.get(name) ?? 0)));
+        free.push(Math.min(0x7fffffff, Math.max(0, cap - (taken.get(name) ?? 0))));
       }
       const sentAt = this.leases.now();
       const reply = await this.call<{ jobs: JobRow[]; due: number }>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX], {

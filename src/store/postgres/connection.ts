@@ -12,8 +12,9 @@
  * was sent) or nothing was sent. A client that then stays silent for another
  * deadline is destroyed (released with an error), so a dead socket cannot
  * hold a pool slot forever. The pool the store opens also sets the server's
- * `statement_timeout` to the deadline, so a statement that outlives its
- * caller's patience is cancelled on the server rather than committed later.
+ * `statement_timeout` and `lock_timeout` to 80% of the deadline, so a
+ * statement that would outlive its caller's patience is cancelled on the
+ * server (and says so: nothing changed) rather than committed later.
  *
  * The deadline runs on real time (setTimeout), not on the scheduler's Clock:
  * it bounds a network round trip, and under a VirtualClock nobody advances it
@@ -98,12 +99,14 @@ export class Database {
 
   /** A pool of the store's own: the server cancels statements past the deadline, and no query waits behind a dead one. */
   static open(config: PoolConfig, timeoutMs: number): Database {
+    // The server gives up a little before the caller does, so its answer ("cancelled, nothing changed") arrives in time.
+    const serverMs = Math.max(1, Math.floor(timeoutMs * 0.8));
     const pool = new pg.Pool({
       max: 10,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: timeoutMs,
-      statement_timeout: timeoutMs,
-      lock_timeout: timeoutMs,
+      statement_timeout: serverMs,
+      lock_timeout: serverMs,
       keepAlive: true,
       ...config,
     });

@@ -43,7 +43,7 @@ export interface PostgresStoreOptions {
    * Deadline of every call to PostgreSQL, ms: a call with no answer by then
    * rejects with StorePersistError saying its outcome is unknown. No call
    * stays pending longer, whatever the connection does. The pool the store
-   * opens also sets it as the server's `statement_timeout`.
+   * opens sets the server's `statement_timeout` and `lock_timeout` to 80% of it.
    * @default 5000
    */
   commandTimeoutMs?: number;

@@ -61,7 +61,8 @@ function hint(error: unknown): string {
   const code = typeof e?.code === 'string' ? e.code : '';
   if (code === '28P01' || code === '28000') return ' (check the user and password in the connection string or pool settings)';
   if (code === '3D000') return ' (the database does not exist: create it, or name another in the connection string)';
-  if (code === '57014') return ' (statement_timeout: the server cancelled it; nothing was changed)';
+  if (code === '57014') return " (the server's statement_timeout cancelled it)";
+  if (code === '55P03') return " (the server's lock_timeout cancelled it: another transaction holds the job's row)";
   if (code === '57P01' || code === '57P02' || code === '57P03') return ' (the server is shutting down or starting up)';
   return '';
 }

@@ -241,6 +241,37 @@ describe('PostgresStore: scheduling inside the caller\'s transaction', { skip: p
     });
   });
 
+  it('an id inserted by a concurrent open transaction: the call waits for it, then answers as onDuplicate says, the transaction still usable', async () => {
+    await withSchema(server.url, async (schema) => {
+      const scheduler = new Scheduler({ store: new PostgresStore({ connectionString: server.url, schema }) });
+      await scheduler.start();
+      const a = await app.connect();
+      const b = await app.connect();
+      try {
+        await a.query('BEGIN');
+        await b.query('BEGIN');
+        await scheduler.scheduleIn('work', 60_000, { by: 'a' }, { id: 'same', db: a });
+        let settled = false;
+        const rejected = assert.rejects(scheduler.scheduleIn('work', 60_000, { by: 'b' }, { id: 'same', db: b }), DuplicateJobError).finally(() => (settled = true));
+        const kept = scheduler.scheduleIn('work', 60_000, { by: 'b2' }, { id: 'same', onDuplicate: 'keep', db: b });
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(settled, false, 'waits for the other transaction');
+        await a.query('COMMIT');
+        await rejected;
+        assert.deepEqual((await kept).payload, { by: 'a' }, 'keep returns the committed job');
+        await b.query('SELECT 1');
+        await b.query('COMMIT');
+        assert.deepEqual((await scheduler.get('same'))?.payload, { by: 'a' });
+      } finally {
+        await a.query('ROLLBACK').catch(() => undefined);
+        await b.query('ROLLBACK').catch(() => undefined);
+        a.release();
+        b.release();
+        await scheduler.stop();
+      }
+    });
+  });
+
   it('a store that cannot join a transaction refuses `db`', async () => {
     const scheduler = new Scheduler({ store: new MemoryStore() });
     await scheduler.start();

@@ -25,13 +25,16 @@ CREATE FUNCTION ${S}.now_ms() RETURNS float8 LANGUAGE sql VOLATILE AS $f$
   SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8
 $f$;
 
-CREATE FUNCTION ${S}.due_min() RETURNS float8 LANGUAGE sql STABLE AS $f$
-  SELECT run_at FROM ${S}.jobs WHERE state = 'scheduled' ORDER BY run_at, seq LIMIT 1
-$f$;
+-- Helpers that read are plpgsql, not sql: plpgsql keeps their plans for the session, a sql function re-plans at every call.
+CREATE FUNCTION ${S}.due_min() RETURNS float8 LANGUAGE plpgsql STABLE AS $f$
+BEGIN
+  RETURN (SELECT run_at FROM ${S}.jobs WHERE state = 'scheduled' ORDER BY run_at, seq LIMIT 1);
+END $f$;
 
-CREATE FUNCTION ${S}.lease_min() RETURNS float8 LANGUAGE sql STABLE AS $f$
-  SELECT lease_until FROM ${S}.jobs WHERE state = 'running' ORDER BY lease_until LIMIT 1
-$f$;
+CREATE FUNCTION ${S}.lease_min() RETURNS float8 LANGUAGE plpgsql STABLE AS $f$
+BEGIN
+  RETURN (SELECT lease_until FROM ${S}.jobs WHERE state = 'running' ORDER BY lease_until LIMIT 1);
+END $f$;
 
 -- A job as the client decodes it (result: SQL NULL = none, JSON null = the value null).
 CREATE FUNCTION ${S}.job_json(j ${S}.jobs) RETURNS json LANGUAGE sql STABLE AS $f$
@@ -46,15 +49,17 @@ CREATE FUNCTION ${S}.notify(p_message text) RETURNS void LANGUAGE sql AS $f$
 $f$;
 
 -- Distinct names with ready jobs (a skip scan of the ready index), at most 200.
-CREATE FUNCTION ${S}.ready_names() RETURNS text[] LANGUAGE sql STABLE AS $f$
-  WITH RECURSIVE r(name, n) AS (
-    (SELECT name, 1 FROM ${S}.jobs WHERE state = 'ready' ORDER BY name LIMIT 1)
-    UNION ALL
-    SELECT (SELECT j.name FROM ${S}.jobs j WHERE j.state = 'ready' AND j.name > r.name ORDER BY j.name LIMIT 1), r.n + 1
-    FROM r WHERE r.name IS NOT NULL AND r.n < 200
-  )
-  SELECT coalesce(array_agg(name), '{}') FROM r WHERE name IS NOT NULL
-$f$;
+CREATE FUNCTION ${S}.ready_names() RETURNS text[] LANGUAGE plpgsql STABLE AS $f$
+BEGIN
+  RETURN (
+    WITH RECURSIVE r(name, n) AS (
+      (SELECT name, 1 FROM ${S}.jobs WHERE state = 'ready' ORDER BY name LIMIT 1)
+      UNION ALL
+      SELECT (SELECT j.name FROM ${S}.jobs j WHERE j.state = 'ready' AND j.name > r.name ORDER BY j.name LIMIT 1), r.n + 1
+      FROM r WHERE r.name IS NOT NULL AND r.n < 200
+    )
+    SELECT coalesce(array_agg(name), '{}') FROM r WHERE name IS NOT NULL);
+END $f$;
 
 -- The summary every reply ends with; NOTIFYs when the earliest due time or lease moved earlier than p_due / p_lease (read at the start).
 CREATE FUNCTION ${S}.finish(p_due float8, p_lease float8) RETURNS json LANGUAGE plpgsql AS $f$
@@ -72,10 +77,11 @@ BEGIN
 END $f$;
 
 -- Why the attempt holding (token, claimed seq) no longer owns job p_id.
-CREATE FUNCTION ${S}.reason(p_id text, p_seq bigint) RETURNS text LANGUAGE sql STABLE AS $f$
-  SELECT CASE WHEN j.id IS NULL OR j.seq <> p_seq THEN 'replaced' WHEN j.state = 'cancelled' THEN 'cancelled' ELSE 'lease' END
-  FROM (SELECT 1) one LEFT JOIN ${S}.jobs j ON j.id = p_id
-$f$;
+CREATE FUNCTION ${S}.reason(p_id text, p_seq bigint) RETURNS text LANGUAGE plpgsql STABLE AS $f$
+BEGIN
+  RETURN (SELECT CASE WHEN j.id IS NULL OR j.seq <> p_seq THEN 'replaced' WHEN j.state = 'cancelled' THEN 'cancelled' ELSE 'lease' END
+    FROM (SELECT 1) one LEFT JOIN ${S}.jobs j ON j.id = p_id);
+END $f$;
 
 -- Running jobs whose lease ended (database clock): scheduled again, attempt kept, marked lost; their processes are told.
 CREATE FUNCTION ${S}.recover_expired(p_now float8) RETURNS integer LANGUAGE plpgsql AS $f$
@@ -211,8 +217,10 @@ END $f$;
 -- p_promote by run_at) and of each named ready set, at most p_caps[i] of name p_names[i] and one per token. Due jobs
 -- not taken become ready (they wait for capacity, ordered by priority). Rows locked by others are skipped.
 -- Reply: {"jobs": [job...], "due": due rows read, "s": summary}.
+-- enable_bitmapscan off: the due jobs are read in index order (a bitmap scan would sort them, and could not mark the
+-- index entries of jobs claimed a moment ago as dead, so a burst of claims would re-read them again and again).
 CREATE FUNCTION ${S}.claim(p_now float8, p_tokens text[], p_names text[], p_caps integer[], p_lease float8, p_promote integer)
-RETURNS json LANGUAGE plpgsql AS $f$
+RETURNS json LANGUAGE plpgsql SET enable_bitmapscan = off AS $f$
 DECLARE
   t float8 := ${S}.now_ms();
   bd float8 := ${S}.due_min();

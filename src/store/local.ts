@@ -70,8 +70,17 @@ export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecor
   return r;
 }
 
-/** One record-level change: what a journal line holds. */
-export type Change = { op: 'put'; job: JobRecord } | { op: 'del'; id: string };
+/**
+ * One record-level change: what a journal line holds. `keep`: the job's
+ * payload is the one of the record it replaces (a state change), so a
+ * durable store need not write the payload again.
+ */
+export type Change = { op: 'put'; job: JobRecord; keep?: true } | { op: 'del'; id: string };
+
+/** A put of `job`, a new version of `old` that kept its payload when it did. */
+function update(old: JobRecord, job: JobRecord): Change {
+  return old.payload === job.payload ? { op: 'put', job, keep: true } : { op: 'put', job };
+}
 
 const recordId = (r: JobRecord): string => r.id;
 
@@ -333,8 +342,20 @@ export abstract class LocalStore implements Store {
   protected abstract readonly durable: boolean;
   private readonly outstanding: Batch[] = [];
 
-  /** Durably records `changes` (in call order). Rejects if they are not durable. */
-  protected abstract persist(changes: Change[]): Promise<void>;
+  /**
+   * Durably records `changes` (in call order). Rejects if they are not
+   * durable. `prepared` is what `prepare` returned for the batch's own
+   * changes (`changes` may hold more: retention evictions).
+   */
+  protected abstract persist(changes: Change[], prepared: unknown): Promise<void>;
+
+  /**
+   * Runs before a batch is applied; a throw (e.g. a ValidationError for a
+   * record over the size limit) rejects the call with nothing changed.
+   */
+  protected prepare(_changes: readonly Change[]): unknown {
+    return undefined;
+  }
 
   /** Loads records from storage; `undefined` keeps the in-memory state. */
   protected openStorage(_context: StoreContext): Promise<Iterable<JobRecord> | undefined> {
@@ -372,12 +393,13 @@ export abstract class LocalStore implements Store {
       for (const change of changes) this.state.apply(change);
       return;
     }
+    const prepared = this.prepare(changes);
     const batch: Batch = { inverse: [], reverted: false };
     const all = changes.slice();
     for (const change of changes) this.state.apply(change, batch.inverse, all);
     this.outstanding.push(batch);
     try {
-      await this.persist(all);
+      await this.persist(all, prepared);
     } catch (error) {
       this.revertFrom(batch);
       throw error instanceof StorePersistError
@@ -468,7 +490,7 @@ export abstract class LocalStore implements Store {
     const job = this.state.get(id);
     if (!job || (job.state !== 'scheduled' && job.state !== 'running')) return undefined;
     const next: JobRecord = patchRecord(job, { state: 'cancelled', finishedAt: now, token: undefined });
-    await this.commit([{ op: 'put', job: next }]);
+    await this.commit([update(job, next)]);
     return next;
   }
 
@@ -480,7 +502,7 @@ export abstract class LocalStore implements Store {
     }
     // A schedule's moved occurrence runs as the slot `runAt`; the next slot follows from it.
     const next = patchRecord(job, job.recur ? { runAt, recur: { ...job.recur, slot: runAt } } : { runAt });
-    await this.commit([{ op: 'put', job: next }]);
+    await this.commit([update(job, next)]);
     return next;
   }
 
@@ -491,7 +513,7 @@ export abstract class LocalStore implements Store {
       throw new JobNotFoundError(id, `Expected job \`${id}\` to be dead or cancelled, got state '${job.state}'`);
     }
     const next = patchRecord(job, { state: 'scheduled', runAt, attempt: 0, finishedAt: undefined, result: undefined, token: undefined });
-    await this.commit([{ op: 'put', job: next }]);
+    await this.commit([update(job, next)]);
     return next;
   }
 
@@ -500,14 +522,14 @@ export abstract class LocalStore implements Store {
     const picked = this.state.pick(request);
     if (picked.jobs.length === 0) return { jobs: [], waiting: picked.waiting };
     const jobs = picked.jobs.map((job): JobRecord => patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() }));
-    await this.commit(jobs.map((job) => ({ op: 'put', job })));
+    await this.commit(jobs.map((job): Change => ({ op: 'put', job, keep: true })));
     return { jobs, waiting: picked.waiting };
   }
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
     const job = this.state.get(id);
     if (!job || job.state !== 'running' || job.token !== token) return false;
-    await this.commit([{ op: 'put', job: next.token === undefined ? next : patchRecord(next, { token: undefined }) }]);
+    await this.commit([update(job, next.token === undefined ? next : patchRecord(next, { token: undefined }))]);
     return true;
   }
 

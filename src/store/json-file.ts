@@ -261,7 +261,8 @@ export class JsonFileStore extends LocalStore {
     const parts: string[] = [];
     for (const change of changes) {
       const json = changeJson(change);
-      if (json.length > max && change.op === 'put' && !change.keep) checkSize(change.job, max);
+      // A UTF-16 unit is at most 3 bytes of UTF-8: only a long line needs counting.
+      if (json.length * 3 > max && change.op === 'put') checkSize(change.job, max, !change.keep);
       parts.push(json);
     }
     return parts;
@@ -638,10 +639,10 @@ export class JsonFileStore extends LocalStore {
   }
 }
 
-/** Refuses a job whose payload or result is larger than `max` bytes of JSON. */
-function checkSize(job: JobRecord, max: number): void {
+/** Refuses a job whose payload (when `payload`: it is being written) or result is larger than `max` bytes of JSON. */
+function checkSize(job: JobRecord, max: number, payload: boolean): void {
   for (const [what, value] of [
-    ['payload', job.payload],
+    ['payload', payload ? job.payload : undefined],
     ['result', job.result],
   ] as const) {
     if (value === undefined) continue;

@@ -158,6 +158,8 @@ export function checkCrc(buf: Uint8Array, start: number, end: number): number | 
     value += (b - 0x30) * scale;
     scale *= 10;
   }
+  // A JSON number: no leading zero (a flipped padding space must not pass).
+  if (digits > 1 && buf[p + 1] === 0x30) return 'expected a line ending in `,"crc":<n>}`';
   while (p > start && buf[p] === 0x20 && end - 2 - p < WIDTH) p--;
   const fieldStart = p - FIELD_BYTES.length + 1;
   if (digits === 0 || fieldStart < start || !FIELD_BYTES.equals(buf.subarray(fieldStart, p + 1))) {

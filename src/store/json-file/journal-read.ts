@@ -112,7 +112,7 @@ export interface JournalReadResult {
   size: number;
   /** Change lines replayed. */
   lines: number;
-  /** Bytes after `end` that were not replayed. */
+  /** Bytes after `end` holding complete lines, not replayed (a torn tail there is not counted). */
   ignored: number;
   /** Bytes of a crash-torn tail that were not replayed (last journal). */
   torn: number;
@@ -168,7 +168,7 @@ export async function readJournal(
     if (scan.tail.length > 0) {
       throw new StoreCorruptError(file, scan.tailOffset, `expected a complete line before byte ${options.end} (its recorded end), got an unterminated one`);
     }
-    return { validLength: options.end, size: fileSize, lines, ignored: fileSize - options.end, torn: 0 };
+    return { validLength: options.end, size: fileSize, lines, ignored: await strayLines(layer, file, options.end, fileSize), torn: 0 };
   }
   if (scan.tail.length > 0) {
     if (!options.last) {
@@ -191,6 +191,23 @@ export async function readJournal(
     );
   }
   return { validLength: scan.tailOffset, size: fileSize, lines, ignored: 0, torn: scan.tail.length };
+}
+
+/**
+ * Bytes after a journal's recorded end that hold a complete line: writes
+ * made after the next journal was started (by a process that had lost the
+ * store, or a failed write that could not be cut off). A torn tail without
+ * a newline is a crash's, already reported when it was first found: 0.
+ */
+async function strayLines(layer: FsLayer, file: string, end: number, size: number): Promise<number> {
+  if (size <= end) return 0;
+  const fd = await layer.open(file, 'r');
+  try {
+    const tail = await readAt(layer, fd, Math.min(size - end, 1 << 16), end);
+    return tail.includes(10) || size - end > tail.length ? size - end : 0;
+  } finally {
+    await layer.close(fd).catch(() => undefined);
+  }
 }
 
 /**

@@ -177,8 +177,9 @@ async function readSnapshotLeniently(layer: FsLayer, file: string, records: Repl
     if (first) {
       first = false;
       try {
-        const h = JSON.parse(`${text}${SNAPSHOT_FOOTER}`) as { godelayq?: unknown; store?: unknown };
-        if (h.godelayq === 'snapshot' && text.endsWith(JOBS_OPEN)) {
+        const h = JSON.parse(`${text}${SNAPSHOT_FOOTER}`) as { godelayq?: unknown; store?: unknown; version?: unknown };
+        const intact = h.version === 1 || typeof checkCrc(Buffer.from(`${text.slice(0, -JOBS_OPEN.length)}}`), 0, Buffer.byteLength(text) - JOBS_OPEN.length + 1) === 'number';
+        if (h.godelayq === 'snapshot' && text.endsWith(JOBS_OPEN) && intact) {
           if (typeof h.store === 'string') store = h.store;
           return;
         }

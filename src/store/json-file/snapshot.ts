@@ -63,9 +63,12 @@ class Sink {
     private readonly layer: FsLayer,
     readonly fd: number,
     private readonly sync: boolean,
+    private readonly aborted: () => boolean,
   ) {}
 
+  /** Appends `buffer`; throws SnapshotAbortedError once `aborted()` says so (checked after every write). */
   async write(buffer: Buffer): Promise<void> {
+    if (this.aborted()) throw new SnapshotAbortedError();
     await writeAll(this.layer, this.fd, buffer, this.position);
     this.crc = zlib.crc32(buffer, this.crc);
     this.position += buffer.length;
@@ -76,6 +79,7 @@ class Sink {
       this.unsynced = 0;
       await this.layer.fdatasync(this.fd);
     }
+    if (this.aborted()) throw new SnapshotAbortedError();
   }
 }
 
@@ -97,7 +101,7 @@ export async function writeSnapshotTemp(
   let fd: number | undefined;
   try {
     fd = await layer.open(tempPath, 'wx');
-    const sink = new Sink(layer, fd, options.sync);
+    const sink = new Sink(layer, fd, options.sync, aborted);
     const n = records.length;
     let parts: string[] = [
       snapshotHeaderLine({ store: options.storeId, generation: gen, createdAt: options.createdAt, count: n, nextSeq: options.nextSeq }),

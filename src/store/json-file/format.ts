@@ -35,9 +35,9 @@
  * Version 1 (no checksums, no `store`, no `prev`) is still read; the next
  * snapshot rewrites the store in version 2.
  */
-import zlib from 'node:zlib';
 import type { JobRecord } from '../store.js';
 import type { Change } from '../local.js';
+import { crc32 } from './crc32.js';
 
 /** Format version written in every header. */
 export const FORMAT_VERSION = 2;
@@ -105,16 +105,16 @@ const SUFFIX = FIELD.length + WIDTH + 1;
 /** A blank checksum member closing an object: `fillCrc` writes the digits into it. */
 export const CRC_BLANK = `${FIELD}${' '.repeat(WIDTH)}}`;
 
-/** `body` (JSON text of an object) with a blank checksum member, to fill in with `fillCrc`. */
-export function withBlankCrc(body: string): string {
-  return `${body.slice(0, -1)}${CRC_BLANK}`;
-}
-
 /** Fills the blank checksum of the line `buf[start, end)` (`end` just past its `}`). */
 export function fillCrc(buf: Buffer, start: number, end: number): number {
-  const crc = zlib.crc32(buf.subarray(start, end - SUFFIX));
-  const digits = String(crc);
-  buf.write(digits, end - 1 - digits.length, 'latin1');
+  const crc = crc32(buf, start, end - SUFFIX);
+  // Digits right-aligned before the `}`, no string made.
+  let v = crc;
+  let p = end - 2;
+  do {
+    buf[p--] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  } while (v > 0);
   return crc;
 }
 
@@ -129,17 +129,22 @@ export function fillCrcs(buf: Buffer): void {
     let nl = buf.indexOf(10, p);
     if (nl < 0) nl = buf.length;
     const end = buf[nl - 1] === 0x2c ? nl - 1 : nl; // a snapshot line may end with ','
-    if (end - p > SUFFIX && buf[end - 2] === 0x20 && buf[end - 1] === 0x7d && FIELD_BYTES.equals(buf.subarray(end - SUFFIX, end - SUFFIX + FIELD.length))) {
-      fillCrc(buf, p, end);
-    }
+    if (end - p > SUFFIX && buf[end - 2] === 0x20 && buf[end - 1] === 0x7d && isField(buf, end - SUFFIX)) fillCrc(buf, p, end);
     p = nl + 1;
   }
+}
+
+/** True when `buf` holds `,"crc":` at `at` (no Buffer view made: this runs per line). */
+function isField(buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < FIELD_BYTES.length; i++) if (buf[at + i] !== FIELD_BYTES[i]) return false;
+  return true;
 }
 
 /** `body` (JSON text of an object) with its checksum member appended. */
 export function withCrc(body: string): string {
   const prefix = body.slice(0, -1);
-  return `${prefix}${FIELD}${String(zlib.crc32(Buffer.from(prefix))).padStart(WIDTH, ' ')}}`;
+  const bytes = Buffer.from(prefix);
+  return `${prefix}${FIELD}${String(crc32(bytes, 0, bytes.length)).padStart(WIDTH, ' ')}}`;
 }
 
 /**
@@ -162,10 +167,10 @@ export function checkCrc(buf: Uint8Array, start: number, end: number): number | 
   if (digits > 1 && buf[p + 1] === 0x30) return 'expected a line ending in `,"crc":<n>}`';
   while (p > start && buf[p] === 0x20 && end - 2 - p < WIDTH) p--;
   const fieldStart = p - FIELD_BYTES.length + 1;
-  if (digits === 0 || fieldStart < start || !FIELD_BYTES.equals(buf.subarray(fieldStart, p + 1))) {
+  if (digits === 0 || fieldStart < start || !isField(buf, fieldStart)) {
     return 'expected a line ending in `,"crc":<n>}`';
   }
-  const actual = zlib.crc32(buf.subarray(start, fieldStart));
+  const actual = crc32(buf, start, fieldStart);
   return actual === value ? fieldStart : `expected checksum ${value}, got ${actual} (the line was changed)`;
 }
 
@@ -215,20 +220,23 @@ function withoutPayload(job: JobRecord): Omit<JobRecord, 'payload'> {
   return rest;
 }
 
-/** JSON text of one change, without checksum. */
+/**
+ * JSON text of one change without its closing `}` (so a line can be built
+ * around it without copying it again).
+ */
 export function changeJson(change: Change): string {
-  if (change.op === 'del') return JSON.stringify(change);
-  if (change.keep) return `{"op":"upd","job":${JSON.stringify(withoutPayload(change.job))}}`;
-  return `{"op":"put","job":${JSON.stringify(change.job)}}`;
+  if (change.op === 'del') return `{"op":"del","id":${JSON.stringify(change.id)}`;
+  if (change.keep) return `{"op":"upd","job":${JSON.stringify(withoutPayload(change.job))}`;
+  return `{"op":"put","job":${JSON.stringify(change.job)}`;
 }
 
 /**
  * One journal line (with a blank checksum, filled in by the writer, and its
- * newline) for a batch whose changes are already JSON text.
+ * newline) for a batch of `changeJson` texts.
  */
 export function batchLine(parts: readonly string[]): string {
-  const body = parts.length === 1 ? (parts[0] as string) : `{"op":"batch","changes":[${parts.join(',')}]}`;
-  return `${withBlankCrc(body)}\n`;
+  if (parts.length === 1) return `${parts[0] as string}${CRC_BLANK}\n`;
+  return `{"op":"batch","changes":[${parts.join('},')}}]${CRC_BLANK}\n`;
 }
 
 const STATES = new Set(['scheduled', 'running', 'completed', 'dead', 'cancelled']);

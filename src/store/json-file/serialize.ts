@@ -21,6 +21,30 @@ export const PIECE = 1 << 20;
 export function approxSize(value: unknown, budget: number): number {
   if (typeof value === 'string') return value.length + 2;
   if (typeof value !== 'object' || value === null) return 8;
+  // Fast path, no allocation: a flat object or array of primitives (most payloads).
+  let flat = 2;
+  let nested = false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && !nested; i++) {
+      const v: unknown = value[i];
+      if (typeof v === 'string') flat += v.length + 3;
+      else if (typeof v === 'object' && v !== null) nested = true;
+      else flat += 8;
+      if (flat > budget) return flat;
+    }
+  } else {
+    for (const key in value) {
+      const v = (value as Record<string, unknown>)[key];
+      flat += key.length + 4;
+      if (typeof v === 'string') flat += v.length + 3;
+      else if (typeof v === 'object' && v !== null) {
+        nested = true;
+        break;
+      } else flat += 8;
+      if (flat > budget) return flat;
+    }
+  }
+  if (!nested) return flat;
   let total = 2;
   const stack: unknown[] = [value];
   while (stack.length > 0) {

@@ -42,7 +42,7 @@ import path from 'node:path';
 import { GodelayqError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { LocalStore, type Change } from './local.js';
 import type { JobRecord, StoreContext } from './store.js';
-import { batchLine, changeJson, classify, journalHeaderLine, journalName, snapshotName, tempName } from './json-file/format.js';
+import { CRC_BLANK, batchLine, changeJson, classify, journalHeaderLine, journalName, snapshotName, tempName } from './json-file/format.js';
 import { type FsLayer, createFile, hasCode, nodeFs, syncDir } from './json-file/fs.js';
 import { type JournalFile, JournalWriter, journalOpenFlags } from './json-file/journal.js';
 import { DirLock, lockTempInUse } from './json-file/lock.js';
@@ -254,28 +254,28 @@ export class JsonFileStore extends LocalStore {
     }
   }
 
-  /** Encodes the batch's changes; refuses a job over the size limit before anything is applied. */
-  protected override prepare(changes: readonly Change[]): string[] {
-    if (this.stopped) throw this.stopped;
-    const max = this.context?.maxPayloadBytes ?? Infinity;
-    const parts: string[] = [];
-    for (const change of changes) {
-      const json = changeJson(change);
-      // A UTF-16 unit is at most 3 bytes of UTF-8: only a long line needs counting.
-      if (json.length * 3 > max && change.op === 'put') checkSize(change.job, max, !change.keep);
-      parts.push(json);
-    }
-    return parts;
-  }
-
-  protected persist(changes: Change[], prepared: unknown): Promise<void> {
+  protected persist(changes: Change[]): Promise<void> {
     const writer = this.writer;
     if (this.stopped) return Promise.reject(this.stopped);
     if (!writer) return Promise.reject(new StorePersistError(`Expected store ${this.path} to be open, got a closed store`));
     if (changes.length === 0) return writer.append('');
-    const parts = (prepared as string[] | undefined) ?? [];
-    for (let i = parts.length; i < changes.length; i++) parts.push(changeJson(changes[i] as Change));
-    const line = batchLine(parts);
+    const max = this.context?.maxPayloadBytes ?? Infinity;
+    let line: string;
+    if (changes.length === 1) {
+      const change = changes[0] as Change;
+      const json = changeJson(change);
+      // A UTF-16 unit is at most 3 bytes of UTF-8: only a long line needs counting.
+      if (json.length * 3 > max && change.op === 'put') checkSize(change.job, max, !change.keep);
+      line = `${json}${CRC_BLANK}\n`;
+    } else {
+      const parts: string[] = [];
+      for (const change of changes) {
+        const json = changeJson(change);
+        if (json.length * 3 > max && change.op === 'put') checkSize(change.job, max, !change.keep);
+        parts.push(json);
+      }
+      line = batchLine(parts);
+    }
     this.changesSince += changes.length;
     this.bytesSince += line.length;
     return writer.append(line);

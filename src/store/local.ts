@@ -17,7 +17,7 @@
  * are due; then they move to a per-name `ready` heap keyed by -priority (FIFO
  * among equals), from which `claim` picks across names with free capacity.
  */
-import { DuplicateJobError, JobNotFoundError, StorePersistError, toError } from '../errors.js';
+import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
 import type {
   ClaimRequest,
@@ -344,18 +344,10 @@ export abstract class LocalStore implements Store {
 
   /**
    * Durably records `changes` (in call order). Rejects if they are not
-   * durable. `prepared` is what `prepare` returned for the batch's own
-   * changes (`changes` may hold more: retention evictions).
+   * durable (StorePersistError), or with ValidationError when a record is
+   * over the store's size limit; either way the batch is reverted.
    */
-  protected abstract persist(changes: Change[], prepared: unknown): Promise<void>;
-
-  /**
-   * Runs before a batch is applied; a throw (e.g. a ValidationError for a
-   * record over the size limit) rejects the call with nothing changed.
-   */
-  protected prepare(_changes: readonly Change[]): unknown {
-    return undefined;
-  }
+  protected abstract persist(changes: Change[]): Promise<void>;
 
   /** Loads records from storage; `undefined` keeps the in-memory state. */
   protected openStorage(_context: StoreContext): Promise<Iterable<JobRecord> | undefined> {
@@ -393,16 +385,15 @@ export abstract class LocalStore implements Store {
       for (const change of changes) this.state.apply(change);
       return;
     }
-    const prepared = this.prepare(changes);
     const batch: Batch = { inverse: [], reverted: false };
     const all = changes.slice();
     for (const change of changes) this.state.apply(change, batch.inverse, all);
     this.outstanding.push(batch);
     try {
-      await this.persist(all, prepared);
+      await this.persist(all);
     } catch (error) {
       this.revertFrom(batch);
-      throw error instanceof StorePersistError
+      throw error instanceof StorePersistError || error instanceof ValidationError
         ? error
         : new StorePersistError(`Could not persist ${all.length} change(s): ${toError(error).message}`, { cause: error });
     } finally {

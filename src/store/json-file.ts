@@ -42,13 +42,13 @@ import path from 'node:path';
 import { GodelayqError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { LocalStore, type Change } from './local.js';
 import type { JobRecord, StoreContext } from './store.js';
-import { CRC_BLANK, batchLine, changeJson, classify, journalHeaderLine, journalName, snapshotName, tempName } from './json-file/format.js';
-import { type FsLayer, createFile, hasCode, nodeFs, syncDir } from './json-file/fs.js';
-import { type JournalFile, JournalWriter, journalOpenFlags } from './json-file/journal.js';
-import { DirLock, lockTempInUse } from './json-file/lock.js';
-import { pidExists } from './json-file/identity.js';
-import { prepareFolder } from './json-file/folder.js';
-import { type FolderListing, type Recovered, listFolder, recover } from './json-file/recover.js';
+import { classify, encodeBatch, snapshotName } from './json-file/format.js';
+import { type FsLayer, nodeFs, syncDir } from './json-file/fs.js';
+import { type JournalFile, JournalWriter } from './json-file/journal.js';
+import { createJournal, journalGone, openJournal } from './json-file/journal-files.js';
+import { DirLock } from './json-file/lock.js';
+import { prepareFolder, removeLeftovers } from './json-file/folder.js';
+import { type Recovered, listFolder, recover } from './json-file/recover.js';
 import { SnapshotAbortedError, writeSnapshotTemp } from './json-file/snapshot.js';
 import { type SalvageReport, salvage } from './json-file/salvage.js';
 
@@ -259,23 +259,7 @@ export class JsonFileStore extends LocalStore {
     if (this.stopped) return Promise.reject(this.stopped);
     if (!writer) return Promise.reject(new StorePersistError(`Expected store ${this.path} to be open, got a closed store`));
     if (changes.length === 0) return writer.append('');
-    const max = this.context?.maxPayloadBytes ?? Infinity;
-    let line: string;
-    if (changes.length === 1) {
-      const change = changes[0] as Change;
-      const json = changeJson(change);
-      // A UTF-16 unit is at most 3 bytes of UTF-8: only a long line needs counting.
-      if (json.length * 3 > max && change.op === 'put') checkSize(change.job, max, !change.keep);
-      line = `${json}${CRC_BLANK}\n`;
-    } else {
-      const parts: string[] = [];
-      for (const change of changes) {
-        const json = changeJson(change);
-        if (json.length * 3 > max && change.op === 'put') checkSize(change.job, max, !change.keep);
-        parts.push(json);
-      }
-      line = batchLine(parts);
-    }
+    const line = encodeBatch(changes, this.context?.maxPayloadBytes ?? Infinity);
     this.changesSince += changes.length;
     this.bytesSince += line.length;
     return writer.append(line);
@@ -294,7 +278,7 @@ export class JsonFileStore extends LocalStore {
       for (const warning of recovered.warnings) context.warn(warning);
       this.storeId = recovered.storeId ?? randomBytes(12).toString('base64url');
       const file = await this.startJournal(recovered);
-      await this.removeLeftovers(listing, recovered, context);
+      await removeLeftovers(this.layer, this.path, listing, { obsolete: recovered.obsolete, storeId: this.storeId, newStore: recovered.storeId === undefined }, this.sync, context.warn);
       this.chainStart = Math.max(recovered.snapshotGen, 1);
       this.changesSince = recovered.changes;
       this.bytesSince = recovered.bytes;
@@ -334,7 +318,7 @@ export class JsonFileStore extends LocalStore {
     if (!last) return this.createJournal(1, undefined, false);
     const { head } = last;
     if (head.version >= 2 && head.closed && last.size === head.bytes && last.validLength === head.bytes) {
-      const file = await this.openJournal(last.path, last.gen);
+      const file = await openJournal(this.layer, last.path, last.gen, this.sync);
       if (file.size === head.bytes) {
         this.reusedClosed = { gen: last.gen, size: file.size };
         return file;
@@ -344,85 +328,9 @@ export class JsonFileStore extends LocalStore {
     return this.createJournal(last.gen + 1, last.validLength, false);
   }
 
-  /** Deletes what this store provably left behind; warns about look-alikes it did not write. */
-  private async removeLeftovers(listing: FolderListing, recovered: Recovered, context: StoreContext): Promise<void> {
-    const remove: string[] = [...recovered.obsolete];
-    const foreign: string[] = [...listing.lookalikes];
-    // A temp of this store, or (a new store) of the open that failed to create it.
-    for (const temp of listing.temps) (temp.store === this.storeId || recovered.storeId === undefined ? remove : foreign).push(temp.name);
-    // A lock candidate of a process that is gone (a live one may be about to link it).
-    for (const temp of listing.lockTemps) {
-      if (temp.pid === process.pid ? !lockTempInUse(temp.name) : !pidExists(temp.pid)) remove.push(temp.name);
-    }
-    for (const name of remove) {
-      await this.layer.unlink(path.join(this.path, name)).catch((error: unknown) => {
-        if (!hasCode(error, 'ENOENT')) context.warn(`Could not remove leftover ${name} in ${this.path}: ${toError(error).message}`);
-      });
-    }
-    if (remove.length > 0 && this.sync) await syncDir(this.layer, this.path).catch(() => undefined);
-    if (foreign.length > 0) {
-      context.warn(
-        `Left ${foreign.length} file(s) in ${this.path} that look like store files but were not written by this store: ${foreign.join(', ')}`,
-      );
-    }
-  }
-
-  private async openJournal(file: string, gen: number): Promise<JournalFile> {
-    const { flags, dsync } = journalOpenFlags(this.sync);
-    const fd = await this.layer.open(file, flags);
-    try {
-      const s = await this.layer.fstat(fd);
-      return { path: file, gen, fd, size: s.size, dsync, ino: s.ino, dev: s.dev };
-    } catch (error) {
-      await this.layer.close(fd).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  /**
-   * Creates journal `gen` holding just its header (`prev`: the length of the
-   * journal before it) and opens it. Never replaces an existing file.
-   */
-  private async createJournal(gen: number, prev: number | undefined, closed: boolean): Promise<JournalFile> {
-    const file = path.join(this.path, journalName(gen));
-    const header = Buffer.from(
-      journalHeaderLine({ store: this.storeId, generation: gen, ...(prev === undefined ? {} : { prev }), ...(closed ? { closed: true as const } : {}) }),
-    );
-    try {
-      await createFile(this.layer, path.join(this.path, tempName(journalName(gen), this.storeId, nonce())), file, header, this.sync);
-      if (this.sync) await syncDir(this.layer, this.path);
-      const opened = await this.openJournal(file, gen);
-      if (opened.size !== header.length) {
-        await this.layer.close(opened.fd).catch(() => undefined);
-        throw new StorePersistError(`Could not create journal ${file}: expected ${header.length} bytes, got ${opened.size}`);
-      }
-      return opened;
-    } catch (error) {
-      await this.unmake(file, header, error);
-      throw error;
-    }
-  }
-
-  /**
-   * Removes journal `file` (holding just `header`) that failed to be made
-   * ready: left in place, it would end the chain of the journal before it at
-   * its recorded length. If it cannot be removed for sure, stop writing.
-   */
-  private async unmake(file: string, header: Buffer, cause: unknown): Promise<void> {
-    try {
-      const now = await this.layer.readFile(file).catch((error: unknown) => {
-        if (hasCode(error, 'ENOENT')) return undefined;
-        throw error;
-      });
-      if (now === undefined || !now.equals(header)) return;
-      await this.layer.unlink(file);
-      if (this.sync) await syncDir(this.layer, this.path);
-    } catch (error) {
-      this.failStop(
-        `journal ${file} could not be made ready (${toError(cause).message}) nor removed (${toError(error).message}); ` +
-          'writing on in the journal before it could lose changes',
-      );
-    }
+  /** Creates journal `gen` (see journal-files.ts); stops writing when a failed one cannot be removed. */
+  private createJournal(gen: number, prev: number | undefined, closed: boolean): Promise<JournalFile> {
+    return createJournal(this.layer, this.path, this.storeId, this.sync, { gen, prev, closed }, (reason) => this.failStop(reason));
   }
 
   /**
@@ -436,16 +344,7 @@ export class JsonFileStore extends LocalStore {
     const writer = this.writer;
     if (!lock || !writer) return;
     const file = writer.file;
-    const [lost, journal] = await Promise.all([
-      lock.check(),
-      this.layer.stat(file.path).then(
-        (s) => (s.ino === file.ino && s.dev === file.dev ? undefined : `journal ${file.path} was replaced by another file`),
-        (error: unknown) => {
-          if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return `journal ${file.path} was removed (was the store folder deleted or moved?)`;
-          throw error;
-        },
-      ),
-    ]);
+    const [lost, journal] = await Promise.all([lock.check(), journalGone(this.layer, file)]);
     if (lost !== undefined) this.failStop(`it lost its lock: ${lost}`);
     else if (journal !== undefined) this.failStop(`it lost its files: ${journal}`);
     if (this.stopped) throw this.stopped;
@@ -638,19 +537,3 @@ export class JsonFileStore extends LocalStore {
     }
   }
 }
-
-/** Refuses a job whose payload (when `payload`: it is being written) or result is larger than `max` bytes of JSON. */
-function checkSize(job: JobRecord, max: number, payload: boolean): void {
-  for (const [what, value] of [
-    ['payload', payload ? job.payload : undefined],
-    ['result', job.result],
-  ] as const) {
-    if (value === undefined) continue;
-    const bytes = Buffer.byteLength(JSON.stringify(value));
-    if (bytes > max) {
-      throw new ValidationError(`Expected the ${what} of job \`${job.id}\` to be at most ${max} bytes of JSON (maxPayloadBytes), got ${bytes}`);
-    }
-  }
-}
-
-

@@ -8,7 +8,9 @@
 import path from 'node:path';
 import { StorePersistError, ValidationError, toError } from '../../errors.js';
 import { type FsLayer, hasCode, syncDir } from './fs.js';
-import { listFolder } from './recover.js';
+import { pidExists } from './identity.js';
+import { lockTempInUse } from './lock.js';
+import { type FolderListing, listFolder } from './recover.js';
 
 /** Names a fresh store folder may hold besides the lock's: hidden files and a file system's lost+found. */
 const harmless = (name: string): boolean => name.startsWith('.') || name === 'lost+found';
@@ -79,5 +81,38 @@ async function createFolder(layer: FsLayer, dir: string, sync: boolean): Promise
     }
   } catch (error) {
     throw new StorePersistError(`Could not create store folder ${dir}: ${toError(error).message}`, { cause: error });
+  }
+}
+
+/**
+ * At open, after recovery: deletes what this store provably left behind
+ * (superseded generations, its own temp files, lock candidates of processes
+ * that are gone) and warns about files that look like store files but that
+ * it did not write (left in place: they may be someone's).
+ */
+export async function removeLeftovers(
+  layer: FsLayer,
+  dir: string,
+  listing: FolderListing,
+  store: { obsolete: readonly string[]; storeId: string; newStore: boolean },
+  sync: boolean,
+  warn: (message: string) => void,
+): Promise<void> {
+  const remove: string[] = [...store.obsolete];
+  const foreign: string[] = [...listing.lookalikes];
+  // A temp of this store, or (a new store) of the open that failed to create it.
+  for (const temp of listing.temps) (temp.store === store.storeId || store.newStore ? remove : foreign).push(temp.name);
+  // A lock candidate of a process that is gone (a live one may be about to link it).
+  for (const temp of listing.lockTemps) {
+    if (temp.pid === process.pid ? !lockTempInUse(temp.name) : !pidExists(temp.pid)) remove.push(temp.name);
+  }
+  for (const name of remove) {
+    await layer.unlink(path.join(dir, name)).catch((error: unknown) => {
+      if (!hasCode(error, 'ENOENT')) warn(`Could not remove leftover ${name} in ${dir}: ${toError(error).message}`);
+    });
+  }
+  if (remove.length > 0 && sync) await syncDir(layer, dir).catch(() => undefined);
+  if (foreign.length > 0) {
+    warn(`Left ${foreign.length} file(s) in ${dir} that look like store files but were not written by this store: ${foreign.join(', ')}`);
   }
 }

@@ -35,6 +35,7 @@
  * Version 1 (no checksums, no `store`, no `prev`) is still read; the next
  * snapshot rewrites the store in version 2.
  */
+import { ValidationError } from '../../errors.js';
 import type { JobRecord } from '../store.js';
 import type { Change } from '../local.js';
 import { crc32 } from './crc32.js';
@@ -237,6 +238,43 @@ export function changeJson(change: Change): string {
 export function batchLine(parts: readonly string[]): string {
   if (parts.length === 1) return `${parts[0] as string}${CRC_BLANK}\n`;
   return `{"op":"batch","changes":[${parts.join('},')}}]${CRC_BLANK}\n`;
+}
+
+/**
+ * The journal line (blank checksum, newline) for a committed batch.
+ * Refuses, with ValidationError, a job whose payload or result is over
+ * `maxPayloadBytes` of JSON (a state change does not write the payload, so
+ * only its result is counted).
+ */
+export function encodeBatch(changes: readonly Change[], maxPayloadBytes: number): string {
+  if (changes.length === 1) {
+    const change = changes[0] as Change;
+    const json = changeJson(change);
+    // A UTF-16 unit is at most 3 bytes of UTF-8: only a long line needs counting.
+    if (json.length * 3 > maxPayloadBytes && change.op === 'put') checkSize(change.job, maxPayloadBytes, !change.keep);
+    return `${json}${CRC_BLANK}\n`;
+  }
+  const parts: string[] = [];
+  for (const change of changes) {
+    const json = changeJson(change);
+    if (json.length * 3 > maxPayloadBytes && change.op === 'put') checkSize(change.job, maxPayloadBytes, !change.keep);
+    parts.push(json);
+  }
+  return batchLine(parts);
+}
+
+/** Refuses a job whose payload (when `payload`: it is being written) or result is over `max` bytes of JSON. */
+function checkSize(job: JobRecord, max: number, payload: boolean): void {
+  for (const [what, value] of [
+    ['payload', payload ? job.payload : undefined],
+    ['result', job.result],
+  ] as const) {
+    if (value === undefined) continue;
+    const bytes = Buffer.byteLength(JSON.stringify(value));
+    if (bytes > max) {
+      throw new ValidationError(`Expected the ${what} of job \`${job.id}\` to be at most ${max} bytes of JSON (maxPayloadBytes), got ${bytes}`);
+    }
+  }
 }
 
 const STATES = new Set(['scheduled', 'running', 'completed', 'dead', 'cancelled']);

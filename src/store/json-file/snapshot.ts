@@ -282,7 +282,9 @@ function parseV1Record(line: Line, end: number, corrupt: Corrupt): JobRecord {
 
 /** A version-2 job line: `{"job":<record>,"crc":<n>}`. */
 export function parseV2Record(line: Line, end: number, corrupt: Corrupt): JobRecord {
-  if (!JOB_OPEN.equals(line.block.subarray(line.start, line.start + JOB_OPEN.length))) throw corrupt(line, 'expected a line starting with `{"job":`');
+  for (let i = 0; i < JOB_OPEN.length; i++) {
+    if (line.block[line.start + i] !== JOB_OPEN[i]) throw corrupt(line, 'expected a line starting with `{"job":`');
+  }
   const checked = checkCrc(line.block, line.start, end);
   if (typeof checked === 'string') throw corrupt(line, checked);
   let value: unknown;

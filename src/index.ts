@@ -54,6 +54,9 @@ export type {
 export type {
   JsonValue,
   JobMap,
+  ResultMap,
+  ResultOf,
+  StoredResult,
   JobState,
   JobInfo,
   JobContext,

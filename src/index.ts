@@ -14,8 +14,10 @@ export { nodeFs } from './store/json-file/fs.js';
 export type { FsLayer, FileStat } from './store/json-file/fs.js';
 export { FaultyFs } from './store/json-file/faulty-fs.js';
 export type { FaultKind, FaultOptions, FsMethod } from './store/json-file/faulty-fs.js';
-export { DirectoryLoader } from './loader.js';
-export type { DirectoryLoaderOptions, DirectoryLoaderEvents } from './loader.js';
+export { DirectoryLoader } from './loader/loader.js';
+export type { DirectoryLoaderOptions, DirectoryLoaderEvents } from './loader/options.js';
+export { nodeLoaderFs } from './loader/fs-layer.js';
+export type { LoaderFs, LoaderStats, LoaderDirent } from './loader/fs-layer.js';
 export { VirtualClock, SystemClock } from './clock.js';
 export type { Clock, ClockTimer } from './clock.js';
 export {

@@ -203,7 +203,7 @@ function checkStore(value: unknown): Store {
 export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<Jobs> = object> extends EventEmitter<EmitterMap<Jobs, Results>> {
   private readonly store: Store;
   /** Job times (the store's clock when it has one, see storeClock). */
-  private readonly clock: Clock;
+  private readonly times: Clock;
   /** The Clock the user gave (or the system clock): what stores wait on. */
   private readonly baseClock: Clock;
   private readonly retryDefault: HandlerRetryOptions;
@@ -231,7 +231,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     checkKeys(o, CONSTRUCTOR_KEYS, 'options');
     this.store = o.store === undefined ? new MemoryStore() : checkStore(o.store);
     this.baseClock = options.clock ?? new SystemClock();
-    this.clock = storeClock(this.store, this.baseClock);
+    this.times = storeClock(this.store, this.baseClock);
     if (options.retry !== undefined) validateRetry(options.retry, 'options.retry', true);
     this.retryDefault = options.retry ?? DEFAULT_RETRY;
     this.keepCompleted = options.keepCompleted === undefined ? 1000 : checkNonNegativeInt(options.keepCompleted, 'options.keepCompleted');
@@ -246,7 +246,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     }
     const host: DispatchHost = {
       store: this.store,
-      clock: this.clock,
+      clock: this.times,
       baseClock: this.baseClock,
       concurrency: options.concurrency === undefined ? 10 : checkPositiveInt(options.concurrency, 'options.concurrency'),
       timeoutDefault: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'options.timeout'),
@@ -261,7 +261,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     this.dispatcher = new Dispatcher(host, idFactory());
     const newId = idFactory();
     this.requests = {
-      now: () => this.clock.now(),
+      now: () => this.times.now(),
       newId,
       maxPayloadBytes: this.maxPayloadBytes,
       checkHandler: (name, where) => {
@@ -314,7 +314,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       try {
         if (this.closing) await this.closing;
         await this.store.open({
-          now: () => this.clock.now(),
+          now: () => this.times.now(),
           clock: this.baseClock,
           wake: () => this.dispatcher.kick(),
           keepCompleted: this.keepCompleted,
@@ -328,7 +328,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
         throw error;
       }
       this.status = 'started';
-      this.removeProbe = this.clock.addPendingProbe?.(() => this.dispatcher.hasPendingOneOff());
+      this.removeProbe = this.times.addPendingProbe?.(() => this.dispatcher.hasPendingOneOff());
       this.dispatcher.start();
     })().finally(() => {
       this.starting = undefined;
@@ -431,7 +431,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     options?: ScheduleOptions,
   ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
-    const request = oneOffRequest(this.requests, name, dueAfter(this.clock.now(), delay), true, payload, options);
+    const request = oneOffRequest(this.requests, name, dueAfter(this.times.now(), delay), true, payload, options);
     return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
@@ -460,7 +460,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } finally {
       this.dispatcher.arm();
     }
-    return Promise.all(results.map((result) => this.afterInsert(result)));
+    return results.map((result) => this.afterInsert(result));
   }
 
   /**
@@ -511,11 +511,11 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     return this.afterInsert(results[0] as InsertResult);
   }
 
-  private afterInsert(result: InsertResult): JobInfoOf<Jobs, Results> | Promise<JobInfoOf<Jobs, Results>> {
+  private afterInsert(result: InsertResult): JobInfoOf<Jobs, Results> {
     if (result.previous?.state === 'running') this.dispatcher.replaced(result.previous.id);
     if (result.outcome === 'kept') {
       // A kept schedule may be mid-claim (its misfires being planned): answer with the record as it is after that.
-      return result.record.state === 'running' ? this.dispatcher.current(result.record).then((r) => this.info(r)) : this.info(result.record);
+      return this.info(this.dispatcher.current(result.record));
     }
     if (this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(result.record) }));
     return this.info(result.record);
@@ -530,7 +530,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   async cancel(id: string): Promise<boolean> {
     this.assertStarted();
     checkId(id);
-    const record = await this.dispatcher.track(this.store.cancel(id, this.clock.now()));
+    const record = await this.dispatcher.track(this.store.cancel(id, this.times.now()));
     if (!record) return false;
     this.dispatcher.cancelled(id);
     this.publish('cancelled', () => ({ job: this.info(record) }));
@@ -556,7 +556,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     checkId(id);
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, new Set(['at']), 'options');
-    const runAt = o.at === undefined ? this.clock.now() : checkTime(o.at, 'options.at');
+    const runAt = o.at === undefined ? this.times.now() : checkTime(o.at, 'options.at');
     const record = await this.dispatcher.track(this.store.revive(id, runAt));
     this.publish('scheduled', () => ({ job: this.info(record) }));
     this.dispatcher.arm();
@@ -568,7 +568,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     this.assertStarted();
     checkId(id);
     const record = await this.store.get(id);
-    return record && this.info(await this.dispatcher.current(record));
+    return record && this.info(this.dispatcher.current(record));
   }
 
   /** Jobs ordered by runAt; no limit = every match. */
@@ -586,7 +586,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (f.limit !== undefined) query.limit = checkNonNegativeInt(f.limit, 'filter.limit');
     if (f.offset !== undefined) query.offset = checkNonNegativeInt(f.offset, 'filter.offset');
     const records = await this.store.list(query);
-    return Promise.all(records.map(async (r) => this.info(await this.dispatcher.current(r))));
+    return records.map((r) => this.info(this.dispatcher.current(r)));
   }
 
   /** Current counts and start lateness percentiles (ms). */

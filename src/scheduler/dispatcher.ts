@@ -88,7 +88,7 @@ export class Dispatcher {
   private readonly attempts = new Map<string, Attempt>();
   private readonly runningByName = new Map<string, number>();
   /** Settles in flight (or waiting to be retried) that hold no attempt: misfire replans, lost charges, hand-backs. */
-  private readonly settling = new Map<string, Promise<void>>();
+  private readonly settling = new Map<string, { token: string | undefined; next: JobRecord; task: Promise<void> }>();
   private readonly missingReported = new Set<string>();
   private readonly lateness: number[] = [];
   private latenessNext = 0;
@@ -211,15 +211,15 @@ export class Dispatcher {
   }
 
   /**
-   * The record as this process knows it now: a running attempt's record
-   * (a schedule's planned slot), after any replan in flight settles.
+   * The record as this process knows it now: for a claimed job, the record
+   * its replan (or lost charge) is settling to, or its running attempt's
+   * record (a schedule's planned slot). Never waits: a settle held up by a
+   * full disk must not hold up reads.
    */
-  async current(record: JobRecord): Promise<JobRecord> {
+  current(record: JobRecord): JobRecord {
+    if (record.state !== 'running') return record;
     const pending = this.settling.get(record.id);
-    if (pending && record.state === 'running') {
-      await pending;
-      return (await this.host.store.get(record.id)) ?? record;
-    }
+    if (pending && pending.token === record.token) return pending.next;
     const attempt = this.attempts.get(record.id);
     if (attempt && record.state === 'running' && attempt.record.token === record.token) return attempt.record;
     return record;
@@ -582,11 +582,12 @@ export class Dispatcher {
 
   /** A settle of a claimed job that never ran (it holds no slot). */
   private settleAside(claimed: JobRecord, next: JobRecord, emit?: () => void): void {
-    const task = this.settle(undefined, claimed, next, emit).finally(() => {
-      if (this.settling.get(claimed.id) === task) this.settling.delete(claimed.id);
+    const entry = { token: claimed.token, next, task: Promise.resolve() };
+    entry.task = this.settle(undefined, claimed, next, emit).finally(() => {
+      if (this.settling.get(claimed.id) === entry) this.settling.delete(claimed.id);
       this.checkDrained();
     });
-    this.settling.set(claimed.id, task);
+    this.settling.set(claimed.id, entry);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -468,7 +468,7 @@ export abstract class LocalStore implements Store {
     if (job.state !== 'dead' && job.state !== 'cancelled') {
       throw new JobNotFoundError(id, `Expected job \`${id}\` to be dead or cancelled, got state '${job.state}'`);
     }
-    const next = patchRecord(job, { state: 'scheduled', runAt, attempt: 0, finishedAt: undefined, result: undefined, token: undefined, relative: undefined });
+    const next = patchRecord(job, { state: 'scheduled', runAt, attempt: 0, finishedAt: undefined, result: undefined, token: undefined, relative: undefined, lost: undefined });
     await this.commit([update(job, next)]);
     return next;
   }

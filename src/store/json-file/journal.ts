@@ -60,6 +60,11 @@ export interface JournalHooks {
   repairFailed(cause: unknown): Promise<void>;
 }
 
+/** The rejection of a batch whose bytes were written before the store stopped: it may be found after a restart. */
+function mayHaveHappened(stopped: StorePersistError, cause: unknown = stopped): StorePersistError {
+  return new StorePersistError(`${stopped.message} This change was written before that, so it may have happened.`, { cause, outcomeUnknown: true });
+}
+
 /** Pending batches that start a group at once instead of at the end of the turn. */
 const EAGER_GROUP = 128;
 
@@ -197,6 +202,8 @@ export class JournalWriter {
           this.settle(group, this.halted);
           break;
         }
+        /** The group's bytes may have reached the file. */
+        let attempted = false;
         try {
           if (this.needsRepair) await this.repair();
           const data = group.length === 1 ? (group[0] as Pending).data : group.map((p) => p.data).join('');
@@ -204,6 +211,7 @@ export class JournalWriter {
             const buffer = Buffer.from(data);
             fillCrcs(buffer);
             if (this.sync) this.syncs++;
+            attempted = true;
             await writeAll(this.layer, this.file.fd, buffer, this.file.size);
             if (this.sync && !this.file.dsync) await this.layer.fdatasync(this.file.fd);
             // Durable, but not ours to acknowledge if the store lost its
@@ -216,7 +224,7 @@ export class JournalWriter {
           if (this.halted) {
             // Lost the store: the bytes may be in a file someone else owns
             // now; never touch it again.
-            this.settle(group, this.halted);
+            this.settle(group, attempted ? mayHaveHappened(this.halted) : this.halted);
             break;
           }
           this.failures++;
@@ -224,17 +232,22 @@ export class JournalWriter {
           const error = new StorePersistError(`Could not append to journal ${this.file.path}: ${toError(cause).message}`, {
             cause,
           });
+          // Batches appended meanwhile sit on top of the failed ones: refused.
           this.failing = error;
+          const behind = this.queue;
+          this.queue = [];
+          // Cut the failed write off first (so the next group can go ahead),
+          // then reject: if it could not be cut off, the rejection says the
+          // change may have happened.
+          await this.repair().catch(() => undefined);
+          const halted = this.halted as StorePersistError | undefined;
+          this.settle(group, halted ? mayHaveHappened(halted, cause) : error);
+          this.settle(behind, halted ?? error);
           // Normally ended by endFailure() once LocalStore reverted the failed
           // batches; this is only a safety net.
           setImmediate(() => {
             if (this.failing === error) this.failing = undefined;
           });
-          const behind = this.queue;
-          this.queue = [];
-          this.settle(group.concat(behind), error);
-          // Cut the partial write off now, so the next group can go ahead.
-          await this.repair().catch(() => undefined);
         }
       }
     } finally {

@@ -15,41 +15,18 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { Scheduler } from '../src/scheduler.js';
 import { SystemClock } from '../src/clock.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import type { JobRecord, StoreContext } from '../src/store/store.js';
-import { isMain } from './lib.js';
+import { isMain, probeEventLoop } from './lib.js';
 
 const MiB = 2 ** 20;
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 function context(maxPayloadBytes: number): StoreContext {
   return { now: () => Date.now(), clock: new SystemClock(), wake: () => undefined, keepCompleted: 1000, keepDead: 1000, maxPayloadBytes, warn: () => undefined };
-}
-
-/** Longest gap between event-loop turns while it runs (setImmediate ticker and monitorEventLoopDelay). */
-function probe(): { stop(): { maxGapMs: number; histogramMaxMs: number } } {
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
-  histogram.enable();
-  let maxGap = 0;
-  let last = performance.now();
-  let on = true;
-  const tick = (): void => {
-    const t = performance.now();
-    maxGap = Math.max(maxGap, t - last);
-    last = t;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  return {
-    stop() {
-      on = false;
-      histogram.disable();
-      return { maxGapMs: round(maxGap), histogramMaxMs: round(histogram.max / 1e6) };
-    },
-  };
 }
 
 async function journalBytes(dir: string): Promise<number> {
@@ -83,7 +60,7 @@ async function oneBigRecord(base: string, mb: number): Promise<Record<string, un
   await store.revive(job.id, now + 1000);
   await store.cancel(job.id, now);
   const changeBytes = (await journalBytes(dir)) - beforeChanges;
-  const p = probe();
+  const p = probeEventLoop();
   const t0 = performance.now();
   await store.snapshot();
   const snapshotMs = performance.now() - t0;
@@ -97,7 +74,7 @@ async function oneBigRecord(base: string, mb: number): Promise<Record<string, un
   await rm(dir, { recursive: true, force: true });
   const row = { payloadMB: mb, snapshotMs: round(snapshotMs, 0), ...block, bytesOf4StateChanges: changeBytes, openMs: round(openMs, 0) };
   console.log(
-    `one ${mb} MB payload: snapshot ${row.snapshotMs} ms, longest event-loop block ${block.maxGapMs} ms (monitorEventLoopDelay ${block.histogramMaxMs} ms); ` +
+    `one ${mb} MB payload: snapshot ${row.snapshotMs} ms, longest event-loop block ${block.maxGapMs} ms (monitorEventLoopDelay ${block.histogramMaxMs} ms, CPU-bound ${block.maxCpuGapMs} ms); ` +
       `claim+settle+revive+cancel wrote ${changeBytes} bytes; open ${row.openMs} ms`,
   );
   return row;

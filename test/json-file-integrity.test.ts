@@ -53,6 +53,22 @@ async function closedStore(): Promise<{ dir: string; records: JobRecord[] }> {
   return { dir, records };
 }
 
+/**
+ * What a crash leaves after `changes` inserts into a reopened closed store:
+ * the copy's folder and its last journal (name, path, bytes).
+ */
+async function crashedWithChanges(changes: number, fsync: boolean): Promise<{ dir: string; lastName: string; file: string; whole: Buffer }> {
+  const { dir: live } = await closedStore();
+  const { store } = await openStore(live, { fsync });
+  for (let i = 0; i < changes; i++) await insertOne(store, `c${i}`);
+  const dir = await crashCopy(live);
+  await store.close();
+  const names = (await readdir(dir)).filter((n) => n.startsWith('journal-')).sort();
+  const lastName = names[names.length - 1] as string;
+  const file = path.join(dir, lastName);
+  return { dir, lastName, file, whole: await readFile(file) };
+}
+
 /** Byte offset of the line holding `needle` in `file`. */
 async function lineOffset(file: string, needle: string): Promise<number> {
   const text = await readFile(file, 'utf8');
@@ -123,15 +139,7 @@ describe('item 4: damage is StoreCorruptError with path and offset, files untouc
   });
 
   it('the last journal after a crash: cut at 50%, truncated to 0 bytes, final newline missing or replaced', async () => {
-    const { dir: closed } = await closedStore();
-    const { store } = await openStore(closed, { fsync: false });
-    for (let i = 0; i < 5; i++) await insertOne(store, `c${i}`);
-    const dir = await crashCopy(closed);
-    await store.close();
-    const names = (await readdir(dir)).filter((n) => n.startsWith('journal-')).sort();
-    const lastName = names[names.length - 1] as string;
-    const file = path.join(dir, lastName);
-    const whole = await readFile(file);
+    const { dir, lastName, file, whole } = await crashedWithChanges(5, false);
     assert.ok(whole.length % 4096 !== 0 && whole.length > 600);
     const cases: [string, Buffer, RegExp][] = [
       ['cut at 50%', whole.subarray(0, Math.floor(whole.length / 2)), /unterminated bytes/],
@@ -177,15 +185,7 @@ describe('item 4: damage is StoreCorruptError with path and offset, files untouc
   });
 
   it('the last journal shorter than the durable length its crashed holder recorded in LOCK', async () => {
-    const { dir: live } = await closedStore();
-    const { store } = await openStore(live, { fsync: true });
-    for (let i = 0; i < 6; i++) await insertOne(store, `c${i}`);
-    const dir = await crashCopy(live);
-    await store.close();
-    const names = (await readdir(dir)).filter((n) => n.startsWith('journal-')).sort();
-    const lastName = names[names.length - 1] as string;
-    const file = path.join(dir, lastName);
-    const whole = await readFile(file);
+    const { dir, lastName, file, whole } = await crashedWithChanges(6, true);
     // Complete-looking lines only: nothing in the journals tells this cut from fewer writes.
     const boundary = whole.lastIndexOf(10, whole.length - 2) + 1;
     await writeFile(file, whole.subarray(0, boundary));

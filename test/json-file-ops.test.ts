@@ -163,14 +163,20 @@ describe('item 8: close during a snapshot abandons it promptly and safely', () =
   });
 });
 
+/** An open store on a ScriptedFs, holding job 'a'. */
+async function scriptedStore(): Promise<{ dir: string; scripted: ScriptedFs; context: ReturnType<typeof recordingContext>; store: JsonFileStore }> {
+  const dir = await tempDir('godelayq-ops-', true);
+  const scripted = new ScriptedFs();
+  const context = recordingContext();
+  const store = new JsonFileStore(dir, { fsync: false, fs: scripted.layer });
+  await store.open(context);
+  await insertOne(store, 'a');
+  return { dir, scripted, context, store };
+}
+
 describe('item 9: a failed write that cannot be cut off', () => {
   it('the write landed but failed and the cut failed: the next journal fences it off, so it is gone after a crash', async () => {
-    const dir = await tempDir('godelayq-ops-', true);
-    const scripted = new ScriptedFs();
-    const context = recordingContext();
-    const store = new JsonFileStore(dir, { fsync: false, fs: scripted.layer });
-    await store.open(context);
-    await insertOne(store, 'a');
+    const { dir, scripted, context, store } = await scriptedStore();
     scripted.plan('write', ['EIO-after']);
     scripted.plan('ftruncate', ['EIO']);
     await assert.rejects(insertOne(store, 'rejected'), (e: unknown) => e instanceof StorePersistError && !e.outcomeUnknown);
@@ -191,12 +197,7 @@ describe('item 9: a failed write that cannot be cut off', () => {
   });
 
   it('when the failed write can be neither cut off nor fenced off, the store stops writing for good and says why', async () => {
-    const dir = await tempDir('godelayq-ops-', true);
-    const scripted = new ScriptedFs();
-    const context = recordingContext();
-    const store = new JsonFileStore(dir, { fsync: false, fs: scripted.layer });
-    await store.open(context);
-    await insertOne(store, 'a');
+    const { scripted, context, store } = await scriptedStore();
     scripted.plan('write', ['EIO-after']);
     scripted.plan('ftruncate', ['EIO'], true);
     scripted.plan('link', ['EIO'], true);

@@ -6,7 +6,7 @@
  * The bytes after the last newline (a torn tail, or nothing) are returned
  * for the caller to judge.
  */
-import type { FsLayer } from './fs.js';
+import { type FsLayer, readAt } from './fs.js';
 
 const CHUNK = 1 << 20;
 
@@ -71,17 +71,10 @@ export async function scanLines(layer: FsLayer, file: string, onLine: (line: Lin
     let lineOffset = 0;
     let position = 0;
     while (position < size) {
-      const want = Math.min(chunkSize, size - position);
-      const chunk = Buffer.allocUnsafe(want);
-      let got = 0;
-      while (got < want) {
-        const n = await layer.read(fd, chunk, got, want - got, position + got);
-        if (n === 0) break;
-        got += n;
-      }
+      const data = await readAt(layer, fd, Math.min(chunkSize, size - position), position);
+      const got = data.length;
       if (got === 0) break;
       position += got;
-      const data = chunk.subarray(0, got);
       const first = data.indexOf(10);
       if (first < 0) {
         carry.push(data);

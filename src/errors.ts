@@ -79,21 +79,42 @@ export class StoreCorruptError extends GodelayqError {
   }
 }
 
-/** Another live process holds the store. */
+/**
+ * Another live process holds the store. The message names its pid and host,
+ * why it counts as live, how old the lock is, and how to break it.
+ */
 export class StoreLockedError extends GodelayqError {
   readonly path: string;
   readonly pid: number;
-  constructor(path: string, pid: number) {
-    super(`Expected store ${path} to be free, got a lock held by live process ${pid}`, { code: 'ERR_STORE_LOCKED' });
+  /** Host name the holder recorded ('' when unknown). */
+  readonly host: string;
+  /** Time since the lock file was last written (its holder's heartbeat), ms, when known. */
+  readonly ageMs: number | undefined;
+  constructor(path: string, pid: number, details: { host?: string; ageMs?: number | undefined; detail?: string } = {}) {
+    const host = details.host ?? '';
+    super(
+      `Expected store ${path} to be free, got a lock held by process ${pid}${host ? ` on host ${host}` : ''}${details.detail ? ` (${details.detail})` : ''}`,
+      { code: 'ERR_STORE_LOCKED' },
+    );
     this.path = path;
     this.pid = pid;
+    this.host = host;
+    this.ageMs = details.ageMs;
   }
 }
 
-/** The store could not durably record a change; the change did not happen. */
+/**
+ * The store could not durably record a change. Unless `outcomeUnknown`, the
+ * change did not happen. With `outcomeUnknown` (a shared store sent the
+ * change but got no answer in time) it may have happened: the store's calls
+ * are safe to repeat, or check with `get()`.
+ */
 export class StorePersistError extends GodelayqError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, { ...options, code: 'ERR_STORE_PERSIST' });
+  /** True when the change was sent but not answered: it may have been applied. */
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
+    super(message, { ...(options?.cause === undefined ? {} : { cause: options.cause }), code: 'ERR_STORE_PERSIST' });
+    this.outcomeUnknown = options?.outcomeUnknown === true;
   }
 }
 

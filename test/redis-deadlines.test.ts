@@ -46,6 +46,7 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
         assert.equal(call.state, 'rejected');
         assert.ok(call.error instanceof StorePersistError, String(call.error));
         assert.match((call.error as Error).message, UNKNOWN);
+        assert.equal((call.error as StorePersistError).outcomeUnknown, true);
         assert.match((call.error as Error).message, new RegExp(`127\\.0\\.0\\.1:${server.port}`), 'names the address');
         await redis.call('CLIENT', 'UNPAUSE');
         // Retrying as the README says: same id, onDuplicate 'keep'.

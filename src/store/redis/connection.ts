@@ -178,8 +178,9 @@ export class Connection {
     if (isReplyError(error)) {
       return new StorePersistError(`Expected Redis at ${this.address} to run \`${what}\`, got ${message}${hint(message)}; nothing was changed`, { cause: error });
     }
-    const outcome = notSent(error) ? 'nothing was sent, so nothing was changed' : 'the outcome is unknown (it may have been applied)';
-    return new StorePersistError(`Expected Redis at ${this.address} to run \`${what}\`, got ${message}${this.cause()}; ${outcome}`, { cause: error });
+    const unsent = notSent(error);
+    const outcome = unsent ? 'nothing was sent, so nothing was changed' : 'the outcome is unknown (it may have been applied)';
+    return new StorePersistError(`Expected Redis at ${this.address} to run \`${what}\`, got ${message}${this.cause()}; ${outcome}`, { cause: error, outcomeUnknown: !unsent });
   }
 
   /**
@@ -196,6 +197,7 @@ export class Connection {
         reject(
           new StorePersistError(
             `Expected Redis at ${this.address} to answer \`${what}\` within ${this.timeoutMs} ms, got no answer${this.cause()}; the outcome is unknown (it may have been applied): retry it, the store's calls are safe to repeat`,
+            { outcomeUnknown: true },
           ),
         );
         this.suspect(() => answered);

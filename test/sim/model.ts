@@ -1,0 +1,589 @@
+/**
+ * The oracle: a plain model of what the user was told, built only from the
+ * outside (calls and their outcomes, handler invocations, events), never
+ * from the store. Checks compare the store and the handlers' observations
+ * against it.
+ *
+ * Every insert carries a unique payload `{ v }`, so any record, event or
+ * handler call names the exact insert it came from. Facts are what the
+ * system acknowledged about an insert (its record was scheduled, cancelled,
+ * completed, died, a slot finished); a fact binds only while no call on the
+ * same id is still undecided (pending, or in flight when a process died).
+ */
+import type { JobRecord } from '../../src/store/store.js';
+import { slotProblem } from './cron-oracle.js';
+import { Coverage, SimViolation, type InvariantName } from './invariants.js';
+import type { Dup, RetrySpec } from './plan.js';
+
+export type OpStatus = 'pending' | 'acked' | 'rejected' | 'unknown';
+
+export interface OpRec {
+  seq: number;
+  kind: string;
+  id: string | undefined;
+  pid: number;
+  status: OpStatus;
+  /** reschedule / retry: the requested time. */
+  when?: number;
+  /** inserts: the v of each item. */
+  vs?: number[];
+}
+
+export interface InsertRec {
+  v: number;
+  op: OpRec;
+  id: string | undefined;
+  name: string;
+  kind: 'in' | 'at' | 'cron' | 'every';
+  mode: Dup | undefined;
+  /** One-off: earliest start (wall), and whether it is elapsed time (moves with clock steps). */
+  due?: Due;
+  expr?: string;
+  tz?: string;
+  interval?: number;
+  /** every: slot grid origin (wall; moves with clock steps while a process runs). */
+  anchor?: number;
+  retry?: RetrySpec;
+  timeout?: number;
+}
+
+export interface Due {
+  wall: number;
+  elapsed: boolean;
+  why: string;
+}
+
+type FactKind = 'scheduled' | 'cancelled' | 'completed' | 'dead' | 'revived' | 'slotDone';
+
+interface Fact {
+  seq: number;
+  kind: FactKind;
+  runAt?: Due;
+  slot?: number;
+}
+
+export interface AttemptRec {
+  pid: number;
+  id: string;
+  v: number;
+  name: string;
+  attempt: number;
+  slot: number;
+  startWall: number;
+  recurring: boolean;
+  ended?: 'ok' | 'fail' | 'unrecoverable' | 'aborted' | 'lost';
+  endWall?: number;
+  /** Why the signal aborted: timeout, stop, other (cancel/replace). */
+  abort?: 'timeout' | 'stop' | 'other';
+  /** Matched with a completed/dead event. */
+  confirmed?: boolean;
+}
+
+interface VState {
+  ins: InsertRec;
+  facts: Fact[];
+  superseded?: number;
+  startsInRun: number;
+  stopAborted: number;
+  curSlot?: number;
+  slotStarts: number;
+  doneSlots: Set<number>;
+  maxDoneSlot: number;
+  allowedSlots: Set<number>;
+  nextDue?: Due | undefined;
+  okEnds: number;
+  lastStartSeq: number;
+}
+
+/** What the model knows of the scenario's configuration. */
+export interface ModelConfig {
+  concurrency: number;
+  handlerConcurrency: (name: string) => number;
+  /** maxRetries and backoff for a job: its own, its handler's, the scheduler's, the default. */
+  policy: (ins: InsertRec) => RetrySpec;
+  timeout: (ins: InsertRec) => number | undefined;
+  keepSmall: boolean;
+}
+
+export function backoffMs(spec: RetrySpec, retry: number): number {
+  const b = spec.backoff;
+  let ms = b.type === 'fixed' ? b.delay : b.delay * Math.pow(b.factor ?? 2, retry - 1);
+  if (b.type === 'exponential' && b.maxDelay !== undefined) ms = Math.min(b.maxDelay, ms);
+  return Math.ceil(ms);
+}
+
+const TERMINAL = new Set(['completed', 'dead', 'cancelled']);
+
+export class Model {
+  readonly coverage = new Coverage();
+  private seq = 0;
+  private nextV = 1;
+  readonly ops: OpRec[] = [];
+  readonly inserts = new Map<number, InsertRec>();
+  private readonly vs = new Map<number, VState>();
+  private readonly idOps = new Map<string, OpRec[]>();
+  readonly attempts: AttemptRec[] = [];
+  /** seq of the last crash (power cut or kill). */
+  private lastCrashSeq = -1;
+  violation: SimViolation | undefined;
+
+  constructor(private readonly config: ModelConfig) {}
+
+  fail(invariant: InvariantName, detail: string): void {
+    this.violation ??= new SimViolation(invariant, detail);
+  }
+
+  private check(invariant: InvariantName, ok: boolean, detail: () => string): void {
+    this.coverage.check(invariant);
+    if (!ok) this.fail(invariant, detail());
+  }
+
+  newV(): number {
+    return this.nextV++;
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  beginOp(kind: string, id: string | undefined, pid: number, extra: Partial<OpRec> = {}): OpRec {
+    const op: OpRec = { seq: ++this.seq, kind, id, pid, status: 'pending', ...extra };
+    this.ops.push(op);
+    if (id !== undefined) this.opsOf(id).push(op);
+    return op;
+  }
+
+  private opsOf(id: string): OpRec[] {
+    let list = this.idOps.get(id);
+    if (!list) {
+      list = [];
+      this.idOps.set(id, list);
+    }
+    return list;
+  }
+
+  /** Files a call under `id` too (scheduleMany items, generated ids). */
+  linkOp(id: string, op: OpRec): void {
+    const list = this.opsOf(id);
+    if (!list.includes(op)) {
+      list.push(op);
+      list.sort((a, b) => a.seq - b.seq);
+    }
+  }
+
+  /**
+   * The v a call on `id` made at `seq` acted on: the last earlier insert of
+   * the id that was not rejected and did not keep an existing job.
+   */
+  lastStoredV(id: string, seq: number): number | undefined {
+    const list = this.idOps.get(id) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const op = list[i] as OpRec;
+      if (op.seq >= seq || !op.vs || op.status === 'rejected') continue;
+      for (const v of [...op.vs].reverse()) {
+        const state = this.vs.get(v);
+        if (!state || state.ins.id !== id) continue;
+        if (op.status === 'acked' && state.facts.length === 0) continue;
+        return v;
+      }
+    }
+    return undefined;
+  }
+
+  addInsert(ins: InsertRec): void {
+    this.inserts.set(ins.v, ins);
+    this.vs.set(ins.v, {
+      ins,
+      facts: [],
+      startsInRun: 0,
+      stopAborted: 0,
+      slotStarts: 0,
+      doneSlots: new Set(),
+      maxDoneSlot: -Infinity,
+      allowedSlots: new Set(),
+      ...(ins.due ? { nextDue: { ...ins.due } } : {}),
+      okEnds: 0,
+      lastStartSeq: -1,
+    });
+  }
+
+  /** An insert call resolved; `stored` is the v the id holds now per the returned info. */
+  insertAcked(ins: InsertRec, id: string, stored: number): void {
+    if (ins.id === undefined) {
+      ins.id = id;
+      this.linkOp(id, ins.op);
+    }
+    if (stored !== ins.v) return; // 'keep': the existing job stays
+    const seq = ++this.seq;
+    const state = this.vs.get(ins.v) as VState;
+    state.facts.push({ seq, kind: 'scheduled', ...(ins.due ? { runAt: { ...ins.due } } : {}) });
+    for (const other of this.vs.values()) {
+      if (other !== state && other.ins.id === id && (other.ins.op.seq < ins.op.seq || (other.ins.op === ins.op && other.ins.v < ins.v)) && other.superseded === undefined) other.superseded = seq;
+    }
+  }
+
+  settle(op: OpRec, status: 'acked' | 'rejected'): void {
+    if (op.status === 'pending') op.status = status;
+  }
+
+  /** Facts from acknowledged operations on an existing job. */
+  cancelAcked(op: OpRec, v: number | undefined): void {
+    const state = v === undefined ? undefined : this.vs.get(v);
+    if (state) state.facts.push({ seq: ++this.seq, kind: 'cancelled' });
+  }
+
+  rescheduleAcked(op: OpRec, v: number, runAt: number): void {
+    const state = this.vs.get(v);
+    if (!state) return;
+    const due: Due = { wall: runAt, elapsed: false, why: `rescheduled to ${iso(runAt)}` };
+    state.facts.push({ seq: ++this.seq, kind: 'scheduled', runAt: due });
+    if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
+      state.allowedSlots.add(runAt);
+      state.doneSlots.clear();
+      state.maxDoneSlot = -Infinity;
+    } else state.nextDue = due;
+  }
+
+  /** Called when a reschedule starts: until it is decided, the job may run at the new time. */
+  reschedulePending(v: number | undefined, runAt: number): void {
+    const state = v === undefined ? undefined : this.vs.get(v);
+    if (!state) return;
+    if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
+      state.allowedSlots.add(runAt);
+      state.doneSlots.clear();
+      state.maxDoneSlot = -Infinity;
+    } else if (state.nextDue && runAt < state.nextDue.wall) {
+      state.nextDue = { wall: runAt, elapsed: false, why: `a reschedule to ${iso(runAt)} in flight` };
+    }
+  }
+
+  revivePending(v: number | undefined, runAt: number): void {
+    const state = v === undefined ? undefined : this.vs.get(v);
+    if (!state) return;
+    state.startsInRun = 0;
+    state.stopAborted = 0;
+    if (!state.nextDue || runAt < state.nextDue.wall) state.nextDue = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
+  }
+
+  reviveAcked(v: number, runAt: number): void {
+    const state = this.vs.get(v);
+    if (!state) return;
+    const due: Due = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
+    state.facts.push({ seq: ++this.seq, kind: 'revived', runAt: due });
+    state.nextDue = due;
+    state.startsInRun = 0;
+    state.stopAborted = 0;
+  }
+
+  /** The process `pid` died: its undecided calls stay undecided forever, its attempts are lost. */
+  crash(pid: number): void {
+    this.lastCrashSeq = ++this.seq;
+    for (const op of this.ops) if (op.pid === pid && op.status === 'pending') op.status = 'unknown';
+    for (const a of this.attempts) {
+      if (a.pid === pid && a.ended === undefined) {
+        a.ended = 'lost';
+        // The lost attempt is charged; no backoff applies to the next one.
+        const state = this.vs.get(a.v);
+        if (state) state.nextDue = undefined;
+      }
+    }
+  }
+
+  /** The wall clock was stepped by `delta` while a process was running: elapsed-time dues move with it. */
+  clockStep(delta: number): void {
+    for (const state of this.vs.values()) {
+      if (state.nextDue?.elapsed) state.nextDue.wall += delta;
+      for (const f of state.facts) if (f.runAt?.elapsed) f.runAt.wall += delta;
+      if (state.ins.anchor !== undefined) state.ins.anchor += delta;
+    }
+  }
+
+  // ------------------------------------------------------------- handlers
+
+  liveAttempts(pid: number): AttemptRec[] {
+    return this.attempts.filter((a) => a.pid === pid && a.ended === undefined && a.abort === undefined);
+  }
+
+  /** A handler was called. Checks everything a start must respect. */
+  onStart(pid: number, ctx: { id: string; name: string; attempt: number; runAt: Date; payload: unknown }, now: number): AttemptRec {
+    const v = (ctx.payload as { v?: unknown } | null)?.v;
+    const slot = ctx.runAt.getTime();
+    const a: AttemptRec = { pid, id: ctx.id, v: typeof v === 'number' ? v : -1, name: ctx.name, attempt: ctx.attempt, slot, startWall: now, recurring: false };
+    const state = this.vs.get(a.v);
+    if (!state) {
+      this.fail('rejected', `handler ran job ${ctx.id} with payload ${JSON.stringify(ctx.payload)}, which no call scheduled`);
+      this.attempts.push(a);
+      return a;
+    }
+    const ins = state.ins;
+    a.recurring = ins.kind === 'cron' || ins.kind === 'every';
+    this.check('rejected', ins.op.status !== 'rejected', () => `job ${ctx.id} (v${a.v}) runs, but the call that scheduled it was rejected`);
+    this.check('noRerun', state.superseded === undefined, () => `job ${ctx.id} v${a.v} runs after an acknowledged replace superseded it`);
+    const undecided = (after: number): boolean => this.undecided(ctx.id, after);
+    const last = state.facts[state.facts.length - 1];
+    if (last && TERMINAL.has(last.kind) && (a.recurring ? last.kind === 'cancelled' : true)) {
+      this.check('noRerun', undecided(last.seq), () => `job ${ctx.id} v${a.v} runs again after it was durably ${last.kind}`);
+    }
+    // Concurrency, and no overlap of one job with itself.
+    const live = this.liveAttempts(pid);
+    this.check('concurrency', live.length < this.config.concurrency, () => `${live.length + 1} attempts running at once, concurrency is ${this.config.concurrency}`);
+    const sameName = live.filter((x) => x.name === ctx.name).length;
+    const limit = this.config.handlerConcurrency(ctx.name);
+    this.check('concurrency', sameName < limit, () => `${sameName + 1} attempts of '${ctx.name}' running at once, its concurrency is ${limit}`);
+    const same = live.filter((x) => x.id === ctx.id);
+    this.check('concurrency', same.length === 0, () => `job ${ctx.id} starts attempt ${ctx.attempt} while attempt ${same[0]?.attempt} (slot ${iso(same[0]?.slot ?? 0)}) still runs`);
+    // Due time.
+    const policy = this.config.policy(ins);
+    if (a.recurring) {
+      this.check('notEarly', slot <= now, () => `schedule ${ctx.id} slot ${iso(slot)} started at ${iso(now)}`);
+      if (!state.allowedSlots.has(slot)) {
+        if (ins.kind === 'cron') {
+          const problem = slotProblem(ins.expr as string, ins.tz, slot);
+          this.check('slotOnce', problem === undefined, () => `schedule ${ctx.id} ran slot ${iso(slot)} which is not a slot: ${problem}`);
+        } else {
+          const anchor = ins.anchor as number;
+          const k = (slot - anchor) / (ins.interval as number);
+          this.check('slotOnce', Number.isInteger(k) && k >= 0, () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);
+        }
+      }
+      this.check('slotOnce', !state.doneSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)} again after it finished (attempt ${ctx.attempt})`);
+      this.check('slotOnce', slot > state.maxDoneSlot, () => `schedule ${ctx.id} ran slot ${iso(slot)} after the later slot ${iso(state.maxDoneSlot)} had finished`);
+      if (state.curSlot !== slot) {
+        state.curSlot = slot;
+        state.slotStarts = 0;
+        state.stopAborted = 0;
+        state.nextDue = undefined;
+      }
+      state.slotStarts++;
+      this.check('attempts', state.slotStarts <= policy.maxRetries + 1 + state.stopAborted, () => `schedule ${ctx.id} slot ${iso(slot)} started ${state.slotStarts} times, maxRetries is ${policy.maxRetries}`);
+    } else {
+      state.startsInRun++;
+      this.check('attempts', state.startsInRun <= policy.maxRetries + 1 + state.stopAborted, () => `job ${ctx.id} v${a.v} started ${state.startsInRun} times in one run, maxRetries is ${policy.maxRetries}`);
+    }
+    const due = state.nextDue;
+    if (due) this.check('notEarly', now >= due.wall, () => `job ${ctx.id} attempt ${ctx.attempt} started at ${iso(now)}, ${due.wall - now} ms before its due time ${iso(due.wall)} (${due.why})`);
+    // An attempt aborted by a graceful stop() may or may not be charged (SPEC is silent): allow it either way.
+    this.check('attempts', ctx.attempt >= 1 && ctx.attempt <= policy.maxRetries + 1 + state.stopAborted, () => `job ${ctx.id} runs attempt ${ctx.attempt}, maxRetries is ${policy.maxRetries}${state.stopAborted ? ` (+${state.stopAborted} aborted by stop())` : ''}`);
+    state.lastStartSeq = ++this.seq;
+    this.attempts.push(a);
+    return a;
+  }
+
+  /** The handler returned or threw at `now`. */
+  onEnd(a: AttemptRec, outcome: 'ok' | 'fail' | 'unrecoverable', now: number): void {
+    if (a.ended !== undefined || a.abort !== undefined) return;
+    a.ended = outcome;
+    a.endWall = now;
+    const state = this.vs.get(a.v);
+    if (!state) return;
+    if (outcome === 'ok') state.okEnds++;
+    else if (outcome === 'fail') this.failed(state, a, now);
+  }
+
+  /** The attempt's signal aborted at `now`. */
+  onAbort(a: AttemptRec, why: 'timeout' | 'stop' | 'other', now: number): void {
+    if (a.ended !== undefined || a.abort !== undefined) return;
+    a.abort = why;
+    a.endWall = now;
+    const state = this.vs.get(a.v);
+    if (!state) return;
+    if (why === 'timeout') this.failed(state, a, now);
+    else if (why === 'stop') {
+      state.stopAborted++;
+      state.nextDue = undefined;
+    }
+  }
+
+  private failed(state: VState, a: AttemptRec, now: number): void {
+    const policy = this.config.policy(state.ins);
+    if (a.attempt <= policy.maxRetries) {
+      const wait = backoffMs(policy, a.attempt);
+      state.nextDue = { wall: now + wait, elapsed: true, why: `retry ${a.attempt} after a failure at ${iso(now)} waits ${wait} ms` };
+    }
+  }
+
+  /** Events are emitted only once the store recorded the change: they are facts. */
+  onEvent(pid: number, type: string, payload: { job?: { id: string; payload: unknown; runAt: Date } }): void {
+    const job = payload.job;
+    if (!job) return;
+    const v = (job.payload as { v?: unknown } | null)?.v;
+    const state = typeof v === 'number' ? this.vs.get(v) : undefined;
+    if (!state) return;
+    if (type !== 'completed' && type !== 'dead') return;
+    const want = type === 'completed' ? ['ok'] : ['fail', 'unrecoverable', 'aborted'];
+    let match: AttemptRec | undefined;
+    for (let i = this.attempts.length - 1; i >= 0; i--) {
+      const a = this.attempts[i] as AttemptRec;
+      if (a.pid === pid && a.id === job.id && !a.confirmed && (want.includes(a.ended ?? '') || (type === 'dead' && a.abort === 'timeout'))) {
+        match = a;
+        break;
+      }
+    }
+    if (match) match.confirmed = true;
+    if (type === 'completed') {
+      this.check('phantom', match !== undefined, () => `'completed' for job ${job.id} v${v} with no successful attempt in this process`);
+    }
+    const seq = ++this.seq;
+    if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
+      const slot = match?.slot ?? job.runAt.getTime();
+      state.doneSlots.add(slot);
+      state.maxDoneSlot = Math.max(state.maxDoneSlot, slot);
+      state.facts.push({ seq, kind: 'slotDone', slot });
+    } else {
+      state.facts.push({ seq, kind: type });
+    }
+  }
+
+  /** True when a call on `id` made after `seq` is not decided (pending, or lost with its process). */
+  undecided(id: string, seq: number): boolean {
+    const list = this.idOps.get(id);
+    if (!list) return false;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const op = list[i] as OpRec;
+      if (op.seq <= seq) break;
+      if (op.status === 'pending' || op.status === 'unknown') return true;
+    }
+    return false;
+  }
+
+  private anyOp(id: string, kinds: readonly string[], after: number, statuses: readonly OpStatus[]): OpRec | undefined {
+    return this.idOps.get(id)?.find((op) => op.seq > after && kinds.includes(op.kind) && statuses.includes(op.status));
+  }
+
+  // ----------------------------------------------------------- store view
+
+  /**
+   * Compares the store's records with the model. `phase`: 'live' (a running
+   * process, quiescent), 'recovered' (right after a restart), 'final'.
+   */
+  checkRecords(records: readonly JobRecord[], phase: 'live' | 'recovered' | 'final'): void {
+    const byId = new Map<string, JobRecord>();
+    for (const r of records) {
+      byId.set(r.id, r);
+      const v = (r.payload as { v?: unknown } | null)?.v;
+      const state = typeof v === 'number' ? this.vs.get(v) : undefined;
+      if (!state) {
+        this.fail('rejected', `the store holds job ${r.id} with payload ${JSON.stringify(r.payload)}, which no call scheduled`);
+        continue;
+      }
+      const ins = state.ins;
+      this.check('rejected', ins.op.status !== 'rejected', () => `the store holds job ${r.id} v${v} (${r.state}) though the call that scheduled it was rejected (${phase})`);
+      this.check('durable', r.name === ins.name && (ins.id === undefined || ins.id === r.id), () => `job ${r.id} v${v} has name ${r.name}, expected ${ins.name} (id ${ins.id})`);
+      if (r.state === 'completed' && !r.recur) {
+        this.check('phantom', state.okEnds > 0, () => `job ${r.id} v${v} is completed but its handler never succeeded`);
+      }
+      if (r.state === 'cancelled') {
+        const cancel = this.anyOp(r.id, ['cancel'], ins.op.seq, ['acked', 'pending', 'unknown']);
+        this.check('rejected', cancel !== undefined, () => `job ${r.id} v${v} is cancelled, but no cancel call was acknowledged or left undecided`);
+      }
+      this.checkFacts(r, state, phase);
+    }
+    // Acknowledged jobs that must exist.
+    for (const [id] of this.idOps) {
+      const cur = this.current(id);
+      if (!cur) continue;
+      const r = byId.get(id);
+      const allowed = new Set<number>([cur.ins.v]);
+      for (const op of this.idOps.get(id) ?? []) {
+        if (op.seq > cur.ins.op.seq && (op.status === 'pending' || op.status === 'unknown')) for (const v of op.vs ?? []) allowed.add(v);
+      }
+      if (!r) {
+        const evictable = this.config.keepSmall || this.undecidedKinds(id, cur.ins.op.seq, ['cancel', 'retry']);
+        this.check('durable', evictable, () => `acknowledged job ${id} v${cur.ins.v} (${cur.ins.kind}) is missing from the store (${phase})`);
+        continue;
+      }
+      const v = (r.payload as { v?: unknown }).v as number;
+      this.check('durable', allowed.has(v), () => `job ${id} holds v${v}, expected v${cur.ins.v}${allowed.size > 1 ? ` or one of ${[...allowed].join(', ')}` : ''} (the last acknowledged insert) (${phase})`);
+    }
+    if (phase === 'recovered') this.checkManyAtomic(records);
+  }
+
+  private undecidedKinds(id: string, after: number, kinds: readonly string[]): boolean {
+    return this.anyOp(id, kinds, after, ['pending', 'unknown']) !== undefined;
+  }
+
+  /** The insert the id holds per acknowledged calls (the last acknowledged insert that stored its own v). */
+  private current(id: string): VState | undefined {
+    let best: VState | undefined;
+    for (const op of this.idOps.get(id) ?? []) {
+      if (op.status !== 'acked' || !op.vs) continue;
+      for (const v of op.vs) {
+        const state = this.vs.get(v);
+        // Later call wins; within one scheduleMany, the later item.
+        if (state && state.ins.id === id && state.facts.length > 0 && (!best || op.seq > best.ins.op.seq || (op.seq === best.ins.op.seq && v > best.ins.v))) best = state;
+      }
+    }
+    return best;
+  }
+
+  private checkFacts(r: JobRecord, state: VState, phase: string): void {
+    const fact = state.facts[state.facts.length - 1];
+    if (!fact || this.undecided(r.id, fact.seq)) return;
+    const recurring = state.ins.kind === 'cron' || state.ins.kind === 'every';
+    const where = `job ${r.id} v${state.ins.v}`;
+    switch (fact.kind) {
+      case 'cancelled':
+        this.check('durable', r.state === 'cancelled', () => `${where} was acknowledged cancelled, the store says ${r.state} (${phase})`);
+        break;
+      case 'completed':
+      case 'dead':
+        if (!recurring) this.check('durable', r.state === fact.kind, () => `${where} was reported ${fact.kind} (event), the store says ${r.state} (${phase})`);
+        break;
+      case 'slotDone': {
+        const s = fact.slot as number;
+        const ok = TERMINAL.has(r.state) || (r.recur !== undefined && r.recur.slot > s);
+        this.check('durable', ok, () => `${where}: slot ${iso(s)} was reported finished, the store is back at slot ${iso(r.recur?.slot ?? r.runAt)} (${r.state}) (${phase})`);
+        break;
+      }
+      case 'scheduled':
+      case 'revived': {
+        if (state.lastStartSeq > fact.seq || this.lastCrashSeq > fact.seq || !fact.runAt) break;
+        if (r.state !== 'scheduled' || recurring) break;
+        const want = fact.runAt.wall;
+        this.check('durable', r.runAt === want, () => `${where} was acknowledged due at ${iso(want)}, the store says ${iso(r.runAt)} (${phase})`);
+        break;
+      }
+    }
+    if (phase === 'recovered' && !TERMINAL.has(r.state) && fact.kind !== 'scheduled' && fact.kind !== 'revived' && fact.kind !== 'slotDone') {
+      this.coverage.check('durable');
+    }
+  }
+
+  /** An undecided scheduleMany is all or none after recovery. */
+  private checkManyAtomic(records: readonly JobRecord[]): void {
+    const present = new Set<number>();
+    for (const r of records) {
+      const v = (r.payload as { v?: unknown }).v;
+      if (typeof v === 'number') present.add(v);
+    }
+    for (const op of this.ops) {
+      if (op.kind !== 'many' || op.status !== 'unknown' || !op.vs || op.vs.length < 2) continue;
+      // Only when nothing else touched those ids since.
+      if (op.vs.some((v) => this.vs.get(v)?.ins.id === undefined || this.touchedAfter(this.vs.get(v)?.ins.id as string, op.seq))) continue;
+      const n = op.vs.filter((v) => present.has(v)).length;
+      this.check('atomicMany', n === 0 || n === op.vs.length, () => `scheduleMany of ${op.vs?.length} jobs (in flight at a crash) came back with ${n} of them`);
+    }
+  }
+
+  private touchedAfter(id: string, seq: number): boolean {
+    return (this.idOps.get(id) ?? []).some((op) => op.seq > seq);
+  }
+
+  /** After the final drain: nothing due is left behind. */
+  checkDrained(records: readonly JobRecord[], now: number): void {
+    for (const r of records) {
+      if (r.state === 'running') {
+        this.fail('atLeastOnce', `job ${r.id} is still 'running' after the final drain with no attempt alive (a settle that never reached the store?)`);
+        continue;
+      }
+      if (r.state !== 'scheduled') continue;
+      this.check('atLeastOnce', r.runAt > now, () => `job ${r.id} (${r.recur ? 'schedule' : 'one-off'}) is still scheduled at ${iso(r.runAt)}, due ${now - r.runAt} ms ago, after the final drain`);
+    }
+  }
+
+  coverageOf(): Record<string, number> {
+    return this.coverage.counts;
+  }
+}
+
+export function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}

@@ -1,0 +1,693 @@
+/**
+ * Runs one scenario: the real Scheduler on the real MemoryStore or
+ * JsonFileStore (over SimFs), driven step by step on a VirtualClock, with
+ * the model checking after every step and at the end. Returns the first
+ * violation (with the step it happened at) and the coverage counters.
+ */
+import { VirtualClock } from '../../src/clock.js';
+import { GodelayqError, JobTimeoutError, SchedulerStoppedError, UnrecoverableError, ValidationError } from '../../src/errors.js';
+import { Scheduler } from '../../src/scheduler.js';
+import { JsonFileStore } from '../../src/store/json-file.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import type { JobRecord, Store } from '../../src/store/store.js';
+import type { JobContext, JobInfo } from '../../src/types.js';
+import { SimDisk, type CrashMode } from './disk.js';
+import { SimViolation } from './invariants.js';
+import { Model, iso, type InsertRec, type OpRec } from './model.js';
+import { NAMES, behavior, type JobOpts, type Op, type RetrySpec, type Scenario, type Step } from './plan.js';
+import { Prng } from './prng.js';
+import { PidTable, SimFs } from './sim-fs.js';
+import { ProcessClock, Proc, turn, unlessDied, type Jobs } from './world.js';
+
+const STORE_DIR = '/sim/store';
+const DEFAULT_RETRY: RetrySpec = { maxRetries: 3, backoff: { type: 'exponential', delay: 1000 } };
+/** Turns without progress before the process counts as settled. */
+const QUIET_TURNS = 2;
+const MAX_TURNS = 5000;
+
+export interface RunOptions {
+  /** Run only these step indices (shrinking). Default: all. */
+  keep?: ReadonlySet<number>;
+  /** Record a line per step (for printing a failure). */
+  trace?: boolean;
+}
+
+export interface RunResult {
+  seed: number;
+  ok: boolean;
+  /** Index of the step that failed; -1 in the final phase. */
+  failedStep?: number;
+  invariant?: string;
+  message?: string;
+  steps: number;
+  coverage: Record<string, number>;
+  trace: string[];
+}
+
+interface Down {
+  mode: CrashMode;
+  pid: number;
+}
+
+interface LocalInternals {
+  state: { due: { check(): void }; ready: Map<string, { check(): void }> };
+}
+
+class Runner {
+  readonly clock: VirtualClock;
+  readonly disk = new SimDisk();
+  readonly pids = new PidTable();
+  readonly model: Model;
+  proc: Proc | undefined;
+  private nextPid = 4_000_001;
+  private memoryStore: MemoryStore | undefined;
+  private readonly registered = new Set<string>(NAMES);
+  private crashArm: { calls: number; side: 'before' | 'after'; mode: CrashMode } | undefined;
+  private down: Down | undefined;
+  private final = false;
+  private activity = 0;
+  private readonly latencyPrng: Prng;
+  private readonly crashPrng: Prng;
+  readonly trace: string[] = [];
+
+  constructor(
+    readonly sc: Scenario,
+    private readonly options: RunOptions,
+  ) {
+    this.clock = new VirtualClock(sc.t0);
+    this.latencyPrng = Prng.derive(sc.seed, 'latency');
+    this.crashPrng = Prng.derive(sc.seed, 'crash');
+    const handler = (name: string) => sc.handlers.find((h) => h.name === name);
+    this.model = new Model({
+      concurrency: sc.concurrency,
+      handlerConcurrency: (name) => handler(name)?.concurrency ?? Infinity,
+      policy: (ins) => ins.retry ?? handler(ins.name)?.retry ?? sc.retry ?? DEFAULT_RETRY,
+      timeout: (ins) => ins.timeout ?? handler(ins.name)?.timeout ?? sc.timeout,
+      keepSmall: sc.keepCompleted < 1000 || sc.keepDead < 1000,
+    });
+    if (sc.store === 'json') {
+      this.disk.mkdirp(sc.dirExists ? STORE_DIR : '/sim');
+      this.disk.syncTree();
+    }
+  }
+
+  private log(line: string): void {
+    if (this.options.trace) this.trace.push(`${iso(this.clock.now())} ${line}`);
+  }
+
+  private violated(): void {
+    if (this.model.violation) throw this.model.violation;
+  }
+
+  // -------------------------------------------------------------- processes
+
+  private async startProcess(): Promise<void> {
+    const sc = this.sc;
+    if (this.down) {
+      if (this.options.trace) this.log(`disk before restart: ${this.disk.describe()}`);
+      if (this.down.mode !== 'kill' && sc.fsync) {
+        this.disk.powerCut(this.down.mode === 'power-prefix' ? 'prefix' : 'scramble', this.crashPrng);
+        if (this.options.trace) this.log(`disk after the power cut: ${this.disk.describe()}`);
+      }
+      else this.disk.count('crash.kill');
+      this.down = undefined;
+    }
+    const pid = this.nextPid++;
+    const proc = new Proc(pid, new ProcessClock(this.clock));
+    this.proc = proc;
+    this.pids.register(pid, () => proc.alive);
+    if (sc.store === 'json') {
+      proc.fs = new SimFs(
+        this.disk,
+        {
+          pid,
+          alive: () => proc.alive,
+          latency: () => this.latencyPrng.weighted({ 0: sc.latency[0], 1: sc.latency[1], 2: sc.latency[2], 3: sc.latency[3] }) as unknown as number,
+          crashPoint: (method) => this.crashPoint(proc, method),
+        },
+        this.pids,
+      );
+      proc.store = new JsonFileStore(STORE_DIR, { fs: proc.fs, fsync: sc.fsync, ...(sc.snapshotEvery ? { snapshotEvery: { changes: sc.snapshotEvery } } : {}) });
+    } else {
+      this.memoryStore ??= new MemoryStore();
+      proc.store = this.memoryStore;
+    }
+    proc.scheduler = new Scheduler<Jobs>({
+      store: proc.store,
+      clock: proc.clock,
+      concurrency: sc.concurrency,
+      keepCompleted: sc.keepCompleted,
+      keepDead: sc.keepDead,
+      ...(sc.retry ? { retry: sc.retry } : {}),
+      ...(sc.timeout ? { timeout: sc.timeout } : {}),
+    });
+    for (const h of sc.handlers) if (this.registered.has(h.name)) this.register(proc, h.name);
+    for (const type of ['completed', 'dead'] as const) {
+      proc.scheduler.on(type, (payload) => {
+        if (!proc.alive) return;
+        this.activity++;
+        this.model.onEvent(pid, type, payload as never);
+      });
+    }
+    proc.scheduler.on('drained', () => {
+      if (!proc.alive) return;
+      const running = proc.store.counts().running;
+      this.model.coverage.check('stats');
+      if (running !== 0 && !this.faultsActive()) this.model.fail('stats', `'drained' emitted while stats() says ${running} running`);
+    });
+    proc.scheduler.on('error', () => {
+      this.model.coverage.hit('event.error');
+    });
+    const faultsBefore = this.faultsFired();
+    let outcome = await unlessDied(proc, proc.scheduler.start());
+    if (outcome === 'died') return;
+    if (!outcome.ok && (this.faultsActive() || this.faultsFired() > faultsBefore)) {
+      // The operator frees the disk and starts it again.
+      this.model.coverage.hit('start.failedUnderFaults');
+      this.disk.heal();
+      outcome = await unlessDied(proc, proc.scheduler.start());
+      if (outcome === 'died') return;
+    }
+    if (!outcome.ok) {
+      const e = outcome.error as Error;
+      throw new SimViolation('reopen', `start() after ${this.disk.counters['crash.power-prefix'] ? 'crashes' : 'a restart'} rejected: ${e.name}: ${e.message}`);
+    }
+    proc.started = true;
+    this.model.coverage.hit('process.started');
+    this.log(`process ${pid} started`);
+    await this.settle();
+    await this.checkStore('recovered');
+  }
+
+  private register(proc: Proc, name: string): void {
+    const spec = this.sc.handlers.find((h) => h.name === name);
+    proc.scheduler.register(name, (ctx) => this.handle(proc, ctx), {
+      ...(spec?.concurrency ? { concurrency: spec.concurrency } : {}),
+      ...(spec?.retry ? { retry: spec.retry } : {}),
+      ...(spec?.timeout ? { timeout: spec.timeout } : {}),
+    });
+  }
+
+  private faultsFired(): number {
+    let n = 0;
+    for (const [k, v] of Object.entries(this.disk.counters)) if (k.startsWith('fault.')) n += v;
+    return n;
+  }
+
+  private faultsActive(): boolean {
+    return this.disk.full || this.disk.faultsArmed > 0;
+  }
+
+  /** The SimFs hook: fires an armed crash at its call. */
+  private crashPoint(proc: Proc, method: string): 'before' | 'after' | undefined {
+    const arm = this.crashArm;
+    if (!arm || !proc.alive) return undefined;
+    if (--arm.calls > 0) return undefined;
+    this.crashArm = undefined;
+    this.model.coverage.hit(`crash.at.${method}.${arm.side}`);
+    this.crash(proc, arm.mode);
+    return arm.side;
+  }
+
+  private crash(proc: Proc, mode: CrashMode): void {
+    if (!proc.alive) return;
+    this.log(`process ${proc.pid} crashes (${mode})`);
+    proc.kill();
+    this.model.crash(proc.pid);
+    this.down = { mode, pid: proc.pid };
+  }
+
+  /** A live, started process (restarting after a crash). */
+  private async up(): Promise<Proc | undefined> {
+    for (let i = 0; i < 3; i++) {
+      const proc = this.proc;
+      if (proc?.alive && proc.started) return proc;
+      if (proc && !proc.alive && !this.down) this.down = { mode: 'kill', pid: proc.pid };
+      await this.startProcess();
+    }
+    return this.proc?.alive && this.proc.started ? this.proc : undefined;
+  }
+
+  // ---------------------------------------------------------------- settle
+
+  /** Lets the process run until nothing changes for a few turns (firing timers due now). */
+  private async settle(): Promise<void> {
+    let quiet = 0;
+    let last = -1;
+    for (let i = 0; i < MAX_TURNS; i++) {
+      await this.clock.advance(0);
+      const proc = this.proc;
+      const fs = proc?.fs;
+      const mark = this.activity + (fs ? fs.calls * 7 : 0);
+      const busy = proc?.alive === true && fs !== undefined && fs.inflight > 0;
+      if (!busy && mark === last) {
+        if (++quiet >= QUIET_TURNS) return;
+      } else quiet = 0;
+      last = mark;
+      await turn();
+    }
+    throw new SimViolation('quiescent', `the process was still making file-system calls after ${MAX_TURNS} turns without time moving`);
+  }
+
+  private async advance(ms: number): Promise<void> {
+    await this.clock.advance(ms);
+    await this.settle();
+  }
+
+  // ---------------------------------------------------------------- checks
+
+  private async checkStore(phase: 'live' | 'recovered' | 'final'): Promise<void> {
+    const proc = this.proc;
+    if (!proc?.alive || !proc.started) return;
+    const records = await proc.store.list({});
+    if (!proc.alive) return;
+    this.model.checkRecords(records, phase);
+    // Stats equal a recount.
+    const stats = proc.scheduler.stats();
+    const recount = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0 };
+    for (const r of records) recount[r.state]++;
+    const got = { scheduled: stats.scheduled, running: stats.running, completed: stats.completed, dead: stats.dead, cancelled: stats.cancelled };
+    this.model.coverage.check('stats');
+    if (JSON.stringify(got) !== JSON.stringify(recount)) this.model.fail('stats', `stats() says ${JSON.stringify(got)}, a recount of list() gives ${JSON.stringify(recount)}`);
+    else if (stats.heapSize !== recount.scheduled) this.model.fail('stats', `stats().heapSize is ${stats.heapSize}, ${recount.scheduled} jobs are scheduled`);
+    // The heaps' own invariants.
+    const state = (proc.store as unknown as LocalInternals).state;
+    if (state?.due) {
+      this.model.coverage.check('heap');
+      try {
+        state.due.check();
+        for (const heap of state.ready.values()) heap.check();
+      } catch (error) {
+        this.model.fail('heap', (error as Error).message);
+      }
+    }
+    // A running record needs a live attempt (else its settle never reached the store).
+    if (!this.faultsActive()) {
+      const live = new Set(this.model.liveAttempts(proc.pid).map((a) => a.id));
+      for (const r of records) {
+        if (r.state !== 'running') continue;
+        this.model.coverage.check('atLeastOnce');
+        if (!live.has(r.id)) {
+          this.model.fail('atLeastOnce', `job ${r.id} is 'running' in the store but no attempt of it is alive (its outcome was never recorded)`);
+        }
+      }
+    }
+    this.violated();
+  }
+
+  // ----------------------------------------------------------------- steps
+
+  async run(): Promise<void> {
+    const steps = this.sc.steps;
+    for (let i = 0; i < steps.length; i++) {
+      if (this.options.keep && !this.options.keep.has(i)) continue;
+      const step = steps[i] as Step;
+      this.model.coverage.hit(`step.${step.k}`);
+      try {
+        await this.step(step, i);
+        this.violated();
+      } catch (error) {
+        if (error instanceof SimViolation) throw Object.assign(error, { step: i });
+        throw error;
+      }
+    }
+    try {
+      await this.finish();
+    } catch (error) {
+      if (error instanceof SimViolation) throw Object.assign(error, { step: -1 });
+      throw error;
+    }
+  }
+
+  private async step(step: Step, index: number): Promise<void> {
+    this.log(`step ${index}: ${JSON.stringify(step)}`);
+    switch (step.k) {
+      case 'op':
+      case 'burst': {
+        const proc = await this.up();
+        if (!proc) return;
+        const ops = step.k === 'op' ? [step.op] : step.ops;
+        const calls = ops.map((op) => this.exec(proc, op));
+        await unlessDied(proc, Promise.allSettled(calls));
+        break;
+      }
+      case 'advance':
+        await this.up();
+        await this.advance(step.ms);
+        break;
+      case 'step': {
+        const proc = await this.up();
+        await this.clock.set(this.clock.now() + step.deltaMs);
+        if (proc?.alive && proc.started) this.model.clockStep(step.deltaMs);
+        this.model.coverage.hit(step.deltaMs > 0 ? 'clock.forward' : 'clock.backward');
+        break;
+      }
+      case 'crash': {
+        const proc = await this.up();
+        if (!proc) return;
+        if (step.at === 'now') this.crash(proc, step.mode);
+        else this.crashArm = { ...step.at, mode: step.mode };
+        if (!proc.alive && step.downMs > 0) await this.clock.advance(step.downMs);
+        break;
+      }
+      case 'restart': {
+        const proc = await this.up();
+        if (proc) await this.stop(proc);
+        await this.up();
+        break;
+      }
+      case 'fault':
+        this.disk.arm(step.fault, step.after);
+        break;
+      case 'heal':
+        this.disk.heal();
+        break;
+      case 'pause':
+      case 'resume': {
+        const proc = await this.up();
+        if (!proc) return;
+        if (step.k === 'pause') proc.scheduler.pause();
+        else proc.scheduler.resume();
+        proc.paused = step.k === 'pause';
+        break;
+      }
+      case 'unregister':
+      case 'register': {
+        const proc = await this.up();
+        if (step.k === 'unregister') {
+          this.registered.delete(step.name);
+          proc?.scheduler.unregister(step.name);
+        } else {
+          this.registered.add(step.name);
+          if (proc) this.register(proc, step.name);
+        }
+        break;
+      }
+    }
+    await this.settle();
+    await this.checkStore('live');
+  }
+
+  /** Graceful stop, advancing time while it waits; checks it leaves no call pending. */
+  private async stop(proc: Proc): Promise<void> {
+    const stopping = proc.scheduler.stop({ timeout: 5000 });
+    let done = false;
+    void stopping.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    for (let i = 0; i < 200 && !done && proc.alive; i++) {
+      await this.settle();
+      if (!done) await this.clock.advance(1000);
+    }
+    if (!proc.alive) return;
+    this.model.coverage.check('settled');
+    if (!done) throw new SimViolation('settled', 'stop({ timeout: 5000 }) did not return after 200 s of virtual time');
+    const result = await unlessDied(proc, stopping);
+    if (result !== 'died' && !result.ok) this.model.coverage.hit('stop.rejected');
+    for (let i = 0; i < 5; i++) await turn();
+    if (proc.pending.size > 0) throw new SimViolation('settled', `${proc.pending.size} scheduler call(s) still pending after stop() resolved`);
+    proc.kill();
+    this.log(`process ${proc.pid} stopped`);
+  }
+
+  private async finish(): Promise<void> {
+    this.final = true;
+    this.crashArm = undefined;
+    this.disk.heal();
+    let proc = await this.up();
+    if (!proc) throw new SimViolation('reopen', 'no process could be started for the final drain');
+    for (const name of NAMES) {
+      if (!this.registered.has(name)) {
+        this.registered.add(name);
+        this.register(proc, name);
+      }
+    }
+    proc.scheduler.resume();
+    await this.settle();
+    // Attempts still hanging from before: a graceful restart aborts them.
+    if (this.model.liveAttempts(proc.pid).length > 0) {
+      await this.stop(proc);
+      proc = await this.up();
+      if (!proc) throw new SimViolation('reopen', 'no process could be started for the final drain');
+    }
+    for (let i = 0; i < 400; i++) {
+      await this.settle();
+      const records = await proc.store.list({});
+      const pending = records.filter((r) => !r.recur && (r.state === 'scheduled' || r.state === 'running'));
+      if (pending.length === 0 && this.model.liveAttempts(proc.pid).length === 0) break;
+      const next = Math.min(...pending.filter((r) => r.state === 'scheduled').map((r) => r.runAt));
+      // Overdue or running: give retries of failed store calls (1 s) and handlers time.
+      const wait = Number.isFinite(next) && next > this.clock.now() ? Math.min(next - this.clock.now(), 600_000) : 1000;
+      this.log(`drain ${i}: ${pending.length} one-off job(s) pending (${pending.map((r) => `${r.id} ${r.state} ${iso(r.runAt)}`).join(', ')}), advancing ${wait} ms; stats ${JSON.stringify(proc.scheduler.stats())}; attempts ${[...(proc.scheduler as unknown as { attempts: Map<string, unknown> }).attempts.keys()].join(',')}; live ${this.model.liveAttempts(proc.pid).map((a) => a.id).join(',')}`);
+      await this.advance(wait);
+      this.violated();
+    }
+    await this.settle();
+    await this.checkStore('final');
+    const records = await proc.store.list({});
+    this.model.checkDrained(records, this.clock.now());
+    this.violated();
+    await this.stop(proc);
+    this.violated();
+  }
+
+  // --------------------------------------------------------------- handlers
+
+  private handle(proc: Proc, ctx: JobContext<unknown, string>): unknown {
+    if (!proc.alive) return new Promise(() => undefined);
+    this.activity++;
+    const now = this.clock.now();
+    const a = this.model.onStart(proc.pid, ctx as JobContext<unknown, string> & { payload: unknown }, now);
+    this.model.coverage.hit('handler.start');
+    const b = this.final ? { kind: 'ok' as const, ms: 0 } : behavior(this.sc.seed, a.v, a.slot, ctx.attempt, ctx.id);
+    this.model.coverage.hit(`handler.${b.kind}`);
+    ctx.signal.addEventListener(
+      'abort',
+      () => {
+        const reason: unknown = ctx.signal.reason;
+        const why = reason instanceof JobTimeoutError ? 'timeout' : reason instanceof SchedulerStoppedError ? 'stop' : 'other';
+        this.model.coverage.hit(`handler.aborted.${why}`);
+        if (proc.alive) this.model.onAbort(a, why, this.clock.now());
+      },
+      { once: true },
+    );
+    if (b.kind === 'syncThrow') {
+      this.model.onEnd(a, 'fail', now);
+      throw new Error('sync failure');
+    }
+    const sleep = (ms: number): Promise<void> =>
+      ms <= 0 ? Promise.resolve() : new Promise((resolve) => proc.clock.setTimer(this.clock.now() + ms, resolve));
+    return (async () => {
+      await sleep(b.ms);
+      if (!proc.alive) return new Promise(() => undefined);
+      this.activity++;
+      if (b.call) await this.exec(proc, b.call).catch(() => undefined);
+      if (!proc.alive) return new Promise(() => undefined);
+      const at = this.clock.now();
+      switch (b.kind) {
+        case 'ok':
+        case 'callback':
+          this.model.onEnd(a, 'ok', at);
+          return { v: a.v, attempt: ctx.attempt };
+        case 'nonJson':
+          this.model.onEnd(a, 'ok', at);
+          return () => a.v;
+        case 'throw':
+          this.model.onEnd(a, 'fail', at);
+          throw new Error(`failure of v${a.v} attempt ${ctx.attempt}`);
+        case 'unrecoverable':
+          this.model.onEnd(a, 'unrecoverable', at);
+          throw new UnrecoverableError('gives up');
+        case 'hang':
+          return new Promise((_resolve, reject) => {
+            if (ctx.signal.aborted) reject(ctx.signal.reason);
+            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+          });
+        default:
+          return new Promise(() => undefined);
+      }
+    })();
+  }
+
+  // -------------------------------------------------------------------- ops
+
+  /** Issues one scheduler call and records it in the model. Never rejects. */
+  private exec(proc: Proc, op: Op): Promise<unknown> {
+    const s = proc.scheduler;
+    const m = this.model;
+    const now = this.clock.now();
+    m.coverage.hit(`op.${op.op}`);
+    const watch = <T>(rec: OpRec, call: () => Promise<T>, onAck: (value: T) => void): Promise<unknown> => {
+      let promise: Promise<T>;
+      try {
+        promise = call();
+      } catch (error) {
+        promise = Promise.reject(error);
+      }
+      return proc.track(promise).then(
+        (value) => {
+          if (!proc.alive) return;
+          this.activity++;
+          m.settle(rec, 'acked');
+          m.coverage.hit(`op.${op.op}.ok`);
+          onAck(value);
+        },
+        (error: unknown) => {
+          if (!proc.alive) return;
+          this.activity++;
+          m.settle(rec, 'rejected');
+          m.coverage.hit(`op.${op.op}.rejected.${(error as Error)?.name ?? 'unknown'}`);
+          if (op.op === 'invalid') {
+            m.coverage.check('rejected');
+            if (!(error instanceof ValidationError)) m.fail('rejected', `invalid call (${op.what}) rejected with ${(error as Error)?.name}, expected ValidationError`);
+          } else if (!(error instanceof GodelayqError)) {
+            m.fail('rejected', `${op.op} rejected with an untyped error: ${String(error)}`);
+          }
+        },
+      );
+    };
+    const insert = (kind: InsertRec['kind'], name: string, opts: JobOpts | undefined, extra: Partial<InsertRec>, many?: OpRec): { v: number; ins: InsertRec; rec: OpRec } => {
+      const v = m.newV();
+      const rec = many ?? m.beginOp('insert', opts?.id, proc.pid, { vs: [v] });
+      const ins: InsertRec = {
+        v,
+        op: rec,
+        id: opts?.id,
+        name,
+        kind,
+        mode: opts?.onDuplicate,
+        ...(opts?.retry ? { retry: opts.retry } : {}),
+        ...(opts?.timeout ? { timeout: opts.timeout } : {}),
+        ...extra,
+      };
+      m.addInsert(ins);
+      return { v, ins, rec };
+    };
+    const acked = (ins: InsertRec, info: JobInfo): void => {
+      m.insertAcked(ins, info.id, (info.payload as { v: number }).v);
+    };
+    switch (op.op) {
+      case 'in': {
+        const { v, ins, rec } = insert('in', op.name, op.opts, { due: { wall: now + op.delay, elapsed: true, why: `scheduleIn(${op.delay}) at ${iso(now)}` } });
+        return watch(rec, () => s.scheduleIn(op.name, op.delay, { v }, op.opts), (info) => acked(ins, info));
+      }
+      case 'at': {
+        const at = now + op.offset;
+        const { v, ins, rec } = insert('at', op.name, op.opts, { due: { wall: at, elapsed: false, why: `scheduleAt(${iso(at)})` } });
+        return watch(rec, () => s.scheduleAt(op.name, at, { v }, op.opts), (info) => acked(ins, info));
+      }
+      case 'cron': {
+        const { v, ins, rec } = insert('cron', op.name, op.opts, { expr: op.expr, ...(op.tz ? { tz: op.tz } : {}) });
+        const opts = { ...op.opts, ...(op.tz ? { tz: op.tz } : {}), ...(op.misfire ? { misfire: op.misfire } : {}), ...(op.limit ? { limit: op.limit } : {}) };
+        return watch(rec, () => s.scheduleCron(op.name, op.expr, { v }, opts), (info) => acked(ins, info));
+      }
+      case 'every': {
+        const { v, ins, rec } = insert('every', op.name, op.opts, { interval: op.interval, anchor: now + op.interval });
+        const opts = { ...op.opts, ...(op.misfire ? { misfire: op.misfire } : {}), ...(op.limit ? { limit: op.limit } : {}) };
+        return watch(rec, () => s.scheduleEvery(op.name, op.interval, { v }, opts), (info) => acked(ins, info));
+      }
+      case 'many': {
+        const rec = m.beginOp('many', undefined, proc.pid, { vs: [] });
+        const made = op.items.map((item) => {
+          const due =
+            item.delay !== undefined
+              ? { wall: now + item.delay, elapsed: true, why: `scheduleMany delay ${item.delay} at ${iso(now)}` }
+              : { wall: now + (item.offset ?? 0), elapsed: false, why: `scheduleMany at ${iso(now + (item.offset ?? 0))}` };
+          const made = insert(item.delay !== undefined ? 'in' : 'at', item.name, item.opts, { due }, rec);
+          rec.vs?.push(made.v);
+          return { item, ...made };
+        });
+        for (const { ins } of made) if (ins.id !== undefined) m.linkOp(ins.id, rec);
+        const items = made.map(({ item, v }) => ({
+          name: item.name,
+          payload: { v },
+          ...(item.delay !== undefined ? { delay: item.delay } : { at: now + (item.offset ?? 0) }),
+          ...(item.opts ? { options: item.opts } : {}),
+        }));
+        return watch(rec, () => s.scheduleMany(items as never), (infos) => {
+          infos.forEach((info, i) => acked((made[i] as { ins: InsertRec }).ins, info as JobInfo));
+        });
+      }
+      case 'cancel': {
+        const rec = m.beginOp('cancel', op.id, proc.pid);
+        return watch(rec, () => s.cancel(op.id), (cancelled) => {
+          if (cancelled) m.cancelAcked(rec, m.lastStoredV(op.id, rec.seq));
+        });
+      }
+      case 'reschedule': {
+        const when = now + op.offset;
+        const rec = m.beginOp('reschedule', op.id, proc.pid, { when });
+        m.reschedulePending(m.lastStoredV(op.id, rec.seq), when);
+        return watch(rec, () => s.reschedule(op.id, when), (info) => m.rescheduleAcked(rec, (info.payload as { v: number }).v, when));
+      }
+      case 'retry': {
+        const at = now + (op.offset ?? 0);
+        const rec = m.beginOp('retry', op.id, proc.pid, { when: at });
+        m.revivePending(m.lastStoredV(op.id, rec.seq), at);
+        return watch(rec, () => s.retry(op.id, op.offset === undefined ? {} : { at }), (info) => m.reviveAcked((info.payload as { v: number }).v, at));
+      }
+      case 'get': {
+        const rec = m.beginOp('get', undefined, proc.pid);
+        return watch(rec, () => s.get(op.id), () => undefined);
+      }
+      case 'list': {
+        const rec = m.beginOp('list', undefined, proc.pid);
+        return watch(rec, () => s.list({}), () => undefined);
+      }
+      case 'invalid': {
+        const v = m.newV();
+        const rec = m.beginOp('invalid', undefined, proc.pid, { vs: [v] });
+        m.addInsert({ v, op: rec, id: undefined, name: 'a', kind: 'in', mode: undefined, due: { wall: now, elapsed: false, why: 'invalid' } });
+        const call = (): Promise<unknown> => {
+          switch (op.what) {
+            case 'delay':
+              return s.scheduleIn('a', -5, { v });
+            case 'cron':
+              return s.scheduleCron('a', '61 * * * *', { v });
+            case 'payload':
+              return s.scheduleIn('a', 10, { v, bad: () => 1 } as never);
+            case 'tz':
+              return s.scheduleCron('a', '0 * * * *', { v }, { tz: 'Mars/Olympus' });
+            case 'at':
+              return s.scheduleAt('a', new Date(Number.NaN), { v });
+            case 'retry':
+              return s.scheduleIn('a', 10, { v }, { retry: { maxRetries: -1, backoff: { type: 'fixed', delay: 1 } } });
+          }
+        };
+        return watch(rec, call, () => m.fail('rejected', `invalid call (${op.what}) was accepted`));
+      }
+    }
+  }
+}
+
+/** Runs `sc` and reports the first violation. Never throws for a violation. */
+export async function runScenario(sc: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  const runner = new Runner(sc, options);
+  const steps = options.keep ? options.keep.size : sc.steps.length;
+  try {
+    await runner.run();
+    return { seed: sc.seed, ok: true, steps, coverage: { ...runner.model.coverage.counts, ...prefixed(runner.disk.counters) }, trace: runner.trace };
+  } catch (error) {
+    runner.proc?.kill();
+    const v = error instanceof SimViolation ? error : undefined;
+    return {
+      seed: sc.seed,
+      ok: false,
+      failedStep: (error as { step?: number }).step ?? -1,
+      invariant: v?.invariant ?? 'crash',
+      message: v ? v.message : `the simulation itself threw: ${(error as Error)?.stack ?? String(error)}`,
+      steps,
+      coverage: { ...runner.model.coverage.counts, ...prefixed(runner.disk.counters) },
+      trace: runner.trace,
+    };
+  }
+}
+
+function prefixed(counters: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counters)) out[k.startsWith('fault.') || k.startsWith('crash.') ? k : `disk.${k}`] = v;
+  return out;
+}
+
+export type { JobRecord, Store };

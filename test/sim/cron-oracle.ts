@@ -133,13 +133,14 @@ export function isInterval(expr: string): boolean {
 }
 
 /** Why `t` is not a slot of `expr` in `tz`, or undefined when it is one. */
-export function slotProblem(expr: string, tz: string | undefined, t: number): string | undefined {
+export function slotProblem(expr: string, tz: string | undefined, t: number, rule: 'cronie' | 'wall' = 'cronie'): string | undefined {
   const zone = tz ?? 'UTC';
   const f = parse(expr);
   const wall = t + offsetAt(zone, t);
   const before = offsetAt(zone, t - 1);
   const after = offsetAt(zone, t);
-  if (f.interval) {
+  // 'wall': every expression follows the fixed-time rule (main before issue 13.1).
+  if (f.interval && rule === 'cronie') {
     return wallMatches(f, wall) ? undefined : `local ${iso(wall)} (${zone}) does not match '${expr}'`;
   }
   // Fixed-time: a slot at a gap's end covers every matching wall time in the gap.

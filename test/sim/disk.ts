@@ -321,8 +321,9 @@ export class SimDisk {
    * A power cut: what is not durable may be lost or torn (see the file
    * header). Afterwards everything that survived is durable.
    */
-  powerCut(mode: 'prefix' | 'scramble', prng: Prng): void {
+  powerCut(mode: 'prefix' | 'scramble', prng: Prng): { truncatesLost: number } {
     this.count(`crash.power-${mode}`);
+    const before = this.counters['crash.truncatesLost'] ?? 0;
     const files = new Set<Inode>();
     this.rebuild(this.root, prng, files);
     for (const inode of files) {
@@ -330,6 +331,7 @@ export class SimDisk {
       inode.nlink = 0;
     }
     this.countLinks(this.root);
+    return { truncatesLost: (this.counters['crash.truncatesLost'] ?? 0) - before };
   }
 
   private rebuild(dir: Dir, prng: Prng, files: Set<Inode>): void {
@@ -373,10 +375,12 @@ export class SimDisk {
           this.count('crash.tornWrites');
         }
         if (keep < ops.length) this.count('crash.dataChangesLost', ops.length - keep);
+        for (let i = keep; i < ops.length; i++) if ((ops[i] as DataOp).kind === 'truncate') this.count('crash.truncatesLost');
       } else {
         for (const op of ops) {
           if (op.kind === 'truncate') {
             if (prng.chance(0.5)) image.truncate(op.size);
+            else this.count('crash.truncatesLost');
             continue;
           }
           for (let s = 0; s < op.bytes.length; s += 512) {

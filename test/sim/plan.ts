@@ -6,6 +6,7 @@
  * the clock at the moment a step runs.
  */
 import type { CrashMode, FaultKind } from './disk.js';
+import type { Expectations } from './known.js';
 import { Prng } from './prng.js';
 
 export type Misfire = 'once' | 'skip' | 'all';
@@ -213,6 +214,11 @@ function makeOp(prng: Prng, zones: readonly string[]): Op {
     default:
       return { op: 'invalid', what: prng.pick(['delay', 'cron', 'payload', 'tz', 'at', 'retry'] as const) };
   }
+}
+
+/** Generator options that hold main only to what it implements (see known.ts). */
+export function genOptionsFor(expect: Expectations, base: GenOptions = {}): GenOptions {
+  return { ...base, ...(expect.parentFsync ? {} : { freshDir: false }) };
 }
 
 /** The scenario of `seed` (pure function of its arguments). */

@@ -112,6 +112,8 @@ export class SimFs implements FsLayer {
   inflight = 0;
   /** Calls made (completed or not). */
   calls = 0;
+  /** Debugging: sees every completed call. */
+  onCall: ((line: string) => void) | undefined;
 
   constructor(
     readonly disk: SimDisk,
@@ -134,15 +136,21 @@ export class SimFs implements FsLayer {
         this.inflight--;
         if (!this.hooks.alive()) return;
         const crash = this.hooks.crashPoint(method, what);
-        if (crash === 'before') return;
+        if (crash === 'before') {
+          this.onCall?.(`${method} ${what}: crash before it`);
+          return;
+        }
         let value: T;
+        const fault = this.disk.fault(method);
         try {
-          value = body(this.disk.fault(method));
+          value = body(fault);
         } catch (error) {
+          this.onCall?.(`${method} ${what}${fault ? ` [${fault}]` : ''} -> ${(error as Error).message}${crash ? ` (crash ${crash})` : ''}`);
           if (crash === 'after') return;
           reject(error);
           return;
         }
+        this.onCall?.(`${method} ${what}${fault ? ` [${fault}]` : ''} -> ok${crash ? ` (crash ${crash})` : ''}`);
         if (crash === 'after') return;
         resolve(value);
       };

@@ -95,6 +95,7 @@ interface VState {
   doneSlots: Set<number>;
   maxDoneSlot: number;
   allowedSlots: Set<number>;
+  rescheduled: boolean;
   nextDue?: Due | undefined;
   okEnds: number;
   lastStartSeq: number;
@@ -208,6 +209,7 @@ export class Model {
       doneSlots: new Set(),
       maxDoneSlot: -Infinity,
       allowedSlots: new Set(),
+      rescheduled: false,
       ...(ins.due ? { nextDue: { ...ins.due } } : {}),
       okEnds: 0,
       lastStartSeq: -1,
@@ -263,6 +265,7 @@ export class Model {
     state.facts.push({ seq: ++this.seq, kind: 'scheduled', runAt: due });
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       state.allowedSlots.add(runAt);
+      state.rescheduled = true;
       state.doneSlots.clear();
       state.maxDoneSlot = -Infinity;
     } else state.nextDue = due;
@@ -274,6 +277,7 @@ export class Model {
     if (!state) return;
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       state.allowedSlots.add(runAt);
+      state.rescheduled = true;
       state.doneSlots.clear();
       state.maxDoneSlot = -Infinity;
     } else if (state.nextDue && runAt < state.nextDue.wall) {
@@ -392,7 +396,8 @@ export class Model {
         } else {
           const anchor = ins.anchor as number;
           const k = (slot - anchor) / (ins.interval as number);
-          this.check('slotOnce', Number.isInteger(k) && k >= 0, () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);
+          // Before the first slot only once a reschedule moved the schedule (misfire planning may then pick k < 0).
+          this.check('slotOnce', Number.isInteger(k) && (k >= 0 || state.rescheduled), () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);
         }
       }
       this.check('slotOnce', !state.doneSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)} again after it finished (attempt ${ctx.attempt})`);

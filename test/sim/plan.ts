@@ -241,7 +241,9 @@ export function generate(seed: number, options: GenOptions = {}): Scenario {
   const clockSteps = options.clockSteps !== false;
   const total = prng.int(5, options.steps ?? 40);
   const steps: Step[] = [];
+  const healAt: number[] = [];
   for (let i = 0; i < total; i++) {
+    if (healAt.includes(i)) steps.push({ k: 'heal' });
     const kind = prng.weighted({
       op: 10,
       burst: 3,
@@ -281,6 +283,8 @@ export function generate(seed: number, options: GenOptions = {}): Scenario {
       case 'fault': {
         const fault = prng.weighted<FaultKind>({ ENOSPC: 3, short: 2, EIO: 3, 'EIO-landed': 1, 'fsync-EIO': 2, 'read-EIO': 1 });
         steps.push({ k: 'fault', fault, after: prng.int(1, 12) });
+        // A full disk is freed a few steps later (else every retry for hours costs simulation time).
+        if (fault === 'ENOSPC' || fault === 'short') healAt.push(i + prng.int(1, 5));
         break;
       }
       default:

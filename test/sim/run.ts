@@ -9,8 +9,10 @@ import { GodelayqError, JobTimeoutError, SchedulerStoppedError, UnrecoverableErr
 import { Scheduler } from '../../src/scheduler.js';
 import { JsonFileStore } from '../../src/store/json-file.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import type { FsLayer } from '../../src/store/json-file/fs.js';
 import type { JobRecord, Store } from '../../src/store/store.js';
 import type { JobContext, JobInfo } from '../../src/types.js';
+import { seedRandomness } from './determinism.js';
 import { SimDisk, type CrashMode } from './disk.js';
 import { SimViolation } from './invariants.js';
 import { MAIN, type Expectations } from './known.js';
@@ -33,6 +35,9 @@ export interface RunOptions {
   keep?: ReadonlySet<number>;
   /** Record a line per step (for printing a failure). */
   trace?: boolean;
+  /** Tests of the simulation itself: plant a bug in the file system or the store. */
+  wrapFs?: (fs: FsLayer) => FsLayer;
+  wrapStore?: (store: Store) => Store;
 }
 
 export interface RunResult {
@@ -145,11 +150,13 @@ class Runner {
         this.pids,
       );
       if (this.options.trace && process.env.SIM_FS_LOG) proc.fs.onCall = (line) => this.log(`  fs ${pid}: ${line}`);
-      proc.store = new JsonFileStore(STORE_DIR, { fs: proc.fs, fsync: sc.fsync, ...(sc.snapshotEvery ? { snapshotEvery: { changes: sc.snapshotEvery } } : {}) });
+      const fs = this.options.wrapFs ? this.options.wrapFs(proc.fs) : proc.fs;
+      proc.store = new JsonFileStore(STORE_DIR, { fs, fsync: sc.fsync, ...(sc.snapshotEvery ? { snapshotEvery: { changes: sc.snapshotEvery } } : {}) });
     } else {
       this.memoryStore ??= new MemoryStore();
       proc.store = this.memoryStore;
     }
+    if (this.options.wrapStore) proc.store = this.options.wrapStore(proc.store);
     proc.scheduler = new Scheduler<Jobs>({
       store: proc.store,
       clock: proc.clock,
@@ -695,6 +702,7 @@ class Runner {
 
 /** Runs `sc` and reports the first violation. Never throws for a violation. */
 export async function runScenario(sc: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  seedRandomness(sc.seed);
   const runner = new Runner(sc, options);
   const steps = options.keep ? options.keep.size : sc.steps.length;
   try {

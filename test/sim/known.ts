@@ -32,13 +32,19 @@ export interface Expectations {
    * clock stepped back starts before its wall-clock due time.
    */
   readyRecheck: boolean;
+  /**
+   * Found by the simulation: misfire planning moves a claimed occurrence to
+   * its catch-up slot in memory only; when that attempt is lost (crash,
+   * stop), the slot the `misfired` event declared missed comes back and runs.
+   */
+  misfireKept: boolean;
 }
 
 /** What SPEC.md says. */
-export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true };
+export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true };
 
 /** What main implements today (see the file header). */
-export const MAIN: Expectations = { crashRule: false, settleRetry: false, rebase: false, parentFsync: false, cronieDst: false, failStop: false, readyRecheck: false };
+export const MAIN: Expectations = { crashRule: false, settleRetry: false, rebase: false, parentFsync: false, cronieDst: false, failStop: false, readyRecheck: false, misfireKept: false };
 
 export const GAP_ISSUES: Record<keyof Expectations, string> = {
   crashRule: 'issue 11.5 / SPEC §5: a lost attempt counts toward the retry policy',
@@ -47,5 +53,6 @@ export const GAP_ISSUES: Record<keyof Expectations, string> = {
   parentFsync: "issue 11.11: the store folder's parent is fsynced after creating it",
   cronieDst: "issue 13.1 / SPEC §2: cronie's DST rule for interval expressions",
   failStop: 'issue 11.9: a failed write whose repair cannot be synced must not be reported rejected (fail-stop)',
+  misfireKept: 'new (simulation): a lost catch-up attempt brings back the slot its misfired event declared missed',
   readyRecheck: 'new (simulation): a due job held in the ready queue across a backward clock step starts before its due time',
 };

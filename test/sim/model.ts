@@ -96,6 +96,8 @@ interface VState {
   maxDoneSlot: number;
   allowedSlots: Set<number>;
   rescheduled: boolean;
+  /** Slots before this were declared missed by a `misfired` event: they never run. */
+  missedBefore: number;
   nextDue?: Due | undefined;
   okEnds: number;
   lastStartSeq: number;
@@ -210,6 +212,7 @@ export class Model {
       maxDoneSlot: -Infinity,
       allowedSlots: new Set(),
       rescheduled: false,
+      missedBefore: -Infinity,
       ...(ins.due ? { nextDue: { ...ins.due } } : {}),
       okEnds: 0,
       lastStartSeq: -1,
@@ -266,6 +269,7 @@ export class Model {
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       state.allowedSlots.add(runAt);
       state.rescheduled = true;
+      state.missedBefore = -Infinity;
       state.doneSlots.clear();
       state.maxDoneSlot = -Infinity;
     } else state.nextDue = due;
@@ -278,6 +282,7 @@ export class Model {
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       state.allowedSlots.add(runAt);
       state.rescheduled = true;
+      state.missedBefore = -Infinity;
       state.doneSlots.clear();
       state.maxDoneSlot = -Infinity;
     } else if (state.nextDue && runAt < state.nextDue.wall) {
@@ -400,6 +405,9 @@ export class Model {
           this.check('slotOnce', Number.isInteger(k) && (k >= 0 || state.rescheduled), () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);
         }
       }
+      if (this.config.expect.misfireKept && state.missedBefore > -Infinity) {
+        this.check('slotOnce', slot >= state.missedBefore || state.allowedSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)}, which a 'misfired' event declared missed (catch-up at ${iso(state.missedBefore)})`);
+      }
       this.check('slotOnce', !state.doneSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)} again after it finished (attempt ${ctx.attempt})`);
       this.check('slotOnce', slot > state.maxDoneSlot, () => `schedule ${ctx.id} ran slot ${iso(slot)} after the later slot ${iso(state.maxDoneSlot)} had finished`);
       if (state.curSlot !== slot) {
@@ -471,6 +479,11 @@ export class Model {
     const v = (job.payload as { v?: unknown } | null)?.v;
     const state = typeof v === 'number' ? this.vs.get(v) : undefined;
     if (!state) return;
+    if (type === 'misfired') {
+      const runAt = (payload as { runAt?: Date }).runAt;
+      if (runAt) state.missedBefore = Math.max(state.missedBefore, runAt.getTime());
+      return;
+    }
     if (type === 'failed') {
       // A retry was durably scheduled: that attempt is settled (not lost by a later crash).
       if (!(payload as { willRetry?: boolean }).willRetry) return;

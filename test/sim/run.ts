@@ -167,7 +167,7 @@ class Runner {
       ...(sc.timeout ? { timeout: sc.timeout } : {}),
     });
     for (const h of sc.handlers) if (this.registered.has(h.name)) this.register(proc, h.name);
-    for (const type of ['completed', 'dead', 'failed'] as const) {
+    for (const type of ['completed', 'dead', 'failed', 'misfired'] as const) {
       proc.scheduler.on(type, (payload) => {
         if (!proc.alive) return;
         this.activity++;

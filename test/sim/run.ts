@@ -5,24 +5,24 @@
  * violation (with the step it happened at) and the coverage counters.
  */
 import { VirtualClock } from '../../src/clock.js';
-import { GodelayqError, JobTimeoutError, SchedulerStoppedError, UnrecoverableError, ValidationError } from '../../src/errors.js';
 import { Scheduler } from '../../src/scheduler.js';
 import { JsonFileStore } from '../../src/store/json-file.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { FsLayer } from '../../src/store/json-file/fs.js';
 import type { JobRecord, Store } from '../../src/store/store.js';
-import type { JobContext, JobInfo } from '../../src/types.js';
+import { execOp, handle, type ActionContext } from './actions.js';
 import { seedRandomness } from './determinism.js';
 import { SimDisk, type CrashMode } from './disk.js';
 import { SimViolation } from './invariants.js';
 import { MAIN, type Expectations } from './known.js';
-import { Model, iso, type InsertRec, type OpRec } from './model.js';
-import { NAMES, behavior, type JobOpts, type Op, type RetrySpec, type Scenario, type Step } from './plan.js';
+import { Model, iso } from './model.js';
+import { NAMES, type RetrySpec, type Scenario, type Step } from './plan.js';
 import { Prng } from './prng.js';
 import { PidTable, SimFs } from './sim-fs.js';
 import { ProcessClock, Proc, turn, unlessDied, type Jobs } from './world.js';
 
 const STORE_DIR = '/sim/store';
+const FIRST_PID = 4_000_001;
 const DEFAULT_RETRY: RetrySpec = { maxRetries: 3, backoff: { type: 'exponential', delay: 1000 } };
 /** Turns without progress before the process counts as settled. */
 const QUIET_TURNS = 2;
@@ -66,21 +66,23 @@ interface LocalInternals {
   state: { due: { check(): void }; ready: Map<string, { check(): void }> };
 }
 
-class Runner {
+class Runner implements ActionContext {
   readonly clock: VirtualClock;
   readonly disk = new SimDisk();
   readonly pids = new PidTable();
   readonly model: Model;
   proc: Proc | undefined;
-  private nextPid = 4_000_001;
+  private nextPid = FIRST_PID;
   private memoryStore: MemoryStore | undefined;
   private readonly registered = new Set<string>(NAMES);
   private crashArm: { calls: number; side: 'before' | 'after'; mode: CrashMode } | undefined;
   private down: Down | undefined;
-  private final = false;
+  final = false;
   /** A power cut undid a failed write's repair (known.ts failStop). */
   doubleFault = false;
   private activity = 0;
+  readonly seed: number;
+  readonly log: ((line: string) => void) | undefined;
   private readonly latencyPrng: Prng;
   private readonly crashPrng: Prng;
   readonly trace: string[] = [];
@@ -91,6 +93,8 @@ class Runner {
     private readonly options: RunOptions,
   ) {
     this.expect = options.expect ?? MAIN;
+    this.seed = sc.seed;
+    this.log = options.trace ? (line: string): void => void this.trace.push(`${iso(this.clock.now())} ${line}`) : undefined;
     this.clock = new VirtualClock(sc.t0);
     this.latencyPrng = Prng.derive(sc.seed, 'latency');
     this.crashPrng = Prng.derive(sc.seed, 'crash');
@@ -109,8 +113,12 @@ class Runner {
     }
   }
 
-  private log(line: string): void {
-    if (this.options.trace) this.trace.push(`${iso(this.clock.now())} ${line}`);
+  now(): number {
+    return this.clock.now();
+  }
+
+  bump(): void {
+    this.activity++;
   }
 
   private violated(): void {
@@ -122,14 +130,14 @@ class Runner {
   private async startProcess(): Promise<void> {
     const sc = this.sc;
     if (this.down) {
-      if (this.options.trace) this.log(`disk before restart: ${this.disk.describe()}`);
+      if (this.options.trace) this.log?.(`disk before restart: ${this.disk.describe()}`);
       if (this.down.mode !== 'kill' && sc.fsync) {
         const cut = this.disk.powerCut(this.down.mode === 'power-prefix' ? 'prefix' : 'scramble', this.crashPrng);
         if (cut.truncatesLost > 0 && !this.expect.failStop) {
           this.doubleFault = true;
           this.model.coverage.hit('tolerated.doubleFault', this.model.forgiveRejectedPersist());
         }
-        if (this.options.trace) this.log(`disk after the power cut: ${this.disk.describe()}`);
+        if (this.options.trace) this.log?.(`disk after the power cut: ${this.disk.describe()}`);
       }
       else this.disk.count('crash.kill');
       this.down = undefined;
@@ -149,7 +157,7 @@ class Runner {
         },
         this.pids,
       );
-      if (this.options.trace && process.env.SIM_FS_LOG) proc.fs.onCall = (line) => this.log(`  fs ${pid}: ${line}`);
+      if (this.options.trace && process.env.SIM_FS_LOG) proc.fs.onCall = (line) => this.log?.(`  fs ${pid}: ${line}`);
       const fs = this.options.wrapFs ? this.options.wrapFs(proc.fs) : proc.fs;
       proc.store = new JsonFileStore(STORE_DIR, { fs, fsync: sc.fsync, ...(sc.snapshotEvery ? { snapshotEvery: { changes: sc.snapshotEvery } } : {}) });
     } else {
@@ -183,7 +191,7 @@ class Runner {
     });
     proc.scheduler.on('error', (e) => {
       this.model.coverage.hit('event.error');
-      if (this.options.trace) this.log(`pid ${pid} error event: ${e.error.message}${e.jobId ? ` (job ${e.jobId})` : ''}`);
+      if (this.options.trace) this.log?.(`pid ${pid} error event: ${e.error.message}${e.jobId ? ` (job ${e.jobId})` : ''}`);
     });
     const faultsBefore = this.faultsFired();
     let outcome = await unlessDied(proc, proc.scheduler.start());
@@ -202,14 +210,15 @@ class Runner {
     }
     proc.started = true;
     this.model.coverage.hit('process.started');
-    this.log(`process ${pid} started`);
+    if (pid !== FIRST_PID) this.model.coverage.check('reopen');
+    this.log?.(`process ${pid} started`);
     await this.settle();
     await this.checkStore('recovered');
   }
 
   private register(proc: Proc, name: string): void {
     const spec = this.sc.handlers.find((h) => h.name === name);
-    proc.scheduler.register(name, (ctx) => this.handle(proc, ctx), {
+    proc.scheduler.register(name, (ctx) => handle(this, proc, ctx), {
       ...(spec?.concurrency ? { concurrency: spec.concurrency } : {}),
       ...(spec?.retry ? { retry: spec.retry } : {}),
       ...(spec?.timeout ? { timeout: spec.timeout } : {}),
@@ -239,7 +248,7 @@ class Runner {
 
   private crash(proc: Proc, mode: CrashMode): void {
     if (!proc.alive) return;
-    this.log(`process ${proc.pid} crashes (${mode})`);
+    this.log?.(`process ${proc.pid} crashes (${mode})`);
     proc.kill();
     this.model.crash(proc.pid);
     this.down = { mode, pid: proc.pid };
@@ -270,7 +279,10 @@ class Runner {
       const mark = this.activity + (fs ? fs.calls * 7 : 0);
       const busy = proc?.alive === true && fs !== undefined && fs.inflight > 0;
       if (!busy && mark === last) {
-        if (++quiet >= QUIET_TURNS) return;
+        if (++quiet >= QUIET_TURNS) {
+          this.model.coverage.check('quiescent');
+          return;
+        }
       } else quiet = 0;
       last = mark;
       await turn();
@@ -290,7 +302,7 @@ class Runner {
     if (!proc?.alive || !proc.started) return;
     const records = await proc.store.list({});
     if (!proc.alive) return;
-    if (this.options.trace && phase !== 'live') this.log(`${phase} records: ${records.map((r) => `${r.id}/v${(r.payload as { v: number }).v} ${r.state} ${iso(r.runAt)} a${r.attempt}${r.lost ? ` lost:${r.lost}` : ''}`).join(', ')}`);
+    if (this.options.trace && phase !== 'live') this.log?.(`${phase} records: ${records.map((r) => `${r.id}/v${(r.payload as { v: number }).v} ${r.state} ${iso(r.runAt)} a${r.attempt}${r.lost ? ` lost:${r.lost}` : ''}`).join(', ')}`);
     this.model.checkRecords(records, phase);
     // Stats equal a recount.
     const stats = proc.scheduler.stats();
@@ -351,14 +363,14 @@ class Runner {
 
 
   private async step(step: Step, index: number): Promise<void> {
-    this.log(`step ${index}: ${JSON.stringify(step)}`);
+    this.log?.(`step ${index}: ${JSON.stringify(step)}`);
     switch (step.k) {
       case 'op':
       case 'burst': {
         const proc = await this.up();
         if (!proc) return;
         const ops = step.k === 'op' ? [step.op] : step.ops;
-        const calls = ops.map((op) => this.exec(proc, op));
+        const calls = ops.map((op) => execOp(this, proc, op));
         await unlessDied(proc, Promise.allSettled(calls));
         break;
       }
@@ -442,7 +454,7 @@ class Runner {
     proc.kill();
     // Attempts whose outcome never reached the store (aborted by stop, or a refused settle) run again.
     this.model.crash(proc.pid);
-    this.log(`process ${proc.pid} stopped`);
+    this.log?.(`process ${proc.pid} stopped`);
   }
 
   private async finish(): Promise<void> {
@@ -475,7 +487,7 @@ class Runner {
       const next = Math.min(...pending.filter((r) => r.state === 'scheduled').map((r) => r.runAt));
       // Overdue or running: give retries of failed store calls (1 s) and handlers time.
       const wait = Number.isFinite(next) && next > this.clock.now() ? Math.min(next - this.clock.now(), 600_000) : 1000;
-      this.log(`drain ${i}: ${pending.length} one-off job(s) pending (${pending.map((r) => `${r.id} ${r.state} ${iso(r.runAt)}`).join(', ')}), advancing ${wait} ms; stats ${JSON.stringify(proc.scheduler.stats())}; attempts ${[...(proc.scheduler as unknown as { attempts: Map<string, unknown> }).attempts.keys()].join(',')}; live ${this.model.liveAttempts(proc.pid).map((a) => a.id).join(',')}`);
+      this.log?.(`drain ${i}: ${pending.length} one-off job(s) pending (${pending.map((r) => `${r.id} ${r.state} ${iso(r.runAt)}`).join(', ')}), advancing ${wait} ms; stats ${JSON.stringify(proc.scheduler.stats())}; attempts ${[...(proc.scheduler as unknown as { attempts: Map<string, unknown> }).attempts.keys()].join(',')}; live ${this.model.liveAttempts(proc.pid).map((a) => a.id).join(',')}`);
       await this.advance(wait);
       this.violated();
     }
@@ -488,216 +500,6 @@ class Runner {
     this.violated();
   }
 
-  // --------------------------------------------------------------- handlers
-
-  private handle(proc: Proc, ctx: JobContext<unknown, string>): unknown {
-    if (!proc.alive) return new Promise(() => undefined);
-    this.activity++;
-    const now = this.clock.now();
-    const a = this.model.onStart(proc.pid, ctx as JobContext<unknown, string> & { payload: unknown }, now);
-    this.model.coverage.hit('handler.start');
-    if (this.options.trace) this.log(`pid ${proc.pid} starts ${ctx.id} v${a.v} attempt ${ctx.attempt} slot ${iso(a.slot)}`);
-    const b = this.final ? { kind: 'ok' as const, ms: 0 } : behavior(this.sc.seed, a.v, a.slot, ctx.attempt, ctx.id);
-    if (this.options.trace) this.log(`  behaviour ${JSON.stringify(b)}`);
-    this.model.coverage.hit(`handler.${b.kind}`);
-    ctx.signal.addEventListener(
-      'abort',
-      () => {
-        const reason: unknown = ctx.signal.reason;
-        const why = reason instanceof JobTimeoutError ? 'timeout' : reason instanceof SchedulerStoppedError ? 'stop' : 'other';
-        this.model.coverage.hit(`handler.aborted.${why}`);
-        if (this.options.trace) this.log(`pid ${proc.pid}: ${ctx.id} attempt ${ctx.attempt} aborted (${why})`);
-        if (proc.alive) this.model.onAbort(a, why, this.clock.now());
-      },
-      { once: true },
-    );
-    if (b.kind === 'syncThrow') {
-      this.model.onEnd(a, 'fail', now);
-      throw new Error('sync failure');
-    }
-    const sleep = (ms: number): Promise<void> =>
-      ms <= 0 ? Promise.resolve() : new Promise((resolve) => proc.clock.setTimer(this.clock.now() + ms, resolve));
-    return (async () => {
-      await sleep(b.ms);
-      if (!proc.alive) return new Promise(() => undefined);
-      this.activity++;
-      if (b.call) await this.exec(proc, b.call).catch(() => undefined);
-      if (!proc.alive) return new Promise(() => undefined);
-      const at = this.clock.now();
-      switch (b.kind) {
-        case 'ok':
-        case 'callback':
-          this.model.onEnd(a, 'ok', at);
-          return { v: a.v, attempt: ctx.attempt };
-        case 'nonJson':
-          this.model.onEnd(a, 'ok', at);
-          return () => a.v;
-        case 'throw':
-          this.model.onEnd(a, 'fail', at);
-          throw new Error(`failure of v${a.v} attempt ${ctx.attempt}`);
-        case 'unrecoverable':
-          this.model.onEnd(a, 'unrecoverable', at);
-          throw new UnrecoverableError('gives up');
-        case 'hang':
-          return new Promise((_resolve, reject) => {
-            if (ctx.signal.aborted) reject(ctx.signal.reason);
-            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
-          });
-        default:
-          return new Promise(() => undefined);
-      }
-    })();
-  }
-
-  // -------------------------------------------------------------------- ops
-
-  /** Issues one scheduler call and records it in the model. Never rejects. */
-  private exec(proc: Proc, op: Op): Promise<unknown> {
-    const s = proc.scheduler;
-    const m = this.model;
-    const now = this.clock.now();
-    m.coverage.hit(`op.${op.op}`);
-    const watch = <T>(rec: OpRec, call: () => Promise<T>, onAck: (value: T) => void): Promise<unknown> => {
-      let promise: Promise<T>;
-      try {
-        promise = call();
-      } catch (error) {
-        promise = Promise.reject(error);
-      }
-      return proc.track(promise).then(
-        (value) => {
-          if (!proc.alive) return;
-          this.activity++;
-          m.settle(rec, 'acked');
-          m.coverage.hit(`op.${op.op}.ok`);
-          onAck(value);
-        },
-        (error: unknown) => {
-          if (!proc.alive) return;
-          this.activity++;
-          m.settle(rec, 'rejected', (error as Error)?.name);
-          m.coverage.hit(`op.${op.op}.rejected.${(error as Error)?.name ?? 'unknown'}`);
-          if (op.op === 'invalid') {
-            m.coverage.check('rejected');
-            if (!(error instanceof ValidationError)) m.fail('rejected', `invalid call (${op.what}) rejected with ${(error as Error)?.name}, expected ValidationError`);
-          } else if (!(error instanceof GodelayqError)) {
-            m.fail('rejected', `${op.op} rejected with an untyped error: ${String(error)}`);
-          }
-        },
-      );
-    };
-    const insert = (kind: InsertRec['kind'], name: string, opts: JobOpts | undefined, extra: Partial<InsertRec>, many?: OpRec): { v: number; ins: InsertRec; rec: OpRec } => {
-      const v = m.newV();
-      const rec = many ?? m.beginOp('insert', opts?.id, proc.pid, { vs: [v] });
-      const ins: InsertRec = {
-        v,
-        op: rec,
-        id: opts?.id,
-        name,
-        kind,
-        mode: opts?.onDuplicate,
-        ...(opts?.retry ? { retry: opts.retry } : {}),
-        ...(opts?.timeout ? { timeout: opts.timeout } : {}),
-        ...extra,
-      };
-      m.addInsert(ins);
-      return { v, ins, rec };
-    };
-    const acked = (ins: InsertRec, info: JobInfo): void => {
-      m.insertAcked(ins, info.id, (info.payload as { v: number }).v);
-    };
-    switch (op.op) {
-      case 'in': {
-        const { v, ins, rec } = insert('in', op.name, op.opts, { due: { wall: now + op.delay, elapsed: true, why: `scheduleIn(${op.delay}) at ${iso(now)}` } });
-        return watch(rec, () => s.scheduleIn(op.name, op.delay, { v }, op.opts), (info) => acked(ins, info));
-      }
-      case 'at': {
-        const at = now + op.offset;
-        const { v, ins, rec } = insert('at', op.name, op.opts, { due: { wall: at, elapsed: false, why: `scheduleAt(${iso(at)})` } });
-        return watch(rec, () => s.scheduleAt(op.name, at, { v }, op.opts), (info) => acked(ins, info));
-      }
-      case 'cron': {
-        const { v, ins, rec } = insert('cron', op.name, op.opts, { expr: op.expr, ...(op.tz ? { tz: op.tz } : {}) });
-        const opts = { ...op.opts, ...(op.tz ? { tz: op.tz } : {}), ...(op.misfire ? { misfire: op.misfire } : {}), ...(op.limit ? { limit: op.limit } : {}) };
-        return watch(rec, () => s.scheduleCron(op.name, op.expr, { v }, opts), (info) => acked(ins, info));
-      }
-      case 'every': {
-        const { v, ins, rec } = insert('every', op.name, op.opts, { interval: op.interval, anchor: now + op.interval });
-        const opts = { ...op.opts, ...(op.misfire ? { misfire: op.misfire } : {}), ...(op.limit ? { limit: op.limit } : {}) };
-        return watch(rec, () => s.scheduleEvery(op.name, op.interval, { v }, opts), (info) => acked(ins, info));
-      }
-      case 'many': {
-        const rec = m.beginOp('many', undefined, proc.pid, { vs: [] });
-        const made = op.items.map((item) => {
-          const due =
-            item.delay !== undefined
-              ? { wall: now + item.delay, elapsed: true, why: `scheduleMany delay ${item.delay} at ${iso(now)}` }
-              : { wall: now + (item.offset ?? 0), elapsed: false, why: `scheduleMany at ${iso(now + (item.offset ?? 0))}` };
-          const made = insert(item.delay !== undefined ? 'in' : 'at', item.name, item.opts, { due }, rec);
-          rec.vs?.push(made.v);
-          return { item, ...made };
-        });
-        for (const { ins } of made) if (ins.id !== undefined) m.linkOp(ins.id, rec);
-        const items = made.map(({ item, v }) => ({
-          name: item.name,
-          payload: { v },
-          ...(item.delay !== undefined ? { delay: item.delay } : { at: now + (item.offset ?? 0) }),
-          ...(item.opts ? { options: item.opts } : {}),
-        }));
-        return watch(rec, () => s.scheduleMany(items as never), (infos) => {
-          infos.forEach((info, i) => acked((made[i] as { ins: InsertRec }).ins, info as JobInfo));
-        });
-      }
-      case 'cancel': {
-        const rec = m.beginOp('cancel', op.id, proc.pid);
-        return watch(rec, () => s.cancel(op.id), (cancelled) => {
-          if (cancelled) m.cancelAcked(rec, m.lastStoredV(op.id, rec.seq));
-        });
-      }
-      case 'reschedule': {
-        const when = now + op.offset;
-        const rec = m.beginOp('reschedule', op.id, proc.pid, { when });
-        m.reschedulePending(m.lastStoredV(op.id, rec.seq), when);
-        return watch(rec, () => s.reschedule(op.id, when), (info) => m.rescheduleAcked(rec, (info.payload as { v: number }).v, when));
-      }
-      case 'retry': {
-        const at = now + (op.offset ?? 0);
-        const rec = m.beginOp('retry', op.id, proc.pid, { when: at });
-        m.revivePending(m.lastStoredV(op.id, rec.seq), at);
-        return watch(rec, () => s.retry(op.id, op.offset === undefined ? {} : { at }), (info) => m.reviveAcked((info.payload as { v: number }).v, at));
-      }
-      case 'get': {
-        const rec = m.beginOp('get', undefined, proc.pid);
-        return watch(rec, () => s.get(op.id), () => undefined);
-      }
-      case 'list': {
-        const rec = m.beginOp('list', undefined, proc.pid);
-        return watch(rec, () => s.list({}), () => undefined);
-      }
-      case 'invalid': {
-        const v = m.newV();
-        const rec = m.beginOp('invalid', undefined, proc.pid, { vs: [v] });
-        m.addInsert({ v, op: rec, id: undefined, name: 'a', kind: 'in', mode: undefined, due: { wall: now, elapsed: false, why: 'invalid' } });
-        const call = (): Promise<unknown> => {
-          switch (op.what) {
-            case 'delay':
-              return s.scheduleIn('a', -5, { v });
-            case 'cron':
-              return s.scheduleCron('a', '61 * * * *', { v });
-            case 'payload':
-              return s.scheduleIn('a', 10, { v, bad: () => 1 } as never);
-            case 'tz':
-              return s.scheduleCron('a', '0 * * * *', { v }, { tz: 'Mars/Olympus' });
-            case 'at':
-              return s.scheduleAt('a', new Date(Number.NaN), { v });
-            case 'retry':
-              return s.scheduleIn('a', 10, { v }, { retry: { maxRetries: -1, backoff: { type: 'fixed', delay: 1 } } });
-          }
-        };
-        return watch(rec, call, () => m.fail('rejected', `invalid call (${op.what}) was accepted`));
-      }
-    }
-  }
 }
 
 /** Runs `sc` and reports the first violation. Never throws for a violation. */

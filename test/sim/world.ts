@@ -8,7 +8,7 @@
  * doing anything: nothing it left in memory can touch the world again. Only
  * the disk survives, and a power cut then decides what of it survives.
  */
-import type { Clock, ClockTimer, VirtualClock } from '../../src/clock.js';
+import type { Clock, ClockTimer } from '../../src/clock.js';
 import type { Scheduler } from '../../src/scheduler.js';
 import type { Store } from '../../src/store/store.js';
 import type { SimFs } from './sim-fs.js';
@@ -18,7 +18,7 @@ export class ProcessClock implements Clock {
   private readonly timers = new Set<ClockTimer>();
   private dead = false;
 
-  constructor(private readonly base: VirtualClock) {}
+  constructor(private readonly base: Clock) {}
 
   now(): number {
     return this.base.now();
@@ -74,6 +74,12 @@ export class Proc {
     this.alive = false;
     this.clock.kill();
     this.markDied();
+  }
+
+  /** Resolves after `ms` on this process's clock; never once it died. */
+  sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => this.clock.setTimer(this.clock.now() + ms, resolve));
   }
 
   /** Tracks a scheduler call so stop() can be checked to leave none pending. */

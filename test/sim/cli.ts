@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   }
   if (store === 'redis') {
     const { redisMain } = await import('./redis-sim.js');
-    await redisMain({ seed: values.seed, from: values.from, count: values.count, minutes: values.minutes });
+    await redisMain({ seed: values.seed, from: values.from, count: values.count, minutes: values.minutes, strict: values.strict || values.check === 'crashRule' });
     return;
   }
   if (values.regression !== undefined) {

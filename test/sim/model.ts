@@ -112,6 +112,12 @@ export interface ModelConfig {
   timeout: (ins: InsertRec) => number | undefined;
   keepSmall: boolean;
   expect: Expectations;
+  /**
+   * False for a shared store on real time (RedisStore): due-time and slot-grid
+   * checks are skipped (the store's clock is the server's), and lost leases,
+   * which the model cannot see, are not charged unless the crash rule holds.
+   */
+  timeChecks?: boolean;
 }
 
 export function backoffMs(spec: RetrySpec, retry: number): number {
@@ -392,9 +398,10 @@ export class Model {
     this.check('concurrency', same.length === 0, () => `job ${ctx.id} starts attempt ${ctx.attempt} while attempt ${same[0]?.attempt} (slot ${iso(same[0]?.slot ?? 0)}) still runs`);
     // Due time.
     const policy = this.config.policy(ins);
+    const timed = this.config.timeChecks !== false;
     if (a.recurring) {
-      this.check('notEarly', !this.early(slot, now), () => `schedule ${ctx.id} slot ${iso(slot)} started at ${iso(now)}`);
-      if (!state.allowedSlots.has(slot)) {
+      if (timed) this.check('notEarly', !this.early(slot, now), () => `schedule ${ctx.id} slot ${iso(slot)} started at ${iso(now)}`);
+      if (timed && !state.allowedSlots.has(slot)) {
         if (ins.kind === 'cron') {
           const problem = slotProblem(ins.expr as string, ins.tz, slot, this.config.expect.cronieDst ? 'cronie' : 'wall');
           this.check('slotOnce', problem === undefined, () => `schedule ${ctx.id} ran slot ${iso(slot)} which is not a slot: ${problem}`);
@@ -424,7 +431,7 @@ export class Model {
       this.check('attempts', state.startsInRun <= policy.maxRetries + 1 + state.stopAborted + this.uncharged(state), () => `job ${ctx.id} v${a.v} started ${state.startsInRun} times in one run, maxRetries is ${policy.maxRetries}`);
     }
     const due = state.nextDue;
-    if (due) this.check('notEarly', !this.early(due.wall, now), () => `job ${ctx.id} attempt ${ctx.attempt} started at ${iso(now)}, ${due.wall - now} ms before its due time ${iso(due.wall)} (${due.why})`);
+    if (due && timed) this.check('notEarly', !this.early(due.wall, now), () => `job ${ctx.id} attempt ${ctx.attempt} started at ${iso(now)}, ${due.wall - now} ms before its due time ${iso(due.wall)} (${due.why})`);
     // An attempt aborted by a graceful stop() may or may not be charged (SPEC is silent): allow it either way.
     // Without the crash rule a claim that reached the disk just before a crash raises `attempt` unseen: no bound then.
     const bound = this.config.expect.crashRule ? policy.maxRetries + 1 + state.stopAborted : Infinity;
@@ -461,7 +468,8 @@ export class Model {
 
   /** Lost attempts that main does not charge yet (see known.ts). */
   private uncharged(state: VState): number {
-    return this.config.expect.crashRule ? 0 : state.lost;
+    if (this.config.expect.crashRule) return 0;
+    return this.config.timeChecks === false ? Infinity : state.lost;
   }
 
   private failed(state: VState, a: AttemptRec, now: number): void {
@@ -624,7 +632,7 @@ export class Model {
       }
       case 'scheduled':
       case 'revived': {
-        if (state.lastStartSeq > fact.seq || this.lastCrashSeq > fact.seq || !fact.runAt) break;
+        if (state.lastStartSeq > fact.seq || this.lastCrashSeq > fact.seq || !fact.runAt || this.config.timeChecks === false) break;
         if (r.state !== 'scheduled' || recurring) break;
         const want = fact.runAt.wall;
         this.check('durable', r.runAt === want, () => `${where} was acknowledged due at ${iso(want)}, the store says ${iso(r.runAt)} (${phase})`);
@@ -645,8 +653,11 @@ export class Model {
     }
     for (const op of this.ops) {
       if (op.kind !== 'many' || op.status !== 'unknown' || !op.vs || op.vs.length < 2) continue;
-      // Only when nothing else touched those ids since.
-      if (op.vs.some((v) => this.vs.get(v)?.ins.id === undefined || this.touchedAfter(this.vs.get(v)?.ins.id as string, op.seq))) continue;
+      // Only when every item would store its own v: distinct ids, no 'keep', nothing touched those ids since.
+      const items = op.vs.map((v) => this.vs.get(v)?.ins);
+      const ids = items.map((ins) => ins?.id);
+      if (items.some((ins) => !ins || ins.id === undefined || ins.mode === 'keep' || this.touchedAfter(ins.id, op.seq))) continue;
+      if (new Set(ids).size !== ids.length) continue;
       const n = op.vs.filter((v) => present.has(v)).length;
       this.check('atomicMany', n === 0 || n === op.vs.length, () => `scheduleMany of ${op.vs?.length} jobs (in flight at a crash) came back with ${n} of them`);
     }

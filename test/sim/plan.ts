@@ -99,8 +99,8 @@ export interface GenOptions {
 }
 
 export const NAMES = ['a', 'b', 'c'] as const;
-const ONE_OFF_IDS = ['j0', 'j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7', 'j8', 'j9'];
-const SCHEDULE_IDS = ['s0', 's1', 's2'];
+export const ONE_OFF_IDS = ['j0', 'j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7', 'j8', 'j9'];
+export const SCHEDULE_IDS = ['s0', 's1', 's2'];
 
 /** DST transitions to start near (UTC instants), with their zone. */
 const TRANSITIONS: [string, number][] = [
@@ -130,14 +130,14 @@ export const CRONS = [
   '45 1-3 * * *',
 ];
 
-function retrySpec(prng: Prng): RetrySpec {
+export function retrySpec(prng: Prng): RetrySpec {
   const maxRetries = prng.int(0, 3);
   return prng.chance(0.5)
     ? { maxRetries, backoff: { type: 'fixed', delay: prng.pick([0, 100, 1000, 5000]) } }
     : { maxRetries, backoff: { type: 'exponential', delay: prng.pick([50, 500, 2000]), factor: prng.pick([2, 3]), ...(prng.chance(0.5) ? { maxDelay: 4000 } : {}) } };
 }
 
-function jobOpts(prng: Prng, ids: readonly string[], idChance: number): JobOpts | undefined {
+export function jobOpts(prng: Prng, ids: readonly string[], idChance: number): JobOpts | undefined {
   if (!prng.chance(0.85)) return undefined;
   const o: JobOpts = {};
   if (prng.chance(idChance)) o.id = prng.pick(ids);

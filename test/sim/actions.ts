@@ -156,12 +156,12 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
       return watch(rec, () => s.scheduleAt(op.name, at, { v }, op.opts), (info) => acked(ins, info));
     }
     case 'cron': {
-      const { v, ins, rec } = insert('cron', op.name, op.opts, { expr: op.expr, ...(op.tz ? { tz: op.tz } : {}) });
+      const { v, ins, rec } = insert('cron', op.name, op.opts, { expr: op.expr, ...(op.tz ? { tz: op.tz } : {}), misfire: op.misfire ?? 'once', created: now });
       const opts = { ...op.opts, ...(op.tz ? { tz: op.tz } : {}), ...(op.misfire ? { misfire: op.misfire } : {}), ...(op.limit ? { limit: op.limit } : {}) };
       return watch(rec, () => s.scheduleCron(op.name, op.expr, { v }, opts), (info) => acked(ins, info));
     }
     case 'every': {
-      const { v, ins, rec } = insert('every', op.name, op.opts, { interval: op.interval, anchor: now + op.interval });
+      const { v, ins, rec } = insert('every', op.name, op.opts, { interval: op.interval, anchor: now + op.interval, misfire: op.misfire ?? 'once', created: now });
       const opts = { ...op.opts, ...(op.misfire ? { misfire: op.misfire } : {}), ...(op.limit ? { limit: op.limit } : {}) };
       return watch(rec, () => s.scheduleEvery(op.name, op.interval, { v }, opts), (info) => acked(ins, info));
     }

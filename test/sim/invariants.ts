@@ -13,6 +13,7 @@ export const INVARIANTS = {
   atLeastOnce: 'every due job eventually runs, dies or is cancelled',
   attempts: 'attempts never exceed the retry policy (a lost attempt counts)',
   slotOnce: 'each cron/every slot runs at most once, on its grid',
+  allSlots: "with misfire 'all', a schedule runs every one of its slots, in order",
   stats: 'stats() equals a recount',
   heap: "the heap's check() holds",
   settled: 'no promise stays pending after stop()',

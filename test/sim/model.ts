@@ -46,6 +46,9 @@ export interface InsertRec {
   interval?: number;
   /** every: slot grid origin (wall; moves with clock steps while a process runs). */
   anchor?: number;
+  misfire?: 'once' | 'skip' | 'all';
+  /** Wall time of the call (cron: the first slot comes after it). */
+  created?: number;
   retry?: RetrySpec;
   timeout?: number;
 }
@@ -418,6 +421,7 @@ export class Model {
       this.check('slotOnce', !state.doneSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)} again after it finished (attempt ${ctx.attempt})`);
       this.check('slotOnce', slot > state.maxDoneSlot, () => `schedule ${ctx.id} ran slot ${iso(slot)} after the later slot ${iso(state.maxDoneSlot)} had finished`);
       if (state.curSlot !== slot) {
+        if (timed && ins.misfire === 'all' && !state.rescheduled && !state.allowedSlots.has(slot)) this.checkNoSkip(ctx.id, ins, state.curSlot, slot, now);
         state.curSlot = slot;
         state.slotStarts = 0;
         state.stopAborted = 0;
@@ -464,6 +468,34 @@ export class Model {
       state.stopAborted++;
       state.nextDue = undefined;
     }
+  }
+
+  /** With misfire 'all', no slot of the schedule lies between the previous occurrence (or its creation) and `slot`. */
+  private checkNoSkip(id: string, ins: InsertRec, prev: number | undefined, slot: number, now: number): void {
+    // More than MISFIRE_ALL_CAP slots behind: the oldest are dropped by design.
+    const cap = 1000;
+    let skipped: number[] = [];
+    if (ins.kind === 'every') {
+      const every = ins.interval as number;
+      const anchor = ins.anchor as number;
+      const k = Math.round((slot - anchor) / every);
+      const kPrev = prev === undefined ? -1 : Math.round((prev - anchor) / every);
+      if (Math.floor((now - anchor) / every) - kPrev >= cap) return;
+      if (k - kPrev > 1) skipped = [anchor + (kPrev + 1) * every];
+    } else {
+      const from = prev ?? (ins.created as number);
+      const step = (ins.expr as string).trim().split(/\s+/).length === 6 ? 1000 : 60_000;
+      if ((now - from) / step > 200_000) return;
+      const rule = this.config.expect.cronieDst ? 'cronie' : 'wall';
+      let behind = 0;
+      for (let t = Math.floor(from / step) * step + step; t <= now && behind < cap; t += step) {
+        if (t <= from || slotProblem(ins.expr as string, ins.tz, t, rule) !== undefined) continue;
+        behind++;
+        if (t < slot) skipped.push(t);
+      }
+      if (behind >= cap) return;
+    }
+    this.check('allSlots', skipped.length === 0, () => `schedule ${id} (misfire 'all') ran slot ${iso(slot)} after ${prev === undefined ? 'its creation' : iso(prev)}, skipping slot ${iso(skipped[0] as number)}${skipped.length > 1 ? ` and ${skipped.length - 1} more` : ''}`);
   }
 
   /** Lost attempts that main does not charge yet (see known.ts). */

@@ -321,9 +321,10 @@ export class SimDisk {
    * A power cut: what is not durable may be lost or torn (see the file
    * header). Afterwards everything that survived is durable.
    */
-  powerCut(mode: 'prefix' | 'scramble', prng: Prng): { truncatesLost: number } {
+  powerCut(mode: 'prefix' | 'scramble', prng: Prng): { truncatesLost: number; journalsUnlinked: number } {
     this.count(`crash.power-${mode}`);
     const before = this.counters['crash.truncatesLost'] ?? 0;
+    const unlinkedBefore = this.counters['crash.journalsUnlinked'] ?? 0;
     const files = new Set<Inode>();
     this.rebuild(this.root, prng, files);
     for (const inode of files) {
@@ -331,7 +332,10 @@ export class SimDisk {
       inode.nlink = 0;
     }
     this.countLinks(this.root);
-    return { truncatesLost: (this.counters['crash.truncatesLost'] ?? 0) - before };
+    return {
+      truncatesLost: (this.counters['crash.truncatesLost'] ?? 0) - before,
+      journalsUnlinked: (this.counters['crash.journalsUnlinked'] ?? 0) - unlinkedBefore,
+    };
   }
 
   private rebuild(dir: Dir, prng: Prng, files: Set<Inode>): void {
@@ -343,6 +347,10 @@ export class SimDisk {
         if (entry === undefined) entries.delete(name);
         else entries.set(name, entry);
       }
+    }
+    // A journal holding synced changes whose name was never made durable (see known.ts dirSyncOnOpen).
+    for (const [name, e] of dir.entries) {
+      if (e.kind === 'file' && /^journal-\d+\.jsonl$/.test(name) && !entries.has(name) && e.inode.durable.length > 60) this.count('crash.journalsUnlinked');
     }
     dir.entries = entries;
     dir.sync();

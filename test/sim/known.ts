@@ -38,13 +38,20 @@ export interface Expectations {
    * stop), the slot the `misfired` event declared missed comes back and runs.
    */
   misfireKept: boolean;
+  /**
+   * Found by the simulation: JsonFileStore appends acknowledged changes to a
+   * journal it found at open without fsyncing the folder; when the process
+   * that created that journal died (or its folder fsync failed) before the
+   * folder was synced, a power cut unlinks the journal and every change in it.
+   */
+  dirSyncOnOpen: boolean;
 }
 
 /** What SPEC.md says. */
-export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true };
+export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true };
 
 /** What main implements today (see the file header). */
-export const MAIN: Expectations = { crashRule: false, settleRetry: false, rebase: false, parentFsync: false, cronieDst: false, failStop: false, readyRecheck: false, misfireKept: false };
+export const MAIN: Expectations = { crashRule: false, settleRetry: false, rebase: false, parentFsync: false, cronieDst: false, failStop: false, readyRecheck: false, misfireKept: false, dirSyncOnOpen: false };
 
 export const GAP_ISSUES: Record<keyof Expectations, string> = {
   crashRule: 'issue 11.5 / SPEC §5: a lost attempt counts toward the retry policy',
@@ -54,5 +61,6 @@ export const GAP_ISSUES: Record<keyof Expectations, string> = {
   cronieDst: "issue 13.1 / SPEC §2: cronie's DST rule for interval expressions",
   failStop: 'issue 11.9: a failed write whose repair cannot be synced must not be reported rejected (fail-stop)',
   misfireKept: 'new (simulation): a lost catch-up attempt brings back the slot its misfired event declared missed',
+  dirSyncOnOpen: 'new (simulation): fsync the store folder at open before appending to a journal found there',
   readyRecheck: 'new (simulation): a due job held in the ready queue across a backward clock step starts before its due time',
 };

@@ -679,5 +679,111 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "a journal created by a start whose folder fsync failed is reused unsynced; a power cut then loses every acknowledged job",
+    "gap": "dirSyncOnOpen",
+    "todo": "new (simulation): fsync the store folder at open before appending to a journal found there",
+    "invariant": "durable",
+    "scenario": {
+      "seed": 3758,
+      "store": "json",
+      "t0": 1774732355043,
+      "zones": [
+        "Europe/London",
+        "Europe/London",
+        "UTC"
+      ],
+      "concurrency": 1,
+      "retry": {
+        "maxRetries": 1,
+        "backoff": {
+          "type": "fixed",
+          "delay": 1000
+        }
+      },
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 11,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        6,
+        3,
+        1,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "timeout": 20000
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c",
+          "concurrency": 2,
+          "timeout": 3000
+        }
+      ],
+      "steps": [
+        {
+          "k": "fault",
+          "fault": "read-EIO",
+          "after": 5
+        },
+        {
+          "k": "advance",
+          "ms": 553
+        },
+        {
+          "k": "advance",
+          "ms": 30663
+        },
+        {
+          "k": "crash",
+          "mode": "power-prefix",
+          "at": {
+            "calls": 6,
+            "side": "before"
+          },
+          "downMs": 0
+        },
+        {
+          "k": "advance",
+          "ms": 1584
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 0,
+            "opts": {
+              "id": "j6",
+              "retry": {
+                "maxRetries": 0,
+                "backoff": {
+                  "type": "fixed",
+                  "delay": 0
+                }
+              }
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "a",
+            "delay": 0,
+            "opts": {
+              "id": "j3"
+            }
+          }
+        }
+      ]
+    }
   }
 ];

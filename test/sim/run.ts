@@ -133,6 +133,9 @@ class Runner implements ActionContext {
       if (this.options.trace) this.log?.(`disk before restart: ${this.disk.describe()}`);
       if (this.down.mode !== 'kill' && sc.fsync) {
         const cut = this.disk.powerCut(this.down.mode === 'power-prefix' ? 'prefix' : 'scramble', this.crashPrng);
+        if (cut.journalsUnlinked > 0 && !this.expect.dirSyncOnOpen) {
+          throw new Tolerated('a power cut unlinked a journal whose folder was never fsynced (known.ts dirSyncOnOpen)');
+        }
         if (cut.truncatesLost > 0 && !this.expect.failStop) {
           this.doubleFault = true;
           this.model.coverage.hit('tolerated.doubleFault', this.model.forgiveRejectedPersist());

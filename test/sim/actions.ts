@@ -21,6 +21,8 @@ export interface ActionContext {
   /** Something happened (quiescence detection). */
   bump(): void;
   log?: ((line: string) => void) | undefined;
+  /** Multiplies handlers' delays and their callbacks' times (real-time simulations). @default 1 */
+  readonly timeScale?: number;
 }
 
 /** A simulated process, as its handlers and calls see it. */
@@ -40,7 +42,7 @@ export function handle(cx: ActionContext, proc: Actor, ctx: JobContext<unknown, 
   const a = cx.model.onStart(proc.pid, ctx as JobContext<unknown, string> & { payload: unknown }, now);
   cx.model.coverage.hit('handler.start');
   cx.log?.(`pid ${proc.pid} starts ${ctx.id} v${a.v} attempt ${ctx.attempt} slot ${iso(a.slot)}`);
-  const b = cx.final ? { kind: 'ok' as const, ms: 0 } : behavior(cx.seed, a.v, a.slot, ctx.attempt, ctx.id);
+  const b = cx.final ? { kind: 'ok' as const, ms: 0 } : behavior(cx.seed, a.v, a.slot, ctx.attempt, ctx.id, cx.timeScale);
   cx.log?.(`  behaviour ${JSON.stringify(b)}`);
   cx.model.coverage.hit(`handler.${b.kind}`);
   ctx.signal.addEventListener(

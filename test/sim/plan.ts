@@ -330,10 +330,10 @@ export interface Behavior {
  * the slot and the attempt number, so it does not depend on the order in
  * which jobs happen to run.
  */
-export function behavior(seed: number, v: number, slot: number, attempt: number, selfId: string): Behavior {
+export function behavior(seed: number, v: number, slot: number, attempt: number, selfId: string, scale = 1): Behavior {
   const prng = Prng.derive(seed, `behave:${v}:${slot}:${attempt}`);
   const kind = prng.weighted<BehaviorKind>({ ok: 12, throw: 5, unrecoverable: 0.6, hang: 1.2, hangIgnore: 0.3, syncThrow: 0.5, callback: 2, nonJson: 0.3 });
-  const ms = prng.pick([0, 0, 0, 10, 500, 3000]);
+  const ms = Math.round(prng.pick([0, 0, 0, 10, 500, 3000]) * scale);
   if (kind !== 'callback') return { kind, ms };
   const which = prng.weighted({ cancelSelf: 1, cancel: 2, schedule: 3, reschedule: 1 });
   const other = prng.pick(ONE_OFF_IDS);
@@ -343,7 +343,7 @@ export function behavior(seed: number, v: number, slot: number, attempt: number,
       : which === 'cancel'
         ? { op: 'cancel', id: other }
         : which === 'reschedule'
-          ? { op: 'reschedule', id: other, offset: prng.int(0, 600_000) }
-          : { op: 'in', name: prng.pick(NAMES), delay: prng.int(0, 60_000), opts: { id: other, ...(prng.chance(0.5) ? { onDuplicate: prng.pick(['keep', 'replace'] as const) } : {}) } };
+          ? { op: 'reschedule', id: other, offset: Math.round(prng.int(0, 600_000) * scale) }
+          : { op: 'in', name: prng.pick(NAMES), delay: Math.round(prng.int(0, 60_000) * scale), opts: { id: other, ...(prng.chance(0.5) ? { onDuplicate: prng.pick(['keep', 'replace'] as const) } : {}) } };
   return { kind, ms, call };
 }

@@ -153,8 +153,11 @@ class RedisRunner implements ActionContext {
   readonly model: Model;
   readonly seed: number;
   final = false;
+  /** Handler delays and callback times shrink to fit real time. */
+  readonly timeScale = 0.02;
   private readonly workers: (Worker | undefined)[] = [];
-  private nextPid = 5_000_001;
+  /** Worker pids (and connection names) unique across the scenarios of one process. */
+  private static nextPid = 5_000_001;
   private readonly prefix: string;
   private admin!: Redis;
 
@@ -183,8 +186,13 @@ class RedisRunner implements ActionContext {
 
   bump(): void {}
 
+  readonly trace: string[] = [];
+  log = (line: string): void => {
+    this.trace.push(`${new Date().toISOString()} ${line}`);
+  };
+
   private async startWorker(slot: number): Promise<void> {
-    const pid = this.nextPid++;
+    const pid = RedisRunner.nextPid++;
     const name = `w${pid}`;
     let dead = false;
     const client = new Redis(this.server.url, {
@@ -229,7 +237,10 @@ class RedisRunner implements ActionContext {
         if (worker.alive) this.model.onEvent(pid, type, payload as never);
       });
     }
-    scheduler.on('error', () => this.model.coverage.hit('event.error'));
+    scheduler.on('error', (e) => {
+      this.model.coverage.hit('event.error');
+      this.log(`${name} error event: ${e.error.message}`);
+    });
     const started = await within(scheduler.start(), 10_000);
     if (!started.done) throw new SimViolation('settled', `worker ${name}: start() did not settle in 10 s`);
     this.workers[slot] = worker;
@@ -303,6 +314,7 @@ class RedisRunner implements ActionContext {
       const prng = Prng.derive(this.sc.seed, 'redis-run');
       for (const step of this.sc.steps) {
         this.model.coverage.hit(`step.${step.k}`);
+        this.log(`step ${JSON.stringify(step)}`);
         const live = this.live();
         const w = prng.pick(live.length > 0 ? live : [undefined]);
         switch (step.k) {
@@ -364,6 +376,7 @@ class RedisRunner implements ActionContext {
     let records = await this.list();
     while (Date.now() < deadline) {
       const pending = records.filter((r) => !r.recur && (r.state === 'scheduled' || r.state === 'running'));
+      this.log(`drain: ${pending.map((r) => `${r.id} ${r.state} ${iso(r.runAt)} a${r.attempt}`).join(', ')}; live ${this.live().map((w) => `${w.name}:${this.model.liveAttempts(w.pid).map((a) => a.id).join('/')}`).join(' ')}`);
       if (pending.length === 0 && this.live().every((w) => this.model.liveAttempts(w.pid).length === 0)) break;
       await sleep(100);
       records = await this.list();
@@ -392,7 +405,7 @@ export async function runRedisScenario(server: RedisServer, seed: number, expect
   try {
     await runner.run();
     if (runner.model.violation) throw runner.model.violation;
-    return { seed, ok: true, steps: sc.steps.length, coverage: runner.model.coverage.counts, trace: [] };
+    return { seed, ok: true, steps: sc.steps.length, coverage: runner.model.coverage.counts, trace: runner.trace };
   } catch (error) {
     const v = error instanceof SimViolation ? error : undefined;
     return {
@@ -402,7 +415,7 @@ export async function runRedisScenario(server: RedisServer, seed: number, expect
       message: v ? v.message : `the simulation itself threw: ${(error as Error)?.stack ?? String(error)}`,
       steps: sc.steps.length,
       coverage: runner.model.coverage.counts,
-      trace: [],
+      trace: runner.trace,
     };
   }
 }
@@ -426,6 +439,7 @@ export async function redisMain(options: { seed?: string | undefined; from?: str
       for (const [k, v] of Object.entries(r.coverage)) coverage[k] = (coverage[k] ?? 0) + v;
       if (!r.ok) {
         failures++;
+        console.log(r.trace.slice(options.seed !== undefined ? 0 : -25).join('\n'));
         console.log(`FAIL seed ${seed}: [${r.invariant}] ${r.message}\n  replay: npm run sim -- --store redis --seed ${seed}${options.strict ? ' --strict' : ''}`);
       }
     }

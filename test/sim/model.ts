@@ -28,6 +28,8 @@ export interface OpRec {
   when?: number;
   /** Name of the error it was rejected with. */
   error?: string;
+  /** Model sequence number at which it was decided. */
+  settledAt?: number;
   /** inserts: the v of each item. */
   vs?: number[];
 }
@@ -144,6 +146,12 @@ export class Model {
   /** seq of the last crash (power cut or kill). */
   private lastCrashSeq = -1;
   violation: SimViolation | undefined;
+  /**
+   * While checking records read from a shared store: the model's sequence
+   * number when the read was sent. Calls decided and facts learnt after it
+   * may postdate what the read saw, so they count as undecided.
+   */
+  private asOf = Infinity;
   /** Highest wall time seen so far (before any backward step). */
   private peakWall = -Infinity;
 
@@ -246,6 +254,7 @@ export class Model {
   settle(op: OpRec, status: 'acked' | 'rejected', error?: string): void {
     if (op.status !== 'pending') return;
     op.status = status;
+    op.settledAt = ++this.seq;
     if (error !== undefined) op.error = error;
   }
 
@@ -561,6 +570,20 @@ export class Model {
     }
   }
 
+  /** A call's status as of `asOf` (see there). */
+  private statusOf(op: OpRec): OpStatus {
+    return op.settledAt !== undefined && op.settledAt > this.asOf ? 'pending' : op.status;
+  }
+
+  /** The newest fact learnt by `asOf`. */
+  private lastFact(state: VState): Fact | undefined {
+    for (let i = state.facts.length - 1; i >= 0; i--) {
+      const f = state.facts[i] as Fact;
+      if (f.seq <= this.asOf) return f;
+    }
+    return undefined;
+  }
+
   /** True when a call on `id` made after `seq` is not decided (pending, or lost with its process). */
   undecided(id: string, seq: number): boolean {
     const list = this.idOps.get(id);
@@ -568,13 +591,14 @@ export class Model {
     for (let i = list.length - 1; i >= 0; i--) {
       const op = list[i] as OpRec;
       if (op.seq <= seq) break;
-      if (op.status === 'pending' || op.status === 'unknown') return true;
+      const status = this.statusOf(op);
+      if (status === 'pending' || status === 'unknown') return true;
     }
     return false;
   }
 
   private anyOp(id: string, kinds: readonly string[], after: number, statuses: readonly OpStatus[]): OpRec | undefined {
-    return this.idOps.get(id)?.find((op) => op.seq > after && kinds.includes(op.kind) && statuses.includes(op.status));
+    return this.idOps.get(id)?.find((op) => op.seq > after && kinds.includes(op.kind) && statuses.includes(this.statusOf(op)));
   }
 
   // ----------------------------------------------------------- store view
@@ -583,7 +607,21 @@ export class Model {
    * Compares the store's records with the model. `phase`: 'live' (a running
    * process, quiescent), 'recovered' (right after a restart), 'final'.
    */
-  checkRecords(records: readonly JobRecord[], phase: 'live' | 'recovered' | 'final'): void {
+  checkRecords(records: readonly JobRecord[], phase: 'live' | 'recovered' | 'final', asOf = Infinity): void {
+    this.asOf = asOf;
+    try {
+      this.checkRecordsNow(records, phase);
+    } finally {
+      this.asOf = Infinity;
+    }
+  }
+
+  /** The model's sequence number now: pass it to `checkRecords` with a read sent now. */
+  get now(): number {
+    return this.seq;
+  }
+
+  private checkRecordsNow(records: readonly JobRecord[], phase: 'live' | 'recovered' | 'final'): void {
     const byId = new Map<string, JobRecord>();
     for (const r of records) {
       byId.set(r.id, r);
@@ -594,7 +632,7 @@ export class Model {
         continue;
       }
       const ins = state.ins;
-      this.check('rejected', ins.op.status !== 'rejected', () => `the store holds job ${r.id} v${v} (${r.state}) though the call that scheduled it was rejected (${phase})`);
+      this.check('rejected', this.statusOf(ins.op) !== 'rejected', () => `the store holds job ${r.id} v${v} (${r.state}) though the call that scheduled it was rejected (${phase})`);
       this.check('durable', r.name === ins.name && (ins.id === undefined || ins.id === r.id), () => `job ${r.id} v${v} has name ${r.name}, expected ${ins.name} (id ${ins.id})`);
       if (r.state === 'completed' && !r.recur) {
         this.check('phantom', state.okEnds > 0, () => `job ${r.id} v${v} is completed but its handler never succeeded`);
@@ -612,7 +650,8 @@ export class Model {
       const r = byId.get(id);
       const allowed = new Set<number>([cur.ins.v]);
       for (const op of this.idOps.get(id) ?? []) {
-        if (op.seq > cur.ins.op.seq && (op.status === 'pending' || op.status === 'unknown')) for (const v of op.vs ?? []) allowed.add(v);
+        const status = this.statusOf(op);
+        if (op.seq > cur.ins.op.seq && (status === 'pending' || status === 'unknown')) for (const v of op.vs ?? []) allowed.add(v);
       }
       if (!r) {
         const evictable = this.config.keepSmall || this.undecidedKinds(id, cur.ins.op.seq, ['cancel', 'retry']);
@@ -633,18 +672,18 @@ export class Model {
   private current(id: string): VState | undefined {
     let best: VState | undefined;
     for (const op of this.idOps.get(id) ?? []) {
-      if (op.status !== 'acked' || !op.vs) continue;
+      if (this.statusOf(op) !== 'acked' || !op.vs) continue;
       for (const v of op.vs) {
         const state = this.vs.get(v);
         // Later call wins; within one scheduleMany, the later item.
-        if (state && state.ins.id === id && state.facts.length > 0 && (!best || op.seq > best.ins.op.seq || (op.seq === best.ins.op.seq && v > best.ins.v))) best = state;
+        if (state && state.ins.id === id && this.lastFact(state) !== undefined && (!best || op.seq > best.ins.op.seq || (op.seq === best.ins.op.seq && v > best.ins.v))) best = state;
       }
     }
     return best;
   }
 
   private checkFacts(r: JobRecord, state: VState, phase: string): void {
-    const fact = state.facts[state.facts.length - 1];
+    const fact = this.lastFact(state);
     if (!fact || this.undecided(r.id, fact.seq)) return;
     const recurring = state.ins.kind === 'cron' || state.ins.kind === 'every';
     const where = `job ${r.id} v${state.ins.v}`;

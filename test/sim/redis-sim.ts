@@ -290,9 +290,10 @@ class RedisRunner implements ActionContext {
   private async check(phase: 'live' | 'final'): Promise<void> {
     const w = this.live()[0];
     if (!w) return;
+    const asOf = this.model.now;
     const read = await within(w.store.list({}), 5000);
     if (!read.done || !read.value) return; // a dropped connection: checked again later
-    this.model.checkRecords(read.value, phase);
+    this.model.checkRecords(read.value, phase, asOf);
     if (this.model.violation) throw this.model.violation;
   }
 

@@ -785,5 +785,120 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "a short write on a full disk lands a rejected insert; its repair cannot be synced; after a power cut the rejected job is back",
+    "gap": "failStop",
+    "todo": "issue 11.9: fail-stop when a failed write cannot be undone durably",
+    "invariant": "rejected",
+    "scenario": {
+      "seed": 1,
+      "store": "json",
+      "t0": 1792883689316,
+      "zones": [
+        "Europe/London",
+        "Europe/London",
+        "Asia/Kolkata"
+      ],
+      "concurrency": 4,
+      "retry": {
+        "maxRetries": 2,
+        "backoff": {
+          "type": "exponential",
+          "delay": 2000,
+          "factor": 3,
+          "maxDelay": 4000
+        }
+      },
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 21,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        1,
+        0,
+        0,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 2,
+          "retry": {
+            "maxRetries": 2,
+            "backoff": {
+              "type": "fixed",
+              "delay": 1000
+            }
+          }
+        },
+        {
+          "name": "b",
+          "retry": {
+            "maxRetries": 1,
+            "backoff": {
+              "type": "exponential",
+              "delay": 2000,
+              "factor": 2
+            }
+          }
+        },
+        {
+          "name": "c",
+          "retry": {
+            "maxRetries": 3,
+            "backoff": {
+              "type": "exponential",
+              "delay": 50,
+              "factor": 2
+            }
+          },
+          "timeout": 1000
+        }
+      ],
+      "steps": [
+        {
+          "k": "fault",
+          "fault": "short",
+          "after": 3
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 60000,
+              "opts": {
+                "id": "j0"
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 60000,
+              "opts": {
+                "id": "j1"
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 60000,
+              "opts": {
+                "id": "j2"
+              }
+            }
+          ]
+        },
+        {
+          "k": "crash",
+          "mode": "power-prefix",
+          "at": "now",
+          "downMs": 0
+        }
+      ]
+    }
   }
 ];

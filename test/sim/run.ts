@@ -262,7 +262,6 @@ class Runner implements ActionContext {
     for (let i = 0; i < 3; i++) {
       const proc = this.proc;
       if (proc?.alive && proc.started) return proc;
-      if (proc && !proc.alive && !this.down) this.down = { mode: 'kill', pid: proc.pid };
       await this.startProcess();
     }
     return this.proc?.alive && this.proc.started ? this.proc : undefined;

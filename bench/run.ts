@@ -11,6 +11,7 @@ const SCENARIOS: Record<string, () => Promise<BenchModule>> = {
   store: () => import('./store.js'),
   redis: () => import('./redis.js'),
   scheduler: () => import('./scheduler.js'),
+  cron: () => import('./cron.js'),
 };
 
 const wanted = process.argv.slice(2);

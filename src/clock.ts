@@ -5,7 +5,19 @@
  * the wall clock at every wake-up: that handles delays beyond setTimeout's
  * 2^31-1 ms limit, laptop sleep, and wall-clock jumps both ways, and since
  * Node's setTimeout can fire up to 1 ms early, a timer that wakes before its
- * instant is simply re-armed for the rest: nothing fires early.
+ * instant is simply re-armed for the rest: nothing fires early. Its timers
+ * never keep the process alive by themselves; `hold()` does, and the
+ * scheduler holds while it has work (unless `unref: true`).
+ *
+ * Steps: the wall clock (Date.now) can be stepped by an operator or NTP; the
+ * monotonic clock (performance.now) cannot. SystemClock compares the two at
+ * every wake-up (and whenever asked, `checkStep`): a change of their offset
+ * beyond STEP_THRESHOLD between two checks is a step, reported to `onStep`
+ * listeners so delays (elapsed time) can be re-based while dates and cron
+ * slots (wall time) stay put. Slow drift below the threshold is absorbed.
+ * Time spent suspended (laptop sleep, a paused VM) is not elapsed time for
+ * the monotonic clock either, so it counts as a forward step — as it does
+ * for Node's own setTimeout, which also does not run during suspend.
  *
  * VirtualClock is for tests: time moves only when told to, and `advance`
  * fires every timer on the way at its own instant, letting promise chains
@@ -30,21 +42,67 @@ export interface Clock {
    * `runAll`). Returns a function that removes the probe.
    */
   addPendingProbe?(probe: () => boolean): () => void;
+  /**
+   * Optional: subscribe to steps of the wall clock (`deltaMs` > 0: jumped
+   * forward). Returns a function that unsubscribes.
+   */
+  onStep?(listener: (deltaMs: number) => void): () => void;
+  /** Optional: look for a step now (listeners are called synchronously). */
+  checkStep?(): void;
+  /**
+   * Optional (real clocks): keep the process alive until the returned
+   * function is called. Timers alone never do.
+   */
+  hold?(): () => void;
 }
 
 /** Longest single wait: long delays, sleep and clock jumps are re-checked at least this often. */
 export const MAX_WAIT_SLICE = 30_000;
 
-/** The real wall clock (Date.now), with capped, unref'd waits. */
+/** A change of the wall-minus-monotonic offset larger than this between two checks is a step, ms. */
+export const STEP_THRESHOLD = 1000;
+
+const noop = (): void => undefined;
+
+/** The real wall clock (Date.now), with capped, unref'd waits and step detection. */
 export class SystemClock implements Clock {
+  private offset = Date.now() - performance.now();
+  private readonly stepListeners = new Set<(deltaMs: number) => void>();
+
   now(): number {
     return Date.now();
+  }
+
+  onStep(listener: (deltaMs: number) => void): () => void {
+    this.offset = Date.now() - performance.now();
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
+  }
+
+  checkStep(): void {
+    if (this.stepListeners.size === 0) return;
+    const offset = Date.now() - performance.now();
+    const delta = offset - this.offset;
+    this.offset = offset;
+    if (Math.abs(delta) < STEP_THRESHOLD) return;
+    const deltaMs = Math.round(delta);
+    for (const listener of [...this.stepListeners]) listener(deltaMs);
+  }
+
+  hold(): () => void {
+    // A ref'd interval that never fires in practice: it only keeps the loop alive.
+    const handle = setInterval(noop, 2 ** 31 - 1);
+    return () => clearInterval(handle);
   }
 
   setTimer(at: number, fn: () => void): ClockTimer {
     let handle: NodeJS.Timeout | undefined;
     let cleared = false;
     const arm = (): void => {
+      // A step found here re-bases the listeners' due times (they may clear
+      // or re-arm this very timer) before this timer decides it is due.
+      this.checkStep();
+      if (cleared) return;
       const wait = at - Date.now();
       if (wait <= 0) {
         handle = undefined;
@@ -104,6 +162,7 @@ export class VirtualClock implements Clock {
   private timers: VirtualTimer[] = [];
   private seq = 0;
   private readonly probes = new Set<() => boolean>();
+  private readonly stepListeners = new Set<(deltaMs: number) => void>();
 
   /** @param start initial time, epoch ms or Date. @default 0 */
   constructor(start: number | Date = 0) {
@@ -127,6 +186,11 @@ export class VirtualClock implements Clock {
   addPendingProbe(probe: () => boolean): () => void {
     this.probes.add(probe);
     return () => this.probes.delete(probe);
+  }
+
+  onStep(listener: (deltaMs: number) => void): () => void {
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
   }
 
   /** Active timers, for tests and `runAll`. */
@@ -192,10 +256,14 @@ export class VirtualClock implements Clock {
 
   /**
    * Jumps the wall clock to `time`, backwards or forwards, as an operator
-   * changing the system time would; timers now due fire at the new time.
+   * changing the system time would: step listeners hear of it first (a
+   * scheduler re-bases its delays), then timers now due fire at the new time.
    */
   async set(time: number | Date): Promise<void> {
-    this.current = toEpoch(time, 'time');
+    const target = toEpoch(time, 'time');
+    const delta = target - this.current;
+    this.current = target;
+    if (delta !== 0) for (const listener of [...this.stepListeners]) listener(delta);
     await this.fireUntil(this.current);
   }
 }

@@ -8,6 +8,7 @@
  * with an error. Publishing is O(1) per subscription.
  */
 import { GodelayqError } from './errors.js';
+import type { LostReason } from './store/store.js';
 import type { JobInfo, JobMap } from './types.js';
 
 /** A JobInfo whose name and payload are tied together by the job map. */
@@ -21,11 +22,30 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap> {
   rescheduled: { job: JobInfoOf<Jobs>; previousRunAt: Date };
   /** `lateness`: ms between the due time and the start. */
   started: { job: JobInfoOf<Jobs>; lateness: number };
-  completed: { job: JobInfoOf<Jobs>; result: unknown; durationMs: number };
-  /** Every failed attempt. */
+  /**
+   * An attempt succeeded. `job` is the occurrence that finished (for a
+   * schedule: its slot as `runAt`, its attempt, state 'completed', the stored
+   * `result`); `nextRunAt` is when a schedule runs next.
+   */
+  completed: { job: JobInfoOf<Jobs>; result: unknown; durationMs: number; nextRunAt?: Date };
+  /**
+   * Every failed attempt, including one lost with its process (ProcessCrashError)
+   * or its lease (LeaseLostError). `job` is the occurrence that failed (its due
+   * time or slot as `runAt`, its attempt, `lastError`); `nextRunAt` is when the
+   * job runs next (its retry, or a schedule's next slot).
+   */
   failed: { job: JobInfoOf<Jobs>; error: Error; willRetry: boolean; nextRunAt?: Date };
   retrying: { job: JobInfoOf<Jobs>; attempt: number; delay: number; nextRunAt: Date };
+  /** An occurrence failed for good (a schedule goes on to its next slot). */
   dead: { job: JobInfoOf<Jobs>; error: Error };
+  /**
+   * A running attempt no longer owns its job: cancelled or replaced by another
+   * process, its lease lapsed (another process may run it), or the store lost
+   * its lock. Its signal is aborted and its outcome will not be recorded.
+   */
+  lost: { job: JobInfoOf<Jobs>; reason: LostReason; error: Error };
+  /** The system clock was stepped by `deltaMs`; delays were re-based, dates and cron slots kept. */
+  clockChanged: { deltaMs: number };
   cancelled: { job: JobInfoOf<Jobs> };
   /**
    * Slots of a schedule that will never run (`missed`); `runAt` is the slot
@@ -35,7 +55,7 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap> {
   misfired: { job: JobInfoOf<Jobs>; missed: number; runAt: Date | undefined };
   /** A job is due but no handler is registered for its name (once per name until registered). */
   missingHandler: { name: string };
-  /** Nothing due and nothing running. */
+  /** Nothing due, nothing running, nothing waiting to be recorded. */
   drained: Record<string, never>;
   /** The library's own failures (e.g. a store write that failed after retries). */
   error: { error: Error; jobId?: string };

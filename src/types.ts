@@ -81,6 +81,8 @@ export interface EveryOptions extends ScheduleOptions {
   limit?: number;
   /** @default 'once' */
   misfire?: MisfirePolicy;
+  /** A slot late by at most this is not missed, ms. @default the scheduler's `misfireGraceMs` (60000) */
+  misfireGraceMs?: number;
 }
 
 /** Options of `scheduleCron`. */
@@ -117,7 +119,14 @@ export interface JobContext<Payload = unknown, Name extends string = string> {
   readonly attempt: number;
   /** The instant this run was due (for a schedule: its slot). */
   readonly runAt: Date;
-  /** Aborted on timeout, cancel, or when `stop()` gives up waiting. */
+  /**
+   * Identifies this attempt (unique per claim). A store refuses the outcome
+   * of an attempt whose token is no longer the job's; pass it (with
+   * `attempt`) to downstream systems as a fencing token, so a stale attempt
+   * that lost its lease cannot overwrite the work of the one that took over.
+   */
+  readonly token: string;
+  /** Aborted on timeout, cancel, a lost lease or lock, or when `stop()` gives up waiting. */
   readonly signal: AbortSignal;
 }
 

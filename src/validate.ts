@@ -35,8 +35,14 @@ export function checkDelay(value: unknown, what = 'delay'): number {
 /** A Date or epoch ms within the range a Date can hold. */
 export function checkTime(value: unknown, what = 'when'): number {
   let ms: number;
-  if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'number') ms = value;
+  if (value instanceof Date) {
+    try {
+      ms = value.getTime();
+    } catch (error) {
+      // A Date subclass (or a Proxy) whose getTime throws is still bad input.
+      throw new ValidationError(`Expected \`${what}\` to be a readable Date, got one whose getTime() throws`, { cause: error });
+    }
+  } else if (typeof value === 'number') ms = value;
   else throw new ValidationError(`Expected \`${what}\` to be a Date or epoch ms, got ${show(value)}`);
   if (!Number.isFinite(ms) || Math.abs(ms) > MAX_TIME) {
     throw new ValidationError(`Expected \`${what}\` to be a valid time within ±8.64e15 ms, got ${show(value)}`);
@@ -105,50 +111,102 @@ export function checkFinite(value: unknown, what: string): number {
   return value;
 }
 
+/** Payloads and results nest at most this deep (JSON.parse and the copy below recurse). */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Largest `maxPayloadBytes` accepted: V8 strings end at ~512 MiB, and a record is stringified whole. */
+export const MAX_PAYLOAD_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * Upper bound of the UTF-8 JSON size of what `walkJson` visited: a UTF-16
+ * unit is at most 3 bytes, or 6 as a `\u00XX` escape; numbers at most 24
+ * characters. Cheap enough for the hot path; the exact size is computed only
+ * when this bound exceeds the limit.
+ */
+interface SizeBound {
+  bytes: number;
+}
+
 /**
  * Returns a deep, frozen copy of `value` if JSON round-trips it unchanged, else throws
  * ValidationError naming the path: undefined, functions, symbols, NaN,
  * Infinity, BigInt, cycles, Dates, Maps, class instances, sparse arrays,
- * `__proto__` keys and getters that throw are all refused.
+ * `__proto__` keys, getters that throw, nesting deeper than
+ * {@link MAX_JSON_DEPTH} and (with `maxBytes`) more than `maxBytes` of UTF-8
+ * JSON are all refused.
  */
-export function toJsonValue(value: unknown, what = 'payload'): JsonValue {
+export function toJsonValue(value: unknown, what = 'payload', maxBytes = Infinity): JsonValue {
   // Fast path for the common payload shapes: primitives are returned as is.
   switch (typeof value) {
     case 'string':
+      if (value.length * 6 + 2 > maxBytes) checkSize(value, what, maxBytes);
+      return value;
     case 'boolean':
       return value;
     case 'number':
       if (Number.isFinite(value)) return value;
       break;
   }
+  const size: SizeBound = { bytes: 0 };
+  let copy: JsonValue;
   try {
-    return walkJson(value, what, []);
+    copy = walkJson(value, what, [], size);
   } catch (error) {
     // Proxies and exotic objects can throw from any trap: still a typed error.
     if (error instanceof ValidationError) throw error;
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new ValidationError(`Expected \`${what}\` to nest at most ${MAX_JSON_DEPTH} levels deep, got deeper`, { cause: error });
+    }
     throw new ValidationError(`Expected \`${what}\` to be JSON, got a value that throws when read`, { cause: error });
+  }
+  if (size.bytes > maxBytes) checkSize(copy, what, maxBytes);
+  return copy;
+}
+
+/** Throws unless `value`'s UTF-8 JSON fits in `maxBytes`. */
+function checkSize(value: JsonValue, what: string, maxBytes: number): void {
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  } catch (error) {
+    // Past V8's longest string (~512 MiB) JSON.stringify throws "Invalid string length".
+    throw new ValidationError(`Expected \`${what}\` to be at most ${maxBytes} bytes as JSON, got more than V8's longest string`, { cause: error });
+  }
+  if (bytes > maxBytes) {
+    throw new ValidationError(`Expected \`${what}\` to be at most ${maxBytes} bytes as JSON (maxPayloadBytes), got ${bytes} bytes`);
   }
 }
 
-/** Recursive copy-and-check; `stack` holds the objects on the current path (cycle detection). */
-function walkJson(v: unknown, path: string, stack: object[]): JsonValue {
+/** Recursive copy-and-check; `stack` holds the objects on the current path (cycle detection and depth). */
+function walkJson(v: unknown, path: string, stack: object[], size: SizeBound): JsonValue {
   switch (typeof v) {
     case 'string':
+      size.bytes += v.length * 6 + 3;
+      return v;
     case 'boolean':
+      size.bytes += 6;
       return v;
     case 'number':
       if (!Number.isFinite(v)) throw new ValidationError(`Expected \`${path}\` to be a finite number (JSON), got ${String(v)}`);
+      size.bytes += 25;
       return v;
     case 'object': {
+      size.bytes += 5;
       if (v === null) return null;
       if (stack.includes(v)) throw new ValidationError(`Expected \`${path}\` to be JSON, got a circular reference`);
+      if (stack.length >= MAX_JSON_DEPTH) {
+        throw new ValidationError(`Expected \`${what(path)}\` to nest at most ${MAX_JSON_DEPTH} levels deep, got deeper`);
+      }
+      if (v instanceof Date) {
+        throw new ValidationError(`Expected \`${path}\` to be JSON, got ${show(v)}: pass an ISO string (date.toISOString()) or epoch ms instead`);
+      }
       stack.push(v);
       try {
         if (Array.isArray(v)) {
           const out: JsonValue[] = new Array<JsonValue>(v.length);
           for (let i = 0; i < v.length; i++) {
             if (!(i in v)) throw new ValidationError(`Expected \`${path}[${i}]\` to be JSON, got a hole in a sparse array`);
-            out[i] = walkJson(v[i], `${path}[${i}]`, stack);
+            out[i] = walkJson(v[i], `${path}[${i}]`, stack, size);
           }
           // Frozen: stored records and the JobInfo views of them share it.
           return Object.freeze(out) as JsonValue[];
@@ -169,7 +227,8 @@ function walkJson(v: unknown, path: string, stack: object[]): JsonValue {
           } catch (error) {
             throw new ValidationError(`Expected \`${path}.${key}\` to be readable, got a getter that throws`, { cause: error });
           }
-          out[key] = walkJson(child, path + '.' + key, stack);
+          size.bytes += key.length * 6 + 3;
+          out[key] = walkJson(child, path + '.' + key, stack, size);
         }
         return Object.freeze(out);
       } finally {
@@ -179,4 +238,9 @@ function walkJson(v: unknown, path: string, stack: object[]): JsonValue {
     default:
       throw new ValidationError(`Expected \`${path}\` to be JSON, got ${show(v)}`);
   }
+}
+
+/** The start of a long payload path, for messages about deep nesting. */
+function what(path: string): string {
+  return path.length > 60 ? `${path.slice(0, 57)}...` : path;
 }

@@ -147,6 +147,65 @@ describe('scheduleCron: DST', () => {
   });
 });
 
+describe('scheduleEvery / scheduleCron: what a bad interval or zone is reported as', () => {
+  it('scheduleEvery(1.5) and scheduleEvery(2 ** 53) name the interval, not the anchor derived from it', async () => {
+    const { scheduler } = await virtualScheduler<Jobs>();
+    for (const every of [1.5, 2 ** 53]) {
+      await assert.rejects(
+        scheduler.scheduleEvery('tick', every, null),
+        (e: unknown) => e instanceof ValidationError && e.message.startsWith('Expected `interval`') && !/anchor/.test(e.message),
+        String(every),
+      );
+    }
+    await assert.rejects(
+      scheduler.scheduleCron('tick', '0 9 * * *', null, { tz: 'EST' }),
+      (e: unknown) => e instanceof ValidationError && e.message.includes("'America/New_York'"),
+    );
+    assert.equal((await scheduler.list()).length, 0);
+    await scheduler.stop();
+  });
+});
+
+describe('scheduleCron: DST, interval expressions follow elapsed time (cronie)', () => {
+  it('New York fall back 2027-11-07: `*/5` runs every 5 minutes through the repeated hour, `0 *` runs both 01:00', async () => {
+    // 02:00 EDT = 06:00Z -> 01:00 EST. 05:00Z = 01:00 EDT, 06:00Z = 01:00 EST, 07:00Z = 02:00 EST.
+    const { scheduler, clock } = await virtualScheduler<Jobs>({}, Date.UTC(2027, 10, 7, 4, 58));
+    const runs = recordRuns(scheduler, clock);
+    await scheduler.scheduleCron('tick', '*/5 * * * *', null, { tz: 'America/New_York' });
+    await scheduler.scheduleCron('report', '0 * * * *', { format: 'pdf' }, { tz: 'America/New_York' });
+    const hourly: string[] = [];
+    scheduler.register('report', (job) => {
+      hourly.push(iso(job.runAt.getTime()));
+    });
+    await clock.advance(2 * H + 2 * M);
+    const expected = Array.from({ length: 25 }, (_, i) => iso(Date.UTC(2027, 10, 7, 5) + i * 5 * M));
+    assert.deepEqual(runs.map((r) => r.slot), expected);
+    assert.deepEqual(runs.map((r) => r.at), expected, 'each ran at its slot');
+    assert.deepEqual(hourly, ['2027-11-07T05:00:00.000Z', '2027-11-07T06:00:00.000Z', '2027-11-07T07:00:00.000Z']);
+    await scheduler.stop();
+  });
+
+  it('New York spring forward 2027-03-14: `30 *` runs at 01:30 EST then 03:30 EDT', async () => {
+    // 02:00 EST = 07:00Z -> 03:00 EDT; 02:30 does not exist.
+    const { scheduler, clock } = await virtualScheduler<Jobs>({}, Date.UTC(2027, 2, 14, 6));
+    const runs = recordRuns(scheduler, clock);
+    await scheduler.scheduleCron('tick', '30 * * * *', null, { tz: 'America/New_York' });
+    await clock.advance(2 * H);
+    assert.deepEqual(runs.map((r) => r.slot), ['2027-03-14T06:30:00.000Z', '2027-03-14T07:30:00.000Z']);
+    await scheduler.stop();
+  });
+
+  it('Lord Howe spring forward 2027-10-03: `0 *` never runs twice 30 minutes apart', async () => {
+    // 02:00 +10:30 = 15:30Z (10-02) -> 02:30 +11. 01:00 = 14:30Z, 02:00 does not exist, 03:00 = 16:00Z.
+    const { scheduler, clock } = await virtualScheduler<Jobs>({}, Date.UTC(2027, 9, 2, 14));
+    const runs = recordRuns(scheduler, clock);
+    await scheduler.scheduleCron('tick', '0 * * * *', null, { tz: 'Australia/Lord_Howe' });
+    await clock.advance(3 * H);
+    assert.deepEqual(runs.map((r) => r.slot), ['2027-10-02T14:30:00.000Z', '2027-10-02T16:00:00.000Z', '2027-10-02T17:00:00.000Z']);
+    await scheduler.stop();
+  });
+});
+
 describe('scheduleCron: misfire after 3 h of downtime', () => {
   async function downtime(misfire: 'once' | 'skip' | 'all'): Promise<{ runs: { slot: string; at: string }[]; missed: number[] }> {
     const clock = new VirtualClock(T0);

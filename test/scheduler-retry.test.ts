@@ -315,7 +315,8 @@ describe('UnrecoverableError and events', () => {
     assert.equal(failed1.nextRunAt?.getTime(), T0 + 600);
     assert.equal(failed1.job.state, 'scheduled');
     assert.equal(failed1.job.attempt, 1);
-    assert.equal(failed1.job.runAt.getTime(), T0 + 600);
+    // The event describes the attempt that failed (due at +100); the retry is nextRunAt.
+    assert.equal(failed1.job.runAt.getTime(), T0 + 100);
     assert.deepEqual(failed1.job.lastError, { name: 'RangeError', message: 'attempt 1' });
     assert.deepEqual(failed1.job.payload, { n: 7 });
 

@@ -31,6 +31,8 @@ export interface RecurrenceRecord {
   endAt?: number;
   limit?: number;
   misfire: MisfirePolicy;
+  /** Per-schedule misfire grace, ms (default: the scheduler's `misfireGraceMs`). */
+  grace?: number;
   /** `every`: slots are anchor + k × every. */
   anchor?: number;
   /** Slot of the current occurrence (its retries keep it; `runAt` moves). */

@@ -1,0 +1,102 @@
+/**
+ * Cron expressions: parsing errors, the interval / fixed-time class that picks the DST rule,
+ * and the calendar search (day masks, `L`, `#`, day-of-month OR day-of-week) checked against
+ * cron-parser's own matcher (`includesDate`) and iterator, in UTC where no DST is involved.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { CronExpressionParser } from 'cron-parser';
+import { compileCron } from '../src/cron/expression.js';
+import { countSlots, nextSlot, prevSlot } from '../src/cron.js';
+import { ValidationError } from '../src/errors.js';
+
+const MIN = 60_000;
+const DAY = 86_400_000;
+
+describe('interval or fixed-time (cronie: minute or hour starts with `*`; seconds not one number)', () => {
+  it('classifies', () => {
+    const interval = ['*/5 * * * *', '0 * * * *', '* 9 * * *', '0 */2 * * *', '@hourly', '*/10 30 2 * * *', '0,30 30 2 * * *', '* 0 0 * * *', '0 0 * * * *'];
+    const fixed = ['30 2 * * *', '0 0-3 * * *', '0,30 2 * * *', '15-45/15 2 * * *', '@daily', '@weekly', '@monthly', '@yearly', '0 30 2 * * *', '5 0,30 9 * * 1-5'];
+    for (const cron of interval) assert.equal(compileCron(cron).interval, true, cron);
+    for (const cron of fixed) assert.equal(compileCron(cron).interval, false, cron);
+  });
+
+  it('rejects what is not an expression, quoting it', () => {
+    for (const [cron, fragment] of [
+      ['61 * * * *', "'61 * * * *'"],
+      ['* * *', '3 fields'],
+      ['0 0 * * * * 2030', '7 fields'],
+      ['@weekdays', '@daily'],
+      ['H 9 * * *', 'hashed'],
+      ['0 0 30 2 *', 'never occur'],
+    ] as const) {
+      assert.throws(
+        () => compileCron(cron),
+        (e: unknown) => e instanceof ValidationError && e.message.startsWith('Expected') && e.message.includes(fragment),
+        cron,
+      );
+    }
+  });
+});
+
+const field = (options: string[]): fc.Arbitrary<string> => fc.constantFrom(...options);
+/** 5-field expressions: few times of day, every day-field feature cron-parser has. */
+const dayExpression = fc
+  .tuple(
+    field(['0', '30', '0,45', '*/20']),
+    field(['0', '12', '23', '6-8', '*/8']),
+    field(['*', '*', '1', '15', 'L', '1,L', '29', '31', '*/10', '10-20', '?']),
+    field(['*', '*', '2', '1-3', '2,8', '*/4', 'JAN,FEB']),
+    field(['*', '*', '0', '7', '1-5', '5L', '0L', '1#1', '3#5', 'MON-FRI', '6,0', '1,5L', '?', '*/2']),
+  )
+  .map((fields) => fields.join(' '));
+
+const iso = (t: number | undefined): string => (t === undefined ? 'undefined' : new Date(t).toISOString());
+
+describe('the calendar search agrees with cron-parser (UTC)', () => {
+  it('the same matching minutes over 2 days: forwards, backwards, counted', () => {
+    fc.assert(
+      fc.property(dayExpression, fc.integer({ min: Date.UTC(1960, 0, 1) / DAY, max: Date.UTC(2090, 0, 1) / DAY }), (cron, day) => {
+        let parsed;
+        try {
+          parsed = CronExpressionParser.parse(cron, { tz: 'UTC' });
+        } catch {
+          fc.pre(false);
+          return;
+        }
+        const from = day * DAY - 1;
+        const to = from + 2 * DAY;
+        const expected: string[] = [];
+        for (let t = from + 1; t <= to; t += MIN) if (parsed.includesDate(new Date(t))) expected.push(iso(t));
+        const forward: string[] = [];
+        for (let t = nextSlot({ cron }, from); t !== undefined && t <= to; t = nextSlot({ cron }, t)) forward.push(iso(t));
+        assert.deepEqual(forward, expected, `${cron} from ${iso(from)}`);
+        const backward: string[] = [];
+        for (let t = prevSlot({ cron }, to + 1); t !== undefined && t > from; t = prevSlot({ cron }, t)) backward.unshift(iso(t));
+        assert.deepEqual(backward, expected, `${cron} back from ${iso(to)}`);
+        assert.equal(countSlots({ cron }, from, to), expected.length, `${cron} counted`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('the same next fire time months or years away', () => {
+    fc.assert(
+      fc.property(dayExpression, fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2060, 0, 1) }), (cron, from) => {
+        let parsed;
+        try {
+          parsed = CronExpressionParser.parse(cron, { tz: 'UTC', currentDate: new Date(from) });
+        } catch {
+          fc.pre(false);
+          return;
+        }
+        // cron-parser walks a day at a time: only expressions that fire within a few years.
+        const ours = nextSlot({ cron }, from);
+        fc.pre(ours !== undefined && ours < from + 5 * 366 * DAY);
+        assert.equal(iso(ours), parsed.next().toISOString(), `${cron} after ${iso(from)}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

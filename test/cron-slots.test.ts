@@ -1,0 +1,188 @@
+/**
+ * Cron and `every` slots where no DST is involved: field syntax, `@names`, `L` and `#`, bounds,
+ * and `every` arithmetic. Expected instants are written out by hand.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { countSlots, firstSlot, nextSlot, prevSlot, validateRecurrence, type RecurrenceSpec } from '../src/cron.js';
+
+const at = (iso: string): number => Date.parse(iso);
+const MIN = 60_000;
+
+/** Slots strictly after `from`, up to `until` (inclusive) or `max` of them, as ISO strings. */
+function slots(spec: RecurrenceSpec, from: string, until: string, max = 100): string[] {
+  const out: string[] = [];
+  let t: number | undefined = at(from);
+  while (out.length < max && (t = nextSlot(spec, t)) !== undefined && t <= at(until)) out.push(new Date(t).toISOString());
+  return out;
+}
+
+/** Slots walking back from `before` down to `until` (exclusive), oldest first. */
+function slotsBack(spec: RecurrenceSpec, before: string, until: string): string[] {
+  const out: string[] = [];
+  let t: number | undefined = at(before);
+  while ((t = prevSlot(spec, t)) !== undefined && t > at(until)) out.unshift(new Date(t).toISOString());
+  return out;
+}
+
+describe('cron slots', () => {
+  it('six fields: every 5 seconds for a minute', () => {
+    const spec = { cron: '*/5 * * * * *' };
+    const expected = Array.from({ length: 12 }, (_, i) => new Date(at('2025-01-01T00:00:00Z') + (i + 1) * 5000).toISOString());
+    assert.deepEqual(slots(spec, '2025-01-01T00:00:00Z', '2025-01-01T00:01:00Z'), expected);
+    assert.equal(expected[11], '2025-01-01T00:01:00.000Z');
+    assert.deepEqual(slotsBack(spec, '2025-01-01T00:01:00.001Z', '2025-01-01T00:00:00Z'), expected);
+    assert.equal(countSlots(spec, at('2025-01-01T00:00:00Z'), at('2025-01-01T00:01:00Z')), 12);
+  });
+
+  it('five fields have an implicit second 0; the slot is strictly after `after`', () => {
+    assert.equal(nextSlot({ cron: '*/5 * * * *' }, at('2025-01-01T00:05:00Z')), at('2025-01-01T00:10:00Z'));
+    assert.equal(nextSlot({ cron: '*/5 * * * *' }, at('2025-01-01T00:04:59.999Z')), at('2025-01-01T00:05:00Z'));
+    assert.equal(prevSlot({ cron: '*/5 * * * *' }, at('2025-01-01T00:05:00Z')), at('2025-01-01T00:00:00Z'));
+    assert.equal(prevSlot({ cron: '*/5 * * * *' }, at('2025-01-01T00:05:00.001Z')), at('2025-01-01T00:05:00Z'));
+    assert.equal(firstSlot({ cron: '*/5 * * * *' }, at('2025-01-01T00:05:00Z')), at('2025-01-01T00:05:00Z'));
+  });
+
+  it('weekdays at 09:00 in Asia/Shanghai across a week', () => {
+    // 2025-06-01 is a Sunday; Shanghai is UTC+8 all year.
+    assert.deepEqual(slots({ cron: '0 9 * * 1-5', tz: 'Asia/Shanghai' }, '2025-05-31T16:00:00Z', '2025-06-08T15:59:59Z'), [
+      '2025-06-02T01:00:00.000Z',
+      '2025-06-03T01:00:00.000Z',
+      '2025-06-04T01:00:00.000Z',
+      '2025-06-05T01:00:00.000Z',
+      '2025-06-06T01:00:00.000Z',
+    ]);
+    assert.deepEqual(slots({ cron: '0 0 9 * * MON-FRI', tz: 'Asia/Shanghai' }, '2025-06-06T01:00:00Z', '2025-06-10T00:00:00Z'), [
+      '2025-06-09T01:00:00.000Z',
+    ]);
+  });
+
+  it('`L` and `#`', () => {
+    assert.deepEqual(slots({ cron: '0 0 L * *' }, '2024-01-01T00:00:00Z', '2024-04-30T23:00:00Z'), [
+      '2024-01-31T00:00:00.000Z',
+      '2024-02-29T00:00:00.000Z',
+      '2024-03-31T00:00:00.000Z',
+      '2024-04-30T00:00:00.000Z',
+    ]);
+    assert.deepEqual(slots({ cron: '0 0 L 2 *' }, '2025-01-01T00:00:00Z', '2028-12-31T00:00:00Z'), [
+      '2025-02-28T00:00:00.000Z',
+      '2026-02-28T00:00:00.000Z',
+      '2027-02-28T00:00:00.000Z',
+      '2028-02-29T00:00:00.000Z',
+    ]);
+    // Second Monday of each month.
+    assert.deepEqual(slots({ cron: '0 12 * * 1#2' }, '2025-01-01T00:00:00Z', '2025-03-31T00:00:00Z'), [
+      '2025-01-13T12:00:00.000Z',
+      '2025-02-10T12:00:00.000Z',
+      '2025-03-10T12:00:00.000Z',
+    ]);
+    // Last Friday of each month.
+    assert.deepEqual(slots({ cron: '0 0 * * 5L' }, '2025-01-01T00:00:00Z', '2025-03-31T00:00:00Z'), [
+      '2025-01-31T00:00:00.000Z',
+      '2025-02-28T00:00:00.000Z',
+      '2025-03-28T00:00:00.000Z',
+    ]);
+    // A fifth Monday in a February only happens in leap years starting on a Monday.
+    assert.deepEqual(slots({ cron: '0 0 * 2 1#5' }, '2025-01-01T00:00:00Z', '2100-01-01T00:00:00Z'), [
+      '2044-02-29T00:00:00.000Z',
+      '2072-02-29T00:00:00.000Z',
+    ]);
+    assert.equal(prevSlot({ cron: '0 0 * 2 1#5' }, at('2044-02-29T00:00:00Z')), at('2016-02-29T00:00:00Z'));
+    assert.equal(countSlots({ cron: '0 0 * 2 1#5' }, at('1900-01-01T00:00:00Z'), at('2100-01-01T00:00:00Z')), 7);
+  });
+
+  it('day-of-month and day-of-week combine with OR when both are restricted', () => {
+    // September 2025: the 1st is a Monday; the 2nd a Tuesday. The 1st or any Monday:
+    assert.deepEqual(slots({ cron: '0 0 1 * MON' }, '2025-08-31T00:00:00Z', '2025-09-30T00:00:00Z'), [
+      '2025-09-01T00:00:00.000Z',
+      '2025-09-08T00:00:00.000Z',
+      '2025-09-15T00:00:00.000Z',
+      '2025-09-22T00:00:00.000Z',
+      '2025-09-29T00:00:00.000Z',
+    ]);
+    // The 2nd or any Monday:
+    assert.deepEqual(slots({ cron: '0 0 2 * MON' }, '2025-08-31T00:00:00Z', '2025-09-10T00:00:00Z'), [
+      '2025-09-01T00:00:00.000Z',
+      '2025-09-02T00:00:00.000Z',
+      '2025-09-08T00:00:00.000Z',
+    ]);
+    // A step from `*` is a restriction too (cronie would AND it): odd days or Mondays.
+    assert.deepEqual(slots({ cron: '0 0 */2 * MON' }, '2025-08-31T00:00:00Z', '2025-09-10T00:00:00Z'), [
+      '2025-09-01T00:00:00.000Z',
+      '2025-09-03T00:00:00.000Z',
+      '2025-09-05T00:00:00.000Z',
+      '2025-09-07T00:00:00.000Z',
+      '2025-09-08T00:00:00.000Z',
+      '2025-09-09T00:00:00.000Z',
+    ]);
+    // With `*` in one of them only the other one counts.
+    assert.deepEqual(slots({ cron: '0 0 * * MON' }, '2025-08-31T00:00:00Z', '2025-09-10T00:00:00Z'), ['2025-09-01T00:00:00.000Z', '2025-09-08T00:00:00.000Z']);
+    assert.deepEqual(slots({ cron: '0 0 2 * *' }, '2025-08-31T00:00:00Z', '2025-09-10T00:00:00Z'), ['2025-09-02T00:00:00.000Z']);
+  });
+
+  it('@daily-style names', () => {
+    const from = at('2025-01-01T00:00:00Z'); // a Wednesday
+    const cases: [string, string][] = [
+      ['@yearly', '2026-01-01T00:00:00Z'],
+      ['@annually', '2026-01-01T00:00:00Z'],
+      ['@monthly', '2025-02-01T00:00:00Z'],
+      ['@weekly', '2025-01-05T00:00:00Z'],
+      ['@daily', '2025-01-02T00:00:00Z'],
+      ['@midnight', '2025-01-02T00:00:00Z'],
+      ['@hourly', '2025-01-01T01:00:00Z'],
+    ];
+    for (const [cron, expected] of cases) {
+      assert.equal(nextSlot({ cron }, from), at(expected), cron);
+      // validateRecurrence returns the first slot at or after `now`.
+      assert.equal(validateRecurrence({ cron }, from + 1), at(expected), cron);
+    }
+    assert.deepEqual(slots({ cron: '@daily', tz: 'Europe/Paris' }, '2025-07-01T00:00:00Z', '2025-07-03T00:00:00Z'), [
+      '2025-07-01T22:00:00.000Z',
+      '2025-07-02T22:00:00.000Z',
+    ]);
+  });
+
+  it('startAt and endAt are inclusive bounds', () => {
+    const spec = { cron: '0 * * * *', startAt: at('2025-01-01T10:30:00Z'), endAt: at('2025-01-01T13:00:00Z') };
+    assert.deepEqual(slots(spec, '2025-01-01T00:00:00Z', '2030-01-01T00:00:00Z'), [
+      '2025-01-01T11:00:00.000Z',
+      '2025-01-01T12:00:00.000Z',
+      '2025-01-01T13:00:00.000Z',
+    ]);
+    assert.equal(nextSlot(spec, at('2025-01-01T13:00:00Z')), undefined);
+    assert.equal(prevSlot(spec, at('2030-01-01T00:00:00Z')), at('2025-01-01T13:00:00Z'));
+    assert.equal(prevSlot(spec, at('2025-01-01T11:00:00Z')), undefined);
+    assert.equal(countSlots(spec, 0, at('2030-01-01T00:00:00Z')), 3);
+    const exact = { cron: '0 * * * *', startAt: at('2025-01-01T11:00:00Z'), endAt: at('2025-01-01T11:00:00Z') };
+    assert.equal(firstSlot(exact, 0), at('2025-01-01T11:00:00Z'));
+    assert.equal(nextSlot(exact, at('2025-01-01T11:00:00Z')), undefined);
+  });
+});
+
+describe('every', () => {
+  it('slots are anchor + k × every, within bounds', () => {
+    const spec = { every: 10 * MIN, anchor: at('2025-01-01T00:03:00Z') };
+    assert.deepEqual(slots(spec, '2025-01-01T00:00:00Z', '2025-01-01T00:30:00Z'), [
+      '2025-01-01T00:03:00.000Z',
+      '2025-01-01T00:13:00.000Z',
+      '2025-01-01T00:23:00.000Z',
+    ]);
+    assert.equal(nextSlot(spec, at('2025-01-01T00:13:00Z')), at('2025-01-01T00:23:00Z'));
+    assert.equal(prevSlot(spec, at('2025-01-01T00:13:00Z')), at('2025-01-01T00:03:00Z'));
+    assert.equal(prevSlot(spec, at('2025-01-01T00:13:00.001Z')), at('2025-01-01T00:13:00Z'));
+    // Slots before the anchor exist too (the anchor fixes the phase, not the start).
+    assert.equal(prevSlot(spec, at('2025-01-01T00:03:00Z')), at('2024-12-31T23:53:00Z'));
+    assert.equal(countSlots(spec, at('2025-01-01T00:03:00Z'), at('2025-01-02T00:03:00Z')), 144);
+  });
+
+  it('defaults the anchor to startAt, then to the epoch', () => {
+    const started = { every: 15 * MIN, startAt: at('2025-01-01T10:07:00Z'), endAt: at('2025-01-01T10:40:00Z') };
+    assert.equal(firstSlot(started, 0), at('2025-01-01T10:07:00Z'));
+    assert.deepEqual(slots(started, '2025-01-01T10:07:00Z', '2030-01-01T00:00:00Z'), [
+      '2025-01-01T10:22:00.000Z',
+      '2025-01-01T10:37:00.000Z',
+    ]);
+    assert.equal(prevSlot(started, at('2025-01-01T10:07:00Z')), undefined);
+    assert.equal(nextSlot({ every: 15 * MIN }, at('2025-01-01T10:07:00Z')), at('2025-01-01T10:15:00Z'));
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * Steps of the wall clock (issue 13 #5, SPEC §4): a delay (scheduleIn,
+ * scheduleEvery, a retry backoff) is elapsed time and keeps its length when
+ * the system clock is stepped; a date (scheduleAt) and a cron slot are wall
+ * time and stay put. Driven by VirtualClock.set, and SystemClock's own step
+ * detection with Date.now mocked.
+ */
+import { after, describe, it, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { Scheduler } from '../src/scheduler.js';
+import { SystemClock, VirtualClock } from '../src/clock.js';
+import { JsonFileStore } from '../src/store/json-file.js';
+import { T0, record, until } from './helpers.js';
+import { removeTempDirs, tempDir } from './json-file-helpers.js';
+
+after(removeTempDirs);
+
+const MIN = 60_000;
+const H = 60 * MIN;
+type Jobs = { work: { n: number } };
+
+async function setup(options: { store?: JsonFileStore } = {}): Promise<{ scheduler: Scheduler<Jobs>; clock: VirtualClock; runs: { n: number; at: number }[] }> {
+  const clock = new VirtualClock(T0);
+  const scheduler = new Scheduler<Jobs>({ clock, ...(options.store ? { store: options.store } : {}) });
+  const runs: { n: number; at: number }[] = [];
+  scheduler.register('work', (job) => {
+    runs.push({ n: job.payload.n, at: clock.now() });
+  });
+  await scheduler.start();
+  return { scheduler, clock, runs };
+}
+
+describe('wall-clock steps', () => {
+  it('stepped back 1 h: scheduleIn(50 min) still runs after 50 elapsed minutes, and clockChanged says so', async () => {
+    const { scheduler, clock, runs } = await setup();
+    const log = record(scheduler, clock, ['clockChanged']);
+    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 });
+    await clock.advance(10 * MIN);
+    await clock.set(clock.now() - H); // wall: T0 - 50 min
+    assert.deepEqual(
+      log.map((e) => e.payload),
+      [{ deltaMs: -H }],
+    );
+    await clock.advance(40 * MIN - 1);
+    assert.deepEqual(runs, [], 'not before 50 elapsed minutes');
+    await clock.advance(1);
+    assert.deepEqual(runs, [{ n: 1, at: T0 - 10 * MIN }]);
+    await scheduler.stop();
+  });
+
+  it('stepped forward 1 h: scheduleIn(50 min) does not run early', async () => {
+    const { scheduler, clock, runs } = await setup();
+    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 });
+    await clock.set(T0 + H);
+    assert.deepEqual(runs, [], 'a forward step does not make a delay due');
+    await clock.advance(50 * MIN - 1);
+    assert.deepEqual(runs, []);
+    await clock.advance(1);
+    assert.deepEqual(runs, [{ n: 1, at: T0 + H + 50 * MIN }]);
+    await scheduler.stop();
+  });
+
+  it('scheduleAt and cron keep wall time; scheduleEvery and retry backoffs keep elapsed time', async () => {
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, retry: { maxRetries: 1, backoff: { type: 'fixed', delay: 30 * MIN } } });
+    const runs: [number, number, number][] = [];
+    scheduler.register('work', (job) => {
+      runs.push([job.payload.n, job.attempt, clock.now() - T0]);
+      if (job.payload.n === 4 && job.attempt === 1) throw new Error('once');
+    });
+    await scheduler.start();
+    await scheduler.scheduleAt('work', T0 + 50 * MIN, { n: 1 });
+    await scheduler.scheduleCron('work', '0 * * * *', { n: 2 }, { id: 'hourly' });
+    await scheduler.scheduleEvery('work', 40 * MIN, { n: 3 }, { id: 'every40' });
+    await scheduler.scheduleIn('work', 5 * MIN, { n: 4 });
+    await clock.advance(5 * MIN); // n4 fails at +5, retries 30 min later (elapsed): wall +35
+    await clock.set(T0 - 55 * MIN); // back 1 h
+    await clock.advance(2 * H);
+    const first = (n: number): [number, number, number] | undefined => runs.find((r) => r[0] === n);
+    assert.deepEqual(first(1), [1, 1, 50 * MIN], 'scheduleAt: at its wall time, 60 elapsed minutes later than planned');
+    assert.deepEqual(first(2), [2, 1, 60 * MIN], 'cron: its slot at wall 01:00 stays (00:00 was before the declaration and does not run again)');
+    assert.deepEqual(first(3), [3, 1, -20 * MIN], 'every 40 min: 40 elapsed minutes after the declaration (+40 - 60)');
+    assert.deepEqual(runs.find((r) => r[0] === 4 && r[1] === 2), [4, 2, -25 * MIN], 'the retry: 30 elapsed minutes after the failure (+35 - 60)');
+    await scheduler.stop();
+  });
+
+  it('JsonFileStore: the shift is durable: after a restart the delay still ends at the re-based time', async () => {
+    const dir = await tempDir();
+    const a = await setup({ store: new JsonFileStore(dir) });
+    await a.scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'later' });
+    await a.clock.set(T0 - H);
+    await until(async () => (await a.scheduler.get('later'))?.runAt.getTime() === T0 - 10 * MIN);
+    await a.scheduler.stop();
+    const b = await setup({ store: new JsonFileStore(dir) });
+    assert.equal((await b.scheduler.get('later'))?.runAt.getTime(), T0 - 10 * MIN);
+    await b.scheduler.stop();
+  });
+});
+
+describe('SystemClock step detection', () => {
+  it('reports a jump of Date.now beyond 1 s (both ways) and absorbs smaller drift', (t) => {
+    let wall = Date.now();
+    const skew = (): number => wall;
+    t.mock.method(Date, 'now', skew);
+    const clock = new SystemClock();
+    const steps: number[] = [];
+    const off = clock.onStep((d) => steps.push(d));
+    clock.checkStep();
+    wall += 500; // drift below the threshold
+    clock.checkStep();
+    wall += 3_600_000;
+    clock.checkStep();
+    wall -= 7_200_000;
+    clock.checkStep();
+    off();
+    wall += 3_600_000;
+    clock.checkStep();
+    assert.equal(steps.length, 2);
+    assert.ok(Math.abs((steps[0] as number) - 3_600_000) < 200, `forward step ${steps[0]}`);
+    assert.ok(Math.abs((steps[1] as number) + 7_200_000) < 200, `backward step ${steps[1]}`);
+  });
+
+  it('a timer wake-up after a backward step re-bases a scheduler delay before deciding it is due', async (t) => {
+    let offset = 0;
+    const realNow = Date.now.bind(Date);
+    t.mock.method(Date, 'now', () => realNow() + offset);
+    const clock = new SystemClock();
+    const scheduler = new Scheduler<Jobs>({ clock, unref: true });
+    const changed: number[] = [];
+    const runs: number[] = [];
+    scheduler.on('clockChanged', ({ deltaMs }) => changed.push(deltaMs));
+    scheduler.register('work', () => {
+      runs.push(Date.now());
+    });
+    await scheduler.start();
+    const info = await scheduler.scheduleIn('work', 300, { n: 1 });
+    offset = -3_600_000; // the wall clock is stepped back 1 h right after scheduling
+    await until(() => runs.length === 1, 10_000);
+    assert.equal(changed.length, 1);
+    assert.ok(Math.abs((changed[0] as number) + 3_600_000) < 500);
+    // It ran about 300 ms after scheduling, not an hour later: its due time moved with the step.
+    const job = await scheduler.get(info.id);
+    assert.ok(Math.abs((job?.runAt.getTime() as number) - (info.runAt.getTime() - 3_600_000)) < 500);
+    await scheduler.stop();
+    mock.restoreAll();
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * The crash rule (issue 11 item 5, SPEC §5): an attempt that was running
+ * when its process died counts as a failed attempt (ProcessCrashError), the
+ * retry policy applies, and a job that keeps crashing its process ends dead
+ * instead of running at every restart.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Scheduler } from '../src/scheduler.js';
+import { VirtualClock } from '../src/clock.js';
+import { LeaseLostError, ProcessCrashError } from '../src/errors.js';
+import { MemoryStore } from '../src/store/memory.js';
+import { JsonFileStore } from '../src/store/json-file.js';
+import type { JobRecord, NewJobRecord } from '../src/store/store.js';
+import { T0, record } from './helpers.js';
+import { removeTempDirs, tempDir } from './json-file-helpers.js';
+import { storeContext } from './store-conformance.js';
+
+after(removeTempDirs);
+
+const CHILD = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url));
+
+type Jobs = { poison: { n: number } };
+
+function runChild(dir: string, how: 'exit' | 'kill'): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: Record<string, unknown>[]; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, 'crash', dir, how], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`child did not end in 60 s; stdout: ${out}; stderr: ${err}`));
+    }, 60_000);
+    proc.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lines = out
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, signal, lines, stderr: err });
+    });
+  });
+}
+
+/** A job claimed in `store` and left running, as a process that died mid-attempt leaves it. */
+async function leaveRunning(store: MemoryStore | JsonFileStore, overrides: Partial<NewJobRecord> = {}): Promise<JobRecord> {
+  await store.open(storeContext({ now: () => T0 }));
+  const record: NewJobRecord = {
+    id: 'poison',
+    name: 'poison',
+    payload: { n: 1 },
+    state: 'scheduled',
+    runAt: T0,
+    createdAt: T0,
+    attempt: 0,
+    priority: 0,
+    retry: { maxRetries: 2, backoff: { type: 'fixed', delay: 1000 } },
+    ...overrides,
+  };
+  await store.insert([{ record, onDuplicate: 'reject' }]);
+  const { jobs } = await store.claim({ now: T0, limit: 1, capacity: () => 1, token: () => 'tk' });
+  const claimed = jobs[0] as JobRecord;
+  await store.close();
+  return claimed;
+}
+
+describe('crash rule: a lost attempt counts against the retry policy', () => {
+  for (const how of ['exit', 'kill'] as const) {
+    it(`a handler that ${how === 'exit' ? 'calls process.exit' : 'SIGKILLs its process'} with maxRetries 2 starts 3 times over restarts, then ends dead with ProcessCrashError`, async () => {
+      const dir = await tempDir();
+      const runs: Awaited<ReturnType<typeof runChild>>[] = [];
+      for (let i = 0; i < 6; i++) {
+        const run = await runChild(dir, how);
+        runs.push(run);
+        if (run.lines.some((l) => 'fatal' in l)) assert.fail(`child failed: ${JSON.stringify(run.lines)} ${run.stderr}`);
+        if (run.code === 0) break;
+      }
+      const lines = runs.flatMap((r) => r.lines);
+      const starts = lines.filter((l) => 'started' in l).map((l) => l.started);
+      assert.deepEqual(starts, [1, 2, 3], `starts over ${runs.length} runs: ${JSON.stringify(lines)}`);
+      assert.equal(runs.length, 4, 'three crashing runs, then one that records the death');
+      assert.equal(runs.at(-1)?.code, 0);
+      // Each restart charges the lost attempt: two retries, then dead.
+      assert.deepEqual(
+        lines.filter((l) => 'failed' in l),
+        [
+          { failed: 1, error: 'ProcessCrashError', willRetry: true },
+          { failed: 2, error: 'ProcessCrashError', willRetry: true },
+          { failed: 3, error: 'ProcessCrashError', willRetry: false },
+        ],
+      );
+      assert.deepEqual(
+        lines.filter((l) => 'dead' in l),
+        [{ dead: 3, error: 'ProcessCrashError', lastError: 'ProcessCrashError' }],
+      );
+
+      const scheduler = new Scheduler<Jobs>({ store: new JsonFileStore(dir), unref: true });
+      const started: number[] = [];
+      scheduler.register('poison', (job) => {
+        started.push(job.attempt);
+      });
+      await scheduler.start();
+      const job = await scheduler.get('poison');
+      assert.equal(job?.state, 'dead');
+      assert.equal(job?.attempt, 3);
+      assert.deepEqual(job?.lastError?.name, 'ProcessCrashError');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(started, [], 'a dead job never runs again');
+      await scheduler.stop();
+    });
+  }
+
+  it('a recovered attempt with retries left waits its backoff, then runs as the next attempt', async () => {
+    const store = new MemoryStore();
+    await leaveRunning(store);
+    const clock = new VirtualClock(T0 + 5000);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    const log = record(scheduler, clock, ['failed', 'retrying', 'started', 'completed', 'dead']);
+    const attempts: number[] = [];
+    scheduler.register('poison', (job) => {
+      attempts.push(job.attempt);
+      return 'ok';
+    });
+    await scheduler.start();
+    await clock.advance(999);
+    assert.deepEqual(attempts, [], 'not before the backoff of the lost attempt');
+    await clock.advance(1);
+    assert.deepEqual(attempts, [2]);
+    assert.deepEqual(
+      log.map((e) => [e.type, e.at - T0]),
+      [
+        ['failed', 5000],
+        ['retrying', 5000],
+        ['started', 6000],
+        ['completed', 6000],
+      ],
+    );
+    const failed = log[0]?.payload as { job: { attempt: number; state: string; lastError?: { name: string } }; error: Error; willRetry: boolean; nextRunAt: Date };
+    assert.ok(failed.error instanceof ProcessCrashError);
+    assert.equal(failed.job.attempt, 1);
+    assert.equal(failed.job.state, 'scheduled');
+    assert.equal(failed.job.lastError?.name, 'ProcessCrashError');
+    assert.equal(failed.willRetry, true);
+    assert.equal(failed.nextRunAt.getTime(), T0 + 6000);
+    const job = await scheduler.get('poison');
+    assert.equal(job?.state, 'completed');
+    assert.equal(job?.attempt, 2);
+    await scheduler.stop();
+  });
+
+  it('a recovered attempt that was the last one allowed goes dead without running; a schedule goes on to its next slot', async () => {
+    const store = new MemoryStore();
+    await leaveRunning(store, { retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1000 } } });
+    const clock = new VirtualClock(T0 + 5000);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    const log = record(scheduler, clock, ['failed', 'dead', 'started']);
+    scheduler.register('poison', () => 'ok');
+    await scheduler.start();
+    await clock.advance(10_000);
+    assert.deepEqual(
+      log.map((e) => e.type),
+      ['failed', 'dead'],
+    );
+    const dead = log[1]?.payload as { job: { state: string; attempt: number }; error: Error };
+    assert.ok(dead.error instanceof ProcessCrashError);
+    assert.equal(dead.job.state, 'dead');
+    assert.equal(dead.job.attempt, 1);
+    const job = await scheduler.get('poison');
+    assert.equal(job?.state, 'dead');
+    assert.equal(job?.lastError?.name, 'ProcessCrashError');
+    await scheduler.stop();
+  });
+
+  it('a lapsed lease (lost: lease) is charged the same way, with LeaseLostError', async () => {
+    // A store that hands out a record the way RedisStore does after a lease lapses.
+    const store = new MemoryStore();
+    const claimed = await leaveRunning(store, { retry: { maxRetries: 1, backoff: { type: 'fixed', delay: 0 } } });
+    const clock = new VirtualClock(T0 + 5000);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    const errors: Error[] = [];
+    scheduler.on('failed', ({ error }) => errors.push(error));
+    const original = store.claim.bind(store);
+    store.claim = async (request) => {
+      const result = await original(request);
+      return { ...result, jobs: result.jobs.map((j) => (j.lost ? { ...j, lost: 'lease' as const } : j)) };
+    };
+    const attempts: number[] = [];
+    scheduler.register('poison', (job) => {
+      attempts.push(job.attempt);
+    });
+    await scheduler.start();
+    await clock.advance(10);
+    assert.equal(claimed.attempt, 1);
+    assert.deepEqual(attempts, [2]);
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof LeaseLostError);
+    await scheduler.stop();
+  });
+});

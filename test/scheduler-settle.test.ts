@@ -1,0 +1,169 @@
+/**
+ * Outcomes the store refuses are kept and retried until it takes them
+ * (issue 11 #6); stop() always returns within its timeout, even when store
+ * calls never settle (issue 12 #1); an attempt that loses its job is aborted
+ * with a `lost` event (issue 12 #6).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Scheduler } from '../src/scheduler.js';
+import { VirtualClock } from '../src/clock.js';
+import { StorePersistError } from '../src/errors.js';
+import { MemoryStore } from '../src/store/memory.js';
+import type { JobRecord, StoreContext } from '../src/store/store.js';
+import type { SchedulerEvents } from '../src/events.js';
+import { T0, record } from './helpers.js';
+
+type Jobs = { work: { n: number } };
+
+/** A MemoryStore whose settles fail while `failing`, and that keeps the context it was opened with. */
+class FlakyStore extends MemoryStore {
+  failing = false;
+  settleCalls = 0;
+  opened!: StoreContext;
+  override async open(context: StoreContext): Promise<void> {
+    this.opened = context;
+    await super.open(context);
+  }
+  override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+    this.settleCalls++;
+    if (this.failing) throw new StorePersistError('disk full (injected)');
+    return super.settle(id, token, next);
+  }
+}
+
+describe('settles the store refuses', () => {
+  it('are retried with backoff until the store takes them; the job stays running and drained waits', async () => {
+    const store = new FlakyStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    const log = record(scheduler, clock, ['completed', 'drained', 'error']);
+    scheduler.register('work', () => 'done');
+    await scheduler.start();
+    store.failing = true;
+    await scheduler.scheduleIn('work', 0, { n: 1 });
+    await clock.advance(0);
+    assert.equal(store.settleCalls, 1);
+    assert.equal(scheduler.stats().running, 1, 'the store still says running: stats are truthful');
+    await clock.advance(100);
+    assert.equal(store.settleCalls, 2, 'retried after 100 ms');
+    await clock.advance(200);
+    assert.equal(store.settleCalls, 3, 'then after 200 ms');
+    await clock.advance(10_000);
+    const calls = store.settleCalls;
+    assert.ok(calls >= 6 && calls <= 8, `doubling waits: ${calls} calls in 10.3 s`);
+    assert.deepEqual(
+      log.filter((e) => e.type !== 'error').map((e) => e.type),
+      [],
+      'no completed, no drained while the outcome is unrecorded',
+    );
+    assert.ok(log.every((e) => e.type !== 'error' || (e.payload as SchedulerEvents['error']).error instanceof StorePersistError));
+    store.failing = false; // space freed
+    await clock.advance(30_000);
+    assert.deepEqual(
+      log.filter((e) => e.type !== 'error').map((e) => e.type),
+      ['completed', 'drained'],
+    );
+    assert.equal(scheduler.stats().running, 0);
+    assert.equal(scheduler.stats().completed, 1);
+    await scheduler.stop();
+  });
+
+  it('an outcome still unrecorded when stop() gives up is left running for crash recovery; stop() returns in time', async () => {
+    const store = new FlakyStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    scheduler.register('work', () => 'done');
+    await scheduler.start();
+    store.failing = true;
+    await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'j' });
+    await clock.advance(0);
+    const t0 = Date.now();
+    await scheduler.stop({ timeout: 200 });
+    assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`);
+    store.failing = false;
+    const again = new Scheduler<Jobs>({ store, clock });
+    const runs: number[] = [];
+    again.register('work', (job) => {
+      runs.push(job.attempt);
+    });
+    await again.start();
+    await clock.advance(60_000);
+    assert.deepEqual(runs, [2], 'recovered as a lost attempt, then run again (at least once)');
+    await again.stop();
+  });
+});
+
+describe('stop() with a store that never answers', () => {
+  it('returns within its timeout even when settle and close hang forever', async () => {
+    class HangingStore extends MemoryStore {
+      hang = false;
+      override settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+        return this.hang ? new Promise(() => undefined) : super.settle(id, token, next);
+      }
+      override close(): Promise<void> {
+        return this.hang ? new Promise(() => undefined) : super.close();
+      }
+    }
+    const store = new HangingStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock, unref: true });
+    const errors: string[] = [];
+    scheduler.on('error', ({ error }) => errors.push(error.message));
+    let release!: () => void;
+    scheduler.register('work', () => new Promise<void>((resolve) => (release = resolve)));
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 0, { n: 1 });
+    await clock.advance(0);
+    store.hang = true;
+    release();
+    const t0 = Date.now();
+    await scheduler.stop({ timeout: 300 });
+    const took = Date.now() - t0;
+    assert.ok(took < 1500, `stop took ${took} ms with a 300 ms timeout`);
+    assert.ok(errors.some((m) => /did not close within/.test(m)), errors.join('; '));
+  });
+});
+
+describe('lost attempts', () => {
+  it("the store's lost() aborts the attempt with its reason, emits lost, frees the slot, and ignores its outcome", async () => {
+    const store = new FlakyStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock, concurrency: 1 });
+    const log = record(scheduler, clock, ['lost', 'completed', 'started']);
+    const signals: AbortSignal[] = [];
+    const tokens: string[] = [];
+    let release!: () => void;
+    scheduler.register('work', (job) => {
+      signals.push(job.signal);
+      tokens.push(job.token);
+      return job.payload.n === 1 ? new Promise<void>((resolve) => (release = resolve)) : 'second';
+    });
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'a' });
+    await scheduler.scheduleIn('work', 0, { n: 2 }, { id: 'b' });
+    await clock.advance(0);
+    assert.equal(tokens.length, 1, 'concurrency 1: b waits');
+    const running = (await store.get('a')) as JobRecord;
+    store.opened.lost?.('a', running.token as string, 'lease');
+    await clock.advance(0);
+    assert.equal(signals[0]?.aborted, true);
+    assert.equal((signals[0]?.reason as Error).name, 'LeaseLostError');
+    const lost = log.find((e) => e.type === 'lost')?.payload as SchedulerEvents['lost'];
+    assert.equal(lost.reason, 'lease');
+    assert.equal(lost.job.id, 'a');
+    assert.equal(tokens.length, 2, 'the slot was freed: b ran');
+    assert.notEqual(tokens[0], tokens[1], 'each attempt has its own fencing token');
+    release();
+    await clock.advance(0);
+    assert.deepEqual(
+      log.filter((e) => e.type === 'completed').map((e) => e.id),
+      ['b'],
+      "the lost attempt's outcome is not recorded",
+    );
+    // A lost() for a token that is not the running attempt's is ignored.
+    store.opened.lost?.('b', 'not-a-token', 'lease');
+    assert.equal(log.filter((e) => e.type === 'lost').length, 1);
+    await scheduler.stop();
+  });
+});

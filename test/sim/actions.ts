@@ -205,7 +205,7 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
       const at = now + (op.offset ?? 0);
       const rec = m.beginOp('retry', op.id, proc.pid, { when: at });
       m.revivePending(m.lastStoredV(op.id, rec.seq), at);
-      return watch(rec, () => s.retry(op.id, op.offset === undefined ? {} : { at }), (info) => m.reviveAcked((info.payload as { v: number }).v, at));
+      return watch(rec, () => s.retry(op.id, op.offset === undefined ? {} : { at }), (info) => m.reviveAcked((info.payload as { v: number }).v, at, rec));
     }
     case 'get': {
       const rec = m.beginOp('get', undefined, proc.pid);

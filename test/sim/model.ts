@@ -49,6 +49,8 @@ export interface InsertRec {
   /** every: slot grid origin (wall; moves with clock steps while a process runs). */
   anchor?: number;
   misfire?: 'once' | 'skip' | 'all';
+  /** every: the other possible origin after a step whose re-basing a crash may have undone. */
+  anchorAlt?: number;
   /** Wall time of the call (cron: the first slot comes after it). */
   created?: number;
   retry?: RetrySpec;
@@ -68,6 +70,8 @@ interface Fact {
   kind: FactKind;
   runAt?: Due;
   slot?: number;
+  /** Another call on the id overlapped the one that taught this: the order they applied in is unknown. */
+  weak?: boolean;
 }
 
 export interface AttemptRec {
@@ -188,6 +192,16 @@ export class Model {
     return list;
   }
 
+  /** True when another call on `id` was in flight at some moment while `op` was (called before and not yet decided, or called since). */
+  private overlapped(id: string, op: OpRec): boolean {
+    for (const other of this.idOps.get(id) ?? []) {
+      if (other === op) continue;
+      if (other.seq > op.seq) return true;
+      if (other.status === 'pending' || other.status === 'unknown' || (other.settledAt ?? 0) > op.seq) return true;
+    }
+    return false;
+  }
+
   /** Files a call under `id` too (scheduleMany items, generated ids). */
   linkOp(id: string, op: OpRec): void {
     const list = this.opsOf(id);
@@ -245,7 +259,7 @@ export class Model {
     if (stored !== ins.v) return; // 'keep': the existing job stays
     const seq = ++this.seq;
     const state = this.vs.get(ins.v) as VState;
-    state.facts.push({ seq, kind: 'scheduled', ...(ins.due ? { runAt: { ...ins.due } } : {}) });
+    state.facts.push({ seq, kind: 'scheduled', ...(ins.due ? { runAt: { ...ins.due } } : {}), ...(this.overlapped(id, ins.op) ? { weak: true } : {}) });
     for (const other of this.vs.values()) {
       if (other !== state && other.ins.id === id && (other.ins.op.seq < ins.op.seq || (other.ins.op === ins.op && other.ins.v < ins.v)) && other.superseded === undefined) other.superseded = seq;
     }
@@ -283,7 +297,7 @@ export class Model {
     const state = this.vs.get(v);
     if (!state) return;
     const due: Due = { wall: runAt, elapsed: false, why: `rescheduled to ${iso(runAt)}` };
-    state.facts.push({ seq: ++this.seq, kind: 'scheduled', runAt: due });
+    state.facts.push({ seq: ++this.seq, kind: 'scheduled', runAt: due, ...(op.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       state.allowedSlots.add(runAt);
       state.rescheduled = true;
@@ -317,11 +331,11 @@ export class Model {
     if (!state.nextDue || runAt < state.nextDue.wall) state.nextDue = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
   }
 
-  reviveAcked(v: number, runAt: number): void {
+  reviveAcked(v: number, runAt: number, op?: OpRec): void {
     const state = this.vs.get(v);
     if (!state) return;
     const due: Due = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
-    state.facts.push({ seq: ++this.seq, kind: 'revived', runAt: due });
+    state.facts.push({ seq: ++this.seq, kind: 'revived', runAt: due, ...(op?.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
     state.nextDue = due;
     state.startsInRun = 0;
     state.stopAborted = 0;
@@ -364,6 +378,18 @@ export class Model {
     return true;
   }
 
+  /**
+   * A process died while a step's re-basing (Store.shift) may not have
+   * reached the disk: each elapsed-time due may be at its shifted or its
+   * old time, so the earlier one counts and both `every` grids are valid.
+   */
+  shiftUndecided(delta: number): void {
+    for (const state of this.vs.values()) {
+      if (state.nextDue?.elapsed) state.nextDue.wall = Math.min(state.nextDue.wall, state.nextDue.wall - delta);
+      if (state.ins.anchor !== undefined) state.ins.anchorAlt = state.ins.anchor - delta;
+    }
+  }
+
   /** The wall clock was stepped by `delta` while a process was running: elapsed-time dues move with it. */
   clockStep(delta: number): void {
     if (!this.config.expect.rebase) return; // main today: every due time is wall time
@@ -371,6 +397,16 @@ export class Model {
       if (state.nextDue?.elapsed) state.nextDue.wall += delta;
       for (const f of state.facts) if (f.runAt?.elapsed) f.runAt.wall += delta;
       if (state.ins.anchor !== undefined) state.ins.anchor += delta;
+      if (state.ins.anchorAlt !== undefined) state.ins.anchorAlt += delta;
+      if (state.ins.kind === 'every') {
+        // An every schedule's slots are elapsed time: what was learnt about them moves too.
+        for (const f of state.facts) if (f.slot !== undefined) f.slot += delta;
+        state.doneSlots = new Set([...state.doneSlots].map((x) => x + delta));
+        state.allowedSlots = new Set([...state.allowedSlots].map((x) => x + delta));
+        state.maxDoneSlot += delta;
+        state.missedBefore += delta;
+        if (state.curSlot !== undefined) state.curSlot += delta;
+      }
     }
   }
 
@@ -418,7 +454,8 @@ export class Model {
           const problem = slotProblem(ins.expr as string, ins.tz, slot, this.config.expect.cronieDst ? 'cronie' : 'wall');
           this.check('slotOnce', problem === undefined, () => `schedule ${ctx.id} ran slot ${iso(slot)} which is not a slot: ${problem}`);
         } else {
-          const anchor = ins.anchor as number;
+          const alt = ins.anchorAlt !== undefined && Number.isInteger((slot - ins.anchorAlt) / (ins.interval as number));
+          const anchor = alt ? (ins.anchorAlt as number) : (ins.anchor as number);
           const k = (slot - anchor) / (ins.interval as number);
           // Before the first slot only once a reschedule moved the schedule (misfire planning may then pick k < 0).
           this.check('slotOnce', Number.isInteger(k) && (k >= 0 || state.rescheduled), () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);
@@ -703,7 +740,7 @@ export class Model {
       }
       case 'scheduled':
       case 'revived': {
-        if (state.lastStartSeq > fact.seq || this.lastCrashSeq > fact.seq || !fact.runAt || this.config.timeChecks === false) break;
+        if (fact.weak || state.lastStartSeq > fact.seq || this.lastCrashSeq > fact.seq || !fact.runAt || this.config.timeChecks === false) break;
         if (r.state !== 'scheduled' || recurring) break;
         const want = fact.runAt.wall;
         this.check('durable', r.runAt === want, () => `${where} was acknowledged due at ${iso(want)}, the store says ${iso(r.runAt)} (${phase})`);

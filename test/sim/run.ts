@@ -78,6 +78,8 @@ class Runner implements ActionContext {
   private crashArm: { calls: number; side: 'before' | 'after'; mode: CrashMode } | undefined;
   private down: Down | undefined;
   final = false;
+  /** A clock step whose re-basing has not been seen to settle yet. */
+  private shiftPending: number | undefined;
   /** A power cut undid a failed write's repair (known.ts failStop). */
   doubleFault = false;
   private activity = 0;
@@ -254,6 +256,10 @@ class Runner implements ActionContext {
     this.log?.(`process ${proc.pid} crashes (${mode})`);
     proc.kill();
     this.model.crash(proc.pid);
+    if (this.shiftPending !== undefined) {
+      this.model.shiftUndecided(this.shiftPending);
+      this.shiftPending = undefined;
+    }
     this.down = { mode, pid: proc.pid };
   }
 
@@ -383,8 +389,15 @@ class Runner implements ActionContext {
       case 'step': {
         const proc = await this.up();
         this.model.observeWall(this.clock.now());
+        const up = proc?.alive === true && proc.started;
+        // The scheduler hears of the step during set() and re-bases its delays (Store.shift).
+        if (up) {
+          this.model.clockStep(step.deltaMs);
+          this.shiftPending = step.deltaMs;
+        }
         await this.clock.set(this.clock.now() + step.deltaMs);
-        if (proc?.alive && proc.started) this.model.clockStep(step.deltaMs);
+        await this.settle();
+        if (this.proc?.alive) this.shiftPending = undefined;
         this.model.coverage.hit(step.deltaMs > 0 ? 'clock.forward' : 'clock.backward');
         break;
       }

@@ -16,9 +16,41 @@ import type { SimFs } from './sim-fs.js';
 /** A process's view of the shared clock: its timers die with it. */
 export class ProcessClock implements Clock {
   private readonly timers = new Set<ClockTimer>();
+  private readonly releases = new Set<() => void>();
   private dead = false;
+  readonly onStep?: (listener: (deltaMs: number) => void) => () => void;
+  readonly checkStep?: () => void;
+  readonly hold?: () => () => void;
 
-  constructor(private readonly base: Clock) {}
+  constructor(private readonly base: Clock) {
+    // Step detection and keep-alive pass through, and end with the process.
+    if (base.onStep) {
+      const subscribe = base.onStep.bind(base);
+      this.onStep = (listener) => {
+        const off = subscribe((delta) => {
+          if (!this.dead) listener(delta);
+        });
+        this.releases.add(off);
+        return () => {
+          this.releases.delete(off);
+          off();
+        };
+      };
+    }
+    if (base.checkStep) this.checkStep = (): void => void (this.dead || base.checkStep?.());
+    if (base.hold) {
+      const hold = base.hold.bind(base);
+      this.hold = () => {
+        if (this.dead) return () => undefined;
+        const release = hold();
+        this.releases.add(release);
+        return () => {
+          this.releases.delete(release);
+          release();
+        };
+      };
+    }
+  }
 
   now(): number {
     return this.base.now();
@@ -43,6 +75,8 @@ export class ProcessClock implements Clock {
     this.dead = true;
     for (const t of this.timers) t.clear();
     this.timers.clear();
+    for (const release of this.releases) release();
+    this.releases.clear();
   }
 }
 

@@ -51,13 +51,18 @@ export interface Expectations {
    * its old anchor, and its later slots sit on the old grid (off by the step).
    */
   shiftRunning: boolean;
+  /**
+   * Found by the simulation: `drained` is emitted while a claim is in flight
+   * (the claimed job is `running` in the store, its handler not yet started).
+   */
+  drainedClaim: boolean;
 }
 
 /** What SPEC.md says. */
-export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true };
+export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true };
 
 /** What main implements today (see the file header). */
-export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: false, cronieDst: true, failStop: false, readyRecheck: false, misfireKept: false, dirSyncOnOpen: false, shiftRunning: false };
+export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: false, cronieDst: true, failStop: false, readyRecheck: false, misfireKept: false, dirSyncOnOpen: false, shiftRunning: false, drainedClaim: false };
 
 export const GAP_ISSUES: Record<keyof Expectations, string> = {
   crashRule: 'issue 11.5 / SPEC §5: a lost attempt counts toward the retry policy',
@@ -69,5 +74,6 @@ export const GAP_ISSUES: Record<keyof Expectations, string> = {
   misfireKept: 'new (simulation): a lost catch-up attempt brings back the slot its misfired event declared missed',
   dirSyncOnOpen: 'new (simulation): fsync the store folder at open before appending to a journal found there',
   shiftRunning: 'new (simulation): a clock step re-bases an every schedule even while its occurrence runs',
+  drainedClaim: "new (simulation): 'drained' waits for a claim in flight",
   readyRecheck: 'new (simulation): a due job held in the ready queue across a backward clock step starts before its due time',
 };

@@ -49,8 +49,8 @@ export interface InsertRec {
   /** every: slot grid origin (wall; moves with clock steps while a process runs). */
   anchor?: number;
   misfire?: 'once' | 'skip' | 'all';
-  /** every: the other possible origin after a step whose re-basing a crash may have undone. */
-  anchorAlt?: number;
+  /** every: other possible origins (a step whose re-basing was lost or skipped a running occurrence). */
+  anchorAlts?: number[];
   /** Wall time of the call (cron: the first slot comes after it). */
   created?: number;
   retry?: RetrySpec;
@@ -386,7 +386,8 @@ export class Model {
   shiftUndecided(delta: number): void {
     for (const state of this.vs.values()) {
       if (state.nextDue?.elapsed) state.nextDue.wall = Math.min(state.nextDue.wall, state.nextDue.wall - delta);
-      if (state.ins.anchor !== undefined) state.ins.anchorAlt = state.ins.anchor - delta;
+      if (state.ins.anchor !== undefined) (state.ins.anchorAlts ??= []).push(state.ins.anchor - delta);
+      for (const f of state.facts) if (f.runAt?.elapsed) f.weak = true;
     }
   }
 
@@ -396,11 +397,15 @@ export class Model {
     for (const state of this.vs.values()) {
       if (state.nextDue?.elapsed) state.nextDue.wall += delta;
       for (const f of state.facts) if (f.runAt?.elapsed) f.runAt.wall += delta;
-      if (state.ins.anchor !== undefined) state.ins.anchor += delta;
-      if (state.ins.anchorAlt !== undefined) state.ins.anchorAlt += delta;
-      if (state.ins.kind === 'every' && !this.config.expect.shiftRunning && this.attempts.some((a) => a.v === state.ins.v && a.ended === undefined && a.abort === undefined)) {
+      const running = state.ins.kind === 'every' && !this.config.expect.shiftRunning && this.attempts.some((a) => a.v === state.ins.v && a.ended === undefined && a.abort === undefined);
+      if (state.ins.anchorAlts) {
+        const moved = state.ins.anchorAlts.map((a) => a + delta);
+        state.ins.anchorAlts = running ? [...state.ins.anchorAlts, ...moved] : moved;
+      }
+      if (state.ins.anchor !== undefined) {
         // Main today (known.ts shiftRunning): a running occurrence keeps its old grid.
-        state.ins.anchorAlt = (state.ins.anchor as number) - delta;
+        if (running) (state.ins.anchorAlts ??= []).push(state.ins.anchor);
+        state.ins.anchor += delta;
       }
       if (state.ins.kind === 'every') {
         // An every schedule's slots are elapsed time: what was learnt about them moves too.
@@ -458,8 +463,8 @@ export class Model {
           const problem = slotProblem(ins.expr as string, ins.tz, slot, this.config.expect.cronieDst ? 'cronie' : 'wall');
           this.check('slotOnce', problem === undefined, () => `schedule ${ctx.id} ran slot ${iso(slot)} which is not a slot: ${problem}`);
         } else {
-          const alt = ins.anchorAlt !== undefined && Number.isInteger((slot - ins.anchorAlt) / (ins.interval as number));
-          const anchor = alt ? (ins.anchorAlt as number) : (ins.anchor as number);
+          const alt = ins.anchorAlts?.find((a) => Number.isInteger((slot - a) / (ins.interval as number)));
+          const anchor = alt ?? (ins.anchor as number);
           const k = (slot - anchor) / (ins.interval as number);
           // Before the first slot only once a reschedule moved the schedule (misfire planning may then pick k < 0).
           this.check('slotOnce', Number.isInteger(k) && (k >= 0 || state.rescheduled), () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);

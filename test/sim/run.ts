@@ -78,6 +78,8 @@ class Runner implements ActionContext {
   private crashArm: { calls: number; side: 'before' | 'after'; mode: CrashMode } | undefined;
   private down: Down | undefined;
   final = false;
+  /** `error` events so far. */
+  private errors = 0;
   /** A clock step whose re-basing has not been seen to settle yet. */
   private shiftPending: number | undefined;
   /** A power cut undid a failed write's repair (known.ts failStop). */
@@ -205,6 +207,7 @@ class Runner implements ActionContext {
       this.model.fail('stats', `'drained' emitted while the store holds ${running} running job(s): ${ids.join(', ')}`);
     });
     proc.scheduler.on('error', (e) => {
+      this.errors++;
       this.model.coverage.hit('event.error');
       if (this.options.trace) this.log?.(`pid ${pid} error event: ${e.error.message}${e.jobId ? ` (job ${e.jobId})` : ''}`);
     });
@@ -405,9 +408,17 @@ class Runner implements ActionContext {
           this.model.clockStep(step.deltaMs);
           this.shiftPending = step.deltaMs;
         }
+        const errors = this.errors;
         await this.clock.set(this.clock.now() + step.deltaMs);
         await this.settle();
-        if (this.proc?.alive) this.shiftPending = undefined;
+        if (this.proc?.alive && this.shiftPending !== undefined) {
+          // Main today does not retry a refused Store.shift (known.ts shiftRetry).
+          if (this.errors > errors && !this.expect.shiftRetry) {
+            this.model.coverage.hit('tolerated.shiftRefused');
+            this.model.shiftUndecided(this.shiftPending);
+          }
+          this.shiftPending = undefined;
+        }
         this.model.coverage.hit(step.deltaMs > 0 ? 'clock.forward' : 'clock.backward');
         break;
       }
@@ -512,7 +523,7 @@ class Runner implements ActionContext {
       const next = Math.min(...pending.filter((r) => r.state === 'scheduled').map((r) => r.runAt));
       // Overdue or running: give retries of failed store calls (1 s) and handlers time.
       const wait = Number.isFinite(next) && next > this.clock.now() ? Math.min(next - this.clock.now(), 600_000) : 1000;
-      this.log?.(`drain ${i}: ${pending.length} one-off job(s) pending (${pending.map((r) => `${r.id} ${r.state} ${iso(r.runAt)}`).join(', ')}), advancing ${wait} ms; stats ${JSON.stringify(proc.scheduler.stats())}; attempts ${[...(proc.scheduler as unknown as { attempts: Map<string, unknown> }).attempts.keys()].join(',')}; live ${this.model.liveAttempts(proc.pid).map((a) => a.id).join(',')}`);
+      this.log?.(`drain ${i}: ${pending.length} one-off job(s) pending (${pending.map((r) => `${r.id} ${r.state} ${iso(r.runAt)}`).join(', ')}), advancing ${wait} ms; stats ${JSON.stringify(proc.scheduler.stats())}; live ${this.model.liveAttempts(proc.pid).map((a) => a.id).join(',')}`);
       await this.advance(wait);
       this.violated();
     }

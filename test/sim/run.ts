@@ -518,7 +518,8 @@ class Runner implements ActionContext {
     for (let i = 0; i < 400; i++) {
       await this.settle();
       const records = await proc.store.list({});
-      const pending = records.filter((r) => !r.recur && (r.state === 'scheduled' || r.state === 'running'));
+      // One-off jobs not yet finished, and anything still running (a settle being retried included).
+      const pending = records.filter((r) => r.state === 'running' || (!r.recur && r.state === 'scheduled'));
       if (pending.length === 0 && this.model.liveAttempts(proc.pid).length === 0) break;
       const next = Math.min(...pending.filter((r) => r.state === 'scheduled').map((r) => r.runAt));
       // Overdue or running: give retries of failed store calls (1 s) and handlers time.

@@ -192,7 +192,7 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
     case 'cancel': {
       const rec = m.beginOp('cancel', op.id, proc.pid);
       return watch(rec, () => s.cancel(op.id), (cancelled) => {
-        if (cancelled) m.cancelAcked(rec, m.lastStoredV(op.id, rec.seq));
+        if (cancelled) m.cancelAcked(rec);
       });
     }
     case 'reschedule': {

@@ -51,6 +51,8 @@ export interface InsertRec {
   misfire?: 'once' | 'skip' | 'all';
   /** every: other possible origins (a step whose re-basing was lost or skipped a running occurrence). */
   anchorAlts?: number[];
+  /** every: after several such steps the grid is no longer known (its checks are skipped). */
+  gridUnknown?: boolean;
   /** Wall time of the call (cron: the first slot comes after it). */
   created?: number;
   retry?: RetrySpec;
@@ -108,6 +110,8 @@ interface VState {
   /** Slots before this were declared missed by a `misfired` event: they never run. */
   missedBefore: number;
   nextDue?: Due | undefined;
+  /** An acknowledged insert stored this v (not kept an existing job). */
+  stored: boolean;
   okEnds: number;
   lastStartSeq: number;
 }
@@ -223,7 +227,7 @@ export class Model {
       for (const v of [...op.vs].reverse()) {
         const state = this.vs.get(v);
         if (!state || state.ins.id !== id) continue;
-        if (op.status === 'acked' && state.facts.length === 0) continue;
+        if (op.status === 'acked' && !state.stored) continue;
         return v;
       }
     }
@@ -246,6 +250,7 @@ export class Model {
       missedBefore: -Infinity,
       ...(ins.due ? { nextDue: { ...ins.due } } : {}),
       okEnds: 0,
+      stored: false,
       lastStartSeq: -1,
     });
   }
@@ -256,19 +261,43 @@ export class Model {
       ins.id = id;
       this.linkOp(id, ins.op);
     }
-    if (stored !== ins.v) return; // 'keep': the existing job stays
+    if (stored !== ins.v) {
+      this.resolveDeferred(id);
+      return; // 'keep': the existing job stays
+    }
     const seq = ++this.seq;
     const state = this.vs.get(ins.v) as VState;
+    state.stored = true;
     state.facts.push({ seq, kind: 'scheduled', ...(ins.due ? { runAt: { ...ins.due } } : {}), ...(this.overlapped(id, ins.op) ? { weak: true } : {}) });
     for (const other of this.vs.values()) {
       if (other !== state && other.ins.id === id && (other.ins.op.seq < ins.op.seq || (other.ins.op === ins.op && other.ins.v < ins.v)) && other.superseded === undefined) other.superseded = seq;
     }
+    this.resolveDeferred(id);
+  }
+
+  /** Cancels acknowledged while an earlier insert of the same id was undecided: attached once it is. */
+  private readonly deferredCancels: OpRec[] = [];
+
+  private resolveDeferred(id: string): void {
+    for (let i = 0; i < this.deferredCancels.length; i++) {
+      const op = this.deferredCancels[i] as OpRec;
+      if (op.id !== id || this.earlierInsertPending(id, op.seq)) continue;
+      this.deferredCancels.splice(i--, 1);
+      const v = this.lastStoredV(id, op.seq);
+      const state = v === undefined ? undefined : this.vs.get(v);
+      if (state) state.facts.push({ seq: ++this.seq, kind: 'cancelled' });
+    }
+  }
+
+  private earlierInsertPending(id: string, seq: number): boolean {
+    return (this.idOps.get(id) ?? []).some((op) => op.seq < seq && op.vs !== undefined && op.status === 'pending');
   }
 
   settle(op: OpRec, status: 'acked' | 'rejected', error?: string): void {
     if (op.status !== 'pending') return;
     op.status = status;
     op.settledAt = ++this.seq;
+    if (status === 'rejected' && op.id !== undefined) this.resolveDeferred(op.id);
     if (error !== undefined) op.error = error;
   }
 
@@ -288,9 +317,9 @@ export class Model {
   }
 
   /** Facts from acknowledged operations on an existing job. */
-  cancelAcked(op: OpRec, v: number | undefined): void {
-    const state = v === undefined ? undefined : this.vs.get(v);
-    if (state) state.facts.push({ seq: ++this.seq, kind: 'cancelled' });
+  cancelAcked(op: OpRec): void {
+    this.deferredCancels.push(op);
+    if (op.id !== undefined) this.resolveDeferred(op.id);
   }
 
   rescheduleAcked(op: OpRec, v: number, runAt: number): void {
@@ -386,8 +415,19 @@ export class Model {
   shiftUndecided(delta: number): void {
     for (const state of this.vs.values()) {
       if (state.nextDue?.elapsed) state.nextDue.wall = Math.min(state.nextDue.wall, state.nextDue.wall - delta);
-      if (state.ins.anchor !== undefined) (state.ins.anchorAlts ??= []).push(state.ins.anchor - delta);
+      if (state.ins.anchor !== undefined) {
+        if (state.ins.anchorAlts) state.ins.gridUnknown = true;
+        (state.ins.anchorAlts ??= []).push(state.ins.anchor - delta);
+      }
       for (const f of state.facts) if (f.runAt?.elapsed) f.weak = true;
+      if (state.ins.kind === 'every') {
+        const back = (x: number): number => Math.min(x, x - delta);
+        for (const f of state.facts) if (f.slot !== undefined) f.slot = back(f.slot);
+        for (const x of [...state.allowedSlots]) state.allowedSlots.add(x - delta);
+        for (const x of [...state.doneSlots]) state.doneSlots.add(x - delta);
+        state.maxDoneSlot = back(state.maxDoneSlot);
+        state.missedBefore = back(state.missedBefore);
+      }
     }
   }
 
@@ -403,18 +443,25 @@ export class Model {
         state.ins.anchorAlts = running ? [...state.ins.anchorAlts, ...moved] : moved;
       }
       if (state.ins.anchor !== undefined) {
-        // Main today (known.ts shiftRunning): a running occurrence keeps its old grid.
-        if (running) (state.ins.anchorAlts ??= []).push(state.ins.anchor);
+        // Main today (known.ts shiftRunning): a running occurrence keeps its old grid; once alternatives
+        // pile up (several steps, crashes in between) the grid is unknown and its checks stop.
+        if (running) {
+          if (state.ins.anchorAlts) state.ins.gridUnknown = true;
+          (state.ins.anchorAlts ??= []).push(state.ins.anchor);
+        }
         state.ins.anchor += delta;
       }
       if (state.ins.kind === 'every') {
-        // An every schedule's slots are elapsed time: what was learnt about them moves too.
-        for (const f of state.facts) if (f.slot !== undefined) f.slot += delta;
-        state.doneSlots = new Set([...state.doneSlots].map((x) => x + delta));
+        // An every schedule's slots are elapsed time: what was learnt about them moves too
+        // (to the earlier of both places while a running occurrence keeps the old grid).
+        const move = (x: number): number => (running ? Math.min(x, x + delta) : x + delta);
+        for (const f of state.facts) if (f.slot !== undefined) f.slot = move(f.slot);
+        const done = [...state.doneSlots];
+        state.doneSlots = new Set([...done.map((x) => x + delta), ...(running ? done : [])]);
         state.allowedSlots = new Set([...state.allowedSlots].map((x) => x + delta));
-        state.maxDoneSlot += delta;
-        state.missedBefore += delta;
-        if (state.curSlot !== undefined) state.curSlot += delta;
+        state.maxDoneSlot = move(state.maxDoneSlot);
+        state.missedBefore = move(state.missedBefore);
+        if (state.curSlot !== undefined && !running) state.curSlot += delta;
       }
     }
   }
@@ -462,7 +509,7 @@ export class Model {
         if (ins.kind === 'cron') {
           const problem = slotProblem(ins.expr as string, ins.tz, slot, this.config.expect.cronieDst ? 'cronie' : 'wall');
           this.check('slotOnce', problem === undefined, () => `schedule ${ctx.id} ran slot ${iso(slot)} which is not a slot: ${problem}`);
-        } else {
+        } else if (!ins.gridUnknown) {
           const alt = ins.anchorAlts?.find((a) => Number.isInteger((slot - a) / (ins.interval as number)));
           const anchor = alt ?? (ins.anchor as number);
           const k = (slot - anchor) / (ins.interval as number);
@@ -476,7 +523,7 @@ export class Model {
       this.check('slotOnce', !state.doneSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)} again after it finished (attempt ${ctx.attempt})`);
       this.check('slotOnce', slot > state.maxDoneSlot, () => `schedule ${ctx.id} ran slot ${iso(slot)} after the later slot ${iso(state.maxDoneSlot)} had finished`);
       if (state.curSlot !== slot) {
-        if (timed && ins.misfire === 'all' && !state.rescheduled && !state.allowedSlots.has(slot)) this.checkNoSkip(ctx.id, ins, state.curSlot, slot, now);
+        if (timed && ins.misfire === 'all' && !state.rescheduled && !ins.anchorAlts && !state.allowedSlots.has(slot)) this.checkNoSkip(ctx.id, ins, state.curSlot, slot, now);
         state.curSlot = slot;
         state.slotStarts = 0;
         state.stopAborted = 0;
@@ -725,7 +772,7 @@ export class Model {
       for (const v of op.vs) {
         const state = this.vs.get(v);
         // Later call wins; within one scheduleMany, the later item.
-        if (state && state.ins.id === id && this.lastFact(state) !== undefined && (!best || op.seq > best.ins.op.seq || (op.seq === best.ins.op.seq && v > best.ins.v))) best = state;
+        if (state && state.ins.id === id && state.stored && this.lastFact(state) !== undefined && (!best || op.seq > best.ins.op.seq || (op.seq === best.ins.op.seq && v > best.ins.v))) best = state;
       }
     }
     return best;

@@ -283,6 +283,8 @@ export class Model {
       const op = this.deferredCancels[i] as OpRec;
       if (op.id !== id || this.earlierInsertPending(id, op.seq)) continue;
       this.deferredCancels.splice(i--, 1);
+      // A later acknowledged insert or retry() of the id supersedes it.
+      if ((this.idOps.get(id) ?? []).some((o) => o.seq > op.seq && o.status === 'acked' && (o.vs !== undefined || o.kind === 'retry'))) continue;
       const v = this.lastStoredV(id, op.seq);
       const state = v === undefined ? undefined : this.vs.get(v);
       if (state) state.facts.push({ seq: ++this.seq, kind: 'cancelled' });

@@ -1369,5 +1369,97 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "a settle retry waiting across a backward clock step waits the whole step: the job stays 'running', unrecorded",
+    "gap": "retryWaitStep",
+    "todo": "new (simulation): settle-retry sleeps must move with clock steps (or use elapsed time)",
+    "invariant": "atLeastOnce",
+    "scenario": {
+      "seed": 2606,
+      "store": "json",
+      "t0": 1790425853463,
+      "zones": [
+        "Pacific/Chatham",
+        "Pacific/Chatham",
+        "America/New_York"
+      ],
+      "concurrency": 2,
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 20,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "retry": {
+            "maxRetries": 2,
+            "backoff": {
+              "type": "fixed",
+              "delay": 1000
+            }
+          },
+          "timeout": 1000
+        },
+        {
+          "name": "b",
+          "timeout": 1000
+        },
+        {
+          "name": "c",
+          "concurrency": 1
+        }
+      ],
+      "steps": [
+        {
+          "k": "step",
+          "deltaMs": -60308
+        },
+        {
+          "k": "fault",
+          "fault": "EIO-landed",
+          "after": 10
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 0,
+            "opts": {
+              "id": "j9",
+              "timeout": 500
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "cron",
+            "name": "b",
+            "expr": "*/20 * * * * *",
+            "tz": "America/New_York",
+            "opts": {
+              "onDuplicate": "replace"
+            }
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 60195
+        },
+        {
+          "k": "step",
+          "deltaMs": -3600150
+        }
+      ]
+    }
   }
 ];

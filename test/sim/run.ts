@@ -507,7 +507,7 @@ class Runner implements ActionContext {
     await this.settle();
     // Attempts still hanging from before: a graceful restart aborts them. Main
     // today also leaves a job 'running' when its settle failed: a restart recovers it.
-    const stuck = !this.expect.settleRetry && (await proc.store.list({ states: ['running'] })).length > 0;
+    const stuck = (!this.expect.settleRetry || !this.expect.retryWaitStep) && (await proc.store.list({ states: ['running'] })).length > 0;
     if (this.model.liveAttempts(proc.pid).length > 0 || stuck) {
       await this.stop(proc);
       proc = await this.up();

@@ -16,7 +16,7 @@ export const INVARIANTS = {
   allSlots: "with misfire 'all', a schedule runs every one of its slots, in order",
   stats: 'stats() equals a recount',
   heap: "the heap's check() holds",
-  settled: 'no promise stays pending after stop()',
+  settled: 'no call stays pending forever, none after stop()',
   concurrency: 'concurrency limits hold and occurrences never overlap',
   reopen: 'the store reopens after any crash',
   quiescent: 'the process settles (no livelock)',

@@ -68,13 +68,19 @@ export interface Expectations {
    * `running` (unrecorded) for as long as the step.
    */
   retryWaitStep: boolean;
+  /**
+   * Found by the simulation: `get()` and `list()` wait for a settle in
+   * flight (a lost attempt being charged, a misfire replan); while a full disk
+   * makes that settle retry, the read never answers.
+   */
+  readsWait: boolean;
 }
 
 /** What SPEC.md says. */
-export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true };
+export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true };
 
 /** What main implements today (see the file header). */
-export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: false, cronieDst: true, failStop: false, readyRecheck: false, misfireKept: false, dirSyncOnOpen: false, shiftRunning: false, drainedClaim: false, shiftRetry: false, retryWaitStep: false };
+export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: false, cronieDst: true, failStop: false, readyRecheck: false, misfireKept: false, dirSyncOnOpen: false, shiftRunning: false, drainedClaim: false, shiftRetry: false, retryWaitStep: false, readsWait: false };
 
 export const GAP_ISSUES: Record<keyof Expectations, string> = {
   crashRule: 'issue 11.5 / SPEC §5: a lost attempt counts toward the retry policy',
@@ -89,5 +95,6 @@ export const GAP_ISSUES: Record<keyof Expectations, string> = {
   drainedClaim: "new (simulation): 'drained' waits for a claim in flight",
   shiftRetry: 'new (simulation): a clock step whose Store.shift failed is retried until it lands',
   retryWaitStep: 'new (simulation): a settle retry waiting across a backward clock step waits the step too',
+  readsWait: 'new (simulation): get()/list() answer while a settle waits for a full disk',
   readyRecheck: 'new (simulation): a due job held in the ready queue across a backward clock step starts before its due time',
 };

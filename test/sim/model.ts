@@ -439,7 +439,8 @@ export class Model {
     for (const state of this.vs.values()) {
       if (state.nextDue?.elapsed) state.nextDue.wall += delta;
       for (const f of state.facts) if (f.runAt?.elapsed) f.runAt.wall += delta;
-      const running = state.ins.kind === 'every' && !this.config.expect.shiftRunning && this.attempts.some((a) => a.v === state.ins.v && a.ended === undefined && a.abort === undefined);
+      // Running in the store: started and its outcome not yet recorded (a settle being retried included).
+      const running = state.ins.kind === 'every' && !this.config.expect.shiftRunning && this.attempts.some((a) => a.v === state.ins.v && !a.confirmed && a.abort !== 'stop' && a.abort !== 'other');
       if (state.ins.anchorAlts) {
         const moved = state.ins.anchorAlts.map((a) => a + delta);
         state.ins.anchorAlts = running ? [...state.ins.anchorAlts, ...moved] : moved;

@@ -1461,5 +1461,261 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "while a full disk holds up a lost attempt's charge after a restart, list() never answers",
+    "gap": "readsWait",
+    "todo": "new (simulation): get()/list() must not wait for a settle held up by the store",
+    "invariant": "settled",
+    "scenario": {
+      "seed": 3484,
+      "store": "json",
+      "t0": 1793512290965,
+      "zones": [
+        "America/New_York",
+        "America/New_York",
+        "Asia/Kolkata"
+      ],
+      "concurrency": 1,
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        1,
+        0,
+        0,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 3,
+          "timeout": 3000
+        },
+        {
+          "name": "b",
+          "concurrency": 1
+        },
+        {
+          "name": "c",
+          "concurrency": 2
+        }
+      ],
+      "steps": [
+        {
+          "k": "advance",
+          "ms": 502
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "every",
+              "name": "b",
+              "interval": 3600000,
+              "misfire": "once",
+              "limit": 4,
+              "opts": {
+                "id": "s0",
+                "timeout": 2000
+              }
+            },
+            {
+              "op": "reschedule",
+              "id": "j7",
+              "offset": 1671933
+            },
+            {
+              "op": "reschedule",
+              "id": "j8",
+              "offset": 396820
+            },
+            {
+              "op": "every",
+              "name": "c",
+              "interval": 3600000,
+              "opts": {
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 0
+                  }
+                }
+              }
+            },
+            {
+              "op": "retry",
+              "id": "j5",
+              "offset": 595160
+            }
+          ]
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 7878,
+              "opts": {
+                "id": "j1",
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                },
+                "onDuplicate": "reject"
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 265,
+              "opts": {
+                "id": "j3",
+                "priority": 1
+              }
+            },
+            {
+              "op": "cron",
+              "name": "a",
+              "expr": "0 0 * * *",
+              "tz": "America/New_York",
+              "opts": {
+                "id": "s1",
+                "priority": -1
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 412,
+              "opts": {
+                "id": "j3",
+                "onDuplicate": "replace"
+              }
+            },
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 5,
+              "opts": {
+                "id": "j1",
+                "retry": {
+                  "maxRetries": 1,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 50,
+                    "factor": 2,
+                    "maxDelay": 4000
+                  }
+                },
+                "timeout": 2000,
+                "priority": -1
+              }
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 6
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 1688
+        },
+        {
+          "k": "crash",
+          "mode": "kill",
+          "at": "now",
+          "downMs": 60000
+        },
+        {
+          "k": "fault",
+          "fault": "ENOSPC",
+          "after": 7
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "c",
+                  "delay": 38609
+                },
+                {
+                  "name": "c",
+                  "delay": 693,
+                  "opts": {
+                    "id": "j4",
+                    "timeout": 500,
+                    "onDuplicate": "replace"
+                  }
+                },
+                {
+                  "name": "a",
+                  "delay": 934675,
+                  "opts": {
+                    "id": "j2",
+                    "onDuplicate": "replace"
+                  }
+                }
+              ]
+            },
+            {
+              "op": "cancel",
+              "id": "s0"
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 40705,
+              "opts": {
+                "id": "j6",
+                "retry": {
+                  "maxRetries": 3,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                }
+              }
+            },
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 3071
+            },
+            {
+              "op": "list"
+            },
+            {
+              "op": "at",
+              "name": "a",
+              "offset": 879548,
+              "opts": {
+                "id": "j4",
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 500,
+                    "factor": 3
+                  }
+                },
+                "timeout": 2000
+              }
+            }
+          ]
+        }
+      ]
+    }
   }
 ];

@@ -299,6 +299,8 @@ export class Model {
     if (op.status !== 'pending') return;
     op.status = status;
     op.settledAt = ++this.seq;
+    if (status === 'rejected') this.onReject.get(op)?.();
+    this.onReject.delete(op);
     if (status === 'rejected' && op.id !== undefined) this.resolveDeferred(op.id);
     if (error !== undefined) op.error = error;
   }
@@ -338,10 +340,25 @@ export class Model {
     } else state.nextDue = due;
   }
 
+  /** Undo of what a pending call assumed, run if the call is rejected. */
+  private readonly onReject = new Map<OpRec, () => void>();
+
+  private remember(op: OpRec, state: VState): void {
+    const { nextDue, startsInRun, stopAborted, lost } = state;
+    const saved = nextDue ? { ...nextDue } : undefined;
+    this.onReject.set(op, () => {
+      state.nextDue = saved;
+      state.startsInRun = Math.max(state.startsInRun, startsInRun);
+      state.stopAborted = stopAborted;
+      state.lost = lost;
+    });
+  }
+
   /** Called when a reschedule starts: until it is decided, the job may run at the new time. */
-  reschedulePending(v: number | undefined, runAt: number): void {
+  reschedulePending(v: number | undefined, runAt: number, op?: OpRec): void {
     const state = v === undefined ? undefined : this.vs.get(v);
     if (!state) return;
+    if (op) this.remember(op, state);
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       state.allowedSlots.add(runAt);
       state.rescheduled = true;
@@ -353,9 +370,10 @@ export class Model {
     }
   }
 
-  revivePending(v: number | undefined, runAt: number): void {
+  revivePending(v: number | undefined, runAt: number, op?: OpRec): void {
     const state = v === undefined ? undefined : this.vs.get(v);
     if (!state) return;
+    if (op) this.remember(op, state);
     state.startsInRun = 0;
     state.stopAborted = 0;
     state.lost = 0;

@@ -544,7 +544,7 @@ export class Model {
       this.check('slotOnce', !state.doneSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)} again after it finished (attempt ${ctx.attempt})`);
       this.check('slotOnce', slot > state.maxDoneSlot, () => `schedule ${ctx.id} ran slot ${iso(slot)} after the later slot ${iso(state.maxDoneSlot)} had finished`);
       if (state.curSlot !== slot) {
-        if (timed && ins.misfire === 'all' && !state.rescheduled && !ins.anchorAlts && !state.allowedSlots.has(slot)) this.checkNoSkip(ctx.id, ins, state.curSlot, slot, now);
+        if (timed && ins.misfire === 'all' && !state.rescheduled && !ins.anchorAlts && !state.allowedSlots.has(slot)) this.checkNoSkip(ctx.id, state, slot, now);
         state.curSlot = slot;
         state.slotStarts = 0;
         state.stopAborted = 0;
@@ -594,7 +594,11 @@ export class Model {
   }
 
   /** With misfire 'all', no slot of the schedule lies between the previous occurrence (or its creation) and `slot`. */
-  private checkNoSkip(id: string, ins: InsertRec, prev: number | undefined, slot: number, now: number): void {
+  private checkNoSkip(id: string, state: VState, slot: number, now: number): void {
+    const ins = state.ins;
+    // Slots that ended without a start (a lost attempt charged at claim, its 'dead' event seen) count as run.
+    const last = Math.max(state.curSlot ?? -Infinity, state.maxDoneSlot);
+    const prev = Number.isFinite(last) ? last : undefined;
     // More than MISFIRE_ALL_CAP slots behind: the oldest are dropped by design.
     const cap = 1000;
     let skipped: number[] = [];
@@ -604,7 +608,7 @@ export class Model {
       const k = Math.round((slot - anchor) / every);
       const kPrev = prev === undefined ? -1 : Math.round((prev - anchor) / every);
       if (Math.floor((now - anchor) / every) - kPrev >= cap) return;
-      if (k - kPrev > 1) skipped = [anchor + (kPrev + 1) * every];
+      for (let j = kPrev + 1; j < k && skipped.length === 0; j++) if (!state.doneSlots.has(anchor + j * every)) skipped = [anchor + j * every];
     } else {
       const from = prev ?? (ins.created as number);
       const step = (ins.expr as string).trim().split(/\s+/).length === 6 ? 1000 : 60_000;
@@ -614,7 +618,7 @@ export class Model {
       for (let t = Math.floor(from / step) * step + step; t <= now && behind < cap; t += step) {
         if (t <= from || slotProblem(ins.expr as string, ins.tz, t, rule) !== undefined) continue;
         behind++;
-        if (t < slot) skipped.push(t);
+        if (t < slot && !state.doneSlots.has(t)) skipped.push(t);
       }
       if (behind >= cap) return;
     }

@@ -332,12 +332,17 @@ export class Model {
     const due: Due = { wall: runAt, elapsed: false, why: `rescheduled to ${iso(runAt)}` };
     state.facts.push({ seq: ++this.seq, kind: 'scheduled', runAt: due, ...(op.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
-      state.allowedSlots.add(runAt);
-      state.rescheduled = true;
-      state.missedBefore = -Infinity;
-      state.doneSlots.clear();
-      state.maxDoneSlot = -Infinity;
+      this.slotMoved(state, runAt);
     } else state.nextDue = due;
+  }
+
+  /** A reschedule moved a schedule's occurrence to `runAt`: what was known of its slots starts over. */
+  private slotMoved(state: VState, runAt: number): void {
+    state.allowedSlots.add(runAt);
+    state.rescheduled = true;
+    state.missedBefore = -Infinity;
+    state.doneSlots.clear();
+    state.maxDoneSlot = -Infinity;
   }
 
   /** Undo of what a pending call assumed, run if the call is rejected. */
@@ -360,11 +365,7 @@ export class Model {
     if (!state) return;
     if (op) this.remember(op, state);
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
-      state.allowedSlots.add(runAt);
-      state.rescheduled = true;
-      state.missedBefore = -Infinity;
-      state.doneSlots.clear();
-      state.maxDoneSlot = -Infinity;
+      this.slotMoved(state, runAt);
     } else if (state.nextDue && runAt < state.nextDue.wall) {
       state.nextDue = { wall: runAt, elapsed: false, why: `a reschedule to ${iso(runAt)} in flight` };
     }

@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // Build scripts run on Node.
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     files: ['test/**', 'bench/**', 'examples/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

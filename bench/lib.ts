@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 /** Options every scenario module's `run` receives. */
@@ -207,5 +208,48 @@ export function prng(seed: number): () => number {
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What probeEventLoop() saw between its start and `stop()`. */
+export interface EventLoopBlocks {
+  /** Longest wall-clock gap between two setImmediate ticks, ms. */
+  maxGapMs: number;
+  /** The same gap counted only as far as this process used CPU in it: a loaded machine descheduling us is no block of ours (GC helper threads make it an upper bound). */
+  maxCpuGapMs: number;
+  /** perf_hooks monitorEventLoopDelay's max, ms. */
+  histogramMaxMs: number;
+}
+
+/**
+ * Starts measuring the longest event-loop block: wall gaps between
+ * setImmediate ticks, the CPU-bound part of each gap, and
+ * monitorEventLoopDelay's max. `stop()` ends it and returns the figures.
+ */
+export function probeEventLoop(): { stop(): EventLoopBlocks } {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  let maxGap = 0;
+  let maxCpuGap = 0;
+  let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  let on = true;
+  const tick = (): void => {
+    const t = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
+    maxGap = Math.max(maxGap, t - last);
+    maxCpuGap = Math.max(maxCpuGap, Math.min(t - last, (cpu.user + cpu.system) / 1000));
+    last = t;
+    lastCpu = process.cpuUsage();
+    if (on) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const ms = (x: number): number => Math.round(x * 10) / 10;
+  return {
+    stop() {
+      on = false;
+      histogram.disable();
+      return { maxGapMs: ms(maxGap), maxCpuGapMs: ms(maxCpuGap), histogramMaxMs: ms(histogram.max / 1e6) };
+    },
   };
 }

@@ -6,13 +6,17 @@
  * contenders alternate, since a shared machine's load drifts during a run,
  * after an unmeasured warm-up of the fresh redis-server.
  *
- * 1. Acknowledged schedules/s with 1 and 1000 calls in flight: godelayq
+ * 0. Redis memory per delayed job: used_memory after adding 20,000 jobs due
+ *    in 1-2 h, minus before, per job (target: <= BullMQ's).
+ * 1. Acknowledged schedules/s with 1 and 50 calls in flight: godelayq
  *    `scheduleIn` (delay 1 h ± random) vs BullMQ `queue.add` with `delay`.
  *    Acknowledged = the promise resolved (the script ran on the server).
- * 2. Claims + completions/s with 1 and 3 consumer processes: N jobs all due
+ *    Target: >= 1.5x BullMQ with 50 in flight.
+ * 2. Claims + completions/s with 1 and 4 consumer processes: N jobs all due
  *    at the same instant T (scheduled beforehand as delayed jobs, consumers
  *    started and idle); time from T until the N-th completion is recorded,
- *    trivial handlers, concurrency 50 per process.
+ *    trivial handlers, concurrency 50 per process. Target: >= 1.5x BullMQ
+ *    with 4 processes.
  * 3. Add-to-start latency: one job at a time, due now, added from one
  *    connection (a producer Scheduler / Queue) and run by a consumer on
  *    another (a Scheduler / Worker) in this process: time from the add call
@@ -21,8 +25,10 @@
  * The redis-server is started here (loopback, AOF on, `--appendfsync
  * everysec` unless `--fsync=always`), or `REDIS_URL` is used.
  * Run: `npm run bench -- redis` (BENCH_FULL=1 for the large sizes), or
- * `node --import tsx bench/redis.ts [--full] [--fsync=always]`.
- * Writes bench/results/redis.json.
+ * `node --import tsx bench/redis.ts [--full] [--fsync=always]
+ * [--only=memory,adds,completions,latency]`. Writes bench/results/redis.json
+ * (a full run only). On a machine shared with other work the throughput
+ * figures swing by 2x between runs: compare ratios from one run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -78,6 +84,53 @@ function bullConnection(url: string): { host: string; port: number; maxRetriesPe
 
 async function obliterate(url: string, prefix: string): Promise<void> {
   await deletePrefix(url, prefix);
+}
+
+// ------------------------------------------------------- 0. memory per job
+
+async function usedMemory(probe: Redis): Promise<number> {
+  const info = await probe.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1]);
+}
+
+/**
+ * Redis memory per delayed job: used_memory after adding `total` jobs due in
+ * 1-2 h minus before, divided by `total` (same payloads for both).
+ */
+async function memoryPerJob(url: string, total: number): Promise<Row[]> {
+  const probe = new Redis(url);
+  const rows: Row[] = [];
+  try {
+    {
+      const prefix = 'bench-gq-mem';
+      const scheduler = new Scheduler({ store: new RedisStore({ url, prefix }) });
+      await scheduler.start();
+      const before = await usedMemory(probe);
+      for (let i = 0; i < total; i += 1000) {
+        await scheduler.scheduleMany(Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({ name: 'bench.job', payload: payload(i + k), delay: HOUR + Math.floor(Math.random() * HOUR) })));
+      }
+      const after = await usedMemory(probe);
+      rows.push({ contender: 'godelayq RedisStore (scheduleMany, delayed)', jobs: total, 'bytes/job': Math.round((after - before) / total) });
+      await scheduler.stop();
+      await obliterate(url, prefix);
+    }
+    {
+      const prefix = 'bench-bull-mem';
+      const queue = new Queue('bench', { connection: bullConnection(url), prefix });
+      await queue.waitUntilReady();
+      const before = await usedMemory(probe);
+      for (let i = 0; i < total; i += 1000) {
+        await queue.addBulk(Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({ name: 'bench.job', data: payload(i + k), opts: { delay: HOUR + Math.floor(Math.random() * HOUR) } })));
+      }
+      const after = await usedMemory(probe);
+      rows.push({ contender: 'BullMQ (addBulk, delayed)', jobs: total, 'bytes/job': Math.round((after - before) / total) });
+      await queue.close();
+      await obliterate(url, prefix);
+    }
+  } finally {
+    probe.disconnect();
+  }
+  return rows;
 }
 
 // ------------------------------------------------------------ 1. schedules/s
@@ -192,7 +245,7 @@ async function contender(kind: 'godelayq' | 'bullmq', url: string, processes: nu
           await producer.scheduleMany(Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({ name: 'bench.job', payload: payload(i + k), at: dueAt })));
         }
       },
-      completed: async () => (await probe.zcard(`${prefix}:finished`)) as number,
+      completed: async () => (await probe.zcard(`${prefix}:done`)) as number,
       close: async () => {
         await stopChildren(children);
         await producer.stop();
@@ -323,50 +376,68 @@ async function addToStart(url: string, samples: number): Promise<Row[]> {
 
 // ---------------------------------------------------------------------- run
 
+/** Sections to run: `--only=memory,adds,completions,latency` (default: all). */
+function sections(): Set<string> {
+  const arg = process.argv.find((a) => a.startsWith('--only='));
+  return new Set(arg ? arg.slice('--only='.length).split(',') : ['memory', 'adds', 'completions', 'latency']);
+}
+
 export async function run(opts: BenchOptions & { fsync?: 'always' | 'everysec' }): Promise<void> {
   const fsync = opts.fsync ?? (process.argv.includes('--fsync=always') ? 'always' : 'everysec');
+  const only = sections();
   let server: RedisServer | undefined;
   const url = process.env.REDIS_URL ?? (server = await startRedis({ appendfsync: fsync })).url;
   const results: Record<string, unknown> = { node: process.version, full: opts.full, redis: process.env.REDIS_URL ? 'REDIS_URL' : `local, AOF appendfsync ${fsync}`, concurrency: CONCURRENCY };
+  const verdicts: { target: string; measured: string; met: boolean }[] = [];
+  const versus = (target: string, g: number, b: number, met: boolean, unit = ''): void => {
+    verdicts.push({ target, measured: `${fmt(g)}${unit} vs ${fmt(b)}${unit} (${fmt(g / b, 2)}x)`, met });
+  };
+  const pick = (rows: Row[], who: string, col: string, where: (r: Row) => boolean): number => Number(rows.find((r) => String(r.contender).startsWith(who) && where(r))?.[col]);
   try {
     const rounds = opts.full ? 5 : 3;
+    if (only.has('memory')) {
+      const memRows = await memoryPerJob(url, opts.full ? 100_000 : 20_000);
+      printTable('Redis memory per delayed job (used_memory delta / jobs)', memRows);
+      results.memory = memRows;
+      versus('memory per delayed job <= BullMQ\'s', pick(memRows, 'godelayq', 'bytes/job', () => true), pick(memRows, 'BullMQ', 'bytes/job', () => true), pick(memRows, 'godelayq', 'bytes/job', () => true) <= pick(memRows, 'BullMQ', 'bytes/job', () => true), ' B');
+    }
     // Warm-up (not measured): a fresh redis-server is several times slower until its
     // allocator has grown (first-touch page faults), which would favour whoever runs second.
     await godelayqAdds(url, 1000, 30_000);
     await bullAdds(url, 1000, 30_000);
-    const addRows = [...(await schedulesPerSec(url, 1, opts.full ? 5000 : 2000, rounds)), ...(await schedulesPerSec(url, 1000, opts.full ? 100_000 : 20_000, rounds))];
-    printTable(`acknowledged schedules/s (redis-server AOF appendfsync ${fsync}; median of ${rounds} alternating rounds)`, addRows);
-    results.schedules = addRows;
-
-    const total = opts.full ? 50_000 : 10_000;
-    const runRows = [...(await completionsPerSec(url, 1, total, rounds)), ...(await completionsPerSec(url, 3, total, rounds))];
-    printTable(`claims + completions/s: ${fmt(total)} jobs due at one instant, trivial handlers, concurrency ${CONCURRENCY} per process (median of ${rounds})`, runRows);
-    results.completions = runRows;
-
-    const latRows = await addToStart(url, opts.full ? 3000 : 1000);
-    printTable('add-to-start latency, ms (one job at a time, due now)', latRows);
-    results.addToStart = latRows;
-
-    const pick = (rows: Row[], who: string, where: (r: Row) => boolean): number => Number(rows.find((r) => String(r.contender).startsWith(who) && where(r))?.['acked/s'] ?? rows.find((r) => String(r.contender).startsWith(who) && where(r))?.['jobs/s']);
-    const verdicts = [
-      ...[1, 1000].map((w) => {
-        const g = pick(addRows, 'godelayq', (r) => r['in flight'] === w);
-        const b = pick(addRows, 'BullMQ', (r) => r['in flight'] === w);
-        return { target: `schedules/s >= BullMQ's (${w} in flight)`, measured: `${fmt(g)} vs ${fmt(b)} (${fmt(g / b, 2)}x)`, met: g >= b };
-      }),
-      ...[1, 3].map((p) => {
-        const g = pick(runRows, 'godelayq', (r) => r.processes === p);
-        const b = pick(runRows, 'BullMQ', (r) => r.processes === p);
-        return { target: `claims+completions/s >= BullMQ's (${p} process${p > 1 ? 'es' : ''})`, measured: `${fmt(g)} vs ${fmt(b)} (${fmt(g / b, 2)}x)`, met: g >= b };
-      }),
-      ...latRows
-        .filter((r) => String(r.contender).startsWith('godelayq'))
-        .map((r) => ({ target: `add-to-start p99 < ${TARGETS.addToStartP99Ms} ms (${r.contender})`, measured: `${fmt(Number(r.p99), 2)} ms`, met: Number(r.p99) < TARGETS.addToStartP99Ms })),
-    ];
+    if (only.has('adds')) {
+      const addRows = [...(await schedulesPerSec(url, 1, opts.full ? 5000 : 2000, rounds)), ...(await schedulesPerSec(url, 50, opts.full ? 100_000 : 20_000, rounds))];
+      printTable(`acknowledged schedules/s (redis-server AOF appendfsync ${fsync}; median of ${rounds} alternating rounds)`, addRows);
+      results.schedules = addRows;
+      for (const [w, factor] of [[1, 1], [50, 1.5]] as const) {
+        const g = pick(addRows, 'godelayq', 'acked/s', (r) => r['in flight'] === w);
+        const b = pick(addRows, 'BullMQ', 'acked/s', (r) => r['in flight'] === w);
+        versus(`schedules/s >= ${factor}x BullMQ's (${w} in flight)`, g, b, g >= factor * b);
+      }
+    }
+    if (only.has('completions')) {
+      const total = opts.full ? 50_000 : 10_000;
+      const runRows = [...(await completionsPerSec(url, 1, total, rounds)), ...(await completionsPerSec(url, 4, total, rounds))];
+      printTable(`claims + completions/s: ${fmt(total)} jobs due at one instant, trivial handlers, concurrency ${CONCURRENCY} per process (median of ${rounds})`, runRows);
+      results.completions = runRows;
+      for (const [p, factor] of [[1, 1], [4, 1.5]] as const) {
+        const g = pick(runRows, 'godelayq', 'jobs/s', (r) => r.processes === p);
+        const b = pick(runRows, 'BullMQ', 'jobs/s', (r) => r.processes === p);
+        versus(`claims+completions/s >= ${factor}x BullMQ's (${p} process${p > 1 ? 'es' : ''})`, g, b, g >= factor * b);
+      }
+    }
+    if (only.has('latency')) {
+      const latRows = await addToStart(url, opts.full ? 3000 : 1000);
+      printTable('add-to-start latency, ms (one job at a time, due now)', latRows);
+      results.addToStart = latRows;
+      for (const r of latRows.filter((row) => String(row.contender).startsWith('godelayq'))) {
+        verdicts.push({ target: `add-to-start p99 < ${TARGETS.addToStartP99Ms} ms (${r.contender})`, measured: `${fmt(Number(r.p99), 2)} ms`, met: Number(r.p99) < TARGETS.addToStartP99Ms });
+      }
+    }
     console.log('\nTargets');
     for (const v of verdicts) console.log(`  ${v.met ? 'MET   ' : 'MISSED'}  ${v.target}: ${v.measured}`);
     results.targets = verdicts;
-    writeResults('redis', results);
+    if (only.size === 4) writeResults('redis', results);
   } finally {
     await server?.destroy();
   }

@@ -12,6 +12,7 @@ const SCENARIOS: Record<string, () => Promise<BenchModule>> = {
   redis: () => import('./redis.js'),
   scheduler: () => import('./scheduler.js'),
   cron: () => import('./cron.js'),
+  loader: () => import('./loader.js'),
 };
 
 const wanted = process.argv.slice(2);

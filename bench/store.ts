@@ -23,7 +23,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { probeEventLoop } from './lib.js';
 import { fileURLToPath } from 'node:url';
 import writeFileAtomic from 'write-file-atomic';
 import { Scheduler } from '../src/scheduler.js';
@@ -241,43 +242,6 @@ async function recovery(base: string, sizes: number[]): Promise<Record<string, u
 }
 
 // ------------------------------------------------------------------ snapshot
-
-interface BlockProbe {
-  stop(): { maxGapMs: number; maxCpuGapMs: number; histogramMaxMs: number };
-}
-
-/**
- * The longest event-loop block: wall gaps between setImmediate ticks and
- * monitorEventLoopDelay's max; `maxCpuGapMs` counts a gap only as far as the
- * process used CPU in it (a loaded machine deschedules the process, which is
- * no block of ours; GC helper threads make it an upper bound).
- */
-function probeEventLoop(): BlockProbe {
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
-  histogram.enable();
-  let maxGap = 0;
-  let maxCpuGap = 0;
-  let last = performance.now();
-  let lastCpu = process.cpuUsage();
-  let on = true;
-  const tick = (): void => {
-    const t = performance.now();
-    const cpu = process.cpuUsage(lastCpu);
-    maxGap = Math.max(maxGap, t - last);
-    maxCpuGap = Math.max(maxCpuGap, Math.min(t - last, (cpu.user + cpu.system) / 1000));
-    last = t;
-    lastCpu = process.cpuUsage();
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  return {
-    stop() {
-      on = false;
-      histogram.disable();
-      return { maxGapMs: round(maxGap), maxCpuGapMs: round(maxCpuGap), histogramMaxMs: round(histogram.max / 1e6) };
-    },
-  };
-}
 
 async function snapshotBench(base: string, n: number): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];

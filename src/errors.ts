@@ -90,10 +90,18 @@ export class StoreLockedError extends GodelayqError {
   }
 }
 
-/** The store could not durably record a change; the change did not happen. */
+/**
+ * The store could not durably record a change. Unless `outcomeUnknown`, the
+ * change did not happen. With `outcomeUnknown` (a shared store sent the
+ * change but got no answer in time) it may have happened: the store's calls
+ * are safe to repeat, or check with `get()`.
+ */
 export class StorePersistError extends GodelayqError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, { ...options, code: 'ERR_STORE_PERSIST' });
+  /** True when the change was sent but not answered: it may have been applied. */
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
+    super(message, { ...(options?.cause === undefined ? {} : { cause: options.cause }), code: 'ERR_STORE_PERSIST' });
+    this.outcomeUnknown = options?.outcomeUnknown === true;
   }
 }
 

@@ -9,50 +9,62 @@
  */
 import { GodelayqError } from './errors.js';
 import type { LostReason } from './store/store.js';
-import type { JobInfo, JobMap } from './types.js';
+import type { JobInfo, JobMap, ResultOf, StoredResult } from './types.js';
 
-/** A JobInfo whose name and payload are tied together by the job map. */
-export type JobInfoOf<Jobs extends JobMap> = {
-  [N in keyof Jobs & string]: JobInfo<N, Jobs[N]>;
+/** A JobInfo whose name, payload (and result, with a result map) are tied together by the job map. */
+export type JobInfoOf<Jobs extends JobMap, Results = object> = {
+  [N in keyof Jobs & string]: JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>;
+}[keyof Jobs & string];
+
+/** `completed` for each name: `result` typed by the result map; narrow on `name`. */
+type CompletedEvent<Jobs extends JobMap, Results> = {
+  [N in keyof Jobs & string]: {
+    /** The job's name (= `job.name`), to narrow `result` by. */
+    name: N;
+    job: JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>;
+    result: ResultOf<Results, N>;
+    durationMs: number;
+    nextRunAt?: Date;
+  };
 }[keyof Jobs & string];
 
 /** Event name → payload (one object each, so fields can be added later). */
-export interface SchedulerEvents<Jobs extends JobMap = JobMap> {
-  scheduled: { job: JobInfoOf<Jobs> };
-  rescheduled: { job: JobInfoOf<Jobs>; previousRunAt: Date };
+export interface SchedulerEvents<Jobs extends JobMap = JobMap, Results = object> {
+  scheduled: { job: JobInfoOf<Jobs, Results> };
+  rescheduled: { job: JobInfoOf<Jobs, Results>; previousRunAt: Date };
   /** `lateness`: ms between the due time and the start. */
-  started: { job: JobInfoOf<Jobs>; lateness: number };
+  started: { job: JobInfoOf<Jobs, Results>; lateness: number };
   /**
    * An attempt succeeded. `job` is the occurrence that finished (for a
    * schedule: its slot as `runAt`, its attempt, state 'completed', the stored
    * `result`); `nextRunAt` is when a schedule runs next.
    */
-  completed: { job: JobInfoOf<Jobs>; result: unknown; durationMs: number; nextRunAt?: Date };
+  completed: CompletedEvent<Jobs, Results>;
   /**
    * Every failed attempt, including one lost with its process (ProcessCrashError)
    * or its lease (LeaseLostError). `job` is the occurrence that failed (its due
    * time or slot as `runAt`, its attempt, `lastError`); `nextRunAt` is when the
    * job runs next (its retry, or a schedule's next slot).
    */
-  failed: { job: JobInfoOf<Jobs>; error: Error; willRetry: boolean; nextRunAt?: Date };
-  retrying: { job: JobInfoOf<Jobs>; attempt: number; delay: number; nextRunAt: Date };
+  failed: { job: JobInfoOf<Jobs, Results>; error: Error; willRetry: boolean; nextRunAt?: Date };
+  retrying: { job: JobInfoOf<Jobs, Results>; attempt: number; delay: number; nextRunAt: Date };
   /** An occurrence failed for good (a schedule goes on to its next slot). */
-  dead: { job: JobInfoOf<Jobs>; error: Error };
+  dead: { job: JobInfoOf<Jobs, Results>; error: Error };
   /**
    * A running attempt no longer owns its job: cancelled or replaced by another
    * process, its lease lapsed (another process may run it), or the store lost
    * its lock. Its signal is aborted and its outcome will not be recorded.
    */
-  lost: { job: JobInfoOf<Jobs>; reason: LostReason; error: Error };
+  lost: { job: JobInfoOf<Jobs, Results>; reason: LostReason; error: Error };
   /** The system clock was stepped by `deltaMs`; delays were re-based, dates and cron slots kept. */
   clockChanged: { deltaMs: number };
-  cancelled: { job: JobInfoOf<Jobs> };
+  cancelled: { job: JobInfoOf<Jobs, Results> };
   /**
    * Slots of a schedule that will never run (`missed`); `runAt` is the slot
    * that runs now as the catch-up, or the next future slot ('skip'), or
    * undefined when the schedule has ended.
    */
-  misfired: { job: JobInfoOf<Jobs>; missed: number; runAt: Date | undefined };
+  misfired: { job: JobInfoOf<Jobs, Results>; missed: number; runAt: Date | undefined };
   /** A job is due but no handler is registered for its name (once per name until registered). */
   missingHandler: { name: string };
   /** Nothing due, nothing running, nothing waiting to be recorded. */
@@ -65,8 +77,8 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap> {
 export type SchedulerEventType = keyof SchedulerEvents;
 
 /** One event as yielded by `scheduler.events()`: a discriminated union on `type`. */
-export type SchedulerEvent<Jobs extends JobMap = JobMap> = {
-  [K in SchedulerEventType]: { type: K } & SchedulerEvents<Jobs>[K];
+export type SchedulerEvent<Jobs extends JobMap = JobMap, Results = object> = {
+  [K in SchedulerEventType]: { type: K } & SchedulerEvents<Jobs, Results>[K];
 }[SchedulerEventType];
 
 /** Filter and buffering of `scheduler.events()`. */
@@ -119,9 +131,17 @@ export class EventStream<E extends AnyEvent> implements AsyncIterableIterator<E>
   /** Events dropped by the overflow policy. */
   dropped = 0;
 
+  /** Releases the process hold taken while a reader waits. */
+  private release: (() => void) | undefined;
+
+  /**
+   * @param hold keeps the process alive while a reader awaits the next event
+   *   (a script's `for await` loop is its work until the scheduler stops).
+   */
   constructor(
     options: EventStreamOptions,
     private readonly onClose: (stream: EventStream<E>) => void,
+    private readonly hold?: () => () => void,
   ) {
     const size = options.bufferSize ?? 1024;
     this.buffer = new Array<E | undefined>(size);
@@ -146,6 +166,7 @@ export class EventStream<E extends AnyEvent> implements AsyncIterableIterator<E>
     if (this.waiter) {
       const { resolve } = this.waiter;
       this.waiter = undefined;
+      this.letGo();
       resolve({ value: event, done: false });
       return;
     }
@@ -174,6 +195,7 @@ export class EventStream<E extends AnyEvent> implements AsyncIterableIterator<E>
     if (this.waiter && this.count === 0) {
       const { resolve, reject } = this.waiter;
       this.waiter = undefined;
+      this.letGo();
       if (error) reject(error);
       else resolve({ value: undefined, done: true });
     }
@@ -197,7 +219,13 @@ export class EventStream<E extends AnyEvent> implements AsyncIterableIterator<E>
     }
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
+      this.release ??= this.hold?.();
     });
+  }
+
+  private letGo(): void {
+    this.release?.();
+    this.release = undefined;
   }
 
   return(): Promise<IteratorResult<E>> {

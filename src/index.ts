@@ -11,8 +11,10 @@ export { JsonFileStore } from './store/json-file.js';
 export type { JsonFileStoreOptions } from './store/json-file.js';
 export { FaultyFs, nodeFs } from './store/json-file/fs.js';
 export type { FsLayer, FaultKind, FaultOptions, FsMethod } from './store/json-file/fs.js';
-export { DirectoryLoader } from './loader.js';
-export type { DirectoryLoaderOptions, DirectoryLoaderEvents } from './loader.js';
+export { DirectoryLoader } from './loader/loader.js';
+export type { DirectoryLoaderOptions, DirectoryLoaderEvents } from './loader/options.js';
+export { nodeLoaderFs } from './loader/fs-layer.js';
+export type { LoaderFs, LoaderStats, LoaderDirent } from './loader/fs-layer.js';
 export { VirtualClock, SystemClock } from './clock.js';
 export type { Clock, ClockTimer } from './clock.js';
 export {
@@ -51,6 +53,9 @@ export type {
 export type {
   JsonValue,
   JobMap,
+  ResultMap,
+  ResultOf,
+  StoredResult,
   JobState,
   JobInfo,
   JobContext,

@@ -57,8 +57,11 @@ import type {
   JobMap,
   JobState,
   ListFilter,
+  ResultMap,
+  ResultOf,
   ScheduleOptions,
   SchedulerStats,
+  StoredResult,
 } from './types.js';
 import {
   MAX_PAYLOAD_LIMIT,
@@ -113,8 +116,10 @@ export interface RegisterOptions {
   timeout?: number;
 }
 
-/** A handler for job name `N`. Its return value is the `completed` event's `result`. */
-export type Handler<Jobs extends JobMap, N extends keyof Jobs & string> = (job: JobContext<Jobs[N], N>) => unknown;
+/** A handler for job name `N`. Its return value is the `completed` event's `result` (typed by the result map, if any). */
+export type Handler<Jobs extends JobMap, N extends keyof Jobs & string, Results = object> = (
+  job: JobContext<Jobs[N], N>,
+) => ResultOf<Results, N> | PromiseLike<ResultOf<Results, N>>;
 
 /** One item of `scheduleMany`: give `delay` (ms) or `at`. */
 export type ScheduleManyItem<Jobs extends JobMap> = {
@@ -145,7 +150,7 @@ export interface SignalOptions extends StopOptions {
   signals?: readonly NodeJS.Signals[];
 }
 
-type EmitterMap<Jobs extends JobMap> = { [K in keyof SchedulerEvents<Jobs>]: [SchedulerEvents<Jobs>[K]] };
+type EmitterMap<Jobs extends JobMap, Results> = { [K in keyof SchedulerEvents<Jobs, Results>]: [SchedulerEvents<Jobs, Results>[K]] };
 
 const CONSTRUCTOR_KEYS = new Set([
   'store',
@@ -195,10 +200,10 @@ function checkStore(value: unknown): Store {
  * await scheduler.start();
  * await scheduler.scheduleIn('order.cancel', 30 * 60_000, { orderId: 'A1' });
  */
-export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<EmitterMap<Jobs>> {
+export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<Jobs> = object> extends EventEmitter<EmitterMap<Jobs, Results>> {
   private readonly store: Store;
   /** Job times (the store's clock when it has one, see storeClock). */
-  private readonly clock: Clock;
+  private readonly times: Clock;
   /** The Clock the user gave (or the system clock): what stores wait on. */
   private readonly baseClock: Clock;
   private readonly retryDefault: HandlerRetryOptions;
@@ -206,8 +211,9 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
   private readonly keepDead: number;
   private readonly maxPayloadBytes: number;
   private readonly strict: boolean;
+  private readonly holdProcess: boolean;
   private readonly handlers = new Map<string, HandlerEntry>();
-  private readonly streams = new Set<EventStream<SchedulerEvent<Jobs>>>();
+  private readonly streams = new Set<EventStream<SchedulerEvent<Jobs, Results>>>();
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestContext;
   private status: 'idle' | 'starting' | 'started' | 'stopping' = 'idle';
@@ -225,7 +231,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     checkKeys(o, CONSTRUCTOR_KEYS, 'options');
     this.store = o.store === undefined ? new MemoryStore() : checkStore(o.store);
     this.baseClock = options.clock ?? new SystemClock();
-    this.clock = storeClock(this.store, this.baseClock);
+    this.times = storeClock(this.store, this.baseClock);
     if (options.retry !== undefined) validateRetry(options.retry, 'options.retry', true);
     this.retryDefault = options.retry ?? DEFAULT_RETRY;
     this.keepCompleted = options.keepCompleted === undefined ? 1000 : checkNonNegativeInt(options.keepCompleted, 'options.keepCompleted');
@@ -233,28 +239,29 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     if (o.unref !== undefined && typeof o.unref !== 'boolean') throw new ValidationError(`Expected \`options.unref\` to be a boolean, got ${show(o.unref)}`);
     if (o.strict !== undefined && typeof o.strict !== 'boolean') throw new ValidationError(`Expected \`options.strict\` to be a boolean, got ${show(o.strict)}`);
     this.strict = o.strict === true;
+    this.holdProcess = o.unref !== true;
     this.maxPayloadBytes = o.maxPayloadBytes === undefined ? 1 << 20 : checkPositiveInt(o.maxPayloadBytes, 'options.maxPayloadBytes');
     if (this.maxPayloadBytes > MAX_PAYLOAD_LIMIT) {
       throw new ValidationError(`Expected \`options.maxPayloadBytes\` to be at most ${MAX_PAYLOAD_LIMIT} (256 MiB), got ${this.maxPayloadBytes}`);
     }
     const host: DispatchHost = {
       store: this.store,
-      clock: this.clock,
+      clock: this.times,
       baseClock: this.baseClock,
       concurrency: options.concurrency === undefined ? 10 : checkPositiveInt(options.concurrency, 'options.concurrency'),
       timeoutDefault: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'options.timeout'),
       misfireGraceMs: o.misfireGraceMs === undefined ? 60_000 : checkNonNegativeInt(o.misfireGraceMs, 'options.misfireGraceMs'),
       maxPayloadBytes: this.maxPayloadBytes,
-      holdProcess: o.unref !== true,
+      holdProcess: this.holdProcess,
       handlers: this.handlers,
       retryPolicy: (record, handler) => this.retryPolicy(record, handler),
-      emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs>, make as () => SchedulerEvents<Jobs>[keyof SchedulerEvents<Jobs>]),
+      emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
     };
     this.dispatcher = new Dispatcher(host, idFactory());
     const newId = idFactory();
     this.requests = {
-      now: () => this.clock.now(),
+      now: () => this.times.now(),
       newId,
       maxPayloadBytes: this.maxPayloadBytes,
       checkHandler: (name, where) => {
@@ -274,7 +281,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
    * Registers the handler for `name`. Registering a taken name replaces the
    * handler (hot update); attempts already running finish on the old one.
    */
-  register<N extends keyof Jobs & string>(name: N, handler: Handler<Jobs, N>, options: RegisterOptions = {}): this {
+  register<N extends keyof Jobs & string>(name: N, handler: Handler<Jobs, N, Results>, options: RegisterOptions = {}): this {
     checkName(name);
     if (typeof handler !== 'function') throw new ValidationError(`Expected \`handler\` to be a function, got ${show(handler)}`);
     const o = checkOptionsObject(options, 'register options') ?? {};
@@ -307,7 +314,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
       try {
         if (this.closing) await this.closing;
         await this.store.open({
-          now: () => this.clock.now(),
+          now: () => this.times.now(),
           clock: this.baseClock,
           wake: () => this.dispatcher.kick(),
           keepCompleted: this.keepCompleted,
@@ -321,7 +328,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
         throw error;
       }
       this.status = 'started';
-      this.removeProbe = this.clock.addPendingProbe?.(() => this.dispatcher.hasPendingOneOff());
+      this.removeProbe = this.times.addPendingProbe?.(() => this.dispatcher.hasPendingOneOff());
       this.dispatcher.start();
     })().finally(() => {
       this.starting = undefined;
@@ -422,10 +429,10 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     delay: number,
     payload: Jobs[N],
     options?: ScheduleOptions,
-  ): Promise<JobInfo<N, Jobs[N]>> {
+  ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
-    const request = oneOffRequest(this.requests, name, dueAfter(this.clock.now(), delay), true, payload, options);
-    return this.insertOne(request) as Promise<JobInfo<N, Jobs[N]>>;
+    const request = oneOffRequest(this.requests, name, dueAfter(this.times.now(), delay), true, payload, options);
+    return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   /** Runs job `name` once at `at` (Date or epoch ms); a past time runs at once. */
@@ -434,17 +441,17 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     at: Date | number,
     payload: Jobs[N],
     options?: ScheduleOptions,
-  ): Promise<JobInfo<N, Jobs[N]>> {
+  ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
     const request = oneOffRequest(this.requests, name, checkTime(at, 'at'), false, payload, options);
-    return this.insertOne(request) as Promise<JobInfo<N, Jobs[N]>>;
+    return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   /**
    * Schedules several one-off jobs: all or none, in one store write.
    * Each item gives `delay` (ms) or `at`.
    */
-  async scheduleMany(items: readonly ScheduleManyItem<Jobs>[]): Promise<JobInfoOf<Jobs>[]> {
+  async scheduleMany(items: readonly ScheduleManyItem<Jobs>[]): Promise<JobInfoOf<Jobs, Results>[]> {
     this.assertStarted();
     const requests = manyRequests(this.requests, items);
     let results: InsertResult[];
@@ -453,7 +460,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     } finally {
       this.dispatcher.arm();
     }
-    return Promise.all(results.map((result) => this.afterInsert(result)));
+    return results.map((result) => this.afterInsert(result));
   }
 
   /**
@@ -466,14 +473,14 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     expression: string,
     payload: Jobs[N],
     options?: CronOptions,
-  ): Promise<JobInfo<N, Jobs[N]>> {
+  ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
     if (typeof expression !== 'string') throw new ValidationError(`Expected \`expression\` to be a cron string, got ${show(expression)}`);
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, CRON_KEYS, 'options');
     if (o.tz !== undefined && typeof o.tz !== 'string') throw new ValidationError(`Expected \`options.tz\` to be an IANA time zone name, got ${show(o.tz)}`);
     const request = recurringRequest(this.requests, name, { cron: expression, ...(o.tz === undefined ? {} : { tz: o.tz as string }) }, payload, o);
-    return this.insertOne(request) as Promise<JobInfo<N, Jobs[N]>>;
+    return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   /** A recurring job every `interval` ms; slots are start + k × interval, never drifting with run time. */
@@ -482,7 +489,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     interval: number,
     payload: Jobs[N],
     options?: EveryOptions,
-  ): Promise<JobInfo<N, Jobs[N]>> {
+  ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
     const every = checkPositive(interval, 'interval');
     if (!Number.isSafeInteger(every)) {
@@ -491,10 +498,10 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, EVERY_KEYS, 'options');
     const request = recurringRequest(this.requests, name, { every }, payload, o);
-    return this.insertOne(request) as Promise<JobInfo<N, Jobs[N]>>;
+    return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
-  private async insertOne(request: InsertRequest): Promise<JobInfoOf<Jobs>> {
+  private async insertOne(request: InsertRequest): Promise<JobInfoOf<Jobs, Results>> {
     let results: InsertResult[];
     try {
       results = await this.dispatcher.track(this.store.insert([request]));
@@ -504,11 +511,11 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     return this.afterInsert(results[0] as InsertResult);
   }
 
-  private afterInsert(result: InsertResult): JobInfoOf<Jobs> | Promise<JobInfoOf<Jobs>> {
+  private afterInsert(result: InsertResult): JobInfoOf<Jobs, Results> {
     if (result.previous?.state === 'running') this.dispatcher.replaced(result.previous.id);
     if (result.outcome === 'kept') {
       // A kept schedule may be mid-claim (its misfires being planned): answer with the record as it is after that.
-      return result.record.state === 'running' ? this.dispatcher.current(result.record).then((r) => this.info(r)) : this.info(result.record);
+      return this.info(this.dispatcher.current(result.record));
     }
     if (this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(result.record) }));
     return this.info(result.record);
@@ -523,7 +530,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
   async cancel(id: string): Promise<boolean> {
     this.assertStarted();
     checkId(id);
-    const record = await this.dispatcher.track(this.store.cancel(id, this.clock.now()));
+    const record = await this.dispatcher.track(this.store.cancel(id, this.times.now()));
     if (!record) return false;
     this.dispatcher.cancelled(id);
     this.publish('cancelled', () => ({ job: this.info(record) }));
@@ -532,7 +539,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
   }
 
   /** Moves a scheduled job (or a schedule's next slot) to `when`. */
-  async reschedule(id: string, when: Date | number): Promise<JobInfoOf<Jobs>> {
+  async reschedule(id: string, when: Date | number): Promise<JobInfoOf<Jobs, Results>> {
     this.assertStarted();
     checkId(id);
     const runAt = checkTime(when, 'when');
@@ -544,12 +551,12 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
   }
 
   /** Puts a dead (or cancelled) job back to `scheduled`, attempts reset, at `at` (default now). */
-  async retry(id: string, options: { at?: Date | number } = {}): Promise<JobInfoOf<Jobs>> {
+  async retry(id: string, options: { at?: Date | number } = {}): Promise<JobInfoOf<Jobs, Results>> {
     this.assertStarted();
     checkId(id);
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, new Set(['at']), 'options');
-    const runAt = o.at === undefined ? this.clock.now() : checkTime(o.at, 'options.at');
+    const runAt = o.at === undefined ? this.times.now() : checkTime(o.at, 'options.at');
     const record = await this.dispatcher.track(this.store.revive(id, runAt));
     this.publish('scheduled', () => ({ job: this.info(record) }));
     this.dispatcher.arm();
@@ -557,15 +564,15 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
   }
 
   /** The job with this id, if the store still has it. */
-  async get(id: string): Promise<JobInfoOf<Jobs> | undefined> {
+  async get(id: string): Promise<JobInfoOf<Jobs, Results> | undefined> {
     this.assertStarted();
     checkId(id);
     const record = await this.store.get(id);
-    return record && this.info(await this.dispatcher.current(record));
+    return record && this.info(this.dispatcher.current(record));
   }
 
   /** Jobs ordered by runAt; no limit = every match. */
-  async list(filter: ListFilter = {}): Promise<JobInfoOf<Jobs>[]> {
+  async list(filter: ListFilter = {}): Promise<JobInfoOf<Jobs, Results>[]> {
     this.assertStarted();
     const f = checkOptionsObject(filter, 'filter') ?? {};
     checkKeys(f, LIST_KEYS, 'filter');
@@ -579,7 +586,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
     if (f.limit !== undefined) query.limit = checkNonNegativeInt(f.limit, 'filter.limit');
     if (f.offset !== undefined) query.offset = checkNonNegativeInt(f.offset, 'filter.offset');
     const records = await this.store.list(query);
-    return Promise.all(records.map(async (r) => this.info(await this.dispatcher.current(r))));
+    return records.map((r) => this.info(this.dispatcher.current(r)));
   }
 
   /** Current counts and start lateness percentiles (ms). */
@@ -603,7 +610,7 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
    */
   events<T extends SchedulerEventType = SchedulerEventType>(
     options: EventStreamOptions & { types?: readonly T[] } = {},
-  ): AsyncIterableIterator<Extract<SchedulerEvent<Jobs>, { type: T }>> {
+  ): AsyncIterableIterator<Extract<SchedulerEvent<Jobs, Results>, { type: T }>> {
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, EVENTS_KEYS, 'options');
     if (options.bufferSize !== undefined) checkPositiveInt(options.bufferSize, 'options.bufferSize');
@@ -616,10 +623,11 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
         throw new ValidationError(`Expected \`options.${key}\` to be an array of strings, got ${show(list)}`);
       }
     }
-    const stream = new EventStream<SchedulerEvent<Jobs>>(options, (s) => this.streams.delete(s));
+    const hold = this.holdProcess ? this.baseClock.hold?.bind(this.baseClock) : undefined;
+    const stream = new EventStream<SchedulerEvent<Jobs, Results>>(options, (s) => this.streams.delete(s), hold);
     this.streams.add(stream);
     // The stream only lets through events whose type is in `types`.
-    return stream as unknown as AsyncIterableIterator<Extract<SchedulerEvent<Jobs>, { type: T }>>;
+    return stream as unknown as AsyncIterableIterator<Extract<SchedulerEvent<Jobs, Results>, { type: T }>>;
   }
 
   // ---------------------------------------------------------------- helpers
@@ -641,30 +649,30 @@ export class Scheduler<Jobs extends JobMap = JobMap> extends EventEmitter<Emitte
   }
 
   /** Whether anyone listens for `type` (to skip building event payloads). */
-  private wants(type: keyof SchedulerEvents<Jobs>): boolean {
+  private wants(type: keyof SchedulerEvents<Jobs, Results>): boolean {
     return this.streams.size > 0 || this.listenerCount(type) > 0;
   }
 
-  private publish<K extends keyof SchedulerEvents<Jobs>>(type: K, make: () => SchedulerEvents<Jobs>[K]): void {
+  private publish<K extends keyof SchedulerEvents<Jobs, Results>>(type: K, make: () => SchedulerEvents<Jobs, Results>[K]): void {
     const listeners = this.listenerCount(type);
     if (listeners === 0 && this.streams.size === 0) return;
     const payload = make();
     if (listeners > 0) {
       try {
-        (this.emit as (t: K, p: SchedulerEvents<Jobs>[K]) => boolean)(type, payload);
+        (this.emit as (t: K, p: SchedulerEvents<Jobs, Results>[K]) => boolean)(type, payload);
       } catch (error) {
         // A throwing listener must not break dispatch; report it unless it was the error listener.
         if (type !== 'error') this.publish('error', () => ({ error: toError(error) }));
       }
     }
     if (this.streams.size > 0) {
-      const event = { type, ...payload } as unknown as SchedulerEvent<Jobs>;
+      const event = { type, ...payload } as unknown as SchedulerEvent<Jobs, Results>;
       for (const stream of this.streams) stream.push(event);
     }
   }
 
-  private info(record: JobRecord, nextRunAt?: Date | null): JobInfoOf<Jobs> {
+  private info(record: JobRecord, nextRunAt?: Date | null): JobInfoOf<Jobs, Results> {
     const maxRetries = this.retryPolicy(record, this.handlers.get(record.name)).maxRetries;
-    return jobInfo(record, maxRetries, nextRunAt) as JobInfoOf<Jobs>;
+    return jobInfo(record, maxRetries, nextRunAt) as JobInfoOf<Jobs, Results>;
   }
 }

@@ -18,6 +18,22 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** Map of job name to payload type, the generic parameter of `Scheduler`. */
 export type JobMap = Record<string, unknown>;
 
+/**
+ * Optional map of job name to the type its handler returns, the second
+ * generic parameter of `Scheduler`: handlers must return it, and the
+ * `completed` event and `JobInfo.result` carry it. Names left out return
+ * `unknown`.
+ * @example
+ * new Scheduler<{ 'report.daily': { day: string } }, { 'report.daily': { rows: number } }>()
+ */
+export type ResultMap<Jobs extends JobMap = JobMap> = { [N in keyof Jobs]?: unknown };
+
+/** The result type of job `N` in `Results` (unknown when not declared). */
+export type ResultOf<Results, N> = N extends keyof Results ? Exclude<Results[N], undefined> : unknown;
+
+/** The type of a stored result: the declared one, or any JSON value. */
+export type StoredResult<R> = unknown extends R ? JsonValue : R;
+
 /** Life-cycle state of a job. */
 export type JobState = 'scheduled' | 'running' | 'completed' | 'dead' | 'cancelled';
 
@@ -92,7 +108,7 @@ export interface CronOptions extends EveryOptions {
 }
 
 /** Public, read-only view of a job. */
-export interface JobInfo<Name extends string = string, Payload = unknown> {
+export interface JobInfo<Name extends string = string, Payload = unknown, Result = JsonValue> {
   id: string;
   name: Name;
   payload: Payload;
@@ -107,7 +123,8 @@ export interface JobInfo<Name extends string = string, Payload = unknown> {
   lastError?: { name: string; message: string };
   cron?: { expression: string; tz?: string; nextRunAt: Date | undefined };
   every?: { interval: number; nextRunAt: Date | undefined };
-  result?: JsonValue;
+  /** The handler's return value, stored when it is JSON within `maxPayloadBytes`. */
+  result?: Result;
 }
 
 /** What a handler receives. */

@@ -1,16 +1,12 @@
 /**
  * DirectoryLoader building blocks without watching: the job-file format,
- * the file-name glob, ISO instants, and the never-overwriting moves.
+ * the file-name glob and ISO instants. (The moves: loader-moves.test.ts.)
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ValidationError } from '../src/errors.js';
 import { compileGlob } from '../src/loader/glob.js';
 import { JobFileSyntaxError, decodeJobFile, parseIsoInstant, readJobs } from '../src/loader/job-file.js';
-import { moveNoClobber, moveToErrorDir, utcStamp, withSuffix } from '../src/loader/fs.js';
 import { T0 } from './helpers.js';
 
 const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -138,49 +134,4 @@ describe('readJobs', () => {
       assert.throws(() => readJobs(value, T0), (error: unknown) => error instanceof ValidationError && message.test(error.message));
     });
   }
-});
-
-describe('moves that never overwrite', () => {
-  it('withSuffix and utcStamp', () => {
-    assert.equal(withSuffix('a.json', 0), 'a.json');
-    assert.equal(withSuffix('a.json', 2), 'a-2.json');
-    assert.equal(withSuffix('README', 1), 'README-1');
-    assert.equal(utcStamp(T0 + 1), '20270101T000000.001Z');
-  });
-
-  it('moveNoClobber takes the first free name and keeps existing files', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'godelayq-move-'));
-    try {
-      await mkdir(join(dir, 'archive'));
-      await writeFile(join(dir, 'archive', 'x.json'), 'first');
-      await writeFile(join(dir, 'archive', 'x-1.json'), 'second');
-      await writeFile(join(dir, 'x.json'), 'third');
-      const dest = await moveNoClobber(join(dir, 'x.json'), join(dir, 'archive'), 'x.json');
-      assert.equal(dest, join(dir, 'archive', 'x-2.json'));
-      assert.equal(await readFile(join(dir, 'archive', 'x.json'), 'utf8'), 'first');
-      assert.equal(await readFile(join(dir, 'archive', 'x-1.json'), 'utf8'), 'second');
-      assert.equal(await readFile(dest, 'utf8'), 'third');
-      assert.deepEqual(await readdir(dir), ['archive']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('moveToErrorDir pairs the file with its report, skipping names where either is taken', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'godelayq-move-'));
-    try {
-      await mkdir(join(dir, 'error'));
-      await writeFile(join(dir, 'error', 'b.json'), 'old bad file');
-      await writeFile(join(dir, 'error', 'b-1.json.error.json'), 'orphan report');
-      await writeFile(join(dir, 'b.json'), 'new bad file');
-      const dest = await moveToErrorDir(join(dir, 'b.json'), join(dir, 'error'), 'b.json', { why: 'test' });
-      assert.equal(dest, join(dir, 'error', 'b-2.json'));
-      assert.deepEqual(JSON.parse(await readFile(`${dest}.error.json`, 'utf8')), { why: 'test' });
-      assert.equal(await readFile(join(dir, 'error', 'b.json'), 'utf8'), 'old bad file');
-      assert.equal(await readFile(join(dir, 'error', 'b-1.json.error.json'), 'utf8'), 'orphan report');
-      assert.deepEqual((await readdir(join(dir, 'error'))).sort(), ['b-1.json.error.json', 'b-2.json', 'b-2.json.error.json', 'b.json']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
 });

@@ -3,8 +3,9 @@
  * (unless it is newer than every input), packs the tarball, installs it
  * offline into a temp project, then imports it as ESM and requires it as CJS
  * (same export names, a job runs on a VirtualClock in each), type-checks a
- * consumer under node16, nodenext (ESM and CJS) and bundler resolution, and
- * runs publint on the tarball.
+ * consumer under node16, nodenext (ESM and CJS), bundler and node10
+ * (`module: commonjs`) resolution, and runs publint and
+ * @arethetypeswrong/cli on the tarball.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -246,6 +247,8 @@ const TYPE_CHECKS = [
   { label: 'node16', compilerOptions: { module: 'node16', moduleResolution: 'node16' }, files: ['esm.mts', 'cjs.cts'] },
   { label: 'nodenext', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' }, files: ['esm.mts', 'cjs.cts'] },
   { label: 'bundler', compilerOptions: { module: 'esnext', moduleResolution: 'bundler' }, files: ['bundler.ts'] },
+  // A TypeScript CommonJS project of the old style: node10 resolution ignores `exports` (typesVersions serves the subpath).
+  { label: 'node10', compilerOptions: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, files: ['commonjs.ts'] },
 ] as const;
 
 describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 }, () => {
@@ -302,8 +305,13 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
     for (const target of exportTargets(pkg.exports)) {
       assert.ok(listed.includes(path.posix.join('package', target)), `tarball lacks ${target} (exports map)`);
     }
-    const stray = listed.filter((f) => !/^package\/(dist\/|package\.json$|LICENSE|README)/i.test(f));
-    assert.deepEqual(stray, [], 'only dist/, package.json, LICENSE and README belong in the tarball');
+    const stray = listed.filter((f) => !/^package\/(dist\/|package\.json$|LICENSE|README|CHANGELOG\.md$|SECURITY\.md$)/i.test(f));
+    assert.deepEqual(stray, [], 'only dist/, package.json, LICENSE, README, CHANGELOG and SECURITY belong in the tarball');
+    assert.deepEqual(listed.filter((f) => f.endsWith('.map')), [], 'no source maps in the tarball');
+    const installedDts = path.join(project, 'node_modules', 'godelayq', 'dist');
+    for (const file of readdirSync(installedDts).filter((f) => /\.d\.c?ts$/.test(f))) {
+      assert.doesNotMatch(readFileSync(path.join(installedDts, file), 'utf8'), /^\s*\* (HOW|WHY)\b/m, `${file}: maintainers' module notes leaked into the types`);
+    }
     const installed = path.join(project, 'node_modules', 'godelayq', 'dist');
     for (const file of ['index.js', 'index.cjs']) {
       const code = readFileSync(path.join(installed, file), 'utf8');
@@ -405,6 +413,17 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
       }
     });
   }
+
+  it('@arethetypeswrong/cli finds no problem in any resolution mode (node10, node16 CJS/ESM, bundler)', () => {
+    const attw = path.join(ROOT, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
+    const r = run(process.execPath, [attw, tarball, '--format', 'json'], project, 120_000);
+    const report = JSON.parse(r.stdout) as { analysis: { problems: { kind: string; entrypoint: string; resolutionKind: string }[] } };
+    assert.deepEqual(
+      report.analysis.problems.map((p) => `${p.kind} ${p.entrypoint} (${p.resolutionKind})`),
+      [],
+      r.stderr,
+    );
+  });
 
   it('publint reports no errors on the tarball', async (t) => {
     const { publint } = await import('publint');

@@ -6,44 +6,13 @@
  * acknowledged job, and a process whose clock is 5 minutes fast runs
  * nothing early.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Scheduler } from '../src/scheduler.js';
 import { StorePersistError } from '../src/errors.js';
 import { RedisStore } from '../src/redis.js';
-import { deletePrefix, keysUnder, startRedis, type RedisServer } from './redis-server.js';
+import { deletePrefix, keysUnder, redisSkip, useRedisServer } from './redis-server.js';
 import { spawnWorker, waitFor, type Worker, type WorkerEvent } from './fixtures/redis-workers.js';
-
-let server: RedisServer;
-let prefixes = 0;
-
-before(async () => {
-  server = await startRedis();
-});
-
-after(async () => {
-  await server?.destroy();
-});
-
-/** A scheduler with no handlers, used to schedule and inspect jobs from the test process. */
-async function controller(prefix: string): Promise<Scheduler> {
-  const scheduler = new Scheduler({ store: new RedisStore({ url: server.url, prefix }), keepCompleted: 100_000 });
-  scheduler.on('error', () => undefined);
-  await scheduler.start();
-  return scheduler;
-}
-
-async function withPrefix(fn: (prefix: string, workers: Worker[]) => Promise<void>): Promise<void> {
-  const prefix = `mp${++prefixes}-${process.pid}`;
-  const workers: Worker[] = [];
-  try {
-    await fn(prefix, workers);
-  } finally {
-    await Promise.all(workers.map((w) => w.kill()));
-    await deletePrefix(server.url, prefix);
-    assert.deepEqual(await keysUnder(server.url, prefix), []);
-  }
-}
 
 const starts = (events: readonly WorkerEvent[], name?: string): WorkerEvent[] =>
   events.filter((e) => e.ev === 'start' && (name === undefined || e.name === name));
@@ -54,7 +23,30 @@ function countBy<T>(items: readonly T[], key: (item: T) => string | number): Map
   return map;
 }
 
-describe('RedisStore across processes', () => {
+describe('RedisStore across processes', { skip: redisSkip }, () => {
+  const server = useRedisServer();
+  let prefixes = 0;
+
+  /** A scheduler with no handlers, used to schedule and inspect jobs from the test process. */
+  async function controller(prefix: string): Promise<Scheduler> {
+    const scheduler = new Scheduler({ store: new RedisStore({ url: server.url, prefix }), keepCompleted: 100_000 });
+    scheduler.on('error', () => undefined);
+    await scheduler.start();
+    return scheduler;
+  }
+
+  async function withPrefix(fn: (prefix: string, workers: Worker[]) => Promise<void>): Promise<void> {
+    const prefix = `mp${++prefixes}-${process.pid}`;
+    const workers: Worker[] = [];
+    try {
+      await fn(prefix, workers);
+    } finally {
+      await Promise.all(workers.map((w) => w.kill()));
+      await deletePrefix(server.url, prefix);
+      assert.deepEqual(await keysUnder(server.url, prefix), []);
+    }
+  }
+
   it('3 processes: 2,000 one-off jobs each run exactly once, never early; a shared cron runs once per slot', async () => {
     await withPrefix(async (prefix, workers) => {
       const all: WorkerEvent[] = [];

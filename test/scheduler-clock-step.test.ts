@@ -84,6 +84,27 @@ describe('wall-clock steps', () => {
     await scheduler.stop();
   });
 
+  it('an every occurrence running across the step: its next slot keeps the elapsed interval', async () => {
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock });
+    const runs: number[] = [];
+    let release!: () => void;
+    scheduler.register('work', async () => {
+      runs.push(clock.now() - T0);
+      if (runs.length === 1) await new Promise<void>((resolve) => (release = resolve));
+    });
+    await scheduler.start();
+    await scheduler.scheduleEvery('work', 10 * MIN, { n: 1 }, { id: 'e' });
+    await clock.advance(11 * MIN); // the occurrence at +10 is still running
+    await clock.set(clock.now() - H); // stepped back while it runs
+    assert.equal((await scheduler.get('e'))?.state, 'running');
+    release();
+    await clock.advance(20 * MIN);
+    // Slots 10 elapsed minutes apart: +10, then +20 wall before the step = -40 wall after it, then -30.
+    assert.deepEqual(runs, [10 * MIN, 20 * MIN - H, 30 * MIN - H]);
+    await scheduler.stop();
+  });
+
   it('JsonFileStore: the shift is durable: after a restart the delay still ends at the re-based time', async () => {
     const dir = await tempDir();
     const a = await setup({ store: new JsonFileStore(dir) });

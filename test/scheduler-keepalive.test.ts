@@ -43,6 +43,15 @@ describe('keeping the process alive', () => {
     assert.ok((ran.at as number) - scheduled >= 1500, 'and not early');
   });
 
+  it('a for-await loop over scheduler.events() keeps the process alive after the jobs are done, until stop()', async () => {
+    const result = await run('events', '300');
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      result.lines.filter((l) => !('scheduled' in l) && !('ran' in l)).map((l) => Object.keys(l)[0]),
+      ['event', 'loopEnded', 'stopped'],
+    );
+  });
+
   it('unref: true lets the process exit with the job still waiting', async () => {
     const result = await run('unref', '5000');
     assert.equal(result.code, 0, result.stderr);

@@ -94,6 +94,34 @@ describe('settles the store refuses', () => {
   });
 });
 
+describe('reads while a settle is held up', () => {
+  it('get() and list() answer at once while a misfire replan waits for a full disk (found by the simulation: readsWait)', async () => {
+    const store = new FlakyStore();
+    const clock = new VirtualClock(T0);
+    const a = new Scheduler<Jobs>({ store, clock });
+    a.register('work', () => undefined);
+    await a.start();
+    await a.scheduleCron('work', '0 9 * * *', { n: 1 }, { id: 'daily', misfire: 'skip' });
+    await a.stop();
+    await clock.advance(3 * 24 * 3_600_000);
+    store.failing = true;
+    const b = new Scheduler<Jobs>({ store, clock });
+    b.register('work', () => undefined);
+    await b.start();
+    await clock.advance(0); // claimed; the skip to the next slot cannot be recorded
+    const got = await Promise.race([b.get('daily'), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 2000))]);
+    if (got === 'hung' || got === undefined) assert.fail(`get() answered ${String(got)}`);
+    assert.equal(got.state, 'scheduled', 'the record as planned');
+    assert.ok(got.runAt.getTime() > clock.now());
+    const listed = await Promise.race([b.list(), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 2000))]);
+    assert.notEqual(listed, 'hung');
+    store.failing = false;
+    await clock.advance(60_000);
+    assert.equal((await store.get('daily'))?.state, 'scheduled');
+    await b.stop();
+  });
+});
+
 describe('stop() with a store that never answers', () => {
   it('returns within its timeout even when settle and close hang forever', async () => {
     class HangingStore extends MemoryStore {

@@ -389,6 +389,24 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
           assert.notEqual(again?.token, job.token);
         });
       });
+
+      it('keeps `lost` and `relative` through a claim, and a settle that writes a record without them drops them', async () => {
+        await withStore(async (store) => {
+          const [inserted] = await insert(store, newRecord('l', { attempt: 1, lost: 'lease', relative: true }));
+          assert.equal(inserted?.lost, 'lease');
+          assert.deepEqual(await store.get('l'), inserted);
+          const [job] = (await store.claim(claimAll(CT0))).jobs;
+          assert.equal(job?.lost, 'lease', 'the claim hands the lost attempt to the scheduler');
+          assert.equal(job?.relative, true);
+          assert.equal(job?.attempt, 2);
+          const { lost: _lost, relative: _relative, ...rest } = job as JobRecord;
+          assert.equal(await store.settle('l', job!.token!, { ...rest, state: 'scheduled', runAt: CT0 + 10 }), true);
+          const stored = await store.get('l');
+          assert.equal(stored?.lost, undefined);
+          assert.equal(stored?.relative, undefined);
+          assert.equal(stored?.attempt, 2);
+        });
+      });
     });
 
     describe('retention', () => {

@@ -193,6 +193,31 @@ export async function untypedScheduler(): Promise<void> {
   });
 }
 
+type Results = { 'report.daily': { rows: number }; ping: 'pong' };
+
+export async function typedResults(scheduler: Scheduler<Jobs, Results>): Promise<void> {
+  scheduler.register('report.daily', async () => ({ rows: 3 }));
+  scheduler.register('ping', () => 'pong' as const);
+  // A name without a declared result may return anything.
+  scheduler.register('order.cancel', () => new Date());
+  // @ts-expect-error: the declared result type is { rows: number }
+  scheduler.register('report.daily', () => ({ rows: 'three' }));
+  // @ts-expect-error: a Promise of the wrong result
+  scheduler.register('ping', async () => 'pang');
+  scheduler.on('completed', (e) => {
+    if (e.name === 'report.daily') {
+      expectType<Equal<typeof e.result, { rows: number }>>();
+      expectType<Equal<typeof e.job.result, { rows: number } | undefined>>();
+    } else if (e.name === 'order.cancel') {
+      expectType<Equal<typeof e.result, unknown>>();
+    }
+  });
+  const info = await scheduler.scheduleIn('ping', 0, null);
+  expectType<Equal<typeof info.result, 'pong' | undefined>>();
+  const job = await scheduler.get('x');
+  if (job?.name === 'report.daily') expectType<Equal<typeof job.result, { rows: number } | undefined>>();
+}
+
 it('type tests compile (checked by tsc --noEmit)', () => {
   assert.equal(typeof payloadsAndNames, 'function');
 });

@@ -75,11 +75,11 @@ export async function applyJobs(scheduler: Scheduler<JobMap>, jobs: readonly Pla
 /**
  * Makes the calls `applyJobs` would make, one job at a time, on a sandbox
  * scheduler, so the scheduler's own validation speaks before anything real
- * is scheduled. Throws the first ValidationError, prefixed with the job's
- * path in the file.
+ * is scheduled, at `now` (epoch ms). Throws the first ValidationError,
+ * prefixed with the job's path in the file.
  */
-export async function dryRun(jobs: readonly PlannedJob[]): Promise<void> {
-  const sandbox = new SchedulerClass<JobMap>({ clock: new VirtualClock(Date.now()), store: new MemoryStore() });
+export async function dryRun(jobs: readonly PlannedJob[], now: number): Promise<void> {
+  const sandbox = new SchedulerClass<JobMap>({ clock: new VirtualClock(now), store: new MemoryStore() });
   await sandbox.start();
   try {
     for (const job of jobs) {

@@ -26,7 +26,7 @@
 import { GodelayqError, JobTimeoutError, LeaseLostError, SchedulerStoppedError, toError } from '../errors.js';
 import type { Clock, ClockTimer } from '../clock.js';
 import { planDue } from '../cron.js';
-import { patchRecord } from '../store/record.js';
+import { patchRecord, shiftEvery } from '../store/record.js';
 import type { JobRecord, LostReason, Store } from '../store/store.js';
 import type { HandlerRetryOptions, JobContext, JsonValue } from '../types.js';
 import { toJsonValue } from '../validate.js';
@@ -88,7 +88,7 @@ export class Dispatcher {
   private readonly attempts = new Map<string, Attempt>();
   private readonly runningByName = new Map<string, number>();
   /** Settles in flight (or waiting to be retried) that hold no attempt: misfire replans, lost charges, hand-backs. */
-  private readonly settling = new Map<string, Promise<void>>();
+  private readonly settling = new Map<string, { token: string | undefined; next: JobRecord; task: Promise<void> }>();
   private readonly missingReported = new Set<string>();
   private readonly lateness: number[] = [];
   private latenessNext = 0;
@@ -211,15 +211,15 @@ export class Dispatcher {
   }
 
   /**
-   * The record as this process knows it now: a running attempt's record
-   * (a schedule's planned slot), after any replan in flight settles.
+   * The record as this process knows it now: for a claimed job, the record
+   * its replan (or lost charge) is settling to, or its running attempt's
+   * record (a schedule's planned slot). Never waits: a settle held up by a
+   * full disk must not hold up reads.
    */
-  async current(record: JobRecord): Promise<JobRecord> {
+  current(record: JobRecord): JobRecord {
+    if (record.state !== 'running') return record;
     const pending = this.settling.get(record.id);
-    if (pending && record.state === 'running') {
-      await pending;
-      return (await this.host.store.get(record.id)) ?? record;
-    }
+    if (pending && pending.token === record.token) return pending.next;
     const attempt = this.attempts.get(record.id);
     if (attempt && record.state === 'running' && attempt.record.token === record.token) return attempt.record;
     return record;
@@ -294,6 +294,11 @@ export class Dispatcher {
       store.shift(deltaMs).catch((error: unknown) => this.host.emit('error', () => ({ error: toError(error) })));
     }
     for (const attempt of this.attempts.values()) {
+      // A running `every` occurrence keeps elapsed time too: its outcome's next slot follows from the moved slot.
+      const recur = attempt.record.recur;
+      if (local && recur?.every !== undefined) {
+        attempt.record = patchRecord(attempt.record, { runAt: attempt.record.runAt + deltaMs, recur: shiftEvery(recur, deltaMs) });
+      }
       if (!attempt.timer) continue;
       attempt.timer.clear();
       if (local) attempt.timeoutAt += deltaMs;
@@ -524,6 +529,7 @@ export class Dispatcher {
     await this.settle(attempt, record, outcome.next, () => {
       if (error === undefined) {
         this.host.emit('completed', () => ({
+          name: record.name,
           job: this.host.view(outcome.occurrence, outcome.nextRunAt === undefined ? null : new Date(outcome.nextRunAt)),
           result: value,
           durationMs,
@@ -576,11 +582,12 @@ export class Dispatcher {
 
   /** A settle of a claimed job that never ran (it holds no slot). */
   private settleAside(claimed: JobRecord, next: JobRecord, emit?: () => void): void {
-    const task = this.settle(undefined, claimed, next, emit).finally(() => {
-      if (this.settling.get(claimed.id) === task) this.settling.delete(claimed.id);
+    const entry = { token: claimed.token, next, task: Promise.resolve() };
+    entry.task = this.settle(undefined, claimed, next, emit).finally(() => {
+      if (this.settling.get(claimed.id) === entry) this.settling.delete(claimed.id);
       this.checkDrained();
     });
-    this.settling.set(claimed.id, task);
+    this.settling.set(claimed.id, entry);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -19,7 +19,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
-import { patchRecord } from './record.js';
+import { patchRecord, shiftEvery, clampTime } from './record.js';
 
 export { patchRecord };
 import type {
@@ -455,7 +455,7 @@ export abstract class LocalStore implements Store {
     if (job.state !== 'dead' && job.state !== 'cancelled') {
       throw new JobNotFoundError(id, `Expected job \`${id}\` to be dead or cancelled, got state '${job.state}'`);
     }
-    const next = patchRecord(job, { state: 'scheduled', runAt, attempt: 0, finishedAt: undefined, result: undefined, token: undefined, relative: undefined });
+    const next = patchRecord(job, { state: 'scheduled', runAt, attempt: 0, finishedAt: undefined, result: undefined, token: undefined, relative: undefined, lost: undefined });
     await this.commit([{ op: 'put', job: next }]);
     return next;
   }
@@ -494,23 +494,14 @@ export abstract class LocalStore implements Store {
     if (!Number.isFinite(deltaMs) || deltaMs === 0) return;
     const changes: Change[] = [];
     for (const job of this.state.values()) {
-      if (job.state !== 'scheduled') continue;
+      if (job.state !== 'scheduled' && job.state !== 'running') continue;
       const every = job.recur?.every !== undefined ? job.recur : undefined;
-      if (!job.relative && !every) continue;
+      // A running `every` occurrence moves too: its next slot follows from its slot and anchor.
+      if (job.state === 'running' ? !every : !job.relative && !every) continue;
+      const recur = every && shiftEvery(every, deltaMs);
       const runAt = clampTime(job.runAt + deltaMs);
-      const recur = every && {
-        ...every,
-        slot: clampTime(every.slot + deltaMs),
-        // startAt/endAt are dates the user gave: wall time, they stay.
-        anchor: clampTime((every.anchor ?? every.startAt ?? 0) + deltaMs),
-      };
       changes.push({ op: 'put', job: patchRecord(job, recur ? { runAt, recur } : { runAt }) });
     }
     if (changes.length > 0) await this.commit(changes);
   }
-}
-
-/** Epoch ms within what a Date can hold. */
-function clampTime(t: number): number {
-  return Math.max(-8.64e15, Math.min(8.64e15, t));
 }

@@ -1,7 +1,7 @@
 /**
  * JobRecord transitions shared by the scheduler and every local store.
  */
-import type { JobRecord } from './store.js';
+import type { JobRecord, RecurrenceRecord } from './store.js';
 
 /**
  * `j` with `p` applied, built as one fixed-order literal. Never `{ ...record,
@@ -40,4 +40,18 @@ export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecor
   const relative = 'relative' in p ? p.relative : j.relative;
   if (relative !== undefined) r.relative = relative;
   return r;
+}
+
+/**
+ * An `every` recurrence moved by a clock step: its slots are anchor + k ×
+ * every, so the anchor and current slot move; startAt/endAt are dates the
+ * user gave (wall time) and stay.
+ */
+export function shiftEvery(recur: RecurrenceRecord, deltaMs: number): RecurrenceRecord {
+  return { ...recur, slot: clampTime(recur.slot + deltaMs), anchor: clampTime((recur.anchor ?? recur.startAt ?? 0) + deltaMs) };
+}
+
+/** Epoch ms within what a Date can hold. */
+export function clampTime(t: number): number {
+  return Math.max(-8.64e15, Math.min(8.64e15, t));
 }

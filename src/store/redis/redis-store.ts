@@ -4,100 +4,56 @@
  * HOW
  * - Redis holds every job (a hash per job) and the due index (a sorted set
  *   scored by runAt); no process keeps a copy of the job set. Each change is
- *   one Lua script (scripts.ts), atomic on the server.
+ *   one Lua script (scripts.ts), atomic on the server, which checks every key
+ *   it may write before its first write (lua.ts: no half-writes).
  * - `claim` runs one script that recovers expired leases, moves the jobs due
  *   at `now` into per-name ready sets (ordered by priority, then runAt, then
  *   insertion) and takes the best ones the caller has capacity for, each
- *   under a lease (a token in the job, an expiry in `P:leases`). The lease is
- *   renewed by a timer here while the attempt runs; `settle` applies only
- *   with the attempt's token. A process that dies stops renewing; once its
- *   lease expires, a live process (its lease-watch timer, its poll, or any
- *   claim) puts the job back to scheduled, attempt kept, and it runs again
- *   elsewhere (at-least-once).
+ *   under a lease (a token in the job, an expiry in `P:leases`). Leases are
+ *   renewed while their attempts live (leases.ts); `settle` applies only
+ *   with the attempt's token and an unexpired lease. A process that dies
+ *   stops renewing; once its lease expires, a live process (its lease-watch
+ *   timer, its poll, or any claim) puts the job back to scheduled, attempt
+ *   kept, marked `lost: 'lease'`, and the scheduler that next claims it
+ *   charges that attempt to the retry policy.
+ * - Calls made in the same turn are batched (batcher.ts): concurrent inserts
+ *   into one INSERT script (each call all or none on its own), concurrent
+ *   settles into one SETTLE script.
  * - Push: a script that makes some job due earlier than every other job in
  *   the due set publishes on `P:wake`; every store subscribed lowers its
  *   cached due time and wakes its scheduler. A poll (default every 2 s)
  *   refreshes the caches as a safety net, and right after a reconnect.
  * - `nextDueAt()` and `counts()` are synchronous: they answer from caches
  *   refreshed by the summary every script returns.
+ * - Every call has a deadline (connection.ts): none stays pending when the
+ *   client never settles a command.
  *
  * TIME
  * - Leases run on the server's clock (`TIME` inside the scripts) only.
- * - Job times (runAt, claim's `now`) are in the records' frame, as for every
- *   store. `now()` (Store.now) gives the server's clock, estimated from the
- *   replies and carried on the monotonic clock (time.ts); a scheduler that
- *   takes its job times from it stamps runAt, slots and retries and claims
- *   in the server's frame, so a process whose clock is wrong neither runs a
- *   job early nor twice, and the records' frame is the server's clock.
- *
- * WHY
- * - Ready sets per name: a name nobody here can run (no handler, or busy)
- *   never hides the due jobs of other names behind it.
- * - Connections the store opens itself have ioredis's offline queue and
- *   re-sending of unanswered commands turned off: while Redis is unreachable
- *   a call rejects at once with StorePersistError instead of piling up, and
- *   a script is never sent twice behind the caller's back.
+ * - Job times are in the records' frame. `now()` (Store.now) gives the
+ *   server's clock, estimated from the replies and carried on the monotonic
+ *   clock (time.ts), so a process whose clock is wrong neither runs a job
+ *   early nor twice. The store's own timers (poll, lease watch, lease
+ *   renewal) run on the scheduler's Clock; renewal also on real time, since
+ *   the lease expires on the server's real clock (leases.ts).
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../../errors.js';
-import { checkKeys, checkOptionsObject, checkPositive, show } from '../../validate.js';
-import type {
-  ClaimRequest,
-  ClaimResult,
-  InsertRequest,
-  InsertResult,
-  JobRecord,
-  LostReason,
-  Store,
-  StoreContext,
-  StoreCounts,
-  StoreListFilter,
-} from '../store.js';
-import { decodeRecord, encodeFields, type RawHash } from './codec.js';
-import { CANCEL, CLAIM, INSERT, LAYOUT_VERSION, LIST, RELEASE, RENEW, RESCHEDULE, REVIVE, SETTLE, TICK, type Script } from './scripts.js';
-import { ServerTime } from './time.js';
+import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
+import type { ClockTimer } from '../../clock.js';
+import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreListFilter } from '../store.js';
+import { Batcher, type ItemOutcome } from './batcher.js';
+import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
+import { Connection, scriptFailure } from './connection.js';
+import { isWellFormed, KeyLayout, LAYOUT_VERSION } from './keys.js';
+import { Leases, type RenewItem } from './leases.js';
+import { listRecords } from './list.js';
+import { resolveOptions, type ResolvedOptions, type RedisStoreOptions } from './options.js';
+import { CANCEL, CLAIM, INSERT, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, SETTLE, TICK, type Script } from './scripts.js';
+import { ServerView, type Summary } from './view.js';
 
-/** Options of `new RedisStore()`. */
-export interface RedisStoreOptions {
-  /**
-   * An ioredis client to send commands on. The store does not close it, and
-   * opens one more connection (`client.duplicate()`) for pub/sub. Prefer
-   * `enableOfflineQueue: false` and `autoResendUnfulfilledCommands: false`
-   * on it (see the README).
-   */
-  client?: Redis;
-  /** Connection URL, when no `client` is given. @default 'redis://127.0.0.1:6379' */
-  url?: string;
-  /** More ioredis options for the connections the store opens from `url`. */
-  redisOptions?: RedisOptions;
-  /**
-   * Every key is `<prefix>:…`. On Redis Cluster use a hash tag, e.g. `'{godelayq}'`,
-   * so every key lives in one slot.
-   * @default 'godelayq'
-   */
-  prefix?: string;
-  /**
-   * How long a claimed attempt stays leased without renewal, ms. The lease is
-   * renewed every `leaseMs / 3` while the handler runs; after a crash the job
-   * runs again elsewhere about `leaseMs` later.
-   * @default 30000
-   */
-  leaseMs?: number;
-  /** Safety-net refresh interval, ms (pub/sub is the prompt path). @default 2000 */
-  pollMs?: number;
-  /**
-   * How long `settle` keeps retrying while Redis is unreachable, ms, so a
-   * finished attempt is not run again just because of a short outage.
-   * @default 5000
-   */
-  settleRetryMs?: number;
-}
+export type { RedisStoreOptions } from './options.js';
 
-const OPTION_KEYS = new Set(['client', 'url', 'redisOptions', 'prefix', 'leaseMs', 'pollMs', 'settleRetryMs']);
 /** Jobs moved from the due set to ready sets per claim (bounds one script's run time). */
 const PROMOTE_MAX = 1000;
-/** Members read per list page. */
-const LIST_PAGE = 1000;
 /** Tokens (so jobs) per claim script; a claim with a bigger limit runs several. */
 const TOKENS_PER_CLAIM = 256;
 const MAX_CLAIM_ROUNDS = 64;
@@ -105,27 +61,43 @@ const MAX_CLAIM_ROUNDS = 64;
 const MAX_KNOWN_NAMES = 200;
 /** Slack after a lease's end before the watch timer checks it. */
 const LEASE_GRACE_MS = 5;
-const ZERO_COUNTS: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
+/** Batches: most calls and bytes per script call. */
+const BATCH_ITEMS = 500;
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Tokens of attempts already reported lost, so a late settle does not report them twice. */
+const RECENTLY_LOST = 1024;
+const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lease', 'lock']);
 
 type Reply = unknown[];
-const SCRIPTS = [INSERT, CLAIM, SETTLE, CANCEL, RESCHEDULE, REVIVE, RENEW, RELEASE, TICK, LIST];
 
-function isReplyError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ReplyError';
+interface InsertItem {
+  request: InsertRequest;
+  fields: string[];
 }
 
-function persistError(what: string, error: unknown): StorePersistError {
-  if (error instanceof StorePersistError) return error;
-  return new StorePersistError(`Expected Redis to run \`${what}\`, got ${toError(error).message}`, { cause: error });
+interface SettleItem {
+  id: string;
+  token: string;
+  seq: number;
+  /** An earlier send of this outcome had no answer: if it got through, this one answers OK. */
+  retry: boolean;
+  /** 'F': `values` are the whole record's fields; 'D': field/value changes against the record as claimed. */
+  mode: 'F' | 'D';
+  values: string[];
 }
 
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms).unref();
-  });
+function fieldsSize(fields: readonly string[]): number {
+  let n = 64;
+  for (const f of fields) n += f.length;
+  return n;
+}
+
+function checkKeyText(value: string, what: string): void {
+  if (!isWellFormed(value)) throw new ValidationError(`Expected \`${what}\` to be well-formed Unicode (Redis stores UTF-8), got a string with a lone surrogate`);
+}
 
 /**
- * A Store in Redis, shared by schedulers in many processes and machines.
+ * A Store in Redis (a single server or a Cluster), shared by schedulers in many processes and machines.
  * @example
  * import { Scheduler } from 'godelayq';
  * import { RedisStore } from 'godelayq/redis';
@@ -134,65 +106,41 @@ const sleep = (ms: number): Promise<void> =>
 export class RedisStore implements Store {
   /** Many processes share it: downtime of one process is not downtime of the schedule. */
   readonly shared = true;
-  private readonly givenClient: Redis | undefined;
-  private readonly url: string;
-  private readonly redisOptions: RedisOptions;
-  private readonly prefix: string;
-  private readonly dueKey: string;
-  private readonly leaseMs: number;
-  private readonly pollMs: number;
-  private readonly settleRetryMs: number;
-  private client: Redis | undefined;
-  private sub: Redis | undefined;
+  private readonly options: ResolvedOptions;
+  private readonly keys: KeyLayout;
+  private conn: Connection | undefined;
+  private sub: Connection | undefined;
   private context: StoreContext | undefined;
   private keepCompleted = 1000;
   private keepDead = 10000;
-  private readonly time = new ServerTime();
-  private dueMin: number | undefined;
-  private leaseMin: number | undefined;
-  private readyNames: string[] = [];
-  private blocked = new Set<string>();
+  private maxPayloadBytes = 1 << 20;
+  private readonly view = new ServerView();
   /** Job names seen in ready sets: their capacities go with every claim. */
   private readonly knownNames = new Set<string>();
-  private cachedCounts: StoreCounts = { ...ZERO_COUNTS };
-  /** Leases this process holds: id → token. */
-  private readonly held = new Map<string, string>();
-  private pollTimer: NodeJS.Timeout | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
-  private leaseWatch: NodeJS.Timeout | undefined;
+  private readonly leases: Leases;
+  private readonly recentlyLost = new Set<string>();
+  /** Tokens whose settle failed with an unknown outcome: a retry asks Redis whether it got through. */
+  private readonly uncertain = new Set<string>();
+  private readonly warnedBroken = new Set<string>();
+  private pollTimer: ClockTimer | undefined;
+  private leaseWatch: ClockTimer | undefined;
   private leaseWatchAt: number | undefined;
-  private lastClaimNow: number | undefined;
   private polling = false;
   /** Set by a reconnect; the next poll that gets through wakes the scheduler. */
   private reconnected = false;
-  private renewing = false;
   private status: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
+  private readonly inserts = new Batcher<InsertItem[], InsertResult[]>((groups) => this.flushInserts(groups), BATCH_ITEMS, BATCH_BYTES);
+  private readonly settles = new Batcher<SettleItem, boolean>((items) => this.flushSettles(items), BATCH_ITEMS, BATCH_BYTES);
 
   constructor(options: RedisStoreOptions = {}) {
-    const o = checkOptionsObject(options, 'options') ?? {};
-    checkKeys(o, OPTION_KEYS, 'options');
-    if (options.client !== undefined && options.url !== undefined) {
-      throw new ValidationError('Expected one of `options.client` or `options.url`, got both');
-    }
-    if (options.client !== undefined && (typeof options.client !== 'object' || options.client === null || typeof options.client.evalsha !== 'function')) {
-      throw new ValidationError(`Expected \`options.client\` to be an ioredis client, got ${show(options.client)}`);
-    }
-    if (options.url !== undefined && typeof options.url !== 'string') {
-      throw new ValidationError(`Expected \`options.url\` to be a redis:// URL string, got ${show(options.url)}`);
-    }
-    const prefix = options.prefix ?? 'godelayq';
-    if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 200) {
-      throw new ValidationError(`Expected \`options.prefix\` to be a non-empty string of at most 200 characters, got ${show(prefix)}`);
-    }
-    this.givenClient = options.client;
-    this.url = options.url ?? 'redis://127.0.0.1:6379';
-    this.redisOptions = options.redisOptions ?? {};
-    this.prefix = `${prefix}:`;
-    this.dueKey = `${this.prefix}due`;
-    this.leaseMs = options.leaseMs === undefined ? 30_000 : checkPositive(options.leaseMs, 'options.leaseMs');
-    if (this.leaseMs < 100) throw new ValidationError(`Expected \`options.leaseMs\` to be at least 100, got ${show(this.leaseMs)}`);
-    this.pollMs = options.pollMs === undefined ? 2000 : checkPositive(options.pollMs, 'options.pollMs');
-    this.settleRetryMs = options.settleRetryMs === undefined ? 5000 : checkPositive(options.settleRetryMs, 'options.settleRetryMs');
+    this.options = resolveOptions(options);
+    this.keys = new KeyLayout(this.options.prefix, options.client?.options.keyPrefix ?? options.redisOptions?.keyPrefix ?? '');
+    this.leases = new Leases({
+      leaseMs: this.options.leaseMs,
+      settleGraceMs: this.options.settleRetryMs,
+      renew: (items) => this.renew(items),
+      lost: (id, token, reason) => this.notifyLost(id, token, reason),
+    });
   }
 
   // ------------------------------------------------------------- lifecycle
@@ -203,78 +151,66 @@ export class RedisStore implements Store {
     this.context = context;
     this.keepCompleted = context.keepCompleted;
     this.keepDead = context.keepDead;
+    this.maxPayloadBytes = context.maxPayloadBytes;
+    const o = this.options;
+    const openMs = Math.max(o.commandTimeoutMs, 10_000);
     try {
-      const client =
-        this.givenClient ??
-        new Redis(this.url, {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          autoResendUnfulfilledCommands: false,
-          maxRetriesPerRequest: 1,
-          ...this.redisOptions,
-        });
-      this.client = client;
-      if (!this.givenClient) client.on('error', () => undefined);
-      if (client.status === 'wait') await client.connect();
-      else if (client.status !== 'ready') await this.waitReady(client, 10_000);
-      const sub = client.duplicate({ lazyConnect: true, enableOfflineQueue: true, autoResubscribe: true });
+      const conn = o.client ? new Connection(o.client, false, o.commandTimeoutMs) : Connection.fromUrl(o.url, o.redisOptions, o.commandTimeoutMs);
+      this.conn = conn;
+      await conn.ready(openMs);
+      await conn.checkServer();
+      const sub = conn.subscriber();
       this.sub = sub;
-      sub.on('error', () => undefined);
-      // ioredis prefixes keys with its `keyPrefix` option (so KEYS[1], from
-      // which the scripts derive every key) but not channel names.
-      const channelPrefix = `${client.options.keyPrefix ?? ''}${this.prefix}`;
-      const wakeChannel = `${channelPrefix}wake`;
-      const lostChannel = `${channelPrefix}lost`;
-      sub.on('message', (channel: string, message: string) => {
-        if (channel === wakeChannel) this.onWake(message);
-        else if (channel === lostChannel) this.onLost(message);
+      sub.client.on('message', (channel: string, message: string) => {
+        if (channel === this.keys.wakeChannel) this.onWake(message);
+        else if (channel === this.keys.lostChannel) this.onLost(message);
       });
       // After a reconnect (of either connection) messages may have been
       // missed: refresh and wake the scheduler once a poll gets through.
-      sub.on('ready', this.onReconnect);
-      client.on('ready', this.onReconnect);
-      await sub.connect();
-      await sub.subscribe(wakeChannel, lostChannel);
-      // Load every script once, so a burst of first calls does not all miss the cache.
-      await Promise.all(SCRIPTS.map((script) => client.script('LOAD', script.lua)));
-      const reply = await this.exec(TICK, [...this.common(), LAYOUT_VERSION]);
+      sub.client.on('ready', this.onReconnect);
+      conn.client.on('ready', this.onReconnect);
+      await sub.ready(openMs);
+      await sub.run('subscribe', () => sub.client.subscribe(this.keys.wakeChannel, this.keys.lostChannel));
+      await conn.loadScripts(SCRIPTS);
+      const reply = await this.exec(TICK, [LAYOUT_VERSION]);
       if (reply[0] === 'VERSION') {
-        throw new StorePersistError(`Expected the keys under '${this.prefix}' to use layout version ${LAYOUT_VERSION}, got version ${String(reply[1])} (written by another godelayq version)`);
+        throw new StorePersistError(
+          `Expected the keys under '${this.keys.base}' to use layout version ${LAYOUT_VERSION}, got version ${String(reply[1])} (written by ${String(reply[1]) === '1' ? 'godelayq 0.1' : 'another godelayq version'}). Let the old version finish its jobs, or delete the keys matching '${this.keys.base}*' (SCAN + DEL), or use another prefix`,
+        );
       }
     } catch (error) {
+      const conn = this.conn;
       await this.disconnect();
       this.status = 'closed';
-      throw persistError('open', error);
+      throw conn ? conn.failure('open', error) : error;
     }
     this.status = 'open';
-    this.pollTimer = setInterval(() => void this.poll(), this.pollMs);
-    this.pollTimer.unref();
-    this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
-    this.renewTimer.unref();
+    this.leases.start(context.clock);
+    this.armPoll();
   }
 
   /**
    * Stops the timers, gives back the leases this process still holds (those
-   * jobs become scheduled again, attempt kept, and run elsewhere at once) and
-   * closes the connections the store opened.
+   * jobs become scheduled again, attempt kept, marked `lost: 'crash'`) and
+   * closes the connections the store opened. Settles within a few deadlines.
    */
   async close(): Promise<void> {
     if (this.status !== 'open') return;
     this.status = 'closing';
-    clearInterval(this.pollTimer);
-    clearInterval(this.renewTimer);
-    clearTimeout(this.leaseWatch);
+    this.pollTimer?.clear();
+    this.leaseWatch?.clear();
+    this.pollTimer = undefined;
     this.leaseWatch = undefined;
     this.leaseWatchAt = undefined;
-    this.pollTimer = undefined;
-    this.renewTimer = undefined;
-    if (this.held.size > 0) {
+    this.leases.stop();
+    await Promise.all([this.inserts.idle(), this.settles.idle()]);
+    if (this.leases.held.size > 0) {
       try {
-        await this.exec(RELEASE, [...this.common(), ...this.heldPairs()]);
+        await this.exec(RELEASE, ['crash', ...this.leases.pairs()]);
       } catch {
         // Unreachable: the leases expire and the jobs are recovered then.
       }
-      this.held.clear();
+      this.leases.held.clear();
     }
     await this.disconnect();
     this.status = 'closed';
@@ -287,92 +223,62 @@ export class RedisStore implements Store {
   };
 
   private async disconnect(): Promise<void> {
-    this.client?.off('ready', this.onReconnect);
+    this.conn?.client.off('ready', this.onReconnect);
     const sub = this.sub;
+    const conn = this.conn;
     this.sub = undefined;
-    sub?.disconnect();
-    const client = this.client;
-    this.client = undefined;
-    if (client && !this.givenClient) {
-      try {
-        await client.quit();
-      } catch {
-        client.disconnect();
-      }
+    this.conn = undefined;
+    if (sub) {
+      sub.client.removeAllListeners('message');
+      sub.client.off('ready', this.onReconnect);
+      sub.client.disconnect();
+      await sub.close().catch(() => undefined);
     }
-  }
-
-  private waitReady(client: Redis, ms: number): Promise<void> {
-    if (client.status === 'ready') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        client.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        client.off('ready', done);
-        reject(new Error(`connection not ready after ${ms} ms (status ${client.status})`));
-      }, ms);
-      client.on('ready', done);
-    });
+    await conn?.close().catch(() => undefined);
   }
 
   // ------------------------------------------------------------- plumbing
 
-  private common(): (string | number)[] {
-    return [this.keepCompleted, this.keepDead, this.leaseMs];
+  private connection(what: string): Connection {
+    const conn = this.conn;
+    if (!conn) throw new StorePersistError(`Expected an open RedisStore to run \`${what}\`, got a closed one`);
+    return conn;
   }
 
-  private heldPairs(): string[] {
-    const out: string[] = [];
-    for (const [id, token] of this.held) out.push(id, token);
-    return out;
-  }
-
-  /** Runs a script (EVALSHA, loading it after a server restart); absorbs the summary it ends with. */
-  private async exec(script: Script, args: readonly (string | number)[], summary = true): Promise<Reply> {
-    const client = this.client;
-    if (!client) throw new StorePersistError(`Expected an open RedisStore to run \`${script.name}\`, got a closed one`);
-    const t0 = this.time.mono();
-    let reply: unknown;
+  /** Runs a writing script (keep limits and lease length first); absorbs the summary it ends with. */
+  private async exec(script: Script, args: readonly (string | number)[], late?: (reply: Reply) => void): Promise<Reply> {
+    const conn = this.connection(script.name);
+    const t0 = this.view.time.mono();
+    let reply: Reply;
     try {
-      try {
-        reply = await client.evalsha(script.sha, 1, this.dueKey, ...args);
-      } catch (error) {
-        if (!isReplyError(error) || !String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-        reply = await client.eval(script.lua, 1, this.dueKey, ...args);
-      }
+      reply = (await conn.evalScript(script, this.keys.due, [this.keepCompleted, this.keepDead, this.options.leaseMs, ...args], late ? { late: (r) => late(r as Reply) } : {})) as Reply;
     } catch (error) {
-      throw persistError(script.name, error);
+      throw this.scriptError(conn, script.name, error);
     }
-    const t1 = this.time.mono();
-    const out = reply as Reply;
-    if (summary) this.absorb(out[out.length - 1] as Reply, t0, t1);
-    return out;
+    this.absorb(reply[reply.length - 1] as Summary, t0, this.view.time.mono());
+    return reply;
   }
 
-  private absorb(s: Reply, t0: number, t1: number): void {
-    const [now, due, lease, names, scheduled, running, completed, dead, cancelled, recurring] = s as [
-      string,
-      string,
-      string,
-      string[] | '-',
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    this.time.sample(Number(now), t0, t1);
-    this.dueMin = due === '' ? undefined : Number(due);
-    if (lease !== '-') {
-      this.leaseMin = lease === '' ? undefined : Number(lease);
-      if (this.leaseMin !== undefined && (this.leaseWatchAt === undefined || this.leaseMin < this.leaseWatchAt)) this.watchLeases();
+  /** A clear error for a script refusal of ours (a key of the wrong type), else the connection's. */
+  private scriptError(conn: Connection, what: string, error: unknown): StorePersistError {
+    const failure = scriptFailure(error);
+    if (!failure) return conn.failure(what, error);
+    const field = failure.field ? ` field \`${failure.field}\`` : '';
+    return new StorePersistError(
+      `Expected key ${JSON.stringify(failure.key)}${field} to hold ${failure.code === 'WRONGTYPE' ? `a ${failure.want}` : failure.want} for \`${what}\`, got ${failure.code === 'WRONGTYPE' ? `a ${failure.got}` : JSON.stringify(failure.got)} (written by another program?); nothing was changed`,
+      { cause: error },
+    );
+  }
+
+  private absorb(s: Summary, t0: number, t1: number): void {
+    const { broken, leaseKnown } = this.view.absorb(s, t0, t1);
+    const leaseMin = this.view.leaseMin;
+    if (leaseKnown && leaseMin !== undefined && (this.leaseWatchAt === undefined || leaseMin < this.leaseWatchAt)) this.watchLeases();
+    for (const id of broken) {
+      if (this.warnedBroken.has(id)) continue;
+      this.warnedBroken.add(id);
+      this.context?.warn(`Key ${JSON.stringify(this.keys.job(id))} is not a job hash (another program wrote it): its index entry was dropped and the key left alone`);
     }
-    if (names !== '-') this.readyNames = names;
-    this.cachedCounts = { scheduled, running, completed, dead, cancelled, recurring, indexed: scheduled };
   }
 
   private onWake(message: string): void {
@@ -380,38 +286,39 @@ export class RedisStore implements Store {
     if (message.startsWith('L')) {
       // A lease that ends before every other one: arm the lease watch for it.
       const end = Number(message.slice(1));
-      if (Number.isFinite(end) && (this.leaseMin === undefined || end < this.leaseMin)) {
-        this.leaseMin = end;
-        if (this.leaseWatchAt === undefined || end < this.leaseWatchAt) this.watchLeases();
-      }
+      if (Number.isFinite(end) && this.view.leaseEnds(end) && (this.leaseWatchAt === undefined || end < this.leaseWatchAt)) this.watchLeases();
       return;
     }
     const at = Number(message);
-    if (!Number.isFinite(at)) return;
-    if (this.dueMin === undefined || at < this.dueMin) {
-      this.dueMin = at;
-      this.context?.wake();
-    }
+    if (Number.isFinite(at) && this.view.dueAt(at)) this.context?.wake();
   }
 
-  /** A running attempt was cancelled or replaced by some process: if it is ours, stop renewing it. */
+  /** `<reason>\n<token>\n<id>`: an attempt lost its job; if it is ours, stop renewing it and tell the scheduler. */
   private onLost(message: string): void {
-    const nl = message.indexOf('\n');
-    if (nl < 0) return;
-    const token = message.slice(0, nl);
-    const id = message.slice(nl + 1);
-    if (this.held.get(id) !== token) return;
-    this.held.delete(id);
-    this.notifyLost(id, token);
+    const a = message.indexOf('\n');
+    const b = message.indexOf('\n', a + 1);
+    if (a < 0 || b < 0) return;
+    const reason = message.slice(0, a);
+    if (!LOST_REASONS.has(reason)) return;
+    this.leases.lose(message.slice(b + 1), message.slice(a + 1, b), reason as LostReason);
   }
 
-  /**
-   * Tells the scheduler an attempt it runs no longer owns its job. Uses the
-   * optional `StoreContext.lost` hook when the scheduler provides one (to
-   * abort the attempt); its outcome is ignored either way (token check).
-   */
-  private notifyLost(id: string, token: string, reason: LostReason = 'lease'): void {
+  /** Tells the scheduler (once per attempt) that an attempt it runs no longer owns its job. */
+  private notifyLost(id: string, token: string, reason: LostReason): void {
+    if (this.recentlyLost.has(token)) return;
+    this.recentlyLost.add(token);
+    if (this.recentlyLost.size > RECENTLY_LOST) this.recentlyLost.delete(this.recentlyLost.values().next().value as string);
+    if (reason === 'lease') this.context?.warn(`Job ${id}: the lease of its running attempt lapsed and the job was recovered for another run; this attempt's outcome will be ignored`);
     this.context?.lost?.(id, token, reason);
+  }
+
+  private armPoll(): void {
+    const clock = this.context?.clock;
+    if (!clock || this.status !== 'open') return;
+    this.pollTimer = clock.setTimer(clock.now() + this.options.pollMs, () => {
+      this.pollTimer = undefined;
+      void this.poll().finally(() => this.armPoll());
+    });
   }
 
   /** Safety net: refresh the caches (recovering expired leases); wake the scheduler if something moved earlier. */
@@ -421,7 +328,7 @@ export class RedisStore implements Store {
     try {
       const force = this.reconnected;
       const before = this.nextDueAt();
-      const reply = await this.exec(TICK, [...this.common(), LAYOUT_VERSION]);
+      const reply = await this.exec(TICK, [LAYOUT_VERSION]);
       const after = this.nextDueAt();
       if (force) this.reconnected = false;
       if (force || Number(reply[1]) > 0 || (after !== undefined && (before === undefined || after < before))) this.context?.wake();
@@ -434,106 +341,137 @@ export class RedisStore implements Store {
     }
   }
 
-  private async renew(): Promise<void> {
-    if (this.renewing || this.held.size === 0 || this.status !== 'open') return;
-    this.renewing = true;
-    const sent = new Map(this.held);
-    try {
-      const reply = await this.exec(RENEW, [...this.common(), ...this.heldPairs()]);
-      for (const [id, state] of reply[1] as [string, string][]) {
-        const token = sent.get(id);
-        if (token === undefined || this.held.get(id) !== token) continue;
-        this.held.delete(id);
-        this.notifyLost(id, token);
-        // Cancelled or replaced is normal; a lapsed lease is not (the process stalled or lost Redis for a lease).
-        if (state === 'running' || state === 'scheduled') {
-          this.context?.warn(`Job ${id}: the lease of its running attempt lapsed and the job was recovered for another run; this attempt's outcome will be ignored`);
-        }
-      }
-    } catch {
-      // Redis unreachable: try again next round; a lease may lapse meanwhile (the job then runs again).
-    } finally {
-      this.renewing = false;
-    }
+  private async renew(items: RenewItem[]): Promise<[string, LostReason][]> {
+    const args: (string | number)[] = [];
+    for (const item of items) args.push(item.id, item.token, item.seq);
+    const reply = await this.exec(RENEW, args);
+    return reply[1] as [string, LostReason][];
+  }
+
+  /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
+  private watchLeases(minWait = 0): void {
+    const clock = this.context?.clock;
+    if (!clock || (this.status !== 'open' && this.status !== 'opening')) return;
+    const at = this.view.leaseMin;
+    this.leaseWatch?.clear();
+    this.leaseWatch = undefined;
+    this.leaseWatchAt = at;
+    if (at === undefined) return;
+    const wait = Math.max(minWait, Math.ceil(this.view.time.until(at)) + LEASE_GRACE_MS);
+    this.leaseWatch = clock.setTimer(clock.now() + wait, () => {
+      this.leaseWatch = undefined;
+      this.leaseWatchAt = undefined;
+      // After a failed or skipped poll, wait a little: the lease may look expired only because Redis is away.
+      void this.poll().then((ok) => this.watchLeases(ok ? 0 : 250));
+    });
   }
 
   // ------------------------------------------------------------- Store
 
   async insert(requests: readonly InsertRequest[]): Promise<InsertResult[]> {
     if (requests.length === 0) return [];
-    const args: (string | number)[] = [...this.common(), requests.length];
-    for (const { record, onDuplicate } of requests) args.push(record.id, onDuplicate, ...encodeFields(record));
+    this.connection('insert');
+    let size = 0;
+    const items: InsertItem[] = [];
+    for (const request of requests) {
+      checkKeyText(request.record.id, 'id');
+      checkKeyText(request.record.name, 'name');
+      const fields = encodeFields(request.record, this.maxPayloadBytes);
+      size += request.record.id.length + fieldsSize(fields);
+      items.push({ request, fields });
+    }
+    return this.inserts.add(items, size);
+  }
+
+  private async flushInserts(groups: InsertItem[][]): Promise<ItemOutcome<InsertResult[]>[]> {
+    const args: (string | number)[] = [groups.length];
+    for (const group of groups) {
+      args.push(group.length);
+      for (const { request, fields } of group) args.push(request.record.id, request.onDuplicate, ...fields);
+    }
     const reply = await this.exec(INSERT, args);
-    if (reply[0] === 'DUP') throw new DuplicateJobError(String(reply[1]));
-    const outcomes = reply[1] as [string, RawHash | number, RawHash | null][];
-    return outcomes.map((o, i): InsertResult => {
-      const request = requests[i] as InsertRequest;
-      if (o[0] === 'kept') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'kept' };
-      const { token: _token, ...rest } = request.record as JobRecord;
-      const record: JobRecord = { ...rest, seq: Number(o[1]) };
-      if (o[0] === 'inserted') return { record, outcome: 'inserted' };
-      this.held.delete(record.id);
-      const previous = o[2] ? decodeRecord(o[2]) : undefined;
-      return previous ? { record, outcome: 'replaced', previous } : { record, outcome: 'replaced' };
+    const results = reply[0] as Reply[];
+    return groups.map((group, g): ItemOutcome<InsertResult[]> => {
+      const r = results[g] as Reply;
+      if (r[0] === 'DUP') return { ok: false, error: new DuplicateJobError(String(r[1])) };
+      if (r[0] === 'WRONGTYPE' || r[0] === 'WRONGTYPE_READY') {
+        const key = r[0] === 'WRONGTYPE' ? this.keys.job(String(r[1])) : this.keys.ready(String(r[1]));
+        return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(key)} to hold a ${r[0] === 'WRONGTYPE' ? 'hash' : 'zset'} for \`insert\`, got a ${String(r[2])} (written by another program?); nothing was changed`) };
+      }
+      const outcomes = r[1] as [string, RawHash | number, RawHash | false][];
+      return {
+        ok: true,
+        value: outcomes.map((o, i): InsertResult => {
+          const request = (group[i] as InsertItem).request;
+          if (o[0] === 'kept') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'kept' };
+          const { token: _token, ...rest } = request.record as JobRecord;
+          const record: JobRecord = { ...rest, seq: Number(o[1]) };
+          if (o[0] === 'inserted') return { record, outcome: 'inserted' };
+          this.leases.release(record.id);
+          const previous = o[2] ? decodeRecord(o[2]) : undefined;
+          return previous ? { record, outcome: 'replaced', previous } : { record, outcome: 'replaced' };
+        }),
+      };
     });
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const client = this.client;
-    if (!client) throw new StorePersistError('Expected an open RedisStore to run `get`, got a closed one');
-    try {
-      return decodeRecord(await client.hgetall(`${this.prefix}job:${id}`), id);
-    } catch (error) {
-      throw persistError('get', error);
-    }
+    const conn = this.connection('get');
+    const key = this.keys.job(id);
+    return decodeRecord(await conn.run(`get ${JSON.stringify(key)}`, () => conn.client.hgetall(key)), id);
   }
 
-  /**
-   * Pages through the runAt-ordered index of every job, filtering by name
-   * and state on the server (a name or state that few jobs have costs a scan
-   * of the whole index, 1000 entries per round trip). Not a snapshot: a job moved while the
-   * pages are read may be missed or seen once more (duplicates are dropped).
-   */
+  /** Jobs in runAt order; reads only the records it returns (list.ts). */
   async list(filter: StoreListFilter): Promise<JobRecord[]> {
-    const offset = filter.offset ?? 0;
-    const need = filter.limit === undefined ? Infinity : offset + filter.limit;
-    if (need === 0 || (filter.states !== undefined && filter.states.length === 0)) return [];
-    const states = filter.states ?? [];
-    const out: JobRecord[] = [];
-    const seen = new Set<string>();
-    for (let start = 0; out.length < need; start += LIST_PAGE) {
-      const reply = await this.exec(LIST, [start, start + LIST_PAGE - 1, filter.name ?? '', ...states], false);
-      for (const raw of reply[1] as RawHash[]) {
-        const record = decodeRecord(raw);
-        if (!record || seen.has(record.id)) continue;
-        seen.add(record.id);
-        out.push(record);
-      }
-      if (Number(reply[0]) < LIST_PAGE) break;
-    }
-    return out.slice(offset, filter.limit === undefined ? undefined : offset + filter.limit);
+    const conn = this.connection('list');
+    return listRecords(
+      {
+        read: async (script, args) => {
+          try {
+            return await conn.evalScript(script, this.keys.due, args);
+          } catch (error) {
+            throw conn.failure('list', error);
+          }
+        },
+        readyNames: () => conn.run('list', () => conn.client.smembers(this.keys.fixed('readyn'))),
+      },
+      filter,
+    );
   }
 
   async cancel(id: string, now: number): Promise<JobRecord | undefined> {
-    const reply = await this.exec(CANCEL, [...this.common(), id, String(now)]);
+    const reply = await this.exec(CANCEL, [id, String(now)]);
     if (reply[0] !== 'OK') return undefined;
-    this.held.delete(id);
+    this.leases.release(id);
     return decodeRecord(reply[1] as RawHash);
   }
 
   async reschedule(id: string, runAt: number): Promise<JobRecord> {
-    const reply = await this.exec(RESCHEDULE, [...this.common(), id, String(runAt)]);
+    let reply = await this.exec(RESCHEDULE, [id, String(runAt), '0']);
+    // A schedule's slot moves with it: read its options, write them back changed (compare-and-set on the stored text).
+    for (let round = 0; round < 10 && (reply[0] === 'RECUR' || reply[0] === 'RETRY'); round++) {
+      const conn = this.connection('reschedule');
+      const raw = await conn.run('reschedule', () => conn.client.hgetall(this.keys.job(id)));
+      const record = decodeRecord(raw, id);
+      if (!record?.recur) {
+        reply = await this.exec(RESCHEDULE, [id, String(runAt), '0']);
+        continue;
+      }
+      const x = encodeFields({ ...record, recur: { ...record.recur, slot: runAt } }, Infinity)[2] as string;
+      reply = await this.exec(RESCHEDULE, [id, String(runAt), '1', raw.x ?? '', x]);
+    }
     return this.moved(id, reply, 'scheduled');
   }
 
   async revive(id: string, runAt: number): Promise<JobRecord> {
-    const reply = await this.exec(REVIVE, [...this.common(), id, String(runAt)]);
+    const reply = await this.exec(REVIVE, [id, String(runAt)]);
     return this.moved(id, reply, 'dead or cancelled');
   }
 
   private moved(id: string, reply: Reply, expected: string): JobRecord {
     if (reply[0] === 'NOTFOUND') throw new JobNotFoundError(id);
     if (reply[0] === 'STATE') throw new JobNotFoundError(id, `Expected job \`${id}\` to be ${expected}, got state '${String(reply[1])}'`);
+    if (reply[0] !== 'OK') throw new StorePersistError(`Expected job \`${id}\` to keep still while rescheduled, got it changed by others 10 times in a row`);
     return decodeRecord(reply[1] as RawHash) as JobRecord;
   }
 
@@ -543,32 +481,32 @@ export class RedisStore implements Store {
    * passes server time here, so no process claims early whatever its own
    * clock says; leases always run on the server's clock. Names this store
    * has not seen yet are reported by the script, their capacity asked, and
-   * claimed in the next round.
+   * claimed in the next round. A claim whose reply comes after its deadline
+   * gives its jobs back at once (as if never claimed).
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     const jobs: JobRecord[] = [];
     const waiting = new Set<string>();
     const caps = new Map<string, number>();
     const taken = new Map<string, number>();
-    // Capacities for every name seen so far (so a name that another process
-    // just moved to its ready set costs no second round), or, for apps with
-    // very many names, only for the names that have ready jobs now.
-    for (const name of this.readyNames) this.knownNames.add(name);
-    for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.readyNames) caps.set(name, request.capacity(name));
+    for (const name of this.view.readyNames) this.knownNames.add(name);
+    for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.view.readyNames) caps.set(name, request.capacity(name));
     const bound = String(request.now);
-    this.lastClaimNow = request.now;
+    this.view.lastClaimNow = request.now;
     for (let round = 0; round < MAX_CLAIM_ROUNDS && jobs.length < request.limit; round++) {
       const k = Math.min(request.limit - jobs.length, TOKENS_PER_CLAIM);
-      const args: (string | number)[] = [...this.common(), bound, PROMOTE_MAX, k];
+      const args: (string | number)[] = [bound, PROMOTE_MAX, k];
       for (let i = 0; i < k; i++) args.push(request.token());
       for (const [name, cap] of caps) args.push(name, Math.max(0, cap - (taken.get(name) ?? 0)));
-      const reply = await this.exec(CLAIM, args);
+      const sentAt = this.leases.now();
+      const reply = await this.exec(CLAIM, args, (late) => this.giveBack(late));
       const claimed = reply[1] as RawHash[];
       for (const raw of claimed) {
-        const record = decodeRecord(raw);
+        const fields = toMap(raw);
+        const record = decodeRecord(fields);
         if (!record || record.token === undefined) continue;
         jobs.push(record);
-        this.held.set(record.id, record.token);
+        this.leases.add(record.id, record.token, record.seq, sentAt, { fields, payload: record.payload });
         taken.set(record.name, (taken.get(record.name) ?? 0) + 1);
       }
       for (const name of reply[2] as string[]) waiting.add(name);
@@ -583,46 +521,68 @@ export class RedisStore implements Store {
     // Whatever is still ready could not be taken now (no capacity here, per
     // name or in total); it matters again only when capacity frees up, and
     // the scheduler claims then. Until that, it must not make nextDueAt "now".
-    this.blocked = new Set(this.readyNames);
+    this.view.blocked = new Set(this.view.readyNames);
     return { jobs, waiting: [...waiting] };
   }
 
-  async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
-    const args = [...this.common(), id, token, ...encodeFields(next)];
-    const deadline = Date.now() + this.settleRetryMs;
-    try {
-      for (;;) {
-        try {
-          const reply = await this.exec(SETTLE, args);
-          return reply[0] === 'OK';
-        } catch (error) {
-          // Only a lost connection is worth waiting for; the token check makes a retry safe.
-          const cause = error instanceof StorePersistError ? error.cause : error;
-          if (isReplyError(cause) || this.status !== 'open' || Date.now() >= deadline) throw error;
-          await sleep(100);
-        }
-      }
-    } finally {
-      if (this.held.get(id) === token) this.held.delete(id);
+  /** A claim reply that came after its deadline: nobody runs those jobs, give them back unstarted. */
+  private giveBack(reply: Reply): void {
+    const pairs: string[] = [];
+    for (const raw of (reply[1] as RawHash[] | undefined) ?? []) {
+      const record = decodeRecord(raw);
+      if (record?.token !== undefined) pairs.push(record.id, record.token);
     }
+    if (pairs.length > 0 && this.status === 'open') void this.exec(RELEASE, ['unstarted', ...pairs]).catch(() => undefined);
   }
 
-  /**
-   * Earliest runAt in the due index (records' frame), or the time of the
-   * last claim when a ready job of a name not tried here since waits (another
-   * process moved it from the due index to its ready set).
-   */
-  nextDueAt(): number | undefined {
-    let at = this.dueMin;
-    if (this.readyNames.some((n) => !this.blocked.has(n))) {
-      const now = this.lastClaimNow ?? this.time.now();
-      if (at === undefined || now < at) at = now;
+  async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+    this.connection('settle');
+    const lease = this.leases.held.get(id);
+    const claimed = lease?.token === token ? lease.claimed : undefined;
+    // The payload an attempt was claimed with needs no second JSON.stringify, nor a second trip to Redis.
+    const fields = encodeFields(next, this.maxPayloadBytes, claimed && next.payload === claimed.payload ? claimed.fields.pl : undefined);
+    const item: SettleItem = claimed
+      ? { id, token, seq: lease?.seq ?? next.seq, retry: this.uncertain.has(token), mode: 'D', values: changedFields(fields, claimed.fields) }
+      : { id, token, seq: next.seq, retry: this.uncertain.has(token), mode: 'F', values: fields };
+    this.leases.settling(id, token);
+    let ok: boolean;
+    try {
+      ok = await this.settles.add(item, fieldsSize(item.values));
+    } catch (error) {
+      this.uncertain.add(token);
+      if (this.uncertain.size > RECENTLY_LOST) this.uncertain.delete(this.uncertain.values().next().value as string);
+      throw error;
     }
-    return at;
+    this.uncertain.delete(token);
+    this.leases.release(id, token);
+    return ok;
+  }
+
+  private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
+    const args: (string | number)[] = [items.length];
+    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, ...item.values);
+    const reply = await this.exec(SETTLE, args);
+    return (reply[1] as [string, string?][]).map((r, i): ItemOutcome<boolean> => {
+      const item = items[i] as SettleItem;
+      if (r[0] === 'OK') return { ok: true, value: true };
+      if (r[0] === 'BROKEN') {
+        return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(this.keys.job(item.id))} to hold a hash for \`settle\`, got a ${String(r[1])} (written by another program?); nothing was changed`) };
+      }
+      // Not ours any more: say so (once), so a late outcome is never silently dropped.
+      const reason = (LOST_REASONS.has(String(r[1])) ? r[1] : 'lease') as LostReason;
+      if (this.leases.held.get(item.id)?.token === item.token) this.leases.lose(item.id, item.token, reason);
+      else this.notifyLost(item.id, item.token, reason);
+      return { ok: true, value: false };
+    });
+  }
+
+  /** Earliest runAt in the due index (or "now" while another process's ready jobs wait); see ServerView. */
+  nextDueAt(): number | undefined {
+    return this.view.nextDueAt();
   }
 
   counts(): StoreCounts {
-    return { ...this.cachedCounts };
+    return this.view.counts();
   }
 
   /**
@@ -632,24 +592,6 @@ export class RedisStore implements Store {
    * not change it. A scheduler takes every job time from it (Store.now).
    */
   now(): number {
-    return this.time.now();
-  }
-
-  /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
-  private watchLeases(minWait = 0): void {
-    if (this.status !== 'open' && this.status !== 'opening') return;
-    const at = this.leaseMin;
-    clearTimeout(this.leaseWatch);
-    this.leaseWatch = undefined;
-    this.leaseWatchAt = at;
-    if (at === undefined) return;
-    const wait = Math.min(Math.max(minWait, Math.ceil(this.time.until(at)) + LEASE_GRACE_MS), 2 ** 31 - 1);
-    this.leaseWatch = setTimeout(() => {
-      this.leaseWatch = undefined;
-      this.leaseWatchAt = undefined;
-      // After a failed or skipped poll, wait a little: the lease may look expired only because Redis is away.
-      void this.poll().then((ok) => this.watchLeases(ok ? 0 : 250));
-    }, wait);
-    this.leaseWatch.unref();
+    return this.view.time.now();
   }
 }

@@ -2,45 +2,50 @@
  * The Lua scripts RedisStore runs. Every state change is one script, so it is
  * atomic on the server and sees one consistent job set. Leases start and end
  * on the server's clock (`TIME` inside the script); what is due is decided by
- * the caller's `now` (a scheduler passes the server's time, see Store.now),
- * in the frame the records' runAt were written in. Every reply carries the
- * server's time, from which clients estimate it.
+ * the caller's `now` (a scheduler passes the server's time, see Store.now).
+ * Every reply carries the server's time, from which clients estimate it.
  *
- * Keys (P = `<prefix>:`; `<m>` = 15-digit zero-padded seq + id, so members of
- * equal score sort by insertion order):
- * - `P:job:<id>`      hash: the record. JSON the client wrote is never decoded
- *                     here (Lua's cjson would round numbers and turn `[]` into
- *                     `{}`): pl (payload), x (retry, timeout, lastError, recur;
- *                     absent when none), res (result). Beside them the fields
- *                     scripts read or change: st, at (runAt), att, seq, pr,
- *                     nm, tk (token), fin (finishedAt), ca (createdAt), sig,
- *                     rec ('1' = schedule). Short values keep small jobs in
- *                     Redis's compact hash encoding (values <= 64 bytes).
- * - `P:due`           zset runAt → id: scheduled jobs not yet due-and-promoted.
- * - `P:ready:<name>`  zset −priority → `<16-digit floor(runAt)><m>`: due jobs of
- *                     one name, best first (priority, then runAt, then seq).
- * - `P:readyn`        set of names whose ready zset is not empty.
- * - `P:leases`        zset lease expiry (server ms) → id: running jobs.
- * - `P:finished`      zset finish order → id: completed + cancelled (retention).
- * - `P:dead`          zset finish order → id: dead (retention).
- * - `P:all`           zset runAt → `<m>`: every job, for `list`.
- * - `P:seq`, `P:fseq` counters; `P:counts` hash: jobs per state, and
- *                     `recurring` (scheduled schedules); `P:version` layout version.
- * - channel `P:wake`  published with the new earliest runAt when a script makes
- *                     a job due earlier than every other job in `P:due`, and
- *                     with `L<expiry>` when a claim creates the earliest lease.
- * - channel `P:lost`  `<token>\n<id>` when a running attempt is cancelled or
- *                     replaced, for the process that holds it.
+ * Keys (layout 2, see keys.ts; P = `<prefix>:`; `<sc>` = 8-symbol sortable
+ * code of the job's seq, so members of equal score keep insertion order):
+ * - `P:j=<id>`       hash: the record. JSON the client wrote is never decoded
+ *                    here (Lua's cjson would round numbers and turn `[]` into
+ *                    `{}`): pl (payload), x (retry, timeout, lastError, recur;
+ *                    absent when none), res (result). Beside them the fields
+ *                    scripts read or change: nm (name), st (state; absent =
+ *                    scheduled), at (runAt), att (attempt; absent = 0), pr
+ *                    (priority; absent = 0), seq, ca (createdAt), fin
+ *                    (finishedAt), tk (token of the running attempt), lo
+ *                    (lost: 'lease' | 'crash'), rl ('1' = relative), sig and rec
+ *                    (schedules), lt (token of the last settled attempt, so a
+ *                    settle sent twice is answered OK twice).
+ * - `P:due`          zset runAt → `<sc><id>`: scheduled jobs not yet promoted.
+ * - `P:r=<name>`     zset −priority → `<16-digit floor(runAt)><sc><id>`: due jobs
+ *                    of one name, best first (priority, then runAt, then seq).
+ * - `P:readyn`       set of names whose ready zset is not empty.
+ * - `P:leases`       zset lease expiry (server ms) → id: running jobs.
+ * - `P:done`         zset finish order → id: completed + cancelled (retention).
+ * - `P:dead`         zset finish order → id: dead (retention).
+ * - `P:counts`       hash: jobs per state, `recurring`, and the counters `seq`, `fseq`.
+ * - `P:version`      the layout version (LAYOUT_VERSION).
+ * - channel `P:wake` the new earliest runAt when a script makes a job due
+ *                    earlier than every job in `P:due`, and `L<expiry>` when a
+ *                    claim creates the earliest lease.
+ * - channel `P:lost` `<reason>\n<token>\n<id>` when a running attempt is
+ *                    cancelled, replaced or loses its lease, for its process.
  *
- * Every mutating script takes KEYS[1] = `P:due` (P is derived from it, and a
+ * Every writing script takes KEYS[1] = `P:due` (P is derived from it, and a
  * hash-tagged prefix keeps every key in one cluster slot) and ARGV[1..3] =
  * keepCompleted, keepDead, leaseMs; its own arguments follow. Its reply ends
  * with a summary (server time, earliest due, earliest lease expiry, ready
- * names, counts) from which the client refreshes its synchronous caches.
- * Numbers go back to the client as `%.17g` strings: Lua's own tostring keeps
- * only 14 digits.
+ * names, counts, broken job keys) from which the client refreshes its
+ * synchronous caches. Numbers go back as `%.17g` strings: Lua's tostring keeps
+ * only 14 digits. Scripts that create or start work are refused by Redis up
+ * front when it is out of memory; those that finish or give work back are
+ * not (lua.ts, SHEBANG), so a job is never claimed when its outcome could not
+ * be recorded.
  */
 import { createHash } from 'node:crypto';
+import { KEY_HELPERS, PRELUDE, SHEBANG } from './lua.js';
 
 /** A script and its SHA-1 for EVALSHA. */
 export interface Script {
@@ -49,235 +54,96 @@ export interface Script {
   readonly sha: string;
 }
 
-function script(name: string, body: string, prelude = PRELUDE): Script {
-  const lua = `${prelude}\n${body}`;
+function script(name: string, shebang: string, body: string, prelude = PRELUDE): Script {
+  const lua = `${shebang}\n${prelude}\n${body}`;
   return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-/** Field order of a record's hash values as the client sends them (see codec.ts). */
-export const FIELD_NAMES = ['pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 'sig', 'rec'] as const;
-
-const PRELUDE = String.raw`
-local P = string.sub(KEYS[1], 1, -4)
-local KEEP_DONE = tonumber(ARGV[1])
-local KEEP_DEAD = tonumber(ARGV[2])
-local LEASE = tonumber(ARGV[3])
-local T = redis.call('TIME')
-local NOW = tonumber(T[1]) * 1000 + tonumber(T[2]) / 1000
-local DUE, LEASES, FIN, DEAD, ALL, READYN, COUNTS = P .. 'due', P .. 'leases', P .. 'finished', P .. 'dead', P .. 'all', P .. 'readyn', P .. 'counts'
-local FIELDS = {'pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 'sig', 'rec'}
-local wakeAt = nil
-
-local function fmt(x) return string.format('%.17g', x) end
-local function jk(id) return P .. 'job:' .. id end
-local function seqm(seq, id) return string.format('%015d', tonumber(seq)) .. id end
-local function rk(at, seq, id)
-  local a = math.floor(tonumber(at))
-  if a < 0 then a = 0 elseif a > 9e15 then a = 9e15 end
-  return string.format('%016d', a) .. seqm(seq, id)
-end
-
--- The record of a job as the client decodes it: its hash plus its id.
-local function rec(id)
-  local r = redis.call('HGETALL', jk(id))
-  if #r > 0 then
-    r[#r + 1] = 'id'
-    r[#r + 1] = id
-  end
-  return r
-end
-
-local function head(id)
-  local f = redis.call('HMGET', jk(id), 'st', 'nm', 'at', 'seq', 'rec', 'pr')
-  if not f[1] then return nil end
-  return {st = f[1], nm = f[2], at = f[3], seq = f[4], rec = f[5], pr = f[6]}
-end
-
-local drop
-
-local function trim(z, keep)
-  local n = redis.call('ZCARD', z) - keep
-  if n > 0 then
-    for _, id in ipairs(redis.call('ZRANGE', z, 0, n - 1)) do drop(id, z) end
-  end
-end
-
--- Removes a job from the index of its state (not from ALL / name index).
-local function unindex(id, h)
-  local st = h.st
-  redis.call('HINCRBY', COUNTS, st, -1)
-  if st == 'scheduled' then
-    if redis.call('ZREM', DUE, id) == 0 then
-      local rq = P .. 'ready:' .. h.nm
-      if redis.call('ZREM', rq, rk(h.at, h.seq, id)) == 1 and redis.call('EXISTS', rq) == 0 then
-        redis.call('SREM', READYN, h.nm)
-      end
-    end
-    if h.rec == '1' then redis.call('HINCRBY', COUNTS, 'recurring', -1) end
-  elseif st == 'running' then
-    redis.call('ZREM', LEASES, id)
-  elseif st == 'completed' or st == 'cancelled' then
-    redis.call('ZREM', FIN, id)
-  elseif st == 'dead' then
-    redis.call('ZREM', DEAD, id)
-  end
-end
-
--- Adds a job to the index of its state; may evict old finished/dead jobs.
-local function index(id, h)
-  local st = h.st
-  redis.call('HINCRBY', COUNTS, st, 1)
-  if st == 'scheduled' then
-    local at = tonumber(h.at)
-    local first = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')
-    if (first[2] == nil or at < tonumber(first[2])) and (wakeAt == nil or at < wakeAt) then wakeAt = at end
-    redis.call('ZADD', DUE, h.at, id)
-    if h.rec == '1' then redis.call('HINCRBY', COUNTS, 'recurring', 1) end
-  elseif st == 'running' then
-    redis.call('ZADD', LEASES, NOW + LEASE, id)
-  elseif st == 'completed' or st == 'cancelled' then
-    redis.call('ZADD', FIN, redis.call('INCR', P .. 'fseq'), id)
-    trim(FIN, KEEP_DONE)
-  elseif st == 'dead' then
-    redis.call('ZADD', DEAD, redis.call('INCR', P .. 'fseq'), id)
-    trim(DEAD, KEEP_DEAD)
-  end
-end
-
-drop = function(id, z)
-  local h = head(id)
-  if h then
-    unindex(id, h)
-    redis.call('ZREM', ALL, seqm(h.seq, id))
-    redis.call('DEL', jk(id))
-  elseif z then
-    redis.call('ZREM', z, id)
-  end
-end
-
--- Writes a whole record from ARGV[i .. i+11] (FIELDS order; '' = absent).
-local function put(id, i, seq, fresh)
-  local k = jk(id)
-  if not fresh then redis.call('DEL', k) end
-  local hs = {'seq', seq}
-  for j, f in ipairs(FIELDS) do
-    local v = ARGV[i + j - 1]
-    if v ~= '' then
-      hs[#hs + 1] = f
-      hs[#hs + 1] = v
-    end
-  end
-  redis.call('HSET', k, unpack(hs))
-  local h = {st = ARGV[i + 3], at = ARGV[i + 4], pr = ARGV[i + 6], nm = ARGV[i + 7], rec = ARGV[i + 11], seq = seq}
-  redis.call('ZADD', ALL, h.at, seqm(seq, id))
-  return h
-end
-
--- Moves a job by its new runAt in the list index.
-local function moveAt(id, h, at)
-  redis.call('ZADD', ALL, at, seqm(h.seq, id))
-end
-
--- A running job whose lease is gone goes back to scheduled, attempt kept.
-local function recover(id)
-  redis.call('ZREM', LEASES, id)
-  local h = head(id)
-  if h and h.st == 'running' then
-    redis.call('HINCRBY', COUNTS, 'running', -1)
-    redis.call('HSET', jk(id), 'st', 'scheduled')
-    redis.call('HDEL', jk(id), 'tk')
-    h.st = 'scheduled'
-    index(id, h)
-    return true
-  end
-  return false
-end
-
-local function recoverExpired()
-  local n = 0
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', NOW, 'LIMIT', 0, 1000)) do
-    if recover(id) then n = n + 1 end
-  end
-  return n
-end
-
--- lite: leave out the lease and ready parts (a script that cannot change them): '-' = unchanged.
-local function summary(lite)
-  local d = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')
-  local c = redis.call('HMGET', COUNTS, 'scheduled', 'running', 'completed', 'dead', 'cancelled', 'recurring')
-  for i = 1, 6 do c[i] = tonumber(c[i] or 0) end
-  local lease, names = '-', '-'
-  if not lite then
-    lease = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')[2] or ''
-    names = redis.call('SMEMBERS', READYN)
-  end
-  return {fmt(NOW), d[2] or '', lease, names, c[1], c[2], c[3], c[4], c[5], c[6]}
-end
-
--- Tells the process holding a running attempt that it no longer owns the job.
-local function lost(id, tk)
-  if tk then redis.call('PUBLISH', P .. 'lost', tk .. '\n' .. id) end
-end
-
-local function finish(reply, lite)
-  if wakeAt then redis.call('PUBLISH', P .. 'wake', fmt(wakeAt)) end
-  reply[#reply + 1] = summary(lite)
-  return reply
-end
-`;
-
 /**
- * ARGV[4] = n, then n requests of 14 values: id, mode, FIELDS.
- * All or none: a first pass decides every duplicate before anything is written.
- * Reply: {'OK', {{'inserted'|'replaced', seq, previousHash|false} | {'kept', hash}}} or {'DUP', id}.
+ * ARGV[4] = number of groups; each group: its size n, then n requests of 16
+ * values (id, mode, 14 record fields). Each group is all or none on its own:
+ * its duplicates are decided (reads only) before it writes anything.
+ * Reply: {{per group: {'OK', {{'inserted'|'replaced', seq, previousHash|false} |
+ * {'kept', hash}}} | {'DUP', id} | {'WRONGTYPE', id, type}}, summary}.
  */
 export const INSERT = script(
   'insert',
+  SHEBANG.mayGrow,
   String.raw`
-local n = tonumber(ARGV[4])
-local W = 14
-local seen = {}
-local existed = {} -- per request: did the id exist when its turn came
-for r = 0, n - 1 do
-  local i = 5 + r * W
-  local id, mode, sig = ARGV[i], ARGV[i + 1], ARGV[i + 12]
-  local cur = seen[id]
-  if cur == nil then
-    local f = redis.call('HMGET', jk(id), 'st', 'sig')
-    if f[1] then cur = f[2] or '' else cur = false end
-  end
-  existed[r] = cur ~= false
-  if cur ~= false then
-    if mode == 'reject' then return finish({'DUP', id}) end
-    if mode == 'keepIfSame' and (cur == '' or sig == '' or cur ~= sig) then return finish({'DUP', id}) end
-    if mode == 'replace' then seen[id] = sig end
-  else
-    seen[id] = sig
-  end
-end
-local out = {}
+guard()
+local W = 16
+local groups = tonumber(ARGV[4])
+local i = 5
+local results = {}
 local replaced = false
-for r = 0, n - 1 do
-  local i = 5 + r * W
-  local id, mode = ARGV[i], ARGV[i + 1]
-  local exists = existed[r]
-  if exists and (mode == 'keep' or mode == 'keepIfSame') then
-    out[#out + 1] = {'kept', rec(id)}
-  else
-    local prev = false
-    if exists then
-      replaced = true
-      prev = rec(id)
-      local f = redis.call('HMGET', jk(id), 'st', 'tk')
-      if f[1] == 'running' then lost(id, f[2]) end
-      drop(id)
+for g = 1, groups do
+  local n = tonumber(ARGV[i])
+  local first = i + 1
+  local seen, existed = {}, {}
+  local verdict = nil
+  for r = 0, n - 1 do
+    local j = first + r * W
+    local id, mode, sig = ARGV[j], ARGV[j + 1], ARGV[j + 12]
+    local cur = seen[id]
+    if cur == nil then
+      local h = head(id)
+      if h == false then
+        verdict = {'WRONGTYPE', id, typeOf(jk(id))}
+        break
+      end
+      if h and h.st == 'scheduled' then
+        local t = typeOf(rkey(h.nm))
+        if t ~= 'none' and t ~= 'zset' then
+          verdict = {'WRONGTYPE_READY', h.nm, t}
+          break
+        end
+      end
+      if h then cur = h.sig or '' else cur = false end
     end
-    local seq = redis.call('INCR', P .. 'seq')
-    index(id, put(id, i + 2, seq, not exists))
-    out[#out + 1] = {exists and 'replaced' or 'inserted', seq, prev}
+    existed[r] = cur ~= false
+    if cur ~= false then
+      if mode == 'reject' then
+        verdict = {'DUP', id}
+        break
+      end
+      if mode == 'keepIfSame' and (cur == '' or sig == '' or cur ~= sig) then
+        verdict = {'DUP', id}
+        break
+      end
+      if mode == 'replace' then seen[id] = sig end
+    else
+      seen[id] = sig
+    end
   end
+  if verdict then
+    results[g] = verdict
+  else
+    local out = {}
+    for r = 0, n - 1 do
+      local j = first + r * W
+      local id, mode = ARGV[j], ARGV[j + 1]
+      if existed[r] and (mode == 'keep' or mode == 'keepIfSame') then
+        out[#out + 1] = {'kept', rec(id)}
+      else
+        local prev = false
+        if existed[r] then
+          replaced = true
+          local h = head(id)
+          prev = rec(id)
+          if h.st == 'running' then lost('replaced', id, h.tk) end
+          unindex(id, h)
+          redis.call('DEL', jk(id))
+        end
+        local seq = nextOf('seq')
+        index(id, put(id, j + 2, seq, not existed[r]))
+        out[#out + 1] = {existed[r] and 'replaced' or 'inserted', seq, prev}
+      end
+    end
+    results[g] = {'OK', out}
+  end
+  i = first + n * W
 end
-return finish({'OK', out}, not replaced)
+return finish({results}, not replaced)
 `,
 );
 
@@ -291,22 +157,55 @@ return finish({'OK', out}, not replaced)
  */
 export const CLAIM = script(
   'claim',
+  SHEBANG.mayGrow,
   String.raw`
+guard()
 local bound = ARGV[4]
 local promoteMax = tonumber(ARGV[5])
 local limit = tonumber(ARGV[6])
 local caps = {}
 for i = 7 + limit, #ARGV, 2 do caps[ARGV[i]] = tonumber(ARGV[i + 1]) end
 recoverExpired()
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', bound, 'LIMIT', 0, promoteMax)) do
-  redis.call('ZREM', DUE, id)
-  local h = head(id)
+-- Read what is due and check every ready set this claim may touch, before writing any.
+local gone, add, names = {}, {}, {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', bound, 'LIMIT', 0, promoteMax)) do
+  local id = string.sub(m, 9)
+  local h = head(id, 6)
+  gone[#gone + 1] = m
   if h and h.st == 'scheduled' then
-    redis.call('ZADD', P .. 'ready:' .. h.nm, -tonumber(h.pr), rk(h.at, h.seq, id))
-    redis.call('SADD', READYN, h.nm)
+    local a = add[h.nm]
+    if not a then
+      a = {}
+      add[h.nm] = a
+      names[h.nm] = true
+    end
+    a[#a + 1] = -num(h.pr)
+    a[#a + 1] = rm(h.at, h.seq, id)
+  elseif h == false then
+    broken[#broken + 1] = id
   end
 end
-local heads, waiting, unknown = {}, {}, {}
+for _, n in ipairs(redis.call('SMEMBERS', READYN)) do names[n] = true end
+for n in pairs(names) do expect(rkey(n), 'zset') end
+-- Promote: due -> the ready set of each job's name (one ZREM, one ZADD per name).
+if #gone > 0 then redis.call('ZREM', DUE, unpack(gone)) end
+for n, a in pairs(add) do
+  redis.call('ZADD', rkey(n), unpack(a))
+  redis.call('SADD', READYN, n)
+end
+-- Pick the best heads across names with capacity, from the top of each ready set.
+local lists, pos, skip, waiting, unknown = {}, {}, {}, {}, {}
+local function fetch(n)
+  local want = math.min(caps[n], limit) - (skip[n] or 0)
+  if want < 1 then want = 1 end
+  local top = redis.call('ZRANGE', rkey(n), skip[n] or 0, (skip[n] or 0) + want - 1, 'WITHSCORES')
+  if #top == 0 then
+    lists[n] = nil
+  else
+    lists[n] = top
+    pos[n] = 1
+  end
+end
 for _, n in ipairs(redis.call('SMEMBERS', READYN)) do
   local cap = caps[n]
   if cap == nil then
@@ -314,46 +213,68 @@ for _, n in ipairs(redis.call('SMEMBERS', READYN)) do
   elseif cap <= 0 then
     waiting[#waiting + 1] = n
   else
-    local top = redis.call('ZRANGE', P .. 'ready:' .. n, 0, 0, 'WITHSCORES')
-    if top[1] then heads[n] = {tonumber(top[2]), top[1]} else redis.call('SREM', READYN, n) end
+    fetch(n)
+    if not lists[n] then redis.call('SREM', READYN, n) end
   end
 end
 local lfirst = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
-local claimed, taken, count = {}, {}, 0
+local claimed, taken, taking, leases, count = {}, {}, {}, {}, 0
 while count < limit do
-  local bn, bh = nil, nil
-  for n, h in pairs(heads) do
-    if bh == nil or h[1] < bh[1] or (h[1] == bh[1] and h[2] < bh[2]) then bn, bh = n, h end
+  local bn, bs, bm = nil, nil, nil
+  for n, l in pairs(lists) do
+    local s, m = tonumber(l[pos[n] + 1]), l[pos[n]]
+    if bn == nil or s < bs or (s == bs and m < bm) then bn, bs, bm = n, s, m end
   end
   if bn == nil then break end
-  local rq = P .. 'ready:' .. bn
-  redis.call('ZREM', rq, bh[2])
-  local id = string.sub(bh[2], 32)
-  local h = head(id)
-  if h and h.st == 'scheduled' then
-    count = count + 1
-    local k = jk(id)
-    if h.rec == '1' then redis.call('HINCRBY', COUNTS, 'recurring', -1) end
-    redis.call('HINCRBY', COUNTS, 'scheduled', -1)
-    redis.call('HINCRBY', COUNTS, 'running', 1)
-    redis.call('HSET', k, 'st', 'running', 'tk', ARGV[6 + count])
-    redis.call('HINCRBY', k, 'att', 1)
-    redis.call('ZADD', LEASES, NOW + LEASE, id)
-    claimed[#claimed + 1] = rec(id)
-    taken[bn] = (taken[bn] or 0) + 1
+  pos[bn] = pos[bn] + 2
+  skip[bn] = (skip[bn] or 0) + 1
+  local t = taking[bn]
+  if not t then
+    t = {}
+    taking[bn] = t
   end
-  local more = redis.call('EXISTS', rq) == 1
-  if not more then
-    heads[bn] = nil
-    redis.call('SREM', READYN, bn)
-  elseif taken[bn] and taken[bn] >= caps[bn] then
-    heads[bn] = nil
-    waiting[#waiting + 1] = bn
-  else
-    local top = redis.call('ZRANGE', rq, 0, 0, 'WITHSCORES')
-    heads[bn] = {tonumber(top[2]), top[1]}
+  t[#t + 1] = bm
+  local id = string.sub(bm, 25)
+  -- The whole record at once: it is checked, changed, and returned from this one read.
+  local r = redis.pcall('HGETALL', jk(id))
+  if r.err then
+    broken[#broken + 1] = id
+  elseif #r > 0 then
+    local st, rc, att = 'scheduled', nil, 0
+    for q = 1, #r, 2 do
+      local f = r[q]
+      if f == 'st' then st = r[q + 1] elseif f == 'rec' then rc = r[q + 1] elseif f == 'att' then att = num(r[q + 1]) end
+    end
+    if st == 'scheduled' then
+      count = count + 1
+      if rc == '1' then bump('recurring', -1) end
+      bump('scheduled', -1)
+      bump('running', 1)
+      local tk = ARGV[6 + count]
+      redis.call('HSET', jk(id), 'st', 'running', 'tk', tk, 'att', att + 1)
+      setField(r, 'st', 'running')
+      setField(r, 'tk', tk)
+      setField(r, 'att', tostring(att + 1))
+      r[#r + 1] = 'id'
+      r[#r + 1] = id
+      leases[#leases + 1] = NOW + LEASE
+      leases[#leases + 1] = id
+      claimed[#claimed + 1] = r
+      taken[bn] = (taken[bn] or 0) + 1
+    end
+  end
+  if taken[bn] and taken[bn] >= caps[bn] then
+    if pos[bn] <= #lists[bn] or redis.call('ZCARD', rkey(bn)) > skip[bn] then waiting[#waiting + 1] = bn end
+    lists[bn] = nil
+  elseif pos[bn] > #lists[bn] then
+    fetch(bn)
   end
 end
+for n, t in pairs(taking) do
+  redis.call('ZREM', rkey(n), unpack(t))
+  if redis.call('EXISTS', rkey(n)) == 0 then redis.call('SREM', READYN, n) end
+end
+if #leases > 0 then redis.call('ZADD', LEASES, unpack(leases)) end
 -- A lease ending before every other one: every process's lease watch must know.
 if count > 0 and (lfirst[2] == nil or NOW + LEASE < tonumber(lfirst[2])) then
   redis.call('PUBLISH', P .. 'wake', 'L' .. fmt(NOW + LEASE))
@@ -362,32 +283,68 @@ return finish({'OK', claimed, waiting, unknown})
 `,
 );
 
-/** ARGV[4] = id, ARGV[5] = token, ARGV[6..17] = FIELDS. Reply: {'OK'} or {'STALE'}. */
+/**
+ * ARGV[4] = n, then n outcomes, each: id, token, the claimed seq, retry ('1'
+ * when an earlier send of this outcome had no answer), mode, count, then
+ * `count` values: mode 'F' = the 14 record fields (the whole record), mode
+ * 'D' = field/value pairs changed against the record as claimed ('' =
+ * delete; the store keeps what it claimed, and a running attempt's record
+ * changes only through its own token). An outcome applies only while the
+ * attempt still holds an unexpired lease; a lease found expired is recovered
+ * on the spot (the job runs again). A retry of an outcome that was applied
+ * (the job's `lt` is its token) is answered OK: the earlier send got through.
+ * Reply: {'OK', {{'OK'} | {'STALE', reason} | {'BROKEN', type}}...}.
+ */
 export const SETTLE = script(
   'settle',
+  SHEBANG.finishes,
   String.raw`
-local id, tk = ARGV[4], ARGV[5]
-local f = redis.call('HMGET', jk(id), 'st', 'tk')
-if f[1] ~= 'running' or f[2] ~= tk then return finish({'STALE'}) end
-local old = head(id)
-unindex(id, old)
--- Same seq, so the same list-index member: put's ZADD just moves it.
-index(id, put(id, 6, old.seq))
-return finish({'OK'})
+guard()
+local n = tonumber(ARGV[4])
+local out = {}
+local i = 5
+for r = 1, n do
+  local id, tk, seq, retry, mode, cnt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
+  local v = i + 6
+  i = v + cnt
+  local h = head(id, 8)
+  if h == false then
+    out[#out + 1] = {'BROKEN', typeOf(jk(id))}
+  elseif h and h.st == 'running' and h.tk == tk then
+    local e = redis.call('ZSCORE', LEASES, id)
+    if e and tonumber(e) > NOW then
+      unindex(id, h)
+      -- Same seq: the job keeps its place among equals.
+      if mode == 'F' then index(id, put(id, v, h.seq, false, tk)) else index(id, patch(id, v, cnt, h, tk)) end
+      out[#out + 1] = {'OK'}
+    else
+      recover(id, h, 'lease', false)
+      out[#out + 1] = {'STALE', 'lease'}
+    end
+  elseif retry == '1' and h and h.lt == tk then
+    out[#out + 1] = {'OK'}
+  else
+    out[#out + 1] = {'STALE', reason(h, seq)}
+  end
+end
+return finish({'OK', out})
 `,
 );
 
 /** ARGV[4] = id, ARGV[5] = finishedAt. Reply: {'OK', hash, previous state} or {'NONE'}. */
 export const CANCEL = script(
   'cancel',
+  SHEBANG.finishes,
   String.raw`
+guard()
 local id = ARGV[4]
-local h = head(id)
-if not h or (h.st ~= 'scheduled' and h.st ~= 'running') then return finish({'NONE'}) end
+local h = mustHash(id, head(id))
+if not h or (h.st ~= 'scheduled' and h.st ~= 'running') then return finish({'NONE'}, true) end
+checkReady(h)
 local was = h.st
 unindex(id, h)
 local k = jk(id)
-if was == 'running' then lost(id, redis.call('HGET', k, 'tk')) end
+if was == 'running' then lost('cancelled', id, h.tk) end
 redis.call('HSET', k, 'st', 'cancelled', 'fin', ARGV[5])
 redis.call('HDEL', k, 'tk')
 local r = rec(id)
@@ -397,17 +354,33 @@ return finish({'OK', r, was})
 `,
 );
 
-/** ARGV[4] = id, ARGV[5] = runAt. Reply: {'OK', hash}, {'NOTFOUND'} or {'STATE', state}. */
+/**
+ * ARGV[4] = id, ARGV[5] = runAt, ARGV[6] = '1' when ARGV[7] is the `x` the
+ * caller read and ARGV[8] the `x` to write (a schedule's slot moves too).
+ * Reply: {'OK', hash}, {'NOTFOUND'}, {'STATE', state}, {'RECUR'} (a schedule:
+ * read it and call again with its `x`) or {'RETRY'} (`x` changed meanwhile).
+ */
 export const RESCHEDULE = script(
   'reschedule',
+  SHEBANG.mayGrow,
   String.raw`
+guard()
 local id, at = ARGV[4], ARGV[5]
-local h = head(id)
-if not h then return finish({'NOTFOUND'}) end
-if h.st ~= 'scheduled' then return finish({'STATE', h.st}) end
+local h = mustHash(id, head(id))
+if not h then return finish({'NOTFOUND'}, true) end
+if h.st ~= 'scheduled' then return finish({'STATE', h.st}, true) end
+local k = jk(id)
+if ARGV[6] == '1' then
+  if (redis.call('HGET', k, 'x') or '') ~= ARGV[7] then return finish({'RETRY'}, true) end
+elseif h.rec == '1' then
+  return finish({'RECUR'}, true)
+end
+checkReady(h)
 unindex(id, h)
-redis.call('HSET', jk(id), 'at', at)
-moveAt(id, h, at)
+redis.call('HSET', k, 'at', at)
+if ARGV[6] == '1' then
+  if ARGV[8] == '' then redis.call('HDEL', k, 'x') else redis.call('HSET', k, 'x', ARGV[8]) end
+end
 h.at = at
 index(id, h)
 return finish({'OK', rec(id)})
@@ -417,16 +390,17 @@ return finish({'OK', rec(id)})
 /** ARGV[4] = id, ARGV[5] = runAt. Dead or cancelled → scheduled, attempts reset. */
 export const REVIVE = script(
   'revive',
+  SHEBANG.mayGrow,
   String.raw`
+guard()
 local id, at = ARGV[4], ARGV[5]
-local h = head(id)
-if not h then return finish({'NOTFOUND'}) end
-if h.st ~= 'dead' and h.st ~= 'cancelled' then return finish({'STATE', h.st}) end
+local h = mustHash(id, head(id))
+if not h then return finish({'NOTFOUND'}, true) end
+if h.st ~= 'dead' and h.st ~= 'cancelled' then return finish({'STATE', h.st}, true) end
 unindex(id, h)
 local k = jk(id)
-redis.call('HDEL', k, 'fin', 'res', 'tk')
-redis.call('HSET', k, 'st', 'scheduled', 'at', at, 'att', '0')
-moveAt(id, h, at)
+redis.call('HDEL', k, 'st', 'fin', 'res', 'tk', 'att', 'lo')
+redis.call('HSET', k, 'at', at)
 h.st = 'scheduled'
 h.at = at
 index(id, h)
@@ -435,87 +409,170 @@ return finish({'OK', rec(id)})
 );
 
 /**
- * ARGV[4..] = id/token pairs this process holds. Reply: {'OK', {id, state|''}...}
- * for the attempts it no longer owns (state '' = the job is gone).
+ * ARGV[4..] = id/token/claimed-seq triples this process holds. Extends each
+ * unexpired lease; a lease found expired is recovered (the job runs again).
+ * Reply: {'OK', {{id, reason}...}} for the attempts it no longer owns.
  */
 export const RENEW = script(
   'renew',
+  SHEBANG.finishes,
   String.raw`
+guard()
 local gone = {}
-for i = 4, #ARGV, 2 do
-  local id, tk = ARGV[i], ARGV[i + 1]
-  local f = redis.call('HMGET', jk(id), 'st', 'tk')
-  if f[1] == 'running' and f[2] == tk then
-    redis.call('ZADD', LEASES, NOW + LEASE, id)
+for i = 4, #ARGV, 3 do
+  local id, tk, seq = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local h = head(id)
+  if h and h.st == 'running' and h.tk == tk then
+    local e = redis.call('ZSCORE', LEASES, id)
+    if e and tonumber(e) > NOW then
+      redis.call('ZADD', LEASES, NOW + LEASE, id)
+    else
+      recover(id, h, 'lease', false)
+      gone[#gone + 1] = {id, 'lease'}
+    end
   else
-    gone[#gone + 1] = {id, f[1] or ''}
+    gone[#gone + 1] = {id, reason(h, seq)}
   end
 end
 return finish({'OK', gone})
 `,
 );
 
-/** ARGV[4..] = id/token pairs to give back (closing): they become scheduled, attempt kept. */
+/**
+ * ARGV[4] = 'crash' (the store closed with these attempts unfinished: back to
+ * scheduled, attempt kept, lost: 'crash') or 'unstarted' (a claim whose reply
+ * came too late: back as if never claimed), ARGV[5..] = id/token pairs.
+ */
 export const RELEASE = script(
   'release',
+  SHEBANG.finishes,
   String.raw`
+guard()
+local mode = ARGV[4]
 local n = 0
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local id, tk = ARGV[i], ARGV[i + 1]
-  local f = redis.call('HMGET', jk(id), 'st', 'tk')
-  if f[1] == 'running' and f[2] == tk and recover(id) then n = n + 1 end
+  local h = head(id)
+  if h and h.st == 'running' and h.tk == tk then
+    if mode == 'unstarted' then
+      unindex(id, h)
+      local k = jk(id)
+      redis.call('HDEL', k, 'st', 'tk')
+      local att = num(h.att) - 1
+      if att > 0 then redis.call('HSET', k, 'att', att) else redis.call('HDEL', k, 'att') end
+      h.st = 'scheduled'
+      index(id, h)
+    else
+      recover(id, h, 'crash', false)
+    end
+    n = n + 1
+  end
 end
 return finish({'OK', n})
 `,
 );
 
 /**
- * Recovers expired leases; the poll's safety net and the open-time refresh.
+ * Recovers expired leases; the poll's safety net and the open-time check.
  * ARGV[4] = the key layout version this client speaks (recorded when unset).
  * Reply: {'OK', recovered} or {'VERSION', stored version}.
  */
 export const TICK = script(
   'tick',
+  SHEBANG.finishes,
   String.raw`
-local v = redis.call('GET', P .. 'version')
+guard()
+local VERSION = P .. 'version'
+expect(VERSION, 'string')
+local v = redis.call('GET', VERSION)
 if not v then
-  redis.call('SET', P .. 'version', ARGV[4])
+  redis.call('SET', VERSION, ARGV[4])
 elseif v ~= ARGV[4] then
-  return finish({'VERSION', v})
+  return finish({'VERSION', v}, true)
 end
 return finish({'OK', recoverExpired()})
 `,
 );
 
-/** Version of the key layout above; stored under `P:version`. */
-export const LAYOUT_VERSION = '1';
+/**
+ * Read-only: a page of the due set by rank. ARGV[1..2] = rank range, ARGV[3]
+ * = name ('' = any). Reply: {members read, {member, score, ...}} (matches only).
+ */
+export const DUE_PAGE = script(
+  'list',
+  SHEBANG.readOnly,
+  String.raw`
+local ms = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
+local name = ARGV[3]
+local out = {}
+for i = 1, #ms, 2 do
+  local keep = name == ''
+  if not keep then keep = redis.pcall('HGET', jk(string.sub(ms[i], 9)), 'nm') == name end
+  if keep then
+    out[#out + 1] = ms[i]
+    out[#out + 1] = ms[i + 1]
+  end
+end
+return {#ms / 2, out}
+`,
+  KEY_HELPERS,
+);
 
 /**
- * Read-only page of the list index. KEYS[1] = P:due; ARGV[1..2] = rank range,
- * ARGV[3] = name ('' = any), ARGV[4..] = wanted states (none = any).
- * Reply: {members read, {hash...}}.
+ * Read-only: a page of a state index by rank. ARGV[1] = 'leases' | 'done' |
+ * 'dead', ARGV[2..3] = rank range, ARGV[4] = name ('' = any), ARGV[5..] =
+ * wanted states. Reply: {ids read, {id, runAt, seq, ...}} (matches only).
  */
-export const LIST = script(
+export const STATE_PAGE = script(
   'list',
+  SHEBANG.readOnly,
   String.raw`
+local ids = redis.call('ZRANGE', P .. ARGV[1], ARGV[2], ARGV[3])
+local name = ARGV[4]
 local want = {}
-for i = 4, #ARGV do want[ARGV[i]] = true end
-local anyState = #ARGV < 4
-local name = ARGV[3]
-local ms = redis.call('ZRANGE', P .. 'all', tonumber(ARGV[1]), tonumber(ARGV[2]))
+for i = 5, #ARGV do want[ARGV[i]] = true end
 local out = {}
-for _, m in ipairs(ms) do
-  local id = string.sub(m, 16)
-  local k = P .. 'job:' .. id
-  local f = redis.call('HMGET', k, 'st', 'nm')
-  if f[1] and (anyState or want[f[1]]) and (name == '' or f[2] == name) then
-    local r = redis.call('HGETALL', k)
+for _, id in ipairs(ids) do
+  local f = redis.pcall('HMGET', jk(id), 'at', 'seq', 'st', 'nm')
+  if not f.err and f[4] and want[f[3] or 'scheduled'] and (name == '' or f[4] == name) then
+    out[#out + 1] = id
+    out[#out + 1] = f[1] or '0'
+    out[#out + 1] = f[2] or '0'
+  end
+end
+return {#ids, out}
+`,
+  KEY_HELPERS,
+);
+
+/** Read-only: a page of one name's ready set by rank. ARGV[1] = name, ARGV[2..3] = rank range. Reply: members. */
+export const READY_PAGE = script(
+  'list',
+  SHEBANG.readOnly,
+  String.raw`
+return redis.call('ZRANGE', rkey(ARGV[1]), ARGV[2], ARGV[3])
+`,
+  KEY_HELPERS,
+);
+
+/** Read-only: the records of ARGV[1..] (missing or broken ones left out). Reply: {hash...}. */
+export const FETCH = script(
+  'list',
+  SHEBANG.readOnly,
+  String.raw`
+local out = {}
+for _, id in ipairs(ARGV) do
+  local r = redis.pcall('HGETALL', jk(id))
+  if not r.err and #r > 0 then
     r[#r + 1] = 'id'
     r[#r + 1] = id
     out[#out + 1] = r
   end
 end
-return {#ms, out}
+return out
 `,
-  `local P = string.sub(KEYS[1], 1, -4)`,
+  KEY_HELPERS,
 );
+
+/** Every script, loaded at open so a burst of first calls does not all miss the script cache. */
+export const SCRIPTS: readonly Script[] = [INSERT, CLAIM, SETTLE, CANCEL, RESCHEDULE, REVIVE, RENEW, RELEASE, TICK, DUE_PAGE, STATE_PAGE, READY_PAGE, FETCH];

@@ -1,0 +1,114 @@
+/**
+ * SystemClock, driven directly (issue 19 #4): it never fires before
+ * Date.now() reaches the due time (Node's setTimeout may wake early), it
+ * re-checks the wall clock after every capped slice, and it follows wall
+ * jumps both ways. setTimeout is mocked; Date.now is a hand-driven wall.
+ */
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_WAIT_SLICE, SystemClock } from '../src/clock.js';
+
+const T = Date.UTC(2027, 0, 1);
+
+/** A wall clock we move by hand, and mocked timers we tick by hand. */
+function drive(t: TestContext): { wall: { offset: number }; tick(ms: number): void } {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let elapsed = 0;
+  const wall = { offset: 0 };
+  t.mock.method(Date, 'now', () => T + elapsed + wall.offset);
+  return {
+    wall,
+    tick(ms: number): void {
+      // One ms at a time past each timer boundary is not needed: mock.timers fires everything due within ms.
+      elapsed += ms;
+      t.mock.timers.tick(ms);
+    },
+  };
+}
+
+describe('SystemClock', () => {
+  it('fires at its instant, not a millisecond before', (t) => {
+    const { tick } = drive(t);
+    const clock = new SystemClock();
+    const fired: number[] = [];
+    clock.setTimer(T + 1000, () => fired.push(Date.now()));
+    tick(999);
+    assert.deepEqual(fired, []);
+    tick(1);
+    assert.deepEqual(fired, [T + 1000]);
+  });
+
+  it('a wake-up that comes early (the wall reads 1 ms short) waits again instead of firing', (t) => {
+    const { wall, tick } = drive(t);
+    const clock = new SystemClock();
+    const fired: number[] = [];
+    clock.setTimer(T + 1000, () => fired.push(Date.now()));
+    wall.offset = -1; // setTimeout woke up while Date.now() is still 1 ms before the due time
+    tick(1000);
+    assert.deepEqual(fired, [], 'not fired early');
+    tick(1);
+    assert.deepEqual(fired, [T + 1000]);
+  });
+
+  it(`waits in slices of at most ${MAX_WAIT_SLICE} ms and re-reads the wall after each one (a forward jump fires at the next slice)`, (t) => {
+    const { wall, tick } = drive(t);
+    const clock = new SystemClock();
+    const fired: number[] = [];
+    clock.setTimer(T + 10 * 60_000, () => fired.push(Date.now()));
+    tick(MAX_WAIT_SLICE - 1);
+    wall.offset = 10 * 60_000; // the wall jumps 10 min forward: the job is now overdue
+    assert.deepEqual(fired, []);
+    tick(1); // the first slice ends: the clock re-reads the wall and fires
+    assert.deepEqual(fired, [T + 10 * 60_000 + MAX_WAIT_SLICE]);
+  });
+
+  it('a long wait is re-checked slice by slice and fires exactly at its instant', (t) => {
+    const { tick } = drive(t);
+    const clock = new SystemClock();
+    const fired: number[] = [];
+    const at = T + 3 * MAX_WAIT_SLICE + 1234;
+    clock.setTimer(at, () => fired.push(Date.now()));
+    for (let i = 0; i < 3; i++) {
+      tick(MAX_WAIT_SLICE);
+      assert.deepEqual(fired, [], `slice ${i + 1}`);
+    }
+    tick(1233);
+    assert.deepEqual(fired, []);
+    tick(1);
+    assert.deepEqual(fired, [at]);
+  });
+
+  it('a backward jump of the wall delays the timer to the same wall instant (wall time)', (t) => {
+    const { wall, tick } = drive(t);
+    const clock = new SystemClock();
+    const fired: number[] = [];
+    clock.setTimer(T + 60_000, () => fired.push(Date.now()));
+    tick(20_000);
+    wall.offset = -3_600_000;
+    tick(40_000 + MAX_WAIT_SLICE);
+    assert.deepEqual(fired, [], 'the wall reads 1 h less: not due');
+    tick(3_600_000);
+    assert.equal(fired.length, 1);
+    assert.ok(fired[0] !== undefined && fired[0] >= T + 60_000);
+  });
+
+  it('clear() before it fires cancels it, even mid-slice', (t) => {
+    const { tick } = drive(t);
+    const clock = new SystemClock();
+    const fired: number[] = [];
+    const timer = clock.setTimer(T + 2 * MAX_WAIT_SLICE, () => fired.push(Date.now()));
+    tick(MAX_WAIT_SLICE + 10);
+    timer.clear();
+    tick(10 * MAX_WAIT_SLICE);
+    assert.deepEqual(fired, []);
+  });
+
+  it('hold() keeps a ref\'d handle until released', () => {
+    const clock = new SystemClock();
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const release = clock.hold();
+    assert.equal(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, before + 1);
+    release();
+    assert.equal(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, before);
+  });
+});

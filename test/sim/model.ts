@@ -776,6 +776,8 @@ export class Model {
         if (op.seq > cur.ins.op.seq && (status === 'pending' || status === 'unknown')) for (const v of op.vs ?? []) allowed.add(v);
       }
       if (!r) {
+        // RedisStore's list() may miss a job moving between indexes (known.ts redisListAtomic): checked when quiet.
+        if (this.config.timeChecks === false && !this.config.expect.redisListAtomic && phase === 'live') continue;
         const evictable = this.config.keepSmall || this.undecidedKinds(id, cur.ins.op.seq, ['cancel', 'retry']);
         this.check('durable', evictable, () => `acknowledged job ${id} v${cur.ins.v} (${cur.ins.kind}) is missing from the store (${phase})`);
         continue;

@@ -79,14 +79,27 @@ export class StoreCorruptError extends GodelayqError {
   }
 }
 
-/** Another live process holds the store. */
+/**
+ * Another live process holds the store. The message names its pid and host,
+ * why it counts as live, how old the lock is, and how to break it.
+ */
 export class StoreLockedError extends GodelayqError {
   readonly path: string;
   readonly pid: number;
-  constructor(path: string, pid: number) {
-    super(`Expected store ${path} to be free, got a lock held by live process ${pid}`, { code: 'ERR_STORE_LOCKED' });
+  /** Host name the holder recorded ('' when unknown). */
+  readonly host: string;
+  /** Time since the lock file was last written (its holder's heartbeat), ms, when known. */
+  readonly ageMs: number | undefined;
+  constructor(path: string, pid: number, details: { host?: string; ageMs?: number | undefined; detail?: string } = {}) {
+    const host = details.host ?? '';
+    super(
+      `Expected store ${path} to be free, got a lock held by process ${pid}${host ? ` on host ${host}` : ''}${details.detail ? ` (${details.detail})` : ''}`,
+      { code: 'ERR_STORE_LOCKED' },
+    );
     this.path = path;
     this.pid = pid;
+    this.host = host;
+    this.ageMs = details.ageMs;
   }
 }
 

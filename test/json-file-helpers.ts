@@ -1,9 +1,11 @@
 /** Fixtures shared by the JsonFileStore tests. */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { StoreCorruptError } from '../src/errors.js';
 import { JsonFileStore, type JsonFileStoreOptions } from '../src/store/json-file.js';
 import type { JobRecord, NewJobRecord } from '../src/store/store.js';
 import { CT0, newRecord, storeContext } from './store-conformance.js';
@@ -71,4 +73,34 @@ export async function insertOne(store: JsonFileStore, id: string, overrides: Par
 /** Files in `dir` that look like temp files (ours or write-file-atomic's). */
 export async function tempFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith('.tmp') || /\.\d+$/.test(n) || /\.tmp\./.test(n));
+}
+
+/**
+ * What a crash of this process would leave: a copy of every file of `dir`
+ * but LOCK (whose holder would be gone), in a new temp dir.
+ */
+export async function crashCopy(dir: string): Promise<string> {
+  const copy = await tempDir('godelayq-crash-', true);
+  for (const name of await readdir(dir)) {
+    if (name !== 'LOCK') await copyFile(path.join(dir, name), path.join(copy, name));
+  }
+  return copy;
+}
+
+/** Opening `dir` must reject with StoreCorruptError naming `file` at an offset `offset` accepts, and change no byte. */
+export async function expectCorrupt(dir: string, file: string, offset: number | ((o: number) => boolean), message?: RegExp): Promise<void> {
+  const hashes = await hashDir(dir);
+  await assert.rejects(
+    openStore(dir, { fsync: false }),
+    (e: unknown) => {
+      assert.ok(e instanceof StoreCorruptError, `expected StoreCorruptError, got ${String(e)}`);
+      assert.equal(e.code, 'ERR_STORE_CORRUPT');
+      assert.equal(e.path, path.join(dir, file), e.message);
+      if (typeof offset === 'number') assert.equal(e.offset, offset, e.message);
+      else assert.ok(offset(e.offset), `offset ${e.offset}: ${e.message}`);
+      if (message) assert.match(e.message, message);
+      return true;
+    },
+  );
+  assert.deepEqual(await hashDir(dir), hashes, 'every file byte-for-byte untouched, no LOCK left');
 }

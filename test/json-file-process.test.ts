@@ -5,7 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,21 +136,34 @@ describe('fault 6: one process per store', () => {
     }
   });
 
-  it("another host's lock counts as live", async () => {
-    const dir = await tempDir();
-    await writeFile(path.join(dir, 'LOCK'), JSON.stringify({ pid: 1, hostname: 'elsewhere.example', nonce: 'n', createdAt: '' }));
-    await assert.rejects(openStore(dir), (e: unknown) => e instanceof StoreLockedError && e.pid === 1);
-  });
+});
 
-  it('several openers racing for a stale lock: exactly one wins', async () => {
+describe('item 2: LOCK removed while its holder runs, and a second process opens the store', () => {
+  it('the holder stops writing at once; every change either process acknowledged is in the store', async () => {
     const dir = await tempDir();
-    await writeFile(path.join(dir, 'LOCK'), JSON.stringify({ pid: await deadPid(), hostname: os.hostname(), nonce: 'dead', createdAt: '' }));
-    const stores = Array.from({ length: 6 }, () => new JsonFileStore(dir));
-    const results = await Promise.allSettled(stores.map((s) => s.open(storeContext())));
-    const won = results.filter((r) => r.status === 'fulfilled');
-    assert.equal(won.length, 1, JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))));
-    for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof StoreLockedError, String(r.reason));
-    await stores[results.findIndex((r) => r.status === 'fulfilled')]?.close();
+    const a = child('insert', dir, 'A', 'store');
+    await a.waitFor((l) => Array.isArray(l.acked) && (l.acked as string[]).some((id) => id.startsWith('A30')));
+    // A temp cleaner removes LOCK; B sees a free store and takes it.
+    await unlink(path.join(dir, 'LOCK'));
+    const b = child('insert', dir, 'B', 'store');
+    await b.waitFor((l) => l.ready === true);
+    const stopped = await a.waitFor((l) => 'rejected' in l);
+    assert.equal(stopped.code, 'ERR_STORE_PERSIST');
+    assert.match(String(stopped.message), /stopped writing: it lost its lock/);
+    await a.waitFor((l) => typeof l.warn === 'string' && /stopped writing/.test(l.warn));
+    await b.waitFor((l) => Array.isArray(l.acked) && (l.acked as string[]).some((id) => id.startsWith('B40')));
+    a.proc.kill('SIGKILL');
+    b.proc.kill('SIGKILL');
+    await Promise.all([a.exited, b.exited]);
+    const acked = (c: Child): string[] => c.lines.flatMap((l) => (l.acked as string[] | undefined) ?? []);
+    for (const c of [a, b]) assert.deepEqual(c.lines.filter((l) => 'fatal' in l), []);
+    const { store, warnings } = await openStore(dir, { fsync: false });
+    const present = new Set((await store.list({})).map((r) => r.id));
+    const lostA = acked(a).filter((id) => !present.has(id));
+    const lostB = acked(b).filter((id) => !present.has(id));
+    assert.deepEqual({ lostA, lostB }, { lostA: [], lostB: [] }, warnings.join('; '));
+    assert.ok(acked(b).length > 40);
+    await store.close();
   });
 });
 

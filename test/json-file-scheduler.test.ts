@@ -1,15 +1,19 @@
 /**
  * Scheduler on a JsonFileStore across process deaths: kill -9 mid-handler
- * (fault 2) and SIGTERM with 100 jobs running (fault 7).
+ * (fault 2) and SIGTERM with 100 jobs running (fault 7); and the store
+ * folder removed under a running scheduler (issue 11 item 1).
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Scheduler } from '../src/scheduler.js';
+import { VirtualClock } from '../src/clock.js';
+import { StorePersistError } from '../src/errors.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import { allRecords, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
-import { until } from './helpers.js';
+import { T0, until } from './helpers.js';
 
 after(removeTempDirs);
 
@@ -91,5 +95,31 @@ describe('Scheduler + JsonFileStore across process deaths', () => {
     assert.deepEqual(byState, { completed: 100, scheduled: 20 });
     for (const r of records.filter((x) => x.state === 'completed')) assert.equal(r.attempt, 1);
     await store.close();
+  });
+});
+
+describe('Scheduler + JsonFileStore when the store folder is removed (issue 11 item 1)', () => {
+  it('a schedule call rejects with StorePersistError, an error event says why, and nothing more is claimed', async () => {
+    const dir = await tempDir();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<{ work: { n: number } }>({ store: new JsonFileStore(dir, { fsync: false }), clock });
+    const errors: string[] = [];
+    scheduler.on('error', ({ error }) => errors.push(error.message));
+    const ran: number[] = [];
+    scheduler.register('work', (job) => {
+      ran.push(job.payload.n);
+    });
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 60_000, { n: 1 });
+    await rm(dir, { recursive: true, force: true });
+    await assert.rejects(scheduler.scheduleIn('work', 60_000, { n: 2 }), (e: unknown) => {
+      assert.ok(e instanceof StorePersistError, String(e));
+      assert.match(e.message, /stopped writing: it lost its (lock|files)/);
+      return true;
+    });
+    await until(() => errors.some((m) => /stopped writing/.test(m)));
+    await clock.advance(120_000);
+    assert.deepEqual(ran, [], 'a store that lost its files claims nothing');
+    await scheduler.stop();
   });
 });

@@ -1,43 +1,56 @@
 /**
  * JsonFileStore: the durable single-process store. Every acknowledged change
  * survives `kill -9` and power loss (its journal write is synced before the
- * call resolves).
+ * call resolves), and no change is acknowledged unless it reached the
+ * store's own, still-linked files under a lock this process still holds.
  *
  * HOW
  * - Jobs live in memory (LocalStore); each operation's record-level changes
- *   become one journal line, appended with group commit (journal.ts): every
- *   batch resolves after the synced write that covers it, many batches share
- *   one.
+ *   become one checksummed journal line, appended with group commit
+ *   (journal.ts). After each group's durable write the store checks that
+ *   LOCK and the journal are still the files it opened (a `stat` of each:
+ *   the store folder deleted or replaced, or LOCK removed and taken by
+ *   another process, all show there) before resolving the group. A store
+ *   that finds it lost them stops writing for good (fail-stop): every later
+ *   change rejects with StorePersistError saying why.
+ * - `open` takes the folder's LOCK (lock.ts, with a heartbeat on the
+ *   scheduler's clock), reads the newest snapshot and the journals after it
+ *   (recover.ts), and starts a new journal whose header records where the
+ *   previous one ends: bytes a lost process may still append there are
+ *   never replayed. Only a crash-torn last write is dropped silently (with
+ *   a warning); any other damage rejects with StoreCorruptError and leaves
+ *   every file as it was (`JsonFileStore.salvage` is the way out).
  * - After `snapshotEvery` changes or journal bytes (by default: at least as
  *   many as the store holds, so snapshot work stays proportional to the
  *   changes that pay for it), the store rotates at a moment when no write is
  *   in flight: it starts journal g+1 (later changes go there at once) and
  *   streams the state of that moment to snapshot g+1 in the background
- *   (snapshot.ts). The snapshot is verified, renamed into
- *   place, the directory fsynced, and only then are generation g's snapshot
- *   and journal removed.
- * - `open` takes the directory's LOCK (lock.ts), loads the newest snapshot and
- *   replays the journals after it. A torn last line (a crash mid-append) is
- *   dropped with a warning; any other damage rejects with StoreCorruptError
- *   and leaves every file as it was.
+ *   (snapshot.ts), which `close` abandons promptly. The snapshot is
+ *   verified, linked into place, the folder fsynced, and only then are the
+ *   older generations removed.
  *
  * WHY journal + snapshot rather than rewriting one JSON file per change: a
  * rewrite costs O(jobs) per change and, through write-file-atomic's short-write
  * hole (SPEC §9), can replace the only good copy with a truncated one. Here no
- * file is ever overwritten in place except by appending, and a new file only
- * replaces an old one after it has been read back.
+ * file is ever overwritten in place except by appending, and a new file never
+ * replaces an existing one (it is hard-linked into place).
  *
  * Format and layout: see json-file/format.ts.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { GodelayqError, StoreCorruptError, StorePersistError, ValidationError, toError } from '../errors.js';
+import { GodelayqError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { LocalStore, type Change } from './local.js';
 import type { JobRecord, StoreContext } from './store.js';
-import { classify, encodeBatch, journalHeaderLine, journalName, snapshotName } from './json-file/format.js';
-import { type FsLayer, hasCode, nodeFs, syncDir } from './json-file/fs.js';
-import { type JournalFile, JournalWriter, journalOpenFlags, readJournal } from './json-file/journal.js';
-import { DirLock, lockTempInUse, processAlive } from './json-file/lock.js';
-import { SnapshotAbortedError, readSnapshot, writeSnapshotTemp } from './json-file/snapshot.js';
+import { classify, encodeBatch, snapshotName } from './json-file/format.js';
+import { type FsLayer, nodeFs, syncDir } from './json-file/fs.js';
+import { type JournalFile, JournalWriter } from './json-file/journal.js';
+import { createJournal, journalGone, openJournal } from './json-file/journal-files.js';
+import { DirLock } from './json-file/lock.js';
+import { prepareFolder, removeLeftovers } from './json-file/folder.js';
+import { type Recovered, listFolder, recover } from './json-file/recover.js';
+import { SnapshotAbortedError, writeSnapshotTemp } from './json-file/snapshot.js';
+import { type SalvageReport, salvage } from './json-file/salvage.js';
 
 /** Options of `new JsonFileStore(path, options)`. */
 export interface JsonFileStoreOptions {
@@ -58,11 +71,22 @@ export interface JsonFileStoreOptions {
    * @default true
    */
   fsync?: boolean;
+  /**
+   * A LOCK whose holder cannot be checked from this machine (it ran on
+   * another host or container) is taken over once it has not changed for
+   * this long, by this process's clock. The holder rewrites it every
+   * `staleLockMs / 3`. A holder on this machine is checked at once (pid and
+   * process start time), without waiting.
+   * @default 30_000
+   */
+  staleLockMs?: number;
   /** The file-system layer; tests pass a `FaultyFs`. @default the real file system */
   fs?: FsLayer;
 }
 
-const OPTION_KEYS = new Set(['snapshotEvery', 'fsync', 'fs']);
+const OPTION_KEYS = new Set(['snapshotEvery', 'fsync', 'staleLockMs', 'fs']);
+/** Journals since the last snapshot (each open and close starts one) that trigger a snapshot. */
+const MAX_CHAIN = 8;
 
 function positive(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
@@ -71,31 +95,7 @@ function positive(value: unknown, name: string): number {
   return value;
 }
 
-interface Recovered {
-  /** The snapshot's records, in file order. */
-  base: JobRecord[];
-  /** What the journals changed since: id → record, or null when deleted. */
-  changed: Map<string, JobRecord | null>;
-  /** Newest snapshot generation (0: none). */
-  snapshotGen: number;
-  /** The journal to append to, if any exists. */
-  last: { path: string; gen: number; validLength: number; size: number; headerMissing: boolean } | undefined;
-  changes: number;
-  bytes: number;
-  snapshotBytes: number;
-  temps: string[];
-  obsolete: string[];
-}
-
-/** The snapshot's records overlaid with the journals' changes, in place (no second million-entry array). */
-function merge(base: JobRecord[], changed: ReadonlyMap<string, JobRecord | null>): JobRecord[] {
-  if (changed.size === 0) return base;
-  let kept = 0;
-  for (const record of base) if (!changed.has(record.id)) base[kept++] = record;
-  base.length = kept;
-  for (const record of changed.values()) if (record) base.push(record);
-  return base;
-}
+const nonce = (): string => randomBytes(6).toString('base64url');
 
 /**
  * The durable store: a directory holding a JSON-lines journal and JSON
@@ -109,19 +109,28 @@ export class JsonFileStore extends LocalStore {
   readonly path: string;
   private readonly layer: FsLayer;
   private readonly sync: boolean;
+  private readonly staleLockMs: number;
   /** Explicit thresholds; undefined = grow with the store. */
   private readonly everyChanges: number | undefined;
   private readonly everyBytes: number | undefined;
   /** Size of the newest snapshot (0: none). */
   private snapshotBytes = 0;
+  /** Generation of the newest snapshot (1 when none): the journals from here on are replayed at open. */
+  private chainStart = 1;
+  private storeId = '';
   private lock: DirLock | undefined;
   private writer: JournalWriter | undefined;
+  /** The journal was a clean close's, reused: no new one is needed at close unless something was appended. */
+  private reusedClosed: { gen: number; size: number } | undefined;
   private changesSince = 0;
   private bytesSince = 0;
   /** After a failed rotation, wait until this many changes before trying again. */
   private retryAt = 0;
   private force = false;
   private closing = false;
+  private abortSnapshot = false;
+  /** Set when the store stopped writing for good (fail-stop); every change rejects with it. */
+  private stopped: StorePersistError | undefined;
   private snapshotsStarted = 0;
   private rotateError: unknown;
   /** The running snapshot (never rejects). */
@@ -152,8 +161,28 @@ export class JsonFileStore extends LocalStore {
     this.path = path.resolve(dir);
     this.layer = options.fs ?? nodeFs;
     this.sync = options.fsync ?? true;
+    this.staleLockMs = options.staleLockMs === undefined ? 30_000 : positive(options.staleLockMs, 'staleLockMs');
     this.everyChanges = every.changes === undefined ? undefined : positive(every.changes, 'snapshotEvery.changes');
     this.everyBytes = every.bytes === undefined ? undefined : positive(every.bytes, 'snapshotEvery.bytes');
+  }
+
+  /**
+   * The way out of StoreCorruptError: rebuilds the store in `dir` from every
+   * intact record of its files (a damaged line loses only itself; a change
+   * whose job is lost with a damaged line is dropped too), writes them as a
+   * new snapshot and journal, and moves every file it replaced into a
+   * `salvaged-<time>` folder inside `dir` (nothing is deleted). Resolves with
+   * what it kept and exactly what it dropped. Takes the store's lock: rejects
+   * with StoreLockedError while a process uses the store.
+   * @example
+   * const report = await JsonFileStore.salvage('./data/jobs');
+   * console.log(report.kept, report.dropped);
+   */
+  static salvage(dir: string, options: { fs?: FsLayer; fsync?: boolean } = {}): Promise<SalvageReport> {
+    if (typeof dir !== 'string' || dir === '') {
+      return Promise.reject(new ValidationError(`Expected \`dir\` to be a directory path, got ${JSON.stringify(dir)}`));
+    }
+    return salvage(options.fs ?? nodeFs, path.resolve(dir), options.fsync ?? true);
   }
 
   /** Durable journal writes (group commits) since open, for tests and benches. */
@@ -201,10 +230,16 @@ export class JsonFileStore extends LocalStore {
   }
 
   private requireWriter(): JournalWriter {
+    if (this.stopped) throw this.stopped;
     if (!this.writer || this.closing) {
       throw new StorePersistError(`Expected store ${this.path} to be open, got a closed store`);
     }
     return this.writer;
+  }
+
+  override nextDueAt(): number | undefined {
+    // A store that stopped writing claims nothing more.
+    return this.stopped ? undefined : super.nextDueAt();
   }
 
   protected override async commit(changes: Change[]): Promise<void> {
@@ -212,17 +247,19 @@ export class JsonFileStore extends LocalStore {
       await super.commit(changes);
     } catch (error) {
       // super.commit has reverted this batch and every later one: batches
-      // applied from now on no longer sit on top of a failed one.
-      this.writer?.endFailure();
+      // applied from now on no longer sit on top of a failed one. (A
+      // ValidationError came before anything was applied.)
+      if (!(error instanceof ValidationError)) this.writer?.endFailure();
       throw error;
     }
   }
 
   protected persist(changes: Change[]): Promise<void> {
     const writer = this.writer;
+    if (this.stopped) return Promise.reject(this.stopped);
     if (!writer) return Promise.reject(new StorePersistError(`Expected store ${this.path} to be open, got a closed store`));
     if (changes.length === 0) return writer.append('');
-    const line = encodeBatch(changes);
+    const line = encodeBatch(changes, this.context?.maxPayloadBytes ?? Infinity);
     this.changesSince += changes.length;
     this.bytesSince += line.length;
     return writer.append(line);
@@ -230,23 +267,37 @@ export class JsonFileStore extends LocalStore {
 
   protected override async openStorage(context: StoreContext): Promise<Iterable<JobRecord>> {
     if (this.writer || this.lock) throw new GodelayqError(`Store ${this.path} is already open`);
-    try {
-      await this.layer.mkdir(this.path);
-    } catch (error) {
-      throw new StorePersistError(`Could not create store directory ${this.path}: ${toError(error).message}`, { cause: error });
-    }
-    const lock = await DirLock.acquire(this.layer, this.path);
+    this.stopped = undefined;
+    this.abortSnapshot = false;
+    await prepareFolder(this.layer, this.path, this.sync);
+    const { lock, previous } = await DirLock.acquire(this.layer, this.path, { clock: context.clock, staleLockMs: this.staleLockMs, sync: this.sync });
     this.lock = lock;
     try {
-      const recovered = await this.recover(context);
-      const file = await this.prepare(recovered, context);
+      const listing = listFolder(await this.layer.readdir(this.path));
+      const recovered = await recover(this.layer, this.path, listing, previous);
+      for (const warning of recovered.warnings) context.warn(warning);
+      this.storeId = recovered.storeId ?? randomBytes(12).toString('base64url');
+      const file = await this.startJournal(recovered);
+      await removeLeftovers(this.layer, this.path, listing, { obsolete: recovered.obsolete, storeId: this.storeId, newStore: recovered.storeId === undefined }, this.sync, context.warn);
+      this.chainStart = Math.max(recovered.snapshotGen, 1);
       this.changesSince = recovered.changes;
       this.bytesSince = recovered.bytes;
       this.snapshotBytes = recovered.snapshotBytes;
       this.retryAt = 0;
       this.force = false;
-      this.writer = new JournalWriter(this.layer, file, this.sync, () => this.maybeRotate());
-      return merge(recovered.base, recovered.changed);
+      const writer = new JournalWriter(this.layer, file, this.sync, {
+        beforeGroup: () => this.maybeRotate(),
+        verify: () => this.verifyOwnership(),
+        repairFailed: (cause) => this.fence(cause),
+      });
+      this.writer = writer;
+      lock.startHeartbeat(
+        context.clock,
+        Math.max(1, Math.floor(this.staleLockMs / 3)),
+        () => ({ gen: writer.file.gen, length: writer.file.size }),
+        (why) => this.failStop(`it lost its lock: ${why}`),
+      );
+      return recovered.records;
     } catch (error) {
       this.lock = undefined;
       await lock.release();
@@ -255,136 +306,92 @@ export class JsonFileStore extends LocalStore {
     }
   }
 
-  /** Reads the newest snapshot and the journals after it. Writes nothing. */
-  private async recover(context: StoreContext): Promise<Recovered> {
-    const names = await this.layer.readdir(this.path);
-    const snapshots: number[] = [];
-    const journals: number[] = [];
-    const temps: string[] = [];
-    for (const name of names) {
-      const kind = classify(name);
-      if (kind.kind === 'snapshot') snapshots.push(kind.gen);
-      else if (kind.kind === 'journal') journals.push(kind.gen);
-      else if (kind.kind === 'temp') temps.push(name);
-      else if (kind.kind === 'lockTemp') {
-        // Another live opener may be about to link its candidate: leave those.
-        const leftover = kind.pid === process.pid ? !lockTempInUse(name) : !processAlive(kind.pid);
-        if (leftover) temps.push(name);
+  /**
+   * The journal to append to: a clean close's empty journal is reused; any
+   * other last journal is left as it is and a new one started after it
+   * (recording its length), so nothing that process may still write there
+   * is ever replayed.
+   */
+  private async startJournal(recovered: Recovered): Promise<JournalFile> {
+    const last = recovered.last;
+    this.reusedClosed = undefined;
+    if (!last) return this.createJournal(1, undefined, false);
+    const { head } = last;
+    if (head.version >= 2 && head.closed && last.size === head.bytes && last.validLength === head.bytes) {
+      const file = await openJournal(this.layer, last.path, last.gen, this.sync);
+      if (file.size === head.bytes) {
+        this.reusedClosed = { gen: last.gen, size: file.size };
+        return file;
       }
+      await this.layer.close(file.fd).catch(() => undefined);
     }
-    snapshots.sort((a, b) => a - b);
-    journals.sort((a, b) => a - b);
-    const snapshotGen = snapshots[snapshots.length - 1] ?? 0;
-    const first = Math.max(snapshotGen, 1);
-    const chain = journals.filter((g) => g >= first);
-    const obsolete = [
-      ...snapshots.filter((g) => g < snapshotGen).map(snapshotName),
-      ...journals.filter((g) => g < first).map(journalName),
-    ];
-    // The chain must start at the snapshot's generation (or 1) and have no gaps.
-    for (let i = 0; i < chain.length; i++) {
-      if (chain[i] !== first + i) {
-        const missing = path.join(this.path, journalName(first + i));
-        throw new StoreCorruptError(missing, 0, `expected journal generation ${first + i} to exist (found ${chain.join(', ')}), got none`);
-      }
-    }
-    if (snapshotGen > 0 && chain.length === 0) {
-      throw new StoreCorruptError(path.join(this.path, journalName(snapshotGen)), 0, 'expected the journal of the newest snapshot, got none');
-    }
-    // The snapshot goes to an array, the journals' changes to a small map:
-    // a million-entry map built here and again in LocalState costs seconds.
-    const base: JobRecord[] = [];
-    const changed = new Map<string, JobRecord | null>();
-    let snapshotBytes = 0;
-    if (snapshotGen > 0) {
-      const info = await readSnapshot(this.layer, path.join(this.path, snapshotName(snapshotGen)), snapshotGen, (r) => {
-        base.push(r);
-      });
-      snapshotBytes = info.bytes;
-    }
-    let changes = 0;
-    let bytes = 0;
-    let last: Recovered['last'];
-    for (let i = 0; i < chain.length; i++) {
-      const gen = chain[i] as number;
-      const file = path.join(this.path, journalName(gen));
-      const isLast = i === chain.length - 1;
-      const result = await readJournal(this.layer, file, gen, changed, isLast);
-      changes += result.lines;
-      bytes += result.validLength;
-      if (isLast) {
-        last = { path: file, gen, validLength: result.validLength, size: result.size, headerMissing: result.headerMissing };
-        if (result.validLength < result.size) {
-          context.warn(
-            `Dropped the torn last line of ${file} (${result.size - result.validLength} bytes at offset ${result.validLength}): ` +
-              'a crash interrupted its write, so it was never acknowledged',
-          );
-        }
-      }
-    }
-    return { base, changed, snapshotGen, last, changes, bytes, snapshotBytes, temps, obsolete };
+    return this.createJournal(last.gen + 1, last.validLength, false);
   }
 
-  /** After a successful read: repairs the torn tail, removes leftovers, opens the journal. */
-  private async prepare(recovered: Recovered, context: StoreContext): Promise<JournalFile> {
-    const layer = this.layer;
-    let file: JournalFile;
-    const last = recovered.last;
-    if (!last) {
-      file = await this.createJournal(1);
-    } else if (last.headerMissing) {
-      // Crashed while creating it: it holds no change. Write it afresh.
-      await layer.unlink(last.path);
-      file = await this.createJournal(last.gen);
-    } else {
-      const { flags, dsync } = journalOpenFlags(this.sync);
-      const fd = await layer.open(last.path, flags);
-      try {
-        if (last.validLength < last.size) {
-          await layer.ftruncate(fd, last.validLength);
-          if (this.sync) await layer.fsync(fd);
-        }
-      } catch (error) {
-        await layer.close(fd).catch(() => undefined);
-        throw error;
-      }
-      file = { path: last.path, gen: last.gen, fd, size: last.validLength, dsync };
-    }
-    const leftovers = [...recovered.temps, ...recovered.obsolete];
-    for (const name of leftovers) {
-      await layer.unlink(path.join(this.path, name)).catch((error: unknown) => {
-        if (!hasCode(error, 'ENOENT')) context.warn(`Could not remove leftover ${name} in ${this.path}: ${toError(error).message}`);
-      });
-    }
-    if (leftovers.length > 0 && this.sync) await syncDir(layer, this.path).catch(() => undefined);
-    return file;
+  /** Creates journal `gen` (see journal-files.ts); stops writing when a failed one cannot be removed. */
+  private createJournal(gen: number, prev: number | undefined, closed: boolean): Promise<JournalFile> {
+    return createJournal(this.layer, this.path, this.storeId, this.sync, { gen, prev, closed }, (reason) => this.failStop(reason));
   }
 
   /**
-   * Creates journal `gen` holding just its header (write-file-atomic, then
-   * read back: its short-write hole must not go unnoticed) and opens it.
+   * After each durable group write: LOCK and the journal must still be the
+   * files this store opened. When they are not, stop writing and reject;
+   * when that cannot be told (a stat failed with EIO), reject the group like
+   * a failed write (it is cut off again) and check again next time.
    */
-  private async createJournal(gen: number): Promise<JournalFile> {
-    const file = path.join(this.path, journalName(gen));
-    const header = journalHeaderLine(gen);
-    // Only ever replace a leftover of a failed rotation (a bare header), never changes.
-    const existing = await this.layer.readFile(file).catch((error: unknown) => {
-      if (hasCode(error, 'ENOENT')) return undefined;
-      throw error;
-    });
-    if (existing !== undefined && existing.length > header.length) {
-      throw new StorePersistError(`Expected journal ${file} not to exist yet, got one holding ${existing.length} bytes`);
+  private async verifyOwnership(): Promise<void> {
+    const lock = this.lock;
+    const writer = this.writer;
+    if (!lock || !writer) return;
+    const file = writer.file;
+    const [lost, journal] = await Promise.all([lock.check(), journalGone(this.layer, file)]);
+    if (lost !== undefined) this.failStop(`it lost its lock: ${lost}`);
+    else if (journal !== undefined) this.failStop(`it lost its files: ${journal}`);
+    if (this.stopped) throw this.stopped;
+  }
+
+  /**
+   * A failed write could not be cut off the journal: start a new journal
+   * whose header records the durable length, so the failed bytes are never
+   * replayed. If even that fails, stop writing.
+   */
+  private async fence(cause: unknown): Promise<void> {
+    const writer = this.writer;
+    if (!writer) return;
+    const old = writer.file;
+    try {
+      const lost = await this.lock?.check();
+      if (lost !== undefined) throw new Error(`the store lost its lock: ${lost}`);
+      writer.file = await this.createJournal(old.gen + 1, old.size, false);
+      await this.layer.close(old.fd).catch(() => undefined);
+      this.context?.warn(
+        `Could not cut a failed write off ${old.path} (${toError(cause).message}); continued in ${writer.file.path}, whose header excludes it`,
+      );
+    } catch (error) {
+      this.failStop(
+        `a failed write could not be cut off ${old.path} (${toError(cause).message}) nor fenced off by a new journal (${toError(error).message}), ` +
+          'so the store could no longer tell acknowledged changes from rejected ones',
+      );
+      throw this.stopped;
     }
-    await this.layer.writeFileAtomic(file, header, this.sync);
-    const back = await this.layer.readFile(file);
-    if (back.toString('utf8') !== header) {
-      await this.layer.unlink(file).catch(() => undefined);
-      throw new StorePersistError(`Could not create journal ${file}: expected ${header.length} bytes, read back ${back.length} (disk full?)`);
+  }
+
+  /** Stops writing for good: every later change rejects; attempts running are reported lost. */
+  private failStop(reason: string): void {
+    if (this.stopped) return;
+    this.stopped = new StorePersistError(
+      `Store ${this.path} stopped writing: ${reason}. Every later change is rejected; nothing was acknowledged that did not reach the store's ` +
+        'files. Restart the process once the cause is fixed (a restart recovers every acknowledged change).',
+    );
+    this.writer?.halt(this.stopped);
+    this.abortSnapshot = true;
+    const context = this.context;
+    context?.warn(this.stopped.message);
+    if (context?.lost) {
+      const running: JobRecord[] = [];
+      for (const job of this.state.values()) if (job.state === 'running' && job.token !== undefined) running.push(job);
+      for (const job of running) context.lost(job.id, job.token as string, 'lock');
     }
-    if (this.sync) await syncDir(this.layer, this.path);
-    const { flags, dsync } = journalOpenFlags(this.sync);
-    const fd = await this.layer.open(file, flags);
-    return { path: file, gen, fd, size: back.length, dsync };
   }
 
   private changesThreshold(): number {
@@ -393,12 +400,16 @@ export class JsonFileStore extends LocalStore {
 
   /** Runs between journal groups: starts a rotation when one is due. */
   private maybeRotate(): Promise<void> | undefined {
-    if (this.snapshotTask || this.closing || !this.writer || this.writer.dirty) return undefined;
+    const writer = this.writer;
+    if (this.snapshotTask || this.closing || this.stopped || !writer || writer.dirty) return undefined;
     if (!this.force) {
-      const due = this.changesSince >= this.changesThreshold() || this.bytesSince >= (this.everyBytes ?? Math.max(64 << 20, this.snapshotBytes));
+      const due =
+        this.changesSince >= this.changesThreshold() ||
+        this.bytesSince >= (this.everyBytes ?? Math.max(64 << 20, this.snapshotBytes)) ||
+        writer.file.gen - this.chainStart >= MAX_CHAIN;
       if (!due || this.changesSince < this.retryAt) return undefined;
     }
-    return this.rotate(this.writer);
+    return this.rotate(writer);
   }
 
   private async rotate(writer: JournalWriter): Promise<void> {
@@ -413,7 +424,7 @@ export class JsonFileStore extends LocalStore {
     const gen = old.gen + 1;
     let file: JournalFile;
     try {
-      file = await this.createJournal(gen);
+      file = await this.createJournal(gen, old.size, false);
     } catch (error) {
       this.rotateError = error;
       this.retryAt = this.changesSince + Math.min(this.changesThreshold(), 10_000);
@@ -421,6 +432,7 @@ export class JsonFileStore extends LocalStore {
       return;
     }
     writer.file = file;
+    this.reusedClosed = undefined;
     this.changesSince = 0;
     this.bytesSince = 0;
     this.retryAt = 0;
@@ -448,7 +460,14 @@ export class JsonFileStore extends LocalStore {
     upTo: number,
     failures: number,
   ): Promise<void> {
-    const { tempPath, bytes } = await writeSnapshotTemp(this.layer, this.path, gen, view, { nextSeq, sync: this.sync });
+    const { tempPath, bytes } = await writeSnapshotTemp(this.layer, this.path, gen, view, {
+      nextSeq,
+      storeId: this.storeId,
+      nonce: nonce(),
+      sync: this.sync,
+      createdAt: new Date(this.context?.now() ?? Date.now()).toISOString(),
+      aborted: () => this.abortSnapshot,
+    });
     try {
       // The view included batches still queued then: commit the snapshot only
       // if they all became durable (a failed one was reverted in memory).
@@ -456,14 +475,19 @@ export class JsonFileStore extends LocalStore {
       if (writer.failures !== failures) {
         throw new StorePersistError('a change captured by the snapshot failed to persist; snapshot dropped');
       }
-      await this.layer.rename(tempPath, path.join(this.path, snapshotName(gen)));
-    } catch (error) {
+      if (this.abortSnapshot) throw new SnapshotAbortedError();
+      const lost = await this.lock?.check();
+      if (lost !== undefined) throw new StorePersistError(`the store lost its lock (${lost}); snapshot dropped`);
+      await this.layer.link(tempPath, path.join(this.path, snapshotName(gen)));
+    } finally {
       await this.layer.unlink(tempPath).catch(() => undefined);
-      throw error;
     }
     if (this.sync) await syncDir(this.layer, this.path);
     this.snapshotBytes = bytes;
-    // Generation `gen` is complete on disk: the older ones are garbage now.
+    this.chainStart = gen;
+    // Generation `gen` is complete on disk: the older ones are garbage now
+    // (but never touch the folder of a store this process lost).
+    if ((await this.lock?.check().catch(() => 'unknown')) !== undefined) return;
     const names = await this.layer.readdir(this.path);
     let removed = 0;
     for (const name of names) {
@@ -480,12 +504,15 @@ export class JsonFileStore extends LocalStore {
     const writer = this.writer;
     if (!writer) return;
     this.closing = true;
+    // Abandon a running snapshot: the journals hold every change.
+    this.abortSnapshot = true;
     try {
       await writer.drain();
       await this.snapshotTask;
       while (writer.busy) await writer.drain();
       this.writer = undefined;
       await this.layer.close(writer.file.fd).catch(() => undefined);
+      if (!this.stopped) await this.seal(writer.file);
     } finally {
       this.closing = false;
       const lock = this.lock;
@@ -493,5 +520,20 @@ export class JsonFileStore extends LocalStore {
       await lock?.release();
     }
   }
-}
 
+  /**
+   * A clean close starts an empty journal recording the last one's length,
+   * so a journal cut short later is found (the next open reuses it).
+   */
+  private async seal(file: JournalFile): Promise<void> {
+    const reused = this.reusedClosed;
+    if (reused && reused.gen === file.gen && reused.size === file.size) return;
+    if ((await this.lock?.check().catch(() => 'unknown')) !== undefined) return;
+    try {
+      const sealed = await this.createJournal(file.gen + 1, file.size, true);
+      await this.layer.close(sealed.fd).catch(() => undefined);
+    } catch (error) {
+      this.context?.warn(`Could not record the final length of ${file.path} at close: ${toError(error).message}`);
+    }
+  }
+}

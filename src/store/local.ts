@@ -17,7 +17,7 @@
  * are due; then they move to a per-name `ready` heap keyed by -priority (FIFO
  * among equals), from which `claim` picks across names with free capacity.
  */
-import { DuplicateJobError, JobNotFoundError, StorePersistError, toError } from '../errors.js';
+import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
 import { patchRecord, shiftEvery, clampTime } from './record.js';
 
@@ -34,8 +34,17 @@ import type {
   StoreListFilter,
 } from './store.js';
 
-/** One record-level change: what a journal line holds. */
-export type Change = { op: 'put'; job: JobRecord } | { op: 'del'; id: string };
+/**
+ * One record-level change: what a journal line holds. `keep`: the job's
+ * payload is the one of the record it replaces (a state change), so a
+ * durable store need not write the payload again.
+ */
+export type Change = { op: 'put'; job: JobRecord; keep?: true } | { op: 'del'; id: string };
+
+/** A put of `job`, a new version of `old` that kept its payload when it did. */
+function update(old: JobRecord, job: JobRecord): Change {
+  return old.payload === job.payload ? { op: 'put', job, keep: true } : { op: 'put', job };
+}
 
 const recordId = (r: JobRecord): string => r.id;
 
@@ -297,7 +306,11 @@ export abstract class LocalStore implements Store {
   protected abstract readonly durable: boolean;
   private readonly outstanding: Batch[] = [];
 
-  /** Durably records `changes` (in call order). Rejects if they are not durable. */
+  /**
+   * Durably records `changes` (in call order). Rejects if they are not
+   * durable (StorePersistError), or with ValidationError when a record is
+   * over the store's size limit; either way the batch is reverted.
+   */
   protected abstract persist(changes: Change[]): Promise<void>;
 
   /** Loads records from storage; `undefined` keeps the in-memory state. */
@@ -344,7 +357,7 @@ export abstract class LocalStore implements Store {
       await this.persist(all);
     } catch (error) {
       this.revertFrom(batch);
-      throw error instanceof StorePersistError
+      throw error instanceof StorePersistError || error instanceof ValidationError
         ? error
         : new StorePersistError(`Could not persist ${all.length} change(s): ${toError(error).message}`, { cause: error });
     } finally {
@@ -432,7 +445,7 @@ export abstract class LocalStore implements Store {
     const job = this.state.get(id);
     if (!job || (job.state !== 'scheduled' && job.state !== 'running')) return undefined;
     const next: JobRecord = patchRecord(job, { state: 'cancelled', finishedAt: now, token: undefined });
-    await this.commit([{ op: 'put', job: next }]);
+    await this.commit([update(job, next)]);
     return next;
   }
 
@@ -445,7 +458,7 @@ export abstract class LocalStore implements Store {
     // A schedule's moved occurrence runs as the slot `runAt`; the next slot follows from it.
     // A date is wall time: a rescheduled job no longer moves with clock steps.
     const next = patchRecord(job, job.recur ? { runAt, relative: undefined, recur: { ...job.recur, slot: runAt } } : { runAt, relative: undefined });
-    await this.commit([{ op: 'put', job: next }]);
+    await this.commit([update(job, next)]);
     return next;
   }
 
@@ -456,7 +469,7 @@ export abstract class LocalStore implements Store {
       throw new JobNotFoundError(id, `Expected job \`${id}\` to be dead or cancelled, got state '${job.state}'`);
     }
     const next = patchRecord(job, { state: 'scheduled', runAt, attempt: 0, finishedAt: undefined, result: undefined, token: undefined, relative: undefined, lost: undefined });
-    await this.commit([{ op: 'put', job: next }]);
+    await this.commit([update(job, next)]);
     return next;
   }
 
@@ -465,14 +478,14 @@ export abstract class LocalStore implements Store {
     const picked = this.state.pick(request);
     if (picked.jobs.length === 0) return { jobs: [], waiting: picked.waiting };
     const jobs = picked.jobs.map((job): JobRecord => patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() }));
-    await this.commit(jobs.map((job) => ({ op: 'put', job })));
+    await this.commit(jobs.map((job): Change => ({ op: 'put', job, keep: true })));
     return { jobs, waiting: picked.waiting };
   }
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
     const job = this.state.get(id);
     if (!job || job.state !== 'running' || job.token !== token) return false;
-    await this.commit([{ op: 'put', job: next.token === undefined ? next : patchRecord(next, { token: undefined }) }]);
+    await this.commit([update(job, next.token === undefined ? next : patchRecord(next, { token: undefined }))]);
     return true;
   }
 
@@ -500,7 +513,7 @@ export abstract class LocalStore implements Store {
       if (job.state === 'running' ? !every : !job.relative && !every) continue;
       const recur = every && shiftEvery(every, deltaMs);
       const runAt = clampTime(job.runAt + deltaMs);
-      changes.push({ op: 'put', job: patchRecord(job, recur ? { runAt, recur } : { runAt }) });
+      changes.push({ op: 'put', job: patchRecord(job, recur ? { runAt, recur } : { runAt }), keep: true });
     }
     if (changes.length > 0) await this.commit(changes);
   }

@@ -1,47 +1,86 @@
 /**
  * The file-system seam of JsonFileStore: the few calls it makes, fd-based so
  * a wrapper can see (and break) every one of them. `nodeFs` is the real
- * thing; `FaultyFs` wraps any layer and fails the Nth call with ENOSPC, EIO,
- * EACCES or a short write, the way a full or failing disk does, so tests can
- * walk a fault across every call of an operation.
+ * thing; `FaultyFs` (faulty-fs.ts) fails chosen calls the way a full or
+ * failing disk does; a simulation can implement the interface over an
+ * in-memory file system and crash it at any await.
+ *
+ * The store never touches node:fs directly: every file it reads or writes,
+ * including the /proc files that identify the process holding the lock,
+ * goes through this interface.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 
-/** What JsonFileStore needs from a file system. Paths are absolute. */
+/** What `fstat` and `stat` report. */
+export interface FileStat {
+  size: number;
+  /** Inode number: identity of the file while any link or open descriptor keeps it alive. */
+  ino: number;
+  /** Device: `ino` is unique per device. */
+  dev: number;
+  /** Hard links to the file; 0 once every name of it was removed. */
+  nlink: number;
+  /** Last content change, epoch ms, by the clock of the machine that wrote it. */
+  mtimeMs: number;
+  isFile: boolean;
+  isDirectory: boolean;
+}
+
+/**
+ * What JsonFileStore needs from a file system. Paths are absolute. Errors
+ * are Node-style errno errors (`code`: 'ENOENT', 'EEXIST', 'ENOSPC', …).
+ *
+ * Durability (what survives a crash of the machine), which a simulation
+ * must model exactly:
+ * - Written bytes are visible to every reader as soon as `write` resolves,
+ *   and durable once `fdatasync`/`fsync` of that descriptor resolves (or as
+ *   soon as `write` resolves for a descriptor opened with O_DSYNC).
+ * - A crash during or after a write that is not yet durable keeps, of that
+ *   write, nothing, everything, or a prefix that ends at a multiple of 4096
+ *   bytes from the start of the file (a page: the kernel extends a file page
+ *   by page, and a process killed mid-write also stops at a page boundary).
+ *   JsonFileStore relies on this to tell a crash's torn append from damage.
+ * - Names (`mkdir`, `rename`, `link`, `unlink`, creating a file with `open`)
+ *   are visible at once and durable once `fsync` of a descriptor of the
+ *   directory that holds them resolves (`open(dir, 'r')` + `fsync`).
+ * - `ftruncate` is durable once `fsync`/`fdatasync` of the descriptor resolves.
+ * A process crash (not of the machine) loses nothing that was written.
+ */
 export interface FsLayer {
+  /** `flags` as node:fs takes them ('r', 'r+', 'wx', or O_* numbers). */
   open(file: string, flags: string | number, mode?: number): Promise<number>;
   close(fd: number): Promise<void>;
-  /** Positional write; resolves with the bytes written (may be fewer than asked). */
+  /** Positional write; resolves with the bytes written (may be fewer than asked: loop). */
   write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Positional read; resolves with the bytes read (0 at end of file). */
   read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Makes the file's data and metadata durable (on a directory: its entries). */
   fsync(fd: number): Promise<void>;
+  /** Makes the file's data and size durable. */
   fdatasync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
-  fstat(fd: number): Promise<{ size: number }>;
+  fstat(fd: number): Promise<FileStat>;
+  /** Follows symbolic links; rejects with ENOENT when nothing is there. */
+  stat(file: string): Promise<FileStat>;
   readdir(dir: string): Promise<string[]>;
-  /** Creates the directory and its parents; no error if it exists. */
+  /** Creates one directory; rejects with EEXIST when the name exists, ENOENT when the parent does not. */
   mkdir(dir: string): Promise<void>;
+  /** Atomically renames, replacing `to` if it exists. */
   rename(from: string, to: string): Promise<void>;
-  /** Hard link: fails with EEXIST when `to` exists (the lock relies on it). */
+  /** Hard link: rejects with EEXIST when `to` exists (never replaces: the lock and new files rely on it). */
   link(from: string, to: string): Promise<void>;
   unlink(file: string): Promise<void>;
   readFile(file: string): Promise<Buffer>;
-  /**
-   * Writes a small file through `write-file-atomic` (temp file, fsync,
-   * rename). Known hole (SPEC §9): on a full disk it can leave a truncated
-   * file and still resolve, so callers read back what it wrote.
-   * `sync`: fsync the temp file before the rename (default true).
-   */
-  writeFileAtomic(file: string, data: string, sync?: boolean): Promise<void>;
 }
 
 function call<T>(fn: (cb: (error: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     fn((error, value) => (error ? reject(error) : resolve(value)));
   });
+}
+
+function toStat(s: fs.Stats): FileStat {
+  return { size: s.size, ino: s.ino, dev: s.dev, nlink: s.nlink, mtimeMs: s.mtimeMs, isFile: s.isFile(), isDirectory: s.isDirectory() };
 }
 
 /** The real file system (node:fs). */
@@ -53,17 +92,17 @@ export const nodeFs: FsLayer = {
   fsync: (fd) => call<void>((cb) => fs.fsync(fd, (e) => cb(e, undefined))),
   fdatasync: (fd) => call<void>((cb) => fs.fdatasync(fd, (e) => cb(e, undefined))),
   ftruncate: (fd, length) => call<void>((cb) => fs.ftruncate(fd, length, (e) => cb(e, undefined))),
-  fstat: (fd) => call((cb) => fs.fstat(fd, (e, s) => cb(e, s))),
+  fstat: (fd) => call((cb) => fs.fstat(fd, (e, s) => cb(e, e ? (undefined as never) : toStat(s)))),
+  stat: (file) => call((cb) => fs.stat(file, (e, s) => cb(e, e ? (undefined as never) : toStat(s)))),
   readdir: (dir) => call((cb) => fs.readdir(dir, (e, names) => cb(e, names))),
-  mkdir: (dir) => call<void>((cb) => fs.mkdir(dir, { recursive: true }, (e) => cb(e, undefined))),
+  mkdir: (dir) => call<void>((cb) => fs.mkdir(dir, (e) => cb(e, undefined))),
   rename: (from, to) => call<void>((cb) => fs.rename(from, to, (e) => cb(e, undefined))),
   link: (from, to) => call<void>((cb) => fs.link(from, to, (e) => cb(e, undefined))),
   unlink: (file) => call<void>((cb) => fs.unlink(file, (e) => cb(e, undefined))),
   readFile: (file) => call((cb) => fs.readFile(file, (e, data) => cb(e, data))),
-  writeFileAtomic: (file, data, sync = true) => writeFileAtomic(file, data, { fsync: sync }),
 };
 
-/** fsync a directory so renames, links and unlinks in it are durable. */
+/** fsync a directory so the names created or removed in it are durable. */
 export async function syncDir(layer: FsLayer, dir: string): Promise<void> {
   const fd = await layer.open(dir, 'r');
   try {
@@ -83,6 +122,39 @@ export async function writeAll(layer: FsLayer, fd: number, buffer: Uint8Array, p
   }
 }
 
+/** Reads up to `length` bytes at `position` (fewer only at end of file). */
+export async function readAt(layer: FsLayer, fd: number, length: number, position: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = await layer.read(fd, buffer, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === length ? buffer : buffer.subarray(0, got);
+}
+
+/**
+ * Creates `file` holding `data`, never replacing an existing file: the data
+ * goes to `temp` (created exclusively), is synced when `sync`, then
+ * hard-linked to `file` (EEXIST if it exists) and `temp` removed. The
+ * caller syncs the directory. On failure `temp` is removed.
+ */
+export async function createFile(layer: FsLayer, temp: string, file: string, data: Uint8Array, sync: boolean): Promise<void> {
+  let fd: number | undefined;
+  try {
+    fd = await layer.open(temp, 'wx');
+    await writeAll(layer, fd, data, 0);
+    if (sync) await layer.fsync(fd);
+    await layer.close(fd);
+    fd = undefined;
+    await layer.link(temp, file);
+  } finally {
+    if (fd !== undefined) await layer.close(fd).catch(() => undefined);
+    await layer.unlink(temp).catch(() => undefined);
+  }
+}
+
 /** A Node-style errno error. */
 export function errnoError(code: string, syscall: string, detail: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`${code}: ${detail}, ${syscall}`);
@@ -94,165 +166,4 @@ export function errnoError(code: string, syscall: string, detail: string): NodeJ
 /** True for an errno error with this code. */
 export function hasCode(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
-}
-
-/** What a FaultyFs does at the armed call. */
-export type FaultKind = 'ENOSPC' | 'EIO' | 'EACCES' | 'short';
-
-export type FsMethod = keyof FsLayer;
-
-export interface FaultOptions {
-  /**
-   * Keep failing every later call (the disk stays full) until `heal()`.
-   * For 'short': the armed write writes half its bytes, later calls fail with ENOSPC.
-   * @default true for 'ENOSPC' and 'short', false otherwise
-   */
-  sticky?: boolean;
-  /** Count and fail only these methods. Default: every method. */
-  only?: readonly FsMethod[];
-}
-
-const MUTATING: ReadonlySet<FsMethod> = new Set<FsMethod>([
-  'write',
-  'fsync',
-  'fdatasync',
-  'ftruncate',
-  'mkdir',
-  'rename',
-  'link',
-  'unlink',
-  'writeFileAtomic',
-]);
-
-/**
- * Fault-injecting wrapper. `calls` counts every call (tests use a dry run to
- * learn how many calls an operation makes); `counts` per method (group
- * commit tests count fdatasync). `failAt(n, kind)` breaks the nth call from
- * now. A sticky ENOSPC behaves like a full disk: reads, opens and closes
- * still work, anything that would need space fails.
- */
-export class FaultyFs implements FsLayer {
-  calls = 0;
-  readonly counts: Partial<Record<FsMethod, number>> = {};
-  /** Every call made, `method path-or-fd`, for debugging a failing walk. */
-  readonly log: string[] = [];
-  logCalls = false;
-  private armedAt = 0;
-  private kind: FaultKind = 'EIO';
-  private sticky = false;
-  private tripped = false;
-  private only: ReadonlySet<FsMethod> | undefined;
-  private seen = 0;
-  /** The call the armed fault hit, `method what`. */
-  firedOn: string | undefined;
-
-  constructor(readonly base: FsLayer = nodeFs) {}
-
-  /** Fails the `n`th (1-based) counted call from now. */
-  failAt(n: number, kind: FaultKind, options: FaultOptions = {}): void {
-    this.armedAt = n;
-    this.kind = kind;
-    this.sticky = options.sticky ?? (kind === 'ENOSPC' || kind === 'short');
-    this.only = options.only ? new Set(options.only) : undefined;
-    this.seen = 0;
-    this.tripped = false;
-    this.firedOn = undefined;
-  }
-
-  /** Stops failing (the disk has space again). */
-  heal(): void {
-    this.armedAt = 0;
-    this.tripped = false;
-  }
-
-  /** True once the armed fault fired. */
-  get fired(): boolean {
-    return this.tripped;
-  }
-
-  resetCounts(): void {
-    this.calls = 0;
-    for (const k of Object.keys(this.counts) as FsMethod[]) delete this.counts[k];
-    this.log.length = 0;
-  }
-
-  /** Decides the fate of one call: undefined = go ahead, 'short' = short write, else throw. */
-  private check(method: FsMethod, what: string): 'short' | undefined {
-    this.calls++;
-    this.counts[method] = (this.counts[method] ?? 0) + 1;
-    if (this.logCalls) this.log.push(`${method} ${what}`);
-    if (this.armedAt === 0) return undefined;
-    if (this.only && !this.only.has(method)) return undefined;
-    if (this.tripped) {
-      if (!this.sticky) return undefined;
-      // A full disk: only calls that need space fail.
-      if (MUTATING.has(method) && method !== 'unlink' && method !== 'ftruncate') {
-        throw errnoError(this.kind === 'short' ? 'ENOSPC' : this.kind, method, `injected (sticky) at ${what}`);
-      }
-      return undefined;
-    }
-    this.seen++;
-    if (this.seen < this.armedAt) return undefined;
-    this.tripped = true;
-    this.firedOn = `${method} ${what}`;
-    if (this.kind === 'short' && (method === 'write' || method === 'writeFileAtomic')) return 'short';
-    throw errnoError(this.kind === 'short' ? 'ENOSPC' : this.kind, method, `injected at call ${this.armedAt}: ${what}`);
-  }
-
-  open(file: string, flags: string | number, mode?: number): Promise<number> {
-    return this.guard('open', file, () => this.base.open(file, flags, mode));
-  }
-  close(fd: number): Promise<void> {
-    return this.guard('close', `fd ${fd}`, () => this.base.close(fd));
-  }
-  async write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    const fate = this.check('write', `fd ${fd} ${length}B@${position}`);
-    if (fate === 'short') return this.base.write(fd, buffer, offset, Math.floor(length / 2), position);
-    return this.base.write(fd, buffer, offset, length, position);
-  }
-  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    return this.guard('read', `fd ${fd}`, () => this.base.read(fd, buffer, offset, length, position));
-  }
-  fsync(fd: number): Promise<void> {
-    return this.guard('fsync', `fd ${fd}`, () => this.base.fsync(fd));
-  }
-  fdatasync(fd: number): Promise<void> {
-    return this.guard('fdatasync', `fd ${fd}`, () => this.base.fdatasync(fd));
-  }
-  ftruncate(fd: number, length: number): Promise<void> {
-    return this.guard('ftruncate', `fd ${fd} to ${length}`, () => this.base.ftruncate(fd, length));
-  }
-  fstat(fd: number): Promise<{ size: number }> {
-    return this.guard('fstat', `fd ${fd}`, () => this.base.fstat(fd));
-  }
-  readdir(dir: string): Promise<string[]> {
-    return this.guard('readdir', dir, () => this.base.readdir(dir));
-  }
-  mkdir(dir: string): Promise<void> {
-    return this.guard('mkdir', dir, () => this.base.mkdir(dir));
-  }
-  rename(from: string, to: string): Promise<void> {
-    return this.guard('rename', `${path.basename(from)} -> ${path.basename(to)}`, () => this.base.rename(from, to));
-  }
-  link(from: string, to: string): Promise<void> {
-    return this.guard('link', `${path.basename(from)} -> ${path.basename(to)}`, () => this.base.link(from, to));
-  }
-  unlink(file: string): Promise<void> {
-    return this.guard('unlink', file, () => this.base.unlink(file));
-  }
-  readFile(file: string): Promise<Buffer> {
-    return this.guard('readFile', file, () => this.base.readFile(file));
-  }
-  async writeFileAtomic(file: string, data: string, sync?: boolean): Promise<void> {
-    const fate = this.check('writeFileAtomic', file);
-    // The SPEC §9 hole: on a full disk write-file-atomic renames a truncated
-    // temp file over the target and resolves anyway.
-    if (fate === 'short') return this.base.writeFileAtomic(file, data.slice(0, Math.floor(data.length / 2)), sync);
-    return this.base.writeFileAtomic(file, data, sync);
-  }
-
-  private async guard<T>(method: FsMethod, what: string, run: () => Promise<T>): Promise<T> {
-    this.check(method, what);
-    return run();
-  }
 }

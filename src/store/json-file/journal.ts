@@ -1,25 +1,28 @@
 /**
- * The journal: one JSON line per committed batch, appended with group
- * commit, and its reader.
+ * The journal writer: one JSON line per committed batch, appended with
+ * group commit.
  *
  * Group commit: `append` queues a line and returns a promise; one writer
- * loop takes everything queued, writes it with one positional write at the
- * durable length (O_DSYNC where available, else write + fdatasync), then
- * resolves the whole group. Batches that arrive meanwhile form the next
+ * loop takes everything queued, fills in the lines' checksums, writes them
+ * with one positional write at the durable length (O_DSYNC where available,
+ * else write + fdatasync), checks that the store still owns its files
+ * (`hooks.verify`: the lock and the journal are still the ones it opened),
+ * then resolves the whole group. Batches that arrive meanwhile form the next
  * group, so N concurrent writers share far fewer than N syncs.
  *
  * In-order durability: a batch resolves only after every earlier batch is
  * durable. When a write or sync fails, its group and every batch queued
- * behind it reject (LocalStore reverts them all), and the file is truncated
- * back to the last durable length before anything else is written, so a
- * failed write never leaves half a line in the middle of the journal.
+ * behind it reject (LocalStore reverts them all), and the file is cut back
+ * to the last durable length before anything else is written, so a failed
+ * write never leaves half a line in the middle of the journal. If even that
+ * cut fails, `hooks.repairFailed` starts a new journal whose header records
+ * the durable length (the failed bytes are then never replayed); if that
+ * fails too, the store stops writing (`halt`): every later batch rejects.
  */
 import { constants } from 'node:fs';
-import { StoreCorruptError, StorePersistError, toError } from '../../errors.js';
-import type { JobRecord } from '../store.js';
-import { FORMAT_VERSION, applyLine } from './format.js';
+import { StorePersistError, toError } from '../../errors.js';
+import { fillCrcs } from './format.js';
 import { type FsLayer, writeAll } from './fs.js';
-import { scanLines } from './reader.js';
 
 /** An open journal file. `size` is its durable length. */
 export interface JournalFile {
@@ -29,6 +32,9 @@ export interface JournalFile {
   size: number;
   /** Opened with O_DSYNC: each write returns once durable, no separate fdatasync. */
   dsync: boolean;
+  /** Identity of the file, to notice when its name no longer leads to it. */
+  ino: number;
+  dev: number;
 }
 
 /**
@@ -40,6 +46,23 @@ export function journalOpenFlags(sync: boolean): { flags: string | number; dsync
   const dsync = constants.O_DSYNC;
   if (sync && typeof dsync === 'number' && dsync !== 0) return { flags: constants.O_RDWR | dsync, dsync: true };
   return { flags: 'r+', dsync: false };
+}
+
+export interface JournalHooks {
+  /** Runs before each group is written, with nothing in flight (rotation happens here). */
+  beforeGroup(): Promise<void> | undefined;
+  /**
+   * Runs after each durable group write, before it is acknowledged: rejects
+   * when the store no longer owns its files (it has halted the writer then).
+   */
+  verify(): Promise<void>;
+  /** The cut after a failed write failed: fence the failed bytes off, or halt and reject. */
+  repairFailed(cause: unknown): Promise<void>;
+}
+
+/** The rejection of a batch whose bytes were written before the store stopped: it may be found after a restart. */
+function mayHaveHappened(stopped: StorePersistError, cause: unknown = stopped): StorePersistError {
+  return new StorePersistError(`${stopped.message} This change was written before that, so it may have happened.`, { cause, outcomeUnknown: true });
 }
 
 /** Pending batches that start a group at once instead of at the end of the turn. */
@@ -75,6 +98,8 @@ export class JournalWriter {
    * it must fail rather than become durable.
    */
   private failing: StorePersistError | undefined;
+  /** Set for good when the store stopped writing: every batch rejects with it. */
+  private halted: StorePersistError | undefined;
   private needsRepair = false;
   private waiters: { id: number; resolve: () => void }[] = [];
   private idle: (() => void)[] = [];
@@ -83,19 +108,17 @@ export class JournalWriter {
     private readonly layer: FsLayer,
     file: JournalFile,
     private readonly sync: boolean,
-    /** Runs before each group is written, with nothing in flight (rotation happens here). */
-    private readonly beforeGroup: () => Promise<void> | undefined,
+    private readonly hooks: JournalHooks,
   ) {
     this.file = file;
   }
 
   /** Queues one line (with its newline; '' to just wait for what is ahead). Resolves once durable. */
   append(data: string): Promise<void> {
-    if (this.failing) {
-      // A batch applied before LocalStore reverted the failed ones may depend
-      // on them: it fails too.
-      return Promise.reject(this.failing);
-    }
+    // A batch applied before LocalStore reverted the failed ones may depend
+    // on them: it fails too.
+    const refusal = this.halted ?? this.failing;
+    if (refusal) return Promise.reject(refusal);
     return new Promise<void>((resolve, reject) => {
       const id = ++this.lastId;
       this.queue.push({ id, data, resolve, reject });
@@ -117,6 +140,20 @@ export class JournalWriter {
    */
   endFailure(): void {
     this.failing = undefined;
+  }
+
+  /** Stops writing for good: every queued and later batch rejects with `error`. */
+  halt(error: StorePersistError): void {
+    if (this.halted) return;
+    this.halted = error;
+    const queued = this.queue;
+    this.queue = [];
+    this.settle(queued, error);
+  }
+
+  /** Why the writer stopped for good, if it did. */
+  get haltedBy(): StorePersistError | undefined {
+    return this.halted;
   }
 
   /** Resolves when nothing is queued or being written. */
@@ -150,7 +187,7 @@ export class JournalWriter {
 
   private async run(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && !this.halted) {
         const group = this.takeGroup();
         // Rotation happens here, with the group already taken: whatever was
         // appended before this point goes to the new journal (the rotation's
@@ -159,37 +196,58 @@ export class JournalWriter {
         // later); it never fails the group. No await unless one is due: the
         // write must reach the thread pool before the callers just resolved
         // run their continuations.
-        const rotating = this.beforeGroup();
+        const rotating = this.hooks.beforeGroup();
         if (rotating) await rotating.catch(() => undefined);
+        if (this.halted) {
+          this.settle(group, this.halted);
+          break;
+        }
+        /** The group's bytes may have reached the file. */
+        let attempted = false;
         try {
           if (this.needsRepair) await this.repair();
           const data = group.length === 1 ? (group[0] as Pending).data : group.map((p) => p.data).join('');
           if (data.length > 0) {
             const buffer = Buffer.from(data);
+            fillCrcs(buffer);
             if (this.sync) this.syncs++;
+            attempted = true;
             await writeAll(this.layer, this.file.fd, buffer, this.file.size);
             if (this.sync && !this.file.dsync) await this.layer.fdatasync(this.file.fd);
+            // Durable, but not ours to acknowledge if the store lost its
+            // files meanwhile (its verify halts the writer and rejects).
+            await this.hooks.verify();
             this.file.size += buffer.length;
           }
           this.settle(group, undefined);
         } catch (cause) {
+          if (this.halted) {
+            // Lost the store: the bytes may be in a file someone else owns
+            // now; never touch it again.
+            this.settle(group, attempted ? mayHaveHappened(this.halted) : this.halted);
+            break;
+          }
           this.failures++;
           this.needsRepair = true;
           const error = new StorePersistError(`Could not append to journal ${this.file.path}: ${toError(cause).message}`, {
             cause,
           });
+          // Batches appended meanwhile sit on top of the failed ones: refused.
           this.failing = error;
+          const behind = this.queue;
+          this.queue = [];
+          // Cut the failed write off first (so the next group can go ahead),
+          // then reject: if it could not be cut off, the rejection says the
+          // change may have happened.
+          await this.repair().catch(() => undefined);
+          const halted = this.halted as StorePersistError | undefined;
+          this.settle(group, halted ? mayHaveHappened(halted, cause) : error);
+          this.settle(behind, halted ?? error);
           // Normally ended by endFailure() once LocalStore reverted the failed
           // batches; this is only a safety net.
           setImmediate(() => {
             if (this.failing === error) this.failing = undefined;
           });
-          const behind = this.queue;
-          this.queue = [];
-          this.settle(group.concat(behind), error);
-          // Cut the partial write off now, so the next group can go ahead;
-          // if this fails too, the next group tries again first.
-          await this.repair().catch(() => undefined);
         }
       }
     } finally {
@@ -212,7 +270,7 @@ export class JournalWriter {
 
   private settle(group: Pending[], error: StorePersistError | undefined): void {
     const last = group[group.length - 1];
-    if (last) this.settledId = last.id;
+    if (last && last.id > this.settledId) this.settledId = last.id;
     for (const p of group) {
       if (error) p.reject(error);
       else p.resolve();
@@ -224,81 +282,14 @@ export class JournalWriter {
     }
   }
 
+  /** Cuts the journal back to its durable length; if that fails, lets the store fence or halt. */
   private async repair(): Promise<void> {
-    await this.layer.ftruncate(this.file.fd, this.file.size);
-    if (this.sync) await this.layer.fdatasync(this.file.fd);
+    try {
+      await this.layer.ftruncate(this.file.fd, this.file.size);
+      if (this.sync) await this.layer.fdatasync(this.file.fd);
+    } catch (cause) {
+      await this.hooks.repairFailed(cause);
+    }
     this.needsRepair = false;
   }
-}
-
-export interface JournalReadResult {
-  /** Bytes of valid content (header and whole lines); a torn tail starts here. */
-  validLength: number;
-  /** Size on disk. */
-  size: number;
-  /** Change lines replayed. */
-  lines: number;
-  /** The file has no complete header line (crashed while being created). */
-  headerMissing: boolean;
-}
-
-/**
- * Replays journal `file` (generation `gen`) into `records` (id → record, or
- * null once deleted). A torn tail is accepted only when `isLast`; anything
- * else wrong is StoreCorruptError.
- */
-export async function readJournal(
-  layer: FsLayer,
-  file: string,
-  gen: number,
-  records: Map<string, JobRecord | null>,
-  isLast: boolean,
-): Promise<JournalReadResult> {
-  let index = 0;
-  let lines = 0;
-  const scan = await scanLines(layer, file, (text, offset) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new StoreCorruptError(file, offset, `expected a JSON line, got ${preview(text)}`, { cause: error });
-    }
-    if (index++ === 0) {
-      checkHeader(file, value, gen);
-      return;
-    }
-    const problem = applyLine(records, value);
-    if (problem) throw new StoreCorruptError(file, offset, `${problem}, got ${preview(text)}`);
-    lines++;
-  });
-  const headerMissing = index === 0;
-  if (scan.tail.length > 0 || headerMissing) {
-    if (!isLast) {
-      throw new StoreCorruptError(
-        file,
-        scan.tailOffset,
-        headerMissing && scan.tail.length === 0
-          ? 'expected a journal header, got an empty file (and a later journal exists)'
-          : 'expected a complete last line, got an unterminated one (and a later journal exists)',
-      );
-    }
-  }
-  return { validLength: scan.tailOffset, size: scan.size, lines, headerMissing };
-}
-
-function checkHeader(file: string, value: unknown, gen: number): void {
-  const h = value as { godelayq?: unknown; version?: unknown; generation?: unknown } | null;
-  if (typeof h !== 'object' || h === null || h.godelayq !== 'journal') {
-    throw new StoreCorruptError(file, 0, `expected a godelayq journal header, got ${preview(JSON.stringify(value))}`);
-  }
-  if (h.version !== FORMAT_VERSION) {
-    throw new StoreCorruptError(file, 0, `expected format version ${FORMAT_VERSION}, got ${JSON.stringify(h.version)}`);
-  }
-  if (h.generation !== gen) {
-    throw new StoreCorruptError(file, 0, `expected generation ${gen} (from the file name), got ${JSON.stringify(h.generation)}`);
-  }
-}
-
-export function preview(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }

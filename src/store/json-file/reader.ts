@@ -1,85 +1,132 @@
 /**
- * Reads a JSON-lines file in chunks (1 MiB by default) and hands every complete line to a
- * callback with its byte offset (for StoreCorruptError), yielding to the
- * event loop between chunks. The bytes after the last newline (a torn tail,
- * or nothing) are returned for the caller to judge.
+ * Reads a JSON-lines file in chunks (1 MiB by default) and hands every
+ * complete line to a callback with its bytes and byte offset (for
+ * StoreCorruptError), awaiting I/O between chunks. A line longer than a
+ * chunk is gathered piece by piece and joined once (linear in its length).
+ * The bytes after the last newline (a torn tail, or nothing) are returned
+ * for the caller to judge.
  */
-import type { FsLayer } from './fs.js';
+import { type FsLayer, readAt } from './fs.js';
 
 const CHUNK = 1 << 20;
 
+/** One line, valid only during the callback (it is reused). */
+export class Line {
+  block: Buffer = Buffer.alloc(0);
+  /** Byte range of the line in `block`, without its newline. */
+  start = 0;
+  end = 0;
+  /** Byte offset of the line in the file. */
+  offset = 0;
+  /** `block` decoded, when the block is pure ASCII (string index = byte index). */
+  ascii: string | undefined;
+
+  /** The line's text. */
+  text(from = this.start, to = this.end): string {
+    return this.ascii === undefined ? this.block.toString('utf8', from, to) : this.ascii.slice(from, to);
+  }
+
+  /** Byte `i` of the line (0-based), or -1 past its end. */
+  byte(i: number): number {
+    const p = this.start + i;
+    return p < this.end ? (this.block[p] as number) : -1;
+  }
+
+  get length(): number {
+    return this.end - this.start;
+  }
+}
+
 export interface ScanResult {
-  /** File size in bytes. */
+  /** File size in bytes (as read). */
   size: number;
   /** Byte offset where the unterminated tail starts (= size when the file ends with a newline). */
   tailOffset: number;
   /** The unterminated tail's bytes (empty when the file ends with a newline). */
   tail: Buffer;
+  /** Size of the whole file (more than `size` when `limit` stopped the scan). */
+  fileSize: number;
+}
+
+export interface ScanOptions {
+  chunkSize?: number;
+  /** Read only this many bytes (the rest of the file is not this scan's business). */
+  limit?: number;
 }
 
 /**
- * Calls `onLine(text, offset)` for each newline-terminated line, in order.
- * `onLine` may throw to stop the scan.
+ * Calls `onLine(line)` for each newline-terminated line, in order. `onLine`
+ * may throw to stop the scan.
  */
-export async function scanLines(
-  layer: FsLayer,
-  file: string,
-  onLine: (text: string, offset: number) => void,
-  chunkSize: number = CHUNK,
-): Promise<ScanResult> {
+export async function scanLines(layer: FsLayer, file: string, onLine: (line: Line) => void, options: ScanOptions = {}): Promise<ScanResult> {
+  const chunkSize = options.chunkSize ?? CHUNK;
   const fd = await layer.open(file, 'r');
+  const line = new Line();
   try {
-    const { size } = await layer.fstat(fd);
-    let carry: Buffer = Buffer.alloc(0);
-    let carryOffset = 0;
+    const { size: fileSize } = await layer.fstat(fd);
+    const size = options.limit === undefined ? fileSize : Math.min(options.limit, fileSize);
+    /** Pieces of the line that started in an earlier chunk and has not ended yet. */
+    let carry: Buffer[] = [];
+    let carryBytes = 0;
+    let lineOffset = 0;
     let position = 0;
     while (position < size) {
-      const want = Math.min(chunkSize, size - position);
-      const chunk = Buffer.allocUnsafe(want);
-      let got = 0;
-      while (got < want) {
-        const n = await layer.read(fd, chunk, got, want - got, position + got);
-        if (n === 0) break;
-        got += n;
-      }
+      const data = await readAt(layer, fd, Math.min(chunkSize, size - position), position);
+      const got = data.length;
       if (got === 0) break;
       position += got;
-      const block = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, got)]) : chunk.subarray(0, got);
-      const last = block.lastIndexOf(10);
-      if (last < 0) {
-        carry = block;
+      const first = data.indexOf(10);
+      if (first < 0) {
+        carry.push(data);
+        carryBytes += got;
         continue;
       }
-      emitLines(block, last + 1, carryOffset, onLine);
-      carryOffset += last + 1;
-      carry = block.subarray(last + 1);
-      // Copy so the (large) block can be collected.
-      if (carry.length > 0) carry = Buffer.from(carry);
+      let from = 0;
+      if (carryBytes > 0) {
+        // The carried line ends in this chunk: join its pieces once.
+        carry.push(data.subarray(0, first));
+        const joined = Buffer.concat(carry, carryBytes + first);
+        carry = [];
+        carryBytes = 0;
+        emitLines(line, joined, joined.length, lineOffset, onLine, true);
+        lineOffset += joined.length + 1;
+        from = first + 1;
+      }
+      const last = data.lastIndexOf(10);
+      if (last >= from) {
+        emitLines(line, from === 0 ? data : data.subarray(from), last + 1 - from, lineOffset, onLine);
+        lineOffset += last + 1 - from;
+      }
+      if (last + 1 < got) {
+        // Copy so the chunk can be collected.
+        const rest = Buffer.from(data.subarray(last + 1));
+        carry.push(rest);
+        carryBytes += rest.length;
+      }
     }
-    return { size: position, tailOffset: carryOffset, tail: carry };
+    const tail = carry.length === 0 ? Buffer.alloc(0) : Buffer.concat(carry, carryBytes);
+    return { size: position, tailOffset: lineOffset, tail, fileSize };
   } finally {
     await layer.close(fd).catch(() => undefined);
   }
 }
 
-/** Emits the lines of block[0, end) (end just past a newline). */
-function emitLines(block: Buffer, end: number, blockOffset: number, onLine: (text: string, offset: number) => void): void {
+/** Emits the lines of block[0, end): `end` is just past a newline, or (`whole`) the end of the one line. */
+function emitLines(line: Line, block: Buffer, end: number, blockOffset: number, onLine: (line: Line) => void, whole = false): void {
   const text = block.toString('utf8', 0, end);
-  if (text.length === end) {
-    // Pure ASCII (the common case: JSON.stringify of ASCII data): string
-    // indices are byte offsets, so one decode serves every line.
-    let p = 0;
-    while (p < end) {
-      const e = text.indexOf('\n', p);
-      onLine(text.slice(p, e), blockOffset + p);
-      p = e + 1;
-    }
-    return;
-  }
+  // Pure ASCII (the common case: JSON.stringify of ASCII data) decodes one
+  // character per byte: string indices are byte offsets, so one decode
+  // serves every line.
+  const ascii = text.length === end;
+  line.block = block;
+  line.ascii = ascii ? text : undefined;
   let p = 0;
   while (p < end) {
-    const e = block.indexOf(10, p);
-    onLine(block.toString('utf8', p, e), blockOffset + p);
+    const e = whole ? end : ascii ? text.indexOf('\n', p) : block.indexOf(10, p);
+    line.start = p;
+    line.end = e;
+    line.offset = blockOffset + p;
+    onLine(line);
     p = e + 1;
   }
 }

@@ -4,7 +4,7 @@
  * scheduler calls of a step, each recorded in the model with its outcome.
  * Shared by the local simulation (run.ts) and the RedisStore one.
  */
-import { GodelayqError, JobTimeoutError, SchedulerStoppedError, UnrecoverableError, ValidationError } from '../../src/errors.js';
+import { GodelayqError, JobTimeoutError, SchedulerStoppedError, StorePersistError, UnrecoverableError, ValidationError } from '../../src/errors.js';
 import type { Scheduler } from '../../src/scheduler.js';
 import type { JobContext, JobInfo } from '../../src/types.js';
 import { iso, type InsertRec, type Model, type OpRec } from './model.js';
@@ -117,6 +117,11 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
         if (!proc.alive) return;
         cx.bump();
         m.settle(rec, 'rejected', (error as Error)?.name);
+        if (error instanceof StorePersistError && error.outcomeUnknown) {
+          // The store says the change may have reached its files (a write that failed after landing, then fail-stop).
+          rec.status = 'unknown';
+          m.coverage.hit('op.outcomeUnknown');
+        }
         m.coverage.hit(`op.${op.op}.rejected.${(error as Error)?.name ?? 'unknown'}`);
         if (op.op === 'invalid') {
           m.coverage.check('rejected');

@@ -133,7 +133,8 @@ export type DirChange = [name: string, entry: Entry | undefined][];
 /**
  * Fault kinds.
  * - ENOSPC: sticky "disk full" from the n-th call that needs space until `heal`.
- * - short: the n-th write writes half its bytes; then ENOSPC as above.
+ * - short: the n-th write stops at the next 4 KiB file offset (a file system
+ *   allocates whole blocks); then ENOSPC as above.
  * - EIO: the n-th call of any kind fails with EIO, changing nothing.
  * - EIO-landed: the n-th write lands in full but reports EIO.
  * - fsync-EIO: the n-th fsync/fdatasync of a file fails; its pending data never becomes durable.

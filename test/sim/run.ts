@@ -201,6 +201,11 @@ class Runner implements ActionContext {
       const running = proc.store.counts().running;
       this.model.coverage.check('stats');
       if (running === 0) return;
+      // A fail-stopped JsonFileStore (issue 11.9) keeps its last records frozen until a restart: attempts were aborted as lost.
+      if ((proc.store as unknown as { stopped?: Error }).stopped !== undefined) {
+        this.model.coverage.hit('tolerated.drainedAfterFailStop');
+        return;
+      }
       // Main today emits it while a claim is in flight (known.ts drainedClaim); internals read only to tell that case apart.
       const claiming = (proc.scheduler as unknown as { dispatcher?: { dispatching?: boolean } }).dispatcher?.dispatching === true;
       if (claiming && !this.expect.drainedClaim) {
@@ -534,7 +539,10 @@ class Runner implements ActionContext {
     // Attempts still hanging from before: a graceful restart aborts them. Main
     // today also leaves a job 'running' when its settle failed: a restart recovers it.
     const stuck = (!this.expect.settleRetry || !this.expect.retryWaitStep) && (await proc.store.list({ states: ['running'] })).length > 0;
-    if (this.model.liveAttempts(proc.pid).length > 0 || stuck) {
+    // A JsonFileStore that fail-stopped (issue 11.9) tells the operator to restart the process: the drain does.
+    const failStopped = (proc.store as unknown as { stopped?: Error }).stopped !== undefined;
+    if (failStopped) this.model.coverage.hit('final.restartAfterFailStop');
+    if (this.model.liveAttempts(proc.pid).length > 0 || stuck || failStopped) {
       await this.stop(proc);
       proc = await this.up();
       if (!proc) throw new SimViolation('reopen', 'no process could be started for the final drain');

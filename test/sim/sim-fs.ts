@@ -23,7 +23,7 @@
  */
 import { constants } from 'node:fs';
 import path from 'node:path';
-import type { FsLayer } from '../../src/store/json-file/fs.js';
+import type { FileStat, FsLayer } from '../../src/store/json-file/fs.js';
 import { errno, type Entry, type FaultKind, type Inode, type SimDisk } from './disk.js';
 
 /** What SimFs asks of the simulated process it belongs to. */
@@ -101,6 +101,8 @@ function parseFlags(flags: string | number): Flags {
   };
 }
 
+/** File system block size (short writes end on a block boundary). */
+const BLOCK = 4096;
 const PID_RE = /"pid":(\d+)/g;
 const isLockFile = (file: string): boolean => path.basename(file).startsWith('LOCK');
 
@@ -243,7 +245,9 @@ export class SimFs implements FsLayer {
       if (fault === 'ENOSPC' || fault === 'EIO') throw errno(fault, 'write', f.path);
       let bytes = buffer.subarray(offset, offset + length);
       if (isLockFile(f.path)) bytes = Buffer.from(this.toDisk(f.path, Buffer.from(bytes).toString('utf8')));
-      const n = fault === 'short' ? Math.floor(bytes.length / 2) : bytes.length;
+      // A file system allocates whole blocks: a write that runs out of space stops at the
+      // first block it could not allocate, so a short write ends at a 4 KiB file offset.
+      const n = fault === 'short' ? Math.min(bytes.length, BLOCK - (position % BLOCK)) : bytes.length;
       if (n > 0) inode.write(position, bytes.subarray(0, n));
       if (f.dsync && fault !== 'EIO-landed') inode.sync();
       if (fault === 'EIO-landed') throw errno('EIO', 'write', f.path);
@@ -299,16 +303,30 @@ export class SimFs implements FsLayer {
     });
   }
 
-  fstat(fd: number): Promise<{ size: number; ino: number; nlink: number; dev: number; isFile(): boolean; isDirectory(): boolean }> {
+  fstat(fd: number): Promise<FileStat> {
     return this.call('fstat', `fd ${fd}`, (fault) => {
       const f = this.fd(fd, 'fstat');
       SimFs.fail(fault === 'EIO' ? 'EIO' : undefined, 'fstat', f.path);
-      const isFile = f.entry.kind === 'file';
-      const size = f.entry.kind === 'file' ? this.fromDisk(f.path, f.entry.inode.content()).length : 4096;
-      const ino = f.entry.kind === 'file' ? f.entry.inode.ino : 0;
-      const nlink = f.entry.kind === 'file' ? f.entry.inode.nlink : 2;
-      return { size, ino, nlink, dev: 1, isFile: () => isFile, isDirectory: () => !isFile };
+      return this.statOf(f.path, f.entry);
     });
+  }
+
+  stat(file: string): Promise<FileStat> {
+    return this.call('stat', file, (fault) => {
+      SimFs.fail(fault === 'EIO' ? 'EIO' : undefined, 'stat', file);
+      const entry = this.disk.lookup(file);
+      if (!entry) throw errno('ENOENT', 'stat', file);
+      return this.statOf(file, entry);
+    });
+  }
+
+  /** The simulated disk keeps no times: mtimeMs is 0 (the lock reads it only for locks of another boot). */
+  private statOf(file: string, entry: Entry): FileStat {
+    const isFile = entry.kind === 'file';
+    const size = entry.kind === 'file' ? this.fromDisk(file, entry.inode.content()).length : 4096;
+    const ino = entry.kind === 'file' ? entry.inode.ino : 0;
+    const nlink = entry.kind === 'file' ? entry.inode.nlink : 2;
+    return { size, ino, nlink, dev: 1, mtimeMs: 0, isFile, isDirectory: !isFile };
   }
 
   readdir(dir: string): Promise<string[]> {

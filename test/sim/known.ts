@@ -86,7 +86,7 @@ export interface Expectations {
 export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false };
 
 /** What main implements today (see the file header). */
-export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: false, cronieDst: true, failStop: false, readyRecheck: false, misfireKept: false, dirSyncOnOpen: false, shiftRunning: true, drainedClaim: false, shiftRetry: false, retryWaitStep: false, readsWait: true, redisListAtomic: false };
+export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false };
 
 export const GAP_ISSUES: Record<keyof Expectations, string> = {
   crashRule: 'issue 11.5 / SPEC §5: a lost attempt counts toward the retry policy',

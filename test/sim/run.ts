@@ -340,6 +340,12 @@ class Runner implements ActionContext {
     if (!proc?.alive || !proc.started) return;
     const records = await proc.store.list({});
     if (!proc.alive) return;
+    if (phase === 'live' && rebasing(proc)) {
+      // The store refused a clock step's re-base and the scheduler retries it: its records keep the old due times meanwhile.
+      this.model.coverage.hit('tolerated.rebaseOwed');
+      return;
+    }
+    if (this.shiftPending !== undefined && phase === 'live') this.shiftPending = undefined;
     if (this.options.trace && phase !== 'live') this.log?.(`${phase} records: ${records.map((r) => `${r.id}/v${(r.payload as { v: number }).v} ${r.state} ${iso(r.runAt)} a${r.attempt}${r.lost ? ` lost:${r.lost}` : ''}`).join(', ')}`);
     this.model.checkRecords(records, phase);
     // Stats equal a recount.
@@ -447,7 +453,8 @@ class Runner implements ActionContext {
         }
         await this.clock.set(this.clock.now() + step.deltaMs);
         await this.settle();
-        if (this.proc?.alive) this.shiftPending = undefined;
+        // A re-base the store refused is retried (and nothing claimed) until it lands: until then it is undecided.
+        if (this.proc?.alive && !rebasing(this.proc)) this.shiftPending = undefined;
         this.model.coverage.hit(step.deltaMs > 0 ? 'clock.forward' : 'clock.backward');
         break;
       }
@@ -499,6 +506,15 @@ class Runner implements ActionContext {
 
   /** Graceful stop, advancing time while it waits; checks it leaves no call pending. */
   private async stop(proc: Proc): Promise<void> {
+    if (this.shiftPending !== undefined && rebasing(proc)) {
+      // Stopped while the store still refused a clock step's re-base: a new process cannot know of those steps,
+      // so each delay ends at its shifted or its old wall-clock time (README: clock steps). What is owed is the
+      // sum of every step the store has not taken.
+      const owed = (proc.scheduler as unknown as { dispatcher: { shiftOwed: number } }).dispatcher.shiftOwed;
+      this.model.coverage.hit('tolerated.rebaseLostAtStop');
+      this.model.shiftUndecided(owed !== 0 ? owed : this.shiftPending);
+      this.shiftPending = undefined;
+    }
     const stopping = proc.scheduler.stop({ timeout: 5000 });
     let done = false;
     void stopping.then(
@@ -606,3 +622,9 @@ function prefixed(counters: Record<string, number>): Record<string, number> {
 }
 
 export type { JobRecord, Store };
+
+/** Whether the process's scheduler still owes its store a clock step's re-base (internals, read only). */
+function rebasing(proc: Proc): boolean {
+  const d = (proc.scheduler as unknown as { dispatcher?: { shiftOwed?: number; shifting?: boolean } }).dispatcher;
+  return d?.shifting === true || (d?.shiftOwed ?? 0) !== 0;
+}

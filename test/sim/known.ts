@@ -80,13 +80,22 @@ export interface Expectations {
    * from the result.
    */
   redisListAtomic: boolean;
+  /**
+   * Found by the simulation: after one failed journal write rejected two
+   * batches, the first revert reopened the journal while the second was not
+   * yet reverted; a batch applied on top of it became durable and was then
+   * reverted in memory.
+   */
+  journalWindow: boolean;
+  /** Found by the simulation: a delay scheduled while a refused re-base was owed got moved when it landed. */
+  rebaseFirst: boolean;
 }
 
 /** What SPEC.md says. */
-export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false };
+export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: true, journalWindow: true, rebaseFirst: true };
 
 /** What main implements today (see the file header). */
-export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false };
+export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false, journalWindow: true, rebaseFirst: true };
 
 export const GAP_ISSUES: Record<keyof Expectations, string> = {
   crashRule: 'issue 11.5 / SPEC §5: a lost attempt counts toward the retry policy',
@@ -103,5 +112,7 @@ export const GAP_ISSUES: Record<keyof Expectations, string> = {
   retryWaitStep: 'new (simulation): a settle retry waiting across a backward clock step waits the step too',
   readsWait: 'new (simulation): get()/list() answer while a settle waits for a full disk',
   redisListAtomic: 'new (simulation): RedisStore.list() reads its indexes atomically',
+  journalWindow: 'new (simulation): the journal stays shut until every batch a failed write rejected is reverted',
+  rebaseFirst: 'new (simulation): an owed re-base lands before a write that stores new due times',
   readyRecheck: 'new (simulation): a due job held in the ready queue across a backward clock step starts before its due time',
 };

@@ -526,7 +526,9 @@ export class Model {
     const policy = this.config.policy(ins);
     const timed = this.config.timeChecks !== false;
     if (a.recurring) {
-      if (timed) this.check('notEarly', !this.early(slot, now), () => `schedule ${ctx.id} slot ${iso(slot)} started at ${iso(now)}`);
+      // A retry of a slot (attempt > 1) waits its backoff in elapsed time: after a backward step it may start before
+      // the slot's wall-clock label, which its first attempt (checked here) did not.
+      if (timed && ctx.attempt === 1) this.check('notEarly', !this.early(slot, now), () => `schedule ${ctx.id} slot ${iso(slot)} started at ${iso(now)}`);
       if (timed && !state.allowedSlots.has(slot)) {
         if (ins.kind === 'cron') {
           const problem = slotProblem(ins.expr as string, ins.tz, slot, this.config.expect.cronieDst ? 'cronie' : 'wall');

@@ -60,7 +60,7 @@ function run(command: string, args: readonly string[], cwd: string, timeout = 60
 }
 
 /** Like run(), asynchronous, so the type checks can run side by side. Never rejects. */
-function runAsync(command: string, args: readonly string[], cwd: string, timeout = 90_000): Promise<Run> {
+function runAsync(command: string, args: readonly string[], cwd: string, timeout = 300_000): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, env: cleanEnv(), timeout });
     let stdout = '';
@@ -68,7 +68,8 @@ function runAsync(command: string, args: readonly string[], cwd: string, timeout
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', (error) => resolve({ status: null, stdout, stderr: stderr + String(error) }));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    // A generous timeout: on a loaded machine tsc alone took over 90 s. Say when it was the timeout that ended it.
+    child.on('close', (status, signal) => resolve({ status, stdout, stderr: signal ? `${stderr}\nkilled by ${signal} (timeout ${timeout} ms?)` : stderr }));
   });
 }
 

@@ -149,7 +149,7 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
   it('a connection that went dead without a reset (a partition): the store drops it and works again on a new one', async () => {
     await withSchema(server.url, async (schema) => {
       proxy.mode = 'pass';
-      const store = new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 300, poolConfig: { max: 1 } });
+      const store = new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 2000, poolConfig: { max: 1 } });
       await store.open(liveContext());
       try {
         await store.get('warm');
@@ -194,7 +194,7 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
   it('stop({ timeout }) returns while the server does not answer, with a handler running', async () => {
     await withSchema(server.url, async (schema) => {
       proxy.mode = 'pass';
-      const scheduler = new Scheduler({ store: new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 200 }) });
+      const scheduler = new Scheduler({ store: new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 2000 }) });
       scheduler.on('error', () => undefined);
       let running = false;
       scheduler.register('work', () => {

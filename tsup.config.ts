@@ -5,7 +5,8 @@ import { defineConfig } from 'tsup';
 // Code splitting puts what both entries use (the error classes above all) in
 // one shared chunk per format, so `instanceof DuplicateJobError` holds for an
 // error thrown by RedisStore and checked against the class from 'godelayq'.
-export default defineConfig({
+export default defineConfig([
+  {
   entry: { index: 'src/index.ts', redis: 'src/redis.ts' },
   format: ['esm', 'cjs'],
   dts: true,
@@ -17,4 +18,26 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   external: ['ioredis'],
-});
+  },
+  // The `godelayq` command (package.json `bin`): an ESM file with a shebang,
+  // built on its own (no .d.ts; the library's files stay as they are). Its
+  // Redis code is a separate chunk loaded only for a redis:// store, so the
+  // command runs without ioredis (an optional peer) for a folder.
+  {
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    dts: false,
+    sourcemap: false,
+    clean: false,
+    target: 'node20',
+    splitting: true,
+    treeshake: true,
+    external: ['ioredis'],
+    banner: { js: '#!/usr/bin/env node' },
+    // Its chunks are named cli-*: the command's own copy of the code, apart
+    // from the library's (whose error classes must exist once per format).
+    esbuildOptions(options) {
+      options.chunkNames = 'cli-[name]-[hash]';
+    },
+  },
+]);

@@ -2,7 +2,7 @@
  * A child process for the CLI tests: an app that holds a JsonFileStore open
  * (its LOCK taken) and writes jobs when told, over stdin:
  *   `burst N`  schedules N jobs, one durable write each, then prints `done <total>`
- *   `stream`   schedules jobs without pause until `stop` (prints `done <total>`)
+ *   `stream M` schedules jobs, M ms apart (0: without pause), until `stop` (prints `done <total>`)
  *   `exit`     stops the scheduler and exits
  * Prints `ready <pid>` once the store is open. The heartbeat is slowed down
  * (staleLockMs) so the LOCK's bytes stay put while the tests hash the folder.
@@ -27,7 +27,11 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else if (command === 'stream') {
     streaming = true;
     void (async () => {
-      while (streaming) await one();
+      const pause = Number(arg ?? 0);
+      while (streaming) {
+        await one();
+        if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+      }
       process.stdout.write(`done ${total}\n`);
     })();
   } else if (command === 'stop') {

@@ -84,6 +84,11 @@ describe('godelayq jobs / show / stats on a JsonFileStore folder', () => {
     assert.deepEqual(stats.names.bulk, { scheduled: 3, running: 0, completed: 0, dead: 0, cancelled: 0 });
     const table = await cli(['stats', dir]);
     assert.equal(table.code, 0, table.stderr);
+    const many = tempDir(t);
+    await writeStore(many, 150);
+    const page = await cli(['jobs', many]);
+    assert.equal(page.stdout.split('\n').filter((l) => /^\S+ +\S+ +(scheduled|running|completed|dead|cancelled) /.test(l)).length, 100, 'the default limit is 100 jobs');
+    assert.match(page.stdout, /^100 jobs of 155 \(raise --limit to see more\)$/m);
     assert.match(table.stdout, /^dead +1$/m);
     assert.match(table.stdout, /^total +8$/m);
     assert.match(table.stdout, /^bulk +3 +0 +0 +0 +0$/m);

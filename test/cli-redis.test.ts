@@ -61,6 +61,28 @@ describe('godelayq on a RedisStore', { skip: redisSkip, timeout: 120_000 }, () =
     }, 'cli');
   });
 
+  it('a retry made with the command while an app runs is picked up: the job runs again', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      await fill(server.url, prefix);
+      const app = new Scheduler({ store: new RedisStore({ url: server.url, prefix }) });
+      const ran: string[] = [];
+      app.register('pay', (job) => {
+        ran.push(job.id);
+        return 'paid';
+      });
+      await app.start();
+      try {
+        const r = await cli(['retry', server.url, 'pay-1', '--prefix', prefix]);
+        assert.equal(r.code, 0, r.stderr);
+        for (let i = 0; i < 500 && (await app.get('pay-1'))?.state !== 'completed'; i++) await new Promise((res) => setTimeout(res, 10));
+        assert.deepEqual(ran, ['pay-1']);
+        assert.equal((await app.get('pay-1'))?.result, 'paid');
+      } finally {
+        await app.stop();
+      }
+    }, 'live');
+  });
+
   it('a read-only RedisStore subscribes to nothing, arms no timer, recovers no lease and refuses every change', async () => {
     await withPrefix(server.url, async (prefix) => {
       // A job running under a lease that has expired: an open for writing would recover it.

@@ -1,23 +1,24 @@
 import { defineConfig } from 'tsup';
 
-// Two entry points: the core, and the Redis store on its own subpath so the
-// main entry never imports ioredis (an optional peer dependency, external).
+// Entry points: the core, and the Redis and PostgreSQL stores on their own
+// subpaths so the main entry never imports ioredis or pg (optional peer
+// dependencies, external).
 // Code splitting puts what both entries use (the error classes above all) in
 // one shared chunk per format, so `instanceof DuplicateJobError` holds for an
-// error thrown by RedisStore and checked against the class from 'godelayq'.
+// error thrown by RedisStore or PostgresStore and checked against the class from 'godelayq'.
 export default defineConfig([
   {
-  entry: { index: 'src/index.ts', redis: 'src/redis.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  // No source maps in the package: they were 1.2 MB of a 1.9 MB tarball, and
-  // dist/ is unminified, commented JavaScript that reads fine without them.
-  sourcemap: false,
-  clean: true,
-  target: 'node20',
-  splitting: true,
-  treeshake: true,
-  external: ['ioredis'],
+    entry: { index: 'src/index.ts', redis: 'src/redis.ts', postgres: 'src/postgres.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    // No source maps in the package: they were 1.2 MB of a 1.9 MB tarball, and
+    // dist/ is unminified, commented JavaScript that reads fine without them.
+    sourcemap: false,
+    clean: true,
+    target: 'node20',
+    splitting: true,
+    treeshake: true,
+    external: ['ioredis', 'pg'],
   },
   // The `godelayq` command (package.json `bin`): an ESM file with a shebang,
   // built on its own (no .d.ts; the library's files stay as they are). Its

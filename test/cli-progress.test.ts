@@ -31,7 +31,7 @@ describe('progress bar', () => {
     now = 260;
     bar.update(50 * 1048576, 100 * 1048576);
     assert.equal(stream.written.length, 1);
-    assert.match(stream.written[0]!, /^\rreading jobs \[#+-+\]  50% 50\.0 MB\/100\.0 MB$/);
+    assert.match(stream.written[0]!, /^\rreading jobs \[#+-+\] {2}50% 50\.0 MB\/100\.0 MB$/);
     now = 300;
     bar.update(60, 100);
     assert.equal(stream.written.length, 1, 'throttled');

@@ -459,8 +459,13 @@ export class BinaryHeap<T> {
     return id === undefined ? this.#push(item, key, 0, -1) : this.#pushWithId(item, key, id);
   }
 
-  /** Pops tombstones off the top until a live entry (or nothing) is there. */
+  /**
+   * Pops tombstones off the top until a live entry (or nothing) is there;
+   * compacts instead once tombstones outnumber entries (pops shrink the live
+   * count too), as sweeping each one costs a sift and compacting O(1).
+   */
   #sweepTop(): void {
+    if (this.#dead >= MIN_COMPACT && this.#dead > this.#length - this.#dead) this.#compact();
     const slots = this.#slots;
     const items = this.#items;
     while (this.#length > 0 && items[slots[0]!] === undefined) {

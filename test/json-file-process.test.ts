@@ -2,7 +2,7 @@
  * JsonFileStore across processes: the directory lock (fault 6) and kill -9
  * while inserting (fault 1). Children run test/fixtures/json-file-child.ts.
  */
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
@@ -14,6 +14,13 @@ import { JsonFileStore } from '../src/store/json-file.js';
 import { insertOne, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
 
 after(removeTempDirs);
+
+/** Every child still running after a test (one that failed early, say) is killed, so it cannot hold the run up. */
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const proc of children) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  children.clear();
+});
 
 const CHILD = fileURLToPath(new URL('./fixtures/json-file-child.ts', import.meta.url));
 
@@ -27,6 +34,7 @@ interface Child {
 
 function child(...args: string[]): Child {
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
   const lines: Record<string, unknown>[] = [];
   const waiters: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buffer = '';

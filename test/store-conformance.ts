@@ -72,11 +72,16 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
     context: Partial<StoreContext> = {},
   ): Promise<void> {
     const fixture = await makeStore();
+    let closed = false;
     try {
       await fixture.store.open(storeContext(context));
       await fn(fixture.store, fixture);
       await fixture.store.close();
+      closed = true;
     } finally {
+      // A failed test must still close the store: an open Redis client would
+      // keep reconnecting after the server is gone and the file would never exit.
+      if (!closed) await fixture.store.close().catch(() => undefined);
       await fixture.cleanup();
     }
   }

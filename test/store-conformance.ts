@@ -262,6 +262,22 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
         });
       });
 
+      it("reschedules a schedule's next slot: its recurrence moves with it, everything else stays", async () => {
+        await withStore(async (store) => {
+          const recur = { every: 1000, misfire: 'once' as const, slot: CT0 + 1000, count: 3, signature: 'sig' };
+          await insert(store, newRecord('s', { runAt: CT0 + 1000, recur }));
+          const moved = await store.reschedule('s', CT0 + 7777);
+          assert.equal(moved.runAt, CT0 + 7777);
+          assert.deepEqual(moved.recur, { ...recur, slot: CT0 + 7777 });
+          assert.deepEqual(await store.get('s'), moved);
+          assert.equal(store.nextDueAt(), CT0 + 7777);
+          assert.deepEqual(ids((await store.claim(claimAll(CT0 + 7776))).jobs), []);
+          const [job] = (await store.claim(claimAll(CT0 + 7777))).jobs;
+          assert.equal(job?.id, 's');
+          assert.equal(job?.recur?.slot, CT0 + 7777);
+        });
+      });
+
       it('refuses to reschedule an unknown or non-scheduled job', async () => {
         await withStore(async (store) => {
           await assert.rejects(store.reschedule('missing', CT0), JobNotFoundError);

@@ -126,7 +126,7 @@ describe('JsonFileStore on disk', () => {
     assert.deepEqual((await readdir(dir)).sort(), ['journal-000002.jsonl', 'journal-000003.jsonl', 'snapshot-000002.json']);
   });
 
-  it('after reopen, records deep-equal the records before (random operations, several rotations)', async () => {
+  it('after reopen, the store holds what it acknowledged (random operations, several rotations), and records deep-equal those before', async () => {
     const dir = await tempDir();
     const options = { snapshotEvery: { changes: 40 } };
     const { store } = await openStore(dir, options, { keepCompleted: 30, keepDead: 10 });
@@ -135,25 +135,41 @@ describe('JsonFileStore on disk', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
+    // The oracle: what each resolved call acknowledged, built from the calls' own arguments.
+    const acked = new Map<string, { state: JobRecord['state']; runAt: number; priority: number; name: string }>();
     let now = CT0;
     let next = 0;
     for (let round = 0; round < 60; round++) {
       const ops: Promise<unknown>[] = [];
       for (let k = 0; k < 8; k++) {
         const id = `j${next++}`;
-        ops.push(insertOne(store, id, { runAt: now + rand(5000), priority: rand(3), name: `n${rand(3)}` }));
+        const fields = { runAt: now + rand(5000), priority: rand(3), name: `n${rand(3)}` };
+        ops.push(insertOne(store, id, fields).then(() => acked.set(id, { state: 'scheduled', ...fields })));
       }
-      ops.push(store.cancel(`j${rand(next)}`, now));
-      ops.push(store.reschedule(`j${rand(next)}`, now + rand(9000)).catch(() => undefined));
+      const cancelId = `j${rand(next)}`;
+      const cancel = store.cancel(cancelId, now);
+      const moveId = `j${rand(next)}`;
+      const moveTo = now + rand(9000);
+      const move = store.reschedule(moveId, moveTo).then(
+        () => true,
+        () => false,
+      );
       await Promise.all(ops);
+      // Applied once the round's inserts are in the oracle (a group commit resolves them in any order).
+      if (await cancel) acked.get(cancelId)!.state = 'cancelled';
+      if (await move) acked.get(moveId)!.runAt = moveTo;
       now += 1000;
       const { jobs } = await store.claim(claimAll(now, { limit: 5 }));
+      for (const job of jobs) acked.get(job.id)!.state = 'running';
       await Promise.all(
-        jobs.map((job, i) =>
-          i % 3 === 2
-            ? Promise.resolve()
-            : store.settle(job.id, job.token as string, { ...job, state: i % 3 === 0 ? 'completed' : 'dead', finishedAt: now, result: i }),
-        ),
+        jobs.map((job, i) => {
+          if (i % 3 === 2) return Promise.resolve();
+          const state = i % 3 === 0 ? 'completed' : 'dead';
+          return store.settle(job.id, job.token as string, { ...job, state, finishedAt: now, result: i }).then((ok) => {
+            assert.equal(ok, true);
+            acked.get(job.id)!.state = state;
+          });
+        }),
       );
     }
     const before = await allRecords(store);
@@ -161,12 +177,28 @@ describe('JsonFileStore on disk', () => {
     await store.close();
     const { store: again, warnings } = await openStore(dir, options, { keepCompleted: 30, keepDead: 10 });
     assert.deepEqual(warnings, []);
-    assert.deepEqual(await allRecords(again), afterRecovery(before));
-    assert.deepEqual(again.counts(), (() => {
-      const c = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0 };
-      for (const r of afterRecovery(before)) c[r.state]++;
-      return { ...again.counts(), ...c };
-    })());
+    const reopened = await allRecords(again);
+
+    // Against the oracle: every live job exactly (running ones come back scheduled), finished
+    // ones only as retention allows (the newest 30 completed or cancelled, 10 dead), none invented.
+    const live = [...acked].filter(([, j]) => j.state === 'scheduled' || j.state === 'running');
+    assert.deepEqual(
+      reopened.filter((r) => r.state === 'scheduled').map((r) => [r.id, r.runAt, r.priority, r.name]).sort(),
+      live.map(([id, j]) => [id, j.runAt, j.priority, j.name]).sort(),
+    );
+    for (const r of reopened) assert.equal(r.state === 'scheduled' ? 'live' : r.state, ['scheduled', 'running'].includes(acked.get(r.id)!.state) ? 'live' : acked.get(r.id)!.state, r.id);
+    const count = (...states: string[]): number => [...acked.values()].filter((j) => states.includes(j.state)).length;
+    const kept = (...states: string[]): number => reopened.filter((r) => states.includes(r.state)).length;
+    assert.ok(count('completed', 'cancelled') > 30 && count('dead') > 10, 'retention was exercised');
+    assert.equal(kept('completed', 'cancelled'), 30);
+    assert.equal(kept('dead'), 10);
+    const counts = again.counts();
+    assert.deepEqual(
+      [counts.scheduled, counts.running, counts.completed + counts.cancelled, counts.dead],
+      [live.length, 0, 30, 10],
+    );
+    // And, record for record, what the store held before it closed.
+    assert.deepEqual(reopened, afterRecovery(before));
     await again.close();
   });
 

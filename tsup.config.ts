@@ -1,12 +1,13 @@
 import { defineConfig } from 'tsup';
 
-// Two entry points: the core, and the Redis store on its own subpath so the
-// main entry never imports ioredis (an optional peer dependency, external).
+// Entry points: the core, and the Redis and PostgreSQL stores on their own
+// subpaths so the main entry never imports ioredis or pg (optional peer
+// dependencies, external).
 // Code splitting puts what both entries use (the error classes above all) in
 // one shared chunk per format, so `instanceof DuplicateJobError` holds for an
-// error thrown by RedisStore and checked against the class from 'godelayq'.
+// error thrown by RedisStore or PostgresStore and checked against the class from 'godelayq'.
 export default defineConfig({
-  entry: { index: 'src/index.ts', redis: 'src/redis.ts' },
+  entry: { index: 'src/index.ts', redis: 'src/redis.ts', postgres: 'src/postgres.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   // No source maps in the package: they were 1.2 MB of a 1.9 MB tarball, and
@@ -16,5 +17,5 @@ export default defineConfig({
   target: 'node20',
   splitting: true,
   treeshake: true,
-  external: ['ioredis'],
+  external: ['ioredis', 'pg'],
 });

@@ -10,6 +10,7 @@ const SCENARIOS: Record<string, () => Promise<BenchModule>> = {
   heap: () => import('./heap.js'),
   store: () => import('./store.js'),
   redis: () => import('./redis.js'),
+  postgres: () => import('./postgres.js'),
   scheduler: () => import('./scheduler.js'),
   cron: () => import('./cron.js'),
   loader: () => import('./loader.js'),

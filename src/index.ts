@@ -52,6 +52,7 @@ export type {
   ClaimRequest,
   ClaimResult,
   LostReason,
+  StoreWriteOptions,
 } from './store/store.js';
 export type {
   JsonValue,
@@ -71,6 +72,8 @@ export type {
   ScheduleOptions,
   EveryOptions,
   CronOptions,
+  WriteOptions,
+  TransactionClient,
   ListFilter,
   SchedulerStats,
 } from './types.js';

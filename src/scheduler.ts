@@ -47,7 +47,7 @@ import {
 } from './scheduler/requests.js';
 import { storeClock } from './scheduler/store-clock.js';
 import { MemoryStore } from './store/memory.js';
-import type { InsertRequest, InsertResult, JobRecord, Store } from './store/store.js';
+import type { InsertRequest, InsertResult, JobRecord, Store, StoreWriteOptions } from './store/store.js';
 import type {
   CronOptions,
   EveryOptions,
@@ -62,6 +62,7 @@ import type {
   ScheduleOptions,
   SchedulerStats,
   StoredResult,
+  WriteOptions,
 } from './types.js';
 import {
   MAX_PAYLOAD_LIMIT,
@@ -168,6 +169,7 @@ const CONSTRUCTOR_KEYS = new Set([
 const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout']);
 const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);
 const STOP_KEYS = new Set(['timeout']);
+const WRITE_KEYS = new Set(['db']);
 const SIGNAL_KEYS = new Set(['signals', 'timeout']);
 const EVENTS_KEYS = new Set(['types', 'names', 'ids', 'bufferSize', 'overflow']);
 const STATES: ReadonlySet<string> = new Set(['scheduled', 'running', 'completed', 'dead', 'cancelled']);
@@ -189,6 +191,19 @@ function checkStore(value: unknown): Store {
     );
   }
   return value as Store;
+}
+
+/** The store options of a call's `db` (its transaction), refused by a store that cannot join one. */
+function writeOptions(store: Store, options: unknown, what = 'options'): StoreWriteOptions {
+  const db = (options as { db?: unknown } | undefined)?.db;
+  if (db === undefined) return {};
+  if (!store.transactional) {
+    throw new ValidationError(`Expected \`${what}.db\` only with a store that joins transactions (PostgresStore), got it with ${store.constructor.name}`);
+  }
+  if (typeof db !== 'object' || db === null || typeof (db as { query?: unknown }).query !== 'function') {
+    throw new ValidationError(`Expected \`${what}.db\` to be a database client inside an open transaction, got ${show(db)}`);
+  }
+  return { db: db as NonNullable<StoreWriteOptions['db']> };
 }
 
 /**
@@ -432,7 +447,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
     const request = oneOffRequest(this.requests, name, dueAfter(this.times.now(), delay), true, payload, options);
-    return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    return this.insertOne(request, writeOptions(this.store, options)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   /** Runs job `name` once at `at` (Date or epoch ms); a past time runs at once. */
@@ -444,23 +459,29 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
     const request = oneOffRequest(this.requests, name, checkTime(at, 'at'), false, payload, options);
-    return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    return this.insertOne(request, writeOptions(this.store, options)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   /**
    * Schedules several one-off jobs: all or none, in one store write.
-   * Each item gives `delay` (ms) or `at`.
+   * Each item gives `delay` (ms) or `at`. `options.db`: inside that transaction.
    */
-  async scheduleMany(items: readonly ScheduleManyItem<Jobs>[]): Promise<JobInfoOf<Jobs, Results>[]> {
+  async scheduleMany(items: readonly ScheduleManyItem<Jobs>[], options?: WriteOptions): Promise<JobInfoOf<Jobs, Results>[]> {
     this.assertStarted();
+    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
+    checkKeys(o, WRITE_KEYS, 'options');
+    const write = writeOptions(this.store, o);
     const requests = manyRequests(this.requests, items);
+    if (Array.isArray(items) && items.some((item) => (item as { options?: { db?: unknown } } | undefined)?.options?.db !== undefined)) {
+      throw new ValidationError('Expected `items[i].options.db` to be left out (pass `db` once, as scheduleMany(items, { db })), got one');
+    }
     let results: InsertResult[];
     try {
-      results = await this.dispatcher.track(this.store.insert(requests));
+      results = await this.dispatcher.track(this.store.insert(requests, write));
     } finally {
       this.dispatcher.arm();
     }
-    return results.map((result) => this.afterInsert(result));
+    return results.map((result) => this.afterInsert(result, write));
   }
 
   /**
@@ -480,7 +501,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     checkKeys(o, CRON_KEYS, 'options');
     if (o.tz !== undefined && typeof o.tz !== 'string') throw new ValidationError(`Expected \`options.tz\` to be an IANA time zone name, got ${show(o.tz)}`);
     const request = recurringRequest(this.requests, name, { cron: expression, ...(o.tz === undefined ? {} : { tz: o.tz as string }) }, payload, o);
-    return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    return this.insertOne(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   /** A recurring job every `interval` ms; slots are start + k × interval, never drifting with run time. */
@@ -498,21 +519,22 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, EVERY_KEYS, 'options');
     const request = recurringRequest(this.requests, name, { every }, payload, o);
-    return this.insertOne(request) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    return this.insertOne(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
-  private async insertOne(request: InsertRequest): Promise<JobInfoOf<Jobs, Results>> {
+  private async insertOne(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
     let results: InsertResult[];
     try {
-      results = await this.dispatcher.track(this.store.insert([request]));
+      results = await this.dispatcher.track(write.db ? this.store.insert([request], write) : this.store.insert([request]));
     } finally {
       this.dispatcher.arm();
     }
-    return this.afterInsert(results[0] as InsertResult);
+    return this.afterInsert(results[0] as InsertResult, write);
   }
 
-  private afterInsert(result: InsertResult): JobInfoOf<Jobs, Results> {
-    if (result.previous?.state === 'running') this.dispatcher.replaced(result.previous.id);
+  private afterInsert(result: InsertResult, write: StoreWriteOptions): JobInfoOf<Jobs, Results> {
+    // In a transaction the replaced attempt is told when it commits (a rollback keeps it).
+    if (result.previous?.state === 'running' && !write.db) this.dispatcher.replaced(result.previous.id);
     if (result.outcome === 'kept') {
       // A kept schedule may be mid-claim (its misfires being planned): answer with the record as it is after that.
       return this.info(this.dispatcher.current(result.record));
@@ -526,25 +548,32 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   /**
    * Cancels a scheduled or running job (a running one is aborted and never
    * retried). Resolves false when there is no such job or it already ended.
+   * `options.db`: inside that transaction (a running attempt is aborted when it commits).
    */
-  async cancel(id: string): Promise<boolean> {
+  async cancel(id: string, options?: WriteOptions): Promise<boolean> {
     this.assertStarted();
     checkId(id);
-    const record = await this.dispatcher.track(this.store.cancel(id, this.times.now()));
+    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
+    checkKeys(o, WRITE_KEYS, 'options');
+    const write = writeOptions(this.store, o);
+    const record = await this.dispatcher.track(write.db ? this.store.cancel(id, this.times.now(), write) : this.store.cancel(id, this.times.now()));
     if (!record) return false;
-    this.dispatcher.cancelled(id);
+    if (!write.db) this.dispatcher.cancelled(id);
     this.publish('cancelled', () => ({ job: this.info(record) }));
     this.dispatcher.arm();
     return true;
   }
 
-  /** Moves a scheduled job (or a schedule's next slot) to `when`. */
-  async reschedule(id: string, when: Date | number): Promise<JobInfoOf<Jobs, Results>> {
+  /** Moves a scheduled job (or a schedule's next slot) to `when`. `options.db`: inside that transaction. */
+  async reschedule(id: string, when: Date | number, options?: WriteOptions): Promise<JobInfoOf<Jobs, Results>> {
     this.assertStarted();
     checkId(id);
     const runAt = checkTime(when, 'when');
+    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
+    checkKeys(o, WRITE_KEYS, 'options');
+    const write = writeOptions(this.store, o);
     const before = await this.store.get(id);
-    const record = await this.dispatcher.track(this.store.reschedule(id, runAt));
+    const record = await this.dispatcher.track(write.db ? this.store.reschedule(id, runAt, write) : this.store.reschedule(id, runAt));
     this.publish('rescheduled', () => ({ job: this.info(record), previousRunAt: new Date(before?.runAt ?? runAt) }));
     this.dispatcher.arm();
     return this.info(record);

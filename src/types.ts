@@ -73,8 +73,27 @@ export type OnDuplicate = 'reject' | 'keep' | 'replace';
 /** What to do with the slots of a schedule that passed without running. */
 export type MisfirePolicy = 'skip' | 'once' | 'all';
 
+/**
+ * A database client inside an open transaction, for a store that joins
+ * transactions (PostgresStore: a `pg` Client or PoolClient after `BEGIN`).
+ */
+export interface TransactionClient {
+  query(...args: never[]): unknown;
+}
+
+/** Options of `cancel` / `reschedule` (and the second argument of `scheduleMany`). */
+export interface WriteOptions {
+  /**
+   * Make the change inside this open transaction (stores with
+   * `transactional: true`, e.g. PostgresStore): it becomes visible, and wakes
+   * the workers, only when the transaction commits, and a rollback undoes it.
+   * Other stores reject it.
+   */
+  db?: TransactionClient;
+}
+
 /** Options of `scheduleIn` / `scheduleAt` / `scheduleMany`. */
-export interface ScheduleOptions {
+export interface ScheduleOptions extends WriteOptions {
   /** Your own id (idempotency key). Default: a generated URL-safe id. */
   id?: string;
   /** Overrides the handler's and the scheduler's retry policy for this job. */

@@ -231,6 +231,25 @@ export function redisScheduler(): Scheduler<Jobs> {
 }
 `;
 
+/** Appended when pg is available: the subpath's types resolve, plug into Scheduler, and `db` takes a pg client. */
+const TYPES_POSTGRES = `
+import { PostgresStore } from 'godelayq/postgres';
+import type { PostgresStoreOptions } from 'godelayq/postgres';
+import type { PoolClient } from 'pg';
+
+export async function postgresScheduler(client: PoolClient): Promise<Scheduler<Jobs>> {
+  const options: PostgresStoreOptions = { connectionString: 'postgres://localhost/app', schema: 'jobs' };
+  // @ts-expect-error schema is a string
+  void new PostgresStore({ schema: 1 });
+  const scheduler = new Scheduler<Jobs>({ store: new PostgresStore(options) });
+  await scheduler.scheduleIn('order.cancel', 1000, { orderId: 'A1' }, { db: client });
+  await scheduler.cancel('x', { db: client });
+  // @ts-expect-error db is a database client
+  await scheduler.reschedule('x', 0, { db: 42 });
+  return scheduler;
+}
+`;
+
 const TS_BASE = {
   strict: true,
   noEmit: true,
@@ -258,6 +277,8 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
   let installNote = '';
   /** ioredis (optional peer) linked into the consumer from the repo, when the repo has it. */
   let peerLinked = false;
+  /** pg (optional peer) and its types linked likewise. */
+  let pgLinked = false;
   const typeChecks = new Map<string, Promise<Run>>();
   let pkg: { exports: ExportsMap; dependencies: Record<string, string> };
 
@@ -281,13 +302,20 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
       symlinkSync(path.join(ROOT, 'node_modules', 'ioredis'), path.join(project, 'node_modules', 'ioredis'), 'dir');
       peerLinked = true;
     }
+    if (existsSync(path.join(ROOT, 'node_modules', 'pg')) && existsSync(path.join(ROOT, 'node_modules', '@types', 'pg'))) {
+      symlinkSync(path.join(ROOT, 'node_modules', 'pg'), path.join(project, 'node_modules', 'pg'), 'dir');
+      mkdirSync(path.join(project, 'node_modules', '@types'), { recursive: true });
+      symlinkSync(path.join(ROOT, 'node_modules', '@types', 'pg'), path.join(project, 'node_modules', '@types', 'pg'), 'dir');
+      pgLinked = true;
+    }
     writeFileSync(path.join(project, 'esm.mjs'), ESM_MAIN);
     writeFileSync(path.join(project, 'cjs.cjs'), CJS_MAIN);
     // tsc takes seconds per run (it checks @types/node too): start them all now, side by side.
     for (const { label, compilerOptions, files } of TYPE_CHECKS) {
       const dir = path.join(project, `types-${label}`);
       mkdirSync(dir);
-      const consumer = peerLinked && './redis' in pkg.exports ? TYPES_CONSUMER + TYPES_REDIS : TYPES_CONSUMER;
+      let consumer = peerLinked && './redis' in pkg.exports ? TYPES_CONSUMER + TYPES_REDIS : TYPES_CONSUMER;
+      if (pgLinked && './postgres' in pkg.exports) consumer += TYPES_POSTGRES;
       for (const file of files) writeFileSync(path.join(dir, file), consumer);
       writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...TS_BASE, ...compilerOptions }, files }, null, 2));
       typeChecks.set(label, runAsync(process.execPath, [TSC, '-p', dir, '--listFiles'], project));
@@ -320,6 +348,7 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
         assert.match(code, new RegExp(`(from |require\\()["']${dep}["']`), `${file} should import ${dep}, not bundle it`);
       }
       assert.doesNotMatch(code, /["']ioredis["']/, `${file}: the root entry must never import ioredis`);
+      assert.doesNotMatch(code, /(from |require\()["']pg["']/, `${file}: the root entry must never import pg`);
     }
   });
 
@@ -376,7 +405,7 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
       ] as const) {
         const r = run(process.execPath, args, project, 20_000);
         if (r.status === 0) continue;
-        const peer = !peerLinked && /Cannot find (module|package) 'ioredis'/.test(r.stderr);
+        const peer = (!peerLinked && /Cannot find (module|package) 'ioredis'/.test(r.stderr)) || (!pgLinked && /Cannot find (module|package) 'pg'/.test(r.stderr));
         assert.ok(peer, `${label} ${spec} failed for another reason than a missing optional peer:\n${r.stderr}`);
       }
     }
@@ -399,6 +428,26 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
       const r = run(process.execPath, args, project, 20_000);
       assert.equal(r.status, 0, `${label}: ${r.stderr}`);
       assert.deepEqual(JSON.parse(r.stdout), { store: 'function', validation: true, base: true }, `${label}: RedisStore's errors are not the root entry's classes`);
+    }
+  });
+
+  it('godelayq/postgres throws the root entry\'s error classes (one shared copy), as ESM and CJS', (t) => {
+    if (!('./postgres' in pkg.exports)) return t.skip('no ./postgres subpath');
+    if (!pgLinked) return t.skip('pg (optional peer) is not installed in the repo');
+    const check = `
+      const bad = (() => { try { new postgres.PostgresStore({ schema: 'Bad-Name' }); } catch (error) { return error; } })();
+      process.stdout.write(JSON.stringify({
+        store: typeof postgres.PostgresStore,
+        validation: bad instanceof root.ValidationError,
+        base: bad instanceof root.GodelayqError,
+      }));`;
+    for (const [label, args] of [
+      ['ESM', ['--input-type=module', '-e', `import * as root from 'godelayq'; import * as postgres from 'godelayq/postgres'; ${check}`]],
+      ['CJS', ['-e', `const root = require('godelayq'); const postgres = require('godelayq/postgres'); ${check}`]],
+    ] as const) {
+      const r = run(process.execPath, args, project, 20_000);
+      assert.equal(r.status, 0, `${label}: ${r.stderr}`);
+      assert.deepEqual(JSON.parse(r.stdout), { store: 'function', validation: true, base: true }, `${label}: PostgresStore's errors are not the root entry's classes`);
     }
   });
 

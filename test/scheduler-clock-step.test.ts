@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { Scheduler } from '../src/scheduler.js';
 import { SystemClock, VirtualClock } from '../src/clock.js';
 import { JsonFileStore } from '../src/store/json-file.js';
+import { MemoryStore } from '../src/store/memory.js';
+import { StorePersistError } from '../src/errors.js';
+import type { JobRecord } from '../src/store/store.js';
 import { T0, record, until } from './helpers.js';
 import { removeTempDirs, tempDir } from './json-file-helpers.js';
 
@@ -115,6 +118,91 @@ describe('wall-clock steps', () => {
     const b = await setup({ store: new JsonFileStore(dir) });
     assert.equal((await b.scheduler.get('later'))?.runAt.getTime(), T0 - 10 * MIN);
     await b.scheduler.stop();
+  });
+});
+
+describe('faults around clock steps (found by the simulation)', () => {
+  it('readyRecheck: a due job waiting for a busy handler, then the clock stepped back, does not start before its date', async () => {
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock });
+    const starts: [number, number][] = [];
+    let release!: () => void;
+    scheduler.register(
+      'work',
+      async (job) => {
+        starts.push([job.payload.n, clock.now() - T0]);
+        if (job.payload.n === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+      { concurrency: 1 },
+    );
+    await scheduler.start();
+    await scheduler.scheduleAt('work', T0, { n: 1 });
+    await scheduler.scheduleAt('work', T0 + MIN, { n: 2 });
+    await clock.advance(2 * MIN); // n2 is due and waits: n1 holds the only slot
+    await clock.set(T0 - H + 2 * MIN); // stepped back 1 h: n2's date is an hour away again
+    release();
+    await clock.advance(H - MIN - 1);
+    assert.deepEqual(starts, [[1, 0]], 'n2 did not start before its wall-clock date');
+    await clock.advance(1);
+    assert.deepEqual(starts, [[1, 0], [2, MIN]]);
+    await scheduler.stop();
+  });
+
+  it('shiftRetry: a re-base the store refuses is retried until it lands', async () => {
+    class RefusingShift extends MemoryStore {
+      refusals = 2;
+      shifts: number[] = [];
+      override async shift(deltaMs: number): Promise<void> {
+        this.shifts.push(deltaMs);
+        if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
+        await super.shift(deltaMs);
+      }
+    }
+    const store = new RefusingShift();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, store });
+    const errors = record(scheduler, clock, ['error']);
+    const runs: number[] = [];
+    scheduler.register('work', () => {
+      runs.push(clock.now() - T0);
+    });
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'later' });
+    await clock.set(T0 + H); // forward 1 h: the delay must still end 50 elapsed minutes after it was set
+    assert.equal(runs.length, 0, 'not run by the step while the re-base is refused');
+    await clock.advance(1000);
+    assert.deepEqual(store.shifts, [H, H, H], 'refused twice, retried with backoff, then taken');
+    assert.equal(errors.length, 2, 'each refusal is an error event');
+    assert.equal((await scheduler.get('later'))?.runAt.getTime(), T0 + H + 50 * MIN);
+    await clock.advance(50 * MIN);
+    assert.deepEqual(runs, [H + 50 * MIN]);
+    await scheduler.stop();
+  });
+
+  it('retryWaitStep: a settle retry waiting across a backward step waits elapsed time, not the step', async () => {
+    class FlakySettle extends MemoryStore {
+      failing = true;
+      calls = 0;
+      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+        this.calls++;
+        if (this.failing) throw new StorePersistError('disk full (injected)');
+        return super.settle(id, token, next);
+      }
+    }
+    const store = new FlakySettle();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, store });
+    scheduler.register('work', () => undefined);
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'j' });
+    await clock.advance(0);
+    assert.equal(store.calls, 1, 'the first settle was refused; a retry waits 100 ms');
+    store.failing = false;
+    await clock.set(clock.now() - H);
+    await clock.advance(100);
+    assert.equal(store.calls, 2, 'retried 100 elapsed ms later, not an hour later');
+    assert.equal((await scheduler.get('j'))?.state, 'completed');
+    await scheduler.stop();
   });
 });
 

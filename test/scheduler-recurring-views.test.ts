@@ -93,7 +93,7 @@ describe('re-declaring a schedule after downtime', () => {
     await b.scheduler.stop();
   });
 
-  it("answers with the catch-up that runs ('once'): its slot is the latest missed one and the next run is in the future", async () => {
+  it("answers with the catch-up recorded by misfire planning ('once'): its slot is the latest missed one, and it runs next", async () => {
     const store = new MemoryStore();
     const clock = new VirtualClock(T0);
     const a = await boot(store, clock);
@@ -102,16 +102,32 @@ describe('re-declaring a schedule after downtime', () => {
     await clock.advance(3 * D);
     const b = new Scheduler<Jobs>({ store, clock });
     let release!: () => void;
-    b.register('report', () => new Promise<void>((resolve) => (release = resolve)));
+    const slots: number[] = [];
+    const stored: (number | undefined)[] = [];
+    b.register('report', async (job) => {
+      slots.push(job.runAt.getTime());
+      // What a crash right now would leave: the store's record must hold the planned slot (misfireKept, found by the simulation).
+      stored.push((await store.get('daily'))?.recur?.slot);
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    const misfired: number[] = [];
+    b.on('misfired', (e) => misfired.push(e.missed));
     await b.start();
     const again = await b.scheduleCron('report', '0 9 * * *', { kind: 'daily' }, { id: 'daily' });
-    const now = clock.now();
-    assert.equal(again.state, 'running');
+    // The planned slot is recorded before it runs (a crash cannot bring back the slots declared missed).
+    assert.equal(again.state, 'scheduled');
     assert.equal(again.runAt.getTime(), T0 + 2 * D + 9 * H, 'the catch-up runs the most recent missed slot');
-    assert.ok((again.cron?.nextRunAt?.getTime() as number) > now, 'the next run is in the future');
-    assert.equal((await b.get('daily'))?.runAt.getTime(), T0 + 2 * D + 9 * H, 'get() agrees');
+    assert.equal(again.cron?.nextRunAt?.getTime(), T0 + 2 * D + 9 * H, 'the catch-up is the next run');
+    await clock.advance(0);
+    assert.deepEqual(slots, [T0 + 2 * D + 9 * H], 'the catch-up runs at once');
+    assert.deepEqual(stored, [T0 + 2 * D + 9 * H], 'the store recorded the catch-up slot before the handler ran');
+    assert.deepEqual(misfired, [2], 'the two older slots were declared missed');
+    const running = await b.get('daily');
+    assert.equal(running?.state, 'running');
+    assert.equal(running?.runAt.getTime(), T0 + 2 * D + 9 * H, 'get() agrees');
     release();
     await clock.advance(0);
+    assert.ok(((await b.get('daily'))?.runAt.getTime() as number) > clock.now(), 'then the next run is in the future');
     await b.stop();
   });
 });

@@ -61,6 +61,13 @@ export interface DispatchHost {
   view(record: JobRecord, nextRunAt?: Date | null): object;
 }
 
+interface Sleeper {
+  /** When it wakes, on the base clock. */
+  at: number;
+  timer: ClockTimer;
+  wake: () => void;
+}
+
 interface Attempt {
   record: JobRecord;
   handler: HandlerEntry;
@@ -94,7 +101,10 @@ export class Dispatcher {
   private latenessNext = 0;
   private pendingOps = 0;
   private readonly opsIdle: (() => void)[] = [];
-  private readonly sleepers = new Set<{ timer: ClockTimer; wake: () => void }>();
+  private readonly sleepers = new Set<Sleeper>();
+  /** A clock step's re-base the store has not taken yet (retried with backoff). */
+  private shiftOwed = 0;
+  private shifting = false;
   private active = false;
   private paused = false;
   /** Set by stop(): settle retries give up. */
@@ -122,6 +132,7 @@ export class Dispatcher {
     this.active = true;
     this.halted = false;
     this.stepOff = this.host.baseClock.onStep?.((delta) => this.onStep(delta));
+    if (this.shiftOwed !== 0) void this.reBase();
     this.kick();
   }
 
@@ -253,7 +264,8 @@ export class Dispatcher {
       this.clearTimer();
       return;
     }
-    const at = this.host.store.nextDueAt();
+    // Until a re-base lands, delays may sit at their old wall-clock due times: claim nothing (reBase kicks when done).
+    const at = this.rebasing() ? undefined : this.host.store.nextDueAt();
     if (at === undefined) {
       this.clearTimer();
       return;
@@ -291,7 +303,14 @@ export class Dispatcher {
     // A shared store's records are in its server's frame: a local step moves none of them.
     const local = typeof store.now !== 'function';
     if (local && store.shift) {
-      store.shift(deltaMs).catch((error: unknown) => this.host.emit('error', () => ({ error: toError(error) })));
+      this.shiftOwed += deltaMs;
+      void this.reBase();
+    }
+    for (const sleeper of this.sleepers) {
+      // A settle retry waits elapsed time: it moves with the step rather than wait the step out.
+      sleeper.timer.clear();
+      sleeper.at += deltaMs;
+      sleeper.timer = this.host.baseClock.setTimer(sleeper.at, () => sleeper.wake());
     }
     for (const attempt of this.attempts.values()) {
       // A running `every` occurrence keeps elapsed time too: its outcome's next slot follows from the moved slot.
@@ -307,6 +326,43 @@ export class Dispatcher {
     this.clearTimer();
     this.arm();
     this.kick();
+  }
+
+  private rebasing(): boolean {
+    return this.shifting || this.shiftOwed !== 0;
+  }
+
+  /**
+   * Hands the owed re-base to the store; a refused one is retried with
+   * backoff until it lands (steps taken meanwhile add up), so no delay keeps
+   * its old wall-clock due time. A refused shift changed nothing (the store
+   * undoes a failed write, or stops writing for good).
+   */
+  private async reBase(): Promise<void> {
+    const store = this.host.store;
+    if (this.shifting || !store.shift) return;
+    this.shifting = true;
+    let wait = SETTLE_RETRY_FIRST;
+    try {
+      while (this.shiftOwed !== 0 && !this.halted) {
+        const delta = this.shiftOwed;
+        this.shiftOwed = 0;
+        try {
+          await this.track(store.shift(delta));
+          wait = SETTLE_RETRY_FIRST;
+        } catch (error) {
+          this.shiftOwed += delta;
+          this.host.emit('error', () => ({ error: toError(error) }));
+          if (!this.active) break;
+          await this.sleep(wait);
+          wait = Math.min(SETTLE_RETRY_MAX, wait * 2);
+        }
+        this.arm();
+        this.kick();
+      }
+    } finally {
+      this.shifting = false;
+    }
   }
 
   // ------------------------------------------------------------- dispatch
@@ -331,7 +387,7 @@ export class Dispatcher {
       for (;;) {
         this.dispatchAgain = false;
         const free = this.host.concurrency - this.attempts.size;
-        if (free <= 0 || !this.active || this.paused) break;
+        if (free <= 0 || !this.active || this.paused || this.rebasing()) break;
         const now = this.host.clock.now();
         const claimed = await this.track(
           this.host.store.claim({ now, limit: free, capacity: (name) => this.capacity(name), token: this.newToken }),
@@ -368,7 +424,8 @@ export class Dispatcher {
   }
 
   private checkDrained(): void {
-    if (!this.busy || this.attempts.size > 0 || this.settling.size > 0 || !this.active) return;
+    // A claim in flight may be starting work: dispatch checks again when it ends.
+    if (!this.busy || this.attempts.size > 0 || this.settling.size > 0 || !this.active || this.dispatching) return;
     const next = this.host.store.nextDueAt();
     if (next !== undefined && next <= this.host.clock.now()) return;
     this.busy = false;
@@ -395,20 +452,20 @@ export class Dispatcher {
     if (record.recur && record.attempt === 1) {
       const recur = record.recur;
       const plan = planDue(specOf(recur), recur.slot, now, { misfire: recur.misfire, graceMs: recur.grace ?? this.host.misfireGraceMs });
-      if (plan.missed > 0) {
-        const runAt = plan.runAt === undefined ? undefined : new Date(plan.runAt);
-        this.host.emit('misfired', () => ({ job: this.host.view(record), missed: plan.missed, runAt }));
-      }
-      if (plan.runAt === undefined || plan.runAt > now) {
-        // Skip to a future slot (or the schedule ended) without running.
+      if (plan.runAt === undefined || plan.runAt !== recur.slot) {
+        // Missed slots: record the planned slot (a catch-up now, a future
+        // slot, or the end) before anything runs, so a crash or stop cannot
+        // bring back a slot the `misfired` event declared missed. A catch-up
+        // is due, so the next claim runs it.
         const next: JobRecord =
           plan.runAt === undefined
             ? patchRecord(record, { state: 'completed', finishedAt: now, attempt: 0, token: undefined, lost: undefined })
             : patchRecord(record, { state: 'scheduled', runAt: plan.runAt, attempt: 0, token: undefined, lost: undefined, recur: { ...recur, slot: plan.runAt } });
-        this.settleAside(claimed, next);
+        const missed = plan.missed;
+        const runAt = plan.runAt === undefined ? undefined : new Date(plan.runAt);
+        this.settleAside(claimed, next, missed > 0 ? () => this.host.emit('misfired', () => ({ job: this.host.view(claimed), missed, runAt })) : undefined);
         return;
       }
-      if (plan.runAt !== recur.slot) record = patchRecord(record, { runAt: plan.runAt, recur: { ...recur, slot: plan.runAt } });
     }
     if (record.lost) record = patchRecord(record, { lost: undefined });
     this.run(record, handler, now);
@@ -590,9 +647,12 @@ export class Dispatcher {
     this.settling.set(claimed.id, entry);
   }
 
+  /** Waits `ms` of elapsed time: a step of the wall clock moves the wake-up with it (onStep). */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const sleeper = {
+      const clock = this.host.baseClock;
+      const sleeper: Sleeper = {
+        at: clock.now() + ms,
         timer: undefined as unknown as ClockTimer,
         wake: (): void => {
           sleeper.timer.clear();
@@ -600,7 +660,7 @@ export class Dispatcher {
           resolve();
         },
       };
-      sleeper.timer = this.host.baseClock.setTimer(this.host.baseClock.now() + ms, () => sleeper.wake());
+      sleeper.timer = clock.setTimer(sleeper.at, () => sleeper.wake());
       this.sleepers.add(sleeper);
     });
   }

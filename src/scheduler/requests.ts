@@ -24,7 +24,7 @@ import {
   toJsonValue,
 } from '../validate.js';
 
-export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate']);
+export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate', 'db']);
 export const EVERY_KEYS: ReadonlySet<string> = new Set([...SCHEDULE_KEYS, 'startAt', 'endAt', 'limit', 'misfire', 'misfireGraceMs']);
 export const CRON_KEYS: ReadonlySet<string> = new Set([...EVERY_KEYS, 'tz']);
 const MANY_ITEM_KEYS: ReadonlySet<string> = new Set(['name', 'payload', 'delay', 'at', 'options']);

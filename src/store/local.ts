@@ -57,6 +57,8 @@ export class LocalState {
   private readonly finished = new Set<string>();
   private readonly dead = new Set<string>();
   private readonly tally: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
+  /** The latest `now` jobs were promoted at: a smaller one means the clock went back. */
+  private promotedAt = -Infinity;
   nextSeq = 1;
   keepCompleted = 1000;
   keepDead = 10000;
@@ -108,6 +110,7 @@ export class LocalState {
     this.byId.clear();
     this.due.clear();
     this.ready.clear();
+    this.promotedAt = -Infinity;
     this.finished.clear();
     this.dead.clear();
     for (const k of Object.keys(this.tally) as (keyof StoreCounts)[]) this.tally[k] = 0;
@@ -223,6 +226,8 @@ export class LocalState {
 
   /** Moves every job due at `now` from the time index to its name's ready queue. */
   promote(now: number): void {
+    if (now < this.promotedAt) this.demote(now);
+    this.promotedAt = now;
     for (;;) {
       const key = this.due.peekKey();
       if (key === undefined || key > now) return;
@@ -233,6 +238,23 @@ export class LocalState {
         this.ready.set(job.name, queue);
       }
       queue.push(job, -job.priority);
+    }
+  }
+
+  /**
+   * The clock went back: a job promoted earlier but not yet claimed (its
+   * handler busy or missing, the scheduler paused) and no longer due goes
+   * back to the time index, so it never starts before its runAt. O(ready),
+   * only after a backward step.
+   */
+  private demote(now: number): void {
+    for (const queue of this.ready.values()) {
+      const later: JobRecord[] = [];
+      for (const job of queue) if (job.runAt > now) later.push(job);
+      for (const job of later) {
+        queue.remove(job.id);
+        this.due.push(job, job.runAt);
+      }
     }
   }
 

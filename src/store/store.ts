@@ -20,7 +20,7 @@
  *   policy when it next claims the job (see JobRecord.lost).
  */
 import type { Clock } from '../clock.js';
-import type { JobState, JsonValue, MisfirePolicy, RetryOptions } from '../types.js';
+import type { JobState, JsonValue, MisfirePolicy, RetryOptions, TransactionClient } from '../types.js';
 
 /** A schedule's recurrence as stored with its job. */
 export interface RecurrenceRecord {
@@ -180,6 +180,16 @@ export interface StoreContext {
   lost?(id: string, token: string, reason: LostReason): void;
 }
 
+/**
+ * Options of the mutating calls a transactional store (`transactional: true`)
+ * accepts; the scheduler passes them through untouched. Other stores never
+ * receive them (the scheduler refuses `db` for them).
+ */
+export interface StoreWriteOptions {
+  /** Run the change on this client, inside the caller's open transaction: it commits or rolls back with it. */
+  db?: TransactionClient;
+}
+
 /** Why an attempt no longer owns its job (the `lost` event's `reason`). */
 export type LostReason = 'cancelled' | 'replaced' | 'lease' | 'lock';
 
@@ -187,19 +197,19 @@ export type LostReason = 'cancelled' | 'replaced' | 'lease' | 'lock';
 export interface Store {
   open(context: StoreContext): Promise<void>;
   close(): Promise<void>;
-  insert(requests: readonly InsertRequest[]): Promise<InsertResult[]>;
+  insert(requests: readonly InsertRequest[], options?: StoreWriteOptions): Promise<InsertResult[]>;
   get(id: string): Promise<JobRecord | undefined>;
   list(filter: StoreListFilter): Promise<JobRecord[]>;
   /**
    * Scheduled or running → cancelled. Resolves with the cancelled record, or
    * `undefined` when there is no such job or it was already final.
    */
-  cancel(id: string, now: number): Promise<JobRecord | undefined>;
+  cancel(id: string, now: number, options?: StoreWriteOptions): Promise<JobRecord | undefined>;
   /**
    * Moves a scheduled job (for a schedule: its next occurrence, whose slot
    * becomes `runAt`). Rejects with JobNotFoundError when absent or not scheduled.
    */
-  reschedule(id: string, runAt: number): Promise<JobRecord>;
+  reschedule(id: string, runAt: number, options?: StoreWriteOptions): Promise<JobRecord>;
   /** Dead or cancelled → scheduled at `runAt`, attempts reset. JobNotFoundError otherwise. */
   revive(id: string, runAt: number): Promise<JobRecord>;
   /** Moves due jobs to running; see ClaimRequest. */
@@ -227,6 +237,11 @@ export interface Store {
    * processes were up); only the "next slot already due" rule applies.
    */
   readonly shared?: boolean;
+  /**
+   * True when `insert`, `cancel` and `reschedule` accept `{ db }`: the
+   * caller's database client inside its open transaction.
+   */
+  readonly transactional?: boolean;
   /** Current counts, synchronous (a shared store may answer from a cache). */
   counts(): StoreCounts;
   /**

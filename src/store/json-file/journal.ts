@@ -98,6 +98,14 @@ export class JournalWriter {
    * it must fail rather than become durable.
    */
   private failing: StorePersistError | undefined;
+  /**
+   * Batches rejected by the current failure whose revert LocalStore has not
+   * reported yet (endFailure). Their rejections reach LocalStore one by one:
+   * the window stays shut until the last is reverted, or a batch applied in
+   * between would sit on a failed batch not yet undone (found by the
+   * simulation: it became durable, then was reverted in memory).
+   */
+  private unreverted = 0;
   /** Set for good when the store stopped writing: every batch rejects with it. */
   private halted: StorePersistError | undefined;
   private needsRepair = false;
@@ -118,7 +126,10 @@ export class JournalWriter {
     // A batch applied before LocalStore reverted the failed ones may depend
     // on them: it fails too.
     const refusal = this.halted ?? this.failing;
-    if (refusal) return Promise.reject(refusal);
+    if (refusal) {
+      if (!this.halted) this.unreverted++;
+      return Promise.reject(refusal);
+    }
     return new Promise<void>((resolve, reject) => {
       const id = ++this.lastId;
       this.queue.push({ id, data, resolve, reject });
@@ -139,7 +150,8 @@ export class JournalWriter {
    * been reverted in memory, so new batches no longer depend on them.
    */
   endFailure(): void {
-    this.failing = undefined;
+    if (this.unreverted > 0) this.unreverted--;
+    if (this.unreverted === 0) this.failing = undefined;
   }
 
   /** Stops writing for good: every queued and later batch rejects with `error`. */
@@ -236,6 +248,7 @@ export class JournalWriter {
           this.failing = error;
           const behind = this.queue;
           this.queue = [];
+          this.unreverted += group.length + behind.length;
           // Cut the failed write off first (so the next group can go ahead),
           // then reject: if it could not be cut off, the rejection says the
           // change may have happened.
@@ -246,7 +259,7 @@ export class JournalWriter {
           // Normally ended by endFailure() once LocalStore reverted the failed
           // batches; this is only a safety net.
           setImmediate(() => {
-            if (this.failing === error) this.failing = undefined;
+            if (this.failing === error && this.unreverted === 0) this.failing = undefined;
           });
         }
       }

@@ -1,0 +1,151 @@
+/**
+ * JobRecord <-> row of `<schema>.jobs`. Records go to the server as column
+ * arrays (one array per column, unnested by the functions: one statement
+ * for a whole batch); rows come back as JSON objects (`<schema>.job_json`). JSON the
+ * scheduler wrote is sent as text and stored as `json`, so it comes back
+ * byte for byte; JSON.stringify runs once per value, here.
+ */
+import { ValidationError } from '../../errors.js';
+import type { JobState, JsonValue } from '../../types.js';
+import { isWellFormed } from '../redis/keys.js';
+import type { InsertRequest, JobRecord, NewJobRecord } from '../store.js';
+
+/** A job as `<schema>.job_json` gives it (snake_case columns; absent = SQL NULL). */
+export interface JobRow {
+  id: string;
+  name: string;
+  state: string;
+  run_at: number;
+  priority: number;
+  seq: number;
+  created_at: number;
+  attempt: number;
+  payload: JobRecord['payload'];
+  finished_at?: number | null;
+  token?: string | null;
+  lost?: string | null;
+  relative?: boolean | null;
+  timeout?: number | null;
+  retry?: JobRecord['retry'] | null;
+  last_error?: JobRecord['lastError'] | null;
+  result?: JobRecord['result'] | null;
+  has_result?: boolean;
+  recur?: JobRecord['recur'] | null;
+}
+
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** PostgreSQL text holds neither NUL nor, in UTF-8, a lone surrogate: refuse what it would change. */
+export function checkText(value: string, what: string): void {
+  if (value.includes('\u0000')) throw new ValidationError(`Expected \`${what}\` to hold no NUL character (PostgreSQL text cannot), got ${JSON.stringify(value.slice(0, 40))}`);
+  if (!isWellFormed(value)) throw new ValidationError(`Expected \`${what}\` to be well-formed Unicode (PostgreSQL stores UTF-8), got a string with a lone surrogate`);
+}
+
+/** JSON text of `value`, refused above `maxBytes` (a length test first: most payloads are far below it). */
+function jsonText(value: unknown, maxBytes: number, what: string, id: string): string {
+  const text = JSON.stringify(value);
+  if (text.length * 3 > maxBytes && utf8Bytes(text) > maxBytes) {
+    throw new ValidationError(`Expected the ${what} of job \`${id}\` to be at most ${maxBytes} bytes of JSON, got ${utf8Bytes(text)}`);
+  }
+  return text;
+}
+
+const optional = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
+const COLUMN_KEYS = ['id', 'name', 'state', 'runAt', 'priority', 'attempt', 'payload', 'created', 'retry', 'timeout', 'lastError', 'result', 'finished', 'recur', 'signature', 'lost', 'relative'] as const;
+
+/** Column arrays of the records a call writes, in the order of the SQL functions' parameters. */
+export class Columns {
+  readonly id: string[] = [];
+  readonly name: string[] = [];
+  readonly state: string[] = [];
+  readonly runAt: number[] = [];
+  readonly priority: number[] = [];
+  readonly attempt: number[] = [];
+  readonly payload: (string | null)[] = [];
+  readonly created: number[] = [];
+  readonly retry: (string | null)[] = [];
+  readonly timeout: (number | null)[] = [];
+  readonly lastError: (string | null)[] = [];
+  readonly result: (string | null)[] = [];
+  readonly finished: (number | null)[] = [];
+  readonly recur: (string | null)[] = [];
+  readonly signature: (string | null)[] = [];
+  readonly lost: (string | null)[] = [];
+  readonly relative: (boolean | null)[] = [];
+  /** Approximate bytes, for batch sizes. */
+  bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Appends every row of `other` (several calls' records in one statement). */
+  append(other: Columns): void {
+    for (const key of COLUMN_KEYS) (this[key] as unknown[]).push(...(other[key] as unknown[]));
+    this.bytes += other.bytes;
+  }
+
+  /**
+   * Adds `record`. `keepPayload`: the payload is the one stored (an
+   * attempt's outcome): send NULL, the server keeps its copy.
+   */
+  add(record: NewJobRecord | JobRecord, keepPayload = false): void {
+    const id = record.id;
+    const payload = keepPayload ? null : jsonText(record.payload, this.maxBytes, 'payload', id);
+    const result = record.result === undefined ? null : jsonText(record.result, this.maxBytes, 'result', id);
+    const recur = optional(record.recur);
+    this.id.push(id);
+    this.name.push(record.name);
+    this.state.push(record.state);
+    this.runAt.push(record.runAt);
+    this.priority.push(record.priority);
+    this.attempt.push(record.attempt);
+    this.payload.push(payload);
+    this.created.push(record.createdAt);
+    this.retry.push(optional(record.retry));
+    this.timeout.push(record.timeout ?? null);
+    this.lastError.push(optional(record.lastError));
+    this.result.push(result);
+    this.finished.push(record.finishedAt ?? null);
+    this.recur.push(recur);
+    this.signature.push(record.recur?.signature ?? null);
+    this.lost.push(record.lost ?? null);
+    this.relative.push(record.relative ? true : null);
+    this.bytes += 128 + id.length + record.name.length + (payload?.length ?? 0) + (result?.length ?? 0) + (recur?.length ?? 0);
+  }
+}
+
+/** Check the text fields of records to insert (before anything is sent). */
+export function checkInsert(request: InsertRequest): void {
+  checkText(request.record.id, 'id');
+  checkText(request.record.name, 'name');
+}
+
+const STATES: ReadonlySet<string> = new Set(['scheduled', 'running', 'completed', 'dead', 'cancelled']);
+
+/** The record of a row; `ready` (due, waiting for capacity) is `scheduled` to the scheduler. */
+export function decodeRow(row: JobRow): JobRecord {
+  const state = (row.state === 'ready' ? 'scheduled' : STATES.has(row.state) ? row.state : 'scheduled') as JobState;
+  const record: JobRecord = {
+    id: row.id,
+    name: row.name,
+    payload: row.payload,
+    state,
+    runAt: row.run_at,
+    createdAt: row.created_at,
+    attempt: row.attempt,
+    seq: Number(row.seq),
+    priority: row.priority,
+  };
+  if (row.retry != null) record.retry = row.retry;
+  if (row.timeout != null) record.timeout = row.timeout;
+  if (row.last_error != null) record.lastError = row.last_error;
+  if (row.has_result === true) record.result = row.result as JsonValue;
+  if (row.finished_at != null) record.finishedAt = row.finished_at;
+  if (row.token != null) record.token = row.token;
+  if (row.recur != null) record.recur = row.recur;
+  if (row.lost === 'lease' || row.lost === 'crash') record.lost = row.lost;
+  if (row.relative === true) record.relative = true;
+  return record;
+}

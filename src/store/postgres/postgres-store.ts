@@ -1,0 +1,620 @@
+/**
+ * PostgresStore: one job set in PostgreSQL, shared by schedulers in many
+ * processes, that can join the application's own transactions.
+ *
+ * HOW
+ * - The jobs table (schema.ts) holds every job; partial indexes are the due
+ *   index (scheduled, by run_at, seq) and the ready index (due jobs waiting
+ *   for capacity, by name, priority, run_at, seq). No process keeps a copy
+ *   of the job set. Each operation is one SQL function call (functions.ts):
+ *   one round trip, one atomic statement.
+ * - `claim` recovers expired leases, then takes the best due and ready jobs
+ *   the caller has capacity for with FOR UPDATE SKIP LOCKED, each under a
+ *   lease (a token and `lease_until` on the database clock). Leases are
+ *   renewed while their attempts live (leases.ts, shared with RedisStore);
+ *   `settle` applies only with the attempt's token and an unexpired lease. A
+ *   process that dies stops renewing; once its lease ends, a live process
+ *   (its lease watch, its poll, or any claim) puts the job back to
+ *   scheduled, attempt kept, marked `lost: 'lease'`, and the scheduler that
+ *   next claims it charges that attempt to the retry policy.
+ * - Calls made in the same turn are batched (inserts; settles): one
+ *   function call for many (each call all or none on its own).
+ * - `insert`, `cancel` and `reschedule` take `{ db }`: the caller's client
+ *   inside its open transaction. The change, and the NOTIFY that wakes the
+ *   other processes, then commit or roll back with the caller's data.
+ * - Push: a change that makes a job due earlier than every other NOTIFYs
+ *   `<schema>.wake`; every store listening lowers its cached due time and
+ *   wakes its scheduler. A poll (default every 2 s) refreshes the caches as
+ *   a safety net, and right after the LISTEN connection comes back.
+ * - `nextDueAt()` and `counts()` are synchronous: they answer from caches
+ *   refreshed by the summary every function returns (view.ts, shared with
+ *   RedisStore).
+ * - Every call has a deadline (connection.ts).
+ *
+ * TIME
+ * - Leases run on the database's clock only.
+ * - `now()` (Store.now) gives the database's clock, estimated from the
+ *   replies and carried on the monotonic clock (time.ts), so a process whose
+ *   clock is wrong neither runs a job early nor twice.
+ */
+import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
+import type { ClockTimer } from '../../clock.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  InsertRequest,
+  InsertResult,
+  JobRecord,
+  LostReason,
+  Store,
+  StoreContext,
+  StoreCounts,
+  StoreListFilter,
+  StoreWriteOptions,
+} from '../store.js';
+import { Batcher, type ItemOutcome } from '../redis/batcher.js';
+import { Leases, type RenewItem } from '../redis/leases.js';
+import { ServerView, type Summary } from '../redis/view.js';
+import { checkInsert, Columns, decodeRow, type JobRow } from './codec.js';
+import { Database, type Queryable } from './connection.js';
+import { listQuery } from './list.js';
+import { Listener } from './listener.js';
+import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
+import { ident, migrate } from './schema.js';
+
+export type { PostgresStoreOptions } from './options.js';
+
+/** Due jobs read per claim (bounds one statement's work). */
+const PROMOTE_MAX = 1000;
+const TOKENS_PER_CLAIM = 256;
+const MAX_CLAIM_ROUNDS = 64;
+const MAX_KNOWN_NAMES = 200;
+const LEASE_GRACE_MS = 5;
+const BATCH_ITEMS = 500;
+const BATCH_BYTES = 4 * 1024 * 1024;
+const RECENTLY_LOST = 1024;
+/** Due jobs another transaction holds locked: look again after this long (or at the next wake). */
+const LOCKED_BACKOFF_MS = 50;
+const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lease', 'lock']);
+
+/** The summary every function returns: [now, due, lease, ready names, scheduled, running, completed, dead, cancelled, recurring]. */
+type SqlSummary = [number, number | null, number | null, string[], number, number, number, number, number, number];
+
+interface SettleItem {
+  id: string;
+  token: string;
+  seq: number;
+  again: boolean;
+  /** The outcome's record, encoded (payload left out when unchanged). */
+  cols: Columns;
+}
+
+/** One insert call: its requests and their encoded columns. */
+interface InsertGroup {
+  requests: InsertRequest[];
+  cols: Columns;
+}
+
+type InsertGroupReply = { dup: string } | { o: ([string, number, JobRow | null] | ['kept', JobRow])[] };
+
+function transactionClient(db: unknown): Queryable | undefined {
+  if (db === undefined) return undefined;
+  if (typeof db !== 'object' || db === null || typeof (db as { query?: unknown }).query !== 'function') {
+    throw new ValidationError('Expected `options.db` to be a pg Client or PoolClient inside an open transaction, got one without a query method');
+  }
+  return db as Queryable;
+}
+
+/**
+ * A Store in PostgreSQL, shared by schedulers in many processes, that joins
+ * your transactions (`{ db: client }`).
+ * @example
+ * import { Scheduler } from 'godelayq';
+ * import { PostgresStore } from 'godelayq/postgres';
+ * const scheduler = new Scheduler<Jobs>({ store: new PostgresStore({ connectionString: process.env.DATABASE_URL }) });
+ */
+export class PostgresStore implements Store {
+  /** Many processes share it: downtime of one process is not downtime of the schedule. */
+  readonly shared = true;
+  /** `insert`, `cancel` and `reschedule` accept `{ db }`: the caller's client inside its transaction. */
+  readonly transactional = true;
+  private readonly options: ResolvedOptions;
+  private readonly S: string;
+  private readonly sql: Record<string, string>;
+  private db: Database | undefined;
+  private listener: Listener | undefined;
+  private context: StoreContext | undefined;
+  private keepCompleted = 1000;
+  private keepDead = 10000;
+  private maxPayloadBytes = 1 << 20;
+  private readonly view = new ServerView();
+  private readonly knownNames = new Set<string>();
+  private readonly leases: Leases;
+  private readonly recentlyLost = new Set<string>();
+  private readonly uncertain = new Set<string>();
+  private pollTimer: ClockTimer | undefined;
+  private leaseWatch: ClockTimer | undefined;
+  private leaseWatchAt: number | undefined;
+  private polling = false;
+  private reconnected = false;
+  /** Due jobs were left locked by another transaction at this claim bound: nextDueAt waits a little. */
+  private lockedUntil: number | undefined;
+  private status: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
+  private readonly inserts = new Batcher<InsertGroup, InsertResult[]>((groups) => this.flushInserts(groups), BATCH_ITEMS, BATCH_BYTES);
+  private readonly settles = new Batcher<SettleItem, boolean>((items) => this.flushSettles(items), BATCH_ITEMS, BATCH_BYTES);
+
+  constructor(options: PostgresStoreOptions = {}) {
+    this.options = resolveOptions(options);
+    this.S = ident(this.options.schema);
+    const S = this.S;
+    const params = (n: number): string => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
+    this.sql = {
+      insert: `SELECT ${S}.insert(${params(19)}) AS r`,
+      claim: `SELECT ${S}.claim(${params(6)}) AS r`,
+      settle: `SELECT ${S}.settle(${params(19)}) AS r`,
+      cancel: `SELECT ${S}.cancel(${params(4)}) AS r`,
+      reschedule: `SELECT ${S}.reschedule(${params(2)}) AS r`,
+      revive: `SELECT ${S}.revive(${params(2)}) AS r`,
+      renew: `SELECT ${S}.renew(${params(4)}) AS r`,
+      release: `SELECT ${S}.release(${params(3)}) AS r`,
+      tick: `SELECT ${S}.tick() AS r`,
+      get: `SELECT ${S}.job_json(j) AS job FROM ${S}.jobs j WHERE j.id = $1`,
+    };
+    this.leases = new Leases({
+      leaseMs: this.options.leaseMs,
+      settleGraceMs: this.options.settleRetryMs,
+      renew: (items) => this.renew(items),
+      lost: (id, token, reason) => this.notifyLost(id, token, reason),
+    });
+  }
+
+  // ------------------------------------------------------------- lifecycle
+
+  async open(context: StoreContext): Promise<void> {
+    if (this.status !== 'closed') throw new StorePersistError(`Expected a closed PostgresStore to open, got one ${this.status}`);
+    this.status = 'opening';
+    this.context = context;
+    this.keepCompleted = context.keepCompleted;
+    this.keepDead = context.keepDead;
+    this.maxPayloadBytes = context.maxPayloadBytes;
+    const o = this.options;
+    try {
+      const db = o.pool
+        ? new Database(o.pool, false, o.commandTimeoutMs)
+        : Database.open({ ...(o.connectionString === undefined ? {} : { connectionString: o.connectionString }), ...o.poolConfig }, o.commandTimeoutMs);
+      this.db = db;
+      await db.run('open (migrate)', (client) => migrate(client as Parameters<typeof migrate>[0], o.schema), { timeoutMs: Math.max(o.commandTimeoutMs, 30_000) });
+      const listener = new Listener({
+        config: db.clientConfig(),
+        channel: `${o.schema}.wake`,
+        onMessage: (payload) => this.onMessage(payload),
+        onReconnect: this.onReconnect,
+        timeoutMs: Math.max(o.commandTimeoutMs, 10_000),
+      });
+      this.listener = listener;
+      await listener.start().catch((error: unknown) => {
+        throw db.unreachable(error);
+      });
+      const reply = await this.call<{ recovered: number }>('tick', []);
+      if (reply.recovered > 0) context.wake();
+    } catch (error) {
+      await this.disconnect();
+      this.status = 'closed';
+      throw error;
+    }
+    this.status = 'open';
+    this.leases.start(context.clock);
+    this.armPoll();
+  }
+
+  /**
+   * Stops the timers, gives back the leases this process still holds (those
+   * jobs become scheduled again, attempt kept, marked `lost: 'crash'`) and
+   * closes the connections the store opened. Settles within a few deadlines.
+   */
+  async close(): Promise<void> {
+    if (this.status !== 'open') return;
+    this.status = 'closing';
+    this.pollTimer?.clear();
+    this.leaseWatch?.clear();
+    this.pollTimer = undefined;
+    this.leaseWatch = undefined;
+    this.leaseWatchAt = undefined;
+    this.leases.stop();
+    await Promise.all([this.inserts.idle(), this.settles.idle()]);
+    if (this.leases.held.size > 0) {
+      const ids: string[] = [];
+      const tokens: string[] = [];
+      for (const [id, lease] of this.leases.held) {
+        ids.push(id);
+        tokens.push(lease.token);
+      }
+      await this.call('release', ['crash', ids, tokens]).catch(() => undefined);
+      this.leases.held.clear();
+    }
+    await this.disconnect();
+    this.status = 'closed';
+  }
+
+  private async disconnect(): Promise<void> {
+    const listener = this.listener;
+    const db = this.db;
+    this.listener = undefined;
+    this.db = undefined;
+    await listener?.stop();
+    await db?.close();
+  }
+
+  private readonly onReconnect = (): void => {
+    if (this.status !== 'open') return;
+    this.reconnected = true;
+    void this.poll();
+  };
+
+  // ------------------------------------------------------------- plumbing
+
+  private database(what: string): Database {
+    const db = this.db;
+    if (!db) throw new StorePersistError(`Expected an open PostgresStore to run \`${what}\`, got a closed one`);
+    return db;
+  }
+
+  /**
+   * Calls function `fn`; absorbs the summary its reply carries (a call made
+   * in the caller's transaction only gives the time: what it sees may roll back).
+   */
+  private async call<R>(fn: string, params: unknown[], options: { db?: Queryable | undefined; late?: (reply: R) => void } = {}): Promise<R> {
+    const db = this.database(fn);
+    const t0 = this.view.time.mono();
+    const late = options.late;
+    const text = this.sql[fn] as string;
+    const result = await db.query<{ r: R & { s: SqlSummary } }>(fn, options.db ? text : { name: `godelayq_${this.options.schema}_${fn}`, text }, params, {
+      db: options.db,
+      ...(late ? { late: (res) => late(res.rows[0]?.r as R) } : {}),
+    });
+    const reply = result.rows[0]?.r as R & { s: SqlSummary };
+    const t1 = this.view.time.mono();
+    if (options.db) this.view.time.sample(reply.s[0], t0, t1);
+    else this.absorb(reply.s, t0, t1);
+    return reply;
+  }
+
+  private absorb(s: SqlSummary, t0: number, t1: number): void {
+    const summary: Summary = [String(s[0]), s[1] === null ? '' : String(s[1]), s[2] === null ? '' : String(s[2]), s[3], s[4], s[5], s[6], s[7], s[8], s[9], []];
+    const { leaseKnown } = this.view.absorb(summary, t0, t1);
+    const leaseMin = this.view.leaseMin;
+    if (leaseKnown && leaseMin !== undefined && (this.leaseWatchAt === undefined || leaseMin < this.leaseWatchAt)) this.watchLeases();
+  }
+
+  /** A NOTIFY on `<schema>.wake`: D<runAt>, L<leaseEnd>, X<reason>\n<token>. */
+  private onMessage(message: string): void {
+    if (this.status !== 'open') return;
+    const kind = message[0];
+    if (kind === 'X') {
+      const nl = message.indexOf('\n');
+      const reason = message.slice(1, nl);
+      const token = message.slice(nl + 1);
+      if (nl < 0 || !LOST_REASONS.has(reason)) return;
+      for (const [id, lease] of this.leases.held) {
+        if (lease.token === token) {
+          this.leases.lose(id, token, reason as LostReason);
+          break;
+        }
+      }
+      return;
+    }
+    const at = Number(message.slice(1));
+    if (!Number.isFinite(at)) return;
+    if (kind === 'L') {
+      if (this.view.leaseEnds(at) && (this.leaseWatchAt === undefined || at < this.leaseWatchAt)) this.watchLeases();
+    } else if (kind === 'D') {
+      this.lockedUntil = undefined;
+      if (this.view.dueAt(at)) this.context?.wake();
+    }
+  }
+
+  private notifyLost(id: string, token: string, reason: LostReason): void {
+    if (this.recentlyLost.has(token)) return;
+    this.recentlyLost.add(token);
+    if (this.recentlyLost.size > RECENTLY_LOST) this.recentlyLost.delete(this.recentlyLost.values().next().value as string);
+    if (reason === 'lease') this.context?.warn(`Job ${id}: the lease of its running attempt lapsed and the job was recovered for another run; this attempt's outcome will be ignored`);
+    this.context?.lost?.(id, token, reason);
+  }
+
+  private armPoll(): void {
+    const clock = this.context?.clock;
+    if (!clock || this.status !== 'open') return;
+    this.pollTimer = clock.setTimer(clock.now() + this.options.pollMs, () => {
+      this.pollTimer = undefined;
+      void this.poll().finally(() => this.armPoll());
+    });
+  }
+
+  /** Safety net: refresh the caches (recovering expired leases); wake the scheduler if something moved earlier. */
+  private async poll(): Promise<boolean> {
+    if (this.polling || this.status !== 'open') return false;
+    this.polling = true;
+    try {
+      const force = this.reconnected;
+      const before = this.nextDueAt();
+      const reply = await this.call<{ recovered: number }>('tick', []);
+      const after = this.nextDueAt();
+      if (force) this.reconnected = false;
+      if (force || reply.recovered > 0 || (after !== undefined && (before === undefined || after < before))) this.context?.wake();
+      return true;
+    } catch {
+      // Unreachable: the next poll (or the LISTEN reconnect) tries again.
+      return false;
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async renew(items: RenewItem[]): Promise<[string, LostReason][]> {
+    const reply = await this.call<{ gone: [string, LostReason][] }>('renew', [items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.seq), this.options.leaseMs]);
+    return reply.gone;
+  }
+
+  /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
+  private watchLeases(minWait = 0): void {
+    const clock = this.context?.clock;
+    if (!clock || (this.status !== 'open' && this.status !== 'opening')) return;
+    const at = this.view.leaseMin;
+    this.leaseWatch?.clear();
+    this.leaseWatch = undefined;
+    this.leaseWatchAt = at;
+    if (at === undefined) return;
+    const wait = Math.max(minWait, Math.ceil(this.view.time.until(at)) + LEASE_GRACE_MS);
+    this.leaseWatch = clock.setTimer(clock.now() + wait, () => {
+      this.leaseWatch = undefined;
+      this.leaseWatchAt = undefined;
+      // After a failed or skipped poll, wait a little: the lease may look expired only because the database is away.
+      void this.poll().then((ok) => this.watchLeases(ok ? 0 : 250));
+    });
+  }
+
+  // ------------------------------------------------------------- Store: writes
+
+  async insert(requests: readonly InsertRequest[], options: StoreWriteOptions = {}): Promise<InsertResult[]> {
+    if (requests.length === 0) return [];
+    this.database('insert');
+    const db = transactionClient(options.db);
+    // Encoded here, so a bad record fails this call alone, before anything is sent.
+    const cols = new Columns(this.maxPayloadBytes);
+    for (const request of requests) {
+      checkInsert(request);
+      cols.add(request.record);
+    }
+    const group: InsertGroup = { requests: [...requests], cols };
+    if (db) {
+      const [outcome] = await this.flushInserts([group], db);
+      if (!outcome?.ok) throw outcome?.error;
+      return outcome.value;
+    }
+    return this.inserts.add(group, cols.bytes);
+  }
+
+  private async flushInserts(groups: InsertGroup[], db?: Queryable): Promise<ItemOutcome<InsertResult[]>[]> {
+    const cols = new Columns(Infinity);
+    const group: number[] = [];
+    const mode: string[] = [];
+    groups.forEach(({ requests, cols: own }, g) => {
+      cols.append(own);
+      for (const request of requests) {
+        group.push(g);
+        mode.push(request.onDuplicate);
+        this.knownNames.add(request.record.name);
+      }
+    });
+    const params = [
+      group, mode, cols.id, cols.name, cols.state, cols.runAt, cols.priority, cols.attempt, cols.payload, cols.created, cols.retry,
+      cols.timeout, cols.lastError, cols.result, cols.finished, cols.recur, cols.signature, cols.lost, cols.relative,
+    ];
+    type Reply = { f?: [string[], number[]]; g?: InsertGroupReply[] };
+    let reply: Reply;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        reply = await this.call<Reply>('insert', params, { db });
+        break;
+      } catch (error) {
+        // Another transaction inserted one of these ids between our read and our write (nothing was changed).
+        const unique = (error as { cause?: { code?: unknown } }).cause?.code === '23505';
+        if (!unique) throw error;
+        if (db) throw new StorePersistError('Expected to insert the jobs in your transaction, got a concurrent transaction that inserted one of their ids first; your transaction is aborted: roll it back and retry it', { cause: error });
+        if (attempt >= 5) throw error;
+      }
+    }
+    const seqs = new Map<string, number>();
+    if (reply.f) reply.f[0].forEach((id, i) => seqs.set(id, Number(reply.f?.[1][i])));
+    return groups.map(({ requests }, g): ItemOutcome<InsertResult[]> => {
+      const r = reply.g?.[g];
+      if (r && 'dup' in r) return { ok: false, error: new DuplicateJobError(r.dup) };
+      return {
+        ok: true,
+        value: requests.map((request, i): InsertResult => {
+          const o = r?.o[i];
+          if (o?.[0] === 'kept') return { record: decodeRow(o[1] as JobRow), outcome: 'kept' };
+          const { token: _token, ...rest } = request.record as JobRecord;
+          const record: JobRecord = { ...rest, seq: o ? Number(o[1]) : (seqs.get(request.record.id) as number) };
+          if (o?.[0] !== 'replaced') return { record, outcome: 'inserted' };
+          if (!db) this.leases.release(record.id);
+          const previous = o[2] ? decodeRow(o[2] as JobRow) : undefined;
+          return previous ? { record, outcome: 'replaced', previous } : { record, outcome: 'replaced' };
+        }),
+      };
+    });
+  }
+
+  async cancel(id: string, now: number, options: StoreWriteOptions = {}): Promise<JobRecord | undefined> {
+    const db = transactionClient(options.db);
+    const reply = await this.call<{ job: JobRow | null }>('cancel', [id, now, this.keepCompleted, this.keepDead], { db });
+    if (!reply.job) return undefined;
+    // Inside a transaction the attempt keeps its lease until the commit's NOTIFY says otherwise.
+    if (!db) this.leases.release(id);
+    return decodeRow(reply.job);
+  }
+
+  async reschedule(id: string, runAt: number, options: StoreWriteOptions = {}): Promise<JobRecord> {
+    const reply = await this.call<{ job?: JobRow; state?: string; missing?: true }>('reschedule', [id, runAt], { db: transactionClient(options.db) });
+    return this.moved(id, reply, 'scheduled');
+  }
+
+  async revive(id: string, runAt: number): Promise<JobRecord> {
+    const reply = await this.call<{ job?: JobRow; state?: string; missing?: true }>('revive', [id, runAt]);
+    return this.moved(id, reply, 'dead or cancelled');
+  }
+
+  private moved(id: string, reply: { job?: JobRow; state?: string; missing?: true }, expected: string): JobRecord {
+    if (reply.job) return decodeRow(reply.job);
+    if (reply.state !== undefined) {
+      const state = reply.state === 'ready' ? 'scheduled' : reply.state;
+      throw new JobNotFoundError(id, `Expected job \`${id}\` to be ${expected}, got state '${state}'`);
+    }
+    throw new JobNotFoundError(id);
+  }
+
+  /**
+   * Claims what is due at `request.now` (the database's clock when the
+   * scheduler takes its times from `now()`); leases run on the database's
+   * clock. Names this store has not seen are found in the ready jobs, their
+   * capacity asked, and claimed in the next round. A claim whose reply comes
+   * after its deadline gives its jobs back at once (as if never claimed).
+   */
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const jobs: JobRecord[] = [];
+    const caps = new Map<string, number>();
+    const taken = new Map<string, number>();
+    for (const name of this.view.readyNames) this.knownNames.add(name);
+    for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.view.readyNames) caps.set(name, request.capacity(name));
+    this.view.lastClaimNow = request.now;
+    this.lockedUntil = undefined;
+    let dueRead = PROMOTE_MAX;
+    for (let round = 0; round < MAX_CLAIM_ROUNDS && jobs.length < request.limit; round++) {
+      const k = Math.min(request.limit - jobs.length, TOKENS_PER_CLAIM);
+      const tokens: string[] = [];
+      for (let i = 0; i < k; i++) tokens.push(request.token());
+      const names: string[] = [];
+      const free: number[] = [];
+      for (const [name, cap] of caps) {
+        names.push(name);
+        free.push(Math.min(0x7fffffff, Math.max(0, cap - (taken.get(name) ?? 0))));
+      }
+      const sentAt = this.leases.now();
+      const reply = await this.call<{ jobs: JobRow[]; due: number }>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX], {
+        late: (late) => this.giveBack(late.jobs),
+      });
+      dueRead = reply.due;
+      for (const row of reply.jobs) {
+        const record = decodeRow(row);
+        if (record.token === undefined) continue;
+        jobs.push(record);
+        this.leases.add(record.id, record.token, record.seq, sentAt, { fields: {}, payload: record.payload });
+        taken.set(record.name, (taken.get(record.name) ?? 0) + 1);
+      }
+      const unknown = this.view.readyNames.filter((name) => !caps.has(name));
+      for (const name of unknown) {
+        caps.set(name, request.capacity(name));
+        this.knownNames.add(name);
+      }
+      if (unknown.length === 0 && reply.jobs.length < k) break;
+    }
+    const waiting = this.view.readyNames.filter((name) => (caps.get(name) ?? 0) - (taken.get(name) ?? 0) <= 0);
+    // What is still ready could not be taken now (no capacity here); it matters again when capacity frees up.
+    this.view.blocked = new Set(this.view.readyNames);
+    // Due jobs left behind although this claim read fewer than a page: another transaction holds them locked.
+    const due = this.view.dueMin;
+    if (jobs.length < request.limit && dueRead < PROMOTE_MAX && due !== undefined && due <= request.now) this.lockedUntil = request.now + LOCKED_BACKOFF_MS;
+    return { jobs, waiting };
+  }
+
+  /** A claim reply that came after its deadline: nobody runs those jobs, give them back unstarted. */
+  private giveBack(rows: JobRow[] | undefined): void {
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    for (const row of rows ?? []) {
+      if (row.token == null) continue;
+      ids.push(row.id);
+      tokens.push(row.token);
+    }
+    if (ids.length > 0 && this.status === 'open') void this.call('release', ['unstarted', ids, tokens]).catch(() => undefined);
+  }
+
+  async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+    this.database('settle');
+    const lease = this.leases.held.get(id);
+    const claimed = lease?.token === token ? lease.claimed : undefined;
+    // Encoded here: a result above the limit fails this call alone, before anything is sent.
+    const cols = new Columns(this.maxPayloadBytes);
+    cols.add(next, claimed !== undefined && next.payload === claimed.payload);
+    const item: SettleItem = { id, token, seq: lease?.token === token ? lease.seq : next.seq, again: this.uncertain.has(token), cols };
+    this.leases.settling(id, token);
+    let ok: boolean;
+    try {
+      ok = await this.settles.add(item, cols.bytes);
+    } catch (error) {
+      this.uncertain.add(token);
+      if (this.uncertain.size > RECENTLY_LOST) this.uncertain.delete(this.uncertain.values().next().value as string);
+      throw error;
+    }
+    this.uncertain.delete(token);
+    this.leases.release(id, token);
+    return ok;
+  }
+
+  private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
+    const cols = new Columns(Infinity);
+    for (const item of items) cols.append(item.cols);
+    const reply = await this.call<{ r: string[] }>('settle', [
+      items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.seq), items.map((i) => i.again), cols.state, cols.runAt, cols.attempt,
+      cols.payload, cols.retry, cols.timeout, cols.lastError, cols.result, cols.finished, cols.recur, cols.signature, cols.lost, cols.relative,
+      this.keepCompleted, this.keepDead,
+    ]);
+    return reply.r.map((r, i): ItemOutcome<boolean> => {
+      const item = items[i] as SettleItem;
+      if (r === 'OK') return { ok: true, value: true };
+      // Not ours any more: say so (once), so a late outcome is never silently dropped.
+      const reason = (LOST_REASONS.has(r) ? r : 'lease') as LostReason;
+      if (this.leases.held.get(item.id)?.token === item.token) this.leases.lose(item.id, item.token, reason);
+      else this.notifyLost(item.id, item.token, reason);
+      return { ok: true, value: false };
+    });
+  }
+
+  // ------------------------------------------------------------- Store: reads
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const db = this.database('get');
+    const result = await db.query<{ job: JobRow }>(`get ${JSON.stringify(id)}`, { name: `godelayq_${this.options.schema}_get`, text: this.sql.get as string }, [id]);
+    const row = result.rows[0];
+    return row ? decodeRow(row.job) : undefined;
+  }
+
+  /** Jobs in runAt order; reads whole records only for the window it returns (list.ts). */
+  async list(filter: StoreListFilter): Promise<JobRecord[]> {
+    const db = this.database('list');
+    const query = listQuery(this.options.schema, filter);
+    if (!query) return [];
+    const result = await db.query<{ job: JobRow }>('list', query.sql, query.params);
+    return result.rows.map((row) => decodeRow(row.job));
+  }
+
+  /** Earliest runAt in the due index (or "now" while another process's ready jobs wait); see ServerView. */
+  nextDueAt(): number | undefined {
+    const at = this.view.nextDueAt();
+    const locked = this.lockedUntil;
+    return at !== undefined && locked !== undefined && at < locked ? locked : at;
+  }
+
+  counts(): StoreCounts {
+    return this.view.counts();
+  }
+
+  /**
+   * The database server's clock, epoch ms: an instant it has surely reached,
+   * estimated from the server time in every reply and carried forward on
+   * this process's monotonic clock. A scheduler takes every job time from it.
+   */
+  now(): number {
+    return this.view.time.now();
+  }
+}

@@ -1,5 +1,6 @@
 /**
- * Model-based tests of every Store (issue 19): fast-check runs random
+ * Model-based tests of every Store (issue 19) — Memory, JsonFile, Redis and
+ * Postgres (the server-backed ones skipped when their server is missing): fast-check runs random
  * sequences of inserts (reject/keep/replace, batches), claims, settles (with
  * live and stale tokens), cancels, reschedules, revives and — for the durable
  * store — reopens, against a plain in-memory model of what was acknowledged.
@@ -7,7 +8,7 @@
  * The model shares no code with the stores.
  *
  * Times sit in two bands so one model fits every store, RedisStore included
- * (its claims use Redis's clock, not the request's): due ones before `base`,
+ * (their claims use the server's clock, not the request's): due ones before `base`,
  * far-future ones an hour after it.
  */
 import { after, describe, it } from 'node:test';
@@ -17,10 +18,13 @@ import { DuplicateJobError, JobNotFoundError } from '../src/errors.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import { RedisStore } from '../src/redis.js';
+import { PostgresStore } from '../src/postgres.js';
 import type { DuplicateMode, JobRecord, NewJobRecord, Store } from '../src/store/store.js';
 import { storeContext } from './store-conformance.js';
 import { removeTempDirs, tempDir } from './json-file-helpers.js';
 import { deletePrefix, keysUnder, redisSkip, useRedisServer } from './redis-server.js';
+import { dropSchema, postgresSkip, usePostgresServer } from './postgres-server.js';
+import { newSchema } from './fixtures/postgres-helpers.js';
 
 after(removeTempDirs);
 
@@ -372,6 +376,26 @@ describe('Store model: RedisStore', { skip: redisSkip }, () => {
       false,
       25,
       // Redis judges due-ness by its own clock: the due band must be in the real past.
+      () => Date.now(),
+    );
+  });
+});
+
+describe('Store model: PostgresStore', { skip: postgresSkip }, () => {
+  const server = usePostgresServer();
+  it('agrees with the model over random command sequences', async () => {
+    await runModel(
+      () => {
+        const schema = newSchema('model');
+        return Promise.resolve({
+          store: new PostgresStore({ connectionString: server.url, schema }),
+          claimed: new Map(),
+          cleanup: () => dropSchema(server.url, schema),
+        });
+      },
+      false,
+      15,
+      // The database judges due-ness by its own clock: the due band must be in the real past.
       () => Date.now(),
     );
   });

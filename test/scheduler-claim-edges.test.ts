@@ -23,7 +23,7 @@ class GatedStore extends MemoryStore {
   holdNextClaim(): void {
     this.gate = new Promise((resolve) => (this.release = resolve));
   }
-  open(): void {
+  openGate(): void {
     this.release?.();
     this.gate = undefined;
   }
@@ -52,7 +52,7 @@ describe('between claim and start', () => {
     await clock.advance(10);
     assert.equal(store.claims, 1, 'claimed, not started yet');
     scheduler.unregister('work');
-    store.open();
+    store.openGate();
     await clock.advance(0);
     assert.deepEqual(runs, []);
     const back = await scheduler.get(id);

@@ -477,6 +477,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     }
     let results: InsertResult[];
     try {
+      if (this.dispatcher.rebasing()) await this.dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
       results = await this.dispatcher.track(this.store.insert(requests, write));
     } finally {
       this.dispatcher.arm();
@@ -525,6 +526,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private async insertOne(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
     let results: InsertResult[];
     try {
+      if (this.dispatcher.rebasing()) await this.dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
       results = await this.dispatcher.track(write.db ? this.store.insert([request], write) : this.store.insert([request]));
     } finally {
       this.dispatcher.arm();

@@ -179,6 +179,32 @@ describe('faults around clock steps (found by the simulation)', () => {
     await scheduler.stop();
   });
 
+  it('a delay scheduled while a re-base is owed is not moved by it: the re-base lands first, or the call is refused', async () => {
+    class RefusingShift extends MemoryStore {
+      refusals = 2;
+      override async shift(deltaMs: number): Promise<void> {
+        if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
+        await super.shift(deltaMs);
+      }
+    }
+    const store = new RefusingShift();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, store });
+    scheduler.on('error', () => undefined);
+    scheduler.register('work', () => undefined);
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'old' });
+    await clock.set(T0 + H); // the re-base is refused once by the step...
+    await assert.rejects(scheduler.scheduleIn('work', 10 * MIN, { n: 2 }, { id: 'refused' }), StorePersistError, '...and once by the call');
+    assert.equal(await scheduler.get('refused'), undefined, 'the refused call changed nothing');
+    const fresh = await scheduler.scheduleIn('work', 10 * MIN, { n: 3 }, { id: 'fresh' });
+    assert.equal(fresh.runAt.getTime(), T0 + H + 10 * MIN);
+    await clock.advance(1000);
+    assert.equal((await scheduler.get('fresh'))?.runAt.getTime(), T0 + H + 10 * MIN, 'not moved by the step it never saw');
+    assert.equal((await scheduler.get('old'))?.runAt.getTime(), T0 + H + 50 * MIN, 'the older delay moved with the step');
+    await scheduler.stop();
+  });
+
   it('retryWaitStep: a settle retry waiting across a backward step waits elapsed time, not the step', async () => {
     class FlakySettle extends MemoryStore {
       failing = true;

@@ -104,7 +104,10 @@ export class Dispatcher {
   private readonly sleepers = new Set<Sleeper>();
   /** A clock step's re-base the store has not taken yet (retried with backoff). */
   private shiftOwed = 0;
-  private shifting = false;
+  /** The re-base in flight. */
+  private shiftTask: Promise<void> | undefined;
+  /** The retry loop is running. */
+  private reBasing = false;
   private active = false;
   private paused = false;
   /** Set by stop(): settle retries give up. */
@@ -328,41 +331,71 @@ export class Dispatcher {
     this.kick();
   }
 
-  private rebasing(): boolean {
-    return this.shifting || this.shiftOwed !== 0;
+  /** A clock step's re-base is owed to the store or in flight. */
+  rebasing(): boolean {
+    return this.shiftTask !== undefined || this.shiftOwed !== 0;
   }
 
   /**
-   * Hands the owed re-base to the store; a refused one is retried with
-   * backoff until it lands (steps taken meanwhile add up), so no delay keeps
-   * its old wall-clock due time. A refused shift changed nothing (the store
-   * undoes a failed write, or stops writing for good).
+   * Hands the owed re-base to the store (one flight at a time; steps taken
+   * meanwhile are added). A refused shift changed nothing (the store undoes
+   * a failed write, or stops writing for good) and stays owed.
+   */
+  private shiftOnce(): Promise<void> {
+    const store = this.host.store;
+    if (!this.shiftTask && store.shift) {
+      const shift = store.shift.bind(store);
+      this.shiftTask = (async () => {
+        while (this.shiftOwed !== 0) {
+          const delta = this.shiftOwed;
+          this.shiftOwed = 0;
+          try {
+            await this.track(shift(delta));
+          } catch (error) {
+            this.shiftOwed += delta;
+            throw error;
+          }
+        }
+      })().finally(() => {
+        this.shiftTask = undefined;
+      });
+    }
+    return this.shiftTask ?? Promise.resolve();
+  }
+
+  /**
+   * Retries the owed re-base with backoff until it lands, so no delay keeps
+   * its old wall-clock due time; nothing is claimed meanwhile.
    */
   private async reBase(): Promise<void> {
-    const store = this.host.store;
-    if (this.shifting || !store.shift) return;
-    this.shifting = true;
+    if (this.reBasing) return;
+    this.reBasing = true;
     let wait = SETTLE_RETRY_FIRST;
     try {
-      while (this.shiftOwed !== 0 && !this.halted) {
-        const delta = this.shiftOwed;
-        this.shiftOwed = 0;
+      while (this.rebasing() && !this.halted) {
         try {
-          await this.track(store.shift(delta));
-          wait = SETTLE_RETRY_FIRST;
+          await this.shiftOnce();
         } catch (error) {
-          this.shiftOwed += delta;
           this.host.emit('error', () => ({ error: toError(error) }));
           if (!this.active) break;
           await this.sleep(wait);
           wait = Math.min(SETTLE_RETRY_MAX, wait * 2);
         }
-        this.arm();
-        this.kick();
       }
     } finally {
-      this.shifting = false;
+      this.reBasing = false;
+      this.arm();
+      this.kick();
     }
+  }
+
+  /**
+   * Before a write that stores new due times: an owed re-base lands first,
+   * or the write is refused with its error (and changes nothing). A re-base
+   * landing after the write would move its fresh delay by a step it never saw.
+   */
+  beforeWrite(): Promise<void> {
+    return this.shiftOnce();
   }
 
   // ------------------------------------------------------------- dispatch

@@ -1,0 +1,886 @@
+/**
+ * The oracle: a plain model of what the user was told, built only from the
+ * outside (calls and their outcomes, handler invocations, events), never
+ * from the store. Checks compare the store and the handlers' observations
+ * against it.
+ *
+ * Every insert carries a unique payload `{ v }`, so any record, event or
+ * handler call names the exact insert it came from. Facts are what the
+ * system acknowledged about an insert (its record was scheduled, cancelled,
+ * completed, died, a slot finished); a fact binds only while no call on the
+ * same id is still undecided (pending, or in flight when a process died).
+ */
+import type { JobRecord } from '../../src/store/store.js';
+import { slotProblem } from './cron-oracle.js';
+import { Coverage, SimViolation, type InvariantName } from './invariants.js';
+import type { Expectations } from './known.js';
+import type { Dup, RetrySpec } from './plan.js';
+
+export type OpStatus = 'pending' | 'acked' | 'rejected' | 'unknown';
+
+export interface OpRec {
+  seq: number;
+  kind: string;
+  id: string | undefined;
+  pid: number;
+  status: OpStatus;
+  /** reschedule / retry: the requested time. */
+  when?: number;
+  /** Name of the error it was rejected with. */
+  error?: string;
+  /** Model sequence number at which it was decided. */
+  settledAt?: number;
+  /** inserts: the v of each item. */
+  vs?: number[];
+}
+
+export interface InsertRec {
+  v: number;
+  op: OpRec;
+  id: string | undefined;
+  name: string;
+  kind: 'in' | 'at' | 'cron' | 'every';
+  mode: Dup | undefined;
+  /** One-off: earliest start (wall), and whether it is elapsed time (moves with clock steps). */
+  due?: Due;
+  expr?: string;
+  tz?: string;
+  interval?: number;
+  /** every: slot grid origin (wall; moves with clock steps while a process runs). */
+  anchor?: number;
+  misfire?: 'once' | 'skip' | 'all';
+  /** every: other possible origins (a step whose re-basing was lost or skipped a running occurrence). */
+  anchorAlts?: number[];
+  /** every: after several such steps the grid is no longer known (its checks are skipped). */
+  gridUnknown?: boolean;
+  /** Wall time of the call (cron: the first slot comes after it). */
+  created?: number;
+  retry?: RetrySpec;
+  timeout?: number;
+}
+
+export interface Due {
+  wall: number;
+  elapsed: boolean;
+  why: string;
+}
+
+type FactKind = 'scheduled' | 'cancelled' | 'completed' | 'dead' | 'revived' | 'slotDone';
+
+interface Fact {
+  seq: number;
+  kind: FactKind;
+  runAt?: Due;
+  slot?: number;
+  /** Another call on the id overlapped the one that taught this: the order they applied in is unknown. */
+  weak?: boolean;
+}
+
+export interface AttemptRec {
+  pid: number;
+  id: string;
+  v: number;
+  name: string;
+  attempt: number;
+  slot: number;
+  startWall: number;
+  recurring: boolean;
+  ended?: 'ok' | 'fail' | 'unrecoverable' | 'aborted' | 'lost';
+  endWall?: number;
+  /** Why the signal aborted: timeout, stop, other (cancel/replace). */
+  abort?: 'timeout' | 'stop' | 'other';
+  /** Matched with a completed/dead event. */
+  confirmed?: boolean;
+}
+
+interface VState {
+  ins: InsertRec;
+  facts: Fact[];
+  superseded?: number;
+  startsInRun: number;
+  stopAborted: number;
+  /** Attempts of the current run (or slot) lost to a crash. */
+  lost: number;
+  curSlot?: number;
+  slotStarts: number;
+  doneSlots: Set<number>;
+  maxDoneSlot: number;
+  allowedSlots: Set<number>;
+  rescheduled: boolean;
+  /** Slots before this were declared missed by a `misfired` event: they never run. */
+  missedBefore: number;
+  nextDue?: Due | undefined;
+  /** An acknowledged insert stored this v (not kept an existing job). */
+  stored: boolean;
+  okEnds: number;
+  lastStartSeq: number;
+}
+
+/** What the model knows of the scenario's configuration. */
+export interface ModelConfig {
+  concurrency: number;
+  handlerConcurrency: (name: string) => number;
+  /** maxRetries and backoff for a job: its own, its handler's, the scheduler's, the default. */
+  policy: (ins: InsertRec) => RetrySpec;
+  timeout: (ins: InsertRec) => number | undefined;
+  keepSmall: boolean;
+  expect: Expectations;
+  /**
+   * False for a shared store on real time (RedisStore): due-time and slot-grid
+   * checks are skipped (the store's clock is the server's), and lost leases,
+   * which the model cannot see, are not charged unless the crash rule holds.
+   */
+  timeChecks?: boolean;
+}
+
+export function backoffMs(spec: RetrySpec, retry: number): number {
+  const b = spec.backoff;
+  let ms = b.type === 'fixed' ? b.delay : b.delay * Math.pow(b.factor ?? 2, retry - 1);
+  if (b.type === 'exponential' && b.maxDelay !== undefined) ms = Math.min(b.maxDelay, ms);
+  return Math.ceil(ms);
+}
+
+const TERMINAL = new Set(['completed', 'dead', 'cancelled']);
+
+export class Model {
+  readonly coverage = new Coverage();
+  private seq = 0;
+  private nextV = 1;
+  readonly ops: OpRec[] = [];
+  readonly inserts = new Map<number, InsertRec>();
+  private readonly vs = new Map<number, VState>();
+  private readonly idOps = new Map<string, OpRec[]>();
+  readonly attempts: AttemptRec[] = [];
+  /** seq of the last crash (power cut or kill). */
+  private lastCrashSeq = -1;
+  violation: SimViolation | undefined;
+  /**
+   * While checking records read from a shared store: the model's sequence
+   * number when the read was sent. Calls decided and facts learnt after it
+   * may postdate what the read saw, so they count as undecided.
+   */
+  private asOf = Infinity;
+  /** Highest wall time seen so far (before any backward step). */
+  private peakWall = -Infinity;
+
+  constructor(private readonly config: ModelConfig) {}
+
+  fail(invariant: InvariantName, detail: string): void {
+    this.violation ??= new SimViolation(invariant, detail);
+  }
+
+  private check(invariant: InvariantName, ok: boolean, detail: () => string): void {
+    this.coverage.check(invariant);
+    if (!ok) this.fail(invariant, detail());
+  }
+
+  newV(): number {
+    return this.nextV++;
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  beginOp(kind: string, id: string | undefined, pid: number, extra: Partial<OpRec> = {}): OpRec {
+    const op: OpRec = { seq: ++this.seq, kind, id, pid, status: 'pending', ...extra };
+    this.ops.push(op);
+    if (id !== undefined) this.opsOf(id).push(op);
+    return op;
+  }
+
+  private opsOf(id: string): OpRec[] {
+    let list = this.idOps.get(id);
+    if (!list) {
+      list = [];
+      this.idOps.set(id, list);
+    }
+    return list;
+  }
+
+  /** True when another call on `id` was in flight at some moment while `op` was (called before and not yet decided, or called since). */
+  private overlapped(id: string, op: OpRec): boolean {
+    for (const other of this.idOps.get(id) ?? []) {
+      if (other === op) continue;
+      if (other.seq > op.seq) return true;
+      if (other.status === 'pending' || other.status === 'unknown' || (other.settledAt ?? 0) > op.seq) return true;
+    }
+    return false;
+  }
+
+  /** Files a call under `id` too (scheduleMany items, generated ids). */
+  linkOp(id: string, op: OpRec): void {
+    const list = this.opsOf(id);
+    if (!list.includes(op)) {
+      list.push(op);
+      list.sort((a, b) => a.seq - b.seq);
+    }
+  }
+
+  /**
+   * The v a call on `id` made at `seq` acted on: the last earlier insert of
+   * the id that was not rejected and did not keep an existing job.
+   */
+  lastStoredV(id: string, seq: number): number | undefined {
+    const list = this.idOps.get(id) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const op = list[i] as OpRec;
+      if (op.seq >= seq || !op.vs || op.status === 'rejected') continue;
+      for (const v of [...op.vs].reverse()) {
+        const state = this.vs.get(v);
+        if (!state || state.ins.id !== id) continue;
+        if (op.status === 'acked' && !state.stored) continue;
+        return v;
+      }
+    }
+    return undefined;
+  }
+
+  addInsert(ins: InsertRec): void {
+    this.inserts.set(ins.v, ins);
+    this.vs.set(ins.v, {
+      ins,
+      facts: [],
+      startsInRun: 0,
+      stopAborted: 0,
+      lost: 0,
+      slotStarts: 0,
+      doneSlots: new Set(),
+      maxDoneSlot: -Infinity,
+      allowedSlots: new Set(),
+      rescheduled: false,
+      missedBefore: -Infinity,
+      ...(ins.due ? { nextDue: { ...ins.due } } : {}),
+      okEnds: 0,
+      stored: false,
+      lastStartSeq: -1,
+    });
+  }
+
+  /** An insert call resolved; `stored` is the v the id holds now per the returned info. */
+  insertAcked(ins: InsertRec, id: string, stored: number): void {
+    if (ins.id === undefined) {
+      ins.id = id;
+      this.linkOp(id, ins.op);
+    }
+    if (stored !== ins.v) {
+      this.resolveDeferred(id);
+      return; // 'keep': the existing job stays
+    }
+    const seq = ++this.seq;
+    const state = this.vs.get(ins.v) as VState;
+    state.stored = true;
+    state.facts.push({ seq, kind: 'scheduled', ...(ins.due ? { runAt: { ...ins.due } } : {}), ...(this.overlapped(id, ins.op) ? { weak: true } : {}) });
+    for (const other of this.vs.values()) {
+      if (other !== state && other.ins.id === id && (other.ins.op.seq < ins.op.seq || (other.ins.op === ins.op && other.ins.v < ins.v)) && other.superseded === undefined) other.superseded = seq;
+    }
+    this.resolveDeferred(id);
+  }
+
+  /** Cancels acknowledged while an earlier insert of the same id was undecided: attached once it is. */
+  private readonly deferredCancels: OpRec[] = [];
+
+  private resolveDeferred(id: string): void {
+    for (let i = 0; i < this.deferredCancels.length; i++) {
+      const op = this.deferredCancels[i] as OpRec;
+      if (op.id !== id || this.earlierInsertPending(id, op.seq)) continue;
+      this.deferredCancels.splice(i--, 1);
+      // A later acknowledged insert or retry() of the id supersedes it.
+      if ((this.idOps.get(id) ?? []).some((o) => o.seq > op.seq && o.status === 'acked' && (o.vs !== undefined || o.kind === 'retry'))) continue;
+      const v = this.lastStoredV(id, op.seq);
+      const state = v === undefined ? undefined : this.vs.get(v);
+      if (state) state.facts.push({ seq: ++this.seq, kind: 'cancelled' });
+    }
+  }
+
+  private earlierInsertPending(id: string, seq: number): boolean {
+    return (this.idOps.get(id) ?? []).some((op) => op.seq < seq && op.vs !== undefined && op.status === 'pending');
+  }
+
+  settle(op: OpRec, status: 'acked' | 'rejected', error?: string): void {
+    if (op.status !== 'pending') return;
+    op.status = status;
+    op.settledAt = ++this.seq;
+    if (status === 'rejected') this.onReject.get(op)?.();
+    this.onReject.delete(op);
+    if (status === 'rejected' && op.id !== undefined) this.resolveDeferred(op.id);
+    if (error !== undefined) op.error = error;
+  }
+
+  /**
+   * Main today (known.ts failStop): after a power cut that undid a repair,
+   * calls rejected for a persistence failure may have landed after all.
+   */
+  forgiveRejectedPersist(): number {
+    let n = 0;
+    for (const op of this.ops) {
+      if (op.status === 'rejected' && op.error === 'StorePersistError') {
+        op.status = 'unknown';
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Facts from acknowledged operations on an existing job. */
+  cancelAcked(op: OpRec): void {
+    this.deferredCancels.push(op);
+    if (op.id !== undefined) this.resolveDeferred(op.id);
+  }
+
+  rescheduleAcked(op: OpRec, v: number, runAt: number): void {
+    const state = this.vs.get(v);
+    if (!state) return;
+    const due: Due = { wall: runAt, elapsed: false, why: `rescheduled to ${iso(runAt)}` };
+    state.facts.push({ seq: ++this.seq, kind: 'scheduled', runAt: due, ...(op.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
+    if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
+      this.slotMoved(state, runAt);
+    } else state.nextDue = due;
+  }
+
+  /** A reschedule moved a schedule's occurrence to `runAt`: what was known of its slots starts over. */
+  private slotMoved(state: VState, runAt: number): void {
+    state.allowedSlots.add(runAt);
+    state.rescheduled = true;
+    state.missedBefore = -Infinity;
+    state.doneSlots.clear();
+    state.maxDoneSlot = -Infinity;
+  }
+
+  /** Undo of what a pending call assumed, run if the call is rejected. */
+  private readonly onReject = new Map<OpRec, () => void>();
+
+  private remember(op: OpRec, state: VState): void {
+    const { nextDue, startsInRun, stopAborted, lost } = state;
+    const saved = nextDue ? { ...nextDue } : undefined;
+    this.onReject.set(op, () => {
+      state.nextDue = saved;
+      state.startsInRun = Math.max(state.startsInRun, startsInRun);
+      state.stopAborted = stopAborted;
+      state.lost = lost;
+    });
+  }
+
+  /** Called when a reschedule starts: until it is decided, the job may run at the new time. */
+  reschedulePending(v: number | undefined, runAt: number, op?: OpRec): void {
+    const state = v === undefined ? undefined : this.vs.get(v);
+    if (!state) return;
+    if (op) this.remember(op, state);
+    if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
+      this.slotMoved(state, runAt);
+    } else if (state.nextDue && runAt < state.nextDue.wall) {
+      state.nextDue = { wall: runAt, elapsed: false, why: `a reschedule to ${iso(runAt)} in flight` };
+    }
+  }
+
+  revivePending(v: number | undefined, runAt: number, op?: OpRec): void {
+    const state = v === undefined ? undefined : this.vs.get(v);
+    if (!state) return;
+    if (op) this.remember(op, state);
+    state.startsInRun = 0;
+    state.stopAborted = 0;
+    state.lost = 0;
+    if (!state.nextDue || runAt < state.nextDue.wall) state.nextDue = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
+  }
+
+  reviveAcked(v: number, runAt: number, op?: OpRec): void {
+    const state = this.vs.get(v);
+    if (!state) return;
+    const due: Due = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
+    state.facts.push({ seq: ++this.seq, kind: 'revived', runAt: due, ...(op?.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
+    state.nextDue = due;
+    state.startsInRun = 0;
+    state.stopAborted = 0;
+    state.lost = 0;
+  }
+
+  /** The process `pid` died: its undecided calls stay undecided forever, its attempts are lost. */
+  crash(pid: number): void {
+    this.lastCrashSeq = ++this.seq;
+    for (const op of this.ops) if (op.pid === pid && op.status === 'pending') op.status = 'unknown';
+    for (const a of this.attempts) {
+      if (a.pid !== pid || a.confirmed) continue;
+      // Running, or finished but its outcome not yet recorded: it runs again.
+      a.confirmed = true;
+      if (a.ended === undefined) a.ended = 'lost';
+      const state = this.vs.get(a.v);
+      if (state) {
+        state.nextDue = undefined;
+        if (!a.recurring || state.curSlot === a.slot) state.lost++;
+      }
+    }
+  }
+
+  /** The harness reports the wall clock at each step. */
+  observeWall(now: number): void {
+    if (now > this.peakWall) this.peakWall = now;
+  }
+
+  /**
+   * Whether a start at `now` of something due at `due` counts as early.
+   * Main today lets a job that was already due before a backward clock step
+   * run from its ready queue (see known.ts readyRecheck).
+   */
+  private early(due: number, now: number): boolean {
+    if (now >= due) return false;
+    if (!this.config.expect.readyRecheck && due <= this.peakWall) {
+      this.coverage.hit('tolerated.readyAcrossBackwardStep');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A process died while a step's re-basing (Store.shift) may not have
+   * reached the disk: each elapsed-time due may be at its shifted or its
+   * old time, so the earlier one counts and both `every` grids are valid.
+   */
+  shiftUndecided(delta: number): void {
+    for (const state of this.vs.values()) {
+      if (state.nextDue?.elapsed) state.nextDue.wall = Math.min(state.nextDue.wall, state.nextDue.wall - delta);
+      if (state.ins.anchor !== undefined) {
+        if (state.ins.anchorAlts) state.ins.gridUnknown = true;
+        (state.ins.anchorAlts ??= []).push(state.ins.anchor - delta);
+      }
+      for (const f of state.facts) if (f.runAt?.elapsed) f.weak = true;
+      if (state.ins.kind === 'every') {
+        const back = (x: number): number => Math.min(x, x - delta);
+        for (const f of state.facts) if (f.slot !== undefined) f.slot = back(f.slot);
+        for (const x of [...state.allowedSlots]) state.allowedSlots.add(x - delta);
+        for (const x of [...state.doneSlots]) state.doneSlots.add(x - delta);
+        state.maxDoneSlot = back(state.maxDoneSlot);
+        state.missedBefore = back(state.missedBefore);
+      }
+    }
+  }
+
+  /** The wall clock was stepped by `delta` while a process was running: elapsed-time dues move with it. */
+  clockStep(delta: number): void {
+    if (!this.config.expect.rebase) return; // main today: every due time is wall time
+    for (const state of this.vs.values()) {
+      if (state.nextDue?.elapsed) state.nextDue.wall += delta;
+      for (const f of state.facts) if (f.runAt?.elapsed) f.runAt.wall += delta;
+      // Running in the store: started and its outcome not yet recorded (a settle being retried included).
+      const running = state.ins.kind === 'every' && !this.config.expect.shiftRunning && this.attempts.some((a) => a.v === state.ins.v && !a.confirmed && a.abort !== 'stop' && a.abort !== 'other');
+      if (state.ins.anchorAlts) {
+        const moved = state.ins.anchorAlts.map((a) => a + delta);
+        state.ins.anchorAlts = running ? [...state.ins.anchorAlts, ...moved] : moved;
+      }
+      if (state.ins.anchor !== undefined) {
+        // Main today (known.ts shiftRunning): a running occurrence keeps its old grid; once alternatives
+        // pile up (several steps, crashes in between) the grid is unknown and its checks stop.
+        if (running) {
+          if (state.ins.anchorAlts) state.ins.gridUnknown = true;
+          (state.ins.anchorAlts ??= []).push(state.ins.anchor);
+        }
+        state.ins.anchor += delta;
+      }
+      if (state.ins.kind === 'every') {
+        // An every schedule's slots are elapsed time: what was learnt about them moves too
+        // (to the earlier of both places while a running occurrence keeps the old grid).
+        const move = (x: number): number => (running ? Math.min(x, x + delta) : x + delta);
+        for (const f of state.facts) if (f.slot !== undefined) f.slot = move(f.slot);
+        const done = [...state.doneSlots];
+        state.doneSlots = new Set([...done.map((x) => x + delta), ...(running ? done : [])]);
+        state.allowedSlots = new Set([...state.allowedSlots].map((x) => x + delta));
+        state.maxDoneSlot = move(state.maxDoneSlot);
+        state.missedBefore = move(state.missedBefore);
+        if (state.curSlot !== undefined && !running) state.curSlot += delta;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------- handlers
+
+  liveAttempts(pid: number): AttemptRec[] {
+    return this.attempts.filter((a) => a.pid === pid && a.ended === undefined && a.abort === undefined);
+  }
+
+  /** A handler was called. Checks everything a start must respect. */
+  onStart(pid: number, ctx: { id: string; name: string; attempt: number; runAt: Date; payload: unknown }, now: number): AttemptRec {
+    const v = (ctx.payload as { v?: unknown } | null)?.v;
+    const slot = ctx.runAt.getTime();
+    const a: AttemptRec = { pid, id: ctx.id, v: typeof v === 'number' ? v : -1, name: ctx.name, attempt: ctx.attempt, slot, startWall: now, recurring: false };
+    const state = this.vs.get(a.v);
+    if (!state) {
+      this.fail('rejected', `handler ran job ${ctx.id} with payload ${JSON.stringify(ctx.payload)}, which no call scheduled`);
+      this.attempts.push(a);
+      return a;
+    }
+    const ins = state.ins;
+    a.recurring = ins.kind === 'cron' || ins.kind === 'every';
+    this.check('rejected', ins.op.status !== 'rejected', () => `job ${ctx.id} (v${a.v}) runs, but the call that scheduled it was rejected`);
+    this.check('noRerun', state.superseded === undefined, () => `job ${ctx.id} v${a.v} runs after an acknowledged replace superseded it`);
+    const undecided = (after: number): boolean => this.undecided(ctx.id, after);
+    const last = state.facts[state.facts.length - 1];
+    if (last && TERMINAL.has(last.kind) && (a.recurring ? last.kind === 'cancelled' : true)) {
+      this.check('noRerun', undecided(last.seq), () => `job ${ctx.id} v${a.v} runs again after it was durably ${last.kind}`);
+    }
+    // Concurrency, and no overlap of one job with itself.
+    const live = this.liveAttempts(pid);
+    this.check('concurrency', live.length < this.config.concurrency, () => `${live.length + 1} attempts running at once, concurrency is ${this.config.concurrency}`);
+    const sameName = live.filter((x) => x.name === ctx.name).length;
+    const limit = this.config.handlerConcurrency(ctx.name);
+    this.check('concurrency', sameName < limit, () => `${sameName + 1} attempts of '${ctx.name}' running at once, its concurrency is ${limit}`);
+    const same = live.filter((x) => x.id === ctx.id);
+    this.check('concurrency', same.length === 0, () => `job ${ctx.id} starts attempt ${ctx.attempt} while attempt ${same[0]?.attempt} (slot ${iso(same[0]?.slot ?? 0)}) still runs`);
+    // Due time.
+    const policy = this.config.policy(ins);
+    const timed = this.config.timeChecks !== false;
+    if (a.recurring) {
+      // A retry of a slot (attempt > 1) waits its backoff in elapsed time: after a backward step it may start before
+      // the slot's wall-clock label, which its first attempt (checked here) did not.
+      if (timed && ctx.attempt === 1) this.check('notEarly', !this.early(slot, now), () => `schedule ${ctx.id} slot ${iso(slot)} started at ${iso(now)}`);
+      if (timed && !state.allowedSlots.has(slot)) {
+        if (ins.kind === 'cron') {
+          const problem = slotProblem(ins.expr as string, ins.tz, slot, this.config.expect.cronieDst ? 'cronie' : 'wall');
+          this.check('slotOnce', problem === undefined, () => `schedule ${ctx.id} ran slot ${iso(slot)} which is not a slot: ${problem}`);
+        } else if (!ins.gridUnknown) {
+          const alt = ins.anchorAlts?.find((a) => Number.isInteger((slot - a) / (ins.interval as number)));
+          const anchor = alt ?? (ins.anchor as number);
+          const k = (slot - anchor) / (ins.interval as number);
+          // Before the first slot only once a reschedule moved the schedule (misfire planning may then pick k < 0).
+          this.check('slotOnce', Number.isInteger(k) && (k >= 0 || state.rescheduled), () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);
+        }
+      }
+      if (this.config.expect.misfireKept && state.missedBefore > -Infinity) {
+        this.check('slotOnce', slot >= state.missedBefore || state.allowedSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)}, which a 'misfired' event declared missed (catch-up at ${iso(state.missedBefore)})`);
+      }
+      this.check('slotOnce', !state.doneSlots.has(slot), () => `schedule ${ctx.id} ran slot ${iso(slot)} again after it finished (attempt ${ctx.attempt})`);
+      this.check('slotOnce', slot > state.maxDoneSlot, () => `schedule ${ctx.id} ran slot ${iso(slot)} after the later slot ${iso(state.maxDoneSlot)} had finished`);
+      if (state.curSlot !== slot) {
+        if (timed && ins.misfire === 'all' && !state.rescheduled && !ins.anchorAlts && !state.allowedSlots.has(slot)) this.checkNoSkip(ctx.id, state, slot, now);
+        state.curSlot = slot;
+        state.slotStarts = 0;
+        state.stopAborted = 0;
+        state.lost = 0;
+        state.nextDue = undefined;
+      }
+      state.slotStarts++;
+      this.check('attempts', state.slotStarts <= policy.maxRetries + 1 + state.stopAborted + this.uncharged(state), () => `schedule ${ctx.id} slot ${iso(slot)} started ${state.slotStarts} times, maxRetries is ${policy.maxRetries}`);
+    } else {
+      state.startsInRun++;
+      this.check('attempts', state.startsInRun <= policy.maxRetries + 1 + state.stopAborted + this.uncharged(state), () => `job ${ctx.id} v${a.v} started ${state.startsInRun} times in one run, maxRetries is ${policy.maxRetries}`);
+    }
+    const due = state.nextDue;
+    if (due && timed) this.check('notEarly', !this.early(due.wall, now), () => `job ${ctx.id} attempt ${ctx.attempt} started at ${iso(now)}, ${due.wall - now} ms before its due time ${iso(due.wall)} (${due.why})`);
+    // An attempt aborted by a graceful stop() may or may not be charged (SPEC is silent): allow it either way.
+    // Without the crash rule a claim that reached the disk just before a crash raises `attempt` unseen: no bound then.
+    const bound = this.config.expect.crashRule ? policy.maxRetries + 1 + state.stopAborted : Infinity;
+    this.check('attempts', ctx.attempt >= 1 && ctx.attempt <= bound, () => `job ${ctx.id} runs attempt ${ctx.attempt}, maxRetries is ${policy.maxRetries}${state.stopAborted ? ` (+${state.stopAborted} aborted by stop())` : ''}`);
+    state.lastStartSeq = ++this.seq;
+    this.attempts.push(a);
+    return a;
+  }
+
+  /** The handler returned or threw at `now`. */
+  onEnd(a: AttemptRec, outcome: 'ok' | 'fail' | 'unrecoverable', now: number): void {
+    if (a.ended !== undefined || a.abort !== undefined) return;
+    a.ended = outcome;
+    a.endWall = now;
+    const state = this.vs.get(a.v);
+    if (!state) return;
+    if (outcome === 'ok') state.okEnds++;
+    else if (outcome === 'fail') this.failed(state, a, now);
+  }
+
+  /** The attempt's signal aborted at `now`. */
+  onAbort(a: AttemptRec, why: 'timeout' | 'stop' | 'other', now: number): void {
+    if (a.ended !== undefined || a.abort !== undefined) return;
+    a.abort = why;
+    a.endWall = now;
+    const state = this.vs.get(a.v);
+    if (!state) return;
+    if (why === 'timeout') this.failed(state, a, now);
+    else if (why === 'stop') {
+      state.stopAborted++;
+      state.nextDue = undefined;
+    }
+  }
+
+  /** With misfire 'all', no slot of the schedule lies between the previous occurrence (or its creation) and `slot`. */
+  private checkNoSkip(id: string, state: VState, slot: number, now: number): void {
+    const ins = state.ins;
+    // Slots that ended without a start (a lost attempt charged at claim, its 'dead' event seen) count as run.
+    const last = Math.max(state.curSlot ?? -Infinity, state.maxDoneSlot);
+    const prev = Number.isFinite(last) ? last : undefined;
+    // More than MISFIRE_ALL_CAP slots behind: the oldest are dropped by design.
+    const cap = 1000;
+    let skipped: number[] = [];
+    if (ins.kind === 'every') {
+      const every = ins.interval as number;
+      const anchor = ins.anchor as number;
+      const k = Math.round((slot - anchor) / every);
+      const kPrev = prev === undefined ? -1 : Math.round((prev - anchor) / every);
+      if (Math.floor((now - anchor) / every) - kPrev >= cap) return;
+      for (let j = kPrev + 1; j < k && skipped.length === 0; j++) if (!state.doneSlots.has(anchor + j * every)) skipped = [anchor + j * every];
+    } else {
+      const from = prev ?? (ins.created as number);
+      const step = (ins.expr as string).trim().split(/\s+/).length === 6 ? 1000 : 60_000;
+      if ((now - from) / step > 200_000) return;
+      const rule = this.config.expect.cronieDst ? 'cronie' : 'wall';
+      let behind = 0;
+      for (let t = Math.floor(from / step) * step + step; t <= now && behind < cap; t += step) {
+        if (t <= from || slotProblem(ins.expr as string, ins.tz, t, rule) !== undefined) continue;
+        behind++;
+        if (t < slot && !state.doneSlots.has(t)) skipped.push(t);
+      }
+      if (behind >= cap) return;
+    }
+    this.check('allSlots', skipped.length === 0, () => `schedule ${id} (misfire 'all') ran slot ${iso(slot)} after ${prev === undefined ? 'its creation' : iso(prev)}, skipping slot ${iso(skipped[0] as number)}${skipped.length > 1 ? ` and ${skipped.length - 1} more` : ''}`);
+  }
+
+  /** Lost attempts that main does not charge yet (see known.ts). */
+  private uncharged(state: VState): number {
+    // A lost catch-up of a schedule comes back as a fresh occurrence of the same slot while misfire
+    // planning is in memory only (known.ts misfireKept): the store charged its stored slot instead.
+    const recurring = state.ins.kind === 'cron' || state.ins.kind === 'every';
+    if (this.config.expect.crashRule) return recurring && !this.config.expect.misfireKept ? state.lost : 0;
+    return this.config.timeChecks === false ? Infinity : state.lost;
+  }
+
+  private failed(state: VState, a: AttemptRec, now: number): void {
+    const policy = this.config.policy(state.ins);
+    if (a.attempt <= policy.maxRetries) {
+      const wait = backoffMs(policy, a.attempt);
+      state.nextDue = { wall: now + wait, elapsed: true, why: `retry ${a.attempt} after a failure at ${iso(now)} waits ${wait} ms` };
+    }
+  }
+
+  /** Events are emitted only once the store recorded the change: they are facts. */
+  onEvent(pid: number, type: string, payload: { job?: { id: string; payload: unknown; runAt: Date } }): void {
+    const job = payload.job;
+    if (!job) return;
+    const v = (job.payload as { v?: unknown } | null)?.v;
+    const state = typeof v === 'number' ? this.vs.get(v) : undefined;
+    if (!state) return;
+    if (type === 'misfired') {
+      const runAt = (payload as { runAt?: Date }).runAt;
+      if (runAt) state.missedBefore = Math.max(state.missedBefore, runAt.getTime());
+      return;
+    }
+    if (type === 'failed') {
+      // A retry was durably scheduled: that attempt is settled (not lost by a later crash).
+      if (!(payload as { willRetry?: boolean }).willRetry) return;
+      for (let i = this.attempts.length - 1; i >= 0; i--) {
+        const a = this.attempts[i] as AttemptRec;
+        if (a.pid === pid && a.id === job.id && !a.confirmed && (a.ended === 'fail' || a.abort === 'timeout')) {
+          a.confirmed = true;
+          break;
+        }
+      }
+      return;
+    }
+    if (type !== 'completed' && type !== 'dead') return;
+    const want = type === 'completed' ? ['ok'] : ['fail', 'unrecoverable', 'aborted'];
+    let match: AttemptRec | undefined;
+    for (let i = this.attempts.length - 1; i >= 0; i--) {
+      const a = this.attempts[i] as AttemptRec;
+      if (a.pid === pid && a.id === job.id && !a.confirmed && (want.includes(a.ended ?? '') || (type === 'dead' && a.abort === 'timeout'))) {
+        match = a;
+        break;
+      }
+    }
+    if (match) match.confirmed = true;
+    if (type === 'completed') {
+      this.check('phantom', match !== undefined, () => `'completed' for job ${job.id} v${v} with no successful attempt in this process`);
+    }
+    const seq = ++this.seq;
+    if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
+      const slot = match?.slot ?? job.runAt.getTime();
+      state.doneSlots.add(slot);
+      state.maxDoneSlot = Math.max(state.maxDoneSlot, slot);
+      state.facts.push({ seq, kind: 'slotDone', slot });
+    } else {
+      state.facts.push({ seq, kind: type });
+    }
+  }
+
+  /** A call's status as of `asOf` (see there). */
+  private statusOf(op: OpRec): OpStatus {
+    return op.settledAt !== undefined && op.settledAt > this.asOf ? 'pending' : op.status;
+  }
+
+  /** The newest fact learnt by `asOf`. */
+  private lastFact(state: VState): Fact | undefined {
+    for (let i = state.facts.length - 1; i >= 0; i--) {
+      const f = state.facts[i] as Fact;
+      if (f.seq <= this.asOf) return f;
+    }
+    return undefined;
+  }
+
+  /** True when a call on `id` made after `seq` is not decided (pending, or lost with its process). */
+  undecided(id: string, seq: number): boolean {
+    const list = this.idOps.get(id);
+    if (!list) return false;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const op = list[i] as OpRec;
+      if (op.seq <= seq) break;
+      const status = this.statusOf(op);
+      if (status === 'pending' || status === 'unknown') return true;
+    }
+    return false;
+  }
+
+  private anyOp(id: string, kinds: readonly string[], after: number, statuses: readonly OpStatus[]): OpRec | undefined {
+    return this.idOps.get(id)?.find((op) => op.seq > after && kinds.includes(op.kind) && statuses.includes(this.statusOf(op)));
+  }
+
+  // ----------------------------------------------------------- store view
+
+  /**
+   * Compares the store's records with the model. `phase`: 'live' (a running
+   * process, quiescent), 'recovered' (right after a restart), 'final'.
+   */
+  checkRecords(records: readonly JobRecord[], phase: 'live' | 'recovered' | 'final', asOf = Infinity): void {
+    this.asOf = asOf;
+    try {
+      this.checkRecordsNow(records, phase);
+    } finally {
+      this.asOf = Infinity;
+    }
+  }
+
+  /** The model's sequence number now: pass it to `checkRecords` with a read sent now. */
+  get now(): number {
+    return this.seq;
+  }
+
+  private checkRecordsNow(records: readonly JobRecord[], phase: 'live' | 'recovered' | 'final'): void {
+    const byId = new Map<string, JobRecord>();
+    for (const r of records) {
+      byId.set(r.id, r);
+      const v = (r.payload as { v?: unknown } | null)?.v;
+      const state = typeof v === 'number' ? this.vs.get(v) : undefined;
+      if (!state) {
+        this.fail('rejected', `the store holds job ${r.id} with payload ${JSON.stringify(r.payload)}, which no call scheduled`);
+        continue;
+      }
+      const ins = state.ins;
+      this.check('rejected', this.statusOf(ins.op) !== 'rejected', () => `the store holds job ${r.id} v${v} (${r.state}) though the call that scheduled it was rejected (${phase})`);
+      this.check('durable', r.name === ins.name && (ins.id === undefined || ins.id === r.id), () => `job ${r.id} v${v} has name ${r.name}, expected ${ins.name} (id ${ins.id})`);
+      if (r.state === 'completed' && !r.recur) {
+        this.check('phantom', state.okEnds > 0, () => `job ${r.id} v${v} is completed but its handler never succeeded`);
+      }
+      if (r.state === 'cancelled') {
+        const cancel = this.anyOp(r.id, ['cancel'], ins.op.seq, ['acked', 'pending', 'unknown']);
+        this.check('rejected', cancel !== undefined, () => `job ${r.id} v${v} is cancelled, but no cancel call was acknowledged or left undecided`);
+      }
+      this.checkFacts(r, state, phase);
+    }
+    // Acknowledged jobs that must exist.
+    for (const [id] of this.idOps) {
+      const cur = this.current(id);
+      if (!cur) continue;
+      const r = byId.get(id);
+      const allowed = new Set<number>([cur.ins.v]);
+      for (const op of this.idOps.get(id) ?? []) {
+        const status = this.statusOf(op);
+        if (op.seq > cur.ins.op.seq && (status === 'pending' || status === 'unknown')) for (const v of op.vs ?? []) allowed.add(v);
+      }
+      if (!r) {
+        // RedisStore's list() may miss a job moving between indexes (known.ts redisListAtomic): checked when quiet.
+        if (this.config.timeChecks === false && !this.config.expect.redisListAtomic && phase === 'live') continue;
+        const evictable = this.config.keepSmall || this.undecidedKinds(id, cur.ins.op.seq, ['cancel', 'retry']);
+        this.check('durable', evictable, () => `acknowledged job ${id} v${cur.ins.v} (${cur.ins.kind}) is missing from the store (${phase})`);
+        continue;
+      }
+      const v = (r.payload as { v?: unknown }).v as number;
+      this.check('durable', allowed.has(v), () => `job ${id} holds v${v}, expected v${cur.ins.v}${allowed.size > 1 ? ` or one of ${[...allowed].join(', ')}` : ''} (the last acknowledged insert) (${phase})`);
+    }
+    if (phase === 'recovered') this.checkManyAtomic(records);
+  }
+
+  private undecidedKinds(id: string, after: number, kinds: readonly string[]): boolean {
+    return this.anyOp(id, kinds, after, ['pending', 'unknown']) !== undefined;
+  }
+
+  /** The insert the id holds per acknowledged calls (the last acknowledged insert that stored its own v). */
+  private current(id: string): VState | undefined {
+    let best: VState | undefined;
+    for (const op of this.idOps.get(id) ?? []) {
+      if (this.statusOf(op) !== 'acked' || !op.vs) continue;
+      for (const v of op.vs) {
+        const state = this.vs.get(v);
+        // Later call wins; within one scheduleMany, the later item.
+        if (state && state.ins.id === id && state.stored && this.lastFact(state) !== undefined && (!best || op.seq > best.ins.op.seq || (op.seq === best.ins.op.seq && v > best.ins.v))) best = state;
+      }
+    }
+    return best;
+  }
+
+  private checkFacts(r: JobRecord, state: VState, phase: string): void {
+    const fact = this.lastFact(state);
+    if (!fact || this.undecided(r.id, fact.seq)) return;
+    const recurring = state.ins.kind === 'cron' || state.ins.kind === 'every';
+    const where = `job ${r.id} v${state.ins.v}`;
+    switch (fact.kind) {
+      case 'cancelled':
+        this.check('durable', r.state === 'cancelled', () => `${where} was acknowledged cancelled, the store says ${r.state} (${phase})`);
+        break;
+      case 'completed':
+      case 'dead':
+        if (!recurring) this.check('durable', r.state === fact.kind, () => `${where} was reported ${fact.kind} (event), the store says ${r.state} (${phase})`);
+        break;
+      case 'slotDone': {
+        const s = fact.slot as number;
+        const ok = TERMINAL.has(r.state) || (r.recur !== undefined && r.recur.slot > s);
+        this.check('durable', ok, () => `${where}: slot ${iso(s)} was reported finished, the store is back at slot ${iso(r.recur?.slot ?? r.runAt)} (${r.state}) (${phase})`);
+        break;
+      }
+      case 'scheduled':
+      case 'revived': {
+        if (fact.weak || state.lastStartSeq > fact.seq || this.lastCrashSeq > fact.seq || !fact.runAt || this.config.timeChecks === false) break;
+        if (r.state !== 'scheduled' || recurring) break;
+        const want = fact.runAt.wall;
+        this.check('durable', r.runAt === want, () => `${where} was acknowledged due at ${iso(want)}, the store says ${iso(r.runAt)} (${phase})`);
+        break;
+      }
+    }
+    if (phase === 'recovered' && !TERMINAL.has(r.state) && fact.kind !== 'scheduled' && fact.kind !== 'revived' && fact.kind !== 'slotDone') {
+      this.coverage.check('durable');
+    }
+  }
+
+  /** An undecided scheduleMany is all or none after recovery. */
+  private checkManyAtomic(records: readonly JobRecord[]): void {
+    const present = new Set<number>();
+    for (const r of records) {
+      const v = (r.payload as { v?: unknown }).v;
+      if (typeof v === 'number') present.add(v);
+    }
+    for (const op of this.ops) {
+      if (op.kind !== 'many' || op.status !== 'unknown' || !op.vs || op.vs.length < 2) continue;
+      // Only when every item would store its own v: distinct ids, no 'keep', nothing touched those ids since.
+      const items = op.vs.map((v) => this.vs.get(v)?.ins);
+      const ids = items.map((ins) => ins?.id);
+      if (items.some((ins) => !ins || ins.id === undefined || ins.mode === 'keep' || this.touchedAfter(ins.id, op.seq))) continue;
+      if (new Set(ids).size !== ids.length) continue;
+      const n = op.vs.filter((v) => present.has(v)).length;
+      this.check('atomicMany', n === 0 || n === op.vs.length, () => `scheduleMany of ${op.vs?.length} jobs (in flight at a crash) came back with ${n} of them`);
+    }
+  }
+
+  private touchedAfter(id: string, seq: number): boolean {
+    return (this.idOps.get(id) ?? []).some((op) => op.seq > seq);
+  }
+
+  /** After the final drain: nothing due is left behind. */
+  checkDrained(records: readonly JobRecord[], now: number): void {
+    for (const r of records) {
+      if (r.state === 'running') {
+        this.fail('atLeastOnce', `job ${r.id} is still 'running' after the final drain with no attempt alive (a settle that never reached the store?)`);
+        continue;
+      }
+      if (r.state !== 'scheduled') continue;
+      this.check('atLeastOnce', r.runAt > now, () => `job ${r.id} (${r.recur ? 'schedule' : 'one-off'}) is still scheduled at ${iso(r.runAt)}, due ${now - r.runAt} ms ago, after the final drain`);
+    }
+  }
+
+  coverageOf(): Record<string, number> {
+    return this.coverage.counts;
+  }
+}
+
+export function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'coverage/**', '.tmp/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'coverage/**', '.tmp/**', '.stryker-tmp/**', 'reports/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -27,8 +27,8 @@ export default tseslint.config(
     },
   },
   {
-    // Build scripts run on Node.
-    files: ['scripts/**/*.mjs'],
+    // Build scripts and tool configs run on Node.
+    files: ['scripts/**/*.mjs', 'stryker.config.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {

@@ -3,7 +3,8 @@
  * exposes what it wants. This is a small `node:http` server that streams
  * `scheduler.events()` as Server-Sent Events to an inline HTML page listing
  * the jobs and their state as it changes, plus a few demo jobs to watch.
- * Serves http://localhost:3000 (or $PORT) for about 15 s, then exits.
+ * Serves http://localhost:3000 (or $PORT; 0 picks a free port) for about
+ * 15 s (or $SECONDS_OPEN), then exits; $SPEED (default 1) speeds the demo up.
  *
  *   npx tsx examples/live-events.ts
  */
@@ -165,7 +166,9 @@ const PAGE = `<!doctype html>
 `;
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const app = await start({ port: Number(process.env.PORT ?? 3000) });
-  console.log(`Live job events at ${app.url} (closing in 15 s)`);
-  setTimeout(() => void app.close().then(() => console.log('closed')), 15_000);
+  const seconds = Number(process.env.SECONDS_OPEN ?? 15);
+  const app = await start({ port: Number(process.env.PORT ?? 3000), speed: Number(process.env.SPEED ?? 1) });
+  console.log(`Live job events at ${app.url} (closing in ${seconds} s)`);
+  // The started scheduler keeps the process alive; close() stops it, and the process exits.
+  setTimeout(() => void app.close().then(() => console.log('closed')), seconds * 1000);
 }

@@ -60,7 +60,7 @@ function run(command: string, args: readonly string[], cwd: string, timeout = 60
 }
 
 /** Like run(), asynchronous, so the type checks can run side by side. Never rejects. */
-function runAsync(command: string, args: readonly string[], cwd: string, timeout = 90_000): Promise<Run> {
+function runAsync(command: string, args: readonly string[], cwd: string, timeout = 300_000): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, env: cleanEnv(), timeout });
     let stdout = '';
@@ -68,7 +68,8 @@ function runAsync(command: string, args: readonly string[], cwd: string, timeout
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', (error) => resolve({ status: null, stdout, stderr: stderr + String(error) }));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    // A generous timeout: on a loaded machine tsc alone took over 90 s. Say when it was the timeout that ended it.
+    child.on('close', (status, signal) => resolve({ status, stdout, stderr: signal ? `${stderr}\nkilled by ${signal} (timeout ${timeout} ms?)` : stderr }));
   });
 }
 
@@ -101,11 +102,11 @@ function exportTargets(exportsMap: ExportsMap): string[] {
   return [...out].filter((target) => target !== './package.json');
 }
 
-/** Builds dist/ once, unless every exported file is newer than every build input (CI builds first). */
-function ensureBuilt(pkg: { exports: ExportsMap }): void {
+/** Builds dist/ once, unless every exported file (and the `bin`) is newer than every build input (CI builds first). */
+function ensureBuilt(pkg: { exports: ExportsMap; bin: Record<string, string> }): void {
   const inputs = ['src', 'package.json', 'tsup.config.ts', 'tsconfig.json'].map((p) => path.join(ROOT, p));
   const newestInput = Math.max(...inputs.map(newestMtime));
-  const outputs = exportTargets(pkg.exports).map((t) => path.join(ROOT, t));
+  const outputs = [...exportTargets(pkg.exports), ...Object.values(pkg.bin)].map((t) => path.join(ROOT, t));
   const fresh = outputs.every((o) => existsSync(o) && statSync(o).mtimeMs >= newestInput);
   if (!fresh) mustRun('npm', ['run', 'build'], ROOT, 120_000);
 }
@@ -127,6 +128,12 @@ function installByHand(tarball: string, project: string, deps: Record<string, st
     for (const dep of Object.keys(manifest.dependencies ?? {})) link(dep);
   };
   for (const dep of Object.keys(deps)) link(dep);
+  // What npm does for `bin`: node_modules/.bin/<name> -> the command's file.
+  const manifest = JSON.parse(readFileSync(path.join(target, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+  mkdirSync(path.join(project, 'node_modules', '.bin'), { recursive: true });
+  for (const [name, file] of Object.entries(manifest.bin ?? {})) {
+    symlinkSync(path.join('..', 'godelayq', file), path.join(project, 'node_modules', '.bin', name));
+  }
 }
 
 /** Runs in the consumer project, both as ESM and CJS: a job on a VirtualClock, errors across the boundary. */
@@ -280,7 +287,7 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
   /** pg (optional peer) and its types linked likewise. */
   let pgLinked = false;
   const typeChecks = new Map<string, Promise<Run>>();
-  let pkg: { exports: ExportsMap; dependencies: Record<string, string> };
+  let pkg: { exports: ExportsMap; dependencies: Record<string, string>; bin: Record<string, string> };
 
   before(() => {
     pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as typeof pkg;
@@ -355,7 +362,8 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
   it('defines each error class once per format, so instanceof holds across subpaths', () => {
     const dist = path.join(project, 'node_modules', 'godelayq', 'dist');
     for (const ext of ['.js', '.cjs']) {
-      const files = readdirSync(dist).filter((f) => f.endsWith(ext));
+      // cli*.js are the `godelayq` command's own bundle (its own copy, never imported by the library's entries).
+      const files = readdirSync(dist).filter((f) => f.endsWith(ext) && !f.startsWith('cli'));
       const definitions = files.filter((f) => /\bclass GodelayqError\b|\bGodelayqError = class\b/.test(readFileSync(path.join(dist, f), 'utf8')));
       assert.ok(definitions.length <= 1, `GodelayqError is defined in ${definitions.join(', ')}: use tsup \`splitting: true\``);
     }
@@ -385,6 +393,21 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 
         `${file}: the tiny program did not run as expected`,
       );
     }
+  });
+
+  it('installs the `godelayq` command: `npx godelayq --help` and a read of a store work in the consumer', () => {
+    const bin = path.join(project, 'node_modules', '.bin', 'godelayq');
+    assert.ok(existsSync(bin), 'node_modules/.bin/godelayq is missing: package.json `bin`');
+    const help = run('npx', ['--no-install', 'godelayq', '--help'], project, 30_000);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: godelayq <command>/);
+    for (const command of ['jobs', 'show', 'stats', 'retry', 'cancel', 'reschedule', 'cron']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+    // The bundled command runs on its own (a cron plan needs no store, and no ioredis).
+    const cron = run('npx', ['--no-install', 'godelayq', 'cron', '30 2 * * *', '--tz', 'Europe/Paris', '--from', '2026-03-28T12:00:00Z', '-n', '1', '--json'], project, 30_000);
+    assert.equal(cron.status, 0, cron.stderr);
+    assert.deepEqual((JSON.parse(cron.stdout) as { runs: { at: string }[] }).runs.map((r) => r.at), ['2026-03-29T01:00:00.000Z']);
+    const usage = run('npx', ['--no-install', 'godelayq', 'jobs'], project, 30_000);
+    assert.equal(usage.status, 1, 'a missing <store> is a usage error (exit 1)');
   });
 
   it('exports every name SPEC §2 and §6 list', () => {

@@ -18,7 +18,8 @@ import { claimNow, job, liveContext, track, untilOk, waitFor, withSchema } from 
 
 const UNKNOWN = /no answer.*the outcome is unknown/s;
 
-describe('PostgresStore: every call settles within its deadline', { skip: postgresSkip }, () => {
+// A bound on the whole file: a hang here must fail the run, not stall it.
+describe('PostgresStore: every call settles within its deadline', { skip: postgresSkip, timeout: 300_000 }, () => {
   const server = usePostgresServer();
   /** A plain TCP proxy: it injects the faults (it knows nothing of Redis or PostgreSQL). */
   let proxy: RedisProxy;
@@ -34,7 +35,7 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
   it('a server that accepts and never answers: every Store method rejects within the deadline, close() returns', async () => {
     await withSchema(server.url, async (schema) => {
       proxy.mode = 'pass';
-      const store = new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 300 });
+      const store = new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 1500 });
       await store.open(liveContext());
       await store.insert([{ record: job('a'), onDuplicate: 'reject' }, { record: job('d', { runAt: Date.now() + 60_000 }), onDuplicate: 'reject' }]);
       const [claimed] = (await store.claim(claimNow())).jobs;
@@ -55,7 +56,7 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
         assert.equal(call.state, 'rejected', `${name} ${call.state}`);
         assert.ok(call.error instanceof StorePersistError, `${name}: ${String(call.error)}`);
         // A pooled client was sent the statement (outcome unknown), or the pool was connecting (nothing sent).
-        assert.match((call.error as Error).message, /within 300 ms, got no answer.*(the outcome is unknown|nothing was sent)/s, name);
+        assert.match((call.error as Error).message, /within 1500 ms, got no answer.*(the outcome is unknown|nothing was sent)/s, name);
         assert.match((call.error as Error).message, new RegExp(`127\\.0\\.0\\.1:${proxy.port}`), 'names the address');
       }
       const closed = track(store.close());
@@ -149,7 +150,7 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
   it('a connection that went dead without a reset (a partition): the store drops it and works again on a new one', async () => {
     await withSchema(server.url, async (schema) => {
       proxy.mode = 'pass';
-      const store = new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 300, poolConfig: { max: 1 } });
+      const store = new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 2000, poolConfig: { max: 1 } });
       await store.open(liveContext());
       try {
         await store.get('warm');
@@ -194,7 +195,7 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
   it('stop({ timeout }) returns while the server does not answer, with a handler running', async () => {
     await withSchema(server.url, async (schema) => {
       proxy.mode = 'pass';
-      const scheduler = new Scheduler({ store: new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 200 }) });
+      const scheduler = new Scheduler({ store: new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 2000 }) });
       scheduler.on('error', () => undefined);
       let running = false;
       scheduler.register('work', () => {

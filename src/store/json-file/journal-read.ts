@@ -103,6 +103,12 @@ export interface JournalReadOptions {
   /** A durable length the last lock holder recorded for this journal: it must hold at least that much. */
   minLength: number | undefined;
   pending: PendingPayloads;
+  /**
+   * A reader beside a live writer (inspection): the last journal may be
+   * being appended to, so any unterminated tail is reported as `torn`, not
+   * judged.
+   */
+  live?: boolean;
 }
 
 export interface JournalReadResult {
@@ -174,7 +180,7 @@ export async function readJournal(
     if (!options.last) {
       throw new StoreCorruptError(file, scan.tailOffset, 'expected a complete last line, got an unterminated one (and a later journal exists)');
     }
-    if (!v1 && !tornByCrash(scan.tailOffset, scan.tail)) {
+    if (!v1 && !options.live && !tornByCrash(scan.tailOffset, scan.tail)) {
       throw new StoreCorruptError(
         file,
         scan.tailOffset,

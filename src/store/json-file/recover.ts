@@ -70,9 +70,17 @@ export interface Recovered {
 /**
  * Reads the store in `dir`. `previous` is what a stale LOCK said: its
  * recorded durable journal length must be there. Any damage is
- * StoreCorruptError; nothing is written.
+ * StoreCorruptError; nothing is written. `live`: another process may be
+ * appending to the last journal (inspection), so its unterminated tail is
+ * not damage.
  */
-export async function recover(layer: FsLayer, dir: string, listing: FolderListing, previous: LockContent | undefined): Promise<Recovered> {
+export async function recover(
+  layer: FsLayer,
+  dir: string,
+  listing: FolderListing,
+  previous: LockContent | undefined,
+  options: { live?: boolean } = {},
+): Promise<Recovered> {
   const { snapshots, journals } = listing;
   const snapshotGen = snapshots[snapshots.length - 1] ?? 0;
   const first = Math.max(snapshotGen, 1);
@@ -128,7 +136,7 @@ export async function recover(layer: FsLayer, dir: string, listing: FolderListin
     const isLast = i === chain.length - 1;
     const next = heads[i + 1];
     const minLength = isLast && previous?.sync && previous.journal === gen ? previous.length : undefined;
-    const result = await readJournal(layer, file, gen, changed, { head, end: next?.prev, last: isLast, minLength, pending });
+    const result = await readJournal(layer, file, gen, changed, { head, end: next?.prev, last: isLast, minLength, pending, live: options.live === true });
     changes += result.lines;
     bytes += result.validLength;
     if (result.ignored > 0) {

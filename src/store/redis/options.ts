@@ -49,9 +49,16 @@ export interface RedisStoreOptions {
    * @default 5000
    */
   commandTimeoutMs?: number;
+  /**
+   * Open for reading only (`get`, `list`, `counts`), as an inspection tool
+   * does beside running schedulers: no subscription, no timers, no lease
+   * recovery, nothing written; every other call rejects.
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
-const OPTION_KEYS = new Set(['client', 'url', 'redisOptions', 'prefix', 'leaseMs', 'pollMs', 'settleRetryMs', 'commandTimeoutMs']);
+const OPTION_KEYS = new Set(['client', 'url', 'redisOptions', 'prefix', 'leaseMs', 'pollMs', 'settleRetryMs', 'commandTimeoutMs', 'readOnly']);
 
 export interface ResolvedOptions {
   client: Redis | Cluster | undefined;
@@ -63,6 +70,7 @@ export interface ResolvedOptions {
   pollMs: number;
   settleRetryMs: number;
   commandTimeoutMs: number;
+  readOnly: boolean;
 }
 
 function atLeast(value: number | undefined, fallback: number, min: number, what: string): number {
@@ -83,6 +91,9 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   }
   if (options.url !== undefined && (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url))) {
     throw new ValidationError(`Expected \`options.url\` to be a redis:// or rediss:// URL string, got ${show(options.url)}`);
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {
+    throw new ValidationError(`Expected \`options.readOnly\` to be a boolean, got ${show(options.readOnly)}`);
   }
   if (options.redisOptions !== undefined) checkOptionsObject(options.redisOptions, 'options.redisOptions');
   const cluster = (client as { isCluster?: unknown } | undefined)?.isCluster === true;
@@ -105,5 +116,6 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     pollMs: atLeast(options.pollMs, 2000, 10, 'options.pollMs'),
     settleRetryMs: atLeast(options.settleRetryMs, 5000, 1, 'options.settleRetryMs'),
     commandTimeoutMs: atLeast(options.commandTimeoutMs, 5000, 10, 'options.commandTimeoutMs'),
+    readOnly: options.readOnly ?? false,
   };
 }

@@ -159,6 +159,11 @@ export class RedisStore implements Store {
       this.conn = conn;
       await conn.ready(openMs);
       await conn.checkServer();
+      if (o.readOnly) {
+        await this.peek(conn);
+        this.status = 'open';
+        return;
+      }
       const sub = conn.subscriber();
       this.sub = sub;
       sub.client.on('message', (channel: string, message: string) => {
@@ -216,6 +221,30 @@ export class RedisStore implements Store {
     this.status = 'closed';
   }
 
+  /**
+   * Read-only open: checks the layout version and fills the caches (counts,
+   * earliest due time, server time) with plain reads, writing nothing.
+   */
+  private async peek(conn: Connection): Promise<void> {
+    const client = conn.client;
+    const t0 = this.view.time.mono();
+    const [version, counts, due, time] = await conn.run('open (read-only)', () =>
+      Promise.all([
+        client.get(this.keys.version),
+        client.hmget(this.keys.fixed('counts'), 'scheduled', 'running', 'completed', 'dead', 'cancelled', 'recurring'),
+        client.zrange(this.keys.due, 0, 0, 'WITHSCORES'),
+        client.time(),
+      ]),
+    );
+    if (version !== null && version !== LAYOUT_VERSION) {
+      throw new StorePersistError(`Expected the keys under '${this.keys.base}' to use layout version ${LAYOUT_VERSION}, got version ${version}`);
+    }
+    const [sec, usec] = time as [number | string, number | string];
+    const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+    const n = counts.map((c) => Number(c ?? 0)) as [number, number, number, number, number, number];
+    this.view.absorb([String(now), due[1] ?? '', '-', '-', ...n, []], t0, this.view.time.mono());
+  }
+
   private readonly onReconnect = (): void => {
     if (this.status !== 'open') return;
     this.reconnected = true;
@@ -248,6 +277,7 @@ export class RedisStore implements Store {
   /** Runs a writing script (keep limits and lease length first); absorbs the summary it ends with. */
   private async exec(script: Script, args: readonly (string | number)[], late?: (reply: Reply) => void): Promise<Reply> {
     const conn = this.connection(script.name);
+    if (this.options.readOnly) throw new StorePersistError(`Expected a RedisStore opened for writing to run \`${script.name}\`, got one opened with \`readOnly: true\`; nothing was changed`);
     const t0 = this.view.time.mono();
     let reply: Reply;
     try {

@@ -25,12 +25,12 @@ const BINARY_PICK = `      // <arity-specific>
         const k1 = keys[first + 1]!;
         if (first < BRANCHLESS_BELOW) {
           m = first + +(k1 < k0);
-          if (k1 === k0) m = first + +(seq[(slots[first + 1]! << 1) + 1]! < seq[(slots[first]! << 1) + 1]!);
+          if (k1 === k0) m = first + +(seq[slots[first + 1]!]! < seq[slots[first]!]!);
           mk = keys[m]!;
         } else {
           m = first;
           mk = k0;
-          if (k1 < mk || (k1 === mk && seq[(slots[first + 1]! << 1) + 1]! < seq[(slots[first]! << 1) + 1]!)) {
+          if (k1 < mk || (k1 === mk && seq[slots[first + 1]!]! < seq[slots[first]!]!)) {
             m = first + 1;
             mk = k1;
           }
@@ -58,6 +58,7 @@ export function generateBinaryHeap(source: string): string {
   out = replaceOnce(out, / {6}\/\/ <arity-specific>[\s\S]*?\/\/ <\/arity-specific>/, BINARY_PICK, 'arity-specific block');
   out = out.replaceAll('QuaternaryHeap', 'BinaryHeap');
   out = replaceOnce(out, /from '\.\/errors\.js'/, "from '../src/errors.js'", 'errors import');
+  out = out.replaceAll("from './heap-ids.js'", "from '../src/heap-ids.js'");
   return out;
 }
 

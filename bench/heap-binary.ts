@@ -3,28 +3,26 @@
  * The same heap with arity 2, for the benchmark only.
  */
 import { ValidationError } from '../src/errors.js';
+import {
+  type HeapHandle,
+  type HeapId,
+  type HeapOptions,
+  IdTable,
+  MAX_CAPACITY,
+  capacityFor,
+  checkHeap,
+  hashId,
+  isId,
+  show,
+  validateId,
+  validateKey,
+} from '../src/heap-ids.js';
 
-/** An entry's identity, as returned by {@link HeapOptions.id}. */
-export type HeapId = string | number;
-
-/** Options of {@link BinaryHeap}. */
-export interface HeapOptions<T> {
-  /**
-   * The id of an item: unique among the items in the heap, and stable while
-   * the item is in it. A string, or a number other than NaN.
-   */
-  id: (item: T) => HeapId;
-  /**
-   * Entries to allocate room for up front; the heap doubles when full.
-   * @default 64
-   */
-  initialCapacity?: number;
-}
+export type { HeapHandle, HeapId, HeapOptions } from '../src/heap-ids.js';
 
 /** Children per node. The index math derives from it; #siftDown's unrolled pick is written for it (bench/gen-heap-binary.ts makes the arity-2 copy). */
 const ARITY = 2;
 const DEFAULT_CAPACITY = 64;
-const MIN_CAPACITY = 4;
 /**
  * #siftDown picks the least child without branches in the top levels (slots
  * below this, about 170 KB of keys, which stay in cache): a mispredicted
@@ -33,130 +31,69 @@ const MIN_CAPACITY = 4;
  * children early. Measured at N = 1e4..1e6; either pure form loses somewhere.
  */
 const BRANCHLESS_BELOW = 21_845; // slots in the top 8 levels of a 4-ary heap
-/** Handle, distance and tag bits must share one int32 table word (see #setCapacity). */
-const MAX_CAPACITY = 2 ** 26;
-/** Bits of a table word recording the distance from the home bucket; DIST_MAX means "that far or more". */
-const DIST_BITS = 4;
-const DIST_MAX = (1 << DIST_BITS) - 1;
-
-// Scratch space to hash the bits of a number that is not an int32.
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-
-function isId(value: unknown): value is HeapId {
-  return typeof value === 'string' || (typeof value === 'number' && value === value);
-}
-
-/** 32-bit hash of an id; -0 and 0 hash alike, as they are the same id. */
-function hashId(id: HeapId): number {
-  let h: number;
-  if (typeof id === 'number') {
-    if ((id | 0) === id) {
-      h = id | 0;
-    } else {
-      f64[0] = id;
-      h = u32[0]! ^ Math.imul(u32[1]!, 0x9e3779b1);
-    }
-  } else {
-    h = 0x811c9dc5; // FNV-1a over UTF-16 code units
-    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  }
-  // murmur3's finalizer: every input bit reaches both the low bits that pick
-  // the bucket and the high bits kept as a tag.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'symbol') return value.toString();
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value !== null && typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
-}
-
-function validateKey(key: unknown): asserts key is number {
-  if (typeof key !== 'number' || key !== key) {
-    throw new ValidationError(`Expected \`key\` to be a number other than NaN, got ${show(key)}`);
-  }
-}
-
-function validateId(id: unknown): asserts id is HeapId {
-  if (!isId(id)) {
-    throw new ValidationError(`Expected \`options.id(item)\` to return a string or a number other than NaN, got ${show(id)}`);
-  }
-}
-
-function capacityFor(wanted: number): number {
-  let cap = MIN_CAPACITY;
-  while (cap < wanted) cap *= 2;
-  if (cap > MAX_CAPACITY) throw new RangeError(`BinaryHeap cannot hold more than ${MAX_CAPACITY} entries`);
-  return cap;
-}
+/** Generations wrap below this, so a handle stays a safe integer (< 2^52). */
+const GENERATION_MASK = 2 ** 26 - 1;
+/** Tombstones below this many never trigger a compaction (a small heap sweeps them on pop). */
+const MIN_COMPACT = 32;
 
 /**
  * A 4-ary min-heap for timer queues: items ordered by a numeric key, equal
- * keys in insertion (FIFO) order, with removal and re-keying by id.
+ * keys in insertion (FIFO) order, with O(1) cancel by handle and, when
+ * `options.id` is given, removal and re-keying by id.
  *
  * Keys may be any number but NaN (`Infinity` is a key like any other). Ids
  * come from `options.id` and must be unique within the heap.
  *
  * @example
  * const heap = new BinaryHeap<{ id: string }>({ id: (job) => job.id });
- * heap.push({ id: 'b' }, 20);
+ * const handle = heap.push({ id: 'b' }, 20);
  * heap.push({ id: 'a' }, 10);
  * heap.update('b', 5);
  * heap.pop(); // { id: 'b' }
+ * heap.removeHandle(handle); // false: 'b' left the heap
  */
 export class BinaryHeap<T> {
-  readonly #idOf: (item: T) => HeapId;
-  #size = 0;
+  readonly #idOf: ((item: T) => HeapId) | undefined;
+  /** id -> handle index of the live entries; undefined without options.id */
+  readonly #ids: IdTable | undefined;
+  /** slots in use: live entries and tombstones */
+  #length = 0;
+  /** tombstones among the first #length slots */
+  #dead = 0;
   #nextSeq = 0;
   #capacity = 0;
   /** slot -> key */
   #keys = new Float64Array(0);
-  /** slot -> handle; [size, capacity) holds the free handles */
+  /** slot -> handle index; [length, capacity) holds the free ones */
   #slots = new Int32Array(0);
-  /**
-   * handle -> 16-byte record, two views of one buffer:
-   * int32 [4h] slot, [4h + 1] id hash; float64 [2h + 1] sequence number.
-   */
-  #rec = new Int32Array(0);
-  #recSeq = new Float64Array(0);
-  /** handle -> item (undefined when free, so the heap holds no dead items) */
+  /** handle index -> sequence number (FIFO among equal keys) */
+  #seq = new Float64Array(0);
+  /** handle index -> key, for keyOf() without a position index */
+  #keyOfHandle = new Float64Array(0);
+  /** handle index -> generation, moved on when its entry leaves */
+  #gen = new Int32Array(0);
+  /** handle index -> item; undefined when free or cancelled (a tombstone), so the heap holds no dead items */
   #items: (T | undefined)[] = [];
-  /**
-   * Id table, 2 * capacity words, 0 when empty. A word packs, low to high:
-   * handle + 1 (#handleBits bits), distance from the home bucket (DIST_BITS,
-   * saturating at DIST_MAX) and the top bits of the id hash (the rest).
-   */
-  #table = new Int32Array(0);
-  #handleBits = 0;
-  /** (1 << #handleBits) - 1: extracts handle + 1 from a word */
-  #handleMask = 0;
-  /** the bits of a word (and of a hash) above handle and distance */
-  #tagMask = 0;
 
   /**
    * @example
-   * const timers = new BinaryHeap<Timer>({ id: (t) => t.id, initialCapacity: 1024 });
+   * const timers = new BinaryHeap<Timer>({ initialCapacity: 1024 });
+   * const byId = new BinaryHeap<Timer>({ id: (t) => t.id });
    */
-  constructor(options: HeapOptions<T>) {
+  constructor(options: HeapOptions<T> = {}) {
     if (options === null || typeof options !== 'object') {
       throw new ValidationError(`Expected \`options\` to be an object, got ${show(options)}`);
     }
-    if (typeof options.id !== 'function') {
-      throw new ValidationError(`Expected \`options.id\` to be a function, got ${show(options.id)}`);
+    if (options.id !== undefined && typeof options.id !== 'function') {
+      throw new ValidationError(`Expected \`options.id\` to be a function or undefined, got ${show(options.id)}`);
     }
     const initial = options.initialCapacity ?? DEFAULT_CAPACITY;
     if (!Number.isSafeInteger(initial) || initial < 0) {
       throw new ValidationError(`Expected \`options.initialCapacity\` to be a non-negative integer, got ${show(initial)}`);
     }
     this.#idOf = options.id;
+    const idOf = options.id;
+    this.#ids = idOf === undefined ? undefined : new IdTable((h) => idOf(this.#items[h] as T));
     this.#setCapacity(capacityFor(initial));
   }
 
@@ -168,7 +105,7 @@ export class BinaryHeap<T> {
    * @example
    * const heap = BinaryHeap.from(jobs.map((j) => [j, j.runAt] as const), { id: (j) => j.id });
    */
-  static from<T>(entries: Iterable<readonly [item: T, key: number]>, options: HeapOptions<T>): BinaryHeap<T> {
+  static from<T>(entries: Iterable<readonly [item: T, key: number]>, options: HeapOptions<T> = {}): BinaryHeap<T> {
     if (entries === null || typeof (entries as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== 'function') {
       throw new ValidationError(`Expected \`entries\` to be an iterable of [item, key] pairs, got ${show(entries)}`);
     }
@@ -184,8 +121,7 @@ export class BinaryHeap<T> {
     const n = list.length;
     const keys = this.#keys;
     const items = this.#items;
-    const rec = this.#rec;
-    const recSeq = this.#recSeq;
+    const ids = this.#ids;
     for (let i = 0; i < n; i++) {
       const entry = list[i];
       if (entry === null || typeof entry !== 'object') {
@@ -194,74 +130,72 @@ export class BinaryHeap<T> {
       const item = entry[0];
       const key = entry[1];
       validateKey(key);
-      const id = this.#idOf(item);
-      validateId(id);
-      const hash = hashId(id);
-      const t = this.#probe(id, hash);
-      if (this.#table[t] !== 0) throw new ValidationError(`Expected unique ids, got id ${show(id)} twice`);
-      // Entry i takes handle i, in slot i, with sequence number i.
-      this.#link(t, i, hash);
+      if (item === undefined) throw new ValidationError(`Expected entry ${i}'s item to be defined, got undefined`);
+      if (ids !== undefined) {
+        const id = this.#idOf!(item);
+        validateId(id);
+        const hash = hashId(id);
+        const t = ids.probe(id, hash);
+        if (ids.table[t] !== 0) throw new ValidationError(`Expected unique ids, got id ${show(id)} twice`);
+        // Items are written before the next probe reads them.
+        items[i] = item;
+        ids.link(t, i, hash);
+      }
+      // Entry i takes handle index i, in slot i, with sequence number i.
       items[i] = item;
       keys[i] = key;
-      rec[i << 2] = i;
-      rec[(i << 2) + 1] = hash;
-      recSeq[(i << 1) + 1] = i;
+      this.#keyOfHandle[i] = key;
+      this.#seq[i] = i;
     }
-    this.#size = n;
+    this.#length = n;
     this.#nextSeq = n;
-    const slots = this.#slots;
-    for (let s = n > 1 ? ((n - 2) / ARITY) | 0 : -1; s >= 0; s--) this.#siftDown(s, slots[s]!, keys[s]!, n);
+    this.#heapify();
   }
 
-  /** Number of entries. */
+  /** Number of entries (tombstones left by removals do not count). */
   get size(): number {
-    return this.#size;
+    return this.#length - this.#dead;
   }
 
   /**
-   * Adds `item` with `key`. Throws ValidationError, leaving the heap
-   * unchanged, when `key` is NaN or not a number, or when `item`'s id is
-   * already in the heap.
+   * Adds `item` with `key` and returns its handle. Throws ValidationError,
+   * leaving the heap unchanged, when `key` is NaN or not a number, when
+   * `item` is undefined (the heap's mark of a free or cancelled entry), or
+   * when `item`'s id is already in the heap.
    *
    * @example
-   * heap.push(job, Date.now() + 5_000);
+   * const handle = heap.push(job, Date.now() + 5_000);
    */
-  push(item: T, key: number): void {
+  push(item: T, key: number): HeapHandle {
     validateKey(key);
-    const id = this.#idOf(item);
+    if (item === undefined) throw new ValidationError('Expected `item` to be defined, got undefined');
+    if (this.#ids === undefined) return this.#push(item, key, 0, -1);
+    const id = this.#idOf!(item);
     validateId(id);
-    if (this.#size === this.#capacity) this.#setCapacity(capacityFor(this.#capacity * 2));
-    const hash = hashId(id);
-    const t = this.#probe(id, hash);
-    if (this.#table[t] !== 0) throw new ValidationError(`Expected item id ${show(id)} to be unused, got an entry with that id`);
-    const slot = this.#size++;
-    const h = this.#slots[slot]!;
-    this.#link(t, h, hash);
-    this.#items[h] = item;
-    this.#rec[(h << 2) + 1] = hash;
-    this.#recSeq[(h << 1) + 1] = this.#nextSeq++;
-    this.#siftUp(slot, h, key);
+    return this.#pushWithId(item, key, id);
   }
 
   /**
    * The item with the least key (the earliest pushed among equals), or
-   * undefined when empty. O(1).
+   * undefined when empty. O(1) amortized.
    *
    * @example
    * const next = heap.peek();
    */
   peek(): T | undefined {
-    return this.#size === 0 ? undefined : this.#items[this.#slots[0]!];
+    if (this.#dead > 0) this.#sweepTop();
+    return this.#length === 0 ? undefined : this.#items[this.#slots[0]!];
   }
 
   /**
-   * The least key, or undefined when empty. O(1).
+   * The least key, or undefined when empty. O(1) amortized.
    *
    * @example
    * const delay = (heap.peekKey() ?? Infinity) - now;
    */
   peekKey(): number | undefined {
-    return this.#size === 0 ? undefined : this.#keys[0];
+    if (this.#dead > 0) this.#sweepTop();
+    return this.#length === 0 ? undefined : this.#keys[0];
   }
 
   /**
@@ -272,26 +206,53 @@ export class BinaryHeap<T> {
    * while (heap.size > 0 && heap.peekKey()! <= now) run(heap.pop()!);
    */
   pop(): T | undefined {
-    const n = this.#size;
+    if (this.#dead > 0) this.#sweepTop();
+    const n = this.#length;
     if (n === 0) return undefined;
-    const slots = this.#slots;
-    const h = slots[0]!;
+    const h = this.#slots[0]!;
     const item = this.#items[h];
-    this.#unlink(h);
-    this.#items[h] = undefined;
-    const last = n - 1;
-    this.#size = last;
-    if (last > 0) {
-      const moved = slots[last]!;
-      slots[last] = h;
-      this.#siftDown(0, moved, this.#keys[last]!, last);
-    }
+    this.#release(h);
+    this.#removeTop(n);
     return item;
   }
 
   /**
+   * Removes the entry this handle names. O(1): the entry becomes a tombstone
+   * that a later pop sweeps (or a compaction, once tombstones outnumber the
+   * entries). Returns false when the handle names no entry in the heap (it
+   * left, or was never one of this heap's).
+   *
+   * @example
+   * const handle = heap.push(timer, due);
+   * heap.removeHandle(handle);
+   */
+  removeHandle(handle: HeapHandle): boolean {
+    const h = this.#liveIndex(handle);
+    if (h < 0) return false;
+    this.#kill(h);
+    return true;
+  }
+
+  /**
+   * Gives the entry this handle names a new key and returns its new handle
+   * (the old one is spent), or undefined when the handle names no entry. The
+   * entry goes behind entries with an equal key, as if pushed now. Throws
+   * ValidationError when `key` is NaN or not a number.
+   *
+   * @example
+   * handle = heap.updateHandle(handle, due + backoff) ?? heap.push(timer, due + backoff);
+   */
+  updateHandle(handle: HeapHandle, key: number): HeapHandle | undefined {
+    validateKey(key);
+    const h = this.#liveIndex(handle);
+    if (h < 0) return undefined;
+    return this.#rekey(h, key);
+  }
+
+  /**
    * Removes the entry with this id (a string or number), or with the id of
-   * this item. O(log n). Returns false when there is none.
+   * this item. O(1) (see removeHandle). Returns false when there is none.
+   * Needs `options.id`.
    *
    * @example
    * heap.remove('job-42');
@@ -299,17 +260,7 @@ export class BinaryHeap<T> {
   remove(itemOrId: T | HeapId): boolean {
     const h = this.#handleOf(itemOrId);
     if (h < 0) return false;
-    this.#unlink(h);
-    this.#items[h] = undefined;
-    const slot = this.#rec[h << 2]!;
-    const last = --this.#size;
-    if (slot !== last) {
-      const slots = this.#slots;
-      const moved = slots[last]!;
-      const key = this.#keys[last]!;
-      slots[last] = h;
-      if (this.#siftUp(slot, moved, key) === slot) this.#siftDown(slot, moved, key, last);
-    }
+    this.#kill(h);
     return true;
   }
 
@@ -317,7 +268,7 @@ export class BinaryHeap<T> {
    * Gives the entry with this id (or this item's id) a new key. O(log n). The
    * entry goes behind entries with an equal key, as if pushed now. Returns
    * false when there is none; throws ValidationError when `key` is NaN or not
-   * a number.
+   * a number. Needs `options.id`.
    *
    * @example
    * heap.update(job, job.runAt + backoff);
@@ -326,57 +277,59 @@ export class BinaryHeap<T> {
     validateKey(key);
     const h = this.#handleOf(itemOrId);
     if (h < 0) return false;
-    this.#recSeq[(h << 1) + 1] = this.#nextSeq++;
-    const slot = this.#rec[h << 2]!;
-    // With its new sequence number the entry sorts after equal keys, so only
-    // a smaller key can move it up.
-    if (key < this.#keys[slot]!) this.#siftUp(slot, h, key);
-    else this.#siftDown(slot, h, key, this.#size);
+    this.#rekey(h, key);
     return true;
   }
 
   /**
-   * Whether an entry has this id. O(1).
+   * Whether an entry has this id. O(1). Needs `options.id`.
    *
    * @example
    * if (!heap.has(job.id)) heap.push(job, job.runAt);
    */
   has(id: HeapId): boolean {
-    return isId(id) && this.#find(id) >= 0;
+    return this.#needIds() && isId(id) && this.#find(id) >= 0;
   }
 
   /**
-   * The item with this id, or undefined. O(1).
+   * The item with this id, or undefined. O(1). Needs `options.id`.
    *
    * @example
    * const job = heap.get('job-42');
    */
   get(id: HeapId): T | undefined {
-    const h = isId(id) ? this.#find(id) : -1;
+    const h = this.#needIds() && isId(id) ? this.#find(id) : -1;
     return h < 0 ? undefined : this.#items[h];
   }
 
   /**
-   * The key of the entry with this id, or undefined. O(1).
+   * The key of the entry with this id, or undefined. O(1). Needs `options.id`.
    *
    * @example
    * const runAt = heap.keyOf('job-42');
    */
   keyOf(id: HeapId): number | undefined {
-    const h = isId(id) ? this.#find(id) : -1;
-    return h < 0 ? undefined : this.#keys[this.#rec[h << 2]!];
+    const h = this.#needIds() && isId(id) ? this.#find(id) : -1;
+    return h < 0 ? undefined : this.#keyOfHandle[h];
   }
 
   /**
-   * Removes every entry; keeps the allocated capacity.
+   * Removes every entry; keeps the allocated capacity. Every handle given
+   * out so far is spent.
    *
    * @example
    * heap.clear();
    */
   clear(): void {
-    this.#items.fill(undefined);
-    this.#table.fill(0);
-    this.#size = 0;
+    const slots = this.#slots;
+    for (let s = 0; s < this.#length; s++) {
+      const h = slots[s]!;
+      if (this.#items[h] !== undefined) this.#gen[h] = (this.#gen[h]! + 1) & GENERATION_MASK;
+      this.#items[h] = undefined;
+    }
+    this.#ids?.clear();
+    this.#length = 0;
+    this.#dead = 0;
     this.#nextSeq = 0;
   }
 
@@ -388,196 +341,215 @@ export class BinaryHeap<T> {
    * const all = [...heap];
    */
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.#size; i++) yield this.#items[this.#slots[i]!] as T;
+    for (let i = 0; i < this.#length; i++) {
+      const item = this.#items[this.#slots[i]!];
+      if (item !== undefined) yield item;
+    }
   }
 
   /**
-   * Re-derives every invariant (heap order with the FIFO tie-break, the
-   * position index, the free handles, the id table) in O(n) and throws an
-   * Error naming the first broken one. For tests.
+   * Re-derives every invariant (heap order with the FIFO tie-break over
+   * entries and tombstones, the tombstone count, the free handles, the id
+   * map) in O(n) and throws an Error naming the first broken one. For tests.
    *
    * @example
    * heap.check();
    */
   check(): void {
-    const fail = (what: string): never => {
-      throw new Error(`BinaryHeap invariant broken: ${what}`);
-    };
-    const n = this.#size;
-    const cap = this.#capacity;
-    const keys = this.#keys;
-    const slots = this.#slots;
-    const rec = this.#rec;
-    const recSeq = this.#recSeq;
-    const items = this.#items;
-    const table = this.#table;
-    if (!Number.isInteger(n) || n < 0 || n > cap) fail(`size: ${n} outside [0, ${cap}]`);
-    for (const [name, length, expected] of [
-      ['keys', keys.length, cap],
-      ['slots', slots.length, cap],
-      ['records', rec.length, 4 * cap],
-      ['record sequence view', recSeq.length, 2 * cap],
-      ['items', items.length, cap],
-      ['id table', table.length, 2 * cap],
-    ] as const) {
-      if (length !== expected) fail(`capacity: ${name} has length ${length}, expected ${expected}`);
-    }
-    if (recSeq.buffer !== rec.buffer) fail('records: the two views do not share a buffer');
-
-    const seen = new Uint8Array(cap);
-    for (let s = 0; s < cap; s++) {
-      const h = slots[s]!;
-      if (h < 0 || h >= cap || seen[h] === 1) fail(`handle permutation: slot ${s} holds handle ${h} (out of range or repeated)`);
-      seen[h] = 1;
-    }
-    const seqs = new Set<number>();
-    for (let s = 0; s < n; s++) {
-      const h = slots[s]!;
-      if (rec[h << 2] !== s) fail(`position index: handle ${h} sits in slot ${s} but records slot ${rec[h << 2]}`);
-      const key = keys[s]!;
-      if (key !== key) fail(`keys: NaN in slot ${s}`);
-      const q = recSeq[(h << 1) + 1]!;
-      if (!Number.isInteger(q) || q < 0 || q >= this.#nextSeq || seqs.has(q)) {
-        fail(`sequence numbers: handle ${h} has ${q} (next ${this.#nextSeq}; must be unique and smaller)`);
-      }
-      seqs.add(q);
-      if (s > 0) {
-        const p = ((s - 1) / ARITY) | 0;
-        const pk = keys[p]!;
-        if (key < pk || (key === pk && q < recSeq[(slots[p]! << 1) + 1]!)) {
-          fail(`heap order: slot ${s} (key ${key}) sorts before its parent slot ${p} (key ${pk})`);
-        }
-      }
-      if (items[h] === undefined) fail(`items: live handle ${h} has no item`);
-      const id = this.#idOf(items[h] as T);
-      if (!isId(id)) fail(`ids: the item of handle ${h} has id ${show(id)}`);
-      if (rec[(h << 2) + 1] !== hashId(id)) fail(`id hash: handle ${h} records a stale hash for id ${show(id)}`);
-      if (this.#find(id) !== h) fail(`id map: id ${show(id)} does not lead to handle ${h}`);
-    }
-    for (let s = n; s < cap; s++) {
-      if (items[slots[s]!] !== undefined) fail(`free handles: handle ${slots[s]} in free slot ${s} still holds an item`);
-    }
-
-    const mask = table.length - 1;
-    const hb = this.#handleBits;
-    if (table.length !== 2 ** hb || this.#handleMask !== 2 ** hb - 1) fail('id map: handle field width');
-    const listed = new Uint8Array(cap);
-    let count = 0;
-    for (let t = 0; t < table.length; t++) {
-      const e = table[t]!;
-      if (e === 0) continue;
-      const h = (e & this.#handleMask) - 1;
-      if (h < 0 || h >= cap) fail(`id map: bucket ${t} holds handle ${h}, out of range`);
-      const slot = rec[h << 2]!;
-      if (slot >= n || slots[slot] !== h) fail(`id map: bucket ${t} holds handle ${h}, which is not live`);
-      if (listed[h] === 1) fail(`id map: handle ${h} is listed twice`);
-      listed[h] = 1;
-      count++;
-      const hash = rec[(h << 2) + 1]!;
-      const dist = (t - (hash & mask)) & mask;
-      if (((e >>> hb) & DIST_MAX) !== Math.min(dist, DIST_MAX)) fail(`id map: bucket ${t} records a wrong distance`);
-      if ((e & this.#tagMask) !== (hash & this.#tagMask)) fail(`id map: bucket ${t} records a wrong tag`);
-      for (let j = hash & mask; j !== t; j = (j + 1) & mask) {
-        if (table[j] === 0) fail(`id map: handle ${h} in bucket ${t} is unreachable from its home bucket`);
-      }
-    }
-    if (count !== n) fail(`id map: ${count} entries for ${n} live entries`);
+    checkHeap({
+      name: 'BinaryHeap',
+      arity: ARITY,
+      length: this.#length,
+      capacity: this.#capacity,
+      dead: this.#dead,
+      nextSeq: this.#nextSeq,
+      keys: this.#keys,
+      slots: this.#slots,
+      seq: this.#seq,
+      keyOfHandle: this.#keyOfHandle,
+      gen: this.#gen,
+      items: this.#items,
+      idOf: this.#idOf,
+      ids: this.#ids,
+    });
   }
+
 
   // ---- internals: trust their arguments ----
 
-  /** Handle of the entry with this id (or this item's id), or -1. */
+  /** Pushes a validated entry into a heap with ids; throws on a duplicate id before changing anything. */
+  #pushWithId(item: T, key: number, id: HeapId): HeapHandle {
+    // Grow first: a new capacity rebuilds the table, moving the bucket found below.
+    if (this.#length === this.#capacity) this.#grow();
+    const ids = this.#ids!;
+    const hash = hashId(id);
+    const t = ids.probe(id, hash);
+    if (ids.table[t] !== 0) throw new ValidationError(`Expected item id ${show(id)} to be unused, got an entry with that id`);
+    return this.#push(item, key, hash, t);
+  }
+
+  /** Pushes a validated entry; `t` is the id table's empty bucket for it (with its id hash), or -1 without ids. */
+  #push(item: T, key: number, hash: number, t: number): HeapHandle {
+    if (this.#length === this.#capacity) this.#grow();
+    const slot = this.#length++;
+    const h = this.#slots[slot]!;
+    this.#items[h] = item;
+    this.#seq[h] = this.#nextSeq++;
+    this.#keyOfHandle[h] = key;
+    if (t >= 0) this.#ids!.link(t, h, hash);
+    this.#siftUp(slot, h, key);
+    return h + this.#gen[h]! * MAX_CAPACITY;
+  }
+
+  /** Makes room: compacts when tombstones are many, else doubles the capacity. */
+  #grow(): void {
+    if (this.#dead >= MIN_COMPACT && this.#dead * 4 >= this.#length) this.#compact();
+    else this.#setCapacity(capacityFor(this.#capacity * 2));
+  }
+
+  /** Handle index of a live entry named by `handle`, or -1. */
+  #liveIndex(handle: HeapHandle): number {
+    if (typeof handle !== 'number' || !Number.isSafeInteger(handle) || handle < 0) return -1;
+    const h = handle % MAX_CAPACITY;
+    if (h >= this.#capacity || this.#items[h] === undefined) return -1;
+    return (handle - h) / MAX_CAPACITY === this.#gen[h] ? h : -1;
+  }
+
+  /** Handle index of the live entry with this id (or this item's id), or -1. */
   #handleOf(itemOrId: T | HeapId): number {
     if (itemOrId === undefined || itemOrId === null) return -1;
-    const id: unknown = typeof itemOrId === 'string' || typeof itemOrId === 'number' ? itemOrId : this.#idOf(itemOrId);
+    this.#needIds();
+    const id: unknown = typeof itemOrId === 'string' || typeof itemOrId === 'number' ? itemOrId : this.#idOf!(itemOrId);
     return isId(id) ? this.#find(id) : -1;
   }
 
+  /** Handle index of the live entry with this (valid) id, or -1; needs the id layer. */
   #find(id: HeapId): number {
-    return (this.#table[this.#probe(id, hashId(id))]! & this.#handleMask) - 1;
+    return this.#ids!.find(id);
   }
 
-  /** Bucket holding `id`, or the empty bucket where it would go. */
-  #probe(id: HeapId, hash: number): number {
-    const table = this.#table;
-    const mask = table.length - 1;
-    const hb = this.#handleBits;
-    const handleMask = this.#handleMask;
-    // A word can only be id's if its distance field and tag match ours.
-    const tag = hash & this.#tagMask;
-    const fieldMask = ~handleMask;
+  /** Throws unless the heap has the id layer; true otherwise. */
+  #needIds(): true {
+    if (this.#ids === undefined) {
+      throw new ValidationError('Expected a heap built with `options.id` to look entries up by id, got one without it (use the handles push returns)');
+    }
+    return true;
+  }
+
+  /** Ends live entry h's life: spends its handle and drops its id. Its slot is the caller's business. */
+  #release(h: number): void {
+    this.#ids?.unlink(h);
+    this.#items[h] = undefined;
+    this.#gen[h] = (this.#gen[h]! + 1) & GENERATION_MASK;
+  }
+
+  /** Turns live entry h into a tombstone; compacts when tombstones outnumber entries. */
+  #kill(h: number): void {
+    this.#release(h);
+    this.#dead++;
+    if (this.#slots[0] === h) this.#sweepTop();
+    else if (this.#dead >= MIN_COMPACT && this.#dead > this.#length - this.#dead) this.#compact();
+  }
+
+  /** Cancel + push: the entry keeps its item and id, with a new handle and sequence number. */
+  #rekey(h: number, key: number): HeapHandle {
+    const item = this.#items[h] as T;
+    const id = this.#ids === undefined ? undefined : this.#idOf!(item);
+    this.#kill(h);
+    return id === undefined ? this.#push(item, key, 0, -1) : this.#pushWithId(item, key, id);
+  }
+
+  /**
+   * Pops tombstones off the top until a live entry (or nothing) is there;
+   * compacts instead once tombstones outnumber entries (pops shrink the live
+   * count too), as sweeping each one costs a sift and compacting O(1).
+   */
+  #sweepTop(): void {
+    if (this.#dead >= MIN_COMPACT && this.#dead > this.#length - this.#dead) this.#compact();
+    const slots = this.#slots;
     const items = this.#items;
-    let t = hash & mask;
-    for (let dist = 0; ; dist++) {
-      const e = table[t]!;
-      if (e === 0) return t;
-      if ((e & fieldMask) === (tag | ((dist < DIST_MAX ? dist : DIST_MAX) << hb))) {
-        if (this.#idOf(items[(e & handleMask) - 1] as T) === id) return t;
-      }
-      t = (t + 1) & mask;
+    while (this.#length > 0 && items[slots[0]!] === undefined) {
+      this.#dead--;
+      this.#removeTop(this.#length);
     }
   }
 
-  /** Writes handle `h` into the empty bucket `t` found by #probe. */
-  #link(t: number, h: number, hash: number): void {
-    const table = this.#table;
-    const dist = (t - hash) & (table.length - 1);
-    table[t] = (h + 1) | ((dist < DIST_MAX ? dist : DIST_MAX) << this.#handleBits) | (hash & this.#tagMask);
-  }
-
-  /** Deletes handle `h` from the id table, shifting later words of its cluster back. */
-  #unlink(h: number): void {
-    const table = this.#table;
-    const mask = table.length - 1;
-    const hb = this.#handleBits;
-    const handleMask = this.#handleMask;
-    const rec = this.#rec;
-    let hole = rec[(h << 2) + 1]! & mask;
-    while ((table[hole]! & handleMask) !== h + 1) hole = (hole + 1) & mask;
-    for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
-      const e = table[j]!;
-      if (e === 0) break;
-      let dist = (e >>> hb) & DIST_MAX;
-      if (dist === DIST_MAX) dist = (j - rec[(((e & handleMask) - 1) << 2) + 1]!) & mask;
-      const back = (j - hole) & mask;
-      // The word may move back to the hole if its home bucket is not after the hole.
-      if (dist >= back) {
-        dist -= back;
-        table[hole] = (e & ~(DIST_MAX << hb)) | ((dist < DIST_MAX ? dist : DIST_MAX) << hb);
-        hole = j;
-      }
+  /** Removes slot 0 of a heap of n slots; its handle index joins the free ones. */
+  #removeTop(n: number): void {
+    const last = n - 1;
+    this.#length = last;
+    if (last > 0) {
+      const slots = this.#slots;
+      const moved = slots[last]!;
+      slots[last] = slots[0]!;
+      this.#siftDown(0, moved, this.#keys[last]!, last);
     }
-    table[hole] = 0;
   }
 
-  /** Moves entry (h, key) up from `slot`, writes it where it stops, returns that slot. */
-  #siftUp(slot: number, h: number, key: number): number {
+  /** Drops every tombstone (their handle indexes become free) and re-heapifies: O(n). */
+  #compact(): void {
+    const n = this.#length;
     const keys = this.#keys;
     const slots = this.#slots;
-    const rec = this.#rec;
+    const items = this.#items;
+    const freed = new Int32Array(this.#dead);
+    let w = 0;
+    let d = 0;
+    for (let s = 0; s < n; s++) {
+      const h = slots[s]!;
+      if (items[h] === undefined) {
+        freed[d++] = h;
+      } else {
+        keys[w] = keys[s]!;
+        slots[w++] = h;
+      }
+    }
+    slots.set(freed, w);
+    this.#length = w;
+    this.#dead = 0;
+    this.#heapify();
+  }
+
+  /** Handle indexes of the live entries. */
+  *#liveHandles(): IterableIterator<number> {
+    for (let s = 0; s < this.#length; s++) {
+      const h = this.#slots[s]!;
+      if (this.#items[h] !== undefined) yield h;
+    }
+  }
+
+  /** Floyd's heap construction over the first #length slots. */
+  #heapify(): void {
+    const n = this.#length;
+    const keys = this.#keys;
+    const slots = this.#slots;
+    for (let s = n > 1 ? ((n - 2) / ARITY) | 0 : -1; s >= 0; s--) this.#siftDown(s, slots[s]!, keys[s]!, n);
+  }
+
+  /**
+   * Moves a pushed entry (handle h, key) up from `slot`, writes it where it
+   * stops. It has the newest sequence number, so an equal key stops it.
+   */
+  #siftUp(slot: number, h: number, key: number): void {
+    const keys = this.#keys;
+    const slots = this.#slots;
     while (slot > 0) {
       const parent = ((slot - 1) / ARITY) | 0;
       const pk = keys[parent]!;
-      if (key > pk) break;
-      const ph = slots[parent]!;
-      if (key === pk && this.#recSeq[(h << 1) + 1]! > this.#recSeq[(ph << 1) + 1]!) break;
+      if (key >= pk) break;
       keys[slot] = pk;
-      slots[slot] = ph;
-      rec[ph << 2] = slot;
+      slots[slot] = slots[parent]!;
       slot = parent;
     }
     keys[slot] = key;
     slots[slot] = h;
-    rec[h << 2] = slot;
-    return slot;
   }
 
-  /** Moves entry (h, key) down from `slot` within the first `n` slots and writes it where it stops. */
+  /** Moves entry (handle h, key) down from `slot` within the first `n` slots and writes it where it stops. */
   #siftDown(slot: number, h: number, key: number, n: number): void {
     const keys = this.#keys;
     const slots = this.#slots;
-    const rec = this.#rec;
-    const seq = this.#recSeq;
+    const seq = this.#seq;
     for (;;) {
       const first = slot * ARITY + 1;
       let m: number;
@@ -588,12 +560,12 @@ export class BinaryHeap<T> {
         const k1 = keys[first + 1]!;
         if (first < BRANCHLESS_BELOW) {
           m = first + +(k1 < k0);
-          if (k1 === k0) m = first + +(seq[(slots[first + 1]! << 1) + 1]! < seq[(slots[first]! << 1) + 1]!);
+          if (k1 === k0) m = first + +(seq[slots[first + 1]!]! < seq[slots[first]!]!);
           mk = keys[m]!;
         } else {
           m = first;
           mk = k0;
-          if (k1 < mk || (k1 === mk && seq[(slots[first + 1]! << 1) + 1]! < seq[(slots[first]! << 1) + 1]!)) {
+          if (k1 < mk || (k1 === mk && seq[slots[first + 1]!]! < seq[slots[first]!]!)) {
             m = first + 1;
             mk = k1;
           }
@@ -608,18 +580,16 @@ export class BinaryHeap<T> {
       // </arity-specific>
       if (mk > key) break;
       const mh = slots[m]!;
-      if (mk === key && seq[(mh << 1) + 1]! > seq[(h << 1) + 1]!) break;
+      if (mk === key && seq[mh]! > seq[h]!) break;
       keys[slot] = mk;
       slots[slot] = mh;
-      rec[mh << 2] = slot;
       slot = m;
     }
     keys[slot] = key;
     slots[slot] = h;
-    rec[h << 2] = slot;
   }
 
-  /** (Re)allocates every array for `cap` entries (a power of two, at least the size) and rebuilds the id table. */
+  /** (Re)allocates every array for `cap` entries (a power of two, at least the length). */
   #setCapacity(cap: number): void {
     const old = this.#capacity;
     const keys = new Float64Array(cap);
@@ -627,30 +597,21 @@ export class BinaryHeap<T> {
     const slots = new Int32Array(cap);
     slots.set(this.#slots);
     for (let i = old; i < cap; i++) slots[i] = i;
-    const buffer = new ArrayBuffer(16 * cap);
-    const rec = new Int32Array(buffer);
-    rec.set(this.#rec);
+    const seq = new Float64Array(cap);
+    seq.set(this.#seq);
+    const keyOfHandle = new Float64Array(cap);
+    keyOfHandle.set(this.#keyOfHandle);
+    const gen = new Int32Array(cap);
+    gen.set(this.#gen);
     const items = new Array<T | undefined>(cap).fill(undefined);
     for (let i = 0; i < old; i++) items[i] = this.#items[i];
     this.#capacity = cap;
     this.#keys = keys;
     this.#slots = slots;
-    this.#rec = rec;
-    this.#recSeq = new Float64Array(buffer);
+    this.#seq = seq;
+    this.#keyOfHandle = keyOfHandle;
+    this.#gen = gen;
     this.#items = items;
-    // Table words: handle + 1 needs log2(cap) + 1 bits, then DIST_BITS, then
-    // the tag; MAX_CAPACITY leaves the tag at least one bit.
-    const hb = Math.log2(cap) + 1;
-    this.#handleBits = hb;
-    this.#handleMask = (1 << hb) - 1;
-    this.#tagMask = -1 << (hb + DIST_BITS);
-    this.#table = new Int32Array(2 * cap);
-    for (let s = 0; s < this.#size; s++) {
-      const h = slots[s]!;
-      const hash = rec[(h << 2) + 1]!;
-      let t = hash & (2 * cap - 1);
-      while (this.#table[t] !== 0) t = (t + 1) & (2 * cap - 1);
-      this.#link(t, h, hash);
-    }
+    this.#ids?.setCapacity(cap, this.#liveHandles());
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Helpers shared by every benchmark scenario (bench/<scenario>.ts): timing
- * with the median of several rounds, memory after gc, a table with ratios
- * against a baseline contender, and bench/results/<name>.json with the
- * machine it ran on. Scenarios run under `node --expose-gc` (see bench/run.ts).
+ * (wall and CPU) with the median of several rounds, memory after gc, a table
+ * with ratios against a baseline contender, headline ratios for the summary
+ * table and chart, and bench/results/<name>.json (untracked) with the machine
+ * it ran on; `--save` also writes the tracked copy in bench/saved/ that the
+ * README shows. Scenarios run under `node --expose-gc` (see bench/run.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -64,9 +66,77 @@ export function nowNs(): number {
 
 /** Runs `fn` once and returns the wall-clock nanoseconds per op. */
 export function nsPerOp(ops: number, fn: () => void): number {
+  return timeOp(ops, fn).wall;
+}
+
+/** Wall-clock and CPU (user + system of this process) nanoseconds per op of one run. */
+export interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+/**
+ * Runs `fn` once; wall and CPU time per op. CPU time is what this process
+ * used, so a machine shared with other work inflates it less than wall time
+ * (GC helper threads count in it too).
+ */
+export function timeOp(ops: number, fn: () => void): Timing {
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   fn();
-  return Number(process.hrtime.bigint() - start) / ops;
+  const wall = Number(process.hrtime.bigint() - start) / ops;
+  const used = process.cpuUsage(cpu);
+  return { wall, cpu: ((used.user + used.system) * 1000) / ops };
+}
+
+/** Like timeOp() for an async `fn`. */
+export async function timeOpAsync(ops: number, fn: () => Promise<unknown>): Promise<Timing> {
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  await fn();
+  const wall = Number(process.hrtime.bigint() - start) / ops;
+  const used = process.cpuUsage(cpu);
+  return { wall, cpu: ((used.user + used.system) * 1000) / ops };
+}
+
+/** Median wall and CPU figures of several rounds of one contender. */
+export interface TimedSample extends Sample {
+  cpu: number;
+  cpuRounds: number[];
+}
+
+/**
+ * sampleInterleaved() for contenders that return a Timing: median wall time
+ * (with min/max) and median CPU time. A contender mapped to null is skipped.
+ */
+export function sampleTimed(
+  rounds: number,
+  contenders: Readonly<Record<string, ((index: number) => Timing) | null>>,
+  warmup = 1,
+): Record<string, TimedSample | null> {
+  const names = Object.keys(contenders);
+  const walls = new Map<string, number[]>(names.map((n) => [n, []]));
+  const cpus = new Map<string, number[]>(names.map((n) => [n, []]));
+  for (let i = -warmup; i < rounds; i++) {
+    for (const name of names) {
+      const fn = contenders[name];
+      if (!fn) continue;
+      const t = fn(i);
+      if (i >= 0) {
+        walls.get(name)!.push(t.wall);
+        cpus.get(name)!.push(t.cpu);
+      }
+    }
+  }
+  const out: Record<string, TimedSample | null> = {};
+  for (const name of names) {
+    const w = walls.get(name)!;
+    const c = cpus.get(name)!;
+    out[name] = contenders[name]
+      ? { median: median(w), min: Math.min(...w), max: Math.max(...w), rounds: w, cpu: median(c), cpuRounds: c }
+      : null;
+  }
+  return out;
 }
 
 /** Summary of several rounds of one measurement. */
@@ -142,6 +212,8 @@ export interface Row {
   scenario: string;
   contender: string;
   value: number | null;
+  /** CPU time in the same unit as value, when value is a wall time. */
+  cpu?: number;
   /** Why value is null, or a caveat printed beside the figure. */
   note?: string;
 }
@@ -162,17 +234,24 @@ export function fmt(value: number): string {
 export function printTable(title: string, rows: readonly Row[], options: { baseline: string; unit: string }): string {
   const scenarios = [...new Set(rows.map((r) => r.scenario))];
   const ratioHeader = `vs ${options.baseline}`;
-  const lines: string[][] = [['scenario', 'contender', options.unit, ratioHeader, 'note']];
+  const withCpu = rows.some((r) => r.cpu !== undefined);
+  const lines: string[][] = [
+    withCpu ? ['scenario', 'contender', `${options.unit} (wall)`, ratioHeader, 'CPU', 'CPU ratio', 'note'] : ['scenario', 'contender', options.unit, ratioHeader, 'note'],
+  ];
+  const ratioOf = (v: number | null | undefined, b: number | null | undefined): string =>
+    v === null || v === undefined || b === null || b === undefined || b === 0 ? '' : `${(v / b).toFixed(2)}x`;
   for (const scenario of scenarios) {
     const group = rows.filter((r) => r.scenario === scenario);
-    const base = group.find((r) => r.contender === options.baseline)?.value ?? null;
+    const baseRow = group.find((r) => r.contender === options.baseline);
+    const base = baseRow?.value ?? null;
     group.forEach((r, i) => {
-      const ratio = r.value === null || base === null || base === 0 ? '' : `${(r.value / base).toFixed(2)}x`;
-      lines.push([i === 0 ? scenario : '', r.contender, r.value === null ? 'n/a' : fmt(r.value), ratio, r.note ?? '']);
+      const head = [i === 0 ? scenario : '', r.contender, r.value === null ? 'n/a' : fmt(r.value), ratioOf(r.value, base)];
+      const cpu = withCpu ? [r.cpu === undefined ? '' : fmt(r.cpu), ratioOf(r.cpu, baseRow?.cpu)] : [];
+      lines.push([...head, ...cpu, r.note ?? '']);
     });
   }
   const widths = lines[0]!.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
-  const right = new Set([2, 3]);
+  const right = new Set(withCpu ? [2, 3, 4, 5] : [2, 3]);
   const render = (l: string[]) =>
     l
       .map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
@@ -185,14 +264,58 @@ export function printTable(title: string, rows: readonly Row[], options: { basel
   return out;
 }
 
-/** Writes bench/results/<name>.json with the machine info; returns its path. */
+/** Untracked output of every run (.gitignore'd), so a bench run leaves `git status` clean. */
+export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+/** Tracked copy written only with `--save`: what the README shows. */
+export const SAVED_DIR = fileURLToPath(new URL('./saved/', import.meta.url));
+
+/** True when the bench was started with `--save` (npm run bench -- --save). */
+export function saving(): boolean {
+  return process.argv.includes('--save');
+}
+
+/** Writes `text` to bench/results/<file> and, with --save, to bench/saved/<file>; returns the paths. */
+export function writeOutput(file: string, text: string): string[] {
+  const dirs = saving() ? [RESULTS_DIR, SAVED_DIR] : [RESULTS_DIR];
+  return dirs.map((dir) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}${file}`, text);
+    return `${dir}${file}`;
+  });
+}
+
+/** Writes bench/results/<name>.json (and bench/saved/ with --save) with the machine info; returns the first path. */
 export function writeResults(name: string, data: Record<string, unknown>): string {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  const file = `${dir}${name}.json`;
-  writeFileSync(file, `${JSON.stringify({ name, machine: machineInfo(), ...data }, null, 2)}\n`);
-  console.log(`results written to ${file}`);
-  return file;
+  const files = writeOutput(`${name}.json`, `${JSON.stringify({ name, machine: machineInfo(), ...data }, null, 2)}\n`);
+  console.log(`results written to ${files.join(' and ')}`);
+  return files[0]!;
+}
+
+/**
+ * One headline figure for the summary table and chart: godelayq's figure
+ * against a peer's, as ours / theirs (for times and bytes: below 1 is
+ * better), with the target when the project set one.
+ */
+export interface Headline {
+  /** What is compared, e.g. "heap hold N=2e5 (ns/op, CPU)". */
+  label: string;
+  peer: string;
+  ours: number;
+  theirs: number;
+  /** ours / theirs must be at most this (undefined: no target). */
+  target?: number;
+}
+
+const headlines: Headline[] = [];
+
+/** Records a headline figure (bench/run.ts prints them all and draws the chart at the end). */
+export function headline(h: Headline): void {
+  headlines.push(h);
+}
+
+/** Every headline recorded so far in this process. */
+export function allHeadlines(): readonly Headline[] {
+  return headlines;
 }
 
 /** True when `importMetaUrl` is the module node was started with (`node bench/x.ts`). */

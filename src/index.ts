@@ -5,7 +5,7 @@
 export { Scheduler } from './scheduler.js';
 export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler.js';
 export { QuaternaryHeap } from './heap.js';
-export type { HeapId, HeapOptions } from './heap.js';
+export type { HeapHandle, HeapId, HeapOptions } from './heap.js';
 export { MemoryStore } from './store/memory.js';
 export { JsonFileStore } from './store/json-file.js';
 export type { JsonFileStoreOptions } from './store/json-file.js';

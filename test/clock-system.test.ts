@@ -103,6 +103,46 @@ describe('SystemClock', () => {
     assert.deepEqual(fired, []);
   });
 
+  it('onStep: a wall jump of at least 1 s is reported with its size, both ways; drift below that and plain elapsed time are not', (t) => {
+    const { wall, tick } = drive(t);
+    let mono = 0;
+    // The monotonic clock moves with elapsed time only, never with the wall.
+    t.mock.method(performance, 'now', () => mono);
+    const move = (ms: number): void => {
+      mono += ms;
+      tick(ms);
+    };
+    const clock = new SystemClock();
+    const steps: number[] = [];
+    const off = clock.onStep((delta) => steps.push(delta));
+    move(5 * MAX_WAIT_SLICE);
+    clock.checkStep();
+    assert.deepEqual(steps, [], 'elapsed time is no step');
+    wall.offset += 999;
+    clock.checkStep();
+    assert.deepEqual(steps, [], 'drift below 1 s is absorbed');
+    wall.offset += 2;
+    clock.checkStep();
+    assert.deepEqual(steps, [], 'absorbed drift is the new normal: only the change since the last check counts');
+    wall.offset += 1000;
+    clock.checkStep();
+    assert.deepEqual(steps, [1000]);
+    wall.offset -= 3_600_000;
+    clock.checkStep();
+    assert.deepEqual(steps, [1000, -3_600_000]);
+    // A timer's wake-up looks for steps itself.
+    const fired: number[] = [];
+    clock.setTimer(Date.now() + 10 * MAX_WAIT_SLICE, () => fired.push(Date.now()));
+    move(MAX_WAIT_SLICE);
+    wall.offset += 60_000;
+    move(MAX_WAIT_SLICE);
+    assert.deepEqual(steps, [1000, -3_600_000, 60_000], 'found at the next slice');
+    off();
+    wall.offset += 60_000;
+    clock.checkStep();
+    assert.equal(steps.length, 3, 'an unsubscribed listener hears nothing');
+  });
+
   it('hold() keeps a ref\'d handle until released', () => {
     const clock = new SystemClock();
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

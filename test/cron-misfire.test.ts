@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_MISFIRE_GRACE_MS, MISFIRE_ALL_CAP, planDue } from '../src/cron.js';
+import fc from 'fast-check';
+import { DEFAULT_MISFIRE_GRACE_MS, MISFIRE_ALL_CAP, planDue, type RecurrenceSpec } from '../src/cron.js';
 import { ValidationError } from '../src/errors.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -157,5 +158,37 @@ describe('planDue: misfire grace', () => {
     for (const graceMs of [-1, Number.NaN, '5' as unknown as number]) {
       assert.throws(() => planDue(daily, slot, slot, { graceMs }), (e: unknown) => e instanceof ValidationError && /^Expected `graceMs`/.test(e.message), String(graceMs));
     }
+  });
+});
+
+describe('planDue against arithmetic (property)', () => {
+  // For `every` schedules and `*/k` seconds in UTC the slots are an arithmetic sequence, so the
+  // missed set M = slot, slot + p, …, up to now has exactly floor((now − slot) / p) + 1 members:
+  // an oracle that shares no code with countSlots/prevSlot.
+  const t0 = at('2025-01-01T00:00:00Z');
+  const schedule = fc.oneof(
+    fc.integer({ min: 1, max: 3_600 }).map((s) => ({ spec: { every: s * 1000, anchor: t0 } as RecurrenceSpec, period: s * 1000 })),
+    fc.constantFrom(1, 2, 3, 5, 10, 15, 20, 30).map((k) => ({ spec: { cron: `*/${k} * * * * *` } as RecurrenceSpec, period: k * 1000 })),
+  );
+
+  it("each policy's catch-up slot and missed count, for any lateness (the 'all' cap included)", () => {
+    fc.assert(
+      fc.property(schedule, fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 2_500 }), fc.integer({ min: 0, max: 999 }), ({ spec, period }, start, late, extra) => {
+        const slot = t0 + start * period;
+        const now = slot + late * period + Math.min(extra, period - 1);
+        const size = Math.floor((now - slot) / period) + 1;
+        const last = slot + (size - 1) * period;
+        const opts = { graceMs: 0 };
+        if (now === slot) {
+          for (const misfire of ['once', 'skip', 'all'] as const) assert.deepEqual(planDue(spec, slot, now, { misfire, ...opts }), { runAt: slot, missed: 0 });
+          return;
+        }
+        assert.deepEqual(planDue(spec, slot, now, { misfire: 'once', ...opts }), { runAt: last, missed: size - 1 });
+        assert.deepEqual(planDue(spec, slot, now, { misfire: 'skip', ...opts }), { runAt: last + period, missed: size });
+        const kept = Math.min(size, MISFIRE_ALL_CAP);
+        assert.deepEqual(planDue(spec, slot, now, { misfire: 'all', ...opts }), { runAt: last - (kept - 1) * period, missed: size - kept });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

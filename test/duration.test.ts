@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { parseDuration } from '../src/duration.js';
 import { ValidationError } from '../src/errors.js';
 
@@ -76,5 +77,59 @@ describe('parseDuration', () => {
     }
     assert.throws(() => parseDuration('1.5.2h'), { message: /got "1\.5\.2h"$/ });
     assert.throws(() => parseDuration(-1), { message: /got -1$/ });
+  });
+});
+
+describe('parseDuration (property)', () => {
+  const UNIT_MS: [string, number][] = [
+    ['w', 604_800_000],
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+    ['ms', 1],
+  ];
+  /** A number as written in a file: digits, optionally with a fraction. */
+  const amount = fc.tuple(fc.integer({ min: 0, max: 9_999 }), fc.option(fc.integer({ min: 0, max: 999 }), { nil: undefined })).map(([whole, frac]) => ({
+    text: frac === undefined ? String(whole) : `${whole}.${String(frac).padStart(3, '0')}`,
+    value: frac === undefined ? whole : whole + frac / 1000,
+  }));
+  const space = fc.constantFrom('', ' ', '  ');
+
+  it('any parts, largest unit first, each at most once: the sum of amount × unit, rounded to whole ms', () => {
+    fc.assert(
+      fc.property(fc.subarray(UNIT_MS, { minLength: 1 }), fc.array(fc.tuple(amount, space, space), { minLength: 6, maxLength: 6 }), space, (units, parts, lead) => {
+        let text = lead;
+        let exact = 0;
+        units.forEach(([unit, ms], i) => {
+          const [{ text: n, value }, gap, after] = parts[i]!;
+          text += `${n}${gap}${unit}${after}`;
+          exact += value * ms;
+        });
+        assert.equal(parseDuration(text), Math.round(exact), text);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a unit repeated or out of order is a ValidationError', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 99 }), (a, b, n) => {
+        fc.pre(a >= b);
+        // The first part's unit is no larger than the second's.
+        const text = `${n}${UNIT_MS[a]![0]}${n}${UNIT_MS[b]![0]}`;
+        assert.throws(() => parseDuration(text), ValidationError, text);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('digits alone are milliseconds; a number is itself', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (ms) => {
+        assert.equal(parseDuration(String(ms)), ms);
+        assert.equal(parseDuration(ms), ms);
+      }),
+    );
   });
 });

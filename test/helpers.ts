@@ -34,6 +34,49 @@ export function record<Jobs extends JobMap>(
   return log;
 }
 
+/** Events as collected by `collectEvents`, in the order they were emitted. */
+export interface EventLog<Jobs extends JobMap> {
+  /** Every collected event, in order. */
+  readonly all: { type: keyof SchedulerEvents<Jobs>; payload: unknown }[];
+  /** The payloads of one type, in order. */
+  of<K extends keyof SchedulerEvents<Jobs>>(type: K): SchedulerEvents<Jobs>[K][];
+  /** The job ids of one type's events, in order. */
+  ids(type: keyof SchedulerEvents<Jobs>): string[];
+  /** Stops collecting. */
+  off(): void;
+}
+
+const ALL_EVENTS = ['scheduled', 'rescheduled', 'started', 'completed', 'failed', 'retrying', 'dead', 'lost', 'cancelled', 'misfired', 'missingHandler', 'drained', 'clockChanged', 'error'] as const;
+
+/**
+ * Collects a scheduler's events so a test asserts on them afterwards. Never
+ * assert inside a listener: the scheduler turns a throwing listener into an
+ * `error` event, so the assertion would fail silently. `error` events are
+ * always collected, so a test can check `log.of('error')` is empty.
+ */
+export function collectEvents<Jobs extends JobMap>(
+  scheduler: Scheduler<Jobs>,
+  types: readonly (keyof SchedulerEvents<Jobs>)[] = ALL_EVENTS,
+): EventLog<Jobs> {
+  const all: { type: keyof SchedulerEvents<Jobs>; payload: unknown }[] = [];
+  const listeners = new Map<keyof SchedulerEvents<Jobs>, (payload: unknown) => void>();
+  for (const type of new Set([...types, 'error' as const])) {
+    const listener = (payload: unknown): void => {
+      all.push({ type, payload });
+    };
+    listeners.set(type, listener);
+    scheduler.on(type, listener);
+  }
+  return {
+    all,
+    of: <K extends keyof SchedulerEvents<Jobs>>(type: K) => all.filter((e) => e.type === type).map((e) => e.payload as SchedulerEvents<Jobs>[K]),
+    ids: (type) => all.filter((e) => e.type === type).map((e) => (e.payload as { job: { id: string } }).job.id),
+    off: () => {
+      for (const [type, listener] of listeners) scheduler.off(type, listener);
+    },
+  };
+}
+
 /** Polls `check` on real time until it holds (for durable stores, whose I/O the virtual clock does not wait for). */
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { StorePersistError } from '../src/errors.js';
 import { JsonFileStore, type JsonFileStoreOptions } from '../src/store/json-file.js';
 import { FaultyFs, type FaultKind } from '../src/store/json-file/faulty-fs.js';
@@ -28,7 +29,15 @@ interface Scenario {
   op(dir: string, fs: FaultyFs, store: JsonFileStore | undefined): Promise<JsonFileStore>;
   /** Checks the in-memory state right after the op: `ok` = it resolved. */
   check(store: JsonFileStore, ok: boolean, before: JobRecord[]): Promise<void>;
+  /**
+   * The oracle: each job's state after a reopen, from what the op acknowledged
+   * (`ok`) or not, written out from the scenario alone — never read from the store.
+   */
+  acknowledged(ok: boolean): Record<string, JobRecord['state']>;
 }
+
+/** The three jobs every basic scenario starts with. */
+const BASE: Record<string, JobRecord['state']> = { base0: 'scheduled', base1: 'scheduled', base2: 'scheduled' };
 
 async function basicSetup(dir: string, fs: FaultyFs, options: JsonFileStoreOptions = {}): Promise<JsonFileStore> {
   const store = new JsonFileStore(dir, { ...options, fs });
@@ -52,6 +61,7 @@ const scenarios: Scenario[] = [
       return store!;
     },
     check: (store, ok, before) => unchanged(store, ok, before, ['new']),
+    acknowledged: (ok) => (ok ? { ...BASE, new: 'scheduled' } : BASE),
   },
   {
     name: 'insert a batch (all or none)',
@@ -65,6 +75,7 @@ const scenarios: Scenario[] = [
       const present = (await Promise.all(['n1', 'n2', 'n3'].map((id) => store.get(id)))).filter(Boolean).length;
       assert.equal(present, ok ? 3 : 0);
     },
+    acknowledged: (ok) => (ok ? { ...BASE, n1: 'scheduled', n2: 'scheduled', n3: 'scheduled' } : BASE),
   },
   {
     name: 'claim, then settle',
@@ -81,6 +92,8 @@ const scenarios: Scenario[] = [
       else assert.ok(state === 'scheduled' || state === 'running', state);
       if (state === 'scheduled') assert.deepEqual(await allRecords(store), before);
     },
+    // Unacknowledged, base0 was never claimed, or its claim is recovered as a crash: scheduled either way.
+    acknowledged: (ok) => (ok ? { ...BASE, base0: 'completed' } : BASE),
   },
   {
     name: 'cancel',
@@ -90,6 +103,7 @@ const scenarios: Scenario[] = [
       return store!;
     },
     check: (store, ok, before) => unchanged(store, ok, before, ['base1']),
+    acknowledged: (ok) => (ok ? { ...BASE, base1: 'cancelled' } : BASE),
   },
   {
     name: 'insert that triggers a rotation (background snapshot)',
@@ -103,6 +117,7 @@ const scenarios: Scenario[] = [
       return store!;
     },
     check: (store, ok, before) => unchanged(store, ok, before, ['rot']),
+    acknowledged: (ok) => (ok ? { ...BASE, rot: 'scheduled' } : BASE),
   },
   {
     name: 'forced snapshot',
@@ -114,6 +129,7 @@ const scenarios: Scenario[] = [
     check: async (store, _ok, before) => {
       assert.deepEqual(await allRecords(store), before);
     },
+    acknowledged: () => BASE,
   },
   {
     name: 'open an existing store (snapshot, journal, torn tail, leftovers)',
@@ -141,6 +157,7 @@ const scenarios: Scenario[] = [
     check: async (store) => {
       assert.deepEqual((await allRecords(store)).map((r) => r.id), ['base0', 'base1', 'base2', 'j1']);
     },
+    acknowledged: () => ({ ...BASE, j1: 'scheduled' }),
   },
   {
     name: 'open a new store',
@@ -153,6 +170,7 @@ const scenarios: Scenario[] = [
     check: async (store) => {
       assert.deepEqual(await allRecords(store), []);
     },
+    acknowledged: () => ({}),
   },
 ];
 
@@ -201,6 +219,12 @@ async function walkOnce(scenario: Scenario, kind: FaultKind, n: number): Promise
   // The fault is gone: the store opens, holds what it acknowledged, and works.
   const expected = store && (ok || opened) ? afterRecovery(await allRecords(store)) : undefined;
   const { store: again, warnings } = await openStore(storeDir, { ...scenario.options, fs, fsync: false });
+  // The independent oracle: what the op acknowledged. A rejection whose outcome is unknown may have happened.
+  const states = Object.fromEntries((await allRecords(again)).map((r) => [r.id, r.state]));
+  const unknown = error instanceof StorePersistError && error.outcomeUnknown;
+  if (unknown) assert.ok([scenario.acknowledged(true), scenario.acknowledged(false)].some((a) => isDeepStrictEqual(a, states)), `${where}: reopen holds ${JSON.stringify(states)}`);
+  else assert.deepEqual(states, scenario.acknowledged(ok), `${where}: reopen holds what was acknowledged`);
+  // And, record for record, what the store held in memory before it closed.
   if (expected) assert.deepEqual(await allRecords(again), expected, `${where}: reopen`);
   else if (!ok) await scenario.check(again, true, before).catch((e: unknown) => {
     throw new Error(`${where}: reopen after failed open: ${String(e)}`, { cause: e });

@@ -9,7 +9,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { VirtualClock } from '../src/clock.js';
@@ -193,6 +193,20 @@ describe('item 3: stale locks', () => {
     await writeLock(dir, { godelayq: 'lock', version: 2, pid: 1234, ...machine, boot: 'an-earlier-boot', start: 5, nonce: 'n', since: '', beat: 3 });
     await utimes(path.join(dir, 'LOCK'), new Date(2001, 0, 1), new Date(2001, 0, 1));
     const { store } = await openStore(dir, { fsync: false });
+    await store.close();
+  });
+
+  it('a taker that died mid-takeover left its guard (LOCK.takeover): the next opener removes it and takes the stale lock over', { timeout: 60_000 }, async () => {
+    const dir = await tempDir('godelayq-lock-', true);
+    const machine = await thisMachine();
+    const dead = { godelayq: 'lock', version: 2, pid: await deadPid(), ...machine, start: 5, nonce: 'dead', since: '', beat: 0 };
+    await writeLock(dir, dead);
+    // The guard is the dead taker's own lock content, as `link` would have left it.
+    await writeFile(path.join(dir, 'LOCK.takeover'), JSON.stringify({ ...dead, nonce: 'dead-taker' }));
+    const { store } = await openStore(dir, { fsync: false });
+    assert.ok(!(await readdir(dir)).includes('LOCK.takeover'), 'the dead guard is gone');
+    assert.equal((JSON.parse(await readFile(path.join(dir, 'LOCK'), 'utf8')) as { pid: number }).pid, process.pid);
+    await insertOne(store, 'after');
     await store.close();
   });
 

@@ -49,6 +49,7 @@ describe('backoffDelay', () => {
       11,
     );
     assert.deepEqual(seen, [[2, 'boom']]);
+    assert.equal(backoffDelay(() => 0, 1, boom), 0, 'no wait is a valid answer');
   });
 
   it('a function returning NaN, a negative or a non-number is a ValidationError', () => {

@@ -8,7 +8,7 @@ import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
 import { JobTimeoutError, ValidationError } from '../src/errors.js';
 import type { SchedulerEvents } from '../src/events.js';
-import { T0, noUnhandledRejections, record, virtualScheduler } from './helpers.js';
+import { T0, collectEvents, noUnhandledRejections, record, virtualScheduler } from './helpers.js';
 
 type Jobs = {
   any: unknown;
@@ -419,13 +419,16 @@ describe('validation: payloads', () => {
       seen.push(job.payload);
     });
     // A JobInfo may be a copy or frozen: either way the store must not change.
+    // Errors are collected (a listener's thrown assertion would be swallowed) and checked at the end.
+    const thrown: unknown[] = [];
     const attempt = (mutate: () => void): void => {
       try {
         mutate();
       } catch (error) {
-        assert.ok(error instanceof TypeError, 'only a frozen-object TypeError is acceptable');
+        thrown.push(error);
       }
     };
+    const log = collectEvents(scheduler, ['scheduled']);
     scheduler.on('scheduled', (e) => attempt(() => ((e.job.payload as { tag: string }).tag = 'from listener')));
     const info = await scheduler.scheduleIn('any', 100, { tag: 'original', list: [1] });
     attempt(() => (info.payload as { list: number[] }).list.push(2));
@@ -437,6 +440,9 @@ describe('validation: payloads', () => {
     assert.deepEqual((await scheduler.get(info.id))?.payload, { tag: 'original', list: [1] });
     await clock.advance(100);
     assert.deepEqual(seen, [{ tag: 'original', list: [1] }]);
+    for (const error of thrown) assert.ok(error instanceof TypeError, `only a frozen-object TypeError is acceptable, got ${String(error)}`);
+    assert.equal(log.of('scheduled').length, 1);
+    assert.deepEqual(log.of('error'), []);
     await scheduler.stop();
   });
 
@@ -631,11 +637,7 @@ describe('handlers that throw anything', () => {
   it('thenables: a then that throws, a then getter that throws, a then that rejects with a non-Error', async () => {
     await noUnhandledRejections(async () => {
       const { scheduler, clock } = await virtualScheduler<Jobs>({ retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1 } } });
-      const failed: string[] = [];
-      scheduler.on('failed', (e) => {
-        assert.ok(e.error instanceof Error);
-        failed.push(e.job.payload as string);
-      });
+      const log = collectEvents(scheduler, ['failed']);
       const results: Record<string, () => unknown> = {
         'then throws': () => ({
           then(): never {
@@ -661,7 +663,10 @@ describe('handlers that throw anything', () => {
       scheduler.register('any', (job) => results[job.payload as string]!());
       for (const key of Object.keys(results)) await scheduler.scheduleIn('any', 1, key);
       await clock.advance(10);
-      assert.deepEqual(failed.sort(), Object.keys(results).sort());
+      const failed = log.of('failed');
+      for (const e of failed) assert.ok(e.error instanceof Error, `${String(e.job.payload)}: ${String(e.error)}`);
+      assert.deepEqual(failed.map((e) => e.job.payload as string).sort(), Object.keys(results).sort());
+      assert.deepEqual(log.of('error'), []);
       assert.equal((await scheduler.list({ state: 'dead' })).length, 4);
       await scheduler.stop();
     });

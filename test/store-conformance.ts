@@ -72,11 +72,16 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
     context: Partial<StoreContext> = {},
   ): Promise<void> {
     const fixture = await makeStore();
+    let closed = false;
     try {
       await fixture.store.open(storeContext(context));
       await fn(fixture.store, fixture);
       await fixture.store.close();
+      closed = true;
     } finally {
+      // A failed test must still close the store: an open Redis client would
+      // keep reconnecting after the server is gone and the file would never exit.
+      if (!closed) await fixture.store.close().catch(() => undefined);
       await fixture.cleanup();
     }
   }
@@ -254,6 +259,22 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
           await store.reschedule('a', CT0 + 500);
           assert.equal(store.nextDueAt(), CT0 + 50);
           assert.deepEqual(ids((await store.claim(claimAll(CT0 + 100))).jobs), ['b']);
+        });
+      });
+
+      it("reschedules a schedule's next slot: its recurrence moves with it, everything else stays", async () => {
+        await withStore(async (store) => {
+          const recur = { every: 1000, misfire: 'once' as const, slot: CT0 + 1000, count: 3, signature: 'sig' };
+          await insert(store, newRecord('s', { runAt: CT0 + 1000, recur }));
+          const moved = await store.reschedule('s', CT0 + 7777);
+          assert.equal(moved.runAt, CT0 + 7777);
+          assert.deepEqual(moved.recur, { ...recur, slot: CT0 + 7777 });
+          assert.deepEqual(await store.get('s'), moved);
+          assert.equal(store.nextDueAt(), CT0 + 7777);
+          assert.deepEqual(ids((await store.claim(claimAll(CT0 + 7776))).jobs), []);
+          const [job] = (await store.claim(claimAll(CT0 + 7777))).jobs;
+          assert.equal(job?.id, 's');
+          assert.equal(job?.recur?.slot, CT0 + 7777);
         });
       });
 

@@ -1,0 +1,121 @@
+/**
+ * Payload validation (toJsonValue) against JSON itself, as properties: any
+ * JSON value is accepted and copied so that it survives a JSON round trip
+ * unchanged; a value JSON would silently change, planted anywhere inside a
+ * JSON value, is a ValidationError naming the path where it was planted.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ValidationError } from '../src/errors.js';
+import { toJsonValue } from '../src/validate.js';
+
+/**
+ * Leaves out -0, the one JSON number that does not round-trip (it prints as 0; see the todo
+ * below), and `__proto__` keys, which toJsonValue refuses on purpose.
+ */
+const plainJson = (value: unknown): boolean => {
+  if (Object.is(value, -0)) return false;
+  if (typeof value === 'object' && value !== null) return !Object.hasOwn(value, '__proto__') && Object.values(value).every(plainJson);
+  return true;
+};
+const json = fc.jsonValue({ maxDepth: 5 }).filter(plainJson);
+
+/** Values JSON.stringify would drop, change or refuse. */
+class Point {
+  x = 1;
+}
+const notJson: [string, () => unknown][] = [
+  ['undefined', () => undefined],
+  ['a function', () => () => 1],
+  ['a symbol', () => Symbol('s')],
+  ['NaN', () => Number.NaN],
+  ['Infinity', () => Infinity],
+  ['a BigInt', () => 10n],
+  ['a Date', () => new Date(0)],
+  ['a Map', () => new Map([[1, 2]])],
+  ['a class instance', () => new Point()],
+  [
+    'a sparse array',
+    () => {
+      const holed = [1, 2, 3];
+      delete holed[1];
+      return holed;
+    },
+  ],
+];
+
+/** Puts `bad` at a position inside `value` chosen by `pick`; returns the new value and the path to it. */
+function plant(value: unknown, bad: unknown, pick: number[], path = 'payload'): { value: unknown; path: string } {
+  const choice = pick[0];
+  if (typeof value === 'object' && value !== null && choice !== undefined) {
+    const keys = Object.keys(value);
+    if (Array.isArray(value)) {
+      const index = choice % (value.length + 1);
+      const copy = [...(value as unknown[])];
+      const inner = plant(copy[index], bad, pick.slice(1), `${path}[${index}]`);
+      copy[index] = inner.value;
+      return { value: copy, path: inner.path };
+    }
+    if (keys.length > 0 && choice % 2 === 0) {
+      const key = keys[choice % keys.length]!;
+      const inner = plant((value as Record<string, unknown>)[key], bad, pick.slice(1), `${path}.${key}`);
+      return { value: { ...value, [key]: inner.value }, path: inner.path };
+    }
+    return { value: { ...value, planted: bad }, path: `${path}.planted` };
+  }
+  return { value: bad, path };
+}
+
+describe('toJsonValue (property)', () => {
+  it('accepts any JSON value, and its copy is what a JSON round trip gives', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        const copy = toJsonValue(value);
+        assert.deepEqual(copy, JSON.parse(JSON.stringify(value)));
+        assert.equal(JSON.stringify(copy), JSON.stringify(value));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the copy is detached: changing the input afterwards does not change it', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), json, { minKeys: 1 }).filter(plainJson), (value) => {
+        const before = JSON.stringify(value);
+        const copy = toJsonValue(value);
+        for (const key of Object.keys(value)) (value as Record<string, unknown>)[key] = 'changed';
+        assert.equal(JSON.stringify(copy), before);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a non-JSON value planted anywhere is a ValidationError naming its path', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.array(json, { maxLength: 4 }), fc.dictionary(fc.string({ unit: fc.constantFrom('a', 'b', 'c'), minLength: 1 }), json, { maxKeys: 4 })),
+        fc.constantFrom(...notJson),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (container, [label, make], pick) => {
+          const { value, path } = plant(container, make(), pick);
+          assert.throws(
+            () => toJsonValue(value),
+            (error: unknown) => {
+              assert.ok(error instanceof ValidationError, `${label}: ${String(error)}`);
+              assert.match(error.message, /^Expected `/);
+              // A hole is reported with its index; everything else at the planted path.
+              assert.ok(error.message.includes(label === 'a sparse array' ? `${path}[1]` : `\`${path}\``), `${label} at ${path}: ${error.message}`);
+              return true;
+            },
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('-0 survives a JSON round trip as 0', { todo: 'toJsonValue keeps -0 (JSON writes 0): a durable store reopens it as 0' }, () => {
+    assert.ok(Object.is((toJsonValue({ n: -0 }) as { n: number }).n, 0));
+  });
+});

@@ -144,7 +144,8 @@ export function toJsonValue(value: unknown, what = 'payload', maxBytes = Infinit
     case 'boolean':
       return value;
     case 'number':
-      if (Number.isFinite(value)) return value;
+      // -0 + 0 is 0: JSON writes -0 as 0, so every store keeps what a durable one reopens.
+      if (Number.isFinite(value)) return value + 0;
       break;
   }
   const size: SizeBound = { bytes: 0 };
@@ -189,7 +190,7 @@ function walkJson(v: unknown, path: string, stack: object[], size: SizeBound): J
     case 'number':
       if (!Number.isFinite(v)) throw new ValidationError(`Expected \`${path}\` to be a finite number (JSON), got ${String(v)}`);
       size.bytes += 25;
-      return v;
+      return v + 0; // -0 becomes 0, as JSON writes it
     case 'object': {
       size.bytes += 5;
       if (v === null) return null;

@@ -34,6 +34,25 @@ describe('Store model: RedisStore', { skip: redisSkip }, () => {
     );
   });
 
+  it('a higher-priority job of a name this process never claimed before is claimed first (found by the model test)', async () => {
+    const prefix = `model-names${++n}`;
+    const store = new RedisStore({ url: server.url, prefix });
+    const base = Date.now();
+    const rec = (id: string, name: string, priority: number): NewJobRecord => ({ id, name, payload: 0, state: 'scheduled', runAt: base - 1000, createdAt: base, attempt: 0, priority });
+    try {
+      await store.open(storeContext({ now: () => Date.now() }));
+      await store.insert([{ record: rec('b', 'y', 0), onDuplicate: 'reject' }]);
+      assert.deepEqual((await store.claim({ now: Date.now(), limit: 1, capacity: () => 1000, token: () => 't1' })).jobs.map((j) => j.id), ['b']);
+      await store.insert([{ record: rec('a', 'y', 0), onDuplicate: 'reject' }]);
+      await store.insert([{ record: rec('d', 'x', 1), onDuplicate: 'reject' }]);
+      const { jobs } = await store.claim({ now: Date.now(), limit: 1, capacity: () => 1000, token: () => 't2' });
+      assert.deepEqual(jobs.map((j) => j.id), ['d'], "priority 1 of name 'x' (new to this process) before priority 0 of 'y'");
+    } finally {
+      await store.close();
+      await deletePrefix(server.url, prefix);
+    }
+  });
+
   it('a job that replaced a running one waits behind jobs scheduled before it at the same time and priority', { todo: 'RedisStore claims the replacement first (found by the model test)' }, async () => {
     const prefix = `model-fifo${++n}`;
     const store = new RedisStore({ url: server.url, prefix });

@@ -219,6 +219,9 @@ for _, n in ipairs(redis.call('SMEMBERS', READYN)) do
 end
 local lfirst = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
 local claimed, taken, taking, leases, count = {}, {}, {}, {}, 0
+-- A ready name the caller sent no capacity for may hold a better job: claim
+-- nothing this round; the caller asks again with its capacity.
+if #unknown > 0 then limit = 0 end
 while count < limit do
   local bn, bs, bm = nil, nil, nil
   for n, l in pairs(lists) do

@@ -53,6 +53,8 @@ export class LocalState {
   readonly byId = new Map<string, JobRecord>();
   private due = new QuaternaryHeap<JobRecord>({ id: recordId });
   private readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
+  /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
+  private readonly readyLast = new Map<string, JobRecord>();
   /** Completed and cancelled ids, oldest first (Set keeps insertion order). */
   private readonly finished = new Set<string>();
   private readonly dead = new Set<string>();
@@ -110,6 +112,7 @@ export class LocalState {
     this.byId.clear();
     this.due.clear();
     this.ready.clear();
+    this.readyLast.clear();
     this.promotedAt = -Infinity;
     this.finished.clear();
     this.dead.clear();
@@ -237,7 +240,15 @@ export class LocalState {
         queue = new QuaternaryHeap<JobRecord>({ id: recordId });
         this.ready.set(job.name, queue);
       }
+      // A ready queue is keyed by priority; equal priorities leave in push
+      // order, which is (runAt, seq) order as long as jobs arrive in it. One
+      // that arrives earlier than the last (a date in the past, a reschedule
+      // into the past while others wait for capacity) re-sorts the queue.
+      const last = this.readyLast.get(job.name);
+      const early = queue.size > 0 && last !== undefined && (job.runAt < last.runAt || (job.runAt === last.runAt && job.seq < last.seq));
       queue.push(job, -job.priority);
+      if (early) resortReady(queue);
+      else this.readyLast.set(job.name, job);
     }
   }
 
@@ -306,6 +317,13 @@ export class LocalState {
   values(): IterableIterator<JobRecord> {
     return this.byId.values();
   }
+}
+
+/** Re-pushes a ready queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
+function resortReady(queue: QuaternaryHeap<JobRecord>): void {
+  const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
+  queue.clear();
+  for (const job of jobs) queue.push(job, -job.priority);
 }
 
 interface Batch {

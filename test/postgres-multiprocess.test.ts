@@ -130,11 +130,11 @@ describe('PostgresStore across processes', { skip: postgresSkip }, () => {
           if ((await boss.get('poison'))?.state === 'dead') break;
           const worker = await spawn({ names: ['poison'], leaseMs: 500, pollMs: 100, handlerMs: 60_000 }, all);
           let dead = false;
-          await waitFor(async () => worker.events.some((e) => e.ev === 'start') || (dead = (await boss.get('poison'))?.state === 'dead'), 20_000, 'a start, or the job dead');
+          await waitFor(async () => worker.events.some((e) => e.ev === 'start') || (dead = (await boss.get('poison'))?.state === 'dead'), 60_000, 'a start, or the job dead'); // a worker started under load takes seconds to come up
           await worker.kill();
           if (dead) break;
         }
-        await waitFor(async () => (await boss.get('poison'))?.state === 'dead', 20_000, 'the job to end dead');
+        await waitFor(async () => (await boss.get('poison'))?.state === 'dead', 60_000, 'the job to end dead');
         assert.equal((await boss.get('poison'))?.lastError?.name, 'LeaseLostError');
         assert.equal(all.filter((e) => e.ev === 'start').length, 2, 'started maxRetries + 1 times');
       } finally {

@@ -2048,5 +2048,95 @@ export const REGRESSIONS: Regression[] = [
           }
         ]
       }
+    },
+    {
+      "name": "an acknowledged every schedule is missing from the store after a power cut during a write, then a kill",
+      "gap": "everyAfterDoubleCrash",
+      "todo": "new (simulation): not yet explained; replay with npm run sim -- --seed 157837112 --keep 0,6,11,12,13",
+      "invariant": "durable",
+      "scenario": {
+        "seed": 157837112,
+        "store": "json",
+        "t0": 1775291627837,
+        "zones": [
+          "Pacific/Chatham",
+          "Pacific/Chatham",
+          "Asia/Kolkata"
+        ],
+        "concurrency": 10,
+        "retry": {
+          "maxRetries": 0,
+          "backoff": {
+            "type": "fixed",
+            "delay": 0
+          }
+        },
+        "timeout": 2000,
+        "keepCompleted": 1000,
+        "keepDead": 1000,
+        "snapshotEvery": 25,
+        "fsync": true,
+        "dirExists": false,
+        "latency": [
+          1,
+          0,
+          0,
+          0
+        ],
+        "handlers": [
+          {
+            "name": "a",
+            "timeout": 20000
+          },
+          {
+            "name": "b"
+          },
+          {
+            "name": "c",
+            "retry": {
+              "maxRetries": 3,
+              "backoff": {
+                "type": "fixed",
+                "delay": 100
+              }
+            },
+            "timeout": 20000
+          }
+        ],
+        "steps": [
+          {
+            "k": "fault",
+            "fault": "ENOSPC",
+            "after": 2
+          },
+          {
+            "k": "op",
+            "op": {
+              "op": "every",
+              "name": "b",
+              "interval": 300000
+            }
+          },
+          {
+            "k": "crash",
+            "mode": "power-prefix",
+            "at": {
+              "calls": 31,
+              "side": "after"
+            },
+            "downMs": 0
+          },
+          {
+            "k": "crash",
+            "mode": "kill",
+            "at": "now",
+            "downMs": 0
+          },
+          {
+            "k": "advance",
+            "ms": 60727
+          }
+        ]
+      }
     }
 ];

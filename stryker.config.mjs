@@ -9,7 +9,7 @@
 const GROUPS = {
   heap: { mutate: ['src/heap.ts'], tests: ['test/heap.test.ts'] },
   retry: { mutate: ['src/retry.ts'], tests: ['test/retry.test.ts', 'test/scheduler-retry.test.ts', 'test/scheduler-validation.test.ts'] },
-  clock: { mutate: ['src/clock.ts'], tests: ['test/clock-system.test.ts', 'test/scheduler-clock-step.test.ts', 'test/scheduler-basic.test.ts'] },
+  clock: { mutate: ['src/clock.ts'], tests: ['test/clock-system.test.ts', 'test/clock-virtual.test.ts', 'test/scheduler-clock-step.test.ts', 'test/scheduler-basic.test.ts'] },
   cron: { mutate: ['src/cron.ts', 'src/cron/*.ts'], tests: ['test/cron-*.test.ts'] },
   journal: {
     mutate: ['src/store/json-file/journal.ts', 'src/store/json-file/journal-read.ts'],

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { backoffDelay, validateRetry } from '../src/retry.js';
+import { DEFAULT_RETRY, backoffDelay, validateRetry } from '../src/retry.js';
 import { ValidationError } from '../src/errors.js';
 
 const boom = new Error('boom');
@@ -52,10 +52,20 @@ describe('backoffDelay', () => {
     assert.equal(backoffDelay(() => 0, 1, boom), 0, 'no wait is a valid answer');
   });
 
-  it('a function returning NaN, a negative or a non-number is a ValidationError', () => {
+  it('a function returning NaN, a negative or a non-number is a ValidationError saying what it returned', () => {
     for (const bad of [Number.NaN, -1, Infinity, '5' as unknown as number]) {
-      assert.throws(() => backoffDelay(() => bad, 1, boom), ValidationError);
+      assert.throws(
+        () => backoffDelay(() => bad, 1, boom),
+        (e: unknown) => e instanceof ValidationError && e.message === `Expected the backoff function to return a finite number >= 0, got ${String(bad)}`,
+      );
     }
+  });
+
+  it('the default policy is the SPEC one: 3 retries, exponential from 1 s, doubling, no jitter', () => {
+    assert.equal(DEFAULT_RETRY.maxRetries, 3);
+    validateRetry(DEFAULT_RETRY, 'retry', false);
+    const waits = [1, 2, 3].map((n) => backoffDelay(DEFAULT_RETRY.backoff, n, boom, () => 0.999));
+    assert.deepEqual(waits, [1000, 2000, 4000]);
   });
 });
 
@@ -72,6 +82,7 @@ describe('validateRetry', () => {
     ['null backoff', { maxRetries: 1, backoff: null }, "Expected `retry.backoff` to be { type: 'fixed' | 'exponential', delay }, got null"],
     ['unknown type', { maxRetries: 1, backoff: { type: 'linear', delay: 1 } }, "Expected `retry.backoff.type` to be 'fixed' or 'exponential', got linear"],
     ['type not a string', { maxRetries: 1, backoff: { type: 7, delay: 1 } }, "Expected `retry.backoff.type` to be 'fixed' or 'exponential', got 7"],
+    ['type in an array', { maxRetries: 1, backoff: { type: ['fixed'], delay: 1 } }, "Expected `retry.backoff.type` to be 'fixed' or 'exponential', got fixed"],
     ['inherited type name', { maxRetries: 1, backoff: { type: 'toString', delay: 1 } }, "Expected `retry.backoff.type` to be 'fixed' or 'exponential', got toString"],
     ['jitter on fixed', { maxRetries: 1, backoff: { type: 'fixed', delay: 1, jitter: 0.5 } }, "Unknown option `retry.backoff.jitter` for type 'fixed'"],
     ['negative delay', { maxRetries: 1, backoff: { type: 'fixed', delay: -1 } }, 'Expected `retry.backoff.delay` to be a finite number >= 0, got -1'],

@@ -30,7 +30,8 @@ async function fill(url: string, prefix: string): Promise<void> {
   }
 }
 
-describe('godelayq on a RedisStore', { skip: redisSkip, timeout: 120_000 }, () => {
+// Many CLI processes, each a Node start: 120 s timed out twice under c8 on a loaded machine.
+describe('godelayq on a RedisStore', { skip: redisSkip, timeout: 600_000 }, () => {
   const server = useRedisServer({ appendfsync: 'everysec' });
 
   it('jobs, show and stats read without writing a key; retry changes the job live', async () => {

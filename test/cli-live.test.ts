@@ -15,7 +15,6 @@ interface JobsJson {
   source: { readPoint: { offset: number; size: number }; lockHolder?: { pid: number } };
 }
 
-// Some twenty CLI processes, each a Node start: 120 s timed out twice under c8 on a loaded machine.
 describe('godelayq beside an app that holds the store open', { timeout: 600_000 }, () => {
   it('jobs and show never fail while the app writes, and change no byte while it holds the store', async (t) => {
     const dir = tempDir(t);

@@ -30,7 +30,6 @@ async function fill(url: string, prefix: string): Promise<void> {
   }
 }
 
-// Many CLI processes, each a Node start: 120 s timed out twice under c8 on a loaded machine.
 describe('godelayq on a RedisStore', { skip: redisSkip, timeout: 600_000 }, () => {
   const server = useRedisServer({ appendfsync: 'everysec' });
 

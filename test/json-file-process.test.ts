@@ -65,7 +65,6 @@ function child(...args: string[]): Child {
     proc,
     lines,
     exited,
-    // Generous: a child started under c8 on a loaded machine took over 20 s to print its first line.
     waitFor(test, timeoutMs = 120_000) {
       const found = lines.find(test);
       if (found) return Promise.resolve(found);

@@ -423,7 +423,7 @@ export class Dispatcher {
         if (free <= 0 || !this.active || this.paused || this.rebasing()) break;
         const now = this.host.clock.now();
         const claimed = await this.track(
-          this.host.store.claim({ now, limit: free, capacity: (name) => this.capacity(name), token: this.newToken }),
+          this.host.store.claim({ now, limit: free, capacity: (name) => this.capacity(name), token: this.newToken, ahead: true }),
         );
         waiting = claimed.waiting;
         for (const record of claimed.jobs) this.begin(record, now);

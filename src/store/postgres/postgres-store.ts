@@ -61,6 +61,7 @@ import { Database, type Queryable } from './connection.js';
 import { listQuery } from './list.js';
 import { Listener } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
+import { checkReadable, summarySql } from './read-only.js';
 import { ident, migrate } from './schema.js';
 
 export type { PostgresStoreOptions } from './options.js';
@@ -183,15 +184,26 @@ export class PostgresStore implements Store {
     if (this.status !== 'closed') throw new StorePersistError(`Expected a closed PostgresStore to open, got one ${this.status}`);
     this.status = 'opening';
     this.context = context;
-    this.keepCompleted = context.keepCompleted;
-    this.keepDead = context.keepDead;
+    // The SQL functions take integers: anything above keeps every job anyway.
+    this.keepCompleted = Math.min(context.keepCompleted, 0x7fffffff);
+    this.keepDead = Math.min(context.keepDead, 0x7fffffff);
     this.maxPayloadBytes = context.maxPayloadBytes;
     const o = this.options;
     try {
+      const readOnly = o.readOnly ? { options: `${o.poolConfig.options ?? ''} -c default_transaction_read_only=on`.trim() } : {};
       const db = o.pool
         ? new Database(o.pool, false, o.commandTimeoutMs)
-        : Database.open({ ...(o.connectionString === undefined ? {} : { connectionString: o.connectionString }), ...o.poolConfig }, o.commandTimeoutMs);
+        : Database.open({ ...(o.connectionString === undefined ? {} : { connectionString: o.connectionString }), ...o.poolConfig, ...readOnly }, o.commandTimeoutMs);
       this.db = db;
+      if (o.readOnly) {
+        // No migration, no LISTEN, no timers, no lease recovery: the caches are filled once, by reading.
+        await checkReadable(db, o.schema);
+        const t0 = this.view.time.mono();
+        const result = await db.query<{ s: SqlSummary }>('open (read the summary)', summarySql(o.schema));
+        this.absorb((result.rows[0] as { s: SqlSummary }).s, t0, this.view.time.mono());
+        this.status = 'open';
+        return;
+      }
       await db.run('open (migrate)', (client) => migrate(client as Parameters<typeof migrate>[0], o.schema), { timeoutMs: Math.max(o.commandTimeoutMs, 30_000) });
       const listener = new Listener({
         config: db.clientConfig(),
@@ -224,6 +236,11 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.status !== 'open') return;
     this.status = 'closing';
+    if (this.options.readOnly) {
+      await this.disconnect();
+      this.status = 'closed';
+      return;
+    }
     this.pollTimer?.clear();
     this.leaseWatch?.clear();
     this.pollTimer = undefined;
@@ -269,6 +286,11 @@ export class PostgresStore implements Store {
     const db = this.db;
     if (!db) throw new StorePersistError(`Expected an open PostgresStore to run \`${what}\`, got a closed one`);
     return db;
+  }
+
+  /** Refuses a change on a store opened `readOnly` (before anything is sent). */
+  private writable(what: string): void {
+    if (this.options.readOnly) throw new StorePersistError(`Expected a PostgresStore opened for writing to run \`${what}\`, got one opened with \`readOnly: true\`; nothing was changed`);
   }
 
   /**
@@ -372,7 +394,7 @@ export class PostgresStore implements Store {
   /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
   private watchLeases(minWait = 0): void {
     const clock = this.context?.clock;
-    if (!clock || (this.status !== 'open' && this.status !== 'opening')) return;
+    if (!clock || (this.status !== 'open' && this.status !== 'opening') || this.options.readOnly) return;
     const at = this.view.leaseMin;
     this.leaseWatch?.clear();
     this.leaseWatch = undefined;
@@ -392,6 +414,7 @@ export class PostgresStore implements Store {
   async insert(requests: readonly InsertRequest[], options: StoreWriteOptions = {}): Promise<InsertResult[]> {
     if (requests.length === 0) return [];
     this.database('insert');
+    this.writable('insert');
     const db = transactionClient(options.db);
     // Encoded here, so a bad record fails this call alone, before anything is sent.
     const cols = new Columns(this.maxPayloadBytes);
@@ -461,6 +484,7 @@ export class PostgresStore implements Store {
   }
 
   async cancel(id: string, now: number, options: StoreWriteOptions = {}): Promise<JobRecord | undefined> {
+    this.writable('cancel');
     const db = transactionClient(options.db);
     await this.beforeWrite([id]);
     const reply = await this.call<{ job: JobRow | null }>('cancel', [id, now, this.keepCompleted, this.keepDead], { db });
@@ -471,12 +495,14 @@ export class PostgresStore implements Store {
   }
 
   async reschedule(id: string, runAt: number, options: StoreWriteOptions = {}): Promise<JobRecord> {
+    this.writable('reschedule');
     await this.beforeWrite([id]);
     const reply = await this.call<{ job?: JobRow; state?: string; missing?: true }>('reschedule', [id, runAt], { db: transactionClient(options.db) });
     return this.moved(id, reply, 'scheduled');
   }
 
   async revive(id: string, runAt: number): Promise<JobRecord> {
+    this.writable('revive');
     await this.beforeWrite([id]);
     const reply = await this.call<{ job?: JobRow; state?: string; missing?: true }>('revive', [id, runAt]);
     return this.moved(id, reply, 'dead or cancelled');
@@ -499,6 +525,7 @@ export class PostgresStore implements Store {
    * after its deadline gives its jobs back at once (as if never claimed).
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.writable('claim');
     this.aheadRequest = request.ahead === true ? { capacity: request.capacity, token: request.token } : undefined;
     const jobs: JobRecord[] = [];
     const caps = new Map<string, number>();
@@ -574,6 +601,7 @@ export class PostgresStore implements Store {
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
     this.database('settle');
+    this.writable('settle');
     const lease = this.leases.held.get(id);
     const claimed = lease?.token === token ? lease.claimed : undefined;
     // Encoded here: a result above the limit fails this call alone, before anything is sent.

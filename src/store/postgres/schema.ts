@@ -138,7 +138,8 @@ function lockKey(schema: string): string {
   return BigInt.asIntN(64, h).toString();
 }
 
-async function appliedVersion(client: PoolClient, schema: string): Promise<number> {
+/** The schema version recorded in `<schema>.migrations` (0: none). */
+export async function appliedVersion(client: Pick<PoolClient, 'query'>, schema: string): Promise<number> {
   const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${ident(schema)}.migrations`]);
   if (exists.rows[0]?.t == null) return 0;
   const r = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${ident(schema)}.migrations`);

@@ -57,7 +57,7 @@ async function fill(url: string, schema: string): Promise<void> {
   }
 }
 
-describe('godelayq on a PostgresStore', { skip: postgresSkip, timeout: 180_000 }, () => {
+describe('godelayq on a PostgresStore', { skip: postgresSkip, timeout: 600_000 }, () => {
   const server = usePostgresServer();
 
   it('jobs, show and stats read without writing a row; retry and cancel change jobs live', async () => {

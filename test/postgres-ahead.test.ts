@@ -48,7 +48,7 @@ async function rowOf(url: string, schema: string, id: string): Promise<{ state: 
   }
 }
 
-describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 300_000 }, () => {
+describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000 }, () => {
   const server = usePostgresServer();
   let proxy: RedisProxy;
   before(async () => {

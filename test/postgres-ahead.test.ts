@@ -32,6 +32,10 @@ function countCalls(store: PostgresStore): Map<string, number> {
 }
 
 const heldAhead = (store: PostgresStore): number => (store as unknown as { ahead: { size: number } }).ahead.size;
+/** Held jobs stay held for a minute: a loaded machine must not give them back between two assertions. */
+const holdLong = (store: PostgresStore): void => {
+  (store as unknown as { ahead: { ttlMs: number } }).ahead.ttlMs = 60_000;
+};
 const done = (j: JobRecord): JobRecord => ({ ...j, state: 'completed', finishedAt: Date.now(), result: 'ok' });
 /** Four due jobs, a..d in that claim order. */
 const fourDue = (): { record: ReturnType<typeof job>; onDuplicate: 'reject' }[] =>
@@ -61,6 +65,7 @@ describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000
   it('a batch of outcomes claims for the slots it frees in the same statement; the next claim takes those jobs with no call', async () => {
     await withSchema(server.url, async (schema) => {
       await withStore({ connectionString: server.url, schema }, async (store) => {
+        holdLong(store);
         const calls = countCalls(store);
         await store.insert(fourDue());
         const first = await store.claim(claimNow({ limit: 2, capacity: () => 2, ahead: true }));
@@ -84,6 +89,7 @@ describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000
   it('claims ahead only within capacity: per name, and as many as the batch frees', async () => {
     await withSchema(server.url, async (schema) => {
       await withStore({ connectionString: server.url, schema }, async (store) => {
+        holdLong(store);
         await store.insert([
           ...['a1', 'a2', 'a3'].map((id, i) => ({ record: job(id, { name: 'A', runAt: Date.now() - 1000 + i }), onDuplicate: 'reject' as const })),
           ...['b1', 'b2'].map((id, i) => ({ record: job(id, { name: 'B', runAt: Date.now() - 500 + i }), onDuplicate: 'reject' as const })),
@@ -135,6 +141,7 @@ describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000
   it('a change this process makes lands as if nothing were held: reschedule and cancel of held jobs, and an insert that outranks them', async () => {
     await withSchema(server.url, async (schema) => {
       await withStore({ connectionString: server.url, schema }, async (store) => {
+        holdLong(store);
         const settleTwo = async (): Promise<void> => {
           const [x, y] = (await store.claim(claimNow({ limit: 2, capacity: () => 2, ahead: true }))).jobs as [JobRecord, JobRecord];
           await Promise.all([store.settle(x.id, x.token!, done(x)), store.settle(y.id, y.token!, done(y))]);
@@ -170,6 +177,7 @@ describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000
         { connectionString: server.url, schema },
         async (store) => {
           await withStore({ connectionString: server.url, schema }, async (other) => {
+            holdLong(store);
             await store.insert(fourDue());
             const [a, b] = (await store.claim(claimNow({ limit: 2, capacity: () => 2, ahead: true }))).jobs as [JobRecord, JobRecord];
             await Promise.all([store.settle('a', a.token!, done(a)), store.settle('b', b.token!, done(b))]);

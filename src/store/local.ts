@@ -151,8 +151,20 @@ export class LocalState {
       this.byId.delete(id);
       return;
     }
-    const job = change.job;
-    this.byId.set(id, job);
+    this.put(change.job, inverse, extra);
+  }
+
+  /**
+   * A non-durable store's `apply` of a put whose current record the caller
+   * holds (`old`, the one in byId): no lookup, no undo.
+   */
+  replace(old: JobRecord, job: JobRecord): void {
+    this.unindex(old);
+    this.put(job);
+  }
+
+  private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
+    this.byId.set(job.id, job);
     this.index(job);
     if (job.state === 'completed' || job.state === 'cancelled') {
       if (this.tally.completed + this.tally.cancelled > this.keepCompleted) this.evict(this.finished, this.keepCompleted, inverse, extra);
@@ -614,7 +626,8 @@ export abstract class LocalStore implements Store {
       const job = jobs[i] as JobRecord;
       const running = patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() });
       jobs[i] = running;
-      this.state.apply({ op: 'put', job: running, keep: true });
+      // Picked jobs left their ready queue already; `job` is what byId holds.
+      this.state.replace(job, running);
     }
     return picked;
   }
@@ -631,7 +644,7 @@ export abstract class LocalStore implements Store {
   protected settleNow(id: string, token: string, next: JobRecord): boolean {
     const job = this.state.get(id);
     if (!job || job.state !== 'running' || job.token !== token) return false;
-    this.state.apply(update(job, next.token === undefined ? next : patchRecord(next, { token: undefined })));
+    this.state.replace(job, next.token === undefined ? next : patchRecord(next, { token: undefined }));
     return true;
   }
 

@@ -32,6 +32,8 @@ export interface DispatchHost {
   retryPolicy(record: JobRecord, handler: HandlerEntry | undefined): HandlerRetryOptions;
   /** Emits `type` with the payload `make` builds, if anyone listens. */
   emit(type: string, make: () => object): void;
+  /** Whether anyone listens for `type` (hot paths skip even building `make` when not). */
+  wants(type: string): boolean;
   /** A JobInfo; `nextRunAt` overrides a schedule's next run (occurrence views). */
   view(record: JobRecord, nextRunAt?: Date | null): object;
 }

@@ -206,6 +206,14 @@ export interface Store {
   open(context: StoreContext): Promise<void>;
   close(): Promise<void>;
   insert(requests: readonly InsertRequest[], options?: StoreWriteOptions): Promise<InsertResult[]>;
+  /**
+   * Optional (stores with nothing to wait for, as MemoryStore): `insert`
+   * applied before it returns, throwing where `insert` rejects. The
+   * scheduler uses it, when present, for calls without `db`. A store must
+   * leave it undefined while its `insert` is not its own (a subclass or a
+   * test wrapped it), so a wrapper is never bypassed.
+   */
+  readonly insertSync?: ((requests: readonly InsertRequest[]) => InsertResult[]) | undefined;
   get(id: string): Promise<JobRecord | undefined>;
   list(filter: StoreListFilter): Promise<JobRecord[]>;
   /**
@@ -229,6 +237,8 @@ export interface Store {
    * longer running that attempt.
    */
   settle(id: string, token: string, next: JobRecord): Promise<boolean>;
+  /** Optional, as `insertSync`: `settle` applied before it returns. */
+  readonly settleSync?: ((id: string, token: string, next: JobRecord) => boolean) | undefined;
   /** Earliest `runAt` in the due index, or undefined. Synchronous: stores cache it. */
   nextDueAt(): number | undefined;
   /**

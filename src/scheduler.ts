@@ -22,7 +22,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { constants as osConstants } from 'node:os';
 import { SystemClock, type Clock } from './clock.js';
-import { GodelayqError, SchedulerStoppedError, ValidationError, toError } from './errors.js';
+import { GodelayqError, SchedulerStoppedError, UnsupportedOptionError, ValidationError, toError } from './errors.js';
 import {
   EventStream,
   type EventStreamOptions,
@@ -279,6 +279,11 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       now: () => this.times.now(),
       newId,
       maxPayloadBytes: this.maxPayloadBytes,
+      checkFeature: (feature, what) => {
+        if (this.store.features?.[feature] !== true) {
+          throw new UnsupportedOptionError(`Expected \`${what}\` only with a store that supports ${feature} (MemoryStore, JsonFileStore, RedisStore), got it with ${this.store.constructor.name}`);
+        }
+      },
       checkHandler: (name, where) => {
         if (this.strict && !this.handlers.has(name)) {
           throw new ValidationError(

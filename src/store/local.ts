@@ -19,6 +19,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
+import { GroupLanes, pickLanes } from './groups.js';
 import { patchRecord, shiftEvery, clampTime } from './record.js';
 
 export { patchRecord };
@@ -31,6 +32,7 @@ import type {
   Store,
   StoreContext,
   StoreCounts,
+  StoreFeatures,
   StoreListFilter,
 } from './store.js';
 
@@ -55,6 +57,8 @@ export class LocalState {
   private readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
   /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
   private readonly readyLast = new Map<string, JobRecord>();
+  /** Due jobs with a group, and their groups' running counts (groups.ts). */
+  private readonly groups = new GroupLanes();
   /** Completed and cancelled ids, oldest first (Set keeps insertion order). */
   private readonly finished = new Set<string>();
   private readonly dead = new Set<string>();
@@ -72,7 +76,7 @@ export class LocalState {
   private readySize(): number {
     let n = 0;
     for (const heap of this.ready.values()) n += heap.size;
-    return n;
+    return n + this.groups.size;
   }
 
   get(id: string): JobRecord | undefined {
@@ -95,6 +99,7 @@ export class LocalState {
       if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
       if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
       if (r.state === 'scheduled') scheduled.push(r);
+      else if (r.state === 'running' && r.group !== undefined) this.groups.started(r.group, 1);
       else if (r.state === 'completed' || r.state === 'cancelled') finished.push(r);
       else if (r.state === 'dead') dead.push(r);
     }
@@ -113,6 +118,7 @@ export class LocalState {
     this.due.clear();
     this.ready.clear();
     this.readyLast.clear();
+    this.groups.clear();
     this.promotedAt = -Infinity;
     this.finished.clear();
     this.dead.clear();
@@ -204,6 +210,7 @@ export class LocalState {
         this.dead.add(job.id);
         break;
       case 'running':
+        if (job.group !== undefined) this.groups.started(job.group, 1);
         break;
     }
   }
@@ -213,7 +220,10 @@ export class LocalState {
     if (job.state === 'scheduled' && job.recur) this.tally.recurring--;
     switch (job.state) {
       case 'scheduled':
-        if (!this.due.remove(job.id)) this.ready.get(job.name)?.remove(job.id);
+        if (!this.due.remove(job.id)) {
+          if (job.group === undefined) this.ready.get(job.name)?.remove(job.id);
+          else this.groups.remove(job);
+        }
         break;
       case 'completed':
       case 'cancelled':
@@ -223,6 +233,7 @@ export class LocalState {
         this.dead.delete(job.id);
         break;
       case 'running':
+        if (job.group !== undefined) this.groups.started(job.group, -1);
         break;
     }
   }
@@ -235,6 +246,10 @@ export class LocalState {
       const key = this.due.peekKey();
       if (key === undefined || key > now) return;
       const job = this.due.pop() as JobRecord;
+      if (job.group !== undefined) {
+        this.groups.push(job);
+        continue;
+      }
       let queue = this.ready.get(job.name);
       if (!queue) {
         queue = new QuaternaryHeap<JobRecord>({ id: recordId });
@@ -267,6 +282,7 @@ export class LocalState {
         this.due.push(job, job.runAt);
       }
     }
+    if (this.groups.size > 0) this.groups.demote(now, (job) => this.due.push(job, job.runAt));
   }
 
   /**
@@ -275,6 +291,7 @@ export class LocalState {
    * ready queues; the caller must put them (as running) right after.
    */
   pick(request: ClaimRequest): { jobs: JobRecord[]; waiting: string[] } {
+    if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
     const jobs: JobRecord[] = [];
     const taken = new Map<string, number>();
     const waiting = new Set<string>();
@@ -340,6 +357,8 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  * supply `persist` (and optionally `openStorage` / `closeStorage`).
  */
 export abstract class LocalStore implements Store {
+  /** Groups are claimed by LocalState (groups.ts). */
+  readonly features: StoreFeatures = { groups: true };
   protected readonly state = new LocalState();
   protected context: StoreContext | undefined;
   /** False for MemoryStore: no revert bookkeeping, no awaiting. */

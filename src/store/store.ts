@@ -81,6 +81,10 @@ export interface JobRecord {
    * (scheduleAt, cron slots, reschedule), which stays put.
    */
   relative?: true;
+  /** `options.group`: jobs of one group run at most `groupConcurrency` at once, in order (store/groups.ts). */
+  group?: string;
+  /** Most jobs of `group` running at once; absent = 1. */
+  groupConcurrency?: number;
 }
 
 /** A record to insert: the store assigns `seq`. */
@@ -193,8 +197,20 @@ export interface StoreWriteOptions {
 /** Why an attempt no longer owns its job (the `lost` event's `reason`). */
 export type LostReason = 'cancelled' | 'replaced' | 'lease' | 'lock';
 
+/**
+ * Job-control features (issue 16) a store implements. The scheduler refuses
+ * an option whose feature its store lacks (UnsupportedOptionError), so no
+ * option is ever silently ignored.
+ */
+export interface StoreFeatures {
+  /** `options.group`: claim honours JobRecord.group / groupConcurrency. */
+  groups?: boolean;
+}
+
 /** The persistence seam. See the file header for the contract. */
 export interface Store {
+  /** Job-control features this store implements; absent = none. */
+  readonly features?: StoreFeatures;
   open(context: StoreContext): Promise<void>;
   close(): Promise<void>;
   insert(requests: readonly InsertRequest[], options?: StoreWriteOptions): Promise<InsertResult[]>;

@@ -4,6 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { patchRecord } from '../src/store/record.js';
 import type { JobRecord, NewJobRecord, Store } from '../src/store/store.js';
 import { CT0, claimAll, newRecord, storeContext, type StoreFixture } from './store-conformance.js';
 
@@ -39,7 +40,7 @@ export function groupConformance(name: string, makeStore: () => Promise<StoreFix
   /** Completes a claimed job. */
   async function finish(store: Store, job: JobRecord | undefined): Promise<void> {
     assert.ok(job, 'expected a claimed job');
-    assert.equal(await store.settle(job.id, job.token as string, { ...job, state: 'completed', finishedAt: CT0, token: undefined } as JobRecord), true);
+    assert.equal(await store.settle(job.id, job.token as string, patchRecord(job, { state: 'completed', finishedAt: CT0, token: undefined })), true);
   }
 
   describe(`Store conformance (groups): ${name}`, () => {
@@ -159,13 +160,24 @@ export function groupConformance(name: string, makeStore: () => Promise<StoreFix
       }
     });
 
+    it('lists grouped jobs that wait for their group, with the name filter', async (t) => {
+      await withGroups(t, async (store) => {
+        await insert(store, g('g1', 'c:3', { name: 'x' }), g('g2', 'c:3', { name: 'y', runAt: CT0 + 1 }), g('g3', 'c:3', { name: 'x', runAt: CT0 + 2 }));
+        assert.deepEqual(ids((await store.claim(claimAll(CT0 + 10))).jobs), ['g1']);
+        assert.deepEqual(ids(await store.list({ states: ['scheduled'] })), ['g2', 'g3']);
+        assert.deepEqual(ids(await store.list({ states: ['scheduled'], name: 'x' })), ['g3']);
+        assert.deepEqual(ids(await store.list({})), ['g1', 'g2', 'g3']);
+        assert.equal((await store.get('g3'))?.group, 'c:3');
+      });
+    });
+
     it('puts a retried job back in its group, in order, and the group waits for it', async (t) => {
       await withGroups(t, async (store) => {
         await insert(store, g('g1', 'c:9'), g('g2', 'c:9', { runAt: CT0 + 1 }));
         const [job] = (await store.claim(claimAll(CT0 + 10))).jobs;
         assert.equal(job?.id, 'g1');
         // Failed, retried at once: it is still the group's first job.
-        assert.equal(await store.settle('g1', job.token as string, { ...job, state: 'scheduled', token: undefined } as JobRecord), true);
+        assert.equal(await store.settle('g1', job.token as string, patchRecord(job, { state: 'scheduled', token: undefined })), true);
         assert.deepEqual(ids((await store.claim(claimAll(CT0 + 10))).jobs), ['g1']);
       });
     });

@@ -39,7 +39,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
-import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreListFilter } from '../store.js';
+import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
 import { Batcher, type ItemOutcome } from './batcher.js';
 import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
 import { Connection, scriptFailure } from './connection.js';
@@ -106,6 +106,8 @@ function checkKeyText(value: string, what: string): void {
 export class RedisStore implements Store {
   /** Many processes share it: downtime of one process is not downtime of the schedule. */
   readonly shared = true;
+  /** Groups are claimed by the CLAIM script, across processes. */
+  readonly features: StoreFeatures = { groups: true };
   private readonly options: ResolvedOptions;
   private readonly keys: KeyLayout;
   private conn: Connection | undefined;
@@ -464,6 +466,7 @@ export class RedisStore implements Store {
           }
         },
         readyNames: () => conn.run('list', () => conn.client.smembers(this.keys.fixed('readyn'))),
+        readyGroups: () => conn.run('list', () => conn.client.smembers(this.keys.fixed('readyg'))),
       },
       filter,
     );
@@ -552,6 +555,7 @@ export class RedisStore implements Store {
     // name or in total); it matters again only when capacity frees up, and
     // the scheduler claims then. Until that, it must not make nextDueAt "now".
     this.view.blocked = new Set(this.view.readyNames);
+    this.view.blockedGroups = this.view.freeGroups;
     return { jobs, waiting: [...waiting] };
   }
 

@@ -60,8 +60,8 @@ function script(name: string, shebang: string, body: string, prelude = PRELUDE):
 }
 
 /**
- * ARGV[4] = number of groups; each group: its size n, then n requests of 16
- * values (id, mode, 14 record fields). Each group is all or none on its own:
+ * ARGV[4] = number of groups; each group: its size n, then n requests of 18
+ * values (id, mode, 16 record fields). Each group is all or none on its own:
  * its duplicates are decided (reads only) before it writes anything.
  * Reply: {{per group: {'OK', {{'inserted'|'replaced', seq, previousHash|false} |
  * {'kept', hash}}} | {'DUP', id} | {'WRONGTYPE', id, type}}, summary}.
@@ -71,7 +71,7 @@ export const INSERT = script(
   SHEBANG.mayGrow,
   String.raw`
 guard()
-local W = 16
+local W = 18
 local groups = tonumber(ARGV[4])
 local i = 5
 local results = {}
@@ -92,7 +92,7 @@ for g = 1, groups do
         break
       end
       if h and h.st == 'scheduled' then
-        local t = typeOf(rkey(h.nm))
+        local t = typeOf(h.gr and gkey(h.gr) or rkey(h.nm))
         if t ~= 'none' and t ~= 'zset' then
           verdict = {'WRONGTYPE_READY', h.nm, t}
           break
@@ -167,18 +167,20 @@ local caps = {}
 for i = 7 + limit, #ARGV, 2 do caps[ARGV[i]] = tonumber(ARGV[i + 1]) end
 recoverExpired()
 -- Read what is due and check every ready set this claim may touch, before writing any.
-local gone, add, names = {}, {}, {}
+local gone, add, names, addg = {}, {}, {}, {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', bound, 'LIMIT', 0, promoteMax)) do
   local id = string.sub(m, 9)
-  local h = head(id, 6)
+  local h = head(id, 7)
   gone[#gone + 1] = m
   if h and h.st == 'scheduled' then
-    local a = add[h.nm]
+    local into, key = add, h.nm
+    if h.gr then into, key = addg, h.gr end
+    local a = into[key]
     if not a then
       a = {}
-      add[h.nm] = a
-      names[h.nm] = true
+      into[key] = a
     end
+    if not h.gr then names[h.nm] = true end
     a[#a + 1] = -num(h.pr)
     a[#a + 1] = rm(h.at, h.seq, id)
   elseif h == false then
@@ -187,11 +189,17 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', bound, 'LIMIT', 0, p
 end
 for _, n in ipairs(redis.call('SMEMBERS', READYN)) do names[n] = true end
 for n in pairs(names) do expect(rkey(n), 'zset') end
--- Promote: due -> the ready set of each job's name (one ZREM, one ZADD per name).
+for g in pairs(addg) do expect(gkey(g), 'zset') end
+for _, g in ipairs(redis.call('SMEMBERS', GFREE)) do expect(gkey(g), 'zset') end
+-- Promote: due -> the ready set of each job's name or group (one ZREM, one ZADD per set).
 if #gone > 0 then redis.call('ZREM', DUE, unpack(gone)) end
 for n, a in pairs(add) do
   redis.call('ZADD', rkey(n), unpack(a))
   redis.call('SADD', READYN, n)
+end
+for g, a in pairs(addg) do
+  redis.call('ZADD', gkey(g), unpack(a))
+  gcheck(g)
 end
 -- Pick the best heads across names with capacity, from the top of each ready set.
 local lists, pos, skip, waiting, unknown = {}, {}, {}, {}, {}
@@ -217,60 +225,135 @@ for _, n in ipairs(redis.call('SMEMBERS', READYN)) do
     if not lists[n] then redis.call('SREM', READYN, n) end
   end
 end
+-- The heads of the groups that may start a job now (GFREE), each with its name and limit.
+local heads = {}
+local function gfetch(g)
+  heads[g] = nil
+  for _ = 1, 100 do
+    local top = redis.call('ZRANGE', gkey(g), 0, 0, 'WITHSCORES')
+    if #top == 0 then return end
+    local id = string.sub(top[1], 25)
+    local f = redis.pcall('HMGET', jk(id), 'nm', 'gm', 'st')
+    if not f.err and f[1] and not f[3] then
+      heads[g] = {s = tonumber(top[2]), m = top[1], nm = f[1], gm = tonumber(f[2]) or 1}
+      return
+    end
+    -- Gone, no longer scheduled, or broken: the entry only leaves the group.
+    if f.err then broken[#broken + 1] = id end
+    redis.call('ZREM', gkey(g), top[1])
+  end
+end
+for _, g in ipairs(redis.call('SMEMBERS', GFREE)) do
+  gfetch(g)
+  local c = heads[g]
+  if c and caps[c.nm] == nil then unknown[#unknown + 1] = c.nm end
+end
+-- Lanes take turns only when some group competes: otherwise every head is in lane ''.
+local useTurns = next(heads) ~= nil
+local turns = {}
+local function turnOf(lane)
+  if not useTurns then return 0 end
+  local t = turns[lane]
+  if t == nil then
+    t = num(redis.call('HGET', GTURN, lane))
+    turns[lane] = t
+  end
+  return t
+end
 local lfirst = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
 local claimed, taken, taking, leases, count = {}, {}, {}, {}, 0
+-- Claims job id (read whole: it is checked, changed, and returned from this one read). True when claimed.
+local function take(id)
+  local r = redis.pcall('HGETALL', jk(id))
+  if r.err then
+    broken[#broken + 1] = id
+    return false
+  end
+  if #r == 0 then return false end
+  local st, rc, att = 'scheduled', nil, 0
+  for q = 1, #r, 2 do
+    local f = r[q]
+    if f == 'st' then st = r[q + 1] elseif f == 'rec' then rc = r[q + 1] elseif f == 'att' then att = num(r[q + 1]) end
+  end
+  if st ~= 'scheduled' then return false end
+  count = count + 1
+  if rc == '1' then bump('recurring', -1) end
+  bump('scheduled', -1)
+  bump('running', 1)
+  local tk = ARGV[6 + count]
+  redis.call('HSET', jk(id), 'st', 'running', 'tk', tk, 'att', att + 1)
+  setField(r, 'st', 'running')
+  setField(r, 'tk', tk)
+  setField(r, 'att', tostring(att + 1))
+  r[#r + 1] = 'id'
+  r[#r + 1] = id
+  leases[#leases + 1] = NOW + LEASE
+  leases[#leases + 1] = id
+  claimed[#claimed + 1] = r
+  return true
+end
 -- A ready name the caller sent no capacity for may hold a better job: claim
 -- nothing this round; the caller asks again with its capacity.
 if #unknown > 0 then limit = 0 end
 while count < limit do
-  local bn, bs, bm = nil, nil, nil
+  -- Best head: priority (score), then the lane served longest ago, then runAt and insertion (member).
+  local bn, bs, bm, bt, bg = nil, nil, nil, nil, nil
+  local nt = turnOf('')
   for n, l in pairs(lists) do
-    local s, m = tonumber(l[pos[n] + 1]), l[pos[n]]
-    if bn == nil or s < bs or (s == bs and m < bm) then bn, bs, bm = n, s, m end
+    if (taken[n] or 0) >= caps[n] then
+      -- Its slots went to grouped jobs of the name.
+      waiting[#waiting + 1] = n
+      lists[n] = nil
+    else
+      local s, m = tonumber(l[pos[n] + 1]), l[pos[n]]
+      if bn == nil or s < bs or (s == bs and (nt < bt or (nt == bt and m < bm))) then bn, bs, bm, bt, bg = n, s, m, nt, nil end
+    end
+  end
+  for g, c in pairs(heads) do
+    local cap = caps[c.nm]
+    if cap ~= nil and num(redis.call('HGET', GRUN, g)) < c.gm then
+      if (taken[c.nm] or 0) >= cap then
+        waiting[#waiting + 1] = c.nm
+      else
+        local t = turnOf(g)
+        if bn == nil or c.s < bs or (c.s == bs and (t < bt or (t == bt and c.m < bm))) then bn, bs, bm, bt, bg = c.nm, c.s, c.m, t, g end
+      end
+    end
   end
   if bn == nil then break end
-  pos[bn] = pos[bn] + 2
-  skip[bn] = (skip[bn] or 0) + 1
-  local t = taking[bn]
-  if not t then
-    t = {}
-    taking[bn] = t
-  end
-  t[#t + 1] = bm
-  local id = string.sub(bm, 25)
-  -- The whole record at once: it is checked, changed, and returned from this one read.
-  local r = redis.pcall('HGETALL', jk(id))
-  if r.err then
-    broken[#broken + 1] = id
-  elseif #r > 0 then
-    local st, rc, att = 'scheduled', nil, 0
-    for q = 1, #r, 2 do
-      local f = r[q]
-      if f == 'st' then st = r[q + 1] elseif f == 'rec' then rc = r[q + 1] elseif f == 'att' then att = num(r[q + 1]) end
-    end
-    if st == 'scheduled' then
-      count = count + 1
-      if rc == '1' then bump('recurring', -1) end
-      bump('scheduled', -1)
-      bump('running', 1)
-      local tk = ARGV[6 + count]
-      redis.call('HSET', jk(id), 'st', 'running', 'tk', tk, 'att', att + 1)
-      setField(r, 'st', 'running')
-      setField(r, 'tk', tk)
-      setField(r, 'att', tostring(att + 1))
-      r[#r + 1] = 'id'
-      r[#r + 1] = id
-      leases[#leases + 1] = NOW + LEASE
-      leases[#leases + 1] = id
-      claimed[#claimed + 1] = r
+  local lane = ''
+  if bg then
+    lane = bg
+    redis.call('ZREM', gkey(bg), bm)
+    if take(string.sub(bm, 25)) then
       taken[bn] = (taken[bn] or 0) + 1
+      grun(bg, 1)
+    else
+      gcheck(bg)
+    end
+    gfetch(bg)
+  else
+    pos[bn] = pos[bn] + 2
+    skip[bn] = (skip[bn] or 0) + 1
+    local t = taking[bn]
+    if not t then
+      t = {}
+      taking[bn] = t
+    end
+    t[#t + 1] = bm
+    if take(string.sub(bm, 25)) then taken[bn] = (taken[bn] or 0) + 1 end
+    if taken[bn] and taken[bn] >= caps[bn] then
+      if pos[bn] <= #lists[bn] or redis.call('ZCARD', rkey(bn)) > skip[bn] then waiting[#waiting + 1] = bn end
+      lists[bn] = nil
+    elseif pos[bn] > #lists[bn] then
+      fetch(bn)
     end
   end
-  if taken[bn] and taken[bn] >= caps[bn] then
-    if pos[bn] <= #lists[bn] or redis.call('ZCARD', rkey(bn)) > skip[bn] then waiting[#waiting + 1] = bn end
-    lists[bn] = nil
-  elseif pos[bn] > #lists[bn] then
-    fetch(bn)
+  -- The lane served goes to the back of the rotation (a group that emptied leaves it).
+  if useTurns and (lane == '' or heads[lane]) then
+    local tick = nextOf('gtick')
+    turns[lane] = tick
+    redis.call('HSET', GTURN, lane, tick)
   end
 end
 for n, t in pairs(taking) do
@@ -285,19 +368,6 @@ end
 return finish({'OK', claimed, waiting, unknown})
 `,
 );
-
-/**
- * ARGV[4] = n, then n outcomes, each: id, token, the claimed seq, retry ('1'
- * when an earlier send of this outcome had no answer), mode, count, then
- * `count` values: mode 'F' = the 14 record fields (the whole record), mode
- * 'D' = field/value pairs changed against the record as claimed ('' =
- * delete; the store keeps what it claimed, and a running attempt's record
- * changes only through its own token). An outcome applies only while the
- * attempt still holds an unexpired lease; a lease found expired is recovered
- * on the spot (the job runs again). A retry of an outcome that was applied
- * (the job's `lt` is its token) is answered OK: the earlier send got through.
- * Reply: {'OK', {{'OK'} | {'STALE', reason} | {'BROKEN', type}}...}.
- */
 export const SETTLE = script(
   'settle',
   SHEBANG.finishes,
@@ -310,7 +380,7 @@ for r = 1, n do
   local id, tk, seq, retry, mode, cnt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
   local v = i + 6
   i = v + cnt
-  local h = head(id, 8)
+  local h = head(id, 9)
   if h == false then
     out[#out + 1] = {'BROKEN', typeOf(jk(id))}
   elseif h and h.st == 'running' and h.tk == tk then
@@ -548,12 +618,23 @@ return {#ids, out}
   KEY_HELPERS,
 );
 
-/** Read-only: a page of one name's ready set by rank. ARGV[1] = name, ARGV[2..3] = rank range. Reply: members. */
+/**
+ * Read-only: a page of one ready set by rank. ARGV[1] = name (or group),
+ * ARGV[2..3] = rank range, ARGV[4] = 'g' for a group's set, ARGV[5] = name
+ * ('' = any; a group's jobs may have several). Reply: members (matches only).
+ */
 export const READY_PAGE = script(
   'list',
   SHEBANG.readOnly,
   String.raw`
-return redis.call('ZRANGE', rkey(ARGV[1]), ARGV[2], ARGV[3])
+if ARGV[4] ~= 'g' then return redis.call('ZRANGE', rkey(ARGV[1]), ARGV[2], ARGV[3]) end
+local ms = redis.call('ZRANGE', gkey(ARGV[1]), ARGV[2], ARGV[3])
+if ARGV[5] == '' then return ms end
+local out = {}
+for _, m in ipairs(ms) do
+  if redis.pcall('HGET', jk(string.sub(m, 25)), 'nm') == ARGV[5] then out[#out + 1] = m end
+end
+return out
 `,
   KEY_HELPERS,
 );

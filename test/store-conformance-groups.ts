@@ -100,6 +100,24 @@ export function groupConformance(name: string, makeStore: () => Promise<StoreFix
       });
     });
 
+    it('remembers a group’s turn while it has jobs, even ones not yet due; an idle group comes back level', async (t) => {
+      await withGroups(t, async (store) => {
+        const wide = { groupConcurrency: 100 };
+        await insert(store, g('a0', 'A', { ...wide, runAt: CT0 }), g('a1', 'A', { ...wide, runAt: CT0 + 1 }), g('b0', 'B', { ...wide, runAt: CT0 + 10 }));
+        const [a0] = (await store.claim(claimAll(CT0, { limit: 1 }))).jobs;
+        assert.equal(a0?.id, 'a0');
+        await finish(store, a0);
+        // A was served last: B goes first although a1 is due earlier.
+        assert.deepEqual(ids((await store.claim(claimAll(CT0 + 20, { limit: 1 }))).jobs), ['b0']);
+        const [a1] = (await store.claim(claimAll(CT0 + 20, { limit: 1 }))).jobs;
+        assert.equal(a1?.id, 'a1');
+        await finish(store, a1);
+        // A is idle now (no job left): it comes back level with a group never served, and runAt decides.
+        await insert(store, g('c0', 'C', { ...wide, runAt: CT0 + 31 }), g('a2', 'A', { ...wide, runAt: CT0 + 30 }));
+        assert.deepEqual(ids((await store.claim(claimAll(CT0 + 40, { limit: 1 }))).jobs), ['a2']);
+      });
+    });
+
     it('serves the same rotation within one claim', async (t) => {
       await withGroups(t, async (store) => {
         const wide = { groupConcurrency: 100 };

@@ -16,6 +16,9 @@
  *   insertion. That is round robin between groups, and a store without
  *   grouped jobs keeps plain priority, runAt, insertion order.
  *
+ * A group leaves the rotation when it is idle (no scheduled or running job),
+ * and comes back level with the lanes never served.
+ *
  * WHY turns are not persisted: they only order lanes that wait at the same
  * time; after a restart every lane starts level, which is still fair.
  */
@@ -39,6 +42,10 @@ export class GroupLanes {
   private readonly last = new Map<string, JobRecord>();
   private readonly running = new Map<string, number>();
   private readonly turns = new Map<string, number>();
+  /** Scheduled + running jobs per group: a group with none is idle. */
+  private readonly members = new Map<string, number>();
+  /** Groups that had a turn when they became idle: their turns go at the next claim. */
+  private readonly idle = new Set<string>();
   private tick = 0;
   /** Grouped jobs in ready queues. */
   size = 0;
@@ -48,6 +55,8 @@ export class GroupLanes {
     this.last.clear();
     this.running.clear();
     this.turns.clear();
+    this.members.clear();
+    this.idle.clear();
     this.size = 0;
   }
 
@@ -80,8 +89,8 @@ export class GroupLanes {
   /** One more (or fewer) running job of `group`. */
   started(group: string, delta: number): void {
     const n = (this.running.get(group) ?? 0) + delta;
-    if (n <= 0) this.running.delete(group);
-    else this.running.set(group, n);
+    if (n > 0) this.running.set(group, n);
+    else this.running.delete(group);
   }
 
   runningOf(group: string): number {
@@ -105,7 +114,31 @@ export class GroupLanes {
   private emptied(group: string): void {
     this.ready.delete(group);
     this.last.delete(group);
-    this.turns.delete(group);
+  }
+
+  /**
+   * One more (or fewer) scheduled or running job of `group`. A group with
+   * none is idle and leaves the rotation once the change that made it so is
+   * applied (`changed`): a state change passes through zero (unindexed,
+   * then indexed again).
+   */
+  live(group: string, delta: number): void {
+    const n = (this.members.get(group) ?? 0) + delta;
+    if (n > 0) this.members.set(group, n);
+    else {
+      this.members.delete(group);
+      if (this.turns.has(group)) this.idle.add(group);
+    }
+  }
+
+  /** A change was applied: groups it left idle leave the rotation. */
+  changed(): void {
+    if (this.idle.size > 0) this.sweep();
+  }
+
+  private sweep(): void {
+    for (const group of this.idle) if (!this.members.has(group)) this.turns.delete(group);
+    this.idle.clear();
   }
 
   turnOf(lane: string): number {
@@ -197,7 +230,8 @@ export function pickLanes(
       lanes.take(group);
       // The caller puts the job as running right after, which counts it in its group.
       takenInGroup.set(group, (takenInGroup.get(group) ?? 0) + 1);
-      if (lanes.ready.has(group)) lanes.served(group);
+      // It keeps its place in the rotation while its job runs, even with nothing else waiting.
+      lanes.served(group);
     }
     jobs.push(best);
     taken.set(best.name, (taken.get(best.name) ?? 0) + 1);

@@ -99,7 +99,10 @@ export class LocalState {
       if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
       if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
       if (r.state === 'scheduled') scheduled.push(r);
-      else if (r.state === 'running' && r.group !== undefined) this.groups.started(r.group, 1);
+      if (r.group !== undefined && (r.state === 'scheduled' || r.state === 'running')) {
+        this.groups.live(r.group, 1);
+        if (r.state === 'running') this.groups.started(r.group, 1);
+      }
       else if (r.state === 'completed' || r.state === 'cancelled') finished.push(r);
       else if (r.state === 'dead') dead.push(r);
     }
@@ -143,11 +146,13 @@ export class LocalState {
     if (old) this.unindex(old);
     if (change.op === 'del') {
       this.byId.delete(id);
+      this.groups.changed();
       return;
     }
     const job = change.job;
     this.byId.set(id, job);
     this.index(job);
+    this.groups.changed();
     if (job.state === 'completed' || job.state === 'cancelled') this.evict(this.finished, this.keepCompleted, inverse, extra);
     else if (job.state === 'dead') this.evict(this.dead, this.keepDead, inverse, extra);
   }
@@ -197,6 +202,7 @@ export class LocalState {
 
   private index(job: JobRecord): void {
     this.tally[job.state]++;
+    if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, 1);
     if (job.state === 'scheduled' && job.recur) this.tally.recurring++;
     switch (job.state) {
       case 'scheduled':
@@ -217,6 +223,7 @@ export class LocalState {
 
   private unindex(job: JobRecord): void {
     this.tally[job.state]--;
+    if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, -1);
     if (job.state === 'scheduled' && job.recur) this.tally.recurring--;
     switch (job.state) {
       case 'scheduled':

@@ -48,8 +48,11 @@ local NOW = tonumber(T[1]) * 1000 + tonumber(T[2]) / 1000
 local DUE, LEASES, DONE, DEAD, READYN, COUNTS = KEYS[1], P .. 'leases', P .. 'done', P .. 'dead', P .. 'readyn', P .. 'counts'
 local FIELDS = {'pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 'sig', 'rec', 'lo', 'rl', 'gr', 'gm'}
 -- Groups (see groups.ts): ready grouped jobs wait in P:g=<group>; READYG = groups with ready jobs,
--- GFREE = those whose head may start now, GRUN = running jobs per group, GTURN = each lane's last turn.
-local READYG, GFREE, GRUN, GTURN = P .. 'readyg', P .. 'gfree', P .. 'grun', P .. 'gturn'
+-- GFREE = those whose head may start now, GRUN = running jobs per group, GTURN = each lane's last turn,
+-- GLIVE = scheduled + running jobs per group (a group with none is idle: it leaves the rotation).
+local READYG, GFREE, GRUN, GTURN, GLIVE = P .. 'readyg', P .. 'gfree', P .. 'grun', P .. 'gturn', P .. 'glive'
+-- Groups whose live count reached 0 in this script: finish() drops their turns if they stayed idle.
+local gidle = {}
 local NF = #FIELDS
 local B64 = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
 local wakeAt, dueMin0 = nil, nil
@@ -86,6 +89,7 @@ local function guard()
   expect(GFREE, 'set')
   expect(GRUN, 'hash')
   expect(GTURN, 'hash')
+  expect(GLIVE, 'hash')
   local c = redis.call('HGETALL', COUNTS)
   for i = 2, #c, 2 do
     if #c[i] > 18 or not string.find(c[i], '^%-?%d+$') then
@@ -131,13 +135,18 @@ local function gcheck(g)
   if #top == 0 then
     redis.call('SREM', READYG, g)
     redis.call('SREM', GFREE, g)
-    redis.call('HDEL', GTURN, g)
     return
   end
   redis.call('SADD', READYG, g)
   -- The head's limit counts; a damaged or missing head reads as the default 1.
   local gm = tonumber(redis.pcall('HGET', jk(string.sub(top[1], 25)), 'gm')) or 1
   if num(redis.call('HGET', GRUN, g)) < gm then redis.call('SADD', GFREE, g) else redis.call('SREM', GFREE, g) end
+end
+
+-- One more (or fewer) scheduled or running job of group g.
+local function glive(g, delta)
+  local n = redis.pcall('HINCRBY', GLIVE, g, delta)
+  if type(n) ~= 'number' or n <= 0 then gidle[g] = true end
 end
 
 -- One more (or fewer) running job of group g.
@@ -197,6 +206,7 @@ end
 local function unindex(id, h)
   local st = h.st
   bump(st, -1)
+  if h.gr and (st == 'scheduled' or st == 'running') then glive(h.gr, -1) end
   if st == 'scheduled' then
     if redis.call('ZREM', DUE, dm(h.seq, id)) == 0 then
       if h.gr then
@@ -223,6 +233,7 @@ end
 local function index(id, h)
   local st = h.st
   bump(st, 1)
+  if h.gr and (st == 'scheduled' or st == 'running') then glive(h.gr, 1) end
   if st == 'scheduled' then
     local at = num(h.at)
     if (dueMin0 == nil or at < tonumber(dueMin0)) and (wakeAt == nil or at < wakeAt) then wakeAt = at end
@@ -357,6 +368,12 @@ end
 
 local function finish(reply, lite)
   for z, keep in pairs(toTrim) do trim(z, keep) end
+  for g in pairs(gidle) do
+    if num(redis.call('HGET', GLIVE, g)) <= 0 then
+      redis.call('HDEL', GLIVE, g)
+      redis.call('HDEL', GTURN, g)
+    end
+  end
   for f, n in pairs(D) do
     if n ~= 0 then redis.call('HINCRBY', COUNTS, f, n) end
   end

@@ -349,8 +349,8 @@ while count < limit do
       fetch(bn)
     end
   end
-  -- The lane served goes to the back of the rotation (a group that emptied leaves it).
-  if useTurns and (lane == '' or heads[lane]) then
+  -- The lane served goes to the back of the rotation.
+  if useTurns then
     local tick = nextOf('gtick')
     turns[lane] = tick
     redis.call('HSET', GTURN, lane, tick)

@@ -11,6 +11,7 @@ import { UnsupportedOptionError, ValidationError } from '../src/errors.js';
 import { Scheduler } from '../src/scheduler.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { PostgresStore } from '../src/postgres.js';
+import type { Store } from '../src/store/store.js';
 import { VirtualClock as Clock } from '../src/clock.js';
 import { T0, virtualScheduler } from './helpers.js';
 
@@ -130,6 +131,7 @@ describe('groups', () => {
     );
     assert.equal(scheduler.stats().scheduled, 0);
     await scheduler.stop();
-    assert.notEqual(new PostgresStore({ connectionString: 'postgres://localhost/none' }).features?.groups, true);
+    const postgres: Store = new PostgresStore({ connectionString: 'postgres://localhost/none' });
+    assert.notEqual(postgres.features?.groups, true);
   });
 });

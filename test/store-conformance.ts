@@ -9,6 +9,7 @@ import { DuplicateJobError, JobNotFoundError } from '../src/errors.js';
 import { VirtualClock } from '../src/clock.js';
 import type { ClaimRequest, JobRecord, NewJobRecord, Store, StoreContext } from '../src/store/store.js';
 import { groupConformance } from './store-conformance-groups.js';
+import { rateLimitConformance } from './store-conformance-rate-limits.js';
 
 export interface StoreFixture {
   /** A fresh store, not yet opened. */
@@ -94,6 +95,7 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
 
   // Job control (issue 16): each feature's cases, skipped by stores without it.
   groupConformance(name, makeStore);
+  rateLimitConformance(name, makeStore);
 
   describe(`Store conformance: ${name}`, () => {
     describe('insert', () => {

@@ -23,7 +23,8 @@
  * time; after a restart every lane starts level, which is still fair.
  */
 import { QuaternaryHeap } from '../heap.js';
-import type { ClaimRequest, JobRecord } from './store.js';
+import type { RateGate } from './rate-limits.js';
+import type { ClaimRequest, ClaimResult, JobRecord } from './store.js';
 
 const recordId = (r: JobRecord): string => r.id;
 
@@ -174,16 +175,18 @@ function before(a: JobRecord, ta: number, b: JobRecord, tb: number): boolean {
 }
 
 /**
- * LocalState.pick when grouped jobs are ready: the heads of the names' queues
- * (lane NO_GROUP) and of the groups that have a free slot compete, by
- * priority, then lane turn, then runAt, then insertion. Removes the picked
- * jobs from their queues.
+ * LocalState.pick when grouped jobs are ready or a rate limit applies: the
+ * heads of the names' queues (lane NO_GROUP) and of the groups that have a
+ * free slot compete, by priority, then lane turn, then runAt, then
+ * insertion; a head whose name is over its rate limit (`gate`) waits where
+ * it is. Removes the picked jobs from their queues.
  */
 export function pickLanes(
   names: ReadonlyMap<string, QuaternaryHeap<JobRecord>>,
   lanes: GroupLanes,
   request: ClaimRequest,
-): { jobs: JobRecord[]; waiting: string[] } {
+  gate?: RateGate,
+): ClaimResult {
   const jobs: JobRecord[] = [];
   const taken = new Map<string, number>();
   const takenInGroup = new Map<string, number>();
@@ -200,6 +203,7 @@ export function pickLanes(
         waiting.add(name);
         continue;
       }
+      if (gate && !gate.allow(name)) continue;
       const head = queue.peek() as JobRecord;
       if (!best || before(head, plainTurn, best, bestTurn)) {
         best = head;
@@ -214,6 +218,7 @@ export function pickLanes(
         waiting.add(head.name);
         continue;
       }
+      if (gate && !gate.allow(head.name)) continue;
       const turn = lanes.turnOf(group);
       if (!best || before(head, turn, best, bestTurn)) {
         best = head;
@@ -235,6 +240,9 @@ export function pickLanes(
     }
     jobs.push(best);
     taken.set(best.name, (taken.get(best.name) ?? 0) + 1);
+    gate?.took(best.name);
   }
-  return { jobs, waiting: [...waiting] };
+  const result: ClaimResult = { jobs, waiting: [...waiting] };
+  if (gate?.retryAt !== undefined) result.retryAt = gate.retryAt;
+  return result;
 }

@@ -20,6 +20,7 @@
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
 import { GroupLanes, pickLanes } from './groups.js';
+import { RateWindows } from './rate-limits.js';
 import { patchRecord, shiftEvery, clampTime } from './record.js';
 
 export { patchRecord };
@@ -59,6 +60,8 @@ export class LocalState {
   private readonly readyLast = new Map<string, JobRecord>();
   /** Due jobs with a group, and their groups' running counts (groups.ts). */
   private readonly groups = new GroupLanes();
+  /** Start windows of rate-limited names, and names pushed back (rate-limits.ts). */
+  readonly rates = new RateWindows();
   /** Completed and cancelled ids, oldest first (Set keeps insertion order). */
   private readonly finished = new Set<string>();
   private readonly dead = new Set<string>();
@@ -297,7 +300,8 @@ export class LocalState {
    * then first inserted, respecting per-name capacity. Removes them from the
    * ready queues; the caller must put them (as running) right after.
    */
-  pick(request: ClaimRequest): { jobs: JobRecord[]; waiting: string[] } {
+  pick(request: ClaimRequest): ClaimResult {
+    if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
     if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
     const jobs: JobRecord[] = [];
     const taken = new Map<string, number>();
@@ -364,8 +368,14 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  * supply `persist` (and optionally `openStorage` / `closeStorage`).
  */
 export abstract class LocalStore implements Store {
-  /** Groups are claimed by LocalState (groups.ts). */
-  readonly features: StoreFeatures = { groups: true };
+  /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
+  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+
+  /** No job of `name` starts before `until` (kept in memory, not persisted). */
+  pushBack(name: string, until: number): Promise<void> {
+    this.state.rates.pushBack(name, until);
+    return Promise.resolve();
+  }
   protected readonly state = new LocalState();
   protected context: StoreContext | undefined;
   /** False for MemoryStore: no revert bookkeeping, no awaiting. */
@@ -542,10 +552,10 @@ export abstract class LocalStore implements Store {
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.state.promote(request.now);
     const picked = this.state.pick(request);
-    if (picked.jobs.length === 0) return { jobs: [], waiting: picked.waiting };
+    if (picked.jobs.length === 0) return picked;
     const jobs = picked.jobs.map((job): JobRecord => patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() }));
     await this.commit(jobs.map((job): Change => ({ op: 'put', job, keep: true })));
-    return { jobs, waiting: picked.waiting };
+    return picked.retryAt === undefined ? { jobs, waiting: picked.waiting } : { jobs, waiting: picked.waiting, retryAt: picked.retryAt };
   }
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {

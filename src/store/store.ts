@@ -120,6 +120,19 @@ export interface ClaimRequest {
   capacity: (name: string) => number;
   /** Token generator for claimed attempts. */
   token: () => string;
+  /**
+   * Optional: the start-rate limit of a job name (register's `rateLimit`),
+   * undefined for none. Left out when no name has one (the fast path).
+   */
+  rateLimit?: (name: string) => RateLimit | undefined;
+  /** Optional: the limit on starts of every name together (the scheduler's `rateLimit`). */
+  globalRateLimit?: RateLimit;
+}
+
+/** At most `max` starts in any `durationMs` window. */
+export interface RateLimit {
+  max: number;
+  durationMs: number;
 }
 
 export interface ClaimResult {
@@ -127,6 +140,8 @@ export interface ClaimResult {
   jobs: JobRecord[];
   /** Names that have due jobs which could not be claimed for lack of capacity. */
   waiting: string[];
+  /** Set when due jobs wait for a rate limit (or a push-back): the earliest instant one may start. */
+  retryAt?: number;
 }
 
 /** Filter of `list`. */
@@ -205,12 +220,20 @@ export type LostReason = 'cancelled' | 'replaced' | 'lease' | 'lock';
 export interface StoreFeatures {
   /** `options.group`: claim honours JobRecord.group / groupConcurrency. */
   groups?: boolean;
+  /** `rateLimit`: claim honours ClaimRequest.rateLimit / globalRateLimit, and `pushBack` exists. */
+  rateLimits?: boolean;
 }
 
 /** The persistence seam. See the file header for the contract. */
 export interface Store {
   /** Job-control features this store implements; absent = none. */
   readonly features?: StoreFeatures;
+  /**
+   * Optional (`features.rateLimits`): no job of `name` starts before `until`
+   * (claim's `now` frame), in any process sharing the store: a handler said
+   * the remote side pushed back (`job.rateLimit(ms)`).
+   */
+  pushBack?(name: string, until: number): Promise<void>;
   open(context: StoreContext): Promise<void>;
   close(): Promise<void>;
   insert(requests: readonly InsertRequest[], options?: StoreWriteOptions): Promise<InsertResult[]>;

@@ -37,6 +37,7 @@ local function esc(s) return (string.gsub(s, '[%%:]', ESC)) end
 local function jk(id) return P .. 'j=' .. esc(id) end
 local function rkey(name) return P .. 'r=' .. esc(name) end
 local function gkey(group) return P .. 'g=' .. esc(group) end
+local function lkey(name) return P .. 'l=' .. esc(name) end
 `;
 
 export const PRELUDE = String.raw`${KEY_HELPERS}
@@ -53,6 +54,9 @@ local FIELDS = {'pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 's
 local READYG, GFREE, GRUN, GTURN, GLIVE = P .. 'readyg', P .. 'gfree', P .. 'grun', P .. 'gturn', P .. 'glive'
 -- Groups whose live count reached 0 in this script: finish() drops their turns if they stayed idle.
 local gidle = {}
+-- Rate limits (rate-limits.ts): P:l=<name> / RLALL = zset start time -> token of the starts in a
+-- name's / every name's window; RLU = hash name -> instant before which no job of it starts.
+local RLALL, RLU = P .. 'rlall', P .. 'rlu'
 local NF = #FIELDS
 local B64 = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
 local wakeAt, dueMin0 = nil, nil
@@ -90,6 +94,8 @@ local function guard()
   expect(GRUN, 'hash')
   expect(GTURN, 'hash')
   expect(GLIVE, 'hash')
+  expect(RLALL, 'zset')
+  expect(RLU, 'hash')
   local c = redis.call('HGETALL', COUNTS)
   for i = 2, #c, 2 do
     if #c[i] > 18 or not string.find(c[i], '^%-?%d+$') then

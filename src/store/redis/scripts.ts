@@ -150,10 +150,14 @@ return finish({results}, not replaced)
 /**
  * ARGV[4] = now (the caller's, see RedisStore.claim), ARGV[5] = promote max,
  * ARGV[6] = k, ARGV[7 .. 6+k] = k tokens (at most k jobs are claimed), then
+ * the rate limits: the scheduler-wide max and durationMs ('' '' = none), the
+ * number L of limited names, L name/max/durationMs triples; then
  * name/capacity pairs. Recovers expired leases (server clock), promotes jobs
- * due at `now` into their name's ready zset, then picks the best heads across
- * names with capacity. Reply: {'OK', {hash...}, waiting names, names without
- * a capacity, summary}.
+ * due at `now` into their name's (or group's) ready zset, then picks the best
+ * heads across names with capacity and rate room, and groups with a free
+ * slot. Rate windows run on the caller's `now` (every process passes the
+ * server's time). Reply: {'OK', {hash...}, waiting names, names without a
+ * capacity, earliest instant a rate-limited job may start ('' = none), summary}.
  */
 export const CLAIM = script(
   'claim',
@@ -163,8 +167,16 @@ guard()
 local bound = ARGV[4]
 local promoteMax = tonumber(ARGV[5])
 local limit = tonumber(ARGV[6])
+local bnow = tonumber(bound)
+local a0 = 7 + limit
+local grl = nil
+if ARGV[a0] ~= '' then grl = {max = tonumber(ARGV[a0]), dur = tonumber(ARGV[a0 + 1])} end
+local nrl = tonumber(ARGV[a0 + 2])
+local rl = {}
+for i = a0 + 3, a0 + 2 + nrl * 3, 3 do rl[ARGV[i]] = {max = tonumber(ARGV[i + 1]), dur = tonumber(ARGV[i + 2])} end
 local caps = {}
-for i = 7 + limit, #ARGV, 2 do caps[ARGV[i]] = tonumber(ARGV[i + 1]) end
+for i = a0 + 3 + nrl * 3, #ARGV, 2 do caps[ARGV[i]] = tonumber(ARGV[i + 1]) end
+for n in pairs(rl) do expect(lkey(n), 'zset') end
 recoverExpired()
 -- Read what is due and check every ready set this claim may touch, before writing any.
 local gone, add, names, addg = {}, {}, {}, {}
@@ -260,6 +272,65 @@ local function turnOf(lane)
   end
   return t
 end
+-- Rate room per name (starts left now), read once; retryAt = when the first blocked one may start.
+local pushed = redis.call('HLEN', RLU) > 0
+local room, retryAt = {}, nil
+local function later(t)
+  if retryAt == nil or t < retryAt then retryAt = t end
+end
+-- When the window of key z (limit lim) has room for one more start.
+local function freeAt(z, lim)
+  local n = redis.call('ZCARD', z)
+  local e = redis.call('ZRANGE', z, math.max(0, n - lim.max), math.max(0, n - lim.max), 'WITHSCORES')
+  return num(e[2]) + lim.dur
+end
+local globalLeft = math.huge
+if grl then
+  redis.call('ZREMRANGEBYSCORE', RLALL, '-inf', bnow - grl.dur)
+  globalLeft = grl.max - redis.call('ZCARD', RLALL)
+end
+local function rateOk(n)
+  if globalLeft <= 0 then
+    later(freeAt(RLALL, grl))
+    return false
+  end
+  local r = room[n]
+  if r == nil then
+    r = {left = math.huge}
+    if pushed then
+      local u = tonumber(redis.call('HGET', RLU, n))
+      if u and u > bnow then
+        r.left, r.upto = 0, u
+      elseif u then
+        redis.call('HDEL', RLU, n)
+      end
+    end
+    local lim = rl[n]
+    if lim and r.left > 0 then
+      redis.call('ZREMRANGEBYSCORE', lkey(n), '-inf', bnow - lim.dur)
+      r.left = lim.max - redis.call('ZCARD', lkey(n))
+    end
+    room[n] = r
+  end
+  if r.left > 0 then return true end
+  if r.upto then later(r.upto) else later(freeAt(lkey(n), rl[n])) end
+  return false
+end
+-- A job of name n starts now: it counts in the windows.
+local function rateTook(n, tk)
+  local lim = rl[n]
+  if lim then
+    room[n].left = room[n].left - 1
+    redis.call('ZADD', lkey(n), bnow, tk)
+    redis.call('PEXPIRE', lkey(n), math.max(1, math.ceil(lim.dur)))
+  end
+  if grl then
+    globalLeft = globalLeft - 1
+    redis.call('ZADD', RLALL, bnow, tk)
+    redis.call('PEXPIRE', RLALL, math.max(1, math.ceil(grl.dur)))
+  end
+end
+local limited = grl ~= nil or next(rl) ~= nil or pushed
 local lfirst = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
 local claimed, taken, taking, leases, count = {}, {}, {}, {}, 0
 -- Claims job id (read whole: it is checked, changed, and returned from this one read). True when claimed.
@@ -277,6 +348,13 @@ local function take(id)
   end
   if st ~= 'scheduled' then return false end
   count = count + 1
+  if limited then
+    local nm = nil
+    for q = 1, #r, 2 do
+      if r[q] == 'nm' then nm = r[q + 1] end
+    end
+    rateTook(nm, ARGV[6 + count])
+  end
   if rc == '1' then bump('recurring', -1) end
   bump('scheduled', -1)
   bump('running', 1)
@@ -304,6 +382,9 @@ while count < limit do
       -- Its slots went to grouped jobs of the name.
       waiting[#waiting + 1] = n
       lists[n] = nil
+    elseif limited and not rateOk(n) then
+      -- Over its rate limit: its jobs wait where they are.
+      lists[n] = nil
     else
       local s, m = tonumber(l[pos[n] + 1]), l[pos[n]]
       if bn == nil or s < bs or (s == bs and (nt < bt or (nt == bt and m < bm))) then bn, bs, bm, bt, bg = n, s, m, nt, nil end
@@ -314,6 +395,8 @@ while count < limit do
     if cap ~= nil and num(redis.call('HGET', GRUN, g)) < c.gm then
       if (taken[c.nm] or 0) >= cap then
         waiting[#waiting + 1] = c.nm
+      elseif limited and not rateOk(c.nm) then
+        -- Over its name's rate limit: the group waits.
       else
         local t = turnOf(g)
         if bn == nil or c.s < bs or (c.s == bs and (t < bt or (t == bt and c.m < bm))) then bn, bs, bm, bt, bg = c.nm, c.s, c.m, t, g end
@@ -365,7 +448,9 @@ if #leases > 0 then redis.call('ZADD', LEASES, unpack(leases)) end
 if count > 0 and (lfirst[2] == nil or NOW + LEASE < tonumber(lfirst[2])) then
   redis.call('PUBLISH', P .. 'wake', 'L' .. fmt(NOW + LEASE))
 end
-return finish({'OK', claimed, waiting, unknown})
+local retry = ''
+if retryAt then retry = fmt(retryAt) end
+return finish({'OK', claimed, waiting, unknown, retry})
 `,
 );
 export const SETTLE = script(
@@ -658,5 +743,18 @@ return out
   KEY_HELPERS,
 );
 
+/** ARGV[4] = name, ARGV[5] = until: no job of the name starts before it (a later push-back wins). Reply: {'OK'}. */
+export const PUSH_BACK = script(
+  'pushBack',
+  SHEBANG.mayGrow,
+  String.raw`
+guard()
+local n, u = ARGV[4], tonumber(ARGV[5])
+local cur = tonumber(redis.call('HGET', RLU, n))
+if not cur or cur < u then redis.call('HSET', RLU, n, fmt(u)) end
+return finish({'OK'}, true)
+`,
+);
+
 /** Every script, loaded at open so a burst of first calls does not all miss the script cache. */
-export const SCRIPTS: readonly Script[] = [INSERT, CLAIM, SETTLE, CANCEL, RESCHEDULE, REVIVE, RENEW, RELEASE, TICK, DUE_PAGE, STATE_PAGE, READY_PAGE, FETCH];
+export const SCRIPTS: readonly Script[] = [INSERT, CLAIM, SETTLE, CANCEL, RESCHEDULE, REVIVE, RENEW, RELEASE, TICK, DUE_PAGE, STATE_PAGE, READY_PAGE, FETCH, PUSH_BACK];

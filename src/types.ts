@@ -182,6 +182,14 @@ export interface JobContext<Payload = unknown, Name extends string = string> {
   readonly token: string;
   /** Aborted on timeout, cancel, a lost lease or lock, or when `stop()` gives up waiting. */
   readonly signal: AbortSignal;
+  /**
+   * The remote side pushed back (HTTP 429 and the like): throws a
+   * RateLimitError that ends this attempt. The job runs again after `ms`,
+   * this attempt not counted, and no job of this name starts before then
+   * (in every process of a shared store).
+   * @example if (res.status === 429) job.rateLimit(Number(res.headers.get('retry-after')) * 1000);
+   */
+  rateLimit(ms: number): never;
 }
 
 /** Filter of `list()`. */

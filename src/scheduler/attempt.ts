@@ -29,6 +29,8 @@ import { toJsonValue } from '../validate.js';
 import type { Calls } from './calls.js';
 import type { DispatchHost, HandlerEntry } from './host.js';
 import { specOf } from './info.js';
+import { pushBackOf, throwRateLimit } from '../control/rate-limit-option.js';
+import { pushedBack } from './push-back.js';
 import { failed, lostError, slotOf, succeeded, type Outcome } from './outcome.js';
 
 interface Attempt {
@@ -200,6 +202,7 @@ export class Attempts {
       attempt: record.attempt,
       runAt: new Date(slotOf(record)),
       token: record.token as string,
+      rateLimit: throwRateLimit,
       // A getter: creating the AbortSignal costs ~2 us and ~1.4 KB, and most handlers never read it.
       get signal(): AbortSignal {
         return controller.signal;
@@ -256,6 +259,11 @@ export class Attempts {
       }
       outcome = succeeded(record, now, result);
     } else {
+      const delayMs = pushBackOf(value);
+      if (delayMs !== undefined) {
+        await this.pushBack(attempt, now, delayMs);
+        return;
+      }
       error = toError(value);
       outcome = failed(record, record.attempt, now, error, this.host.retryPolicy(record, handler));
     }
@@ -270,6 +278,32 @@ export class Attempts {
           ...(outcome.nextRunAt === undefined ? {} : { nextRunAt: new Date(outcome.nextRunAt) }),
         }));
       } else this.emitFailure(outcome, error);
+    });
+  }
+
+  /**
+   * The handler said the remote side pushed back (RateLimitError): no job of
+   * its name starts for `delayMs` (in every process, when the store supports
+   * it), and the job waits without counting this attempt.
+   */
+  private async pushBack(attempt: Attempt, now: number, delayMs: number): Promise<void> {
+    const { record } = attempt;
+    const until = now + delayMs;
+    const store = this.host.store;
+    let held = false;
+    if (store.features?.rateLimits === true && store.pushBack) {
+      try {
+        await this.loop.calls.track(store.pushBack(record.name, until));
+        held = true;
+      } catch (error) {
+        // The job still waits (its own runAt moves); only the other jobs of its name may start meanwhile.
+        this.host.emit('error', () => ({ error: toError(error), jobId: record.id }));
+      }
+    }
+    const next = pushedBack(record, until, held);
+    attempt.pending = next;
+    await this.settle(attempt, record, next, () => {
+      this.host.emit('rateLimited', () => ({ job: this.host.view(next), delayMs, until: new Date(until) }));
     });
   }
 

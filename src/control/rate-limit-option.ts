@@ -54,7 +54,12 @@ export function throwRateLimit(ms: number): never {
 
 /** The push-back a handler's failure asks for, ms; undefined for an ordinary failure. */
 export function pushBackOf(value: unknown): number | undefined {
-  if (!(value instanceof RateLimitError)) return undefined;
-  const ms = value.delayMs;
-  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : 0;
+  try {
+    if (!(value instanceof RateLimitError)) return undefined;
+    const ms = value.delayMs;
+    return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : 0;
+  } catch {
+    // A thrown Proxy whose traps throw: an ordinary failure (toError describes it).
+    return undefined;
+  }
 }

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VirtualClock } from '../src/clock.js';
-import { UnsupportedOptionError, ValidationError } from '../src/errors.js';
+import { DuplicateJobError, UnsupportedOptionError, ValidationError } from '../src/errors.js';
 import { Scheduler } from '../src/scheduler.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { PostgresStore } from '../src/postgres.js';
@@ -93,7 +93,8 @@ describe('groups', () => {
     assert.equal(plain.group, undefined);
     await scheduler.scheduleEvery('sync', 60_000, { n: 3 }, { id: 'every', group: 'g' });
     await scheduler.scheduleEvery('sync', 60_000, { n: 3 }, { id: 'every', group: 'g' });
-    await assert.rejects(scheduler.scheduleEvery('sync', 60_000, { n: 3 }, { id: 'every', group: { id: 'g', concurrency: 2 } }), /every/);
+    await assert.rejects(scheduler.scheduleEvery('sync', 60_000, { n: 3 }, { id: 'every', group: { id: 'g', concurrency: 2 } }), DuplicateJobError);
+    await assert.rejects(scheduler.scheduleEvery('sync', 60_000, { n: 3 }, { id: 'every', group: 'h' }), DuplicateJobError);
     await scheduler.stop();
   });
 

@@ -11,6 +11,10 @@ import { VirtualClock } from '../src/clock.js';
 import { RateLimitError, UnsupportedOptionError, ValidationError } from '../src/errors.js';
 import { Scheduler } from '../src/scheduler.js';
 import { MemoryStore } from '../src/store/memory.js';
+import { JsonFileStore } from '../src/store/json-file.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { T0, collectEvents, virtualScheduler } from './helpers.js';
 
 type Jobs = { api: { n: number }; other: { n: number } };
@@ -154,5 +158,45 @@ describe('rate limits', () => {
     assert.deepEqual(runs, [0, 2000]);
     assert.equal((await scheduler.get(info.id))?.attempt, 1);
     await scheduler.stop();
+  });
+});
+
+describe('rate limits: what is not kept', () => {
+  it('a schedule’s occurrence pushed back beyond its misfire grace is late: its misfire policy decides', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const events = collectEvents(scheduler, ['misfired', 'rateLimited']);
+    const runs: number[] = [];
+    scheduler.register('api', (job) => {
+      runs.push(clock.now() - T0);
+      if (runs.length === 1) job.rateLimit(5000);
+    });
+    await scheduler.scheduleEvery('api', 60_000, { n: 0 }, { misfireGraceMs: 1000, misfire: 'skip' });
+    await clock.advance(120_000);
+    assert.equal(events.of('rateLimited').length, 1);
+    assert.equal(events.of('misfired')[0]?.missed, 1, "'skip': the pushed-back slot is skipped");
+    assert.deepEqual(runs, [60_000, 120_000]);
+    await scheduler.stop();
+  });
+
+  it('JsonFileStore keeps the windows in memory: a store opened again starts with empty windows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'godelayq-rl-'));
+    try {
+      const limits = { api: { max: 1, durationMs: 60_000 } };
+      const request = (n: number) => ({ now: T0, limit: 10, capacity: () => 10, token: () => `t${n}-${Math.random()}`, rateLimit: (name: string) => limits[name as 'api'] });
+      const context = { now: () => T0, clock: new VirtualClock(T0), wake: () => undefined, keepCompleted: 10, keepDead: 10, warn: () => undefined, maxPayloadBytes: 1 << 20 };
+      const first = new JsonFileStore(join(dir, 'store'));
+      await first.open(context);
+      await first.insert(['a', 'b', 'c'].map((id) => ({ record: { id, name: 'api', payload: null, state: 'scheduled' as const, runAt: T0, createdAt: T0, attempt: 0, priority: 0 }, onDuplicate: 'reject' as const })));
+      assert.equal((await first.claim(request(1))).jobs.length, 1);
+      assert.equal((await first.claim(request(2))).jobs.length, 0);
+      await first.close();
+      const again = new JsonFileStore(join(dir, 'store'));
+      await again.open(context);
+      // The crashed-open recovery puts the running one back too: all three due, one start allowed.
+      assert.equal((await again.claim(request(3))).jobs.length, 1);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -59,6 +59,7 @@ export class Dispatcher {
       kick: () => this.kick(),
       checkDrained: () => this.checkDrained(),
       halted: () => this.halted,
+      beforeWrite: () => (this.rebasing() ? this.beforeWrite() : undefined),
     });
   }
 

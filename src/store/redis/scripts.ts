@@ -202,7 +202,6 @@ end
 for _, n in ipairs(redis.call('SMEMBERS', READYN)) do names[n] = true end
 for n in pairs(names) do expect(rkey(n), 'zset') end
 for g in pairs(addg) do expect(gkey(g), 'zset') end
-for _, g in ipairs(redis.call('SMEMBERS', GFREE)) do expect(gkey(g), 'zset') end
 -- Promote: due -> the ready set of each job's name or group (one ZREM, one ZADD per set).
 if #gone > 0 then redis.call('ZREM', DUE, unpack(gone)) end
 for n, a in pairs(add) do
@@ -242,8 +241,9 @@ local heads = {}
 local function gfetch(g)
   heads[g] = nil
   for _ = 1, 100 do
-    local top = redis.call('ZRANGE', gkey(g), 0, 0, 'WITHSCORES')
-    if #top == 0 then return end
+    -- pcall: a group key of another type (written by another program) is skipped, never written.
+    local top = redis.pcall('ZRANGE', gkey(g), 0, 0, 'WITHSCORES')
+    if top.err or #top == 0 then return end
     local id = string.sub(top[1], 25)
     local f = redis.pcall('HMGET', jk(id), 'nm', 'gm', 'st')
     if not f.err and f[1] and not f[3] then
@@ -259,6 +259,16 @@ for _, g in ipairs(redis.call('SMEMBERS', GFREE)) do
   gfetch(g)
   local c = heads[g]
   if c and caps[c.nm] == nil then unknown[#unknown + 1] = c.nm end
+end
+-- Running jobs per group, read once per claim (this claim's takes are added as they happen).
+local gruns = {}
+local function runningOf(g)
+  local n = gruns[g]
+  if n == nil then
+    n = num(redis.call('HGET', GRUN, g))
+    gruns[g] = n
+  end
+  return n
 end
 -- Lanes take turns only when some group competes: otherwise every head is in lane ''.
 local useTurns = next(heads) ~= nil
@@ -331,6 +341,39 @@ local function rateTook(n, tk)
   end
 end
 local limited = grl ~= nil or next(rl) ~= nil or pushed
+-- The groups' heads in a binary heap (best first), built once: a claim costs O(groups + taken x log groups).
+local function better(a, b) return a.s < b.s or (a.s == b.s and (a.t < b.t or (a.t == b.t and a.m < b.m))) end
+local hq = {}
+local function down(i)
+  local n, c = #hq, hq[i]
+  while true do
+    local k = 2 * i
+    if k > n then break end
+    if k + 1 <= n and better(hq[k + 1], hq[k]) then k = k + 1 end
+    if not better(hq[k], c) then break end
+    hq[i] = hq[k]
+    i = k
+  end
+  hq[i] = c
+end
+local function hpop()
+  local n = #hq
+  hq[1] = hq[n]
+  hq[n] = nil
+  if n > 1 then down(1) end
+end
+local function hpush(c)
+  local i = #hq + 1
+  while i > 1 do
+    local p = math.floor(i / 2)
+    if not better(c, hq[p]) then break end
+    hq[i] = hq[p]
+    i = p
+  end
+  hq[i] = c
+end
+for g, h in pairs(heads) do hq[#hq + 1] = {g = g, s = h.s, m = h.m, nm = h.nm, gm = h.gm, t = turnOf(g)} end
+for i = math.floor(#hq / 2), 1, -1 do down(i) end
 local lfirst = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
 local claimed, taken, taking, leases, count = {}, {}, {}, {}, 0
 -- Claims job id (read whole: it is checked, changed, and returned from this one read). True when claimed.
@@ -390,26 +433,33 @@ while count < limit do
       if bn == nil or s < bs or (s == bs and (nt < bt or (nt == bt and m < bm))) then bn, bs, bm, bt, bg = n, s, m, nt, nil end
     end
   end
-  for g, c in pairs(heads) do
+  -- The best group that may start now; one that may not (its name full or over its rate, the
+  -- group full) stays out for the rest of this claim.
+  local c = hq[1]
+  while c do
     local cap = caps[c.nm]
-    if cap ~= nil and num(redis.call('HGET', GRUN, g)) < c.gm then
-      if (taken[c.nm] or 0) >= cap then
-        waiting[#waiting + 1] = c.nm
-      elseif limited and not rateOk(c.nm) then
-        -- Over its name's rate limit: the group waits.
-      else
-        local t = turnOf(g)
-        if bn == nil or c.s < bs or (c.s == bs and (t < bt or (t == bt and c.m < bm))) then bn, bs, bm, bt, bg = c.nm, c.s, c.m, t, g end
-      end
+    if cap == nil or runningOf(c.g) >= c.gm then
+      hpop()
+    elseif (taken[c.nm] or 0) >= cap then
+      waiting[#waiting + 1] = c.nm
+      hpop()
+    elseif limited and not rateOk(c.nm) then
+      hpop()
+    else
+      break
     end
+    c = hq[1]
   end
+  if c and (bn == nil or c.s < bs or (c.s == bs and (c.t < bt or (c.t == bt and c.m < bm)))) then bn, bs, bm, bt, bg = c.nm, c.s, c.m, c.t, c.g end
   if bn == nil then break end
   local lane = ''
   if bg then
     lane = bg
+    hpop()
     redis.call('ZREM', gkey(bg), bm)
     if take(string.sub(bm, 25)) then
       taken[bn] = (taken[bn] or 0) + 1
+      gruns[bg] = runningOf(bg) + 1
       grun(bg, 1)
     else
       gcheck(bg)
@@ -437,6 +487,11 @@ while count < limit do
     local tick = nextOf('gtick')
     turns[lane] = tick
     redis.call('HSET', GTURN, lane, tick)
+  end
+  -- The served group's next job competes again, with its new turn.
+  if bg and heads[bg] and runningOf(bg) < heads[bg].gm then
+    local h = heads[bg]
+    hpush({g = bg, s = h.s, m = h.m, nm = h.nm, gm = h.gm, t = turnOf(bg)})
   end
 end
 for n, t in pairs(taking) do

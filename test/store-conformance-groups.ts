@@ -7,29 +7,14 @@ import assert from 'node:assert/strict';
 import { patchRecord } from '../src/store/record.js';
 import type { JobRecord, NewJobRecord, Store } from '../src/store/store.js';
 import { CT0, claimAll, newRecord, storeContext, type StoreFixture } from './store-conformance.js';
+import { withFeature } from './store-conformance-feature.js';
 
 const ids = (jobs: readonly JobRecord[]): string[] => jobs.map((j) => j.id);
 
 /** Registers the group cases for the stores `makeStore` builds (skipped where groups are not supported). */
 export function groupConformance(name: string, makeStore: () => Promise<StoreFixture>): void {
-  async function withGroups(t: { skip(message?: string): void }, fn: (store: Store) => Promise<void>): Promise<void> {
-    const fixture = await makeStore();
-    if (fixture.store.features?.groups !== true) {
-      await fixture.cleanup();
-      t.skip(`${name} does not support groups`);
-      return;
-    }
-    let closed = false;
-    try {
-      await fixture.store.open(storeContext());
-      await fn(fixture.store);
-      await fixture.store.close();
-      closed = true;
-    } finally {
-      if (!closed) await fixture.store.close().catch(() => undefined);
-      await fixture.cleanup();
-    }
-  }
+  const withGroups = (t: { skip(message?: string): void }, fn: (store: Store) => Promise<void>): Promise<void> => withFeature(t, name, makeStore, 'groups', fn);
+
 
   async function insert(store: Store, ...records: NewJobRecord[]): Promise<JobRecord[]> {
     return (await store.insert(records.map((record) => ({ record, onDuplicate: 'reject' as const })))).map((r) => r.record);

@@ -7,30 +7,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClaimRequest, JobRecord, NewJobRecord, RateLimit, Store } from '../src/store/store.js';
-import { CT0, claimAll, newRecord, storeContext, type StoreFixture } from './store-conformance.js';
+import { CT0, claimAll, newRecord, type StoreFixture } from './store-conformance.js';
+import { withFeature } from './store-conformance-feature.js';
 
 const ids = (jobs: readonly JobRecord[]): string[] => jobs.map((j) => j.id);
 
 /** Registers the rate-limit cases for the stores `makeStore` builds (skipped where not supported). */
 export function rateLimitConformance(name: string, makeStore: () => Promise<StoreFixture>): void {
-  async function withStore(t: { skip(message?: string): void }, fn: (store: Store) => Promise<void>): Promise<void> {
-    const fixture = await makeStore();
-    if (fixture.store.features?.rateLimits !== true) {
-      await fixture.cleanup();
-      t.skip(`${name} does not support rate limits`);
-      return;
-    }
-    let closed = false;
-    try {
-      await fixture.store.open(storeContext());
-      await fn(fixture.store);
-      await fixture.store.close();
-      closed = true;
-    } finally {
-      if (!closed) await fixture.store.close().catch(() => undefined);
-      await fixture.cleanup();
-    }
-  }
+  const withStore = (t: { skip(message?: string): void }, fn: (store: Store) => Promise<void>): Promise<void> => withFeature(t, name, makeStore, 'rateLimits', fn);
+
 
   async function insert(store: Store, ...records: NewJobRecord[]): Promise<void> {
     await store.insert(records.map((record) => ({ record, onDuplicate: 'reject' as const })));

@@ -260,27 +260,24 @@ for _, g in ipairs(redis.call('SMEMBERS', GFREE)) do
   local c = heads[g]
   if c and caps[c.nm] == nil then unknown[#unknown + 1] = c.nm end
 end
--- Running jobs per group, read once per claim (this claim's takes are added as they happen).
-local gruns = {}
-local function runningOf(g)
-  local n = gruns[g]
-  if n == nil then
-    n = num(redis.call('HGET', GRUN, g))
-    gruns[g] = n
+-- Field f of hash h as a number, read once per claim into cache t (the claim's own changes go into t too).
+local function cached(t, h, f)
+  local v = t[f]
+  if v == nil then
+    v = num(redis.call('HGET', h, f))
+    t[f] = v
   end
-  return n
+  return v
 end
+-- Running jobs per group.
+local gruns = {}
+local function runningOf(g) return cached(gruns, GRUN, g) end
 -- Lanes take turns only when some group competes: otherwise every head is in lane ''.
 local useTurns = next(heads) ~= nil
 local turns = {}
 local function turnOf(lane)
   if not useTurns then return 0 end
-  local t = turns[lane]
-  if t == nil then
-    t = num(redis.call('HGET', GTURN, lane))
-    turns[lane] = t
-  end
-  return t
+  return cached(turns, GTURN, lane)
 end
 -- Rate room per name (starts left now), read once; retryAt = when the first blocked one may start.
 local pushed = redis.call('HLEN', RLU) > 0

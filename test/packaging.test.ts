@@ -277,7 +277,7 @@ const TYPE_CHECKS = [
   { label: 'node10', compilerOptions: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, files: ['commonjs.ts'] },
 ] as const;
 
-describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 }, () => {
+describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 }, () => {
   let temp = '';
   let project = '';
   let tarball = '';

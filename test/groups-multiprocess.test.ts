@@ -21,7 +21,8 @@ describe('groups across processes (RedisStore)', { skip: redisSkip }, () => {
     boss.on('error', () => undefined);
     try {
       const config = { url: server.url, prefix, names: ['sync'], concurrency: 2, handlerMs: 40 };
-      workers.push(...(await Promise.all([0, 1, 2].map(() => spawnWorker(config, all)))));
+      // 60 s to start: three tsx processes spawned at once on a loaded CI machine took over 20 s.
+      workers.push(...(await Promise.all([0, 1, 2].map(() => spawnWorker(config, all, undefined, 60_000)))));
       await boss.start();
       const groupOf = new Map<string, string>();
       const order = new Map<string, string[]>();

@@ -19,6 +19,7 @@ const SCENARIOS: Record<string, () => Promise<BenchModule>> = {
   cron: () => import('./cron.js'),
   loader: () => import('./loader.js'),
   recovery: () => import('./recovery.js'),
+  control: () => import('./control.js'),
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));

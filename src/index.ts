@@ -33,6 +33,8 @@ export {
   UnrecoverableError,
   ProcessCrashError,
   LeaseLostError,
+  UnsupportedOptionError,
+  RateLimitError,
   toError,
 } from './errors.js';
 export type { GodelayqErrorCode } from './errors.js';
@@ -42,6 +44,7 @@ export type {
   Store,
   StoreContext,
   StoreCounts,
+  StoreFeatures,
   StoreListFilter,
   JobRecord,
   NewJobRecord,
@@ -70,6 +73,7 @@ export type {
   OnDuplicate,
   MisfirePolicy,
   ScheduleOptions,
+  GroupOption,
   EveryOptions,
   CronOptions,
   WriteOptions,

@@ -22,7 +22,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { constants as osConstants } from 'node:os';
 import { SystemClock, type Clock } from './clock.js';
-import { GodelayqError, SchedulerStoppedError, ValidationError, toError } from './errors.js';
+import { GodelayqError, SchedulerStoppedError, UnsupportedOptionError, ValidationError, toError } from './errors.js';
 import {
   EventStream,
   type EventStreamOptions,
@@ -68,7 +68,8 @@ import {
 } from './scheduler/options.js';
 import { storeClock } from './scheduler/store-clock.js';
 import { MemoryStore } from './store/memory.js';
-import type { InsertRequest, InsertResult, JobRecord, Store, StoreWriteOptions } from './store/store.js';
+import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
+import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
 import type {
   CronOptions,
   EveryOptions,
@@ -127,6 +128,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly strict: boolean;
   private readonly holdProcess: boolean;
   private readonly handlers = new Map<string, HandlerEntry>();
+  private readonly rateLimits = new RateLimits();
   private readonly streams = new Set<EventStream<SchedulerEvent<Jobs, Results>>>();
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestContext;
@@ -158,6 +160,10 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (this.maxPayloadBytes > MAX_PAYLOAD_LIMIT) {
       throw new ValidationError(`Expected \`options.maxPayloadBytes\` to be at most ${MAX_PAYLOAD_LIMIT} (256 MiB), got ${this.maxPayloadBytes}`);
     }
+    if (o.rateLimit !== undefined) {
+      this.rateLimits.global = checkRateLimit(o.rateLimit, 'options.rateLimit');
+      this.requireFeature('rateLimits', 'options.rateLimit');
+    }
     const host: DispatchHost = {
       store: this.store,
       clock: this.times,
@@ -168,6 +174,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       maxPayloadBytes: this.maxPayloadBytes,
       holdProcess: this.holdProcess,
       handlers: this.handlers,
+      rateLimits: this.rateLimits,
       retryPolicy: (record, handler) => this.retryPolicy(record, handler),
       emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
@@ -179,6 +186,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       now: () => this.times.now(),
       newId,
       maxPayloadBytes: this.maxPayloadBytes,
+      checkFeature: (feature, what) => this.requireFeature(feature, what),
       checkHandler: (name, where) => {
         if (this.strict && !this.handlers.has(name)) {
           throw new ValidationError(
@@ -188,6 +196,13 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
         }
       },
     };
+  }
+
+  /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`): an option is never silently ignored. */
+  private requireFeature(feature: keyof StoreFeatures, what: string): void {
+    if (this.store.features?.[feature] !== true) {
+      throw new UnsupportedOptionError(`Expected \`${what}\` only with a store that supports ${feature} (MemoryStore, JsonFileStore, RedisStore), got it with ${this.store.constructor.name}`);
+    }
   }
 
   // ---------------------------------------------------------------- handlers
@@ -202,18 +217,22 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const o = checkOptionsObject(options, 'register options') ?? {};
     checkKeys(o, REGISTER_KEYS, 'register options');
     if (options.retry !== undefined) validateRetry(options.retry, 'register options.retry', true);
+    const rateLimit = options.rateLimit === undefined ? undefined : checkRateLimit(options.rateLimit, 'register options.rateLimit');
+    if (rateLimit !== undefined) this.requireFeature('rateLimits', 'register options.rateLimit');
     this.handlers.set(name, {
       fn: handler as HandlerEntry['fn'],
       concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
       retry: options.retry,
       timeout: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'register options.timeout'),
     });
+    this.rateLimits.set(name, rateLimit);
     this.dispatcher.handlerRegistered(name);
     return this;
   }
 
   /** Removes the handler of `name`; due jobs of that name wait. Returns whether one was registered. */
   unregister(name: keyof Jobs & string): boolean {
+    this.rateLimits.set(name, undefined);
     return this.handlers.delete(name);
   }
 

@@ -104,6 +104,22 @@ export interface ScheduleOptions extends WriteOptions {
   priority?: number;
   /** @default 'reject' */
   onDuplicate?: OnDuplicate;
+  /**
+   * Run this job in a group: jobs of one group start in order (priority,
+   * then runAt, then insertion), at most `concurrency` at once (default 1),
+   * also across processes on a shared store; waiting groups take turns
+   * (round robin). A string is `{ id }`.
+   * @example { group: 'customer:42' }
+   * @example { group: { id: 'tenant:7', concurrency: 3 } }
+   */
+  group?: string | GroupOption;
+}
+
+/** `options.group` as an object. */
+export interface GroupOption {
+  id: string;
+  /** Most jobs of this group running at once; the limit of the group's next job applies. @default 1 */
+  concurrency?: number;
 }
 
 /** Options of `scheduleEvery`. */
@@ -144,6 +160,8 @@ export interface JobInfo<Name extends string = string, Payload = unknown, Result
   every?: { interval: number; nextRunAt: Date | undefined };
   /** The handler's return value, stored when it is JSON within `maxPayloadBytes`. */
   result?: Result;
+  /** The job's group (`options.group`). */
+  group?: { id: string; concurrency: number };
 }
 
 /** What a handler receives. */
@@ -164,6 +182,14 @@ export interface JobContext<Payload = unknown, Name extends string = string> {
   readonly token: string;
   /** Aborted on timeout, cancel, a lost lease or lock, or when `stop()` gives up waiting. */
   readonly signal: AbortSignal;
+  /**
+   * The remote side pushed back (HTTP 429 and the like): throws a
+   * RateLimitError that ends this attempt. The job runs again after `ms`,
+   * this attempt not counted, and no job of this name starts before then
+   * (in every process of a shared store).
+   * @example if (res.status === 429) job.rateLimit(Number(res.headers.get('retry-after')) * 1000);
+   */
+  rateLimit(ms: number): never;
 }
 
 /** Filter of `list()`. */

@@ -29,6 +29,8 @@ import { copyJson, toJsonValue } from '../validate.js';
 import type { Calls } from './calls.js';
 import type { DispatchHost, HandlerEntry } from './host.js';
 import { specOf } from './info.js';
+import { pushBackOf, throwRateLimit } from '../control/rate-limit-option.js';
+import { pushedBack } from './push-back.js';
 import { failed, lostError, slotOf, succeeded, successView, type Outcome } from './outcome.js';
 
 interface Attempt {
@@ -95,6 +97,10 @@ class AttemptContext implements JobContext<unknown, string> {
 
   get signal(): AbortSignal {
     return signalOf(this.#attempt);
+  }
+
+  rateLimit(ms: number): never {
+    return throwRateLimit(ms);
   }
 }
 
@@ -332,6 +338,8 @@ export class Attempts {
         }));
       });
     }
+    const delayMs = pushBackOf(value);
+    if (delayMs !== undefined) return this.pushBack(attempt, now, delayMs);
     const error = toError(value);
     const outcome = failed(record, record.attempt, now, error, this.host.retryPolicy(record, handler));
     attempt.pending = outcome.next;
@@ -362,6 +370,32 @@ export class Attempts {
     if (settled) emit();
     this.loop.kick();
     return undefined;
+  }
+
+  /**
+   * The handler said the remote side pushed back (RateLimitError): no job of
+   * its name starts for `delayMs` (in every process, when the store supports
+   * it), and the job waits without counting this attempt.
+   */
+  private async pushBack(attempt: Attempt, now: number, delayMs: number): Promise<void> {
+    const { record } = attempt;
+    const until = now + delayMs;
+    const store = this.host.store;
+    let held = false;
+    if (store.features?.rateLimits === true && store.pushBack) {
+      try {
+        await this.loop.calls.track(store.pushBack(record.name, until));
+        held = true;
+      } catch (error) {
+        // The job still waits (its own runAt moves); only the other jobs of its name may start meanwhile.
+        this.host.emit('error', () => ({ error: toError(error), jobId: record.id }));
+      }
+    }
+    const next = pushedBack(record, until, held);
+    attempt.pending = next;
+    await this.settle(attempt, record, next, () => {
+      this.host.emit('rateLimited', () => ({ job: this.host.view(next), delayMs, until: new Date(until) }));
+    });
   }
 
   private emitFailure(outcome: Outcome, error: Error): void {

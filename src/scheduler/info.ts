@@ -43,6 +43,7 @@ export function jobInfo(record: JobRecord, maxRetries: number, nextRunAt?: Date 
   };
   if (record.lastError) info.lastError = record.lastError;
   if (record.result !== undefined) info.result = record.result;
+  if (record.group !== undefined) info.group = { id: record.group, concurrency: record.groupConcurrency ?? 1 };
   const recur = record.recur;
   if (recur) {
     let next: Date | undefined;

@@ -37,6 +37,19 @@ export interface SchedulerOptions {
   strict?: boolean;
   /** Payloads and handler results larger than this (UTF-8 JSON) are a ValidationError, bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /**
+   * At most `max` attempts of all names together start in any `durationMs`
+   * window; jobs over it wait, in order. Shared by every process of a
+   * RedisStore. Default: none.
+   * @example { max: 100, durationMs: 1000 }
+   */
+  rateLimit?: RateLimitOptions;
+}
+
+/** A start-rate limit: at most `max` starts in any `durationMs` window (sliding). */
+export interface RateLimitOptions {
+  max: number;
+  durationMs: number;
 }
 
 /** Options of `register()`. */
@@ -45,6 +58,13 @@ export interface RegisterOptions {
   concurrency?: number;
   retry?: HandlerRetryOptions;
   timeout?: number;
+  /**
+   * At most `max` attempts of this name start in any `durationMs` window;
+   * jobs over it wait (they do not fail), in order. Shared by every process
+   * of a RedisStore (each should register the same limit). Default: none.
+   * @example { max: 10, durationMs: 1000 }
+   */
+  rateLimit?: RateLimitOptions;
 }
 
 /** A handler for job name `N`. Its return value is the `completed` event's `result` (typed by the result map, if any). */
@@ -94,8 +114,9 @@ export const CONSTRUCTOR_KEYS = new Set([
   'misfireGraceMs',
   'strict',
   'maxPayloadBytes',
+  'rateLimit',
 ]);
-export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout']);
+export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'rateLimit']);
 export const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);
 export const STOP_KEYS = new Set(['timeout']);
 export const WRITE_KEYS = new Set(['db']);

@@ -19,6 +19,8 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
+import { GroupLanes, pickLanes } from './groups.js';
+import { RateWindows } from './rate-limits.js';
 import { patchRecord, shiftDue } from './record.js';
 
 export { patchRecord };
@@ -31,6 +33,7 @@ import type {
   Store,
   StoreContext,
   StoreCounts,
+  StoreFeatures,
   StoreListFilter,
 } from './store.js';
 
@@ -69,6 +72,10 @@ export class LocalState {
   private readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
   /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
   private readonly readyLast = new Map<string, JobRecord>();
+  /** Due jobs with a group, and their groups' running counts (groups.ts). */
+  private readonly groups = new GroupLanes();
+  /** Start windows of rate-limited names, and names pushed back (rate-limits.ts). */
+  readonly rates = new RateWindows();
   /** Completed and cancelled records, oldest first. */
   private readonly finished = new Retention();
   private readonly dead = new Retention();
@@ -86,7 +93,7 @@ export class LocalState {
   private readySize(): number {
     let n = 0;
     for (const heap of this.ready.values()) n += heap.size;
-    return n;
+    return n + this.groups.size;
   }
 
   get(id: string): JobRecord | undefined {
@@ -109,6 +116,10 @@ export class LocalState {
       if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
       if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
       if (r.state === 'scheduled') scheduled.push(r);
+      if (r.group !== undefined && (r.state === 'scheduled' || r.state === 'running')) {
+        this.groups.live(r.group, 1);
+        if (r.state === 'running') this.groups.started(r.group, 1);
+      }
       else if (r.state === 'completed' || r.state === 'cancelled') finished.push(r);
       else if (r.state === 'dead') dead.push(r);
     }
@@ -125,6 +136,7 @@ export class LocalState {
     this.due.clear();
     this.ready.clear();
     this.readyLast.clear();
+    this.groups.clear();
     this.promotedAt = -Infinity;
     this.finished.clear();
     this.dead.clear();
@@ -149,6 +161,7 @@ export class LocalState {
     if (old) this.unindex(old);
     if (change.op === 'del') {
       this.byId.delete(id);
+      this.groups.changed();
       return;
     }
     this.put(change.job, inverse, extra);
@@ -166,6 +179,7 @@ export class LocalState {
   private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
     this.byId.set(job.id, job);
     this.index(job);
+    this.groups.changed();
     if (job.state === 'completed' || job.state === 'cancelled') {
       if (this.tally.completed + this.tally.cancelled > this.keepCompleted) this.evict(this.finished, this.keepCompleted, inverse, extra);
     } else if (job.state === 'dead' && this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
@@ -204,6 +218,7 @@ export class LocalState {
 
   private index(job: JobRecord): void {
     this.tally[job.state]++;
+    if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, 1);
     if (job.state === 'scheduled' && job.recur) this.tally.recurring++;
     switch (job.state) {
       case 'scheduled':
@@ -219,16 +234,19 @@ export class LocalState {
         this.dead.tidy(this.tally.dead, this.byId);
         break;
       case 'running':
+        if (job.group !== undefined) this.groups.started(job.group, 1);
         break;
     }
   }
 
   private unindex(job: JobRecord): void {
     this.tally[job.state]--;
+    if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, -1);
     if (job.state === 'scheduled' && job.recur) this.tally.recurring--;
     switch (job.state) {
       case 'scheduled':
-        this.unqueue(job);
+        // A grouped job already promoted sits in its group's ready queue; else it is in the due heap or its name's.
+        if (job.group === undefined || !this.groups.remove(job)) this.unqueue(job);
         break;
       case 'completed':
       case 'cancelled':
@@ -236,6 +254,7 @@ export class LocalState {
         // Left in its retention queue: skipped when reached (Retention).
         break;
       case 'running':
+        if (job.group !== undefined) this.groups.started(job.group, -1);
         break;
     }
   }
@@ -260,6 +279,10 @@ export class LocalState {
       const key = this.due.peekKey();
       if (key === undefined || key > now) return;
       const job = this.due.pop() as JobRecord;
+      if (job.group !== undefined) {
+        this.groups.push(job);
+        continue;
+      }
       let queue = this.ready.get(job.name);
       if (!queue) {
         queue = new QuaternaryHeap<JobRecord>();
@@ -292,6 +315,7 @@ export class LocalState {
         setSlot(job, this.due.push(job, job.runAt));
       }
     }
+    if (this.groups.size > 0) this.groups.demote(now, (job) => setSlot(job, this.due.push(job, job.runAt)));
   }
 
   /**
@@ -299,7 +323,9 @@ export class LocalState {
    * then first inserted, respecting per-name capacity. Removes them from the
    * ready queues; the caller must put them (as running) right after.
    */
-  pick(request: ClaimRequest): { jobs: JobRecord[]; waiting: string[] } {
+  pick(request: ClaimRequest): ClaimResult {
+    if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
+    if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
     const jobs: JobRecord[] = [];
     const taken = new Map<string, number>();
     const waiting = new Set<string>();
@@ -415,6 +441,14 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  * supply `persist` (and optionally `openStorage` / `closeStorage`).
  */
 export abstract class LocalStore implements Store {
+  /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
+  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+
+  /** No job of `name` starts before `until` (kept in memory, not persisted). */
+  pushBack(name: string, until: number): Promise<void> {
+    this.state.rates.pushBack(name, until);
+    return Promise.resolve();
+  }
   protected readonly state = new LocalState();
   protected context: StoreContext | undefined;
   /** False for MemoryStore: no revert bookkeeping, no awaiting. */
@@ -611,10 +645,10 @@ export abstract class LocalStore implements Store {
     if (!this.durable) return this.claimNow(request);
     this.state.promote(request.now);
     const picked = this.state.pick(request);
-    if (picked.jobs.length === 0) return { jobs: [], waiting: picked.waiting };
+    if (picked.jobs.length === 0) return picked;
     const jobs = picked.jobs.map((job): JobRecord => patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() }));
     await this.commit(jobs.map((job): Change => ({ op: 'put', job, keep: true })));
-    return { jobs, waiting: picked.waiting };
+    return picked.retryAt === undefined ? { jobs, waiting: picked.waiting } : { jobs, waiting: picked.waiting, retryAt: picked.retryAt };
   }
 
   /** A non-durable store's claim, applied before it returns. */

@@ -39,6 +39,10 @@ export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecor
   if (lost !== undefined) r.lost = lost;
   const relative = 'relative' in p ? p.relative : j.relative;
   if (relative !== undefined) r.relative = relative;
+  if (j.group !== undefined) {
+    r.group = j.group;
+    if (j.groupConcurrency !== undefined) r.groupConcurrency = j.groupConcurrency;
+  }
   return r;
 }
 

@@ -81,6 +81,10 @@ export interface JobRecord {
    * (scheduleAt, cron slots, reschedule), which stays put.
    */
   relative?: true;
+  /** `options.group`: jobs of one group run at most `groupConcurrency` at once, in order (store/groups.ts). */
+  group?: string;
+  /** Most jobs of `group` running at once; absent = 1. */
+  groupConcurrency?: number;
 }
 
 /** A record to insert: the store assigns `seq`. */
@@ -124,6 +128,19 @@ export interface ClaimRequest {
    * claimed then. Later calls of `capacity` and `token` may be made then.
    */
   ahead?: boolean;
+  /**
+   * Optional: the start-rate limit of a job name (register's `rateLimit`),
+   * undefined for none. Left out when no name has one (the fast path).
+   */
+  rateLimit?: (name: string) => RateLimit | undefined;
+  /** Optional: the limit on starts of every name together (the scheduler's `rateLimit`). */
+  globalRateLimit?: RateLimit;
+}
+
+/** At most `max` starts in any `durationMs` window. */
+export interface RateLimit {
+  max: number;
+  durationMs: number;
 }
 
 export interface ClaimResult {
@@ -131,6 +148,8 @@ export interface ClaimResult {
   jobs: JobRecord[];
   /** Names that have due jobs which could not be claimed for lack of capacity. */
   waiting: string[];
+  /** Set when due jobs wait for a rate limit (or a push-back): the earliest instant one may start. */
+  retryAt?: number;
 }
 
 /** Filter of `list`. */
@@ -201,8 +220,28 @@ export interface StoreWriteOptions {
 /** Why an attempt no longer owns its job (the `lost` event's `reason`). */
 export type LostReason = 'cancelled' | 'replaced' | 'lease' | 'lock';
 
+/**
+ * Job-control features (issue 16) a store implements. The scheduler refuses
+ * an option whose feature its store lacks (UnsupportedOptionError), so no
+ * option is ever silently ignored.
+ */
+export interface StoreFeatures {
+  /** `options.group`: claim honours JobRecord.group / groupConcurrency. */
+  groups?: boolean;
+  /** `rateLimit`: claim honours ClaimRequest.rateLimit / globalRateLimit, and `pushBack` exists. */
+  rateLimits?: boolean;
+}
+
 /** The persistence seam. See the file header for the contract. */
 export interface Store {
+  /** Job-control features this store implements; absent = none. */
+  readonly features?: StoreFeatures;
+  /**
+   * Optional (`features.rateLimits`): no job of `name` starts before `until`
+   * (claim's `now` frame), in any process sharing the store: a handler said
+   * the remote side pushed back (`job.rateLimit(ms)`).
+   */
+  pushBack?(name: string, until: number): Promise<void>;
   open(context: StoreContext): Promise<void>;
   close(): Promise<void>;
   insert(requests: readonly InsertRequest[], options?: StoreWriteOptions): Promise<InsertResult[]>;

@@ -104,6 +104,7 @@ export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, Stop
 /** The store options of a call without `db`. */
 const NO_WRITE: StoreWriteOptions = Object.freeze({});
 
+/** eventemitter3's event map: each event has one payload argument. */
 type EmitterMap<Jobs extends JobMap, Results> = { [K in keyof SchedulerEvents<Jobs, Results>]: [SchedulerEvents<Jobs, Results>[K]] };
 
 /**

@@ -6,22 +6,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QuaternaryHeap } from '../src/heap.js';
 
-/** mulberry32: small seeded PRNG, so failures replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A fixed scramble of i into `keys` keys (a multiplicative hash): ties everywhere, in no order. */
+const scrambled = (i: number, keys: number): number => (Math.imul(i + 1, 0x9e3779b1) >>> 0) % keys;
 
 test('50k entries over 4 keys pop as a stable sort (FIFO among equal keys in the deep levels too)', () => {
   const N = 50_000;
-  const rnd = prng(19);
   const heap = new QuaternaryHeap<{ n: number; key: number }>();
-  const items = Array.from({ length: N }, (_, n) => ({ n, key: Math.floor(rnd() * 4) }));
+  const items = Array.from({ length: N }, (_, n) => ({ n, key: scrambled(n, 4) }));
   for (const item of items) heap.push(item, item.key);
   heap.check();
   // Interleave pops and pushes so entries sift down through the deep levels
@@ -29,7 +20,7 @@ test('50k entries over 4 keys pop as a stable sort (FIFO among equal keys in the
   const popped: { n: number; key: number }[] = [];
   for (let i = 0; i < N / 2; i++) popped.push(heap.pop()!);
   heap.check();
-  const more = Array.from({ length: N / 2 }, (_, i) => ({ n: N + i, key: 3 + Math.floor(rnd() * 2) }));
+  const more = Array.from({ length: N / 2 }, (_, i) => ({ n: N + i, key: 3 + scrambled(N + i, 2) }));
   for (const item of more) heap.push(item, item.key);
   while (heap.size > 0) popped.push(heap.pop()!);
   // Oracle: a stable sort of the first half's pushes, then (all keys >= 3

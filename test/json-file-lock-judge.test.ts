@@ -5,7 +5,6 @@
 // watched; an unreadable takeover guard; I/O errors; release and heartbeat
 // after release. json-file-lock.test.ts covers the store-level cases.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,28 +13,11 @@ import { VirtualClock } from '../src/clock.js';
 import { StoreLockedError, StorePersistError } from '../src/errors.js';
 import { type FsLayer, errnoError, nodeFs } from '../src/store/json-file/fs.js';
 import { DirLock, type LockContent, parseLock } from '../src/store/json-file/lock.js';
-import { CT0, removeTempDirs, tempDir } from './json-file-helpers.js';
+import { CT0, deadPid, killChildren, livePid, removeTempDirs, tempDir } from './json-file-helpers.js';
 import { until } from './helpers.js';
 
 after(removeTempDirs);
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-/** A live process that is not this one (killed after the tests). */
-async function livePid(): Promise<number> {
-  const proc = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  children.push(proc);
-  await new Promise((resolve) => proc.on('spawn', resolve));
-  return proc.pid as number;
-}
-
-async function deadPid(): Promise<number> {
-  const proc = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  await new Promise((resolve) => proc.on('exit', resolve));
-  return proc.pid as number;
-}
+after(killChildren);
 
 /** nodeFs on a machine with no /proc (another OS, or /proc not mounted). */
 const noProc: FsLayer = {

@@ -25,7 +25,7 @@ test('constructor options', () => {
     assert.throws(() => new QuaternaryHeap({ initialCapacity: bad as number }), refused(`Expected \`options.initialCapacity\` to be a non-negative integer, got ${shown}`));
   }
   // 0 and an absent id are fine.
-  assert.equal(new QuaternaryHeap({ initialCapacity: 0, id: undefined }).size, 0);
+  assert.equal(new QuaternaryHeap({ initialCapacity: 0, id: undefined } as never).size, 0);
 });
 
 test('from: entries, each entry, its item, unique ids', () => {

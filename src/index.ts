@@ -4,6 +4,7 @@
  */
 export { Scheduler } from './scheduler.js';
 export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler.js';
+export type { WaitForOptions, WaitResult } from './scheduler/wait-for.js';
 export { QuaternaryHeap } from './heap.js';
 export type { HeapHandle, HeapId, HeapOptions } from './heap.js';
 export { MemoryStore } from './store/memory.js';
@@ -33,6 +34,9 @@ export {
   UnrecoverableError,
   ProcessCrashError,
   LeaseLostError,
+  JobFailedError,
+  JobCancelledError,
+  WaitTimeoutError,
   toError,
 } from './errors.js';
 export type { GodelayqErrorCode } from './errors.js';

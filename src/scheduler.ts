@@ -46,6 +46,7 @@ import {
   type RequestContext,
 } from './scheduler/requests.js';
 import { storeClock } from './scheduler/store-clock.js';
+import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreWriteOptions } from './store/store.js';
 import type {
@@ -231,6 +232,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly streams = new Set<EventStream<SchedulerEvent<Jobs, Results>>>();
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestContext;
+  private readonly waiters: Waiters;
   private status: 'idle' | 'starting' | 'started' | 'stopping' = 'idle';
   /** Once stopped, say so (not "not started") when called. */
   private stoppedOnce = false;
@@ -274,6 +276,15 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       view: (record, nextRunAt) => this.info(record, nextRunAt),
     };
     this.dispatcher = new Dispatcher(host, idFactory());
+    this.waiters = new Waiters({
+      get: async (id) => {
+        const record = await this.store.get(id);
+        return record && this.dispatcher.current(record);
+      },
+      subscribe: (listener) => subscribeFinals(this as unknown as FinalEvents, listener),
+      clock: this.baseClock,
+      shared: this.store.shared === true,
+    });
     const newId = idFactory();
     this.requests = {
       now: () => this.times.now(),
@@ -383,6 +394,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       );
       this.status = 'idle';
       for (const stream of [...this.streams]) stream.end();
+      this.waiters.stopAll();
       if (!closed) {
         this.closing = close.catch(() => undefined).finally(() => {
           this.closing = undefined;
@@ -618,6 +630,30 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (f.offset !== undefined) query.offset = checkNonNegativeInt(f.offset, 'filter.offset');
     const records = await this.store.list(query);
     return records.map((r) => this.info(this.dispatcher.current(r)));
+  }
+
+  /**
+   * Waits for job `id` (a one-off job; pass the JobInfo `schedule*` returned
+   * to type the result by its name) to finish: resolves with its stored
+   * result when it completes, rejects with JobFailedError (cause: its last
+   * error) when it ends dead, JobCancelledError when cancelled — also when
+   * another process sharing the store finished it. A job already finished
+   * answers at once (while the store keeps it, see `keepCompleted`).
+   * @example
+   * const job = await scheduler.scheduleIn('report.build', 0, { day: '2027-01-01' });
+   * const { rows } = await scheduler.waitFor(job, { timeout: 60_000 });
+   */
+  waitFor<N extends keyof Jobs & string = keyof Jobs & string>(
+    job: string | { readonly id: string; readonly name: N },
+    options?: WaitForOptions,
+  ): Promise<WaitResult<ResultOf<Results, N>>> {
+    try {
+      this.assertStarted();
+      const id = checkId(typeof job === 'object' && job !== null ? (job as { id: unknown }).id : job);
+      return this.waiters.wait(id, Waiters.check(options)) as Promise<WaitResult<ResultOf<Results, N>>>;
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** Current counts and start lateness percentiles (ms). */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { DuplicateJobError, JobNotFoundError } from '../src/errors.js';
 import { VirtualClock } from '../src/clock.js';
 import type { ClaimRequest, JobRecord, NewJobRecord, Store, StoreContext } from '../src/store/store.js';
+import { progressConformance } from './store-conformance-progress.js';
 
 export interface StoreFixture {
   /** A fresh store, not yet opened. */
@@ -533,5 +534,7 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
         }
       });
     });
+
+    progressConformance(withStore, makeStore);
   });
 }

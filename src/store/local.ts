@@ -529,6 +529,13 @@ export abstract class LocalStore implements Store {
     return true;
   }
 
+  async progress(id: string, token: string, next: JobRecord): Promise<boolean> {
+    const job = this.state.get(id);
+    if (!job || job.state !== 'running' || job.token !== token) return false;
+    await this.commit([update(job, patchRecord(job, { progress: next.progress, logs: next.logs }))]);
+    return true;
+  }
+
   nextDueAt(): number | undefined {
     return this.state.nextDueAt();
   }

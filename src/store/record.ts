@@ -39,6 +39,10 @@ export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecor
   if (lost !== undefined) r.lost = lost;
   const relative = 'relative' in p ? p.relative : j.relative;
   if (relative !== undefined) r.relative = relative;
+  const progress = 'progress' in p ? p.progress : j.progress;
+  if (progress !== undefined) r.progress = progress;
+  const logs = 'logs' in p ? p.logs : j.logs;
+  if (logs !== undefined) r.logs = logs;
   return r;
 }
 

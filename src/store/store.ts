@@ -81,6 +81,10 @@ export interface JobRecord {
    * (scheduleAt, cron slots, reschedule), which stays put.
    */
   relative?: true;
+  /** The last value a handler reported with `job.progress()` (any attempt). */
+  progress?: JsonValue;
+  /** The last lines a handler wrote with `job.log()`, oldest first (at most `keepLogs`). */
+  logs?: string[];
 }
 
 /** A record to insert: the store assigns `seq`. */
@@ -221,6 +225,14 @@ export interface Store {
    * longer running that attempt.
    */
   settle(id: string, token: string, next: JobRecord): Promise<boolean>;
+  /**
+   * Optional: records what a running attempt reported — `next.progress` and
+   * `next.logs` (the whole new values) — on job `id`, while the attempt
+   * identified by `token` still owns it. Resolves false (and changes
+   * nothing) when it no longer does. A store without it refuses
+   * `job.progress()` / `job.log()` (the scheduler says so).
+   */
+  progress?(id: string, token: string, next: JobRecord): Promise<boolean>;
   /** Earliest `runAt` in the due index, or undefined. Synchronous: stores cache it. */
   nextDueAt(): number | undefined;
   /**

@@ -46,6 +46,7 @@ import {
   type RequestContext,
 } from './scheduler/requests.js';
 import { storeClock } from './scheduler/store-clock.js';
+import { listSchedules, nextRuns, type ListSchedulesOptions, type NextRunsOptions, type ScheduleInfo } from './scheduler/schedules.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreWriteOptions } from './store/store.js';
@@ -654,6 +655,28 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } catch (error) {
       return Promise.reject(error as Error);
     }
+  }
+
+  /**
+   * The active schedules (cron and every), ordered by next run: id,
+   * expression, tz, the next `options.runs` runs (default 5) and the outcome
+   * of the last occurrence. Reads every scheduled job of the store.
+   */
+  async listSchedules(options?: ListSchedulesOptions): Promise<ScheduleInfo<keyof Jobs & string>[]> {
+    this.assertStarted();
+    return (await listSchedules(this.store, options, (r) => this.dispatcher.current(r))) as ScheduleInfo<keyof Jobs & string>[];
+  }
+
+  /**
+   * The next `n` runs (1..1000) of the schedule with this id, or a preview
+   * of a cron expression in `options.tz` (default UTC) after
+   * `options.from` (default now).
+   * @example
+   * await scheduler.nextRuns('0 9 * * 1-5', 3, { tz: 'Europe/Paris' });
+   */
+  async nextRuns(idOrExpression: string, n: number, options?: NextRunsOptions): Promise<Date[]> {
+    this.assertStarted();
+    return nextRuns(this.store, idOrExpression, n, options, this.times.now(), (r) => this.dispatcher.current(r));
   }
 
   /** Current counts and start lateness percentiles (ms). */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { DuplicateJobError, JobNotFoundError } from '../src/errors.js';
 import { VirtualClock } from '../src/clock.js';
 import type { ClaimRequest, JobRecord, NewJobRecord, Store, StoreContext } from '../src/store/store.js';
-import { progressConformance } from './store-conformance-progress.js';
+import { jobControlConformance } from './store-conformance-job-control.js';
 
 export interface StoreFixture {
   /** A fresh store, not yet opened. */
@@ -535,6 +535,6 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
       });
     });
 
-    progressConformance(withStore, makeStore);
+    jobControlConformance(withStore, makeStore);
   });
 }

@@ -42,10 +42,11 @@ function afterOccurrence(base: JobRecord, now: number, final: 'completed' | 'dea
   if (!recur) return patchRecord(base, { state: final, finishedAt: now, result, relative: undefined });
   const count = recur.count + 1;
   const next = slotAfter(recur);
+  const last = { state: final, slot: recur.slot, at: now };
   if (next === undefined) {
-    return patchRecord(base, { state: 'completed', finishedAt: now, result, relative: undefined, recur: { ...recur, count } });
+    return patchRecord(base, { state: 'completed', finishedAt: now, result, relative: undefined, recur: { ...recur, count, last } });
   }
-  return patchRecord(base, { state: 'scheduled', runAt: next, attempt: 0, result, relative: undefined, recur: { ...recur, count, slot: next } });
+  return patchRecord(base, { state: 'scheduled', runAt: next, attempt: 0, result, relative: undefined, recur: { ...recur, count, slot: next, last } });
 }
 
 function nextRunOf(next: JobRecord): number | undefined {

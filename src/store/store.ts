@@ -41,6 +41,8 @@ export interface RecurrenceRecord {
   count: number;
   /** Canonical text of the options that define the schedule (same id + same signature = same schedule). */
   signature: string;
+  /** The last finished occurrence: how it ended, its slot, when (`listSchedules`). */
+  last?: { state: 'completed' | 'dead'; slot: number; at: number };
 }
 
 /** A job as a store keeps it. JSON only, so any store can persist it as is. */

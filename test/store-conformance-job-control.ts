@@ -1,5 +1,7 @@
 /**
- * Store conformance, job control (issue 16): `Store.progress` — what a
+ * Store conformance, job control (issue 16). A schedule's `recur.last` (the
+ * last occurrence's outcome, for listSchedules) survives a settle and a
+ * reopen on every store. `Store.progress` — what a
  * running attempt reports is stored on its job while the attempt owns it,
  * visible to `get`/`list`, kept through the settle and a reopen. A store
  * without `progress` (PostgresStore) skips these, and the scheduler refuses
@@ -16,8 +18,8 @@ async function insert(store: Store, ...records: NewJobRecord[]): Promise<void> {
   await store.insert(records.map((record) => ({ record, onDuplicate: 'reject' as const })));
 }
 
-/** The progress part of the suite; called by storeConformance. */
-export function progressConformance(withStore: WithStore, makeStore: () => Promise<StoreFixture>): void {
+/** The job-control part of the suite; called by storeConformance. */
+export function jobControlConformance(withStore: WithStore, makeStore: () => Promise<StoreFixture>): void {
   /** `store.progress`, or undefined after marking the test skipped. */
   function progressOf(t: TestContext, store: Store): NonNullable<Store['progress']> | undefined {
     if (typeof store.progress !== 'function') {
@@ -26,6 +28,34 @@ export function progressConformance(withStore: WithStore, makeStore: () => Promi
     }
     return store.progress.bind(store);
   }
+
+  describe('schedule outcome', () => {
+    it('keeps recur.last written by a settle, through a reopen', async () => {
+      const fixture = await makeStore();
+      try {
+        const store = fixture.store;
+        await store.open(storeContext());
+        const recur = { every: 1000, misfire: 'once' as const, slot: CT0, count: 0, signature: 's' };
+        await insert(store, newRecord('sched', { recur }));
+        const [job] = (await store.claim(claimAll(CT0))).jobs;
+        assert.ok(job?.token);
+        const last = { state: 'dead' as const, slot: CT0, at: CT0 + 7 };
+        const next: JobRecord = { ...job, state: 'scheduled', runAt: CT0 + 1000, attempt: 0, lastError: { name: 'RangeError', message: 'x' }, recur: { ...recur, count: 1, slot: CT0 + 1000, last } };
+        const { token: _token, ...settled } = next;
+        assert.equal(await store.settle('sched', job.token, settled as JobRecord), true);
+        assert.deepEqual((await store.get('sched'))?.recur?.last, last);
+        await store.close();
+        const again = fixture.reopen ? await fixture.reopen() : store;
+        await again.open(storeContext());
+        const kept = await again.get('sched');
+        assert.deepEqual(kept?.recur, { ...recur, count: 1, slot: CT0 + 1000, last });
+        assert.deepEqual(kept?.lastError, { name: 'RangeError', message: 'x' });
+        await again.close();
+      } finally {
+        await fixture.cleanup();
+      }
+    });
+  });
 
   describe('progress', () => {
     it('records progress and logs of the attempt that owns the job, visible to get and list, kept by the settle', async (t) => {

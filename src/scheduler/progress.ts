@@ -22,7 +22,6 @@
 import { GodelayqError, ValidationError } from '../errors.js';
 import { patchRecord } from '../store/record.js';
 import type { JobRecord, Store } from '../store/store.js';
-import type { JsonValue } from '../types.js';
 import { show, toJsonValue } from '../validate.js';
 
 /** Log lines kept per job by default. */

@@ -47,6 +47,7 @@ import {
 } from './scheduler/requests.js';
 import { storeClock } from './scheduler/store-clock.js';
 import { listSchedules, nextRuns, type ListSchedulesOptions, type NextRunsOptions, type ScheduleInfo } from './scheduler/schedules.js';
+import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreWriteOptions } from './store/store.js';
@@ -234,6 +235,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestContext;
   private readonly waiters: Waiters;
+  private traceHook: TraceHook | undefined;
   private status: 'idle' | 'starting' | 'started' | 'stopping' = 'idle';
   /** Once stopped, say so (not "not started") when called. */
   private stoppedOnce = false;
@@ -677,6 +679,21 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   async nextRuns(idOrExpression: string, n: number, options?: NextRunsOptions): Promise<Date[]> {
     this.assertStarted();
     return nextRuns(this.store, idOrExpression, n, options, this.times.now(), (r) => this.dispatcher.current(r));
+  }
+
+  /**
+   * Installs (or removes) the tracing seam godelayq/otel uses. Internal:
+   * call `instrument()` from 'godelayq/otel' instead.
+   * @internal
+   */
+  [TRACE_HOOK](hook: TraceHook | undefined): void {
+    if (hook?.capture && typeof this.store.progress !== 'function') {
+      throw new ValidationError(
+        `Expected a store that keeps a job's trace context (MemoryStore, JsonFileStore, RedisStore), got ${this.store.constructor.name}; instrument with { link: false } to trace attempts without linking them to where they were scheduled`,
+      );
+    }
+    this.requests.trace = hook?.capture?.bind(hook);
+    this.traceHook = hook;
   }
 
   /** Current counts and start lateness percentiles (ms). */

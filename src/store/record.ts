@@ -43,6 +43,8 @@ export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecor
   if (progress !== undefined) r.progress = progress;
   const logs = 'logs' in p ? p.logs : j.logs;
   if (logs !== undefined) r.logs = logs;
+  const trace = 'trace' in p ? p.trace : j.trace;
+  if (trace !== undefined) r.trace = trace;
   return r;
 }
 

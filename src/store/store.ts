@@ -87,6 +87,8 @@ export interface JobRecord {
   progress?: JsonValue;
   /** The last lines a handler wrote with `job.log()`, oldest first (at most `keepLogs`). */
   logs?: string[];
+  /** W3C `traceparent` of the span active when the job was scheduled (godelayq/otel). */
+  trace?: string;
 }
 
 /** A record to insert: the store assigns `seq`. */
@@ -231,8 +233,10 @@ export interface Store {
    * Optional: records what a running attempt reported — `next.progress` and
    * `next.logs` (the whole new values) — on job `id`, while the attempt
    * identified by `token` still owns it. Resolves false (and changes
-   * nothing) when it no longer does. A store without it refuses
-   * `job.progress()` / `job.log()` (the scheduler says so).
+   * nothing) when it no longer does. A store that has it keeps every
+   * JobRecord field, known to it or not (progress, logs, trace); a store
+   * without it keeps only the fields it stores itself, so the scheduler
+   * refuses `job.progress()` / `job.log()` and storing a trace context.
    */
   progress?(id: string, token: string, next: JobRecord): Promise<boolean>;
   /** Earliest `runAt` in the due index, or undefined. Synchronous: stores cache it. */

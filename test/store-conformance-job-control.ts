@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import type { JobRecord, NewJobRecord, Store } from '../src/store/store.js';
 import { CT0, claimAll, newRecord, storeContext, type StoreFixture } from './store-conformance.js';
 
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
 type WithStore = (fn: (store: Store, fixture: StoreFixture) => Promise<void>) => Promise<void>;
 
 async function insert(store: Store, ...records: NewJobRecord[]): Promise<void> {
@@ -107,7 +109,7 @@ export function jobControlConformance(withStore: WithStore, makeStore: () => Pro
       });
     });
 
-    it('keeps progress and logs across a reopen', async (t) => {
+    it('keeps progress, logs and the trace context across a reopen', async (t) => {
       const fixture = await makeStore();
       try {
         const store = fixture.store;
@@ -117,7 +119,8 @@ export function jobControlConformance(withStore: WithStore, makeStore: () => Pro
           await store.close();
           return;
         }
-        await insert(store, newRecord('k'));
+        await insert(store, newRecord('k', { trace: TRACEPARENT }));
+        assert.equal((await store.get('k'))?.trace, TRACEPARENT);
         const [job] = (await store.claim(claimAll(CT0))).jobs;
         assert.ok(job?.token);
         await progress('k', job.token, { ...job, progress: 'half', logs: ['ü 😀 "quoted"\nsecond line'] });
@@ -128,6 +131,7 @@ export function jobControlConformance(withStore: WithStore, makeStore: () => Pro
         const kept = await again.get('k');
         assert.equal(kept?.progress, 'half');
         assert.deepEqual(kept?.logs, ['ü 😀 "quoted"\nsecond line']);
+        assert.equal(kept?.trace, TRACEPARENT, 'the trace context stored with the job (godelayq/otel)');
         await again.close();
       } finally {
         await fixture.cleanup();

@@ -1,0 +1,216 @@
+/**
+ * godelayq/otel with the OpenTelemetry SDK's in-memory exporters: a span per
+ * attempt (attributes, status, exception, link to the span that scheduled
+ * the job, active while the handler runs), counters and the lateness
+ * histogram; the link survives a JsonFileStore restart; a store that cannot
+ * keep the trace context is refused unless `link: false`; bad options.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
+import { instrument, ATTR } from '../src/otel.js';
+import { Scheduler } from '../src/scheduler.js';
+import { VirtualClock } from '../src/clock.js';
+import { MemoryStore } from '../src/store/memory.js';
+import { JsonFileStore } from '../src/store/json-file.js';
+import { ValidationError } from '../src/errors.js';
+import { T0, until } from './helpers.js';
+
+type Jobs = { 'mail.send': { to: string }; tick: null };
+
+let contextManager: AsyncLocalStorageContextManager;
+before(() => {
+  contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+});
+after(() => {
+  context.disable();
+});
+
+function telemetry(): {
+  spans: InMemorySpanExporter;
+  tracerProvider: BasicTracerProvider;
+  meterProvider: MeterProvider;
+  metrics(): Promise<MetricData[]>;
+} {
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  return {
+    spans,
+    tracerProvider,
+    meterProvider,
+    metrics: async () => {
+      await reader.forceFlush();
+      const last = exporter.getMetrics().at(-1);
+      return last?.scopeMetrics.flatMap((s) => s.metrics) ?? [];
+    },
+  };
+}
+
+const attempts = (spans: InMemorySpanExporter): ReadableSpan[] => spans.getFinishedSpans().filter((s) => s.name.startsWith('process '));
+
+/** Sum of a counter's points whose attributes include `attrs`. */
+function counted(all: MetricData[], name: string, attrs: Record<string, unknown>): number {
+  const metric = all.find((m) => m.descriptor.name === name);
+  if (!metric) return 0;
+  return metric.dataPoints.filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + (p.value as number), 0);
+}
+
+describe('godelayq/otel', () => {
+  it('makes a span per attempt, linked to the span that scheduled the job, active while the handler runs', async () => {
+    const t = telemetry();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, retry: { maxRetries: 1, backoff: { type: 'fixed', delay: 1000 } } });
+    const remove = instrument(scheduler, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+    const inner = t.tracerProvider.getTracer('app');
+    let calls = 0;
+    scheduler.register('mail.send', () => {
+      inner.startSpan('smtp').end(); // the handler's own span: a child of the attempt's
+      if (++calls === 1) throw new TypeError('smtp down');
+      return 'sent';
+    });
+    await scheduler.start();
+    const request = inner.startSpan('POST /signup');
+    const job = await context.with(trace.setSpan(context.active(), request), () => scheduler.scheduleIn('mail.send', 500, { to: 'a@b.c' }));
+    request.end();
+    await clock.advance(500);
+    await clock.advance(1000);
+    await until(async () => (await scheduler.get(job.id))?.state === 'completed');
+
+    const [first, second] = attempts(t.spans);
+    assert.equal(attempts(t.spans).length, 2, 'one span per attempt');
+    for (const [span, attempt] of [[first, 1], [second, 2]] as const) {
+      assert.ok(span);
+      assert.equal(span.name, 'process mail.send');
+      assert.equal(span.kind, SpanKind.CONSUMER);
+      assert.equal(span.attributes[ATTR.id], job.id);
+      assert.equal(span.attributes[ATTR.name], 'mail.send');
+      assert.equal(span.attributes[ATTR.attempt], attempt);
+      assert.equal(span.attributes[ATTR.lateness], 0);
+      assert.equal(span.links.length, 1);
+      assert.equal(span.links[0]?.context.traceId, request.spanContext().traceId);
+      assert.equal(span.links[0]?.context.spanId, request.spanContext().spanId);
+      assert.notEqual(span.spanContext().traceId, request.spanContext().traceId, 'its own trace: linked, not a child');
+    }
+    assert.equal(first?.status.code, SpanStatusCode.ERROR);
+    assert.equal(first?.status.message, 'smtp down');
+    assert.equal(first?.attributes[ATTR.willRetry], true);
+    assert.equal(first?.events.find((e) => e.name === 'exception')?.attributes?.['exception.type'], 'TypeError');
+    assert.equal(second?.status.code, SpanStatusCode.OK);
+    const smtp = t.spans.getFinishedSpans().filter((s) => s.name === 'smtp');
+    assert.deepEqual(
+      smtp.map((s) => s.parentSpanContext?.spanId),
+      [first?.spanContext().spanId, second?.spanContext().spanId],
+      'the handler’s spans are children of its attempt’s span',
+    );
+    remove();
+    await scheduler.stop();
+  });
+
+  it('counts attempts per name and records lateness in a histogram', async () => {
+    const t = telemetry();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, concurrency: 1, retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1 } } });
+    instrument(scheduler, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+    scheduler.register('tick', () => new Promise<void>((resolve) => clock.setTimer(clock.now() + 300, resolve)));
+    scheduler.register('mail.send', () => {
+      throw new Error('no');
+    });
+    await scheduler.start();
+    await scheduler.scheduleIn('tick', 0, null);
+    await scheduler.scheduleIn('tick', 0, null); // waits for the first: 300 ms late
+    await scheduler.scheduleIn('mail.send', 1000, { to: 'x' });
+    await clock.advance(300);
+    await clock.advance(300);
+    await clock.advance(400);
+    await until(() => scheduler.stats().dead === 1);
+    const all = await t.metrics();
+    assert.equal(counted(all, 'godelayq.attempts.started', { [ATTR.name]: 'tick' }), 2);
+    assert.equal(counted(all, 'godelayq.attempts.completed', { [ATTR.name]: 'tick' }), 2);
+    assert.equal(counted(all, 'godelayq.attempts.failed', { [ATTR.name]: 'mail.send', [ATTR.willRetry]: false }), 1);
+    assert.equal(counted(all, 'godelayq.jobs.dead', { [ATTR.name]: 'mail.send' }), 1);
+    const lateness = all.find((m) => m.descriptor.name === 'godelayq.attempt.lateness') as HistogramMetricData | undefined;
+    assert.equal(lateness?.descriptor.unit, 'ms');
+    const tick = lateness?.dataPoints.find((p) => p.attributes[ATTR.name] === 'tick');
+    assert.equal(tick?.value.count, 2);
+    assert.equal(tick?.value.sum, 300);
+    assert.equal(tick?.value.max, 300);
+    const lateSpan = attempts(t.spans).find((s) => s.attributes[ATTR.lateness] === 300);
+    assert.ok(lateSpan, 'the late attempt’s span says how late');
+    await scheduler.stop();
+  });
+
+  it('keeps the trace context with the job: an attempt after a JsonFileStore restart links back', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'godelayq-otel-'));
+    try {
+      const t = telemetry();
+      const clock = new VirtualClock(T0);
+      const first = new Scheduler<Jobs>({ clock, store: new JsonFileStore(dir) });
+      instrument(first, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+      await first.start();
+      const request = t.tracerProvider.getTracer('app').startSpan('checkout');
+      await context.with(trace.setSpan(context.active(), request), () => first.scheduleIn('mail.send', 1000, { to: 'x' }));
+      request.end();
+      await first.stop();
+
+      const second = new Scheduler<Jobs>({ clock, store: new JsonFileStore(dir) });
+      instrument(second, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+      second.register('mail.send', () => undefined);
+      await second.start();
+      await clock.advance(1000);
+      await until(() => attempts(t.spans).length === 1);
+      assert.equal(attempts(t.spans)[0]?.links[0]?.context.spanId, request.spanContext().spanId);
+      await second.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without an active span, or with link: false, an attempt has no link', async () => {
+    const t = telemetry();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock });
+    const remove = instrument(scheduler, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider, link: false });
+    scheduler.register('tick', () => undefined);
+    await scheduler.start();
+    const request = t.tracerProvider.getTracer('app').startSpan('req');
+    await context.with(trace.setSpan(context.active(), request), () => scheduler.scheduleIn('tick', 0, null));
+    await clock.advance(0);
+    await until(() => attempts(t.spans).length === 1);
+    assert.deepEqual(attempts(t.spans)[0]?.links, []);
+    remove();
+    remove(); // idempotent
+    await scheduler.scheduleIn('tick', 0, null);
+    await clock.advance(0);
+    await until(() => scheduler.stats().completed === 2);
+    assert.equal(attempts(t.spans).length, 1, 'no spans once removed');
+    assert.equal(scheduler.listenerCount('started'), 0);
+    await scheduler.stop();
+  });
+
+  it('refuses a store that cannot keep the trace context unless link: false, and bad options', () => {
+    const store = new MemoryStore();
+    // A store without `progress` keeps only the fields it stores itself (as PostgresStore).
+    Object.defineProperty(store, 'progress', { value: undefined });
+    const scheduler = new Scheduler<Jobs>({ store });
+    assert.throws(() => instrument(scheduler), (e: unknown) => e instanceof ValidationError && /keeps a job's trace context.*link: false/.test(e.message));
+    assert.equal(scheduler.listenerCount('started'), 0, 'a refused instrument() changed nothing');
+    const remove = instrument(scheduler, { link: false });
+    assert.equal(scheduler.listenerCount('started'), 1);
+    remove();
+    const plain = new Scheduler<Jobs>();
+    assert.throws(() => instrument(plain, { tracerProvider: {} as never }), /Expected `options.tracerProvider` to be an OpenTelemetry TracerProvider/);
+    assert.throws(() => instrument(plain, { meterProvider: 3 as never }), /Expected `options.meterProvider` to be an OpenTelemetry MeterProvider/);
+    assert.throws(() => instrument(plain, { link: 'yes' as never }), /Expected `options.link` to be a boolean/);
+    assert.throws(() => instrument(plain, { nope: 1 } as never), /Unknown option `options.nope`/);
+  });
+});

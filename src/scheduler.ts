@@ -32,7 +32,9 @@ import {
   type SchedulerEvents,
 } from './events.js';
 import { DEFAULT_RETRY, validateRetry } from './retry.js';
-import { Dispatcher, withDeadline, type DispatchHost, type HandlerEntry } from './scheduler/dispatcher.js';
+import { withDeadline } from './scheduler/calls.js';
+import { Dispatcher } from './scheduler/dispatcher.js';
+import type { DispatchHost, HandlerEntry } from './scheduler/host.js';
 import { jobInfo } from './scheduler/info.js';
 import {
   CRON_KEYS,
@@ -45,6 +47,25 @@ import {
   recurringRequest,
   type RequestContext,
 } from './scheduler/requests.js';
+import {
+  CONSTRUCTOR_KEYS,
+  EVENTS_KEYS,
+  LIST_KEYS,
+  REGISTER_KEYS,
+  SIGNAL_KEYS,
+  STATES,
+  STOP_KEYS,
+  WRITE_KEYS,
+  checkStore,
+  percentile,
+  writeOptions,
+  type Handler,
+  type RegisterOptions,
+  type ScheduleManyItem,
+  type SchedulerOptions,
+  type SignalOptions,
+  type StopOptions,
+} from './scheduler/options.js';
 import { storeClock } from './scheduler/store-clock.js';
 import { listSchedules, nextRuns, type ListSchedulesOptions, type NextRunsOptions, type ScheduleInfo } from './scheduler/schedules.js';
 import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
@@ -55,7 +76,6 @@ import type {
   CronOptions,
   EveryOptions,
   HandlerRetryOptions,
-  JobContext,
   JobInfo,
   JobMap,
   JobState,
@@ -81,133 +101,9 @@ import {
   show,
 } from './validate.js';
 
-/** Options of `new Scheduler()`. */
-export interface SchedulerOptions {
-  /** Where jobs are kept. @default new MemoryStore() */
-  store?: Store;
-  /** Handlers running at once, all names together. @default 10 */
-  concurrency?: number;
-  /** Default retry policy. @default { maxRetries: 3, backoff: { type: 'exponential', delay: 1000 } } */
-  retry?: HandlerRetryOptions;
-  /** Default per-attempt time limit, ms, on the scheduler's clock. Default: none. */
-  timeout?: number;
-  /** Time source. @default the system clock */
-  clock?: Clock;
-  /** Finished (completed or cancelled) jobs kept for get()/list(). @default 1000 */
-  keepCompleted?: number;
-  /** Dead jobs kept. @default 10000 */
-  keepDead?: number;
-  /**
-   * `false`: a started scheduler keeps the process alive while any job is
-   * scheduled or running, until `stop()` (as croner, node-schedule, BullMQ
-   * and Agenda do). `true`: it never does (the process may exit with jobs
-   * still waiting). @default false
-   */
-  unref?: boolean;
-  /** A schedule's slot late by at most this is not missed (Quartz's misfireThreshold), ms. @default 60000 */
-  misfireGraceMs?: number;
-  /** Reject `schedule*` calls for names with no registered handler (catches typos). @default false */
-  strict?: boolean;
-  /** Payloads and handler results larger than this (UTF-8 JSON) are a ValidationError, bytes. @default 1048576 (1 MiB) */
-  maxPayloadBytes?: number;
-}
-
-/** Options of `register()`. */
-export interface RegisterOptions {
-  /** Attempts of this name running at once (also bounded by the scheduler's). Default: no own limit. */
-  concurrency?: number;
-  retry?: HandlerRetryOptions;
-  timeout?: number;
-}
-
-/** A handler for job name `N`. Its return value is the `completed` event's `result` (typed by the result map, if any). */
-export type Handler<Jobs extends JobMap, N extends keyof Jobs & string, Results = object> = (
-  job: JobContext<Jobs[N], N>,
-) => ResultOf<Results, N> | PromiseLike<ResultOf<Results, N>>;
-
-/** One item of `scheduleMany`: give `delay` (ms) or `at`. */
-export type ScheduleManyItem<Jobs extends JobMap> = {
-  [N in keyof Jobs & string]: {
-    name: N;
-    payload: Jobs[N];
-    delay?: number;
-    at?: Date | number;
-    options?: ScheduleOptions;
-  };
-}[keyof Jobs & string];
-
-/** Options of `stop()`. */
-export interface StopOptions {
-  /**
-   * `stop()` resolves within this many ms: it waits for running attempts
-   * (on the scheduler's clock or in real time, whichever ends first, so a
-   * VirtualClock nobody advances cannot hang it), keeping a fifth of the
-   * time (at most 2 s) to hand unfinished attempts back and close the store.
-   * @default 30000
-   */
-  timeout?: number;
-}
-
-/** Options of `stopOnSignals()`. */
-export interface SignalOptions extends StopOptions {
-  /** @default ['SIGTERM', 'SIGINT'] */
-  signals?: readonly NodeJS.Signals[];
-}
+export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler/options.js';
 
 type EmitterMap<Jobs extends JobMap, Results> = { [K in keyof SchedulerEvents<Jobs, Results>]: [SchedulerEvents<Jobs, Results>[K]] };
-
-const CONSTRUCTOR_KEYS = new Set([
-  'store',
-  'concurrency',
-  'retry',
-  'timeout',
-  'clock',
-  'keepCompleted',
-  'keepDead',
-  'unref',
-  'misfireGraceMs',
-  'strict',
-  'maxPayloadBytes',
-]);
-const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout']);
-const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);
-const STOP_KEYS = new Set(['timeout']);
-const WRITE_KEYS = new Set(['db']);
-const SIGNAL_KEYS = new Set(['signals', 'timeout']);
-const EVENTS_KEYS = new Set(['types', 'names', 'ids', 'bufferSize', 'overflow']);
-const STATES: ReadonlySet<string> = new Set(['scheduled', 'running', 'completed', 'dead', 'cancelled']);
-const STORE_METHODS = ['open', 'close', 'insert', 'get', 'list', 'cancel', 'reschedule', 'revive', 'claim', 'settle', 'nextDueAt', 'counts'] as const;
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
-function checkStore(value: unknown): Store {
-  const missing = typeof value === 'object' && value !== null ? STORE_METHODS.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function') : STORE_METHODS;
-  if (missing.length > 0) {
-    const hint = typeof value === 'string' ? ` (for a folder, pass \`new JsonFileStore(${JSON.stringify(value)})\`)` : '';
-    throw new ValidationError(
-      `Expected \`options.store\` to be a Store (MemoryStore, JsonFileStore, RedisStore), got ${show(value)}${hint}` +
-        (typeof value === 'object' && value !== null ? ` without ${missing.join(', ')}` : ''),
-    );
-  }
-  return value as Store;
-}
-
-/** The store options of a call's `db` (its transaction), refused by a store that cannot join one. */
-function writeOptions(store: Store, options: unknown, what = 'options'): StoreWriteOptions {
-  const db = (options as { db?: unknown } | undefined)?.db;
-  if (db === undefined) return {};
-  if (!store.transactional) {
-    throw new ValidationError(`Expected \`${what}.db\` only with a store that joins transactions (PostgresStore), got it with ${store.constructor.name}`);
-  }
-  if (typeof db !== 'object' || db === null || typeof (db as { query?: unknown }).query !== 'function') {
-    throw new ValidationError(`Expected \`${what}.db\` to be a database client inside an open transaction, got ${show(db)}`);
-  }
-  return { db: db as NonNullable<StoreWriteOptions['db']> };
-}
 
 /**
  * Runs delayed, timed and recurring jobs inside this process.

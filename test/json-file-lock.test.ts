@@ -130,6 +130,24 @@ describe('item 3: stale locks', () => {
     await store.close();
   });
 
+  it('a LOCK torn by a power cut (its content unreadable) is taken over once it has not changed for staleLockMs', async () => {
+    const dir = await tempDir('godelayq-lock-', true);
+    const { store: first } = await openStore(dir, { fsync: false });
+    await insertOne(first, 'kept');
+    await first.close();
+    // A heartbeat cut off mid-write: half of a lock's JSON, then zeros.
+    const torn = Buffer.alloc(512);
+    torn.write('{"godelayq":"lock","version":2,"pid":4242,"host":"web-', 'utf8');
+    await writeFile(path.join(dir, 'LOCK'), torn);
+    const clock = new VirtualClock(CT0);
+    const store = new JsonFileStore(dir, { fsync: false, staleLockMs: 10_000 });
+    const outcome = await openAdvancing(store, storeContext({ clock }), clock, 500);
+    assert.equal(outcome, 'opened');
+    assert.ok(clock.now() - CT0 >= 10_000, `waited ${clock.now() - CT0} ms of the clock`);
+    assert.deepEqual((await allRecords(store)).map((r) => r.id), ['kept']);
+    await store.close();
+  });
+
   it("another host's live lock (its heartbeat moves): StoreLockedError naming host, pid, age and how to break it", async () => {
     const dir = await tempDir('godelayq-lock-', true);
     const holder = { godelayq: 'lock', version: 2, pid: 4242, host: 'web-2', boot: 'b', pidns: 1, start: 1, nonce: 'n', since: '2027-01-01T00:00:00.000Z', beat: 1 };

@@ -274,6 +274,56 @@ describe('item 11: a new store folder is made durable', () => {
   });
 });
 
+describe('simulation finding (seed 157837112): an existing folder may not be durable yet', () => {
+  /** An FsLayer that logs fsyncs by path and fails the fsync of `failDir` while `failing`. */
+  function syncSpy(failDir: string): { layer: FsLayer; log: string[]; failing: { on: boolean } } {
+    const log: string[] = [];
+    const failing = { on: false };
+    const fdPaths = new Map<number, string>();
+    const layer: FsLayer = {
+      ...nodeFs,
+      open: async (file, flags, mode) => {
+        const fd = await nodeFs.open(file, flags, mode);
+        fdPaths.set(fd, file);
+        return fd;
+      },
+      fsync: async (fd) => {
+        const at = fdPaths.get(fd);
+        if (failing.on && at === failDir) throw Object.assign(new Error(`ENOSPC: no space left on device, fsync '${at}'`), { code: 'ENOSPC' });
+        await nodeFs.fsync(fd);
+        log.push(`fsync ${at}`);
+      },
+    };
+    return { layer, log, failing };
+  }
+
+  it('every open fsyncs the parent of an existing store folder, before it takes the lock', async () => {
+    const base = await tempDir('godelayq-ops-', true);
+    const target = path.join(base, 'jobs');
+    await mkdir(target);
+    const { layer, log } = syncSpy(base);
+    const { store } = await openStore(target, { fs: layer });
+    await store.close();
+    assert.ok(log.includes(`fsync ${base}`), `parent fsynced: ${log.join('; ')}`);
+    const lockSync = log.findIndex((l) => l.startsWith(`fsync ${path.join(target, 'LOCK')}`));
+    assert.ok(lockSync === -1 || log.indexOf(`fsync ${base}`) < lockSync, log.join('; '));
+  });
+
+  it('an open whose parent fsync failed fails, and the retried open syncs the parent it found', async () => {
+    const base = await tempDir('godelayq-ops-', true);
+    const target = path.join(base, 'jobs');
+    const { layer, log, failing } = syncSpy(base);
+    failing.on = true;
+    await assert.rejects(openStore(target, { fs: layer }), (e: unknown) => e instanceof StorePersistError && /ENOSPC/.test(e.message));
+    assert.deepEqual(await readdir(target), [], 'the first open created the folder and wrote nothing in it');
+    failing.on = false;
+    const { store } = await openStore(target, { fs: layer });
+    await insertOne(store, 'a');
+    await store.close();
+    assert.ok(log.includes(`fsync ${base}`), `the folder's name was synced by the retried open: ${log.join('; ')}`);
+  });
+});
+
 describe('issue 15 item 6: a path that is not a store folder', () => {
   it('an existing file (e.g. ./jobs.json) is refused, untouched, with what to pass instead', async () => {
     const base = await tempDir('godelayq-ops-', true);

@@ -27,6 +27,10 @@ const DEFAULT_RETRY: RetrySpec = { maxRetries: 3, backoff: { type: 'exponential'
 /** Turns without progress before the process counts as settled. */
 const QUIET_TURNS = 2;
 const MAX_TURNS = 5000;
+/** While a start waits on nothing but time, the clock moves in steps of this (ms)... */
+const START_STEP_MS = 1000;
+/** ...up to this much: a start pending longer than any lock wait breaks 'settled'. */
+const START_WAIT_MS = 10 * 60_000;
 
 export interface RunOptions {
   /** Which SPEC points to hold main to (known.ts). @default MAIN */
@@ -229,13 +233,13 @@ class Runner implements ActionContext {
       if (this.options.trace) this.log?.(`pid ${pid} error event: ${e.error.message}${e.jobId ? ` (job ${e.jobId})` : ''}`);
     });
     const faultsBefore = this.faultsFired();
-    let outcome = await unlessDied(proc, proc.scheduler.start());
+    let outcome = await this.starting(proc, proc.scheduler.start());
     if (outcome === 'died') return;
     if (!outcome.ok && (this.faultsActive() || this.faultsFired() > faultsBefore)) {
       // The operator frees the disk and starts it again.
       this.model.coverage.hit('start.failedUnderFaults');
       this.disk.heal();
-      outcome = await unlessDied(proc, proc.scheduler.start());
+      outcome = await this.starting(proc, proc.scheduler.start());
       if (outcome === 'died') return;
     }
     if (!outcome.ok) {
@@ -249,6 +253,45 @@ class Runner implements ActionContext {
     this.log?.(`process ${pid} started`);
     await this.settle();
     await this.checkStore('recovered');
+  }
+
+  /**
+   * Awaits a start, letting time pass while it waits on the clock alone: a
+   * LOCK torn by a power cut is watched for `staleLockMs` before it is taken
+   * over, and with nobody moving the virtual clock that start (and the whole
+   * run) would never end. Time moves only once the process has gone quiet,
+   * so a start that does not wait is awaited exactly as before.
+   */
+  private async starting(proc: Proc, start: Promise<void>): ReturnType<typeof unlessDied<void>> {
+    let done = false;
+    const outcome = unlessDied(proc, start).then((value) => {
+      done = true;
+      return value;
+    });
+    let quiet = 0;
+    let last = -1;
+    let waited = 0;
+    for (let i = 0; !done; i++) {
+      await Promise.race([outcome, turn()]);
+      if (done) break;
+      const fs = proc.fs;
+      const mark = this.activity + (fs ? fs.calls * 7 : 0);
+      if ((fs !== undefined && fs.inflight > 0) || mark !== last) {
+        quiet = 0;
+        last = mark;
+        if (i > MAX_TURNS * 20) throw new SimViolation('quiescent', `start() was still making file-system calls after ${i} turns`);
+        continue;
+      }
+      if (++quiet < QUIET_TURNS) continue;
+      if (waited >= START_WAIT_MS) throw new SimViolation('settled', `start() still pending after ${waited} ms of simulated time with the process idle`);
+      quiet = 0;
+      waited += START_STEP_MS;
+      this.model.coverage.hit('start.waitedOnClock');
+      if (waited === START_STEP_MS) this.log?.(`process ${proc.pid} start waits on the clock; time moves while it starts`);
+      await this.clock.advance(START_STEP_MS);
+      this.model.observeWall(this.clock.now());
+    }
+    return outcome;
   }
 
   private register(proc: Proc, name: string): void {

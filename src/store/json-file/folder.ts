@@ -36,6 +36,12 @@ export async function prepareFolder(layer: FsLayer, dir: string, sync: boolean):
       `Expected \`path\` to be a folder for JsonFileStore, got ${dir}, which is a file. Pass the path of a folder of its own (created if missing), e.g. ${suggestion(dir)}`,
     );
   }
+  // The folder may exist only in the page cache: created by an open whose
+  // parent fsync failed (and that was retried), or by a process that crashed
+  // before syncing it. Nothing tells those apart from an old folder, so every
+  // open syncs the parent once; acknowledged writes would otherwise vanish
+  // with the folder's name at a power cut.
+  if (sync) await syncParent(layer, dir);
   let names: string[];
   try {
     names = await layer.readdir(dir);
@@ -52,6 +58,22 @@ export async function prepareFolder(layer: FsLayer, dir: string, sync: boolean):
       `Expected \`path\` to be an empty folder or a JsonFileStore folder, got ${dir}, which holds ${foreign.length} other entr${foreign.length === 1 ? 'y' : 'ies'} (${shown}). ` +
         `Pass a folder of its own (created if missing), e.g. ${path.join(dir, 'jobs')}`,
     );
+  }
+}
+
+/**
+ * fsyncs the folder that holds `dir`. A parent this process may not open
+ * (EACCES/EPERM: a folder an operator created under a locked-down parent) is
+ * left as is; any other failure fails the open, which the scheduler retries.
+ */
+async function syncParent(layer: FsLayer, dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  if (parent === dir) return;
+  try {
+    await syncDir(layer, parent);
+  } catch (error) {
+    if (hasCode(error, 'EACCES') || hasCode(error, 'EPERM')) return;
+    throw new StorePersistError(`Could not sync the folder holding store folder ${dir}: ${toError(error).message}`, { cause: error });
   }
 }
 

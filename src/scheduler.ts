@@ -69,6 +69,7 @@ import {
 import { storeClock } from './scheduler/store-clock.js';
 import { listSchedules, nextRuns, type ListSchedulesOptions, type NextRunsOptions, type ScheduleInfo } from './scheduler/schedules.js';
 import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
+import { DEFAULT_KEEP_LOGS, checkKeepLogs } from './scheduler/progress.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreWriteOptions } from './store/store.js';
@@ -160,6 +161,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (this.maxPayloadBytes > MAX_PAYLOAD_LIMIT) {
       throw new ValidationError(`Expected \`options.maxPayloadBytes\` to be at most ${MAX_PAYLOAD_LIMIT} (256 MiB), got ${this.maxPayloadBytes}`);
     }
+    const keepLogs = o.keepLogs === undefined ? DEFAULT_KEEP_LOGS : checkKeepLogs(o.keepLogs, 'options.keepLogs');
     const host: DispatchHost = {
       store: this.store,
       clock: this.times,
@@ -173,6 +175,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       retryPolicy: (record, handler) => this.retryPolicy(record, handler),
       emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
+      keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? keepLogs,
+      traceHook: () => this.traceHook,
     };
     this.dispatcher = new Dispatcher(host, idFactory());
     this.waiters = new Waiters({
@@ -217,6 +221,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
       retry: options.retry,
       timeout: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'register options.timeout'),
+      keepLogs: options.keepLogs === undefined ? undefined : checkKeepLogs(options.keepLogs, 'register options.keepLogs'),
     });
     this.dispatcher.handlerRegistered(name);
     return this;

@@ -30,6 +30,7 @@ import type { Calls } from './calls.js';
 import type { DispatchHost, HandlerEntry } from './host.js';
 import { specOf } from './info.js';
 import { failed, lostError, slotOf, succeeded, type Outcome } from './outcome.js';
+import { Reporter } from './progress.js';
 
 interface Attempt {
   record: JobRecord;
@@ -47,6 +48,10 @@ interface Attempt {
   end?: (ok: boolean, value: unknown) => void;
   /** The outcome's record while its settle is in flight or being retried. */
   pending?: JobRecord;
+  /** The handler returned or threw, or the attempt was given up: it reports nothing more. */
+  finished: boolean;
+  /** Made by the first `job.progress()` / `job.log()` (progress.ts). */
+  reporter?: Reporter;
 }
 
 /** What the attempt lifecycle needs from the dispatch loop. */
@@ -170,6 +175,7 @@ export class Attempts {
       }),
       cancelled: false,
       abandoned: false,
+      finished: false,
     };
     this.attempts.set(record.id, attempt);
     this.host.emit('started', () => ({ job: this.host.view(record), lateness }));
@@ -178,6 +184,7 @@ export class Attempts {
     const end = (ok: boolean, value: unknown): void => {
       if (ended) return;
       ended = true;
+      attempt.finished = true;
       attempt.timer?.clear();
       void this.afterAttempt(attempt, ok, value).finally(resolveDone);
     };
@@ -204,9 +211,12 @@ export class Attempts {
       get signal(): AbortSignal {
         return controller.signal;
       },
+      progress: (value: unknown) => this.reporter(attempt).progress(value),
+      log: (line: unknown) => this.reporter(attempt).log(line),
     });
     try {
-      const result = handler.fn(context);
+      const hook = this.host.traceHook();
+      const result = hook ? hook.run(context, record.trace, () => handler.fn(context)) : handler.fn(context);
       Promise.resolve(result).then(
         (value) => end(true, value),
         (error: unknown) => end(false, error),
@@ -214,6 +224,11 @@ export class Attempts {
     } catch (error) {
       end(false, error);
     }
+  }
+
+  /** The attempt's Reporter, made on first use. */
+  private reporter(attempt: Attempt): Reporter {
+    return (attempt.reporter ??= new Reporter(this.host, attempt));
   }
 
   private timeUp(attempt: Attempt): void {
@@ -233,6 +248,14 @@ export class Attempts {
   }
 
   private async afterAttempt(attempt: Attempt, ok: boolean, value: unknown): Promise<void> {
+    if (attempt.abandoned) return;
+    if (attempt.cancelled) {
+      this.releaseSlot(attempt);
+      this.loop.kick();
+      return;
+    }
+    // Reports the handler made are in the record its outcome is built from.
+    if (attempt.reporter) await attempt.reporter.idle();
     if (attempt.abandoned) return;
     if (attempt.cancelled) {
       this.releaseSlot(attempt);

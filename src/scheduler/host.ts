@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import type { JobRecord, Store } from '../store/store.js';
 import type { HandlerRetryOptions, JobContext } from '../types.js';
+import type { TraceHook } from './trace-hook.js';
 
 /** A registered handler with its own limits. */
 export interface HandlerEntry {
@@ -13,6 +14,8 @@ export interface HandlerEntry {
   concurrency: number;
   retry: HandlerRetryOptions | undefined;
   timeout: number | undefined;
+  /** Lines of `job.log()` kept (register option), or undefined for the scheduler's. */
+  keepLogs?: number | undefined;
 }
 
 /** What the dispatcher needs from its Scheduler. */
@@ -34,4 +37,8 @@ export interface DispatchHost {
   emit(type: string, make: () => object): void;
   /** A JobInfo; `nextRunAt` overrides a schedule's next run (occurrence views). */
   view(record: JobRecord, nextRunAt?: Date | null): object;
+  /** Lines of `job.log()` kept for jobs of `name`. */
+  keepLogs(name: string): number;
+  /** The tracing seam godelayq/otel installed, if any (trace-hook.ts). */
+  traceHook(): TraceHook | undefined;
 }

@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   strict?: boolean;
   /** Payloads and handler results larger than this (UTF-8 JSON) are a ValidationError, bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /** Lines of `job.log()` kept per job (the newest), 0..1000000; 0 keeps none. @default 100 */
+  keepLogs?: number;
 }
 
 /** Options of `register()`. */
@@ -45,6 +47,8 @@ export interface RegisterOptions {
   concurrency?: number;
   retry?: HandlerRetryOptions;
   timeout?: number;
+  /** Lines of `job.log()` kept per job of this name. @default the scheduler's `keepLogs` (100) */
+  keepLogs?: number;
 }
 
 /** A handler for job name `N`. Its return value is the `completed` event's `result` (typed by the result map, if any). */
@@ -94,8 +98,9 @@ export const CONSTRUCTOR_KEYS = new Set([
   'misfireGraceMs',
   'strict',
   'maxPayloadBytes',
+  'keepLogs',
 ]);
-export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout']);
+export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'keepLogs']);
 export const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);
 export const STOP_KEYS = new Set(['timeout']);
 export const WRITE_KEYS = new Set(['db']);

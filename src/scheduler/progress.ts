@@ -104,8 +104,8 @@ export class Reporter {
   /** Queues a write of `change(record)`, applied to the attempt's record as it is when the write starts. */
   private write(change: (record: JobRecord) => JobRecord, stored?: (record: JobRecord) => void): Promise<void> {
     const run = async (): Promise<void> => {
+      // Reports made before the handler returned are written even if it has returned since (it may not have awaited them).
       const attempt = this.attempt;
-      if (attempt.finished) throw finishedError(attempt.record);
       const next = change(attempt.record);
       const token = next.token as string;
       const ok = await (this.host.store.progress as NonNullable<Store['progress']>).call(this.host.store, next.id, token, next);

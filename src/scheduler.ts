@@ -132,7 +132,6 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestContext;
   private readonly waiters: Waiters;
-  private traceHook: TraceHook | undefined;
   private status: 'idle' | 'starting' | 'started' | 'stopping' = 'idle';
   /** Once stopped, say so (not "not started") when called. */
   private stoppedOnce = false;
@@ -176,7 +175,6 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
       keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? keepLogs,
-      traceHook: () => this.traceHook,
     };
     this.dispatcher = new Dispatcher(host, idFactory());
     this.waiters = new Waiters({
@@ -594,7 +592,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       );
     }
     this.requests.trace = hook?.capture?.bind(hook);
-    this.traceHook = hook;
+    this.dispatcher.setTraceHook(hook);
   }
 
   /** Current counts and start lateness percentiles (ms). */

@@ -24,13 +24,15 @@ import type { ClockTimer } from '../clock.js';
 import { planDue } from '../cron.js';
 import { patchRecord, shiftEvery } from '../store/record.js';
 import type { JobRecord, LostReason } from '../store/store.js';
-import type { JobContext, JsonValue } from '../types.js';
+import type { JsonValue } from '../types.js';
 import { toJsonValue } from '../validate.js';
 import type { Calls } from './calls.js';
 import type { DispatchHost, HandlerEntry } from './host.js';
 import { specOf } from './info.js';
-import { failed, lostError, slotOf, succeeded, type Outcome } from './outcome.js';
-import { Reporter } from './progress.js';
+import { failed, lostError, succeeded, type Outcome } from './outcome.js';
+import { AttemptContext } from './context.js';
+import type { Reporter } from './progress.js';
+import type { TraceHook } from './trace-hook.js';
 
 interface Attempt {
   record: JobRecord;
@@ -79,6 +81,8 @@ export class Attempts {
   private latenessNext = 0;
   /** Some attempt started since the last `drained`. */
   busy = false;
+  /** The tracing seam godelayq/otel installed (trace-hook.ts), if any. */
+  traceHook: TraceHook | undefined;
 
   constructor(
     private readonly host: DispatchHost,
@@ -200,22 +204,9 @@ export class Attempts {
     } catch {
       payload = record.payload;
     }
-    const context: JobContext<unknown, string> = Object.freeze({
-      id: record.id,
-      name: record.name,
-      payload,
-      attempt: record.attempt,
-      runAt: new Date(slotOf(record)),
-      token: record.token as string,
-      // A getter: creating the AbortSignal costs ~2 us and ~1.4 KB, and most handlers never read it.
-      get signal(): AbortSignal {
-        return controller.signal;
-      },
-      progress: (value: unknown) => this.reporter(attempt).progress(value),
-      log: (line: unknown) => this.reporter(attempt).log(line),
-    });
+    const context = new AttemptContext(record, payload, controller, attempt, this.host);
     try {
-      const hook = this.host.traceHook();
+      const hook = this.traceHook;
       const result = hook ? hook.run(context, record.trace, () => handler.fn(context)) : handler.fn(context);
       Promise.resolve(result).then(
         (value) => end(true, value),
@@ -224,11 +215,6 @@ export class Attempts {
     } catch (error) {
       end(false, error);
     }
-  }
-
-  /** The attempt's Reporter, made on first use. */
-  private reporter(attempt: Attempt): Reporter {
-    return (attempt.reporter ??= new Reporter(this.host, attempt));
   }
 
   private timeUp(attempt: Attempt): void {

@@ -6,7 +6,6 @@
 import type { Clock } from '../clock.js';
 import type { JobRecord, Store } from '../store/store.js';
 import type { HandlerRetryOptions, JobContext } from '../types.js';
-import type { TraceHook } from './trace-hook.js';
 
 /** A registered handler with its own limits. */
 export interface HandlerEntry {
@@ -39,6 +38,4 @@ export interface DispatchHost {
   view(record: JobRecord, nextRunAt?: Date | null): object;
   /** Lines of `job.log()` kept for jobs of `name`. */
   keepLogs(name: string): number;
-  /** The tracing seam godelayq/otel installed, if any (trace-hook.ts). */
-  traceHook(): TraceHook | undefined;
 }

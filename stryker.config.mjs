@@ -1,15 +1,17 @@
 // Mutation testing (issue 19): Stryker 9 (the last major that runs on Node 20)
-// over the core modules. Each group pairs modules with the test files that
-// exercise them, and each mutant runs only the files that cover it.
+// over the core modules. Each group pairs modules with the unit test files that
+// drive them directly (a module must be tested by its own tests, and every
+// extra file costs a process start per mutant), and each mutant runs only the
+// files that cover it.
 // `npm run mutate` runs every group (far longer than CI allows: CI does not
 // run it); `MUTATE=heap,retry npm run mutate` runs some.
 // @ts-check
 
 /** @type {Record<string, { mutate: string[]; tests: string[] }>} */
 const GROUPS = {
-  heap: { mutate: ['src/heap.ts'], tests: ['test/heap.test.ts'] },
-  retry: { mutate: ['src/retry.ts'], tests: ['test/retry.test.ts', 'test/scheduler-retry.test.ts', 'test/scheduler-validation.test.ts'] },
-  clock: { mutate: ['src/clock.ts'], tests: ['test/clock-system.test.ts', 'test/scheduler-clock-step.test.ts', 'test/scheduler-basic.test.ts'] },
+  heap: { mutate: ['src/heap.ts'], tests: ['test/heap.test.ts', 'test/heap-handles.test.ts'] },
+  retry: { mutate: ['src/retry.ts'], tests: ['test/retry.test.ts'] },
+  clock: { mutate: ['src/clock.ts'], tests: ['test/clock-system.test.ts', 'test/clock-virtual.test.ts', 'test/scheduler-clock-step.test.ts'] },
   cron: { mutate: ['src/cron.ts', 'src/cron/*.ts'], tests: ['test/cron-*.test.ts'] },
   journal: {
     mutate: ['src/store/json-file/journal.ts', 'src/store/json-file/journal-read.ts'],
@@ -49,4 +51,7 @@ export default {
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: false },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
+  // A second run tests only mutants whose code or covering tests changed.
+  incremental: true,
+  incrementalFile: `reports/mutation/${wanted.join('-')}.incremental.json`,
 };

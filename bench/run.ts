@@ -18,6 +18,7 @@ const SCENARIOS: Record<string, () => Promise<BenchModule>> = {
   scheduler: () => import('./scheduler.js'),
   cron: () => import('./cron.js'),
   loader: () => import('./loader.js'),
+  recovery: () => import('./recovery.js'),
   'job-control': () => import('./job-control.js'),
 };
 

@@ -70,7 +70,8 @@ export function validateRetry(value: unknown, where: string, allowFunction: bool
     throw new ValidationError(`Expected \`${where}.backoff\` to be { type: 'fixed' | 'exponential', delay }, got ${String(b)}`);
   }
   const bo = b as Record<string, unknown>;
-  const allowed = typeof bo.type === 'string' ? BACKOFF_KEYS[bo.type] : undefined;
+  // Own keys only: a type such as 'toString' must not find Object.prototype's.
+  const allowed = typeof bo.type === 'string' && Object.hasOwn(BACKOFF_KEYS, bo.type) ? BACKOFF_KEYS[bo.type] : undefined;
   if (!allowed) throw new ValidationError(`Expected \`${where}.backoff.type\` to be 'fixed' or 'exponential', got ${String(bo.type)}`);
   for (const key of Object.keys(bo)) {
     if (!allowed.includes(key)) throw new ValidationError(`Unknown option \`${where}.backoff.${key}\` for type '${String(bo.type)}'`);

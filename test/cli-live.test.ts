@@ -15,7 +15,7 @@ interface JobsJson {
   source: { readPoint: { offset: number; size: number }; lockHolder?: { pid: number } };
 }
 
-describe('godelayq beside an app that holds the store open', { timeout: 120_000 }, () => {
+describe('godelayq beside an app that holds the store open', { timeout: 600_000 }, () => {
   it('jobs and show never fail while the app writes, and change no byte while it holds the store', async (t) => {
     const dir = tempDir(t);
     await writeStore(dir);

@@ -30,7 +30,7 @@ async function fill(url: string, prefix: string): Promise<void> {
   }
 }
 
-describe('godelayq on a RedisStore', { skip: redisSkip, timeout: 120_000 }, () => {
+describe('godelayq on a RedisStore', { skip: redisSkip, timeout: 600_000 }, () => {
   const server = useRedisServer({ appendfsync: 'everysec' });
 
   it('jobs, show and stats read without writing a key; retry changes the job live', async () => {

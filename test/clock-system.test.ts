@@ -143,6 +143,44 @@ describe('SystemClock', () => {
     assert.equal(steps.length, 3, 'an unsubscribed listener hears nothing');
   });
 
+  it('a step listener that clears the timer at its wake-up (re-basing it) stops it from firing', (t) => {
+    const { wall, tick } = drive(t);
+    let mono = 0;
+    t.mock.method(performance, 'now', () => mono);
+    const clock = new SystemClock();
+    const fired: number[] = [];
+    const timer = clock.setTimer(T + 2 * MAX_WAIT_SLICE, () => fired.push(Date.now()));
+    const steps: number[] = [];
+    clock.onStep((delta) => {
+      steps.push(delta);
+      timer.clear();
+    });
+    mono += MAX_WAIT_SLICE - 1;
+    tick(MAX_WAIT_SLICE - 1);
+    wall.offset += 3_600_000; // the wall jumps past the due time
+    mono += 1;
+    tick(1);
+    assert.deepEqual(steps, [3_600_000], 'the wake-up found the step');
+    tick(10 * MAX_WAIT_SLICE);
+    assert.deepEqual(fired, [], 'cleared by the listener before the timer decided it was due');
+  });
+
+  it('hold() waits with a valid delay: Node raises no TimeoutOverflowWarning', async () => {
+    const warnings: string[] = [];
+    // Only this kind: the mocked timers of the tests above raise an ExperimentalWarning.
+    const onWarning = (w: Error): void => void (w.name === 'TimeoutOverflowWarning' && warnings.push(w.message));
+    process.on('warning', onWarning);
+    try {
+      const release = new SystemClock().hold();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      release();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it('hold() keeps a ref\'d handle until released', () => {
     const clock = new SystemClock();
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

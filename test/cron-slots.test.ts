@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { countSlots, firstSlot, nextSlot, prevSlot, validateRecurrence, type RecurrenceSpec } from '../src/cron.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -184,5 +185,43 @@ describe('every', () => {
     ]);
     assert.equal(prevSlot(started, at('2025-01-01T10:07:00Z')), undefined);
     assert.equal(nextSlot({ every: 15 * MIN }, at('2025-01-01T10:07:00Z')), at('2025-01-01T10:15:00Z'));
+  });
+});
+
+describe('every: exact arithmetic at the ends of the time range (property)', () => {
+  // The oracle counts in BigInt: anchor + k × every, no float division.
+  const exactNext = (anchor: number, every: number, after: number): bigint => {
+    const d = BigInt(after) - BigInt(anchor);
+    const k = d >= 0n ? d / BigInt(every) + 1n : -((-d - 1n) / BigInt(every));
+    return BigInt(anchor) + k * BigInt(every);
+  };
+  const big = fc.integer({ min: -8.64e15, max: 8.64e15 });
+  const every = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 8.64e15 }), fc.constantFrom(3, 7, 86_400_000, 999_999_937));
+
+  it('nextSlot is the first anchor + k × every after `after`, prevSlot the last before `before`', () => {
+    fc.assert(
+      fc.property(big, every, big, (anchor, step, t) => {
+        const spec = { every: step, anchor };
+        const next = exactNext(anchor, step, t);
+        const got = nextSlot(spec, t);
+        if (next <= 8_640_000_000_000_000n) assert.equal(got, Number(next), `next after ${t}`);
+        else assert.equal(got, undefined);
+        const prev = exactNext(anchor, step, t - 1) - BigInt(step);
+        const back = prevSlot(spec, t);
+        if (prev >= -8_640_000_000_000_000n) assert.equal(back, Number(prev), `prev before ${t}`);
+        else assert.equal(back, undefined);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('countSlots of an empty or reversed range, or with cap 0, is 0', () => {
+    const spec = { every: 1000, anchor: 0 };
+    assert.equal(countSlots(spec, 5000, 5000), 0);
+    assert.equal(countSlots(spec, 5000, 1000), 0);
+    assert.equal(countSlots(spec, 0, 10_000, 0), 0);
+    assert.equal(countSlots(spec, 0, 10_000, 3), 3);
+    assert.equal(countSlots(spec, 0, 10_000), 10);
+    assert.equal(countSlots({ cron: '* * * * *' }, at('2027-01-01T00:00:00Z'), at('2027-01-01T00:00:00Z')), 0);
   });
 });

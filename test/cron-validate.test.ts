@@ -122,3 +122,57 @@ describe('recurrenceSignature', () => {
     assert.notEqual(recurrenceSignature({ every: 1000 }), recurrenceSignature({ every: 1001 }));
   });
 });
+
+describe('validateRecurrence: the rest of its refusals', () => {
+  const now = Date.UTC(2027, 0, 1);
+  it('a spec that is not an object, a bad now, and a bounded spec with no slot name what they got', () => {
+    for (const bad of [null, undefined, 'every 5 s']) {
+      assert.throws(
+        () => validateRecurrence(bad as unknown as RecurrenceSpec, now),
+        (e: unknown) => e instanceof ValidationError && e.message === `Expected a recurrence spec object, got ${String(bad)}`,
+      );
+    }
+    for (const bad of [Number.NaN, Infinity, '1' as unknown as number]) {
+      assert.throws(
+        () => validateRecurrence({ every: 1000 }, bad),
+        (e: unknown) => e instanceof ValidationError && e.message.startsWith('Expected `now` to be epoch milliseconds, got '),
+      );
+    }
+    rejects({ every: 60_000, startAt: now + 1, endAt: now + 2, anchor: now }, now, 'every 60000 ms', 'endAt 2027-01-01T00:00:00.002Z', 'no slot');
+    rejects({ every: 1000, anchor: 8.64e15 - 10 }, 8.64e15 - 5, 'every 1000 ms', 'before +275760-09-13T00:00:00.000Z', 'no slot after');
+  });
+});
+
+describe('recurrenceSignature: values', () => {
+  it('Dates become epoch ms, -0 is 0, undefined items of arrays are null, as JSON would store them', () => {
+    const t = Date.UTC(2027, 5, 1);
+    assert.equal(recurrenceSignature({ every: 1000, endAt: new Date(t) as unknown as number }), recurrenceSignature({ every: 1000, endAt: t }));
+    assert.equal(recurrenceSignature({ every: 1000, priority: -0 }), recurrenceSignature({ every: 1000, priority: 0 }));
+    assert.equal(recurrenceSignature({ every: 1000, tags: ['a', undefined, 'b'] }), recurrenceSignature({ every: 1000, tags: ['a', null, 'b'] }));
+    assert.notEqual(recurrenceSignature({ every: 1000, tags: ['a', 'b'] }), recurrenceSignature({ every: 1000, tags: ['b', 'a'] }), 'array order matters');
+    assert.equal(recurrenceSignature({ every: 1000, meta: { on: true, n: null } }), recurrenceSignature({ every: 1000, meta: { n: null, on: true } }));
+  });
+
+  it('a value JSON cannot hold is a ValidationError naming where it is', () => {
+    const refused: [unknown, string][] = [
+      [Number.NaN, 'Expected `declaration.retry.backoff.delay` to be a finite number, got NaN'],
+      [Infinity, 'Expected `declaration.retry.backoff.delay` to be a finite number, got Infinity'],
+      [() => 5, 'Expected `declaration.retry.backoff.delay` to be a JSON value, got a function'],
+      [10n, 'Expected `declaration.retry.backoff.delay` to be a JSON value, got a bigint'],
+    ];
+    for (const [delay, message] of refused) {
+      assert.throws(
+        () => recurrenceSignature({ every: 1000, retry: { maxRetries: 1, backoff: { type: 'fixed', delay } } }),
+        (e: unknown) => e instanceof ValidationError && e.message === message,
+      );
+    }
+    assert.throws(
+      () => recurrenceSignature({ every: 1000, list: [1, Symbol('s')] }),
+      (e: unknown) => e instanceof ValidationError && e.message === 'Expected `declaration.list[1]` to be a JSON value, got a symbol',
+    );
+  });
+
+  it('an unknown zone is kept as given (validation reports it), so two spellings of it differ', () => {
+    assert.notEqual(recurrenceSignature({ cron: '@daily', tz: 'Mars/Olympus' }), recurrenceSignature({ cron: '@daily', tz: 'mars/olympus' }));
+  });
+});

@@ -65,7 +65,7 @@ function child(...args: string[]): Child {
     proc,
     lines,
     exited,
-    waitFor(test, timeoutMs = 20_000) {
+    waitFor(test, timeoutMs = 120_000) {
       const found = lines.find(test);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

@@ -53,7 +53,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function run(command: string, args: readonly string[], cwd: string, timeout = 60_000): Run {
+// Generous: the build (npm run build) under c8 on a loaded machine took over 60 s.
+function run(command: string, args: readonly string[], cwd: string, timeout = 300_000): Run {
   const r = spawnSync(command, args, { cwd, env: cleanEnv(), encoding: 'utf8', timeout });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -277,7 +278,7 @@ const TYPE_CHECKS = [
   { label: 'node10', compilerOptions: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, files: ['commonjs.ts'] },
 ] as const;
 
-describe('packaging: the packed tarball in a fresh project', { timeout: 180_000 }, () => {
+describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 }, () => {
   let temp = '';
   let project = '';
   let tarball = '';

@@ -19,7 +19,7 @@ import { claimNow, job, liveContext, track, untilOk, waitFor, withSchema } from 
 const UNKNOWN = /no answer.*the outcome is unknown/s;
 
 // A bound on the whole file: a hang here must fail the run, not stall it.
-describe('PostgresStore: every call settles within its deadline', { skip: postgresSkip, timeout: 300_000 }, () => {
+describe('PostgresStore: every call settles within its deadline', { skip: postgresSkip, timeout: 600_000 }, () => {
   const server = usePostgresServer();
   /** A plain TCP proxy: it injects the faults (it knows nothing of Redis or PostgreSQL). */
   let proxy: RedisProxy;

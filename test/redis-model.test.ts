@@ -20,7 +20,6 @@ describe('Store model: RedisStore', { skip: redisSkip }, () => {
         return Promise.resolve({
           store: new RedisStore({ url: server.url, prefix }),
           claimed: new Map(),
-          fifoTies: false,
           cleanup: async () => {
             await deletePrefix(server.url, prefix);
             assert.deepEqual(await keysUnder(server.url, prefix), []);
@@ -53,17 +52,22 @@ describe('Store model: RedisStore', { skip: redisSkip }, () => {
     }
   });
 
-  it('a job that replaced a running one waits behind jobs scheduled before it at the same time and priority', { todo: 'RedisStore claims the replacement first (found by the model test)' }, async () => {
+  // The todo this replaces: the model saw a replacement claimed ahead of an equal job
+  // scheduled before it. The replacement was of a name this process had claimed
+  // before and the other job of a name new to it: the name bug above, not the seq
+  // of a replacement (the insert script gives it the next one). The conformance
+  // suite checks the same order for every store.
+  it('a job that replaced a running one waits behind an equal job of a name new to this process (found by the model test)', async () => {
     const prefix = `model-fifo${++n}`;
     const store = new RedisStore({ url: server.url, prefix });
     const base = Date.now();
-    const rec = (id: string): NewJobRecord => ({ id, name: 'x', payload: 0, state: 'scheduled', runAt: base - 1000, createdAt: base, attempt: 0, priority: 0 });
+    const rec = (id: string, name: string): NewJobRecord => ({ id, name, payload: 0, state: 'scheduled', runAt: base - 1000, createdAt: base, attempt: 0, priority: 0 });
     try {
-      await store.open(storeContext({ now: () => base }));
-      await store.insert([{ record: rec('a'), onDuplicate: 'reject' }]);
-      await store.claim({ now: base, limit: 1, capacity: () => 1000, token: () => 't1' });
-      await store.insert([{ record: rec('e'), onDuplicate: 'reject' }, { record: rec('a'), onDuplicate: 'replace' }]);
-      const { jobs } = await store.claim({ now: base, limit: 1, capacity: () => 1000, token: () => 't2' });
+      await store.open(storeContext({ now: () => Date.now() }));
+      await store.insert([{ record: rec('a', 'x'), onDuplicate: 'reject' }]);
+      assert.deepEqual((await store.claim({ now: Date.now(), limit: 1, capacity: () => 1000, token: () => 't1' })).jobs.map((j) => j.id), ['a']);
+      await store.insert([{ record: rec('e', 'y'), onDuplicate: 'reject' }, { record: rec('a', 'x'), onDuplicate: 'replace' }]);
+      const { jobs } = await store.claim({ now: Date.now(), limit: 1, capacity: () => 1000, token: () => 't2' });
       assert.deepEqual(jobs.map((j) => j.id), ['e'], 'e was scheduled first');
     } finally {
       await store.close();

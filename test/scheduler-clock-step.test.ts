@@ -13,7 +13,7 @@ import { JsonFileStore } from '../src/store/json-file.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { StorePersistError } from '../src/errors.js';
 import type { JobRecord } from '../src/store/store.js';
-import { T0, record, until } from './helpers.js';
+import { T0, collectEvents, record, until } from './helpers.js';
 import { removeTempDirs, tempDir } from './json-file-helpers.js';
 
 after(removeTempDirs);
@@ -202,6 +202,43 @@ describe('faults around clock steps (found by the simulation)', () => {
     await clock.advance(1000);
     assert.equal((await scheduler.get('fresh'))?.runAt.getTime(), T0 + H + 10 * MIN, 'not moved by the step it never saw');
     assert.equal((await scheduler.get('old'))?.runAt.getTime(), T0 + H + 50 * MIN, 'the older delay moved with the step');
+    await scheduler.stop();
+  });
+
+  it('a step while an outcome waits to be recorded re-bases it: an every slot and a retry backoff keep elapsed time (seed 160088024)', async () => {
+    class FlakySettle extends MemoryStore {
+      failing = true;
+      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+        if (this.failing) throw new StorePersistError('disk full (injected)');
+        return super.settle(id, token, next);
+      }
+    }
+    const store = new FlakySettle();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, store, retry: { maxRetries: 1, backoff: { type: 'fixed', delay: 10 * MIN } } });
+    const events = collectEvents(scheduler, ['completed', 'failed']);
+    scheduler.register('work', (job) => {
+      if (job.payload.n === 2) throw new Error('flaky');
+    });
+    await scheduler.start();
+    await scheduler.scheduleEvery('work', 10 * MIN, { n: 1 }, { id: 'e' });
+    await scheduler.scheduleIn('work', 10 * MIN, { n: 2 }, { id: 'j' });
+    await clock.advance(10 * MIN); // both ran; their outcomes are refused and retried
+    assert.equal((await scheduler.get('e'))?.state, 'running');
+    assert.equal((await scheduler.get('j'))?.state, 'running');
+    await clock.set(clock.now() - H);
+    store.failing = false;
+    await clock.advance(1000);
+    const e = await scheduler.get('e');
+    const j = await scheduler.get('j');
+    // Computed before the step: next slot +20 min, retry +20 min (wall, old frame); both are elapsed time.
+    assert.equal(e?.runAt.getTime(), T0 + 20 * MIN - H, 'the next every slot moved with the step');
+    assert.equal(j?.state, 'scheduled');
+    assert.equal(j?.runAt.getTime(), T0 + 20 * MIN - H, 'the retry backoff moved with the step');
+    const completed = events.of('completed').find((x) => x.job.id === 'e');
+    assert.equal(completed?.nextRunAt?.getTime(), T0 + 20 * MIN - H, 'completed reports the recorded next run');
+    const failed = events.of('failed').find((x) => x.job.id === 'j');
+    assert.equal(failed?.nextRunAt?.getTime(), T0 + 20 * MIN - H, 'failed reports the recorded retry time');
     await scheduler.stop();
   });
 

@@ -347,6 +347,29 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
         });
       });
 
+      // SPEC: equal due time and priority, first scheduled runs first. A replace is a
+      // new schedule: the replacement queues behind every equal job scheduled before
+      // the replace, whatever the name, and keeps no place of the job it replaced.
+      it('a replacement queues as scheduled at its replace, behind equal jobs of any name', async () => {
+        await withStore(async (store) => {
+          await insert(store, newRecord('a', { name: 'x' }), newRecord('b', { name: 'x' }));
+          // 'a' runs: this process now knows name 'x' (RedisStore once preferred known names).
+          assert.deepEqual(ids((await store.claim(claimAll(CT0, { limit: 1 }))).jobs), ['a']);
+          await insert(store, newRecord('e', { name: 'y' }));
+          const replaced = await store.insert([
+            { record: newRecord('a', { name: 'x' }), onDuplicate: 'replace' },
+            { record: newRecord('b', { name: 'x' }), onDuplicate: 'replace' },
+          ]);
+          assert.deepEqual(
+            replaced.map((r) => r.outcome),
+            ['replaced', 'replaced'],
+          );
+          const order: string[] = [];
+          for (let round = 0; round < 4; round++) order.push(...ids((await store.claim(claimAll(CT0, { limit: 1 }))).jobs));
+          assert.deepEqual(order, ['e', 'a', 'b'], 'e was scheduled before both replacements; a was replaced before b');
+        });
+      });
+
       it('respects per-name capacity and the limit, and reports waiting names', async () => {
         await withStore(async (store) => {
           await insert(

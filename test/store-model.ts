@@ -47,8 +47,6 @@ export interface Real {
   claimed: Map<string, JobRecord>;
   /** A new instance over the same storage (durable stores). */
   reopen?: () => Promise<Store>;
-  /** False: ties of (priority, runAt) may be claimed in another order than insertion (a known gap). */
-  fifoTies?: boolean;
 }
 
 /** Offsets in the due band (≤ 0) or the future band (≥ 1 h), as the arbitraries give them. */
@@ -146,18 +144,11 @@ class Claim implements Cmd {
       .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
     const picked = due.slice(0, this.limit);
     const { jobs } = await r.store.claim({ now: m.base, limit: this.limit, capacity: () => 1000, token: newToken });
-    if (r.fifoTies === false) {
-      // Known RedisStore gap (see the todo in redis-model.test.ts): among equal (priority, runAt) the order may differ.
-      const key = (j: { priority: number; runAt: number }): string => `${j.priority}@${j.runAt}`;
-      assert.deepEqual(jobs.map(key), picked.map(key), 'claims the due jobs by priority, then runAt');
-      for (const job of jobs) assert.ok(due.some((d) => d.id === job.id), `${job.id} was due`);
-    } else {
-      assert.deepEqual(
-        jobs.map((j) => j.id),
-        picked.map((j) => j.id),
-        'claims the due jobs by priority, then runAt, then insertion order',
-      );
-    }
+    assert.deepEqual(
+      jobs.map((j) => j.id),
+      picked.map((j) => j.id),
+      'claims the due jobs by priority, then runAt, then insertion order',
+    );
     for (const job of jobs) {
       const mj = m.jobs.get(job.id)!;
       assert.equal(job.state, 'running');

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ValidationError } from '../src/errors.js';
-import { toJsonValue } from '../src/validate.js';
+import { MAX_JSON_DEPTH, toJsonValue } from '../src/validate.js';
 
 /**
  * Leaves out -0, the one JSON number that does not round-trip (it prints as 0; see the todo
@@ -119,5 +119,53 @@ describe('toJsonValue (property)', () => {
     assert.ok(Object.is((toJsonValue({ n: -0 }) as { n: number }).n, 0));
     assert.ok(Object.is(toJsonValue(-0), 0));
     assert.ok(Object.is((toJsonValue([-0]) as number[])[0], 0));
+  });
+});
+
+describe('toJsonValue: depth, size and hostile values', () => {
+  const nest = (depth: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < depth; i++) v = [v];
+    return v;
+  };
+
+  it(`nests up to ${MAX_JSON_DEPTH} levels; one more is refused, the path in the message cut to its start`, () => {
+    assert.deepEqual(toJsonValue(nest(MAX_JSON_DEPTH)), nest(MAX_JSON_DEPTH));
+    const path = `payload${'[0]'.repeat(MAX_JSON_DEPTH)}`;
+    assert.throws(
+      () => toJsonValue(nest(MAX_JSON_DEPTH + 1)),
+      (e: unknown) => e instanceof ValidationError && e.message === `Expected \`${path.slice(0, 57)}...\` to nest at most ${MAX_JSON_DEPTH} levels deep, got deeper`,
+    );
+    assert.throws(
+      () => toJsonValue({ a: nest(MAX_JSON_DEPTH) }, 'p'),
+      (e: unknown) => e instanceof ValidationError && e.message.startsWith('Expected `p.a[0][0]'),
+    );
+  });
+
+  it('a value whose traps throw is a ValidationError, not the trap’s error', () => {
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf: () => {
+          throw new Error('trap');
+        },
+      },
+    );
+    assert.throws(
+      () => toJsonValue({ x: hostile }),
+      (e: unknown) => e instanceof ValidationError && e.message === 'Expected `payload` to be JSON, got a value that throws when read' && (e.cause as Error).message === 'trap',
+    );
+  });
+
+  it('maxBytes counts UTF-8 bytes of the JSON text: at the limit is accepted, one byte over is refused', () => {
+    const value = { s: 'é'.repeat(10) }; // {"s":"…"}: 8 + 20 bytes
+    assert.equal(Buffer.byteLength(JSON.stringify(value)), 28);
+    assert.deepEqual(toJsonValue(value, 'payload', 28), value);
+    assert.throws(
+      () => toJsonValue(value, 'payload', 27),
+      (e: unknown) => e instanceof ValidationError && e.message === 'Expected `payload` to be at most 27 bytes as JSON (maxPayloadBytes), got 28 bytes',
+    );
+    assert.equal(toJsonValue('ab', 'payload', 4), 'ab');
+    assert.throws(() => toJsonValue('abc', 'payload', 4), (e: unknown) => e instanceof ValidationError && e.message.endsWith('got 5 bytes'));
   });
 });

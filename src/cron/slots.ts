@@ -59,10 +59,7 @@ export function nextSlot(spec: RecurrenceSpec, after: number): number | undefine
   const limit = spec.endAt ?? MAX_TIME;
   let t: number | undefined;
   if (spec.every !== undefined) {
-    const anchor = anchorOf(spec);
-    const guess = anchor + Math.floor((lo - anchor) / spec.every + 1) * spec.every;
-    // Float division can land one step off for huge values; settle on the exact slot.
-    t = guess <= lo ? guess + spec.every : guess - spec.every > lo ? guess - spec.every : guess;
+    t = everyAfter(anchorOf(spec), spec.every, lo);
   } else {
     const cron = compileCron(spec.cron);
     const zone = zoneOf(spec.tz, spec.cron);
@@ -78,9 +75,7 @@ export function prevSlot(spec: RecurrenceSpec, before: number): number | undefin
   const low = spec.startAt ?? -MAX_TIME;
   let t: number | undefined;
   if (spec.every !== undefined) {
-    const anchor = anchorOf(spec);
-    const guess = anchor + Math.floor((hi - 1 - anchor) / spec.every) * spec.every;
-    t = guess >= hi ? guess - spec.every : guess + spec.every < hi ? guess + spec.every : guess;
+    t = everyAfter(anchorOf(spec), spec.every, hi - 1, 1);
   } else {
     const cron = compileCron(spec.cron);
     const zone = zoneOf(spec.tz, spec.cron);
@@ -112,6 +107,21 @@ export function countSlots(spec: RecurrenceSpec, fromExclusive: number, toInclus
 
 function anchorOf(spec: RecurrenceSpec): number {
   return spec.anchor ?? spec.startAt ?? 0;
+}
+
+/** The first `anchor + k × every` strictly after `after`, less `back` steps of `every`. */
+function everyAfter(anchor: number, every: number, after: number, back: 0 | 1 = 0): number {
+  const distance = after - anchor;
+  if (!(Math.abs(anchor) + Math.abs(distance) + 2 * every <= Number.MAX_SAFE_INTEGER)) {
+    // Near the ends of the time range the distance or the slots past it have no exact double.
+    const d = BigInt(after) - BigInt(anchor);
+    const k = (d >= 0n ? d / BigInt(every) + 1n : -((-d - 1n) / BigInt(every))) - BigInt(back);
+    return Number(BigInt(anchor) + k * BigInt(every));
+  }
+  const guess = anchor + Math.floor(distance / every + 1) * every;
+  // Float division can land one step off for huge values; settle on the exact slot.
+  const first = guess <= after ? guess + every : guess - every > after ? guess - every : guess;
+  return first - back * every;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@
 import { GodelayqError, JobTimeoutError, LeaseLostError, SchedulerStoppedError, toError } from '../errors.js';
 import type { ClockTimer } from '../clock.js';
 import { planDue } from '../cron.js';
-import { patchRecord, shiftEvery } from '../store/record.js';
+import { patchRecord, shiftDue } from '../store/record.js';
 import type { JobRecord, LostReason } from '../store/store.js';
 import type { JsonValue } from '../types.js';
 import { toJsonValue } from '../validate.js';
@@ -65,6 +65,8 @@ export interface AttemptLoop {
   checkDrained(): void;
   /** stop() gave up: settle retries end. */
   halted(): boolean;
+  /** A clock step's re-base is owed to the store: lands it first, or rejects (see Dispatcher.beforeWrite). */
+  beforeWrite(): Promise<void> | undefined;
 }
 
 const LATENESS_WINDOW = 1024;
@@ -270,15 +272,18 @@ export class Attempts {
     }
     attempt.pending = outcome.next;
     await this.settle(attempt, record, outcome.next, () => {
+      // What was recorded: a clock step during the settle moved an elapsed-time due (see step).
+      const recorded = attempt.pending ?? outcome.next;
+      const nextRunAt = outcome.nextRunAt === undefined ? undefined : recorded.runAt;
       if (error === undefined) {
         this.host.emit('completed', () => ({
           name: record.name,
-          job: this.host.view(outcome.occurrence, outcome.nextRunAt === undefined ? null : new Date(outcome.nextRunAt)),
+          job: this.host.view(outcome.occurrence, nextRunAt === undefined ? null : new Date(nextRunAt)),
           result: value,
           durationMs,
-          ...(outcome.nextRunAt === undefined ? {} : { nextRunAt: new Date(outcome.nextRunAt) }),
+          ...(nextRunAt === undefined ? {} : { nextRunAt: new Date(nextRunAt) }),
         }));
-      } else this.emitFailure(outcome, error);
+      } else this.emitFailure(nextRunAt === undefined ? outcome : { ...outcome, nextRunAt }, error);
     });
   }
 
@@ -307,7 +312,11 @@ export class Attempts {
     let recorded = false;
     for (;;) {
       try {
-        settled = await this.loop.calls.track(this.host.store.settle(claimed.id, token, next));
+        // The outcome is in the frame of the latest clock step: an owed re-base
+        // lands first, or it would move the recorded due a second time.
+        const owed = this.loop.beforeWrite();
+        if (owed) await owed;
+        settled = await this.loop.calls.track(this.host.store.settle(claimed.id, token, this.outcomeOf(attempt, claimed, next)));
         recorded = true;
         break;
       } catch (error) {
@@ -321,6 +330,13 @@ export class Attempts {
     if (attempt) this.releaseSlot(attempt);
     if (recorded && settled) emit?.();
     this.loop.kick();
+  }
+
+  /** The outcome to record now: a clock step since it was computed may have moved it (see step). */
+  private outcomeOf(attempt: Attempt | undefined, claimed: JobRecord, next: JobRecord): JobRecord {
+    if (attempt) return attempt.pending ?? next;
+    const aside = this.settling.get(claimed.id);
+    return aside && aside.token === claimed.token ? aside.next : next;
   }
 
   /** A settle of a claimed job that never ran (it holds no slot). */
@@ -340,11 +356,17 @@ export class Attempts {
    * local store (`local`), and so does a running `every` occurrence's slot.
    */
   step(deltaMs: number, local: boolean): void {
+    if (local) {
+      // An outcome waiting to be recorded was computed before the step: its
+      // elapsed-time due (an every slot, a retry backoff) moves like the
+      // store's records, or the settle would write the old frame over the re-base.
+      for (const entry of this.settling.values()) entry.next = shiftDue(entry.next, deltaMs);
+    }
     for (const attempt of this.attempts.values()) {
-      // A running `every` occurrence keeps elapsed time too: its outcome's next slot follows from the moved slot.
-      const recur = attempt.record.recur;
-      if (local && recur?.every !== undefined) {
-        attempt.record = patchRecord(attempt.record, { runAt: attempt.record.runAt + deltaMs, recur: shiftEvery(recur, deltaMs) });
+      if (local) {
+        // A running `every` occurrence keeps elapsed time too: its outcome's next slot follows from the moved slot.
+        attempt.record = shiftDue(attempt.record, deltaMs);
+        if (attempt.pending) attempt.pending = shiftDue(attempt.pending, deltaMs);
       }
       if (!attempt.timer) continue;
       attempt.timer.clear();

@@ -58,6 +58,7 @@ export class Dispatcher {
       kick: () => this.kick(),
       checkDrained: () => this.checkDrained(),
       halted: () => this.halted,
+      beforeWrite: () => (this.rebasing() ? this.beforeWrite() : undefined),
     });
   }
 
@@ -335,7 +336,7 @@ export class Dispatcher {
         if (free <= 0 || !this.active || this.paused || this.rebasing()) break;
         const now = this.host.clock.now();
         const claimed = await this.track(
-          this.host.store.claim({ now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken }),
+          this.host.store.claim({ now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken, ahead: true }),
         );
         waiting = claimed.waiting;
         for (const record of claimed.jobs) this.attempts.begin(record, now);

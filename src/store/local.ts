@@ -19,7 +19,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
-import { patchRecord, shiftEvery, clampTime } from './record.js';
+import { patchRecord, shiftDue } from './record.js';
 
 export { patchRecord };
 import type {
@@ -554,13 +554,9 @@ export abstract class LocalStore implements Store {
     if (!Number.isFinite(deltaMs) || deltaMs === 0) return;
     const changes: Change[] = [];
     for (const job of this.state.values()) {
-      if (job.state !== 'scheduled' && job.state !== 'running') continue;
-      const every = job.recur?.every !== undefined ? job.recur : undefined;
       // A running `every` occurrence moves too: its next slot follows from its slot and anchor.
-      if (job.state === 'running' ? !every : !job.relative && !every) continue;
-      const recur = every && shiftEvery(every, deltaMs);
-      const runAt = clampTime(job.runAt + deltaMs);
-      changes.push({ op: 'put', job: patchRecord(job, recur ? { runAt, recur } : { runAt }), keep: true });
+      const moved = shiftDue(job, deltaMs);
+      if (moved !== job) changes.push({ op: 'put', job: moved, keep: true });
     }
     if (changes.length > 0) await this.commit(changes);
   }

@@ -57,6 +57,20 @@ export function shiftEvery(recur: RecurrenceRecord, deltaMs: number): Recurrence
   return { ...recur, slot: clampTime(recur.slot + deltaMs), anchor: clampTime((recur.anchor ?? recur.startAt ?? 0) + deltaMs) };
 }
 
+/**
+ * A record as a clock step of `deltaMs` leaves it (see Store.shift): a
+ * scheduled elapsed-time due (`relative`) and an `every` schedule move, a
+ * running `every` occurrence too (its next slot follows from its slot);
+ * dates and cron slots stay put. Returns `job` itself when nothing moves.
+ */
+export function shiftDue(job: JobRecord, deltaMs: number): JobRecord {
+  if (job.state !== 'scheduled' && job.state !== 'running') return job;
+  const every = job.recur?.every !== undefined ? job.recur : undefined;
+  if (job.state === 'running' ? !every : !job.relative && !every) return job;
+  const runAt = clampTime(job.runAt + deltaMs);
+  return patchRecord(job, every ? { runAt, recur: shiftEvery(every, deltaMs) } : { runAt });
+}
+
 /** Epoch ms within what a Date can hold. */
 export function clampTime(t: number): number {
   return Math.max(-8.64e15, Math.min(8.64e15, t));

@@ -124,6 +124,14 @@ export interface ClaimRequest {
   capacity: (name: string) => number;
   /** Token generator for claimed attempts. */
   token: () => string;
+  /**
+   * The caller claims again as soon as a `settle` of its resolves (a
+   * Scheduler does, for the slot the outcome frees). A shared store may then
+   * claim due jobs for those slots in the settle's own round trip and hand
+   * them to that next claim; they are `running` from that moment, as if
+   * claimed then. Later calls of `capacity` and `token` may be made then.
+   */
+  ahead?: boolean;
 }
 
 export interface ClaimResult {

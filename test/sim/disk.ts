@@ -13,7 +13,8 @@
  *   entries plus a prefix of its pending changes (journaled file systems
  *   apply namespace changes in order), and each surviving file from its
  *   durable image plus a prefix of its pending writes, the first dropped
- *   write torn at any byte ('prefix'), or every pending write kept or lost
+ *   write torn at a 4096-byte page boundary of the file, maybe followed by
+ *   zeros, as FsLayer's contract says ('prefix'), or every pending write kept or lost
  *   512-byte sector by sector, holes reading as zeros ('scramble').
  * - A failed fsync drops the file's pending changes from what can become
  *   durable while reads still see them (Linux marks the pages clean: the
@@ -25,6 +26,9 @@
  */
 import path from 'node:path';
 import type { Prng } from './prng.js';
+
+/** The page a torn write is cut at (FsLayer's contract). */
+const PAGE = 4096;
 
 export type DataOp = { kind: 'write'; pos: number; bytes: Uint8Array } | { kind: 'truncate'; size: number };
 
@@ -379,9 +383,20 @@ export class SimDisk {
         for (let i = 0; i < keep; i++) applyOp(image, ops[i] as DataOp);
         const torn = ops[keep];
         if (torn?.kind === 'write' && torn.bytes.length > 1 && prng.chance(0.5)) {
+          // FsLayer's contract (src/store/json-file/fs.ts): a torn write keeps a
+          // prefix that ends at a page boundary of the file, possibly followed
+          // by zeros (the size grew, the data did not land). A cut inside the
+          // write's first page keeps none of it.
           const cut = prng.int(1, torn.bytes.length - 1);
-          image.write(torn.pos, torn.bytes.subarray(0, cut));
-          this.count('crash.tornWrites');
+          const kept = Math.floor((torn.pos + cut) / PAGE) * PAGE - torn.pos;
+          if (kept > 0) {
+            image.write(torn.pos, torn.bytes.subarray(0, kept));
+            if (prng.chance(0.5)) {
+              image.write(torn.pos + kept, new Uint8Array(torn.bytes.length - kept));
+              this.count('crash.tornWritesZeroTail');
+            }
+            this.count('crash.tornWrites');
+          } else this.count('crash.tornWritesInFirstPage');
         }
         if (keep < ops.length) this.count('crash.dataChangesLost', ops.length - keep);
         for (let i = keep; i < ops.length; i++) if ((ops[i] as DataOp).kind === 'truncate') this.count('crash.truncatesLost');

@@ -478,6 +478,9 @@ export class Model {
         // (to the earlier of both places while a running occurrence keeps the old grid).
         const move = (x: number): number => (running ? Math.min(x, x + delta) : x + delta);
         for (const f of state.facts) if (f.slot !== undefined) f.slot = move(f.slot);
+        // An occurrence running across the step is re-based with its schedule: the slot it
+        // finishes (or loses) is its slot on the moved grid, comparable with the slots after it.
+        if (!running) for (const a of this.attempts) if (a.v === state.ins.v && !a.confirmed) a.slot += delta;
         const done = [...state.doneSlots];
         state.doneSlots = new Set([...done.map((x) => x + delta), ...(running ? done : [])]);
         state.allowedSlots = new Set([...state.allowedSlots].map((x) => x + delta));

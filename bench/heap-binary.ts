@@ -234,6 +234,18 @@ export class BinaryHeap<T> {
   }
 
   /**
+   * The item this handle names, or undefined when the handle names no entry
+   * in the heap (it left, or was never one of this heap's). O(1).
+   *
+   * @example
+   * if (heap.itemOf(handle) === job) heap.removeHandle(handle);
+   */
+  itemOf(handle: HeapHandle): T | undefined {
+    const h = this.#liveIndex(handle);
+    return h < 0 ? undefined : this.#items[h];
+  }
+
+  /**
    * Gives the entry this handle names a new key and returns its new handle
    * (the old one is spent), or undefined when the handle names no entry. The
    * entry goes behind entries with an equal key, as if pushed now. Throws
@@ -344,6 +356,21 @@ export class BinaryHeap<T> {
     for (let i = 0; i < this.#length; i++) {
       const item = this.#items[this.#slots[i]!];
       if (item !== undefined) yield item;
+    }
+  }
+
+  /**
+   * Every item with its handle, in no particular order. O(n). Do not change
+   * the heap while iterating.
+   *
+   * @example
+   * const handles = new Map([...heap.entries()]);
+   */
+  *entries(): IterableIterator<[item: T, handle: HeapHandle]> {
+    for (let i = 0; i < this.#length; i++) {
+      const h = this.#slots[i]!;
+      const item = this.#items[h];
+      if (item !== undefined) yield [item, h + this.#gen[h]! * MAX_CAPACITY];
     }
   }
 

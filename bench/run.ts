@@ -20,6 +20,7 @@ const SCENARIOS: Record<string, () => Promise<BenchModule>> = {
   loader: () => import('./loader.js'),
   recovery: () => import('./recovery.js'),
   'job-control': () => import('./job-control.js'),
+  control: () => import('./control.js'),
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));

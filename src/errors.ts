@@ -20,7 +20,9 @@ export type GodelayqErrorCode =
   | 'ERR_LEASE_LOST'
   | 'ERR_JOB_FAILED'
   | 'ERR_JOB_CANCELLED'
-  | 'ERR_WAIT_TIMEOUT';
+  | 'ERR_WAIT_TIMEOUT'
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_RATE_LIMIT';
 
 /** Base class of every error godelayq throws. */
 export class GodelayqError extends Error {
@@ -200,6 +202,33 @@ export class WaitTimeoutError extends GodelayqError {
     super(`Expected job \`${jobId}\` to finish within ${timeout} ms, got it still unfinished`, { code: 'ERR_WAIT_TIMEOUT' });
     this.jobId = jobId;
     this.timeout = timeout;
+  }
+}
+
+/**
+ * An option the scheduler's store cannot honour (e.g. `group` on
+ * PostgresStore). Thrown at the call, which changes nothing: the option is
+ * never silently ignored.
+ */
+export class UnsupportedOptionError extends GodelayqError {
+  constructor(message: string) {
+    super(message, { code: 'ERR_UNSUPPORTED' });
+  }
+}
+
+/**
+ * Thrown by a handler when the remote side pushed back (HTTP 429 and the
+ * like): the job waits `delayMs` and runs again without counting an attempt,
+ * and no job of its name starts before then (in any process sharing the
+ * store). `job.rateLimit(ms)` builds one.
+ * @example throw new RateLimitError(30_000)
+ */
+export class RateLimitError extends GodelayqError {
+  /** How long the job's name waits, ms. */
+  readonly delayMs: number;
+  constructor(delayMs: number, message = `Rate limited by the remote side: retry in ${delayMs} ms`) {
+    super(message, { code: 'ERR_RATE_LIMIT' });
+    this.delayMs = delayMs;
   }
 }
 

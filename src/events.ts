@@ -48,6 +48,12 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap, Results = object>
    */
   failed: { job: JobInfoOf<Jobs, Results>; error: Error; willRetry: boolean; nextRunAt?: Date };
   retrying: { job: JobInfoOf<Jobs, Results>; attempt: number; delay: number; nextRunAt: Date };
+  /**
+   * A handler said the remote side pushed back (`job.rateLimit(ms)` or a
+   * RateLimitError): the job waits, this attempt not counted, and no job of
+   * its name starts before `until` (in every process of a shared store).
+   */
+  rateLimited: { job: JobInfoOf<Jobs, Results>; delayMs: number; until: Date };
   /** An occurrence failed for good (a schedule goes on to its next slot). */
   dead: { job: JobInfoOf<Jobs, Results>; error: Error };
   /**

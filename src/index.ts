@@ -38,6 +38,8 @@ export {
   JobFailedError,
   JobCancelledError,
   WaitTimeoutError,
+  UnsupportedOptionError,
+  RateLimitError,
   toError,
 } from './errors.js';
 export type { GodelayqErrorCode } from './errors.js';
@@ -47,6 +49,7 @@ export type {
   Store,
   StoreContext,
   StoreCounts,
+  StoreFeatures,
   StoreListFilter,
   JobRecord,
   NewJobRecord,
@@ -75,6 +78,7 @@ export type {
   OnDuplicate,
   MisfirePolicy,
   ScheduleOptions,
+  GroupOption,
   EveryOptions,
   CronOptions,
   WriteOptions,

@@ -22,7 +22,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { constants as osConstants } from 'node:os';
 import { SystemClock, type Clock } from './clock.js';
-import { GodelayqError, SchedulerStoppedError, ValidationError, toError } from './errors.js';
+import { GodelayqError, SchedulerStoppedError, UnsupportedOptionError, ValidationError, toError } from './errors.js';
 import {
   EventStream,
   type EventStreamOptions,
@@ -72,7 +72,8 @@ import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
 import { DEFAULT_KEEP_LOGS, checkKeepLogs } from './scheduler/progress.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
-import type { InsertRequest, InsertResult, JobRecord, Store, StoreWriteOptions } from './store/store.js';
+import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
+import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
 import type {
   CronOptions,
   EveryOptions,
@@ -104,6 +105,10 @@ import {
 
 export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler/options.js';
 
+/** The store options of a call without `db`. */
+const NO_WRITE: StoreWriteOptions = Object.freeze({});
+
+/** eventemitter3's event map: each event has one payload argument. */
 type EmitterMap<Jobs extends JobMap, Results> = { [K in keyof SchedulerEvents<Jobs, Results>]: [SchedulerEvents<Jobs, Results>[K]] };
 
 /**
@@ -128,6 +133,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly strict: boolean;
   private readonly holdProcess: boolean;
   private readonly handlers = new Map<string, HandlerEntry>();
+  private readonly rateLimits = new RateLimits();
   private readonly streams = new Set<EventStream<SchedulerEvent<Jobs, Results>>>();
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestContext;
@@ -160,7 +166,11 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (this.maxPayloadBytes > MAX_PAYLOAD_LIMIT) {
       throw new ValidationError(`Expected \`options.maxPayloadBytes\` to be at most ${MAX_PAYLOAD_LIMIT} (256 MiB), got ${this.maxPayloadBytes}`);
     }
-    const keepLogs = o.keepLogs === undefined ? DEFAULT_KEEP_LOGS : checkKeepLogs(o.keepLogs, 'options.keepLogs');
+    const keepLogs = o.keepLogs === undefined ? DEFAULT_KEEP_LOGS : checkKeepLogs(o.keepLogs, 'options.keepLogs', this.store);
+    if (o.rateLimit !== undefined) {
+      this.rateLimits.global = checkRateLimit(o.rateLimit, 'options.rateLimit');
+      this.requireFeature('rateLimits', 'options.rateLimit');
+    }
     const host: DispatchHost = {
       store: this.store,
       clock: this.times,
@@ -171,10 +181,12 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       maxPayloadBytes: this.maxPayloadBytes,
       holdProcess: this.holdProcess,
       handlers: this.handlers,
+      rateLimits: this.rateLimits,
       retryPolicy: (record, handler) => this.retryPolicy(record, handler),
       emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
       keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? keepLogs,
+      wants: (type) => this.wants(type as keyof SchedulerEvents<Jobs, Results>),
     };
     this.dispatcher = new Dispatcher(host, idFactory());
     this.waiters = new Waiters({
@@ -191,6 +203,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       now: () => this.times.now(),
       newId,
       maxPayloadBytes: this.maxPayloadBytes,
+      checkFeature: (feature, what) => this.requireFeature(feature, what),
       checkHandler: (name, where) => {
         if (this.strict && !this.handlers.has(name)) {
           throw new ValidationError(
@@ -200,6 +213,13 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
         }
       },
     };
+  }
+
+  /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`): an option is never silently ignored. */
+  private requireFeature(feature: keyof StoreFeatures, what: string): void {
+    if (this.store.features?.[feature] !== true) {
+      throw new UnsupportedOptionError(`Expected \`${what}\` only with a store that supports ${feature} (MemoryStore, JsonFileStore, RedisStore), got it with ${this.store.constructor.name}`);
+    }
   }
 
   // ---------------------------------------------------------------- handlers
@@ -214,19 +234,23 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const o = checkOptionsObject(options, 'register options') ?? {};
     checkKeys(o, REGISTER_KEYS, 'register options');
     if (options.retry !== undefined) validateRetry(options.retry, 'register options.retry', true);
+    const rateLimit = options.rateLimit === undefined ? undefined : checkRateLimit(options.rateLimit, 'register options.rateLimit');
+    if (rateLimit !== undefined) this.requireFeature('rateLimits', 'register options.rateLimit');
     this.handlers.set(name, {
       fn: handler as HandlerEntry['fn'],
       concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
       retry: options.retry,
       timeout: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'register options.timeout'),
-      keepLogs: options.keepLogs === undefined ? undefined : checkKeepLogs(options.keepLogs, 'register options.keepLogs'),
+      keepLogs: options.keepLogs === undefined ? undefined : checkKeepLogs(options.keepLogs, 'register options.keepLogs', this.store),
     });
+    this.rateLimits.set(name, rateLimit);
     this.dispatcher.handlerRegistered(name);
     return this;
   }
 
   /** Removes the handler of `name`; due jobs of that name wait. Returns whether one was registered. */
   unregister(name: keyof Jobs & string): boolean {
+    this.rateLimits.set(name, undefined);
     return this.handlers.delete(name);
   }
 
@@ -353,27 +377,42 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   // ---------------------------------------------------------------- schedule
 
   /** Runs job `name` once, `delay` ms from now. Resolves once the store has recorded it. */
-  async scheduleIn<N extends keyof Jobs & string>(
+  scheduleIn<N extends keyof Jobs & string>(
     name: N,
     delay: number,
     payload: Jobs[N],
     options?: ScheduleOptions,
   ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
-    this.assertStarted();
-    const request = oneOffRequest(this.requests, name, dueAfter(this.times.now(), delay), true, payload, options);
-    return this.insertOne(request, writeOptions(this.store, options)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    // Not `async`: a MemoryStore insert completes here, and one settled
+    // promise is all this call allocates beyond the job (a third of its time
+    // went to promise hops). Every throw below still becomes a rejection.
+    try {
+      this.assertStarted();
+      const request = oneOffRequest(this.requests, name, dueAfter(this.times.now(), delay), true, payload, options);
+      return this.insertOne(request, options === undefined ? NO_WRITE : writeOptions(this.store, options)) as unknown as Promise<
+        JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>
+      >;
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** Runs job `name` once at `at` (Date or epoch ms); a past time runs at once. */
-  async scheduleAt<N extends keyof Jobs & string>(
+  scheduleAt<N extends keyof Jobs & string>(
     name: N,
     at: Date | number,
     payload: Jobs[N],
     options?: ScheduleOptions,
   ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
-    this.assertStarted();
-    const request = oneOffRequest(this.requests, name, checkTime(at, 'at'), false, payload, options);
-    return this.insertOne(request, writeOptions(this.store, options)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    try {
+      this.assertStarted();
+      const request = oneOffRequest(this.requests, name, checkTime(at, 'at'), false, payload, options);
+      return this.insertOne(request, options === undefined ? NO_WRITE : writeOptions(this.store, options)) as unknown as Promise<
+        JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>
+      >;
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /**
@@ -437,7 +476,19 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     return this.insertOne(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
-  private async insertOne(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
+  /** Inserts one request; throws (synchronously) only for what a store that inserts at once refuses. */
+  private insertOne(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
+    const insertSync = this.store.insertSync;
+    if (insertSync !== undefined && write.db === undefined && !this.dispatcher.rebasing()) {
+      // Nothing to wait for: the job is recorded (and indexed) before this returns.
+      const result = insertSync.call(this.store, [request])[0] as InsertResult;
+      this.dispatcher.arm();
+      return Promise.resolve(this.afterInsert(result, write));
+    }
+    return this.insertAsync(request, write);
+  }
+
+  private async insertAsync(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
     let results: InsertResult[];
     try {
       if (this.dispatcher.rebasing()) await this.dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
@@ -587,7 +638,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    */
   [TRACE_HOOK](hook: TraceHook | undefined): void {
     if (hook?.capture && typeof this.store.progress !== 'function') {
-      throw new ValidationError(
+      throw new UnsupportedOptionError(
         `Expected a store that keeps a job's trace context (MemoryStore, JsonFileStore, RedisStore), got ${this.store.constructor.name}; instrument with { link: false } to trace attempts without linking them to where they were scheduled`,
       );
     }

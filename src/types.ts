@@ -104,6 +104,22 @@ export interface ScheduleOptions extends WriteOptions {
   priority?: number;
   /** @default 'reject' */
   onDuplicate?: OnDuplicate;
+  /**
+   * Run this job in a group: jobs of one group start in order (priority,
+   * then runAt, then insertion), at most `concurrency` at once (default 1),
+   * also across processes on a shared store; waiting groups take turns
+   * (round robin). A string is `{ id }`.
+   * @example { group: 'customer:42' }
+   * @example { group: { id: 'tenant:7', concurrency: 3 } }
+   */
+  group?: string | GroupOption;
+}
+
+/** `options.group` as an object. */
+export interface GroupOption {
+  id: string;
+  /** Most jobs of this group running at once; the limit of the group's next job applies. @default 1 */
+  concurrency?: number;
 }
 
 /** Options of `scheduleEvery`. */
@@ -148,6 +164,8 @@ export interface JobInfo<Name extends string = string, Payload = unknown, Result
   progress?: JsonValue;
   /** The newest lines written with `job.log()`, oldest first. */
   logs?: string[];
+  /** The job's group (`options.group`). */
+  group?: { id: string; concurrency: number };
 }
 
 /** What a handler receives. */
@@ -172,11 +190,23 @@ export interface JobContext<Payload = unknown, Name extends string = string> {
    * Stores `value` (any JSON, e.g. a percentage) as the job's `progress`
    * (`get()`/`list()`, from any process on a shared store) and emits a
    * `progress` event. Resolves once stored; rejects with ValidationError for
-   * a value that is not JSON or a store that cannot keep it (PostgresStore).
+   * a value that is not JSON, UnsupportedOptionError on a store that cannot
+   * keep it (PostgresStore).
    */
   progress(value: JsonValue): Promise<void>;
-  /** Appends `line` to the job's `logs` (the newest `keepLogs` lines are kept). Resolves once stored. */
+  /**
+   * Appends `line` to the job's `logs` (the newest `keepLogs` lines are
+   * kept). Resolves once stored; UnsupportedOptionError on PostgresStore.
+   */
   log(line: string): Promise<void>;
+  /**
+   * The remote side pushed back (HTTP 429 and the like): throws a
+   * RateLimitError that ends this attempt. The job runs again after `ms`,
+   * this attempt not counted, and no job of this name starts before then
+   * (in every process of a shared store).
+   * @example if (res.status === 429) job.rateLimit(Number(res.headers.get('retry-after')) * 1000);
+   */
+  rateLimit(ms: number): never;
 }
 
 /** Filter of `list()`. */

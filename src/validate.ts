@@ -241,6 +241,28 @@ function walkJson(v: unknown, path: string, stack: object[], size: SizeBound): J
   }
 }
 
+/**
+ * A deep, mutable copy of a stored JSON value (plain objects, arrays and
+ * primitives only, no cycles: what toJsonValue or JSON.parse produced), for
+ * a handler to change freely. Several times faster than structuredClone.
+ */
+export function copyJson(v: JsonValue): JsonValue {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    const out = new Array<JsonValue>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = copyJson(v[i] as JsonValue);
+    return out;
+  }
+  const out: Record<string, JsonValue> = {};
+  for (const key of Object.keys(v)) {
+    const child = copyJson((v as Record<string, JsonValue>)[key] as JsonValue);
+    // A parsed record may hold an own `__proto__` key: keep it a key, never a prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: child, writable: true, enumerable: true, configurable: true });
+    else out[key] = child;
+  }
+  return out;
+}
+
 /** The start of a long payload path, for messages about deep nesting. */
 function what(path: string): string {
   return path.length > 60 ? `${path.slice(0, 57)}...` : path;

@@ -40,6 +40,8 @@ interface HandleHeap {
   peek(): number | undefined;
   peekKey(): number | undefined;
   removeHandle(handle: HeapHandle): boolean;
+  itemOf(handle: HeapHandle): number | undefined;
+  entries(): IterableIterator<[number, HeapHandle]>;
   updateHandle(handle: HeapHandle, key: number): HeapHandle | undefined;
   clear(): void;
   check(): void;
@@ -94,6 +96,7 @@ function run(heap: HandleHeap, ops: readonly Op[]): void {
         if (h === undefined) break;
         const before = heap.size;
         assert.equal(heap.removeHandle(h), false);
+        assert.equal(heap.itemOf(h), undefined, 'a spent handle names no item');
         assert.equal(heap.updateHandle(h, 1), undefined);
         assert.equal(heap.size, before);
         break;
@@ -109,6 +112,8 @@ function run(heap: HandleHeap, ops: readonly Op[]): void {
     assert.equal(heap.size, live.length);
     assert.equal(heap.peekKey(), sorted()[0]?.key);
     assert.deepEqual(new Set(heap), new Set(live.map((e) => e.name)));
+    for (const e of live) assert.equal(heap.itemOf(e.handle), e.name, 'itemOf names the live entry');
+    assert.deepEqual(new Map(heap.entries()), new Map(live.map((e) => [e.name, e.handle])), 'entries() is every live item with its handle');
   }
   assert.deepEqual(
     Array.from({ length: live.length }, () => heap.pop()),

@@ -1,7 +1,7 @@
 /**
  * job.progress()/job.log() on shared stores: on RedisStore what a handler in
  * another process reports is visible here (get, list) while it runs; on
- * PostgresStore the handler's report is refused with ValidationError and
+ * PostgresStore the handler's report is refused with UnsupportedOptionError and
  * the job still runs (the README says so).
  */
 import { describe, it } from 'node:test';
@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { Scheduler } from '../src/scheduler.js';
 import { RedisStore } from '../src/redis.js';
 import { PostgresStore } from '../src/postgres.js';
+import { instrument } from '../src/otel.js';
+import { UnsupportedOptionError } from '../src/errors.js';
 import { deletePrefix, redisSkip, useRedisServer } from './redis-server.js';
 import { dropSchema, postgresSkip, usePostgresServer } from './postgres-server.js';
 import { spawnWorker, waitFor } from './fixtures/redis-workers.js';
@@ -45,7 +47,7 @@ describe('job progress on RedisStore', { skip: redisSkip }, () => {
 
 describe('job progress on PostgresStore', { skip: postgresSkip }, () => {
   const server = usePostgresServer();
-  it('refuses job.progress() and job.log() with ValidationError; the job still completes', async () => {
+  it('refuses job.progress() and job.log() with UnsupportedOptionError; the job still completes', async () => {
     const schema = 'progress';
     const scheduler = new Scheduler<{ work: null }>({ store: new PostgresStore({ connectionString: server.url, schema }) });
     const seen: unknown[] = [];
@@ -57,10 +59,22 @@ describe('job progress on PostgresStore', { skip: postgresSkip }, () => {
       const job = await scheduler.scheduleIn('work', 0, null);
       await scheduler.waitFor(job, { timeout: 60_000 });
       assert.equal(seen.length, 2);
-      for (const error of seen) assert.match(String(error), /ValidationError: Expected a store that records progress and logs .* got PostgresStore/);
+      for (const error of seen) assert.match(String(error), /UnsupportedOptionError: Expected a store that records progress and logs .* got PostgresStore/);
     } finally {
       await scheduler.stop();
       await dropSchema(server.url, schema);
     }
+  });
+
+  it('refuses keepLogs and a linked instrument() with UnsupportedOptionError (never ignored); instrument({ link: false }) works', async () => {
+    const store = new PostgresStore({ connectionString: server.url, schema: 'progress_options' });
+    assert.throws(() => new Scheduler({ store, keepLogs: 10 }), (e: unknown) => e instanceof UnsupportedOptionError && /`options.keepLogs` only with a store that records progress and logs.*got it with PostgresStore/.test(e.message));
+    const scheduler = new Scheduler<{ work: null }>({ store });
+    assert.throws(() => scheduler.register('work', () => undefined, { keepLogs: 0 }), UnsupportedOptionError);
+    assert.throws(() => instrument(scheduler), (e: unknown) => e instanceof UnsupportedOptionError && /trace context.*got PostgresStore/.test(e.message));
+    assert.equal(scheduler.listenerCount('started'), 0, 'a refused instrument() changed nothing');
+    const remove = instrument(scheduler, { link: false });
+    assert.ok(scheduler.listenerCount('started') > 0);
+    remove();
   });
 });

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
 import { MemoryStore } from '../src/store/memory.js';
-import { GodelayqError, ValidationError } from '../src/errors.js';
+import { GodelayqError, UnsupportedOptionError, ValidationError } from '../src/errors.js';
 import type { JobContext } from '../src/types.js';
 import { T0, collectEvents, until } from './helpers.js';
 
@@ -130,7 +130,7 @@ describe('job.progress and job.log', () => {
     await scheduler.stop();
   });
 
-  it('is refused with ValidationError on a store that cannot keep it (as PostgresStore), the job still completing', async () => {
+  it('is refused with UnsupportedOptionError on a store that cannot keep it (as PostgresStore), the job still completing', async () => {
     const store = new MemoryStore();
     Object.defineProperty(store, 'progress', { value: undefined });
     const { scheduler, clock } = await setup({ store });
@@ -143,8 +143,16 @@ describe('job.progress and job.log', () => {
     await clock.advance(0);
     await until(async () => (await scheduler.get(job.id))?.state === 'completed');
     assert.equal(seen.length, 2);
-    for (const error of seen) assert.match(String(error), /ValidationError: Expected a store that records progress and logs .* got MemoryStore/);
+    for (const error of seen) assert.match(String(error), /UnsupportedOptionError: Expected a store that records progress and logs .* got MemoryStore/);
     await scheduler.stop();
+  });
+
+  it('refuses keepLogs with UnsupportedOptionError on a store that cannot keep logs (as PostgresStore)', () => {
+    const store = new MemoryStore();
+    Object.defineProperty(store, 'progress', { value: undefined });
+    assert.throws(() => new Scheduler({ store, keepLogs: 5 }), (e: unknown) => e instanceof UnsupportedOptionError && e.code === 'ERR_UNSUPPORTED' && /`options.keepLogs` only with a store that records progress and logs.*MemoryStore/.test(e.message));
+    const scheduler = new Scheduler<Jobs>({ store });
+    assert.throws(() => scheduler.register('import', () => undefined, { keepLogs: 5 }), /`register options.keepLogs` only with a store/);
   });
 
   it('validates keepLogs', () => {

@@ -19,7 +19,7 @@ import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { JsonFileStore } from '../src/store/json-file.js';
-import { ValidationError } from '../src/errors.js';
+import { UnsupportedOptionError } from '../src/errors.js';
 import { T0, until } from './helpers.js';
 
 type Jobs = { 'mail.send': { to: string }; tick: null };
@@ -202,7 +202,7 @@ describe('godelayq/otel', () => {
     // A store without `progress` keeps only the fields it stores itself (as PostgresStore).
     Object.defineProperty(store, 'progress', { value: undefined });
     const scheduler = new Scheduler<Jobs>({ store });
-    assert.throws(() => instrument(scheduler), (e: unknown) => e instanceof ValidationError && /keeps a job's trace context.*link: false/.test(e.message));
+    assert.throws(() => instrument(scheduler), (e: unknown) => e instanceof UnsupportedOptionError && /keeps a job's trace context.*link: false/.test(e.message));
     assert.equal(scheduler.listenerCount('started'), 0, 'a refused instrument() changed nothing');
     const remove = instrument(scheduler, { link: false });
     assert.equal(scheduler.listenerCount('started'), 1);

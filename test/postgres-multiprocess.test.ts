@@ -209,13 +209,13 @@ describe('PostgresStore across processes', { skip: postgresSkip }, () => {
           assert.ok(failures.length > 0, 'some calls failed while the server was down');
           assert.ok(failures.every((e) => e instanceof StorePersistError), String(failures.find((e) => !(e instanceof StorePersistError))));
           assert.ok(acked.size > 200, `acknowledged ${acked.size}`);
-          await waitFor(() => [...acked].every((id) => starts(all).some((e) => e.id === id)), 20_000, 'every acknowledged job started');
+          await waitFor(() => [...acked].every((id) => starts(all).some((e) => e.id === id)), 120_000, 'every acknowledged job started');
           await waitFor(
             async () => {
               const done = new Set((await boss.list({ state: 'completed' })).map((j) => j.id));
               return [...acked].every((id) => done.has(id));
             },
-            20_000,
+            120_000,
             'every acknowledged job completed',
           );
         } finally {

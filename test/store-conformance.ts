@@ -9,6 +9,8 @@ import { DuplicateJobError, JobNotFoundError } from '../src/errors.js';
 import { VirtualClock } from '../src/clock.js';
 import type { ClaimRequest, JobRecord, NewJobRecord, Store, StoreContext } from '../src/store/store.js';
 import { jobControlConformance } from './store-conformance-job-control.js';
+import { groupConformance } from './store-conformance-groups.js';
+import { rateLimitConformance } from './store-conformance-rate-limits.js';
 
 export interface StoreFixture {
   /** A fresh store, not yet opened. */
@@ -91,6 +93,10 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
     const results = await store.insert(records.map((record) => ({ record, onDuplicate: 'reject' as const })));
     return results.map((r) => r.record);
   }
+
+  // Job control (issue 16): each feature's cases, skipped by stores without it.
+  groupConformance(name, makeStore);
+  rateLimitConformance(name, makeStore);
 
   describe(`Store conformance: ${name}`, () => {
     describe('insert', () => {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ValidationError } from '../src/errors.js';
-import { MAX_JSON_DEPTH, toJsonValue } from '../src/validate.js';
+import { MAX_JSON_DEPTH, copyJson, toJsonValue } from '../src/validate.js';
 
 /**
  * Leaves out -0, the one JSON number that does not round-trip (it prints as 0; see the todo
@@ -169,3 +169,31 @@ describe('toJsonValue: depth, size and hostile values', () => {
     assert.throws(() => toJsonValue('abc', 'payload', 4), (e: unknown) => e instanceof ValidationError && e.message.endsWith('got 5 bytes'));
   });
 });
+
+describe('copyJson (the payload copy a handler gets)', () => {
+  it('is a deep copy equal to the value, sharing no object or array with it', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const copy = copyJson(value as JsonValueLike);
+        assert.deepStrictEqual(copy, value);
+        const shared = (a: unknown, b: unknown): boolean =>
+          typeof a === 'object' && a !== null && (a === b || Object.keys(a).some((k) => shared((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])));
+        assert.equal(shared(copy, value), false);
+      }),
+    );
+  });
+
+  it('copies out of frozen stored values, and keeps a parsed own `__proto__` key a key', () => {
+    const stored = toJsonValue({ order: { lines: [1, 2] } });
+    const copy = copyJson(stored) as { order: { lines: number[] } };
+    copy.order.lines.push(3);
+    assert.deepEqual(stored, { order: { lines: [1, 2] } });
+    const parsed = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as JsonValueLike;
+    const out = copyJson(parsed) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+    assert.deepEqual(Object.keys(out), ['__proto__', 'a']);
+    assert.equal((out as { polluted?: unknown }).polluted, undefined);
+  });
+});
+
+type JsonValueLike = Parameters<typeof copyJson>[0];

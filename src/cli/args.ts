@@ -19,7 +19,6 @@ export const COMMON: OptionSpec = {
 /** Options of commands that open a store. */
 export const STORE_OPTIONS: OptionSpec = {
   prefix: { type: 'string' },
-  schema: { type: 'string' },
 };
 
 export interface Parsed {

@@ -27,33 +27,32 @@ import type { JobRecord, LostReason } from '../store/store.js';
 import type { JsonValue } from '../types.js';
 import { toJsonValue } from '../validate.js';
 import type { Calls } from './calls.js';
+import { AttemptContext, abort, type ContextAttempt } from './context.js';
 import type { DispatchHost, HandlerEntry } from './host.js';
 import { specOf } from './info.js';
-import { failed, lostError, succeeded, type Outcome } from './outcome.js';
-import { AttemptContext } from './context.js';
-import type { Reporter } from './progress.js';
+import { pushBackOf } from '../control/rate-limit-option.js';
+import { pushedBack } from './push-back.js';
+import { failed, lostError, succeeded, successView, type Outcome } from './outcome.js';
 import type { TraceHook } from './trace-hook.js';
 
-interface Attempt {
+interface Attempt extends ContextAttempt {
   record: JobRecord;
   handler: HandlerEntry;
-  controller: AbortController;
   startedAt: number;
   timer: ClockTimer | undefined;
   timeoutAt: number;
-  done: Promise<void>;
+  /** The handler settled or timed out: later ends are ignored. */
+  ended: boolean;
+  /** Its outcome is recorded (or given up): stop() waits for this. */
+  finished: boolean;
+  /** stop()'s waiters for `finished`. */
+  waiters: (() => void)[] | undefined;
   /** Cancelled, replaced or lost: its outcome is ignored. */
   cancelled: boolean;
   /** Given up by stop(): its outcome is ignored. */
   abandoned: boolean;
-  /** Ends the attempt once (handler settled, or timed out). */
-  end?: (ok: boolean, value: unknown) => void;
   /** The outcome's record while its settle is in flight or being retried. */
-  pending?: JobRecord;
-  /** The handler returned or threw, or the attempt was given up: it reports nothing more. */
-  finished: boolean;
-  /** Made by the first `job.progress()` / `job.log()` (progress.ts). */
-  reporter?: Reporter;
+  pending: JobRecord | undefined;
 }
 
 /** What the attempt lifecycle needs from the dispatch loop. */
@@ -164,66 +163,84 @@ export class Attempts {
   private run(record: JobRecord, handler: HandlerEntry, now: number): void {
     this.busy = true;
     this.runningByName.set(record.name, (this.runningByName.get(record.name) ?? 0) + 1);
-    const controller = new AbortController();
     const lateness = Math.max(0, now - record.runAt);
     this.lateness[this.latenessNext] = lateness;
     this.latenessNext = (this.latenessNext + 1) % LATENESS_WINDOW;
-    let resolveDone!: () => void;
     const attempt: Attempt = {
       record,
       handler,
-      controller,
+      controller: undefined,
+      aborted: false,
+      abortReason: undefined,
       startedAt: now,
       timer: undefined,
       timeoutAt: 0,
-      done: new Promise<void>((resolve) => {
-        resolveDone = resolve;
-      }),
+      ended: false,
+      finished: false,
+      waiters: undefined,
       cancelled: false,
       abandoned: false,
-      finished: false,
+      pending: undefined,
+      reporter: undefined,
     };
     this.attempts.set(record.id, attempt);
-    this.host.emit('started', () => ({ job: this.host.view(record), lateness }));
-
-    let ended = false;
-    const end = (ok: boolean, value: unknown): void => {
-      if (ended) return;
-      ended = true;
-      attempt.finished = true;
-      attempt.timer?.clear();
-      void this.afterAttempt(attempt, ok, value).finally(resolveDone);
-    };
-    attempt.end = end;
+    if (this.host.wants('started')) this.host.emit('started', () => ({ job: this.host.view(record), lateness }));
     const timeout = record.timeout ?? handler.timeout ?? this.host.timeoutDefault;
     if (timeout !== undefined) {
       attempt.timeoutAt = now + timeout;
       attempt.timer = this.host.clock.setTimer(attempt.timeoutAt, () => this.timeUp(attempt));
     }
-    let payload: unknown;
-    try {
-      payload = record.payload === null || typeof record.payload !== 'object' ? record.payload : structuredClone(record.payload);
-    } catch {
-      payload = record.payload;
-    }
-    const context = new AttemptContext(record, payload, controller, attempt, this.host);
+    const context = new AttemptContext(record, attempt, this.host);
+    let result: unknown;
     try {
       const hook = this.traceHook;
-      const result = hook ? hook.run(context, record.trace, () => handler.fn(context)) : handler.fn(context);
-      Promise.resolve(result).then(
-        (value) => end(true, value),
-        (error: unknown) => end(false, error),
-      );
+      result = hook === undefined ? handler.fn(context) : hook.run(context, record.trace, () => handler.fn(context));
     } catch (error) {
-      end(false, error);
+      this.end(attempt, false, error);
+      return;
     }
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+      // A synchronous handler's value (no thenable): one microtask, queued
+      // where Promise.resolve(result).then would queue it, so outcomes keep
+      // their order (and every attempt of a batch starts before any ends).
+      queueMicrotask(() => this.end(attempt, true, result));
+      return;
+    }
+    Promise.resolve(result).then(
+      (value) => this.end(attempt, true, value),
+      (error: unknown) => this.end(attempt, false, error),
+    );
+  }
+
+  /** Ends the attempt once (its handler settled, or it timed out) and records the outcome. */
+  private end(attempt: Attempt, ok: boolean, value: unknown): void {
+    if (attempt.ended) return;
+    attempt.ended = true;
+    attempt.timer?.clear();
+    let pending: Promise<void> | undefined;
+    try {
+      // Reports the handler made go into the record its outcome is built from.
+      const reporter = attempt.reporter;
+      pending = reporter === undefined ? this.recordOutcome(attempt, ok, value) : reporter.idle()
+              .then(() => this.recordOutcome(attempt, ok, value))
+              .catch((error: unknown) => this.host.emit('error', () => ({ error: toError(error), jobId: attempt.record.id })));
+    } finally {
+      if (pending === undefined) this.finish(attempt);
+      else void pending.finally(() => this.finish(attempt));
+    }
+  }
+
+  /** The attempt's outcome is recorded (or given up): wake stop()'s waiters. */
+  private finish(attempt: Attempt): void {
+    attempt.finished = true;
+    if (attempt.waiters) for (const resolve of attempt.waiters) resolve();
   }
 
   private timeUp(attempt: Attempt): void {
     const timeout = attempt.timeoutAt - attempt.startedAt;
     const error = new JobTimeoutError(timeout);
-    attempt.controller.abort(error);
-    attempt.end?.(false, error);
+    abort(attempt, error);
+    this.end(attempt, false, error);
   }
 
   private releaseSlot(attempt: Attempt): void {
@@ -235,26 +252,17 @@ export class Attempts {
     else this.runningByName.set(name, n);
   }
 
-  private async afterAttempt(attempt: Attempt, ok: boolean, value: unknown): Promise<void> {
-    if (attempt.abandoned) return;
+  /** Decides and records the outcome; undefined when it is already recorded (a store that settles at once). */
+  private recordOutcome(attempt: Attempt, ok: boolean, value: unknown): Promise<void> | undefined {
+    if (attempt.abandoned) return undefined;
     if (attempt.cancelled) {
       this.releaseSlot(attempt);
       this.loop.kick();
-      return;
-    }
-    // Reports the handler made are in the record its outcome is built from.
-    if (attempt.reporter) await attempt.reporter.idle();
-    if (attempt.abandoned) return;
-    if (attempt.cancelled) {
-      this.releaseSlot(attempt);
-      this.loop.kick();
-      return;
+      return undefined;
     }
     const { record, handler } = attempt;
     const now = this.host.clock.now();
     const durationMs = now - attempt.startedAt;
-    let outcome: Outcome;
-    let error: Error | undefined;
     if (ok) {
       let result: JsonValue | undefined;
       if (value !== undefined) {
@@ -265,25 +273,79 @@ export class Attempts {
           this.host.emit('error', () => ({ error: toError(invalid), jobId: record.id }));
         }
       }
-      outcome = succeeded(record, now, result);
-    } else {
-      error = toError(value);
-      outcome = failed(record, record.attempt, now, error, this.host.retryPolicy(record, handler));
-    }
-    attempt.pending = outcome.next;
-    await this.settle(attempt, record, outcome.next, () => {
-      // What was recorded: a clock step during the settle moved an elapsed-time due (see step).
-      const recorded = attempt.pending ?? outcome.next;
-      const nextRunAt = outcome.nextRunAt === undefined ? undefined : recorded.runAt;
-      if (error === undefined) {
+      const success = succeeded(record, now, result);
+      attempt.pending = success.next;
+      return this.settleAttempt(attempt, record, success.next, () => {
+        if (!this.host.wants('completed')) return;
+        // What was recorded: a clock step during the settle moved an elapsed-time due (see step).
+        const recorded = attempt.pending ?? success.next;
+        const nextRunAt = success.nextRunAt === undefined ? undefined : recorded.runAt;
         this.host.emit('completed', () => ({
           name: record.name,
-          job: this.host.view(outcome.occurrence, nextRunAt === undefined ? null : new Date(nextRunAt)),
+          job: this.host.view(successView(record, now, result), nextRunAt === undefined ? null : new Date(nextRunAt)),
           result: value,
           durationMs,
           ...(nextRunAt === undefined ? {} : { nextRunAt: new Date(nextRunAt) }),
         }));
-      } else this.emitFailure(nextRunAt === undefined ? outcome : { ...outcome, nextRunAt }, error);
+      });
+    }
+    const delayMs = pushBackOf(value);
+    if (delayMs !== undefined) return this.pushBack(attempt, now, delayMs);
+    const error = toError(value);
+    const outcome = failed(record, record.attempt, now, error, this.host.retryPolicy(record, handler));
+    attempt.pending = outcome.next;
+    return this.settleAttempt(attempt, record, outcome.next, () => {
+      const recorded = attempt.pending ?? outcome.next;
+      const nextRunAt = outcome.nextRunAt === undefined ? undefined : recorded.runAt;
+      this.emitFailure(nextRunAt === undefined ? outcome : { ...outcome, nextRunAt }, error);
+    });
+  }
+
+  /**
+   * settle() for a finished attempt: at once on a store that settles
+   * synchronously (no promise hop per fire); a throw there falls back to
+   * settle's report-and-retry loop.
+   */
+  private settleAttempt(attempt: Attempt, claimed: JobRecord, next: JobRecord, emit: () => void): Promise<void> | undefined {
+    const store = this.host.store;
+    const settleSync = store.settleSync;
+    // An owed clock-step re-base lands first (settle's loop waits for it).
+    if (settleSync === undefined || this.loop.beforeWrite() !== undefined) return this.settle(attempt, claimed, next, emit);
+    let settled: boolean;
+    try {
+      settled = settleSync.call(store, claimed.id, claimed.token as string, attempt.pending ?? next);
+    } catch {
+      return this.settle(attempt, claimed, next, emit);
+    }
+    this.releaseSlot(attempt);
+    if (settled) emit();
+    this.loop.kick();
+    return undefined;
+  }
+
+  /**
+   * The handler said the remote side pushed back (RateLimitError): no job of
+   * its name starts for `delayMs` (in every process, when the store supports
+   * it), and the job waits without counting this attempt.
+   */
+  private async pushBack(attempt: Attempt, now: number, delayMs: number): Promise<void> {
+    const { record } = attempt;
+    const until = now + delayMs;
+    const store = this.host.store;
+    let held = false;
+    if (store.features?.rateLimits === true && store.pushBack) {
+      try {
+        await this.loop.calls.track(store.pushBack(record.name, until));
+        held = true;
+      } catch (error) {
+        // The job still waits (its own runAt moves); only the other jobs of its name may start meanwhile.
+        this.host.emit('error', () => ({ error: toError(error), jobId: record.id }));
+      }
+    }
+    const next = pushedBack(record, until, held);
+    attempt.pending = next;
+    await this.settle(attempt, record, next, () => {
+      this.host.emit('rateLimited', () => ({ job: this.host.view(next), delayMs, until: new Date(until) }));
     });
   }
 
@@ -293,6 +355,7 @@ export class Attempts {
     if (outcome.backoffError !== undefined) {
       this.host.emit('error', () => ({ error: toError(outcome.backoffError), jobId: occurrence.id }));
     }
+    if (!this.host.wants('failed') && !this.host.wants(outcome.willRetry ? 'retrying' : 'dead')) return;
     const job = this.host.view(occurrence, next ?? null);
     this.host.emit('failed', () => ({ job, error, willRetry: outcome.willRetry, ...(next === undefined ? {} : { nextRunAt: next }) }));
     if (outcome.willRetry) {
@@ -377,7 +440,11 @@ export class Attempts {
 
   /** Resolves when every attempt running now has ended. */
   allDone(): Promise<unknown> {
-    return Promise.all([...this.attempts.values()].map((a) => a.done));
+    const waits: Promise<void>[] = [];
+    for (const attempt of this.attempts.values()) {
+      if (!attempt.finished) waits.push(new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve)));
+    }
+    return Promise.all(waits);
   }
 
   /**
@@ -390,7 +457,7 @@ export class Attempts {
     for (const attempt of [...this.attempts.values()]) {
       attempt.abandoned = true;
       attempt.timer?.clear();
-      attempt.controller.abort(new SchedulerStoppedError('Attempt aborted: the scheduler stopped before it finished'));
+      abort(attempt, new SchedulerStoppedError('Attempt aborted: the scheduler stopped before it finished'));
       this.releaseSlot(attempt);
       const r = attempt.record;
       const next = attempt.pending ?? patchRecord(r, { state: 'scheduled', attempt: Math.max(0, r.attempt - 1), token: undefined });
@@ -448,7 +515,7 @@ export class Attempts {
   private abandon(attempt: Attempt, reason: Error): void {
     attempt.cancelled = true;
     attempt.timer?.clear();
-    attempt.controller.abort(reason);
+    abort(attempt, reason);
     this.releaseSlot(attempt);
     this.loop.kick();
   }

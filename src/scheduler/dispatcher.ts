@@ -17,7 +17,7 @@
  */
 import { toError } from '../errors.js';
 import type { ClockTimer } from '../clock.js';
-import type { JobRecord, LostReason } from '../store/store.js';
+import type { ClaimRequest, JobRecord, LostReason } from '../store/store.js';
 import type { TraceHook } from './trace-hook.js';
 import { Attempts, SETTLE_RETRY_FIRST, SETTLE_RETRY_MAX } from './attempt.js';
 import { Calls, idleTurn, withDeadline } from './calls.js';
@@ -43,6 +43,8 @@ export class Dispatcher {
   private dispatching = false;
   private dispatchAgain = false;
   private dispatchQueued = false;
+  /** Due jobs wait for a rate limit until then (the last claim's `retryAt`): the timer wakes for it too. */
+  private limitedUntil: number | undefined;
   private release: (() => void) | undefined;
   private stepOff: (() => void) | undefined;
   private readonly newToken: () => string;
@@ -201,7 +203,10 @@ export class Dispatcher {
       return;
     }
     // Until a re-base lands, delays may sit at their old wall-clock due times: claim nothing (reBase kicks when done).
-    const at = this.rebasing() ? undefined : this.host.store.nextDueAt();
+    const rebasing = this.rebasing();
+    let at = rebasing ? undefined : this.host.store.nextDueAt();
+    const limited = this.limitedUntil;
+    if (!rebasing && limited !== undefined && (at === undefined || limited < at)) at = limited;
     if (at === undefined) {
       this.clearTimer();
       return;
@@ -335,10 +340,12 @@ export class Dispatcher {
         const free = this.host.concurrency - this.attempts.running;
         if (free <= 0 || !this.active || this.paused || this.rebasing()) break;
         const now = this.host.clock.now();
-        const claimed = await this.track(
-          this.host.store.claim({ now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken, ahead: true }),
-        );
+        const request: ClaimRequest = { now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken };
+        this.host.rateLimits.apply(request);
+        const claimed = await this.track(this.host.store.claim(request));
         waiting = claimed.waiting;
+        // Jobs waiting for a rate limit: claim again when the first may start.
+        this.limitedUntil = claimed.retryAt;
         for (const record of claimed.jobs) this.attempts.begin(record, now);
         if (claimed.jobs.length < free && !this.dispatchAgain) break;
       }
@@ -372,6 +379,8 @@ export class Dispatcher {
   private checkDrained(): void {
     // A claim in flight may be starting work: dispatch checks again when it ends.
     if (!this.attempts.busy || this.attempts.pending || !this.active || this.dispatching) return;
+    // Due jobs wait for a rate limit: not drained.
+    if (this.limitedUntil !== undefined) return;
     const next = this.host.store.nextDueAt();
     if (next !== undefined && next <= this.host.clock.now()) return;
     this.attempts.busy = false;

@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import type { JobRecord, Store } from '../store/store.js';
 import type { HandlerRetryOptions, JobContext } from '../types.js';
+import type { RateLimits } from '../control/rate-limit-option.js';
 
 /** A registered handler with its own limits. */
 export interface HandlerEntry {
@@ -31,9 +32,13 @@ export interface DispatchHost {
   /** Keep the process alive while there is work. */
   readonly holdProcess: boolean;
   readonly handlers: ReadonlyMap<string, HandlerEntry>;
+  /** Start-rate limits every claim carries. */
+  readonly rateLimits: RateLimits;
   retryPolicy(record: JobRecord, handler: HandlerEntry | undefined): HandlerRetryOptions;
   /** Emits `type` with the payload `make` builds, if anyone listens. */
   emit(type: string, make: () => object): void;
+  /** Whether anyone listens for `type` (hot paths skip even building `make` when not). */
+  wants(type: string): boolean;
   /** A JobInfo; `nextRunAt` overrides a schedule's next run (occurrence views). */
   view(record: JobRecord, nextRunAt?: Date | null): object;
   /** Lines of `job.log()` kept for jobs of `name`. */

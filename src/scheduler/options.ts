@@ -39,6 +39,19 @@ export interface SchedulerOptions {
   maxPayloadBytes?: number;
   /** Lines of `job.log()` kept per job (the newest), 0..1000000; 0 keeps none. @default 100 */
   keepLogs?: number;
+  /**
+   * At most `max` attempts of all names together start in any `durationMs`
+   * window; jobs over it wait, in order. Shared by every process of a
+   * RedisStore. Default: none.
+   * @example { max: 100, durationMs: 1000 }
+   */
+  rateLimit?: RateLimitOptions;
+}
+
+/** A start-rate limit: at most `max` starts in any `durationMs` window (sliding). */
+export interface RateLimitOptions {
+  max: number;
+  durationMs: number;
 }
 
 /** Options of `register()`. */
@@ -49,6 +62,13 @@ export interface RegisterOptions {
   timeout?: number;
   /** Lines of `job.log()` kept per job of this name. @default the scheduler's `keepLogs` (100) */
   keepLogs?: number;
+  /**
+   * At most `max` attempts of this name start in any `durationMs` window;
+   * jobs over it wait (they do not fail), in order. Shared by every process
+   * of a RedisStore (each should register the same limit). Default: none.
+   * @example { max: 10, durationMs: 1000 }
+   */
+  rateLimit?: RateLimitOptions;
 }
 
 /** A handler for job name `N`. Its return value is the `completed` event's `result` (typed by the result map, if any). */
@@ -99,8 +119,9 @@ export const CONSTRUCTOR_KEYS = new Set([
   'strict',
   'maxPayloadBytes',
   'keepLogs',
+  'rateLimit',
 ]);
-export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'keepLogs']);
+export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'keepLogs', 'rateLimit']);
 export const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);
 export const STOP_KEYS = new Set(['timeout']);
 export const WRITE_KEYS = new Set(['db']);

@@ -36,30 +36,51 @@ export function slotOf(record: JobRecord): number {
   return record.recur ? record.recur.slot : record.runAt;
 }
 
-/** The record after a finished occurrence: a schedule's next slot, or a final state. */
+/** The record after a finished occurrence (token and lost mark cleared): a schedule's next slot, or a final state. */
 function afterOccurrence(base: JobRecord, now: number, final: 'completed' | 'dead', result: JsonValue | undefined): JobRecord {
   const recur = base.recur;
-  if (!recur) return patchRecord(base, { state: final, finishedAt: now, result, relative: undefined });
+  if (!recur) return patchRecord(base, { state: final, finishedAt: now, result, relative: undefined, token: undefined, lost: undefined });
   const count = recur.count + 1;
   const next = slotAfter(recur);
   const last = { state: final, slot: recur.slot, at: now };
   if (next === undefined) {
-    return patchRecord(base, { state: 'completed', finishedAt: now, result, relative: undefined, recur: { ...recur, count, last } });
+    return patchRecord(base, { state: 'completed', finishedAt: now, result, relative: undefined, token: undefined, lost: undefined, recur: { ...recur, count, last } });
   }
-  return patchRecord(base, { state: 'scheduled', runAt: next, attempt: 0, result, relative: undefined, recur: { ...recur, count, slot: next, last } });
+  return patchRecord(base, {
+    state: 'scheduled',
+    runAt: next,
+    attempt: 0,
+    result,
+    relative: undefined,
+    token: undefined,
+    lost: undefined,
+    recur: { ...recur, count, slot: next, last },
+  });
 }
 
 function nextRunOf(next: JobRecord): number | undefined {
   return next.state === 'scheduled' ? next.runAt : undefined;
 }
 
-/** The handler returned `result` (already checked to be JSON, or undefined). */
-export function succeeded(record: JobRecord, now: number, result: JsonValue | undefined): Outcome {
-  const base = patchRecord(record, { token: undefined, lost: undefined });
-  const next = afterOccurrence(base, now, 'completed', result);
-  const occurrence = patchRecord(base, { state: 'completed', finishedAt: now, result, runAt: slotOf(record) });
+/** A successful attempt's end: the record to settle, and when the job runs next (a schedule). */
+export interface Success {
+  next: JobRecord;
+  nextRunAt?: number;
+}
+
+/**
+ * The handler returned `result` (already checked to be JSON, or undefined).
+ * The view events describe is built apart (successView), only when someone listens.
+ */
+export function succeeded(record: JobRecord, now: number, result: JsonValue | undefined): Success {
+  const next = afterOccurrence(record, now, 'completed', result);
   const nextRunAt = nextRunOf(next);
-  return nextRunAt === undefined ? { next, occurrence, willRetry: false } : { next, occurrence, willRetry: false, nextRunAt };
+  return nextRunAt === undefined ? { next } : { next, nextRunAt };
+}
+
+/** The finished occurrence of a successful attempt, as `completed` describes it (see Outcome.occurrence). */
+export function successView(record: JobRecord, now: number, result: JsonValue | undefined): JobRecord {
+  return patchRecord(record, { token: undefined, lost: undefined, state: 'completed', finishedAt: now, result, runAt: slotOf(record) });
 }
 
 /**

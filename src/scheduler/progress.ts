@@ -16,10 +16,10 @@
  * WHY
  * - The store checks the attempt's token, like a settle: an attempt that
  *   lost its job (cancelled, replaced, lease lapsed) cannot write on it.
- * - A store without `progress` (PostgresStore) refuses with ValidationError
+ * - A store without `progress` (PostgresStore) refuses with UnsupportedOptionError
  *   rather than drop reports silently.
  */
-import { GodelayqError, ValidationError } from '../errors.js';
+import { GodelayqError, UnsupportedOptionError, ValidationError } from '../errors.js';
 import { patchRecord } from '../store/record.js';
 import type { JobRecord, Store } from '../store/store.js';
 import { show, toJsonValue } from '../validate.js';
@@ -31,8 +31,8 @@ export const DEFAULT_KEEP_LOGS = 100;
 export interface ReportedAttempt {
   /** The attempt's record as this process knows it; a stored report is patched in. */
   record: JobRecord;
-  /** The handler has returned or thrown (or the attempt was given up). */
-  readonly finished: boolean;
+  /** The handler has returned or thrown, or the attempt timed out: it reports nothing more. */
+  readonly ended: boolean;
 }
 
 /** What reporting needs from the dispatcher. */
@@ -94,11 +94,11 @@ export class Reporter {
   private usable(): void {
     const store = this.host.store;
     if (typeof store.progress !== 'function') {
-      throw new ValidationError(
+      throw new UnsupportedOptionError(
         `Expected a store that records progress and logs (MemoryStore, JsonFileStore, RedisStore), got ${store.constructor.name}: job.progress() and job.log() are not supported there`,
       );
     }
-    if (this.attempt.finished) throw finishedError(this.attempt.record);
+    if (this.attempt.ended) throw finishedError(this.attempt.record);
   }
 
   /** Queues a write of `change(record)`, applied to the attempt's record as it is when the write starts. */
@@ -124,10 +124,19 @@ function finishedError(record: JobRecord): GodelayqError {
   return new GodelayqError(`Expected attempt ${record.attempt} of job \`${record.id}\` to be running, got it finished; report progress before the handler returns`);
 }
 
-/** `keepLogs` of a constructor or `register` option: an integer >= 0. */
-export function checkKeepLogs(value: unknown, what: string): number {
+/**
+ * `keepLogs` of a constructor or `register` option: an integer from 0 to
+ * 1e6, on a store that keeps logs (else UnsupportedOptionError: the option
+ * is never silently ignored).
+ */
+export function checkKeepLogs(value: unknown, what: string, store: Store): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1_000_000) {
     throw new ValidationError(`Expected \`${what}\` to be an integer from 0 to 1000000, got ${show(value)}`);
+  }
+  if (typeof store.progress !== 'function') {
+    throw new UnsupportedOptionError(
+      `Expected \`${what}\` only with a store that records progress and logs (MemoryStore, JsonFileStore, RedisStore), got it with ${store.constructor.name}`,
+    );
   }
   return value;
 }

@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { firstSlot, nextSlot, recurrenceSignature, validateRecurrence, type RecurrenceSpec } from '../cron.js';
+import { groupFields } from '../control/group-option.js';
 import { ValidationError } from '../errors.js';
 import { validateRetry } from '../retry.js';
-import type { DuplicateMode, InsertRequest, JobRecord, NewJobRecord, RecurrenceRecord } from '../store/store.js';
+import type { DuplicateMode, InsertRequest, JobRecord, NewJobRecord, RecurrenceRecord, StoreFeatures } from '../store/store.js';
 import {
   MAX_TIME,
   checkDelay,
@@ -24,7 +25,7 @@ import {
   toJsonValue,
 } from '../validate.js';
 
-export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate', 'db']);
+export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate', 'db', 'group']);
 export const EVERY_KEYS: ReadonlySet<string> = new Set([...SCHEDULE_KEYS, 'startAt', 'endAt', 'limit', 'misfire', 'misfireGraceMs']);
 export const CRON_KEYS: ReadonlySet<string> = new Set([...EVERY_KEYS, 'tz']);
 const MANY_ITEM_KEYS: ReadonlySet<string> = new Set(['name', 'payload', 'delay', 'at', 'options']);
@@ -40,6 +41,8 @@ export interface RequestContext {
   checkHandler(name: string, where: string): void;
   /** The trace context to store with a new job (set by godelayq/otel, see trace-hook.ts). */
   trace?: (() => string | undefined) | undefined;
+  /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`). */
+  checkFeature(feature: keyof StoreFeatures, what: string): void;
 }
 
 /** Stores the trace context the hook gives (godelayq/otel) with a new record. */
@@ -93,6 +96,12 @@ function baseRecord(ctx: RequestContext, name: unknown, payload: unknown, o: Rec
     record.retry = toJsonValue(o.retry, `${where}options.retry`) as unknown as NonNullable<JobRecord['retry']>;
   }
   if (o.timeout !== undefined) record.timeout = checkPositive(o.timeout, `${where}options.timeout`);
+  if (o.group !== undefined) {
+    ctx.checkFeature('groups', `${where}options.group`);
+    const g = groupFields(o.group, where);
+    record.group = g.group;
+    if (g.groupConcurrency !== undefined) record.groupConcurrency = g.groupConcurrency;
+  }
   return record;
 }
 
@@ -199,6 +208,7 @@ export function recurringRequest(
     ...(grace === undefined ? {} : { misfireGraceMs: grace }),
     ...(base.retry === undefined ? {} : { retry: base.retry }),
     ...(base.timeout === undefined ? {} : { timeout: base.timeout }),
+    ...(base.group === undefined ? {} : { group: base.group, groupConcurrency: base.groupConcurrency ?? 1 }),
     priority: base.priority,
     name: base.name,
   });

@@ -19,6 +19,8 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
+import { GroupLanes, pickLanes } from './groups.js';
+import { RateWindows } from './rate-limits.js';
 import { patchRecord, shiftDue } from './record.js';
 
 export { patchRecord };
@@ -31,6 +33,7 @@ import type {
   Store,
   StoreContext,
   StoreCounts,
+  StoreFeatures,
   StoreListFilter,
 } from './store.js';
 
@@ -46,18 +49,36 @@ function update(old: JobRecord, job: JobRecord): Change {
   return old.payload === job.payload ? { op: 'put', job, keep: true } : { op: 'put', job };
 }
 
-const recordId = (r: JobRecord): string => r.id;
+/**
+ * Where an indexed scheduled record sits: the handle of its entry in the due
+ * heap (>= 0), or -(handle + 1) in its name's ready heap. Kept on the record
+ * under a non-enumerable symbol (JSON, Object.keys and deepEqual never see
+ * it), so removing a record from its heap needs no id lookup: the heaps hash
+ * nothing, and a cancel is O(1). A handle is checked against the heap's item
+ * before use, so a spent or foreign one is harmless.
+ */
+const SLOT = Symbol('godelayq.slot');
+type Slotted = JobRecord & { [SLOT]?: number };
+
+function setSlot(job: JobRecord, slot: number): void {
+  if (SLOT in job) (job as Slotted)[SLOT] = slot;
+  else Object.defineProperty(job, SLOT, { value: slot, writable: true, configurable: true });
+}
 
 /** In-memory indexes over a set of job records. No I/O, no clock. */
 export class LocalState {
   readonly byId = new Map<string, JobRecord>();
-  private due = new QuaternaryHeap<JobRecord>({ id: recordId });
+  private due = new QuaternaryHeap<JobRecord>();
   private readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
   /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
   private readonly readyLast = new Map<string, JobRecord>();
-  /** Completed and cancelled ids, oldest first (Set keeps insertion order). */
-  private readonly finished = new Set<string>();
-  private readonly dead = new Set<string>();
+  /** Due jobs with a group, and their groups' running counts (groups.ts). */
+  private readonly groups = new GroupLanes();
+  /** Start windows of rate-limited names, and names pushed back (rate-limits.ts). */
+  readonly rates = new RateWindows();
+  /** Completed and cancelled records, oldest first. */
+  private readonly finished = new Retention();
+  private readonly dead = new Retention();
   private readonly tally: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
   /** The latest `now` jobs were promoted at: a smaller one means the clock went back. */
   private promotedAt = -Infinity;
@@ -72,7 +93,7 @@ export class LocalState {
   private readySize(): number {
     let n = 0;
     for (const heap of this.ready.values()) n += heap.size;
-    return n;
+    return n + this.groups.size;
   }
 
   get(id: string): JobRecord | undefined {
@@ -95,17 +116,19 @@ export class LocalState {
       if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
       if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
       if (r.state === 'scheduled') scheduled.push(r);
+      if (r.group !== undefined && (r.state === 'scheduled' || r.state === 'running')) {
+        this.groups.live(r.group, 1);
+        if (r.state === 'running') this.groups.started(r.group, 1);
+      }
       else if (r.state === 'completed' || r.state === 'cancelled') finished.push(r);
       else if (r.state === 'dead') dead.push(r);
     }
     scheduled.sort((a, b) => a.seq - b.seq);
-    this.due = QuaternaryHeap.from(
-      scheduled.map((r) => [r, r.runAt] as const),
-      { id: recordId },
-    );
+    this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
+    for (const [job, handle] of this.due.entries()) setSlot(job, handle);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
-    for (const r of finished.sort(byFinish)) this.finished.add(r.id);
-    for (const r of dead.sort(byFinish)) this.dead.add(r.id);
+    for (const r of finished.sort(byFinish)) this.finished.push(r);
+    for (const r of dead.sort(byFinish)) this.dead.push(r);
   }
 
   clear(): void {
@@ -113,6 +136,7 @@ export class LocalState {
     this.due.clear();
     this.ready.clear();
     this.readyLast.clear();
+    this.groups.clear();
     this.promotedAt = -Infinity;
     this.finished.clear();
     this.dead.clear();
@@ -137,13 +161,28 @@ export class LocalState {
     if (old) this.unindex(old);
     if (change.op === 'del') {
       this.byId.delete(id);
+      this.groups.changed();
       return;
     }
-    const job = change.job;
-    this.byId.set(id, job);
+    this.put(change.job, inverse, extra);
+  }
+
+  /**
+   * A non-durable store's `apply` of a put whose current record the caller
+   * holds (`old`, the one in byId): no lookup, no undo.
+   */
+  replace(old: JobRecord, job: JobRecord): void {
+    this.unindex(old);
+    this.put(job);
+  }
+
+  private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
+    this.byId.set(job.id, job);
     this.index(job);
-    if (job.state === 'completed' || job.state === 'cancelled') this.evict(this.finished, this.keepCompleted, inverse, extra);
-    else if (job.state === 'dead') this.evict(this.dead, this.keepDead, inverse, extra);
+    this.groups.changed();
+    if (job.state === 'completed' || job.state === 'cancelled') {
+      if (this.tally.completed + this.tally.cancelled > this.keepCompleted) this.evict(this.finished, this.keepCompleted, inverse, extra);
+    } else if (job.state === 'dead' && this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
   }
 
   /**
@@ -162,69 +201,74 @@ export class LocalState {
     }
   }
 
-  /**
-   * One live iterator per retention set: `set.values().next()` on a fresh
-   * iterator walks every deleted slot at the front of the table (~1 us at
-   * keep=1000); a live one resumes where the last eviction stopped.
-   */
-  private readonly oldest = new Map<Set<string>, IterableIterator<string>>();
-
-  private evict(set: Set<string>, keep: number, inverse?: Change[], extra?: Change[]): void {
-    while (set.size > keep) {
-      let it = this.oldest.get(set);
-      let step = it?.next();
-      if (!it || !step || step.done) {
-        it = set.values();
-        this.oldest.set(set, it);
-        step = it.next();
-      }
-      const oldest = step.value as string;
-      const job = this.byId.get(oldest);
-      if (job) {
-        if (inverse) inverse.push({ op: 'put', job });
-        this.unindex(job);
-        this.byId.delete(oldest);
-      } else set.delete(oldest);
-      if (extra) extra.push({ op: 'del', id: oldest });
+  /** Drops the oldest finished (or dead) records until `keep` are left. O(1) a drop. */
+  private evict(retention: Retention, keep: number, inverse?: Change[], extra?: Change[]): void {
+    const dead = retention === this.dead;
+    while ((dead ? this.tally.dead : this.tally.completed + this.tally.cancelled) > keep) {
+      const job = retention.shift();
+      if (job === undefined) return;
+      // Skipped: a record that left its state (revived, replaced, evicted) since it was kept.
+      if (this.byId.get(job.id) !== job) continue;
+      if (inverse) inverse.push({ op: 'put', job });
+      this.unindex(job);
+      this.byId.delete(job.id);
+      if (extra) extra.push({ op: 'del', id: job.id });
     }
   }
 
   private index(job: JobRecord): void {
     this.tally[job.state]++;
+    if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, 1);
     if (job.state === 'scheduled' && job.recur) this.tally.recurring++;
     switch (job.state) {
       case 'scheduled':
-        this.due.push(job, job.runAt);
+        setSlot(job, this.due.push(job, job.runAt));
         break;
       case 'completed':
       case 'cancelled':
-        this.finished.add(job.id);
+        this.finished.push(job);
+        this.finished.tidy(this.tally.completed + this.tally.cancelled, this.byId);
         break;
       case 'dead':
-        this.dead.add(job.id);
+        this.dead.push(job);
+        this.dead.tidy(this.tally.dead, this.byId);
         break;
       case 'running':
+        if (job.group !== undefined) this.groups.started(job.group, 1);
         break;
     }
   }
 
   private unindex(job: JobRecord): void {
     this.tally[job.state]--;
+    if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, -1);
     if (job.state === 'scheduled' && job.recur) this.tally.recurring--;
     switch (job.state) {
       case 'scheduled':
-        if (!this.due.remove(job.id)) this.ready.get(job.name)?.remove(job.id);
+        // A grouped job already promoted sits in its group's ready queue; else it is in the due heap or its name's.
+        if (job.group === undefined || !this.groups.remove(job)) this.unqueue(job);
         break;
       case 'completed':
       case 'cancelled':
-        this.finished.delete(job.id);
-        break;
       case 'dead':
-        this.dead.delete(job.id);
+        // Left in its retention queue: skipped when reached (Retention).
         break;
       case 'running':
+        if (job.group !== undefined) this.groups.started(job.group, -1);
         break;
     }
+  }
+
+  /** Takes a scheduled record out of the due heap or its ready heap (a no-op once popped). */
+  private unqueue(job: JobRecord): void {
+    const slot = (job as Slotted)[SLOT];
+    if (slot === undefined) return;
+    if (slot >= 0) {
+      if (this.due.itemOf(slot) === job) this.due.removeHandle(slot);
+      return;
+    }
+    const queue = this.ready.get(job.name);
+    if (queue && queue.itemOf(-slot - 1) === job) queue.removeHandle(-slot - 1);
   }
 
   /** Moves every job due at `now` from the time index to its name's ready queue. */
@@ -235,9 +279,13 @@ export class LocalState {
       const key = this.due.peekKey();
       if (key === undefined || key > now) return;
       const job = this.due.pop() as JobRecord;
+      if (job.group !== undefined) {
+        this.groups.push(job);
+        continue;
+      }
       let queue = this.ready.get(job.name);
       if (!queue) {
-        queue = new QuaternaryHeap<JobRecord>({ id: recordId });
+        queue = new QuaternaryHeap<JobRecord>();
         this.ready.set(job.name, queue);
       }
       // A ready queue is keyed by priority; equal priorities leave in push
@@ -246,7 +294,7 @@ export class LocalState {
       // into the past while others wait for capacity) re-sorts the queue.
       const last = this.readyLast.get(job.name);
       const early = queue.size > 0 && last !== undefined && (job.runAt < last.runAt || (job.runAt === last.runAt && job.seq < last.seq));
-      queue.push(job, -job.priority);
+      setSlot(job, -queue.push(job, -job.priority) - 1);
       if (early) resortReady(queue);
       else this.readyLast.set(job.name, job);
     }
@@ -263,10 +311,11 @@ export class LocalState {
       const later: JobRecord[] = [];
       for (const job of queue) if (job.runAt > now) later.push(job);
       for (const job of later) {
-        queue.remove(job.id);
-        this.due.push(job, job.runAt);
+        this.unqueue(job);
+        setSlot(job, this.due.push(job, job.runAt));
       }
     }
+    if (this.groups.size > 0) this.groups.demote(now, (job) => setSlot(job, this.due.push(job, job.runAt)));
   }
 
   /**
@@ -274,7 +323,9 @@ export class LocalState {
    * then first inserted, respecting per-name capacity. Removes them from the
    * ready queues; the caller must put them (as running) right after.
    */
-  pick(request: ClaimRequest): { jobs: JobRecord[]; waiting: string[] } {
+  pick(request: ClaimRequest): ClaimResult {
+    if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
+    if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
     const jobs: JobRecord[] = [];
     const taken = new Map<string, number>();
     const waiting = new Set<string>();
@@ -319,11 +370,61 @@ export class LocalState {
   }
 }
 
+/**
+ * Finished (or dead) records in the order they finished, oldest first, for
+ * retention: a drop takes the oldest in O(1), with no hashing. A record that
+ * leaves (revived, replaced, dropped) stays queued and is skipped when
+ * reached; `tidy` filters such entries out once they are most of the queue,
+ * so the queue stays within twice the records it keeps.
+ */
+class Retention {
+  private items: (JobRecord | undefined)[] = [];
+  private head = 0;
+  /** Entries kept by the last tidy (a record restored twice may be queued twice). */
+  private floor = 0;
+
+  push(job: JobRecord): void {
+    this.items.push(job);
+  }
+
+  /** The oldest entry, removed; undefined when empty. */
+  shift(): JobRecord | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const job = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return job;
+  }
+
+  /** Drops entries whose record left, once they are most of the queue (`live`: records of this kind kept). */
+  tidy(live: number, byId: ReadonlyMap<string, JobRecord>): void {
+    const length = this.items.length - this.head;
+    if (length <= 2 * Math.max(live, this.floor) + 64) return;
+    const kept: JobRecord[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const job = this.items[i];
+      if (job !== undefined && byId.get(job.id) === job) kept.push(job);
+    }
+    this.items = kept;
+    this.head = 0;
+    this.floor = kept.length;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.floor = 0;
+  }
+}
+
 /** Re-pushes a ready queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
 function resortReady(queue: QuaternaryHeap<JobRecord>): void {
   const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
   queue.clear();
-  for (const job of jobs) queue.push(job, -job.priority);
+  for (const job of jobs) setSlot(job, -queue.push(job, -job.priority) - 1);
 }
 
 interface Batch {
@@ -340,6 +441,14 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  * supply `persist` (and optionally `openStorage` / `closeStorage`).
  */
 export abstract class LocalStore implements Store {
+  /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
+  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+
+  /** No job of `name` starts before `until` (kept in memory, not persisted). */
+  pushBack(name: string, until: number): Promise<void> {
+    this.state.rates.pushBack(name, until);
+    return Promise.resolve();
+  }
   protected readonly state = new LocalState();
   protected context: StoreContext | undefined;
   /** False for MemoryStore: no revert bookkeeping, no awaiting. */
@@ -421,14 +530,41 @@ export abstract class LocalStore implements Store {
   }
 
   async insert(requests: readonly InsertRequest[]): Promise<InsertResult[]> {
+    if (!this.durable) return this.insertNow(requests);
+    const { results, changes, seq } = this.planInsert(requests);
+    const before = this.state.nextSeq;
+    this.state.nextSeq = seq;
+    try {
+      await this.commit(changes);
+    } catch (error) {
+      if (this.state.nextSeq === seq) this.state.nextSeq = before;
+      throw error;
+    }
+    return results;
+  }
+
+  /**
+   * A non-durable store's insert, applied before it returns (all or none:
+   * a DuplicateJobError is thrown before anything changes). The scheduler
+   * takes this path for MemoryStore, sparing the promise hops of `insert`.
+   */
+  protected insertNow(requests: readonly InsertRequest[]): InsertResult[] {
     const single = requests.length === 1 ? requests[0] : undefined;
-    if (single && !this.durable && single.record.state === 'scheduled' && !this.state.byId.has(single.record.id)) {
-      // Hot path: one new job in memory. The store owns the record it is given.
+    if (single && single.record.state === 'scheduled' && !this.state.byId.has(single.record.id)) {
+      // Hot path: one new job. The store owns the record it is given.
       const job = single.record as JobRecord;
       job.seq = this.state.nextSeq++;
       this.state.insertNew(job);
       return [{ record: job, outcome: 'inserted' }];
     }
+    const { results, changes, seq } = this.planInsert(requests);
+    this.state.nextSeq = seq;
+    for (const change of changes) this.state.apply(change);
+    return results;
+  }
+
+  /** The changes and results of an insert, checked for duplicates first; `seq` is the next free sequence number after it. */
+  private planInsert(requests: readonly InsertRequest[]): { results: InsertResult[]; changes: Change[]; seq: number } {
     const results: InsertResult[] = [];
     const changes: Change[] = [];
     const pending = new Map<string, JobRecord>();
@@ -454,15 +590,7 @@ export abstract class LocalStore implements Store {
       changes.push({ op: 'put', job });
       results.push(existing ? { record: job, outcome: 'replaced', previous: existing } : { record: job, outcome: 'inserted' });
     }
-    const before = this.state.nextSeq;
-    this.state.nextSeq = seq;
-    try {
-      await this.commit(changes);
-    } catch (error) {
-      if (this.state.nextSeq === seq) this.state.nextSeq = before;
-      throw error;
-    }
-    return results;
+    return { results, changes, seq };
   }
 
   get(id: string): Promise<JobRecord | undefined> {
@@ -514,15 +642,32 @@ export abstract class LocalStore implements Store {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
+    if (!this.durable) return this.claimNow(request);
     this.state.promote(request.now);
     const picked = this.state.pick(request);
-    if (picked.jobs.length === 0) return { jobs: [], waiting: picked.waiting };
+    if (picked.jobs.length === 0) return picked;
     const jobs = picked.jobs.map((job): JobRecord => patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() }));
     await this.commit(jobs.map((job): Change => ({ op: 'put', job, keep: true })));
-    return { jobs, waiting: picked.waiting };
+    return picked.retryAt === undefined ? { jobs, waiting: picked.waiting } : { jobs, waiting: picked.waiting, retryAt: picked.retryAt };
+  }
+
+  /** A non-durable store's claim, applied before it returns. */
+  protected claimNow(request: ClaimRequest): ClaimResult {
+    this.state.promote(request.now);
+    const picked = this.state.pick(request);
+    const jobs = picked.jobs;
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i] as JobRecord;
+      const running = patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() });
+      jobs[i] = running;
+      // Picked jobs left their ready queue already; `job` is what byId holds.
+      this.state.replace(job, running);
+    }
+    return picked;
   }
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+    if (!this.durable) return this.settleNow(id, token, next);
     const job = this.state.get(id);
     if (!job || job.state !== 'running' || job.token !== token) return false;
     await this.commit([update(job, next.token === undefined ? next : patchRecord(next, { token: undefined }))]);
@@ -533,6 +678,14 @@ export abstract class LocalStore implements Store {
     const job = this.state.get(id);
     if (!job || job.state !== 'running' || job.token !== token) return false;
     await this.commit([update(job, patchRecord(job, { progress: next.progress, logs: next.logs }))]);
+    return true;
+  }
+
+  /** A non-durable store's settle, applied before it returns. */
+  protected settleNow(id: string, token: string, next: JobRecord): boolean {
+    const job = this.state.get(id);
+    if (!job || job.state !== 'running' || job.token !== token) return false;
+    this.state.replace(job, next.token === undefined ? next : patchRecord(next, { token: undefined }));
     return true;
   }
 

@@ -45,6 +45,10 @@ export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecor
   if (logs !== undefined) r.logs = logs;
   const trace = 'trace' in p ? p.trace : j.trace;
   if (trace !== undefined) r.trace = trace;
+  if (j.group !== undefined) {
+    r.group = j.group;
+    if (j.groupConcurrency !== undefined) r.groupConcurrency = j.groupConcurrency;
+  }
   return r;
 }
 

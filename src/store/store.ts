@@ -89,6 +89,10 @@ export interface JobRecord {
   logs?: string[];
   /** W3C `traceparent` of the span active when the job was scheduled (godelayq/otel). */
   trace?: string;
+  /** `options.group`: jobs of one group run at most `groupConcurrency` at once, in order (store/groups.ts). */
+  group?: string;
+  /** Most jobs of `group` running at once; absent = 1. */
+  groupConcurrency?: number;
 }
 
 /** A record to insert: the store assigns `seq`. */
@@ -125,13 +129,18 @@ export interface ClaimRequest {
   /** Token generator for claimed attempts. */
   token: () => string;
   /**
-   * The caller claims again as soon as a `settle` of its resolves (a
-   * Scheduler does, for the slot the outcome frees). A shared store may then
-   * claim due jobs for those slots in the settle's own round trip and hand
-   * them to that next claim; they are `running` from that moment, as if
-   * claimed then. Later calls of `capacity` and `token` may be made then.
+   * Optional: the start-rate limit of a job name (register's `rateLimit`),
+   * undefined for none. Left out when no name has one (the fast path).
    */
-  ahead?: boolean;
+  rateLimit?: (name: string) => RateLimit | undefined;
+  /** Optional: the limit on starts of every name together (the scheduler's `rateLimit`). */
+  globalRateLimit?: RateLimit;
+}
+
+/** At most `max` starts in any `durationMs` window. */
+export interface RateLimit {
+  max: number;
+  durationMs: number;
 }
 
 export interface ClaimResult {
@@ -139,6 +148,8 @@ export interface ClaimResult {
   jobs: JobRecord[];
   /** Names that have due jobs which could not be claimed for lack of capacity. */
   waiting: string[];
+  /** Set when due jobs wait for a rate limit (or a push-back): the earliest instant one may start. */
+  retryAt?: number;
 }
 
 /** Filter of `list`. */
@@ -209,11 +220,39 @@ export interface StoreWriteOptions {
 /** Why an attempt no longer owns its job (the `lost` event's `reason`). */
 export type LostReason = 'cancelled' | 'replaced' | 'lease' | 'lock';
 
+/**
+ * Job-control features (issue 16) a store implements. The scheduler refuses
+ * an option whose feature its store lacks (UnsupportedOptionError), so no
+ * option is ever silently ignored.
+ */
+export interface StoreFeatures {
+  /** `options.group`: claim honours JobRecord.group / groupConcurrency. */
+  groups?: boolean;
+  /** `rateLimit`: claim honours ClaimRequest.rateLimit / globalRateLimit, and `pushBack` exists. */
+  rateLimits?: boolean;
+}
+
 /** The persistence seam. See the file header for the contract. */
 export interface Store {
+  /** Job-control features this store implements; absent = none. */
+  readonly features?: StoreFeatures;
+  /**
+   * Optional (`features.rateLimits`): no job of `name` starts before `until`
+   * (claim's `now` frame), in any process sharing the store: a handler said
+   * the remote side pushed back (`job.rateLimit(ms)`).
+   */
+  pushBack?(name: string, until: number): Promise<void>;
   open(context: StoreContext): Promise<void>;
   close(): Promise<void>;
   insert(requests: readonly InsertRequest[], options?: StoreWriteOptions): Promise<InsertResult[]>;
+  /**
+   * Optional (stores with nothing to wait for, as MemoryStore): `insert`
+   * applied before it returns, throwing where `insert` rejects. The
+   * scheduler uses it, when present, for calls without `db`. A store must
+   * leave it undefined while its `insert` is not its own (a subclass or a
+   * test wrapped it), so a wrapper is never bypassed.
+   */
+  readonly insertSync?: ((requests: readonly InsertRequest[]) => InsertResult[]) | undefined;
   get(id: string): Promise<JobRecord | undefined>;
   list(filter: StoreListFilter): Promise<JobRecord[]>;
   /**
@@ -247,6 +286,8 @@ export interface Store {
    * refuses `job.progress()` / `job.log()` and storing a trace context.
    */
   progress?(id: string, token: string, next: JobRecord): Promise<boolean>;
+  /** Optional, as `insertSync`: `settle` applied before it returns. */
+  readonly settleSync?: ((id: string, token: string, next: JobRecord) => boolean) | undefined;
   /** Earliest `runAt` in the due index, or undefined. Synchronous: stores cache it. */
   nextDueAt(): number | undefined;
   /**

@@ -2479,5 +2479,166 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "two clock steps the fail-stopped store never took, then a kill: each delay may end at its old time or at both steps' sum (the harness counted only the last step)",
+    "gap": "shiftRetry",
+    "todo": "new (simulation harness): steps owed to the store add up",
+    "invariant": "slotOnce",
+    "scenario": {
+      "seed": 167200453,
+      "store": "json",
+      "t0": 1806128546000,
+      "zones": [
+        "America/New_York",
+        "UTC"
+      ],
+      "concurrency": 10,
+      "retry": {
+        "maxRetries": 3,
+        "backoff": {
+          "type": "exponential",
+          "delay": 500,
+          "factor": 2
+        }
+      },
+      "keepCompleted": 0,
+      "keepDead": 2,
+      "snapshotEvery": 14,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 3,
+          "timeout": 1000
+        },
+        {
+          "name": "b",
+          "concurrency": 2,
+          "retry": {
+            "maxRetries": 2,
+            "backoff": {
+              "type": "exponential",
+              "delay": 500,
+              "factor": 2,
+              "maxDelay": 4000
+            }
+          }
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 0,
+              "opts": {
+                "onDuplicate": "keep"
+              }
+            },
+            {
+              "op": "cron",
+              "name": "b",
+              "expr": "45 1-3 * * *",
+              "tz": "America/New_York",
+              "limit": 3,
+              "opts": {
+                "id": "s0"
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j4"
+            },
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 1414,
+              "opts": {
+                "id": "j6",
+                "timeout": 500
+              }
+            },
+            {
+              "op": "every",
+              "name": "c",
+              "interval": 7000,
+              "misfire": "all",
+              "limit": 2,
+              "opts": {
+                "id": "s1",
+                "priority": -1,
+                "onDuplicate": "keep"
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 1031530,
+              "opts": {
+                "id": "j1"
+              }
+            }
+          ]
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "cancel",
+              "id": "s1"
+            },
+            {
+              "op": "every",
+              "name": "b",
+              "interval": 7000,
+              "opts": {
+                "id": "s2"
+              }
+            },
+            {
+              "op": "get",
+              "id": "j2"
+            },
+            {
+              "op": "every",
+              "name": "a",
+              "interval": 7000
+            }
+          ]
+        },
+        {
+          "k": "fault",
+          "fault": "ENOSPC",
+          "after": 5
+        },
+        {
+          "k": "step",
+          "deltaMs": -2257
+        },
+        {
+          "k": "step",
+          "deltaMs": 60230
+        },
+        {
+          "k": "crash",
+          "mode": "kill",
+          "at": "now",
+          "downMs": 1000
+        }
+      ]
+    }
   }
 ];

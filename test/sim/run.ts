@@ -492,7 +492,8 @@ class Runner implements ActionContext {
         // The scheduler hears of the step during set() and re-bases its delays (Store.shift).
         if (up) {
           this.model.clockStep(step.deltaMs);
-          this.shiftPending = step.deltaMs;
+          // Steps the store has not taken yet add up: the scheduler re-bases them as one.
+          this.shiftPending = (this.shiftPending ?? 0) + step.deltaMs;
         }
         await this.clock.set(this.clock.now() + step.deltaMs);
         await this.settle();

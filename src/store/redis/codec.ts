@@ -13,7 +13,7 @@ import type { JobRecord, NewJobRecord } from '../store.js';
 const STATES: ReadonlySet<string> = new Set(['scheduled', 'running', 'completed', 'dead', 'cancelled']);
 
 /** Field order of the values `encodeFields` returns; Lua's `put` reads them in this order. */
-export const FIELD_NAMES = ['pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 'sig', 'rec', 'lo', 'rl'] as const;
+export const FIELD_NAMES = ['pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 'sig', 'rec', 'lo', 'rl', 'gr', 'gm'] as const;
 
 /** Shortest round-trip text of a number (JS `String`, which Lua's tonumber and Redis's strtod read back exactly). */
 function num(x: number): string {
@@ -25,7 +25,7 @@ function utf8Bytes(text: string): number {
 }
 
 /**
- * The 14 hash values of a record, in FIELD_NAMES order ('' = absent).
+ * The 16 hash values of a record, in FIELD_NAMES order ('' = absent).
  * Throws ValidationError when the payload or result is above `maxBytes`.
  * `payloadText`: the payload's JSON when the caller already has it (an
  * attempt's outcome carries the payload it was claimed with).
@@ -46,6 +46,8 @@ export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number,
     seq: _seq,
     lost,
     relative,
+    group,
+    groupConcurrency,
     ...rest
   } = record as JobRecord;
   let extra = '';
@@ -79,6 +81,8 @@ export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number,
     record.recur ? '1' : '',
     lost ?? '',
     relative ? '1' : '',
+    group ?? '',
+    groupConcurrency === undefined ? '' : num(groupConcurrency),
   ];
 }
 
@@ -130,5 +134,9 @@ export function decodeRecord(raw: RawHash, id?: string): JobRecord | undefined {
   if (h.res !== undefined && h.res !== '') record.result = JSON.parse(h.res) as NonNullable<JobRecord['result']>;
   if (h.lo === 'lease' || h.lo === 'crash') record.lost = h.lo;
   if (h.rl === '1') record.relative = true;
+  if (h.gr !== undefined && h.gr !== '') {
+    record.group = h.gr;
+    if (h.gm !== undefined && h.gm !== '') record.groupConcurrency = Number(h.gm);
+  }
   return record;
 }

@@ -32,6 +32,8 @@ interface Entry {
 export interface ListSource {
   read(script: Script, args: readonly (string | number)[]): Promise<unknown>;
   readyNames(): Promise<string[]>;
+  /** Groups with ready jobs. */
+  readyGroups(): Promise<string[]>;
 }
 
 const byOrder = (a: Entry, b: Entry): number => a.at - b.at || a.seq - b.seq;
@@ -46,9 +48,11 @@ async function stateIndex(source: ListSource, kind: 'leases' | 'done' | 'dead', 
 
 async function readySets(source: ListSource, name: string, out: Entry[]): Promise<void> {
   const names = name === '' ? await source.readyNames() : [name];
-  for (const n of names) {
+  const sets: [kind: string, key: string][] = names.map((n) => ['r', n]);
+  for (const g of await source.readyGroups()) sets.push(['g', g]);
+  for (const [kind, n] of sets) {
     for (let start = 0; ; start += PAGE) {
-      const members = (await source.read(READY_PAGE, [n, start, start + PAGE - 1])) as string[];
+      const members = (await source.read(READY_PAGE, [n, start, start + PAGE - 1, kind, kind === 'g' ? name : ''])) as string[];
       for (const m of members) out.push({ at: Number(m.slice(0, 16)), seq: decodeSeq(m.slice(16, 16 + SEQ_WIDTH)), id: m.slice(16 + SEQ_WIDTH) });
       if (members.length < PAGE) break;
     }

@@ -36,6 +36,8 @@ local ESC = {['%'] = '%25', [':'] = '%3A'}
 local function esc(s) return (string.gsub(s, '[%%:]', ESC)) end
 local function jk(id) return P .. 'j=' .. esc(id) end
 local function rkey(name) return P .. 'r=' .. esc(name) end
+local function gkey(group) return P .. 'g=' .. esc(group) end
+local function lkey(name) return P .. 'l=' .. esc(name) end
 `;
 
 export const PRELUDE = String.raw`${KEY_HELPERS}
@@ -45,7 +47,16 @@ local LEASE = tonumber(ARGV[3])
 local T = redis.call('TIME')
 local NOW = tonumber(T[1]) * 1000 + tonumber(T[2]) / 1000
 local DUE, LEASES, DONE, DEAD, READYN, COUNTS = KEYS[1], P .. 'leases', P .. 'done', P .. 'dead', P .. 'readyn', P .. 'counts'
-local FIELDS = {'pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 'sig', 'rec', 'lo', 'rl'}
+local FIELDS = {'pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 'sig', 'rec', 'lo', 'rl', 'gr', 'gm'}
+-- Groups (see groups.ts): ready grouped jobs wait in P:g=<group>; READYG = groups with ready jobs,
+-- GFREE = those whose head may start now, GRUN = running jobs per group, GTURN = each lane's last turn,
+-- GLIVE = scheduled + running jobs per group (a group with none is idle: it leaves the rotation).
+local READYG, GFREE, GRUN, GTURN, GLIVE = P .. 'readyg', P .. 'gfree', P .. 'grun', P .. 'gturn', P .. 'glive'
+-- Groups whose live count reached 0 in this script: finish() drops their turns if they stayed idle.
+local gidle = {}
+-- Rate limits (rate-limits.ts): P:l=<name> / RLALL = zset start time -> token of the starts in a
+-- name's / every name's window; RLU = hash name -> instant before which no job of it starts.
+local RLALL, RLU = P .. 'rlall', P .. 'rlu'
 local NF = #FIELDS
 local B64 = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
 local wakeAt, dueMin0 = nil, nil
@@ -78,6 +89,13 @@ local function guard()
   expect(DEAD, 'zset')
   expect(READYN, 'set')
   expect(COUNTS, 'hash')
+  expect(READYG, 'set')
+  expect(GFREE, 'set')
+  expect(GRUN, 'hash')
+  expect(GTURN, 'hash')
+  expect(GLIVE, 'hash')
+  expect(RLALL, 'zset')
+  expect(RLU, 'hash')
   local c = redis.call('HGETALL', COUNTS)
   for i = 2, #c, 2 do
     if #c[i] > 18 or not string.find(c[i], '^%-?%d+$') then
@@ -105,14 +123,43 @@ local function rm(at, seq, id)
   return string.format('%016d', a) .. sc(seq) .. id
 end
 
-local HEAD = {'nm', 'st', 'at', 'seq', 'rec', 'pr', 'tk', 'lt', 'att', 'sig'}
+local HEAD = {'nm', 'st', 'gr', 'at', 'seq', 'rec', 'pr', 'tk', 'lt', 'att', 'sig'}
 -- A job's head fields (the first n of HEAD: hot paths read fewer); nil when
 -- there is no such job, false when its key is not a hash.
 local function head(id, n)
   local f = redis.pcall('HMGET', jk(id), unpack(HEAD, 1, n or #HEAD))
   if f.err then return false end
   if not f[1] then return nil end
-  return {nm = f[1], st = f[2] or 'scheduled', at = f[3], seq = f[4], rec = f[5], pr = f[6], tk = f[7], lt = f[8], att = f[9], sig = f[10]}
+  return {nm = f[1], st = f[2] or 'scheduled', gr = f[3] or nil, at = f[4], seq = f[5], rec = f[6], pr = f[7], tk = f[8], lt = f[9], att = f[10], sig = f[11]}
+end
+
+-- Brings group g's entries in READYG / GFREE in line with its ready set and running count.
+local function gcheck(g)
+  local top = redis.pcall('ZRANGE', gkey(g), 0, 0)
+  -- Not a zset (written by another program): leave its entries; claim checks the key before using it.
+  if top.err then return end
+  if #top == 0 then
+    redis.call('SREM', READYG, g)
+    redis.call('SREM', GFREE, g)
+    return
+  end
+  redis.call('SADD', READYG, g)
+  -- The head's limit counts; a damaged or missing head reads as the default 1.
+  local gm = tonumber(redis.pcall('HGET', jk(string.sub(top[1], 25)), 'gm')) or 1
+  if num(redis.call('HGET', GRUN, g)) < gm then redis.call('SADD', GFREE, g) else redis.call('SREM', GFREE, g) end
+end
+
+-- One more (or fewer) scheduled or running job of group g.
+local function glive(g, delta)
+  local n = redis.pcall('HINCRBY', GLIVE, g, delta)
+  if type(n) ~= 'number' or n <= 0 then gidle[g] = true end
+end
+
+-- One more (or fewer) running job of group g.
+local function grun(g, delta)
+  local n = redis.pcall('HINCRBY', GRUN, g, delta)
+  if type(n) ~= 'number' or n <= 0 then redis.call('HDEL', GRUN, g) end
+  gcheck(g)
 end
 
 -- Sets field f of a flat HGETALL reply to v (appending it when absent).
@@ -133,9 +180,11 @@ local function mustHash(id, h)
   return h
 end
 
--- A scheduled job may sit in its name's ready set: check that key before touching it.
+-- A scheduled job may sit in its name's (or group's) ready set: check that key before touching it.
 local function checkReady(h)
-  if h and h.st == 'scheduled' then expect(rkey(h.nm), 'zset') end
+  if h and h.st == 'scheduled' then
+    if h.gr then expect(gkey(h.gr), 'zset') else expect(rkey(h.nm), 'zset') end
+  end
 end
 
 -- The record of a job as the client decodes it: its hash plus its id.
@@ -163,16 +212,22 @@ end
 local function unindex(id, h)
   local st = h.st
   bump(st, -1)
+  if h.gr and (st == 'scheduled' or st == 'running') then glive(h.gr, -1) end
   if st == 'scheduled' then
     if redis.call('ZREM', DUE, dm(h.seq, id)) == 0 then
-      local rq = rkey(h.nm)
-      if redis.call('ZREM', rq, rm(h.at, h.seq, id)) == 1 and redis.call('EXISTS', rq) == 0 then
-        redis.call('SREM', READYN, h.nm)
+      if h.gr then
+        if redis.call('ZREM', gkey(h.gr), rm(h.at, h.seq, id)) == 1 then gcheck(h.gr) end
+      else
+        local rq = rkey(h.nm)
+        if redis.call('ZREM', rq, rm(h.at, h.seq, id)) == 1 and redis.call('EXISTS', rq) == 0 then
+          redis.call('SREM', READYN, h.nm)
+        end
       end
     end
     if h.rec == '1' then bump('recurring', -1) end
   elseif st == 'running' then
     redis.call('ZREM', LEASES, id)
+    if h.gr then grun(h.gr, -1) end
   elseif st == 'completed' or st == 'cancelled' then
     redis.call('ZREM', DONE, id)
   elseif st == 'dead' then
@@ -184,6 +239,7 @@ end
 local function index(id, h)
   local st = h.st
   bump(st, 1)
+  if h.gr and (st == 'scheduled' or st == 'running') then glive(h.gr, 1) end
   if st == 'scheduled' then
     local at = num(h.at)
     if (dueMin0 == nil or at < tonumber(dueMin0)) and (wakeAt == nil or at < wakeAt) then wakeAt = at end
@@ -191,6 +247,7 @@ local function index(id, h)
     if h.rec == '1' then bump('recurring', 1) end
   elseif st == 'running' then
     redis.call('ZADD', LEASES, NOW + LEASE, id)
+    if h.gr then grun(h.gr, 1) end
   elseif st == 'completed' or st == 'cancelled' then
     redis.call('ZADD', DONE, nextOf('fseq'), id)
     toTrim[DONE] = KEEP_DONE
@@ -231,14 +288,16 @@ local function put(id, i, seq, fresh, lt)
   redis.call('HSET', k, unpack(hs))
   local st = ARGV[i + 3]
   if st == '' then st = 'scheduled' end
-  return {st = st, at = ARGV[i + 4], pr = ARGV[i + 6], nm = ARGV[i + 7], rec = ARGV[i + 11], seq = seq}
+  local gr = ARGV[i + 14]
+  if gr == '' then gr = nil end
+  return {st = st, at = ARGV[i + 4], pr = ARGV[i + 6], nm = ARGV[i + 7], rec = ARGV[i + 11], seq = seq, gr = gr}
 end
 
 -- Applies an outcome given as changes against the record as claimed: ARGV[v .. v+cnt-1] =
 -- field/value pairs ('' = delete). The running attempt's token goes, lt = its token.
 local function patch(id, v, cnt, h, lt)
   local sets, dels = {'lt', lt}, {'tk'}
-  local nh = {st = h.st, at = h.at, rec = h.rec, seq = h.seq, nm = h.nm, pr = h.pr}
+  local nh = {st = h.st, at = h.at, rec = h.rec, seq = h.seq, nm = h.nm, pr = h.pr, gr = h.gr}
   for j = v, v + cnt - 1, 2 do
     local f, x = ARGV[j], ARGV[j + 1]
     if x == '' then
@@ -251,6 +310,8 @@ local function patch(id, v, cnt, h, lt)
       if x == '' then nh.st = 'scheduled' else nh.st = x end
     elseif f == 'at' or f == 'rec' or f == 'nm' or f == 'pr' then
       nh[f] = x
+    elseif f == 'gr' then
+      if x == '' then nh.gr = nil else nh.gr = x end
     end
   end
   local k = jk(id)
@@ -308,11 +369,17 @@ local function summary(lite)
     lease = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')[2] or ''
     names = redis.call('SMEMBERS', READYN)
   end
-  return {fmt(NOW), d[2] or '', lease, names, c[1], c[2], c[3], c[4], c[5], c[6], broken}
+  return {fmt(NOW), d[2] or '', lease, names, c[1], c[2], c[3], c[4], c[5], c[6], broken, redis.call('SCARD', GFREE)}
 end
 
 local function finish(reply, lite)
   for z, keep in pairs(toTrim) do trim(z, keep) end
+  for g in pairs(gidle) do
+    if num(redis.call('HGET', GLIVE, g)) <= 0 then
+      redis.call('HDEL', GLIVE, g)
+      redis.call('HDEL', GTURN, g)
+    end
+  end
   for f, n in pairs(D) do
     if n ~= 0 then redis.call('HINCRBY', COUNTS, f, n) end
   end

@@ -39,7 +39,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
-import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreListFilter } from '../store.js';
+import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
 import { Batcher, type ItemOutcome } from './batcher.js';
 import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
 import { Connection, scriptFailure } from './connection.js';
@@ -48,7 +48,7 @@ import { Leases, type RenewItem } from './leases.js';
 import { listRecords } from './list.js';
 import { PROGRESS } from './progress.js';
 import { resolveOptions, type ResolvedOptions, type RedisStoreOptions } from './options.js';
-import { CANCEL, CLAIM, INSERT, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, SETTLE, TICK, type Script } from './scripts.js';
+import { CANCEL, CLAIM, INSERT, PUSH_BACK, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, SETTLE, TICK, type Script } from './scripts.js';
 import { ServerView, type Summary } from './view.js';
 
 export type { RedisStoreOptions } from './options.js';
@@ -93,6 +93,20 @@ function fieldsSize(fields: readonly string[]): number {
   return n;
 }
 
+/** The rate-limit arguments of a CLAIM script call (see scripts.ts). */
+function rateArgs(request: ClaimRequest, names: Iterable<string>): (string | number)[] {
+  const g = request.globalRateLimit;
+  const out: (string | number)[] = g === undefined ? ['', '', 0] : [g.max, g.durationMs, 0];
+  if (request.rateLimit) {
+    for (const name of names) {
+      const limit = request.rateLimit(name);
+      if (limit !== undefined) out.push(name, limit.max, limit.durationMs);
+    }
+    out[2] = (out.length - 3) / 3;
+  }
+  return out;
+}
+
 function checkKeyText(value: string, what: string): void {
   if (!isWellFormed(value)) throw new ValidationError(`Expected \`${what}\` to be well-formed Unicode (Redis stores UTF-8), got a string with a lone surrogate`);
 }
@@ -107,6 +121,8 @@ function checkKeyText(value: string, what: string): void {
 export class RedisStore implements Store {
   /** Many processes share it: downtime of one process is not downtime of the schedule. */
   readonly shared = true;
+  /** Groups are claimed by the CLAIM script, across processes. */
+  readonly features: StoreFeatures = { groups: true, rateLimits: true };
   private readonly options: ResolvedOptions;
   private readonly keys: KeyLayout;
   private conn: Connection | undefined;
@@ -465,6 +481,7 @@ export class RedisStore implements Store {
           }
         },
         readyNames: () => conn.run('list', () => conn.client.smembers(this.keys.fixed('readyn'))),
+        readyGroups: () => conn.run('list', () => conn.client.smembers(this.keys.fixed('readyg'))),
       },
       filter,
     );
@@ -524,10 +541,12 @@ export class RedisStore implements Store {
     for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.view.readyNames) caps.set(name, request.capacity(name));
     const bound = String(request.now);
     this.view.lastClaimNow = request.now;
+    let retryAt: number | undefined;
     for (let round = 0; round < MAX_CLAIM_ROUNDS && jobs.length < request.limit; round++) {
       const k = Math.min(request.limit - jobs.length, TOKENS_PER_CLAIM);
       const args: (string | number)[] = [bound, PROMOTE_MAX, k];
       for (let i = 0; i < k; i++) args.push(request.token());
+      args.push(...rateArgs(request, caps.keys()));
       for (const [name, cap] of caps) args.push(name, Math.max(0, cap - (taken.get(name) ?? 0)));
       const sentAt = this.leases.now();
       const reply = await this.exec(CLAIM, args, (late) => this.giveBack(late));
@@ -541,6 +560,7 @@ export class RedisStore implements Store {
         taken.set(record.name, (taken.get(record.name) ?? 0) + 1);
       }
       for (const name of reply[2] as string[]) waiting.add(name);
+      if (reply[4] !== '') retryAt = Math.min(retryAt ?? Infinity, Number(reply[4]));
       const unknown = reply[3] as string[];
       for (const name of unknown) {
         caps.set(name, request.capacity(name));
@@ -553,7 +573,15 @@ export class RedisStore implements Store {
     // name or in total); it matters again only when capacity frees up, and
     // the scheduler claims then. Until that, it must not make nextDueAt "now".
     this.view.blocked = new Set(this.view.readyNames);
-    return { jobs, waiting: [...waiting] };
+    this.view.blockedGroups = this.view.freeGroups;
+    return retryAt === undefined ? { jobs, waiting: [...waiting] } : { jobs, waiting: [...waiting], retryAt };
+  }
+
+  /** No job of `name` starts before `until` (records' frame), in every process. */
+  async pushBack(name: string, until: number): Promise<void> {
+    this.connection('pushBack');
+    checkKeyText(name, 'name');
+    await this.exec(PUSH_BACK, [name, until]);
   }
 
   /** A claim reply that came after its deadline: nobody runs those jobs, give them back unstarted. */

@@ -9,7 +9,7 @@ import type { StoreCounts } from '../store.js';
 import { ServerTime } from './time.js';
 
 /** The summary that ends every writing script's reply (see lua.ts `summary`). */
-export type Summary = [string, string, string, string[] | '-', number, number, number, number, number, number, string[]];
+export type Summary = [string, string, string, string[] | '-', number, number, number, number, number, number, string[], number?];
 
 export class ServerView {
   readonly time = new ServerTime();
@@ -19,6 +19,10 @@ export class ServerView {
   readyNames: string[] = [];
   /** Ready names the last claim here could not take (no capacity): they do not make nextDueAt "now". */
   blocked = new Set<string>();
+  /** Groups whose next job may start (P:gfree), as of the last summary. */
+  freeGroups = 0;
+  /** `freeGroups` right after the last claim here: that many could not be taken (no capacity here). */
+  blockedGroups = 0;
   lastClaimNow: number | undefined;
   private cached: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
 
@@ -27,7 +31,8 @@ export class ServerView {
    * job keys the script found broken, and whether the earliest lease moved.
    */
   absorb(s: Summary, t0: number, t1: number): { broken: readonly string[]; leaseKnown: boolean } {
-    const [now, due, lease, names, scheduled, running, completed, dead, cancelled, recurring, broken] = s;
+    const [now, due, lease, names, scheduled, running, completed, dead, cancelled, recurring, broken, freeGroups] = s;
+    this.freeGroups = Number(freeGroups ?? 0);
     this.time.sample(Number(now), t0, t1);
     this.dueMin = due === '' ? undefined : Number(due);
     if (lease !== '-') this.leaseMin = lease === '' ? undefined : Number(lease);
@@ -57,7 +62,8 @@ export class ServerView {
    */
   nextDueAt(): number | undefined {
     let at = this.dueMin;
-    if (this.readyNames.some((n) => !this.blocked.has(n))) {
+    // More groups free than the last claim here left: another process finished a group's job, or promoted one.
+    if (this.readyNames.some((n) => !this.blocked.has(n)) || this.freeGroups > this.blockedGroups) {
       const now = this.lastClaimNow ?? this.time.now();
       if (at === undefined || now < at) at = now;
     }

@@ -1,0 +1,318 @@
+/**
+ * Job groups for the local stores (MemoryStore, JsonFileStore): the claim
+ * rules of `options.group`, kept beside LocalState so a store whose jobs have
+ * no group never touches them.
+ *
+ * HOW
+ * - A due job with a group waits in its group's ready queue (not its name's):
+ *   best first by priority, then runAt, then insertion, like a name's queue.
+ * - A group runs at most `groupConcurrency` (default 1) of its jobs at once;
+ *   the head's limit counts. Only the head of a group may start: when it
+ *   cannot (its name has no free slot), the jobs behind it wait too, so a
+ *   group's jobs start in order whatever their names.
+ * - Lanes: every group is a lane, and the jobs without a group form one more
+ *   lane (`''`). Each claim gives its lane a fresh turn number; among heads of
+ *   equal priority the lane served longest ago goes first, then runAt, then
+ *   insertion. That is round robin between groups, and a store without
+ *   grouped jobs keeps plain priority, runAt, insertion order.
+ *
+ * A group leaves the rotation when it is idle (no scheduled or running job),
+ * and comes back level with the lanes never served.
+ *
+ * WHY turns are not persisted: they only order lanes that wait at the same
+ * time; after a restart every lane starts level, which is still fair.
+ */
+import { QuaternaryHeap } from '../heap.js';
+import type { RateGate } from './rate-limits.js';
+import type { ClaimRequest, ClaimResult, JobRecord } from './store.js';
+
+const recordId = (r: JobRecord): string => r.id;
+
+/** The lane of jobs without a group. */
+export const NO_GROUP = '';
+
+/** Most jobs of `job`'s group that may run at once. */
+export function groupLimit(job: JobRecord): number {
+  return job.groupConcurrency ?? 1;
+}
+
+/** Ready grouped jobs, running counts per group, and the lanes' turns. */
+export class GroupLanes {
+  readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
+  /** Per group, the latest (runAt, seq) pushed into its queue: an earlier one re-sorts it. */
+  private readonly last = new Map<string, JobRecord>();
+  private readonly running = new Map<string, number>();
+  private readonly turns = new Map<string, number>();
+  /** Scheduled + running jobs per group: a group with none is idle. */
+  private readonly members = new Map<string, number>();
+  /** Groups that had a turn when they became idle: their turns go at the next claim. */
+  private readonly idle = new Set<string>();
+  private tick = 0;
+  /** Grouped jobs in ready queues. */
+  size = 0;
+
+  clear(): void {
+    this.ready.clear();
+    this.last.clear();
+    this.running.clear();
+    this.turns.clear();
+    this.members.clear();
+    this.idle.clear();
+    this.size = 0;
+  }
+
+  /** A due job of group `job.group` becomes ready. */
+  push(job: JobRecord): void {
+    const group = job.group as string;
+    let queue = this.ready.get(group);
+    if (!queue) {
+      queue = new QuaternaryHeap<JobRecord>({ id: recordId });
+      this.ready.set(group, queue);
+    }
+    const last = this.last.get(group);
+    const early = queue.size > 0 && last !== undefined && (job.runAt < last.runAt || (job.runAt === last.runAt && job.seq < last.seq));
+    queue.push(job, -job.priority);
+    this.size++;
+    if (early) resortLane(queue);
+    else this.last.set(group, job);
+  }
+
+  /** Takes a ready job out (cancelled, replaced, rescheduled). False when it was not ready. */
+  remove(job: JobRecord): boolean {
+    const group = job.group as string;
+    const queue = this.ready.get(group);
+    if (!queue?.remove(job.id)) return false;
+    this.size--;
+    if (queue.size === 0) this.emptied(group);
+    return true;
+  }
+
+  /** One more (or fewer) running job of `group`. */
+  started(group: string, delta: number): void {
+    const n = (this.running.get(group) ?? 0) + delta;
+    if (n > 0) this.running.set(group, n);
+    else this.running.delete(group);
+  }
+
+  runningOf(group: string): number {
+    return this.running.get(group) ?? 0;
+  }
+
+  /** The clock went back: ready grouped jobs no longer due go back through `later`. */
+  demote(now: number, later: (job: JobRecord) => void): void {
+    for (const [group, queue] of this.ready) {
+      const back: JobRecord[] = [];
+      for (const job of queue) if (job.runAt > now) back.push(job);
+      for (const job of back) {
+        queue.remove(job.id);
+        this.size--;
+        later(job);
+      }
+      if (queue.size === 0) this.emptied(group);
+    }
+  }
+
+  private emptied(group: string): void {
+    this.ready.delete(group);
+    this.last.delete(group);
+  }
+
+  /**
+   * One more (or fewer) scheduled or running job of `group`. A group with
+   * none is idle and leaves the rotation once the change that made it so is
+   * applied (`changed`): a state change passes through zero (unindexed,
+   * then indexed again).
+   */
+  live(group: string, delta: number): void {
+    const n = (this.members.get(group) ?? 0) + delta;
+    if (n > 0) this.members.set(group, n);
+    else {
+      this.members.delete(group);
+      if (this.turns.has(group)) this.idle.add(group);
+    }
+  }
+
+  /** A change was applied: groups it left idle leave the rotation. */
+  changed(): void {
+    if (this.idle.size > 0) this.sweep();
+  }
+
+  private sweep(): void {
+    for (const group of this.idle) if (!this.members.has(group)) this.turns.delete(group);
+    this.idle.clear();
+  }
+
+  turnOf(lane: string): number {
+    return this.turns.get(lane) ?? 0;
+  }
+
+  /** `lane` was just served: it goes to the back of the rotation. */
+  served(lane: string): void {
+    this.turns.set(lane, ++this.tick);
+  }
+
+  /** Pops the head of `group`'s queue (picked by a claim). */
+  take(group: string): void {
+    const queue = this.ready.get(group) as QuaternaryHeap<JobRecord>;
+    queue.pop();
+    this.size--;
+    if (queue.size === 0) this.emptied(group);
+  }
+}
+
+/** Re-pushes a queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
+function resortLane(queue: QuaternaryHeap<JobRecord>): void {
+  const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
+  queue.clear();
+  for (const job of jobs) queue.push(job, -job.priority);
+}
+
+/** True when candidate `a` (in lane turn `ta`) goes before `b` (turn `tb`). */
+function before(a: JobRecord, ta: number, b: JobRecord, tb: number): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  if (ta !== tb) return ta < tb;
+  return a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
+}
+
+/** A group's head competing in one claim, with its lane's turn. */
+interface Candidate {
+  group: string;
+  head: JobRecord;
+  turn: number;
+}
+
+const better = (a: Candidate, b: Candidate): boolean => before(a.head, a.turn, b.head, b.turn);
+
+/** A binary min-heap of candidates by `better` (a claim builds it once, then pops and re-pushes served groups). */
+class CandidateHeap {
+  private readonly items: Candidate[];
+
+  constructor(items: Candidate[]) {
+    this.items = items;
+    for (let i = (items.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  peek(): Candidate | undefined {
+    return this.items[0];
+  }
+
+  pop(): void {
+    const last = this.items.pop();
+    if (last === undefined || this.items.length === 0) return;
+    this.items[0] = last;
+    this.down(0);
+  }
+
+  push(c: Candidate): void {
+    const items = this.items;
+    let i = items.length;
+    items.push(c);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!better(c, items[parent] as Candidate)) break;
+      items[i] = items[parent] as Candidate;
+      i = parent;
+    }
+    items[i] = c;
+  }
+
+  private down(i: number): void {
+    const items = this.items;
+    const n = items.length;
+    const c = items[i] as Candidate;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && better(items[child + 1] as Candidate, items[child] as Candidate)) child++;
+      if (!better(items[child] as Candidate, c)) break;
+      items[i] = items[child] as Candidate;
+      i = child;
+    }
+    items[i] = c;
+  }
+}
+
+/**
+ * LocalState.pick when grouped jobs are ready or a rate limit applies: the
+ * heads of the names' queues (lane NO_GROUP) and of the groups that have a
+ * free slot compete, by priority, then lane turn, then runAt, then
+ * insertion; a head whose name is over its rate limit (`gate`) waits where
+ * it is. Removes the picked jobs from their queues. The groups' heads go in
+ * a heap built once per claim: O(groups + picked × log groups).
+ */
+export function pickLanes(
+  names: ReadonlyMap<string, QuaternaryHeap<JobRecord>>,
+  lanes: GroupLanes,
+  request: ClaimRequest,
+  gate?: RateGate,
+): ClaimResult {
+  const jobs: JobRecord[] = [];
+  const taken = new Map<string, number>();
+  const takenInGroup = new Map<string, number>();
+  const waiting = new Set<string>();
+  const room = (name: string): boolean => request.capacity(name) - (taken.get(name) ?? 0) > 0;
+  const free = (group: string, head: JobRecord): boolean => lanes.runningOf(group) + (takenInGroup.get(group) ?? 0) < groupLimit(head);
+  const candidates: Candidate[] = [];
+  for (const [group, queue] of lanes.ready) {
+    const head = queue.peek() as JobRecord;
+    if (!free(group, head)) continue;
+    if (request.capacity(head.name) <= 0) {
+      waiting.add(head.name);
+      continue;
+    }
+    candidates.push({ group, head, turn: lanes.turnOf(group) });
+  }
+  const heads = new CandidateHeap(candidates);
+  while (jobs.length < request.limit) {
+    let best: JobRecord | undefined;
+    let bestTurn = 0;
+    let bestQueue: QuaternaryHeap<JobRecord> | undefined;
+    const plainTurn = lanes.turnOf(NO_GROUP);
+    for (const [name, queue] of names) {
+      if (queue.size === 0) continue;
+      if (!room(name)) {
+        waiting.add(name);
+        continue;
+      }
+      if (gate && !gate.allow(name)) continue;
+      const head = queue.peek() as JobRecord;
+      if (!best || before(head, plainTurn, best, bestTurn)) {
+        best = head;
+        bestTurn = plainTurn;
+        bestQueue = queue;
+      }
+    }
+    // The best group that may start now; one whose name is full or over its rate stays out for this claim.
+    let top = heads.peek();
+    while (top && (!room(top.head.name) || (gate && !gate.allow(top.head.name)))) {
+      if (!room(top.head.name)) waiting.add(top.head.name);
+      heads.pop();
+      top = heads.peek();
+    }
+    if (top && (!best || before(top.head, top.turn, best, bestTurn))) {
+      best = top.head;
+      bestQueue = undefined;
+    }
+    if (!best) break;
+    if (bestQueue) {
+      bestQueue.pop();
+      lanes.served(NO_GROUP);
+    } else {
+      const group = best.group as string;
+      heads.pop();
+      lanes.take(group);
+      // The caller puts the job as running right after, which counts it in its group.
+      takenInGroup.set(group, (takenInGroup.get(group) ?? 0) + 1);
+      // It keeps its place in the rotation while its job runs, even with nothing else waiting.
+      lanes.served(group);
+      const next = lanes.ready.get(group)?.peek();
+      if (next && free(group, next)) heads.push({ group, head: next, turn: lanes.turnOf(group) });
+    }
+    jobs.push(best);
+    taken.set(best.name, (taken.get(best.name) ?? 0) + 1);
+    gate?.took(best.name);
+  }
+  const result: ClaimResult = { jobs, waiting: [...waiting] };
+  if (gate?.retryAt !== undefined) result.retryAt = gate.retryAt;
+  return result;
+}

@@ -1,0 +1,202 @@
+/**
+ * Rate limits through the Scheduler (issue 16 item 1): register's per-name
+ * `rateLimit` and the scheduler-wide one hold jobs back (they wait, in
+ * order, and never fail for it); `job.rateLimit(ms)` / RateLimitError push a
+ * name back without counting the attempt; bad limits are refused; a store
+ * without rate limits refuses the option. Store rules: store-conformance-rate-limits.ts.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../src/clock.js';
+import { RateLimitError, UnsupportedOptionError, ValidationError } from '../src/errors.js';
+import { Scheduler } from '../src/scheduler.js';
+import { MemoryStore } from '../src/store/memory.js';
+import { JsonFileStore } from '../src/store/json-file.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { T0, collectEvents, virtualScheduler } from './helpers.js';
+
+type Jobs = { api: { n: number }; other: { n: number } };
+
+/** Start times (ms after T0) per job tag. */
+function starts(clock: VirtualClock) {
+  const log: [string, number][] = [];
+  return { log, at: (tag: string): void => void log.push([tag, clock.now() - T0]) };
+}
+
+describe('rate limits', () => {
+  it('starts at most max jobs of a name per window; the rest wait in order and none fails', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>({ concurrency: 10 });
+    const s = starts(clock);
+    const events = collectEvents(scheduler, ['failed', 'completed']);
+    scheduler.register('api', (job) => s.at(`api${job.payload.n}`), { rateLimit: { max: 2, durationMs: 1000 } });
+    scheduler.register('other', (job) => s.at(`other${job.payload.n}`));
+    for (let n = 0; n < 5; n++) await scheduler.scheduleIn('api', 0, { n });
+    await scheduler.scheduleIn('other', 0, { n: 0 });
+    await clock.advance(0);
+    assert.deepEqual(s.log, [['api0', 0], ['api1', 0], ['other0', 0]]);
+    await clock.advance(999);
+    assert.equal(s.log.length, 3);
+    await clock.advance(1);
+    await clock.advance(1000);
+    assert.deepEqual(s.log.slice(3), [['api2', 1000], ['api3', 1000], ['api4', 2000]]);
+    assert.equal(events.of('failed').length, 0);
+    assert.equal(events.of('completed').length, 6);
+    await scheduler.stop();
+  });
+
+  it('limits every name together with the constructor’s rateLimit', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>({ concurrency: 10, rateLimit: { max: 3, durationMs: 60_000 } });
+    const s = starts(clock);
+    scheduler.register('api', (job) => s.at(`api${job.payload.n}`));
+    scheduler.register('other', (job) => s.at(`other${job.payload.n}`));
+    for (let n = 0; n < 2; n++) {
+      await scheduler.scheduleIn('api', n, { n });
+      await scheduler.scheduleIn('other', n, { n });
+    }
+    await clock.advance(59_999);
+    assert.deepEqual(s.log, [['api0', 0], ['other0', 0], ['api1', 1]]);
+    // The first start (at 0) leaves the window at 60 000: one more may start.
+    await clock.advance(1);
+    assert.deepEqual(s.log.slice(3), [['other1', 60_000]]);
+    await scheduler.stop();
+  });
+
+  it('job.rateLimit(ms) holds the whole name until then, without counting the attempt', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>({ concurrency: 10 });
+    const s = starts(clock);
+    const events = collectEvents(scheduler, ['failed', 'rateLimited', 'completed']);
+    let pushed = false;
+    scheduler.register('api', (job) => {
+      s.at(`api${job.payload.n}#${job.attempt}`);
+      if (!pushed) {
+        pushed = true;
+        job.rateLimit(5000);
+      }
+    });
+    scheduler.register('other', (job) => s.at(`other${job.payload.n}`));
+    const first = await scheduler.scheduleIn('api', 0, { n: 0 });
+    await scheduler.scheduleIn('api', 100, { n: 1 });
+    await scheduler.scheduleIn('other', 100, { n: 0 });
+    await clock.advance(4999);
+    assert.deepEqual(s.log, [['api0#1', 0], ['other0', 100]], 'no api job starts before the push-back ends');
+    const [limited] = events.of('rateLimited');
+    assert.equal(limited?.delayMs, 5000);
+    assert.equal(limited?.until.getTime(), T0 + 5000);
+    assert.equal(limited?.job.id, first.id);
+    assert.equal(limited?.job.state, 'scheduled');
+    assert.equal((await scheduler.get(first.id))?.attempt, 0, 'the pushed-back attempt is not counted');
+    await clock.advance(1);
+    assert.deepEqual(s.log.slice(2), [['api0#1', 5000], ['api1#1', 5000]], 'in due order, the first again as attempt 1');
+    assert.equal(events.of('failed').length, 0);
+    await scheduler.stop();
+  });
+
+  it('a thrown RateLimitError does the same, and never makes a job dead', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>({ retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1 } } });
+    let calls = 0;
+    scheduler.register('api', () => {
+      if (++calls <= 3) throw new RateLimitError(1000);
+      return 'ok';
+    });
+    const info = await scheduler.scheduleIn('api', 0, { n: 0 });
+    await clock.advance(3000);
+    const done = await scheduler.get(info.id);
+    assert.equal(done?.state, 'completed');
+    assert.equal(done?.attempt, 1);
+    assert.equal(calls, 4);
+    await scheduler.stop();
+  });
+
+  it('refuses bad limits with a clear error', async () => {
+    const bad: [unknown, RegExp][] = [
+      [{ max: 0, durationMs: 1000 }, /Expected `register options.rateLimit.max` to be an integer > 0, got 0/],
+      [{ max: 2, durationMs: 0 }, /Expected `register options.rateLimit.durationMs` to be a whole number of ms from 1 to 604800000 \(7 days\), got 0/],
+      [{ max: 2, durationMs: 1.5 }, /durationMs` to be a whole number of ms/],
+      [{ max: 2 }, /durationMs` to be a whole number of ms .* got undefined/],
+      [{ max: 2, durationMs: 10, per: 's' }, /Unknown option `register options.rateLimit.per`/],
+      [5, /Expected `register options.rateLimit` to be an options object, got 5/],
+    ];
+    const scheduler = new Scheduler<Jobs>({ clock: new VirtualClock(T0) });
+    for (const [rateLimit, message] of bad) {
+      assert.throws(() => scheduler.register('api', () => undefined, { rateLimit } as never), (e: unknown) => e instanceof ValidationError && message.test(e.message));
+    }
+    assert.throws(() => new Scheduler({ rateLimit: { max: -1, durationMs: 1 } }), /Expected `options.rateLimit.max` to be an integer > 0, got -1/);
+    // A handler that calls job.rateLimit with a bad delay fails like any throw.
+    await scheduler.start();
+    scheduler.register('api', (job) => job.rateLimit(-5));
+    const events = collectEvents(scheduler, ['failed']);
+    await scheduler.scheduleIn('api', 0, { n: 0 });
+    const clock = (scheduler as unknown as { baseClock: VirtualClock }).baseClock;
+    await clock.advance(0);
+    assert.match(String(events.of('failed')[0]?.error.message), /Expected `ms` to be a finite number of ms >= 0, got -5/);
+    await scheduler.stop();
+  });
+
+  it('is refused by a store without rate limits; a push-back there still waits, without counting the attempt', async () => {
+    class PlainStore extends MemoryStore {
+      override readonly features = {};
+    }
+    assert.throws(
+      () => new Scheduler({ store: new PlainStore(), rateLimit: { max: 1, durationMs: 1 } }),
+      (e: unknown) => e instanceof UnsupportedOptionError && /`options.rateLimit` only with a store that supports rateLimits.*PlainStore/.test(e.message),
+    );
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store: new PlainStore(), clock });
+    assert.throws(() => scheduler.register('api', () => undefined, { rateLimit: { max: 1, durationMs: 1000 } }), UnsupportedOptionError);
+    const runs: number[] = [];
+    scheduler.register('api', (job) => {
+      runs.push(clock.now() - T0);
+      if (runs.length === 1) job.rateLimit(2000);
+    });
+    await scheduler.start();
+    const info = await scheduler.scheduleIn('api', 0, { n: 0 });
+    await clock.advance(1999);
+    assert.deepEqual(runs, [0]);
+    await clock.advance(1);
+    assert.deepEqual(runs, [0, 2000]);
+    assert.equal((await scheduler.get(info.id))?.attempt, 1);
+    await scheduler.stop();
+  });
+});
+
+describe('rate limits: what is not kept', () => {
+  it('a schedule’s occurrence pushed back beyond its misfire grace is late: its misfire policy decides', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const events = collectEvents(scheduler, ['misfired', 'rateLimited']);
+    const runs: number[] = [];
+    scheduler.register('api', (job) => {
+      runs.push(clock.now() - T0);
+      if (runs.length === 1) job.rateLimit(5000);
+    });
+    await scheduler.scheduleEvery('api', 60_000, { n: 0 }, { misfireGraceMs: 1000, misfire: 'skip' });
+    await clock.advance(120_000);
+    assert.equal(events.of('rateLimited').length, 1);
+    assert.equal(events.of('misfired')[0]?.missed, 1, "'skip': the pushed-back slot is skipped");
+    assert.deepEqual(runs, [60_000, 120_000]);
+    await scheduler.stop();
+  });
+
+  it('JsonFileStore keeps the windows in memory: a store opened again starts with empty windows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'godelayq-rl-'));
+    try {
+      const limits = { api: { max: 1, durationMs: 60_000 } };
+      const request = (n: number) => ({ now: T0, limit: 10, capacity: () => 10, token: () => `t${n}-${Math.random()}`, rateLimit: (name: string) => limits[name as 'api'] });
+      const context = { now: () => T0, clock: new VirtualClock(T0), wake: () => undefined, keepCompleted: 10, keepDead: 10, warn: () => undefined, maxPayloadBytes: 1 << 20 };
+      const first = new JsonFileStore(join(dir, 'store'));
+      await first.open(context);
+      await first.insert(['a', 'b', 'c'].map((id) => ({ record: { id, name: 'api', payload: null, state: 'scheduled' as const, runAt: T0, createdAt: T0, attempt: 0, priority: 0 }, onDuplicate: 'reject' as const })));
+      assert.equal((await first.claim(request(1))).jobs.length, 1);
+      assert.equal((await first.claim(request(2))).jobs.length, 0);
+      await first.close();
+      const again = new JsonFileStore(join(dir, 'store'));
+      await again.open(context);
+      // The crashed-open recovery puts the running one back too: all three due, one start allowed.
+      assert.equal((await again.claim(request(3))).jobs.length, 1);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * Shared by the job-control conformance files: runs a case on an opened
+ * store that has a feature, or skips it where the store does not.
+ */
+import type { Store, StoreFeatures } from '../src/store/store.js';
+import { storeContext, type StoreFixture } from './store-conformance.js';
+
+/** Opens a fresh store, runs `fn`, closes and cleans up whatever happens; skips stores without `feature`. */
+export async function withFeature(
+  t: { skip(message?: string): void },
+  name: string,
+  makeStore: () => Promise<StoreFixture>,
+  feature: keyof StoreFeatures,
+  fn: (store: Store) => Promise<void>,
+): Promise<void> {
+  const fixture = await makeStore();
+  if (fixture.store.features?.[feature] !== true) {
+    await fixture.cleanup();
+    t.skip(`${name} does not support ${feature}`);
+    return;
+  }
+  let closed = false;
+  try {
+    await fixture.store.open(storeContext());
+    await fn(fixture.store);
+    await fixture.store.close();
+    closed = true;
+  } finally {
+    // A failed case must still close the store: an open Redis client would keep the file from exiting.
+    if (!closed) await fixture.store.close().catch(() => undefined);
+    await fixture.cleanup();
+  }
+}

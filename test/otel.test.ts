@@ -2,7 +2,8 @@
  * godelayq/otel with the OpenTelemetry SDK's in-memory exporters: a span per
  * attempt (attributes, status, exception, link to the span that scheduled
  * the job, active while the handler runs), counters and the lateness
- * histogram; the link survives a JsonFileStore restart; a store that cannot
+ * histogram; spans of cancelled and pushed-back attempts end; the link
+ * survives a JsonFileStore restart; a store that cannot
  * keep the trace context is refused unless `link: false`; bad options.
  */
 import { after, before, describe, it } from 'node:test';
@@ -194,6 +195,42 @@ describe('godelayq/otel', () => {
     await until(() => scheduler.stats().completed === 2);
     assert.equal(attempts(t.spans).length, 1, 'no spans once removed');
     assert.equal(scheduler.listenerCount('started'), 0);
+    await scheduler.stop();
+  });
+
+  it('ends the span of an attempt cancelled while it runs, and of one the remote side pushed back (job.rateLimit)', async () => {
+    const t = telemetry();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock });
+    const remove = instrument(scheduler, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+    let pushed = false;
+    scheduler.register('mail.send', (job) => {
+      if (!pushed) {
+        pushed = true;
+        job.rateLimit(5000);
+      }
+      return 'sent';
+    });
+    scheduler.register('tick', (job) => new Promise((resolve) => job.signal.addEventListener('abort', resolve)));
+    await scheduler.start();
+    const mail = await scheduler.scheduleIn('mail.send', 0, { to: 'a@b.c' });
+    const tick = await scheduler.scheduleIn('tick', 0, null);
+    let limited = 0;
+    scheduler.on('rateLimited', () => limited++);
+    await clock.advance(0);
+    await until(async () => (await scheduler.get(tick.id))?.state === 'running' && limited === 1);
+    assert.equal(await scheduler.cancel(tick.id), true);
+    await until(() => attempts(t.spans).length === 2);
+    const byName = new Map(attempts(t.spans).map((s) => [s.attributes[ATTR.name], s]));
+    assert.equal(byName.get('tick')?.status.code, SpanStatusCode.ERROR);
+    assert.equal(byName.get('tick')?.status.message, 'cancelled');
+    assert.equal(byName.get('mail.send')?.attributes[ATTR.rateLimitedMs], 5000);
+    assert.equal(byName.get('mail.send')?.status.code, SpanStatusCode.UNSET, 'a push-back is not a failure');
+    await clock.advance(5000);
+    await until(async () => (await scheduler.get(mail.id))?.state === 'completed');
+    await until(() => attempts(t.spans).length === 3);
+    assert.equal(attempts(t.spans)[2]?.status.code, SpanStatusCode.OK);
+    remove();
     await scheduler.stop();
   });
 

@@ -12,7 +12,8 @@
  *   makes it active while the handler runs, so the handler's own spans are
  *   its children.
  * - The span ends when the attempt's outcome is recorded: the `completed`,
- *   `failed` and `lost` events. Metrics come from the events as well.
+ *   `failed`, `rateLimited` (pushed back, not a failure), `cancelled` and
+ *   `lost` events. Metrics come from the events as well.
  *
  * WHY a link, not a parent: an attempt may run hours later, in another
  * process, many times (retries, every occurrence of a schedule); each is its
@@ -67,12 +68,13 @@ export const ATTR = {
   lateness: 'godelayq.job.lateness_ms',
   willRetry: 'godelayq.job.will_retry',
   lostReason: 'godelayq.job.lost_reason',
+  rateLimitedMs: 'godelayq.job.rate_limited_ms',
 } as const;
 
 const KEYS = new Set(['tracerProvider', 'meterProvider', 'link']);
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-type Listener = (event: { job: JobInfo; lateness?: number; durationMs?: number; error?: Error; willRetry?: boolean; reason?: string }) => void;
+type Listener = (event: { job: JobInfo; lateness?: number; durationMs?: number; error?: Error; willRetry?: boolean; reason?: string; delayMs?: number }) => void;
 interface Events {
   on(type: string, fn: Listener): unknown;
   off(type: string, fn: Listener): unknown;
@@ -183,6 +185,13 @@ export function instrument<Jobs extends JobMap, Results extends ResultMap<Jobs>>
     },
     dead: ({ job }) => {
       m.dead.add(1, { [ATTR.name]: job.name });
+    },
+    rateLimited: ({ job, delayMs }) => {
+      // The remote side pushed back: the attempt ended without counting; its status stays unset.
+      end(job.id, (span) => span.setAttribute(ATTR.rateLimitedMs, delayMs ?? 0));
+    },
+    cancelled: ({ job }) => {
+      end(job.id, (span) => span.setStatus({ code: SpanStatusCode.ERROR, message: 'cancelled' }));
     },
     lost: ({ job, reason, error }) => {
       end(job.id, (span) => {

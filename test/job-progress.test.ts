@@ -130,6 +130,23 @@ describe('job.progress and job.log', () => {
     await scheduler.stop();
   });
 
+  it('refuses a progress value or log line larger than maxPayloadBytes with ValidationError', async () => {
+    const { scheduler, clock } = await setup({ maxPayloadBytes: 64 });
+    const seen: unknown[] = [];
+    scheduler.register('import', async (job) => {
+      seen.push(await job.progress({ note: 'x'.repeat(100) }).catch((e: unknown) => e), await job.log('y'.repeat(100)).catch((e: unknown) => e));
+      await job.progress('small');
+    });
+    const job = await scheduler.scheduleIn('import', 0, { rows: 1 });
+    await clock.advance(0);
+    await until(async () => (await scheduler.get(job.id))?.state === 'completed');
+    assert.equal(seen.length, 2);
+    for (const error of seen) assert.ok(error instanceof ValidationError && /64/.test(error.message), String(error));
+    assert.equal((await scheduler.get(job.id))?.progress, 'small');
+    assert.equal((await scheduler.get(job.id))?.logs, undefined);
+    await scheduler.stop();
+  });
+
   it('is refused with UnsupportedOptionError on a store that cannot keep it (as PostgresStore), the job still completing', async () => {
     const store = new MemoryStore();
     Object.defineProperty(store, 'progress', { value: undefined });

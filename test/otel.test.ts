@@ -3,7 +3,8 @@
  * attempt (attributes, status, exception, link to the span that scheduled
  * the job, active while the handler runs), counters and the lateness
  * histogram; spans of cancelled and pushed-back attempts end; the link
- * survives a JsonFileStore restart; a store that cannot
+ * survives a JsonFileStore restart and reaches a scheduler sharing a
+ * RedisStore; a store that cannot
  * keep the trace context is refused unless `link: false`; bad options.
  */
 import { after, before, describe, it } from 'node:test';
@@ -21,7 +22,9 @@ import { VirtualClock } from '../src/clock.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import { UnsupportedOptionError } from '../src/errors.js';
+import { RedisStore } from '../src/redis.js';
 import { T0, until } from './helpers.js';
+import { deletePrefix, redisSkip, startRedis } from './redis-server.js';
 
 type Jobs = { 'mail.send': { to: string }; tick: null };
 
@@ -145,6 +148,9 @@ describe('godelayq/otel', () => {
     assert.equal(tick?.value.count, 2);
     assert.equal(tick?.value.sum, 300);
     assert.equal(tick?.value.max, 300);
+    const duration = all.find((m) => m.descriptor.name === 'godelayq.attempt.duration') as HistogramMetricData | undefined;
+    assert.equal(duration?.descriptor.unit, 'ms');
+    assert.equal(duration?.dataPoints.find((p) => p.attributes[ATTR.name] === 'tick')?.value.sum, 600, 'two ticks of 300 ms');
     const lateSpan = attempts(t.spans).find((s) => s.attributes[ATTR.lateness] === 300);
     assert.ok(lateSpan, 'the late attempt’s span says how late');
     await scheduler.stop();
@@ -173,6 +179,37 @@ describe('godelayq/otel', () => {
       await second.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on a shared RedisStore, the attempt run by another scheduler links back to the span that scheduled it', { skip: redisSkip }, async () => {
+    const server = await startRedis();
+    const prefix = 'otel-link';
+    const t = telemetry();
+    const producer = new Scheduler<Jobs>({ store: new RedisStore({ url: server.url, prefix }) });
+    const consumer = new Scheduler<Jobs>({ store: new RedisStore({ url: server.url, prefix }) });
+    try {
+      instrument(producer, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+      instrument(consumer, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+      let ranBy: string | undefined;
+      consumer.register('mail.send', () => {
+        ranBy = 'consumer';
+      });
+      await producer.start(); // no handler: it never claims the job
+      await consumer.start();
+      const request = t.tracerProvider.getTracer('app').startSpan('POST /order');
+      const job = await context.with(trace.setSpan(context.active(), request), () => producer.scheduleIn('mail.send', 0, { to: 'x' }));
+      request.end();
+      await until(async () => (await producer.get(job.id))?.state === 'completed', 60_000);
+      await until(() => attempts(t.spans).length === 1, 60_000);
+      assert.equal(ranBy, 'consumer');
+      assert.equal(attempts(t.spans)[0]?.links[0]?.context.spanId, request.spanContext().spanId);
+      assert.equal(attempts(t.spans)[0]?.links[0]?.context.traceId, request.spanContext().traceId);
+    } finally {
+      await producer.stop();
+      await consumer.stop();
+      await deletePrefix(server.url, prefix);
+      await server.stop();
     }
   });
 
@@ -230,7 +267,23 @@ describe('godelayq/otel', () => {
     await until(async () => (await scheduler.get(mail.id))?.state === 'completed');
     await until(() => attempts(t.spans).length === 3);
     assert.equal(attempts(t.spans)[2]?.status.code, SpanStatusCode.OK);
+
+    // Replaced while it runs: the attempt lost its job.
+    const replaced = await scheduler.scheduleIn('tick', 0, null, { id: 'ticker' });
+    await clock.advance(0);
+    await until(async () => (await scheduler.get(replaced.id))?.state === 'running');
+    await scheduler.scheduleIn('tick', 60_000, null, { id: 'ticker', onDuplicate: 'replace' });
+    await until(() => attempts(t.spans).length === 4);
+    assert.equal(attempts(t.spans)[3]?.attributes[ATTR.lostReason], 'replaced');
+    assert.equal(attempts(t.spans)[3]?.status.code, SpanStatusCode.ERROR);
+
+    // Removed while an attempt runs: its span ends.
+    const open = await scheduler.scheduleIn('tick', 0, null);
+    await clock.advance(0);
+    await until(async () => (await scheduler.get(open.id))?.state === 'running');
     remove();
+    assert.equal(attempts(t.spans).length, 5);
+    assert.match(attempts(t.spans)[4]?.status.message ?? '', /instrumentation removed/);
     await scheduler.stop();
   });
 

@@ -13,7 +13,7 @@ const LUA = `${SHEBANG.mayGrow}
 ${PRELUDE}
 guard()
 local id, tk, x = ARGV[4], ARGV[5], ARGV[6]
-local h = head(id, 7)
+local h = head(id, 8) -- through tk (HEAD in lua.ts)
 if h == false then return finish({'BROKEN', typeOf(jk(id))}, true) end
 if h and h.st == 'running' and h.tk == tk then
   local e = redis.call('ZSCORE', LEASES, id)

@@ -235,6 +235,27 @@ describe('godelayq/otel', () => {
     await scheduler.stop();
   });
 
+  it('links every occurrence of a schedule to the span it was declared in, each in its own trace', async () => {
+    const t = telemetry();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock });
+    const remove = instrument(scheduler, { tracerProvider: t.tracerProvider, meterProvider: t.meterProvider });
+    scheduler.register('tick', () => undefined);
+    await scheduler.start();
+    const boot = t.tracerProvider.getTracer('app').startSpan('boot');
+    await context.with(trace.setSpan(context.active(), boot), () => scheduler.scheduleEvery('tick', 1000, null, { id: 'ticker' }));
+    boot.end();
+    await clock.advance(1000);
+    await until(() => attempts(t.spans).length === 1);
+    await clock.advance(1000);
+    await until(() => attempts(t.spans).length === 2);
+    const [one, two] = attempts(t.spans);
+    for (const span of [one, two]) assert.equal(span?.links[0]?.context.spanId, boot.spanContext().spanId);
+    assert.notEqual(one?.spanContext().traceId, two?.spanContext().traceId);
+    remove();
+    await scheduler.stop();
+  });
+
   it('ends the span of an attempt cancelled while it runs, and of one the remote side pushed back (job.rateLimit)', async () => {
     const t = telemetry();
     const clock = new VirtualClock(T0);

@@ -20,7 +20,7 @@
  *   rather than drop reports silently.
  */
 import { GodelayqError, UnsupportedOptionError, ValidationError } from '../errors.js';
-import { patchRecord } from '../store/record.js';
+import { withReport } from '../store/record.js';
 import type { JobRecord, Store } from '../store/store.js';
 import { show, toJsonValue } from '../validate.js';
 
@@ -66,7 +66,7 @@ export class Reporter {
     try {
       this.usable();
       const progress = toJsonValue(value, 'progress', this.host.maxPayloadBytes);
-      return this.write((record) => patchRecord(record, { progress }), (record) => {
+      return this.write((record) => withReport(record, progress, undefined), (record) => {
         this.host.emit('progress', () => ({ job: this.host.view(record), progress }));
       });
     } catch (error) {
@@ -83,7 +83,7 @@ export class Reporter {
       if (keep === 0) return Promise.resolve();
       return this.write((record) => {
         const logs = record.logs ?? [];
-        return patchRecord(record, { logs: logs.length >= keep ? [...logs.slice(logs.length - keep + 1), line] : [...logs, line] });
+        return withReport(record, undefined, logs.length >= keep ? [...logs.slice(logs.length - keep + 1), line] : [...logs, line]);
       });
     } catch (error) {
       return Promise.reject(error as Error);
@@ -111,7 +111,7 @@ export class Reporter {
       const ok = await (this.host.store.progress as NonNullable<Store['progress']>).call(this.host.store, next.id, token, next);
       if (!ok) throw new GodelayqError(`Expected attempt ${next.attempt} of job \`${next.id}\` to own its job, got it cancelled, replaced or taken over; nothing was recorded`);
       // Applied to the record as it is now (a clock step may have moved a schedule's slot meanwhile).
-      attempt.record = patchRecord(attempt.record, { progress: next.progress, logs: next.logs });
+      attempt.record = withReport(attempt.record, next.progress, next.logs);
       stored?.(attempt.record);
     };
     const task = this.tail.then(run, run);

@@ -21,7 +21,7 @@ import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError
 import { QuaternaryHeap } from '../heap.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
-import { patchRecord, shiftDue } from './record.js';
+import { patchRecord, shiftDue, withReport } from './record.js';
 
 export { patchRecord };
 import type {
@@ -677,7 +677,7 @@ export abstract class LocalStore implements Store {
   async progress(id: string, token: string, next: JobRecord): Promise<boolean> {
     const job = this.state.get(id);
     if (!job || job.state !== 'running' || job.token !== token) return false;
-    await this.commit([update(job, patchRecord(job, { progress: next.progress, logs: next.logs }))]);
+    await this.commit([update(job, withReport(job, next.progress, next.logs))]);
     return true;
   }
 

@@ -2,7 +2,7 @@
  * scheduler.waitFor(): the typed result of a job, or its final error, for a
  * job that finishes later, one already finished, one cancelled; timeouts,
  * abort signals, stop(), bad input; the same through a JsonFileStore restart.
- * (RedisStore, a job finished in another process: wait-for-redis.test.ts.)
+ * (RedisStore and PostgresStore, a job finished in another process: wait-for-shared.test.ts.)
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

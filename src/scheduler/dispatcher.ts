@@ -22,6 +22,7 @@ import { Attempts, SETTLE_RETRY_FIRST, SETTLE_RETRY_MAX } from './attempt.js';
 import { Calls, idleTurn, withDeadline } from './calls.js';
 import type { DispatchHost } from './host.js';
 
+const RESOLVED = Promise.resolve();
 
 export class Dispatcher {
   private readonly calls: Calls;
@@ -170,15 +171,20 @@ export class Dispatcher {
 
   // ------------------------------------------------------------- timer
 
-  /** Runs `dispatch` soon, coalescing many requests into one pass. */
+  /**
+   * Runs `dispatch` soon, coalescing many requests into one pass. A resolved
+   * promise's `then`, not queueMicrotask (which makes an AsyncResource a call).
+   */
   kick(): void {
     if (this.dispatchQueued) return;
     this.dispatchQueued = true;
-    queueMicrotask(() => {
-      this.dispatchQueued = false;
-      void this.dispatch();
-    });
+    void RESOLVED.then(this.kicked);
   }
+
+  private readonly kicked = (): void => {
+    this.dispatchQueued = false;
+    void this.dispatch();
+  };
 
   private clearTimer(): void {
     this.timer?.clear();
@@ -336,7 +342,9 @@ export class Dispatcher {
         const now = this.host.clock.now();
         const request: ClaimRequest = { now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken };
         this.host.rateLimits.apply(request);
-        const claimed = await this.track(this.host.store.claim(request));
+        const store = this.host.store;
+        const claimSync = store.claimSync;
+        const claimed = claimSync === undefined ? await this.track(store.claim(request)) : claimSync.call(store, request);
         waiting = claimed.waiting;
         // Jobs waiting for a rate limit: claim again when the first may start.
         this.limitedUntil = claimed.retryAt;

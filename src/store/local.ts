@@ -176,6 +176,20 @@ export class LocalState {
     this.put(job);
   }
 
+  /**
+   * `replace` of a job `pick` took (it left its ready queue) by its running
+   * record: a scheduled record without a group needs only its counts undone.
+   */
+  start(picked: JobRecord, running: JobRecord): void {
+    if (picked.state !== 'scheduled' || picked.group !== undefined) {
+      this.replace(picked, running);
+      return;
+    }
+    this.tally.scheduled--;
+    if (picked.recur) this.tally.recurring--;
+    this.put(running);
+  }
+
   private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
     this.byId.set(job.id, job);
     this.index(job);
@@ -275,29 +289,39 @@ export class LocalState {
   promote(now: number): void {
     if (now < this.promotedAt) this.demote(now);
     this.promotedAt = now;
+    // The queue and last job of the name promoted last: due jobs come in runs
+    // of one name, so most need no lookup (readyLast is written when the name changes).
+    let name: string | undefined;
+    let queue: QuaternaryHeap<JobRecord> | undefined;
+    let last: JobRecord | undefined;
     for (;;) {
       const key = this.due.peekKey();
-      if (key === undefined || key > now) return;
+      if (key === undefined || key > now) break;
       const job = this.due.pop() as JobRecord;
       if (job.group !== undefined) {
         this.groups.push(job);
         continue;
       }
-      let queue = this.ready.get(job.name);
-      if (!queue) {
-        queue = new QuaternaryHeap<JobRecord>();
-        this.ready.set(job.name, queue);
+      if (job.name !== name || queue === undefined) {
+        if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
+        name = job.name;
+        queue = this.ready.get(name);
+        if (!queue) {
+          queue = new QuaternaryHeap<JobRecord>();
+          this.ready.set(name, queue);
+        }
+        last = this.readyLast.get(name);
       }
       // A ready queue is keyed by priority; equal priorities leave in push
       // order, which is (runAt, seq) order as long as jobs arrive in it. One
       // that arrives earlier than the last (a date in the past, a reschedule
       // into the past while others wait for capacity) re-sorts the queue.
-      const last = this.readyLast.get(job.name);
       const early = queue.size > 0 && last !== undefined && (job.runAt < last.runAt || (job.runAt === last.runAt && job.seq < last.seq));
       setSlot(job, -queue.push(job, -job.priority) - 1);
       if (early) resortReady(queue);
-      else this.readyLast.set(job.name, job);
+      else last = job;
     }
+    if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
   }
 
   /**
@@ -326,6 +350,18 @@ export class LocalState {
   pick(request: ClaimRequest): ClaimResult {
     if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
     if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
+    let only: string | undefined;
+    let onlyQueue: QuaternaryHeap<JobRecord> | undefined;
+    for (const [name, queue] of this.ready) {
+      if (queue.size === 0) continue;
+      if (onlyQueue !== undefined) {
+        onlyQueue = undefined;
+        break;
+      }
+      only = name;
+      onlyQueue = queue;
+    }
+    if (onlyQueue !== undefined) return pickOne(only as string, onlyQueue, request);
     const jobs: JobRecord[] = [];
     const taken = new Map<string, number>();
     const waiting = new Set<string>();
@@ -368,6 +404,20 @@ export class LocalState {
   values(): IterableIterator<JobRecord> {
     return this.byId.values();
   }
+}
+
+/**
+ * `pick` when one name has ready jobs (the common burst): what the general
+ * loop picks and reports waiting, without its per-call maps and sets.
+ */
+function pickOne(name: string, queue: QuaternaryHeap<JobRecord>, request: ClaimRequest): ClaimResult {
+  const capacity = request.capacity(name);
+  const jobs: JobRecord[] = [];
+  const n = Math.min(request.limit, capacity);
+  while (jobs.length < n && queue.size > 0) jobs.push(queue.pop() as JobRecord);
+  // Waiting: jobs left that its capacity (not the claim's limit) holds back.
+  const held = queue.size > 0 && (jobs.length === 0 ? capacity <= 0 : jobs.length < request.limit && capacity - jobs.length <= 0);
+  return { jobs, waiting: held ? [name] : [] };
 }
 
 /**
@@ -661,7 +711,7 @@ export abstract class LocalStore implements Store {
       const running = patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() });
       jobs[i] = running;
       // Picked jobs left their ready queue already; `job` is what byId holds.
-      this.state.replace(job, running);
+      this.state.start(job, running);
     }
     return picked;
   }

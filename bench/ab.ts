@@ -1,13 +1,15 @@
 /**
- * A/B of the scheduler's hot paths between two source trees on the same
- * load: `node --expose-gc --import tsx bench/ab.ts <what> <srcRoot> [rounds]`
- * where <what> is `fire` (CPU per fire of FIRE_N no-op jobs due within 1 s,
- * MemoryStore, as bench/scheduler.ts measures it), `schedule` (scheduleIn
- * awaited one by one: CPU ns/job and bytes/job at N) or `setTimeout` (the
- * baselines of both). <srcRoot> is a folder holding `scheduler.ts` and
- * `store/memory.ts` (this tree's `src`, or an exported copy of another
- * commit's). Run two trees back to back, alternating, to compare: one JSON
- * line per round on stdout.
+ * A/B of the scheduler's hot paths between source trees, in one process on
+ * the same load: `node --expose-gc --import tsx bench/ab.ts <what> <trees>
+ * [rounds] [n]`. <what>: `fire` (CPU per fire of n = 5e4 no-op jobs due
+ * within 1 s, MemoryStore, as bench/scheduler.ts measures it) or `schedule`
+ * (scheduleIn awaited one by one: CPU ns/job and bytes/job, n = 2e5).
+ * <trees>: comma-separated folders holding `scheduler.ts` and
+ * `store/memory.ts` (this tree's `src`, an exported copy of another
+ * commit's: `git archive <commit> src | tar -x -C /tmp/base`), a bundle
+ * (.mjs), or `setTimeout` (one timer per job, the baseline). Rounds
+ * alternate the trees; a line per round, then medians with min and max.
+ * PROFILE=<file> writes a CPU profile of the (last) firing phase.
  */
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -20,8 +22,7 @@ interface Order {
 const payloadOf = (i: number): Order => ({ orderId: `ord-${i}`, amount: (i % 9973) + 0.5 });
 const noop = (_payload?: unknown): void => undefined;
 
-const [what = 'fire', srcArg = 'src', roundsArg = '1', nArg] = process.argv.slice(2);
-const srcRoot = path.resolve(srcArg);
+const [what = 'fire', treesArg = 'src', roundsArg = '3', nArg] = process.argv.slice(2);
 const rounds = Number(roundsArg);
 
 type SchedulerCtor = new (options: { store: unknown; concurrency: number }) => {
@@ -32,13 +33,24 @@ type SchedulerCtor = new (options: { store: unknown; concurrency: number }) => {
   scheduleMany(items: { name: string; payload: unknown; at: number }[]): Promise<unknown>;
 };
 
-const baselineOnly = what === 'setTimeout';
-const { Scheduler } = baselineOnly
-  ? { Scheduler: undefined as unknown as SchedulerCtor }
-  : ((await import(pathToFileURL(path.join(srcRoot, 'scheduler.ts')).href)) as { Scheduler: SchedulerCtor });
-const { MemoryStore } = baselineOnly
-  ? { MemoryStore: undefined as unknown as new () => unknown }
-  : ((await import(pathToFileURL(path.join(srcRoot, 'store/memory.ts')).href)) as { MemoryStore: new () => unknown });
+/** One contender: a source tree's Scheduler and MemoryStore, or `setTimeout` (the baseline). */
+interface Tree {
+  label: string;
+  Scheduler?: SchedulerCtor;
+  MemoryStore?: new () => unknown;
+}
+
+async function loadTree(arg: string): Promise<Tree> {
+  if (arg === 'setTimeout') return { label: arg };
+  const root = path.resolve(arg);
+  // A bundle (.mjs) exports both, for profiles with line numbers.
+  const bundle = root.endsWith('.mjs') ? pathToFileURL(root).href : undefined;
+  const a = (await import(bundle ?? pathToFileURL(path.join(root, 'scheduler.ts')).href)) as { Scheduler: SchedulerCtor };
+  const b = (await import(bundle ?? pathToFileURL(path.join(root, 'store/memory.ts')).href)) as { MemoryStore: new () => unknown };
+  return { label: arg, Scheduler: a.Scheduler, MemoryStore: b.MemoryStore };
+}
+
+const trees = await Promise.all(treesArg.split(',').map(loadTree));
 
 /** PROFILE=<file>: a CPU profile of the firing phase only (node:inspector). */
 async function startProfile(): Promise<(() => Promise<void>) | undefined> {
@@ -76,8 +88,9 @@ async function keepAlive<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
-async function fire(n: number): Promise<number> {
-  const scheduler = new Scheduler({ store: new MemoryStore(), concurrency: 100 });
+async function fire(tree: Tree, n: number): Promise<number> {
+  if (!tree.Scheduler || !tree.MemoryStore) return fireSetTimeout(n);
+  const scheduler = new tree.Scheduler({ store: new tree.MemoryStore(), concurrency: 100 });
   let count = 0;
   let resolveAll!: () => void;
   const all = new Promise<void>((resolve) => (resolveAll = resolve));
@@ -121,8 +134,9 @@ async function fireSetTimeout(n: number): Promise<number> {
   return (cpuMs(cpu) * 1e6) / n;
 }
 
-async function schedule(n: number): Promise<{ cpuNs: number; bytes: number }> {
-  const scheduler = new Scheduler({ store: new MemoryStore(), concurrency: 100 });
+async function schedule(tree: Tree, n: number): Promise<{ cpuNs: number; bytes: number }> {
+  if (!tree.Scheduler || !tree.MemoryStore) return scheduleSetTimeout(n);
+  const scheduler = new tree.Scheduler({ store: new tree.MemoryStore(), concurrency: 100 });
   scheduler.register('bench.job', noop);
   await scheduler.start();
   const before = measureMemory();
@@ -147,11 +161,31 @@ function scheduleSetTimeout(n: number): { cpuNs: number; bytes: number } {
   return { cpuNs, bytes };
 }
 
+const results = new Map<string, number[][]>();
 for (let r = 0; r < rounds; r++) {
-  if (what === 'fire') console.log(JSON.stringify({ what, src: srcArg, cpuNsPerFire: await fire(Number(nArg ?? 50_000)) }));
-  else if (what === 'schedule') console.log(JSON.stringify({ what, src: srcArg, ...(await schedule(Number(nArg ?? 200_000))) }));
-  else if (what === 'setTimeout') {
-    console.log(JSON.stringify({ what: 'fire-setTimeout', cpuNsPerFire: await fireSetTimeout(Number(nArg ?? 50_000)) }));
-    console.log(JSON.stringify({ what: 'schedule-setTimeout', ...scheduleSetTimeout(Number(nArg ?? 200_000)) }));
-  } else throw new Error(`unknown: ${what}`);
+  for (const tree of trees) {
+    let row: number[];
+    if (what === 'fire') row = [await fire(tree, Number(nArg ?? 50_000))];
+    else if (what === 'schedule') {
+      const m = await schedule(tree, Number(nArg ?? 200_000));
+      row = [m.cpuNs, m.bytes];
+    } else throw new Error(`unknown: ${what} (fire or schedule)`);
+    console.log(JSON.stringify({ what, round: r, tree: tree.label, values: row.map((x) => Math.round(x)) }));
+    const list = results.get(tree.label) ?? [];
+    list.push(row);
+    results.set(tree.label, list);
+  }
+}
+const med = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const names = what === 'fire' ? ['CPU ns/fire'] : ['CPU ns/job', 'bytes/job'];
+for (const [label, rows] of results) {
+  const parts = names.map((name, i) => {
+    const xs = rows.map((row) => row[i]!);
+    return `${name} median ${Math.round(med(xs))} (min ${Math.round(Math.min(...xs))}, max ${Math.round(Math.max(...xs))})`;
+  });
+  console.log(`${label}: ${parts.join('; ')}`);
 }

@@ -80,6 +80,8 @@ export class LocalState {
   private readonly finished = new Retention();
   private readonly dead = new Retention();
   private readonly tally: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
+  /** An undo was applied (restore): retention queues may hold one record twice. */
+  private restored = false;
   /** The latest `now` jobs were promoted at: a smaller one means the clock went back. */
   private promotedAt = -Infinity;
   nextSeq = 1;
@@ -127,8 +129,8 @@ export class LocalState {
     this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
     for (const [job, handle] of this.due.entries()) setSlot(job, handle);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
-    for (const r of finished.sort(byFinish)) this.finished.push(r);
-    for (const r of dead.sort(byFinish)) this.dead.push(r);
+    for (const r of finished.sort(byFinish)) this.finished.push(r, this.byId.get(r.id) === r);
+    for (const r of dead.sort(byFinish)) this.dead.push(r, this.byId.get(r.id) === r);
   }
 
   clear(): void {
@@ -138,6 +140,7 @@ export class LocalState {
     this.readyLast.clear();
     this.groups.clear();
     this.promotedAt = -Infinity;
+    this.restored = false;
     this.finished.clear();
     this.dead.clear();
     for (const k of Object.keys(this.tally) as (keyof StoreCounts)[]) this.tally[k] = 0;
@@ -205,6 +208,8 @@ export class LocalState {
    * job that a later undo change does not bring back.
    */
   restore(change: Change): void {
+    // A record restored twice is queued twice, both entries current: from now on every drop checks.
+    this.restored = true;
     const { keepCompleted, keepDead } = this;
     this.keepCompleted = this.keepDead = Infinity;
     try {
@@ -221,10 +226,15 @@ export class LocalState {
     while ((dead ? this.tally.dead : this.tally.completed + this.tally.cancelled) > keep) {
       const job = retention.shift();
       if (job === undefined) return;
-      // Skipped: a record that left its state (revived, replaced, evicted) since it was kept.
-      if (this.byId.get(job.id) !== job) continue;
+      // Skipped: a record that left its state (revived, replaced, evicted)
+      // since it was kept. Checked only while the queue holds such entries.
+      if ((retention.stale > 0 || this.restored) && this.byId.get(job.id) !== job) {
+        retention.stale--;
+        continue;
+      }
       if (inverse) inverse.push({ op: 'put', job });
       this.unindex(job);
+      retention.stale--; // unindex counted this entry as left behind; it is gone instead
       this.byId.delete(job.id);
       if (extra) extra.push({ op: 'del', id: job.id });
     }
@@ -264,8 +274,11 @@ export class LocalState {
         break;
       case 'completed':
       case 'cancelled':
-      case 'dead':
         // Left in its retention queue: skipped when reached (Retention).
+        this.finished.stale++;
+        break;
+      case 'dead':
+        this.dead.stale++;
         break;
       case 'running':
         if (job.group !== undefined) this.groups.started(job.group, -1);
@@ -432,9 +445,17 @@ class Retention {
   private head = 0;
   /** Entries kept by the last tidy (a record restored twice may be queued twice). */
   private floor = 0;
+  /**
+   * At least the number of queued entries whose record left (LocalState
+   * counts each record that leaves its finished state). While it is 0 every
+   * entry is current, so a drop needs no id lookup to tell.
+   */
+  stale = 0;
 
-  push(job: JobRecord): void {
+  /** Queues `job`, which is `current` (byId holds it) unless said. */
+  push(job: JobRecord, current = true): void {
     this.items.push(job);
+    if (!current) this.stale++;
   }
 
   /** The oldest entry, removed; undefined when empty. */
@@ -461,12 +482,14 @@ class Retention {
     this.items = kept;
     this.head = 0;
     this.floor = kept.length;
+    this.stale = 0;
   }
 
   clear(): void {
     this.items = [];
     this.head = 0;
     this.floor = 0;
+    this.stale = 0;
   }
 }
 

@@ -21,7 +21,7 @@ import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError
 import { QuaternaryHeap } from '../heap.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
-import { patchRecord, shiftDue } from './record.js';
+import { SLOT, patchRecord, shiftDue } from './record.js';
 
 export { patchRecord };
 import type {
@@ -57,7 +57,6 @@ function update(old: JobRecord, job: JobRecord): Change {
  * nothing, and a cancel is O(1). A handle is checked against the heap's item
  * before use, so a spent or foreign one is harmless.
  */
-const SLOT = Symbol('godelayq.slot');
 type Slotted = JobRecord & { [SLOT]?: number };
 
 function setSlot(job: JobRecord, slot: number): void {

@@ -297,8 +297,11 @@ export class LocalState {
     if (queue && queue.itemOf(-slot - 1) === job) queue.removeHandle(-slot - 1);
   }
 
-  /** Moves every job due at `now` from the time index to its name's ready queue. */
-  promote(now: number): void {
+  /**
+   * Moves every job due at `now` from the time index to its name's ready
+   * queue; `taken`: due jobs already off the time index, first in line.
+   */
+  promote(now: number, taken?: readonly JobRecord[]): void {
     if (now < this.promotedAt) this.demote(now);
     this.promotedAt = now;
     // The queue and last job of the name promoted last: due jobs come in runs
@@ -306,10 +309,14 @@ export class LocalState {
     let name: string | undefined;
     let queue: QuaternaryHeap<JobRecord> | undefined;
     let last: JobRecord | undefined;
-    for (;;) {
-      const key = this.due.peekKey();
-      if (key === undefined || key > now) break;
-      const job = this.due.pop() as JobRecord;
+    for (let i = 0; ; i++) {
+      let job: JobRecord;
+      if (taken !== undefined && i < taken.length) job = taken[i] as JobRecord;
+      else {
+        const key = this.due.peekKey();
+        if (key === undefined || key > now) break;
+        job = this.due.pop() as JobRecord;
+      }
       if (job.group !== undefined) {
         this.groups.push(job);
         continue;
@@ -328,12 +335,47 @@ export class LocalState {
       // order, which is (runAt, seq) order as long as jobs arrive in it. One
       // that arrives earlier than the last (a date in the past, a reschedule
       // into the past while others wait for capacity) re-sorts the queue.
-      const early = queue.size > 0 && last !== undefined && (job.runAt < last.runAt || (job.runAt === last.runAt && job.seq < last.seq));
+      const early = queue.size > 0 && last !== undefined && before(job, last);
       setSlot(job, -queue.push(job, -job.priority) - 1);
       if (early) resortReady(queue);
       else last = job;
     }
     if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
+  }
+
+  /**
+   * promote + pick for the common burst, without the ready queues. While no
+   * job waits in one (and no group or rate limit is in play), when the due
+   * jobs are all of one name and one priority, in (runAt, seq) order, and
+   * fit in the claim's limit and that name's capacity, pick would take
+   * exactly them, in that order: they are taken off the due heap directly.
+   * Otherwise returns undefined, the jobs it took put in their ready queue
+   * as promote would have (the caller promotes and picks as usual).
+   */
+  takeDue(request: ClaimRequest): JobRecord[] | undefined {
+    const now = request.now;
+    if (now < this.promotedAt || this.groups.size > 0 || this.rates.active(request)) return undefined;
+    for (const queue of this.ready.values()) if (queue.size > 0) return undefined;
+    this.promotedAt = now;
+    const jobs: JobRecord[] = [];
+    let room = 0;
+    for (;;) {
+      const key = this.due.peekKey();
+      if (key === undefined || key > now) return jobs;
+      const job = this.due.peek() as JobRecord;
+      const last = jobs.length === 0 ? undefined : (jobs[jobs.length - 1] as JobRecord);
+      if (last === undefined) room = Math.min(request.limit, request.capacity(job.name));
+      if (
+        job.group !== undefined ||
+        jobs.length >= room ||
+        (last !== undefined && (job.name !== last.name || job.priority !== last.priority || before(job, last)))
+      ) {
+        this.promote(now, jobs);
+        return undefined;
+      }
+      this.due.pop();
+      jobs.push(job);
+    }
   }
 
   /**
@@ -416,6 +458,11 @@ export class LocalState {
   values(): IterableIterator<JobRecord> {
     return this.byId.values();
   }
+}
+
+/** Whether `job` comes before `other` in (runAt, seq) order. */
+function before(job: JobRecord, other: JobRecord): boolean {
+  return job.runAt < other.runAt || (job.runAt === other.runAt && job.seq < other.seq);
 }
 
 /**
@@ -725,8 +772,13 @@ export abstract class LocalStore implements Store {
 
   /** A non-durable store's claim, applied before it returns. */
   protected claimNow(request: ClaimRequest): ClaimResult {
-    this.state.promote(request.now);
-    const picked = this.state.pick(request);
+    const direct = this.state.takeDue(request);
+    let picked: ClaimResult;
+    if (direct !== undefined) picked = { jobs: direct, waiting: [] };
+    else {
+      this.state.promote(request.now);
+      picked = this.state.pick(request);
+    }
     const jobs = picked.jobs;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as JobRecord;

@@ -342,9 +342,7 @@ export class Dispatcher {
         const now = this.host.clock.now();
         const request: ClaimRequest = { now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken };
         this.host.rateLimits.apply(request);
-        const store = this.host.store;
-        const claimSync = store.claimSync;
-        const claimed = claimSync === undefined ? await this.track(store.claim(request)) : claimSync.call(store, request);
+        const claimed = await this.track(this.host.store.claim(request));
         waiting = claimed.waiting;
         // Jobs waiting for a rate limit: claim again when the first may start.
         this.limitedUntil = claimed.retryAt;

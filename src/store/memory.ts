@@ -4,13 +4,12 @@
  * keeps its jobs (running ones are scheduled again).
  *
  * It has nothing to wait for, so it also offers the synchronous forms of
- * insert, claim and settle (Store.insertSync, claimSync, settleSync), which
- * spare the scheduler the promise hops of a call; each is offered only while
- * the async method is MemoryStore's own, so a subclass or a test that wraps
- * one is obeyed.
+ * insert and settle (Store.insertSync, settleSync), which spare the scheduler
+ * the promise hops of a call; each is offered only while the async method
+ * is MemoryStore's own, so a subclass or a test that wraps one is obeyed.
  */
 import { LocalStore, type Change } from './local.js';
-import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord } from './store.js';
+import type { InsertRequest, InsertResult, JobRecord } from './store.js';
 
 const own = LocalStore.prototype;
 
@@ -25,11 +24,6 @@ export class MemoryStore extends LocalStore {
   /** `insert`, applied before it returns (see Store.insertSync). */
   get insertSync(): ((requests: readonly InsertRequest[]) => InsertResult[]) | undefined {
     return this.insert === own.insert ? this.insertNow : undefined;
-  }
-
-  /** `claim`, applied before it returns (see Store.claimSync). */
-  get claimSync(): ((request: ClaimRequest) => ClaimResult) | undefined {
-    return this.claim === own.claim ? this.claimNow : undefined;
   }
 
   /** `settle`, applied before it returns (see Store.settleSync). */

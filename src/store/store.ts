@@ -261,8 +261,6 @@ export interface Store {
   revive(id: string, runAt: number): Promise<JobRecord>;
   /** Moves due jobs to running; see ClaimRequest. */
   claim(request: ClaimRequest): Promise<ClaimResult>;
-  /** Optional, as `insertSync`: `claim` applied before it returns. */
-  readonly claimSync?: ((request: ClaimRequest) => ClaimResult) | undefined;
   /**
    * Records the outcome of the attempt identified by `token`: `next` is the
    * whole new record (completed, dead, or scheduled again for a retry or the

@@ -287,6 +287,7 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
   let peerLinked = false;
   /** pg (optional peer) and its types linked likewise. */
   let pgLinked = false;
+  let otelLinked = false;
   const typeChecks = new Map<string, Promise<Run>>();
   let pkg: { exports: ExportsMap; dependencies: Record<string, string>; bin: Record<string, string> };
 
@@ -315,6 +316,11 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
       mkdirSync(path.join(project, 'node_modules', '@types'), { recursive: true });
       symlinkSync(path.join(ROOT, 'node_modules', '@types', 'pg'), path.join(project, 'node_modules', '@types', 'pg'), 'dir');
       pgLinked = true;
+    }
+    if (existsSync(path.join(ROOT, 'node_modules', '@opentelemetry', 'api'))) {
+      mkdirSync(path.join(project, 'node_modules', '@opentelemetry'), { recursive: true });
+      symlinkSync(path.join(ROOT, 'node_modules', '@opentelemetry', 'api'), path.join(project, 'node_modules', '@opentelemetry', 'api'), 'dir');
+      otelLinked = true;
     }
     writeFileSync(path.join(project, 'esm.mjs'), ESM_MAIN);
     writeFileSync(path.join(project, 'cjs.cjs'), CJS_MAIN);
@@ -429,7 +435,10 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
       ] as const) {
         const r = run(process.execPath, args, project, 20_000);
         if (r.status === 0) continue;
-        const peer = (!peerLinked && /Cannot find (module|package) 'ioredis'/.test(r.stderr)) || (!pgLinked && /Cannot find (module|package) 'pg'/.test(r.stderr));
+        const peer =
+          (!peerLinked && /Cannot find (module|package) 'ioredis'/.test(r.stderr)) ||
+          (!pgLinked && /Cannot find (module|package) 'pg'/.test(r.stderr)) ||
+          (!otelLinked && /Cannot find (module|package) '@opentelemetry\/api'/.test(r.stderr));
         assert.ok(peer, `${label} ${spec} failed for another reason than a missing optional peer:\n${r.stderr}`);
       }
     }
@@ -452,6 +461,32 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
       const r = run(process.execPath, args, project, 20_000);
       assert.equal(r.status, 0, `${label}: ${r.stderr}`);
       assert.deepEqual(JSON.parse(r.stdout), { store: 'function', validation: true, base: true }, `${label}: RedisStore's errors are not the root entry's classes`);
+    }
+  });
+
+  it('godelayq/otel instruments the root entry\'s Scheduler and throws its error classes, as ESM and CJS', (t) => {
+    if (!('./otel' in pkg.exports)) return t.skip('no ./otel subpath');
+    if (!otelLinked) return t.skip('@opentelemetry/api (optional peer) is not installed in the repo');
+    const check = `
+      const scheduler = new root.Scheduler();
+      const bad = (() => { try { otel.instrument(scheduler, { link: 'yes' }); } catch (error) { return error; } })();
+      const remove = otel.instrument(scheduler);
+      const listening = scheduler.listenerCount('started');
+      remove();
+      process.stdout.write(JSON.stringify({
+        instrument: typeof otel.instrument,
+        validation: bad instanceof root.ValidationError,
+        base: bad instanceof root.GodelayqError,
+        listening,
+        after: scheduler.listenerCount('started'),
+      }));`;
+    for (const [label, args] of [
+      ['ESM', ['--input-type=module', '-e', `import * as root from 'godelayq'; import * as otel from 'godelayq/otel'; ${check}`]],
+      ['CJS', ['-e', `const root = require('godelayq'); const otel = require('godelayq/otel'); ${check}`]],
+    ] as const) {
+      const r = run(process.execPath, args, project, 20_000);
+      assert.equal(r.status, 0, `${label}: ${r.stderr}`);
+      assert.deepEqual(JSON.parse(r.stdout), { instrument: 'function', validation: true, base: true, listening: 1, after: 0 }, `${label}: godelayq/otel does not work with the root entry`);
     }
   });
 

@@ -197,6 +197,35 @@ describe('PostgresStore', { skip: postgresSkip }, () => {
       });
     });
 
+    it('a ready job this claim skipped because another transaction held it is claimed soon after, not left waiting for a signal', async () => {
+      // Another process's claim in flight, or an application's transaction
+      // that cancels or reschedules the job and then rolls back, holds the row:
+      // this claim skips it and its summary names the job ready. It was not
+      // taken for want of a lock, not of capacity: this process must look
+      // again soon, or the job waits for an event that may never come.
+      await withSchema(server.url, async (schema) => {
+        await withStore({ connectionString: server.url, schema, pollMs: 60_000 }, async (store) => {
+          await store.insert([{ record: job('x', { runAt: Date.now() - 10 }), onDuplicate: 'reject' }]);
+          const other = await server.client();
+          try {
+            // Moved to the ready set, as a claim of a process without capacity for its name does.
+            await other.query(`UPDATE "${schema}".jobs SET state = 'ready' WHERE id = 'x'`);
+            await other.query('BEGIN');
+            await other.query(`SELECT id FROM "${schema}".jobs WHERE id = 'x' FOR UPDATE`);
+            const first = await store.claim(claimNow());
+            assert.deepEqual(first.jobs, [], 'the held job was skipped');
+            await other.query('ROLLBACK');
+            const at = store.nextDueAt();
+            assert.ok(at !== undefined && at <= Date.now() + 1000, `a claim is due again soon (nextDueAt ${at}, now ${Date.now()})`);
+            const second = await store.claim(claimNow());
+            assert.deepEqual(second.jobs.map((j) => j.id), ['x']);
+          } finally {
+            await other.end();
+          }
+        });
+      });
+    });
+
     it('the same schedule declared by several processes at once is one job', async () => {
       await withSchema(server.url, async (schema) => {
         const schedulers = [0, 1, 2, 3].map(() => new Scheduler({ store: new PostgresStore({ connectionString: server.url, schema }) }));

@@ -14,7 +14,9 @@ import { deletePrefix, keysUnder, redisSkip, useRedisServer } from './redis-serv
 import { spawnWorker, waitFor, type Worker, type WorkerEvent } from './fixtures/redis-workers.js';
 
 // A worker prints a start a moment after its claim; on a loaded machine that moment can be long.
-const TOLERANCE_MS = 300;
+// Half a window still catches a shared limit that lets through more than `max`: jobs due together
+// start bunched at a window's opening, so a fifth start in one window lands ~0 ms after the first.
+const TOLERANCE_MS = 500;
 
 describe('rate limits across processes (RedisStore)', { skip: redisSkip }, () => {
   const server = useRedisServer();

@@ -40,8 +40,16 @@ export interface RequestContext {
   maxPayloadBytes: number;
   /** Throws when the scheduler is strict and `name` has no handler. */
   checkHandler(name: string, where: string): void;
+  /** The trace context to store with a new job (set by godelayq/otel, see trace-hook.ts). */
+  trace?: (() => string | undefined) | undefined;
   /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`). */
   checkFeature(feature: keyof StoreFeatures, what: string): void;
+}
+
+/** Stores the trace context the hook gives (godelayq/otel) with a new record. */
+function addTrace(capture: () => string | undefined, record: { trace?: string }): void {
+  const trace = capture();
+  if (trace !== undefined) record.trace = trace;
 }
 
 /**
@@ -86,6 +94,7 @@ function baseRecord(ctx: RequestContext, name: unknown, payload: unknown, o: Rec
     attempt: 0,
     priority: o.priority === undefined ? 0 : checkFinite(o.priority, `${where}options.priority`),
   };
+  if (ctx.trace) addTrace(ctx.trace, record);
   if (o.id !== undefined) record.id = checkId(o.id);
   if (o.retry !== undefined) {
     validateRetry(o.retry, `${where}options.retry`, false);
@@ -120,7 +129,9 @@ export function oneOffRequest(
     const jobName = checkName(name, `${where}name`);
     ctx.checkHandler(jobName, `${where}name`);
     const value = toJsonValue(payload, `${where}payload`, ctx.maxPayloadBytes);
-    return { record: scheduledRecord(ctx.newId(), jobName, value, runAt, ctx.now(), relative), onDuplicate: 'reject' };
+    const record = scheduledRecord(ctx.newId(), jobName, value, runAt, ctx.now(), relative);
+    if (ctx.trace) addTrace(ctx.trace, record);
+    return { record, onDuplicate: 'reject' };
   }
   const o = checkOptionsObject(options, `${where}options`) ?? NO_OPTIONS;
   checkKeys(o, SCHEDULE_KEYS, `${where}options`);

@@ -519,11 +519,18 @@ export class PostgresStore implements Store {
       if (unknown.length === 0 && reply.jobs.length < k) break;
     }
     const waiting = this.view.readyNames.filter((name) => (caps.get(name) ?? 0) - (taken.get(name) ?? 0) <= 0);
-    // What is still ready could not be taken now (no capacity here); it matters again when capacity frees up.
-    this.view.blocked = new Set(this.view.readyNames);
+    const full = jobs.length >= request.limit;
+    // Ready names with no capacity here matter again when capacity frees up
+    // (the scheduler claims then). A ready name this claim had room for but
+    // did not take was held by another transaction (a claim in flight, an
+    // application's transaction on the job) or became ready after the claim
+    // read it: look again shortly, as for locked due jobs, since no signal
+    // may come when that transaction ends.
+    this.view.blocked = new Set(full ? this.view.readyNames : waiting);
+    const skipped = !full && this.view.readyNames.length > waiting.length;
     // Due jobs left behind although this claim read fewer than a page: another transaction holds them locked.
     const due = this.view.dueMin;
-    if (jobs.length < request.limit && dueRead < PROMOTE_MAX && due !== undefined && due <= request.now) this.lockedUntil = request.now + LOCKED_BACKOFF_MS;
+    if (skipped || (!full && dueRead < PROMOTE_MAX && due !== undefined && due <= request.now)) this.lockedUntil = request.now + LOCKED_BACKOFF_MS;
     return { jobs, waiting };
   }
 

@@ -402,18 +402,20 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
     }
   });
 
-  it('installs the `godelayq` command: `npx godelayq --help` and a read of a store work in the consumer', () => {
+  it('installs the `godelayq` command: `godelayq --help` (node_modules/.bin) and a read of a store work in the consumer', () => {
     const bin = path.join(project, 'node_modules', '.bin', 'godelayq');
     assert.ok(existsSync(bin), 'node_modules/.bin/godelayq is missing: package.json `bin`');
-    const help = run('npx', ['--no-install', 'godelayq', '--help'], project, 30_000);
+    // The linked bin itself, as `npx godelayq` and npm scripts run it: npx would first load the
+    // project's dependency tree, which reaches for the registry when the consumer was installed by hand.
+    const help = run(bin, ['--help'], project, 60_000);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /^Usage: godelayq <command>/);
     for (const command of ['jobs', 'show', 'stats', 'retry', 'cancel', 'reschedule', 'cron']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
     // The bundled command runs on its own (a cron plan needs no store, and no ioredis).
-    const cron = run('npx', ['--no-install', 'godelayq', 'cron', '30 2 * * *', '--tz', 'Europe/Paris', '--from', '2026-03-28T12:00:00Z', '-n', '1', '--json'], project, 30_000);
+    const cron = run(bin, ['cron', '30 2 * * *', '--tz', 'Europe/Paris', '--from', '2026-03-28T12:00:00Z', '-n', '1', '--json'], project, 60_000);
     assert.equal(cron.status, 0, cron.stderr);
     assert.deepEqual((JSON.parse(cron.stdout) as { runs: { at: string }[] }).runs.map((r) => r.at), ['2026-03-29T01:00:00.000Z']);
-    const usage = run('npx', ['--no-install', 'godelayq', 'jobs'], project, 30_000);
+    const usage = run(bin, ['jobs'], project, 60_000);
     assert.equal(usage.status, 1, 'a missing <store> is a usage error (exit 1)');
   });
 

@@ -851,6 +851,9 @@ export class Model {
       const v = (r.payload as { v?: unknown }).v;
       if (typeof v === 'number') present.add(v);
     }
+    // A job that started was stored, even if it has finished and retention
+    // (keepCompleted 0) removed it before these records were read.
+    for (const a of this.attempts) present.add(a.v);
     for (const op of this.ops) {
       if (op.kind !== 'many' || op.status !== 'unknown' || !op.vs || op.vs.length < 2) continue;
       // Only when every item would store its own v: distinct ids, no 'keep', nothing touched those ids since.

@@ -234,6 +234,28 @@ export class Model {
     return undefined;
   }
 
+  /**
+   * Every version id `id` may hold for a call made at `seq`: the last stored
+   * one and those of earlier inserts still undecided (a duplicate insert in
+   * flight may be refused, leaving the older version in place).
+   */
+  possibleVs(id: string, seq: number): number[] {
+    const out: number[] = [];
+    const list = this.idOps.get(id) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const op = list[i] as OpRec;
+      if (op.seq >= seq || !op.vs || op.status === 'rejected') continue;
+      for (const v of [...op.vs].reverse()) {
+        const state = this.vs.get(v);
+        if (!state || state.ins.id !== id) continue;
+        if (op.status === 'acked' && !state.stored) continue;
+        out.push(v);
+        if (op.status === 'acked') return out;
+      }
+    }
+    return out;
+  }
+
   addInsert(ins: InsertRec): void {
     this.inserts.set(ins.v, ins);
     this.vs.set(ins.v, {
@@ -351,7 +373,9 @@ export class Model {
   private remember(op: OpRec, state: VState): void {
     const { nextDue, startsInRun, stopAborted, lost } = state;
     const saved = nextDue ? { ...nextDue } : undefined;
+    const earlier = this.onReject.get(op);
     this.onReject.set(op, () => {
+      earlier?.();
       state.nextDue = saved;
       state.startsInRun = Math.max(state.startsInRun, startsInRun);
       state.stopAborted = stopAborted;

@@ -2758,5 +2758,180 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "a reschedule into the past in flight at a kill, beside a duplicate insert of the same id also in flight: the reschedule landed and the job ran at its new time (the harness had applied the pending reschedule to the duplicate's version only)",
+    "gap": "crashRule",
+    "todo": "new (simulation harness): an undecided call on an id applies to every version it may hold",
+    "invariant": "notEarly",
+    "scenario": {
+      "seed": 182944825,
+      "store": "json",
+      "t0": 1791040678260,
+      "zones": [
+        "Australia/Lord_Howe",
+        "Australia/Lord_Howe",
+        "UTC"
+      ],
+      "concurrency": 2,
+      "timeout": 30000,
+      "keepCompleted": 1,
+      "keepDead": 1000,
+      "snapshotEvery": 37,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "retry": {
+            "maxRetries": 0,
+            "backoff": {
+              "type": "exponential",
+              "delay": 500,
+              "factor": 3
+            }
+          },
+          "timeout": 3000
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c",
+          "concurrency": 1,
+          "timeout": 3000
+        }
+      ],
+      "steps": [
+        {
+          "k": "crash",
+          "mode": "kill",
+          "at": {
+            "calls": 37,
+            "side": "after"
+          },
+          "downMs": 1000
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "cron",
+            "name": "b",
+            "expr": "*/20 * * * * *",
+            "tz": "Australia/Lord_Howe",
+            "opts": {
+              "id": "s0",
+              "timeout": 500,
+              "priority": 2,
+              "onDuplicate": "reject"
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "cancel",
+            "id": "s0"
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 60151
+        },
+        {
+          "k": "advance",
+          "ms": 300140
+        },
+        {
+          "k": "advance",
+          "ms": 30436
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "b",
+            "delay": 50598,
+            "opts": {
+              "id": "j0",
+              "retry": {
+                "maxRetries": 1,
+                "backoff": {
+                  "type": "fixed",
+                  "delay": 100
+                }
+              },
+              "priority": -1
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 37043,
+            "opts": {}
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 2973926,
+            "opts": {
+              "id": "j3",
+              "retry": {
+                "maxRetries": 3,
+                "backoff": {
+                  "type": "fixed",
+                  "delay": 0
+                }
+              },
+              "timeout": 10000
+            }
+          }
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 346293,
+              "opts": {
+                "priority": 2
+              }
+            },
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 0
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 687678,
+              "opts": {
+                "id": "j3",
+                "timeout": 2000
+              }
+            },
+            {
+              "op": "reschedule",
+              "id": "j3",
+              "offset": -18633
+            }
+          ]
+        }
+      ]
+    }
   }
 ];

@@ -220,18 +220,7 @@ export class Model {
    * the id that was not rejected and did not keep an existing job.
    */
   lastStoredV(id: string, seq: number): number | undefined {
-    const list = this.idOps.get(id) ?? [];
-    for (let i = list.length - 1; i >= 0; i--) {
-      const op = list[i] as OpRec;
-      if (op.seq >= seq || !op.vs || op.status === 'rejected') continue;
-      for (const v of [...op.vs].reverse()) {
-        const state = this.vs.get(v);
-        if (!state || state.ins.id !== id) continue;
-        if (op.status === 'acked' && !state.stored) continue;
-        return v;
-      }
-    }
-    return undefined;
+    return this.possibleVs(id, seq)[0];
   }
 
   /**

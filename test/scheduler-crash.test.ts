@@ -155,6 +155,43 @@ describe('crash rule: a lost attempt counts against the retry policy', () => {
     await scheduler.stop();
   });
 
+  it('a recovered attempt rescheduled before it came due keeps its charge: at the new time the lost attempt is charged, then the retry waits its backoff', async () => {
+    // Decision (issue 17, seed 182946485): a reschedule moves when the job is
+    // next due; it does not erase the lost attempt. When the job comes due the
+    // charge is taken first, exactly as if it had been due at recovery.
+    const store = new MemoryStore();
+    await leaveRunning(store);
+    // The clock was stepped back an hour: the recovered job (due T0) is not due yet.
+    const start = T0 - 3_600_000;
+    const clock = new VirtualClock(start);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    const log = record(scheduler, clock, ['rescheduled', 'failed', 'started', 'completed']);
+    const attempts: number[] = [];
+    scheduler.register('poison', (job) => {
+      attempts.push(job.attempt);
+    });
+    await scheduler.start();
+    await scheduler.reschedule('poison', start + 500);
+    await clock.advance(1499);
+    assert.deepEqual(attempts, [], 'the charge comes first, then the backoff of 1000 ms');
+    await clock.advance(1);
+    assert.deepEqual(attempts, [2]);
+    assert.deepEqual(
+      log.map((e) => [e.type, e.at - start]),
+      [
+        ['rescheduled', 0],
+        ['failed', 500],
+        ['started', 1500],
+        ['completed', 1500],
+      ],
+    );
+    const failed = log[1]?.payload as { error: Error; willRetry: boolean; nextRunAt: Date };
+    assert.ok(failed.error instanceof ProcessCrashError);
+    assert.equal(failed.willRetry, true);
+    assert.equal(failed.nextRunAt.getTime(), start + 1500);
+    await scheduler.stop();
+  });
+
   it('a recovered attempt that was the last one allowed goes dead without running; a schedule goes on to its next slot', async () => {
     const store = new MemoryStore();
     await leaveRunning(store, { retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1000 } } });

@@ -141,6 +141,8 @@ export function backoffMs(spec: RetrySpec, retry: number): number {
 }
 
 const TERMINAL = new Set(['completed', 'dead', 'cancelled']);
+/** The errors a store's lost-attempt charge records (SPEC §5 crash rule). */
+const CHARGE_ERRORS = new Set(['ProcessCrashError', 'LeaseLostError']);
 
 export class Model {
   readonly coverage = new Coverage();
@@ -848,7 +850,11 @@ export class Model {
         if (fact.weak || state.lastStartSeq > fact.seq || this.lastCrashSeq > fact.seq || !fact.runAt || this.config.timeChecks === false) break;
         if (r.state !== 'scheduled' || recurring) break;
         const want = fact.runAt.wall;
-        this.check('durable', r.runAt === want, () => `${where} was acknowledged due at ${iso(want)}, the store says ${iso(r.runAt)} (${phase})`);
+        // A reschedule does not erase the charge of an attempt lost before it (a crash, or a stop whose
+        // hand-back was not stored): when the job comes due the charge is taken first and the retry
+        // waits its backoff from then (README, crash rule). The record shows the charge was taken.
+        const charged = (state.lost > 0 || state.stopAborted > 0) && r.lost === undefined && r.relative === true && r.runAt > want && CHARGE_ERRORS.has(r.lastError?.name ?? '');
+        this.check('durable', r.runAt === want || charged, () => `${where} was acknowledged due at ${iso(want)}, the store says ${iso(r.runAt)} (${phase})`);
         break;
       }
     }

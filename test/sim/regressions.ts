@@ -2933,5 +2933,297 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "a job whose attempt was aborted by a stop that could not store its hand-back (EIO), rescheduled into the past after the restart: its lost attempt was charged when it came due and the retry waited its backoff, which the harness called a lost reschedule (it now accepts a charge the record shows)",
+    "gap": "crashRule",
+    "todo": "new (simulation harness): a reschedule does not erase a pending lost-attempt charge",
+    "invariant": "durable",
+    "scenario": {
+      "seed": 182946485,
+      "store": "json",
+      "t0": 1808051493000,
+      "zones": [
+        "Asia/Kolkata",
+        "UTC"
+      ],
+      "concurrency": 4,
+      "timeout": 30000,
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 10,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a"
+        },
+        {
+          "name": "b",
+          "timeout": 3000
+        },
+        {
+          "name": "c",
+          "concurrency": 1,
+          "retry": {
+            "maxRetries": 2,
+            "backoff": {
+              "type": "exponential",
+              "delay": 500,
+              "factor": 3,
+              "maxDelay": 4000
+            }
+          }
+        }
+      ],
+      "steps": [
+        {
+          "k": "advance",
+          "ms": 1020
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "cancel",
+              "id": "j9"
+            },
+            {
+              "op": "cancel",
+              "id": "j1"
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "a",
+                  "delay": 828,
+                  "opts": {
+                    "retry": {
+                      "maxRetries": 3,
+                      "backoff": {
+                        "type": "exponential",
+                        "delay": 500,
+                        "factor": 3,
+                        "maxDelay": 4000
+                      }
+                    }
+                  }
+                },
+                {
+                  "name": "c",
+                  "offset": 594401,
+                  "opts": {
+                    "retry": {
+                      "maxRetries": 1,
+                      "backoff": {
+                        "type": "exponential",
+                        "delay": 50,
+                        "factor": 2
+                      }
+                    },
+                    "onDuplicate": "replace"
+                  }
+                },
+                {
+                  "name": "c",
+                  "offset": 244696,
+                  "opts": {
+                    "onDuplicate": "keep"
+                  }
+                },
+                {
+                  "name": "a",
+                  "delay": 21695,
+                  "opts": {
+                    "id": "j3",
+                    "onDuplicate": "reject"
+                  }
+                }
+              ]
+            },
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 770357
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 300183
+        },
+        {
+          "k": "crash",
+          "mode": "power-prefix",
+          "at": {
+            "calls": 12,
+            "side": "before"
+          },
+          "downMs": 0
+        },
+        {
+          "k": "step",
+          "deltaMs": -60369
+        },
+        {
+          "k": "advance",
+          "ms": 1961
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "invalid",
+              "what": "retry"
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 2120300,
+              "opts": {
+                "retry": {
+                  "maxRetries": 3,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 2000,
+                    "factor": 3
+                  }
+                },
+                "timeout": 10000,
+                "onDuplicate": "replace"
+              }
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "c",
+                  "delay": 3779,
+                  "opts": {
+                    "id": "j4",
+                    "onDuplicate": "keep"
+                  }
+                },
+                {
+                  "name": "c",
+                  "delay": 563408,
+                  "opts": {
+                    "id": "j7",
+                    "retry": {
+                      "maxRetries": 3,
+                      "backoff": {
+                        "type": "fixed",
+                        "delay": 5000
+                      }
+                    },
+                    "priority": -2
+                  }
+                },
+                {
+                  "name": "a",
+                  "delay": 57362,
+                  "opts": {
+                    "id": "j3"
+                  }
+                },
+                {
+                  "name": "c",
+                  "delay": 4461,
+                  "opts": {
+                    "retry": {
+                      "maxRetries": 0,
+                      "backoff": {
+                        "type": "fixed",
+                        "delay": 0
+                      }
+                    }
+                  }
+                }
+              ]
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "b",
+                  "offset": 36363,
+                  "opts": {
+                    "id": "j5"
+                  }
+                },
+                {
+                  "name": "b",
+                  "delay": 49716,
+                  "opts": {
+                    "id": "j7",
+                    "timeout": 10000,
+                    "onDuplicate": "reject"
+                  }
+                }
+              ]
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 44793,
+              "opts": {
+                "id": "j7"
+              }
+            }
+          ]
+        },
+        {
+          "k": "step",
+          "deltaMs": 60890
+        },
+        {
+          "k": "step",
+          "deltaMs": -3600449
+        },
+        {
+          "k": "fault",
+          "fault": "EIO",
+          "after": 11
+        },
+        {
+          "k": "advance",
+          "ms": 5104
+        },
+        {
+          "k": "restart"
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "every",
+              "name": "a",
+              "interval": 7000
+            },
+            {
+              "op": "retry",
+              "id": "j3"
+            },
+            {
+              "op": "retry",
+              "id": "j2",
+              "offset": 571557
+            },
+            {
+              "op": "reschedule",
+              "id": "j7",
+              "offset": -16393
+            }
+          ]
+        }
+      ]
+    }
   }
 ];

@@ -85,3 +85,93 @@ describe('slots within startAt and endAt, against enumeration', () => {
     }
   }
 });
+
+// Across DST changes the oracle reads each minute's wall time with Intl (not
+// with src/cron/zone.ts) and applies SPEC §2's two rules by itself:
+// - interval: every instant whose wall reading matches;
+// - fixed-time: the instant t is a slot when a matching wall lies in
+//   (the latest wall read before t, the wall read at t]: a repeated wall was
+//   read already (first occurrence only), and the walls a spring-forward gap
+//   skips fall to the first instant after it, merged into one slot.
+describe('slots within startAt and endAt across DST changes, against an Intl enumeration', () => {
+  const MIN = 60_000;
+  const HOUR = 60 * MIN;
+  /** Wall reading of instant `t` in `tz`, as the epoch ms of that reading taken as UTC. */
+  function wallReader(tz: string): (t: number) => number {
+    const format = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
+    return (t) => {
+      const p = Object.fromEntries(format.formatToParts(t).map((x) => [x.type, Number(x.value)]));
+      return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!);
+    };
+  }
+
+  const transitions = [
+    // New York: spring forward (02:00 EST -> 03:00 EDT), fall back (02:00 EDT -> 01:00 EST).
+    { tz: 'America/New_York', at: '2026-03-08T07:00:00Z' },
+    { tz: 'America/New_York', at: '2026-11-01T06:00:00Z' },
+    // Lord Howe: 30-minute changes.
+    { tz: 'Australia/Lord_Howe', at: '2026-10-03T15:30:00Z' },
+    { tz: 'Australia/Lord_Howe', at: '2026-04-04T15:00:00Z' },
+    // São Paulo 2018: midnight did not exist (the gap crosses the day).
+    { tz: 'America/Sao_Paulo', at: '2018-11-04T03:00:00Z' },
+  ];
+  // Predicates over the wall's hour and minute, written independently of the expressions.
+  const crons = [
+    { cron: '*/20 * * * *', matches: (_h: number, m: number) => m % 20 === 0 },
+    { cron: '0 * * * *', matches: (_h: number, m: number) => m === 0 },
+    { cron: '30 * * * *', matches: (_h: number, m: number) => m === 30 },
+    { cron: '30 1 * * *', matches: (h: number, m: number) => h === 1 && m === 30 },
+    { cron: '0,30 0-2 * * *', matches: (h: number, m: number) => h <= 2 && (m === 0 || m === 30) },
+    { cron: '15 2,3 * * *', matches: (h: number, m: number) => (h === 2 || h === 3) && m === 15 },
+  ];
+
+  for (const { tz, at } of transitions) {
+    const wallOf = wallReader(tz);
+    const T0 = Date.parse(at);
+    const minutes: number[] = [];
+    for (let t = T0 - 3 * 24 * HOUR; t <= T0 + 3 * 24 * HOUR; t += MIN) minutes.push(t);
+    const walls = minutes.map(wallOf);
+    for (const { cron, matches } of crons) {
+      test(`cron '${cron}' in ${tz} around ${at}: any bounds, instant and range`, () => {
+        const wallMatches = (wall: number): boolean => matches(Math.floor((wall % (24 * HOUR)) / HOUR), Math.floor((wall % HOUR) / MIN));
+        // The expression's DST class as SPEC §2 defines it: minute or hour field starting with '*'.
+        const interval = /^\*|^\S+ \*/.test(cron);
+        const slots: number[] = [];
+        let latest = walls[0]! - MIN;
+        for (let i = 0; i < minutes.length; i++) {
+          const wall = walls[i]!;
+          if (interval) {
+            if (wallMatches(wall)) slots.push(minutes[i]!);
+          } else {
+            for (let w = latest + MIN; w <= wall; w += MIN) {
+              if (wallMatches(w)) {
+                slots.push(minutes[i]!);
+                break;
+              }
+            }
+          }
+          latest = Math.max(latest, wall);
+        }
+        // Instants within a day of the change, on whole minutes and between them.
+        const instant = fc.integer({ min: -24 * 120, max: 24 * 120 }).map((k) => T0 + k * 30_000);
+        fc.assert(
+          fc.property(optional(instant), optional(instant), instant, instant, fc.integer({ min: 0, max: 4 }), (startAt, endAt, t, u, cap) => {
+            const spec: RecurrenceSpec = { cron, tz };
+            if (startAt !== undefined) spec.startAt = startAt;
+            if (endAt !== undefined) spec.endAt = endAt;
+            checkAgainst(spec, slots, t, u, cap);
+          }),
+          { numRuns: 100 },
+        );
+      });
+    }
+  }
+});

@@ -13,11 +13,17 @@ const GROUPS = {
   retry: { mutate: ['src/retry.ts'], tests: ['test/retry.test.ts'] },
   clock: { mutate: ['src/clock.ts'], tests: ['test/clock-system.test.ts', 'test/clock-virtual.test.ts', 'test/scheduler-clock-step.test.ts'] },
   cron: { mutate: ['src/cron.ts', 'src/cron/*.ts'], tests: ['test/cron-*.test.ts'] },
+  // One cron module each, with the unit tests that pin it down (not croner's
+  // oracle, 15 s a run): each runs in under 30 minutes on the shared machine.
+  slots: { mutate: ['src/cron/slots.ts'], tests: ['test/cron-slots.test.ts', 'test/cron-slots-bounds.test.ts', 'test/cron-dst.test.ts'] },
+  walls: { mutate: ['src/cron/walls.ts'], tests: ['test/cron-slots.test.ts', 'test/cron-slots-bounds.test.ts', 'test/cron-dst.test.ts', 'test/cron-expression.test.ts'] },
+  zone: { mutate: ['src/cron/zone.ts'], tests: ['test/cron-zone.test.ts', 'test/cron-dst.test.ts', 'test/cron-slots-bounds.test.ts'] },
+  expression: { mutate: ['src/cron/expression.ts'], tests: ['test/cron-expression.test.ts', 'test/cron-slots.test.ts', 'test/cron-validate.test.ts'] },
   journal: {
     mutate: ['src/store/json-file/journal.ts', 'src/store/json-file/journal-read.ts'],
     tests: ['test/json-file-format.test.ts', 'test/json-file-integrity.test.ts', 'test/json-file-ops.test.ts', 'test/json-file-store.test.ts'],
   },
-  lock: { mutate: ['src/store/json-file/lock.ts'], tests: ['test/json-file-lock.test.ts'] },
+  lock: { mutate: ['src/store/json-file/lock.ts'], tests: ['test/json-file-lock.test.ts', 'test/json-file-lock-judge.test.ts'] },
   local: { mutate: ['src/store/local.ts', 'src/store/memory.ts'], tests: ['test/memory-store.test.ts', 'test/store-model.test.ts', 'test/scheduler-basic.test.ts'] },
 };
 

@@ -109,3 +109,10 @@ test('pops that leave tombstones (32 or more) outnumbering live entries compact'
   assert.ok(cancelled.has(indexOf(next)), `the push reused a cancelled entry's index, got index ${indexOf(next)}`);
   drain(heap, [-1, ...Array.from({ length: 39 }, (_, i) => 21 + i)]);
 });
+
+test('cancelling the top entry frees its room at once: the next push reuses its index', () => {
+  const { heap, handles } = filled(128, 10);
+  assert.equal(heap.removeHandle(handles[0]!), true);
+  assert.equal(indexOf(heap.push(-1, 5000)), 0, 'the cancelled top was swept, its index is the first free one');
+  drain(heap, [...Array.from({ length: 9 }, (_, i) => 1 + i), -1]);
+});

@@ -215,6 +215,14 @@ describe('every: exact arithmetic at the ends of the time range (property)', () 
     );
   });
 
+  it('a slot past 2^53 on the way to the answer does not round it: prevSlot stays exact', () => {
+    // The first slot after 8.64e15 - 1 is 5 × (2e15 + 1) = 1e16 + 5, which has no exact double
+    // (float arithmetic lands on 1e16 + 4 and would answer 8e15 + 3); the answer, 4 × every, has one.
+    const every = 2e15 + 1;
+    assert.equal(prevSlot({ every, anchor: 0 }, 8.64e15), 8_000_000_000_000_004);
+    assert.equal(prevSlot({ every, anchor: 0 }, 8_000_000_000_000_004), 6_000_000_000_000_003);
+  });
+
   it('countSlots of an empty or reversed range, or with cap 0, is 0', () => {
     const spec = { every: 1000, anchor: 0 };
     assert.equal(countSlots(spec, 5000, 5000), 0);

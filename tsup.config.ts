@@ -1,14 +1,14 @@
 import { defineConfig } from 'tsup';
 
-// Entry points: the core, and the Redis and PostgreSQL stores on their own
-// subpaths so the main entry never imports ioredis or pg (optional peer
+// Entry points: the core, the Redis and PostgreSQL stores and the OpenTelemetry instrumentation on their own
+// subpaths so the main entry never imports ioredis, pg or @opentelemetry/api (optional peer
 // dependencies, external).
 // Code splitting puts what both entries use (the error classes above all) in
 // one shared chunk per format, so `instanceof DuplicateJobError` holds for an
 // error thrown by RedisStore or PostgresStore and checked against the class from 'godelayq'.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', redis: 'src/redis.ts', postgres: 'src/postgres.ts' },
+    entry: { index: 'src/index.ts', redis: 'src/redis.ts', postgres: 'src/postgres.ts', otel: 'src/otel.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     // No source maps in the package: they were 1.2 MB of a 1.9 MB tarball, and
@@ -18,7 +18,7 @@ export default defineConfig([
     target: 'node20',
     splitting: true,
     treeshake: true,
-    external: ['ioredis', 'pg'],
+    external: ['ioredis', 'pg', '@opentelemetry/api'],
   },
   // The `godelayq` command (package.json `bin`): an ESM file with a shebang,
   // built on its own (no .d.ts; the library's files stay as they are). Its

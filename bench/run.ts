@@ -19,6 +19,7 @@ const SCENARIOS: Record<string, () => Promise<BenchModule>> = {
   cron: () => import('./cron.js'),
   loader: () => import('./loader.js'),
   recovery: () => import('./recovery.js'),
+  'job-control': () => import('./job-control.js'),
   control: () => import('./control.js'),
 };
 

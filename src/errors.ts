@@ -18,6 +18,9 @@ export type GodelayqErrorCode =
   | 'ERR_UNRECOVERABLE'
   | 'ERR_PROCESS_CRASH'
   | 'ERR_LEASE_LOST'
+  | 'ERR_JOB_FAILED'
+  | 'ERR_JOB_CANCELLED'
+  | 'ERR_WAIT_TIMEOUT'
   | 'ERR_UNSUPPORTED'
   | 'ERR_RATE_LIMIT';
 
@@ -162,6 +165,43 @@ export class ProcessCrashError extends GodelayqError {
 export class LeaseLostError extends GodelayqError {
   constructor(message = 'The lease of this attempt lapsed before the attempt finished', options?: { cause?: unknown }) {
     super(message, { ...options, code: 'ERR_LEASE_LOST' });
+  }
+}
+
+/**
+ * `waitFor()` rejects with it when the job ended `dead`. `cause` is the
+ * error of its last attempt: the thrown Error itself when the job died in
+ * this process, else an Error with the same `name` and `message` (from the
+ * store's `lastError`).
+ */
+export class JobFailedError extends GodelayqError {
+  readonly jobId: string;
+  /** The attempt that failed last. */
+  readonly attempt: number;
+  constructor(jobId: string, attempt: number, cause: Error) {
+    super(`Expected job \`${jobId}\` to complete, got dead after attempt ${attempt}: ${cause.name}: ${cause.message}`, { cause, code: 'ERR_JOB_FAILED' });
+    this.jobId = jobId;
+    this.attempt = attempt;
+  }
+}
+
+/** `waitFor()` rejects with it when the job was cancelled. */
+export class JobCancelledError extends GodelayqError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super(`Expected job \`${jobId}\` to complete, got it cancelled`, { code: 'ERR_JOB_CANCELLED' });
+    this.jobId = jobId;
+  }
+}
+
+/** `waitFor()` rejects with it when its `timeout` passed first (the job itself is not touched). */
+export class WaitTimeoutError extends GodelayqError {
+  readonly jobId: string;
+  readonly timeout: number;
+  constructor(jobId: string, timeout: number) {
+    super(`Expected job \`${jobId}\` to finish within ${timeout} ms, got it still unfinished`, { code: 'ERR_WAIT_TIMEOUT' });
+    this.jobId = jobId;
+    this.timeout = timeout;
   }
 }
 

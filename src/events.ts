@@ -9,7 +9,7 @@
  */
 import { GodelayqError } from './errors.js';
 import type { LostReason } from './store/store.js';
-import type { JobInfo, JobMap, ResultOf, StoredResult } from './types.js';
+import type { JobInfo, JobMap, JsonValue, ResultOf, StoredResult } from './types.js';
 
 /** A JobInfo whose name, payload (and result, with a result map) are tied together by the job map. */
 export type JobInfoOf<Jobs extends JobMap, Results = object> = {
@@ -62,6 +62,8 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap, Results = object>
    * its lock. Its signal is aborted and its outcome will not be recorded.
    */
   lost: { job: JobInfoOf<Jobs, Results>; reason: LostReason; error: Error };
+  /** A running attempt's `job.progress(value)` was stored: `job` shows it. */
+  progress: { job: JobInfoOf<Jobs, Results>; progress: JsonValue };
   /** The system clock was stepped by `deltaMs`; delays were re-based, dates and cron slots kept. */
   clockChanged: { deltaMs: number };
   cancelled: { job: JobInfoOf<Jobs, Results> };

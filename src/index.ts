@@ -4,6 +4,8 @@
  */
 export { Scheduler } from './scheduler.js';
 export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler.js';
+export type { WaitForOptions, WaitResult } from './scheduler/wait-for.js';
+export type { ScheduleInfo, ListSchedulesOptions, NextRunsOptions } from './scheduler/schedules.js';
 export { QuaternaryHeap } from './heap.js';
 export type { HeapHandle, HeapId, HeapOptions } from './heap.js';
 export { MemoryStore } from './store/memory.js';
@@ -33,6 +35,9 @@ export {
   UnrecoverableError,
   ProcessCrashError,
   LeaseLostError,
+  JobFailedError,
+  JobCancelledError,
+  WaitTimeoutError,
   UnsupportedOptionError,
   RateLimitError,
   toError,

@@ -67,6 +67,10 @@ import {
   type StopOptions,
 } from './scheduler/options.js';
 import { storeClock } from './scheduler/store-clock.js';
+import { listSchedules, nextRuns, type ListSchedulesOptions, type NextRunsOptions, type ScheduleInfo } from './scheduler/schedules.js';
+import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
+import { DEFAULT_KEEP_LOGS, checkKeepLogs } from './scheduler/progress.js';
+import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
 import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
@@ -133,6 +137,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly streams = new Set<EventStream<SchedulerEvent<Jobs, Results>>>();
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestContext;
+  private readonly waiters: Waiters;
   private status: 'idle' | 'starting' | 'started' | 'stopping' = 'idle';
   /** Once stopped, say so (not "not started") when called. */
   private stoppedOnce = false;
@@ -161,6 +166,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (this.maxPayloadBytes > MAX_PAYLOAD_LIMIT) {
       throw new ValidationError(`Expected \`options.maxPayloadBytes\` to be at most ${MAX_PAYLOAD_LIMIT} (256 MiB), got ${this.maxPayloadBytes}`);
     }
+    const keepLogs = o.keepLogs === undefined ? DEFAULT_KEEP_LOGS : checkKeepLogs(o.keepLogs, 'options.keepLogs', this.store);
     if (o.rateLimit !== undefined) {
       this.rateLimits.global = checkRateLimit(o.rateLimit, 'options.rateLimit');
       this.requireFeature('rateLimits', 'options.rateLimit');
@@ -179,9 +185,19 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       retryPolicy: (record, handler) => this.retryPolicy(record, handler),
       emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
+      keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? keepLogs,
       wants: (type) => this.wants(type as keyof SchedulerEvents<Jobs, Results>),
     };
     this.dispatcher = new Dispatcher(host, idFactory());
+    this.waiters = new Waiters({
+      get: async (id) => {
+        const record = await this.store.get(id);
+        return record && this.dispatcher.current(record);
+      },
+      subscribe: (listener) => subscribeFinals(this as unknown as FinalEvents, listener),
+      clock: this.baseClock,
+      shared: this.store.shared === true,
+    });
     const newId = idFactory();
     this.requests = {
       now: () => this.times.now(),
@@ -225,6 +241,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
       retry: options.retry,
       timeout: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'register options.timeout'),
+      keepLogs: options.keepLogs === undefined ? undefined : checkKeepLogs(options.keepLogs, 'register options.keepLogs', this.store),
     });
     this.rateLimits.set(name, rateLimit);
     this.dispatcher.handlerRegistered(name);
@@ -303,6 +320,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       );
       this.status = 'idle';
       for (const stream of [...this.streams]) stream.end();
+      this.waiters.stopAll();
       if (!closed) {
         this.closing = close.catch(() => undefined).finally(() => {
           this.closing = undefined;
@@ -565,6 +583,67 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (f.offset !== undefined) query.offset = checkNonNegativeInt(f.offset, 'filter.offset');
     const records = await this.store.list(query);
     return records.map((r) => this.info(this.dispatcher.current(r)));
+  }
+
+  /**
+   * Waits for job `id` (a one-off job; pass the JobInfo `schedule*` returned
+   * to type the result by its name) to finish: resolves with its stored
+   * result when it completes, rejects with JobFailedError (cause: its last
+   * error) when it ends dead, JobCancelledError when cancelled — also when
+   * another process sharing the store finished it. A job already finished
+   * answers at once (while the store keeps it, see `keepCompleted`).
+   * @example
+   * const job = await scheduler.scheduleIn('report.build', 0, { day: '2027-01-01' });
+   * const { rows } = await scheduler.waitFor(job, { timeout: 60_000 });
+   */
+  waitFor<N extends keyof Jobs & string = keyof Jobs & string>(
+    job: string | { readonly id: string; readonly name: N },
+    options?: WaitForOptions,
+  ): Promise<WaitResult<ResultOf<Results, N>>> {
+    try {
+      this.assertStarted();
+      const id = checkId(typeof job === 'object' && job !== null ? (job as { id: unknown }).id : job);
+      return this.waiters.wait(id, Waiters.check(options)) as Promise<WaitResult<ResultOf<Results, N>>>;
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /**
+   * The active schedules (cron and every), ordered by next run: id,
+   * expression, tz, the next `options.runs` runs (default 5) and the outcome
+   * of the last occurrence. Reads every scheduled job of the store.
+   */
+  async listSchedules(options?: ListSchedulesOptions): Promise<ScheduleInfo<keyof Jobs & string>[]> {
+    this.assertStarted();
+    return (await listSchedules(this.store, options, (r) => this.dispatcher.current(r))) as ScheduleInfo<keyof Jobs & string>[];
+  }
+
+  /**
+   * The next `n` runs (1..1000) of the schedule with this id, or a preview
+   * of a cron expression in `options.tz` (default UTC) after
+   * `options.from` (default now).
+   * @example
+   * await scheduler.nextRuns('0 9 * * 1-5', 3, { tz: 'Europe/Paris' });
+   */
+  async nextRuns(idOrExpression: string, n: number, options?: NextRunsOptions): Promise<Date[]> {
+    this.assertStarted();
+    return nextRuns(this.store, idOrExpression, n, options, this.times.now(), (r) => this.dispatcher.current(r));
+  }
+
+  /**
+   * Installs (or removes) the tracing seam godelayq/otel uses. Internal:
+   * call `instrument()` from 'godelayq/otel' instead.
+   * @internal
+   */
+  [TRACE_HOOK](hook: TraceHook | undefined): void {
+    if (hook?.capture && typeof this.store.progress !== 'function') {
+      throw new UnsupportedOptionError(
+        `Expected a store that keeps a job's trace context (MemoryStore, JsonFileStore, RedisStore), got ${this.store.constructor.name}; instrument with { link: false } to trace attempts without linking them to where they were scheduled`,
+      );
+    }
+    this.requests.trace = hook?.capture?.bind(hook);
+    this.dispatcher.setTraceHook(hook);
   }
 
   /** Current counts and start lateness percentiles (ms). */

@@ -160,6 +160,10 @@ export interface JobInfo<Name extends string = string, Payload = unknown, Result
   every?: { interval: number; nextRunAt: Date | undefined };
   /** The handler's return value, stored when it is JSON within `maxPayloadBytes`. */
   result?: Result;
+  /** The last value reported with `job.progress()`. */
+  progress?: JsonValue;
+  /** The newest lines written with `job.log()`, oldest first. */
+  logs?: string[];
   /** The job's group (`options.group`). */
   group?: { id: string; concurrency: number };
 }
@@ -182,6 +186,19 @@ export interface JobContext<Payload = unknown, Name extends string = string> {
   readonly token: string;
   /** Aborted on timeout, cancel, a lost lease or lock, or when `stop()` gives up waiting. */
   readonly signal: AbortSignal;
+  /**
+   * Stores `value` (any JSON, e.g. a percentage) as the job's `progress`
+   * (`get()`/`list()`, from any process on a shared store) and emits a
+   * `progress` event. Resolves once stored; rejects with ValidationError for
+   * a value that is not JSON, UnsupportedOptionError on a store that cannot
+   * keep it (PostgresStore).
+   */
+  progress(value: JsonValue): Promise<void>;
+  /**
+   * Appends `line` to the job's `logs` (the newest `keepLogs` lines are
+   * kept). Resolves once stored; UnsupportedOptionError on PostgresStore.
+   */
+  log(line: string): Promise<void>;
   /**
    * The remote side pushed back (HTTP 429 and the like): throws a
    * RateLimitError that ends this attempt. The job runs again after `ms`,

@@ -287,6 +287,7 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
   let peerLinked = false;
   /** pg (optional peer) and its types linked likewise. */
   let pgLinked = false;
+  let otelLinked = false;
   const typeChecks = new Map<string, Promise<Run>>();
   let pkg: { exports: ExportsMap; dependencies: Record<string, string>; bin: Record<string, string> };
 
@@ -315,6 +316,11 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
       mkdirSync(path.join(project, 'node_modules', '@types'), { recursive: true });
       symlinkSync(path.join(ROOT, 'node_modules', '@types', 'pg'), path.join(project, 'node_modules', '@types', 'pg'), 'dir');
       pgLinked = true;
+    }
+    if (existsSync(path.join(ROOT, 'node_modules', '@opentelemetry', 'api'))) {
+      mkdirSync(path.join(project, 'node_modules', '@opentelemetry'), { recursive: true });
+      symlinkSync(path.join(ROOT, 'node_modules', '@opentelemetry', 'api'), path.join(project, 'node_modules', '@opentelemetry', 'api'), 'dir');
+      otelLinked = true;
     }
     writeFileSync(path.join(project, 'esm.mjs'), ESM_MAIN);
     writeFileSync(path.join(project, 'cjs.cjs'), CJS_MAIN);
@@ -396,18 +402,20 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
     }
   });
 
-  it('installs the `godelayq` command: `npx godelayq --help` and a read of a store work in the consumer', () => {
+  it('installs the `godelayq` command: `godelayq --help` (node_modules/.bin) and a read of a store work in the consumer', () => {
     const bin = path.join(project, 'node_modules', '.bin', 'godelayq');
     assert.ok(existsSync(bin), 'node_modules/.bin/godelayq is missing: package.json `bin`');
-    const help = run('npx', ['--no-install', 'godelayq', '--help'], project, 30_000);
+    // The linked bin itself, as `npx godelayq` and npm scripts run it: npx would first load the
+    // project's dependency tree, which reaches for the registry when the consumer was installed by hand.
+    const help = run(bin, ['--help'], project, 60_000);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /^Usage: godelayq <command>/);
     for (const command of ['jobs', 'show', 'stats', 'retry', 'cancel', 'reschedule', 'cron']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
     // The bundled command runs on its own (a cron plan needs no store, and no ioredis).
-    const cron = run('npx', ['--no-install', 'godelayq', 'cron', '30 2 * * *', '--tz', 'Europe/Paris', '--from', '2026-03-28T12:00:00Z', '-n', '1', '--json'], project, 30_000);
+    const cron = run(bin, ['cron', '30 2 * * *', '--tz', 'Europe/Paris', '--from', '2026-03-28T12:00:00Z', '-n', '1', '--json'], project, 60_000);
     assert.equal(cron.status, 0, cron.stderr);
     assert.deepEqual((JSON.parse(cron.stdout) as { runs: { at: string }[] }).runs.map((r) => r.at), ['2026-03-29T01:00:00.000Z']);
-    const usage = run('npx', ['--no-install', 'godelayq', 'jobs'], project, 30_000);
+    const usage = run(bin, ['jobs'], project, 60_000);
     assert.equal(usage.status, 1, 'a missing <store> is a usage error (exit 1)');
   });
 
@@ -429,7 +437,10 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
       ] as const) {
         const r = run(process.execPath, args, project, 20_000);
         if (r.status === 0) continue;
-        const peer = (!peerLinked && /Cannot find (module|package) 'ioredis'/.test(r.stderr)) || (!pgLinked && /Cannot find (module|package) 'pg'/.test(r.stderr));
+        const peer =
+          (!peerLinked && /Cannot find (module|package) 'ioredis'/.test(r.stderr)) ||
+          (!pgLinked && /Cannot find (module|package) 'pg'/.test(r.stderr)) ||
+          (!otelLinked && /Cannot find (module|package) '@opentelemetry\/api'/.test(r.stderr));
         assert.ok(peer, `${label} ${spec} failed for another reason than a missing optional peer:\n${r.stderr}`);
       }
     }
@@ -452,6 +463,32 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
       const r = run(process.execPath, args, project, 20_000);
       assert.equal(r.status, 0, `${label}: ${r.stderr}`);
       assert.deepEqual(JSON.parse(r.stdout), { store: 'function', validation: true, base: true }, `${label}: RedisStore's errors are not the root entry's classes`);
+    }
+  });
+
+  it('godelayq/otel instruments the root entry\'s Scheduler and throws its error classes, as ESM and CJS', (t) => {
+    if (!('./otel' in pkg.exports)) return t.skip('no ./otel subpath');
+    if (!otelLinked) return t.skip('@opentelemetry/api (optional peer) is not installed in the repo');
+    const check = `
+      const scheduler = new root.Scheduler();
+      const bad = (() => { try { otel.instrument(scheduler, { link: 'yes' }); } catch (error) { return error; } })();
+      const remove = otel.instrument(scheduler);
+      const listening = scheduler.listenerCount('started');
+      remove();
+      process.stdout.write(JSON.stringify({
+        instrument: typeof otel.instrument,
+        validation: bad instanceof root.ValidationError,
+        base: bad instanceof root.GodelayqError,
+        listening,
+        after: scheduler.listenerCount('started'),
+      }));`;
+    for (const [label, args] of [
+      ['ESM', ['--input-type=module', '-e', `import * as root from 'godelayq'; import * as otel from 'godelayq/otel'; ${check}`]],
+      ['CJS', ['-e', `const root = require('godelayq'); const otel = require('godelayq/otel'); ${check}`]],
+    ] as const) {
+      const r = run(process.execPath, args, project, 20_000);
+      assert.equal(r.status, 0, `${label}: ${r.stderr}`);
+      assert.deepEqual(JSON.parse(r.stdout), { instrument: 'function', validation: true, base: true, listening: 1, after: 0 }, `${label}: godelayq/otel does not work with the root entry`);
     }
   });
 

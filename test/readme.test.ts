@@ -46,7 +46,7 @@ describe('README', () => {
         noEmit: true,
         baseUrl: root,
         // ioredis: the README's Redis Cluster example builds its own client.
-        paths: { godelayq: ['src/index.ts'], 'godelayq/redis': ['src/redis.ts'], 'godelayq/postgres': ['src/postgres.ts'], ioredis: ['node_modules/ioredis'] },
+        paths: { godelayq: ['src/index.ts'], 'godelayq/redis': ['src/redis.ts'], 'godelayq/postgres': ['src/postgres.ts'], 'godelayq/otel': ['src/otel.ts'], ioredis: ['node_modules/ioredis'] },
       });
       const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.file === undefined || files.includes(resolve(d.file.fileName)));
       const text = diagnostics.map((d) => {

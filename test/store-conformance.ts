@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { DuplicateJobError, JobNotFoundError } from '../src/errors.js';
 import { VirtualClock } from '../src/clock.js';
 import type { ClaimRequest, JobRecord, NewJobRecord, Store, StoreContext } from '../src/store/store.js';
+import { jobControlConformance } from './store-conformance-job-control.js';
 import { groupConformance } from './store-conformance-groups.js';
 import { rateLimitConformance } from './store-conformance-rate-limits.js';
 
@@ -562,5 +563,7 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
         }
       });
     });
+
+    jobControlConformance(withStore, makeStore);
   });
 }

@@ -24,26 +24,20 @@ import type { ClockTimer } from '../clock.js';
 import { planDue } from '../cron.js';
 import { patchRecord, shiftDue } from '../store/record.js';
 import type { JobRecord, LostReason } from '../store/store.js';
-import type { JobContext, JsonValue } from '../types.js';
-import { copyJson, toJsonValue } from '../validate.js';
+import type { JsonValue } from '../types.js';
+import { toJsonValue } from '../validate.js';
 import type { Calls } from './calls.js';
+import { AttemptContext, abort, type ContextAttempt } from './context.js';
 import type { DispatchHost, HandlerEntry } from './host.js';
 import { specOf } from './info.js';
-import { pushBackOf, throwRateLimit } from '../control/rate-limit-option.js';
+import { pushBackOf } from '../control/rate-limit-option.js';
 import { pushedBack } from './push-back.js';
-import { failed, lostError, slotOf, succeeded, successView, type Outcome } from './outcome.js';
+import { failed, lostError, succeeded, successView, type Outcome } from './outcome.js';
+import type { TraceHook } from './trace-hook.js';
 
-interface Attempt {
+interface Attempt extends ContextAttempt {
   record: JobRecord;
   handler: HandlerEntry;
-  /**
-   * Made when the handler first reads `signal`: an AbortController costs
-   * ~2 us and ~1.4 KB, and most handlers never read it. An abort before
-   * then is kept in `abortReason` and passed on when it is made.
-   */
-  controller: AbortController | undefined;
-  aborted: boolean;
-  abortReason: unknown;
   startedAt: number;
   timer: ClockTimer | undefined;
   timeoutAt: number;
@@ -59,57 +53,6 @@ interface Attempt {
   abandoned: boolean;
   /** The outcome's record while its settle is in flight or being retried. */
   pending: JobRecord | undefined;
-}
-
-function signalOf(attempt: Attempt): AbortSignal {
-  if (!attempt.controller) {
-    attempt.controller = new AbortController();
-    if (attempt.aborted) attempt.controller.abort(attempt.abortReason);
-  }
-  return attempt.controller.signal;
-}
-
-/**
- * The JobContext a handler receives: frozen, `signal` made on first read.
- * A class, not a frozen literal with a getter: V8 builds such a literal
- * through the runtime, which cost ~6 us a fire, most of the firing path.
- */
-class AttemptContext implements JobContext<unknown, string> {
-  readonly id: string;
-  readonly name: string;
-  /** A copy the handler may change: its retries see the stored payload. */
-  readonly payload: unknown;
-  readonly attempt: number;
-  readonly runAt: Date;
-  readonly token: string;
-  readonly #attempt: Attempt;
-
-  constructor(record: JobRecord, attempt: Attempt) {
-    this.id = record.id;
-    this.name = record.name;
-    this.payload = copyJson(record.payload);
-    this.attempt = record.attempt;
-    this.runAt = new Date(slotOf(record));
-    this.token = record.token as string;
-    this.#attempt = attempt;
-    Object.freeze(this);
-  }
-
-  get signal(): AbortSignal {
-    return signalOf(this.#attempt);
-  }
-
-  rateLimit(ms: number): never {
-    return throwRateLimit(ms);
-  }
-}
-
-/** Aborts the attempt's signal (the first reason stands, as AbortController's does). */
-function abort(attempt: Attempt, reason: unknown): void {
-  if (attempt.aborted) return;
-  attempt.aborted = true;
-  attempt.abortReason = reason;
-  attempt.controller?.abort(reason);
 }
 
 /** What the attempt lifecycle needs from the dispatch loop. */
@@ -139,6 +82,8 @@ export class Attempts {
   private latenessNext = 0;
   /** Some attempt started since the last `drained`. */
   busy = false;
+  /** The tracing seam godelayq/otel installed (trace-hook.ts), if any. */
+  traceHook: TraceHook | undefined;
 
   constructor(
     private readonly host: DispatchHost,
@@ -236,6 +181,7 @@ export class Attempts {
       cancelled: false,
       abandoned: false,
       pending: undefined,
+      reporter: undefined,
     };
     this.attempts.set(record.id, attempt);
     if (this.host.wants('started')) this.host.emit('started', () => ({ job: this.host.view(record), lateness }));
@@ -244,10 +190,11 @@ export class Attempts {
       attempt.timeoutAt = now + timeout;
       attempt.timer = this.host.clock.setTimer(attempt.timeoutAt, () => this.timeUp(attempt));
     }
-    const context = new AttemptContext(record, attempt);
+    const context = new AttemptContext(record, attempt, this.host);
     let result: unknown;
     try {
-      result = handler.fn(context);
+      const hook = this.traceHook;
+      result = hook === undefined ? handler.fn(context) : hook.run(context, record.trace, () => handler.fn(context));
     } catch (error) {
       this.end(attempt, false, error);
       return;
@@ -272,7 +219,11 @@ export class Attempts {
     attempt.timer?.clear();
     let pending: Promise<void> | undefined;
     try {
-      pending = this.recordOutcome(attempt, ok, value);
+      // Reports the handler made go into the record its outcome is built from.
+      const reporter = attempt.reporter;
+      pending = reporter === undefined ? this.recordOutcome(attempt, ok, value) : reporter.idle()
+              .then(() => this.recordOutcome(attempt, ok, value))
+              .catch((error: unknown) => this.host.emit('error', () => ({ error: toError(error), jobId: attempt.record.id })));
     } finally {
       if (pending === undefined) this.finish(attempt);
       else void pending.finally(() => this.finish(attempt));

@@ -18,6 +18,7 @@
 import { toError } from '../errors.js';
 import type { ClockTimer } from '../clock.js';
 import type { ClaimRequest, JobRecord, LostReason } from '../store/store.js';
+import type { TraceHook } from './trace-hook.js';
 import { Attempts, SETTLE_RETRY_FIRST, SETTLE_RETRY_MAX } from './attempt.js';
 import { Calls, idleTurn, withDeadline } from './calls.js';
 import type { DispatchHost } from './host.js';
@@ -121,6 +122,11 @@ export class Dispatcher {
   }
 
   // ------------------------------------------------------------- queries
+
+  /** Installs the tracing seam of godelayq/otel around handler calls (trace-hook.ts). */
+  setTraceHook(hook: TraceHook | undefined): void {
+    this.attempts.traceHook = hook;
+  }
 
   /** Lateness samples of recent starts, ms. */
   latenessSamples(): number[] {

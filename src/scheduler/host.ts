@@ -14,6 +14,8 @@ export interface HandlerEntry {
   concurrency: number;
   retry: HandlerRetryOptions | undefined;
   timeout: number | undefined;
+  /** Lines of `job.log()` kept (register option), or undefined for the scheduler's. */
+  keepLogs?: number | undefined;
 }
 
 /** What the dispatcher needs from its Scheduler. */
@@ -39,4 +41,6 @@ export interface DispatchHost {
   wants(type: string): boolean;
   /** A JobInfo; `nextRunAt` overrides a schedule's next run (occurrence views). */
   view(record: JobRecord, nextRunAt?: Date | null): object;
+  /** Lines of `job.log()` kept for jobs of `name`. */
+  keepLogs(name: string): number;
 }

@@ -43,6 +43,8 @@ export function jobInfo(record: JobRecord, maxRetries: number, nextRunAt?: Date 
   };
   if (record.lastError) info.lastError = record.lastError;
   if (record.result !== undefined) info.result = record.result;
+  if (record.progress !== undefined) info.progress = record.progress;
+  if (record.logs !== undefined) info.logs = record.logs;
   if (record.group !== undefined) info.group = { id: record.group, concurrency: record.groupConcurrency ?? 1 };
   const recur = record.recur;
   if (recur) {

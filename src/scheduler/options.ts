@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   strict?: boolean;
   /** Payloads and handler results larger than this (UTF-8 JSON) are a ValidationError, bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /** Lines of `job.log()` kept per job (the newest), 0..1000000; 0 keeps none. @default 100 */
+  keepLogs?: number;
   /**
    * At most `max` attempts of all names together start in any `durationMs`
    * window; jobs over it wait, in order. Shared by every process of a
@@ -58,6 +60,8 @@ export interface RegisterOptions {
   concurrency?: number;
   retry?: HandlerRetryOptions;
   timeout?: number;
+  /** Lines of `job.log()` kept per job of this name. @default the scheduler's `keepLogs` (100) */
+  keepLogs?: number;
   /**
    * At most `max` attempts of this name start in any `durationMs` window;
    * jobs over it wait (they do not fail), in order. Shared by every process
@@ -114,9 +118,10 @@ export const CONSTRUCTOR_KEYS = new Set([
   'misfireGraceMs',
   'strict',
   'maxPayloadBytes',
+  'keepLogs',
   'rateLimit',
 ]);
-export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'rateLimit']);
+export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'keepLogs', 'rateLimit']);
 export const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);
 export const STOP_KEYS = new Set(['timeout']);
 export const WRITE_KEYS = new Set(['db']);

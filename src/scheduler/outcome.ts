@@ -42,8 +42,9 @@ function afterOccurrence(base: JobRecord, now: number, final: 'completed' | 'dea
   if (!recur) return patchRecord(base, { state: final, finishedAt: now, result, relative: undefined, token: undefined, lost: undefined });
   const count = recur.count + 1;
   const next = slotAfter(recur);
+  const last = { state: final, slot: recur.slot, at: now };
   if (next === undefined) {
-    return patchRecord(base, { state: 'completed', finishedAt: now, result, relative: undefined, token: undefined, lost: undefined, recur: { ...recur, count } });
+    return patchRecord(base, { state: 'completed', finishedAt: now, result, relative: undefined, token: undefined, lost: undefined, recur: { ...recur, count, last } });
   }
   return patchRecord(base, {
     state: 'scheduled',
@@ -53,7 +54,7 @@ function afterOccurrence(base: JobRecord, now: number, final: 'completed' | 'dea
     relative: undefined,
     token: undefined,
     lost: undefined,
-    recur: { ...recur, count, slot: next },
+    recur: { ...recur, count, slot: next, last },
   });
 }
 

@@ -39,8 +39,16 @@ export interface RequestContext {
   maxPayloadBytes: number;
   /** Throws when the scheduler is strict and `name` has no handler. */
   checkHandler(name: string, where: string): void;
+  /** The trace context to store with a new job (set by godelayq/otel, see trace-hook.ts). */
+  trace?: (() => string | undefined) | undefined;
   /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`). */
   checkFeature(feature: keyof StoreFeatures, what: string): void;
+}
+
+/** Stores the trace context the hook gives (godelayq/otel) with a new record. */
+function addTrace(capture: () => string | undefined, record: { trace?: string }): void {
+  const trace = capture();
+  if (trace !== undefined) record.trace = trace;
 }
 
 /** URL-safe unique ids: a random per-instance prefix plus a counter. */
@@ -81,6 +89,7 @@ function baseRecord(ctx: RequestContext, name: unknown, payload: unknown, o: Rec
     attempt: 0,
     priority: o.priority === undefined ? 0 : checkFinite(o.priority, `${where}options.priority`),
   };
+  if (ctx.trace) addTrace(ctx.trace, record);
   if (o.id !== undefined) record.id = checkId(o.id);
   if (o.retry !== undefined) {
     validateRetry(o.retry, `${where}options.retry`, false);
@@ -126,6 +135,7 @@ export function oneOffRequest(
       seq: 0, // assigned by the store; present so the record keeps this shape (adding it later costs 40 B a job)
     } as NewJobRecord;
     if (relative) record.relative = true;
+    if (ctx.trace) addTrace(ctx.trace, record);
     return { record, onDuplicate: 'reject' };
   }
   const o = checkOptionsObject(options, `${where}options`) ?? NO_OPTIONS;

@@ -21,7 +21,7 @@ import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError
 import { QuaternaryHeap } from '../heap.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
-import { patchRecord, shiftDue } from './record.js';
+import { patchRecord, shiftDue, withReport } from './record.js';
 
 export { patchRecord };
 import type {
@@ -671,6 +671,13 @@ export abstract class LocalStore implements Store {
     const job = this.state.get(id);
     if (!job || job.state !== 'running' || job.token !== token) return false;
     await this.commit([update(job, next.token === undefined ? next : patchRecord(next, { token: undefined }))]);
+    return true;
+  }
+
+  async progress(id: string, token: string, next: JobRecord): Promise<boolean> {
+    const job = this.state.get(id);
+    if (!job || job.state !== 'running' || job.token !== token) return false;
+    await this.commit([update(job, withReport(job, next.progress, next.logs))]);
     return true;
   }
 

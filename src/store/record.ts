@@ -1,7 +1,11 @@
 /**
  * JobRecord transitions shared by the scheduler and every local store.
  */
+import type { JsonValue } from '../types.js';
 import type { JobRecord, RecurrenceRecord } from './store.js';
+
+/** Fields patchRecord only copies from the record: reports are set with withReport, the trace context at insert. */
+type CopiedOnly = 'progress' | 'logs' | 'trace';
 
 /**
  * `j` with `p` applied, built as one fixed-order literal. Never `{ ...record,
@@ -9,7 +13,7 @@ import type { JobRecord, RecurrenceRecord } from './store.js';
  * object (~500 B, ~2 us to build). `p.x: undefined` drops x. A field added
  * to JobRecord must be added here too.
  */
-export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecord[K] | undefined }): JobRecord {
+export function patchRecord(j: JobRecord, p: { [K in Exclude<keyof JobRecord, CopiedOnly>]?: JobRecord[K] | undefined }): JobRecord {
   const r: JobRecord = {
     id: j.id,
     name: j.name,
@@ -39,10 +43,22 @@ export function patchRecord(j: JobRecord, p: { [K in keyof JobRecord]?: JobRecor
   if (lost !== undefined) r.lost = lost;
   const relative = 'relative' in p ? p.relative : j.relative;
   if (relative !== undefined) r.relative = relative;
+  // Copied, never patched: no `in` test of the patch for them on the firing path.
+  if (j.progress !== undefined) r.progress = j.progress;
+  if (j.logs !== undefined) r.logs = j.logs;
+  if (j.trace !== undefined) r.trace = j.trace;
   if (j.group !== undefined) {
     r.group = j.group;
     if (j.groupConcurrency !== undefined) r.groupConcurrency = j.groupConcurrency;
   }
+  return r;
+}
+
+/** `j` with what a running attempt reported (job.progress / job.log): a value given replaces the record's. */
+export function withReport(j: JobRecord, progress: JsonValue | undefined, logs: string[] | undefined): JobRecord {
+  const r = patchRecord(j, {});
+  if (progress !== undefined) r.progress = progress;
+  if (logs !== undefined) r.logs = logs;
   return r;
 }
 

@@ -41,6 +41,8 @@ export interface RecurrenceRecord {
   count: number;
   /** Canonical text of the options that define the schedule (same id + same signature = same schedule). */
   signature: string;
+  /** The last finished occurrence: how it ended, its slot, when (`listSchedules`). */
+  last?: { state: 'completed' | 'dead'; slot: number; at: number };
 }
 
 /** A job as a store keeps it. JSON only, so any store can persist it as is. */
@@ -81,6 +83,12 @@ export interface JobRecord {
    * (scheduleAt, cron slots, reschedule), which stays put.
    */
   relative?: true;
+  /** The last value a handler reported with `job.progress()` (any attempt). */
+  progress?: JsonValue;
+  /** The last lines a handler wrote with `job.log()`, oldest first (at most `keepLogs`). */
+  logs?: string[];
+  /** W3C `traceparent` of the span active when the job was scheduled (godelayq/otel). */
+  trace?: string;
   /** `options.group`: jobs of one group run at most `groupConcurrency` at once, in order (store/groups.ts). */
   group?: string;
   /** Most jobs of `group` running at once; absent = 1. */
@@ -276,6 +284,16 @@ export interface Store {
    * longer running that attempt.
    */
   settle(id: string, token: string, next: JobRecord): Promise<boolean>;
+  /**
+   * Optional: records what a running attempt reported — `next.progress` and
+   * `next.logs` (the whole new values) — on job `id`, while the attempt
+   * identified by `token` still owns it. Resolves false (and changes
+   * nothing) when it no longer does. A store that has it keeps every
+   * JobRecord field, known to it or not (progress, logs, trace); a store
+   * without it keeps only the fields it stores itself, so the scheduler
+   * refuses `job.progress()` / `job.log()` and storing a trace context.
+   */
+  progress?(id: string, token: string, next: JobRecord): Promise<boolean>;
   /** Optional, as `insertSync`: `settle` applied before it returns. */
   readonly settleSync?: ((id: string, token: string, next: JobRecord) => boolean) | undefined;
   /** Earliest `runAt` in the due index, or undefined. Synchronous: stores cache it. */

@@ -71,7 +71,9 @@ export function isBigRecord(record: JobRecord): boolean {
   return (
     approxSize(record.payload, PIECE) > PIECE ||
     (record.result !== undefined && approxSize(record.result, PIECE) > PIECE) ||
-    (record.lastError !== undefined && record.lastError.message.length > PIECE)
+    (record.lastError !== undefined && record.lastError.message.length > PIECE) ||
+    (record.progress !== undefined && approxSize(record.progress, PIECE) > PIECE) ||
+    (record.logs !== undefined && approxSize(record.logs, PIECE) > PIECE)
   );
 }
 

@@ -46,6 +46,7 @@ import { Connection, scriptFailure } from './connection.js';
 import { isWellFormed, KeyLayout, LAYOUT_VERSION } from './keys.js';
 import { Leases, type RenewItem } from './leases.js';
 import { listRecords } from './list.js';
+import { PROGRESS } from './progress.js';
 import { resolveOptions, type ResolvedOptions, type RedisStoreOptions } from './options.js';
 import { CANCEL, CLAIM, INSERT, PUSH_BACK, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, SETTLE, TICK, type Script } from './scripts.js';
 import { ServerView, type Summary } from './view.js';
@@ -632,6 +633,18 @@ export class RedisStore implements Store {
       else this.notifyLost(item.id, item.token, reason);
       return { ok: true, value: false };
     });
+  }
+
+  /** A running attempt's progress and logs, in the job's `x` field while it owns the job (progress.ts). */
+  async progress(id: string, token: string, next: JobRecord): Promise<boolean> {
+    const lease = this.leases.held.get(id);
+    // Only `x` is sent: the payload text is not needed, so the one claimed (or none) stands in.
+    const x = encodeFields(next, this.maxPayloadBytes, lease?.token === token ? (lease.claimed?.fields.pl ?? '') : '')[2] as string;
+    const reply = await this.exec(PROGRESS, [id, token, x]);
+    if (reply[0] === 'BROKEN') {
+      throw new StorePersistError(`Expected key ${JSON.stringify(this.keys.job(id))} to hold a hash for \`progress\`, got a ${String(reply[1])} (written by another program?); nothing was changed`);
+    }
+    return reply[0] === 'OK';
   }
 
   /** Earliest runAt in the due index (or "now" while another process's ready jobs wait); see ServerView. */

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { PostgresStore } from '../src/postgres.js';
 import { Scheduler } from '../src/scheduler.js';
+import { StorePersistError } from '../src/errors.js';
 import { migrations } from '../src/store/postgres/schema.js';
 import type { JobRecord } from '../src/store/store.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
@@ -82,6 +83,36 @@ describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000
         assert.equal(calls.get('claim'), claimsBefore, 'handed out without a round trip');
         for (const j of next.jobs) assert.equal(await store.settle(j.id, j.token!, done(j)), true);
         assert.deepEqual(store.counts().completed, 4);
+      });
+    });
+  });
+
+  it('a claim that hands out held jobs and then fails its round trip for more still returns the held jobs (they are running under leases this process renews)', async () => {
+    // Seen after a server restart: the held jobs were taken from the buffer, the
+    // call for more failed, and the jobs stayed `running` under renewed leases,
+    // never started, until the process stopped.
+    await withSchema(server.url, async (schema) => {
+      await withStore({ connectionString: server.url, schema }, async (store) => {
+        holdLong(store);
+        await store.insert(fourDue());
+        const first = await store.claim(claimNow({ limit: 2, capacity: () => 2, ahead: true }));
+        const [a, b] = first.jobs as [JobRecord, JobRecord];
+        assert.deepEqual(await Promise.all([store.settle('a', a.token!, done(a)), store.settle('b', b.token!, done(b))]), [true, true]);
+        assert.equal(heldAhead(store), 2);
+        // Another process schedules a due job: this claim wants a round trip for it.
+        await withStore({ connectionString: server.url, schema }, async (other) => {
+          await other.insert([{ record: job('e', { runAt: Date.now() - 500 }), onDuplicate: 'reject' }]);
+        });
+        await waitFor(() => (store.nextDueAt() ?? Infinity) <= Date.now(), 10_000, 'the NOTIFY of e');
+        const s = store as unknown as { call: (fn: string, ...rest: unknown[]) => Promise<unknown> };
+        const call = s.call.bind(store);
+        s.call = (fn, ...rest) => (fn === 'claim' ? Promise.reject(new StorePersistError('connection terminated (test)')) : call(fn, ...rest));
+        const next = await store.claim(claimNow({ limit: 3, capacity: () => 3, ahead: true }));
+        s.call = call;
+        assert.deepEqual(next.jobs.map((j) => j.id), ['c', 'd'], 'the held jobs are handed out');
+        const at = store.nextDueAt();
+        assert.ok(at !== undefined && at <= Date.now() + 5000, 'a claim for e is due again soon');
+        for (const j of next.jobs) assert.equal(await store.settle(j.id, j.token!, done(j)), true);
       });
     });
   });

@@ -1,5 +1,6 @@
 /** Fixtures shared by the JsonFileStore tests. */
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -103,4 +104,26 @@ export async function expectCorrupt(dir: string, file: string, offset: number | 
     },
   );
   assert.deepEqual(await hashDir(dir), hashes, 'every file byte-for-byte untouched, no LOCK left');
+}
+
+const children: ChildProcess[] = [];
+
+/** The pid of a process that has exited (free, unless the kernel reuses it). */
+export async function deadPid(): Promise<number> {
+  const proc = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => proc.on('exit', resolve));
+  return proc.pid as number;
+}
+
+/** A live process that is not this one (killed by `killChildren()`). */
+export async function livePid(): Promise<number> {
+  const proc = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  children.push(proc);
+  await new Promise((resolve) => proc.on('spawn', resolve));
+  return proc.pid as number;
+}
+
+/** Kills every process `livePid()` started. */
+export function killChildren(): void {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
 }

@@ -8,7 +8,6 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,29 +16,11 @@ import { StoreLockedError, StorePersistError } from '../src/errors.js';
 import { type FsLayer, JsonFileStore, nodeFs } from '../src/index.js';
 import type { JobRecord, StoreContext } from '../src/store/store.js';
 import { claimAll } from './store-conformance.js';
-import { CT0, allRecords, insertOne, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
+import { CT0, allRecords, deadPid, insertOne, killChildren, livePid, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
 import { until } from './helpers.js';
 
 after(removeTempDirs);
-
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-async function deadPid(): Promise<number> {
-  const proc = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  await new Promise((resolve) => proc.on('exit', resolve));
-  return proc.pid as number;
-}
-
-/** A live process that is not this one (killed after the tests). */
-async function livePid(): Promise<number> {
-  const proc = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  children.push(proc);
-  await new Promise((resolve) => proc.on('spawn', resolve));
-  return proc.pid as number;
-}
+after(killChildren);
 
 /** This machine's identity as a version-2 LOCK records it. */
 async function thisMachine(): Promise<{ host: string; boot: string; pidns: number }> {

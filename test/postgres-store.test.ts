@@ -226,6 +226,29 @@ describe('PostgresStore', { skip: postgresSkip }, () => {
       });
     });
 
+    it('a claim whose second round trip fails still returns the jobs its first one took (they run under leases this process renews)', async () => {
+      // Before: the claim rejected, and the jobs of its first round stayed
+      // `running` under leases this process kept renewing, never started.
+      await withSchema(server.url, async (schema) => {
+        await withStore({ connectionString: server.url, schema }, async (store) => {
+          await store.insert(Array.from({ length: 300 }, (_, i) => ({ record: job(`j${i}`, { runAt: Date.now() - 1000 }), onDuplicate: 'reject' as const })));
+          const s = store as unknown as { call: (fn: string, ...rest: unknown[]) => Promise<unknown> };
+          const call = s.call.bind(store);
+          let claims = 0;
+          s.call = (fn, ...rest) => (fn === 'claim' && ++claims === 2 ? Promise.reject(new StorePersistError('connection terminated (test)')) : call(fn, ...rest));
+          const first = await store.claim(claimNow({ limit: 300, capacity: () => 300 }));
+          s.call = call;
+          assert.equal(claims, 2, 'a second round was tried');
+          assert.ok(first.jobs.length > 0 && first.jobs.length < 300, `the first round's jobs are handed out (${first.jobs.length})`);
+          const at = store.nextDueAt();
+          assert.ok(at !== undefined && at <= Date.now() + 5000, 'a claim for the rest is due again soon');
+          for (const j of first.jobs) assert.equal(await store.settle(j.id, j.token!, { ...j, state: 'completed', finishedAt: Date.now() }), true);
+          const rest = await store.claim(claimNow({ limit: 300, capacity: () => 300 }));
+          assert.equal(first.jobs.length + rest.jobs.length, 300);
+        });
+      });
+    });
+
     it('the same schedule declared by several processes at once is one job', async () => {
       await withSchema(server.url, async (schema) => {
         const schedulers = [0, 1, 2, 3].map(() => new Scheduler({ store: new PostgresStore({ connectionString: server.url, schema }) }));

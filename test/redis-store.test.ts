@@ -326,6 +326,37 @@ describe('RedisStore', { skip: redisSkip }, () => {
   describe('connection loss', () => {
     const own = useRedisServer();
 
+    it('a claim whose second round trip fails still returns the jobs its first one took (they run under leases this process renews)', async () => {
+      // Before: the claim rejected, and the jobs of its first round stayed
+      // `running` under leases this process kept renewing, never started.
+      await withPrefix(own.url, async (prefix) => {
+        await withStore({ url: own.url, prefix }, async (store) => {
+          await store.insert(Array.from({ length: 300 }, (_, i) => ({ record: job(`j${i}`, { runAt: Date.now() - 1000 }), onDuplicate: 'reject' as const })));
+          const s = store as unknown as { exec: (script: { name: string }, ...rest: unknown[]) => Promise<unknown> };
+          const exec = s.exec.bind(store);
+          // The round after the first one that took jobs fails (a first round may only learn the names).
+          let took = false;
+          let failed = 0;
+          s.exec = async (script, ...rest) => {
+            if (script.name === 'claim' && took) {
+              failed++;
+              throw new StorePersistError('connection lost (test)');
+            }
+            const reply = (await exec(script, ...rest)) as unknown[];
+            if (script.name === 'claim' && (reply[1] as unknown[]).length > 0) took = true;
+            return reply;
+          };
+          const first = await store.claim(claimNow({ limit: 300, capacity: () => 300 }));
+          s.exec = exec;
+          assert.equal(failed, 1, 'a further round was tried, and failed');
+          assert.ok(first.jobs.length > 0 && first.jobs.length < 300, `the first round's jobs are handed out (${first.jobs.length})`);
+          for (const j of first.jobs) assert.equal(await store.settle(j.id, j.token!, { ...j, state: 'completed', finishedAt: Date.now() }), true);
+          const rest = await store.claim(claimNow({ limit: 300, capacity: () => 300 }));
+          assert.equal(first.jobs.length + rest.jobs.length, 300);
+        });
+      });
+    });
+
     it('rejects with StorePersistError while Redis is down, resumes when it is back, and keeps what it acknowledged', async () => {
       await withPrefix(own.url, async (prefix) => {
         const store = new RedisStore({ url: own.url, prefix, pollMs: 200 });

@@ -489,6 +489,37 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
           { keepCompleted: 2, keepDead: 1 },
         );
       });
+
+      it('drops the oldest finished record still finished: one that left (revived, replaced) is never dropped for its old entry', async () => {
+        await withStore(
+          async (store) => {
+            let t = CT0 + 1000;
+            for (const id of ['x1', 'x2']) {
+              await insert(store, newRecord(id, { runAt: CT0 + 5000 }));
+              await store.cancel(id, ++t);
+            }
+            // x1 leaves the finished records and comes back later: its first entry is stale.
+            await store.revive('x1', CT0 + 6000);
+            await store.cancel('x1', ++t);
+            await insert(store, newRecord('x3', { runAt: CT0 + 5000 }));
+            await store.cancel('x3', ++t);
+            assert.deepEqual(ids(await store.list({ states: ['cancelled'] })).sort(), ['x1', 'x3']);
+            // x3 is replaced by a new scheduled job (it leaves too), and x2 comes back as a new job.
+            await store.insert([{ record: newRecord('x3', { runAt: CT0 + 7000 }), onDuplicate: 'replace' }]);
+            await insert(store, newRecord('x2', { runAt: CT0 + 5000 }));
+            await store.cancel('x2', ++t);
+            await insert(store, newRecord('x4', { runAt: CT0 + 5000 }));
+            await store.cancel('x4', ++t);
+            assert.deepEqual(ids(await store.list({ states: ['cancelled'] })).sort(), ['x2', 'x4']);
+            assert.equal((await store.get('x3'))?.state, 'scheduled');
+            assert.equal(await store.get('x1'), undefined);
+            const counts = store.counts();
+            assert.equal(counts.cancelled, 2);
+            assert.equal(counts.scheduled, 1);
+          },
+          { keepCompleted: 2, keepDead: 1 },
+        );
+      });
     });
 
     describe('nextDueAt and counts', () => {

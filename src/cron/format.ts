@@ -8,7 +8,8 @@ import { MAX_TIME } from '../validate.js';
 /** A value as it would appear in the user's code, for messages. */
 export function quote(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null) return String(value);
+  // NaN and ±Infinity as written (JSON would say null); booleans, null and undefined come out of JSON.stringify as written too.
+  if (typeof value === 'number') return String(value);
   try {
     return JSON.stringify(value) ?? typeof value;
   } catch {

@@ -69,6 +69,7 @@ export interface AttemptLoop {
 }
 
 const LATENESS_WINDOW = 1024;
+const RESOLVED = Promise.resolve();
 /** First and longest wait between retries of a settle the store refused, ms. */
 export const SETTLE_RETRY_FIRST = 100;
 export const SETTLE_RETRY_MAX = 30_000;
@@ -203,7 +204,8 @@ export class Attempts {
       // A synchronous handler's value (no thenable): one microtask, queued
       // where Promise.resolve(result).then would queue it, so outcomes keep
       // their order (and every attempt of a batch starts before any ends).
-      queueMicrotask(() => this.end(attempt, true, result));
+      // Not queueMicrotask: it makes an AsyncResource a call.
+      void RESOLVED.then(() => this.end(attempt, true, result));
       return;
     }
     Promise.resolve(result).then(

@@ -23,6 +23,7 @@ import { Attempts, SETTLE_RETRY_FIRST, SETTLE_RETRY_MAX } from './attempt.js';
 import { Calls, idleTurn, withDeadline } from './calls.js';
 import type { DispatchHost } from './host.js';
 
+const RESOLVED = Promise.resolve();
 
 export class Dispatcher {
   private readonly calls: Calls;
@@ -176,15 +177,20 @@ export class Dispatcher {
 
   // ------------------------------------------------------------- timer
 
-  /** Runs `dispatch` soon, coalescing many requests into one pass. */
+  /**
+   * Runs `dispatch` soon, coalescing many requests into one pass. A resolved
+   * promise's `then`, not queueMicrotask (which makes an AsyncResource a call).
+   */
   kick(): void {
     if (this.dispatchQueued) return;
     this.dispatchQueued = true;
-    queueMicrotask(() => {
-      this.dispatchQueued = false;
-      void this.dispatch();
-    });
+    void RESOLVED.then(this.kicked);
   }
+
+  private readonly kicked = (): void => {
+    this.dispatchQueued = false;
+    void this.dispatch();
+  };
 
   private clearTimer(): void {
     this.timer?.clear();

@@ -154,8 +154,9 @@ export class JsonFileStore extends LocalStore {
     if (options.fsync !== undefined && typeof options.fsync !== 'boolean') {
       throw new ValidationError(`Expected \`fsync\` to be a boolean, got ${String(options.fsync)}`);
     }
+    // `?? {}`: null means "not set", like undefined.
     const every = options.snapshotEvery ?? {};
-    if (typeof every !== 'object' || every === null) {
+    if (typeof every !== 'object') {
       throw new ValidationError(`Expected \`snapshotEvery\` to be { changes?, bytes? }, got ${String(every)}`);
     }
     this.path = path.resolve(dir);

@@ -21,7 +21,8 @@ import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError
 import { QuaternaryHeap } from '../heap.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
-import { patchRecord, shiftDue, withReport } from './record.js';
+import { SLOT, patchRecord, shiftDue, withReport } from './record.js';
+import { Retention } from './retention.js';
 
 export { patchRecord };
 import type {
@@ -57,7 +58,6 @@ function update(old: JobRecord, job: JobRecord): Change {
  * nothing, and a cancel is O(1). A handle is checked against the heap's item
  * before use, so a spent or foreign one is harmless.
  */
-const SLOT = Symbol('godelayq.slot');
 type Slotted = JobRecord & { [SLOT]?: number };
 
 function setSlot(job: JobRecord, slot: number): void {
@@ -80,6 +80,8 @@ export class LocalState {
   private readonly finished = new Retention();
   private readonly dead = new Retention();
   private readonly tally: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
+  /** An undo was applied (restore): retention queues may hold one record twice. */
+  private restored = false;
   /** The latest `now` jobs were promoted at: a smaller one means the clock went back. */
   private promotedAt = -Infinity;
   nextSeq = 1;
@@ -127,8 +129,8 @@ export class LocalState {
     this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
     for (const [job, handle] of this.due.entries()) setSlot(job, handle);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
-    for (const r of finished.sort(byFinish)) this.finished.push(r);
-    for (const r of dead.sort(byFinish)) this.dead.push(r);
+    for (const r of finished.sort(byFinish)) this.finished.push(r, this.byId.get(r.id) === r);
+    for (const r of dead.sort(byFinish)) this.dead.push(r, this.byId.get(r.id) === r);
   }
 
   clear(): void {
@@ -138,6 +140,7 @@ export class LocalState {
     this.readyLast.clear();
     this.groups.clear();
     this.promotedAt = -Infinity;
+    this.restored = false;
     this.finished.clear();
     this.dead.clear();
     for (const k of Object.keys(this.tally) as (keyof StoreCounts)[]) this.tally[k] = 0;
@@ -176,6 +179,20 @@ export class LocalState {
     this.put(job);
   }
 
+  /**
+   * `replace` of a job `pick` took (it left its ready queue) by its running
+   * record: a scheduled record without a group needs only its counts undone.
+   */
+  start(picked: JobRecord, running: JobRecord): void {
+    if (picked.state !== 'scheduled' || picked.group !== undefined) {
+      this.replace(picked, running);
+      return;
+    }
+    this.tally.scheduled--;
+    if (picked.recur) this.tally.recurring--;
+    this.put(running);
+  }
+
   private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
     this.byId.set(job.id, job);
     this.index(job);
@@ -191,6 +208,8 @@ export class LocalState {
    * job that a later undo change does not bring back.
    */
   restore(change: Change): void {
+    // A record restored twice is queued twice, both entries current: from now on every drop checks.
+    this.restored = true;
     const { keepCompleted, keepDead } = this;
     this.keepCompleted = this.keepDead = Infinity;
     try {
@@ -207,10 +226,15 @@ export class LocalState {
     while ((dead ? this.tally.dead : this.tally.completed + this.tally.cancelled) > keep) {
       const job = retention.shift();
       if (job === undefined) return;
-      // Skipped: a record that left its state (revived, replaced, evicted) since it was kept.
-      if (this.byId.get(job.id) !== job) continue;
+      // Skipped: a record that left its state (revived, replaced, evicted)
+      // since it was kept. Checked only while the queue holds such entries.
+      if ((retention.stale > 0 || this.restored) && this.byId.get(job.id) !== job) {
+        retention.stale--;
+        continue;
+      }
       if (inverse) inverse.push({ op: 'put', job });
       this.unindex(job);
+      retention.stale--; // unindex counted this entry as left behind; it is gone instead
       this.byId.delete(job.id);
       if (extra) extra.push({ op: 'del', id: job.id });
     }
@@ -250,8 +274,11 @@ export class LocalState {
         break;
       case 'completed':
       case 'cancelled':
-      case 'dead':
         // Left in its retention queue: skipped when reached (Retention).
+        this.finished.stale++;
+        break;
+      case 'dead':
+        this.dead.stale++;
         break;
       case 'running':
         if (job.group !== undefined) this.groups.started(job.group, -1);
@@ -271,32 +298,84 @@ export class LocalState {
     if (queue && queue.itemOf(-slot - 1) === job) queue.removeHandle(-slot - 1);
   }
 
-  /** Moves every job due at `now` from the time index to its name's ready queue. */
-  promote(now: number): void {
+  /**
+   * Moves every job due at `now` from the time index to its name's ready
+   * queue; `taken`: due jobs already off the time index, first in line.
+   */
+  promote(now: number, taken?: readonly JobRecord[]): void {
     if (now < this.promotedAt) this.demote(now);
     this.promotedAt = now;
-    for (;;) {
-      const key = this.due.peekKey();
-      if (key === undefined || key > now) return;
-      const job = this.due.pop() as JobRecord;
+    // The queue and last job of the name promoted last: due jobs come in runs
+    // of one name, so most need no lookup (readyLast is written when the name changes).
+    let name: string | undefined;
+    let queue: QuaternaryHeap<JobRecord> | undefined;
+    let last: JobRecord | undefined;
+    for (let i = 0; ; i++) {
+      let job: JobRecord;
+      if (taken !== undefined && i < taken.length) job = taken[i] as JobRecord;
+      else {
+        const key = this.due.peekKey();
+        if (key === undefined || key > now) break;
+        job = this.due.pop() as JobRecord;
+      }
       if (job.group !== undefined) {
         this.groups.push(job);
         continue;
       }
-      let queue = this.ready.get(job.name);
-      if (!queue) {
-        queue = new QuaternaryHeap<JobRecord>();
-        this.ready.set(job.name, queue);
+      if (job.name !== name || queue === undefined) {
+        if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
+        name = job.name;
+        queue = this.ready.get(name);
+        if (!queue) {
+          queue = new QuaternaryHeap<JobRecord>();
+          this.ready.set(name, queue);
+        }
+        last = this.readyLast.get(name);
       }
       // A ready queue is keyed by priority; equal priorities leave in push
       // order, which is (runAt, seq) order as long as jobs arrive in it. One
       // that arrives earlier than the last (a date in the past, a reschedule
       // into the past while others wait for capacity) re-sorts the queue.
-      const last = this.readyLast.get(job.name);
-      const early = queue.size > 0 && last !== undefined && (job.runAt < last.runAt || (job.runAt === last.runAt && job.seq < last.seq));
+      const early = queue.size > 0 && last !== undefined && before(job, last);
       setSlot(job, -queue.push(job, -job.priority) - 1);
       if (early) resortReady(queue);
-      else this.readyLast.set(job.name, job);
+      else last = job;
+    }
+    if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
+  }
+
+  /**
+   * promote + pick for the common burst, without the ready queues. While no
+   * job waits in one (and no group or rate limit is in play), when the due
+   * jobs are all of one name and one priority, in (runAt, seq) order, and
+   * fit in the claim's limit and that name's capacity, pick would take
+   * exactly them, in that order: they are taken off the due heap directly.
+   * Otherwise returns undefined, the jobs it took put in their ready queue
+   * as promote would have (the caller promotes and picks as usual).
+   */
+  takeDue(request: ClaimRequest): JobRecord[] | undefined {
+    const now = request.now;
+    if (now < this.promotedAt || this.groups.size > 0 || this.rates.active(request)) return undefined;
+    for (const queue of this.ready.values()) if (queue.size > 0) return undefined;
+    this.promotedAt = now;
+    const jobs: JobRecord[] = [];
+    let room = 0;
+    for (;;) {
+      const key = this.due.peekKey();
+      if (key === undefined || key > now) return jobs;
+      const job = this.due.peek() as JobRecord;
+      const last = jobs.length === 0 ? undefined : (jobs[jobs.length - 1] as JobRecord);
+      if (last === undefined) room = Math.min(request.limit, request.capacity(job.name));
+      if (
+        job.group !== undefined ||
+        jobs.length >= room ||
+        (last !== undefined && (job.name !== last.name || job.priority !== last.priority || before(job, last)))
+      ) {
+        this.promote(now, jobs);
+        return undefined;
+      }
+      this.due.pop();
+      jobs.push(job);
     }
   }
 
@@ -326,6 +405,18 @@ export class LocalState {
   pick(request: ClaimRequest): ClaimResult {
     if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
     if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
+    let only: string | undefined;
+    let onlyQueue: QuaternaryHeap<JobRecord> | undefined;
+    for (const [name, queue] of this.ready) {
+      if (queue.size === 0) continue;
+      if (onlyQueue !== undefined) {
+        onlyQueue = undefined;
+        break;
+      }
+      only = name;
+      onlyQueue = queue;
+    }
+    if (onlyQueue !== undefined) return pickOne(only as string, onlyQueue, request);
     const jobs: JobRecord[] = [];
     const taken = new Map<string, number>();
     const waiting = new Set<string>();
@@ -370,54 +461,23 @@ export class LocalState {
   }
 }
 
+/** Whether `job` comes before `other` in (runAt, seq) order. */
+function before(job: JobRecord, other: JobRecord): boolean {
+  return job.runAt < other.runAt || (job.runAt === other.runAt && job.seq < other.seq);
+}
+
 /**
- * Finished (or dead) records in the order they finished, oldest first, for
- * retention: a drop takes the oldest in O(1), with no hashing. A record that
- * leaves (revived, replaced, dropped) stays queued and is skipped when
- * reached; `tidy` filters such entries out once they are most of the queue,
- * so the queue stays within twice the records it keeps.
+ * `pick` when one name has ready jobs (the common burst): what the general
+ * loop picks and reports waiting, without its per-call maps and sets.
  */
-class Retention {
-  private items: (JobRecord | undefined)[] = [];
-  private head = 0;
-  /** Entries kept by the last tidy (a record restored twice may be queued twice). */
-  private floor = 0;
-
-  push(job: JobRecord): void {
-    this.items.push(job);
-  }
-
-  /** The oldest entry, removed; undefined when empty. */
-  shift(): JobRecord | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const job = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return job;
-  }
-
-  /** Drops entries whose record left, once they are most of the queue (`live`: records of this kind kept). */
-  tidy(live: number, byId: ReadonlyMap<string, JobRecord>): void {
-    const length = this.items.length - this.head;
-    if (length <= 2 * Math.max(live, this.floor) + 64) return;
-    const kept: JobRecord[] = [];
-    for (let i = this.head; i < this.items.length; i++) {
-      const job = this.items[i];
-      if (job !== undefined && byId.get(job.id) === job) kept.push(job);
-    }
-    this.items = kept;
-    this.head = 0;
-    this.floor = kept.length;
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-    this.floor = 0;
-  }
+function pickOne(name: string, queue: QuaternaryHeap<JobRecord>, request: ClaimRequest): ClaimResult {
+  const capacity = request.capacity(name);
+  const jobs: JobRecord[] = [];
+  const n = Math.min(request.limit, capacity);
+  while (jobs.length < n && queue.size > 0) jobs.push(queue.pop() as JobRecord);
+  // Waiting: jobs left that its capacity (not the claim's limit) holds back.
+  const held = queue.size > 0 && (jobs.length === 0 ? capacity <= 0 : jobs.length < request.limit && capacity - jobs.length <= 0);
+  return { jobs, waiting: held ? [name] : [] };
 }
 
 /** Re-pushes a ready queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
@@ -653,15 +713,20 @@ export abstract class LocalStore implements Store {
 
   /** A non-durable store's claim, applied before it returns. */
   protected claimNow(request: ClaimRequest): ClaimResult {
-    this.state.promote(request.now);
-    const picked = this.state.pick(request);
+    const direct = this.state.takeDue(request);
+    let picked: ClaimResult;
+    if (direct !== undefined) picked = { jobs: direct, waiting: [] };
+    else {
+      this.state.promote(request.now);
+      picked = this.state.pick(request);
+    }
     const jobs = picked.jobs;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as JobRecord;
       const running = patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() });
       jobs[i] = running;
       // Picked jobs left their ready queue already; `job` is what byId holds.
-      this.state.replace(job, running);
+      this.state.start(job, running);
     }
     return picked;
   }

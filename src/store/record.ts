@@ -2,7 +2,55 @@
  * JobRecord transitions shared by the scheduler and every local store.
  */
 import type { JsonValue } from '../types.js';
-import type { JobRecord, RecurrenceRecord } from './store.js';
+import type { JobRecord, NewJobRecord, RecurrenceRecord } from './store.js';
+
+/**
+ * The hidden index slot a local store keeps on a scheduled record (see
+ * LocalState): a non-enumerable symbol property, so JSON, Object.keys and
+ * deepEqual never see it.
+ */
+export const SLOT = Symbol('godelayq.slot');
+
+interface ScheduledRecordConstructor {
+  new (id: string, name: string, payload: JsonValue, runAt: number, createdAt: number, relative: boolean): NewJobRecord;
+}
+
+/**
+ * A new scheduled record (no options), built by a constructor instead of a
+ * literal: V8 sizes constructed objects for the most properties any of them
+ * got, so a store's SLOT and `relative` stay in the object instead of an
+ * out-of-object property array (40 B a job). Its prototype is
+ * Object.prototype: to every reader it is the plain literal it replaces.
+ */
+const ScheduledRecord = function (
+  this: Record<string, unknown>,
+  id: string,
+  name: string,
+  payload: JsonValue,
+  runAt: number,
+  createdAt: number,
+  relative: boolean,
+): void {
+  this.id = id;
+  this.name = name;
+  this.payload = payload;
+  this.state = 'scheduled';
+  this.runAt = runAt;
+  this.createdAt = createdAt;
+  this.attempt = 0;
+  this.priority = 0;
+  this.seq = 0; // assigned by the store; present so every record has this shape
+  if (relative) this.relative = true;
+} as unknown as ScheduledRecordConstructor;
+ScheduledRecord.prototype = Object.prototype;
+// One record with every property it may get, SLOT included, before any other:
+// V8 fixes the objects' size from the first few it builds.
+Object.defineProperty(new ScheduledRecord('', '', null, 0.5, 0.5, true), SLOT, { value: 0, writable: true, configurable: true });
+
+/** A scheduled one-off record without options (the scheduleIn/scheduleAt hot path). */
+export function scheduledRecord(id: string, name: string, payload: JsonValue, runAt: number, createdAt: number, relative: boolean): NewJobRecord {
+  return new ScheduledRecord(id, name, payload, runAt, createdAt, relative);
+}
 
 /** Fields patchRecord only copies from the record: reports are set with withReport, the trace context at insert. */
 type CopiedOnly = 'progress' | 'logs' | 'trace';

@@ -163,7 +163,8 @@ const MAX_ATTEMPTS = 2000;
 export class DirLock {
   private released = false;
   private timer: ClockTimer | undefined;
-  private content: LockContent;
+  /** What LOCK says now (acquire starts `beat` at 0). */
+  private content: LockContent & { beat: number };
 
   private constructor(
     private readonly layer: FsLayer,
@@ -172,7 +173,7 @@ export class DirLock {
     /** Identity of the LOCK file this process holds. */
     readonly ino: number,
     readonly dev: number,
-    content: LockContent,
+    content: LockContent & { beat: number },
     private readonly size: number,
   ) {
     this.content = content;
@@ -190,7 +191,7 @@ export class DirLock {
   static async acquire(layer: FsLayer, dir: string, options: LockOptions): Promise<{ lock: DirLock; previous: LockContent | undefined }> {
     const self = await selfIdentity(layer);
     const nonce = randomBytes(9).toString('base64url');
-    const content: LockContent = { version: 2, pid: self.pid, host: self.host, nonce, since: new Date(options.clock.now()).toISOString(), beat: 0 };
+    const content: LockContent & { beat: number } = { version: 2, pid: self.pid, host: self.host, nonce, since: new Date(options.clock.now()).toISOString(), beat: 0 };
     if (self.boot !== undefined) content.boot = self.boot;
     if (self.pidns !== undefined) content.pidns = self.pidns;
     if (self.start !== undefined) content.start = self.start;
@@ -285,7 +286,7 @@ export class DirLock {
     const beat = async (): Promise<void> => {
       if (this.released) return;
       const j = journal();
-      this.content = { ...this.content, beat: (this.content.beat ?? 0) + 1, journal: j.gen, length: j.length };
+      this.content = { ...this.content, beat: this.content.beat + 1, journal: j.gen, length: j.length };
       // A failed rewrite is no loss of the lock: the check below decides.
       await writeAll(this.layer, this.fd, encodeLock(this.content, this.size), 0).catch(() => undefined);
       // A check that cannot tell (EIO) is tried again at the next beat.

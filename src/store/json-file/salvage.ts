@@ -112,8 +112,10 @@ async function rebuild(layer: FsLayer, dir: string, sync: boolean): Promise<Salv
   }
   for (let i = 0; i < chain.length; i++) {
     const gen = chain[i] as number;
-    const expected = (chain[0] as number) + i;
-    if (gen !== expected) drop(path.join(dir, journalName(expected)), 0, 0, `journal generation ${expected} is missing`);
+    // Each generation missing between this journal and the one before it (none before the first).
+    for (let missing = i === 0 ? gen : (chain[i - 1] as number) + 1; missing < gen; missing++) {
+      drop(path.join(dir, journalName(missing)), 0, 0, `journal generation ${missing} is missing`);
+    }
     const next = chain[i + 1] === gen + 1 ? heads.get(gen + 1) : undefined;
     await readJournalLeniently(layer, path.join(dir, journalName(gen)), heads.get(gen)?.version, next?.prev, records, drop);
   }

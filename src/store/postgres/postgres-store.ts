@@ -77,6 +77,8 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const RECENTLY_LOST = 1024;
 /** Due jobs another transaction holds locked: look again after this long (or at the next wake). */
 const LOCKED_BACKOFF_MS = 50;
+/** After a claim round trip failed with jobs already in hand: when to look for the rest (the scheduler waits as long after a failed claim). */
+const CLAIM_RETRY_MS = 1000;
 const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lease', 'lock']);
 /** Jobs claimed ahead that no claim took within this long go back unstarted (ahead.ts). */
 const AHEAD_TTL_MS = 250;
@@ -560,9 +562,19 @@ export class PostgresStore implements Store {
         free.push(Math.min(0x7fffffff, Math.max(0, cap - (taken.get(name) ?? 0))));
       }
       const sentAt = this.leases.now();
-      const reply = await this.call<{ jobs: JobRow[]; due: number }>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX], {
-        late: (late) => this.giveBack(late.jobs),
-      });
+      let reply: { jobs: JobRow[]; due: number };
+      try {
+        reply = await this.call<{ jobs: JobRow[]; due: number }>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX], {
+          late: (late) => this.giveBack(late.jobs),
+        });
+      } catch (error) {
+        if (jobs.length === 0) throw error;
+        // The jobs already taken run under leases this process renews: hand
+        // them out, or nobody would start them. The rest waits for a claim
+        // after the usual pause (the scheduler's after a failed claim).
+        this.lockedUntil = request.now + CLAIM_RETRY_MS;
+        return { jobs, waiting: [] };
+      }
       dueRead = reply.due;
       for (const row of reply.jobs) {
         const record = decodeRow(row);

@@ -549,7 +549,16 @@ export class RedisStore implements Store {
       args.push(...rateArgs(request, caps.keys()));
       for (const [name, cap] of caps) args.push(name, Math.max(0, cap - (taken.get(name) ?? 0)));
       const sentAt = this.leases.now();
-      const reply = await this.exec(CLAIM, args, (late) => this.giveBack(late));
+      let reply: Reply;
+      try {
+        reply = await this.exec(CLAIM, args, (late) => this.giveBack(late));
+      } catch (error) {
+        // The jobs of earlier rounds run under leases this process renews:
+        // hand them out, or nobody would start them. The next claim (or the
+        // scheduler's retry after it fails) takes the rest.
+        if (jobs.length === 0) throw error;
+        break;
+      }
       const claimed = reply[1] as RawHash[];
       for (const raw of claimed) {
         const fields = toMap(raw);

@@ -43,7 +43,9 @@ describe('rate limits across processes (RedisStore)', { skip: redisSkip }, () =>
   }
 
   it('3 processes share one window: at most max starts of a name in any durationMs, whoever runs them', async () => {
-    await withWorkers({ rateLimit: { max: 4, durationMs: 1000 } }, async (boss, all) => {
+    // Two slots per process and handlers longer than the window: no process can take a whole window's
+    // four starts, so the window is shared by at least two processes every second (whoever is quicker).
+    await withWorkers({ rateLimit: { max: 4, durationMs: 1000 }, concurrency: 2, handlerMs: 1100 }, async (boss, all) => {
       const items = Array.from({ length: 16 }, (_, i) => ({ name: 'api' as const, payload: { i }, delay: 300 }));
       await boss.scheduleMany(items);
       await waitFor(() => all.filter((e) => e.ev === 'done').length >= 16, 30_000, '16 jobs done');

@@ -203,13 +203,13 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
     case 'reschedule': {
       const when = now + op.offset;
       const rec = m.beginOp('reschedule', op.id, proc.pid, { when });
-      m.reschedulePending(m.lastStoredV(op.id, rec.seq), when, rec);
+      for (const v of m.possibleVs(op.id, rec.seq)) m.reschedulePending(v, when, rec);
       return watch(rec, () => s.reschedule(op.id, when), (info) => m.rescheduleAcked(rec, (info.payload as { v: number }).v, when));
     }
     case 'retry': {
       const at = now + (op.offset ?? 0);
       const rec = m.beginOp('retry', op.id, proc.pid, { when: at });
-      m.revivePending(m.lastStoredV(op.id, rec.seq), at, rec);
+      for (const v of m.possibleVs(op.id, rec.seq)) m.revivePending(v, at, rec);
       return watch(rec, () => s.retry(op.id, op.offset === undefined ? {} : { at }), (info) => m.reviveAcked((info.payload as { v: number }).v, at, rec));
     }
     case 'get': {

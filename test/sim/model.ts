@@ -220,6 +220,16 @@ export class Model {
    * the id that was not rejected and did not keep an existing job.
    */
   lastStoredV(id: string, seq: number): number | undefined {
+    return this.possibleVs(id, seq)[0];
+  }
+
+  /**
+   * Every version id `id` may hold for a call made at `seq`: the last stored
+   * one and those of earlier inserts still undecided (a duplicate insert in
+   * flight may be refused, leaving the older version in place).
+   */
+  possibleVs(id: string, seq: number): number[] {
+    const out: number[] = [];
     const list = this.idOps.get(id) ?? [];
     for (let i = list.length - 1; i >= 0; i--) {
       const op = list[i] as OpRec;
@@ -228,10 +238,11 @@ export class Model {
         const state = this.vs.get(v);
         if (!state || state.ins.id !== id) continue;
         if (op.status === 'acked' && !state.stored) continue;
-        return v;
+        out.push(v);
+        if (op.status === 'acked') return out;
       }
     }
-    return undefined;
+    return out;
   }
 
   addInsert(ins: InsertRec): void {
@@ -351,7 +362,9 @@ export class Model {
   private remember(op: OpRec, state: VState): void {
     const { nextDue, startsInRun, stopAborted, lost } = state;
     const saved = nextDue ? { ...nextDue } : undefined;
+    const earlier = this.onReject.get(op);
     this.onReject.set(op, () => {
+      earlier?.();
       state.nextDue = saved;
       state.startsInRun = Math.max(state.startsInRun, startsInRun);
       state.stopAborted = stopAborted;
@@ -851,6 +864,9 @@ export class Model {
       const v = (r.payload as { v?: unknown }).v;
       if (typeof v === 'number') present.add(v);
     }
+    // A job that started was stored, even if it has finished and retention
+    // (keepCompleted 0) removed it before these records were read.
+    for (const a of this.attempts) present.add(a.v);
     for (const op of this.ops) {
       if (op.kind !== 'many' || op.status !== 'unknown' || !op.vs || op.vs.length < 2) continue;
       // Only when every item would store its own v: distinct ids, no 'keep', nothing touched those ids since.

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { type RecurrenceSpec, countSlots, firstSlot, nextSlot, prevSlot } from '../src/cron.js';
+import { offsetAt } from './sim/cron-oracle.js';
 
 /** What the four functions must say about `spec`, given all of its slots in a window that holds every answer. */
 function checkAgainst(spec: RecurrenceSpec, slots: number[], t: number, u: number, cap: number): void {
@@ -21,6 +22,19 @@ function checkAgainst(spec: RecurrenceSpec, slots: number[], t: number, u: numbe
 }
 
 const optional = (arb: fc.Arbitrary<number>): fc.Arbitrary<number | undefined> => fc.option(arb, { nil: undefined });
+
+/** checkAgainst for `cron` in `tz` with random bounds, instants and ranges drawn from `instant`. */
+function checkCron(cron: string, tz: string, slots: number[], instant: fc.Arbitrary<number>, numRuns: number): void {
+  fc.assert(
+    fc.property(optional(instant), optional(instant), instant, instant, fc.integer({ min: 0, max: 4 }), (startAt, endAt, t, u, cap) => {
+      const spec: RecurrenceSpec = { cron, tz };
+      if (startAt !== undefined) spec.startAt = startAt;
+      if (endAt !== undefined) spec.endAt = endAt;
+      checkAgainst(spec, slots, t, u, cap);
+    }),
+    { numRuns },
+  );
+}
 
 describe('slots within startAt and endAt, against enumeration', () => {
   test('every: any anchor, bounds, instant and range', () => {
@@ -69,25 +83,16 @@ describe('slots within startAt and endAt, against enumeration', () => {
           const wall = m + offsetMin;
           if (matches(((wall % 1440) + 1440) % 1440)) slots.push(T0 + m * MIN);
         }
-        // Instants within a day of T0 (whole minutes and between them): every answer lies in the window.
-        const instant = fc.integer({ min: -1440 * 60, max: 1440 * 60 }).map((s) => T0 + s * 500);
-        fc.assert(
-          fc.property(optional(instant), optional(instant), instant, instant, fc.integer({ min: 0, max: 4 }), (startAt, endAt, t, u, cap) => {
-            const spec: RecurrenceSpec = { cron, tz };
-            if (startAt !== undefined) spec.startAt = startAt;
-            if (endAt !== undefined) spec.endAt = endAt;
-            // Within a day of T0 a slot always exists on both sides inside the window, for the second cron too (twice a day).
-            checkAgainst(spec, slots, t, u, cap);
-          }),
-          { numRuns: 150 },
-        );
+        // Instants within a day of T0 (whole minutes and between them): every answer lies in the
+        // window, as a slot exists on both sides within it, for the second cron too (twice a day).
+        checkCron(cron, tz, slots, fc.integer({ min: -1440 * 60, max: 1440 * 60 }).map((s) => T0 + s * 500), 150);
       });
     }
   }
 });
 
-// Across DST changes the oracle reads each minute's wall time with Intl (not
-// with src/cron/zone.ts) and applies SPEC §2's two rules by itself:
+// Across DST changes the oracle reads each minute's wall time with Intl
+// (test/sim/cron-oracle.ts, not src/cron/zone.ts) and applies SPEC §2's two rules by itself:
 // - interval: every instant whose wall reading matches;
 // - fixed-time: the instant t is a slot when a matching wall lies in
 //   (the latest wall read before t, the wall read at t]: a repeated wall was
@@ -96,23 +101,6 @@ describe('slots within startAt and endAt, against enumeration', () => {
 describe('slots within startAt and endAt across DST changes, against an Intl enumeration', () => {
   const MIN = 60_000;
   const HOUR = 60 * MIN;
-  /** Wall reading of instant `t` in `tz`, as the epoch ms of that reading taken as UTC. */
-  function wallReader(tz: string): (t: number) => number {
-    const format = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
-    return (t) => {
-      const p = Object.fromEntries(format.formatToParts(t).map((x) => [x.type, Number(x.value)]));
-      return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!);
-    };
-  }
-
   const transitions = [
     // New York: spring forward (02:00 EST -> 03:00 EDT), fall back (02:00 EDT -> 01:00 EST).
     { tz: 'America/New_York', at: '2026-03-08T07:00:00Z' },
@@ -134,7 +122,7 @@ describe('slots within startAt and endAt across DST changes, against an Intl enu
   ];
 
   for (const { tz, at } of transitions) {
-    const wallOf = wallReader(tz);
+    const wallOf = (t: number): number => t + offsetAt(tz, t);
     const T0 = Date.parse(at);
     const minutes: number[] = [];
     for (let t = T0 - 3 * 24 * HOUR; t <= T0 + 3 * 24 * HOUR; t += MIN) minutes.push(t);
@@ -161,16 +149,7 @@ describe('slots within startAt and endAt across DST changes, against an Intl enu
           latest = Math.max(latest, wall);
         }
         // Instants within a day of the change, on whole minutes and between them.
-        const instant = fc.integer({ min: -24 * 120, max: 24 * 120 }).map((k) => T0 + k * 30_000);
-        fc.assert(
-          fc.property(optional(instant), optional(instant), instant, instant, fc.integer({ min: 0, max: 4 }), (startAt, endAt, t, u, cap) => {
-            const spec: RecurrenceSpec = { cron, tz };
-            if (startAt !== undefined) spec.startAt = startAt;
-            if (endAt !== undefined) spec.endAt = endAt;
-            checkAgainst(spec, slots, t, u, cap);
-          }),
-          { numRuns: 100 },
-        );
+        checkCron(cron, tz, slots, fc.integer({ min: -24 * 120, max: 24 * 120 }).map((k) => T0 + k * 30_000), 100);
       });
     }
   }

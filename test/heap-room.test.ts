@@ -116,3 +116,42 @@ test('cancelling the top entry frees its room at once: the next push reuses its 
   assert.equal(indexOf(heap.push(-1, 5000)), 0, 'the cancelled top was swept, its index is the first free one');
   drain(heap, [...Array.from({ length: 9 }, (_, i) => 1 + i), -1]);
 });
+
+test('pops do not compact while tombstones are fewer than 32, or no more than the live entries', () => {
+  // A pop puts its index first among the free ones: the push after it reuses it. While the
+  // tombstones stay in the heap the push after that takes a fresh index; after a compaction it
+  // would take a cancelled one.
+  const few = filled(128, 10);
+  const fewCancelled = cancelLast(few.heap, few.handles, 6); // 6 tombstones against 4 live entries
+  assert.equal(few.heap.pop(), 0);
+  assert.equal(indexOf(few.heap.push(-1, 0)), 0);
+  const fewNext = indexOf(few.heap.push(-2, 0));
+  assert.ok(!fewCancelled.has(fewNext) && fewNext === 10, `got index ${fewNext}`);
+  drain(few.heap, [-1, -2, 1, 2, 3]);
+  // 100 entries, 40 cancelled, 20 popped: 40 tombstones against 40 live entries.
+  const even = filled(128, 100);
+  cancelLast(even.heap, even.handles, 40);
+  for (let i = 0; i < 20; i++) assert.equal(even.heap.pop(), i);
+  assert.equal(even.heap.peekKey(), 1020);
+  // Popped indexes are reused last popped first; after a compaction a cancelled one would come first.
+  assert.equal(indexOf(even.heap.push(-1, 0)), 19);
+  assert.equal(indexOf(even.heap.push(-2, 0)), 18);
+  drain(even.heap, [-1, -2, ...Array.from({ length: 40 }, (_, i) => 20 + i)]);
+});
+
+test('clear() spends every handle for good: an index reused after it never answers to an older handle', () => {
+  const heap = new QuaternaryHeap<string>({ initialCapacity: 4 });
+  const first = heap.push('a', 1);
+  assert.equal(heap.pop(), 'a');
+  const second = heap.push('b', 1);
+  assert.equal(indexOf(second), indexOf(first), 'the popped index was reused');
+  heap.clear();
+  const third = heap.push('c', 1);
+  assert.equal(indexOf(third), indexOf(first));
+  for (const old of [first, second]) {
+    assert.equal(heap.itemOf(old), undefined);
+    assert.equal(heap.removeHandle(old), false);
+  }
+  assert.equal(heap.itemOf(third), 'c');
+  assert.equal(heap.size, 1);
+});

@@ -99,15 +99,15 @@ test('no compaction on cancel while tombstones are fewer than 32, or no more tha
 });
 
 test('pops that leave tombstones (32 or more) outnumbering live entries compact', () => {
-  // 100 entries, the 40 highest cancelled (40 tombstones, 60 live): no compaction yet.
-  const { heap, handles } = filled(128, 100);
-  const cancelled = cancelLast(heap, handles, 40);
-  // Popping the lowest 21 leaves 39 live entries: the pop that finds 40 tombstones against 39 compacts.
-  for (let i = 0; i < 21; i++) assert.equal(heap.pop(), i);
-  assert.equal(heap.peekKey(), 1021);
+  // 80 entries, the 32 highest cancelled (32 tombstones, 48 live): no compaction yet.
+  const { heap, handles } = filled(128, 80);
+  const cancelled = cancelLast(heap, handles, 32);
+  // Popping the lowest 17 leaves 31 live entries: the peek that finds 32 tombstones against 31 compacts.
+  for (let i = 0; i < 17; i++) assert.equal(heap.pop(), i);
+  assert.equal(heap.peekKey(), 1017);
   const next = heap.push(-1, 0);
   assert.ok(cancelled.has(indexOf(next)), `the push reused a cancelled entry's index, got index ${indexOf(next)}`);
-  drain(heap, [-1, ...Array.from({ length: 39 }, (_, i) => 21 + i)]);
+  drain(heap, [-1, ...Array.from({ length: 31 }, (_, i) => 17 + i)]);
 });
 
 test('cancelling the top entry frees its room at once: the next push reuses its index', () => {

@@ -141,7 +141,7 @@ export class Attempts {
     let record = claimed;
     if (record.recur && record.attempt === 1) {
       const recur = record.recur;
-      const plan = planDue(specOf(recur), recur.slot, now, { misfire: recur.misfire, graceMs: recur.grace ?? this.host.misfireGraceMs });
+      const plan = planDue(specOf(recur), recur.slot, now, { misfire: recur.misfire, graceMs: recur.grace ?? this.host.misfireGraceMs, after: recur.last?.slot });
       if (plan.runAt === undefined || plan.runAt !== recur.slot) {
         // Missed slots: record the planned slot (a catch-up now, a future
         // slot, or the end) before anything runs, so a crash or stop cannot

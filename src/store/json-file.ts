@@ -321,6 +321,18 @@ export class JsonFileStore extends LocalStore {
     if (head.version >= 2 && head.closed && last.size === head.bytes && last.validLength === head.bytes) {
       const file = await openJournal(this.layer, last.path, last.gen, this.sync);
       if (file.size === head.bytes) {
+        // Its name may not be durable yet (a process killed during its clean
+        // close, after the rename and before the folder fsync): sync the folder
+        // before anything is appended, or a power cut could remove the
+        // journal with the changes it acknowledged (simulation seed 195012166).
+        if (this.sync) {
+          try {
+            await syncDir(this.layer, this.path);
+          } catch (error) {
+            await this.layer.close(file.fd).catch(() => undefined);
+            throw error;
+          }
+        }
         this.reusedClosed = { gen: last.gen, size: file.size };
         return file;
       }

@@ -116,7 +116,10 @@ export function withReport(j: JobRecord, progress: JsonValue | undefined, logs: 
  * user gave (wall time) and stay.
  */
 export function shiftEvery(recur: RecurrenceRecord, deltaMs: number): RecurrenceRecord {
-  return { ...recur, slot: clampTime(recur.slot + deltaMs), anchor: clampTime((recur.anchor ?? recur.startAt ?? 0) + deltaMs) };
+  const moved: RecurrenceRecord = { ...recur, slot: clampTime(recur.slot + deltaMs), anchor: clampTime((recur.anchor ?? recur.startAt ?? 0) + deltaMs) };
+  // The last finished slot is on the same grid: it moves with it (slotAfter compares the two).
+  if (recur.last) moved.last = { ...recur.last, slot: clampTime(recur.last.slot + deltaMs) };
+  return moved;
 }
 
 /**

@@ -46,6 +46,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KEY_HELPERS, PRELUDE, SHEBANG } from './lua.js';
+import { CLAIM_PAUSE_CHECK } from './pause.js';
 
 /** A script and its SHA-1 for EVALSHA. */
 export interface Script {
@@ -157,13 +158,16 @@ return finish({results}, not replaced)
  * heads across names with capacity and rate room, and groups with a free
  * slot. Rate windows run on the caller's `now` (every process passes the
  * server's time). Reply: {'OK', {hash...}, waiting names, names without a
- * capacity, earliest instant a rate-limited job may start ('' = none), summary}.
+ * capacity, earliest instant a rate-limited job may start ('' = none), summary},
+ * or {'PAUSED', {}, {}, {}, '', pause version, summary} while the store is
+ * paused everywhere (pause.ts).
  */
 export const CLAIM = script(
   'claim',
   SHEBANG.mayGrow,
   String.raw`
 guard()
+${CLAIM_PAUSE_CHECK}
 local bound = ARGV[4]
 local promoteMax = tonumber(ARGV[5])
 local limit = tonumber(ARGV[6])

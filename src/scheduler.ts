@@ -397,7 +397,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    * await scheduler.pause({ everywhere: true }); // e.g. during a migration
    * await scheduler.resume({ everywhere: true });
    */
-  pause(): void;
+  pause(options?: PauseOptions & { everywhere?: false }): void;
   pause(options: PauseOptions & { everywhere: true }): Promise<void>;
   pause(options?: PauseOptions): void | Promise<void>;
   pause(options?: PauseOptions): void | Promise<void> {
@@ -411,7 +411,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    * A process's own `pause()` and the store-wide pause are separate: each is
    * ended by its own `resume`. Emits `resumed`.
    */
-  resume(): void;
+  resume(options?: PauseOptions & { everywhere?: false }): void;
   resume(options: PauseOptions & { everywhere: true }): Promise<void>;
   resume(options?: PauseOptions): void | Promise<void>;
   resume(options?: PauseOptions): void | Promise<void> {

@@ -32,6 +32,11 @@
  *                    claim creates the earliest lease.
  * - channel `P:lost` `<reason>\n<token>\n<id>` when a running attempt is
  *                    cancelled, replaced or loses its lease, for its process.
+ * - `P:pause`        hash: `v` (version) and `on` ('1' while paused everywhere);
+ *                    CLAIM claims nothing while `on` is set (pause.ts). Its
+ *                    changes go out on `P:wake` as `P<v>,<0|1>,<store id>`.
+ * - channel `P:events` events for other processes (remote-events.ts); `P:wake`
+ *                    also carries `E…` (a process listens) and `Q` (who listens?).
  *
  * Every writing script takes KEYS[1] = `P:due` (P is derived from it, and a
  * hash-tagged prefix keeps every key in one cluster slot) and ARGV[1..3] =

@@ -40,6 +40,12 @@ async function parent(url: string, prefix: string): Promise<{ scheduler: Schedul
   return { scheduler, log };
 }
 
+async function cleanUp(url: string, prefix: string, worker: Worker, scheduler: Scheduler<ManyJobs>): Promise<void> {
+  await worker.stop();
+  await scheduler.stop();
+  await deletePrefix(url, prefix);
+}
+
 describe('pause({ everywhere: true }) on RedisStore, many processes', { skip: redisSkip }, () => {
   const server = useRedisServer();
 
@@ -69,9 +75,7 @@ describe('pause({ everywhere: true }) on RedisStore, many processes', { skip: re
       assert.deepEqual(log[1], { type: 'resumed', everywhere: true, origin: 'remote' });
       assert.equal(scheduler.isPaused(), false);
     } finally {
-      await worker.stop();
-      await scheduler.stop();
-      await deletePrefix(server.url, prefix);
+      await cleanUp(server.url, prefix, worker, scheduler);
     }
   });
 
@@ -91,9 +95,7 @@ describe('pause({ everywhere: true }) on RedisStore, many processes', { skip: re
       await waitFor(() => seen(worker, 'started', job.id).length === 1, 60_000, 'control: resumed, the child starts it');
       assert.deepEqual(seen(worker, 'resumed'), [{ ev: 'resumed', everywhere: true, origin: 'remote' }]);
     } finally {
-      await worker.stop();
-      await scheduler.stop();
-      await deletePrefix(server.url, prefix);
+      await cleanUp(server.url, prefix, worker, scheduler);
     }
   });
 
@@ -122,9 +124,7 @@ describe('pause({ everywhere: true }) on RedisStore, many processes', { skip: re
       worker.child.kill('SIGUSR2'); // resumed from the child itself: the control
       await waitFor(() => seen(worker, 'started', job.id).length === 1, 60_000, 'resumed, the child claims it');
     } finally {
-      await worker.stop();
-      await scheduler.stop();
-      await deletePrefix(server.url, prefix);
+      await cleanUp(server.url, prefix, worker, scheduler);
     }
   });
 
@@ -144,9 +144,7 @@ describe('pause({ everywhere: true }) on RedisStore, many processes', { skip: re
       await waitFor(() => seen(worker, 'resumed').length === 1, 60_000, 'the child polls the resume');
       await waitFor(() => seen(worker, 'started', job.id).length === 1, 60_000, 'and starts the job');
     } finally {
-      await worker.stop();
-      await scheduler.stop();
-      await deletePrefix(server.url, prefix);
+      await cleanUp(server.url, prefix, worker, scheduler);
     }
   });
 

@@ -50,7 +50,7 @@ describe('pause({ everywhere: true }) on MemoryStore', () => {
     await clock.advance(0);
     assert.deepEqual(ran, [1], 'control: unpaused, a due job runs at once');
 
-    const paused = scheduler.pause({ everywhere: true });
+    const paused: Promise<void> = scheduler.pause({ everywhere: true }); // typed: a promise only with everywhere: true
     assert.ok(paused instanceof Promise);
     await paused;
     assert.equal(scheduler.isPaused(), true);
@@ -156,7 +156,8 @@ describe('pause() / resume() options and events', () => {
     const clock = new VirtualClock(T0);
     const { scheduler, log } = worker(new MemoryStore(), clock);
     await scheduler.start();
-    assert.equal(scheduler.pause(), undefined);
+    const none: void = scheduler.pause();
+    assert.equal(none, undefined);
     scheduler.pause();
     assert.equal(scheduler.isPaused(), true);
     assert.equal(scheduler.isPaused({ everywhere: true }), false);

@@ -424,7 +424,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    * pause only; `{ everywhere: false }`: this process's own only.
    */
   isPaused(options?: PauseOptions): boolean {
-    const everywhere = options === undefined ? undefined : checkPauseOptions(options);
+    if (options !== undefined) checkPauseOptions(options);
+    const everywhere = options?.everywhere;
     const local = this.dispatcher.isPaused('local');
     const shared = this.dispatcher.isPaused('everywhere');
     return everywhere === undefined ? local || shared : everywhere ? shared : local;

@@ -56,6 +56,7 @@ describe('pause({ everywhere: true }) on MemoryStore', () => {
     assert.equal(scheduler.isPaused(), true);
     assert.equal(scheduler.isPaused({ everywhere: true }), true);
     assert.equal(scheduler.isPaused({ everywhere: false }), false);
+    assert.equal(scheduler.isPaused({}), true, 'no `everywhere`: either pause');
     await scheduler.scheduleIn('work', 1000, { n: 2 });
     await clock.advance(60_000);
     assert.deepEqual(ran, [1], 'due for a minute, not started while paused everywhere');

@@ -9,6 +9,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { Scheduler } from '../src/scheduler.js';
 import { RedisStore } from '../src/redis.js';
 import { deletePrefix, redisSkip, useRedisServer } from './redis-server.js';
@@ -161,6 +162,26 @@ describe('pause({ everywhere: true }) on RedisStore, many processes', { skip: re
       assert.equal(second.scheduler.isPaused(), false);
     } finally {
       await second.scheduler.stop();
+      await deletePrefix(server.url, prefix);
+    }
+  });
+
+  it('a pause key deleted with the rest of the prefix reads as not paused (versions start over)', async () => {
+    const prefix = 'pause-f';
+    const { scheduler, log } = await parent(server.url, prefix);
+    const raw = new Redis(server.url);
+    try {
+      await scheduler.pause({ everywhere: true });
+      await scheduler.resume({ everywhere: true });
+      await scheduler.pause({ everywhere: true });
+      await raw.del(`${prefix}:pause`);
+      await waitFor(() => !scheduler.isPaused(), 60_000, 'the poll finds the key gone');
+      assert.deepEqual(log.at(-1), { type: 'resumed', everywhere: true, origin: 'remote' });
+      await scheduler.pause({ everywhere: true }); // version 1 again: not taken for an old state
+      assert.equal(scheduler.isPaused(), true);
+    } finally {
+      raw.disconnect();
+      await scheduler.stop();
       await deletePrefix(server.url, prefix);
     }
   });

@@ -69,8 +69,17 @@ export function pauseFromFields(on: string | null | undefined, version: string |
 export class PauseView {
   state: PauseState = { paused: false, version: 0 };
 
-  /** Takes `next` when it is newer; true when it changed what is known. */
-  offer(next: PauseState): boolean {
+  /**
+   * Takes `next` when it is newer; true when it changed what is known.
+   * `reset`: a read found no pause key at all (deleted, e.g. with the rest
+   * of the prefix): not paused, and versions start over.
+   */
+  offer(next: PauseState, reset = false): boolean {
+    if (reset && this.state.version > 0) {
+      const was = this.state.paused;
+      this.state = { paused: false, version: 0 };
+      return was;
+    }
     if (next.version <= this.state.version) return false;
     this.state = next;
     return true;

@@ -444,13 +444,15 @@ export class RedisStore implements Store {
     else if (this.context?.remoteEvent) this.announce(this.presence.hello(3 * this.options.pollMs));
   }
 
-  private learnPause(state: PauseState): void {
-    if (this.pause.offer(state)) this.context?.pauseChanged?.(state);
+  private learnPause(state: PauseState, reset = false): void {
+    if (this.pause.offer(state, reset)) this.context?.pauseChanged?.(this.pause.state);
   }
 
   private async readPause(conn: Connection): Promise<void> {
+    const known = this.pause.state.version;
     const [on, version] = await conn.run('read pause', () => conn.client.hmget(this.keys.fixed('pause'), 'on', 'v'));
-    this.learnPause(pauseFromFields(on, version));
+    // No key: deleted (versions start over), unless a newer state arrived while this read was out.
+    this.learnPause(pauseFromFields(on, version), version === null && this.pause.state.version === known);
   }
 
   /** Publishes on `P:wake`, never waited on (a lost hello or question is made up by the next poll). */

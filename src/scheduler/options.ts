@@ -46,6 +46,14 @@ export interface SchedulerOptions {
    * @example { max: 100, durationMs: 1000 }
    */
   rateLimit?: RateLimitOptions;
+  /**
+   * Also emit the `completed`, `failed`, `dead` and `progress` events of
+   * jobs that ran in other processes sharing the store, marked `origin:
+   * 'remote'` (RedisStore only; other stores refuse it). At most once: an
+   * event published while this process is disconnected is lost.
+   * @default false
+   */
+  remoteEvents?: boolean;
 }
 
 /** A start-rate limit: at most `max` starts in any `durationMs` window (sliding). */
@@ -120,6 +128,7 @@ export const CONSTRUCTOR_KEYS = new Set([
   'maxPayloadBytes',
   'keepLogs',
   'rateLimit',
+  'remoteEvents',
 ]);
 export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'keepLogs', 'rateLimit']);
 export const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);

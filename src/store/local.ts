@@ -26,6 +26,7 @@ import { Retention } from './retention.js';
 
 export { patchRecord };
 import type {
+  PauseState,
   ClaimRequest,
   ClaimResult,
   InsertRequest,
@@ -502,7 +503,29 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  */
 export abstract class LocalStore implements Store {
   /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true };
+
+  /**
+   * `pause({ everywhere: true })`: one process uses a local store, so this
+   * is a pause kept by the store (MemoryStore: while the object lives;
+   * JsonFileStore: on disk, see `persistPause`).
+   */
+  protected paused: PauseState = { paused: false, version: 0 };
+
+  async setPaused(paused: boolean): Promise<PauseState> {
+    if (paused !== this.paused.paused) await this.persistPause(paused);
+    this.paused = { paused, version: this.paused.version + 1 };
+    return this.paused;
+  }
+
+  pauseState(): PauseState {
+    return this.paused;
+  }
+
+  /** Durably records the store-wide pause; MemoryStore keeps it in memory only. */
+  protected persistPause(_paused: boolean): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** No job of `name` starts before `until` (kept in memory, not persisted). */
   pushBack(name: string, until: number): Promise<void> {

@@ -213,6 +213,28 @@ export interface StoreContext {
    * (token check).
    */
   lost?(id: string, token: string, reason: LostReason): void;
+  /**
+   * Optional (`features.pauseEverywhere`): a shared store calls this when it
+   * learns the store-wide pause (another process paused or resumed, read by
+   * its poll, or a claim the store refused because the store is paused).
+   * Stale states (a lower `version`) are never reported.
+   */
+  pauseChanged?(state: PauseState): void;
+  /**
+   * Optional (`features.remoteEvents`; a scheduler with `remoteEvents: true`
+   * passes it): the store subscribes during `open` and calls it with every
+   * event another process publishes (`publishEvent`), until it closes.
+   */
+  remoteEvent?(message: string): void;
+}
+
+/**
+ * The store-wide pause of `scheduler.pause({ everywhere: true })`. `version`
+ * grows with every change, so a late read never undoes a newer change.
+ */
+export interface PauseState {
+  paused: boolean;
+  version: number;
 }
 
 /**
@@ -238,6 +260,15 @@ export interface StoreFeatures {
   groups?: boolean;
   /** `rateLimit`: claim honours ClaimRequest.rateLimit / globalRateLimit, and `pushBack` exists. */
   rateLimits?: boolean;
+  /**
+   * `pause({ everywhere: true })`: `setPaused` / `pauseState` exist, and
+   * while the store is paused no process sharing it can claim (a shared
+   * store's claim itself refuses, so a process that missed the notice
+   * cannot claim either).
+   */
+  pauseEverywhere?: boolean;
+  /** `remoteEvents`: `publishEvent` and StoreContext.remoteEvent carry events between processes. */
+  remoteEvents?: boolean;
 }
 
 /** The persistence seam. See the file header for the contract. */
@@ -250,6 +281,21 @@ export interface Store {
    * the remote side pushed back (`job.rateLimit(ms)`).
    */
   pushBack?(name: string, until: number): Promise<void>;
+  /**
+   * Optional (`features.pauseEverywhere`): durably records the store-wide
+   * pause and tells every process sharing the store. Resolves with the new
+   * state once durable.
+   */
+  setPaused?(paused: boolean): Promise<PauseState>;
+  /** Optional (`features.pauseEverywhere`): the store-wide pause as last known, synchronous (after `open`). */
+  pauseState?(): PauseState;
+  /**
+   * Optional (`features.remoteEvents`): whether some process listens for
+   * events (`listenEvents`); the scheduler builds and sends nothing otherwise.
+   */
+  eventListeners?(): boolean;
+  /** Optional (`features.remoteEvents`): sends one encoded event to the processes that listen (at most once, never waited on). */
+  publishEvent?(message: string): void;
   open(context: StoreContext): Promise<void>;
   close(): Promise<void>;
   insert(requests: readonly InsertRequest[], options?: StoreWriteOptions): Promise<InsertResult[]>;

@@ -37,9 +37,10 @@
  *   renewal) run on the scheduler's Clock; renewal also on real time, since
  *   the lease expires on the server's real clock (leases.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
-import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
+import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, PauseState, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
 import { Batcher, type ItemOutcome } from './batcher.js';
 import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
 import { Connection, scriptFailure } from './connection.js';
@@ -47,6 +48,8 @@ import { isWellFormed, KeyLayout, LAYOUT_VERSION } from './keys.js';
 import { Leases, type RenewItem } from './leases.js';
 import { listRecords } from './list.js';
 import { PROGRESS } from './progress.js';
+import { PauseView, SET_PAUSE, parsePauseNotice, pauseFromFields } from './pause.js';
+import { EventPresence, WHO_LISTENS } from './remote-events.js';
 import { resolveOptions, type ResolvedOptions, type RedisStoreOptions } from './options.js';
 import { CANCEL, CLAIM, INSERT, PUSH_BACK, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, SETTLE, TICK, type Script } from './scripts.js';
 import { ServerView, type Summary } from './view.js';
@@ -122,7 +125,11 @@ export class RedisStore implements Store {
   /** Many processes share it: downtime of one process is not downtime of the schedule. */
   readonly shared = true;
   /** Groups are claimed by the CLAIM script, across processes. */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true, remoteEvents: true };
+  /** Tells this store's own pause notices and event hellos from other processes'. */
+  private readonly storeId = randomBytes(9).toString('base64url');
+  private readonly pause = new PauseView();
+  private readonly presence = new EventPresence(this.storeId);
   private readonly options: ResolvedOptions;
   private readonly keys: KeyLayout;
   private conn: Connection | undefined;
@@ -183,16 +190,19 @@ export class RedisStore implements Store {
       }
       const sub = conn.subscriber();
       this.sub = sub;
+      const remoteEvent = context.remoteEvent;
       sub.client.on('message', (channel: string, message: string) => {
         if (channel === this.keys.wakeChannel) this.onWake(message);
         else if (channel === this.keys.lostChannel) this.onLost(message);
+        else if (channel === this.keys.eventsChannel && remoteEvent && this.status === 'open') remoteEvent(message);
       });
       // After a reconnect (of either connection) messages may have been
       // missed: refresh and wake the scheduler once a poll gets through.
       sub.client.on('ready', this.onReconnect);
       conn.client.on('ready', this.onReconnect);
       await sub.ready(openMs);
-      await sub.run('subscribe', () => sub.client.subscribe(this.keys.wakeChannel, this.keys.lostChannel));
+      const channels = [this.keys.wakeChannel, this.keys.lostChannel, ...(remoteEvent ? [this.keys.eventsChannel] : [])];
+      await sub.run('subscribe', () => sub.client.subscribe(...channels));
       await conn.loadScripts(SCRIPTS);
       const reply = await this.exec(TICK, [LAYOUT_VERSION]);
       if (reply[0] === 'VERSION') {
@@ -200,6 +210,7 @@ export class RedisStore implements Store {
           `Expected the keys under '${this.keys.base}' to use layout version ${LAYOUT_VERSION}, got version ${String(reply[1])} (written by ${String(reply[1]) === '1' ? 'godelayq 0.1' : 'another godelayq version'}). Let the old version finish its jobs, or delete the keys matching '${this.keys.base}*' (SCAN + DEL), or use another prefix`,
         );
       }
+      await this.readPause(conn);
     } catch (error) {
       const conn = this.conn;
       await this.disconnect();
@@ -209,6 +220,8 @@ export class RedisStore implements Store {
     this.status = 'open';
     this.leases.start(context.clock);
     this.armPoll();
+    // Listeners say so at once; a publisher asks who listens.
+    this.announce(context.remoteEvent ? this.presence.hello(3 * this.options.pollMs) : WHO_LISTENS);
   }
 
   /**
@@ -330,6 +343,11 @@ export class RedisStore implements Store {
 
   private onWake(message: string): void {
     if (this.status !== 'open') return;
+    const kind = message[0];
+    if (kind === 'P' || kind === 'E' || kind === 'Q') {
+      this.onControl(message);
+      return;
+    }
     if (message.startsWith('L')) {
       // A lease that ends before every other one: arm the lease watch for it.
       const end = Number(message.slice(1));
@@ -375,7 +393,9 @@ export class RedisStore implements Store {
     try {
       const force = this.reconnected;
       const before = this.nextDueAt();
-      const reply = await this.exec(TICK, [LAYOUT_VERSION]);
+      const conn = this.connection('poll');
+      const [reply] = await Promise.all([this.exec(TICK, [LAYOUT_VERSION]), this.readPause(conn)]);
+      if (this.context?.remoteEvent) this.announce(this.presence.hello(3 * this.options.pollMs));
       const after = this.nextDueAt();
       if (force) this.reconnected = false;
       if (force || Number(reply[1]) > 0 || (after !== undefined && (before === undefined || after < before))) this.context?.wake();
@@ -411,6 +431,63 @@ export class RedisStore implements Store {
       // After a failed or skipped poll, wait a little: the lease may look expired only because Redis is away.
       void this.poll().then((ok) => this.watchLeases(ok ? 0 : 250));
     });
+  }
+
+  // ------------------------------------------------------------- many processes (pause.ts, remote-events.ts)
+
+  /** `P…` (a pause changed), `E…` (a process listens for events), `Q` (who listens?), from `P:wake`. */
+  private onControl(message: string): void {
+    if (message[0] === 'P') {
+      const notice = parsePauseNotice(message);
+      if (notice && notice.from !== this.storeId) this.learnPause(notice.state);
+    } else if (message[0] === 'E') this.presence.heard(message, this.context?.clock.now() ?? 0);
+    else if (this.context?.remoteEvent) this.announce(this.presence.hello(3 * this.options.pollMs));
+  }
+
+  private learnPause(state: PauseState, reset = false): void {
+    if (this.pause.offer(state, reset)) this.context?.pauseChanged?.(this.pause.state);
+  }
+
+  private async readPause(conn: Connection): Promise<void> {
+    const known = this.pause.state.version;
+    const [on, version] = await conn.run('read pause', () => conn.client.hmget(this.keys.fixed('pause'), 'on', 'v'));
+    // No key: deleted (versions start over), unless a newer state arrived while this read was out.
+    this.learnPause(pauseFromFields(on, version), version === null && this.pause.state.version === known);
+  }
+
+  /** Publishes on `P:wake`, never waited on (a lost hello or question is made up by the next poll). */
+  private announce(message: string): void {
+    const conn = this.conn;
+    if (!conn || this.options.readOnly) return;
+    void conn.run('publish', () => conn.client.publish(this.keys.wakeChannel, message)).catch(() => undefined);
+  }
+
+  /**
+   * Pauses (or resumes) claiming in every process sharing the store: no
+   * claim hands out a job while paused, whether or not its process heard.
+   */
+  async setPaused(paused: boolean): Promise<PauseState> {
+    const reply = await this.exec(SET_PAUSE, [paused ? '1' : '', this.storeId]);
+    const state: PauseState = { paused, version: Number(reply[1]) };
+    this.pause.offer(state);
+    return state;
+  }
+
+  /** The store-wide pause as last heard (notice, poll, or a refused claim). */
+  pauseState(): PauseState {
+    return this.pause.state;
+  }
+
+  /** Whether another process listens for events (it said so within its last three poll intervals). */
+  eventListeners(): boolean {
+    return this.status === 'open' && this.presence.listening(this.context?.clock.now() ?? 0);
+  }
+
+  /** Publishes one encoded event on `P:events`: at most once, never waited on. */
+  publishEvent(message: string): void {
+    const conn = this.conn;
+    if (!conn || this.status !== 'open') return;
+    void conn.run('publish event', () => conn.client.publish(this.keys.eventsChannel, message)).catch(() => undefined);
   }
 
   // ------------------------------------------------------------- Store
@@ -557,6 +634,11 @@ export class RedisStore implements Store {
         // hand them out, or nobody would start them. The next claim (or the
         // scheduler's retry after it fails) takes the rest.
         if (jobs.length === 0) throw error;
+        break;
+      }
+      if (reply[0] === 'PAUSED') {
+        // Paused everywhere (a notice this process missed, or one on its way): nothing was claimed.
+        this.learnPause(pauseFromFields('1', String(reply[5])));
         break;
       }
       const claimed = reply[1] as RawHash[];

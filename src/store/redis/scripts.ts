@@ -32,6 +32,11 @@
  *                    claim creates the earliest lease.
  * - channel `P:lost` `<reason>\n<token>\n<id>` when a running attempt is
  *                    cancelled, replaced or loses its lease, for its process.
+ * - `P:pause`        hash: `v` (version) and `on` ('1' while paused everywhere);
+ *                    CLAIM claims nothing while `on` is set (pause.ts). Its
+ *                    changes go out on `P:wake` as `P<v>,<0|1>,<store id>`.
+ * - channel `P:events` events for other processes (remote-events.ts); `P:wake`
+ *                    also carries `E…` (a process listens) and `Q` (who listens?).
  *
  * Every writing script takes KEYS[1] = `P:due` (P is derived from it, and a
  * hash-tagged prefix keeps every key in one cluster slot) and ARGV[1..3] =
@@ -46,6 +51,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KEY_HELPERS, PRELUDE, SHEBANG } from './lua.js';
+import { CLAIM_PAUSE_CHECK } from './pause.js';
 
 /** A script and its SHA-1 for EVALSHA. */
 export interface Script {
@@ -157,13 +163,16 @@ return finish({results}, not replaced)
  * heads across names with capacity and rate room, and groups with a free
  * slot. Rate windows run on the caller's `now` (every process passes the
  * server's time). Reply: {'OK', {hash...}, waiting names, names without a
- * capacity, earliest instant a rate-limited job may start ('' = none), summary}.
+ * capacity, earliest instant a rate-limited job may start ('' = none), summary},
+ * or {'PAUSED', {}, {}, {}, '', pause version, summary} while the store is
+ * paused everywhere (pause.ts).
  */
 export const CLAIM = script(
   'claim',
   SHEBANG.mayGrow,
   String.raw`
 guard()
+${CLAIM_PAUSE_CHECK}
 local bound = ARGV[4]
 local promoteMax = tonumber(ARGV[5])
 local limit = tonumber(ARGV[6])

@@ -435,7 +435,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } finally {
       this.dispatcher.arm();
     }
-    return results.map((result) => this.afterInsert(result, write));
+    return results.map((result, i) => this.afterInsert(result, write, requests[i]?.dedupe !== undefined));
   }
 
   /**
@@ -483,7 +483,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       // Nothing to wait for: the job is recorded (and indexed) before this returns.
       const result = insertSync.call(this.store, [request])[0] as InsertResult;
       this.dispatcher.arm();
-      return Promise.resolve(this.afterInsert(result, write));
+      return Promise.resolve(this.afterInsert(result, write, request.dedupe !== undefined));
     }
     return this.insertAsync(request, write);
   }
@@ -496,10 +496,11 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } finally {
       this.dispatcher.arm();
     }
-    return this.afterInsert(results[0] as InsertResult, write);
+    return this.afterInsert(results[0] as InsertResult, write, request.dedupe !== undefined);
   }
 
-  private afterInsert(result: InsertResult, write: StoreWriteOptions): JobInfoOf<Jobs, Results> {
+  private afterInsert(result: InsertResult, write: StoreWriteOptions, dedupe = false): JobInfoOf<Jobs, Results> {
+    if (dedupe) return this.afterDedupe(result);
     // In a transaction the replaced attempt is told when it commits (a rollback keeps it).
     if (result.previous?.state === 'running' && !write.db) this.dispatcher.replaced(result.previous.id);
     if (result.outcome === 'kept') {
@@ -508,6 +509,18 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     }
     if (this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(result.record) }));
     return this.info(result.record);
+  }
+
+  /** What a call with a dedupe window resolves with: the job, and `dedupe` saying what the window did. */
+  private afterDedupe(result: InsertResult): JobInfoOf<Jobs, Results> {
+    const record = result.record;
+    if (result.outcome === 'debounced') {
+      const previousRunAt = new Date(result.previous?.runAt ?? record.runAt);
+      this.publish('rescheduled', () => ({ job: this.info(record), previousRunAt }));
+    } else if (result.outcome !== 'throttled' && this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(record) }));
+    const info = this.info(result.outcome === 'throttled' ? this.dispatcher.current(record) : record);
+    info.dedupe = result.outcome === 'throttled' || result.outcome === 'debounced' ? result.outcome : 'created';
+    return info;
   }
 
   // ------------------------------------------------------------- operations

@@ -11,6 +11,7 @@ import type { ClaimRequest, JobRecord, NewJobRecord, Store, StoreContext } from 
 import { jobControlConformance } from './store-conformance-job-control.js';
 import { groupConformance } from './store-conformance-groups.js';
 import { rateLimitConformance } from './store-conformance-rate-limits.js';
+import { dedupeConformance } from './store-conformance-dedupe.js';
 
 export interface StoreFixture {
   /** A fresh store, not yet opened. */
@@ -97,6 +98,7 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
   // Job control (issue 16): each feature's cases, skipped by stores without it.
   groupConformance(name, makeStore);
   rateLimitConformance(name, makeStore);
+  dedupeConformance(name, makeStore);
 
   describe(`Store conformance: ${name}`, () => {
     describe('insert', () => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { firstSlot, nextSlot, recurrenceSignature, validateRecurrence, type RecurrenceSpec } from '../cron.js';
 import { groupFields } from '../control/group-option.js';
+import { checkDistinctWindows, dedupeRequest } from '../control/dedupe-option.js';
 import { ValidationError } from '../errors.js';
 import { validateRetry } from '../retry.js';
 import { scheduledRecord } from '../store/record.js';
@@ -29,6 +30,8 @@ import {
 export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate', 'db', 'group']);
 export const EVERY_KEYS: ReadonlySet<string> = new Set([...SCHEDULE_KEYS, 'startAt', 'endAt', 'limit', 'misfire', 'misfireGraceMs']);
 export const CRON_KEYS: ReadonlySet<string> = new Set([...EVERY_KEYS, 'tz']);
+/** A one-off job's options: a schedule's, plus a dedupe window. */
+const ONE_OFF_KEYS: ReadonlySet<string> = new Set([...SCHEDULE_KEYS, 'dedupe']);
 const MANY_ITEM_KEYS: ReadonlySet<string> = new Set(['name', 'payload', 'delay', 'at', 'options']);
 export const NO_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -134,11 +137,20 @@ export function oneOffRequest(
     return { record, onDuplicate: 'reject' };
   }
   const o = checkOptionsObject(options, `${where}options`) ?? NO_OPTIONS;
-  checkKeys(o, SCHEDULE_KEYS, `${where}options`);
+  checkKeys(o, ONE_OFF_KEYS, `${where}options`);
   const base = baseRecord(ctx, name, payload, o, where);
   const record: NewJobRecord = { ...base, id: base.id ?? ctx.newId(), runAt };
   if (relative) record.relative = true;
-  return { record, onDuplicate: duplicateMode(o.onDuplicate, 'reject', where) };
+  const request: InsertRequest = { record, onDuplicate: duplicateMode(o.onDuplicate, 'reject', where) };
+  if (o.dedupe !== undefined) {
+    ctx.checkFeature('dedupe', `${where}options.dedupe`);
+    // The window decides what happens to an existing job; `onDuplicate` would contradict it.
+    if (o.onDuplicate !== undefined) {
+      throw new ValidationError(`Expected \`${where}options.onDuplicate\` to be left out with \`options.dedupe\` (the window decides), got ${show(o.onDuplicate)}`);
+    }
+    request.dedupe = dedupeRequest(o.dedupe, where);
+  }
+  return request;
 }
 
 /** `scheduleIn`'s due time: now + delay, whole ms, never early. */
@@ -152,7 +164,7 @@ export function dueAfter(now: number, delay: unknown, what = 'delay'): number {
 export function manyRequests(ctx: RequestContext, items: unknown): InsertRequest[] {
   if (!Array.isArray(items)) throw new ValidationError(`Expected \`items\` to be an array, got ${show(items)}`);
   const now = ctx.now();
-  return items.map((item: unknown, i) => {
+  const requests = items.map((item: unknown, i) => {
     const it = checkOptionsObject(item, `items[${i}]`);
     if (!it) throw new ValidationError(`Expected \`items[${i}]\` to be { name, payload, delay | at, options? }, got undefined`);
     checkKeys(it, MANY_ITEM_KEYS, `items[${i}]`);
@@ -163,6 +175,8 @@ export function manyRequests(ctx: RequestContext, items: unknown): InsertRequest
     const runAt = relative ? dueAfter(now, it.delay, `items[${i}].delay`) : checkTime(it.at, `items[${i}].at`);
     return oneOffRequest(ctx, it.name, runAt, relative, it.payload, it.options, `items[${i}]`);
   });
+  checkDistinctWindows(requests);
+  return requests;
 }
 
 /** A schedule (`cron` or `every`), one record for its whole life. */

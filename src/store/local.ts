@@ -19,6 +19,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
+import { DedupeWindows, openAt, opened, windowOutcome } from './dedupe.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
 import { SLOT, patchRecord, shiftDue, withReport } from './record.js';
@@ -76,6 +77,8 @@ export class LocalState {
   private readonly groups = new GroupLanes();
   /** Start windows of rate-limited names, and names pushed back (rate-limits.ts). */
   readonly rates = new RateWindows();
+  /** Open dedupe windows by (name, key) (dedupe.ts). */
+  readonly windows = new DedupeWindows();
   /** Completed and cancelled records, oldest first. */
   private readonly finished = new Retention();
   private readonly dead = new Retention();
@@ -114,6 +117,7 @@ export class LocalState {
     const dead: JobRecord[] = [];
     for (const r of records) {
       this.byId.set(r.id, r);
+      if (r.dedupe !== undefined) this.windows.track(r, this.byId);
       this.tally[r.state]++;
       if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
       if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
@@ -139,6 +143,7 @@ export class LocalState {
     this.ready.clear();
     this.readyLast.clear();
     this.groups.clear();
+    this.windows.clear();
     this.promotedAt = -Infinity;
     this.restored = false;
     this.finished.clear();
@@ -163,6 +168,7 @@ export class LocalState {
     if (inverse) inverse.push(old ? { op: 'put', job: old } : { op: 'del', id });
     if (old) this.unindex(old);
     if (change.op === 'del') {
+      if (old?.dedupe !== undefined) this.windows.untrack(old);
       this.byId.delete(id);
       this.groups.changed();
       return;
@@ -195,6 +201,7 @@ export class LocalState {
 
   private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
     this.byId.set(job.id, job);
+    if (job.dedupe !== undefined) this.windows.track(job);
     this.index(job);
     this.groups.changed();
     if (job.state === 'completed' || job.state === 'cancelled') {
@@ -236,6 +243,7 @@ export class LocalState {
       this.unindex(job);
       retention.stale--; // unindex counted this entry as left behind; it is gone instead
       this.byId.delete(job.id);
+      if (job.dedupe !== undefined) this.windows.untrack(job);
       if (extra) extra.push({ op: 'del', id: job.id });
     }
   }
@@ -502,7 +510,7 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  */
 export abstract class LocalStore implements Store {
   /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, dedupe: true };
 
   /** No job of `name` starts before `until` (kept in memory, not persisted). */
   pushBack(name: string, until: number): Promise<void> {
@@ -610,7 +618,7 @@ export abstract class LocalStore implements Store {
    */
   protected insertNow(requests: readonly InsertRequest[]): InsertResult[] {
     const single = requests.length === 1 ? requests[0] : undefined;
-    if (single && single.record.state === 'scheduled' && !this.state.byId.has(single.record.id)) {
+    if (single && single.record.state === 'scheduled' && single.dedupe === undefined && !this.state.byId.has(single.record.id)) {
       // Hot path: one new job. The store owns the record it is given.
       const job = single.record as JobRecord;
       job.seq = this.state.nextSeq++;
@@ -628,8 +636,25 @@ export abstract class LocalStore implements Store {
     const results: InsertResult[] = [];
     const changes: Change[] = [];
     const pending = new Map<string, JobRecord>();
+    /** Windows this batch opened or debounced: name → key → job. */
+    let windowJobs: Map<string, Map<string, JobRecord>> | undefined;
     let seq = this.state.nextSeq;
-    for (const { record, onDuplicate } of requests) {
+    for (const { record, onDuplicate, dedupe } of requests) {
+      if (dedupe !== undefined) {
+        // A job this batch wrote before (scheduleMany refuses two items of one window; a store caller may not).
+        const now = record.createdAt;
+        const current = openAt(windowJobs?.get(record.name)?.get(dedupe.key), record.name, dedupe, now) ?? this.state.windows.open(record.name, dedupe, now, this.state.byId);
+        const inside = current === undefined ? undefined : windowOutcome(pending.get(current.id) ?? current, record, dedupe);
+        if (inside !== undefined) {
+          results.push(inside);
+          if (inside.outcome === 'debounced') {
+            pending.set(inside.record.id, inside.record);
+            changes.push({ op: 'put', job: inside.record });
+            (windowJobs ??= new Map()).set(record.name, (windowJobs.get(record.name) ?? new Map<string, JobRecord>()).set(dedupe.key, inside.record));
+          }
+          continue;
+        }
+      }
       const existing = pending.get(record.id) ?? this.state.get(record.id);
       if (existing) {
         if (onDuplicate === 'reject') throw new DuplicateJobError(record.id);
@@ -646,6 +671,10 @@ export abstract class LocalStore implements Store {
         }
       }
       const job: JobRecord = patchRecord(record as JobRecord, { seq: seq++ });
+      if (dedupe !== undefined) {
+        opened(job, record, dedupe);
+        (windowJobs ??= new Map()).set(record.name, (windowJobs.get(record.name) ?? new Map<string, JobRecord>()).set(dedupe.key, job));
+      }
       pending.set(job.id, job);
       changes.push({ op: 'put', job });
       results.push(existing ? { record: job, outcome: 'replaced', previous: existing } : { record: job, outcome: 'inserted' });

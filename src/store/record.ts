@@ -53,7 +53,7 @@ export function scheduledRecord(id: string, name: string, payload: JsonValue, ru
 }
 
 /** Fields patchRecord only copies from the record: reports are set with withReport, the trace context at insert. */
-type CopiedOnly = 'progress' | 'logs' | 'trace';
+type CopiedOnly = 'progress' | 'logs' | 'trace' | 'dedupe';
 
 /**
  * `j` with `p` applied, built as one fixed-order literal. Never `{ ...record,
@@ -99,6 +99,7 @@ export function patchRecord(j: JobRecord, p: { [K in Exclude<keyof JobRecord, Co
     r.group = j.group;
     if (j.groupConcurrency !== undefined) r.groupConcurrency = j.groupConcurrency;
   }
+  if (j.dedupe !== undefined) r.dedupe = j.dedupe;
   return r;
 }
 

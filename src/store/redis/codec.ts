@@ -48,6 +48,7 @@ export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number,
     relative,
     group,
     groupConcurrency,
+    dedupe: _dedupe, // a local store's window mark; Redis keeps windows in their own keys
     ...rest
   } = record as JobRecord;
   let extra = '';

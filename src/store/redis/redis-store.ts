@@ -39,7 +39,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
-import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
+import type { ClaimRequest, ClaimResult, DedupeRequest, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
 import { Batcher, type ItemOutcome } from './batcher.js';
 import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
 import { Connection, scriptFailure } from './connection.js';
@@ -70,6 +70,11 @@ const RECENTLY_LOST = 1024;
 const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lease', 'lock']);
 
 type Reply = unknown[];
+
+/** The INSERT mode of a request with a dedupe window (see scripts.ts). */
+function dedupeMode(d: DedupeRequest): string {
+  return `d${d.mode === 'throttle' ? 'T' : 'D'}:${d.ttlMs}:${d.key}`;
+}
 
 interface InsertItem {
   request: InsertRequest;
@@ -122,7 +127,7 @@ export class RedisStore implements Store {
   /** Many processes share it: downtime of one process is not downtime of the schedule. */
   readonly shared = true;
   /** Groups are claimed by the CLAIM script, across processes. */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, dedupe: true };
   private readonly options: ResolvedOptions;
   private readonly keys: KeyLayout;
   private conn: Connection | undefined;
@@ -434,13 +439,16 @@ export class RedisStore implements Store {
     const args: (string | number)[] = [groups.length];
     for (const group of groups) {
       args.push(group.length);
-      for (const { request, fields } of group) args.push(request.record.id, request.onDuplicate, ...fields);
+      for (const { request, fields } of group) args.push(request.record.id, request.dedupe === undefined ? request.onDuplicate : dedupeMode(request.dedupe), ...fields);
     }
     const reply = await this.exec(INSERT, args);
     const results = reply[0] as Reply[];
     return groups.map((group, g): ItemOutcome<InsertResult[]> => {
       const r = results[g] as Reply;
       if (r[0] === 'DUP') return { ok: false, error: new DuplicateJobError(String(r[1])) };
+      if (r[0] === 'WRONGTYPE_KEY') {
+        return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(String(r[1]))} to hold a string for \`insert\` (a dedupe window), got a ${String(r[2])} (written by another program?); nothing was changed`) };
+      }
       if (r[0] === 'WRONGTYPE' || r[0] === 'WRONGTYPE_READY') {
         const key = r[0] === 'WRONGTYPE' ? this.keys.job(String(r[1])) : this.keys.ready(String(r[1]));
         return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(key)} to hold a ${r[0] === 'WRONGTYPE' ? 'hash' : 'zset'} for \`insert\`, got a ${String(r[2])} (written by another program?); nothing was changed`) };
@@ -450,7 +458,8 @@ export class RedisStore implements Store {
         ok: true,
         value: outcomes.map((o, i): InsertResult => {
           const request = (group[i] as InsertItem).request;
-          if (o[0] === 'kept') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'kept' };
+          if (o[0] === 'kept' || o[0] === 'throttled') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: o[0] };
+          if (o[0] === 'debounced') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'debounced', previous: decodeRecord(o[2] as RawHash) as JobRecord };
           const { token: _token, ...rest } = request.record as JobRecord;
           const record: JobRecord = { ...rest, seq: Number(o[1]) };
           if (o[0] === 'inserted') return { record, outcome: 'inserted' };

@@ -63,8 +63,14 @@ function script(name: string, shebang: string, body: string, prelude = PRELUDE):
  * ARGV[4] = number of groups; each group: its size n, then n requests of 18
  * values (id, mode, 16 record fields). Each group is all or none on its own:
  * its duplicates are decided (reads only) before it writes anything.
+ * A mode `d<T|D>:<ttlMs>:<key>` is a dedupe window (InsertRequest.dedupe;
+ * T = throttle, D = debounce; a created job rejects a taken id): the string
+ * `P:dd=<name>:<key>` holds `<end>|<id>` of the window's job (end in the
+ * createdAt frame, compared with the request's createdAt; PX ttlMs only
+ * removes it once unused).
  * Reply: {{per group: {'OK', {{'inserted'|'replaced', seq, previousHash|false} |
- * {'kept', hash}}} | {'DUP', id} | {'WRONGTYPE', id, type}}, summary}.
+ * {'kept'|'throttled', hash} | {'debounced', hash, previousHash}}} | {'DUP', id} |
+ * {'WRONGTYPE', id, type} | {'WRONGTYPE_KEY', key, type}}, summary}.
  */
 export const INSERT = script(
   'insert',
@@ -76,16 +82,58 @@ local groups = tonumber(ARGV[4])
 local i = 5
 local results = {}
 local replaced = false
+-- Windows written by this script so far: key -> {end, id}.
+local windows = {}
+-- The open window (end, id) of dedupe request at ARGV[j] (mode d...), or nil; false = its key is not a string.
+-- gw: the windows its own group opens before it (written only if the group is).
+local function window(j, wkey, gw)
+  local w = gw[wkey] or windows[wkey]
+  if w == nil then
+    local v = redis.pcall('GET', wkey)
+    if type(v) == 'table' and v.err then return false end
+    if not v then return nil end
+    local e, wid = string.match(v, '^([^|]*)|(.*)$')
+    if not e then return nil end
+    w = {tonumber(e) or 0, wid}
+  end
+  if tonumber(ARGV[j + 3]) < w[1] then return w end
+  return nil
+end
 for g = 1, groups do
   local n = tonumber(ARGV[i])
   local first = i + 1
-  local seen, existed = {}, {}
+  local seen, existed, dd, gw = {}, {}, {}, {}
   local verdict = nil
   for r = 0, n - 1 do
     local j = first + r * W
     local id, mode, sig = ARGV[j], ARGV[j + 1], ARGV[j + 12]
+    if string.sub(mode, 1, 1) == 'd' then
+      local kind, ttl, key = string.match(mode, '^d([TD]):(%d+):(.*)$')
+      local d = {kind = kind, ttl = ttl, wkey = P .. 'dd=' .. esc(ARGV[j + 9]) .. ':' .. esc(key)}
+      dd[r] = d
+      local w = window(j, d.wkey, gw)
+      if w == false then
+        verdict = {'WRONGTYPE_KEY', d.wkey, typeOf(d.wkey)}
+        break
+      end
+      if w then
+        -- The window's job, unless it is gone (removed by retention): then a new job opens a new window.
+        local wh = seen[w[2]] ~= nil and {st = 'scheduled'} or head(w[2])
+        if wh == false then
+          verdict = {'WRONGTYPE', w[2], typeOf(jk(w[2]))}
+          break
+        end
+        if wh and (kind == 'T' or wh.st == 'scheduled') then
+          d.hit, d.id = kind, w[2]
+          if kind == 'D' and seen[w[2]] == nil then checkReady(wh) end
+        end
+      end
+      mode = 'reject'
+      d.e = tonumber(ARGV[j + 3]) + tonumber(ttl)
+      if kind == 'D' or not d.hit then gw[d.wkey] = {d.e, d.id or id} end
+    end
     local cur = seen[id]
-    if cur == nil then
+    if cur == nil and not (dd[r] and dd[r].hit) then
       local h = head(id)
       if h == false then
         verdict = {'WRONGTYPE', id, typeOf(jk(id))}
@@ -100,8 +148,10 @@ for g = 1, groups do
       end
       if h then cur = h.sig or '' else cur = false end
     end
-    existed[r] = cur ~= false
-    if cur ~= false then
+    existed[r] = cur ~= false and cur ~= nil
+    if dd[r] and dd[r].hit then
+      -- Inside an open window: no insert, no id check.
+    elseif cur ~= false then
       if mode == 'reject' then
         verdict = {'DUP', id}
         break
@@ -122,7 +172,23 @@ for g = 1, groups do
     for r = 0, n - 1 do
       local j = first + r * W
       local id, mode = ARGV[j], ARGV[j + 1]
-      if existed[r] and (mode == 'keep' or mode == 'keepIfSame') then
+      local d = dd[r]
+      if d and d.hit == 'T' then
+        out[#out + 1] = {'throttled', rec(d.id)}
+      elseif d and d.hit == 'D' then
+        -- Debounce: the pending job takes this payload and due time (its seq stays), and the window restarts.
+        local h = head(d.id)
+        local prev = rec(d.id)
+        unindex(d.id, h)
+        local k = jk(d.id)
+        redis.call('HSET', k, 'pl', ARGV[j + 2], 'at', ARGV[j + 6])
+        if ARGV[j + 15] == '' then redis.call('HDEL', k, 'rl') else redis.call('HSET', k, 'rl', ARGV[j + 15]) end
+        h.at = ARGV[j + 6]
+        index(d.id, h)
+        windows[d.wkey] = {d.e, d.id}
+        redis.call('SET', d.wkey, fmt(d.e) .. '|' .. d.id, 'PX', d.ttl)
+        out[#out + 1] = {'debounced', rec(d.id), prev}
+      elseif existed[r] and (mode == 'keep' or mode == 'keepIfSame') then
         out[#out + 1] = {'kept', rec(id)}
       else
         local prev = false
@@ -136,6 +202,10 @@ for g = 1, groups do
         end
         local seq = nextOf('seq')
         index(id, put(id, j + 2, seq, not existed[r]))
+        if d then
+          windows[d.wkey] = {d.e, id}
+          redis.call('SET', d.wkey, fmt(d.e) .. '|' .. id, 'PX', d.ttl)
+        end
         out[#out + 1] = {existed[r] and 'replaced' or 'inserted', seq, prev}
       end
     end

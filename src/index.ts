@@ -82,6 +82,7 @@ export type {
   DedupeOptions,
   DedupeMode,
   DedupeOutcome,
+  RemovePolicy,
   EveryOptions,
   CronOptions,
   WriteOptions,

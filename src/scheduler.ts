@@ -74,6 +74,7 @@ import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type W
 import { MemoryStore } from './store/memory.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
 import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
+import { removePolicy, removes, withRemoval, type RemovalPolicies } from './control/removal-option.js';
 import type {
   CronOptions,
   EveryOptions,
@@ -133,6 +134,10 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly strict: boolean;
   private readonly holdProcess: boolean;
   private readonly handlers = new Map<string, HandlerEntry>();
+  /** The scheduler's `removeOnComplete` / `removeOnFail` (constructor options). */
+  private readonly removalDefaults: RemovalPolicies;
+  /** Some constructor or register call gave a removal policy: finished records are checked against them. */
+  private removalInUse = false;
   private readonly rateLimits = new RateLimits();
   private readonly streams = new Set<EventStream<SchedulerEvent<Jobs, Results>>>();
   private readonly dispatcher: Dispatcher;
@@ -171,6 +176,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       this.rateLimits.global = checkRateLimit(o.rateLimit, 'options.rateLimit');
       this.requireFeature('rateLimits', 'options.rateLimit');
     }
+    this.removalDefaults = this.removalPolicies(o, 'options') ?? {};
     const host: DispatchHost = {
       store: this.store,
       clock: this.times,
@@ -186,6 +192,9 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
       keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? keepLogs,
+      // No policy anywhere (the usual case): the finished record goes as it is.
+      finished: (record) =>
+        record.retain === undefined && !this.removalInUse ? record : withRemoval(record, this.handlers.get(record.name)?.removal, this.removalDefaults),
       wants: (type) => this.wants(type as keyof SchedulerEvents<Jobs, Results>),
     };
     this.dispatcher = new Dispatcher(host, idFactory());
@@ -215,6 +224,17 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     };
   }
 
+  /** `removeOnComplete` / `removeOnFail` of constructor or register options `o`, validated; refused by a store without removal. */
+  private removalPolicies(o: Record<string, unknown>, what: string): RemovalPolicies | undefined {
+    if (o.removeOnComplete === undefined && o.removeOnFail === undefined) return undefined;
+    const policies: RemovalPolicies = {};
+    if (o.removeOnComplete !== undefined) policies.complete = removePolicy(o.removeOnComplete, `${what}.removeOnComplete`);
+    if (o.removeOnFail !== undefined) policies.fail = removePolicy(o.removeOnFail, `${what}.removeOnFail`);
+    if (removes(policies.complete) || removes(policies.fail)) this.requireFeature('removal', `${what}.${removes(policies.complete) ? 'removeOnComplete' : 'removeOnFail'}`);
+    this.removalInUse = true;
+    return policies;
+  }
+
   /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`): an option is never silently ignored. */
   private requireFeature(feature: keyof StoreFeatures, what: string): void {
     if (this.store.features?.[feature] !== true) {
@@ -236,12 +256,14 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (options.retry !== undefined) validateRetry(options.retry, 'register options.retry', true);
     const rateLimit = options.rateLimit === undefined ? undefined : checkRateLimit(options.rateLimit, 'register options.rateLimit');
     if (rateLimit !== undefined) this.requireFeature('rateLimits', 'register options.rateLimit');
+    const removal = this.removalPolicies(o, 'register options');
     this.handlers.set(name, {
       fn: handler as HandlerEntry['fn'],
       concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
       retry: options.retry,
       timeout: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'register options.timeout'),
       keepLogs: options.keepLogs === undefined ? undefined : checkKeepLogs(options.keepLogs, 'register options.keepLogs', this.store),
+      removal,
     });
     this.rateLimits.set(name, rateLimit);
     this.dispatcher.handlerRegistered(name);

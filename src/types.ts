@@ -125,7 +125,27 @@ export interface ScheduleOptions extends WriteOptions {
    * @example { dedupe: { key: 'reindex', ttlMs: 5_000, mode: 'debounce' } }
    */
   dedupe?: DedupeOptions;
+  /**
+   * Remove this job once it completed: `true` at once, `{ count }` keeping
+   * the newest `count` completed jobs of its name that have a count, `{ ageMs }`
+   * once it finished that long ago (removed when a later job finishes).
+   * Over `register`'s and the scheduler's; `false` turns theirs off for this
+   * job. A schedule is one job: its policy applies when the schedule ends.
+   * @example { removeOnComplete: true }
+   */
+  removeOnComplete?: RemovePolicy;
+  /** As `removeOnComplete`, for a job that ends `dead`. @example { removeOnFail: { ageMs: 7 * 86_400_000 } } */
+  removeOnFail?: RemovePolicy;
 }
+
+/**
+ * Per-job retention (`removeOnComplete` / `removeOnFail`): `true` removes the
+ * job when it finishes; `{ count }` keeps the newest `count` finished jobs of
+ * its name that have a count policy; `{ ageMs }` removes it once it finished
+ * `ageMs` ago; both keys: whichever comes first. `false`: no per-job removal
+ * (only `keepCompleted` / `keepDead`).
+ */
+export type RemovePolicy = boolean | { count: number; ageMs?: number } | { count?: number; ageMs: number };
 
 /** `options.dedupe`: see ScheduleOptions.dedupe. */
 export interface DedupeOptions {

@@ -12,6 +12,7 @@ import { jobControlConformance } from './store-conformance-job-control.js';
 import { groupConformance } from './store-conformance-groups.js';
 import { rateLimitConformance } from './store-conformance-rate-limits.js';
 import { dedupeConformance } from './store-conformance-dedupe.js';
+import { removalConformance } from './store-conformance-removal.js';
 
 export interface StoreFixture {
   /** A fresh store, not yet opened. */
@@ -99,6 +100,7 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
   groupConformance(name, makeStore);
   rateLimitConformance(name, makeStore);
   dedupeConformance(name, makeStore);
+  removalConformance(name, makeStore);
 
   describe(`Store conformance: ${name}`, () => {
     describe('insert', () => {

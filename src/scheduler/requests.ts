@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { firstSlot, nextSlot, recurrenceSignature, validateRecurrence, type RecurrenceSpec } from '../cron.js';
 import { groupFields } from '../control/group-option.js';
 import { checkDistinctWindows, dedupeRequest } from '../control/dedupe-option.js';
+import { removePolicy, removes } from '../control/removal-option.js';
 import { ValidationError } from '../errors.js';
 import { validateRetry } from '../retry.js';
 import { scheduledRecord } from '../store/record.js';
@@ -27,7 +28,7 @@ import {
   toJsonValue,
 } from '../validate.js';
 
-export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate', 'db', 'group']);
+export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate', 'db', 'group', 'removeOnComplete', 'removeOnFail']);
 export const EVERY_KEYS: ReadonlySet<string> = new Set([...SCHEDULE_KEYS, 'startAt', 'endAt', 'limit', 'misfire', 'misfireGraceMs']);
 export const CRON_KEYS: ReadonlySet<string> = new Set([...EVERY_KEYS, 'tz']);
 /** A one-off job's options: a schedule's, plus a dedupe window. */
@@ -110,7 +111,18 @@ function baseRecord(ctx: RequestContext, name: unknown, payload: unknown, o: Rec
     record.group = g.group;
     if (g.groupConcurrency !== undefined) record.groupConcurrency = g.groupConcurrency;
   }
+  if (o.removeOnComplete !== undefined || o.removeOnFail !== undefined) record.retain = retainOf(ctx, o, where);
   return record;
+}
+
+/** The job's own `removeOnComplete` / `removeOnFail`, validated; refused by a store without removal. */
+function retainOf(ctx: RequestContext, o: Record<string, unknown>, where: string): NonNullable<JobRecord['retain']> {
+  const retain: NonNullable<JobRecord['retain']> = {};
+  if (o.removeOnComplete !== undefined) retain.complete = removePolicy(o.removeOnComplete, `${where}options.removeOnComplete`);
+  if (o.removeOnFail !== undefined) retain.fail = removePolicy(o.removeOnFail, `${where}options.removeOnFail`);
+  if (removes(retain.complete)) ctx.checkFeature('removal', `${where}options.removeOnComplete`);
+  if (removes(retain.fail)) ctx.checkFeature('removal', `${where}options.removeOnFail`);
+  return retain;
 }
 
 /**
@@ -218,6 +230,7 @@ export function recurringRequest(
     ...(base.retry === undefined ? {} : { retry: base.retry }),
     ...(base.timeout === undefined ? {} : { timeout: base.timeout }),
     ...(base.group === undefined ? {} : { group: base.group, groupConcurrency: base.groupConcurrency ?? 1 }),
+    ...(base.retain === undefined ? {} : { retain: base.retain }),
     priority: base.priority,
     name: base.name,
   });

@@ -22,6 +22,7 @@ import { QuaternaryHeap } from '../heap.js';
 import { DedupeWindows, openAt, opened, windowOutcome } from './dedupe.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
+import { Removals } from './removal.js';
 import { SLOT, patchRecord, shiftDue, withReport } from './record.js';
 import { Retention } from './retention.js';
 
@@ -79,6 +80,10 @@ export class LocalState {
   readonly rates = new RateWindows();
   /** Open dedupe windows by (name, key) (dedupe.ts). */
   readonly windows = new DedupeWindows();
+  /** Per-job retention: expiries and count lists (removal.ts). */
+  private readonly removals = new Removals();
+  /** An undo is being applied: no removal runs (the state restored kept its own). */
+  private restoring = false;
   /** Completed and cancelled records, oldest first. */
   private readonly finished = new Retention();
   private readonly dead = new Retention();
@@ -133,8 +138,14 @@ export class LocalState {
     this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
     for (const [job, handle] of this.due.entries()) setSlot(job, handle);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
-    for (const r of finished.sort(byFinish)) this.finished.push(r, this.byId.get(r.id) === r);
-    for (const r of dead.sort(byFinish)) this.dead.push(r, this.byId.get(r.id) === r);
+    for (const r of finished.sort(byFinish)) {
+      this.finished.push(r, this.byId.get(r.id) === r);
+      if (r.removal !== undefined && r.state === 'completed') this.removals.add(r, this.byId);
+    }
+    for (const r of dead.sort(byFinish)) {
+      this.dead.push(r, this.byId.get(r.id) === r);
+      if (r.removal !== undefined) this.removals.add(r, this.byId);
+    }
   }
 
   clear(): void {
@@ -144,6 +155,7 @@ export class LocalState {
     this.readyLast.clear();
     this.groups.clear();
     this.windows.clear();
+    this.removals.clear();
     this.promotedAt = -Infinity;
     this.restored = false;
     this.finished.clear();
@@ -206,7 +218,23 @@ export class LocalState {
     this.groups.changed();
     if (job.state === 'completed' || job.state === 'cancelled') {
       if (this.tally.completed + this.tally.cancelled > this.keepCompleted) this.evict(this.finished, this.keepCompleted, inverse, extra);
-    } else if (job.state === 'dead' && this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
+    } else if (job.state === 'dead') {
+      if (this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
+    } else return;
+    if ((job.removal !== undefined || this.removals.active) && !this.restoring && job.finishedAt !== undefined) this.retire(job, job.finishedAt, inverse, extra);
+  }
+
+  /** Removes what per-job retention says is due now that `job` finished (removal.ts). */
+  private retire(job: JobRecord, now: number, inverse?: Change[], extra?: Change[]): void {
+    for (const old of this.removals.due(job, now, this.byId)) {
+      if (this.byId.get(old.id) !== old) continue;
+      if (inverse) inverse.push({ op: 'put', job: old });
+      // Its retention-queue entry stays behind (unindex counts it stale) and is skipped when reached.
+      this.unindex(old);
+      this.byId.delete(old.id);
+      if (old.dedupe !== undefined) this.windows.untrack(old);
+      if (extra) extra.push({ op: 'del', id: old.id });
+    }
   }
 
   /**
@@ -219,11 +247,13 @@ export class LocalState {
     this.restored = true;
     const { keepCompleted, keepDead } = this;
     this.keepCompleted = this.keepDead = Infinity;
+    this.restoring = true;
     try {
       this.apply(change);
     } finally {
       this.keepCompleted = keepCompleted;
       this.keepDead = keepDead;
+      this.restoring = false;
     }
   }
 
@@ -260,10 +290,12 @@ export class LocalState {
       case 'cancelled':
         this.finished.push(job);
         this.finished.tidy(this.tally.completed + this.tally.cancelled, this.byId);
+        if (job.removal !== undefined) this.removals.add(job, this.byId);
         break;
       case 'dead':
         this.dead.push(job);
         this.dead.tidy(this.tally.dead, this.byId);
+        if (job.removal !== undefined) this.removals.add(job, this.byId);
         break;
       case 'running':
         if (job.group !== undefined) this.groups.started(job.group, 1);
@@ -284,9 +316,11 @@ export class LocalState {
       case 'cancelled':
         // Left in its retention queue: skipped when reached (Retention).
         this.finished.stale++;
+        if (job.removal !== undefined) this.removals.left(job);
         break;
       case 'dead':
         this.dead.stale++;
+        if (job.removal !== undefined) this.removals.left(job);
         break;
       case 'running':
         if (job.group !== undefined) this.groups.started(job.group, -1);
@@ -510,7 +544,7 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  */
 export abstract class LocalStore implements Store {
   /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true, dedupe: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, dedupe: true, removal: true };
 
   /** No job of `name` starts before `until` (kept in memory, not persisted). */
   pushBack(name: string, until: number): Promise<void> {

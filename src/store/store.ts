@@ -99,7 +99,20 @@ export interface JobRecord {
    * so the window survives a restart with the record (store/dedupe.ts).
    */
   dedupe?: { key: string; until: number };
+  /** The job's own `removeOnComplete` / `removeOnFail` (schedule options), read when it finishes. */
+  retain?: { complete?: StoredRemovePolicy; fail?: StoredRemovePolicy };
+  /**
+   * Set by the scheduler on a completed or dead record (`features.removal`):
+   * the store removes the job once `at` (finishedAt frame) is reached —
+   * at the settle when `at <= finishedAt`, else when a later job finishes —
+   * and keeps at most the newest `count` finished records of its name and
+   * state that have a count (store/removal.ts).
+   */
+  removal?: { at?: number; count?: number };
 }
+
+/** A removal policy as stored with a job: `false` = none. */
+export type StoredRemovePolicy = boolean | { count?: number; ageMs?: number };
 
 /** A record to insert: the store assigns `seq`. */
 export type NewJobRecord = Omit<JobRecord, 'seq'>;
@@ -261,6 +274,8 @@ export interface StoreFeatures {
   rateLimits?: boolean;
   /** `options.dedupe`: insert honours InsertRequest.dedupe. */
   dedupe?: boolean;
+  /** `removeOnComplete` / `removeOnFail`: a settle honours JobRecord.removal. */
+  removal?: boolean;
 }
 
 /** The persistence seam. See the file header for the contract. */

@@ -22,8 +22,9 @@ export interface RemovalPolicies {
 /** `true`, `false`, `{ count }`, `{ ageMs }` or both keys; anything else is a ValidationError. */
 export function removePolicy(value: unknown, what: string): StoredRemovePolicy {
   if (typeof value === 'boolean') return value;
-  const o = checkOptionsObject(value, what);
   const expected = `Expected \`${what}\` to be true, false, { count }, { ageMs } or { count, ageMs }, got`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(`${expected} ${show(value)}`);
+  const o = checkOptionsObject(value, what);
   if (!o) throw new ValidationError(`${expected} undefined`);
   for (const key of Object.keys(o)) {
     if (key !== 'count' && key !== 'ageMs') throw new ValidationError(`Unknown option \`${what}.${key}\` (expected one of count, ageMs)`);

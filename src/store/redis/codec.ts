@@ -49,6 +49,7 @@ export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number,
     group,
     groupConcurrency,
     dedupe: _dedupe, // a local store's window mark; Redis keeps windows in their own keys
+    removal: _removal, // carried out by SETTLE (its own argument), never stored
     ...rest
   } = record as JobRecord;
   let extra = '';

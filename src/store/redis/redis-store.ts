@@ -90,6 +90,15 @@ interface SettleItem {
   /** 'F': `values` are the whole record's fields; 'D': field/value changes against the record as claimed. */
   mode: 'F' | 'D';
   values: string[];
+  /** Per-job retention of a completed or dead outcome (see RETIRE in scripts.ts), '' otherwise. */
+  removal: string;
+}
+
+/** The SETTLE retention argument of outcome `next`: `<c|d>|<finishedAt>|<at>|<count>`, '' when it does not finish the job. */
+function removalArg(next: JobRecord): string {
+  if (next.state !== 'completed' && next.state !== 'dead') return '';
+  const r = next.removal;
+  return `${next.state === 'dead' ? 'd' : 'c'}|${next.finishedAt ?? ''}|${r?.at ?? ''}|${r?.count ?? ''}`;
 }
 
 function fieldsSize(fields: readonly string[]): number {
@@ -127,7 +136,7 @@ export class RedisStore implements Store {
   /** Many processes share it: downtime of one process is not downtime of the schedule. */
   readonly shared = true;
   /** Groups are claimed by the CLAIM script, across processes. */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true, dedupe: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, dedupe: true, removal: true };
   private readonly options: ResolvedOptions;
   private readonly keys: KeyLayout;
   private conn: Connection | undefined;
@@ -618,9 +627,10 @@ export class RedisStore implements Store {
     const claimed = lease?.token === token ? lease.claimed : undefined;
     // The payload an attempt was claimed with needs no second JSON.stringify, nor a second trip to Redis.
     const fields = encodeFields(next, this.maxPayloadBytes, claimed && next.payload === claimed.payload ? claimed.fields.pl : undefined);
+    const removal = removalArg(next);
     const item: SettleItem = claimed
-      ? { id, token, seq: lease?.seq ?? next.seq, retry: this.uncertain.has(token), mode: 'D', values: changedFields(fields, claimed.fields) }
-      : { id, token, seq: next.seq, retry: this.uncertain.has(token), mode: 'F', values: fields };
+      ? { id, token, seq: lease?.seq ?? next.seq, retry: this.uncertain.has(token), mode: 'D', values: changedFields(fields, claimed.fields), removal }
+      : { id, token, seq: next.seq, retry: this.uncertain.has(token), mode: 'F', values: fields, removal };
     this.leases.settling(id, token);
     let ok: boolean;
     try {
@@ -637,7 +647,7 @@ export class RedisStore implements Store {
 
   private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
     const args: (string | number)[] = [items.length];
-    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, ...item.values);
+    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, item.removal, ...item.values);
     const reply = await this.exec(SETTLE, args);
     return (reply[1] as [string, string?][]).map((r, i): ItemOutcome<boolean> => {
       const item = items[i] as SettleItem;

@@ -65,7 +65,7 @@ function script(name: string, shebang: string, body: string, prelude = PRELUDE):
  * its duplicates are decided (reads only) before it writes anything.
  * A mode `d<T|D>:<ttlMs>:<key>` is a dedupe window (InsertRequest.dedupe;
  * T = throttle, D = debounce; a created job rejects a taken id): the string
- * `P:dd=<name>:<key>` holds `<end>|<id>` of the window's job (end in the
+ * `P:dd=<n>.<name><key>` (n = length of the encoded name) holds `<end>|<id>` of the window's job (end in the
  * createdAt frame, compared with the request's createdAt; PX ttlMs only
  * removes it once unused).
  * Reply: {{per group: {'OK', {{'inserted'|'replaced', seq, previousHash|false} |
@@ -109,7 +109,8 @@ for g = 1, groups do
     local id, mode, sig = ARGV[j], ARGV[j + 1], ARGV[j + 12]
     if string.sub(mode, 1, 1) == 'd' then
       local kind, ttl, key = string.match(mode, '^d([TD]):(%d+):(.*)$')
-      local d = {kind = kind, ttl = ttl, wkey = P .. 'dd=' .. esc(ARGV[j + 9]) .. ':' .. esc(key)}
+      local en = esc(ARGV[j + 9])
+      local d = {kind = kind, ttl = ttl, wkey = P .. 'dd=' .. #en .. '.' .. en .. esc(key)}
       dd[r] = d
       local w = window(j, d.wkey, gw)
       if w == false then
@@ -575,17 +576,87 @@ if retryAt then retry = fmt(retryAt) end
 return finish({'OK', claimed, waiting, unknown, retry})
 `,
 );
+/**
+ * Per-job retention in SETTLE (JobRecord.removal). Each item carries, after
+ * its value count, `<c|d>|<finishedAt>|<at>|<count>` for a completed or dead
+ * outcome ('' otherwise; '' parts = absent). `P:rexp` zset at → `<c|d><fseq>|<id>`:
+ * pending expiries, swept by every finishing settle (an entry counts only
+ * while the job's retention score is still that fseq: a revived and finished
+ * again job is another finish). `P:rc=<c|d><name>` zset fseq → id: the
+ * finished jobs of a name and state that have a count. Counters `rmx`, `rml`
+ * (entries in them) keep a store that uses none of it from any extra command.
+ */
+const RETIRE = String.raw`
+-- Removes what per-job retention says is due now that job id finished (nh: its new head fields).
+retire = function(id, nh, rmv)
+  local st, fin, at, keep = string.match(rmv, '^([cd])|([^|]*)|([^|]*)|([^|]*)$')
+  fin, at, keep = tonumber(fin), tonumber(at), tonumber(keep)
+  if not fin then return end
+  local z = st == 'd' and DEAD or DONE
+  if at and at <= fin then
+    drop(id, z)
+  else
+    local fseq = redis.call('ZSCORE', z, id)
+    if at and fseq then
+      redis.call('ZADD', REXP, at, st .. fseq .. '|' .. id)
+      bump('rmx', 1)
+    end
+    if keep and fseq then
+      local lk = rckey(st, nh.nm)
+      redis.call('ZADD', lk, fseq, id)
+      bump('rml', 1)
+      local over = redis.call('ZCARD', lk) - keep
+      if over > 0 then
+        for _, old in ipairs(redis.call('ZRANGE', lk, 0, over - 1)) do
+          drop(old, z)
+          if redis.call('ZREM', lk, old) == 1 then bump('rml', -1) end
+        end
+      end
+    end
+  end
+  if count('rmx') > 0 then
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', REXP, '-inf', fin, 'LIMIT', 0, 100)) do
+      redis.call('ZREM', REXP, m)
+      bump('rmx', -1)
+      local k, fs, oid = string.match(m, '^([cd])([^|]*)|(.*)$')
+      if oid then
+        local oz = k == 'd' and DEAD or DONE
+        if redis.call('ZSCORE', oz, oid) == fs then drop(oid, oz) end
+      end
+    end
+  end
+end
+`;
+
 export const SETTLE = script(
   'settle',
   SHEBANG.finishes,
   String.raw`
+local retire
+${RETIRE}
 guard()
 local n = tonumber(ARGV[4])
 local out = {}
+-- Per-job retention keys, checked before the first write: the expiry zset, and each count list named.
 local i = 5
+local removing = count('rmx') > 0
 for r = 1, n do
-  local id, tk, seq, retry, mode, cnt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
-  local v = i + 6
+  local rmv, cnt = ARGV[i + 6], tonumber(ARGV[i + 5])
+  if rmv ~= '' then
+    local st, _, at, keep = string.match(rmv, '^([cd])|([^|]*)|([^|]*)|([^|]*)$')
+    if at ~= '' then removing = true end
+    if keep ~= '' then
+      local hh = head(ARGV[i], 1)
+      if hh then expect(rckey(st, hh.nm), 'zset') end
+    end
+  end
+  i = i + 7 + cnt
+end
+if removing then expect(REXP, 'zset') end
+i = 5
+for r = 1, n do
+  local id, tk, seq, retry, mode, cnt, rmv = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
+  local v = i + 7
   i = v + cnt
   local h = head(id, 9)
   if h == false then
@@ -595,7 +666,10 @@ for r = 1, n do
     if e and tonumber(e) > NOW then
       unindex(id, h)
       -- Same seq: the job keeps its place among equals.
-      if mode == 'F' then index(id, put(id, v, h.seq, false, tk)) else index(id, patch(id, v, cnt, h, tk)) end
+      local nh
+      if mode == 'F' then nh = put(id, v, h.seq, false, tk) else nh = patch(id, v, cnt, h, tk) end
+      index(id, nh)
+      if rmv ~= '' then retire(id, nh, rmv) end
       out[#out + 1] = {'OK'}
     else
       recover(id, h, 'lease', false)

@@ -57,14 +57,16 @@ describe('dedupe windows', () => {
     const moved: number[] = [];
     scheduler.on('rescheduled', (e) => moved.push(e.previousRunAt.getTime()));
     const dedupe = { key: 'search', ttlMs: 5_000, mode: 'debounce' } as const;
-    const a = await scheduler.scheduleIn('reindex', 1000, { doc: 1 }, { dedupe });
+    const a = await scheduler.scheduleIn('reindex', 1000, { doc: 1 }, { dedupe, priority: 5, id: 'search-1' });
+    assert.equal(a.id, 'search-1', 'an id names the created job');
     await clock.advance(500);
     const b = await scheduler.scheduleIn('reindex', 1000, { doc: 2 }, { dedupe });
     await clock.advance(500);
-    const c = await scheduler.scheduleIn('reindex', 1000, { doc: 3 }, { dedupe });
+    const c = await scheduler.scheduleIn('reindex', 1000, { doc: 3 }, { dedupe, priority: 1, id: 'other' });
     assert.deepEqual([a.dedupe, b.dedupe, c.dedupe], ['created', 'debounced', 'debounced']);
     assert.equal(c.id, a.id);
     assert.equal(c.runAt.getTime(), T0 + 2000);
+    assert.equal(c.priority, 5, 'a debounce changes only the payload and the due time');
     assert.deepEqual(moved, [T0 + 1000, T0 + 1500]);
     await clock.advance(5000);
     assert.deepEqual(runs, [{ doc: 3, at: T0 + 2000 }]);

@@ -69,9 +69,22 @@ describe('per-job retention', () => {
     // ok: the newest 2 with the name's count; own: kept (false); tick: the default removes at once, tick-own waits 1 s.
     assert.deepEqual(await ids(scheduler), ['ok3', 'ok4', 'own', 'tick-own']);
     await clock.advance(1000);
+    assert.equal((await scheduler.get('tick-own'))?.state, 'completed', 'past its age, still there until another job finishes');
     await scheduler.scheduleIn('ok', 0, { n: 9 }, { id: 'later', removeOnComplete: false });
     await clock.advance(1);
     assert.deepEqual(await ids(scheduler), ['later', 'ok3', 'ok4', 'own'], 'the age passed: removed when a later job finished');
+    await scheduler.stop();
+  });
+
+  it('count: 0 and ageMs: 0 remove at once; a cancelled job follows keepCompleted only', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    scheduler.register('ok', () => undefined);
+    await scheduler.scheduleIn('ok', 0, { n: 1 }, { id: 'c0', removeOnComplete: { count: 0 } });
+    await scheduler.scheduleIn('ok', 0, { n: 2 }, { id: 'a0', removeOnComplete: { ageMs: 0 } });
+    await scheduler.scheduleIn('ok', 50, { n: 3 }, { id: 'cancelled', removeOnComplete: true });
+    await clock.advance(1);
+    assert.equal(await scheduler.cancel('cancelled'), true);
+    assert.deepEqual(await ids(scheduler), ['cancelled']);
     await scheduler.stop();
   });
 

@@ -7,7 +7,11 @@
  * - waitFor: a `waitFor()` per job, made before the jobs run;
  * - progress / log: each handler awaits one `job.progress()` / `job.log()`;
  * - otel: the scheduler instrumented with godelayq/otel on the SDK's
- *   BasicTracerProvider and MeterProvider (spans made, no exporter).
+ *   BasicTracerProvider and MeterProvider (spans made, no exporter);
+ * - dedupe: each job scheduled with its own dedupe window (every call
+ *   creates: the window's cost); dedupe hit: a second call per job inside
+ *   its window (throttled: the cost of a call that creates nothing);
+ * - removeOnComplete true / { count: 100 } / { ageMs: 1 }: per-job retention.
  * Then the read-side calls: `listSchedules()` over 1000 schedules beside
  * 10 000 one-off jobs, and `nextRuns()` previews.
  *
@@ -19,11 +23,11 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { instrument } from '../src/otel.js';
 import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
-import type { JobContext } from '../src/types.js';
+import type { JobContext, ScheduleOptions } from '../src/types.js';
 import { type BenchOptions, type Row, fmt, isMain, median, printTable, writeResults } from './lib.js';
 
 type Jobs = { 'bench.job': { orderId: string; amount: number }; 'bench.tick': null };
-type Feature = 'baseline' | 'waitFor' | 'progress' | 'log' | 'otel';
+type Feature = 'baseline' | 'waitFor' | 'progress' | 'log' | 'otel' | 'dedupe' | 'dedupe hit' | 'remove true' | 'remove count' | 'remove age';
 
 const N = 20_000;
 const ROUNDS = 7;
@@ -35,7 +39,29 @@ const handlers: Record<Feature, (job: JobContext<Jobs['bench.job'], 'bench.job'>
   progress: (job) => job.progress(1),
   log: (job) => job.log('step'),
   otel: () => undefined,
+  dedupe: () => undefined,
+  'dedupe hit': () => undefined,
+  'remove true': () => undefined,
+  'remove count': () => undefined,
+  'remove age': () => undefined,
 };
+
+/** The schedule options of job i for a feature (undefined: the plain hot path). */
+function optionsOf(feature: Feature, i: number): ScheduleOptions | undefined {
+  switch (feature) {
+    case 'dedupe':
+    case 'dedupe hit':
+      return { dedupe: { key: `k${i}`, ttlMs: 60_000 } };
+    case 'remove true':
+      return { removeOnComplete: true };
+    case 'remove count':
+      return { removeOnComplete: { count: 100 } };
+    case 'remove age':
+      return { removeOnComplete: { ageMs: 1 } };
+    default:
+      return undefined;
+  }
+}
 
 /** One round: N jobs scheduled, fired, settled (and awaited, for waitFor). Wall and CPU µs per job. */
 async function round(feature: Feature, n: number): Promise<{ wall: number; cpu: number }> {
@@ -50,8 +76,10 @@ async function round(feature: Feature, n: number): Promise<{ wall: number; cpu: 
   const t0 = process.hrtime.bigint();
   const waits: Promise<unknown>[] = [];
   for (let i = 0; i < n; i++) {
-    const job = await scheduler.scheduleIn('bench.job', 0, { orderId: `ord-${i}`, amount: i + 0.5 });
+    const options = optionsOf(feature, i);
+    const job = await scheduler.scheduleIn('bench.job', 0, { orderId: `ord-${i}`, amount: i + 0.5 }, options);
     if (feature === 'waitFor') waits.push(scheduler.waitFor(job));
+    if (feature === 'dedupe hit') await scheduler.scheduleIn('bench.job', 0, { orderId: `ord-${i}`, amount: i + 0.5 }, options);
   }
   await clock.advance(0);
   await drained;
@@ -88,7 +116,7 @@ async function readSide(rows: Row[]): Promise<void> {
 }
 
 export async function run(_opts: BenchOptions): Promise<void> {
-  const features: Feature[] = ['baseline', 'waitFor', 'progress', 'log', 'otel'];
+  const features: Feature[] = ['baseline', 'waitFor', 'progress', 'log', 'otel', 'dedupe', 'dedupe hit', 'remove true', 'remove count', 'remove age'];
   const walls = new Map<Feature, number[]>(features.map((f) => [f, []]));
   const cpus = new Map<Feature, number[]>(features.map((f) => [f, []]));
   for (let r = -1; r < ROUNDS; r++) {

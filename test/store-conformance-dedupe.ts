@@ -9,6 +9,7 @@ import { DuplicateJobError } from '../src/errors.js';
 import { patchRecord } from '../src/store/record.js';
 import type { DedupeRequest, InsertRequest, InsertResult, NewJobRecord, Store, StoreContext } from '../src/store/store.js';
 import { CT0, claimAll, newRecord, storeContext, type StoreFixture } from './store-conformance.js';
+import { featureFixture, withFeature } from './store-conformance-feature.js';
 
 const TTL = 60_000;
 const throttle = (key = 'k'): DedupeRequest => ({ key, ttlMs: TTL, mode: 'throttle' });
@@ -25,28 +26,11 @@ async function one(store: Store, request: InsertRequest): Promise<InsertResult> 
 
 /** Registers the dedupe cases for the stores `makeStore` builds (skipped where dedupe is not supported). */
 export function dedupeConformance(name: string, makeStore: () => Promise<StoreFixture>): void {
-  async function withDedupe(
+  const withDedupe = (
     t: { skip(message?: string): void },
     fn: (store: Store, fixture: StoreFixture) => Promise<void>,
     context: Partial<StoreContext> = {},
-  ): Promise<void> {
-    const fixture = await makeStore();
-    if (fixture.store.features?.dedupe !== true) {
-      await fixture.cleanup();
-      t.skip(`${name} does not support dedupe`);
-      return;
-    }
-    let closed = false;
-    try {
-      await fixture.store.open(storeContext(context));
-      await fn(fixture.store, fixture);
-      await fixture.store.close();
-      closed = true;
-    } finally {
-      if (!closed) await fixture.store.close().catch(() => undefined);
-      await fixture.cleanup();
-    }
-  }
+  ): Promise<void> => withFeature(t, name, makeStore, 'dedupe', fn, context);
 
   describe(`Store conformance (dedupe): ${name}`, () => {
     it('throttle: a call inside the window creates nothing and answers with the window job', async (t) => {
@@ -175,12 +159,8 @@ export function dedupeConformance(name: string, makeStore: () => Promise<StoreFi
     });
 
     it('a window survives close and reopen', async (t) => {
-      const fixture = await makeStore();
-      if (fixture.store.features?.dedupe !== true) {
-        await fixture.cleanup();
-        t.skip(`${name} does not support dedupe`);
-        return;
-      }
+      const fixture = await featureFixture(t, name, makeStore, 'dedupe');
+      if (fixture === undefined) return;
       try {
         const store = fixture.store;
         await store.open(storeContext());

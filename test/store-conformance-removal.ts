@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { patchRecord } from '../src/store/record.js';
 import type { JobRecord, NewJobRecord, Store, StoreContext } from '../src/store/store.js';
 import { CT0, claimAll, newRecord, storeContext, type StoreFixture } from './store-conformance.js';
+import { featureFixture, withFeature } from './store-conformance-feature.js';
 
 type Removal = NonNullable<JobRecord['removal']>;
 
@@ -27,28 +28,11 @@ async function ids(store: Store): Promise<string[]> {
 
 /** Registers the removal cases for the stores `makeStore` builds (skipped where removal is not supported). */
 export function removalConformance(name: string, makeStore: () => Promise<StoreFixture>): void {
-  async function withRemoval(
+  const withRemoval = (
     t: { skip(message?: string): void },
     fn: (store: Store, fixture: StoreFixture) => Promise<void>,
     context: Partial<StoreContext> = {},
-  ): Promise<void> {
-    const fixture = await makeStore();
-    if (fixture.store.features?.removal !== true) {
-      await fixture.cleanup();
-      t.skip(`${name} does not support removal`);
-      return;
-    }
-    let closed = false;
-    try {
-      await fixture.store.open(storeContext(context));
-      await fn(fixture.store, fixture);
-      await fixture.store.close();
-      closed = true;
-    } finally {
-      if (!closed) await fixture.store.close().catch(() => undefined);
-      await fixture.cleanup();
-    }
-  }
+  ): Promise<void> => withFeature(t, name, makeStore, 'removal', fn, context);
 
   describe(`Store conformance (per-job retention): ${name}`, () => {
     it('removes a job at its settle when its removal is due (removeOnComplete: true)', async (t) => {
@@ -105,12 +89,8 @@ export function removalConformance(name: string, makeStore: () => Promise<StoreF
     });
 
     it('keeps pending removals across close and reopen', async (t) => {
-      const fixture = await makeStore();
-      if (fixture.store.features?.removal !== true) {
-        await fixture.cleanup();
-        t.skip(`${name} does not support removal`);
-        return;
-      }
+      const fixture = await featureFixture(t, name, makeStore, 'removal');
+      if (fixture === undefined) return;
       try {
         const store = fixture.store;
         await store.open(storeContext());

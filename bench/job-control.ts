@@ -4,6 +4,8 @@
  * VirtualClock (no timer noise), N one-off jobs due at once per round:
  *
  * - baseline: no feature used (the path every other bench measures);
+ * - options: `{ priority: 1 }`, the path every call with options takes (the
+ *   reference for dedupe and removeOnComplete, which are options);
  * - waitFor: a `waitFor()` per job, made before the jobs run;
  * - progress / log: each handler awaits one `job.progress()` / `job.log()`;
  * - otel: the scheduler instrumented with godelayq/otel on the SDK's
@@ -27,7 +29,7 @@ import type { JobContext, ScheduleOptions } from '../src/types.js';
 import { type BenchOptions, type Row, fmt, isMain, median, printTable, writeResults } from './lib.js';
 
 type Jobs = { 'bench.job': { orderId: string; amount: number }; 'bench.tick': null };
-type Feature = 'baseline' | 'waitFor' | 'progress' | 'log' | 'otel' | 'dedupe' | 'dedupe hit' | 'remove true' | 'remove count' | 'remove age';
+type Feature = 'baseline' | 'options' | 'waitFor' | 'progress' | 'log' | 'otel' | 'dedupe' | 'dedupe hit' | 'remove true' | 'remove count' | 'remove age';
 
 const N = 20_000;
 const ROUNDS = 7;
@@ -35,6 +37,7 @@ const T0 = Date.UTC(2027, 0, 1);
 
 const handlers: Record<Feature, (job: JobContext<Jobs['bench.job'], 'bench.job'>) => unknown> = {
   baseline: () => undefined,
+  options: () => undefined,
   waitFor: () => 1,
   progress: (job) => job.progress(1),
   log: (job) => job.log('step'),
@@ -58,6 +61,8 @@ function optionsOf(feature: Feature, i: number): ScheduleOptions | undefined {
       return { removeOnComplete: { count: 100 } };
     case 'remove age':
       return { removeOnComplete: { ageMs: 1 } };
+    case 'options':
+      return { priority: 1 };
     default:
       return undefined;
   }
@@ -116,7 +121,7 @@ async function readSide(rows: Row[]): Promise<void> {
 }
 
 export async function run(_opts: BenchOptions): Promise<void> {
-  const features: Feature[] = ['baseline', 'waitFor', 'progress', 'log', 'otel', 'dedupe', 'dedupe hit', 'remove true', 'remove count', 'remove age'];
+  const features: Feature[] = ['baseline', 'options', 'waitFor', 'progress', 'log', 'otel', 'dedupe', 'dedupe hit', 'remove true', 'remove count', 'remove age'];
   const walls = new Map<Feature, number[]>(features.map((f) => [f, []]));
   const cpus = new Map<Feature, number[]>(features.map((f) => [f, []]));
   for (let r = -1; r < ROUNDS; r++) {

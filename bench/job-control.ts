@@ -4,10 +4,16 @@
  * VirtualClock (no timer noise), N one-off jobs due at once per round:
  *
  * - baseline: no feature used (the path every other bench measures);
+ * - options: `{ priority: 1 }`, the path every call with options takes (the
+ *   reference for dedupe and removeOnComplete, which are options);
  * - waitFor: a `waitFor()` per job, made before the jobs run;
  * - progress / log: each handler awaits one `job.progress()` / `job.log()`;
  * - otel: the scheduler instrumented with godelayq/otel on the SDK's
- *   BasicTracerProvider and MeterProvider (spans made, no exporter).
+ *   BasicTracerProvider and MeterProvider (spans made, no exporter);
+ * - dedupe: each job scheduled with its own dedupe window (every call
+ *   creates: the window's cost); dedupe hit: a second call per job inside
+ *   its window (throttled: the cost of a call that creates nothing);
+ * - removeOnComplete true / { count: 100 } / { ageMs: 1 }: per-job retention.
  * Then the read-side calls: `listSchedules()` over 1000 schedules beside
  * 10 000 one-off jobs, and `nextRuns()` previews. Then, when redis-server is
  * installed, the cost of the `pause({ everywhere: true })` check in
@@ -24,7 +30,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { instrument } from '../src/otel.js';
 import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
-import type { JobContext } from '../src/types.js';
+import type { JobContext, ScheduleOptions } from '../src/types.js';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { CLAIM } from '../src/store/redis/scripts.js';
@@ -33,7 +39,7 @@ import { startRedis } from '../test/redis-server.js';
 import { type BenchOptions, type Row, fmt, isMain, median, printTable, writeResults } from './lib.js';
 
 type Jobs = { 'bench.job': { orderId: string; amount: number }; 'bench.tick': null };
-type Feature = 'baseline' | 'waitFor' | 'progress' | 'log' | 'otel';
+type Feature = 'baseline' | 'options' | 'waitFor' | 'progress' | 'log' | 'otel' | 'dedupe' | 'dedupe hit' | 'remove true' | 'remove count' | 'remove age';
 
 const N = 20_000;
 const ROUNDS = 7;
@@ -41,11 +47,36 @@ const T0 = Date.UTC(2027, 0, 1);
 
 const handlers: Record<Feature, (job: JobContext<Jobs['bench.job'], 'bench.job'>) => unknown> = {
   baseline: () => undefined,
+  options: () => undefined,
   waitFor: () => 1,
   progress: (job) => job.progress(1),
   log: (job) => job.log('step'),
   otel: () => undefined,
+  dedupe: () => undefined,
+  'dedupe hit': () => undefined,
+  'remove true': () => undefined,
+  'remove count': () => undefined,
+  'remove age': () => undefined,
 };
+
+/** The schedule options of job i for a feature (undefined: the plain hot path). */
+function optionsOf(feature: Feature, i: number): ScheduleOptions | undefined {
+  switch (feature) {
+    case 'dedupe':
+    case 'dedupe hit':
+      return { dedupe: { key: `k${i}`, ttlMs: 60_000 } };
+    case 'remove true':
+      return { removeOnComplete: true };
+    case 'remove count':
+      return { removeOnComplete: { count: 100 } };
+    case 'remove age':
+      return { removeOnComplete: { ageMs: 1 } };
+    case 'options':
+      return { priority: 1 };
+    default:
+      return undefined;
+  }
+}
 
 /** One round: N jobs scheduled, fired, settled (and awaited, for waitFor). Wall and CPU µs per job. */
 async function round(feature: Feature, n: number): Promise<{ wall: number; cpu: number }> {
@@ -60,8 +91,10 @@ async function round(feature: Feature, n: number): Promise<{ wall: number; cpu: 
   const t0 = process.hrtime.bigint();
   const waits: Promise<unknown>[] = [];
   for (let i = 0; i < n; i++) {
-    const job = await scheduler.scheduleIn('bench.job', 0, { orderId: `ord-${i}`, amount: i + 0.5 });
+    const options = optionsOf(feature, i);
+    const job = await scheduler.scheduleIn('bench.job', 0, { orderId: `ord-${i}`, amount: i + 0.5 }, options);
     if (feature === 'waitFor') waits.push(scheduler.waitFor(job));
+    if (feature === 'dedupe hit') await scheduler.scheduleIn('bench.job', 0, { orderId: `ord-${i}`, amount: i + 0.5 }, options);
   }
   await clock.advance(0);
   await drained;
@@ -166,7 +199,7 @@ export async function claimPauseCheck(rows: Row[]): Promise<void> {
 }
 
 export async function run(_opts: BenchOptions): Promise<void> {
-  const features: Feature[] = ['baseline', 'waitFor', 'progress', 'log', 'otel'];
+  const features: Feature[] = ['baseline', 'options', 'waitFor', 'progress', 'log', 'otel', 'dedupe', 'dedupe hit', 'remove true', 'remove count', 'remove age'];
   const walls = new Map<Feature, number[]>(features.map((f) => [f, []]));
   const cpus = new Map<Feature, number[]>(features.map((f) => [f, []]));
   for (let r = -1; r < ROUNDS; r++) {

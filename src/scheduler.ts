@@ -78,6 +78,7 @@ import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type W
 import { MemoryStore } from './store/memory.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
 import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
+import { removePolicy, removes, withRemoval, type RemovalPolicies } from './control/removal-option.js';
 import type {
   CronOptions,
   EveryOptions,
@@ -138,6 +139,10 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly strict: boolean;
   private readonly holdProcess: boolean;
   private readonly handlers = new Map<string, HandlerEntry>();
+  /** The scheduler's `removeOnComplete` / `removeOnFail` (constructor options). */
+  private readonly removalDefaults: RemovalPolicies;
+  /** Some constructor or register call gave a removal policy: finished records are checked against them. */
+  private removalInUse = false;
   private readonly rateLimits = new RateLimits();
   private readonly streams = new Set<EventStream<SchedulerEvent<Jobs, Results>>>();
   private readonly dispatcher: Dispatcher;
@@ -188,6 +193,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     this.remoteIn = o.remoteEvents === true;
     if (this.remoteIn) this.requireFeature('remoteEvents', 'options.remoteEvents: true', 'RedisStore');
     this.remoteOut = this.store.features?.remoteEvents === true && typeof this.store.publishEvent === 'function' && typeof this.store.eventListeners === 'function';
+    this.removalDefaults = this.removalPolicies(o, 'options') ?? {};
     const host: DispatchHost = {
       store: this.store,
       clock: this.times,
@@ -203,6 +209,9 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
       keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? keepLogs,
+      // No policy anywhere (the usual case): the finished record goes as it is.
+      finished: (record) =>
+        record.retain === undefined && !this.removalInUse ? record : withRemoval(record, this.handlers.get(record.name)?.removal, this.removalDefaults),
       wants: (type) => this.wants(type as keyof SchedulerEvents<Jobs, Results>),
     };
     this.dispatcher = new Dispatcher(host, idFactory());
@@ -232,6 +241,17 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     };
   }
 
+  /** `removeOnComplete` / `removeOnFail` of constructor or register options `o`, validated; refused by a store without removal. */
+  private removalPolicies(o: Record<string, unknown>, what: string): RemovalPolicies | undefined {
+    if (o.removeOnComplete === undefined && o.removeOnFail === undefined) return undefined;
+    const policies: RemovalPolicies = {};
+    if (o.removeOnComplete !== undefined) policies.complete = removePolicy(o.removeOnComplete, `${what}.removeOnComplete`);
+    if (o.removeOnFail !== undefined) policies.fail = removePolicy(o.removeOnFail, `${what}.removeOnFail`);
+    if (removes(policies.complete) || removes(policies.fail)) this.requireFeature('removal', `${what}.${removes(policies.complete) ? 'removeOnComplete' : 'removeOnFail'}`);
+    this.removalInUse = true;
+    return policies;
+  }
+
   /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`): an option is never silently ignored. */
   private requireFeature(feature: keyof StoreFeatures, what: string, stores = 'MemoryStore, JsonFileStore, RedisStore'): void {
     if (this.store.features?.[feature] !== true) {
@@ -253,12 +273,14 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (options.retry !== undefined) validateRetry(options.retry, 'register options.retry', true);
     const rateLimit = options.rateLimit === undefined ? undefined : checkRateLimit(options.rateLimit, 'register options.rateLimit');
     if (rateLimit !== undefined) this.requireFeature('rateLimits', 'register options.rateLimit');
+    const removal = this.removalPolicies(o, 'register options');
     this.handlers.set(name, {
       fn: handler as HandlerEntry['fn'],
       concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
       retry: options.retry,
       timeout: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'register options.timeout'),
       keepLogs: options.keepLogs === undefined ? undefined : checkKeepLogs(options.keepLogs, 'register options.keepLogs', this.store),
+      removal,
     });
     this.rateLimits.set(name, rateLimit);
     this.dispatcher.handlerRegistered(name);
@@ -530,7 +552,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } finally {
       this.dispatcher.arm();
     }
-    return results.map((result) => this.afterInsert(result, write));
+    return results.map((result, i) => this.afterInsert(result, write, requests[i]?.dedupe !== undefined));
   }
 
   /**
@@ -578,7 +600,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       // Nothing to wait for: the job is recorded (and indexed) before this returns.
       const result = insertSync.call(this.store, [request])[0] as InsertResult;
       this.dispatcher.arm();
-      return Promise.resolve(this.afterInsert(result, write));
+      return Promise.resolve(this.afterInsert(result, write, request.dedupe !== undefined));
     }
     return this.insertAsync(request, write);
   }
@@ -591,10 +613,11 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } finally {
       this.dispatcher.arm();
     }
-    return this.afterInsert(results[0] as InsertResult, write);
+    return this.afterInsert(results[0] as InsertResult, write, request.dedupe !== undefined);
   }
 
-  private afterInsert(result: InsertResult, write: StoreWriteOptions): JobInfoOf<Jobs, Results> {
+  private afterInsert(result: InsertResult, write: StoreWriteOptions, dedupe = false): JobInfoOf<Jobs, Results> {
+    if (dedupe) return this.afterDedupe(result);
     // In a transaction the replaced attempt is told when it commits (a rollback keeps it).
     if (result.previous?.state === 'running' && !write.db) this.dispatcher.replaced(result.previous.id);
     if (result.outcome === 'kept') {
@@ -603,6 +626,18 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     }
     if (this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(result.record) }));
     return this.info(result.record);
+  }
+
+  /** What a call with a dedupe window resolves with: the job, and `dedupe` saying what the window did. */
+  private afterDedupe(result: InsertResult): JobInfoOf<Jobs, Results> {
+    const record = result.record;
+    if (result.outcome === 'debounced') {
+      const previousRunAt = new Date(result.previous?.runAt ?? record.runAt);
+      this.publish('rescheduled', () => ({ job: this.info(record), previousRunAt }));
+    } else if (result.outcome !== 'throttled' && this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(record) }));
+    const info = this.info(result.outcome === 'throttled' ? this.dispatcher.current(record) : record);
+    info.dedupe = result.outcome === 'throttled' || result.outcome === 'debounced' ? result.outcome : 'created';
+    return info;
   }
 
   // ------------------------------------------------------------- operations

@@ -19,8 +19,10 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
+import { DedupeWindows, openAt, opened, windowOutcome } from './dedupe.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
+import { Removals } from './removal.js';
 import { SLOT, patchRecord, shiftDue, withReport } from './record.js';
 import { Retention } from './retention.js';
 
@@ -77,6 +79,12 @@ export class LocalState {
   private readonly groups = new GroupLanes();
   /** Start windows of rate-limited names, and names pushed back (rate-limits.ts). */
   readonly rates = new RateWindows();
+  /** Open dedupe windows by (name, key) (dedupe.ts). */
+  readonly windows = new DedupeWindows();
+  /** Per-job retention: expiries and count lists (removal.ts). */
+  private readonly removals = new Removals();
+  /** An undo is being applied: no removal runs (the state restored kept its own). */
+  private restoring = false;
   /** Completed and cancelled records, oldest first. */
   private readonly finished = new Retention();
   private readonly dead = new Retention();
@@ -115,6 +123,7 @@ export class LocalState {
     const dead: JobRecord[] = [];
     for (const r of records) {
       this.byId.set(r.id, r);
+      if (r.dedupe !== undefined) this.windows.track(r, this.byId);
       this.tally[r.state]++;
       if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
       if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
@@ -130,8 +139,14 @@ export class LocalState {
     this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
     for (const [job, handle] of this.due.entries()) setSlot(job, handle);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
-    for (const r of finished.sort(byFinish)) this.finished.push(r, this.byId.get(r.id) === r);
-    for (const r of dead.sort(byFinish)) this.dead.push(r, this.byId.get(r.id) === r);
+    for (const r of finished.sort(byFinish)) {
+      this.finished.push(r, this.byId.get(r.id) === r);
+      if (r.removal !== undefined && r.state === 'completed') this.removals.add(r, this.byId);
+    }
+    for (const r of dead.sort(byFinish)) {
+      this.dead.push(r, this.byId.get(r.id) === r);
+      if (r.removal !== undefined) this.removals.add(r, this.byId);
+    }
   }
 
   clear(): void {
@@ -140,6 +155,8 @@ export class LocalState {
     this.ready.clear();
     this.readyLast.clear();
     this.groups.clear();
+    this.windows.clear();
+    this.removals.clear();
     this.promotedAt = -Infinity;
     this.restored = false;
     this.finished.clear();
@@ -164,6 +181,7 @@ export class LocalState {
     if (inverse) inverse.push(old ? { op: 'put', job: old } : { op: 'del', id });
     if (old) this.unindex(old);
     if (change.op === 'del') {
+      if (old?.dedupe !== undefined) this.windows.untrack(old);
       this.byId.delete(id);
       this.groups.changed();
       return;
@@ -196,11 +214,28 @@ export class LocalState {
 
   private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
     this.byId.set(job.id, job);
+    if (job.dedupe !== undefined) this.windows.track(job);
     this.index(job);
     this.groups.changed();
     if (job.state === 'completed' || job.state === 'cancelled') {
       if (this.tally.completed + this.tally.cancelled > this.keepCompleted) this.evict(this.finished, this.keepCompleted, inverse, extra);
-    } else if (job.state === 'dead' && this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
+    } else if (job.state === 'dead') {
+      if (this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
+    } else return;
+    if ((job.removal !== undefined || this.removals.active) && !this.restoring && job.finishedAt !== undefined) this.retire(job, job.finishedAt, inverse, extra);
+  }
+
+  /** Removes what per-job retention says is due now that `job` finished (removal.ts). */
+  private retire(job: JobRecord, now: number, inverse?: Change[], extra?: Change[]): void {
+    for (const old of this.removals.due(job, now, this.byId)) {
+      if (this.byId.get(old.id) !== old) continue;
+      if (inverse) inverse.push({ op: 'put', job: old });
+      // Its retention-queue entry stays behind (unindex counts it stale) and is skipped when reached.
+      this.unindex(old);
+      this.byId.delete(old.id);
+      if (old.dedupe !== undefined) this.windows.untrack(old);
+      if (extra) extra.push({ op: 'del', id: old.id });
+    }
   }
 
   /**
@@ -213,11 +248,13 @@ export class LocalState {
     this.restored = true;
     const { keepCompleted, keepDead } = this;
     this.keepCompleted = this.keepDead = Infinity;
+    this.restoring = true;
     try {
       this.apply(change);
     } finally {
       this.keepCompleted = keepCompleted;
       this.keepDead = keepDead;
+      this.restoring = false;
     }
   }
 
@@ -237,6 +274,7 @@ export class LocalState {
       this.unindex(job);
       retention.stale--; // unindex counted this entry as left behind; it is gone instead
       this.byId.delete(job.id);
+      if (job.dedupe !== undefined) this.windows.untrack(job);
       if (extra) extra.push({ op: 'del', id: job.id });
     }
   }
@@ -253,10 +291,12 @@ export class LocalState {
       case 'cancelled':
         this.finished.push(job);
         this.finished.tidy(this.tally.completed + this.tally.cancelled, this.byId);
+        if (job.removal !== undefined) this.removals.add(job, this.byId);
         break;
       case 'dead':
         this.dead.push(job);
         this.dead.tidy(this.tally.dead, this.byId);
+        if (job.removal !== undefined) this.removals.add(job, this.byId);
         break;
       case 'running':
         if (job.group !== undefined) this.groups.started(job.group, 1);
@@ -277,9 +317,11 @@ export class LocalState {
       case 'cancelled':
         // Left in its retention queue: skipped when reached (Retention).
         this.finished.stale++;
+        if (job.removal !== undefined) this.removals.left(job);
         break;
       case 'dead':
         this.dead.stale++;
+        if (job.removal !== undefined) this.removals.left(job);
         break;
       case 'running':
         if (job.group !== undefined) this.groups.started(job.group, -1);
@@ -503,7 +545,7 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  */
 export abstract class LocalStore implements Store {
   /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true, dedupe: true, removal: true };
 
   /**
    * `pause({ everywhere: true })`: one process uses a local store, so this
@@ -633,7 +675,7 @@ export abstract class LocalStore implements Store {
    */
   protected insertNow(requests: readonly InsertRequest[]): InsertResult[] {
     const single = requests.length === 1 ? requests[0] : undefined;
-    if (single && single.record.state === 'scheduled' && !this.state.byId.has(single.record.id)) {
+    if (single && single.record.state === 'scheduled' && single.dedupe === undefined && !this.state.byId.has(single.record.id)) {
       // Hot path: one new job. The store owns the record it is given.
       const job = single.record as JobRecord;
       job.seq = this.state.nextSeq++;
@@ -651,8 +693,25 @@ export abstract class LocalStore implements Store {
     const results: InsertResult[] = [];
     const changes: Change[] = [];
     const pending = new Map<string, JobRecord>();
+    /** Windows this batch opened or debounced: name → key → job. */
+    let windowJobs: Map<string, Map<string, JobRecord>> | undefined;
     let seq = this.state.nextSeq;
-    for (const { record, onDuplicate } of requests) {
+    for (const { record, onDuplicate, dedupe } of requests) {
+      if (dedupe !== undefined) {
+        // A job this batch wrote before (scheduleMany refuses two items of one window; a store caller may not).
+        const now = record.createdAt;
+        const current = openAt(windowJobs?.get(record.name)?.get(dedupe.key), record.name, dedupe, now) ?? this.state.windows.open(record.name, dedupe, now, this.state.byId);
+        const inside = current === undefined ? undefined : windowOutcome(pending.get(current.id) ?? current, record, dedupe);
+        if (inside !== undefined) {
+          results.push(inside);
+          if (inside.outcome === 'debounced') {
+            pending.set(inside.record.id, inside.record);
+            changes.push({ op: 'put', job: inside.record });
+            (windowJobs ??= new Map()).set(record.name, (windowJobs.get(record.name) ?? new Map<string, JobRecord>()).set(dedupe.key, inside.record));
+          }
+          continue;
+        }
+      }
       const existing = pending.get(record.id) ?? this.state.get(record.id);
       if (existing) {
         if (onDuplicate === 'reject') throw new DuplicateJobError(record.id);
@@ -669,6 +728,10 @@ export abstract class LocalStore implements Store {
         }
       }
       const job: JobRecord = patchRecord(record as JobRecord, { seq: seq++ });
+      if (dedupe !== undefined) {
+        opened(job, record, dedupe);
+        (windowJobs ??= new Map()).set(record.name, (windowJobs.get(record.name) ?? new Map<string, JobRecord>()).set(dedupe.key, job));
+      }
       pending.set(job.id, job);
       changes.push({ op: 'put', job });
       results.push(existing ? { record: job, outcome: 'replaced', previous: existing } : { record: job, outcome: 'inserted' });

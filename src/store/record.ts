@@ -53,7 +53,7 @@ export function scheduledRecord(id: string, name: string, payload: JsonValue, ru
 }
 
 /** Fields patchRecord only copies from the record: reports are set with withReport, the trace context at insert. */
-type CopiedOnly = 'progress' | 'logs' | 'trace';
+type CopiedOnly = 'progress' | 'logs' | 'trace' | 'dedupe' | 'retain' | 'removal';
 
 /**
  * `j` with `p` applied, built as one fixed-order literal. Never `{ ...record,
@@ -99,6 +99,10 @@ export function patchRecord(j: JobRecord, p: { [K in Exclude<keyof JobRecord, Co
     r.group = j.group;
     if (j.groupConcurrency !== undefined) r.groupConcurrency = j.groupConcurrency;
   }
+  if (j.dedupe !== undefined) r.dedupe = j.dedupe;
+  if (j.retain !== undefined) r.retain = j.retain;
+  // A removal applies to a finished record only: a revived or rescheduled one drops it.
+  if (j.removal !== undefined && (r.state === 'completed' || r.state === 'dead')) r.removal = j.removal;
   return r;
 }
 

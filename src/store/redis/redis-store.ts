@@ -40,7 +40,7 @@
 import { randomBytes } from 'node:crypto';
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
-import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, PauseState, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
+import type { ClaimRequest, ClaimResult, DedupeRequest, InsertRequest, InsertResult, JobRecord, LostReason, PauseState, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
 import { Batcher, type ItemOutcome } from './batcher.js';
 import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
 import { Connection, scriptFailure } from './connection.js';
@@ -74,6 +74,11 @@ const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lea
 
 type Reply = unknown[];
 
+/** The INSERT mode of a request with a dedupe window (see scripts.ts). */
+function dedupeMode(d: DedupeRequest): string {
+  return `d${d.mode === 'throttle' ? 'T' : 'D'}:${d.ttlMs}:${d.key}`;
+}
+
 interface InsertItem {
   request: InsertRequest;
   fields: string[];
@@ -88,6 +93,15 @@ interface SettleItem {
   /** 'F': `values` are the whole record's fields; 'D': field/value changes against the record as claimed. */
   mode: 'F' | 'D';
   values: string[];
+  /** Per-job retention of a completed or dead outcome (see RETIRE in scripts.ts), '' otherwise. */
+  removal: string;
+}
+
+/** The SETTLE retention argument of outcome `next`: `<c|d>|<finishedAt>|<at>|<count>`, '' when it does not finish the job. */
+function removalArg(next: JobRecord): string {
+  if (next.state !== 'completed' && next.state !== 'dead') return '';
+  const r = next.removal;
+  return `${next.state === 'dead' ? 'd' : 'c'}|${next.finishedAt ?? ''}|${r?.at ?? ''}|${r?.count ?? ''}`;
 }
 
 function fieldsSize(fields: readonly string[]): number {
@@ -125,7 +139,7 @@ export class RedisStore implements Store {
   /** Many processes share it: downtime of one process is not downtime of the schedule. */
   readonly shared = true;
   /** Groups are claimed by the CLAIM script, across processes. */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true, remoteEvents: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true, remoteEvents: true, dedupe: true, removal: true };
   /** Tells this store's own pause notices and event hellos from other processes'. */
   private readonly storeId = randomBytes(9).toString('base64url');
   private readonly pause = new PauseView();
@@ -511,13 +525,16 @@ export class RedisStore implements Store {
     const args: (string | number)[] = [groups.length];
     for (const group of groups) {
       args.push(group.length);
-      for (const { request, fields } of group) args.push(request.record.id, request.onDuplicate, ...fields);
+      for (const { request, fields } of group) args.push(request.record.id, request.dedupe === undefined ? request.onDuplicate : dedupeMode(request.dedupe), ...fields);
     }
     const reply = await this.exec(INSERT, args);
     const results = reply[0] as Reply[];
     return groups.map((group, g): ItemOutcome<InsertResult[]> => {
       const r = results[g] as Reply;
       if (r[0] === 'DUP') return { ok: false, error: new DuplicateJobError(String(r[1])) };
+      if (r[0] === 'WRONGTYPE_KEY') {
+        return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(String(r[1]))} to hold a string for \`insert\` (a dedupe window), got a ${String(r[2])} (written by another program?); nothing was changed`) };
+      }
       if (r[0] === 'WRONGTYPE' || r[0] === 'WRONGTYPE_READY') {
         const key = r[0] === 'WRONGTYPE' ? this.keys.job(String(r[1])) : this.keys.ready(String(r[1]));
         return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(key)} to hold a ${r[0] === 'WRONGTYPE' ? 'hash' : 'zset'} for \`insert\`, got a ${String(r[2])} (written by another program?); nothing was changed`) };
@@ -527,7 +544,8 @@ export class RedisStore implements Store {
         ok: true,
         value: outcomes.map((o, i): InsertResult => {
           const request = (group[i] as InsertItem).request;
-          if (o[0] === 'kept') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'kept' };
+          if (o[0] === 'kept' || o[0] === 'throttled') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: o[0] };
+          if (o[0] === 'debounced') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'debounced', previous: decodeRecord(o[2] as RawHash) as JobRecord };
           const { token: _token, ...rest } = request.record as JobRecord;
           const record: JobRecord = { ...rest, seq: Number(o[1]) };
           if (o[0] === 'inserted') return { record, outcome: 'inserted' };
@@ -691,9 +709,10 @@ export class RedisStore implements Store {
     const claimed = lease?.token === token ? lease.claimed : undefined;
     // The payload an attempt was claimed with needs no second JSON.stringify, nor a second trip to Redis.
     const fields = encodeFields(next, this.maxPayloadBytes, claimed && next.payload === claimed.payload ? claimed.fields.pl : undefined);
+    const removal = removalArg(next);
     const item: SettleItem = claimed
-      ? { id, token, seq: lease?.seq ?? next.seq, retry: this.uncertain.has(token), mode: 'D', values: changedFields(fields, claimed.fields) }
-      : { id, token, seq: next.seq, retry: this.uncertain.has(token), mode: 'F', values: fields };
+      ? { id, token, seq: lease?.seq ?? next.seq, retry: this.uncertain.has(token), mode: 'D', values: changedFields(fields, claimed.fields), removal }
+      : { id, token, seq: next.seq, retry: this.uncertain.has(token), mode: 'F', values: fields, removal };
     this.leases.settling(id, token);
     let ok: boolean;
     try {
@@ -710,7 +729,7 @@ export class RedisStore implements Store {
 
   private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
     const args: (string | number)[] = [items.length];
-    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, ...item.values);
+    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, item.removal, ...item.values);
     const reply = await this.exec(SETTLE, args);
     return (reply[1] as [string, string?][]).map((r, i): ItemOutcome<boolean> => {
       const item = items[i] as SettleItem;

@@ -19,6 +19,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
+import { ReadyQueue } from './ready-queue.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
 import { SLOT, patchRecord, shiftDue, withReport } from './record.js';
@@ -65,11 +66,16 @@ function setSlot(job: JobRecord, slot: number): void {
   else Object.defineProperty(job, SLOT, { value: slot, writable: true, configurable: true });
 }
 
+/** Records that `job` waits in its name's ready queue under `handle`. */
+function setReadySlot(job: JobRecord, handle: number): void {
+  setSlot(job, -handle - 1);
+}
+
 /** In-memory indexes over a set of job records. No I/O, no clock. */
 export class LocalState {
   readonly byId = new Map<string, JobRecord>();
   private due = new QuaternaryHeap<JobRecord>();
-  private readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
+  private readonly ready = new Map<string, ReadyQueue>();
   /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
   private readonly readyLast = new Map<string, JobRecord>();
   /** Due jobs with a group, and their groups' running counts (groups.ts). */
@@ -308,7 +314,7 @@ export class LocalState {
     // The queue and last job of the name promoted last: due jobs come in runs
     // of one name, so most need no lookup (readyLast is written when the name changes).
     let name: string | undefined;
-    let queue: QuaternaryHeap<JobRecord> | undefined;
+    let queue: ReadyQueue | undefined;
     let last: JobRecord | undefined;
     for (let i = 0; ; i++) {
       let job: JobRecord;
@@ -327,7 +333,7 @@ export class LocalState {
         name = job.name;
         queue = this.ready.get(name);
         if (!queue) {
-          queue = new QuaternaryHeap<JobRecord>();
+          queue = new ReadyQueue(setReadySlot);
           this.ready.set(name, queue);
         }
         last = this.readyLast.get(name);
@@ -337,7 +343,7 @@ export class LocalState {
       // that arrives earlier than the last (a date in the past, a reschedule
       // into the past while others wait for capacity) re-sorts the queue.
       const early = queue.size > 0 && last !== undefined && before(job, last);
-      setSlot(job, -queue.push(job, -job.priority) - 1);
+      setReadySlot(job, queue.push(job, -job.priority));
       if (early) resortReady(queue);
       else last = job;
     }
@@ -406,7 +412,7 @@ export class LocalState {
     if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
     if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
     let only: string | undefined;
-    let onlyQueue: QuaternaryHeap<JobRecord> | undefined;
+    let onlyQueue: ReadyQueue | undefined;
     for (const [name, queue] of this.ready) {
       if (queue.size === 0) continue;
       if (onlyQueue !== undefined) {
@@ -423,7 +429,7 @@ export class LocalState {
     const skip = new Set<string>();
     while (jobs.length < request.limit) {
       let best: JobRecord | undefined;
-      let bestQueue: QuaternaryHeap<JobRecord> | undefined;
+      let bestQueue: ReadyQueue | undefined;
       for (const [name, queue] of this.ready) {
         if (queue.size === 0 || skip.has(name)) continue;
         if (request.capacity(name) - (taken.get(name) ?? 0) <= 0) {
@@ -470,7 +476,7 @@ function before(job: JobRecord, other: JobRecord): boolean {
  * `pick` when one name has ready jobs (the common burst): what the general
  * loop picks and reports waiting, without its per-call maps and sets.
  */
-function pickOne(name: string, queue: QuaternaryHeap<JobRecord>, request: ClaimRequest): ClaimResult {
+function pickOne(name: string, queue: ReadyQueue, request: ClaimRequest): ClaimResult {
   const capacity = request.capacity(name);
   const jobs: JobRecord[] = [];
   const n = Math.min(request.limit, capacity);
@@ -481,10 +487,10 @@ function pickOne(name: string, queue: QuaternaryHeap<JobRecord>, request: ClaimR
 }
 
 /** Re-pushes a ready queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
-function resortReady(queue: QuaternaryHeap<JobRecord>): void {
+function resortReady(queue: ReadyQueue): void {
   const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
   queue.clear();
-  for (const job of jobs) setSlot(job, -queue.push(job, -job.priority) - 1);
+  for (const job of jobs) setReadySlot(job, queue.push(job, -job.priority));
 }
 
 interface Batch {

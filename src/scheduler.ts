@@ -72,6 +72,7 @@ import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
 import { DEFAULT_KEEP_LOGS, checkKeepLogs } from './scheduler/progress.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
+import { GENERATED_IDS, type GeneratedIds } from './store/id-index.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
 import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
 import type {
@@ -199,6 +200,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       shared: this.store.shared === true,
     });
     const newId = idFactory();
+    // A local store keeps this scheduler's ids in an array by counter, not a Map entry each (store/id-index.ts).
+    (this.store as Partial<GeneratedIds>)[GENERATED_IDS]?.(newId.prefix);
     this.requests = {
       now: () => this.times.now(),
       newId,

@@ -89,7 +89,7 @@ test('ReadyQueue keeps FIFO order across a switch to a heap and back', () => {
   const queue = new ReadyQueue((j, h) => moved.push([j.id, h]));
   const jobs = Array.from({ length: 5 }, (_, i) => job(i));
   for (const j of jobs.slice(0, 3)) queue.push(j, 0);
-  assert.deepEqual(moved, []);
+  assert.equal(moved.length, 0);
   queue.push(jobs[3]!, -1); // a higher priority: the FIFO's entries move into a heap, in order
   assert.deepEqual(moved.map(([id]) => id), ['j0', 'j1', 'j2']);
   queue.push(jobs[4]!, 0);

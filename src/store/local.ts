@@ -19,6 +19,7 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
+import { GENERATED_IDS, IdIndex, type GeneratedIds } from './id-index.js';
 import { ReadyQueue } from './ready-queue.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
@@ -73,7 +74,7 @@ function setReadySlot(job: JobRecord, handle: number): void {
 
 /** In-memory indexes over a set of job records. No I/O, no clock. */
 export class LocalState {
-  readonly byId = new Map<string, JobRecord>();
+  readonly byId = new IdIndex();
   private due = new QuaternaryHeap<JobRecord>();
   private readonly ready = new Map<string, ReadyQueue>();
   /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
@@ -153,10 +154,12 @@ export class LocalState {
     this.nextSeq = 1;
   }
 
-  /** Adds a job whose id is known to be absent (hot path of insert). */
-  insertNew(job: JobRecord): void {
-    this.byId.set(job.id, job);
+  /** Adds a scheduled job as number `seq` unless its id is taken (hot path of insert); false when taken. */
+  insertNew(job: JobRecord, seq: number): boolean {
+    if (!this.byId.add(job)) return false;
+    job.seq = seq;
     this.index(job);
+    return true;
   }
 
   /**
@@ -506,7 +509,7 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  * Store engine for stores that keep every job in this process. Subclasses
  * supply `persist` (and optionally `openStorage` / `closeStorage`).
  */
-export abstract class LocalStore implements Store {
+export abstract class LocalStore implements Store, GeneratedIds {
   /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
   readonly features: StoreFeatures = { groups: true, rateLimits: true };
 
@@ -535,6 +538,11 @@ export abstract class LocalStore implements Store {
 
   protected closeStorage(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** The scheduler's generated ids are `prefix` + a counter: they are indexed without a Map entry (IdIndex). */
+  [GENERATED_IDS](prefix: string): void {
+    this.state.byId.expect(prefix);
   }
 
   async open(context: StoreContext): Promise<void> {
@@ -616,12 +624,10 @@ export abstract class LocalStore implements Store {
    */
   protected insertNow(requests: readonly InsertRequest[]): InsertResult[] {
     const single = requests.length === 1 ? requests[0] : undefined;
-    if (single && single.record.state === 'scheduled' && !this.state.byId.has(single.record.id)) {
-      // Hot path: one new job. The store owns the record it is given.
-      const job = single.record as JobRecord;
-      job.seq = this.state.nextSeq++;
-      this.state.insertNew(job);
-      return [{ record: job, outcome: 'inserted' }];
+    // Hot path: one new job. The store owns the record it is given.
+    if (single && single.record.state === 'scheduled' && this.state.insertNew(single.record as JobRecord, this.state.nextSeq)) {
+      this.state.nextSeq++;
+      return [{ record: single.record as JobRecord, outcome: 'inserted' }];
     }
     const { results, changes, seq } = this.planInsert(requests);
     this.state.nextSeq = seq;

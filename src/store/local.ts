@@ -23,7 +23,7 @@ import { GENERATED_IDS, IdIndex, type GeneratedIds } from './id-index.js';
 import { ReadyQueue } from './ready-queue.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
-import { SLOT, patchRecord, shiftDue, withReport } from './record.js';
+import { SLOT, patchRecord, runningRecord, shiftDue, withReport } from './record.js';
 import { Retention } from './retention.js';
 
 export { patchRecord };
@@ -718,7 +718,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
     this.state.promote(request.now);
     const picked = this.state.pick(request);
     if (picked.jobs.length === 0) return picked;
-    const jobs = picked.jobs.map((job): JobRecord => patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() }));
+    const jobs = picked.jobs.map((job): JobRecord => runningRecord(job, request.token()));
     await this.commit(jobs.map((job): Change => ({ op: 'put', job, keep: true })));
     return picked.retryAt === undefined ? { jobs, waiting: picked.waiting } : { jobs, waiting: picked.waiting, retryAt: picked.retryAt };
   }
@@ -735,7 +735,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
     const jobs = picked.jobs;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as JobRecord;
-      const running = patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() });
+      const running = runningRecord(job, request.token());
       jobs[i] = running;
       // Picked jobs left their ready queue already; `job` is what byId holds.
       this.state.start(job, running);

@@ -20,7 +20,7 @@ describe('godelayq usage errors and help', () => {
       [['jobs', dir, '--limit=-3'], /Expected `--limit` to be a whole number from 0/],
       [['jobs', dir, '--limit'], /Option '-n, --limit <value>' argument missing/],
       [['jobs', dir, '--prefix', 'x'], /Expected `--prefix` only with a redis:\/\/ store/],
-      [['jobs', 'http://example.com'], /Expected <store> to be a JsonFileStore folder or a redis:\/\/ URL/],
+      [['jobs', 'http://example.com'], /Expected <store> to be a JsonFileStore folder, a redis:\/\/ or a postgres:\/\/ URL/],
       [['show', dir], /show: expected <store> <id>, got no <id>/],
       [['show', dir, 'a', 'b'], /got an extra "b"/],
       [['retry', dir, 'x', '--at', 'tomorrow'], /Expected `--at` to be an ISO 8601 time/],

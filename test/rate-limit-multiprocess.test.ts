@@ -73,6 +73,8 @@ describe('rate limits across processes (RedisStore)', { skip: redisSkip }, () =>
       for (const e of others) assert.ok((e.at as number) >= at + 1500 - TOLERANCE_MS, `job ${e.id} started ${(e.at as number) - at} ms after the push-back`);
       const again = all.filter((e) => e.ev === 'start' && e.id === pushed.id);
       assert.deepEqual(again.map((e) => e.attempt), [1, 1], 'the pushed-back attempt is not counted');
+      // A worker prints `done` when the handler returns, before its settle reaches Redis.
+      await waitFor(async () => (await boss.get(pushed.id))?.state !== 'running', 20_000, 'the settle of the pushed-back job');
       assert.equal((await boss.get(pushed.id))?.state, 'completed');
     });
   });

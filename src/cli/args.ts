@@ -19,6 +19,7 @@ export const COMMON: OptionSpec = {
 /** Options of commands that open a store. */
 export const STORE_OPTIONS: OptionSpec = {
   prefix: { type: 'string' },
+  schema: { type: 'string' },
 };
 
 export interface Parsed {

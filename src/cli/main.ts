@@ -24,14 +24,15 @@ Read (never takes a JsonFileStore's LOCK, never writes; safe while an app runs):
   show <store> <id>                                 one job in full
   stats <store>                                     counts per state and name
 
-Change (Redis: live; a JsonFileStore folder: only while no process holds it):
+Change (Redis, PostgreSQL: live; a JsonFileStore folder: only while no process holds it):
   retry <store> <id> [--at ISO | --in 5m]           dead/cancelled job back to scheduled
   cancel <store> <id>                               cancel a scheduled or running job
   reschedule <store> <id> (--at ISO | --in 5m)      move a scheduled job
 
   cron '<expression>' [--tz zone] [-n 10]           next runs, DST changes marked
 
-<store> is a JsonFileStore folder or a redis:// URL (with --prefix <prefix>).
+<store> is a JsonFileStore folder, a redis:// URL (with --prefix <prefix>) or a
+postgres:// URL (with --schema <schema>).
 Every command takes --json (output for scripts) and --help.
 
 Exit codes: 0 ok, 1 usage error, 2 job not found, 3 store locked or

@@ -346,7 +346,7 @@ export class Dispatcher {
         const free = this.host.concurrency - this.attempts.running;
         if (free <= 0 || !this.active || this.paused || this.rebasing()) break;
         const now = this.host.clock.now();
-        const request: ClaimRequest = { now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken };
+        const request: ClaimRequest = { now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken, ahead: true };
         this.host.rateLimits.apply(request);
         const claimed = await this.track(this.host.store.claim(request));
         waiting = claimed.waiting;

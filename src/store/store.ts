@@ -129,6 +129,14 @@ export interface ClaimRequest {
   /** Token generator for claimed attempts. */
   token: () => string;
   /**
+   * The caller claims again as soon as a `settle` of its resolves (a
+   * Scheduler does, for the slot the outcome frees). A shared store may then
+   * claim due jobs for those slots in the settle's own round trip and hand
+   * them to that next claim; they are `running` from that moment, as if
+   * claimed then. Later calls of `capacity` and `token` may be made then.
+   */
+  ahead?: boolean;
+  /**
    * Optional: the start-rate limit of a job name (register's `rateLimit`),
    * undefined for none. Left out when no name has one (the fast path).
    */

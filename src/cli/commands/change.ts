@@ -1,6 +1,6 @@
 /**
  * `godelayq retry|cancel|reschedule <store> <id>`: change one job. Through
- * Redis live (a scheduler picks the change up at once); on a JsonFileStore
+ * Redis or PostgreSQL live (a scheduler picks the change up at once); on a JsonFileStore
  * folder only when no live process holds it (its LOCK is taken as an app
  * takes it; a held one exits 3 naming the holder).
  */
@@ -11,8 +11,10 @@ import { CliError, EXIT, UsageError } from '../exit.js';
 import { openWriter, parseTarget } from '../open-store.js';
 import { jobJson, out, printJson, time } from '../output.js';
 
-const COMMON_HELP = `  <store>            a JsonFileStore folder (only while no process holds it), or a redis:// URL (live)
+const COMMON_HELP = `  <store>            a JsonFileStore folder (only while no process holds it), or a
+                     redis:// or postgres:// URL (live)
   --prefix <prefix>  key prefix of a RedisStore (default godelayq)
+  --schema <schema>  schema of a PostgresStore (default godelayq)
   --json             the changed job as JSON: { job }
 
 Exit codes: 2 no such job, 3 store locked by a live process (or unreachable),
@@ -46,7 +48,7 @@ export async function changeCommand(kind: Kind, argv: readonly string[]): Promis
   const parsed = parse(kind, argv, kind === 'cancel' ? STORE_OPTIONS : { ...STORE_OPTIONS, at: { type: 'string' }, in: { type: 'string' } });
   if (parsed.values.help) return out(HELP[kind]);
   const [store, id] = positionals(kind, parsed, ['store', 'id']) as [string, string];
-  const target = parseTarget(store, parsed.values.prefix as string | undefined);
+  const target = parseTarget(store, parsed.values);
   // Check the arguments before opening (and locking) anything.
   parseWhen(parsed.values, Date.now());
   if (kind === 'reschedule' && parsed.values.at === undefined && parsed.values.in === undefined) {
@@ -64,7 +66,7 @@ export async function changeCommand(kind: Kind, argv: readonly string[]): Promis
 }
 
 async function apply(kind: Kind, store: Store, id: string, values: Record<string, string | boolean | undefined>): Promise<JobRecord> {
-  // Times in the store's frame: a RedisStore answers with its server's clock.
+  // Times in the store's frame: a RedisStore or PostgresStore answers with its server's clock.
   const now = store.now?.() ?? Date.now();
   const when = parseWhen(values, now);
   if (kind === 'retry') return store.revive(id, when ?? now);

@@ -9,11 +9,12 @@ export const JOBS_HELP = `Usage: godelayq jobs <store> [--state <states>] [--nam
 Lists jobs in due-time order. Read-only: never takes a JsonFileStore's LOCK and
 never writes, so it is safe while an app runs the store.
 
-  <store>            a JsonFileStore folder, or a redis:// URL
+  <store>            a JsonFileStore folder, a redis:// or a postgres:// URL
   --state <states>   scheduled, running, completed, dead or cancelled (comma-separated)
   --name <name>      only jobs of this name
   --limit <n>        at most n jobs (default 100; 0 = all)
   --prefix <prefix>  key prefix of a RedisStore (default godelayq)
+  --schema <schema>  schema of a PostgresStore (default godelayq)
   --json             JSON for scripts: { jobs, shown, matched, source }
 `;
 
@@ -24,7 +25,7 @@ export async function jobsCommand(argv: readonly string[]): Promise<void> {
   const states = parseStates(parsed.values.state as string | undefined);
   const limit = parseInteger(parsed.values.limit as string | undefined, '--limit', 100, 0);
   const name = parsed.values.name as string | undefined;
-  const reader = await openReader(parseTarget(store as string, parsed.values.prefix as string | undefined));
+  const reader = await openReader(parseTarget(store as string, parsed.values));
   try {
     const { jobs, matched } = await reader.list({ name, states, limit });
     const source = sourceInfo(reader);

@@ -7,7 +7,7 @@ import type { StoreReader } from '../open-store.js';
 
 export interface SourceInfo {
   store: string;
-  kind: 'json-file' | 'redis';
+  kind: 'json-file' | 'redis' | 'postgres';
   /** JsonFileStore: the point in the journals the jobs shown reflect. */
   readPoint?: { journal: string; generation: number; offset: number; size: number; tailBytes: number };
   snapshot?: { file: string; generation: number };

@@ -11,6 +11,7 @@ Shows one job: its state, times, attempts, last error, payload and result.
 Read-only (no LOCK taken, nothing written). Exit code 2 when there is no such job.
 
   --prefix <prefix>  key prefix of a RedisStore (default godelayq)
+  --schema <schema>  schema of a PostgresStore (default godelayq)
   --json             the job as JSON: { job, source }
 `;
 
@@ -18,7 +19,7 @@ export async function showCommand(argv: readonly string[]): Promise<void> {
   const parsed = parse('show', argv, STORE_OPTIONS);
   if (parsed.values.help) return out(SHOW_HELP);
   const [store, id] = positionals('show', parsed, ['store', 'id']) as [string, string];
-  const reader = await openReader(parseTarget(store, parsed.values.prefix as string | undefined));
+  const reader = await openReader(parseTarget(store, parsed.values));
   try {
     const job = await reader.get(id);
     const source = sourceInfo(reader);

@@ -11,6 +11,7 @@ Counts jobs per state (and, for a JsonFileStore folder, per job name), with the
 next due time. Read-only (no LOCK taken, nothing written).
 
   --prefix <prefix>  key prefix of a RedisStore (default godelayq)
+  --schema <schema>  schema of a PostgresStore (default godelayq)
   --json             { counts, total, nextDueAt, names?, source }
 `;
 
@@ -21,7 +22,7 @@ export async function statsCommand(argv: readonly string[]): Promise<void> {
   const parsed = parse('stats', argv, STORE_OPTIONS);
   if (parsed.values.help) return out(STATS_HELP);
   const [store] = positionals('stats', parsed, ['store']) as [string];
-  const reader = await openReader(parseTarget(store, parsed.values.prefix as string | undefined));
+  const reader = await openReader(parseTarget(store, parsed.values));
   try {
     const c = reader.counts();
     const counts = { scheduled: c.scheduled, running: c.running, completed: c.completed, dead: c.dead, cancelled: c.cancelled, recurring: c.recurring };

@@ -47,9 +47,18 @@ export interface PostgresStoreOptions {
    * @default 5000
    */
   commandTimeoutMs?: number;
+  /**
+   * Open for reading only (`get`, `list`, `counts`, `nextDueAt`), as an
+   * inspection tool does beside running schedulers: the schema must exist
+   * (it is not created or migrated), no LISTEN, no timers, no lease
+   * recovery, nothing written (the pool the store opens runs every
+   * transaction read-only); every other call rejects.
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
-const OPTION_KEYS = new Set(['pool', 'connectionString', 'poolConfig', 'schema', 'leaseMs', 'pollMs', 'settleRetryMs', 'commandTimeoutMs']);
+const OPTION_KEYS = new Set(['pool', 'connectionString', 'poolConfig', 'schema', 'leaseMs', 'pollMs', 'settleRetryMs', 'commandTimeoutMs', 'readOnly']);
 
 export interface ResolvedOptions {
   pool: Pool | undefined;
@@ -60,6 +69,7 @@ export interface ResolvedOptions {
   pollMs: number;
   settleRetryMs: number;
   commandTimeoutMs: number;
+  readOnly: boolean;
 }
 
 /** Lower-case SQL identifier, short enough for `<schema>.wake` to stay a channel name (63 bytes). */
@@ -89,6 +99,9 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
   if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
     throw new ValidationError(`Expected \`options.schema\` to be a lower-case SQL name (a-z, 0-9, _; at most 50 characters, not starting with a digit), got ${show(schema)}`);
   }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {
+    throw new ValidationError(`Expected \`options.readOnly\` to be a boolean, got ${show(options.readOnly)}`);
+  }
   return {
     pool,
     connectionString: options.connectionString,
@@ -98,5 +111,6 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
     pollMs: atLeast(options.pollMs, 2000, 10, 'options.pollMs'),
     settleRetryMs: atLeast(options.settleRetryMs, 5000, 1, 'options.settleRetryMs'),
     commandTimeoutMs: atLeast(options.commandTimeoutMs, 5000, 10, 'options.commandTimeoutMs'),
+    readOnly: options.readOnly ?? false,
   };
 }

@@ -53,6 +53,7 @@ import type {
   StoreWriteOptions,
 } from '../store.js';
 import { Batcher, type ItemOutcome } from '../redis/batcher.js';
+import { AheadBuffer, type AheadEntry } from './ahead.js';
 import { Leases, type RenewItem } from '../redis/leases.js';
 import { ServerView, type Summary } from '../redis/view.js';
 import { checkInsert, Columns, decodeRow, type JobRow } from './codec.js';
@@ -60,6 +61,7 @@ import { Database, type Queryable } from './connection.js';
 import { listQuery } from './list.js';
 import { Listener } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
+import { checkReadable, summarySql } from './read-only.js';
 import { ident, migrate } from './schema.js';
 
 export type { PostgresStoreOptions } from './options.js';
@@ -78,12 +80,15 @@ const LOCKED_BACKOFF_MS = 50;
 /** After a claim round trip failed with jobs already in hand: when to look for the rest (the scheduler waits as long after a failed claim). */
 const CLAIM_RETRY_MS = 1000;
 const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lease', 'lock']);
+/** Jobs claimed ahead that no claim took within this long go back unstarted (ahead.ts). */
+const AHEAD_TTL_MS = 250;
 
 /** The summary every function returns: [now, due, lease, ready names, scheduled, running, completed, dead, cancelled, recurring]. */
 type SqlSummary = [number, number | null, number | null, string[], number, number, number, number, number, number];
 
 interface SettleItem {
   id: string;
+  name: string;
   token: string;
   seq: number;
   again: boolean;
@@ -144,6 +149,9 @@ export class PostgresStore implements Store {
   private status: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
   private readonly inserts = new Batcher<InsertGroup, InsertResult[]>((groups) => this.flushInserts(groups), BATCH_ITEMS, BATCH_BYTES);
   private readonly settles = new Batcher<SettleItem, boolean>((items) => this.flushSettles(items), BATCH_ITEMS, BATCH_BYTES);
+  /** The last claim's capacity and tokens, when it asked for claiming ahead (ClaimRequest.ahead). */
+  private aheadRequest: Pick<ClaimRequest, 'capacity' | 'token'> | undefined;
+  private readonly ahead = new AheadBuffer(AHEAD_TTL_MS, (entries) => void this.returnAhead(entries));
 
   constructor(options: PostgresStoreOptions = {}) {
     this.options = resolveOptions(options);
@@ -154,6 +162,8 @@ export class PostgresStore implements Store {
       insert: `SELECT ${S}.insert(${params(19)}) AS r`,
       claim: `SELECT ${S}.claim(${params(6)}) AS r`,
       settle: `SELECT ${S}.settle(${params(19)}) AS r`,
+      settleClaim: `SELECT ${S}.settle_claim(${params(24)}) AS r`,
+      giveBack: `SELECT ${S}.give_back($1) AS r`,
       cancel: `SELECT ${S}.cancel(${params(4)}) AS r`,
       reschedule: `SELECT ${S}.reschedule(${params(2)}) AS r`,
       revive: `SELECT ${S}.revive(${params(2)}) AS r`,
@@ -176,15 +186,26 @@ export class PostgresStore implements Store {
     if (this.status !== 'closed') throw new StorePersistError(`Expected a closed PostgresStore to open, got one ${this.status}`);
     this.status = 'opening';
     this.context = context;
-    this.keepCompleted = context.keepCompleted;
-    this.keepDead = context.keepDead;
+    // The SQL functions take integers: anything above keeps every job anyway.
+    this.keepCompleted = Math.min(context.keepCompleted, 0x7fffffff);
+    this.keepDead = Math.min(context.keepDead, 0x7fffffff);
     this.maxPayloadBytes = context.maxPayloadBytes;
     const o = this.options;
     try {
+      const readOnly = o.readOnly ? { options: `${o.poolConfig.options ?? ''} -c default_transaction_read_only=on`.trim() } : {};
       const db = o.pool
         ? new Database(o.pool, false, o.commandTimeoutMs)
-        : Database.open({ ...(o.connectionString === undefined ? {} : { connectionString: o.connectionString }), ...o.poolConfig }, o.commandTimeoutMs);
+        : Database.open({ ...(o.connectionString === undefined ? {} : { connectionString: o.connectionString }), ...o.poolConfig, ...readOnly }, o.commandTimeoutMs);
       this.db = db;
+      if (o.readOnly) {
+        // No migration, no LISTEN, no timers, no lease recovery: the caches are filled once, by reading.
+        await checkReadable(db, o.schema);
+        const t0 = this.view.time.mono();
+        const result = await db.query<{ s: SqlSummary }>('open (read the summary)', summarySql(o.schema));
+        this.absorb((result.rows[0] as { s: SqlSummary }).s, t0, this.view.time.mono());
+        this.status = 'open';
+        return;
+      }
       await db.run('open (migrate)', (client) => migrate(client as Parameters<typeof migrate>[0], o.schema), { timeoutMs: Math.max(o.commandTimeoutMs, 30_000) });
       const listener = new Listener({
         config: db.clientConfig(),
@@ -217,6 +238,11 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.status !== 'open') return;
     this.status = 'closing';
+    if (this.options.readOnly) {
+      await this.disconnect();
+      this.status = 'closed';
+      return;
+    }
     this.pollTimer?.clear();
     this.leaseWatch?.clear();
     this.pollTimer = undefined;
@@ -224,6 +250,9 @@ export class PostgresStore implements Store {
     this.leaseWatchAt = undefined;
     this.leases.stop();
     await Promise.all([this.inserts.idle(), this.settles.idle()]);
+    this.aheadRequest = undefined;
+    // Claimed ahead and never started: back as if never claimed, not charged.
+    await this.returnAhead();
     if (this.leases.held.size > 0) {
       const ids: string[] = [];
       const tokens: string[] = [];
@@ -259,6 +288,11 @@ export class PostgresStore implements Store {
     const db = this.db;
     if (!db) throw new StorePersistError(`Expected an open PostgresStore to run \`${what}\`, got a closed one`);
     return db;
+  }
+
+  /** Refuses a change on a store opened `readOnly` (before anything is sent). */
+  private writable(what: string): void {
+    if (this.options.readOnly) throw new StorePersistError(`Expected a PostgresStore opened for writing to run \`${what}\`, got one opened with \`readOnly: true\`; nothing was changed`);
   }
 
   /**
@@ -316,6 +350,8 @@ export class PostgresStore implements Store {
   }
 
   private notifyLost(id: string, token: string, reason: LostReason): void {
+    // Claimed ahead, never started: nobody runs it, nobody is told.
+    if (this.ahead.drop(token)) return;
     if (this.recentlyLost.has(token)) return;
     this.recentlyLost.add(token);
     if (this.recentlyLost.size > RECENTLY_LOST) this.recentlyLost.delete(this.recentlyLost.values().next().value as string);
@@ -360,7 +396,7 @@ export class PostgresStore implements Store {
   /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
   private watchLeases(minWait = 0): void {
     const clock = this.context?.clock;
-    if (!clock || (this.status !== 'open' && this.status !== 'opening')) return;
+    if (!clock || (this.status !== 'open' && this.status !== 'opening') || this.options.readOnly) return;
     const at = this.view.leaseMin;
     this.leaseWatch?.clear();
     this.leaseWatch = undefined;
@@ -380,6 +416,7 @@ export class PostgresStore implements Store {
   async insert(requests: readonly InsertRequest[], options: StoreWriteOptions = {}): Promise<InsertResult[]> {
     if (requests.length === 0) return [];
     this.database('insert');
+    this.writable('insert');
     const db = transactionClient(options.db);
     // Encoded here, so a bad record fails this call alone, before anything is sent.
     const cols = new Columns(this.maxPayloadBytes);
@@ -388,6 +425,7 @@ export class PostgresStore implements Store {
       cols.add(request.record);
     }
     const group: InsertGroup = { requests: [...requests], cols };
+    await this.beforeWrite(requests.map((r) => r.record.id));
     if (db) {
       const [outcome] = await this.flushInserts([group], db);
       if (!outcome?.ok) throw outcome?.error;
@@ -448,7 +486,9 @@ export class PostgresStore implements Store {
   }
 
   async cancel(id: string, now: number, options: StoreWriteOptions = {}): Promise<JobRecord | undefined> {
+    this.writable('cancel');
     const db = transactionClient(options.db);
+    await this.beforeWrite([id]);
     const reply = await this.call<{ job: JobRow | null }>('cancel', [id, now, this.keepCompleted, this.keepDead], { db });
     if (!reply.job) return undefined;
     // Inside a transaction the attempt keeps its lease until the commit's NOTIFY says otherwise.
@@ -457,11 +497,15 @@ export class PostgresStore implements Store {
   }
 
   async reschedule(id: string, runAt: number, options: StoreWriteOptions = {}): Promise<JobRecord> {
+    this.writable('reschedule');
+    await this.beforeWrite([id]);
     const reply = await this.call<{ job?: JobRow; state?: string; missing?: true }>('reschedule', [id, runAt], { db: transactionClient(options.db) });
     return this.moved(id, reply, 'scheduled');
   }
 
   async revive(id: string, runAt: number): Promise<JobRecord> {
+    this.writable('revive');
+    await this.beforeWrite([id]);
     const reply = await this.call<{ job?: JobRow; state?: string; missing?: true }>('revive', [id, runAt]);
     return this.moved(id, reply, 'dead or cancelled');
   }
@@ -483,9 +527,25 @@ export class PostgresStore implements Store {
    * after its deadline gives its jobs back at once (as if never claimed).
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.writable('claim');
+    this.aheadRequest = request.ahead === true ? { capacity: request.capacity, token: request.token } : undefined;
     const jobs: JobRecord[] = [];
     const caps = new Map<string, number>();
     const taken = new Map<string, number>();
+    if (this.ahead.size > 0) {
+      if (this.ahead.stale) await this.returnAhead();
+      else jobs.push(...this.ahead.take(request, taken));
+      // The held jobs fill the request, or nothing else it could take was due when they were claimed: no round trip.
+      const due = this.view.dueMin;
+      const more = (due !== undefined && due <= request.now) || this.view.readyNames.some((name) => request.capacity(name) - (taken.get(name) ?? 0) > 0);
+      if (jobs.length > 0 && (jobs.length >= request.limit || !more)) {
+        this.view.lastClaimNow = request.now;
+        this.lockedUntil = undefined;
+        const waiting = this.view.readyNames.filter((name) => request.capacity(name) - (taken.get(name) ?? 0) <= 0);
+        this.view.blocked = new Set(this.view.readyNames);
+        return { jobs, waiting };
+      }
+    }
     for (const name of this.view.readyNames) this.knownNames.add(name);
     for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.view.readyNames) caps.set(name, request.capacity(name));
     this.view.lastClaimNow = request.now;
@@ -560,12 +620,13 @@ export class PostgresStore implements Store {
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
     this.database('settle');
+    this.writable('settle');
     const lease = this.leases.held.get(id);
     const claimed = lease?.token === token ? lease.claimed : undefined;
     // Encoded here: a result above the limit fails this call alone, before anything is sent.
     const cols = new Columns(this.maxPayloadBytes);
     cols.add(next, claimed !== undefined && next.payload === claimed.payload);
-    const item: SettleItem = { id, token, seq: lease?.token === token ? lease.seq : next.seq, again: this.uncertain.has(token), cols };
+    const item: SettleItem = { id, name: next.name, token, seq: lease?.token === token ? lease.seq : next.seq, again: this.uncertain.has(token), cols };
     this.leases.settling(id, token);
     let ok: boolean;
     try {
@@ -583,11 +644,34 @@ export class PostgresStore implements Store {
   private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
     const cols = new Columns(Infinity);
     for (const item of items) cols.append(item.cols);
-    const reply = await this.call<{ r: string[] }>('settle', [
+    const params: unknown[] = [
       items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.seq), items.map((i) => i.again), cols.state, cols.runAt, cols.attempt,
       cols.payload, cols.retry, cols.timeout, cols.lastError, cols.result, cols.finished, cols.recur, cols.signature, cols.lost, cols.relative,
       this.keepCompleted, this.keepDead,
-    ]);
+    ];
+    const ahead = this.aheadClaim(items);
+    type Reply = { r: string[]; jobs?: JobRow[] };
+    let reply: Reply;
+    if (ahead) {
+      const sentAt = this.leases.now();
+      try {
+        reply = await this.call<Reply>('settleClaim', [...params, ahead.tokens, ahead.names, ahead.caps, this.options.leaseMs, PROMOTE_MAX], {
+          late: (late) => this.giveBack(late.jobs),
+        });
+      } catch (error) {
+        // The outcome is unknown: if the statement committed, its claimed jobs were never started.
+        if (this.status === 'open') void this.call('giveBack', [ahead.tokens]).catch(() => undefined);
+        throw error;
+      }
+      const records: JobRecord[] = [];
+      for (const row of reply.jobs ?? []) {
+        const record = decodeRow(row);
+        if (record.token === undefined) continue;
+        records.push(record);
+        this.leases.add(record.id, record.token, record.seq, sentAt, { fields: {}, payload: record.payload });
+      }
+      this.ahead.add(records);
+    } else reply = await this.call<Reply>('settle', params);
     return reply.r.map((r, i): ItemOutcome<boolean> => {
       const item = items[i] as SettleItem;
       if (r === 'OK') return { ok: true, value: true };
@@ -597,6 +681,54 @@ export class PostgresStore implements Store {
       else this.notifyLost(item.id, item.token, reason);
       return { ok: true, value: false };
     });
+  }
+
+  /**
+   * Tokens, names and capacities of a claim for the slots the outcomes in
+   * `items` free (the last claim asked for claiming ahead), or undefined.
+   */
+  private aheadClaim(items: readonly SettleItem[]): { tokens: string[]; names: string[]; caps: number[] } | undefined {
+    const request = this.aheadRequest;
+    if (!request || this.status !== 'open') return undefined;
+    const k = Math.min(TOKENS_PER_CLAIM, items.length - this.ahead.size);
+    if (k <= 0) return undefined;
+    // A settling attempt still holds its slot in the scheduler's count; jobs already held here will take one.
+    const freed = new Map<string, number>();
+    for (const item of items) freed.set(item.name, (freed.get(item.name) ?? 0) + 1);
+    const held = this.ahead.countByName();
+    const names: string[] = [];
+    const caps: number[] = [];
+    const candidates = new Set([...freed.keys(), ...this.view.readyNames, ...(this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : [])]);
+    for (const name of candidates) {
+      const cap = Math.max(0, request.capacity(name)) + (freed.get(name) ?? 0) - (held.get(name) ?? 0);
+      if (cap <= 0) continue;
+      names.push(name);
+      caps.push(Math.min(0x7fffffff, cap));
+    }
+    if (names.length === 0) return undefined;
+    const tokens: string[] = [];
+    for (let i = 0; i < k; i++) tokens.push(request.token());
+    return { tokens, names, caps };
+  }
+
+  /** Gives back jobs claimed ahead (all held, or `entries`), unstarted and uncharged. */
+  private async returnAhead(entries: AheadEntry[] = this.ahead.drain()): Promise<void> {
+    if (entries.length === 0) return;
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    for (const { record } of entries) {
+      ids.push(record.id);
+      tokens.push(record.token as string);
+      this.leases.release(record.id, record.token);
+    }
+    if (this.db) await this.call('release', ['unstarted', ids, tokens]).catch(() => undefined);
+  }
+
+  /** A change to jobs `ids` by this process: jobs claimed ahead that it touches go back first; others may be outranked. */
+  private async beforeWrite(ids: readonly string[]): Promise<void> {
+    if (this.ahead.size === 0) return;
+    if (ids.some((id) => this.ahead.holds(id))) await this.returnAhead();
+    else this.ahead.stale = true;
   }
 
   // ------------------------------------------------------------- Store: reads

@@ -1,6 +1,7 @@
 /**
  * PostgresStore's tables, indexes and counters (migration 1), and the
- * migration runner: versioned migrations recorded in `<schema>.migrations`,
+ * migration runner (migration 2, functions-v2.ts, makes claims cheaper and
+ * adds claiming ahead): versioned migrations recorded in `<schema>.migrations`,
  * applied by whichever process opens first while the others wait on an
  * advisory lock, each in its own transaction. The functions every call runs
  * are in functions.ts (also part of the migrations).
@@ -28,6 +29,7 @@
 import type { PoolClient } from 'pg';
 import { StorePersistError } from '../../errors.js';
 import { functionsSql } from './functions.js';
+import { functionsV2Sql } from './functions-v2.js';
 
 /** `"schema"`: the validated schema name as an SQL identifier. */
 export function ident(schema: string): string {
@@ -118,7 +120,7 @@ CREATE TRIGGER jobs_count_delete AFTER DELETE ON ${S}.jobs REFERENCING OLD TABLE
 
 /** Migration n (1-based) is MIGRATIONS[n - 1]: SQL run in one transaction. Never edit a released one; add the next. */
 export function migrations(schema: string): readonly string[] {
-  return [tablesSql(schema) + functionsSql(schema)];
+  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema)];
 }
 
 /** The schema version this code speaks. */
@@ -136,7 +138,8 @@ function lockKey(schema: string): string {
   return BigInt.asIntN(64, h).toString();
 }
 
-async function appliedVersion(client: PoolClient, schema: string): Promise<number> {
+/** The schema version recorded in `<schema>.migrations` (0: none). */
+export async function appliedVersion(client: Pick<PoolClient, 'query'>, schema: string): Promise<number> {
   const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${ident(schema)}.migrations`]);
   if (exists.rows[0]?.t == null) return 0;
   const r = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${ident(schema)}.migrations`);

@@ -96,6 +96,7 @@ test('IdIndex answers like a Map', () => {
         }
       }
       assert.deepEqual(new Set(index.values()), new Set(model.values()));
+      assert.deepEqual(new Map(index), model);
       index.clear();
       assert.equal(index.size, 0);
       assert.equal([...index.values()].length, 0);

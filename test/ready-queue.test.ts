@@ -74,6 +74,7 @@ test('ReadyQueue pops in (key, push order) and removes by handle, like a heap', 
           model = [];
           queue.clear();
         }
+        queue.check();
         assert.equal(queue.size, model.length);
         assert.equal(queue.peek(), model[0]?.job);
         assert.deepEqual(new Set(queue), new Set(model.map((e) => e.job)));

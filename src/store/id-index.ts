@@ -148,6 +148,11 @@ export class IdIndex {
     }
   }
 
+  /** [id, record] pairs, as a Map iterates (values' order). */
+  *[Symbol.iterator](): IterableIterator<[string, JobRecord]> {
+    for (const job of this.values()) yield [job.id, job];
+  }
+
   /** Index in #dense of a generated id's counter (maybe past the end), or -1 when `id` is not one there. */
   #index(id: string): number {
     const prefix = this.#prefix;

@@ -113,6 +113,25 @@ export class ReadyQueue implements ReadyLane, Iterable<JobRecord> {
     this.#reset();
   }
 
+  /**
+   * Re-derives the invariants (the heap's own check in heap mode; in FIFO
+   * mode the live count, nothing before the head) and throws an Error naming
+   * the first broken one. For tests (the simulation calls it on every step).
+   */
+  check(): void {
+    if (this.#heap !== undefined) {
+      this.#heap.check();
+      return;
+    }
+    let live = 0;
+    for (let i = 0; i < this.#items.length; i++) {
+      if (this.#items[i] === undefined) continue;
+      if (i < this.#head) throw new Error(`ReadyQueue invariant broken: entry ${i} before the head ${this.#head}`);
+      live++;
+    }
+    if (live !== this.#live) throw new Error(`ReadyQueue invariant broken: ${live} entries, ${this.#live} counted`);
+  }
+
   /** Every entry, in no particular order. Do not change the queue while iterating. */
   *[Symbol.iterator](): IterableIterator<JobRecord> {
     if (this.#heap !== undefined) {

@@ -32,7 +32,11 @@ export interface GeneratedIds {
 
 /** Base-36 digits of a counter below 2^53 (36^10 > 2^51 generated ids). */
 const MAX_DIGITS = 10;
-/** An id may open a gap this long past the array's end (ids generated but never inserted). */
+/**
+ * An id may open a gap this long past the array's end, or as long as the
+ * array (ids generated but never inserted: a refused scheduleMany); a
+ * longer one goes to the Map.
+ */
 const MAX_GAP = 1024;
 /** The array is compacted only past this length. */
 const MIN_COMPACT = 4096;
@@ -178,7 +182,7 @@ export class IdIndex {
     if (i < 0) return -1;
     const dense = this.#dense;
     if (i < dense.length) return i;
-    if (i > dense.length + MAX_GAP) {
+    if (i > dense.length + Math.max(MAX_GAP, dense.length)) {
       this.#mixed = true;
       return -1;
     }

@@ -76,6 +76,7 @@ import { asksEverywhere, checkPauseOptions, type PauseOptions } from './schedule
 import { REMOTE_TYPES, decodeRemote, encodeRemote, type LocalPayload } from './scheduler/remote-events.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
+import { GENERATED_IDS, type GeneratedIds } from './store/id-index.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
 import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
 import { removePolicy, removes, withRemoval, type RemovalPolicies } from './control/removal-option.js';
@@ -225,6 +226,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       shared: this.store.shared === true,
     });
     const newId = idFactory();
+    // A local store keeps this scheduler's ids in an array by counter, not a Map entry each (store/id-index.ts).
+    (this.store as Partial<GeneratedIds>)[GENERATED_IDS]?.(newId.prefix);
     this.requests = {
       now: () => this.times.now(),
       newId,

@@ -61,11 +61,14 @@ function addTrace(capture: () => string | undefined, record: { trace?: string })
  * not concatenated: `a + b` of 13+ characters is a rope (two strings and a
  * 32-byte node, 48 B an id kept by a store); a join is one flat 24-32 B string.
  */
-export function idFactory(): () => string {
+export function idFactory(): IdFactory {
   const prefix = randomBytes(9).toString('base64url');
   let counter = 0;
-  return () => [prefix, (counter++).toString(36)].join('');
+  return Object.assign(() => [prefix, (counter++).toString(36)].join(''), { prefix });
 }
+
+/** A generator of ids `prefix` + a base-36 counter from 0 (see IdIndex). */
+export type IdFactory = (() => string) & { readonly prefix: string };
 
 /** 8 hex chars of FNV-1a: short stable suffix for default schedule ids. */
 function shortHash(text: string): string {

@@ -6,6 +6,7 @@
  * window of (name, key): the job that opened (or last debounced) it.
  */
 import { patchRecord } from './record.js';
+import type { JobLookup } from './id-index.js';
 import type { DedupeRequest, InsertResult, JobRecord, NewJobRecord } from './store.js';
 
 /** The map key of a window: its job name and key (a key is scoped to its name). */
@@ -18,7 +19,7 @@ export class DedupeWindows {
   private readonly byScope = new Map<string, string>();
 
   /** `job` was put: its window (if any) is the latest of its key, or, on load, the later-ending one. */
-  track(job: JobRecord, byId?: ReadonlyMap<string, JobRecord>): void {
+  track(job: JobRecord, byId?: JobLookup): void {
     const d = job.dedupe;
     if (d === undefined) return;
     const at = scope(job.name, d.key);
@@ -38,7 +39,7 @@ export class DedupeWindows {
   }
 
   /** The job of the window (name, key) if that window is open at `now`. */
-  open(name: string, d: DedupeRequest, now: number, byId: ReadonlyMap<string, JobRecord>): JobRecord | undefined {
+  open(name: string, d: DedupeRequest, now: number, byId: JobLookup): JobRecord | undefined {
     const id = this.byScope.get(scope(name, d.key));
     if (id === undefined) return undefined;
     return openAt(byId.get(id), name, d, now);

@@ -20,10 +20,12 @@
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
 import { DedupeWindows, openAt, opened, windowOutcome } from './dedupe.js';
+import { GENERATED_IDS, IdIndex, type GeneratedIds } from './id-index.js';
+import { ReadyQueue } from './ready-queue.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
 import { Removals } from './removal.js';
-import { SLOT, patchRecord, shiftDue, withReport } from './record.js';
+import { SLOT, patchRecord, runningRecord, shiftDue, withReport } from './record.js';
 import { Retention } from './retention.js';
 
 export { patchRecord };
@@ -68,11 +70,16 @@ function setSlot(job: JobRecord, slot: number): void {
   else Object.defineProperty(job, SLOT, { value: slot, writable: true, configurable: true });
 }
 
+/** Records that `job` waits in its name's ready queue under `handle`. */
+function setReadySlot(job: JobRecord, handle: number): void {
+  setSlot(job, -handle - 1);
+}
+
 /** In-memory indexes over a set of job records. No I/O, no clock. */
 export class LocalState {
-  readonly byId = new Map<string, JobRecord>();
+  readonly byId = new IdIndex();
   private due = new QuaternaryHeap<JobRecord>();
-  private readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
+  private readonly ready = new Map<string, ReadyQueue>();
   /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
   private readonly readyLast = new Map<string, JobRecord>();
   /** Due jobs with a group, and their groups' running counts (groups.ts). */
@@ -165,10 +172,12 @@ export class LocalState {
     this.nextSeq = 1;
   }
 
-  /** Adds a job whose id is known to be absent (hot path of insert). */
-  insertNew(job: JobRecord): void {
-    this.byId.set(job.id, job);
+  /** Adds a scheduled job as number `seq` unless its id is taken (hot path of insert); false when taken. */
+  insertNew(job: JobRecord, seq: number): boolean {
+    if (!this.byId.add(job)) return false;
+    job.seq = seq;
     this.index(job);
+    return true;
   }
 
   /**
@@ -351,7 +360,7 @@ export class LocalState {
     // The queue and last job of the name promoted last: due jobs come in runs
     // of one name, so most need no lookup (readyLast is written when the name changes).
     let name: string | undefined;
-    let queue: QuaternaryHeap<JobRecord> | undefined;
+    let queue: ReadyQueue | undefined;
     let last: JobRecord | undefined;
     for (let i = 0; ; i++) {
       let job: JobRecord;
@@ -370,7 +379,7 @@ export class LocalState {
         name = job.name;
         queue = this.ready.get(name);
         if (!queue) {
-          queue = new QuaternaryHeap<JobRecord>();
+          queue = new ReadyQueue(setReadySlot);
           this.ready.set(name, queue);
         }
         last = this.readyLast.get(name);
@@ -380,7 +389,7 @@ export class LocalState {
       // that arrives earlier than the last (a date in the past, a reschedule
       // into the past while others wait for capacity) re-sorts the queue.
       const early = queue.size > 0 && last !== undefined && before(job, last);
-      setSlot(job, -queue.push(job, -job.priority) - 1);
+      setReadySlot(job, queue.push(job, -job.priority));
       if (early) resortReady(queue);
       else last = job;
     }
@@ -449,7 +458,7 @@ export class LocalState {
     if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
     if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
     let only: string | undefined;
-    let onlyQueue: QuaternaryHeap<JobRecord> | undefined;
+    let onlyQueue: ReadyQueue | undefined;
     for (const [name, queue] of this.ready) {
       if (queue.size === 0) continue;
       if (onlyQueue !== undefined) {
@@ -466,7 +475,7 @@ export class LocalState {
     const skip = new Set<string>();
     while (jobs.length < request.limit) {
       let best: JobRecord | undefined;
-      let bestQueue: QuaternaryHeap<JobRecord> | undefined;
+      let bestQueue: ReadyQueue | undefined;
       for (const [name, queue] of this.ready) {
         if (queue.size === 0 || skip.has(name)) continue;
         if (request.capacity(name) - (taken.get(name) ?? 0) <= 0) {
@@ -513,7 +522,7 @@ function before(job: JobRecord, other: JobRecord): boolean {
  * `pick` when one name has ready jobs (the common burst): what the general
  * loop picks and reports waiting, without its per-call maps and sets.
  */
-function pickOne(name: string, queue: QuaternaryHeap<JobRecord>, request: ClaimRequest): ClaimResult {
+function pickOne(name: string, queue: ReadyQueue, request: ClaimRequest): ClaimResult {
   const capacity = request.capacity(name);
   const jobs: JobRecord[] = [];
   const n = Math.min(request.limit, capacity);
@@ -524,10 +533,10 @@ function pickOne(name: string, queue: QuaternaryHeap<JobRecord>, request: ClaimR
 }
 
 /** Re-pushes a ready queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
-function resortReady(queue: QuaternaryHeap<JobRecord>): void {
+function resortReady(queue: ReadyQueue): void {
   const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
   queue.clear();
-  for (const job of jobs) setSlot(job, -queue.push(job, -job.priority) - 1);
+  for (const job of jobs) setReadySlot(job, queue.push(job, -job.priority));
 }
 
 interface Batch {
@@ -543,7 +552,7 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  * Store engine for stores that keep every job in this process. Subclasses
  * supply `persist` (and optionally `openStorage` / `closeStorage`).
  */
-export abstract class LocalStore implements Store {
+export abstract class LocalStore implements Store, GeneratedIds {
   /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
   readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true, dedupe: true, removal: true };
 
@@ -594,6 +603,11 @@ export abstract class LocalStore implements Store {
 
   protected closeStorage(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** The scheduler's generated ids are `prefix` + a counter: they are indexed without a Map entry (IdIndex). */
+  [GENERATED_IDS](prefix: string): void {
+    this.state.byId.expect(prefix);
   }
 
   async open(context: StoreContext): Promise<void> {
@@ -675,12 +689,10 @@ export abstract class LocalStore implements Store {
    */
   protected insertNow(requests: readonly InsertRequest[]): InsertResult[] {
     const single = requests.length === 1 ? requests[0] : undefined;
-    if (single && single.record.state === 'scheduled' && single.dedupe === undefined && !this.state.byId.has(single.record.id)) {
-      // Hot path: one new job. The store owns the record it is given.
-      const job = single.record as JobRecord;
-      job.seq = this.state.nextSeq++;
-      this.state.insertNew(job);
-      return [{ record: job, outcome: 'inserted' }];
+    // Hot path: one new job. The store owns the record it is given.
+    if (single && single.record.state === 'scheduled' && single.dedupe === undefined && this.state.insertNew(single.record as JobRecord, this.state.nextSeq)) {
+      this.state.nextSeq++;
+      return [{ record: single.record as JobRecord, outcome: 'inserted' }];
     }
     const { results, changes, seq } = this.planInsert(requests);
     this.state.nextSeq = seq;
@@ -792,7 +804,7 @@ export abstract class LocalStore implements Store {
     this.state.promote(request.now);
     const picked = this.state.pick(request);
     if (picked.jobs.length === 0) return picked;
-    const jobs = picked.jobs.map((job): JobRecord => patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() }));
+    const jobs = picked.jobs.map((job): JobRecord => runningRecord(job, request.token()));
     await this.commit(jobs.map((job): Change => ({ op: 'put', job, keep: true })));
     return picked.retryAt === undefined ? { jobs, waiting: picked.waiting } : { jobs, waiting: picked.waiting, retryAt: picked.retryAt };
   }
@@ -809,7 +821,7 @@ export abstract class LocalStore implements Store {
     const jobs = picked.jobs;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as JobRecord;
-      const running = patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() });
+      const running = runningRecord(job, request.token());
       jobs[i] = running;
       // Picked jobs left their ready queue already; `job` is what byId holds.
       this.state.start(job, running);

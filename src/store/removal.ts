@@ -13,6 +13,7 @@
  * keepCompleted) stay queued and are skipped when reached, as in retention.ts.
  */
 import { QuaternaryHeap } from '../heap.js';
+import type { JobLookup } from './id-index.js';
 import type { JobRecord } from './store.js';
 
 /** The finished records of one (name, state) that have a count, oldest first. */
@@ -38,7 +39,7 @@ export class Removals {
   }
 
   /** A finished record with a `removal` was indexed. */
-  add(job: JobRecord, byId: ReadonlyMap<string, JobRecord>): void {
+  add(job: JobRecord, byId: JobLookup): void {
     const r = job.removal;
     if (r === undefined) return;
     if (r.at !== undefined && r.at > (job.finishedAt ?? -Infinity)) this.expiries.push(job, r.at);
@@ -70,7 +71,7 @@ export class Removals {
    * time has come, the oldest of its list beyond its count, and every
    * record whose `at` is passed. Each is current (byId holds it).
    */
-  due(job: JobRecord, now: number, byId: ReadonlyMap<string, JobRecord>): JobRecord[] {
+  due(job: JobRecord, now: number, byId: JobLookup): JobRecord[] {
     const out: JobRecord[] = [];
     const r = job.removal;
     if (r?.at !== undefined && r.at <= now) out.push(job);

@@ -25,8 +25,13 @@ type CompletedEvent<Jobs extends JobMap, Results> = {
     result: ResultOf<Results, N>;
     durationMs: number;
     nextRunAt?: Date;
+    /** `'remote'`: it happened in another process sharing the store (`remoteEvents: true`); absent: in this one. */
+    origin?: 'remote';
   };
 }[keyof Jobs & string];
+
+/** Where a pause came from: `'local'` = a call in this process; `'remote'` = the store (another process, or a pause older than this start). */
+export type PauseOrigin = 'local' | 'remote';
 
 /** Event name → payload (one object each, so fields can be added later). */
 export interface SchedulerEvents<Jobs extends JobMap = JobMap, Results = object> {
@@ -46,7 +51,7 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap, Results = object>
    * time or slot as `runAt`, its attempt, `lastError`); `nextRunAt` is when the
    * job runs next (its retry, or a schedule's next slot).
    */
-  failed: { job: JobInfoOf<Jobs, Results>; error: Error; willRetry: boolean; nextRunAt?: Date };
+  failed: { job: JobInfoOf<Jobs, Results>; error: Error; willRetry: boolean; nextRunAt?: Date; origin?: 'remote' };
   retrying: { job: JobInfoOf<Jobs, Results>; attempt: number; delay: number; nextRunAt: Date };
   /**
    * A handler said the remote side pushed back (`job.rateLimit(ms)` or a
@@ -55,7 +60,7 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap, Results = object>
    */
   rateLimited: { job: JobInfoOf<Jobs, Results>; delayMs: number; until: Date };
   /** An occurrence failed for good (a schedule goes on to its next slot). */
-  dead: { job: JobInfoOf<Jobs, Results>; error: Error };
+  dead: { job: JobInfoOf<Jobs, Results>; error: Error; origin?: 'remote' };
   /**
    * A running attempt no longer owns its job: cancelled or replaced by another
    * process, its lease lapsed (another process may run it), or the store lost
@@ -63,7 +68,17 @@ export interface SchedulerEvents<Jobs extends JobMap = JobMap, Results = object>
    */
   lost: { job: JobInfoOf<Jobs, Results>; reason: LostReason; error: Error };
   /** A running attempt's `job.progress(value)` was stored: `job` shows it. */
-  progress: { job: JobInfoOf<Jobs, Results>; progress: JsonValue };
+  progress: { job: JobInfoOf<Jobs, Results>; progress: JsonValue; origin?: 'remote' };
+  /**
+   * This process stopped starting new attempts (running ones go on):
+   * `pause()` (`everywhere: false`), or the store-wide pause of
+   * `pause({ everywhere: true })` (`origin`: this process's call, or heard
+   * from the store — another process paused, or the store was paused when
+   * this scheduler started).
+   */
+  paused: { everywhere: boolean; origin: PauseOrigin };
+  /** The pause `paused` reported ended (`resume()`, or `resume({ everywhere: true })` from any process). */
+  resumed: { everywhere: boolean; origin: PauseOrigin };
   /** The system clock was stepped by `deltaMs`; delays were re-based, dates and cron slots kept. */
   clockChanged: { deltaMs: number };
   cancelled: { job: JobInfoOf<Jobs, Results> };

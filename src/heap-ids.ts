@@ -280,7 +280,7 @@ export function checkHeap<T>(st: HeapState<T>): void {
     ['keys', keys.length],
     ['slots', slots.length],
     ['sequence numbers', seq.length],
-    ['keys by handle', st.keyOfHandle.length],
+    ['keys by handle', ids === undefined ? cap : st.keyOfHandle.length],
     ['generations', st.gen.length],
     ['items', items.length],
   ] as const) {
@@ -314,7 +314,7 @@ export function checkHeap<T>(st: HeapState<T>): void {
       dead++;
       continue;
     }
-    if (!Object.is(st.keyOfHandle[h], key)) fail(`keys by handle: handle ${h} records ${st.keyOfHandle[h]}, its slot ${s} has ${key}`);
+    if (ids !== undefined && !Object.is(st.keyOfHandle[h], key)) fail(`keys by handle: handle ${h} records ${st.keyOfHandle[h]}, its slot ${s} has ${key}`);
     if (ids !== undefined) {
       const id = st.idOf!(items[h] as T);
       if (!isId(id)) fail(`ids: the item of handle ${h} has id ${show(id)}`);

@@ -106,7 +106,7 @@ export class QuaternaryHeap<T> {
   #slots = new Int32Array(0);
   /** handle index -> sequence number (FIFO among equal keys) */
   #seq = new Float64Array(0);
-  /** handle index -> key, for keyOf() without a position index */
+  /** handle index -> key, for keyOf() without a position index; only with ids (keyOf needs them), empty otherwise: 8 B an entry */
   #keyOfHandle = new Float64Array(0);
   /** handle index -> generation, moved on when its entry leaves */
   #gen = new Int32Array(0);
@@ -182,7 +182,7 @@ export class QuaternaryHeap<T> {
       // Entry i takes handle index i, in slot i, with sequence number i.
       items[i] = item;
       keys[i] = key;
-      this.#keyOfHandle[i] = key;
+      if (ids !== undefined) this.#keyOfHandle[i] = key;
       this.#seq[i] = i;
     }
     this.#length = n;
@@ -460,8 +460,10 @@ export class QuaternaryHeap<T> {
     const h = this.#slots[slot]!;
     this.#items[h] = item;
     this.#seq[h] = this.#nextSeq++;
-    this.#keyOfHandle[h] = key;
-    if (t >= 0) this.#ids!.link(t, h, hash);
+    if (t >= 0) {
+      this.#keyOfHandle[h] = key;
+      this.#ids!.link(t, h, hash);
+    }
     this.#siftUp(slot, h, key);
     return h + this.#gen[h]! * MAX_CAPACITY;
   }
@@ -693,7 +695,7 @@ export class QuaternaryHeap<T> {
     for (let i = old; i < cap; i++) slots[i] = i;
     const seq = new Float64Array(cap);
     seq.set(this.#seq);
-    const keyOfHandle = new Float64Array(cap);
+    const keyOfHandle = new Float64Array(this.#ids === undefined ? 0 : cap);
     keyOfHandle.set(this.#keyOfHandle);
     const gen = new Int32Array(cap);
     gen.set(this.#gen);

@@ -3,7 +3,7 @@
  * This file is the package's whole public surface: every export is named.
  */
 export { Scheduler } from './scheduler.js';
-export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler.js';
+export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions, PauseOptions } from './scheduler.js';
 export type { WaitForOptions, WaitResult } from './scheduler/wait-for.js';
 export type { ScheduleInfo, ListSchedulesOptions, NextRunsOptions } from './scheduler/schedules.js';
 export { QuaternaryHeap } from './heap.js';
@@ -44,7 +44,7 @@ export {
 } from './errors.js';
 export type { GodelayqErrorCode } from './errors.js';
 export { EventOverflowError } from './events.js';
-export type { SchedulerEvents, SchedulerEvent, SchedulerEventType, EventStreamOptions, JobInfoOf } from './events.js';
+export type { SchedulerEvents, SchedulerEvent, SchedulerEventType, EventStreamOptions, JobInfoOf, PauseOrigin } from './events.js';
 export type {
   Store,
   StoreContext,
@@ -79,6 +79,10 @@ export type {
   MisfirePolicy,
   ScheduleOptions,
   GroupOption,
+  DedupeOptions,
+  DedupeMode,
+  DedupeOutcome,
+  RemovePolicy,
   EveryOptions,
   CronOptions,
   WriteOptions,

@@ -20,6 +20,7 @@
  *   time or "now", so a backwards clock jump cannot run a slot twice.
  */
 import { EventEmitter } from 'eventemitter3';
+import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { SystemClock, type Clock } from './clock.js';
 import { GodelayqError, SchedulerStoppedError, UnsupportedOptionError, ValidationError, toError } from './errors.js';
@@ -27,6 +28,7 @@ import {
   EventStream,
   type EventStreamOptions,
   type JobInfoOf,
+  type PauseOrigin,
   type SchedulerEvent,
   type SchedulerEventType,
   type SchedulerEvents,
@@ -70,10 +72,14 @@ import { storeClock } from './scheduler/store-clock.js';
 import { listSchedules, nextRuns, type ListSchedulesOptions, type NextRunsOptions, type ScheduleInfo } from './scheduler/schedules.js';
 import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
 import { DEFAULT_KEEP_LOGS, checkKeepLogs } from './scheduler/progress.js';
+import { asksEverywhere, checkPauseOptions, type PauseOptions } from './scheduler/pause.js';
+import { REMOTE_TYPES, decodeRemote, encodeRemote, type LocalPayload } from './scheduler/remote-events.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { MemoryStore } from './store/memory.js';
+import { GENERATED_IDS, type GeneratedIds } from './store/id-index.js';
 import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
 import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
+import { removePolicy, removes, withRemoval, type RemovalPolicies } from './control/removal-option.js';
 import type {
   CronOptions,
   EveryOptions,
@@ -104,6 +110,7 @@ import {
 } from './validate.js';
 
 export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler/options.js';
+export type { PauseOptions } from './scheduler/pause.js';
 
 /** The store options of a call without `db`. */
 const NO_WRITE: StoreWriteOptions = Object.freeze({});
@@ -133,6 +140,10 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly strict: boolean;
   private readonly holdProcess: boolean;
   private readonly handlers = new Map<string, HandlerEntry>();
+  /** The scheduler's `removeOnComplete` / `removeOnFail` (constructor options). */
+  private readonly removalDefaults: RemovalPolicies;
+  /** Some constructor or register call gave a removal policy: finished records are checked against them. */
+  private removalInUse = false;
   private readonly rateLimits = new RateLimits();
   private readonly streams = new Set<EventStream<SchedulerEvent<Jobs, Results>>>();
   private readonly dispatcher: Dispatcher;
@@ -146,6 +157,12 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   /** A store close that outlived its stop() deadline; the next start waits for it. */
   private closing: Promise<unknown> | undefined;
   private removeProbe: (() => void) | undefined;
+  /** `remoteEvents: true`: emit the events other processes publish (scheduler/remote-events.ts). */
+  private readonly remoteIn: boolean;
+  /** The store can carry events to other processes: publish ours while some process listens. */
+  private readonly remoteOut: boolean;
+  /** Names this scheduler's published events, so it never emits its own twice. */
+  private readonly senderId = randomBytes(9).toString('base64url');
 
   constructor(options: SchedulerOptions = {}) {
     super();
@@ -171,6 +188,13 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       this.rateLimits.global = checkRateLimit(o.rateLimit, 'options.rateLimit');
       this.requireFeature('rateLimits', 'options.rateLimit');
     }
+    if (o.remoteEvents !== undefined && typeof o.remoteEvents !== 'boolean') {
+      throw new ValidationError(`Expected \`options.remoteEvents\` to be a boolean, got ${show(o.remoteEvents)}`);
+    }
+    this.remoteIn = o.remoteEvents === true;
+    if (this.remoteIn) this.requireFeature('remoteEvents', 'options.remoteEvents: true', 'RedisStore');
+    this.remoteOut = this.store.features?.remoteEvents === true && typeof this.store.publishEvent === 'function' && typeof this.store.eventListeners === 'function';
+    this.removalDefaults = this.removalPolicies(o, 'options') ?? {};
     const host: DispatchHost = {
       store: this.store,
       clock: this.times,
@@ -186,6 +210,9 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
       keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? keepLogs,
+      // No policy anywhere (the usual case): the finished record goes as it is.
+      finished: (record) =>
+        record.retain === undefined && !this.removalInUse ? record : withRemoval(record, this.handlers.get(record.name)?.removal, this.removalDefaults),
       wants: (type) => this.wants(type as keyof SchedulerEvents<Jobs, Results>),
     };
     this.dispatcher = new Dispatcher(host, idFactory());
@@ -199,6 +226,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       shared: this.store.shared === true,
     });
     const newId = idFactory();
+    // A local store keeps this scheduler's ids in an array by counter, not a Map entry each (store/id-index.ts).
+    (this.store as Partial<GeneratedIds>)[GENERATED_IDS]?.(newId.prefix);
     this.requests = {
       now: () => this.times.now(),
       newId,
@@ -215,10 +244,21 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     };
   }
 
+  /** `removeOnComplete` / `removeOnFail` of constructor or register options `o`, validated; refused by a store without removal. */
+  private removalPolicies(o: Record<string, unknown>, what: string): RemovalPolicies | undefined {
+    if (o.removeOnComplete === undefined && o.removeOnFail === undefined) return undefined;
+    const policies: RemovalPolicies = {};
+    if (o.removeOnComplete !== undefined) policies.complete = removePolicy(o.removeOnComplete, `${what}.removeOnComplete`);
+    if (o.removeOnFail !== undefined) policies.fail = removePolicy(o.removeOnFail, `${what}.removeOnFail`);
+    if (removes(policies.complete) || removes(policies.fail)) this.requireFeature('removal', `${what}.${removes(policies.complete) ? 'removeOnComplete' : 'removeOnFail'}`);
+    this.removalInUse = true;
+    return policies;
+  }
+
   /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`): an option is never silently ignored. */
-  private requireFeature(feature: keyof StoreFeatures, what: string): void {
+  private requireFeature(feature: keyof StoreFeatures, what: string, stores = 'MemoryStore, JsonFileStore, RedisStore'): void {
     if (this.store.features?.[feature] !== true) {
-      throw new UnsupportedOptionError(`Expected \`${what}\` only with a store that supports ${feature} (MemoryStore, JsonFileStore, RedisStore), got it with ${this.store.constructor.name}`);
+      throw new UnsupportedOptionError(`Expected \`${what}\` only with a store that supports ${feature} (${stores}), got it with ${this.store.constructor.name}`);
     }
   }
 
@@ -236,12 +276,14 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (options.retry !== undefined) validateRetry(options.retry, 'register options.retry', true);
     const rateLimit = options.rateLimit === undefined ? undefined : checkRateLimit(options.rateLimit, 'register options.rateLimit');
     if (rateLimit !== undefined) this.requireFeature('rateLimits', 'register options.rateLimit');
+    const removal = this.removalPolicies(o, 'register options');
     this.handlers.set(name, {
       fn: handler as HandlerEntry['fn'],
       concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
       retry: options.retry,
       timeout: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'register options.timeout'),
       keepLogs: options.keepLogs === undefined ? undefined : checkKeepLogs(options.keepLogs, 'register options.keepLogs', this.store),
+      removal,
     });
     this.rateLimits.set(name, rateLimit);
     this.dispatcher.handlerRegistered(name);
@@ -274,7 +316,12 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
           maxPayloadBytes: this.maxPayloadBytes,
           warn: (message) => this.publish('error', () => ({ error: new GodelayqError(message) })),
           lost: (id, token, reason) => this.dispatcher.lost(id, token, reason),
+          pauseChanged: (state) => this.applyPause(state.paused, 'remote'),
+          ...(this.remoteIn ? { remoteEvent: (message: string) => this.receiveRemote(message) } : {}),
         });
+        // Paused everywhere before this start: stay paused (dispatching starts below).
+        const pause = this.store.pauseState?.();
+        if (pause) this.applyPause(pause.paused, 'remote');
       } catch (error) {
         this.status = 'idle';
         throw error;
@@ -364,14 +411,87 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     return remove;
   }
 
-  /** Stops starting new attempts; running ones continue. */
-  pause(): void {
-    this.dispatcher.pause();
+  /**
+   * Stops starting new attempts; running ones continue. With `{ everywhere:
+   * true }` the store keeps the pause and no process sharing it starts a new
+   * attempt (RedisStore: the claim itself refuses, so even a process that
+   * missed the notice cannot) until `resume({ everywhere: true })` from any
+   * process; a process that starts meanwhile stays paused. It then returns a
+   * promise that resolves once the store recorded the pause. Emits `paused`.
+   * @example
+   * await scheduler.pause({ everywhere: true }); // e.g. during a migration
+   * await scheduler.resume({ everywhere: true });
+   */
+  pause(options?: PauseOptions & { everywhere?: false }): void;
+  pause(options: PauseOptions & { everywhere: true }): Promise<void>;
+  pause(options?: PauseOptions): void | Promise<void>;
+  pause(options?: PauseOptions): void | Promise<void> {
+    return this.pauseCall(true, options);
   }
 
-  /** Starts dispatching again after `pause()`. */
-  resume(): void {
-    this.dispatcher.resume();
+  /**
+   * Starts dispatching again after `pause()`. With `{ everywhere: true }`:
+   * ends the store-wide pause for every process sharing the store (whichever
+   * paused it); returns a promise that resolves once the store recorded it.
+   * A process's own `pause()` and the store-wide pause are separate: each is
+   * ended by its own `resume`. Emits `resumed`.
+   */
+  resume(options?: PauseOptions & { everywhere?: false }): void;
+  resume(options: PauseOptions & { everywhere: true }): Promise<void>;
+  resume(options?: PauseOptions): void | Promise<void>;
+  resume(options?: PauseOptions): void | Promise<void> {
+    return this.pauseCall(false, options);
+  }
+
+  /**
+   * Whether this process starts no new attempts: its own `pause()` or the
+   * store-wide pause (as last heard). `{ everywhere: true }`: the store-wide
+   * pause only; `{ everywhere: false }`: this process's own only.
+   */
+  isPaused(options?: PauseOptions): boolean {
+    if (options !== undefined) checkPauseOptions(options);
+    const everywhere = options?.everywhere;
+    const local = this.dispatcher.isPaused('local');
+    const shared = this.dispatcher.isPaused('everywhere');
+    return everywhere === undefined ? local || shared : everywhere ? shared : local;
+  }
+
+  private pauseCall(paused: boolean, options: PauseOptions | undefined): void | Promise<void> {
+    let everywhere: boolean;
+    try {
+      everywhere = checkPauseOptions(options);
+    } catch (error) {
+      if (asksEverywhere(options)) return Promise.reject(error as Error);
+      throw error;
+    }
+    if (everywhere) return this.setPausedEverywhere(paused);
+    if (this.dispatcher.isPaused('local') === paused) return;
+    if (paused) this.dispatcher.pause();
+    else this.dispatcher.resume();
+    this.publish(paused ? 'paused' : 'resumed', () => ({ everywhere: false, origin: 'local' }));
+  }
+
+  private async setPausedEverywhere(paused: boolean): Promise<void> {
+    this.requireFeature('pauseEverywhere', 'options.everywhere: true');
+    this.assertStarted();
+    const setPaused = this.store.setPaused as NonNullable<Store['setPaused']>;
+    const state = await this.dispatcher.track(setPaused.call(this.store, paused));
+    this.applyPause(state.paused, 'local');
+  }
+
+  /** The store-wide pause as this process learned it (its own call, or the store). */
+  private applyPause(paused: boolean, origin: PauseOrigin): void {
+    if (this.dispatcher.isPaused('everywhere') === paused) return;
+    this.dispatcher.setPausedEverywhere(paused);
+    this.publish(paused ? 'paused' : 'resumed', () => ({ everywhere: true, origin }));
+  }
+
+  /** An event another process published (remoteEvents: true): emitted here with `origin: 'remote'`. */
+  private receiveRemote(message: string): void {
+    const event = decodeRemote(this.senderId, message);
+    if (!event) return;
+    const type = event.type as keyof SchedulerEvents<Jobs, Results>;
+    this.publish(type, () => event.payload as unknown as SchedulerEvents<Jobs, Results>[typeof type], false);
   }
 
   // ---------------------------------------------------------------- schedule
@@ -435,7 +555,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } finally {
       this.dispatcher.arm();
     }
-    return results.map((result) => this.afterInsert(result, write));
+    return results.map((result, i) => this.afterInsert(result, write, requests[i]?.dedupe !== undefined));
   }
 
   /**
@@ -483,7 +603,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       // Nothing to wait for: the job is recorded (and indexed) before this returns.
       const result = insertSync.call(this.store, [request])[0] as InsertResult;
       this.dispatcher.arm();
-      return Promise.resolve(this.afterInsert(result, write));
+      return Promise.resolve(this.afterInsert(result, write, request.dedupe !== undefined));
     }
     return this.insertAsync(request, write);
   }
@@ -496,10 +616,11 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     } finally {
       this.dispatcher.arm();
     }
-    return this.afterInsert(results[0] as InsertResult, write);
+    return this.afterInsert(results[0] as InsertResult, write, request.dedupe !== undefined);
   }
 
-  private afterInsert(result: InsertResult, write: StoreWriteOptions): JobInfoOf<Jobs, Results> {
+  private afterInsert(result: InsertResult, write: StoreWriteOptions, dedupe = false): JobInfoOf<Jobs, Results> {
+    if (dedupe) return this.afterDedupe(result);
     // In a transaction the replaced attempt is told when it commits (a rollback keeps it).
     if (result.previous?.state === 'running' && !write.db) this.dispatcher.replaced(result.previous.id);
     if (result.outcome === 'kept') {
@@ -508,6 +629,18 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     }
     if (this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(result.record) }));
     return this.info(result.record);
+  }
+
+  /** What a call with a dedupe window resolves with: the job, and `dedupe` saying what the window did. */
+  private afterDedupe(result: InsertResult): JobInfoOf<Jobs, Results> {
+    const record = result.record;
+    if (result.outcome === 'debounced') {
+      const previousRunAt = new Date(result.previous?.runAt ?? record.runAt);
+      this.publish('rescheduled', () => ({ job: this.info(record), previousRunAt }));
+    } else if (result.outcome !== 'throttled' && this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(record) }));
+    const info = this.info(result.outcome === 'throttled' ? this.dispatcher.current(record) : record);
+    info.dedupe = result.outcome === 'throttled' || result.outcome === 'debounced' ? result.outcome : 'created';
+    return info;
   }
 
   // ------------------------------------------------------------- operations
@@ -707,13 +840,27 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
 
   /** Whether anyone listens for `type` (to skip building event payloads). */
   private wants(type: keyof SchedulerEvents<Jobs, Results>): boolean {
-    return this.streams.size > 0 || this.listenerCount(type) > 0;
+    return this.streams.size > 0 || this.listenerCount(type) > 0 || this.relays(type);
   }
 
-  private publish<K extends keyof SchedulerEvents<Jobs, Results>>(type: K, make: () => SchedulerEvents<Jobs, Results>[K]): void {
+  /** Whether an event of `type` goes to other processes too: some process listens (remote-events.ts). */
+  private relays(type: keyof SchedulerEvents<Jobs, Results>): boolean {
+    return this.remoteOut && REMOTE_TYPES.has(type) && (this.store.eventListeners as () => boolean).call(this.store);
+  }
+
+  /** Emits `type` to listeners and streams; `relay`: and to other processes, when one listens. */
+  private publish<K extends keyof SchedulerEvents<Jobs, Results>>(type: K, make: () => SchedulerEvents<Jobs, Results>[K], relay = true): void {
     const listeners = this.listenerCount(type);
-    if (listeners === 0 && this.streams.size === 0) return;
+    const remote = relay && this.relays(type);
+    if (listeners === 0 && this.streams.size === 0 && !remote) return;
     const payload = make();
+    if (remote) {
+      try {
+        (this.store.publishEvent as (message: string) => void).call(this.store, encodeRemote(this.senderId, type, payload as unknown as LocalPayload));
+      } catch (error) {
+        this.publish('error', () => ({ error: toError(error) }), false);
+      }
+    }
     if (listeners > 0) {
       try {
         (this.emit as (t: K, p: SchedulerEvents<Jobs, Results>[K]) => boolean)(type, payload);

@@ -113,7 +113,55 @@ export interface ScheduleOptions extends WriteOptions {
    * @example { group: { id: 'tenant:7', concurrency: 3 } }
    */
   group?: string | GroupOption;
+  /**
+   * A dedupe window (one-off jobs only; a job's `key` is scoped to its name).
+   * `'throttle'` (default): while the window of the last job created with
+   * this key is open (`ttlMs` from its creation), a call creates nothing and
+   * resolves with that job. `'debounce'`: a call inside the window replaces
+   * the payload and due time of that job while it is still `scheduled`, and
+   * restarts the window; once it started, a new job is created. The returned
+   * JobInfo's `dedupe` says which happened. Not with `onDuplicate`.
+   * @example { dedupe: { key: 'user:42', ttlMs: 60_000 } }
+   * @example { dedupe: { key: 'reindex', ttlMs: 5_000, mode: 'debounce' } }
+   */
+  dedupe?: DedupeOptions;
+  /**
+   * Remove this job once it completed: `true` at once, `{ count }` keeping
+   * the newest `count` completed jobs of its name that have a count, `{ ageMs }`
+   * once it finished that long ago (removed when a later job finishes).
+   * Over `register`'s and the scheduler's; `false` turns theirs off for this
+   * job. A schedule is one job: its policy applies when the schedule ends.
+   * @example { removeOnComplete: true }
+   */
+  removeOnComplete?: RemovePolicy;
+  /** As `removeOnComplete`, for a job that ends `dead`. @example { removeOnFail: { ageMs: 7 * 86_400_000 } } */
+  removeOnFail?: RemovePolicy;
 }
+
+/**
+ * Per-job retention (`removeOnComplete` / `removeOnFail`): `true` removes the
+ * job when it finishes; `{ count }` keeps the newest `count` finished jobs of
+ * its name that have a count policy; `{ ageMs }` removes it once it finished
+ * `ageMs` ago; both keys: whichever comes first. `false`: no per-job removal
+ * (only `keepCompleted` / `keepDead`).
+ */
+export type RemovePolicy = boolean | { count: number; ageMs?: number } | { count?: number; ageMs: number };
+
+/** `options.dedupe`: see ScheduleOptions.dedupe. */
+export interface DedupeOptions {
+  /** Calls with the same key (and job name) share a window; 1 to 256 characters. */
+  key: string;
+  /** Window length, ms (a whole number > 0). */
+  ttlMs: number;
+  /** @default 'throttle' */
+  mode?: DedupeMode;
+}
+
+/** How a dedupe window treats a call inside it. */
+export type DedupeMode = 'throttle' | 'debounce';
+
+/** What a `schedule*` call with `options.dedupe` did: created a job, or returned (`throttled`) or updated (`debounced`) the window's job. */
+export type DedupeOutcome = 'created' | 'throttled' | 'debounced';
 
 /** `options.group` as an object. */
 export interface GroupOption {
@@ -123,7 +171,7 @@ export interface GroupOption {
 }
 
 /** Options of `scheduleEvery`. */
-export interface EveryOptions extends ScheduleOptions {
+export interface EveryOptions extends Omit<ScheduleOptions, 'dedupe'> {
   /** First slot not before this instant. Default: now + interval. */
   startAt?: Date | number;
   /** No slot after this instant. */
@@ -166,6 +214,8 @@ export interface JobInfo<Name extends string = string, Payload = unknown, Result
   logs?: string[];
   /** The job's group (`options.group`). */
   group?: { id: string; concurrency: number };
+  /** Set on what a `schedule*` call with `options.dedupe` resolves with (never stored). */
+  dedupe?: DedupeOutcome;
 }
 
 /** What a handler receives. */

@@ -324,6 +324,47 @@ describe('simulation finding (seed 157837112): an existing folder may not be dur
   });
 });
 
+describe('simulation finding (seed 195012166): the journal a clean close left is reused only once its name is durable', () => {
+  it('an open that appends to the empty journal of a clean close fsyncs the folder before it acknowledges a change', async () => {
+    // A process killed during its clean close can leave that journal's name
+    // not yet synced in the folder; the next open appended to it, and a power
+    // cut then removed the journal with changes it had acknowledged.
+    const target = await tempDir('godelayq-ops-', true);
+    const first = await openStore(target);
+    await insertOne(first.store, 'before');
+    await first.store.close();
+    const closedWith = (await readdir(target)).filter((n) => n.startsWith('journal-'));
+    const log: string[] = [];
+    const fdPaths = new Map<number, string>();
+    const layer: FsLayer = {
+      ...nodeFs,
+      open: async (file, flags, mode) => {
+        const fd = await nodeFs.open(file, flags, mode);
+        fdPaths.set(fd, file);
+        return fd;
+      },
+      fsync: async (fd) => {
+        await nodeFs.fsync(fd);
+        log.push(`fsync ${fdPaths.get(fd)}`);
+      },
+      write: async (fd, buffer, offset, length, position) => {
+        const n = await nodeFs.write(fd, buffer, offset, length, position);
+        log.push(`write ${fdPaths.get(fd)}`);
+        return n;
+      },
+    };
+    const { store } = await openStore(target, { fs: layer });
+    const journals = (await readdir(target)).filter((n) => n.startsWith('journal-'));
+    assert.deepEqual(journals, closedWith, "the clean close's journal is reused, no new one");
+    await insertOne(store, 'after');
+    await store.close();
+    const firstAppend = log.findIndex((l) => l.startsWith('write ') && path.basename(l.slice(6)).startsWith('journal-'));
+    assert.ok(firstAppend >= 0, log.join('; '));
+    const folderSync = log.indexOf(`fsync ${target}`);
+    assert.ok(folderSync >= 0 && folderSync < firstAppend, `the folder is fsynced before the first append: ${log.join('; ')}`);
+  });
+});
+
 describe('issue 15 item 6: a path that is not a store folder', () => {
   it('an existing file (e.g. ./jobs.json) is refused, untouched, with what to pass instead', async () => {
     const base = await tempDir('godelayq-ops-', true);

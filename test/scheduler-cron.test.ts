@@ -359,6 +359,43 @@ describe('scheduleCron / scheduleEvery: one id, cancel, reschedule, re-declare',
     await scheduler.stop();
   });
 
+  // Simulation finding (seed 195011763): an occurrence moved to before a slot that
+  // already ran brought that slot back (as a misfire catch-up, or as the slot after
+  // the moved one). A slot that finished never runs again.
+  it('an every occurrence moved to before the slot that last ran: the moved one runs, then the slot after the last one, never the finished slot again', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const runs = recordRuns(scheduler, clock);
+    const misfired: unknown[] = [];
+    scheduler.on('misfired', (e) => misfired.push(e));
+    const info = await scheduler.scheduleEvery('tick', 5 * M, null, { startAt: T0 + 5 * M });
+    await clock.advance(5 * M + 2 * S);
+    assert.deepEqual(runs.map((r) => r.slot), [iso(T0 + 5 * M)]);
+    // Next occurrence T0+10m, moved to 30 s before the slot that ran at T0+5m.
+    await scheduler.reschedule(info.id, T0 + 5 * M - 30 * S);
+    await clock.advance(10 * M);
+    assert.deepEqual(
+      runs.map((r) => r.slot),
+      [iso(T0 + 5 * M), iso(T0 + 5 * M - 30 * S), iso(T0 + 10 * M), iso(T0 + 15 * M)],
+    );
+    assert.deepEqual(misfired, [], 'nothing was missed');
+    await scheduler.stop();
+  });
+
+  it('a cron occurrence moved to before the slot that last ran: the moved one runs, then the slot after the last one', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const runs = recordRuns(scheduler, clock);
+    const info = await scheduler.scheduleCron('tick', '*/5 * * * *', null);
+    await clock.advance(5 * M + 2 * S);
+    assert.deepEqual(runs.map((r) => r.slot), [iso(T0 + 5 * M)]);
+    await scheduler.reschedule(info.id, T0 + 5 * M - 30 * S);
+    await clock.advance(10 * M);
+    assert.deepEqual(
+      runs.map((r) => r.slot),
+      [iso(T0 + 5 * M), iso(T0 + 5 * M - 30 * S), iso(T0 + 10 * M), iso(T0 + 15 * M)],
+    );
+    await scheduler.stop();
+  });
+
   it('scheduleEvery: fixed interval from the start, not from completion; startAt aligns slots', async () => {
     const { scheduler, clock } = await virtualScheduler<Jobs>();
     const slots: number[] = [];

@@ -11,6 +11,8 @@ import type { ClaimRequest, JobRecord, NewJobRecord, Store, StoreContext } from 
 import { jobControlConformance } from './store-conformance-job-control.js';
 import { groupConformance } from './store-conformance-groups.js';
 import { rateLimitConformance } from './store-conformance-rate-limits.js';
+import { dedupeConformance } from './store-conformance-dedupe.js';
+import { removalConformance } from './store-conformance-removal.js';
 
 export interface StoreFixture {
   /** A fresh store, not yet opened. */
@@ -97,6 +99,8 @@ export function storeConformance(name: string, makeStore: () => Promise<StoreFix
   // Job control (issue 16): each feature's cases, skipped by stores without it.
   groupConformance(name, makeStore);
   rateLimitConformance(name, makeStore);
+  dedupeConformance(name, makeStore);
+  removalConformance(name, makeStore);
 
   describe(`Store conformance: ${name}`, () => {
     describe('insert', () => {

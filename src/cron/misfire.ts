@@ -29,6 +29,12 @@ export interface PlanOptions {
    * @default DEFAULT_MISFIRE_GRACE_MS (60 000)
    */
   graceMs?: number | undefined;
+  /**
+   * The last slot that already ran to its end. An occurrence moved to before it
+   * (`reschedule`) runs as itself; the slots up to this one are neither missed
+   * nor run again.
+   */
+  after?: number | undefined;
 }
 
 /** What {@link planDue} decided for a due occurrence. */
@@ -69,17 +75,19 @@ export function planDue(spec: RecurrenceSpec, slot: number, now: number, options
     throw new ValidationError(`Expected \`graceMs\` to be a number of ms >= 0, got ${quote(graceMs)}`);
   }
   if (slot > now) return { runAt: slot, missed: 0 };
-  const next = nextSlot(spec, slot);
+  // Slots up to `floor` are the moved occurrence's own or already ran.
+  const floor = options.after !== undefined && options.after > slot ? options.after : slot;
+  const next = nextSlot(spec, floor);
   const missed = now - slot > graceMs || (next !== undefined && next <= now);
   if (!missed) return { runAt: slot, missed: 0 };
-  // M = slot itself plus every slot after it up to now.
-  const size = 1 + countSlots(spec, slot, now);
+  // M = slot itself plus every slot after the floor up to now.
+  const size = 1 + countSlots(spec, floor, now);
   switch (misfire) {
     case 'skip':
-      return { runAt: nextSlot(spec, now), missed: size };
+      return { runAt: nextSlot(spec, Math.max(now, floor)), missed: size };
     case 'once': {
       const last = prevSlot(spec, now + 1);
-      return { runAt: last === undefined || last < slot ? slot : last, missed: size - 1 };
+      return { runAt: last === undefined || last <= floor ? slot : last, missed: size - 1 };
     }
     case 'all': {
       if (size <= MISFIRE_ALL_CAP) return { runAt: slot, missed: 0 };

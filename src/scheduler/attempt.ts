@@ -135,13 +135,14 @@ export class Attempts {
       // its lease): charge it to the retry policy before anything runs.
       const error = lostError(claimed);
       const outcome = failed(claimed, claimed.attempt - 1, now, error, this.host.retryPolicy(claimed, handler));
+      if (outcome.next.state === 'dead') outcome.next = this.host.finished(outcome.next);
       this.settleAside(claimed, outcome.next, () => this.emitFailure(outcome, error));
       return;
     }
     let record = claimed;
     if (record.recur && record.attempt === 1) {
       const recur = record.recur;
-      const plan = planDue(specOf(recur), recur.slot, now, { misfire: recur.misfire, graceMs: recur.grace ?? this.host.misfireGraceMs });
+      const plan = planDue(specOf(recur), recur.slot, now, { misfire: recur.misfire, graceMs: recur.grace ?? this.host.misfireGraceMs, after: recur.last?.slot });
       if (plan.runAt === undefined || plan.runAt !== recur.slot) {
         // Missed slots: record the planned slot (a catch-up now, a future
         // slot, or the end) before anything runs, so a crash or stop cannot
@@ -276,6 +277,7 @@ export class Attempts {
         }
       }
       const success = succeeded(record, now, result);
+      if (success.next.state === 'completed') success.next = this.host.finished(success.next);
       attempt.pending = success.next;
       return this.settleAttempt(attempt, record, success.next, () => {
         if (!this.host.wants('completed')) return;
@@ -295,6 +297,7 @@ export class Attempts {
     if (delayMs !== undefined) return this.pushBack(attempt, now, delayMs);
     const error = toError(value);
     const outcome = failed(record, record.attempt, now, error, this.host.retryPolicy(record, handler));
+    if (outcome.next.state === 'dead') outcome.next = this.host.finished(outcome.next);
     attempt.pending = outcome.next;
     return this.settleAttempt(attempt, record, outcome.next, () => {
       const recorded = attempt.pending ?? outcome.next;

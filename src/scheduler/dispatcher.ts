@@ -37,6 +37,8 @@ export class Dispatcher {
   private reBasing = false;
   private active = false;
   private paused = false;
+  /** The store-wide pause (`pause({ everywhere: true })`), as this process knows it. */
+  private pausedEverywhere = false;
   /** Set by stop(): settle retries give up. */
   private halted = false;
   private timer: ClockTimer | undefined;
@@ -84,6 +86,19 @@ export class Dispatcher {
     if (!this.paused) return;
     this.paused = false;
     this.kick();
+  }
+
+  /** Whether this process starts nothing new: `local` = its own pause, `everywhere` = the store-wide one. */
+  isPaused(which: 'local' | 'everywhere'): boolean {
+    return which === 'local' ? this.paused : this.pausedEverywhere;
+  }
+
+  /** The store-wide pause as this process learned it; resuming kicks a dispatch. */
+  setPausedEverywhere(paused: boolean): void {
+    if (this.pausedEverywhere === paused) return;
+    this.pausedEverywhere = paused;
+    if (paused) this.clearTimer();
+    else this.kick();
   }
 
   /**
@@ -201,7 +216,7 @@ export class Dispatcher {
   /** Keeps the one timer armed for the earliest due time, and the process held while there is work. */
   arm(): void {
     this.updateHold();
-    if (!this.active || this.paused) return;
+    if (!this.active || this.paused || this.pausedEverywhere) return;
     if (this.attempts.running >= this.host.concurrency) {
       // Every slot is busy: the next completion dispatches. Arming now would
       // spin on a timer for a job that is already due but cannot start.
@@ -331,7 +346,7 @@ export class Dispatcher {
   // ------------------------------------------------------------- dispatch
 
   private async dispatch(): Promise<void> {
-    if (!this.active || this.paused) return;
+    if (!this.active || this.paused || this.pausedEverywhere) return;
     if (this.dispatching) {
       this.dispatchAgain = true;
       return;
@@ -344,7 +359,7 @@ export class Dispatcher {
       for (;;) {
         this.dispatchAgain = false;
         const free = this.host.concurrency - this.attempts.running;
-        if (free <= 0 || !this.active || this.paused || this.rebasing()) break;
+        if (free <= 0 || !this.active || this.paused || this.pausedEverywhere || this.rebasing()) break;
         const now = this.host.clock.now();
         const request: ClaimRequest = { now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken, ahead: true };
         this.host.rateLimits.apply(request);

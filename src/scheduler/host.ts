@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { JobRecord, Store } from '../store/store.js';
 import type { HandlerRetryOptions, JobContext } from '../types.js';
 import type { RateLimits } from '../control/rate-limit-option.js';
+import type { RemovalPolicies } from '../control/removal-option.js';
 
 /** A registered handler with its own limits. */
 export interface HandlerEntry {
@@ -16,6 +17,8 @@ export interface HandlerEntry {
   timeout: number | undefined;
   /** Lines of `job.log()` kept (register option), or undefined for the scheduler's. */
   keepLogs?: number | undefined;
+  /** `removeOnComplete` / `removeOnFail` of this name (register options), when given. */
+  removal?: RemovalPolicies | undefined;
 }
 
 /** What the dispatcher needs from its Scheduler. */
@@ -43,4 +46,6 @@ export interface DispatchHost {
   view(record: JobRecord, nextRunAt?: Date | null): object;
   /** Lines of `job.log()` kept for jobs of `name`. */
   keepLogs(name: string): number;
+  /** A completed or dead record with the removal its retention policy asks for (removeOnComplete / removeOnFail). */
+  finished(record: JobRecord): JobRecord;
 }

@@ -21,7 +21,9 @@ export function specOf(recur: RecurrenceRecord): RecurrenceSpec {
 /** The slot after a schedule's current one, or undefined when the schedule ends with it. */
 export function slotAfter(recur: RecurrenceRecord): number | undefined {
   if (recur.limit !== undefined && recur.count + 1 >= recur.limit) return undefined;
-  return nextSlot(specOf(recur), recur.slot);
+  // An occurrence moved to before the last finished slot goes on after that slot, never back to it.
+  const last = recur.last?.slot;
+  return nextSlot(specOf(recur), last !== undefined && last > recur.slot ? last : recur.slot);
 }
 
 /**

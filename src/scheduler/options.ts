@@ -3,7 +3,7 @@
  * accepts, and the checks of the constructor's store and of a call's `db`.
  */
 import type { Store, StoreWriteOptions } from '../store/store.js';
-import type { HandlerRetryOptions, JobContext, JobMap, ResultOf, ScheduleOptions } from '../types.js';
+import type { HandlerRetryOptions, JobContext, JobMap, RemovePolicy, ResultOf, ScheduleOptions } from '../types.js';
 import type { Clock } from '../clock.js';
 import { ValidationError } from '../errors.js';
 import { show } from '../validate.js';
@@ -46,6 +46,18 @@ export interface SchedulerOptions {
    * @example { max: 100, durationMs: 1000 }
    */
   rateLimit?: RateLimitOptions;
+  /**
+   * Also emit the `completed`, `failed`, `dead` and `progress` events of
+   * jobs that ran in other processes sharing the store, marked `origin:
+   * 'remote'` (RedisStore only; other stores refuse it). At most once: an
+   * event published while this process is disconnected is lost.
+   * @default false
+   */
+  remoteEvents?: boolean;
+  /** Default removal of completed jobs (see ScheduleOptions.removeOnComplete), under `register`'s and the job's. Default: none (only `keepCompleted`). */
+  removeOnComplete?: RemovePolicy;
+  /** Default removal of dead jobs (see ScheduleOptions.removeOnFail). Default: none (only `keepDead`). */
+  removeOnFail?: RemovePolicy;
 }
 
 /** A start-rate limit: at most `max` starts in any `durationMs` window (sliding). */
@@ -69,6 +81,10 @@ export interface RegisterOptions {
    * @example { max: 10, durationMs: 1000 }
    */
   rateLimit?: RateLimitOptions;
+  /** Removal of this name's completed jobs (see ScheduleOptions.removeOnComplete), under the job's own, over the scheduler's. */
+  removeOnComplete?: RemovePolicy;
+  /** Removal of this name's dead jobs, as `removeOnComplete`. */
+  removeOnFail?: RemovePolicy;
 }
 
 /** A handler for job name `N`. Its return value is the `completed` event's `result` (typed by the result map, if any). */
@@ -120,8 +136,11 @@ export const CONSTRUCTOR_KEYS = new Set([
   'maxPayloadBytes',
   'keepLogs',
   'rateLimit',
+  'remoteEvents',
+  'removeOnComplete',
+  'removeOnFail',
 ]);
-export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'keepLogs', 'rateLimit']);
+export const REGISTER_KEYS = new Set(['concurrency', 'retry', 'timeout', 'keepLogs', 'rateLimit', 'removeOnComplete', 'removeOnFail']);
 export const LIST_KEYS = new Set(['name', 'state', 'limit', 'offset']);
 export const STOP_KEYS = new Set(['timeout']);
 export const WRITE_KEYS = new Set(['db']);

@@ -6,7 +6,7 @@
  */
 import { LeaseLostError, ProcessCrashError, UnrecoverableError, errorSummary } from '../errors.js';
 import { backoffDelay } from '../retry.js';
-import { patchRecord } from '../store/record.js';
+import { finishedRecord, patchRecord } from '../store/record.js';
 import type { JobRecord } from '../store/store.js';
 import type { HandlerRetryOptions, JsonValue } from '../types.js';
 import { MAX_TIME } from '../validate.js';
@@ -39,7 +39,7 @@ export function slotOf(record: JobRecord): number {
 /** The record after a finished occurrence (token and lost mark cleared): a schedule's next slot, or a final state. */
 function afterOccurrence(base: JobRecord, now: number, final: 'completed' | 'dead', result: JsonValue | undefined): JobRecord {
   const recur = base.recur;
-  if (!recur) return patchRecord(base, { state: final, finishedAt: now, result, relative: undefined, token: undefined, lost: undefined });
+  if (!recur) return finishedRecord(base, final, now, result);
   const count = recur.count + 1;
   const next = slotAfter(recur);
   const last = { state: final, slot: recur.slot, at: now };

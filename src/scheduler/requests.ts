@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { firstSlot, nextSlot, recurrenceSignature, validateRecurrence, type RecurrenceSpec } from '../cron.js';
 import { groupFields } from '../control/group-option.js';
+import { checkDistinctWindows, dedupeRequest } from '../control/dedupe-option.js';
+import { removePolicy, removes } from '../control/removal-option.js';
 import { ValidationError } from '../errors.js';
 import { validateRetry } from '../retry.js';
 import { scheduledRecord } from '../store/record.js';
@@ -26,9 +28,11 @@ import {
   toJsonValue,
 } from '../validate.js';
 
-export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate', 'db', 'group']);
+export const SCHEDULE_KEYS: ReadonlySet<string> = new Set(['id', 'retry', 'timeout', 'priority', 'onDuplicate', 'db', 'group', 'removeOnComplete', 'removeOnFail']);
 export const EVERY_KEYS: ReadonlySet<string> = new Set([...SCHEDULE_KEYS, 'startAt', 'endAt', 'limit', 'misfire', 'misfireGraceMs']);
 export const CRON_KEYS: ReadonlySet<string> = new Set([...EVERY_KEYS, 'tz']);
+/** A one-off job's options: a schedule's, plus a dedupe window. */
+const ONE_OFF_KEYS: ReadonlySet<string> = new Set([...SCHEDULE_KEYS, 'dedupe']);
 const MANY_ITEM_KEYS: ReadonlySet<string> = new Set(['name', 'payload', 'delay', 'at', 'options']);
 export const NO_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -57,11 +61,14 @@ function addTrace(capture: () => string | undefined, record: { trace?: string })
  * not concatenated: `a + b` of 13+ characters is a rope (two strings and a
  * 32-byte node, 48 B an id kept by a store); a join is one flat 24-32 B string.
  */
-export function idFactory(): () => string {
+export function idFactory(): IdFactory {
   const prefix = randomBytes(9).toString('base64url');
   let counter = 0;
-  return () => [prefix, (counter++).toString(36)].join('');
+  return Object.assign(() => [prefix, (counter++).toString(36)].join(''), { prefix });
 }
+
+/** A generator of ids `prefix` + a base-36 counter from 0 (see IdIndex). */
+export type IdFactory = (() => string) & { readonly prefix: string };
 
 /** 8 hex chars of FNV-1a: short stable suffix for default schedule ids. */
 function shortHash(text: string): string {
@@ -107,7 +114,18 @@ function baseRecord(ctx: RequestContext, name: unknown, payload: unknown, o: Rec
     record.group = g.group;
     if (g.groupConcurrency !== undefined) record.groupConcurrency = g.groupConcurrency;
   }
+  if (o.removeOnComplete !== undefined || o.removeOnFail !== undefined) record.retain = retainOf(ctx, o, where);
   return record;
+}
+
+/** The job's own `removeOnComplete` / `removeOnFail`, validated; refused by a store without removal. */
+function retainOf(ctx: RequestContext, o: Record<string, unknown>, where: string): NonNullable<JobRecord['retain']> {
+  const retain: NonNullable<JobRecord['retain']> = {};
+  if (o.removeOnComplete !== undefined) retain.complete = removePolicy(o.removeOnComplete, `${where}options.removeOnComplete`);
+  if (o.removeOnFail !== undefined) retain.fail = removePolicy(o.removeOnFail, `${where}options.removeOnFail`);
+  if (removes(retain.complete)) ctx.checkFeature('removal', `${where}options.removeOnComplete`);
+  if (removes(retain.fail)) ctx.checkFeature('removal', `${where}options.removeOnFail`);
+  return retain;
 }
 
 /**
@@ -134,11 +152,20 @@ export function oneOffRequest(
     return { record, onDuplicate: 'reject' };
   }
   const o = checkOptionsObject(options, `${where}options`) ?? NO_OPTIONS;
-  checkKeys(o, SCHEDULE_KEYS, `${where}options`);
+  checkKeys(o, ONE_OFF_KEYS, `${where}options`);
   const base = baseRecord(ctx, name, payload, o, where);
   const record: NewJobRecord = { ...base, id: base.id ?? ctx.newId(), runAt };
   if (relative) record.relative = true;
-  return { record, onDuplicate: duplicateMode(o.onDuplicate, 'reject', where) };
+  const request: InsertRequest = { record, onDuplicate: duplicateMode(o.onDuplicate, 'reject', where) };
+  if (o.dedupe !== undefined) {
+    ctx.checkFeature('dedupe', `${where}options.dedupe`);
+    // The window decides what happens to an existing job; `onDuplicate` would contradict it.
+    if (o.onDuplicate !== undefined) {
+      throw new ValidationError(`Expected \`${where}options.onDuplicate\` to be left out with \`options.dedupe\` (the window decides), got ${show(o.onDuplicate)}`);
+    }
+    request.dedupe = dedupeRequest(o.dedupe, where);
+  }
+  return request;
 }
 
 /** `scheduleIn`'s due time: now + delay, whole ms, never early. */
@@ -152,7 +179,7 @@ export function dueAfter(now: number, delay: unknown, what = 'delay'): number {
 export function manyRequests(ctx: RequestContext, items: unknown): InsertRequest[] {
   if (!Array.isArray(items)) throw new ValidationError(`Expected \`items\` to be an array, got ${show(items)}`);
   const now = ctx.now();
-  return items.map((item: unknown, i) => {
+  const requests = items.map((item: unknown, i) => {
     const it = checkOptionsObject(item, `items[${i}]`);
     if (!it) throw new ValidationError(`Expected \`items[${i}]\` to be { name, payload, delay | at, options? }, got undefined`);
     checkKeys(it, MANY_ITEM_KEYS, `items[${i}]`);
@@ -163,6 +190,8 @@ export function manyRequests(ctx: RequestContext, items: unknown): InsertRequest
     const runAt = relative ? dueAfter(now, it.delay, `items[${i}].delay`) : checkTime(it.at, `items[${i}].at`);
     return oneOffRequest(ctx, it.name, runAt, relative, it.payload, it.options, `items[${i}]`);
   });
+  checkDistinctWindows(requests);
+  return requests;
 }
 
 /** A schedule (`cron` or `every`), one record for its whole life. */
@@ -204,6 +233,7 @@ export function recurringRequest(
     ...(base.retry === undefined ? {} : { retry: base.retry }),
     ...(base.timeout === undefined ? {} : { timeout: base.timeout }),
     ...(base.group === undefined ? {} : { group: base.group, groupConcurrency: base.groupConcurrency ?? 1 }),
+    ...(base.retain === undefined ? {} : { retain: base.retain }),
     priority: base.priority,
     name: base.name,
   });

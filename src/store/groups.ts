@@ -23,6 +23,7 @@
  * time; after a restart every lane starts level, which is still fair.
  */
 import { QuaternaryHeap } from '../heap.js';
+import type { ReadyLane } from './ready-queue.js';
 import type { RateGate } from './rate-limits.js';
 import type { ClaimRequest, ClaimResult, JobRecord } from './store.js';
 
@@ -241,7 +242,7 @@ class CandidateHeap {
  * a heap built once per claim: O(groups + picked × log groups).
  */
 export function pickLanes(
-  names: ReadonlyMap<string, QuaternaryHeap<JobRecord>>,
+  names: ReadonlyMap<string, ReadyLane>,
   lanes: GroupLanes,
   request: ClaimRequest,
   gate?: RateGate,
@@ -266,7 +267,7 @@ export function pickLanes(
   while (jobs.length < request.limit) {
     let best: JobRecord | undefined;
     let bestTurn = 0;
-    let bestQueue: QuaternaryHeap<JobRecord> | undefined;
+    let bestQueue: ReadyLane | undefined;
     const plainTurn = lanes.turnOf(NO_GROUP);
     for (const [name, queue] of names) {
       if (queue.size === 0) continue;

@@ -19,13 +19,18 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { QuaternaryHeap } from '../heap.js';
+import { DedupeWindows, openAt, opened, windowOutcome } from './dedupe.js';
+import { GENERATED_IDS, IdIndex, type GeneratedIds } from './id-index.js';
+import { ReadyQueue } from './ready-queue.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
-import { SLOT, patchRecord, shiftDue, withReport } from './record.js';
+import { Removals } from './removal.js';
+import { SLOT, patchRecord, runningRecord, shiftDue, withReport } from './record.js';
 import { Retention } from './retention.js';
 
 export { patchRecord };
 import type {
+  PauseState,
   ClaimRequest,
   ClaimResult,
   InsertRequest,
@@ -65,17 +70,28 @@ function setSlot(job: JobRecord, slot: number): void {
   else Object.defineProperty(job, SLOT, { value: slot, writable: true, configurable: true });
 }
 
+/** Records that `job` waits in its name's ready queue under `handle`. */
+function setReadySlot(job: JobRecord, handle: number): void {
+  setSlot(job, -handle - 1);
+}
+
 /** In-memory indexes over a set of job records. No I/O, no clock. */
 export class LocalState {
-  readonly byId = new Map<string, JobRecord>();
+  readonly byId = new IdIndex();
   private due = new QuaternaryHeap<JobRecord>();
-  private readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
+  private readonly ready = new Map<string, ReadyQueue>();
   /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
   private readonly readyLast = new Map<string, JobRecord>();
   /** Due jobs with a group, and their groups' running counts (groups.ts). */
   private readonly groups = new GroupLanes();
   /** Start windows of rate-limited names, and names pushed back (rate-limits.ts). */
   readonly rates = new RateWindows();
+  /** Open dedupe windows by (name, key) (dedupe.ts). */
+  readonly windows = new DedupeWindows();
+  /** Per-job retention: expiries and count lists (removal.ts). */
+  private readonly removals = new Removals();
+  /** An undo is being applied: no removal runs (the state restored kept its own). */
+  private restoring = false;
   /** Completed and cancelled records, oldest first. */
   private readonly finished = new Retention();
   private readonly dead = new Retention();
@@ -114,6 +130,7 @@ export class LocalState {
     const dead: JobRecord[] = [];
     for (const r of records) {
       this.byId.set(r.id, r);
+      if (r.dedupe !== undefined) this.windows.track(r, this.byId);
       this.tally[r.state]++;
       if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
       if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
@@ -129,8 +146,14 @@ export class LocalState {
     this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
     for (const [job, handle] of this.due.entries()) setSlot(job, handle);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
-    for (const r of finished.sort(byFinish)) this.finished.push(r, this.byId.get(r.id) === r);
-    for (const r of dead.sort(byFinish)) this.dead.push(r, this.byId.get(r.id) === r);
+    for (const r of finished.sort(byFinish)) {
+      this.finished.push(r, this.byId.get(r.id) === r);
+      if (r.removal !== undefined && r.state === 'completed') this.removals.add(r, this.byId);
+    }
+    for (const r of dead.sort(byFinish)) {
+      this.dead.push(r, this.byId.get(r.id) === r);
+      if (r.removal !== undefined) this.removals.add(r, this.byId);
+    }
   }
 
   clear(): void {
@@ -139,6 +162,8 @@ export class LocalState {
     this.ready.clear();
     this.readyLast.clear();
     this.groups.clear();
+    this.windows.clear();
+    this.removals.clear();
     this.promotedAt = -Infinity;
     this.restored = false;
     this.finished.clear();
@@ -147,10 +172,12 @@ export class LocalState {
     this.nextSeq = 1;
   }
 
-  /** Adds a job whose id is known to be absent (hot path of insert). */
-  insertNew(job: JobRecord): void {
-    this.byId.set(job.id, job);
+  /** Adds a scheduled job as number `seq` unless its id is taken (hot path of insert); false when taken. */
+  insertNew(job: JobRecord, seq: number): boolean {
+    if (!this.byId.add(job)) return false;
+    job.seq = seq;
     this.index(job);
+    return true;
   }
 
   /**
@@ -163,6 +190,7 @@ export class LocalState {
     if (inverse) inverse.push(old ? { op: 'put', job: old } : { op: 'del', id });
     if (old) this.unindex(old);
     if (change.op === 'del') {
+      if (old?.dedupe !== undefined) this.windows.untrack(old);
       this.byId.delete(id);
       this.groups.changed();
       return;
@@ -195,11 +223,28 @@ export class LocalState {
 
   private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
     this.byId.set(job.id, job);
+    if (job.dedupe !== undefined) this.windows.track(job);
     this.index(job);
     this.groups.changed();
     if (job.state === 'completed' || job.state === 'cancelled') {
       if (this.tally.completed + this.tally.cancelled > this.keepCompleted) this.evict(this.finished, this.keepCompleted, inverse, extra);
-    } else if (job.state === 'dead' && this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
+    } else if (job.state === 'dead') {
+      if (this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
+    } else return;
+    if ((job.removal !== undefined || this.removals.active) && !this.restoring && job.finishedAt !== undefined) this.retire(job, job.finishedAt, inverse, extra);
+  }
+
+  /** Removes what per-job retention says is due now that `job` finished (removal.ts). */
+  private retire(job: JobRecord, now: number, inverse?: Change[], extra?: Change[]): void {
+    for (const old of this.removals.due(job, now, this.byId)) {
+      if (this.byId.get(old.id) !== old) continue;
+      if (inverse) inverse.push({ op: 'put', job: old });
+      // Its retention-queue entry stays behind (unindex counts it stale) and is skipped when reached.
+      this.unindex(old);
+      this.byId.delete(old.id);
+      if (old.dedupe !== undefined) this.windows.untrack(old);
+      if (extra) extra.push({ op: 'del', id: old.id });
+    }
   }
 
   /**
@@ -212,11 +257,13 @@ export class LocalState {
     this.restored = true;
     const { keepCompleted, keepDead } = this;
     this.keepCompleted = this.keepDead = Infinity;
+    this.restoring = true;
     try {
       this.apply(change);
     } finally {
       this.keepCompleted = keepCompleted;
       this.keepDead = keepDead;
+      this.restoring = false;
     }
   }
 
@@ -236,6 +283,7 @@ export class LocalState {
       this.unindex(job);
       retention.stale--; // unindex counted this entry as left behind; it is gone instead
       this.byId.delete(job.id);
+      if (job.dedupe !== undefined) this.windows.untrack(job);
       if (extra) extra.push({ op: 'del', id: job.id });
     }
   }
@@ -252,10 +300,12 @@ export class LocalState {
       case 'cancelled':
         this.finished.push(job);
         this.finished.tidy(this.tally.completed + this.tally.cancelled, this.byId);
+        if (job.removal !== undefined) this.removals.add(job, this.byId);
         break;
       case 'dead':
         this.dead.push(job);
         this.dead.tidy(this.tally.dead, this.byId);
+        if (job.removal !== undefined) this.removals.add(job, this.byId);
         break;
       case 'running':
         if (job.group !== undefined) this.groups.started(job.group, 1);
@@ -276,9 +326,11 @@ export class LocalState {
       case 'cancelled':
         // Left in its retention queue: skipped when reached (Retention).
         this.finished.stale++;
+        if (job.removal !== undefined) this.removals.left(job);
         break;
       case 'dead':
         this.dead.stale++;
+        if (job.removal !== undefined) this.removals.left(job);
         break;
       case 'running':
         if (job.group !== undefined) this.groups.started(job.group, -1);
@@ -308,7 +360,7 @@ export class LocalState {
     // The queue and last job of the name promoted last: due jobs come in runs
     // of one name, so most need no lookup (readyLast is written when the name changes).
     let name: string | undefined;
-    let queue: QuaternaryHeap<JobRecord> | undefined;
+    let queue: ReadyQueue | undefined;
     let last: JobRecord | undefined;
     for (let i = 0; ; i++) {
       let job: JobRecord;
@@ -327,7 +379,7 @@ export class LocalState {
         name = job.name;
         queue = this.ready.get(name);
         if (!queue) {
-          queue = new QuaternaryHeap<JobRecord>();
+          queue = new ReadyQueue(setReadySlot);
           this.ready.set(name, queue);
         }
         last = this.readyLast.get(name);
@@ -337,7 +389,7 @@ export class LocalState {
       // that arrives earlier than the last (a date in the past, a reschedule
       // into the past while others wait for capacity) re-sorts the queue.
       const early = queue.size > 0 && last !== undefined && before(job, last);
-      setSlot(job, -queue.push(job, -job.priority) - 1);
+      setReadySlot(job, queue.push(job, -job.priority));
       if (early) resortReady(queue);
       else last = job;
     }
@@ -406,7 +458,7 @@ export class LocalState {
     if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
     if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
     let only: string | undefined;
-    let onlyQueue: QuaternaryHeap<JobRecord> | undefined;
+    let onlyQueue: ReadyQueue | undefined;
     for (const [name, queue] of this.ready) {
       if (queue.size === 0) continue;
       if (onlyQueue !== undefined) {
@@ -423,7 +475,7 @@ export class LocalState {
     const skip = new Set<string>();
     while (jobs.length < request.limit) {
       let best: JobRecord | undefined;
-      let bestQueue: QuaternaryHeap<JobRecord> | undefined;
+      let bestQueue: ReadyQueue | undefined;
       for (const [name, queue] of this.ready) {
         if (queue.size === 0 || skip.has(name)) continue;
         if (request.capacity(name) - (taken.get(name) ?? 0) <= 0) {
@@ -470,7 +522,7 @@ function before(job: JobRecord, other: JobRecord): boolean {
  * `pick` when one name has ready jobs (the common burst): what the general
  * loop picks and reports waiting, without its per-call maps and sets.
  */
-function pickOne(name: string, queue: QuaternaryHeap<JobRecord>, request: ClaimRequest): ClaimResult {
+function pickOne(name: string, queue: ReadyQueue, request: ClaimRequest): ClaimResult {
   const capacity = request.capacity(name);
   const jobs: JobRecord[] = [];
   const n = Math.min(request.limit, capacity);
@@ -481,10 +533,10 @@ function pickOne(name: string, queue: QuaternaryHeap<JobRecord>, request: ClaimR
 }
 
 /** Re-pushes a ready queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
-function resortReady(queue: QuaternaryHeap<JobRecord>): void {
+function resortReady(queue: ReadyQueue): void {
   const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
   queue.clear();
-  for (const job of jobs) setSlot(job, -queue.push(job, -job.priority) - 1);
+  for (const job of jobs) setReadySlot(job, queue.push(job, -job.priority));
 }
 
 interface Batch {
@@ -500,9 +552,31 @@ function sortByRunAt(a: JobRecord, b: JobRecord): number {
  * Store engine for stores that keep every job in this process. Subclasses
  * supply `persist` (and optionally `openStorage` / `closeStorage`).
  */
-export abstract class LocalStore implements Store {
+export abstract class LocalStore implements Store, GeneratedIds {
   /** Groups and rate limits are claimed by LocalState (groups.ts, rate-limits.ts). */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true, dedupe: true, removal: true };
+
+  /**
+   * `pause({ everywhere: true })`: one process uses a local store, so this
+   * is a pause kept by the store (MemoryStore: while the object lives;
+   * JsonFileStore: on disk, see `persistPause`).
+   */
+  protected paused: PauseState = { paused: false, version: 0 };
+
+  async setPaused(paused: boolean): Promise<PauseState> {
+    if (paused !== this.paused.paused) await this.persistPause(paused);
+    this.paused = { paused, version: this.paused.version + 1 };
+    return this.paused;
+  }
+
+  pauseState(): PauseState {
+    return this.paused;
+  }
+
+  /** Durably records the store-wide pause; MemoryStore keeps it in memory only. */
+  protected persistPause(_paused: boolean): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** No job of `name` starts before `until` (kept in memory, not persisted). */
   pushBack(name: string, until: number): Promise<void> {
@@ -529,6 +603,11 @@ export abstract class LocalStore implements Store {
 
   protected closeStorage(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** The scheduler's generated ids are `prefix` + a counter: they are indexed without a Map entry (IdIndex). */
+  [GENERATED_IDS](prefix: string): void {
+    this.state.byId.expect(prefix);
   }
 
   async open(context: StoreContext): Promise<void> {
@@ -610,12 +689,10 @@ export abstract class LocalStore implements Store {
    */
   protected insertNow(requests: readonly InsertRequest[]): InsertResult[] {
     const single = requests.length === 1 ? requests[0] : undefined;
-    if (single && single.record.state === 'scheduled' && !this.state.byId.has(single.record.id)) {
-      // Hot path: one new job. The store owns the record it is given.
-      const job = single.record as JobRecord;
-      job.seq = this.state.nextSeq++;
-      this.state.insertNew(job);
-      return [{ record: job, outcome: 'inserted' }];
+    // Hot path: one new job. The store owns the record it is given.
+    if (single && single.record.state === 'scheduled' && single.dedupe === undefined && this.state.insertNew(single.record as JobRecord, this.state.nextSeq)) {
+      this.state.nextSeq++;
+      return [{ record: single.record as JobRecord, outcome: 'inserted' }];
     }
     const { results, changes, seq } = this.planInsert(requests);
     this.state.nextSeq = seq;
@@ -628,8 +705,25 @@ export abstract class LocalStore implements Store {
     const results: InsertResult[] = [];
     const changes: Change[] = [];
     const pending = new Map<string, JobRecord>();
+    /** Windows this batch opened or debounced: name → key → job. */
+    let windowJobs: Map<string, Map<string, JobRecord>> | undefined;
     let seq = this.state.nextSeq;
-    for (const { record, onDuplicate } of requests) {
+    for (const { record, onDuplicate, dedupe } of requests) {
+      if (dedupe !== undefined) {
+        // A job this batch wrote before (scheduleMany refuses two items of one window; a store caller may not).
+        const now = record.createdAt;
+        const current = openAt(windowJobs?.get(record.name)?.get(dedupe.key), record.name, dedupe, now) ?? this.state.windows.open(record.name, dedupe, now, this.state.byId);
+        const inside = current === undefined ? undefined : windowOutcome(pending.get(current.id) ?? current, record, dedupe);
+        if (inside !== undefined) {
+          results.push(inside);
+          if (inside.outcome === 'debounced') {
+            pending.set(inside.record.id, inside.record);
+            changes.push({ op: 'put', job: inside.record });
+            (windowJobs ??= new Map()).set(record.name, (windowJobs.get(record.name) ?? new Map<string, JobRecord>()).set(dedupe.key, inside.record));
+          }
+          continue;
+        }
+      }
       const existing = pending.get(record.id) ?? this.state.get(record.id);
       if (existing) {
         if (onDuplicate === 'reject') throw new DuplicateJobError(record.id);
@@ -646,6 +740,10 @@ export abstract class LocalStore implements Store {
         }
       }
       const job: JobRecord = patchRecord(record as JobRecord, { seq: seq++ });
+      if (dedupe !== undefined) {
+        opened(job, record, dedupe);
+        (windowJobs ??= new Map()).set(record.name, (windowJobs.get(record.name) ?? new Map<string, JobRecord>()).set(dedupe.key, job));
+      }
       pending.set(job.id, job);
       changes.push({ op: 'put', job });
       results.push(existing ? { record: job, outcome: 'replaced', previous: existing } : { record: job, outcome: 'inserted' });
@@ -706,7 +804,7 @@ export abstract class LocalStore implements Store {
     this.state.promote(request.now);
     const picked = this.state.pick(request);
     if (picked.jobs.length === 0) return picked;
-    const jobs = picked.jobs.map((job): JobRecord => patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() }));
+    const jobs = picked.jobs.map((job): JobRecord => runningRecord(job, request.token()));
     await this.commit(jobs.map((job): Change => ({ op: 'put', job, keep: true })));
     return picked.retryAt === undefined ? { jobs, waiting: picked.waiting } : { jobs, waiting: picked.waiting, retryAt: picked.retryAt };
   }
@@ -723,7 +821,7 @@ export abstract class LocalStore implements Store {
     const jobs = picked.jobs;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as JobRecord;
-      const running = patchRecord(job, { state: 'running', attempt: job.attempt + 1, token: request.token() });
+      const running = runningRecord(job, request.token());
       jobs[i] = running;
       // Picked jobs left their ready queue already; `job` is what byId holds.
       this.state.start(job, running);

@@ -53,13 +53,13 @@ export function scheduledRecord(id: string, name: string, payload: JsonValue, ru
 }
 
 /** Fields patchRecord only copies from the record: reports are set with withReport, the trace context at insert. */
-type CopiedOnly = 'progress' | 'logs' | 'trace';
+type CopiedOnly = 'progress' | 'logs' | 'trace' | 'dedupe' | 'retain' | 'removal';
 
 /**
  * `j` with `p` applied, built as one fixed-order literal. Never `{ ...record,
  * newKey }`: on Node 20 a spread that adds a key yields a dictionary-mode
  * object (~500 B, ~2 us to build). `p.x: undefined` drops x. A field added
- * to JobRecord must be added here too.
+ * to JobRecord must be added here too, and to runningRecord and finishedRecord.
  */
 export function patchRecord(j: JobRecord, p: { [K in Exclude<keyof JobRecord, CopiedOnly>]?: JobRecord[K] | undefined }): JobRecord {
   const r: JobRecord = {
@@ -91,7 +91,12 @@ export function patchRecord(j: JobRecord, p: { [K in Exclude<keyof JobRecord, Co
   if (lost !== undefined) r.lost = lost;
   const relative = 'relative' in p ? p.relative : j.relative;
   if (relative !== undefined) r.relative = relative;
-  // Copied, never patched: no `in` test of the patch for them on the firing path.
+  copyReports(j, r);
+  return r;
+}
+
+/** The fields patchRecord and the builders below copy, never patch: no `in` test of a patch for them. */
+function copyReports(j: JobRecord, r: JobRecord): void {
   if (j.progress !== undefined) r.progress = j.progress;
   if (j.logs !== undefined) r.logs = j.logs;
   if (j.trace !== undefined) r.trace = j.trace;
@@ -99,6 +104,47 @@ export function patchRecord(j: JobRecord, p: { [K in Exclude<keyof JobRecord, Co
     r.group = j.group;
     if (j.groupConcurrency !== undefined) r.groupConcurrency = j.groupConcurrency;
   }
+  if (j.dedupe !== undefined) r.dedupe = j.dedupe;
+  if (j.retain !== undefined) r.retain = j.retain;
+  // A removal applies to a finished record only: a revived or rescheduled one drops it.
+  if (j.removal !== undefined && (r.state === 'completed' || r.state === 'dead')) r.removal = j.removal;
+}
+
+/**
+ * `patchRecord(j, { state: 'running', attempt: j.attempt + 1, token })`, the
+ * same record with the same key order, without a patch object: a claim
+ * builds one a fire, and patchRecord's `in` tests of patches of many shapes
+ * are megamorphic lookups. test/record-builders.test.ts holds them equal.
+ */
+export function runningRecord(j: JobRecord, token: string): JobRecord {
+  const r: JobRecord = { id: j.id, name: j.name, payload: j.payload, state: 'running', runAt: j.runAt, createdAt: j.createdAt, attempt: j.attempt + 1, priority: j.priority, seq: j.seq };
+  if (j.retry !== undefined) r.retry = j.retry;
+  if (j.timeout !== undefined) r.timeout = j.timeout;
+  if (j.lastError !== undefined) r.lastError = j.lastError;
+  if (j.result !== undefined) r.result = j.result;
+  if (j.finishedAt !== undefined) r.finishedAt = j.finishedAt;
+  r.token = token;
+  if (j.recur !== undefined) r.recur = j.recur;
+  if (j.lost !== undefined) r.lost = j.lost;
+  if (j.relative !== undefined) r.relative = j.relative;
+  copyReports(j, r);
+  return r;
+}
+
+/**
+ * `patchRecord(j, { state, finishedAt, result, relative: undefined, token:
+ * undefined, lost: undefined })`: a one-off job's final record after an
+ * attempt (see runningRecord for why it is built apart).
+ */
+export function finishedRecord(j: JobRecord, state: 'completed' | 'dead', finishedAt: number, result: JsonValue | undefined): JobRecord {
+  const r: JobRecord = { id: j.id, name: j.name, payload: j.payload, state, runAt: j.runAt, createdAt: j.createdAt, attempt: j.attempt, priority: j.priority, seq: j.seq };
+  if (j.retry !== undefined) r.retry = j.retry;
+  if (j.timeout !== undefined) r.timeout = j.timeout;
+  if (j.lastError !== undefined) r.lastError = j.lastError;
+  if (result !== undefined) r.result = result;
+  r.finishedAt = finishedAt;
+  if (j.recur !== undefined) r.recur = j.recur;
+  copyReports(j, r);
   return r;
 }
 
@@ -116,7 +162,10 @@ export function withReport(j: JobRecord, progress: JsonValue | undefined, logs: 
  * user gave (wall time) and stay.
  */
 export function shiftEvery(recur: RecurrenceRecord, deltaMs: number): RecurrenceRecord {
-  return { ...recur, slot: clampTime(recur.slot + deltaMs), anchor: clampTime((recur.anchor ?? recur.startAt ?? 0) + deltaMs) };
+  const moved: RecurrenceRecord = { ...recur, slot: clampTime(recur.slot + deltaMs), anchor: clampTime((recur.anchor ?? recur.startAt ?? 0) + deltaMs) };
+  // The last finished slot is on the same grid: it moves with it (slotAfter compares the two).
+  if (recur.last) moved.last = { ...recur.last, slot: clampTime(recur.last.slot + deltaMs) };
+  return moved;
 }
 
 /**

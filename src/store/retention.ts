@@ -43,7 +43,7 @@ export class Retention {
   }
 
   /** Drops entries whose record left, once they are most of the queue (`live`: records of this kind kept). */
-  tidy(live: number, byId: ReadonlyMap<string, JobRecord>): void {
+  tidy(live: number, byId: { get(id: string): JobRecord | undefined }): void {
     const length = this.items.length - this.head;
     if (length <= 2 * Math.max(live, this.floor) + 64) return;
     const kept: JobRecord[] = [];

@@ -93,7 +93,26 @@ export interface JobRecord {
   group?: string;
   /** Most jobs of `group` running at once; absent = 1. */
   groupConcurrency?: number;
+  /**
+   * Set by a local store on a job created through a dedupe window
+   * (InsertRequest.dedupe): the window's key and its end (createdAt frame),
+   * so the window survives a restart with the record (store/dedupe.ts).
+   */
+  dedupe?: { key: string; until: number };
+  /** The job's own `removeOnComplete` / `removeOnFail` (schedule options), read when it finishes. */
+  retain?: { complete?: StoredRemovePolicy; fail?: StoredRemovePolicy };
+  /**
+   * Set by the scheduler on a completed or dead record (`features.removal`):
+   * the store removes the job once `at` (finishedAt frame) is reached —
+   * at the settle when `at <= finishedAt`, else when a later job finishes —
+   * and keeps at most the newest `count` finished records of its name and
+   * state that have a count (store/removal.ts).
+   */
+  removal?: { at?: number; count?: number };
 }
+
+/** A removal policy as stored with a job: `false` = none. */
+export type StoredRemovePolicy = boolean | { count?: number; ageMs?: number };
 
 /** A record to insert: the store assigns `seq`. */
 export type NewJobRecord = Omit<JobRecord, 'seq'>;
@@ -109,13 +128,36 @@ export type DuplicateMode = 'reject' | 'keep' | 'replace' | 'keepIfSame';
 export interface InsertRequest {
   record: NewJobRecord;
   onDuplicate: DuplicateMode;
+  /**
+   * Optional (`features.dedupe`): a dedupe window (schedule option `dedupe`).
+   * Keyed by (record.name, key). A window is open while `record.createdAt`
+   * (the call's time) is before its end, the creation (or last debounce) of
+   * its job + `ttlMs`. Inside an open window, `'throttle'` writes nothing and
+   * answers `'throttled'` with the window's job; `'debounce'`, while that
+   * job is still scheduled, gives it this record's payload, runAt and
+   * `relative`, restarts the window, and answers `'debounced'` (`previous`:
+   * the job before). Otherwise the record is inserted (`onDuplicate` applies
+   * to its id) and opens a new window. A window whose job is gone is closed.
+   */
+  dedupe?: DedupeRequest;
+}
+
+/** A dedupe window of an insert (see InsertRequest.dedupe). */
+export interface DedupeRequest {
+  key: string;
+  ttlMs: number;
+  mode: 'throttle' | 'debounce';
 }
 
 /** Outcome per inserted record, in request order. */
 export interface InsertResult {
   record: JobRecord;
-  /** 'inserted' | 'kept' (an existing job was returned) | 'replaced'. */
-  outcome: 'inserted' | 'kept' | 'replaced';
+  /**
+   * 'inserted' | 'kept' (an existing job was returned) | 'replaced';
+   * with a dedupe window: 'throttled' (the window's job, unchanged) |
+   * 'debounced' (the window's job, updated).
+   */
+  outcome: 'inserted' | 'kept' | 'replaced' | 'throttled' | 'debounced';
   /** The job that was replaced, if any. */
   previous?: JobRecord;
 }
@@ -213,6 +255,28 @@ export interface StoreContext {
    * (token check).
    */
   lost?(id: string, token: string, reason: LostReason): void;
+  /**
+   * Optional (`features.pauseEverywhere`): a shared store calls this when it
+   * learns the store-wide pause (another process paused or resumed, read by
+   * its poll, or a claim the store refused because the store is paused).
+   * Stale states (a lower `version`) are never reported.
+   */
+  pauseChanged?(state: PauseState): void;
+  /**
+   * Optional (`features.remoteEvents`; a scheduler with `remoteEvents: true`
+   * passes it): the store subscribes during `open` and calls it with every
+   * event another process publishes (`publishEvent`), until it closes.
+   */
+  remoteEvent?(message: string): void;
+}
+
+/**
+ * The store-wide pause of `scheduler.pause({ everywhere: true })`. `version`
+ * grows with every change, so a late read never undoes a newer change.
+ */
+export interface PauseState {
+  paused: boolean;
+  version: number;
 }
 
 /**
@@ -238,6 +302,19 @@ export interface StoreFeatures {
   groups?: boolean;
   /** `rateLimit`: claim honours ClaimRequest.rateLimit / globalRateLimit, and `pushBack` exists. */
   rateLimits?: boolean;
+  /**
+   * `pause({ everywhere: true })`: `setPaused` / `pauseState` exist, and
+   * while the store is paused no process sharing it can claim (a shared
+   * store's claim itself refuses, so a process that missed the notice
+   * cannot claim either).
+   */
+  pauseEverywhere?: boolean;
+  /** `remoteEvents`: `publishEvent` and StoreContext.remoteEvent carry events between processes. */
+  remoteEvents?: boolean;
+  /** `options.dedupe`: insert honours InsertRequest.dedupe. */
+  dedupe?: boolean;
+  /** `removeOnComplete` / `removeOnFail`: a settle honours JobRecord.removal. */
+  removal?: boolean;
 }
 
 /** The persistence seam. See the file header for the contract. */
@@ -250,6 +327,21 @@ export interface Store {
    * the remote side pushed back (`job.rateLimit(ms)`).
    */
   pushBack?(name: string, until: number): Promise<void>;
+  /**
+   * Optional (`features.pauseEverywhere`): durably records the store-wide
+   * pause and tells every process sharing the store. Resolves with the new
+   * state once durable.
+   */
+  setPaused?(paused: boolean): Promise<PauseState>;
+  /** Optional (`features.pauseEverywhere`): the store-wide pause as last known, synchronous (after `open`). */
+  pauseState?(): PauseState;
+  /**
+   * Optional (`features.remoteEvents`): whether some process listens for
+   * events (`listenEvents`); the scheduler builds and sends nothing otherwise.
+   */
+  eventListeners?(): boolean;
+  /** Optional (`features.remoteEvents`): sends one encoded event to the processes that listen (at most once, never waited on). */
+  publishEvent?(message: string): void;
   open(context: StoreContext): Promise<void>;
   close(): Promise<void>;
   insert(requests: readonly InsertRequest[], options?: StoreWriteOptions): Promise<InsertResult[]>;

@@ -677,7 +677,15 @@ export class Model {
     }
     if (type === 'failed') {
       // A retry was durably scheduled: that attempt is settled (not lost by a later crash).
-      if (!(payload as { willRetry?: boolean }).willRetry) return;
+      const failure = payload as { willRetry?: boolean; error?: Error; nextRunAt?: Date };
+      if (!failure.willRetry) return;
+      if (failure.nextRunAt && CHARGE_ERRORS.has(failure.error?.name ?? '') && state.ins.kind !== 'cron' && state.ins.kind !== 'every') {
+        // A lost attempt charged at claim (possibly one claimed just before a crash, never seen
+        // starting): its retry waits the backoff in elapsed time, like any retry, so it moves with
+        // clock steps and may start before the job's first wall-clock due time after a backward step.
+        const at = failure.nextRunAt.getTime();
+        state.nextDue = { wall: at, elapsed: true, why: `retry after a lost attempt charged (${failure.error?.name}), due ${iso(at)}` };
+      }
       for (let i = this.attempts.length - 1; i >= 0; i--) {
         const a = this.attempts[i] as AttemptRec;
         if (a.pid === pid && a.id === job.id && !a.confirmed && (a.ended === 'fail' || a.abort === 'timeout')) {

@@ -196,6 +196,10 @@ class Runner implements ActionContext {
       proc.scheduler.on(type, (payload) => {
         if (!proc.alive) return;
         this.activity++;
+        if (this.options.trace) {
+          const e = payload as { job: { id: string; attempt: number; state: string; runAt: Date }; error?: Error; willRetry?: boolean };
+          this.log?.(`pid ${pid} event ${type} ${e.job.id} a${e.job.attempt} ${e.job.state} ${iso(e.job.runAt.getTime())}${e.error ? ` ${e.error.name}` : ''}${e.willRetry ? ' willRetry' : ''}`);
+        }
         this.model.onEvent(pid, type, payload as never);
       });
     }

@@ -48,6 +48,8 @@ export function encodeFields(record: NewJobRecord | JobRecord, maxBytes: number,
     relative,
     group,
     groupConcurrency,
+    dedupe: _dedupe, // a local store's window mark; Redis keeps windows in their own keys
+    removal: _removal, // carried out by SETTLE (its own argument), never stored
     ...rest
   } = record as JobRecord;
   let extra = '';

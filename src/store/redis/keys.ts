@@ -23,7 +23,7 @@ import { show } from '../../validate.js';
 export const LAYOUT_VERSION = '2';
 
 /** Fixed key names after the prefix (see scripts.ts for what each holds). */
-export const FIXED_KEYS = ['due', 'leases', 'done', 'dead', 'readyn', 'counts', 'version', 'readyg', 'gfree', 'grun', 'gturn', 'glive', 'rlall', 'rlu'] as const;
+export const FIXED_KEYS = ['due', 'leases', 'done', 'dead', 'readyn', 'counts', 'version', 'readyg', 'gfree', 'grun', 'gturn', 'glive', 'rlall', 'rlu', 'pause', 'rexp'] as const;
 
 /** Percent-encodes `%` and `:` so the result never contains a colon. */
 export function escapeKeyPart(value: string): string {
@@ -65,6 +65,8 @@ export class KeyLayout {
   readonly version: string;
   readonly wakeChannel: string;
   readonly lostChannel: string;
+  /** Events published for other processes (`remoteEvents`, see pause.ts and remote-events.ts). */
+  readonly eventsChannel: string;
 
   /**
    * @param prefix the store's prefix
@@ -77,6 +79,7 @@ export class KeyLayout {
     this.version = `${this.base}version`;
     this.wakeChannel = `${clientKeyPrefix}${this.base}wake`;
     this.lostChannel = `${clientKeyPrefix}${this.base}lost`;
+    this.eventsChannel = `${clientKeyPrefix}${this.base}events`;
   }
 
   job(id: string): string {

@@ -57,6 +57,9 @@ local gidle = {}
 -- Rate limits (rate-limits.ts): P:l=<name> / RLALL = zset start time -> token of the starts in a
 -- name's / every name's window; RLU = hash name -> instant before which no job of it starts.
 local RLALL, RLU = P .. 'rlall', P .. 'rlu'
+-- Per-job retention (see RETIRE in scripts.ts): pending expiries, and per name and state the jobs that have a count.
+local REXP = P .. 'rexp'
+local function rckey(st, name) return P .. 'rc=' .. st .. esc(name) end
 local NF = #FIELDS
 local B64 = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
 local wakeAt, dueMin0 = nil, nil
@@ -79,6 +82,12 @@ local function bump(f, n) D[f] = (D[f] or 0) + n end
 local function nextOf(f)
   bump(f, 1)
   return num(C0[f]) + D[f]
+end
+-- Counter f as this script has it so far.
+local function count(f) return num(C0[f]) + (D[f] or 0) end
+-- A finished job leaves its retention count list (if it is in one): one ZREM only while some list has entries.
+local function unlist(st, name, id)
+  if count('rml') > 0 and redis.pcall('ZREM', rckey(st, name), id) == 1 then bump('rml', -1) end
 end
 
 -- Every fixed key has its type, the counters are integers, and the earliest due time is known.
@@ -230,8 +239,10 @@ local function unindex(id, h)
     if h.gr then grun(h.gr, -1) end
   elseif st == 'completed' or st == 'cancelled' then
     redis.call('ZREM', DONE, id)
+    if st == 'completed' then unlist('c', h.nm, id) end
   elseif st == 'dead' then
     redis.call('ZREM', DEAD, id)
+    unlist('d', h.nm, id)
   end
 end
 

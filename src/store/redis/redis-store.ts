@@ -37,9 +37,10 @@
  *   renewal) run on the scheduler's Clock; renewal also on real time, since
  *   the lease expires on the server's real clock (leases.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
-import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
+import type { ClaimRequest, ClaimResult, DedupeRequest, InsertRequest, InsertResult, JobRecord, LostReason, PauseState, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
 import { Batcher, type ItemOutcome } from './batcher.js';
 import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
 import { Connection, scriptFailure } from './connection.js';
@@ -47,6 +48,8 @@ import { isWellFormed, KeyLayout, LAYOUT_VERSION } from './keys.js';
 import { Leases, type RenewItem } from './leases.js';
 import { listRecords } from './list.js';
 import { PROGRESS } from './progress.js';
+import { PauseView, SET_PAUSE, parsePauseNotice, pauseFromFields } from './pause.js';
+import { EventPresence, WHO_LISTENS } from './remote-events.js';
 import { resolveOptions, type ResolvedOptions, type RedisStoreOptions } from './options.js';
 import { CANCEL, CLAIM, INSERT, PUSH_BACK, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, SETTLE, TICK, type Script } from './scripts.js';
 import { ServerView, type Summary } from './view.js';
@@ -71,6 +74,11 @@ const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lea
 
 type Reply = unknown[];
 
+/** The INSERT mode of a request with a dedupe window (see scripts.ts). */
+function dedupeMode(d: DedupeRequest): string {
+  return `d${d.mode === 'throttle' ? 'T' : 'D'}:${d.ttlMs}:${d.key}`;
+}
+
 interface InsertItem {
   request: InsertRequest;
   fields: string[];
@@ -85,6 +93,15 @@ interface SettleItem {
   /** 'F': `values` are the whole record's fields; 'D': field/value changes against the record as claimed. */
   mode: 'F' | 'D';
   values: string[];
+  /** Per-job retention of a completed or dead outcome (see RETIRE in scripts.ts), '' otherwise. */
+  removal: string;
+}
+
+/** The SETTLE retention argument of outcome `next`: `<c|d>|<finishedAt>|<at>|<count>`, '' when it does not finish the job. */
+function removalArg(next: JobRecord): string {
+  if (next.state !== 'completed' && next.state !== 'dead') return '';
+  const r = next.removal;
+  return `${next.state === 'dead' ? 'd' : 'c'}|${next.finishedAt ?? ''}|${r?.at ?? ''}|${r?.count ?? ''}`;
 }
 
 function fieldsSize(fields: readonly string[]): number {
@@ -122,7 +139,11 @@ export class RedisStore implements Store {
   /** Many processes share it: downtime of one process is not downtime of the schedule. */
   readonly shared = true;
   /** Groups are claimed by the CLAIM script, across processes. */
-  readonly features: StoreFeatures = { groups: true, rateLimits: true };
+  readonly features: StoreFeatures = { groups: true, rateLimits: true, pauseEverywhere: true, remoteEvents: true, dedupe: true, removal: true };
+  /** Tells this store's own pause notices and event hellos from other processes'. */
+  private readonly storeId = randomBytes(9).toString('base64url');
+  private readonly pause = new PauseView();
+  private readonly presence = new EventPresence(this.storeId);
   private readonly options: ResolvedOptions;
   private readonly keys: KeyLayout;
   private conn: Connection | undefined;
@@ -183,16 +204,19 @@ export class RedisStore implements Store {
       }
       const sub = conn.subscriber();
       this.sub = sub;
+      const remoteEvent = context.remoteEvent;
       sub.client.on('message', (channel: string, message: string) => {
         if (channel === this.keys.wakeChannel) this.onWake(message);
         else if (channel === this.keys.lostChannel) this.onLost(message);
+        else if (channel === this.keys.eventsChannel && remoteEvent && this.status === 'open') remoteEvent(message);
       });
       // After a reconnect (of either connection) messages may have been
       // missed: refresh and wake the scheduler once a poll gets through.
       sub.client.on('ready', this.onReconnect);
       conn.client.on('ready', this.onReconnect);
       await sub.ready(openMs);
-      await sub.run('subscribe', () => sub.client.subscribe(this.keys.wakeChannel, this.keys.lostChannel));
+      const channels = [this.keys.wakeChannel, this.keys.lostChannel, ...(remoteEvent ? [this.keys.eventsChannel] : [])];
+      await sub.run('subscribe', () => sub.client.subscribe(...channels));
       await conn.loadScripts(SCRIPTS);
       const reply = await this.exec(TICK, [LAYOUT_VERSION]);
       if (reply[0] === 'VERSION') {
@@ -200,6 +224,7 @@ export class RedisStore implements Store {
           `Expected the keys under '${this.keys.base}' to use layout version ${LAYOUT_VERSION}, got version ${String(reply[1])} (written by ${String(reply[1]) === '1' ? 'godelayq 0.1' : 'another godelayq version'}). Let the old version finish its jobs, or delete the keys matching '${this.keys.base}*' (SCAN + DEL), or use another prefix`,
         );
       }
+      await this.readPause(conn);
     } catch (error) {
       const conn = this.conn;
       await this.disconnect();
@@ -209,6 +234,8 @@ export class RedisStore implements Store {
     this.status = 'open';
     this.leases.start(context.clock);
     this.armPoll();
+    // Listeners say so at once; a publisher asks who listens.
+    this.announce(context.remoteEvent ? this.presence.hello(3 * this.options.pollMs) : WHO_LISTENS);
   }
 
   /**
@@ -330,6 +357,11 @@ export class RedisStore implements Store {
 
   private onWake(message: string): void {
     if (this.status !== 'open') return;
+    const kind = message[0];
+    if (kind === 'P' || kind === 'E' || kind === 'Q') {
+      this.onControl(message);
+      return;
+    }
     if (message.startsWith('L')) {
       // A lease that ends before every other one: arm the lease watch for it.
       const end = Number(message.slice(1));
@@ -375,7 +407,9 @@ export class RedisStore implements Store {
     try {
       const force = this.reconnected;
       const before = this.nextDueAt();
-      const reply = await this.exec(TICK, [LAYOUT_VERSION]);
+      const conn = this.connection('poll');
+      const [reply] = await Promise.all([this.exec(TICK, [LAYOUT_VERSION]), this.readPause(conn)]);
+      if (this.context?.remoteEvent) this.announce(this.presence.hello(3 * this.options.pollMs));
       const after = this.nextDueAt();
       if (force) this.reconnected = false;
       if (force || Number(reply[1]) > 0 || (after !== undefined && (before === undefined || after < before))) this.context?.wake();
@@ -413,6 +447,63 @@ export class RedisStore implements Store {
     });
   }
 
+  // ------------------------------------------------------------- many processes (pause.ts, remote-events.ts)
+
+  /** `P…` (a pause changed), `E…` (a process listens for events), `Q` (who listens?), from `P:wake`. */
+  private onControl(message: string): void {
+    if (message[0] === 'P') {
+      const notice = parsePauseNotice(message);
+      if (notice && notice.from !== this.storeId) this.learnPause(notice.state);
+    } else if (message[0] === 'E') this.presence.heard(message, this.context?.clock.now() ?? 0);
+    else if (this.context?.remoteEvent) this.announce(this.presence.hello(3 * this.options.pollMs));
+  }
+
+  private learnPause(state: PauseState, reset = false): void {
+    if (this.pause.offer(state, reset)) this.context?.pauseChanged?.(this.pause.state);
+  }
+
+  private async readPause(conn: Connection): Promise<void> {
+    const known = this.pause.state.version;
+    const [on, version] = await conn.run('read pause', () => conn.client.hmget(this.keys.fixed('pause'), 'on', 'v'));
+    // No key: deleted (versions start over), unless a newer state arrived while this read was out.
+    this.learnPause(pauseFromFields(on, version), version === null && this.pause.state.version === known);
+  }
+
+  /** Publishes on `P:wake`, never waited on (a lost hello or question is made up by the next poll). */
+  private announce(message: string): void {
+    const conn = this.conn;
+    if (!conn || this.options.readOnly) return;
+    void conn.run('publish', () => conn.client.publish(this.keys.wakeChannel, message)).catch(() => undefined);
+  }
+
+  /**
+   * Pauses (or resumes) claiming in every process sharing the store: no
+   * claim hands out a job while paused, whether or not its process heard.
+   */
+  async setPaused(paused: boolean): Promise<PauseState> {
+    const reply = await this.exec(SET_PAUSE, [paused ? '1' : '', this.storeId]);
+    const state: PauseState = { paused, version: Number(reply[1]) };
+    this.pause.offer(state);
+    return state;
+  }
+
+  /** The store-wide pause as last heard (notice, poll, or a refused claim). */
+  pauseState(): PauseState {
+    return this.pause.state;
+  }
+
+  /** Whether another process listens for events (it said so within its last three poll intervals). */
+  eventListeners(): boolean {
+    return this.status === 'open' && this.presence.listening(this.context?.clock.now() ?? 0);
+  }
+
+  /** Publishes one encoded event on `P:events`: at most once, never waited on. */
+  publishEvent(message: string): void {
+    const conn = this.conn;
+    if (!conn || this.status !== 'open') return;
+    void conn.run('publish event', () => conn.client.publish(this.keys.eventsChannel, message)).catch(() => undefined);
+  }
+
   // ------------------------------------------------------------- Store
 
   async insert(requests: readonly InsertRequest[]): Promise<InsertResult[]> {
@@ -434,13 +525,16 @@ export class RedisStore implements Store {
     const args: (string | number)[] = [groups.length];
     for (const group of groups) {
       args.push(group.length);
-      for (const { request, fields } of group) args.push(request.record.id, request.onDuplicate, ...fields);
+      for (const { request, fields } of group) args.push(request.record.id, request.dedupe === undefined ? request.onDuplicate : dedupeMode(request.dedupe), ...fields);
     }
     const reply = await this.exec(INSERT, args);
     const results = reply[0] as Reply[];
     return groups.map((group, g): ItemOutcome<InsertResult[]> => {
       const r = results[g] as Reply;
       if (r[0] === 'DUP') return { ok: false, error: new DuplicateJobError(String(r[1])) };
+      if (r[0] === 'WRONGTYPE_KEY') {
+        return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(String(r[1]))} to hold a string for \`insert\` (a dedupe window), got a ${String(r[2])} (written by another program?); nothing was changed`) };
+      }
       if (r[0] === 'WRONGTYPE' || r[0] === 'WRONGTYPE_READY') {
         const key = r[0] === 'WRONGTYPE' ? this.keys.job(String(r[1])) : this.keys.ready(String(r[1]));
         return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(key)} to hold a ${r[0] === 'WRONGTYPE' ? 'hash' : 'zset'} for \`insert\`, got a ${String(r[2])} (written by another program?); nothing was changed`) };
@@ -450,7 +544,8 @@ export class RedisStore implements Store {
         ok: true,
         value: outcomes.map((o, i): InsertResult => {
           const request = (group[i] as InsertItem).request;
-          if (o[0] === 'kept') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'kept' };
+          if (o[0] === 'kept' || o[0] === 'throttled') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: o[0] };
+          if (o[0] === 'debounced') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'debounced', previous: decodeRecord(o[2] as RawHash) as JobRecord };
           const { token: _token, ...rest } = request.record as JobRecord;
           const record: JobRecord = { ...rest, seq: Number(o[1]) };
           if (o[0] === 'inserted') return { record, outcome: 'inserted' };
@@ -559,6 +654,11 @@ export class RedisStore implements Store {
         if (jobs.length === 0) throw error;
         break;
       }
+      if (reply[0] === 'PAUSED') {
+        // Paused everywhere (a notice this process missed, or one on its way): nothing was claimed.
+        this.learnPause(pauseFromFields('1', String(reply[5])));
+        break;
+      }
       const claimed = reply[1] as RawHash[];
       for (const raw of claimed) {
         const fields = toMap(raw);
@@ -609,9 +709,10 @@ export class RedisStore implements Store {
     const claimed = lease?.token === token ? lease.claimed : undefined;
     // The payload an attempt was claimed with needs no second JSON.stringify, nor a second trip to Redis.
     const fields = encodeFields(next, this.maxPayloadBytes, claimed && next.payload === claimed.payload ? claimed.fields.pl : undefined);
+    const removal = removalArg(next);
     const item: SettleItem = claimed
-      ? { id, token, seq: lease?.seq ?? next.seq, retry: this.uncertain.has(token), mode: 'D', values: changedFields(fields, claimed.fields) }
-      : { id, token, seq: next.seq, retry: this.uncertain.has(token), mode: 'F', values: fields };
+      ? { id, token, seq: lease?.seq ?? next.seq, retry: this.uncertain.has(token), mode: 'D', values: changedFields(fields, claimed.fields), removal }
+      : { id, token, seq: next.seq, retry: this.uncertain.has(token), mode: 'F', values: fields, removal };
     this.leases.settling(id, token);
     let ok: boolean;
     try {
@@ -628,7 +729,7 @@ export class RedisStore implements Store {
 
   private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
     const args: (string | number)[] = [items.length];
-    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, ...item.values);
+    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, item.removal, ...item.values);
     const reply = await this.exec(SETTLE, args);
     return (reply[1] as [string, string?][]).map((r, i): ItemOutcome<boolean> => {
       const item = items[i] as SettleItem;

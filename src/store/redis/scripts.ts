@@ -32,6 +32,11 @@
  *                    claim creates the earliest lease.
  * - channel `P:lost` `<reason>\n<token>\n<id>` when a running attempt is
  *                    cancelled, replaced or loses its lease, for its process.
+ * - `P:pause`        hash: `v` (version) and `on` ('1' while paused everywhere);
+ *                    CLAIM claims nothing while `on` is set (pause.ts). Its
+ *                    changes go out on `P:wake` as `P<v>,<0|1>,<store id>`.
+ * - channel `P:events` events for other processes (remote-events.ts); `P:wake`
+ *                    also carries `E…` (a process listens) and `Q` (who listens?).
  *
  * Every writing script takes KEYS[1] = `P:due` (P is derived from it, and a
  * hash-tagged prefix keeps every key in one cluster slot) and ARGV[1..3] =
@@ -46,6 +51,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KEY_HELPERS, PRELUDE, SHEBANG } from './lua.js';
+import { CLAIM_PAUSE_CHECK } from './pause.js';
 
 /** A script and its SHA-1 for EVALSHA. */
 export interface Script {
@@ -63,8 +69,14 @@ function script(name: string, shebang: string, body: string, prelude = PRELUDE):
  * ARGV[4] = number of groups; each group: its size n, then n requests of 18
  * values (id, mode, 16 record fields). Each group is all or none on its own:
  * its duplicates are decided (reads only) before it writes anything.
+ * A mode `d<T|D>:<ttlMs>:<key>` is a dedupe window (InsertRequest.dedupe;
+ * T = throttle, D = debounce; a created job rejects a taken id): the string
+ * `P:dd=<n>.<name><key>` (n = length of the encoded name) holds `<end>|<id>` of the window's job (end in the
+ * createdAt frame, compared with the request's createdAt; PX ttlMs only
+ * removes it once unused).
  * Reply: {{per group: {'OK', {{'inserted'|'replaced', seq, previousHash|false} |
- * {'kept', hash}}} | {'DUP', id} | {'WRONGTYPE', id, type}}, summary}.
+ * {'kept'|'throttled', hash} | {'debounced', hash, previousHash}}} | {'DUP', id} |
+ * {'WRONGTYPE', id, type} | {'WRONGTYPE_KEY', key, type}}, summary}.
  */
 export const INSERT = script(
   'insert',
@@ -76,16 +88,59 @@ local groups = tonumber(ARGV[4])
 local i = 5
 local results = {}
 local replaced = false
+-- Windows written by this script so far: key -> {end, id}.
+local windows = {}
+-- The open window (end, id) of dedupe request at ARGV[j] (mode d...), or nil; false = its key is not a string.
+-- gw: the windows its own group opens before it (written only if the group is).
+local function window(j, wkey, gw)
+  local w = gw[wkey] or windows[wkey]
+  if w == nil then
+    local v = redis.pcall('GET', wkey)
+    if type(v) == 'table' and v.err then return false end
+    if not v then return nil end
+    local e, wid = string.match(v, '^([^|]*)|(.*)$')
+    if not e then return nil end
+    w = {tonumber(e) or 0, wid}
+  end
+  if tonumber(ARGV[j + 3]) < w[1] then return w end
+  return nil
+end
 for g = 1, groups do
   local n = tonumber(ARGV[i])
   local first = i + 1
-  local seen, existed = {}, {}
+  local seen, existed, dd, gw = {}, {}, {}, {}
   local verdict = nil
   for r = 0, n - 1 do
     local j = first + r * W
     local id, mode, sig = ARGV[j], ARGV[j + 1], ARGV[j + 12]
+    if string.sub(mode, 1, 1) == 'd' then
+      local kind, ttl, key = string.match(mode, '^d([TD]):(%d+):(.*)$')
+      local en = esc(ARGV[j + 9])
+      local d = {kind = kind, ttl = ttl, wkey = P .. 'dd=' .. #en .. '.' .. en .. esc(key)}
+      dd[r] = d
+      local w = window(j, d.wkey, gw)
+      if w == false then
+        verdict = {'WRONGTYPE_KEY', d.wkey, typeOf(d.wkey)}
+        break
+      end
+      if w then
+        -- The window's job, unless it is gone (removed by retention): then a new job opens a new window.
+        local wh = seen[w[2]] ~= nil and {st = 'scheduled'} or head(w[2])
+        if wh == false then
+          verdict = {'WRONGTYPE', w[2], typeOf(jk(w[2]))}
+          break
+        end
+        if wh and (kind == 'T' or wh.st == 'scheduled') then
+          d.hit, d.id = kind, w[2]
+          if kind == 'D' and seen[w[2]] == nil then checkReady(wh) end
+        end
+      end
+      mode = 'reject'
+      d.e = tonumber(ARGV[j + 3]) + tonumber(ttl)
+      if kind == 'D' or not d.hit then gw[d.wkey] = {d.e, d.id or id} end
+    end
     local cur = seen[id]
-    if cur == nil then
+    if cur == nil and not (dd[r] and dd[r].hit) then
       local h = head(id)
       if h == false then
         verdict = {'WRONGTYPE', id, typeOf(jk(id))}
@@ -100,8 +155,10 @@ for g = 1, groups do
       end
       if h then cur = h.sig or '' else cur = false end
     end
-    existed[r] = cur ~= false
-    if cur ~= false then
+    existed[r] = cur ~= false and cur ~= nil
+    if dd[r] and dd[r].hit then
+      -- Inside an open window: no insert, no id check.
+    elseif cur ~= false then
       if mode == 'reject' then
         verdict = {'DUP', id}
         break
@@ -122,7 +179,23 @@ for g = 1, groups do
     for r = 0, n - 1 do
       local j = first + r * W
       local id, mode = ARGV[j], ARGV[j + 1]
-      if existed[r] and (mode == 'keep' or mode == 'keepIfSame') then
+      local d = dd[r]
+      if d and d.hit == 'T' then
+        out[#out + 1] = {'throttled', rec(d.id)}
+      elseif d and d.hit == 'D' then
+        -- Debounce: the pending job takes this payload and due time (its seq stays), and the window restarts.
+        local h = head(d.id)
+        local prev = rec(d.id)
+        unindex(d.id, h)
+        local k = jk(d.id)
+        redis.call('HSET', k, 'pl', ARGV[j + 2], 'at', ARGV[j + 6])
+        if ARGV[j + 15] == '' then redis.call('HDEL', k, 'rl') else redis.call('HSET', k, 'rl', ARGV[j + 15]) end
+        h.at = ARGV[j + 6]
+        index(d.id, h)
+        windows[d.wkey] = {d.e, d.id}
+        redis.call('SET', d.wkey, fmt(d.e) .. '|' .. d.id, 'PX', d.ttl)
+        out[#out + 1] = {'debounced', rec(d.id), prev}
+      elseif existed[r] and (mode == 'keep' or mode == 'keepIfSame') then
         out[#out + 1] = {'kept', rec(id)}
       else
         local prev = false
@@ -136,6 +209,10 @@ for g = 1, groups do
         end
         local seq = nextOf('seq')
         index(id, put(id, j + 2, seq, not existed[r]))
+        if d then
+          windows[d.wkey] = {d.e, id}
+          redis.call('SET', d.wkey, fmt(d.e) .. '|' .. id, 'PX', d.ttl)
+        end
         out[#out + 1] = {existed[r] and 'replaced' or 'inserted', seq, prev}
       end
     end
@@ -157,13 +234,16 @@ return finish({results}, not replaced)
  * heads across names with capacity and rate room, and groups with a free
  * slot. Rate windows run on the caller's `now` (every process passes the
  * server's time). Reply: {'OK', {hash...}, waiting names, names without a
- * capacity, earliest instant a rate-limited job may start ('' = none), summary}.
+ * capacity, earliest instant a rate-limited job may start ('' = none), summary},
+ * or {'PAUSED', {}, {}, {}, '', pause version, summary} while the store is
+ * paused everywhere (pause.ts).
  */
 export const CLAIM = script(
   'claim',
   SHEBANG.mayGrow,
   String.raw`
 guard()
+${CLAIM_PAUSE_CHECK}
 local bound = ARGV[4]
 local promoteMax = tonumber(ARGV[5])
 local limit = tonumber(ARGV[6])
@@ -505,17 +585,87 @@ if retryAt then retry = fmt(retryAt) end
 return finish({'OK', claimed, waiting, unknown, retry})
 `,
 );
+/**
+ * Per-job retention in SETTLE (JobRecord.removal). Each item carries, after
+ * its value count, `<c|d>|<finishedAt>|<at>|<count>` for a completed or dead
+ * outcome ('' otherwise; '' parts = absent). `P:rexp` zset at → `<c|d><fseq>|<id>`:
+ * pending expiries, swept by every finishing settle (an entry counts only
+ * while the job's retention score is still that fseq: a revived and finished
+ * again job is another finish). `P:rc=<c|d><name>` zset fseq → id: the
+ * finished jobs of a name and state that have a count. Counters `rmx`, `rml`
+ * (entries in them) keep a store that uses none of it from any extra command.
+ */
+const RETIRE = String.raw`
+-- Removes what per-job retention says is due now that job id finished (nh: its new head fields).
+retire = function(id, nh, rmv)
+  local st, fin, at, keep = string.match(rmv, '^([cd])|([^|]*)|([^|]*)|([^|]*)$')
+  fin, at, keep = tonumber(fin), tonumber(at), tonumber(keep)
+  if not fin then return end
+  local z = st == 'd' and DEAD or DONE
+  if at and at <= fin then
+    drop(id, z)
+  else
+    local fseq = redis.call('ZSCORE', z, id)
+    if at and fseq then
+      redis.call('ZADD', REXP, at, st .. fseq .. '|' .. id)
+      bump('rmx', 1)
+    end
+    if keep and fseq then
+      local lk = rckey(st, nh.nm)
+      redis.call('ZADD', lk, fseq, id)
+      bump('rml', 1)
+      local over = redis.call('ZCARD', lk) - keep
+      if over > 0 then
+        for _, old in ipairs(redis.call('ZRANGE', lk, 0, over - 1)) do
+          drop(old, z)
+          if redis.call('ZREM', lk, old) == 1 then bump('rml', -1) end
+        end
+      end
+    end
+  end
+  if count('rmx') > 0 then
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', REXP, '-inf', fin, 'LIMIT', 0, 100)) do
+      redis.call('ZREM', REXP, m)
+      bump('rmx', -1)
+      local k, fs, oid = string.match(m, '^([cd])([^|]*)|(.*)$')
+      if oid then
+        local oz = k == 'd' and DEAD or DONE
+        if redis.call('ZSCORE', oz, oid) == fs then drop(oid, oz) end
+      end
+    end
+  end
+end
+`;
+
 export const SETTLE = script(
   'settle',
   SHEBANG.finishes,
   String.raw`
+local retire
+${RETIRE}
 guard()
 local n = tonumber(ARGV[4])
 local out = {}
+-- Per-job retention keys, checked before the first write: the expiry zset, and each count list named.
 local i = 5
+local removing = count('rmx') > 0
 for r = 1, n do
-  local id, tk, seq, retry, mode, cnt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
-  local v = i + 6
+  local rmv, cnt = ARGV[i + 6], tonumber(ARGV[i + 5])
+  if rmv ~= '' then
+    local st, _, at, keep = string.match(rmv, '^([cd])|([^|]*)|([^|]*)|([^|]*)$')
+    if at ~= '' then removing = true end
+    if keep ~= '' then
+      local hh = head(ARGV[i], 1)
+      if hh then expect(rckey(st, hh.nm), 'zset') end
+    end
+  end
+  i = i + 7 + cnt
+end
+if removing then expect(REXP, 'zset') end
+i = 5
+for r = 1, n do
+  local id, tk, seq, retry, mode, cnt, rmv = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
+  local v = i + 7
   i = v + cnt
   local h = head(id, 9)
   if h == false then
@@ -525,7 +675,10 @@ for r = 1, n do
     if e and tonumber(e) > NOW then
       unindex(id, h)
       -- Same seq: the job keeps its place among equals.
-      if mode == 'F' then index(id, put(id, v, h.seq, false, tk)) else index(id, patch(id, v, cnt, h, tk)) end
+      local nh
+      if mode == 'F' then nh = put(id, v, h.seq, false, tk) else nh = patch(id, v, cnt, h, tk) end
+      index(id, nh)
+      if rmv ~= '' then retire(id, nh, rmv) end
       out[#out + 1] = {'OK'}
     else
       recover(id, h, 'lease', false)

@@ -1,0 +1,173 @@
+/**
+ * `options.dedupe` through the Scheduler (issue 16 item 3): throttle and
+ * debounce windows, the outcome on the returned JobInfo, events, a JSON
+ * file store keeping a window across a restart, validation, and a store
+ * without dedupe refusing the option. Store-level rules: store-conformance-dedupe.ts.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { UnsupportedOptionError, ValidationError } from '../src/errors.js';
+import { Scheduler } from '../src/scheduler.js';
+import { MemoryStore } from '../src/store/memory.js';
+import { JsonFileStore } from '../src/store/json-file.js';
+import { PostgresStore } from '../src/postgres.js';
+import type { Store } from '../src/store/store.js';
+import { VirtualClock } from '../src/clock.js';
+import { T0, virtualScheduler } from './helpers.js';
+
+type Jobs = { reindex: { doc: number }; mail: { to: string } };
+
+describe('dedupe windows', () => {
+  it('throttle: calls inside the window return the first job; the handler runs once', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const seen: number[] = [];
+    scheduler.register('reindex', (job) => {
+      seen.push(job.payload.doc);
+    });
+    const scheduled: string[] = [];
+    scheduler.on('scheduled', (e) => scheduled.push(e.job.id));
+    const first = await scheduler.scheduleIn('reindex', 100, { doc: 1 }, { dedupe: { key: 'doc', ttlMs: 10_000 } });
+    const second = await scheduler.scheduleIn('reindex', 100, { doc: 2 }, { dedupe: { key: 'doc', ttlMs: 10_000 } });
+    assert.equal(first.dedupe, 'created');
+    assert.equal(second.dedupe, 'throttled');
+    assert.equal(second.id, first.id);
+    assert.deepEqual(second.payload, { doc: 1 });
+    assert.deepEqual(scheduled, [first.id], 'a throttled call schedules nothing');
+    await clock.advance(10_000);
+    assert.deepEqual(seen, [1]);
+    // The window (10 s from the first call) has ended: a new job.
+    const third = await scheduler.scheduleIn('reindex', 0, { doc: 3 }, { dedupe: { key: 'doc', ttlMs: 10_000 } });
+    assert.equal(third.dedupe, 'created');
+    assert.notEqual(third.id, first.id);
+    await clock.advance(10);
+    assert.deepEqual(seen, [1, 3]);
+    assert.equal((await scheduler.get(first.id))?.dedupe, undefined, 'get() does not report a call outcome');
+    await scheduler.stop();
+  });
+
+  it('debounce: the last payload runs once, at the last call’s time; a rescheduled event per debounce', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const runs: { doc: number; at: number }[] = [];
+    scheduler.register('reindex', (job) => {
+      runs.push({ doc: job.payload.doc, at: clock.now() });
+    });
+    const moved: number[] = [];
+    scheduler.on('rescheduled', (e) => moved.push(e.previousRunAt.getTime()));
+    const dedupe = { key: 'search', ttlMs: 5_000, mode: 'debounce' } as const;
+    const a = await scheduler.scheduleIn('reindex', 1000, { doc: 1 }, { dedupe, priority: 5, id: 'search-1' });
+    assert.equal(a.id, 'search-1', 'an id names the created job');
+    await clock.advance(500);
+    const b = await scheduler.scheduleIn('reindex', 1000, { doc: 2 }, { dedupe });
+    await clock.advance(500);
+    const c = await scheduler.scheduleIn('reindex', 1000, { doc: 3 }, { dedupe, priority: 1, id: 'other' });
+    assert.deepEqual([a.dedupe, b.dedupe, c.dedupe], ['created', 'debounced', 'debounced']);
+    assert.equal(c.id, a.id);
+    assert.equal(c.runAt.getTime(), T0 + 2000);
+    assert.equal(c.priority, 5, 'a debounce changes only the payload and the due time');
+    assert.deepEqual(moved, [T0 + 1000, T0 + 1500]);
+    await clock.advance(5000);
+    assert.deepEqual(runs, [{ doc: 3, at: T0 + 2000 }]);
+    // Its job finished, the window is still open: debounce creates a new job.
+    const d = await scheduler.scheduleIn('reindex', 10, { doc: 4 }, { dedupe });
+    assert.equal(d.dedupe, 'created');
+    await clock.advance(10);
+    assert.deepEqual(runs.map((r) => r.doc), [3, 4]);
+    await scheduler.stop();
+  });
+
+  it('scheduleAt and scheduleMany report per item; scheduleMany refuses two items of one window', async () => {
+    const { scheduler } = await virtualScheduler<Jobs>();
+    const first = await scheduler.scheduleAt('mail', T0 + 100, { to: 'a' }, { dedupe: { key: 'a', ttlMs: 1000 } });
+    const many = await scheduler.scheduleMany([
+      { name: 'mail', payload: { to: 'a' }, delay: 5, options: { dedupe: { key: 'a', ttlMs: 1000 } } },
+      { name: 'mail', payload: { to: 'b' }, delay: 5, options: { dedupe: { key: 'b', ttlMs: 1000 } } },
+      { name: 'reindex', payload: { doc: 1 }, delay: 5, options: { dedupe: { key: 'a', ttlMs: 1000 } } },
+      { name: 'mail', payload: { to: 'c' }, delay: 5 },
+    ]);
+    assert.deepEqual(
+      many.map((j) => j.dedupe),
+      ['throttled', 'created', 'created', undefined],
+    );
+    assert.equal(many[0]?.id, first.id);
+    await assert.rejects(
+      scheduler.scheduleMany([
+        { name: 'mail', payload: { to: 'x' }, delay: 5, options: { dedupe: { key: 'x', ttlMs: 1000 } } },
+        { name: 'mail', payload: { to: 'y' }, delay: 5, options: { dedupe: { key: 'x', ttlMs: 1000, mode: 'debounce' } } },
+      ]),
+      (e: unknown) => e instanceof ValidationError && /`items\[1\]\.options\.dedupe\.key` to differ from that of items\[0\]/.test(e.message),
+    );
+    assert.equal(scheduler.stats().scheduled, 4);
+    await scheduler.stop();
+  });
+
+  it('validates the option with clear errors and changes nothing', async () => {
+    const { scheduler } = await virtualScheduler<Jobs>();
+    const bad: [unknown, RegExp][] = [
+      [null, /Expected `options.dedupe` to be/],
+      ['k', /Expected `options.dedupe` to be/],
+      [{ ttlMs: 10 }, /Expected `options.dedupe.key` to be a non-empty string/],
+      [{ key: '', ttlMs: 10 }, /Expected `options.dedupe.key` to be a non-empty string/],
+      [{ key: 'x'.repeat(257), ttlMs: 10 }, /at most 256 characters/],
+      [{ key: 'k' }, /Expected `options.dedupe.ttlMs` to be an integer > 0, got undefined/],
+      [{ key: 'k', ttlMs: 0 }, /`options.dedupe.ttlMs` to be an integer > 0, got 0/],
+      [{ key: 'k', ttlMs: 1.5 }, /`options.dedupe.ttlMs` to be an integer > 0/],
+      [{ key: 'k', ttlMs: 1e20 }, /`options.dedupe.ttlMs` to be an integer from 1 to/],
+      [{ key: 'k', ttlMs: 10, mode: 'latest' }, /Expected `options.dedupe.mode` to be 'throttle' or 'debounce', got "latest"/],
+      [{ key: 'k', ttlMs: 10, extra: 1 }, /Unknown option `options.dedupe.extra`/],
+    ];
+    for (const [dedupe, message] of bad) {
+      await assert.rejects(scheduler.scheduleIn('mail', 10, { to: 'a' }, { dedupe } as never), (e: unknown) => e instanceof ValidationError && message.test(e.message), String(message));
+    }
+    await assert.rejects(
+      scheduler.scheduleIn('mail', 10, { to: 'a' }, { dedupe: { key: 'k', ttlMs: 10 }, onDuplicate: 'keep' }),
+      /Expected `options.onDuplicate` to be left out with `options.dedupe`/,
+    );
+    await assert.rejects(scheduler.scheduleEvery('mail', 1000, { to: 'a' }, { dedupe: { key: 'k', ttlMs: 10 } } as never), /Unknown option `options.dedupe`/);
+    await assert.rejects(scheduler.scheduleCron('mail', '* * * * *', { to: 'a' }, { dedupe: { key: 'k', ttlMs: 10 } } as never), /Unknown option `options.dedupe`/);
+    assert.equal(scheduler.stats().scheduled, 0);
+    // Nothing was opened by the refused calls.
+    assert.equal((await scheduler.scheduleIn('mail', 10, { to: 'a' }, { dedupe: { key: 'k', ttlMs: 10 } })).dedupe, 'created');
+    await scheduler.stop();
+  });
+
+  it('JsonFileStore keeps a window across a restart', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'godelayq-dedupe-'));
+    try {
+      const clock = new VirtualClock(T0);
+      const first = new Scheduler<Jobs>({ store: new JsonFileStore(dir), clock });
+      await first.start();
+      const a = await first.scheduleIn('mail', 60_000, { to: 'a' }, { dedupe: { key: 'a', ttlMs: 30_000 } });
+      const d = await first.scheduleIn('mail', 60_000, { to: 'd1' }, { dedupe: { key: 'd', ttlMs: 30_000, mode: 'debounce' } });
+      await first.stop();
+      await clock.advance(1000);
+      const second = new Scheduler<Jobs>({ store: new JsonFileStore(dir), clock });
+      await second.start();
+      const again = await second.scheduleIn('mail', 5, { to: 'b' }, { dedupe: { key: 'a', ttlMs: 30_000 } });
+      assert.deepEqual([again.dedupe, again.id], ['throttled', a.id]);
+      const moved = await second.scheduleIn('mail', 5, { to: 'd2' }, { dedupe: { key: 'd', ttlMs: 30_000, mode: 'debounce' } });
+      assert.deepEqual([moved.dedupe, moved.id, moved.payload, moved.runAt.getTime()], ['debounced', d.id, { to: 'd2' }, T0 + 1005]);
+      await second.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is refused (never ignored) by a store without dedupe; PostgresStore is one', async () => {
+    class PlainStore extends MemoryStore {
+      override readonly features = {};
+    }
+    const scheduler = new Scheduler<Jobs>({ store: new PlainStore(), clock: new VirtualClock(T0) });
+    await scheduler.start();
+    await assert.rejects(
+      scheduler.scheduleIn('mail', 10, { to: 'a' }, { dedupe: { key: 'k', ttlMs: 10 } }),
+      (error: unknown) => error instanceof UnsupportedOptionError && /`options.dedupe` only with a store that supports dedupe.*PlainStore/.test(error.message),
+    );
+    assert.equal(scheduler.stats().scheduled, 0);
+    await scheduler.stop();
+    const postgres: Store = new PostgresStore({ connectionString: 'postgres://localhost/none' });
+    assert.notEqual(postgres.features?.dedupe, true);
+  });
+});

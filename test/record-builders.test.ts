@@ -1,0 +1,71 @@
+// The firing path's record builders (runningRecord, finishedRecord) build
+// exactly what patchRecord builds for their patch: same fields, same values,
+// same key order (so V8 gives both one hidden class), for records with any
+// mix of optional fields. The fixture sets every JobRecord field, so a
+// field added to JobRecord and patchRecord but not to a builder fails here.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { finishedRecord, patchRecord, runningRecord } from '../src/store/record.js';
+import type { JobRecord } from '../src/store/store.js';
+
+const FULL: Required<JobRecord> = {
+  id: 'j1',
+  name: 'a',
+  payload: { n: 1 },
+  state: 'scheduled',
+  runAt: 1000,
+  createdAt: 10,
+  attempt: 2,
+  seq: 7,
+  priority: 3,
+  retry: { maxRetries: 2, backoff: { type: 'fixed', delay: 10 } },
+  timeout: 500,
+  lastError: { name: 'Error', message: 'x' },
+  result: 'r',
+  finishedAt: 900,
+  token: 'old',
+  recur: { misfire: 'once', slot: 1000, count: 1, signature: 's', every: 10 },
+  lost: 'crash',
+  relative: true,
+  progress: 50,
+  logs: ['l'],
+  trace: 't',
+  group: 'g',
+  groupConcurrency: 2,
+  dedupe: { key: 'k', until: 2000 },
+  retain: { complete: { count: 3 } },
+  removal: { at: 5000 },
+};
+const OPTIONAL = ['retry', 'timeout', 'lastError', 'result', 'finishedAt', 'token', 'recur', 'lost', 'relative', 'progress', 'logs', 'trace', 'group', 'groupConcurrency', 'dedupe', 'retain', 'removal'] as const;
+
+const recordArb: fc.Arbitrary<JobRecord> = fc.subarray([...OPTIONAL]).map((keep) => {
+  const r: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(FULL)) if (!(OPTIONAL as readonly string[]).includes(k) || keep.includes(k as (typeof OPTIONAL)[number])) r[k] = v;
+  return r as unknown as JobRecord;
+});
+
+function same(actual: JobRecord, expected: JobRecord): void {
+  assert.deepEqual(Object.keys(actual), Object.keys(expected));
+  assert.deepEqual(actual, expected);
+}
+
+test('runningRecord is patchRecord of a claim', () => {
+  same(runningRecord(FULL, 'tok'), patchRecord(FULL, { state: 'running', attempt: FULL.attempt + 1, token: 'tok' }));
+  fc.assert(
+    fc.property(recordArb, fc.string(), (j, token) => {
+      same(runningRecord(j, token), patchRecord(j, { state: 'running', attempt: j.attempt + 1, token }));
+    }),
+  );
+});
+
+test("finishedRecord is patchRecord of a one-off job's end", () => {
+  const patch = (j: JobRecord, state: 'completed' | 'dead', now: number, result: JobRecord['result']): JobRecord =>
+    patchRecord(j, { state, finishedAt: now, result, relative: undefined, token: undefined, lost: undefined });
+  same(finishedRecord(FULL, 'completed', 5, { ok: true }), patch(FULL, 'completed', 5, { ok: true }));
+  fc.assert(
+    fc.property(recordArb, fc.constantFrom('completed' as const, 'dead' as const), fc.integer(), fc.option(fc.jsonValue(), { nil: undefined }), (j, state, now, result) => {
+      same(finishedRecord(j, state, now, result as JobRecord['result']), patch(j, state, now, result as JobRecord['result']));
+    }),
+  );
+});

@@ -274,28 +274,34 @@ describe('item 11: a new store folder is made durable', () => {
   });
 });
 
+/** An FsLayer that logs fsyncs and writes by path and fails the fsync of `failDir` while `failing`. */
+function syncSpy(failDir: string): { layer: FsLayer; log: string[]; failing: { on: boolean } } {
+  const log: string[] = [];
+  const failing = { on: false };
+  const fdPaths = new Map<number, string>();
+  const layer: FsLayer = {
+    ...nodeFs,
+    open: async (file, flags, mode) => {
+      const fd = await nodeFs.open(file, flags, mode);
+      fdPaths.set(fd, file);
+      return fd;
+    },
+    fsync: async (fd) => {
+      const at = fdPaths.get(fd);
+      if (failing.on && at === failDir) throw Object.assign(new Error(`ENOSPC: no space left on device, fsync '${at}'`), { code: 'ENOSPC' });
+      await nodeFs.fsync(fd);
+      log.push(`fsync ${at}`);
+    },
+    write: async (fd, buffer, offset, length, position) => {
+      const n = await nodeFs.write(fd, buffer, offset, length, position);
+      log.push(`write ${fdPaths.get(fd)}`);
+      return n;
+    },
+  };
+  return { layer, log, failing };
+}
+
 describe('simulation finding (seed 157837112): an existing folder may not be durable yet', () => {
-  /** An FsLayer that logs fsyncs by path and fails the fsync of `failDir` while `failing`. */
-  function syncSpy(failDir: string): { layer: FsLayer; log: string[]; failing: { on: boolean } } {
-    const log: string[] = [];
-    const failing = { on: false };
-    const fdPaths = new Map<number, string>();
-    const layer: FsLayer = {
-      ...nodeFs,
-      open: async (file, flags, mode) => {
-        const fd = await nodeFs.open(file, flags, mode);
-        fdPaths.set(fd, file);
-        return fd;
-      },
-      fsync: async (fd) => {
-        const at = fdPaths.get(fd);
-        if (failing.on && at === failDir) throw Object.assign(new Error(`ENOSPC: no space left on device, fsync '${at}'`), { code: 'ENOSPC' });
-        await nodeFs.fsync(fd);
-        log.push(`fsync ${at}`);
-      },
-    };
-    return { layer, log, failing };
-  }
 
   it('every open fsyncs the parent of an existing store folder, before it takes the lock', async () => {
     const base = await tempDir('godelayq-ops-', true);
@@ -334,25 +340,7 @@ describe('simulation finding (seed 195012166): the journal a clean close left is
     await insertOne(first.store, 'before');
     await first.store.close();
     const closedWith = (await readdir(target)).filter((n) => n.startsWith('journal-'));
-    const log: string[] = [];
-    const fdPaths = new Map<number, string>();
-    const layer: FsLayer = {
-      ...nodeFs,
-      open: async (file, flags, mode) => {
-        const fd = await nodeFs.open(file, flags, mode);
-        fdPaths.set(fd, file);
-        return fd;
-      },
-      fsync: async (fd) => {
-        await nodeFs.fsync(fd);
-        log.push(`fsync ${fdPaths.get(fd)}`);
-      },
-      write: async (fd, buffer, offset, length, position) => {
-        const n = await nodeFs.write(fd, buffer, offset, length, position);
-        log.push(`write ${fdPaths.get(fd)}`);
-        return n;
-      },
-    };
+    const { layer, log } = syncSpy('');
     const { store } = await openStore(target, { fs: layer });
     const journals = (await readdir(target)).filter((n) => n.startsWith('journal-'));
     assert.deepEqual(journals, closedWith, "the clean close's journal is reused, no new one");

@@ -62,6 +62,11 @@ export interface InsertRec {
 export interface Due {
   wall: number;
   elapsed: boolean;
+  /**
+   * Wall time, but standing for "this or a later elapsed-time due": a backward
+   * step moves it back with that due (an undecided reschedule beside a delay).
+   */
+  backOnly?: boolean;
   why: string;
 }
 
@@ -266,6 +271,16 @@ export class Model {
       stored: false,
       lastStartSeq: -1,
     });
+    // A reschedule or retry of the id still undecided may land after this insert, on the job it
+    // makes (calls in flight together have no order; seed 196014587).
+    if (ins.id !== undefined) {
+      for (const op of this.idOps.get(ins.id) ?? []) {
+        const status = this.statusOf(op);
+        if (op.when === undefined || (status !== 'pending' && status !== 'unknown')) continue;
+        if (op.kind === 'reschedule') this.reschedulePending(ins.v, op.when, op);
+        else if (op.kind === 'retry') this.revivePending(ins.v, op.when, op);
+      }
+    }
   }
 
   /** An insert call resolved; `stored` is the v the id holds now per the returned info. */
@@ -369,8 +384,10 @@ export class Model {
       earlier?.();
       state.nextDue = saved;
       state.startsInRun = Math.max(state.startsInRun, startsInRun);
-      state.stopAborted = stopAborted;
-      state.lost = lost;
+      // Allowances only grow back: with two revives in flight, the second saved the first's reset,
+      // and restoring it after the first's rejection would take back an allowance (seed 196004820).
+      state.stopAborted = Math.max(state.stopAborted, stopAborted);
+      state.lost = Math.max(state.lost, lost);
     });
   }
 
@@ -382,7 +399,10 @@ export class Model {
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       this.slotMoved(state, runAt);
     } else if (state.nextDue && runAt < state.nextDue.wall) {
-      state.nextDue = { wall: runAt, elapsed: false, why: `a reschedule to ${iso(runAt)} in flight` };
+      // Undecided, the job may also keep its old due; if that one is elapsed time, a backward step
+      // can bring it before `runAt` (seed 196001452), so this bound moves back with steps too.
+      const backOnly = state.nextDue.elapsed || state.nextDue.backOnly === true;
+      state.nextDue = { wall: runAt, elapsed: false, ...(backOnly ? { backOnly } : {}), why: `a reschedule to ${iso(runAt)} in flight` };
     }
   }
 
@@ -450,7 +470,7 @@ export class Model {
    */
   shiftUndecided(delta: number): void {
     for (const state of this.vs.values()) {
-      if (state.nextDue?.elapsed) state.nextDue.wall = Math.min(state.nextDue.wall, state.nextDue.wall - delta);
+      if (state.nextDue?.elapsed || state.nextDue?.backOnly) state.nextDue.wall = Math.min(state.nextDue.wall, state.nextDue.wall - delta);
       if (state.ins.anchor !== undefined) {
         if (state.ins.anchorAlts) state.ins.gridUnknown = true;
         (state.ins.anchorAlts ??= []).push(state.ins.anchor - delta);
@@ -471,7 +491,7 @@ export class Model {
   clockStep(delta: number): void {
     if (!this.config.expect.rebase) return; // main today: every due time is wall time
     for (const state of this.vs.values()) {
-      if (state.nextDue?.elapsed) state.nextDue.wall += delta;
+      if (state.nextDue?.elapsed || (state.nextDue?.backOnly && delta < 0)) state.nextDue.wall += delta;
       for (const f of state.facts) if (f.runAt?.elapsed) f.runAt.wall += delta;
       // Running in the store: started and its outcome not yet recorded (a settle being retried included).
       const running = state.ins.kind === 'every' && !this.config.expect.shiftRunning && this.attempts.some((a) => a.v === state.ins.v && !a.confirmed && a.abort !== 'stop' && a.abort !== 'other');

@@ -616,7 +616,9 @@ class Runner implements ActionContext {
       const records = await proc.store.list({});
       // One-off jobs not yet finished, and anything still running (a settle being retried included).
       const pending = records.filter((r) => r.state === 'running' || (!r.recur && r.state === 'scheduled'));
-      if (pending.length === 0 && this.model.liveAttempts(proc.pid).length === 0) break;
+      // A clock step's re-base the store refused before the disk healed is retried with backoff: wait for it
+      // (its records keep the old frame until it lands; seed 196010498).
+      if (pending.length === 0 && this.model.liveAttempts(proc.pid).length === 0 && !rebasing(proc)) break;
       const next = Math.min(...pending.filter((r) => r.state === 'scheduled').map((r) => r.runAt));
       // Overdue or running: give retries of failed store calls (1 s) and handlers time.
       const wait = Number.isFinite(next) && next > this.clock.now() ? Math.min(next - this.clock.now(), 600_000) : 1000;

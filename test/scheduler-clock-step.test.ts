@@ -242,6 +242,39 @@ describe('faults around clock steps (found by the simulation)', () => {
     await scheduler.stop();
   });
 
+  it('a step while a misfire plan waits to be recorded: misfired reports the catch-up as recorded, in the new frame (seed 196013933)', async () => {
+    class FlakySettle extends MemoryStore {
+      failing = false;
+      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+        if (this.failing) throw new StorePersistError('disk full (injected)');
+        return super.settle(id, token, next);
+      }
+    }
+    const store = new FlakySettle();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, store });
+    const events = collectEvents(scheduler, ['misfired', 'started']);
+    scheduler.register('work', () => undefined);
+    await scheduler.start();
+    await scheduler.scheduleEvery('work', 10 * MIN, { n: 1 }, { id: 'e' });
+    scheduler.pause();
+    await clock.advance(35 * MIN); // slots +10, +20, +30 pass unclaimed
+    store.failing = true;
+    scheduler.resume(); // the claim plans a catch-up at +30 ('once'); recording it is refused and retried
+    await clock.advance(100);
+    assert.deepEqual(events.of('misfired'), [], 'not before the plan is recorded');
+    await clock.set(clock.now() - H);
+    store.failing = false;
+    await clock.advance(1000);
+    const misfired = events.of('misfired');
+    assert.equal(misfired.length, 1);
+    assert.equal(misfired[0]?.missed, 2);
+    assert.equal(misfired[0]?.runAt?.getTime(), T0 + 30 * MIN - H, 'the catch-up slot as recorded (moved with the step)');
+    const started = events.of('started').find((x) => x.job.id === 'e');
+    assert.equal(started?.job.runAt.getTime(), T0 + 30 * MIN - H, 'and the catch-up that runs is that slot');
+    await scheduler.stop();
+  });
+
   it('retryWaitStep: a settle retry waiting across a backward step waits elapsed time, not the step', async () => {
     class FlakySettle extends MemoryStore {
       failing = true;

@@ -153,8 +153,14 @@ export class Attempts {
             ? patchRecord(record, { state: 'completed', finishedAt: now, attempt: 0, token: undefined, lost: undefined })
             : patchRecord(record, { state: 'scheduled', runAt: plan.runAt, attempt: 0, token: undefined, lost: undefined, recur: { ...recur, slot: plan.runAt } });
         const missed = plan.missed;
-        const runAt = plan.runAt === undefined ? undefined : new Date(plan.runAt);
-        this.settleAside(claimed, next, missed > 0 ? () => this.host.emit('misfired', () => ({ job: this.host.view(claimed), missed, runAt })) : undefined);
+        const emit = (): void => {
+          // The catch-up as recorded: a clock step while the plan waited to be
+          // stored moved it with the store's records (seed 196013933).
+          const stored = this.settling.get(claimed.id)?.next ?? next;
+          const runAt = plan.runAt === undefined ? undefined : new Date(stored.runAt);
+          this.host.emit('misfired', () => ({ job: this.host.view(claimed), missed, runAt }));
+        };
+        this.settleAside(claimed, next, missed > 0 ? emit : undefined);
         return;
       }
     }

@@ -4259,5 +4259,210 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "a misfire plan of an every schedule waited to be recorded (EIO) across a 2 s backward clock step: the catch-up was recorded in the new frame but the misfired event reported it in the old one, so the catch-up looked like a slot the event had declared missed (fixed: misfired reports the catch-up as recorded)",
+    "gap": "settleRebase",
+    "todo": "new (simulation): misfired reports the recorded catch-up",
+    "invariant": "slotOnce",
+    "scenario": {
+      "seed": 196013933,
+      "store": "json",
+      "t0": 1791019890192,
+      "zones": [
+        "Australia/Lord_Howe",
+        "Australia/Lord_Howe",
+        "America/New_York"
+      ],
+      "concurrency": 4,
+      "retry": {
+        "maxRetries": 3,
+        "backoff": {
+          "type": "exponential",
+          "delay": 2000,
+          "factor": 2
+        }
+      },
+      "timeout": 2000,
+      "keepCompleted": 0,
+      "keepDead": 1000,
+      "snapshotEvery": 26,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "retry": {
+            "maxRetries": 0,
+            "backoff": {
+              "type": "exponential",
+              "delay": 2000,
+              "factor": 3,
+              "maxDelay": 4000
+            }
+          },
+          "timeout": 1000
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c",
+          "retry": {
+            "maxRetries": 0,
+            "backoff": {
+              "type": "fixed",
+              "delay": 0
+            }
+          }
+        }
+      ],
+      "steps": [
+        {
+          "k": "op",
+          "op": {
+            "op": "at",
+            "name": "a",
+            "offset": 1325918,
+            "opts": {}
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 0
+          }
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "every",
+              "name": "c",
+              "interval": 3600000,
+              "misfire": "skip",
+              "opts": {
+                "id": "s1",
+                "timeout": 500,
+                "priority": 0
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j9"
+            },
+            {
+              "op": "cron",
+              "name": "b",
+              "expr": "0 3 * * *",
+              "tz": "Australia/Lord_Howe",
+              "misfire": "all",
+              "opts": {
+                "retry": {
+                  "maxRetries": 3,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 50,
+                    "factor": 3,
+                    "maxDelay": 4000
+                  }
+                },
+                "timeout": 10000
+              }
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "a",
+                  "offset": 260477,
+                  "opts": {
+                    "retry": {
+                      "maxRetries": 3,
+                      "backoff": {
+                        "type": "exponential",
+                        "delay": 2000,
+                        "factor": 2,
+                        "maxDelay": 4000
+                      }
+                    },
+                    "timeout": 2000
+                  }
+                },
+                {
+                  "name": "b",
+                  "offset": 22794
+                },
+                {
+                  "name": "c",
+                  "delay": 6953,
+                  "opts": {
+                    "id": "j8"
+                  }
+                }
+              ]
+            },
+            {
+              "op": "cancel",
+              "id": "j7"
+            },
+            {
+              "op": "every",
+              "name": "c",
+              "interval": 60000,
+              "misfire": "once",
+              "opts": {
+                "retry": {
+                  "maxRetries": 1,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                },
+                "priority": 1,
+                "onDuplicate": "reject"
+              }
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 56
+        },
+        {
+          "k": "step",
+          "deltaMs": -3600790
+        },
+        {
+          "k": "advance",
+          "ms": 60529
+        },
+        {
+          "k": "advance",
+          "ms": 30331
+        },
+        {
+          "k": "fault",
+          "fault": "EIO-landed",
+          "after": 4
+        },
+        {
+          "k": "advance",
+          "ms": 300748
+        },
+        {
+          "k": "step",
+          "deltaMs": -2223
+        }
+      ]
+    }
   }
 ];

@@ -22,6 +22,18 @@ const MIN = 60_000;
 const H = 60 * MIN;
 type Jobs = { work: { n: number } };
 
+/** A MemoryStore whose settles are refused (a full disk) while `failing`. */
+class FlakySettle extends MemoryStore {
+  constructor(public failing: boolean) {
+    super();
+  }
+
+  override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+    if (this.failing) throw new StorePersistError('disk full (injected)');
+    return super.settle(id, token, next);
+  }
+}
+
 async function setup(options: { store?: JsonFileStore } = {}): Promise<{ scheduler: Scheduler<Jobs>; clock: VirtualClock; runs: { n: number; at: number }[] }> {
   const clock = new VirtualClock(T0);
   const scheduler = new Scheduler<Jobs>({ clock, ...(options.store ? { store: options.store } : {}) });
@@ -206,14 +218,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('a step while an outcome waits to be recorded re-bases it: an every slot and a retry backoff keep elapsed time (seed 160088024)', async () => {
-    class FlakySettle extends MemoryStore {
-      failing = true;
-      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
-        if (this.failing) throw new StorePersistError('disk full (injected)');
-        return super.settle(id, token, next);
-      }
-    }
-    const store = new FlakySettle();
+    const store = new FlakySettle(true);
     const clock = new VirtualClock(T0);
     const scheduler = new Scheduler<Jobs>({ clock, store, retry: { maxRetries: 1, backoff: { type: 'fixed', delay: 10 * MIN } } });
     const events = collectEvents(scheduler, ['completed', 'failed']);
@@ -243,14 +248,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('a step while a misfire plan waits to be recorded: misfired reports the catch-up as recorded, in the new frame (seed 196013933)', async () => {
-    class FlakySettle extends MemoryStore {
-      failing = false;
-      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
-        if (this.failing) throw new StorePersistError('disk full (injected)');
-        return super.settle(id, token, next);
-      }
-    }
-    const store = new FlakySettle();
+    const store = new FlakySettle(false);
     const clock = new VirtualClock(T0);
     const scheduler = new Scheduler<Jobs>({ clock, store });
     const events = collectEvents(scheduler, ['misfired', 'started']);

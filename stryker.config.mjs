@@ -29,7 +29,7 @@ const GROUPS = {
   // A lock mutant that misjudges a live holder waits out staleLockMs (real
   // time in the store-level tests): a short timeout ends it sooner. Its tests
   // take about 6 s, and a timeout is net time x2 + this.
-  lock: { mutate: ['src/store/json-file/lock.ts'], tests: ['test/json-file-lock-judge.test.ts', 'test/json-file-lock.test.ts'], timeoutMS: 4000 },
+  lock: { mutate: ['src/store/json-file/lock.ts'], tests: ['test/json-file-lock-judge.test.ts', 'test/json-file-lock-acquire.test.ts', 'test/json-file-lock.test.ts'], timeoutMS: 4000 },
   local: { mutate: ['src/store/local.ts', 'src/store/memory.ts'], tests: ['test/memory-store.test.ts', 'test/store-model.test.ts', 'test/scheduler-basic.test.ts'] },
 };
 

@@ -5,7 +5,7 @@
 // watched; an unreadable takeover guard; I/O errors; release and heartbeat
 // after release. json-file-lock.test.ts covers the store-level cases.
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -260,5 +260,269 @@ describe('I/O errors and release', () => {
     assert.equal(clock.pendingTimers, 0);
     await lock.release();
     assert.equal((JSON.parse(await readFile(path.join(dir, 'LOCK'), 'utf8')) as { nonce: string }).nonce, 'theirs', 'release leaves a LOCK that is not ours');
+  });
+});
+
+/** What a fake /proc says (every /proc read goes through the fs layer). */
+interface FakeProc {
+  boot?: string;
+  pidns?: number;
+  /** Start ticks by pid ('self' is this process). */
+  starts?: { [pid: number]: number; self?: number };
+  /** Boot time, epoch seconds (/proc/stat btime). */
+  btime?: number;
+}
+
+function procStat(pid: number | string, start: number): Buffer {
+  // Field 22 (start time) counted from the last ')': name with a space and a ')' in it.
+  return Buffer.from(`${pid} (no de) x) S ${Array.from({ length: 18 }, () => '0').join(' ')} ${start} 0 0\n`);
+}
+
+/** nodeFs with /proc answered from `p`; anything it does not know is ENOENT. */
+function fakeProc(p: FakeProc): FsLayer {
+  const missing = (op: string, file: string): Promise<never> => Promise.reject(errnoError('ENOENT', op, file));
+  return {
+    ...nodeFs,
+    readFile: (file) => {
+      if (!file.startsWith('/proc/')) return nodeFs.readFile(file);
+      if (file === '/proc/sys/kernel/random/boot_id') return p.boot === undefined ? missing('open', file) : Promise.resolve(Buffer.from(`${p.boot}\n`));
+      if (file === '/proc/stat') return p.btime === undefined ? missing('open', file) : Promise.resolve(Buffer.from(`cpu 1 2 3\nbtime ${p.btime}\nprocesses 9\n`));
+      const m = /^\/proc\/(self|\d+)\/stat$/.exec(file);
+      const key = m?.[1] === 'self' ? 'self' : Number(m?.[1]);
+      const start = m ? p.starts?.[key] : undefined;
+      return start === undefined ? missing('open', file) : Promise.resolve(procStat(m?.[1] ?? '', start));
+    },
+    stat: (file) => {
+      if (!file.startsWith('/proc/')) return nodeFs.stat(file);
+      if (file === '/proc/self/ns/pid' && p.pidns !== undefined) return Promise.resolve({ size: 0, ino: p.pidns, dev: 4, nlink: 1, mtimeMs: 0, isFile: false, isDirectory: false });
+      return missing('stat', file);
+    },
+  };
+}
+
+const BOOT = 'boot-1';
+const NS = 4026531836;
+const SELF_START = 5000;
+const thisKernel = (extra: FakeProc = {}): FsLayer => fakeProc({ boot: BOOT, pidns: NS, btime: 1_700_000_000, ...extra, starts: { self: SELF_START, ...extra.starts } });
+
+describe('judging a holder on this kernel (boot id and pid namespace equal), /proc faked', () => {
+  const lockOf = (over: Record<string, unknown>): Record<string, unknown> => ({ godelayq: 'lock', version: 2, host: os.hostname(), nonce: 'old', since: '2026-01-01T00:00:00.000Z', boot: BOOT, pidns: NS, ...over });
+
+  test('a running pid that started when the lock says: live at once, StoreLockedError naming it', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    const pid = await livePid();
+    await writeLock(dir, lockOf({ pid, start: 777 }));
+    const clock = new VirtualClock(CT0);
+    const outcome = await acquireAdvancing(thisKernel({ starts: { [pid]: 777 } }), dir, clock);
+    assert.ok(outcome instanceof StoreLockedError, String(outcome));
+    assert.equal(clock.now(), CT0, 'judged without waiting');
+    assert.equal(outcome.pid, pid);
+    assert.match(outcome.message, new RegExp(`\\(process ${pid} is running; locked since 2026-01-01T00:00:00.000Z, LOCK last written \\d+ s ago\\. A holder that is gone`));
+  });
+
+  test('a running pid that started at another time (reused), or whose start cannot be read (gone meanwhile): taken over at once', async () => {
+    for (const starts of [{ self: SELF_START }, { self: SELF_START, reused: 778 }]) {
+      const dir = await tempDir('godelayq-judge-', true);
+      const pid = await livePid();
+      await writeLock(dir, lockOf({ pid, start: 777, journal: 2, length: 40 }));
+      const clock = new VirtualClock(CT0);
+      const proc: { [pid: number]: number; self?: number } = { self: SELF_START };
+      if ('reused' in starts) proc[pid] = starts.reused;
+      const { lock, previous } = acquired(await acquireAdvancing(thisKernel({ starts: proc }), dir, clock));
+      assert.equal(clock.now(), CT0);
+      assert.equal(previous?.pid, pid);
+      assert.equal(previous?.length, 40);
+      await lock.release();
+    }
+  });
+
+  test('this pid started at another time (an earlier process of this pid): taken over at once; at this start time and not held here: taken over too', async () => {
+    for (const start of [SELF_START - 1, SELF_START]) {
+      const dir = await tempDir('godelayq-judge-', true);
+      await writeLock(dir, lockOf({ pid: process.pid, start }));
+      const clock = new VirtualClock(CT0);
+      const { lock, previous } = acquired(await acquireAdvancing(thisKernel({ starts: { [process.pid]: SELF_START } }), dir, clock));
+      assert.equal(clock.now(), CT0);
+      assert.equal(previous?.start, start);
+      await lock.release();
+    }
+  });
+
+  test('this process, held by another DirLock of it: live, whatever the other fields', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    const layer = thisKernel();
+    const clock = new VirtualClock(CT0);
+    const first = acquired(await acquireAdvancing(layer, dir, clock));
+    const written = JSON.parse(await readFile(path.join(dir, 'LOCK'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(
+      { pid: written.pid, host: written.host, boot: written.boot, pidns: written.pidns, start: written.start, beat: written.beat, godelayq: written.godelayq, version: written.version },
+      { pid: process.pid, host: os.hostname(), boot: BOOT, pidns: NS, start: SELF_START, beat: 0, godelayq: 'lock', version: 2 },
+    );
+    assert.equal(written.sync, undefined);
+    const second = await acquireAdvancing(layer, dir, clock);
+    assert.ok(second instanceof StoreLockedError, String(second));
+    assert.match(second.message, /another JsonFileStore in this process holds it/);
+    await first.lock.release();
+  });
+
+  test('a pid that does not exist: taken over at once', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, lockOf({ pid: await deadPid(), start: 1 }));
+    const clock = new VirtualClock(CT0);
+    const { lock } = acquired(await acquireAdvancing(thisKernel(), dir, clock));
+    assert.equal(clock.now(), CT0);
+    await lock.release();
+  });
+
+  test('same boot, another pid namespace (another container): cannot be judged here, watched for staleLockMs', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, lockOf({ pid: process.pid, start: SELF_START, pidns: NS + 1 }));
+    const clock = new VirtualClock(CT0);
+    const { lock } = acquired(await acquireAdvancing(thisKernel(), dir, clock));
+    assert.ok(clock.now() - CT0 >= STALE_MS, `waited ${clock.now() - CT0} ms`);
+    await lock.release();
+  });
+});
+
+describe('judging a holder of another boot of this host, or of a lock without a boot id', () => {
+  test('written before this machine booted: taken over at once; written after (another container): watched', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    const pid = await livePid();
+    const lock = { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: 's', boot: 'an-older-boot', pidns: NS, start: 1 };
+    await writeLock(dir, lock);
+    // mtime is now: boot time 10 s after it means the lock is older than this boot.
+    const bootAfter = Math.ceil(Date.now() / 1000) + 10;
+    const clock = new VirtualClock(CT0);
+    const taken = acquired(await acquireAdvancing(thisKernel({ btime: bootAfter }), dir, clock));
+    assert.equal(clock.now(), CT0);
+    await taken.lock.release();
+
+    await writeLock(dir, lock);
+    const bootBefore = Math.floor(Date.now() / 1000) - 3600;
+    const watchedClock = new VirtualClock(CT0);
+    const outcome = await acquireAdvancing(thisKernel({ btime: bootBefore }), dir, watchedClock, async (n) => {
+      if (n === 2) await writeLock(dir, { ...lock, beat: 1 });
+    });
+    assert.ok(outcome instanceof StoreLockedError, String(outcome));
+    assert.match(outcome.message, /it was taken on another boot or container of this host, and its heartbeat changed while watched/);
+    // Written exactly when this machine booted: not before it, so watched.
+    await rm(path.join(dir, 'LOCK'));
+    await writeLock(dir, lock);
+    const atBoot = new Date(bootBefore * 1000);
+    await utimes(path.join(dir, 'LOCK'), atBoot, atBoot);
+    const atBootClock = new VirtualClock(CT0);
+    const atBootLock = acquired(await acquireAdvancing(thisKernel({ btime: bootBefore }), dir, atBootClock));
+    assert.ok(atBootClock.now() - CT0 >= STALE_MS, `waited ${atBootClock.now() - CT0} ms`);
+    await atBootLock.lock.release();
+    // Boot time unknown (no /proc/stat): watched as well.
+    await rm(path.join(dir, 'LOCK'));
+    await writeLock(dir, lock);
+    const unknownClock = new VirtualClock(CT0);
+    const noBtime = fakeProc({ boot: BOOT, pidns: NS, starts: { self: SELF_START } });
+    const watched = acquired(await acquireAdvancing(noBtime, dir, unknownClock));
+    assert.ok(unknownClock.now() - CT0 >= STALE_MS);
+    await watched.lock.release();
+  });
+
+  test('another host: watched, and named in the error; a lock naming no host says so', async () => {
+    for (const [host, want] of [
+      ['far.example', /it was taken on host far\.example, and its heartbeat changed/],
+      ['', /it was taken on host \(unknown\), and its heartbeat changed/],
+    ] as const) {
+      const dir = await tempDir('godelayq-judge-', true);
+      const lock = { godelayq: 'lock', version: 2, pid: process.pid, host, nonce: 'old', since: '', boot: 'far-boot', pidns: NS, start: SELF_START };
+      await writeLock(dir, lock);
+      const clock = new VirtualClock(CT0);
+      const outcome = await acquireAdvancing(thisKernel(), dir, clock, async (n) => {
+        if (n === 1) await writeLock(dir, { ...lock, beat: 9 });
+      });
+      assert.ok(outcome instanceof StoreLockedError, String(outcome));
+      assert.match(outcome.message, want);
+      assert.match(outcome.message, /locked since an unknown time/);
+      assert.equal(outcome.host, host);
+    }
+  });
+
+  test('a version-2 lock of this host without a boot id, read on a machine with /proc: watched, never judged by pid', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, { godelayq: 'lock', version: 2, pid: process.pid, host: os.hostname(), nonce: 'old', since: 's' });
+    const clock = new VirtualClock(CT0);
+    const { lock } = acquired(await acquireAdvancing(thisKernel(), dir, clock));
+    assert.ok(clock.now() - CT0 >= STALE_MS, `waited ${clock.now() - CT0} ms`);
+    await lock.release();
+  });
+});
+
+describe('judging a version-1 lock (pid, hostname, nonce, createdAt) of this host', () => {
+  const BTIME = 1_700_000_000;
+  // A live pid that started 100 s after boot (10000 ticks).
+  const started = (BTIME + 100) * 1000;
+  const v1 = (pid: number, createdAt: string): Record<string, unknown> => ({ pid, hostname: os.hostname(), nonce: 'old', createdAt });
+
+  test('its pid started more than 2 s after the lock was taken: reused, taken over at once', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    const pid = await livePid();
+    await writeLock(dir, v1(pid, new Date(started - 2001).toISOString()));
+    const clock = new VirtualClock(CT0);
+    const { lock, previous } = acquired(await acquireAdvancing(thisKernel({ btime: BTIME, starts: { [pid]: 10_000 } }), dir, clock));
+    assert.equal(clock.now(), CT0);
+    assert.equal(previous?.version, 1);
+    await lock.release();
+  });
+
+  test('its pid started before, or within 2 s after, the lock was taken: live at once', async () => {
+    for (const taken of [started - 2000, started + 5000]) {
+      const dir = await tempDir('godelayq-judge-', true);
+      const pid = await livePid();
+      await writeLock(dir, v1(pid, new Date(taken).toISOString()));
+      const clock = new VirtualClock(CT0);
+      const outcome = await acquireAdvancing(thisKernel({ btime: BTIME, starts: { [pid]: 10_000 } }), dir, clock);
+      assert.ok(outcome instanceof StoreLockedError, String(outcome));
+      assert.equal(clock.now(), CT0);
+      assert.match(outcome.message, new RegExp(`process ${pid} is running; locked since ${new Date(taken).toISOString()}`));
+    }
+  });
+
+  test('no boot time or an unreadable createdAt: live (nothing says it was reused)', async () => {
+    for (const [btime, createdAt] of [
+      [undefined, new Date(started - 60_000).toISOString()],
+      [BTIME, 'not a date'],
+    ] as const) {
+      const dir = await tempDir('godelayq-judge-', true);
+      const pid = await livePid();
+      await writeLock(dir, v1(pid, createdAt));
+      const clock = new VirtualClock(CT0);
+      const proc: FakeProc = { boot: BOOT, pidns: NS, starts: { self: SELF_START, [pid]: 10_000 } };
+      if (btime !== undefined) proc.btime = btime;
+      const outcome = await acquireAdvancing(fakeProc(proc), dir, clock);
+      assert.ok(outcome instanceof StoreLockedError, String(outcome));
+      assert.equal(clock.now(), CT0);
+    }
+  });
+
+  test('its pid running with no start time to compare: watched', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    const pid = await livePid();
+    await writeLock(dir, v1(pid, new Date(started).toISOString()));
+    const clock = new VirtualClock(CT0);
+    const outcome = await acquireAdvancing(thisKernel(), dir, clock, async (n) => {
+      if (n === 1) await writeLock(dir, v1(pid, 'rewritten'));
+    });
+    assert.ok(outcome instanceof StoreLockedError, String(outcome));
+    assert.match(outcome.message, new RegExp(`process ${pid} exists, but nothing tells whether it is the holder, and its heartbeat changed while watched`));
+  });
+
+  test('this pid: taken over unless another DirLock here holds it; a version-1 lock of another host is watched', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, v1(process.pid, new Date(started).toISOString()));
+    const clock = new VirtualClock(CT0);
+    const { lock } = acquired(await acquireAdvancing(thisKernel(), dir, clock));
+    assert.equal(clock.now(), CT0);
+    await lock.release();
+    await writeLock(dir, { pid: process.pid, hostname: 'far.example', nonce: 'old', createdAt: '' });
+    const watchedClock = new VirtualClock(CT0);
+    const watched = acquired(await acquireAdvancing(thisKernel(), dir, watchedClock));
+    assert.ok(watchedClock.now() - CT0 >= STALE_MS);
+    await watched.lock.release();
   });
 });

@@ -415,7 +415,7 @@ describe('judging a holder of another boot of this host, or of a lock without a 
     assert.ok(atBootClock.now() - CT0 >= STALE_MS, `waited ${atBootClock.now() - CT0} ms`);
     await atBootLock.lock.release();
     // Boot time unknown (no /proc/stat): watched as well.
-    await rm(path.join(dir, 'LOCK'));
+    await rm(path.join(dir, 'LOCK'), { force: true });
     await writeLock(dir, lock);
     const unknownClock = new VirtualClock(CT0);
     const noBtime = fakeProc({ boot: BOOT, pidns: NS, starts: { self: SELF_START } });

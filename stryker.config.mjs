@@ -30,7 +30,11 @@ const GROUPS = {
   // time in the store-level tests): a short timeout ends it sooner. Its tests
   // take about 6 s, and a timeout is net time x2 + this.
   lock: { mutate: ['src/store/json-file/lock.ts'], tests: ['test/json-file-lock-judge.test.ts', 'test/json-file-lock-acquire.test.ts', 'test/json-file-lock.test.ts'], timeoutMS: 4000 },
-  local: { mutate: ['src/store/local.ts', 'src/store/memory.ts'], tests: ['test/memory-store.test.ts', 'test/store-model.test.ts', 'test/scheduler-basic.test.ts'] },
+  // local-store-durable drives LocalStore's durable path (commit, revert) directly.
+  local: {
+    mutate: ['src/store/local.ts', 'src/store/memory.ts'],
+    tests: ['test/local-store-durable.test.ts', 'test/memory-store.test.ts', 'test/store-model.test.ts', 'test/scheduler-basic.test.ts'],
+  },
 };
 
 // The per-module cron groups split `cron`: the default runs each file once.

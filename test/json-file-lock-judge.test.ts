@@ -13,11 +13,16 @@ import { VirtualClock } from '../src/clock.js';
 import { StoreLockedError, StorePersistError } from '../src/errors.js';
 import { type FsLayer, errnoError, nodeFs } from '../src/store/json-file/fs.js';
 import { DirLock, type LockContent, parseLock } from '../src/store/json-file/lock.js';
-import { CT0, deadPid, killChildren, livePid, removeTempDirs, tempDir } from './json-file-helpers.js';
+import { CT0, deadPid, removeTempDirs, tempDir } from './json-file-helpers.js';
 import { until } from './helpers.js';
 
 after(removeTempDirs);
-after(killChildren);
+
+/** A live process other than this one: the parent, alive while this file runs (no process started per test). */
+const otherLivePid = (): number => process.ppid;
+let deadOnce: Promise<number> | undefined;
+/** A pid whose process has exited, found once per file. */
+const aDeadPid = (): Promise<number> => (deadOnce ??= deadPid());
 
 /** nodeFs on a machine with no /proc (another OS, or /proc not mounted). */
 const noProc: FsLayer = {
@@ -105,7 +110,7 @@ describe('parseLock', () => {
 describe('a machine without /proc: a live pid of this host cannot be told from a reused one', () => {
   test('its heartbeat unchanged for staleLockMs: taken over, and what it said is returned as previous', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    const pid = await livePid();
+    const pid = otherLivePid();
     await writeLock(dir, { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: 'then', journal: 3, length: 99 });
     const clock = new VirtualClock(CT0);
     const { lock, previous } = acquired(await acquireAdvancing(noProc, dir, clock));
@@ -118,7 +123,7 @@ describe('a machine without /proc: a live pid of this host cannot be told from a
 
   test('its heartbeat changes while watched: StoreLockedError saying so, LOCK left as it is', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    const pid = await livePid();
+    const pid = otherLivePid();
     const holder = { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: 'then', beat: 1 };
     await writeLock(dir, holder);
     const clock = new VirtualClock(CT0);
@@ -132,7 +137,7 @@ describe('a machine without /proc: a live pid of this host cannot be told from a
   });
 
   test('a pid of this host that is gone, or this process when no store here holds it: taken over at once', async () => {
-    for (const pid of [await deadPid(), process.pid]) {
+    for (const pid of [await aDeadPid(), process.pid]) {
       const dir = await tempDir('godelayq-judge-', true);
       await writeLock(dir, { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: 'then' });
       const clock = new VirtualClock(CT0);
@@ -187,7 +192,7 @@ describe('a LOCK that changes while it is watched', () => {
 describe('the takeover guard (LOCK.takeover)', () => {
   test('a guard whose content is unreadable: watched like a LOCK, removed once stale, then the stale LOCK is taken over', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    const pid = await deadPid();
+    const pid = await aDeadPid();
     await writeLock(dir, { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: 'then' });
     // A taker's guard torn by a power cut: its content is unreadable.
     await writeLock(dir, Buffer.alloc(64), 'LOCK.takeover');
@@ -201,7 +206,7 @@ describe('the takeover guard (LOCK.takeover)', () => {
 
   test('a guard that changes while watched belongs to a live taker: left alone, and the lock is retried', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    const pid = await deadPid();
+    const pid = await aDeadPid();
     await writeLock(dir, { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: 'then' });
     await writeLock(dir, Buffer.from('{"torn'), 'LOCK.takeover');
     const clock = new VirtualClock(CT0);
@@ -310,7 +315,7 @@ describe('judging a holder on this kernel (boot id and pid namespace equal), /pr
 
   test('a running pid that started when the lock says: live at once, StoreLockedError naming it', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    const pid = await livePid();
+    const pid = otherLivePid();
     await writeLock(dir, lockOf({ pid, start: 777 }));
     const clock = new VirtualClock(CT0);
     const outcome = await acquireAdvancing(thisKernel({ starts: { [pid]: 777 } }), dir, clock);
@@ -323,7 +328,7 @@ describe('judging a holder on this kernel (boot id and pid namespace equal), /pr
   test('a running pid that started at another time (reused), or whose start cannot be read (gone meanwhile): taken over at once', async () => {
     for (const starts of [{ self: SELF_START }, { self: SELF_START, reused: 778 }]) {
       const dir = await tempDir('godelayq-judge-', true);
-      const pid = await livePid();
+      const pid = otherLivePid();
       await writeLock(dir, lockOf({ pid, start: 777, journal: 2, length: 40 }));
       const clock = new VirtualClock(CT0);
       const proc: { [pid: number]: number; self?: number } = { self: SELF_START };
@@ -367,7 +372,7 @@ describe('judging a holder on this kernel (boot id and pid namespace equal), /pr
 
   test('a pid that does not exist: taken over at once', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    await writeLock(dir, lockOf({ pid: await deadPid(), start: 1 }));
+    await writeLock(dir, lockOf({ pid: await aDeadPid(), start: 1 }));
     const clock = new VirtualClock(CT0);
     const { lock } = acquired(await acquireAdvancing(thisKernel(), dir, clock));
     assert.equal(clock.now(), CT0);
@@ -387,7 +392,7 @@ describe('judging a holder on this kernel (boot id and pid namespace equal), /pr
 describe('judging a holder of another boot of this host, or of a lock without a boot id', () => {
   test('written before this machine booted: taken over at once; written after (another container): watched', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    const pid = await livePid();
+    const pid = otherLivePid();
     const lock = { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: 's', boot: 'an-older-boot', pidns: NS, start: 1 };
     await writeLock(dir, lock);
     // mtime is now: boot time 10 s after it means the lock is older than this boot.
@@ -461,7 +466,7 @@ describe('judging a version-1 lock (pid, hostname, nonce, createdAt) of this hos
 
   test('its pid started more than 2 s after the lock was taken: reused, taken over at once', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    const pid = await livePid();
+    const pid = otherLivePid();
     await writeLock(dir, v1(pid, new Date(started - 2001).toISOString()));
     const clock = new VirtualClock(CT0);
     const { lock, previous } = acquired(await acquireAdvancing(thisKernel({ btime: BTIME, starts: { [pid]: 10_000 } }), dir, clock));
@@ -473,7 +478,7 @@ describe('judging a version-1 lock (pid, hostname, nonce, createdAt) of this hos
   test('its pid started before, or within 2 s after, the lock was taken: live at once', async () => {
     for (const taken of [started - 2000, started + 5000]) {
       const dir = await tempDir('godelayq-judge-', true);
-      const pid = await livePid();
+      const pid = otherLivePid();
       await writeLock(dir, v1(pid, new Date(taken).toISOString()));
       const clock = new VirtualClock(CT0);
       const outcome = await acquireAdvancing(thisKernel({ btime: BTIME, starts: { [pid]: 10_000 } }), dir, clock);
@@ -489,7 +494,7 @@ describe('judging a version-1 lock (pid, hostname, nonce, createdAt) of this hos
       [BTIME, 'not a date'],
     ] as const) {
       const dir = await tempDir('godelayq-judge-', true);
-      const pid = await livePid();
+      const pid = otherLivePid();
       await writeLock(dir, v1(pid, createdAt));
       const clock = new VirtualClock(CT0);
       const proc: FakeProc = { boot: BOOT, pidns: NS, starts: { self: SELF_START, [pid]: 10_000 } };
@@ -502,7 +507,7 @@ describe('judging a version-1 lock (pid, hostname, nonce, createdAt) of this hos
 
   test('its pid running with no start time to compare: watched', async () => {
     const dir = await tempDir('godelayq-judge-', true);
-    const pid = await livePid();
+    const pid = otherLivePid();
     await writeLock(dir, v1(pid, new Date(started).toISOString()));
     const clock = new VirtualClock(CT0);
     const outcome = await acquireAdvancing(thisKernel(), dir, clock, async (n) => {

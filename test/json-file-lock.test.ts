@@ -16,11 +16,16 @@ import { StoreLockedError, StorePersistError } from '../src/errors.js';
 import { type FsLayer, JsonFileStore, nodeFs } from '../src/index.js';
 import type { JobRecord, StoreContext } from '../src/store/store.js';
 import { claimAll } from './store-conformance.js';
-import { CT0, allRecords, deadPid, insertOne, killChildren, livePid, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
+import { CT0, allRecords, deadPid, insertOne, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
 import { until } from './helpers.js';
 
 after(removeTempDirs);
-after(killChildren);
+
+/** A live process other than this one: the parent, alive while this file runs (no process started per test). */
+const otherLivePid = (): number => process.ppid;
+let deadOnce: Promise<number> | undefined;
+/** A pid whose process has exited, found once per file. */
+const aDeadPid = (): Promise<number> => (deadOnce ??= deadPid());
 
 /** This machine's identity as a version-2 LOCK records it. */
 async function thisMachine(): Promise<{ host: string; boot: string; pidns: number }> {
@@ -158,7 +163,7 @@ describe('item 3: stale locks', () => {
 
   it('pid reuse on this machine: a live pid that started at another time than the holder is no holder (taken over at once)', async () => {
     const dir = await tempDir('godelayq-lock-', true);
-    const pid = await livePid();
+    const pid = otherLivePid();
     const machine = await thisMachine();
     await writeLock(dir, { godelayq: 'lock', version: 2, pid, ...machine, start: (await startTicks(pid)) - 1, nonce: 'old', since: '', beat: 9 });
     const { store } = await openStore(dir, { fsync: false });
@@ -171,7 +176,7 @@ describe('item 3: stale locks', () => {
 
   it('a holder on this machine that runs is live, at once, whatever its heartbeat', async () => {
     const dir = await tempDir('godelayq-lock-', true);
-    const pid = await livePid();
+    const pid = otherLivePid();
     const machine = await thisMachine();
     await writeLock(dir, { godelayq: 'lock', version: 2, pid, ...machine, start: await startTicks(pid), nonce: 'n', since: '', beat: 0 });
     await utimes(path.join(dir, 'LOCK'), new Date(2001, 0, 1), new Date(2001, 0, 1));
@@ -198,7 +203,7 @@ describe('item 3: stale locks', () => {
   it('a taker that died mid-takeover left its guard (LOCK.takeover): the next opener removes it and takes the stale lock over', { timeout: 60_000 }, async () => {
     const dir = await tempDir('godelayq-lock-', true);
     const machine = await thisMachine();
-    const dead = { godelayq: 'lock', version: 2, pid: await deadPid(), ...machine, start: 5, nonce: 'dead', since: '', beat: 0 };
+    const dead = { godelayq: 'lock', version: 2, pid: await aDeadPid(), ...machine, start: 5, nonce: 'dead', since: '', beat: 0 };
     await writeLock(dir, dead);
     // The guard is the dead taker's own lock content, as `link` would have left it.
     await writeFile(path.join(dir, 'LOCK.takeover'), JSON.stringify({ ...dead, nonce: 'dead-taker' }));
@@ -211,7 +216,7 @@ describe('item 3: stale locks', () => {
 
   it('openers racing to take over a stale lock: one wins, and a taker that is overtaken never removes the new holder’s LOCK', async () => {
     const dir = await tempDir('godelayq-lock-', true);
-    await writeLock(dir, { pid: await deadPid(), hostname: os.hostname(), nonce: 'dead', createdAt: '' });
+    await writeLock(dir, { pid: await aDeadPid(), hostname: os.hostname(), nonce: 'dead', createdAt: '' });
     // Opener A judges the lock stale, then stalls just before taking it over…
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -244,7 +249,7 @@ describe('item 3: stale locks', () => {
     await b.close();
 
     // And many at once: exactly one wins.
-    await writeLock(dir, { pid: await deadPid(), hostname: os.hostname(), nonce: 'dead', createdAt: '' });
+    await writeLock(dir, { pid: await aDeadPid(), hostname: os.hostname(), nonce: 'dead', createdAt: '' });
     const stores = Array.from({ length: 6 }, () => new JsonFileStore(dir, { fsync: false }));
     const results = await Promise.allSettled(stores.map((s) => s.open(storeContext())));
     const won = results.filter((r) => r.status === 'fulfilled');

@@ -286,6 +286,51 @@ describe('group commit', () => {
     await writer.settled(0);
   });
 
+  test('while a group is being written and nothing is queued: busy, and drain waits for it', async () => {
+    const { file, writer } = setup();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const inner = file.layer.fdatasync;
+    file.layer.fdatasync = async (fd) => {
+      await gate;
+      return inner(fd);
+    };
+    const a = writer.append(line(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(file.calls.length, 1, 'the group was taken and written');
+    assert.equal(writer.busy, true);
+    let drained = false;
+    const drain = writer.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(drained, false);
+    release();
+    await a;
+    await drain;
+    assert.equal(writer.busy, false);
+  });
+
+  test('more than 128 batches in one turn: one writer loop, so a batch appended while their group is written waits for it', async () => {
+    const { file, writer } = setup();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const inner = file.layer.fdatasync;
+    let syncs = 0;
+    file.layer.fdatasync = async (fd) => {
+      if (syncs++ === 0) await gate;
+      return inner(fd);
+    };
+    const done = Array.from({ length: 200 }, (_, i) => outcome(writer.append(line(i))));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    done.push(outcome(writer.append(line('late'))));
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    await Promise.all(done);
+    const start = Buffer.byteLength(HEADER);
+    const bytes200 = Array.from({ length: 200 }, (_, i) => Buffer.byteLength(line(i))).reduce((x, y) => x + y, 0);
+    assert.deepEqual(file.ops(), [`write@${start}+${bytes200}`, 'fdatasync', `write@${start + bytes200}+${Buffer.byteLength(line('late'))}`, 'fdatasync']);
+  });
+
   test('settled(id) waits for exactly that batch: not resolved while it is still being written', async () => {
     const { file, writer } = setup();
     let release: () => void = () => undefined;
@@ -414,10 +459,20 @@ describe('a failed write', () => {
     writer.endFailure();
     writer.endFailure();
     assert.equal(await outcome(writer.append(line(5))), 'ok');
-    // An extra endFailure changes nothing.
+    // An extra endFailure changes nothing: the next failure again needs one revert per batch.
     writer.endFailure();
     assert.equal(await outcome(writer.append(line(6))), 'ok');
     assert.deepEqual(file.lines().slice(1).map((l) => JSON.parse(l).id), ['5', '6']);
+    fail = true;
+    const next = await outcome(writer.append(line(7)));
+    fail = false;
+    assert.ok(next instanceof StorePersistError);
+    assert.equal(await outcome(writer.append(line(8))), next, 'shut until the failed batch is reverted');
+    writer.endFailure();
+    assert.equal(await outcome(writer.append(line(9))), next, 'one of two reverts reported: still shut');
+    writer.endFailure();
+    writer.endFailure();
+    assert.equal(await outcome(writer.append(line(10))), 'ok');
   });
 
   test('no revert reported at all: the window stays shut (the safety net only opens a window with none pending)', async () => {

@@ -37,6 +37,9 @@ describe('parseJournalHeader', () => {
     assert.deepEqual(parse(closed), { version: 2, store: 'S', prev: 460, closed: true, bytes: Buffer.byteLength(closed) + 1 });
     const open = head({ prev: 0 });
     assert.deepEqual(parse(open), { version: 2, store: 'S', prev: 0, closed: false, bytes: Buffer.byteLength(open) + 1 });
+    // Only `closed: true` means closed.
+    assert.equal(parse(head({ closed: 1 })).closed, false);
+    assert.equal(parse(head({ closed: 'true' })).closed, false);
     const v1 = JSON.stringify({ godelayq: 'journal', version: 1, generation: 3 });
     assert.deepEqual(parse(v1), { version: 1, store: undefined, prev: undefined, closed: false, bytes: v1.length + 1 });
   });

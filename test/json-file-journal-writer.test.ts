@@ -125,6 +125,21 @@ function outcome(p: Promise<void>): Promise<'ok' | Error> {
   );
 }
 
+/** Makes every fdatasync of `file` wait until the returned function is called. */
+function holdSyncs(file: MemFile): () => void {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const inner = file.layer.fdatasync;
+  file.layer.fdatasync = async (fd) => {
+    await gate;
+    return inner(fd);
+  };
+  return release;
+}
+
+/** Lets the writer loop and pending callbacks run. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 function eio(op: string): NodeJS.ErrnoException {
   return errnoError('EIO', op, PATH);
 }
@@ -211,19 +226,13 @@ describe('group commit', () => {
 
   test('batches appended while a group is being written form the next group, written after it', async () => {
     const { file, writer } = setup();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const inner = file.layer.fdatasync;
-    file.layer.fdatasync = async (fd) => {
-      await gate;
-      return inner(fd);
-    };
+    const release = holdSyncs(file);
     const first = outcome(writer.append(line(1)));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     const later = [2, 3].map((n) => outcome(writer.append(line(n))));
     let firstDone = false;
     void first.then(() => (firstDone = true));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     assert.equal(firstDone, false, 'not acknowledged before its sync');
     release();
     assert.deepEqual(await Promise.all([first, ...later]), ['ok', 'ok', 'ok']);
@@ -288,20 +297,14 @@ describe('group commit', () => {
 
   test('while a group is being written and nothing is queued: busy, and drain waits for it', async () => {
     const { file, writer } = setup();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const inner = file.layer.fdatasync;
-    file.layer.fdatasync = async (fd) => {
-      await gate;
-      return inner(fd);
-    };
+    const release = holdSyncs(file);
     const a = writer.append(line(1));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     assert.equal(file.calls.length, 1, 'the group was taken and written');
     assert.equal(writer.busy, true);
     let drained = false;
     const drain = writer.drain().then(() => (drained = true));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     assert.equal(drained, false);
     release();
     await a;
@@ -320,10 +323,10 @@ describe('group commit', () => {
       return inner(fd);
     };
     const done = Array.from({ length: 200 }, (_, i) => outcome(writer.append(line(i))));
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
+    await turn();
     done.push(outcome(writer.append(line('late'))));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     release();
     await Promise.all(done);
     const start = Buffer.byteLength(HEADER);
@@ -333,18 +336,12 @@ describe('group commit', () => {
 
   test('settled(id) waits for exactly that batch: not resolved while it is still being written', async () => {
     const { file, writer } = setup();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const inner = file.layer.fdatasync;
-    file.layer.fdatasync = async (fd) => {
-      await gate;
-      return inner(fd);
-    };
+    const release = holdSyncs(file);
     const a = writer.append(line(1));
     let seen = false;
     const waiting = writer.settled(1).then(() => (seen = true));
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
+    await turn();
     assert.equal(seen, false);
     release();
     await a;
@@ -408,7 +405,7 @@ describe('a failed write', () => {
       throw eio('write');
     };
     const group = [1, 2].map((n) => outcome(writer.append(line(n))));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     const behind = outcome(writer.append(line(3)));
     release();
     const results = await Promise.all([...group, behind]);
@@ -481,8 +478,8 @@ describe('a failed write', () => {
     file.fail = (op) => (op === 'write' && fail ? eio('write') : undefined);
     const failed = await outcome(writer.append(line(1)));
     fail = false;
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
+    await turn();
     assert.equal(await outcome(writer.append(line(2))), failed);
   });
 
@@ -543,7 +540,7 @@ describe('a failed write', () => {
     };
     file.fail = (op) => (op === 'ftruncate' ? eio('ftruncate') : undefined);
     const group = outcome(w.append(line(1)));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     const behind = outcome(w.append(line(2)));
     release();
     const [g, b] = await Promise.all([group, behind]);
@@ -573,7 +570,7 @@ describe('a store that lost its files (verify halts the writer)', () => {
     });
     ref.writer = w;
     const group = outcome(w.append(line(1)));
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     const behind = outcome(w.append(line(2)));
     release();
     const [g, b] = await Promise.all([group, behind]);

@@ -74,6 +74,18 @@ async function ids(store: HeldStore): Promise<string[]> {
   return (await store.list({})).map((j) => `${j.id}:${j.state}`);
 }
 
+/** Inserts job `a` and claims it with token `tok` (both persisted); the running record. */
+async function claimedA(store: HeldStore): Promise<JobRecord> {
+  const ins = store.insert(insert('a'));
+  store.answer();
+  await ins;
+  const claim = store.claim(claimAll(CT0, { token: () => 'tok' }));
+  store.answer();
+  const [running] = (await claim).jobs;
+  assert.ok(running);
+  return running;
+}
+
 describe('durable commit: applied at once, acknowledged when persisted', () => {
   test('an insert is visible before it is persisted, persisted as one put with the next seq, and resolves after', async () => {
     const store = await open();
@@ -256,13 +268,7 @@ describe('durable commit: applied at once, acknowledged when persisted', () => {
 
   test('settle: only the running holder of the token; the token is dropped from what is persisted; a failed settle leaves it running', async () => {
     const store = await open();
-    const ins = store.insert(insert('a'));
-    store.answer();
-    await ins;
-    const claim = store.claim(claimAll(CT0, { token: () => 'tok' }));
-    store.answer();
-    const [running] = (await claim).jobs;
-    assert.ok(running);
+    const running = await claimedA(store);
     const done: JobRecord = { ...running, state: 'completed', finishedAt: CT0 + 1, result: 7 };
     assert.equal(await store.settle('a', 'other', done), false);
     assert.equal(await store.settle('missing', 'tok', done), false);
@@ -287,13 +293,7 @@ describe('durable commit: applied at once, acknowledged when persisted', () => {
 
   test('progress: only the running holder of the token; persisted with the report; refused otherwise', async () => {
     const store = await open();
-    const ins = store.insert(insert('a'));
-    store.answer();
-    await ins;
-    const claim = store.claim(claimAll(CT0, { token: () => 'tok' }));
-    store.answer();
-    const [running] = (await claim).jobs;
-    assert.ok(running);
+    const running = await claimedA(store);
     assert.equal(await store.progress('a', 'nope', { ...running, progress: 1 }), false);
     assert.equal(await store.progress('zzz', 'tok', { ...running, progress: 1 }), false);
     const p = store.progress('a', 'tok', { ...running, progress: 50, logs: ['half'] });

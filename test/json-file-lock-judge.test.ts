@@ -5,7 +5,7 @@
 // watched; an unreadable takeover guard; I/O errors; release and heartbeat
 // after release. json-file-lock.test.ts covers the store-level cases.
 import assert from 'node:assert/strict';
-import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -322,7 +322,16 @@ describe('judging a holder on this kernel (boot id and pid namespace equal), /pr
     assert.ok(outcome instanceof StoreLockedError, String(outcome));
     assert.equal(clock.now(), CT0, 'judged without waiting');
     assert.equal(outcome.pid, pid);
-    assert.match(outcome.message, new RegExp(`\\(process ${pid} is running; locked since 2026-01-01T00:00:00.000Z, LOCK last written \\d+ s ago\\. A holder that is gone`));
+    assert.equal(outcome.host, os.hostname());
+    // Its age by the opener's clock, from LOCK's mtime.
+    const { mtimeMs } = await stat(path.join(dir, 'LOCK'));
+    assert.equal(outcome.ageMs, CT0 - mtimeMs);
+    assert.match(outcome.message, new RegExp(`\\(process ${pid} is running; locked since 2026-01-01T00:00:00.000Z, LOCK last written ${Math.round((CT0 - mtimeMs) / 1000)} s ago\\. A holder that is gone`));
+    // An opener whose clock is behind the LOCK's mtime: age 0, never negative.
+    const behind = await acquireAdvancing(thisKernel({ starts: { [pid]: 777 } }), dir, new VirtualClock(mtimeMs - 86_400_000));
+    assert.ok(behind instanceof StoreLockedError, String(behind));
+    assert.equal(behind.ageMs, 0);
+    assert.match(behind.message, /LOCK last written 0 s ago/);
   });
 
   test('a running pid that started at another time (reused), or whose start cannot be read (gone meanwhile): taken over at once', async () => {

@@ -393,3 +393,46 @@ describe('holding the lock', () => {
     assert.equal((await lockJson(dir)).nonce, lock.nonce, 'not removed when it could not be told ours');
   });
 });
+
+describe('the takeover guard (LOCK.takeover)', () => {
+  test('a dead taker’s guard is removed only if it is still that guard: one a live taker wrote meanwhile is left alone', async () => {
+    const dir = await tempDir('godelayq-acq-', true);
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const pidns = (await nodeFs.stat('/proc/self/ns/pid')).ino;
+    const stat = await readFile(`/proc/${process.ppid}/stat`, 'utf8');
+    const parentStart = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const dead = (nonce: string, pid: number): string => JSON.stringify({ godelayq: 'lock', version: 2, pid, host: 'h', nonce, since: '', boot, pidns, start: 1 });
+    const deadPidOnce = 2 ** 22 + 12345; // above the largest pid_max Linux allows (2^22): no such process
+    await writeFile(path.join(dir, 'LOCK'), dead('stale', deadPidOnce));
+    await writeFile(path.join(dir, 'LOCK.takeover'), dead('dead-taker', deadPidOnce));
+    const live = JSON.stringify({ godelayq: 'lock', version: 2, pid: process.ppid, host: 'h', nonce: 'live-taker', since: '', boot, pidns, start: parentStart });
+    const guard = path.join(dir, 'LOCK.takeover');
+    let guardReads = 0;
+    const removedLive: string[] = [];
+    const layer: FsLayer = {
+      ...nodeFs,
+      readFile: async (file) => {
+        if (file !== guard) return nodeFs.readFile(file);
+        guardReads++;
+        // Between judging the dead guard and re-reading it, a live taker replaced it…
+        if (guardReads === 2) {
+          await rm(guard);
+          await writeFile(guard, live);
+        }
+        // …and later finished (its guard gone).
+        if (guardReads === 4) await rm(guard);
+        return nodeFs.readFile(file);
+      },
+      unlink: async (file) => {
+        if (file === guard && (await readFile(guard, 'utf8').catch(() => '')) === live) removedLive.push(file);
+        return nodeFs.unlink(file);
+      },
+    };
+    const outcome = await attempt(layer, dir);
+    if (outcome instanceof Error) throw outcome;
+    assert.deepEqual(removedLive, [], 'the live taker’s guard was never removed');
+    assert.ok(guardReads >= 4, String(guardReads));
+    assert.equal(outcome.previous?.nonce, 'stale');
+    await outcome.lock.release();
+  });
+});

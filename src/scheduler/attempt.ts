@@ -32,7 +32,7 @@ import type { DispatchHost, HandlerEntry } from './host.js';
 import { specOf } from './info.js';
 import { pushBackOf } from '../control/rate-limit-option.js';
 import { pushedBack } from './push-back.js';
-import { failed, lostError, succeeded, successView, type Outcome } from './outcome.js';
+import { failed, lostError, succeeded, successView, type Outcome, type Success } from './outcome.js';
 import type { TraceHook } from './trace-hook.js';
 
 interface Attempt extends ContextAttempt {
@@ -81,6 +81,14 @@ export class Attempts {
   private readonly settling = new Map<string, { token: string | undefined; next: JobRecord; task: Promise<void> }>();
   private readonly lateness: number[] = [];
   private latenessNext = 0;
+  /**
+   * Attempts whose handler returned a plain value, and the values, in the
+   * order their end was queued: each queued microtask ends the oldest
+   * (`endReturned`), so no closure is made a fire.
+   */
+  private readonly returned: Attempt[] = [];
+  private readonly returnedValues: unknown[] = [];
+  private returnedHead = 0;
   /** Some attempt started since the last `drained`. */
   busy = false;
   /** The tracing seam godelayq/otel installed (trace-hook.ts), if any. */
@@ -212,7 +220,9 @@ export class Attempts {
       // where Promise.resolve(result).then would queue it, so outcomes keep
       // their order (and every attempt of a batch starts before any ends).
       // Not queueMicrotask: it makes an AsyncResource a call.
-      void RESOLVED.then(() => this.end(attempt, true, result));
+      this.returned.push(attempt);
+      this.returnedValues.push(result);
+      void RESOLVED.then(this.endReturned);
       return;
     }
     Promise.resolve(result).then(
@@ -220,6 +230,23 @@ export class Attempts {
       (error: unknown) => this.end(attempt, false, error),
     );
   }
+
+  /** Ends the oldest attempt whose handler returned a plain value (see `returned`). */
+  private readonly endReturned = (): void => {
+    const i = this.returnedHead;
+    const attempt = this.returned[i] as Attempt;
+    const value = this.returnedValues[i];
+    if (i + 1 === this.returned.length) {
+      this.returned.length = 0;
+      this.returnedValues.length = 0;
+      this.returnedHead = 0;
+    } else {
+      this.returned[i] = undefined as unknown as Attempt;
+      this.returnedValues[i] = undefined;
+      this.returnedHead = i + 1;
+    }
+    this.end(attempt, true, value);
+  };
 
   /** Ends the attempt once (its handler settled, or it timed out) and records the outcome. */
   private end(attempt: Attempt, ok: boolean, value: unknown): void {
@@ -271,7 +298,6 @@ export class Attempts {
     }
     const { record, handler } = attempt;
     const now = this.host.clock.now();
-    const durationMs = now - attempt.startedAt;
     if (ok) {
       let result: JsonValue | undefined;
       if (value !== undefined) {
@@ -285,19 +311,14 @@ export class Attempts {
       const success = succeeded(record, now, result);
       if (success.next.state === 'completed') success.next = this.host.finished(success.next);
       attempt.pending = success.next;
-      return this.settleAttempt(attempt, record, success.next, () => {
-        if (!this.host.wants('completed')) return;
-        // What was recorded: a clock step during the settle moved an elapsed-time due (see step).
-        const recorded = attempt.pending ?? success.next;
-        const nextRunAt = success.nextRunAt === undefined ? undefined : recorded.runAt;
-        this.host.emit('completed', () => ({
-          name: record.name,
-          job: this.host.view(successView(record, now, result), nextRunAt === undefined ? null : new Date(nextRunAt)),
-          result: value,
-          durationMs,
-          ...(nextRunAt === undefined ? {} : { nextRunAt: new Date(nextRunAt) }),
-        }));
-      });
+      // settleAttempt inlined: a store that settles at once (MemoryStore) needs no closure for the
+      // event, and none is built when no one listens.
+      const settled = this.settleSync(attempt, record, success.next);
+      if (settled === undefined) return this.settle(attempt, record, success.next, () => this.emitCompleted(attempt, record, success, now, result, value));
+      this.releaseSlot(attempt);
+      if (settled) this.emitCompleted(attempt, record, success, now, result, value);
+      this.loop.kick();
+      return undefined;
     }
     const delayMs = pushBackOf(value);
     if (delayMs !== undefined) return this.pushBack(attempt, now, delayMs);
@@ -318,20 +339,41 @@ export class Attempts {
    * settle's report-and-retry loop.
    */
   private settleAttempt(attempt: Attempt, claimed: JobRecord, next: JobRecord, emit: () => void): Promise<void> | undefined {
-    const store = this.host.store;
-    const settleSync = store.settleSync;
-    // An owed clock-step re-base lands first (settle's loop waits for it).
-    if (settleSync === undefined || this.loop.beforeWrite() !== undefined) return this.settle(attempt, claimed, next, emit);
-    let settled: boolean;
-    try {
-      settled = settleSync.call(store, claimed.id, claimed.token as string, attempt.pending ?? next);
-    } catch {
-      return this.settle(attempt, claimed, next, emit);
-    }
+    const settled = this.settleSync(attempt, claimed, next);
+    if (settled === undefined) return this.settle(attempt, claimed, next, emit);
     this.releaseSlot(attempt);
     if (settled) emit();
     this.loop.kick();
     return undefined;
+  }
+
+  /** `completed` for a success the store recorded (its payload built only when someone listens). */
+  private emitCompleted(attempt: Attempt, record: JobRecord, success: Success, now: number, result: JsonValue | undefined, value: unknown): void {
+    if (!this.host.wants('completed')) return;
+    // What was recorded: a clock step during the settle moved an elapsed-time due (see step).
+    const recorded = attempt.pending ?? success.next;
+    const nextRunAt = success.nextRunAt === undefined ? undefined : recorded.runAt;
+    const durationMs = now - attempt.startedAt;
+    this.host.emit('completed', () => ({
+      name: record.name,
+      job: this.host.view(successView(record, now, result), nextRunAt === undefined ? null : new Date(nextRunAt)),
+      result: value,
+      durationMs,
+      ...(nextRunAt === undefined ? {} : { nextRunAt: new Date(nextRunAt) }),
+    }));
+  }
+
+  /** The store's settleSync: whether it settled, or undefined when it cannot settle at once (or threw: settle's loop retries). */
+  private settleSync(attempt: Attempt, claimed: JobRecord, next: JobRecord): boolean | undefined {
+    const store = this.host.store;
+    const settleSync = store.settleSync;
+    // An owed clock-step re-base lands first (settle's loop waits for it).
+    if (settleSync === undefined || this.loop.beforeWrite() !== undefined) return undefined;
+    try {
+      return settleSync.call(store, claimed.id, claimed.token as string, attempt.pending ?? next);
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -75,7 +75,18 @@ export const SETTLE_RETRY_FIRST = 100;
 export const SETTLE_RETRY_MAX = 30_000;
 
 export class Attempts {
-  private readonly attempts = new Map<string, Attempt>();
+  /**
+   * Running attempts by job id; an ended one's entry is set to undefined,
+   * not deleted, and the Map is replaced once such entries are most of it.
+   * WHY: a Map rehashes as it grows and shrinks, and V8 links each
+   * replaced table to the next; once the first table is old, that chain and
+   * every attempt, record and token it held outlive each scavenge until a
+   * full GC (at 50k fires/s: most of a fire's garbage promoted, and a
+   * mark-compact pause inside the burst).
+   */
+  private attempts = new Map<string, Attempt | undefined>();
+  private runningCount = 0;
+  /** Running attempts by name (a name stays at 0: see `attempts` for why entries are not deleted). */
   private readonly runningByName = new Map<string, number>();
   /** Settles in flight (or waiting to be retried) that hold no attempt: misfire replans, lost charges, hand-backs. */
   private readonly settling = new Map<string, { token: string | undefined; next: JobRecord; task: Promise<void> }>();
@@ -101,12 +112,19 @@ export class Attempts {
 
   /** Attempts running (each holds a concurrency slot). */
   get running(): number {
-    return this.attempts.size;
+    return this.runningCount;
   }
 
   /** Attempts running or settles aside in flight. */
   get pending(): boolean {
-    return this.attempts.size > 0 || this.settling.size > 0;
+    return this.runningCount > 0 || this.settling.size > 0;
+  }
+
+  /** The attempts running now. */
+  private live(): Attempt[] {
+    const out: Attempt[] = [];
+    for (const attempt of this.attempts.values()) if (attempt !== undefined) out.push(attempt);
+    return out;
   }
 
   /** Free slots of `name` (its handler's limit less its running attempts); 0 without a handler. */
@@ -199,6 +217,8 @@ export class Attempts {
       pending: undefined,
       reporter: undefined,
     };
+    // A live entry of this id (an attempt this process lost without knowing yet) is replaced, as Map.set does: not counted twice.
+    if (this.attempts.get(record.id) === undefined) this.runningCount++;
     this.attempts.set(record.id, attempt);
     if (this.host.wants('started')) this.host.emit('started', () => ({ job: this.host.view(record), lateness }));
     const timeout = record.timeout ?? handler.timeout ?? this.host.timeoutDefault;
@@ -280,12 +300,19 @@ export class Attempts {
   }
 
   private releaseSlot(attempt: Attempt): void {
-    if (this.attempts.get(attempt.record.id) !== attempt) return;
-    this.attempts.delete(attempt.record.id);
+    const id = attempt.record.id;
+    if (this.attempts.get(id) !== attempt) return;
+    this.runningCount--;
+    if (this.attempts.size < 64 + 2 * this.runningCount) this.attempts.set(id, undefined);
+    else {
+      // Mostly ended entries: a fresh Map of the running ones (amortized O(1) a release).
+      this.attempts.set(id, undefined);
+      const running = new Map<string, Attempt | undefined>();
+      for (const [key, other] of this.attempts) if (other !== undefined) running.set(key, other);
+      this.attempts = running;
+    }
     const name = attempt.record.name;
-    const n = (this.runningByName.get(name) ?? 1) - 1;
-    if (n <= 0) this.runningByName.delete(name);
-    else this.runningByName.set(name, n);
+    this.runningByName.set(name, Math.max(0, (this.runningByName.get(name) ?? 1) - 1));
   }
 
   /** Decides and records the outcome; undefined when it is already recorded (a store that settles at once). */
@@ -478,7 +505,7 @@ export class Attempts {
       // store's records, or the settle would write the old frame over the re-base.
       for (const entry of this.settling.values()) entry.next = shiftDue(entry.next, deltaMs);
     }
-    for (const attempt of this.attempts.values()) {
+    for (const attempt of this.live()) {
       if (local) {
         // A running `every` occurrence keeps elapsed time too: its outcome's next slot follows from the moved slot.
         attempt.record = shiftDue(attempt.record, deltaMs);
@@ -494,7 +521,7 @@ export class Attempts {
   /** Resolves when every attempt running now has ended. */
   allDone(): Promise<unknown> {
     const waits: Promise<void>[] = [];
-    for (const attempt of this.attempts.values()) {
+    for (const attempt of this.live()) {
       if (!attempt.finished) waits.push(new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve)));
     }
     return Promise.all(waits);
@@ -507,7 +534,7 @@ export class Attempts {
    */
   handBackAll(): Promise<unknown> {
     const handBacks: Promise<void>[] = [];
-    for (const attempt of [...this.attempts.values()]) {
+    for (const attempt of this.live()) {
       attempt.abandoned = true;
       attempt.timer?.clear();
       abort(attempt, new SchedulerStoppedError('Attempt aborted: the scheduler stopped before it finished'));

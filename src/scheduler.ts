@@ -35,7 +35,7 @@ import {
 } from './events.js';
 import { DEFAULT_RETRY, validateRetry } from './retry.js';
 import { withDeadline } from './scheduler/calls.js';
-import { Dispatcher } from './scheduler/dispatcher.js';
+import { Dispatcher, tokenFactory } from './scheduler/dispatcher.js';
 import type { DispatchHost, HandlerEntry } from './scheduler/host.js';
 import { jobInfo } from './scheduler/info.js';
 import {
@@ -215,7 +215,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
         record.retain === undefined && !this.removalInUse ? record : withRemoval(record, this.handlers.get(record.name)?.removal, this.removalDefaults),
       wants: (type) => this.wants(type as keyof SchedulerEvents<Jobs, Results>),
     };
-    this.dispatcher = new Dispatcher(host, idFactory());
+    this.dispatcher = new Dispatcher(host, tokenFactory());
     this.waiters = new Waiters({
       get: async (id) => {
         const record = await this.store.get(id);

@@ -30,10 +30,18 @@ const GROUPS = {
   // time in the store-level tests): a short timeout ends it sooner. Its tests
   // take about 6 s, and a timeout is net time x2 + this.
   lock: { mutate: ['src/store/json-file/lock.ts'], tests: ['test/json-file-lock-judge.test.ts', 'test/json-file-lock-acquire.test.ts', 'test/json-file-lock.test.ts'], timeoutMS: 4000 },
-  // local-store-durable drives LocalStore's durable path (commit, revert) directly.
+  // local-store-durable drives LocalStore's durable path (commit, revert)
+  // directly; memory-store-claim-fast-path checks MemoryStore's claim shortcuts
+  // against the general path.
   local: {
     mutate: ['src/store/local.ts', 'src/store/memory.ts'],
-    tests: ['test/local-store-durable.test.ts', 'test/memory-store.test.ts', 'test/store-model.test.ts', 'test/scheduler-basic.test.ts'],
+    tests: [
+      'test/local-store-durable.test.ts',
+      'test/memory-store.test.ts',
+      'test/memory-store-claim-fast-path.test.ts',
+      'test/store-model.test.ts',
+      'test/scheduler-basic.test.ts',
+    ],
   },
 };
 

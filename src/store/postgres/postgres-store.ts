@@ -616,8 +616,6 @@ export class PostgresStore implements Store {
       }
       dueRead = reply.due;
       this.control.learn(reply.pause);
-      // Paused everywhere (a notice this process missed, or one on its way): the claim took nothing.
-      if (this.control.pause.paused) break;
       for (const row of reply.jobs) {
         const record = decodeRow(row);
         if (record.token === undefined) continue;
@@ -625,6 +623,8 @@ export class PostgresStore implements Store {
         this.leases.add(record.id, record.token, record.seq, sentAt, { fields: {}, payload: record.payload });
         taken.set(record.name, (taken.get(record.name) ?? 0) + 1);
       }
+      // Paused everywhere (a notice this process missed, or one on its way): the claim took nothing; ask no more.
+      if (this.control.pause.paused) break;
       const unknown = this.view.readyNames.filter((name) => !caps.has(name));
       for (const name of unknown) {
         caps.set(name, request.capacity(name));

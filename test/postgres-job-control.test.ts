@@ -1,0 +1,81 @@
+/**
+ * Job control on PostgresStore at the scheduler level, against a real
+ * PostgreSQL server, with two schedulers sharing one schema: per-job
+ * retention (a job removed at once is gone for the other scheduler's
+ * waitFor: JobNotFoundError; `{ count }` keeps the newest), and dedupe
+ * windows (created / throttled / debounced, as on the other stores).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { JobNotFoundError } from '../src/errors.js';
+import { Scheduler } from '../src/scheduler.js';
+import { PostgresStore } from '../src/postgres.js';
+import { postgresSkip, usePostgresServer } from './postgres-server.js';
+import { waitFor, withSchema } from './fixtures/postgres-helpers.js';
+
+type Jobs = { work: { n: number }; mail: { to: string } };
+
+describe('job control on PostgresStore, two schedulers', { skip: postgresSkip }, () => {
+  const server = usePostgresServer();
+
+  it('removeOnComplete: a waitFor in the other scheduler: gone with true, answered with { count }; count keeps the newest', async () => {
+    await withSchema(server.url, async (schema) => {
+      const runner = new Scheduler<Jobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
+      const watcher = new Scheduler<Jobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
+      runner.register('work', (job) => job.payload.n + 1, { removeOnComplete: { count: 2 } });
+      await runner.start();
+      await watcher.start();
+      try {
+        const gone = await watcher.scheduleIn('work', 300, { n: 1 }, { removeOnComplete: true });
+        const kept = await watcher.scheduleIn('work', 300, { n: 41 }, { removeOnComplete: { count: 5 } });
+        const goneWait = assert.rejects(watcher.waitFor(gone), JobNotFoundError);
+        assert.equal(await watcher.waitFor(kept), 42);
+        await goneWait;
+        assert.equal(await runner.get(gone.id), undefined);
+        assert.equal((await runner.get(kept.id))?.state, 'completed');
+        // The name's own policy ({ count: 2 }): four more finish; a finish trims its name's list to its own count, so the newest two stay.
+        const more = [];
+        for (let n = 0; n < 4; n++) {
+          const job = await watcher.scheduleIn('work', 0, { n });
+          await watcher.waitFor(job);
+          more.push(job.id);
+        }
+        const completed = (await watcher.list({ state: 'completed' })).map((j) => j.id).sort();
+        assert.deepEqual(completed, more.slice(2).sort());
+      } finally {
+        await runner.stop();
+        await watcher.stop();
+      }
+    });
+  });
+
+  it('dedupe: throttle answers with the window job from the other scheduler; debounce moves it; a started job opens a new window', async () => {
+    await withSchema(server.url, async (schema) => {
+      const first = new Scheduler<Jobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
+      const second = new Scheduler<Jobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
+      await first.start();
+      await second.start();
+      try {
+        const a = await first.scheduleIn('mail', 60_000, { to: 'a' }, { dedupe: { key: 't', ttlMs: 60_000 } });
+        const b = await second.scheduleIn('mail', 60_000, { to: 'b' }, { dedupe: { key: 't', ttlMs: 60_000 } });
+        assert.deepEqual([a.dedupe, b.dedupe, b.id, b.payload], ['created', 'throttled', a.id, { to: 'a' }]);
+        const d = await first.scheduleIn('mail', 60_000, { to: 'd1' }, { dedupe: { key: 'd', ttlMs: 60_000, mode: 'debounce' } });
+        const moved = await second.scheduleIn('mail', 120_000, { to: 'd2' }, { dedupe: { key: 'd', ttlMs: 60_000, mode: 'debounce' } });
+        assert.deepEqual([moved.dedupe, moved.id, moved.payload], ['debounced', d.id, { to: 'd2' }]);
+        assert.ok(moved.runAt.getTime() - d.runAt.getTime() >= 50_000, 'the due time moved with the debounce');
+        assert.deepEqual((await first.get(d.id))?.payload, { to: 'd2' });
+        assert.equal((await first.list({ name: 'mail' })).length, 2);
+        // Once the window's job started, a debounce creates a new job and window.
+        first.register('mail', () => undefined);
+        await first.reschedule(d.id, new Date(0));
+        await waitFor(async () => (await first.get(d.id))?.state === 'completed', 60_000, 'the debounced job ran');
+        const after = await second.scheduleIn('mail', 60_000, { to: 'd3' }, { dedupe: { key: 'd', ttlMs: 60_000, mode: 'debounce' } });
+        assert.equal(after.dedupe, 'created');
+        assert.notEqual(after.id, d.id);
+      } finally {
+        await second.stop();
+        await first.stop();
+      }
+    });
+  });
+});

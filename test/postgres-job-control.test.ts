@@ -3,7 +3,9 @@
  * PostgreSQL server, with two schedulers sharing one schema: per-job
  * retention (a job removed at once is gone for the other scheduler's
  * waitFor: JobNotFoundError; `{ count }` keeps the newest), and dedupe
- * windows (created / throttled / debounced, as on the other stores).
+ * windows (created / throttled / debounced, as on the other stores; a
+ * window opened in the caller's transaction holds a racing call until the
+ * commit, and a rollback leaves no window).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { JobNotFoundError } from '../src/errors.js';
 import { Scheduler } from '../src/scheduler.js';
 import { PostgresStore } from '../src/postgres.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
-import { waitFor, withSchema } from './fixtures/postgres-helpers.js';
+import { track, waitFor, withSchema } from './fixtures/postgres-helpers.js';
 
 type Jobs = { work: { n: number }; mail: { to: string } };
 
@@ -75,6 +77,41 @@ describe('job control on PostgresStore, two schedulers', { skip: postgresSkip },
       } finally {
         await second.stop();
         await first.stop();
+      }
+    });
+  });
+
+  it('dedupe in your transaction: a racing call waits for the commit and gets its job; after a rollback it creates one', async () => {
+    await withSchema(server.url, async (schema) => {
+      const store = new PostgresStore({ connectionString: server.url, schema });
+      const scheduler = new Scheduler<Jobs>({ store });
+      const other = new Scheduler<Jobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
+      await scheduler.start();
+      await other.start();
+      const client = await server.client();
+      try {
+        for (const end of ['COMMIT', 'ROLLBACK'] as const) {
+          const key = `tx-${end}`;
+          await client.query('BEGIN');
+          const mine = await scheduler.scheduleIn('mail', 60_000, { to: 'tx' }, { dedupe: { key, ttlMs: 60_000 }, db: client });
+          assert.equal(mine.dedupe, 'created');
+          const racing = track(other.scheduleIn('mail', 60_000, { to: 'other' }, { dedupe: { key, ttlMs: 60_000 } }));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          assert.equal(racing.state, 'pending', 'the racing call waits for the transaction that holds the window');
+          await client.query(end);
+          await waitFor(() => racing.state !== 'pending', 60_000, 'the racing call settles');
+          assert.equal(racing.state, 'resolved', String(racing.error));
+          if (end === 'COMMIT') assert.deepEqual([racing.value?.dedupe, racing.value?.id], ['throttled', mine.id]);
+          else {
+            assert.equal(racing.value?.dedupe, 'created');
+            assert.notEqual(racing.value?.id, mine.id);
+            assert.equal(await other.get(mine.id), undefined, 'the rolled-back job left nothing');
+          }
+        }
+      } finally {
+        await client.end();
+        await other.stop();
+        await scheduler.stop();
       }
     });
   });

@@ -11,8 +11,9 @@
  * paths (PauseView, shared with RedisStore).
  *
  * EVENTS. A listening store LISTENs on `<schema>.events` too, and says so on
- * the wake channel (`E<ttl ms>,<store id>` at open and at every poll; a store
- * that opens asks `Q`, and listeners answer): a store publishes only while
+ * the wake channel (`E<ttl ms>,<store id>` at open and at every poll, sent by
+ * the poll's own statement; a store that opens asks `Q`, and listeners
+ * answer): a store publishes only while
  * someone listened lately (EventPresence, shared with RedisStore). A message
  * goes inline in the NOTIFY (`E<message>`) when it fits in NOTIFY's 8000
  * bytes, else into `S.events` with `R<row id>` as the notice; the listener
@@ -83,10 +84,14 @@ export class Control {
     return true;
   }
 
-  /** At open and at every poll: a listener says so, another store asks who listens (at open only). */
-  greet(opening: boolean): void {
-    if (this.host.context()?.remoteEvent) this.announce(this.hello());
-    else if (opening) this.announce(WHO_LISTENS);
+  /**
+   * The notice the poll sends on the wake channel (in its own statement: no
+   * round trip of its own): a listener says so at open and at every poll,
+   * another store asks who listens at open; null: none.
+   */
+  greeting(opening: boolean): string | null {
+    if (this.host.context()?.remoteEvent) return this.hello();
+    return opening ? WHO_LISTENS : null;
   }
 
   /** Whether another process listens for events (it said so within its last three poll intervals). */

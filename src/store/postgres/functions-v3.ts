@@ -119,10 +119,12 @@ BEGIN
   RETURN json_build_object('jobs', c.jobs, 'due', c.due, 'pause', pz, 's', ${S}.finish(bd, bl));
 END $f$;
 
--- The poll: tick (migration 1) and the pause. Reply: {"recovered": n, "pause": [paused, version], "s": summary}.
-CREATE FUNCTION ${S}.poll() RETURNS json LANGUAGE plpgsql AS $f$
+-- The poll: tick (migration 1), the pause, and the caller's notice on the wake channel (p_notice: a hello of a store that
+-- listens for events, or its question who listens; NULL: none). Reply: {"recovered": n, "pause": [paused, version], "s": summary}.
+CREATE FUNCTION ${S}.poll(p_notice text) RETURNS json LANGUAGE plpgsql AS $f$
 DECLARE r json := ${S}.tick();
 BEGIN
+  IF p_notice IS NOT NULL THEN PERFORM ${S}.notify(p_notice); END IF;
   RETURN json_build_object('recovered', r->'recovered', 'pause', ${S}.pause_state(), 's', r->'s');
 END $f$;
 

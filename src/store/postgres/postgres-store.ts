@@ -37,7 +37,7 @@
  *   replies and carried on the monotonic clock (time.ts), so a process whose
  *   clock is wrong neither runs a job early nor twice.
  */
-import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
+import { JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
 import type {
   ClaimRequest,
@@ -59,6 +59,7 @@ import { AheadBuffer, type AheadEntry } from './ahead.js';
 import { Leases, type RenewItem } from '../redis/leases.js';
 import { ServerView, type Summary } from '../redis/view.js';
 import { checkInsert, checkText, Columns, decodeRow, extraText, type JobRow } from './codec.js';
+import { insertOutcomes, insertParams, type InsertGroup, type InsertReply } from './insert.js';
 import { Database, type Queryable } from './connection.js';
 import { Control, type PauseReply } from './control.js';
 import { listQuery } from './list.js';
@@ -98,14 +99,6 @@ interface SettleItem {
   /** The outcome's record, encoded (payload left out when unchanged). */
   cols: Columns;
 }
-
-/** One insert call: its requests and their encoded columns. */
-interface InsertGroup {
-  requests: InsertRequest[];
-  cols: Columns;
-}
-
-type InsertGroupReply = { dup: string } | { o: ([string, number, JobRow | null] | ['kept' | 'throttled', JobRow] | ['debounced', JobRow, JobRow])[] };
 
 /** SQLSTATEs of a statement that changed nothing and may simply run again: a unique violation (an id or window inserted meanwhile), a deadlock. */
 const RETRY_CODES: ReadonlySet<unknown> = new Set(['23505', '40P01']);
@@ -180,7 +173,7 @@ export class PostgresStore implements Store {
       revive: `SELECT ${S}.revive(${params(2)}) AS r`,
       renew: `SELECT ${S}.renew(${params(4)}) AS r`,
       release: `SELECT ${S}.release(${params(3)}) AS r`,
-      tick: `SELECT ${S}.poll() AS r`,
+      tick: `SELECT ${S}.poll($1) AS r`,
       get: `SELECT ${S}.job_json(j) AS job FROM ${S}.jobs j WHERE j.id = $1`,
     };
     this.leases = new Leases({
@@ -239,10 +232,9 @@ export class PostgresStore implements Store {
       await listener.start().catch((error: unknown) => {
         throw db.unreachable(error);
       });
-      const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', []);
+      const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', [this.control.greeting(true)]);
       this.control.learn(reply.pause);
       if (reply.recovered > 0) context.wake();
-      this.control.greet(true);
     } catch (error) {
       await this.disconnect();
       this.status = 'closed';
@@ -399,9 +391,8 @@ export class PostgresStore implements Store {
     try {
       const force = this.reconnected;
       const before = this.nextDueAt();
-      const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', []);
+      const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', [this.control.greeting(false)]);
       this.control.learn(reply.pause);
-      this.control.greet(false);
       const after = this.nextDueAt();
       if (force) this.reconnected = false;
       if (force || reply.recovered > 0 || (after !== undefined && (before === undefined || after < before))) this.context?.wake();
@@ -462,65 +453,30 @@ export class PostgresStore implements Store {
   }
 
   private async flushInserts(groups: InsertGroup[], db?: Queryable): Promise<ItemOutcome<InsertResult[]>[]> {
-    const cols = new Columns(Infinity);
-    const group: number[] = [];
-    const mode: string[] = [];
-    // Dedupe windows: NULL arrays when no request has one (the insert's fast path).
-    const windows = groups.some(({ requests }) => requests.some((r) => r.dedupe !== undefined));
-    const dkey: (string | null)[] = [];
-    const dttl: (number | null)[] = [];
-    const dmode: (string | null)[] = [];
-    groups.forEach(({ requests, cols: own }, g) => {
-      cols.append(own);
-      for (const request of requests) {
-        group.push(g);
-        mode.push(request.onDuplicate);
-        this.knownNames.add(request.record.name);
-        if (!windows) continue;
-        dkey.push(request.dedupe?.key ?? null);
-        dttl.push(request.dedupe?.ttlMs ?? null);
-        dmode.push(request.dedupe?.mode ?? null);
-      }
-    });
-    const params = [
-      group, mode, cols.id, cols.name, cols.state, cols.runAt, cols.priority, cols.attempt, cols.payload, cols.created, cols.retry,
-      cols.timeout, cols.lastError, cols.result, cols.finished, cols.recur, cols.signature, cols.lost, cols.relative, cols.extra,
-      windows ? dkey : null, windows ? dttl : null, windows ? dmode : null,
-    ];
-    type Reply = { f?: [string[], number[]]; g?: InsertGroupReply[] };
-    let reply: Reply;
+    for (const { requests } of groups) for (const request of requests) this.knownNames.add(request.record.name);
+    const params = insertParams(groups);
+    let reply: InsertReply;
     for (let attempt = 1; ; attempt++) {
       try {
-        reply = await this.call<Reply>('insert', params, { db });
+        reply = await this.call<InsertReply>('insert', params, { db });
         break;
       } catch (error) {
         // Another transaction inserted one of these ids between our read and our write, or two batches waited
         // on each other's dedupe windows (a deadlock the server broke): nothing was changed.
-        const unique = RETRY_CODES.has((error as { cause?: { code?: unknown } }).cause?.code);
-        if (!unique) throw error;
-        if (db) throw new StorePersistError('Expected to insert the jobs in your transaction, got a concurrent transaction that inserted one of their ids first; your transaction is aborted: roll it back and retry it', { cause: error });
+        const again = RETRY_CODES.has((error as { cause?: { code?: unknown } }).cause?.code);
+        if (!again) throw error;
+        if (db) {
+          throw new StorePersistError(
+            'Expected to insert the jobs in your transaction, got a concurrent transaction that inserted one of their ids first (or waited on the same dedupe windows); your transaction is aborted: roll it back and retry it',
+            { cause: error },
+          );
+        }
         if (attempt >= 5) throw error;
       }
     }
-    const seqs = new Map<string, number>();
-    if (reply.f) reply.f[0].forEach((id, i) => seqs.set(id, Number(reply.f?.[1][i])));
-    return groups.map(({ requests }, g): ItemOutcome<InsertResult[]> => {
-      const r = reply.g?.[g];
-      if (r && 'dup' in r) return { ok: false, error: new DuplicateJobError(r.dup) };
-      return {
-        ok: true,
-        value: requests.map((request, i): InsertResult => {
-          const o = r?.o[i];
-          if (o?.[0] === 'kept' || o?.[0] === 'throttled') return { record: decodeRow(o[1] as JobRow), outcome: o[0] };
-          if (o?.[0] === 'debounced') return { record: decodeRow(o[1] as JobRow), outcome: 'debounced', previous: decodeRow(o[2] as JobRow) };
-          const { token: _token, ...rest } = request.record as JobRecord;
-          const record: JobRecord = { ...rest, seq: o ? Number(o[1]) : (seqs.get(request.record.id) as number) };
-          if (o?.[0] !== 'replaced') return { record, outcome: 'inserted' };
-          if (!db) this.leases.release(record.id);
-          const previous = o[2] ? decodeRow(o[2] as JobRow) : undefined;
-          return previous ? { record, outcome: 'replaced', previous } : { record, outcome: 'replaced' };
-        }),
-      };
+    // A replaced job's attempt (if this process runs it) has lost it; inside a transaction, only at the commit's NOTIFY.
+    return insertOutcomes(groups, reply, (id) => {
+      if (!db) this.leases.release(id);
     });
   }
 

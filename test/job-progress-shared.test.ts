@@ -14,10 +14,24 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { instrument } from '../src/otel.js';
 import { deletePrefix, redisSkip, useRedisServer } from './redis-server.js';
 import { dropSchema, postgresSkip, usePostgresServer } from './postgres-server.js';
-import { spawnWorker, waitFor } from './fixtures/redis-workers.js';
+import { spawnWorker, waitFor, type Worker } from './fixtures/redis-workers.js';
 import type { ChildJobs } from './fixtures/job-control-child.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/job-control-child.ts', import.meta.url));
+
+/** A job run by `worker` (another process) reports; this scheduler sees it while it runs, and after a cancel. */
+async function reportedElsewhere(scheduler: Scheduler<ChildJobs>, worker: Worker): Promise<void> {
+  const job = await scheduler.scheduleIn('work.progress', 0, { steps: 3 });
+  await waitFor(() => worker.events.some((e) => e.ev === 'reported' && e.id === job.id), 60_000, 'the child reported');
+  const seen = await scheduler.get(job.id);
+  assert.equal(seen?.state, 'running');
+  assert.deepEqual(seen?.progress, { step: 3, pid: worker.pid });
+  assert.deepEqual(seen?.logs, ['step 1 of 3', 'step 2 of 3', 'step 3 of 3']);
+  assert.deepEqual((await scheduler.list({ state: 'running' })).map((j) => j.progress), [{ step: 3, pid: worker.pid }]);
+  assert.equal(await scheduler.cancel(job.id), true);
+  const cancelled = await scheduler.get(job.id);
+  assert.deepEqual(cancelled?.progress, { step: 3, pid: worker.pid }, 'kept when the job ends');
+}
 
 describe('job progress on RedisStore', { skip: redisSkip }, () => {
   const server = useRedisServer();
@@ -27,16 +41,7 @@ describe('job progress on RedisStore', { skip: redisSkip }, () => {
     await scheduler.start();
     const worker = await spawnWorker({ kind: 'redis', url: server.url, namespace: prefix }, undefined, CHILD);
     try {
-      const job = await scheduler.scheduleIn('work.progress', 0, { steps: 3 });
-      await waitFor(() => worker.events.some((e) => e.ev === 'reported' && e.id === job.id), 60_000, 'the child reported');
-      const seen = await scheduler.get(job.id);
-      assert.equal(seen?.state, 'running');
-      assert.deepEqual(seen?.progress, { step: 3, pid: worker.pid });
-      assert.deepEqual(seen?.logs, ['step 1 of 3', 'step 2 of 3', 'step 3 of 3']);
-      assert.deepEqual((await scheduler.list({ state: 'running' })).map((j) => j.progress), [{ step: 3, pid: worker.pid }]);
-      assert.equal(await scheduler.cancel(job.id), true);
-      const cancelled = await scheduler.get(job.id);
-      assert.deepEqual(cancelled?.progress, { step: 3, pid: worker.pid }, 'kept when the job ends');
+      await reportedElsewhere(scheduler, worker);
     } finally {
       await worker.stop();
       await scheduler.stop();
@@ -53,16 +58,7 @@ describe('job progress on PostgresStore', { skip: postgresSkip }, () => {
     await scheduler.start();
     const worker = await spawnWorker({ kind: 'postgres', url: server.url, namespace: schema }, undefined, CHILD);
     try {
-      const job = await scheduler.scheduleIn('work.progress', 0, { steps: 3 });
-      await waitFor(() => worker.events.some((e) => e.ev === 'reported' && e.id === job.id), 60_000, 'the child reported');
-      const seen = await scheduler.get(job.id);
-      assert.equal(seen?.state, 'running');
-      assert.deepEqual(seen?.progress, { step: 3, pid: worker.pid });
-      assert.deepEqual(seen?.logs, ['step 1 of 3', 'step 2 of 3', 'step 3 of 3']);
-      assert.deepEqual((await scheduler.list({ state: 'running' })).map((j) => j.progress), [{ step: 3, pid: worker.pid }]);
-      assert.equal(await scheduler.cancel(job.id), true);
-      const cancelled = await scheduler.get(job.id);
-      assert.deepEqual(cancelled?.progress, { step: 3, pid: worker.pid }, 'kept when the job ends');
+      await reportedElsewhere(scheduler, worker);
     } finally {
       await worker.stop();
       await scheduler.stop();

@@ -14,12 +14,11 @@ import { Scheduler } from '../src/scheduler.js';
 import { PostgresStore } from '../src/postgres.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
 import { spawnWorker, waitFor, type Worker } from './fixtures/redis-workers.js';
+import { assertOneJobPerWindow, type Outcome } from './fixtures/dedupe-race-check.js';
 import { withSchema } from './fixtures/postgres-helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/dedupe-race-child-postgres.ts', import.meta.url));
 const COUNT = 200;
-
-type Outcome = [key: string, dedupe: string, id: string];
 
 async function race(url: string, schema: string, mode: 'throttle' | 'debounce'): Promise<Outcome[][]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pg-dedupe-'));
@@ -52,15 +51,7 @@ describe('dedupe windows on PostgresStore, two processes', { skip: postgresSkip 
         await scheduler.start();
         try {
           const [a, b] = (await race(server.url, schema, mode)) as [Outcome[], Outcome[]];
-          for (let i = 0; i < COUNT; i++) {
-            const [x, y] = [a[i] as Outcome, b[i] as Outcome];
-            assert.equal(x[2], y[2], `both processes got the one job of window k${i}`);
-            assert.deepEqual([x[1], y[1]].filter((o) => o === 'created'), ['created'], `k${i}: one created, got ${x[1]} and ${y[1]}`);
-            assert.ok([x[1], y[1]].includes(mode === 'throttle' ? 'throttled' : 'debounced'));
-          }
-          const jobs = await scheduler.list({ name: 'race' });
-          assert.equal(jobs.length, COUNT);
-          assert.equal(new Set(jobs.map((j) => j.id)).size, COUNT);
+          assertOneJobPerWindow(a, b, mode, COUNT, await scheduler.list({ name: 'race' }));
         } finally {
           await scheduler.stop();
         }

@@ -9,11 +9,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { JobNotFoundError } from '../src/errors.js';
 import { Scheduler } from '../src/scheduler.js';
 import { PostgresStore } from '../src/postgres.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
 import { track, waitFor, withSchema } from './fixtures/postgres-helpers.js';
+import { removedElsewhere, type RetentionJobs } from './fixtures/retention-shared-check.js';
 
 type Jobs = { work: { n: number }; mail: { to: string } };
 
@@ -22,19 +22,13 @@ describe('job control on PostgresStore, two schedulers', { skip: postgresSkip },
 
   it('removeOnComplete: a waitFor in the other scheduler: gone with true, answered with { count }; count keeps the newest', async () => {
     await withSchema(server.url, async (schema) => {
-      const runner = new Scheduler<Jobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
-      const watcher = new Scheduler<Jobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
+      const runner = new Scheduler<RetentionJobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
+      const watcher = new Scheduler<RetentionJobs>({ store: new PostgresStore({ connectionString: server.url, schema }) });
       runner.register('work', (job) => job.payload.n + 1, { removeOnComplete: { count: 2 } });
       await runner.start();
       await watcher.start();
       try {
-        const gone = await watcher.scheduleIn('work', 300, { n: 1 }, { removeOnComplete: true });
-        const kept = await watcher.scheduleIn('work', 300, { n: 41 }, { removeOnComplete: { count: 5 } });
-        const goneWait = assert.rejects(watcher.waitFor(gone), JobNotFoundError);
-        assert.equal(await watcher.waitFor(kept), 42);
-        await goneWait;
-        assert.equal(await runner.get(gone.id), undefined);
-        assert.equal((await runner.get(kept.id))?.state, 'completed');
+        await removedElsewhere(runner, watcher);
         // The name's own policy ({ count: 2 }): four more finish; a finish trims its name's list to its own count, so the newest two stay.
         const more = [];
         for (let n = 0; n < 4; n++) {

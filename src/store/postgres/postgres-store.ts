@@ -30,6 +30,10 @@
  *   refreshed by the summary every function returns (view.ts, shared with
  *   RedisStore).
  * - Every call has a deadline (connection.ts).
+ * - Job control (schema 3, functions-v3.ts): fields without a column of
+ *   their own travel in `extra` (progress, logs, the trace context), a
+ *   settle carries out per-job removal, inserts decide dedupe windows, and
+ *   the store-wide pause and remote events go through control.ts.
  *
  * TIME
  * - Leases run on the database's clock only.

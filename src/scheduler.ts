@@ -192,7 +192,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       throw new ValidationError(`Expected \`options.remoteEvents\` to be a boolean, got ${show(o.remoteEvents)}`);
     }
     this.remoteIn = o.remoteEvents === true;
-    if (this.remoteIn) this.requireFeature('remoteEvents', 'options.remoteEvents: true', 'RedisStore');
+    if (this.remoteIn) this.requireFeature('remoteEvents', 'options.remoteEvents: true', 'RedisStore, PostgresStore');
     this.remoteOut = this.store.features?.remoteEvents === true && typeof this.store.publishEvent === 'function' && typeof this.store.eventListeners === 'function';
     this.removalDefaults = this.removalPolicies(o, 'options') ?? {};
     const host: DispatchHost = {
@@ -772,7 +772,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   [TRACE_HOOK](hook: TraceHook | undefined): void {
     if (hook?.capture && typeof this.store.progress !== 'function') {
       throw new UnsupportedOptionError(
-        `Expected a store that keeps a job's trace context (MemoryStore, JsonFileStore, RedisStore), got ${this.store.constructor.name}; instrument with { link: false } to trace attempts without linking them to where they were scheduled`,
+        `Expected a store that keeps a job's trace context (MemoryStore, JsonFileStore, RedisStore, PostgresStore), got ${this.store.constructor.name}; instrument with { link: false } to trace attempts without linking them to where they were scheduled`,
       );
     }
     this.requests.trace = hook?.capture?.bind(hook);

@@ -19,6 +19,7 @@ const GROUPS = {
   walls: { mutate: ['src/cron/walls.ts'], tests: ['test/cron-slots.test.ts', 'test/cron-slots-bounds.test.ts', 'test/cron-dst.test.ts', 'test/cron-expression.test.ts'] },
   zone: { mutate: ['src/cron/zone.ts'], tests: ['test/cron-zone.test.ts', 'test/cron-dst.test.ts', 'test/cron-slots-bounds.test.ts'] },
   expression: { mutate: ['src/cron/expression.ts'], tests: ['test/cron-expression.test.ts', 'test/cron-slots.test.ts', 'test/cron-validate.test.ts'] },
+  spec: { mutate: ['src/cron/spec.ts'], tests: ['test/cron-validate.test.ts'] },
   journal: {
     mutate: ['src/store/json-file/journal.ts', 'src/store/json-file/journal-read.ts'],
     tests: ['test/json-file-format.test.ts', 'test/json-file-integrity.test.ts', 'test/json-file-ops.test.ts', 'test/json-file-store.test.ts'],

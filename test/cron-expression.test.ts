@@ -100,3 +100,32 @@ describe('the calendar search agrees with cron-parser (UTC)', () => {
     );
   });
 });
+
+describe('parsing details', () => {
+  it('compiles an expression once: the same string gives the same tables', () => {
+    assert.equal(compileCron('17 4 * * 2'), compileCron('17 4 * * 2'));
+  });
+
+  it('@names are read in any case', () => {
+    const from = Date.UTC(2025, 0, 1, 0, 30);
+    assert.equal(nextSlot({ cron: '@DAILY' }, from), Date.UTC(2025, 0, 2));
+    assert.equal(nextSlot({ cron: '@Hourly' }, from), Date.UTC(2025, 0, 1, 1));
+  });
+
+  it("weekday and month names are not hashed fields, though 'thu' has an h", () => {
+    // 2025-01-01 is a Wednesday: the next Thursday 09:00 is 2025-01-02.
+    for (const cron of ['0 9 * * THU', '0 9 * * thu', '0 9 * * Thu-Sat', '0 9 * JAN-MAR thu']) {
+      assert.equal(nextSlot({ cron }, Date.UTC(2025, 0, 1)), Date.UTC(2025, 0, 2, 9), cron);
+    }
+    assert.throws(() => compileCron('0 H * * THU'), (e: unknown) => e instanceof ValidationError && e.message.includes('hashed'));
+  });
+
+  it('`7L` is the last Sunday of the month, like `0L`', () => {
+    // Last Sundays of 2025: January 26, February 23, March 30.
+    for (const cron of ['0 0 * * 7L', '0 0 * * 0L']) {
+      const got: number[] = [];
+      for (let t = nextSlot({ cron }, Date.UTC(2025, 0, 1)); t !== undefined && got.length < 3; t = nextSlot({ cron }, t)) got.push(t);
+      assert.deepEqual(got.map(iso), ['2025-01-26T00:00:00.000Z', '2025-02-23T00:00:00.000Z', '2025-03-30T00:00:00.000Z'], cron);
+    }
+  });
+});

@@ -131,4 +131,38 @@ describe('between claim and start', () => {
     );
     await scheduler.stop();
   });
+  for (const change of ['replace', 'cancel'] as const) {
+    it(`a claimed job ${change === 'replace' ? 'replaced' : 'cancelled'} before its handler started never starts (simulation seed 197012713)`, async () => {
+      const store = new GatedStore();
+      const clock = new VirtualClock(T0);
+      const scheduler = new Scheduler<Jobs>({ store, clock, concurrency: 4 });
+      const runs: number[] = [];
+      scheduler.register('work', (job) => {
+        runs.push(job.payload.n);
+      });
+      await scheduler.start();
+      const log = collectEvents(scheduler);
+      await scheduler.scheduleIn('work', 10, { n: 1 }, { id: 'b' });
+      store.holdNextClaim();
+      await clock.advance(10);
+      assert.equal(store.claims, 1, 'claimed, not started yet');
+      assert.equal((await scheduler.get('b'))?.state, 'running', 'the store holds it as claimed');
+      if (change === 'replace') {
+        const info = await scheduler.scheduleIn('work', 50, { n: 2 }, { id: 'b', onDuplicate: 'replace' });
+        assert.equal(info.state, 'scheduled');
+      } else {
+        assert.equal(await scheduler.cancel('b'), true);
+      }
+      store.openGate();
+      await clock.advance(0);
+      assert.deepEqual(runs, [], `the ${change}d version never starts`);
+      assert.deepEqual(log.of('started'), []);
+      await clock.advance(50);
+      assert.deepEqual(runs, change === 'replace' ? [2] : [], change === 'replace' ? 'the new job runs at its time' : 'nothing runs');
+      const after = await scheduler.get('b');
+      assert.equal(after?.state, change === 'replace' ? 'completed' : 'cancelled');
+      await scheduler.stop();
+    });
+  }
 });
+

@@ -127,7 +127,7 @@ export class Attempts {
     const handler = this.host.handlers.get(claimed.name);
     if (!handler) {
       // Unregistered between claim and start: put it back as it was.
-      this.settleAside(claimed, patchRecord(claimed, { state: 'scheduled', attempt: claimed.attempt - 1, token: undefined }));
+      this.putBack(claimed);
       return;
     }
     if (claimed.lost && claimed.attempt > 1) {
@@ -166,6 +166,11 @@ export class Attempts {
     }
     if (record.lost) record = patchRecord(record, { lost: undefined });
     this.run(record, handler, now);
+  }
+
+  /** A claimed job that must not start now goes back as it was, unstarted and uncharged (token-checked: refused if it ended meanwhile). */
+  putBack(claimed: JobRecord): void {
+    this.settleAside(claimed, patchRecord(claimed, { state: 'scheduled', attempt: claimed.attempt - 1, token: undefined }));
   }
 
   private run(record: JobRecord, handler: HandlerEntry, now: number): void {
@@ -489,9 +494,11 @@ export class Attempts {
   // ------------------------------------------------------------- losing attempts
 
   /** The store says this attempt no longer owns its job: abort it; its outcome is not recorded. */
-  lost(id: string, token: string, reason: LostReason): void {
+  /** Returns false when no attempt of `id` runs here (nothing to abort). */
+  lost(id: string, token: string, reason: LostReason): boolean {
     const attempt = this.attempts.get(id);
-    if (!attempt || attempt.record.token !== token || attempt.cancelled) return;
+    if (!attempt) return false;
+    if (attempt.record.token !== token || attempt.cancelled) return true;
     const error =
       reason === 'lease'
         ? new LeaseLostError(`Attempt ${attempt.record.attempt} of job ${id} lost its lease; another process may run the job`)
@@ -502,21 +509,25 @@ export class Attempts {
           );
     this.abandon(attempt, error);
     this.host.emit('lost', () => ({ job: this.host.view(attempt.record), reason, error }));
+    return true;
   }
 
-  /** Job `id` was cancelled here: abort its attempt, if running. */
-  cancelled(id: string): void {
+  /** Job `id` was cancelled here: abort its attempt, if running. Returns false when none runs here. */
+  cancelled(id: string): boolean {
     const attempt = this.attempts.get(id);
-    if (attempt) this.abandon(attempt, new GodelayqError(`Job ${id} was cancelled`));
+    if (!attempt) return false;
+    this.abandon(attempt, new GodelayqError(`Job ${id} was cancelled`));
+    return true;
   }
 
-  /** A running job was replaced by a new one with its id. */
-  replaced(id: string): void {
+  /** A running job was replaced by a new one with its id. Returns false when no attempt of it runs here. */
+  replaced(id: string): boolean {
     const attempt = this.attempts.get(id);
-    if (!attempt) return;
+    if (!attempt) return false;
     const error = new GodelayqError(`Job ${id} was replaced`);
     this.abandon(attempt, error);
     this.host.emit('lost', () => ({ job: this.host.view(attempt.record), reason: 'replaced', error }));
+    return true;
   }
 
   /**

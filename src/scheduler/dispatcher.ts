@@ -46,6 +46,14 @@ export class Dispatcher {
   private dispatching = false;
   private dispatchAgain = false;
   private dispatchQueued = false;
+  /**
+   * Set from a claim's call until its jobs have begun. A cancel or replace
+   * landing then may have ended a job the claim took (the store answered
+   * "running") before it had an attempt here to abort.
+   */
+  private claiming = false;
+  /** Ids cancelled or replaced while `claiming` with no attempt to abort: their claimed record must not start (seed 197012713). */
+  private readonly endedWhileClaiming = new Set<string>();
   /** Due jobs wait for a rate limit until then (the last claim's `retryAt`): the timer wakes for it too. */
   private limitedUntil: number | undefined;
   private release: (() => void) | undefined;
@@ -177,17 +185,28 @@ export class Dispatcher {
 
   /** The store says this attempt no longer owns its job: abort it; its outcome is not recorded. */
   lost(id: string, token: string, reason: LostReason): void {
-    this.attempts.lost(id, token, reason);
+    if (!this.attempts.lost(id, token, reason) && (reason === 'cancelled' || reason === 'replaced')) this.endedBeforeStart(id);
   }
 
   /** Job `id` was cancelled here: abort its attempt, if running. */
   cancelled(id: string): void {
-    this.attempts.cancelled(id);
+    if (!this.attempts.cancelled(id)) this.endedBeforeStart(id);
   }
 
   /** A running job was replaced by a new one with its id. */
   replaced(id: string): void {
-    this.attempts.replaced(id);
+    if (!this.attempts.replaced(id)) this.endedBeforeStart(id);
+  }
+
+  /**
+   * A cancel or replace found no attempt of `id` here: if a claim is in
+   * flight (or its jobs are beginning) it may hold the ended version, which
+   * must not start. Its record goes back, token-checked, instead of running:
+   * the store refuses that when the version really ended, and a version the
+   * claim took after the change (a new insert) is simply claimed again.
+   */
+  private endedBeforeStart(id: string): void {
+    if (this.claiming) this.endedWhileClaiming.add(id);
   }
 
   // ------------------------------------------------------------- timer
@@ -363,11 +382,18 @@ export class Dispatcher {
         const now = this.host.clock.now();
         const request: ClaimRequest = { now, limit: free, capacity: (name) => this.attempts.capacity(name), token: this.newToken, ahead: true };
         this.host.rateLimits.apply(request);
+        this.claiming = true;
         const claimed = await this.track(this.host.store.claim(request));
         waiting = claimed.waiting;
         // Jobs waiting for a rate limit: claim again when the first may start.
         this.limitedUntil = claimed.retryAt;
-        for (const record of claimed.jobs) this.attempts.begin(record, now);
+        const ended = this.endedWhileClaiming;
+        for (const record of claimed.jobs) {
+          if (ended.size > 0 && ended.has(record.id)) this.attempts.putBack(record);
+          else this.attempts.begin(record, now);
+        }
+        this.claiming = false;
+        ended.clear();
         if (claimed.jobs.length < free && !this.dispatchAgain) break;
       }
     } catch (error) {
@@ -375,6 +401,8 @@ export class Dispatcher {
       retryAt = this.host.clock.now() + 1000;
     } finally {
       this.dispatching = false;
+      this.claiming = false;
+      this.endedWhileClaiming.clear();
     }
     for (const name of waiting) {
       if (!this.host.handlers.has(name) && !this.missingReported.has(name)) {

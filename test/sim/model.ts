@@ -413,7 +413,14 @@ export class Model {
     state.startsInRun = 0;
     state.stopAborted = 0;
     state.lost = 0;
-    if (!state.nextDue || runAt < state.nextDue.wall) state.nextDue = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
+    if (!state.nextDue) state.nextDue = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
+    else if (runAt < state.nextDue.wall) {
+      // Undecided, the job may keep its own due; if that one is elapsed time, a backward step can
+      // bring it before `runAt`, as for a reschedule in flight (seeds 196001452, 197014654: two
+      // retries in flight, the second saved the first's bound and restored it on its rejection).
+      const backOnly = state.nextDue.elapsed || state.nextDue.backOnly === true;
+      state.nextDue = { wall: runAt, elapsed: false, ...(backOnly ? { backOnly } : {}), why: `retry() at ${iso(runAt)}` };
+    }
   }
 
   reviveAcked(v: number, runAt: number, op?: OpRec): void {

@@ -614,8 +614,11 @@ class Runner implements ActionContext {
     for (let i = 0; i < 400; i++) {
       await this.settle();
       const records = await proc.store.list({});
-      // One-off jobs not yet finished, and anything still running (a settle being retried included).
-      const pending = records.filter((r) => r.state === 'running' || (!r.recur && r.state === 'scheduled'));
+      // One-off jobs not yet finished, a schedule's occurrence already due (a claim that failed on the
+      // disk before it healed is retried after 1 s; seeds 197003389, 197010406), and anything still
+      // running (a settle being retried included).
+      const now = this.clock.now();
+      const pending = records.filter((r) => r.state === 'running' || (r.state === 'scheduled' && (!r.recur || r.runAt < now)));
       // A clock step's re-base the store refused before the disk healed is retried with backoff: wait for it
       // (its records keep the old frame until it lands; seed 196010498).
       if (pending.length === 0 && this.model.liveAttempts(proc.pid).length === 0 && !rebasing(proc)) break;

@@ -7,6 +7,8 @@
 // run it); `MUTATE=heap,retry npm run mutate` runs some.
 // @ts-check
 
+import { createHash } from 'node:crypto';
+
 /** @type {Record<string, { mutate: string[]; tests: string[] }>} */
 const GROUPS = {
   heap: { mutate: ['src/heap.ts'], tests: ['test/heap.test.ts', 'test/heap-handles.test.ts', 'test/heap-deep.test.ts', 'test/heap-errors.test.ts', 'test/heap-room.test.ts'] },
@@ -41,7 +43,9 @@ const groups = wanted.map((name) => {
 // incremental file).
 const only = process.env.MUTATE_ONLY?.split(',').map((f) => f.trim()).filter((f) => f !== '');
 const mutate = only ?? groups.flatMap((g) => g.mutate);
-const reportName = [...wanted, ...(only ?? []).map((f) => f.replace(/^src\//, '').replace(/\.ts$/, '').replace(/\//g, '_'))].join('-');
+const fullName = [...wanted, ...(only ?? []).map((f) => f.replace(/^src\//, '').replace(/\.ts$/, '').replace(/\//g, '_'))].join('-');
+// A file name holds at most 255 bytes: a long MUTATE_ONLY list of line ranges is named by its hash.
+const reportName = fullName.length <= 150 ? fullName : `${wanted.join('-')}-only-${createHash('sha256').update(fullName).digest('hex').slice(0, 12)}`;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

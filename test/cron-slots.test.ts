@@ -223,6 +223,17 @@ describe('every: exact arithmetic at the ends of the time range (property)', () 
     assert.equal(prevSlot({ every, anchor: 0 }, 8_000_000_000_000_004), 6_000_000_000_000_003);
   });
 
+  it('the float path settles on the exact slot when its quotient rounds up a step', () => {
+    // 8 × every − 1 is inside the float path's guard, but (8 − 1/every) + 1 rounds to exactly 9
+    // (double rounding), a step past the answer: the correction brings it back. Expected values
+    // are k × every, written out (k = 8 and 7).
+    const every = 874_582_239_961_169;
+    const spec = { every, anchor: 0 };
+    assert.equal(nextSlot(spec, 6_996_657_919_689_351), 6_996_657_919_689_352);
+    assert.equal(prevSlot(spec, 6_996_657_919_689_352), 6_122_075_679_728_183);
+    assert.equal(countSlots(spec, 0, 6_996_657_919_689_352), 8);
+  });
+
   it('countSlots of an empty or reversed range, or with cap 0, is 0', () => {
     const spec = { every: 1000, anchor: 0 };
     assert.equal(countSlots(spec, 5000, 5000), 0);

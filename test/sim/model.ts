@@ -67,7 +67,26 @@ export interface Due {
    * step moves it back with that due (an undecided reschedule beside a delay).
    */
   backOnly?: boolean;
+  /**
+   * A later due an undecided call (a reschedule or retry to a wall time) may
+   * have set instead; it keeps its own frame, so a forward step can carry an
+   * elapsed-time `wall` past it (seeds 198001008, 198002568). The bound is
+   * the earlier of the two.
+   */
+  alt?: Due;
   why: string;
+}
+
+/** The earliest start a due allows: its own time, or an undecided call's alternative. */
+function earliest(due: Due): { wall: number; why: string } {
+  return due.alt !== undefined && due.alt.wall < due.wall ? due.alt : due;
+}
+
+/** `due` with `alt` as an alternative, when a step can carry `due` past it (the earlier alternative kept). */
+function withAlt(due: Due, alt: Due): Due {
+  if (!due.elapsed && due.backOnly !== true) return due;
+  const kept = due.alt !== undefined && due.alt.wall <= alt.wall ? due.alt : alt;
+  return { ...due, alt: kept };
 }
 
 type FactKind = 'scheduled' | 'cancelled' | 'completed' | 'dead' | 'revived' | 'slotDone';
@@ -402,7 +421,10 @@ export class Model {
       // Undecided, the job may also keep its old due; if that one is elapsed time, a backward step
       // can bring it before `runAt` (seed 196001452), so this bound moves back with steps too.
       const backOnly = state.nextDue.elapsed || state.nextDue.backOnly === true;
-      state.nextDue = { wall: runAt, elapsed: false, ...(backOnly ? { backOnly } : {}), why: `a reschedule to ${iso(runAt)} in flight` };
+      const alt = state.nextDue.alt;
+      state.nextDue = { wall: runAt, elapsed: false, ...(backOnly ? { backOnly } : {}), ...(alt ? { alt } : {}), why: `a reschedule to ${iso(runAt)} in flight` };
+    } else if (state.nextDue) {
+      state.nextDue = withAlt(state.nextDue, { wall: runAt, elapsed: false, why: `a reschedule to ${iso(runAt)} in flight` });
     }
   }
 
@@ -419,8 +441,9 @@ export class Model {
       // bring it before `runAt`, as for a reschedule in flight (seeds 196001452, 197014654: two
       // retries in flight, the second saved the first's bound and restored it on its rejection).
       const backOnly = state.nextDue.elapsed || state.nextDue.backOnly === true;
-      state.nextDue = { wall: runAt, elapsed: false, ...(backOnly ? { backOnly } : {}), why: `retry() at ${iso(runAt)}` };
-    }
+      const alt = state.nextDue.alt;
+      state.nextDue = { wall: runAt, elapsed: false, ...(backOnly ? { backOnly } : {}), ...(alt ? { alt } : {}), why: `retry() at ${iso(runAt)}` };
+    } else state.nextDue = withAlt(state.nextDue, { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` });
   }
 
   reviveAcked(v: number, runAt: number, op?: OpRec): void {
@@ -605,7 +628,7 @@ export class Model {
       state.startsInRun++;
       this.check('attempts', state.startsInRun <= policy.maxRetries + 1 + state.stopAborted + this.uncharged(state), () => `job ${ctx.id} v${a.v} started ${state.startsInRun} times in one run, maxRetries is ${policy.maxRetries}`);
     }
-    const due = state.nextDue;
+    const due = state.nextDue && earliest(state.nextDue);
     if (due && timed) this.check('notEarly', !this.early(due.wall, now), () => `job ${ctx.id} attempt ${ctx.attempt} started at ${iso(now)}, ${due.wall - now} ms before its due time ${iso(due.wall)} (${due.why})`);
     // An attempt aborted by a graceful stop() may or may not be charged (SPEC is silent): allow it either way.
     // Without the crash rule a claim that reached the disk just before a crash raises `attempt` unseen: no bound then.

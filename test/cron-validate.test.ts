@@ -197,3 +197,22 @@ describe('validateRecurrence: the edges of its ranges', () => {
     rejects({ every: 8.64e15 + 1 }, now, '`every`');
   });
 });
+
+describe('validateRecurrence and recurrenceSignature: what a message or a signature must tell apart', () => {
+  const now = Date.UTC(2027, 0, 1);
+  it('a fractional time is not a time; a bad anchor on a cron spec is reported as the anchor', () => {
+    rejects({ cron: '0 * * * *', startAt: now + 0.5 }, now, '`startAt`', 'safe integer');
+    rejects({ every: 1000, endAt: now + 0.5 }, now, '`endAt`', 'safe integer');
+    rejects({ cron: '0 * * * *', anchor: 1.5 }, now, '`anchor` to be a safe integer', 'got 1.5');
+  });
+
+  it('a cron spec with no slot left before the end of time names its expression', () => {
+    // The next 1 January after now is past 8.64e15 (+275760-09-13).
+    rejects({ cron: '0 0 1 1 *' }, 8.64e15 - 1000, "cron expression '0 0 1 1 *'");
+  });
+
+  it('collapsing whitespace keeps the fields apart', () => {
+    assert.notEqual(recurrenceSignature({ cron: '1 11 * * *' }), recurrenceSignature({ cron: '11 1 * * *' }));
+    assert.equal(recurrenceSignature({ cron: '1  11 * * *' }), recurrenceSignature({ cron: '1 11 * * *' }));
+  });
+});

@@ -23,8 +23,11 @@
  *
  * Run: `npm run bench -- scheduler` (BENCH_FULL=1 adds N = 1e6), or
  * `node --expose-gc --import tsx bench/scheduler.ts [--full]`.
+ * BENCH_FIRING_ONLY=1 runs 2. and 3. only. Each firing round prints its
+ * figures (the tables hold medians) and the GC pauses inside it.
  */
 import os from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import schedule from 'node-schedule';
 import { SimpleIntervalJob, Task, ToadScheduler } from 'toad-scheduler';
 import { Scheduler } from '../src/scheduler.js';
@@ -372,6 +375,29 @@ interface FireRound {
   scheduledInTime: boolean;
   /** Wall ms scheduling took (sets the lead time of later rounds). */
   scheduleMs: number;
+  /** GC pauses while firing: how many, their total and the longest, ms. */
+  gc?: { count: number; totalMs: number; maxMs: number };
+}
+
+/** Records the GC pauses from now until the returned function is called. */
+function watchGc(): () => Promise<{ count: number; totalMs: number; maxMs: number }> {
+  const seen = { count: 0, totalMs: 0, maxMs: 0 };
+  const add = (entries: readonly { duration: number }[]): void => {
+    for (const entry of entries) {
+      seen.count++;
+      seen.totalMs += entry.duration;
+      seen.maxMs = Math.max(seen.maxMs, entry.duration);
+    }
+  };
+  const observer = new PerformanceObserver((list) => add(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  return async () => {
+    // Entries are delivered a turn or more after the pause: wait for them, then take what is still buffered.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    add(observer.takeRecords());
+    observer.disconnect();
+    return seen;
+  };
 }
 
 /**
@@ -423,11 +449,13 @@ async function fireGodelayq(n: number, spreadMs: number, now: () => number, lead
   const scheduledInTime = Date.now() < Math.min(...due);
   const scheduleMs = performance.now() - t0;
   globalThis.gc?.();
+  const gcDone = watchGc();
   const cpu = process.cpuUsage();
   await keepAliveUntil(all, leadMs + spreadMs + 20_000, 'firing (godelayq)');
   const used = process.cpuUsage(cpu);
+  const gc = await gcDone();
   await scheduler.stop();
-  return { lateness, cpuMs: (used.user + used.system) / 1000, scheduledInTime, scheduleMs };
+  return { lateness, cpuMs: (used.user + used.system) / 1000, scheduledInTime, scheduleMs, gc };
 }
 
 async function fireSetTimeout(n: number, spreadMs: number, now: () => number, leadMs: number): Promise<FireRound> {
@@ -446,10 +474,12 @@ async function fireSetTimeout(n: number, spreadMs: number, now: () => number, le
   const scheduledInTime = Date.now() < Math.min(...due);
   const scheduleMs = performance.now() - t0;
   globalThis.gc?.();
+  const gcDone = watchGc();
   const cpu = process.cpuUsage();
   await keepAliveUntil(all, leadMs + spreadMs + 20_000, 'firing (setTimeout)');
   const used = process.cpuUsage(cpu);
-  return { lateness, cpuMs: (used.user + used.system) / 1000, scheduledInTime, scheduleMs };
+  const gc = await gcDone();
+  return { lateness, cpuMs: (used.user + used.system) / 1000, scheduledInTime, scheduleMs, gc };
 }
 
 // ---------------------------------------------------------------------- run
@@ -467,10 +497,11 @@ export async function run(opts: BenchOptions): Promise<void> {
     console.log(`warning: load average ${loadBefore.toFixed(2)} on ${cores} cores: wall times are inflated (results also hold CPU time per op)`);
   }
   const rows: Row[] = [];
+  const firingOnly = process.env.BENCH_FIRING_ONLY === '1';
 
   // 1. schedule + cancel
   const scheduling: ScheduleResult[] = [];
-  for (const n of sizes) {
+  for (const n of firingOnly ? [] : sizes) {
     const results = await scheduleCancel(n, n >= 1_000_000 ? 2 : 3);
     scheduling.push(...results);
     const tag = `N=${fmt(n)}`;
@@ -485,18 +516,30 @@ export async function run(opts: BenchOptions): Promise<void> {
     });
     rows.push(...group);
   }
-  console.log('  toad-scheduler has no one-off job: a SimpleIntervalJob whose task removes itself on its first run; cancel = removeById.');
-  console.log("  bytes/job: heapUsed + arrayBuffers after gc with the jobs alive, including the caller's array of ids/handles (8 B a job).");
+  if (!firingOnly) {
+    console.log('  toad-scheduler has no one-off job: a SimpleIntervalJob whose task removes itself on its first run; cancel = removeById.');
+    console.log("  bytes/job: heapUsed + arrayBuffers after gc with the jobs alive, including the caller's array of ids/handles (8 B a job).");
+  }
 
   // 2. and 3. firing on the real clock: CPU per fire, then lateness at 50k fires/s.
   const now = preciseWallClock();
   const fireRounds = { godelayq: [] as FireRound[], setTimeout: [] as FireRound[] };
   const lateRounds = { godelayq: [] as FireRound[], setTimeout: [] as FireRound[] };
+  const gcText = (r: FireRound): string => (r.gc ? `, GC ${r.gc.count} pauses, ${r.gc.totalMs.toFixed(1)} ms, longest ${r.gc.maxMs.toFixed(1)} ms` : '');
+  const logFire = (who: string, r: FireRound): void => console.log(`  round: firing ${who} ${fmt((r.cpuMs * 1e6) / FIRE_N)} CPU ns/fire${gcText(r)}`);
+  const logLate = (who: string, r: FireRound): void => {
+    const x = summarize(who, r.lateness);
+    console.log(`  round: lateness ${who} p50 ${f3(x.p50)} p99 ${f3(x.p99)} max ${f3(x.max)} ms, ${x.early} early${gcText(r)}`);
+  };
   for (let round = 0; round < 3; round++) {
     fireRounds.godelayq.push(await fireRound(fireGodelayq, FIRE_N, 1000, now));
+    logFire('godelayq', fireRounds.godelayq[round]!);
     fireRounds.setTimeout.push(await fireRound(fireSetTimeout, FIRE_N, 1000, now));
+    logFire('setTimeout', fireRounds.setTimeout[round]!);
     lateRounds.godelayq.push(await fireRound(fireGodelayq, LATE_N, LATE_SPREAD_MS, now));
+    logLate('godelayq', lateRounds.godelayq[round]!);
     lateRounds.setTimeout.push(await fireRound(fireSetTimeout, LATE_N, LATE_SPREAD_MS, now));
+    logLate('setTimeout', lateRounds.setTimeout[round]!);
   }
   const cpuPerFire = (rs: FireRound[]): number => median(rs.map((r) => (r.cpuMs * 1e6) / FIRE_N));
   const fireG = cpuPerFire(fireRounds.godelayq);
@@ -537,7 +580,7 @@ export async function run(opts: BenchOptions): Promise<void> {
 
   // Targets, at each N measured.
   const targets: { target: string; measured: string; met: boolean }[] = [];
-  for (const n of sizes) {
+  for (const n of firingOnly ? [] : sizes) {
     const g = scheduling.find((r) => r.requestedN === n && r.name === BASELINE)!;
     const t = scheduling.find((r) => r.requestedN === n && r.name === 'setTimeout per job')!;
     const limit = n >= 1_000_000 ? TARGETS.scheduleVsSetTimeout1e6 : TARGETS.scheduleVsSetTimeout2e5;

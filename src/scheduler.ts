@@ -35,7 +35,7 @@ import {
 } from './events.js';
 import { DEFAULT_RETRY, validateRetry } from './retry.js';
 import { withDeadline } from './scheduler/calls.js';
-import { Dispatcher } from './scheduler/dispatcher.js';
+import { Dispatcher, tokenFactory } from './scheduler/dispatcher.js';
 import type { DispatchHost, HandlerEntry } from './scheduler/host.js';
 import { jobInfo } from './scheduler/info.js';
 import {
@@ -192,7 +192,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
       throw new ValidationError(`Expected \`options.remoteEvents\` to be a boolean, got ${show(o.remoteEvents)}`);
     }
     this.remoteIn = o.remoteEvents === true;
-    if (this.remoteIn) this.requireFeature('remoteEvents', 'options.remoteEvents: true', 'RedisStore');
+    if (this.remoteIn) this.requireFeature('remoteEvents', 'options.remoteEvents: true', 'RedisStore, PostgresStore');
     this.remoteOut = this.store.features?.remoteEvents === true && typeof this.store.publishEvent === 'function' && typeof this.store.eventListeners === 'function';
     this.removalDefaults = this.removalPolicies(o, 'options') ?? {};
     const host: DispatchHost = {
@@ -215,7 +215,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
         record.retain === undefined && !this.removalInUse ? record : withRemoval(record, this.handlers.get(record.name)?.removal, this.removalDefaults),
       wants: (type) => this.wants(type as keyof SchedulerEvents<Jobs, Results>),
     };
-    this.dispatcher = new Dispatcher(host, idFactory());
+    this.dispatcher = new Dispatcher(host, tokenFactory());
     this.waiters = new Waiters({
       get: async (id) => {
         const record = await this.store.get(id);
@@ -772,7 +772,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   [TRACE_HOOK](hook: TraceHook | undefined): void {
     if (hook?.capture && typeof this.store.progress !== 'function') {
       throw new UnsupportedOptionError(
-        `Expected a store that keeps a job's trace context (MemoryStore, JsonFileStore, RedisStore), got ${this.store.constructor.name}; instrument with { link: false } to trace attempts without linking them to where they were scheduled`,
+        `Expected a store that keeps a job's trace context (MemoryStore, JsonFileStore, RedisStore, PostgresStore), got ${this.store.constructor.name}; instrument with { link: false } to trace attempts without linking them to where they were scheduled`,
       );
     }
     this.requests.trace = hook?.capture?.bind(hook);

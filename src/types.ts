@@ -241,12 +241,12 @@ export interface JobContext<Payload = unknown, Name extends string = string> {
    * (`get()`/`list()`, from any process on a shared store) and emits a
    * `progress` event. Resolves once stored; rejects with ValidationError for
    * a value that is not JSON, UnsupportedOptionError on a store that cannot
-   * keep it (PostgresStore).
+   * keep it.
    */
   progress(value: JsonValue): Promise<void>;
   /**
    * Appends `line` to the job's `logs` (the newest `keepLogs` lines are
-   * kept). Resolves once stored; UnsupportedOptionError on PostgresStore.
+   * kept). Resolves once stored; UnsupportedOptionError on a store that cannot keep it.
    */
   log(line: string): Promise<void>;
   /**

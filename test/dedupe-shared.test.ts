@@ -11,11 +11,10 @@ import { Scheduler } from '../src/scheduler.js';
 import { RedisStore } from '../src/redis.js';
 import { deletePrefix, redisSkip, useRedisServer } from './redis-server.js';
 import { spawnWorker, waitFor, type Worker } from './fixtures/redis-workers.js';
+import { assertOneJobPerWindow, type Outcome } from './fixtures/dedupe-race-check.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/dedupe-race-child.ts', import.meta.url));
 const COUNT = 200;
-
-type Outcome = [key: string, dedupe: string, id: string];
 
 async function race(url: string, prefix: string, mode: 'throttle' | 'debounce'): Promise<Outcome[][]> {
   const workers: Worker[] = [];
@@ -46,15 +45,7 @@ describe('dedupe windows on RedisStore, two processes', { skip: redisSkip }, () 
       const scheduler = new Scheduler<{ race: { pid: number } }>({ store: new RedisStore({ url: server.url, prefix }) });
       await scheduler.start();
       try {
-        for (let i = 0; i < COUNT; i++) {
-          const [x, y] = [a[i] as Outcome, b[i] as Outcome];
-          assert.equal(x[2], y[2], `both processes got the one job of window k${i}`);
-          assert.deepEqual([x[1], y[1]].filter((o) => o === 'created'), ['created'], `k${i}: one created, got ${x[1]} and ${y[1]}`);
-          assert.ok([x[1], y[1]].includes(mode === 'throttle' ? 'throttled' : 'debounced'));
-        }
-        const jobs = await scheduler.list({ name: 'race' });
-        assert.equal(jobs.length, COUNT);
-        assert.equal(new Set(jobs.map((j) => j.id)).size, COUNT);
+        assertOneJobPerWindow(a, b, mode, COUNT, await scheduler.list({ name: 'race' }));
       } finally {
         await scheduler.stop();
         await deletePrefix(server.url, prefix);

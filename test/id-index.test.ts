@@ -149,3 +149,35 @@ test('a scheduler on a local store finds its generated ids (get, cancel, stats, 
   await s.stop();
   assert.ok(store instanceof LocalStore);
 });
+
+test('IdIndex keeps uniformly thinned ids in its array (no move to the Map) and compacts a sparse front', () => {
+  const index = new IdIndex();
+  index.expect(P);
+  const ids = Array.from({ length: 20_000 }, (_, i) => P + i.toString(36));
+  const live = new Set(ids);
+  const drop = (i: number): void => {
+    assert.equal(index.delete(ids[i]!), true);
+    live.delete(ids[i]!);
+  };
+  const check = (): void => {
+    assert.equal(index.size, live.size);
+    for (const id of ids) assert.equal(index.get(id)?.id, live.has(id) ? id : undefined);
+  };
+  for (const id of ids) index.add(rec(id));
+  // Timed jobs finish in an order unrelated to their ids: three in four leave, spread over the array.
+  for (let i = 0; i < ids.length; i += 4) drop(i);
+  for (let i = 2; i < ids.length; i += 4) drop(i);
+  for (let i = 1; i < ids.length; i += 8) drop(i);
+  // A quarter live, spread evenly: compacted (leading holes) but no entry moved to the Map.
+  assert.equal(index.layout.mapped, 0);
+  assert.ok(index.layout.slots > 19_000, `slots ${index.layout.slots}`);
+  check();
+  // The older half thins to an eighth: its live entries move to the Map and the array drops it.
+  for (let i = 3; i < 12_000; i += 4) drop(i);
+  assert.ok(index.layout.mapped > 0);
+  assert.ok(index.layout.slots <= 11_000, `slots ${index.layout.slots}`);
+  check();
+  // New ids still go on after the compacted front.
+  assert.equal(index.add(rec(P + (20_000).toString(36))), true);
+  assert.equal(index.add(rec([...live][0]!)), false);
+});

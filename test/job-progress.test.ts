@@ -147,7 +147,7 @@ describe('job.progress and job.log', () => {
     await scheduler.stop();
   });
 
-  it('is refused with UnsupportedOptionError on a store that cannot keep it (as PostgresStore), the job still completing', async () => {
+  it('is refused with UnsupportedOptionError on a store that cannot keep it, the job still completing', async () => {
     const store = new MemoryStore();
     Object.defineProperty(store, 'progress', { value: undefined });
     const { scheduler, clock } = await setup({ store });
@@ -164,7 +164,7 @@ describe('job.progress and job.log', () => {
     await scheduler.stop();
   });
 
-  it('refuses keepLogs with UnsupportedOptionError on a store that cannot keep logs (as PostgresStore)', () => {
+  it('refuses keepLogs with UnsupportedOptionError on a store that cannot keep logs', () => {
     const store = new MemoryStore();
     Object.defineProperty(store, 'progress', { value: undefined });
     assert.throws(() => new Scheduler({ store, keepLogs: 5 }), (e: unknown) => e instanceof UnsupportedOptionError && e.code === 'ERR_UNSUPPORTED' && /`options.keepLogs` only with a store that records progress and logs.*MemoryStore/.test(e.message));

@@ -310,7 +310,7 @@ describe('godelayq/otel', () => {
 
   it('refuses a store that cannot keep the trace context unless link: false, and bad options', () => {
     const store = new MemoryStore();
-    // A store without `progress` keeps only the fields it stores itself (as PostgresStore).
+    // A store without `progress` keeps only the fields it stores itself.
     Object.defineProperty(store, 'progress', { value: undefined });
     const scheduler = new Scheduler<Jobs>({ store });
     assert.throws(() => instrument(scheduler), (e: unknown) => e instanceof UnsupportedOptionError && /keeps a job's trace context.*link: false/.test(e.message));

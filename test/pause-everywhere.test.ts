@@ -187,17 +187,22 @@ describe('pause() / resume() options and events', () => {
     await assert.rejects(scheduler.pause({ everywhere: true }), SchedulerStoppedError);
   });
 
-  it('PostgresStore refuses pause({ everywhere: true }) and remoteEvents with UnsupportedOptionError', async () => {
-    const store = new PostgresStore({ connectionString: 'postgres://localhost:1/none' });
-    const scheduler = new Scheduler<Jobs>({ store });
+  it('a store without the features refuses pause({ everywhere: true }) and remoteEvents with UnsupportedOptionError (PostgresStore has both: postgres-control.test.ts)', async () => {
+    class PlainStore extends MemoryStore {
+      override readonly features = {};
+    }
+    const scheduler = new Scheduler<Jobs>({ store: new PlainStore() });
     await assert.rejects(
       scheduler.pause({ everywhere: true }),
-      (e: unknown) => e instanceof UnsupportedOptionError && /`options.everywhere: true` only with a store that supports pauseEverywhere \(MemoryStore, JsonFileStore, RedisStore\), got it with PostgresStore/.test(e.message),
+      (e: unknown) => e instanceof UnsupportedOptionError && /`options.everywhere: true` only with a store that supports pauseEverywhere \(MemoryStore, JsonFileStore, RedisStore\), got it with PlainStore/.test(e.message),
     );
     assert.throws(
-      () => new Scheduler<Jobs>({ store, remoteEvents: true }),
-      (e: unknown) => e instanceof UnsupportedOptionError && /`options.remoteEvents: true` only with a store that supports remoteEvents \(RedisStore\), got it with PostgresStore/.test(e.message),
+      () => new Scheduler<Jobs>({ store: new PlainStore(), remoteEvents: true }),
+      (e: unknown) => e instanceof UnsupportedOptionError && /`options.remoteEvents: true` only with a store that supports remoteEvents \(RedisStore, PostgresStore\), got it with PlainStore/.test(e.message),
     );
+    const postgres = new PostgresStore({ connectionString: 'postgres://localhost:1/none' });
+    assert.deepEqual([postgres.features.pauseEverywhere, postgres.features.remoteEvents], [true, true]);
+    assert.doesNotThrow(() => new Scheduler<Jobs>({ store: postgres, remoteEvents: true }));
   });
 
   it('remoteEvents: local stores refuse it (one process: nothing is remote); a non-boolean is a ValidationError', () => {

@@ -299,7 +299,7 @@ describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000
     });
   });
 
-  it('migrates a version 1 schema to version 2 and runs its jobs', async () => {
+  it('migrates a version 1 schema to version 2 (and on to the latest) and runs its jobs', async () => {
     await withSchema(server.url, async (schema) => {
       const client = await server.client();
       try {
@@ -318,7 +318,7 @@ describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000
       });
       const check = await server.client();
       try {
-        assert.deepEqual((await check.query(`SELECT version FROM "${schema}".migrations ORDER BY version`)).rows, [{ version: 1 }, { version: 2 }]);
+        assert.deepEqual((await check.query(`SELECT version FROM "${schema}".migrations ORDER BY version`)).rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
       } finally {
         await check.end();
       }

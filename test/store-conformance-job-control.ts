@@ -4,7 +4,7 @@
  * reopen on every store. `Store.progress` — what a
  * running attempt reports is stored on its job while the attempt owns it,
  * visible to `get`/`list`, kept through the settle and a reopen. A store
- * without `progress` (PostgresStore) skips these, and the scheduler refuses
+ * without `progress` skips these, and the scheduler refuses
  * `job.progress()` for it (job-progress.test.ts).
  */
 import { describe, it, type TestContext } from 'node:test';

@@ -51,7 +51,7 @@ export interface InstrumentOptions {
   meterProvider?: MeterProvider;
   /**
    * Store the active trace context with each job scheduled and link each
-   * attempt's span to it. Needs a store that keeps it (not PostgresStore).
+   * attempt's span to it. Needs a store that keeps it (all built-in stores do).
    * @default true
    */
   link?: boolean;

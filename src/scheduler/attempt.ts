@@ -32,7 +32,7 @@ import type { DispatchHost, HandlerEntry } from './host.js';
 import { specOf } from './info.js';
 import { pushBackOf } from '../control/rate-limit-option.js';
 import { pushedBack } from './push-back.js';
-import { failed, lostError, succeeded, successView, type Outcome } from './outcome.js';
+import { failed, lostError, succeeded, successView, type Outcome, type Success } from './outcome.js';
 import type { TraceHook } from './trace-hook.js';
 
 interface Attempt extends ContextAttempt {
@@ -75,12 +75,31 @@ export const SETTLE_RETRY_FIRST = 100;
 export const SETTLE_RETRY_MAX = 30_000;
 
 export class Attempts {
-  private readonly attempts = new Map<string, Attempt>();
+  /**
+   * Running attempts by job id; an ended one's entry is set to undefined,
+   * not deleted, and the Map is replaced once such entries are most of it.
+   * WHY: a Map rehashes as it grows and shrinks, and V8 links each
+   * replaced table to the next; once the first table is old, that chain and
+   * every attempt, record and token it held outlive each scavenge until a
+   * full GC (at 50k fires/s: most of a fire's garbage promoted, and a
+   * mark-compact pause inside the burst).
+   */
+  private attempts = new Map<string, Attempt | undefined>();
+  private runningCount = 0;
+  /** Running attempts by name (a name stays at 0: see `attempts` for why entries are not deleted). */
   private readonly runningByName = new Map<string, number>();
   /** Settles in flight (or waiting to be retried) that hold no attempt: misfire replans, lost charges, hand-backs. */
   private readonly settling = new Map<string, { token: string | undefined; next: JobRecord; task: Promise<void> }>();
   private readonly lateness: number[] = [];
   private latenessNext = 0;
+  /**
+   * Attempts whose handler returned a plain value, and the values, in the
+   * order their end was queued: each queued microtask ends the oldest
+   * (`endReturned`), so no closure is made a fire.
+   */
+  private readonly returned: Attempt[] = [];
+  private readonly returnedValues: unknown[] = [];
+  private returnedHead = 0;
   /** Some attempt started since the last `drained`. */
   busy = false;
   /** The tracing seam godelayq/otel installed (trace-hook.ts), if any. */
@@ -93,12 +112,19 @@ export class Attempts {
 
   /** Attempts running (each holds a concurrency slot). */
   get running(): number {
-    return this.attempts.size;
+    return this.runningCount;
   }
 
   /** Attempts running or settles aside in flight. */
   get pending(): boolean {
-    return this.attempts.size > 0 || this.settling.size > 0;
+    return this.runningCount > 0 || this.settling.size > 0;
+  }
+
+  /** The attempts running now. */
+  private live(): Attempt[] {
+    const out: Attempt[] = [];
+    for (const attempt of this.attempts.values()) if (attempt !== undefined) out.push(attempt);
+    return out;
   }
 
   /** Free slots of `name` (its handler's limit less its running attempts); 0 without a handler. */
@@ -196,6 +222,8 @@ export class Attempts {
       pending: undefined,
       reporter: undefined,
     };
+    // A live entry of this id (an attempt this process lost without knowing yet) is replaced, as Map.set does: not counted twice.
+    if (this.attempts.get(record.id) === undefined) this.runningCount++;
     this.attempts.set(record.id, attempt);
     if (this.host.wants('started')) this.host.emit('started', () => ({ job: this.host.view(record), lateness }));
     const timeout = record.timeout ?? handler.timeout ?? this.host.timeoutDefault;
@@ -217,7 +245,9 @@ export class Attempts {
       // where Promise.resolve(result).then would queue it, so outcomes keep
       // their order (and every attempt of a batch starts before any ends).
       // Not queueMicrotask: it makes an AsyncResource a call.
-      void RESOLVED.then(() => this.end(attempt, true, result));
+      this.returned.push(attempt);
+      this.returnedValues.push(result);
+      void RESOLVED.then(this.endReturned);
       return;
     }
     Promise.resolve(result).then(
@@ -225,6 +255,23 @@ export class Attempts {
       (error: unknown) => this.end(attempt, false, error),
     );
   }
+
+  /** Ends the oldest attempt whose handler returned a plain value (see `returned`). */
+  private readonly endReturned = (): void => {
+    const i = this.returnedHead;
+    const attempt = this.returned[i] as Attempt;
+    const value = this.returnedValues[i];
+    if (i + 1 === this.returned.length) {
+      this.returned.length = 0;
+      this.returnedValues.length = 0;
+      this.returnedHead = 0;
+    } else {
+      this.returned[i] = undefined as unknown as Attempt;
+      this.returnedValues[i] = undefined;
+      this.returnedHead = i + 1;
+    }
+    this.end(attempt, true, value);
+  };
 
   /** Ends the attempt once (its handler settled, or it timed out) and records the outcome. */
   private end(attempt: Attempt, ok: boolean, value: unknown): void {
@@ -258,12 +305,19 @@ export class Attempts {
   }
 
   private releaseSlot(attempt: Attempt): void {
-    if (this.attempts.get(attempt.record.id) !== attempt) return;
-    this.attempts.delete(attempt.record.id);
+    const id = attempt.record.id;
+    if (this.attempts.get(id) !== attempt) return;
+    this.runningCount--;
+    if (this.attempts.size < 64 + 2 * this.runningCount) this.attempts.set(id, undefined);
+    else {
+      // Mostly ended entries: a fresh Map of the running ones (amortized O(1) a release).
+      this.attempts.set(id, undefined);
+      const running = new Map<string, Attempt | undefined>();
+      for (const [key, other] of this.attempts) if (other !== undefined) running.set(key, other);
+      this.attempts = running;
+    }
     const name = attempt.record.name;
-    const n = (this.runningByName.get(name) ?? 1) - 1;
-    if (n <= 0) this.runningByName.delete(name);
-    else this.runningByName.set(name, n);
+    this.runningByName.set(name, Math.max(0, (this.runningByName.get(name) ?? 1) - 1));
   }
 
   /** Decides and records the outcome; undefined when it is already recorded (a store that settles at once). */
@@ -276,7 +330,6 @@ export class Attempts {
     }
     const { record, handler } = attempt;
     const now = this.host.clock.now();
-    const durationMs = now - attempt.startedAt;
     if (ok) {
       let result: JsonValue | undefined;
       if (value !== undefined) {
@@ -290,19 +343,14 @@ export class Attempts {
       const success = succeeded(record, now, result);
       if (success.next.state === 'completed') success.next = this.host.finished(success.next);
       attempt.pending = success.next;
-      return this.settleAttempt(attempt, record, success.next, () => {
-        if (!this.host.wants('completed')) return;
-        // What was recorded: a clock step during the settle moved an elapsed-time due (see step).
-        const recorded = attempt.pending ?? success.next;
-        const nextRunAt = success.nextRunAt === undefined ? undefined : recorded.runAt;
-        this.host.emit('completed', () => ({
-          name: record.name,
-          job: this.host.view(successView(record, now, result), nextRunAt === undefined ? null : new Date(nextRunAt)),
-          result: value,
-          durationMs,
-          ...(nextRunAt === undefined ? {} : { nextRunAt: new Date(nextRunAt) }),
-        }));
-      });
+      // settleAttempt inlined: a store that settles at once (MemoryStore) needs no closure for the
+      // event, and none is built when no one listens.
+      const settled = this.settleSync(attempt, record, success.next);
+      if (settled === undefined) return this.settle(attempt, record, success.next, () => this.emitCompleted(attempt, record, success, now, result, value));
+      this.releaseSlot(attempt);
+      if (settled) this.emitCompleted(attempt, record, success, now, result, value);
+      this.loop.kick();
+      return undefined;
     }
     const delayMs = pushBackOf(value);
     if (delayMs !== undefined) return this.pushBack(attempt, now, delayMs);
@@ -323,20 +371,41 @@ export class Attempts {
    * settle's report-and-retry loop.
    */
   private settleAttempt(attempt: Attempt, claimed: JobRecord, next: JobRecord, emit: () => void): Promise<void> | undefined {
-    const store = this.host.store;
-    const settleSync = store.settleSync;
-    // An owed clock-step re-base lands first (settle's loop waits for it).
-    if (settleSync === undefined || this.loop.beforeWrite() !== undefined) return this.settle(attempt, claimed, next, emit);
-    let settled: boolean;
-    try {
-      settled = settleSync.call(store, claimed.id, claimed.token as string, attempt.pending ?? next);
-    } catch {
-      return this.settle(attempt, claimed, next, emit);
-    }
+    const settled = this.settleSync(attempt, claimed, next);
+    if (settled === undefined) return this.settle(attempt, claimed, next, emit);
     this.releaseSlot(attempt);
     if (settled) emit();
     this.loop.kick();
     return undefined;
+  }
+
+  /** `completed` for a success the store recorded (its payload built only when someone listens). */
+  private emitCompleted(attempt: Attempt, record: JobRecord, success: Success, now: number, result: JsonValue | undefined, value: unknown): void {
+    if (!this.host.wants('completed')) return;
+    // What was recorded: a clock step during the settle moved an elapsed-time due (see step).
+    const recorded = attempt.pending ?? success.next;
+    const nextRunAt = success.nextRunAt === undefined ? undefined : recorded.runAt;
+    const durationMs = now - attempt.startedAt;
+    this.host.emit('completed', () => ({
+      name: record.name,
+      job: this.host.view(successView(record, now, result), nextRunAt === undefined ? null : new Date(nextRunAt)),
+      result: value,
+      durationMs,
+      ...(nextRunAt === undefined ? {} : { nextRunAt: new Date(nextRunAt) }),
+    }));
+  }
+
+  /** The store's settleSync: whether it settled, or undefined when it cannot settle at once (or threw: settle's loop retries). */
+  private settleSync(attempt: Attempt, claimed: JobRecord, next: JobRecord): boolean | undefined {
+    const store = this.host.store;
+    const settleSync = store.settleSync;
+    // An owed clock-step re-base lands first (settle's loop waits for it).
+    if (settleSync === undefined || this.loop.beforeWrite() !== undefined) return undefined;
+    try {
+      return settleSync.call(store, claimed.id, claimed.token as string, attempt.pending ?? next);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -441,7 +510,7 @@ export class Attempts {
       // store's records, or the settle would write the old frame over the re-base.
       for (const entry of this.settling.values()) entry.next = shiftDue(entry.next, deltaMs);
     }
-    for (const attempt of this.attempts.values()) {
+    for (const attempt of this.live()) {
       if (local) {
         // A running `every` occurrence keeps elapsed time too: its outcome's next slot follows from the moved slot.
         attempt.record = shiftDue(attempt.record, deltaMs);
@@ -457,7 +526,7 @@ export class Attempts {
   /** Resolves when every attempt running now has ended. */
   allDone(): Promise<unknown> {
     const waits: Promise<void>[] = [];
-    for (const attempt of this.attempts.values()) {
+    for (const attempt of this.live()) {
       if (!attempt.finished) waits.push(new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve)));
     }
     return Promise.all(waits);
@@ -470,7 +539,7 @@ export class Attempts {
    */
   handBackAll(): Promise<unknown> {
     const handBacks: Promise<void>[] = [];
-    for (const attempt of [...this.attempts.values()]) {
+    for (const attempt of this.live()) {
       attempt.abandoned = true;
       attempt.timer?.clear();
       abort(attempt, new SchedulerStoppedError('Attempt aborted: the scheduler stopped before it finished'));

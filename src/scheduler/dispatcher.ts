@@ -15,6 +15,7 @@
  * - The timer is not armed while every slot is busy: the next completion
  *   dispatches, so a due job that cannot start does not spin a timer.
  */
+import { randomBytes } from 'node:crypto';
 import { toError } from '../errors.js';
 import type { ClockTimer } from '../clock.js';
 import type { ClaimRequest, JobRecord, LostReason } from '../store/store.js';
@@ -24,6 +25,17 @@ import { Calls, idleTurn, withDeadline } from './calls.js';
 import type { DispatchHost } from './host.js';
 
 const RESOLVED = Promise.resolve();
+
+/**
+ * Attempt tokens: a random per-scheduler prefix and a base-36 counter. A
+ * token is only ever compared, so it may stay a rope (ids are joined flat
+ * for IdIndex's parse; an array and a join a fire cost more than the rope).
+ */
+export function tokenFactory(): () => string {
+  const prefix = randomBytes(9).toString('base64url');
+  let counter = 0;
+  return () => prefix + (counter++).toString(36);
+}
 
 export class Dispatcher {
   private readonly calls: Calls;

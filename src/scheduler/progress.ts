@@ -16,7 +16,7 @@
  * WHY
  * - The store checks the attempt's token, like a settle: an attempt that
  *   lost its job (cancelled, replaced, lease lapsed) cannot write on it.
- * - A store without `progress` (PostgresStore) refuses with UnsupportedOptionError
+ * - A store without `progress` refuses with UnsupportedOptionError
  *   rather than drop reports silently.
  */
 import { GodelayqError, UnsupportedOptionError, ValidationError } from '../errors.js';
@@ -95,7 +95,7 @@ export class Reporter {
     const store = this.host.store;
     if (typeof store.progress !== 'function') {
       throw new UnsupportedOptionError(
-        `Expected a store that records progress and logs (MemoryStore, JsonFileStore, RedisStore), got ${store.constructor.name}: job.progress() and job.log() are not supported there`,
+        `Expected a store that records progress and logs (MemoryStore, JsonFileStore, RedisStore, PostgresStore), got ${store.constructor.name}: job.progress() and job.log() are not supported there`,
       );
     }
     if (this.attempt.ended) throw finishedError(this.attempt.record);
@@ -135,7 +135,7 @@ export function checkKeepLogs(value: unknown, what: string, store: Store): numbe
   }
   if (typeof store.progress !== 'function') {
     throw new UnsupportedOptionError(
-      `Expected \`${what}\` only with a store that records progress and logs (MemoryStore, JsonFileStore, RedisStore), got it with ${store.constructor.name}`,
+      `Expected \`${what}\` only with a store that records progress and logs (MemoryStore, JsonFileStore, RedisStore, PostgresStore), got it with ${store.constructor.name}`,
     );
   }
   return value;

@@ -56,9 +56,16 @@ export class IdIndex {
   #live = 0;
   /** An id of the prefix with a counter at or above `lo` may be in the Map. */
   #mixed = false;
+  /** Deletes from #dense since the last compaction. */
+  #deletes = 0;
 
   get size(): number {
     return this.#map.size + this.#live;
+  }
+
+  /** Where the entries are (tests and benches): array slots, holes included, and Map entries. */
+  get layout(): { slots: number; mapped: number } {
+    return { slots: this.#dense.length, mapped: this.#map.size };
   }
 
   /**
@@ -72,6 +79,7 @@ export class IdIndex {
     this.#dense = [];
     this.#lo = 0;
     this.#live = 0;
+    this.#deletes = 0;
     // Ids of this prefix met before (moved aside when another prefix came) are in the Map.
     this.#mixed = false;
     for (const id of this.#map.keys()) {
@@ -133,7 +141,9 @@ export class IdIndex {
     if (i >= 0 && this.#dense[i] !== undefined) {
       this.#dense[i] = undefined;
       this.#live--;
-      if (this.#dense.length >= MIN_COMPACT && this.#live * 2 < this.#dense.length) this.#compact();
+      // Compacted once the array is mostly holes, and only after deletes as many as a quarter of its
+      // length since the last compaction: each O(length) pass is paid for by them (no cascade).
+      if (++this.#deletes * 4 >= this.#dense.length && this.#dense.length >= MIN_COMPACT && this.#live * 2 < this.#dense.length) this.#compact();
       return true;
     }
     return this.#map.delete(id);
@@ -145,6 +155,7 @@ export class IdIndex {
     this.#dense = [];
     this.#live = 0;
     this.#mixed = false;
+    this.#deletes = 0;
   }
 
   /** Every record: the Map's in insertion order, then the generated ones by counter. */
@@ -198,15 +209,22 @@ export class IdIndex {
 
   /**
    * Drops the array's front once most of it is holes: leading holes go, and
-   * while the rest is still mostly holes, the live entries of its older half
-   * move to the Map (long-lived jobs among many finished ones).
+   * when the older half is sparse (under a fifth live: long-lived jobs among
+   * many finished ones), its live entries move to the Map and it goes too.
+   * A half as dense as the rest stays: a Map entry costs ~40 B, five slots
+   * as much, and moving the entries of a uniformly thinned array (jobs that
+   * finish in an order unrelated to their ids, as timed jobs do) would only
+   * turn cheap slot writes into Map writes.
    */
   #compact(): void {
+    this.#deletes = 0;
     const dense = this.#dense;
     let cut = 0;
     while (cut < dense.length && dense[cut] === undefined) cut++;
-    if ((dense.length - cut) > 2 * this.#live) {
-      const half = cut + ((dense.length - cut) >> 1);
+    const half = cut + ((dense.length - cut) >> 1);
+    let older = 0;
+    for (let i = cut; i < half; i++) if (dense[i] !== undefined) older++;
+    if (older * 5 < half - cut) {
       for (let i = cut; i < half; i++) {
         const job = dense[i];
         if (job === undefined) continue;
@@ -215,6 +233,7 @@ export class IdIndex {
       }
       cut = half;
     }
+    if (cut === 0) return;
     this.#dense = dense.slice(cut);
     this.#lo += cut;
   }

@@ -100,6 +100,18 @@ export class LocalState {
   private restored = false;
   /** The latest `now` jobs were promoted at: a smaller one means the clock went back. */
   private promotedAt = -Infinity;
+  /**
+   * The name of the first job scheduled while none was (see `unusual`),
+   * and the scheduled jobs of another name, with a priority or a group.
+   * While none is, every scheduled job is of one name and ranks by (runAt,
+   * seq) alone, so `takeDue` may leave the due jobs past a claim's limit
+   * where they are: pick would take them in due-heap order too.
+   */
+  private plainName: string | undefined;
+  private unusual = 0;
+  /** Highest seq pushed onto the due heap since it was last empty, and whether pushes came in seq order (equal runAts then leave in seq order). */
+  private dueSeq = -Infinity;
+  private dueInOrder = true;
   nextSeq = 1;
   keepCompleted = 1000;
   keepDead = 10000;
@@ -132,6 +144,7 @@ export class LocalState {
       this.byId.set(r.id, r);
       if (r.dedupe !== undefined) this.windows.track(r, this.byId);
       this.tally[r.state]++;
+      if (r.state === 'scheduled') this.countScheduled(r, 1);
       if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
       if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
       if (r.state === 'scheduled') scheduled.push(r);
@@ -144,6 +157,7 @@ export class LocalState {
     }
     scheduled.sort((a, b) => a.seq - b.seq);
     this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
+    this.dueSeq = scheduled.length > 0 ? (scheduled[scheduled.length - 1] as JobRecord).seq : -Infinity;
     for (const [job, handle] of this.due.entries()) setSlot(job, handle);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
     for (const r of finished.sort(byFinish)) {
@@ -165,6 +179,10 @@ export class LocalState {
     this.windows.clear();
     this.removals.clear();
     this.promotedAt = -Infinity;
+    this.plainName = undefined;
+    this.unusual = 0;
+    this.dueSeq = -Infinity;
+    this.dueInOrder = true;
     this.restored = false;
     this.finished.clear();
     this.dead.clear();
@@ -217,6 +235,7 @@ export class LocalState {
       return;
     }
     this.tally.scheduled--;
+    this.countScheduled(picked, -1);
     if (picked.recur) this.tally.recurring--;
     this.put(running);
   }
@@ -290,11 +309,12 @@ export class LocalState {
 
   private index(job: JobRecord): void {
     this.tally[job.state]++;
+    if (job.state === 'scheduled') this.countScheduled(job, 1);
     if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, 1);
     if (job.state === 'scheduled' && job.recur) this.tally.recurring++;
     switch (job.state) {
       case 'scheduled':
-        setSlot(job, this.due.push(job, job.runAt));
+        this.pushDue(job);
         break;
       case 'completed':
       case 'cancelled':
@@ -313,8 +333,25 @@ export class LocalState {
     }
   }
 
+  /** Counts a scheduled job in (`by` 1) or out (-1) of `unusual` (tally.scheduled already counts it). */
+  private countScheduled(job: JobRecord, by: 1 | -1): void {
+    if (by === 1 && this.tally.scheduled === 1) this.plainName = job.name;
+    if (job.name !== this.plainName || job.priority !== 0 || job.group !== undefined) this.unusual += by;
+  }
+
+  private pushDue(job: JobRecord): void {
+    if (this.due.size === 0) {
+      this.dueSeq = -Infinity;
+      this.dueInOrder = true;
+    }
+    if (job.seq < this.dueSeq) this.dueInOrder = false;
+    else this.dueSeq = job.seq;
+    setSlot(job, this.due.push(job, job.runAt));
+  }
+
   private unindex(job: JobRecord): void {
     this.tally[job.state]--;
+    if (job.state === 'scheduled') this.countScheduled(job, -1);
     if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, -1);
     if (job.state === 'scheduled' && job.recur) this.tally.recurring--;
     switch (job.state) {
@@ -418,6 +455,10 @@ export class LocalState {
       const job = this.due.peek() as JobRecord;
       const last = jobs.length === 0 ? undefined : (jobs[jobs.length - 1] as JobRecord);
       if (last === undefined) room = Math.min(request.limit, request.capacity(job.name));
+      // The claim's limit is reached while more are due: when every scheduled job is of this name
+      // and ranks by (runAt, seq) alone, the rest are exactly what pick would leave, in the order
+      // it would take them next, and nothing waits for capacity: they stay in the due heap.
+      if (jobs.length >= room && room === request.limit && room > 0 && this.unusual === 0 && this.dueInOrder) return jobs;
       if (
         job.group !== undefined ||
         jobs.length >= room ||
@@ -443,10 +484,10 @@ export class LocalState {
       for (const job of queue) if (job.runAt > now) later.push(job);
       for (const job of later) {
         this.unqueue(job);
-        setSlot(job, this.due.push(job, job.runAt));
+        this.pushDue(job);
       }
     }
-    if (this.groups.size > 0) this.groups.demote(now, (job) => setSlot(job, this.due.push(job, job.runAt)));
+    if (this.groups.size > 0) this.groups.demote(now, (job) => this.pushDue(job));
   }
 
   /**

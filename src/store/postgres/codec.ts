@@ -31,6 +31,10 @@ export interface JobRow {
   result?: JobRecord['result'] | null;
   has_result?: boolean;
   recur?: JobRecord['recur'] | null;
+  /** Fields without a column of their own (schema 3): progress, logs, trace, retain… */
+  extra?: Record<string, unknown> | null;
+  rm_at?: number | null;
+  rm_count?: number | null;
 }
 
 function utf8Bytes(text: string): number {
@@ -54,7 +58,31 @@ function jsonText(value: unknown, maxBytes: number, what: string, id: string): s
 
 const optional = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
-const COLUMN_KEYS = ['id', 'name', 'state', 'runAt', 'priority', 'attempt', 'payload', 'created', 'retry', 'timeout', 'lastError', 'result', 'finished', 'recur', 'signature', 'lost', 'relative'] as const;
+const COLUMN_KEYS = [
+  'id', 'name', 'state', 'runAt', 'priority', 'attempt', 'payload', 'created', 'retry', 'timeout', 'lastError', 'result', 'finished', 'recur',
+  'signature', 'lost', 'relative', 'extra', 'rmAt', 'rmCount',
+] as const;
+
+/**
+ * JobRecord fields stored in columns of their own (or not at all: `seq` and
+ * `token` are the store's, `dedupe` lives in `S.windows`). Every other field
+ * the record carries goes to `extra`, known to this code or not.
+ */
+const OWN_COLUMN: ReadonlySet<string> = new Set([
+  'id', 'name', 'payload', 'state', 'runAt', 'createdAt', 'attempt', 'seq', 'priority', 'retry', 'timeout', 'lastError', 'result',
+  'finishedAt', 'token', 'recur', 'lost', 'relative', 'removal', 'dedupe',
+]);
+
+/** JSON text of the fields of `record` without a column (`extra`), or null when there are none. */
+export function extraText(record: NewJobRecord | JobRecord): string | null {
+  let extra: Record<string, unknown> | undefined;
+  for (const key in record) {
+    if (OWN_COLUMN.has(key)) continue;
+    const value = (record as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) (extra ??= {})[key] = value;
+  }
+  return extra === undefined ? null : JSON.stringify(extra);
+}
 
 /** Column arrays of the records a call writes, in the order of the SQL functions' parameters. */
 export class Columns {
@@ -75,6 +103,9 @@ export class Columns {
   readonly signature: (string | null)[] = [];
   readonly lost: (string | null)[] = [];
   readonly relative: (boolean | null)[] = [];
+  readonly extra: (string | null)[] = [];
+  readonly rmAt: (number | null)[] = [];
+  readonly rmCount: (number | null)[] = [];
   /** Approximate bytes, for batch sizes. */
   bytes = 0;
 
@@ -95,6 +126,9 @@ export class Columns {
     const payload = keepPayload ? null : jsonText(record.payload, this.maxBytes, 'payload', id);
     const result = record.result === undefined ? null : jsonText(record.result, this.maxBytes, 'result', id);
     const recur = optional(record.recur);
+    const extra = extraText(record);
+    // A removal applies to a finished job only (the scheduler sets it on completed and dead records).
+    const removal = record.state === 'completed' || record.state === 'dead' ? record.removal : undefined;
     this.id.push(id);
     this.name.push(record.name);
     this.state.push(record.state);
@@ -112,7 +146,10 @@ export class Columns {
     this.signature.push(record.recur?.signature ?? null);
     this.lost.push(record.lost ?? null);
     this.relative.push(record.relative ? true : null);
-    this.bytes += 128 + id.length + record.name.length + (payload?.length ?? 0) + (result?.length ?? 0) + (recur?.length ?? 0);
+    this.extra.push(extra);
+    this.rmAt.push(removal?.at ?? null);
+    this.rmCount.push(removal?.count ?? null);
+    this.bytes += 128 + id.length + record.name.length + (payload?.length ?? 0) + (result?.length ?? 0) + (recur?.length ?? 0) + (extra?.length ?? 0);
   }
 }
 
@@ -147,5 +184,15 @@ export function decodeRow(row: JobRow): JobRecord {
   if (row.recur != null) record.recur = row.recur;
   if (row.lost === 'lease' || row.lost === 'crash') record.lost = row.lost;
   if (row.relative === true) record.relative = true;
+  if (row.extra != null) {
+    const fields = record as unknown as Record<string, unknown>;
+    for (const key in row.extra) if (!OWN_COLUMN.has(key)) fields[key] = row.extra[key];
+  }
+  if (row.rm_at != null || row.rm_count != null) {
+    const removal: NonNullable<JobRecord['removal']> = {};
+    if (row.rm_at != null) removal.at = row.rm_at;
+    if (row.rm_count != null) removal.count = row.rm_count;
+    record.removal = removal;
+  }
   return record;
 }

@@ -10,8 +10,9 @@ import { toError } from '../../errors.js';
 
 export interface ListenerOptions {
   config: pg.ClientConfig;
-  channel: string;
-  onMessage(payload: string): void;
+  /** The channels to LISTEN on. */
+  channels: readonly string[];
+  onMessage(channel: string, payload: string): void;
   /** The connection came back after a drop: notifications may have been missed. */
   onReconnect(): void;
   /** Deadline of a connection attempt, ms. */
@@ -42,7 +43,7 @@ export class Listener {
       this.lastError = toError(error);
     });
     client.on('notification', (message) => {
-      if (message.channel === this.options.channel && message.payload !== undefined) this.options.onMessage(message.payload);
+      if (this.options.channels.includes(message.channel) && message.payload !== undefined) this.options.onMessage(message.channel, message.payload);
     });
     client.on('end', () => {
       if (this.client === client) this.client = undefined;
@@ -56,7 +57,7 @@ export class Listener {
       await Promise.race([
         (async () => {
           await client.connect();
-          await client.query(`LISTEN "${this.options.channel}"`);
+          for (const channel of this.options.channels) await client.query(`LISTEN "${channel}"`);
         })(),
         deadline,
       ]);

@@ -30,6 +30,10 @@
  *   refreshed by the summary every function returns (view.ts, shared with
  *   RedisStore).
  * - Every call has a deadline (connection.ts).
+ * - Job control (schema 3, functions-v3.ts): fields without a column of
+ *   their own travel in `extra` (progress, logs, the trace context), a
+ *   settle carries out per-job removal, inserts decide dedupe windows, and
+ *   the store-wide pause and remote events go through control.ts.
  *
  * TIME
  * - Leases run on the database's clock only.
@@ -37,7 +41,7 @@
  *   replies and carried on the monotonic clock (time.ts), so a process whose
  *   clock is wrong neither runs a job early nor twice.
  */
-import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
+import { JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
 import type { ClockTimer } from '../../clock.js';
 import type {
   ClaimRequest,
@@ -46,9 +50,11 @@ import type {
   InsertResult,
   JobRecord,
   LostReason,
+  PauseState,
   Store,
   StoreContext,
   StoreCounts,
+  StoreFeatures,
   StoreListFilter,
   StoreWriteOptions,
 } from '../store.js';
@@ -56,8 +62,10 @@ import { Batcher, type ItemOutcome } from '../redis/batcher.js';
 import { AheadBuffer, type AheadEntry } from './ahead.js';
 import { Leases, type RenewItem } from '../redis/leases.js';
 import { ServerView, type Summary } from '../redis/view.js';
-import { checkInsert, Columns, decodeRow, type JobRow } from './codec.js';
+import { checkInsert, checkText, Columns, decodeRow, extraText, type JobRow } from './codec.js';
+import { insertOutcomes, insertParams, type InsertGroup, type InsertReply } from './insert.js';
 import { Database, type Queryable } from './connection.js';
+import { Control, type PauseReply } from './control.js';
 import { listQuery } from './list.js';
 import { Listener } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
@@ -96,13 +104,8 @@ interface SettleItem {
   cols: Columns;
 }
 
-/** One insert call: its requests and their encoded columns. */
-interface InsertGroup {
-  requests: InsertRequest[];
-  cols: Columns;
-}
-
-type InsertGroupReply = { dup: string } | { o: ([string, number, JobRow | null] | ['kept', JobRow])[] };
+/** SQLSTATEs of a statement that changed nothing and may simply run again: a unique violation (an id or window inserted meanwhile), a deadlock. */
+const RETRY_CODES: ReadonlySet<unknown> = new Set(['23505', '40P01']);
 
 function transactionClient(db: unknown): Queryable | undefined {
   if (db === undefined) return undefined;
@@ -125,6 +128,8 @@ export class PostgresStore implements Store {
   readonly shared = true;
   /** `insert`, `cancel` and `reschedule` accept `{ db }`: the caller's client inside its transaction. */
   readonly transactional = true;
+  /** Job control on PostgreSQL (schema 3): see functions-v3.ts and control.ts. */
+  readonly features: StoreFeatures = { pauseEverywhere: true, remoteEvents: true, dedupe: true, removal: true };
   private readonly options: ResolvedOptions;
   private readonly S: string;
   private readonly sql: Record<string, string>;
@@ -152,6 +157,7 @@ export class PostgresStore implements Store {
   /** The last claim's capacity and tokens, when it asked for claiming ahead (ClaimRequest.ahead). */
   private aheadRequest: Pick<ClaimRequest, 'capacity' | 'token'> | undefined;
   private readonly ahead = new AheadBuffer(AHEAD_TTL_MS, (entries) => void this.returnAhead(entries));
+  private readonly control: Control;
 
   constructor(options: PostgresStoreOptions = {}) {
     this.options = resolveOptions(options);
@@ -159,17 +165,19 @@ export class PostgresStore implements Store {
     const S = this.S;
     const params = (n: number): string => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
     this.sql = {
-      insert: `SELECT ${S}.insert(${params(19)}) AS r`,
+      insert: `SELECT ${S}.insert(${params(23)}) AS r`,
       claim: `SELECT ${S}.claim(${params(6)}) AS r`,
-      settle: `SELECT ${S}.settle(${params(19)}) AS r`,
-      settleClaim: `SELECT ${S}.settle_claim(${params(24)}) AS r`,
+      settle: `SELECT ${S}.settle(${params(22)}) AS r`,
+      settleClaim: `SELECT ${S}.settle_claim(${params(27)}) AS r`,
+      progress: `SELECT ${S}.progress(${params(3)}) AS r`,
+      setPause: `SELECT ${S}.set_pause(${params(2)}) AS r`,
       giveBack: `SELECT ${S}.give_back($1) AS r`,
       cancel: `SELECT ${S}.cancel(${params(4)}) AS r`,
       reschedule: `SELECT ${S}.reschedule(${params(2)}) AS r`,
       revive: `SELECT ${S}.revive(${params(2)}) AS r`,
       renew: `SELECT ${S}.renew(${params(4)}) AS r`,
       release: `SELECT ${S}.release(${params(3)}) AS r`,
-      tick: `SELECT ${S}.tick() AS r`,
+      tick: `SELECT ${S}.poll($1) AS r`,
       get: `SELECT ${S}.job_json(j) AS job FROM ${S}.jobs j WHERE j.id = $1`,
     };
     this.leases = new Leases({
@@ -177,6 +185,12 @@ export class PostgresStore implements Store {
       settleGraceMs: this.options.settleRetryMs,
       renew: (items) => this.renew(items),
       lost: (id, token, reason) => this.notifyLost(id, token, reason),
+    });
+    this.control = new Control({
+      schema: this.options.schema,
+      helloTtlMs: 3 * this.options.pollMs,
+      context: () => (this.status === 'open' || this.status === 'opening' ? this.context : undefined),
+      query: (what, text, params) => this.database(what).query(what, text, params),
     });
   }
 
@@ -209,8 +223,12 @@ export class PostgresStore implements Store {
       await db.run('open (migrate)', (client) => migrate(client as Parameters<typeof migrate>[0], o.schema), { timeoutMs: Math.max(o.commandTimeoutMs, 30_000) });
       const listener = new Listener({
         config: db.clientConfig(),
-        channel: `${o.schema}.wake`,
-        onMessage: (payload) => this.onMessage(payload),
+        channels: [`${o.schema}.wake`, ...(context.remoteEvent ? [this.control.eventsChannel] : [])],
+        onMessage: (channel, payload) => {
+          if (channel === this.control.eventsChannel) {
+            if (this.status === 'open') this.control.onEvent(payload);
+          } else this.onMessage(payload);
+        },
         onReconnect: this.onReconnect,
         timeoutMs: Math.max(o.commandTimeoutMs, 10_000),
       });
@@ -218,7 +236,8 @@ export class PostgresStore implements Store {
       await listener.start().catch((error: unknown) => {
         throw db.unreachable(error);
       });
-      const reply = await this.call<{ recovered: number }>('tick', []);
+      const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', [this.control.greeting(true)]);
+      this.control.learn(reply.pause);
       if (reply.recovered > 0) context.wake();
     } catch (error) {
       await this.disconnect();
@@ -322,9 +341,10 @@ export class PostgresStore implements Store {
     if (leaseKnown && leaseMin !== undefined && (this.leaseWatchAt === undefined || leaseMin < this.leaseWatchAt)) this.watchLeases();
   }
 
-  /** A NOTIFY on `<schema>.wake`: D<runAt>, L<leaseEnd>, X<reason>\n<token>. */
+  /** A NOTIFY on `<schema>.wake`: D<runAt>, L<leaseEnd>, X<reason>\n<token>; P, E, Q are Control's. */
   private onMessage(message: string): void {
     if (this.status !== 'open') return;
+    if (this.control.onWake(message)) return;
     const kind = message[0];
     if (kind === 'X') {
       const nl = message.indexOf('\n');
@@ -375,7 +395,8 @@ export class PostgresStore implements Store {
     try {
       const force = this.reconnected;
       const before = this.nextDueAt();
-      const reply = await this.call<{ recovered: number }>('tick', []);
+      const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', [this.control.greeting(false)]);
+      this.control.learn(reply.pause);
       const after = this.nextDueAt();
       if (force) this.reconnected = false;
       if (force || reply.recovered > 0 || (after !== undefined && (before === undefined || after < before))) this.context?.wake();
@@ -422,6 +443,7 @@ export class PostgresStore implements Store {
     const cols = new Columns(this.maxPayloadBytes);
     for (const request of requests) {
       checkInsert(request);
+      if (request.dedupe !== undefined) checkText(request.dedupe.key, 'dedupe.key');
       cols.add(request.record);
     }
     const group: InsertGroup = { requests: [...requests], cols };
@@ -435,53 +457,30 @@ export class PostgresStore implements Store {
   }
 
   private async flushInserts(groups: InsertGroup[], db?: Queryable): Promise<ItemOutcome<InsertResult[]>[]> {
-    const cols = new Columns(Infinity);
-    const group: number[] = [];
-    const mode: string[] = [];
-    groups.forEach(({ requests, cols: own }, g) => {
-      cols.append(own);
-      for (const request of requests) {
-        group.push(g);
-        mode.push(request.onDuplicate);
-        this.knownNames.add(request.record.name);
-      }
-    });
-    const params = [
-      group, mode, cols.id, cols.name, cols.state, cols.runAt, cols.priority, cols.attempt, cols.payload, cols.created, cols.retry,
-      cols.timeout, cols.lastError, cols.result, cols.finished, cols.recur, cols.signature, cols.lost, cols.relative,
-    ];
-    type Reply = { f?: [string[], number[]]; g?: InsertGroupReply[] };
-    let reply: Reply;
+    for (const { requests } of groups) for (const request of requests) this.knownNames.add(request.record.name);
+    const params = insertParams(groups);
+    let reply: InsertReply;
     for (let attempt = 1; ; attempt++) {
       try {
-        reply = await this.call<Reply>('insert', params, { db });
+        reply = await this.call<InsertReply>('insert', params, { db });
         break;
       } catch (error) {
-        // Another transaction inserted one of these ids between our read and our write (nothing was changed).
-        const unique = (error as { cause?: { code?: unknown } }).cause?.code === '23505';
-        if (!unique) throw error;
-        if (db) throw new StorePersistError('Expected to insert the jobs in your transaction, got a concurrent transaction that inserted one of their ids first; your transaction is aborted: roll it back and retry it', { cause: error });
+        // Another transaction inserted one of these ids between our read and our write, or two batches waited
+        // on each other's dedupe windows (a deadlock the server broke): nothing was changed.
+        const again = RETRY_CODES.has((error as { cause?: { code?: unknown } }).cause?.code);
+        if (!again) throw error;
+        if (db) {
+          throw new StorePersistError(
+            'Expected to insert the jobs in your transaction, got a concurrent transaction that inserted one of their ids first (or waited on the same dedupe windows); your transaction is aborted: roll it back and retry it',
+            { cause: error },
+          );
+        }
         if (attempt >= 5) throw error;
       }
     }
-    const seqs = new Map<string, number>();
-    if (reply.f) reply.f[0].forEach((id, i) => seqs.set(id, Number(reply.f?.[1][i])));
-    return groups.map(({ requests }, g): ItemOutcome<InsertResult[]> => {
-      const r = reply.g?.[g];
-      if (r && 'dup' in r) return { ok: false, error: new DuplicateJobError(r.dup) };
-      return {
-        ok: true,
-        value: requests.map((request, i): InsertResult => {
-          const o = r?.o[i];
-          if (o?.[0] === 'kept') return { record: decodeRow(o[1] as JobRow), outcome: 'kept' };
-          const { token: _token, ...rest } = request.record as JobRecord;
-          const record: JobRecord = { ...rest, seq: o ? Number(o[1]) : (seqs.get(request.record.id) as number) };
-          if (o?.[0] !== 'replaced') return { record, outcome: 'inserted' };
-          if (!db) this.leases.release(record.id);
-          const previous = o[2] ? decodeRow(o[2] as JobRow) : undefined;
-          return previous ? { record, outcome: 'replaced', previous } : { record, outcome: 'replaced' };
-        }),
-      };
+    // A replaced job's attempt (if this process runs it) has lost it; inside a transaction, only at the commit's NOTIFY.
+    return insertOutcomes(groups, reply, (id) => {
+      if (!db) this.leases.release(id);
     });
   }
 
@@ -562,9 +561,9 @@ export class PostgresStore implements Store {
         free.push(Math.min(0x7fffffff, Math.max(0, cap - (taken.get(name) ?? 0))));
       }
       const sentAt = this.leases.now();
-      let reply: { jobs: JobRow[]; due: number };
+      let reply: { jobs: JobRow[]; due: number; pause?: PauseReply };
       try {
-        reply = await this.call<{ jobs: JobRow[]; due: number }>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX], {
+        reply = await this.call<{ jobs: JobRow[]; due: number; pause?: PauseReply }>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX], {
           late: (late) => this.giveBack(late.jobs),
         });
       } catch (error) {
@@ -576,6 +575,7 @@ export class PostgresStore implements Store {
         return { jobs, waiting: [] };
       }
       dueRead = reply.due;
+      this.control.learn(reply.pause);
       for (const row of reply.jobs) {
         const record = decodeRow(row);
         if (record.token === undefined) continue;
@@ -583,6 +583,8 @@ export class PostgresStore implements Store {
         this.leases.add(record.id, record.token, record.seq, sentAt, { fields: {}, payload: record.payload });
         taken.set(record.name, (taken.get(record.name) ?? 0) + 1);
       }
+      // Paused everywhere (a notice this process missed, or one on its way): the claim took nothing; ask no more.
+      if (this.control.pause.paused) break;
       const unknown = this.view.readyNames.filter((name) => !caps.has(name));
       for (const name of unknown) {
         caps.set(name, request.capacity(name));
@@ -647,10 +649,10 @@ export class PostgresStore implements Store {
     const params: unknown[] = [
       items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.seq), items.map((i) => i.again), cols.state, cols.runAt, cols.attempt,
       cols.payload, cols.retry, cols.timeout, cols.lastError, cols.result, cols.finished, cols.recur, cols.signature, cols.lost, cols.relative,
-      this.keepCompleted, this.keepDead,
+      cols.extra, cols.rmAt, cols.rmCount, this.keepCompleted, this.keepDead,
     ];
     const ahead = this.aheadClaim(items);
-    type Reply = { r: string[]; jobs?: JobRow[] };
+    type Reply = { r: string[]; jobs?: JobRow[]; pause?: PauseReply };
     let reply: Reply;
     if (ahead) {
       const sentAt = this.leases.now();
@@ -663,6 +665,7 @@ export class PostgresStore implements Store {
         if (this.status === 'open') void this.call('giveBack', [ahead.tokens]).catch(() => undefined);
         throw error;
       }
+      this.control.learn(reply.pause);
       const records: JobRecord[] = [];
       for (const row of reply.jobs ?? []) {
         const record = decodeRow(row);
@@ -689,7 +692,7 @@ export class PostgresStore implements Store {
    */
   private aheadClaim(items: readonly SettleItem[]): { tokens: string[]; names: string[]; caps: number[] } | undefined {
     const request = this.aheadRequest;
-    if (!request || this.status !== 'open') return undefined;
+    if (!request || this.status !== 'open' || this.control.pause.paused) return undefined;
     const k = Math.min(TOKENS_PER_CLAIM, items.length - this.ahead.size);
     if (k <= 0) return undefined;
     // A settling attempt still holds its slot in the scheduler's count; jobs already held here will take one.
@@ -729,6 +732,44 @@ export class PostgresStore implements Store {
     if (this.ahead.size === 0) return;
     if (ids.some((id) => this.ahead.holds(id))) await this.returnAhead();
     else this.ahead.stale = true;
+  }
+
+  /** Records what a running attempt reported (progress, logs: the record's `extra`) while it still owns the job. */
+  async progress(id: string, token: string, next: JobRecord): Promise<boolean> {
+    this.writable('progress');
+    const reply = await this.call<{ ok: boolean }>('progress', [id, token, extraText(next)]);
+    return reply.ok;
+  }
+
+  // ------------------------------------------------------------- many processes (control.ts)
+
+  /**
+   * Pauses (or resumes) claiming in every process sharing the schema: no
+   * claim that starts after this resolves hands out a job while paused,
+   * whether or not its process heard the notice.
+   */
+  async setPaused(paused: boolean): Promise<PauseState> {
+    this.writable('setPaused');
+    const reply = await this.call<{ pause: PauseReply }>('setPause', [paused, this.control.id]);
+    const state: PauseState = { paused, version: Number(reply.pause[1]) };
+    this.control.recorded(state);
+    return state;
+  }
+
+  /** The store-wide pause as last known (notice, poll, or a claim's reply). */
+  pauseState(): PauseState {
+    return this.control.pause;
+  }
+
+  /** Whether another process listens for events (it said so within its last three poll intervals). */
+  eventListeners(): boolean {
+    return this.status === 'open' && this.control.listening();
+  }
+
+  /** Sends one encoded event to the processes that listen: at most once, never waited on. */
+  publishEvent(message: string): void {
+    if (this.status !== 'open' || this.options.readOnly) return;
+    this.control.publish(message);
   }
 
   // ------------------------------------------------------------- Store: reads

@@ -1,7 +1,9 @@
 /**
  * PostgresStore's tables, indexes and counters (migration 1), and the
  * migration runner (migration 2, functions-v2.ts, makes claims cheaper and
- * adds claiming ahead): versioned migrations recorded in `<schema>.migrations`,
+ * adds claiming ahead; migration 3, functions-v3.ts, adds the columns and
+ * tables of job control: extra fields, per-job removal, the store-wide
+ * pause, dedupe windows, remote events): versioned migrations recorded in `<schema>.migrations`,
  * applied by whichever process opens first while the others wait on an
  * advisory lock, each in its own transaction. The functions every call runs
  * are in functions.ts (also part of the migrations).
@@ -19,6 +21,8 @@
  *   jobs (statement triggers keep them; summed when read; folded together
  *   by the poll), so counting never serializes writers.
  * - `S.migrations`: the versions applied.
+ * - Migration 3 adds `jobs.extra`, `jobs.rm_at`, `jobs.rm_count`, and the
+ *   tables `S.pause`, `S.windows` and `S.events` (see functions-v3.ts).
  *
  * INDEXES (all partial, so a job sits in the one its state needs):
  * due (run_at, seq) for scheduled jobs; ready (name, priority DESC, run_at,
@@ -30,6 +34,7 @@ import type { PoolClient } from 'pg';
 import { StorePersistError } from '../../errors.js';
 import { functionsSql } from './functions.js';
 import { functionsV2Sql } from './functions-v2.js';
+import { functionsV3Sql } from './functions-v3.js';
 
 /** `"schema"`: the validated schema name as an SQL identifier. */
 export function ident(schema: string): string {
@@ -120,7 +125,7 @@ CREATE TRIGGER jobs_count_delete AFTER DELETE ON ${S}.jobs REFERENCING OLD TABLE
 
 /** Migration n (1-based) is MIGRATIONS[n - 1]: SQL run in one transaction. Never edit a released one; add the next. */
 export function migrations(schema: string): readonly string[] {
-  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema)];
+  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema), functionsV3Sql(schema)];
 }
 
 /** The schema version this code speaks. */

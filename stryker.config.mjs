@@ -7,6 +7,8 @@
 // run it); `MUTATE=heap,retry npm run mutate` runs some.
 // @ts-check
 
+import { createHash } from 'node:crypto';
+
 /** @type {Record<string, { mutate: string[]; tests: string[]; timeoutMS?: number }>} */
 const GROUPS = {
   heap: { mutate: ['src/heap.ts'], tests: ['test/heap.test.ts', 'test/heap-handles.test.ts', 'test/heap-deep.test.ts', 'test/heap-errors.test.ts', 'test/heap-room.test.ts'] },
@@ -16,9 +18,10 @@ const GROUPS = {
   // One cron module each, with the unit tests that pin it down (not croner's
   // oracle, 15 s a run): each runs in under 30 minutes on the shared machine.
   slots: { mutate: ['src/cron/slots.ts'], tests: ['test/cron-slots.test.ts', 'test/cron-dst.test.ts', 'test/cron-slots-bounds.test.ts'] },
-  walls: { mutate: ['src/cron/walls.ts'], tests: ['test/cron-slots.test.ts', 'test/cron-slots-bounds.test.ts', 'test/cron-dst.test.ts', 'test/cron-expression.test.ts'] },
+  walls: { mutate: ['src/cron/walls.ts'], tests: ['test/cron-walls.test.ts', 'test/cron-slots.test.ts', 'test/cron-slots-bounds.test.ts', 'test/cron-dst.test.ts', 'test/cron-expression.test.ts'] },
   zone: { mutate: ['src/cron/zone.ts'], tests: ['test/cron-zone.test.ts', 'test/cron-dst.test.ts', 'test/cron-slots-bounds.test.ts'] },
   expression: { mutate: ['src/cron/expression.ts'], tests: ['test/cron-expression.test.ts', 'test/cron-slots.test.ts', 'test/cron-validate.test.ts'] },
+  spec: { mutate: ['src/cron/spec.ts'], tests: ['test/cron-validate.test.ts'] },
   // The writer and the reader driven directly (an in-memory file for the
   // writer): the store-level files reach them only through JsonFileStore,
   // at 15-35 s each a mutant.
@@ -58,7 +61,9 @@ const groups = wanted.map((name) => {
 // incremental file).
 const only = process.env.MUTATE_ONLY?.split(',').map((f) => f.trim()).filter((f) => f !== '');
 const mutate = only ?? groups.flatMap((g) => g.mutate);
-const reportName = [...wanted, ...(only ?? []).map((f) => f.replace(/^src\//, '').replace(/\.ts$/, '').replace(/\//g, '_'))].join('-');
+const fullName = [...wanted, ...(only ?? []).map((f) => f.replace(/^src\//, '').replace(/\.ts$/, '').replace(/\//g, '_'))].join('-');
+// A file name holds at most 255 bytes: a long MUTATE_ONLY list of line ranges is named by its hash.
+const reportName = fullName.length <= 150 ? fullName : `${wanted.join('-')}-only-${createHash('sha256').update(fullName).digest('hex').slice(0, 12)}`;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

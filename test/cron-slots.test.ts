@@ -223,6 +223,17 @@ describe('every: exact arithmetic at the ends of the time range (property)', () 
     assert.equal(prevSlot({ every, anchor: 0 }, 8_000_000_000_000_004), 6_000_000_000_000_003);
   });
 
+  it('the float path settles on the exact slot when its quotient rounds up a step', () => {
+    // 8 × every − 1 is inside the float path's guard, but (8 − 1/every) + 1 rounds to exactly 9
+    // (double rounding), a step past the answer: the correction brings it back. Expected values
+    // are k × every, written out (k = 8 and 7).
+    const every = 874_582_239_961_169;
+    const spec = { every, anchor: 0 };
+    assert.equal(nextSlot(spec, 6_996_657_919_689_351), 6_996_657_919_689_352);
+    assert.equal(prevSlot(spec, 6_996_657_919_689_352), 6_122_075_679_728_183);
+    assert.equal(countSlots(spec, 0, 6_996_657_919_689_352), 8);
+  });
+
   it('countSlots of an empty or reversed range, or with cap 0, is 0', () => {
     const spec = { every: 1000, anchor: 0 };
     assert.equal(countSlots(spec, 5000, 5000), 0);
@@ -231,5 +242,48 @@ describe('every: exact arithmetic at the ends of the time range (property)', () 
     assert.equal(countSlots(spec, 0, 10_000, 3), 3);
     assert.equal(countSlots(spec, 0, 10_000), 10);
     assert.equal(countSlots({ cron: '* * * * *' }, at('2027-01-01T00:00:00Z'), at('2027-01-01T00:00:00Z')), 0);
+  });
+});
+
+describe('edges the random enumerations rarely draw', () => {
+  it('countSlots from exactly startAt leaves out the slot at startAt (the range is open at its start)', () => {
+    // Slots 0, 10, …, 100; (0, 100] holds 10 of them.
+    assert.equal(countSlots({ every: 10, startAt: 0 }, 0, 100), 10);
+    const startAt = at('2025-01-01T10:00:00Z');
+    assert.equal(countSlots({ cron: '0 * * * *', startAt }, startAt, at('2025-01-01T13:00:00Z')), 3);
+  });
+
+  it('countSlots of a range with a NaN end is 0, not a throw', () => {
+    for (const spec of [{ every: 1000 }, { cron: '0 * * * *' }, { cron: '30 2 * * *', tz: 'America/New_York' }] as RecurrenceSpec[]) {
+      assert.equal(countSlots(spec, Number.NaN, at('2025-01-02T00:00:00Z')), 0, JSON.stringify(spec));
+      assert.equal(countSlots(spec, at('2025-01-01T00:00:00Z'), Number.NaN), 0, JSON.stringify(spec));
+    }
+  });
+
+  it('every: the slot right after `after` when `after` is itself a slot, in exact (BigInt) arithmetic', () => {
+    // 0 + 0 + 2 × 5e15 is past 2^53, so these take the exact path; `after` on a slot is the
+    // distance-0 case the random property almost never draws.
+    const spec = { every: 5e15, anchor: 0 };
+    assert.equal(nextSlot(spec, 0), 5e15);
+    assert.equal(nextSlot(spec, -5e15), 0);
+    assert.equal(prevSlot(spec, 1), 0);
+    assert.equal(prevSlot(spec, 5e15 + 1), 5e15);
+  });
+
+  it('prevSlot finds a slot at exactly startAt, in a zone with DST', () => {
+    // 10:00 EST; an interval expression (elapsed-time search).
+    const startAt = at('2026-01-15T15:00:00Z');
+    assert.equal(prevSlot({ cron: '0 * * * *', tz: 'America/New_York', startAt }, startAt + 1), startAt);
+    assert.equal(prevSlot({ cron: '0 * * * *', tz: 'America/New_York', startAt }, startAt), undefined);
+  });
+
+  it('prevSlot looks back across a spring-forward gap to a slot less than a day after startAt', () => {
+    // New York 2026-03-08: 07:00Z is 03:00 EDT (02:00-02:59 do not exist). `30 * 8 3 *` (an
+    // interval expression: every hour of March 8 only) ran at 01:30 EST = 06:30Z; nothing matches
+    // from 07:00Z to 07:00:00.000Z, so the search looks back for a wall in the period before, and
+    // the walls from startAt's wall to a day past it are the only ones it may find there.
+    const spec = { cron: '30 * 8 3 *', tz: 'America/New_York', startAt: at('2026-03-08T06:00:00Z') };
+    assert.equal(prevSlot(spec, at('2026-03-08T07:00:00.001Z')), at('2026-03-08T06:30:00Z'));
+    assert.equal(prevSlot({ ...spec, startAt: at('2026-03-08T06:31:00Z') }, at('2026-03-08T07:00:00.001Z')), undefined);
   });
 });

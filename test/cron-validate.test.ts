@@ -176,3 +176,43 @@ describe('recurrenceSignature: values', () => {
     assert.notEqual(recurrenceSignature({ cron: '@daily', tz: 'Mars/Olympus' }), recurrenceSignature({ cron: '@daily', tz: 'mars/olympus' }));
   });
 });
+
+describe('validateRecurrence: the edges of its ranges', () => {
+  const now = Date.UTC(2027, 0, 1);
+  it('startAt equal to endAt is a one-slot schedule when a slot falls there', () => {
+    const t = Date.UTC(2027, 0, 1, 10);
+    assert.equal(validateRecurrence({ cron: '0 * * * *', startAt: t, endAt: t }, now), t);
+    assert.equal(validateRecurrence({ every: 1000, startAt: t, endAt: t }, now), t);
+    rejects({ cron: '0 * * * *', startAt: t + 1, endAt: t + 1 }, now, 'no slot');
+  });
+
+  it('times up to ±8.64e15 ms are accepted, one more is not', () => {
+    assert.equal(validateRecurrence({ every: 1000, anchor: 0, endAt: 8.64e15 }, now), now);
+    assert.equal(validateRecurrence({ every: 1000, anchor: -8.64e15, startAt: -8.64e15 }, now), now);
+    rejects({ every: 1000, endAt: 8.64e15 + 1 }, now, '`endAt`', 'safe integer');
+    rejects({ every: 1000, anchor: -8.64e15 - 1 }, now, 'first slot of every 1000 ms');
+    rejects({ cron: '0 * * * *', startAt: -8.64e15 - 1 }, now, '`startAt`');
+    // every up to 8.64e15 too (MAX_TIME), and its anchor named as the first slot.
+    assert.equal(validateRecurrence({ every: 8.64e15, anchor: 0 }, now), 8.64e15);
+    rejects({ every: 8.64e15 + 1 }, now, '`every`');
+  });
+});
+
+describe('validateRecurrence and recurrenceSignature: what a message or a signature must tell apart', () => {
+  const now = Date.UTC(2027, 0, 1);
+  it('a fractional time is not a time; a bad anchor on a cron spec is reported as the anchor', () => {
+    rejects({ cron: '0 * * * *', startAt: now + 0.5 }, now, '`startAt`', 'safe integer');
+    rejects({ every: 1000, endAt: now + 0.5 }, now, '`endAt`', 'safe integer');
+    rejects({ cron: '0 * * * *', anchor: 1.5 }, now, '`anchor` to be a safe integer', 'got 1.5');
+  });
+
+  it('a cron spec with no slot left before the end of time names its expression', () => {
+    // The next 1 January after now is past 8.64e15 (+275760-09-13).
+    rejects({ cron: '0 0 1 1 *' }, 8.64e15 - 1000, "cron expression '0 0 1 1 *'");
+  });
+
+  it('collapsing whitespace keeps the fields apart', () => {
+    assert.notEqual(recurrenceSignature({ cron: '1 11 * * *' }), recurrenceSignature({ cron: '11 1 * * *' }));
+    assert.equal(recurrenceSignature({ cron: '1  11 * * *' }), recurrenceSignature({ cron: '1 11 * * *' }));
+  });
+});

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { offsetAt, transitionsIn, zoneOf } from '../src/cron/zone.js';
+import { offsetAt, periodAt, transitionsIn, zoneOf } from '../src/cron/zone.js';
 import { ValidationError } from '../src/errors.js';
 
 const HOUR = 3_600_000;
@@ -91,5 +91,42 @@ describe('zone transitions', () => {
         String(tz),
       );
     }
+  });
+});
+
+describe('zone edges (each kills a Stryker survivor of zone.ts)', () => {
+  const HOUR = 3_600_000;
+  // New York 2021, from the tz database: EST (−5 h) to EDT (−4 h) at 2021-03-14 07:00 UTC, back at 2021-11-07 06:00 UTC.
+  const SPRING = Date.UTC(2021, 2, 14, 7);
+  const FALL = Date.UTC(2021, 10, 7, 6);
+
+  it('a zone name that is not a string is refused, even one whose toString names a real zone; the cause is Intl-independent', () => {
+    const sneaky = { toString: () => 'Europe/London' };
+    assert.throws(
+      () => zoneOf(sneaky, '0 * * * *'),
+      (error: unknown) => error instanceof ValidationError && error.cause instanceof RangeError,
+    );
+    assert.throws(() => zoneOf('', '0 * * * *'), (error: unknown) => error instanceof ValidationError && error.cause instanceof RangeError);
+  });
+
+  it('an alias of UTC is the UTC zone itself: no offset source, one endless period', () => {
+    const utc = zoneOf(undefined, '0 * * * *');
+    assert.equal(zoneOf('Etc/UTC', '0 * * * *'), utc);
+    assert.equal(utc.format, undefined);
+    assert.deepEqual(periodAt(utc, Date.UTC(2021, 5, 1)), { start: -Infinity, end: Infinity, offset: 0 });
+    assert.deepEqual(transitionsIn(utc, Date.UTC(2021, 0, 1), Date.UTC(2022, 0, 1)), []);
+  });
+
+  it("transitionsIn lists a year's changes with their offsets, and a range of one instant holds the change at that instant", () => {
+    const ny = zoneOf('America/New_York', '0 * * * *');
+    assert.deepEqual(transitionsIn(ny, Date.UTC(2021, 0, 1), Date.UTC(2022, 0, 1)), [
+      { at: SPRING, before: -5 * HOUR, after: -4 * HOUR },
+      { at: FALL, before: -4 * HOUR, after: -5 * HOUR },
+    ]);
+    assert.deepEqual(transitionsIn(ny, SPRING, SPRING), [{ at: SPRING, before: -5 * HOUR, after: -4 * HOUR }]);
+    assert.deepEqual(transitionsIn(ny, SPRING + 1, FALL - 1), []);
+    assert.deepEqual(transitionsIn(ny, FALL, SPRING), [], 'an empty range');
+    const summer = periodAt(ny, Date.UTC(2021, 6, 1));
+    assert.deepEqual(summer, { start: SPRING, end: FALL, offset: -4 * HOUR });
   });
 });

@@ -62,7 +62,7 @@ describe('PostgresStore schema version 3', { skip: postgresSkip }, () => {
         await client.end();
       }
 
-      // Three processes open the version 2 schema at the same time: one migrates, the others wait and find version 3.
+      // Three processes open the version 2 schema at the same time: one migrates (to the latest, 4), the others wait and find it.
       const stores = Array.from({ length: 3 }, () => new PostgresStore({ connectionString: server.url, schema }));
       await Promise.all(stores.map((s) => s.open(liveContext())));
       await Promise.all(stores.map((s) => s.close()));
@@ -91,7 +91,7 @@ describe('PostgresStore schema version 3', { skip: postgresSkip }, () => {
       }
       const check = await server.client();
       try {
-        assert.deepEqual((await check.query(`SELECT version FROM ${S}.migrations ORDER BY version`)).rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
+        assert.deepEqual((await check.query(`SELECT version FROM ${S}.migrations ORDER BY version`)).rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
         const columns = await check.query<{ column_name: string }>(
           "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'jobs' AND column_name IN ('extra', 'rm_at', 'rm_count') ORDER BY 1",
           [schema],

@@ -177,6 +177,15 @@ BEGIN
     SELECT coalesce(array_agg(name), '{}') FROM r WHERE name IS NOT NULL);
 END $f$;
 ${plain}
+-- A pause between a claim's counts (a group's running jobs, a rate window's starts) and its taking, set only by the
+-- multi-process tests (\`-c godelayq.test_claim_pause=<seconds>\` on their connections): it widens the window in which
+-- claims without the locks above would both take a slot, so those tests fail if the locks go.
+CREATE FUNCTION ${S}.test_pause() RETURNS void LANGUAGE plpgsql AS $f$
+DECLARE p text := nullif(current_setting('godelayq.test_claim_pause', true), '');
+BEGIN
+  IF p IS NOT NULL THEN PERFORM pg_sleep(p::float8); END IF;
+END $f$;
+
 -- When the rate window \`scope\` (max, dur) has room for one more start at p_now: its (n - max + 1)-th oldest start leaves.
 CREATE FUNCTION ${S}.window_free(p_scope text, p_max integer, p_dur float8, p_now float8) RETURNS float8 LANGUAGE plpgsql AS $f$
 DECLARE n bigint;
@@ -246,6 +255,7 @@ BEGIN
   FROM unnest(p_names) WITH ORDINALITY AS u(name, i)
   LEFT JOIN unnest(p_rl_names, p_rl_max, p_rl_dur) AS l(name, mx, dur) ON l.name = u.name
   LEFT JOIN ${S}.pushback b ON b.name = u.name AND b.until > p_now;
+  IF p_rl_names IS NOT NULL OR p_g_max IS NOT NULL THEN PERFORM ${S}.test_pause(); END IF;
   -- Lanes of the names' plain ready jobs: each name's best, up to its capacity.
   FOR r IN
     SELECT c0.i::integer AS ni, x.id, x.priority, x.run_at, x.seq FROM unnest(p_names, p_caps) WITH ORDINALITY AS c0(name, cap, i)
@@ -289,6 +299,7 @@ BEGIN
     END IF;
     -- Read after the lock: every claim of this group that committed before is counted.
     SELECT count(*) INTO run FROM ${S}.jobs WHERE grp = g.grp AND state = 'running';
+    PERFORM ${S}.test_pause();
     head := true;
     free := 0;
     FOR r IN

@@ -40,6 +40,7 @@
  * process of the previous version still calls) keeps its parameters and
  * becomes group-aware; the rate-limited claim is the new `claim` overload.
  */
+import { claimRowsSql } from './functions-v2.js';
 import { countChangesSql, ident } from './schema.js';
 
 export function functionsV4Sql(schema: string): string {
@@ -67,72 +68,6 @@ export function functionsV4Sql(schema: string): string {
     DELETE FROM ${S}.lanes l WHERE l.lane = ANY(gl)
       AND NOT EXISTS (SELECT 1 FROM ${S}.jobs j WHERE j.grp = l.lane AND j.state IN ${live});
   END IF;
-`;
-  // Migration 2's claim_rows, restricted to jobs without a group.
-  const plain = `
-CREATE FUNCTION ${S}.claim_plain(p_now float8, p_tokens text[], p_names text[], p_caps integer[], p_lease float8,
-  p_promote integer, p_t float8, OUT jobs json, OUT due integer)
-LANGUAGE plpgsql SET enable_bitmapscan = off AS $f$
-DECLARE
-  k integer := coalesce(cardinality(p_tokens), 0);
-BEGIN
-  jobs := '[]'::json;
-  due := 0;
-  IF k = 0 THEN RETURN; END IF;
-  IF EXISTS (SELECT 1 FROM ${S}.jobs WHERE state = 'scheduled' AND run_at <= p_now) THEN
-    WITH d AS (
-      SELECT id, name, priority, run_at, seq FROM ${S}.jobs
-      WHERE state = 'scheduled' AND run_at <= p_now AND grp IS NULL
-      ORDER BY run_at, seq LIMIT p_promote
-      FOR UPDATE SKIP LOCKED
-    ), caps AS (
-      SELECT u.name, u.cap FROM unnest(p_names, p_caps) AS u(name, cap)
-    ), ready AS (
-      SELECT r.id, r.name, r.priority, r.run_at, r.seq FROM caps c CROSS JOIN LATERAL (
-        SELECT j.id, j.name, j.priority, j.run_at, j.seq FROM ${S}.jobs j
-        WHERE j.state = 'ready' AND j.grp IS NULL AND j.name = c.name
-        ORDER BY j.priority DESC, j.run_at, j.seq LIMIT least(c.cap, k)
-        FOR UPDATE SKIP LOCKED
-      ) r
-      WHERE c.cap > 0
-    ), ranked AS (
-      SELECT p.id, p.priority, p.run_at, p.seq, c.cap,
-        row_number() OVER (PARTITION BY p.name ORDER BY p.priority DESC, p.run_at, p.seq) AS rn
-      FROM (SELECT * FROM d UNION ALL SELECT * FROM ready) p JOIN caps c ON c.name = p.name
-    ), picked AS (
-      SELECT id, row_number() OVER (ORDER BY priority DESC, run_at, seq) AS i
-      FROM ranked WHERE rn <= cap ORDER BY priority DESC, run_at, seq LIMIT k
-    ), taken AS (
-      UPDATE ${S}.jobs j SET state = 'running', token = p_tokens[x.i::integer], attempt = j.attempt + 1, lease_until = p_t + p_lease
-      FROM picked x WHERE j.id = x.id
-      RETURNING x.i, ${S}.job_json(j) AS job
-    ), promoted AS (
-      UPDATE ${S}.jobs j SET state = 'ready' FROM d
-      WHERE j.id = d.id AND NOT EXISTS (SELECT 1 FROM picked x WHERE x.id = d.id)
-      RETURNING 1
-    )
-    SELECT coalesce((SELECT json_agg(taken.job ORDER BY taken.i) FROM taken), '[]'::json), (SELECT count(*) FROM d)
-    INTO jobs, due;
-  ELSE
-    WITH ready AS (
-      SELECT r.id, r.priority, r.run_at, r.seq FROM unnest(p_names, p_caps) AS c(name, cap) CROSS JOIN LATERAL (
-        SELECT j.id, j.priority, j.run_at, j.seq FROM ${S}.jobs j
-        WHERE j.state = 'ready' AND j.grp IS NULL AND j.name = c.name
-        ORDER BY j.priority DESC, j.run_at, j.seq LIMIT least(c.cap, k)
-        FOR UPDATE SKIP LOCKED
-      ) r
-      WHERE c.cap > 0
-    ), picked AS (
-      SELECT id, row_number() OVER (ORDER BY priority DESC, run_at, seq) AS i
-      FROM ready ORDER BY priority DESC, run_at, seq LIMIT k
-    ), taken AS (
-      UPDATE ${S}.jobs j SET state = 'running', token = p_tokens[x.i::integer], attempt = j.attempt + 1, lease_until = p_t + p_lease
-      FROM picked x WHERE j.id = x.id
-      RETURNING x.i, ${S}.job_json(j) AS job
-    )
-    SELECT coalesce(json_agg(taken.job ORDER BY taken.i), '[]'::json) INTO jobs FROM taken;
-  END IF;
-END $f$;
 `;
   return `
 ALTER TABLE ${S}.jobs ADD COLUMN grp text, ADD COLUMN grp_max integer;
@@ -176,7 +111,8 @@ BEGIN
     )
     SELECT coalesce(array_agg(name), '{}') FROM r WHERE name IS NOT NULL);
 END $f$;
-${plain}
+-- Migration 2's claim_rows, restricted to jobs without a group.
+${claimRowsSql(schema, 'claim_plain', true)}
 -- A pause between a claim's counts (a group's running jobs, a rate window's starts) and its taking, set only by the
 -- multi-process tests (\`-c godelayq.test_claim_pause=<seconds>\` on their connections): it widens the window in which
 -- claims without the locks above would both take a slot, so those tests fail if the locks go.

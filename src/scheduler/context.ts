@@ -111,7 +111,8 @@ export class AttemptContext implements JobContext<unknown, string> {
 
   /** console.log shows the fields, as it did when they were data properties. */
   [inspect.custom](depth: number, options: object): string {
-    return `AttemptContext ${inspect(this.toJSON(), { ...options, depth: depth < 0 ? depth : depth - 1 } as object)}`;
+    // The fields object stands in for this one: the same depth.
+    return `AttemptContext ${inspect(this.toJSON(), { ...options, depth })}`;
   }
 
   #reporter(): Reporter {

@@ -1,10 +1,8 @@
-// The JobContext a handler receives (scheduler/context.ts): `payload` and
-// `runAt` are made on first read, so these pin what a handler sees either
-// way: one payload copy per attempt (changes to it stay for the attempt,
+// The JobContext a handler receives (scheduler/context.ts): one payload copy per attempt (changes to it stay for the attempt,
 // never reach the store or a retry), the attempt's own payload even when the
 // job is replaced while it runs, one runAt Date (the due instant), a frozen
-// context, and JSON.stringify / util.inspect showing the same fields as data
-// properties did.
+// context whose fields are own data properties (`{ ...job }` keeps `payload`),
+// and JSON.stringify / util.inspect showing them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
@@ -73,5 +71,21 @@ describe('JobContext', () => {
     assert.match(seen.shown, /payload: \{ n: 1, list: \[ 2 \] \}/);
     assert.match(seen.shown, /runAt: /);
     await scheduler.stop();
+  });
+
+  it('keeps payload and runAt as own properties: a spread or Object.keys of the context has them', async () => {
+    // A lazy getter would save the copy for handlers that never read their payload (a no-op
+    // benchmark's), but `{ ...job }` would then drop it: a handler's context is a plain record.
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const seen: { spread: Record<string, unknown>; keys: string[] }[] = [];
+    scheduler.register('any', (job) => {
+      seen.push({ spread: { ...job }, keys: Object.keys(job) });
+    });
+    await scheduler.scheduleIn('any', 7, { n: 3, list: [] });
+    await clock.advance(50);
+    assert.equal(seen.length, 1);
+    assert.deepEqual(seen[0]!.spread.payload, { n: 3, list: [] });
+    assert.equal((seen[0]!.spread.runAt as Date).getTime(), T0 + 7);
+    for (const key of ['id', 'name', 'payload', 'attempt', 'runAt', 'token']) assert.ok(seen[0]!.keys.includes(key), key);
   });
 });

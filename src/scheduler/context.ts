@@ -4,16 +4,7 @@
  * must not expose (the attempt, the reporting host) in private fields.
  * A class, not a frozen literal with a getter: V8 builds such a literal
  * through the runtime, which cost ~6 us a fire, most of the firing path.
- *
- * `payload` and `runAt` are made when the handler first reads them (then
- * kept: every read returns the same object): the payload copy reads the
- * stored payload, by then long out of cache, and was the largest part of a
- * fire left in the context; a handler that never reads them pays nothing.
- * The copy is of the attempt's own record, which never changes, so it is
- * the copy a start-time copy would have been. `toJSON` and util.inspect
- * show them as the data properties they were.
  */
-import { inspect } from 'node:util';
 import { throwRateLimit } from '../control/rate-limit-option.js';
 import type { JobRecord } from '../store/store.js';
 import type { JobContext, JsonValue } from '../types.js';
@@ -52,40 +43,27 @@ export function abort(attempt: ContextAttempt, reason: unknown): void {
   attempt.controller?.abort(reason);
 }
 
-/** `#payload` before its first read (any JSON value, null included, may be the copy). */
-const UNREAD: unique symbol = Symbol('unread');
-
 export class AttemptContext implements JobContext<unknown, string> {
   readonly id: string;
   readonly name: string;
+  /** A copy the handler may change: its retries see the stored payload. */
+  readonly payload: unknown;
   readonly attempt: number;
+  readonly runAt: Date;
   readonly token: string;
-  readonly #record: JobRecord;
-  #payload: unknown = UNREAD;
-  #runAt: Date | undefined = undefined;
   readonly #attempt: ContextAttempt;
   readonly #host: ReportHost;
 
   constructor(record: JobRecord, attempt: ContextAttempt, host: ReportHost) {
     this.id = record.id;
     this.name = record.name;
+    this.payload = copyJson(record.payload);
     this.attempt = record.attempt;
+    this.runAt = new Date(slotOf(record));
     this.token = record.token as string;
-    this.#record = record;
     this.#attempt = attempt;
     this.#host = host;
     Object.freeze(this);
-  }
-
-  /** A copy the handler may change, made on first read: its retries see the stored payload. */
-  get payload(): unknown {
-    const payload = this.#payload;
-    if (payload !== UNREAD) return payload;
-    return (this.#payload = copyJson(this.#record.payload));
-  }
-
-  get runAt(): Date {
-    return (this.#runAt ??= new Date(slotOf(this.#record)));
   }
 
   get signal(): AbortSignal {
@@ -102,17 +80,6 @@ export class AttemptContext implements JobContext<unknown, string> {
 
   log(line: string): Promise<void> {
     return this.#reporter().log(line);
-  }
-
-  /** The fields as JSON.stringify showed them when they were data properties. */
-  toJSON(): { id: string; name: string; payload: unknown; attempt: number; runAt: Date; token: string } {
-    return { id: this.id, name: this.name, payload: this.payload, attempt: this.attempt, runAt: this.runAt, token: this.token };
-  }
-
-  /** console.log shows the fields, as it did when they were data properties. */
-  [inspect.custom](depth: number, options: object): string {
-    // The fields object stands in for this one: the same depth.
-    return `AttemptContext ${inspect(this.toJSON(), { ...options, depth })}`;
   }
 
   #reporter(): Reporter {

@@ -51,6 +51,27 @@ describe('PostgresStore: groups and rate limits across processes', { skip: postg
     });
   });
 
+  it('a group whose next job another transaction holds starts nothing behind it, and is looked at again 50 ms later', async () => {
+    await withSchema(server.url, async (schema) => {
+      await withStore({ connectionString: server.url, schema }, async (store) => {
+        await insert(store, ...grouped('g', 2));
+        const client = await server.client();
+        try {
+          await client.query('BEGIN');
+          // An application's transaction on the group's first job (say, a cancel about to commit or roll back).
+          await client.query(`SELECT 1 FROM "${schema}".jobs WHERE id = 'g1' FOR UPDATE`);
+          const request = claimNow();
+          assert.deepEqual(ids((await store.claim(request)).jobs), [], 'g2 does not start before g1');
+          assert.equal(store.nextDueAt(), request.now + 50);
+          await client.query('ROLLBACK');
+          assert.deepEqual(ids((await store.claim(claimNow())).jobs), ['g1']);
+        } finally {
+          await client.end();
+        }
+      });
+    });
+  });
+
   for (const how of ['settle', 'cancel', 'lease'] as const) {
     it(`a grouped job that stops running (${how}) frees its slot and wakes another process`, async () => {
       await withSchema(server.url, async (schema) => {

@@ -233,6 +233,11 @@ BEGIN
       busy := true;
       CONTINUE;
     END IF;
+    -- A due job of the group left unpromoted (another transaction holds it, or past p_promote) may come first: wait for it.
+    IF EXISTS (SELECT 1 FROM ${S}.jobs WHERE state = 'scheduled' AND grp IS NOT NULL AND run_at <= p_now AND grp = g.grp) THEN
+      busy := true;
+      CONTINUE;
+    END IF;
     -- Read after the lock: every claim of this group that committed before is counted.
     SELECT count(*) INTO run FROM ${S}.jobs WHERE grp = g.grp AND state = 'running';
     PERFORM ${S}.test_pause();
@@ -257,9 +262,12 @@ BEGIN
         IF head THEN waiting := waiting || r.name; END IF;
         EXIT;
       END IF;
-      -- A job another transaction holds ends the lane here: the group's order is kept.
+      -- A job another transaction holds ends the lane here: the group's order is kept (its head held: look again soon).
       PERFORM 1 FROM ${S}.jobs WHERE id = r.id AND state = 'ready' FOR UPDATE SKIP LOCKED;
-      EXIT WHEN NOT FOUND;
+      IF NOT FOUND THEN
+        IF head THEN busy := true; END IF;
+        EXIT;
+      END IF;
       nc := nc + 1;
       cid[nc] := r.id; cni[nc] := ni; cpr[nc] := r.priority; cra[nc] := r.run_at; csq[nc] := r.seq;
       IF head THEN

@@ -122,42 +122,57 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
     });
   });
 
-  it('KNOWN GAP: a settle that removed its job at once (removeOnComplete: true), whose reply was lost: its retry is answered "lost" although the job completed', async () => {
-    // RedisStore keeps the tokens of such settles (redis-deadlines); PostgresStore does not yet:
-    // this test pins what happens today, so the README's fault table says it truly.
-    await withSchema(server.url, async (schema) => {
-      proxy.mode = 'pass';
-      const ctx = liveContext();
-      const store = new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 500 });
-      await store.open(ctx);
-      const direct = new pg.Client({ connectionString: server.url });
-      await direct.connect();
-      try {
-        await store.insert([{ record: job('r'), onDuplicate: 'reject' }]);
-        const [claimed] = (await store.claim(claimNow())).jobs;
-        const finishedAt = Date.now();
-        const done = { ...claimed!, state: 'completed' as const, finishedAt, result: 'ok', removal: { at: finishedAt } };
-        proxy.mode = 'dropReplies';
-        const before = proxy.dropped;
-        const first = track(store.settle('r', claimed!.token!, done));
-        await proxy.droppedAtLeast(before + 1);
-        // The dropped reply may be another query's: wait (on a direct connection) until the settle committed.
-        await waitFor(async () => (await direct.query(`SELECT 1 FROM ${schema}.jobs WHERE id = 'r'`)).rowCount === 0, 20_000, 'the settle to commit');
+  for (const [what, removal] of [
+    ['removed at once by its own removal policy (removeOnComplete: true)', { at: 0 }],
+    ['trimmed at once by its own count (removeOnComplete: { count: 0 })', { count: 0 }],
+  ] as const) {
+    it(`a settle whose job was ${what}, whose reply was lost: its retry is answered true, with no lost attempt reported`, async () => {
+      await withSchema(server.url, async (schema) => {
         proxy.mode = 'pass';
-        proxy.cut();
-        await waitFor(() => first.state !== 'pending', 20_000, 'the settle to settle');
-        assert.equal(first.state, 'rejected');
-        const again = await untilOk(() => store.settle('r', claimed!.token!, done), 20_000, 'the retry to get through');
-        assert.equal(again, false, 'the retry finds no job and cannot tell that its settle landed');
-        assert.equal(await store.get('r'), undefined, 'the job completed and was removed, as its policy said');
-        assert.equal(ctx.lostAttempts.length, 1);
-      } finally {
-        proxy.mode = 'pass';
-        await direct.end();
-        await store.close();
-      }
+        const ctx = liveContext();
+        const store = new PostgresStore({ connectionString: url, schema, commandTimeoutMs: 500 });
+        await store.open(ctx);
+        const direct = new pg.Client({ connectionString: server.url });
+        await direct.connect();
+        try {
+          await store.insert([{ record: job('r'), onDuplicate: 'reject' }, { record: job('other'), onDuplicate: 'reject' }]);
+          const claimed = (await store.claim(claimNow())).jobs;
+          const mine = claimed.find((j) => j.id === 'r')!;
+          const theirs = claimed.find((j) => j.id === 'other')!;
+          const finishedAt = Date.now();
+          const done = { ...mine, state: 'completed' as const, finishedAt, result: 'ok', removal: 'at' in removal ? { at: finishedAt } : removal };
+          proxy.mode = 'dropReplies';
+          const before = proxy.dropped;
+          const first = track(store.settle('r', mine.token!, done));
+          await proxy.droppedAtLeast(before + 1);
+          // The dropped reply may be another query's: wait (on a direct connection) until the settle committed.
+          await waitFor(async () => (await direct.query(`SELECT 1 FROM ${schema}.jobs WHERE id = 'r'`)).rowCount === 0, 20_000, 'the settle to commit');
+          proxy.mode = 'pass';
+          proxy.cut();
+          await waitFor(() => first.state !== 'pending', 20_000, 'the settle to settle');
+          assert.equal(first.state, 'rejected');
+          const again = await untilOk(() => store.settle('r', mine.token!, done), 20_000, 'the retry to get through');
+          assert.equal(again, true, 'the retry learns that its settle landed');
+          assert.equal(await store.get('r'), undefined, 'the job completed and was removed, as its policy said');
+          assert.deepEqual(ctx.lostAttempts, []);
+          // A retried settle that never reached the server, of a job cancelled meanwhile, is still refused.
+          const theirsDone = { ...done, ...theirs, state: 'completed' as const, finishedAt: Date.now() };
+          proxy.mode = 'blackhole';
+          const unsent = track(store.settle('other', theirs.token!, theirsDone));
+          await waitFor(() => unsent.state !== 'pending', 20_000, 'the unsent settle to settle');
+          assert.equal(unsent.state, 'rejected');
+          proxy.mode = 'pass';
+          proxy.cut();
+          assert.ok(await untilOk(() => store.cancel('other', Date.now()), 20_000, 'the cancel to get through'));
+          assert.equal(await store.settle('other', theirs.token!, theirsDone), false, 'the retry of a settle that never landed');
+        } finally {
+          proxy.mode = 'pass';
+          await direct.end();
+          await store.close();
+        }
+      });
     });
-  });
+  }
 
   it('a claim whose reply comes after its deadline gives its jobs back at once, unstarted and uncharged', async () => {
     await withSchema(server.url, async (schema) => {

@@ -36,12 +36,16 @@
  * caller sent a rate limit; when none is, it runs migration 2's claim
  * unchanged (`claim_plain`, plus `grp IS NULL`).
  *
+ * Also (settle-gone.ts): `S.gone`, so a retried settle of a job its own
+ * settle removed is answered "landed".
+ *
  * `claim_rows` (called by migration 3's `claim` and `settle_claim`, which a
  * process of the previous version still calls) keeps its parameters and
  * becomes group-aware; the rate-limited claim is the new `claim` overload.
  */
 import { claimRowsSql } from './functions-v2.js';
 import { countChangesSql, ident } from './schema.js';
+import { settleGoneSql } from './settle-gone.js';
 
 export function functionsV4Sql(schema: string): string {
   const S = ident(schema);
@@ -387,5 +391,5 @@ BEGIN
   ON CONFLICT (name) DO UPDATE SET until = greatest(b.until, EXCLUDED.until);
   RETURN json_build_object('s', ${S}.finish(bd, bl));
 END $f$;
-`;
+${settleGoneSql(schema)}`;
 }

@@ -349,6 +349,35 @@ describe('group commit', () => {
     assert.equal(seen, true);
   });
 
+  test('settled(id) for a later batch outlasts the settle of an earlier group, and resolves with its own', async () => {
+    const { file, writer } = setup();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const inner = file.layer.fdatasync;
+    let syncs = 0;
+    // The first group's sync goes through; the second group's waits for the gate.
+    file.layer.fdatasync = async (fd) => {
+      if (syncs++ === 1) await gate;
+      return inner(fd);
+    };
+    const seen: number[] = [];
+    const upTo2 = writer.settled(2).then(() => seen.push(2));
+    const upTo1 = writer.settled(1).then(() => seen.push(1));
+    await writer.append(line(1));
+    await upTo1;
+    await turn();
+    assert.deepEqual(seen, [1], 'batch 2 was not even appended yet');
+    const b = writer.append(line(2));
+    await turn();
+    await turn();
+    assert.equal(syncs, 2, 'the second group is being synced');
+    assert.deepEqual(seen, [1], 'batch 2 is not settled while its group is written');
+    release();
+    await b;
+    await upTo2;
+    assert.deepEqual(seen, [1, 2]);
+  });
+
   test('beforeGroup runs before each group with the group taken; a rotation that rejects never fails the group', async () => {
     const seen: number[] = [];
     const ref: { writer?: JournalWriter } = {};

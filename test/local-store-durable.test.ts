@@ -329,6 +329,29 @@ describe('durable commit: applied at once, acknowledged when persisted', () => {
     assert.deepEqual(await ids(store), ['b:cancelled']);
   });
 
+  test('undoing a failed batch evicts nothing: a finished job the batch did not touch stays', async () => {
+    const store = await open({ keepCompleted: 2 });
+    const ins = store.insert([...insert('x'), ...insert('y'), ...insert('b')]);
+    store.answer();
+    await ins;
+    for (const [id, at] of [['x', CT0 + 1], ['y', CT0 + 2]] as const) {
+      const c = store.cancel(id, at);
+      store.answer();
+      await c;
+    }
+    // Cancelling b evicts x (the oldest); the batch fails and is undone: x comes back first, while b is
+    // still cancelled, so three finished jobs are held for a moment. y must not be evicted for it.
+    const failed = settled(store.cancel('b', CT0 + 3));
+    const changes = store.answer(new StorePersistError('x'));
+    assert.deepEqual(
+      changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : `del ${c.id}`)),
+      ['put b cancelled', 'del x'],
+    );
+    assert.ok((await failed) instanceof StorePersistError);
+    assert.deepEqual(await ids(store), ['x:cancelled', 'y:cancelled', 'b:scheduled']);
+    assert.equal(store.batches.length, 0, 'the undo persists nothing');
+  });
+
   test('a failed reschedule, revive or cancel restores the record as it was', async () => {
     const store = await open();
     const ins = store.insert([...insert('a'), ...insert('d')]);

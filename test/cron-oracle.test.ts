@@ -99,7 +99,7 @@ function firesAtAll(cron: string): boolean {
     validateRecurrence({ cron }, FROM);
     return true;
   } catch (error) {
-    if (error instanceof ValidationError && /never/.test(error.message)) return false;
+    if (error instanceof ValidationError && /never|no slot before/.test(error.message)) return false;
     throw error;
   }
 }

@@ -208,7 +208,12 @@ describe('validateRecurrence and recurrenceSignature: what a message or a signat
 
   it('a cron spec with no slot left before the end of time names its expression', () => {
     // The next 1 January after now is past 8.64e15 (+275760-09-13).
-    rejects({ cron: '0 0 1 1 *' }, 8.64e15 - 1000, "cron expression '0 0 1 1 *'");
+    rejects({ cron: '0 0 1 1 *' }, 8.64e15 - 1000, "cron expression '0 0 1 1 *'", 'no slot before +275760-09-13T00:00:00.000Z', 'the end of representable time');
+    // It does fire (every 1 January before then), so the message must not say it never does.
+    assert.throws(() => validateRecurrence({ cron: '0 0 1 1 *' }, 8.64e15 - 1000), (error: unknown) => error instanceof ValidationError && !/never/.test(error.message));
+    rejects({ cron: '0 0 1 1 *', tz: 'Europe/Paris' }, 8.64e15 - 1000, 'the end of representable time');
+    // One whose days never occur still says so, in a zone too.
+    rejects({ cron: '0 0 30 2 *', tz: 'Europe/Paris' }, now, "'0 0 30 2 *'", 'never occur');
   });
 
   it('collapsing whitespace keeps the fields apart', () => {

@@ -160,6 +160,69 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
       });
     });
 
+    for (const [what, removal, keepCompleted] of [
+      ['removed at once by its own removal policy (removeOnComplete: true)', { at: 0 }, 1000],
+      ['trimmed at once by its own count (removeOnComplete: { count: 0 })', { count: 0 }, 1000],
+      ['trimmed at once by keepCompleted: 0', undefined, 0],
+    ] as const) {
+      it(`a settle whose job was ${what}, whose reply was lost: its retry is answered true, with no lost attempt reported`, async () => {
+        await withPrefix(server.url, async (prefix) => {
+          proxy.mode = 'pass';
+          const ctx = liveContext({ keepCompleted });
+          const store = new RedisStore({ url: proxy.url, prefix, commandTimeoutMs: 300 });
+          await store.open(ctx);
+          try {
+            await store.insert([{ record: job('r'), onDuplicate: 'reject' }, { record: job('other'), onDuplicate: 'reject' }]);
+            const claimed = (await store.claim(claimNow())).jobs;
+            const mine = claimed.find((j) => j.id === 'r')!;
+            const theirs = claimed.find((j) => j.id === 'other')!;
+            const finishedAt = Date.now();
+            const done = {
+              ...mine,
+              state: 'completed' as const,
+              finishedAt,
+              result: 'ok',
+              ...(removal === undefined ? {} : { removal: 'at' in removal ? { at: finishedAt } : removal }),
+            };
+            proxy.mode = 'dropReplies';
+            const before = proxy.dropped;
+            const first = track(store.settle('r', mine.token!, done));
+            await proxy.droppedAtLeast(before + 1);
+            // The dropped reply may be a background poll's: wait (on a direct connection) until Redis has applied the settle.
+            const direct = admin(server.url);
+            try {
+              await waitFor(async () => (await direct.exists(`${prefix}:j=r`)) === 0, 20_000, 'Redis to apply the settle');
+            } finally {
+              direct.disconnect();
+            }
+            proxy.mode = 'pass';
+            proxy.cut();
+            await waitFor(() => first.state !== 'pending', 20_000, 'the settle to settle');
+            assert.equal(first.state, 'rejected');
+            assert.equal(await untilOk(() => store.get('r'), 20_000, 'a get to get through'), undefined, 'the first settle landed and removed the job');
+            const again = await untilOk(() => store.settle('r', mine.token!, done), 20_000, 'the retry to get through');
+            assert.equal(again, true, 'the retry learns that its settle landed');
+            assert.deepEqual(ctx.lostAttempts, []);
+            // A retried settle that never reached Redis, of a job cancelled meanwhile, is still refused.
+            const theirsDone = { ...done, ...theirs, state: 'completed' as const, finishedAt: Date.now() };
+            proxy.mode = 'blackhole';
+            const lostOnTheWay = track(store.settle('other', theirs.token!, theirsDone));
+            await waitFor(() => lostOnTheWay.state !== 'pending', 20_000, 'the unsent settle to settle');
+            assert.equal(lostOnTheWay.state, 'rejected');
+            proxy.mode = 'pass';
+            proxy.cut();
+            assert.ok(await untilOk(() => store.cancel('other', Date.now()), 20_000, 'the cancel to get through'));
+            assert.equal(await store.settle('other', theirs.token!, theirsDone), false, 'the retry of a settle that never landed');
+            // With keepCompleted: 0 the cancelled job is gone too: its retry is refused without a record to go by.
+            assert.equal((await store.get('other'))?.state, keepCompleted === 0 ? undefined : 'cancelled');
+          } finally {
+            proxy.mode = 'pass';
+            await store.close();
+          }
+        });
+      });
+    }
+
     it('a claim whose reply comes after its deadline gives its jobs back at once, unstarted and uncharged', async () => {
       await withPrefix(server.url, async (prefix) => {
         proxy.mode = 'pass';

@@ -148,7 +148,7 @@ describe('nextRuns', () => {
     await assert.rejects(scheduler.nextRuns('', 1), /Expected `idOrExpression` to be a schedule id or a cron expression, got ""/);
     await assert.rejects(scheduler.nextRuns(7 as never, 1), ValidationError);
     await assert.rejects(scheduler.nextRuns('not a cron', 1), /no job has that id, and as an expression/);
-    await assert.rejects(scheduler.nextRuns('0 0 30 2 *', 1), ValidationError, 'an expression that never fires');
+    await assert.rejects(scheduler.nextRuns('0 0 30 2 *', 1), (e: unknown) => e instanceof ValidationError && /days of month that never occur/.test(e.message));
     await assert.rejects(scheduler.nextRuns('0 9 * * *', 1, { tz: 'Mars/Olympus' }), ValidationError);
     await assert.rejects(scheduler.nextRuns('0 9 * * *', 1, { tz: 5 } as never), /Expected `options.tz` to be an IANA time zone name/);
     await assert.rejects(scheduler.nextRuns('0 9 * * *', 1, { from: 'soon' } as never), /options.from/);

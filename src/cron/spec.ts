@@ -86,7 +86,9 @@ export function validateRecurrence(spec: RecurrenceSpec, now: number): number {
       spec.endAt !== undefined
         ? `Expected ${describe(spec)} to fire between ${iso(from)} and endAt ${iso(spec.endAt)}, got no slot`
         : spec.cron !== undefined
-          ? `Expected cron expression ${quote(spec.cron)} to fire at least once, got an expression that never fires`
+          ? // Not "never fires": an expression whose days never occur is refused by compileCron
+            // above, so here the next slot lies past the end of representable time.
+            `Expected cron expression ${quote(spec.cron)} to fire after ${iso(from)}, got no slot before ${iso(MAX_TIME)} (the end of representable time)`
           : `Expected every ${spec.every} ms to fire before ${iso(MAX_TIME)}, got no slot after ${iso(from)}`,
     );
   }

@@ -23,7 +23,7 @@ import { show } from '../../validate.js';
 export const LAYOUT_VERSION = '2';
 
 /** Fixed key names after the prefix (see scripts.ts for what each holds). */
-export const FIXED_KEYS = ['due', 'leases', 'done', 'dead', 'readyn', 'counts', 'version', 'readyg', 'gfree', 'grun', 'gturn', 'glive', 'rlall', 'rlu', 'pause', 'rexp'] as const;
+export const FIXED_KEYS = ['due', 'leases', 'done', 'dead', 'readyn', 'counts', 'version', 'readyg', 'gfree', 'grun', 'gturn', 'glive', 'rlall', 'rlu', 'pause', 'rexp', 'gone'] as const;
 
 /** Percent-encodes `%` and `:` so the result never contains a colon. */
 export function escapeKeyPart(value: string): string {

@@ -59,6 +59,11 @@ local gidle = {}
 local RLALL, RLU = P .. 'rlall', P .. 'rlu'
 -- Per-job retention (see RETIRE in scripts.ts): pending expiries, and per name and state the jobs that have a count.
 local REXP = P .. 'rexp'
+-- Tokens of settles whose job retention removed in the same script (SETTLE sets settledHere):
+-- a settle retried after its reply was lost finds no job, and GONE tells "it landed" from "the
+-- job was taken from it". Kept an hour, at most GONE_MAX entries.
+local GONE, GONE_MAX, GONE_MS = P .. 'gone', 100000, 3600000
+local settledHere, goneAdded = {}, false
 local function rckey(st, name) return P .. 'rc=' .. st .. esc(name) end
 local NF = #FIELDS
 local B64 = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
@@ -274,6 +279,11 @@ drop = function(id, z)
   if h and (h.st == 'completed' or h.st == 'cancelled' or h.st == 'dead') then
     unindex(id, h)
     redis.call('DEL', jk(id))
+    local tk = settledHere[id]
+    if tk then
+      redis.call('ZADD', GONE, NOW, tk)
+      goneAdded = true
+    end
   else
     if h == false then broken[#broken + 1] = id end
     redis.call('ZREM', z, id)
@@ -385,6 +395,10 @@ end
 
 local function finish(reply, lite)
   for z, keep in pairs(toTrim) do trim(z, keep) end
+  if goneAdded then
+    redis.call('ZREMRANGEBYSCORE', GONE, '-inf', NOW - GONE_MS)
+    redis.call('ZREMRANGEBYRANK', GONE, 0, -GONE_MAX - 1)
+  end
   for g in pairs(gidle) do
     if num(redis.call('HGET', GLIVE, g)) <= 0 then
       redis.call('HDEL', GLIVE, g)

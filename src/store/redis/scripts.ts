@@ -662,6 +662,7 @@ for r = 1, n do
   i = i + 7 + cnt
 end
 if removing then expect(REXP, 'zset') end
+expect(GONE, 'zset')
 i = 5
 for r = 1, n do
   local id, tk, seq, retry, mode, cnt, rmv = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
@@ -678,13 +679,15 @@ for r = 1, n do
       local nh
       if mode == 'F' then nh = put(id, v, h.seq, false, tk) else nh = patch(id, v, cnt, h, tk) end
       index(id, nh)
+      settledHere[id] = tk
       if rmv ~= '' then retire(id, nh, rmv) end
       out[#out + 1] = {'OK'}
     else
       recover(id, h, 'lease', false)
       out[#out + 1] = {'STALE', 'lease'}
     end
-  elseif retry == '1' and h and h.lt == tk then
+  elseif retry == '1' and ((h and h.lt == tk) or redis.call('ZSCORE', GONE, tk)) then
+    -- A retry of a settle that landed: its job kept that token, or retention removed the job.
     out[#out + 1] = {'OK'}
   else
     out[#out + 1] = {'STALE', reason(h, seq)}

@@ -48,6 +48,27 @@ for (const [kind, make] of kinds) {
     });
   });
 
+  describe(`${kind}: what a claim takes`, () => {
+    test('jobs of two names due at one instant: the one inserted first goes first, whichever name was ready before', async () => {
+      const store = await opened(make, newRecord('a0', { name: 'a' }));
+      assert.deepEqual((await claim(store, CT0)).jobs, ['a0']);
+      await store.insert([
+        { record: newRecord('b1', { name: 'b', runAt: CT0 + 10 }), onDuplicate: 'reject' },
+        { record: newRecord('a1', { name: 'a', runAt: CT0 + 10 }), onDuplicate: 'reject' },
+      ]);
+      assert.deepEqual((await claim(store, CT0 + 10, { limit: 1 })).jobs, ['b1']);
+      assert.deepEqual((await claim(store, CT0 + 10, { limit: 1 })).jobs, ['a1']);
+    });
+
+    test('a claimed occurrence of a schedule is no longer counted as a scheduled recurring job', async () => {
+      const recur = { every: 1000, misfire: 'once' as const, slot: CT0, count: 0, signature: 's' };
+      const store = await opened(make, newRecord('r', { recur }), newRecord('plain'));
+      assert.deepEqual(store.counts(), { scheduled: 2, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 1, indexed: 2 });
+      assert.deepEqual((await claim(store, CT0)).jobs, ['r', 'plain']);
+      assert.deepEqual(store.counts(), { scheduled: 0, running: 2, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 });
+    });
+  });
+
   describe(`${kind}: the clock stepped back after jobs were promoted`, () => {
     test('a job seen due but not taken (no capacity), no longer due after the step: not claimed before its runAt', async () => {
       const store = await opened(make, newRecord('j', { runAt: CT0 + 1000 }), newRecord('g', { runAt: CT0 + 1000, name: 'other', group: 'grp' }));

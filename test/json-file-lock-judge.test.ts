@@ -662,3 +662,34 @@ describe('the takeover guard: judged like a LOCK', () => {
     await assert.rejects(readFile(path.join(dir, 'LOCK.takeover')), { code: 'ENOENT' }, 'the guard was given back');
   });
 });
+
+test('the takeover guard: LOCK taken by another opener before the guard, which then released it: acquired, with no previous holder (nothing was taken over)', async () => {
+  const dir = await tempDir('godelayq-judge-', true);
+  await writeLock(dir, { godelayq: 'lock', version: 2, pid: await aDeadPid(), host: os.hostname(), nonce: 'stale', since: 's', boot: BOOT, pidns: NS, start: 1, length: 99 });
+  const base = thisKernel();
+  let state: 'before' | 'replaced' | 'released' = 'before';
+  const layer: FsLayer = {
+    ...base,
+    link: async (from, to) => {
+      await base.link(from, to);
+      if (path.basename(to) === 'LOCK.takeover' && state === 'before') {
+        // Another opener took the store meanwhile (a new LOCK)…
+        state = 'replaced';
+        await rm(path.join(dir, 'LOCK'));
+        await writeLock(dir, { godelayq: 'lock', version: 2, pid: process.ppid, host: os.hostname(), nonce: 'other', since: 's', boot: BOOT, pidns: NS, start: 777 });
+      }
+    },
+    unlink: async (file) => {
+      await base.unlink(file);
+      // …and closed it right after our guard was given back.
+      if (path.basename(file) === 'LOCK.takeover' && state === 'replaced') {
+        state = 'released';
+        await rm(path.join(dir, 'LOCK'));
+      }
+    },
+  };
+  const { lock, previous } = acquired(await acquireAdvancing(layer, dir, new VirtualClock(CT0)));
+  assert.equal(state, 'released');
+  assert.equal(previous, undefined, 'the stale LOCK was not ours to take over: another opener removed it');
+  await lock.release();
+});

@@ -29,6 +29,7 @@ type Op =
   | { kind: 'put'; pick: number }
   | { kind: 'del'; pick: number }
   | { kind: 'delMany'; count: number }
+  | { kind: 'delAt'; pick: number; guess: number }
   | { kind: 'prefix' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -40,6 +41,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('del' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delMany' as const), count: fc.integer({ min: 100, max: 6000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('prefix' as const) }) },
+  // Deletes by what `set` answered for the record (maybe stale: compacted or another prefix since), or by a guess.
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('delAt' as const), pick: fc.nat(), guess: fc.integer({ min: -1, max: 400 }) }) },
 );
 
 test('IdIndex answers like a Map', () => {
@@ -51,6 +54,8 @@ test('IdIndex answers like a Map', () => {
       index.expect(prefix);
       let counter = 0;
       const probe = new Set<string>();
+      /** What `set` answered for a record (where it went). */
+      const keys = new Map<JobRecord, number>();
       const add = (id: string): void => {
         probe.add(id);
         const r = rec(id, counter);
@@ -71,13 +76,20 @@ test('IdIndex answers like a Map', () => {
         else if (op.kind === 'put' && ids.length > 0) {
           const id = ids[op.pick % ids.length]!;
           const r = rec(id, 99);
-          index.set(id, r);
+          keys.set(r, index.set(id, r));
           model.set(id, r);
         } else if (op.kind === 'del' && ids.length > 0) {
           const id = ids[op.pick % ids.length]!;
           assert.equal(index.delete(id), true);
           model.delete(id);
           assert.equal(index.delete(id), false);
+        } else if (op.kind === 'delAt' && ids.length > 0) {
+          const id = ids[op.pick % ids.length]!;
+          const r = model.get(id)!;
+          // Deletes this record, wherever it is now, and nothing else (the checks below see any other entry gone).
+          assert.equal(index.deleteAt(keys.get(r) ?? op.guess, r), true, `deleteAt ${id}`);
+          model.delete(id);
+          assert.equal(index.get(id), undefined);
         } else if (op.kind === 'delMany') {
           // Most of the oldest go (jobs that ran and left retention), leaving survivors.
           for (const id of ids.slice(0, op.count)) if (!id.endsWith('7')) {

@@ -116,3 +116,13 @@ test('a retried job due at the same instant as later-inserted ones goes first, a
     { kind: 'claim', at: 5, limit: 2, capA: 100, capB: 100 },
   ]);
 });
+
+test('a retried job due at the same instant as later-inserted ones goes first when one claim takes them all', async () => {
+  await run([
+    { kind: 'insert', jobs: [1, 1, 1, 1].map((at) => ({ name: 'a', at, priority: 0 })) },
+    { kind: 'claim', at: 5, limit: 1, capA: 100, capB: 100 },
+    // j0 is back on the time index behind j1..j3 (pushed last, lowest seq): the shortcut must not take them in heap order.
+    { kind: 'retry', pick: 0, at: 1 },
+    { kind: 'claim', at: 5, limit: 9, capA: 100, capB: 100 },
+  ]);
+});

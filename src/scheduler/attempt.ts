@@ -34,6 +34,7 @@ import { pushBackOf } from '../control/rate-limit-option.js';
 import { pushedBack } from './push-back.js';
 import { failed, lostError, succeeded, successView, type Outcome, type Success } from './outcome.js';
 import type { TraceHook } from './trace-hook.js';
+import { IdTable } from './id-table.js';
 
 interface Attempt extends ContextAttempt {
   record: JobRecord;
@@ -53,6 +54,8 @@ interface Attempt extends ContextAttempt {
   abandoned: boolean;
   /** The outcome's record while its settle is in flight or being retried. */
   pending: JobRecord | undefined;
+  /** Started after every attempt with a lower number (`live` lists them in start order). */
+  order: number;
 }
 
 /** What the attempt lifecycle needs from the dispatch loop. */
@@ -75,17 +78,10 @@ export const SETTLE_RETRY_FIRST = 100;
 export const SETTLE_RETRY_MAX = 30_000;
 
 export class Attempts {
-  /**
-   * Running attempts by job id; an ended one's entry is set to undefined,
-   * not deleted, and the Map is replaced once such entries are most of it.
-   * WHY: a Map rehashes as it grows and shrinks, and V8 links each
-   * replaced table to the next; once the first table is old, that chain and
-   * every attempt, record and token it held outlive each scavenge until a
-   * full GC (at 50k fires/s: most of a fire's garbage promoted, and a
-   * mark-compact pause inside the burst).
-   */
-  private attempts = new Map<string, Attempt | undefined>();
+  /** Running attempts by job id (id-table.ts says why not a Map). */
+  private readonly attempts = new IdTable<Attempt>();
   private runningCount = 0;
+  private started = 0;
   /** Running attempts by name (a name stays at 0: see `attempts` for why entries are not deleted). */
   private readonly runningByName = new Map<string, number>();
   /** Settles in flight (or waiting to be retried) that hold no attempt: misfire replans, lost charges, hand-backs. */
@@ -120,11 +116,9 @@ export class Attempts {
     return this.runningCount > 0 || this.settling.size > 0;
   }
 
-  /** The attempts running now. */
+  /** The attempts running now, in the order they started. */
   private live(): Attempt[] {
-    const out: Attempt[] = [];
-    for (const attempt of this.attempts.values()) if (attempt !== undefined) out.push(attempt);
-    return out;
+    return [...this.attempts.values()].sort((a, b) => a.order - b.order);
   }
 
   /** Free slots of `name` (its handler's limit less its running attempts); 0 without a handler. */
@@ -221,10 +215,10 @@ export class Attempts {
       abandoned: false,
       pending: undefined,
       reporter: undefined,
+      order: this.started++,
     };
-    // A live entry of this id (an attempt this process lost without knowing yet) is replaced, as Map.set does: not counted twice.
-    if (this.attempts.get(record.id) === undefined) this.runningCount++;
-    this.attempts.set(record.id, attempt);
+    // A live entry of this id (an attempt this process lost without knowing yet) is replaced: not counted twice.
+    if (this.attempts.set(record.id, attempt) === undefined) this.runningCount++;
     if (this.host.wants('started')) this.host.emit('started', () => ({ job: this.host.view(record), lateness }));
     const timeout = record.timeout ?? handler.timeout ?? this.host.timeoutDefault;
     if (timeout !== undefined) {
@@ -305,17 +299,8 @@ export class Attempts {
   }
 
   private releaseSlot(attempt: Attempt): void {
-    const id = attempt.record.id;
-    if (this.attempts.get(id) !== attempt) return;
+    if (!this.attempts.delete(attempt.record.id, attempt)) return;
     this.runningCount--;
-    if (this.attempts.size < 64 + 2 * this.runningCount) this.attempts.set(id, undefined);
-    else {
-      // Mostly ended entries: a fresh Map of the running ones (amortized O(1) a release).
-      this.attempts.set(id, undefined);
-      const running = new Map<string, Attempt | undefined>();
-      for (const [key, other] of this.attempts) if (other !== undefined) running.set(key, other);
-      this.attempts = running;
-    }
     const name = attempt.record.name;
     this.runningByName.set(name, Math.max(0, (this.runningByName.get(name) ?? 1) - 1));
   }

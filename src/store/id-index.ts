@@ -103,21 +103,26 @@ export class IdIndex {
     return this.get(id) !== undefined;
   }
 
-  set(id: string, job: JobRecord): void {
+  /**
+   * Sets `job` under `id`. Returns where it went, for `deleteAt`: the id's
+   * counter when it is in the array, else -1.
+   */
+  set(id: string, job: JobRecord): number {
     const i = this.#slot(id);
     if (i < 0) {
       this.#map.set(id, job);
-      return;
+      return -1;
     }
     const dense = this.#dense;
     if (dense[i] === undefined) {
       if (this.#mixed && this.#map.has(id)) {
         this.#map.set(id, job);
-        return;
+        return -1;
       }
       this.#live++;
     }
     dense[i] = job;
+    return i + this.#lo;
   }
 
   /** Adds `job` under its id unless the id is taken; false when it is. */
@@ -139,14 +144,33 @@ export class IdIndex {
   delete(id: string): boolean {
     const i = this.#index(id);
     if (i >= 0 && this.#dense[i] !== undefined) {
-      this.#dense[i] = undefined;
-      this.#live--;
-      // Compacted once the array is mostly holes, and only after deletes as many as a quarter of its
-      // length since the last compaction: each O(length) pass is paid for by them (no cascade).
-      if (++this.#deletes * 4 >= this.#dense.length && this.#dense.length >= MIN_COMPACT && this.#live * 2 < this.#dense.length) this.#compact();
+      this.#deleteSlot(i);
       return true;
     }
     return this.#map.delete(id);
+  }
+
+  /**
+   * Deletes `job`, the record under its id, given what `set` returned for it:
+   * where it still is, without reading its id (a record retention drops was
+   * indexed long before, and its id string is no longer in cache). Anywhere
+   * else (moved to the Map since, or -1) it is deleted by id.
+   */
+  deleteAt(counter: number, job: JobRecord): boolean {
+    const i = counter - this.#lo;
+    if (counter >= 0 && i >= 0 && i < this.#dense.length && this.#dense[i] === job) {
+      this.#deleteSlot(i);
+      return true;
+    }
+    return this.delete(job.id);
+  }
+
+  #deleteSlot(i: number): void {
+    this.#dense[i] = undefined;
+    this.#live--;
+    // Compacted once the array is mostly holes, and only after deletes as many as a quarter of its
+    // length since the last compaction: each O(length) pass is paid for by them (no cascade).
+    if (++this.#deletes * 4 >= this.#dense.length && this.#dense.length >= MIN_COMPACT && this.#live * 2 < this.#dense.length) this.#compact();
   }
 
   clear(): void {

@@ -241,9 +241,9 @@ export class LocalState {
   }
 
   private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
-    this.byId.set(job.id, job);
+    const key = this.byId.set(job.id, job);
     if (job.dedupe !== undefined) this.windows.track(job);
-    this.index(job);
+    this.index(job, key);
     this.groups.changed();
     if (job.state === 'completed' || job.state === 'cancelled') {
       if (this.tally.completed + this.tally.cancelled > this.keepCompleted) this.evict(this.finished, this.keepCompleted, inverse, extra);
@@ -292,6 +292,7 @@ export class LocalState {
     while ((dead ? this.tally.dead : this.tally.completed + this.tally.cancelled) > keep) {
       const job = retention.shift();
       if (job === undefined) return;
+      const key = retention.shiftedKey;
       // Skipped: a record that left its state (revived, replaced, evicted)
       // since it was kept. Checked only while the queue holds such entries.
       if ((retention.stale > 0 || this.restored) && this.byId.get(job.id) !== job) {
@@ -301,13 +302,15 @@ export class LocalState {
       if (inverse) inverse.push({ op: 'put', job });
       this.unindex(job);
       retention.stale--; // unindex counted this entry as left behind; it is gone instead
-      this.byId.delete(job.id);
+      // Current (checked above, or no entry has left): deleted where byId put it, its id unread.
+      this.byId.deleteAt(key, job);
       if (job.dedupe !== undefined) this.windows.untrack(job);
       if (extra) extra.push({ op: 'del', id: job.id });
     }
   }
 
-  private index(job: JobRecord): void {
+  /** Indexes `job`; `key`: where byId put it (IdIndex.set), kept by retention. */
+  private index(job: JobRecord, key = -1): void {
     this.tally[job.state]++;
     if (job.state === 'scheduled') this.countScheduled(job, 1);
     if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, 1);
@@ -318,12 +321,12 @@ export class LocalState {
         break;
       case 'completed':
       case 'cancelled':
-        this.finished.push(job);
+        this.finished.push(job, true, key);
         this.finished.tidy(this.tally.completed + this.tally.cancelled, this.byId);
         if (job.removal !== undefined) this.removals.add(job, this.byId);
         break;
       case 'dead':
-        this.dead.push(job);
+        this.dead.push(job, true, key);
         this.dead.tidy(this.tally.dead, this.byId);
         if (job.removal !== undefined) this.removals.add(job, this.byId);
         break;
@@ -444,32 +447,40 @@ export class LocalState {
    */
   takeDue(request: ClaimRequest): JobRecord[] | undefined {
     const now = request.now;
-    if (now < this.promotedAt || this.groups.size > 0 || this.rates.active(request)) return undefined;
+    const limit = request.limit;
+    if (limit <= 0 || now < this.promotedAt || this.groups.size > 0 || this.rates.active(request)) return undefined;
     for (const queue of this.ready.values()) if (queue.size > 0) return undefined;
     this.promotedAt = now;
+    // First the due jobs (at most `limit`) off the heap by its keys, then their records read in a
+    // loop of their own: each record is a first read of cold memory, and reads that do not wait
+    // on one another overlap (interleaved with the pops, each waited on the sift before it).
     const jobs: JobRecord[] = [];
-    let room = 0;
     for (;;) {
       const key = this.due.peekKey();
-      if (key === undefined || key > now) return jobs;
-      const job = this.due.peek() as JobRecord;
-      const last = jobs.length === 0 ? undefined : (jobs[jobs.length - 1] as JobRecord);
-      if (last === undefined) room = Math.min(request.limit, request.capacity(job.name));
+      if (key === undefined || key > now) break;
+      jobs.push(this.due.pop() as JobRecord);
+      if (jobs.length === limit) break;
+    }
+    const n = jobs.length;
+    if (n === 0) return jobs;
+    const first = jobs[0] as JobRecord;
+    const room = Math.min(limit, request.capacity(first.name));
+    let fits = n <= room && first.group === undefined;
+    for (let i = 1; fits && i < n; i++) {
+      const job = jobs[i] as JobRecord;
+      const last = jobs[i - 1] as JobRecord;
+      fits = job.group === undefined && job.name === last.name && job.priority === last.priority && !before(job, last);
+    }
+    if (fits) {
+      const key = n < limit ? undefined : this.due.peekKey();
       // The claim's limit is reached while more are due: when every scheduled job is of this name
       // and ranks by (runAt, seq) alone, the rest are exactly what pick would leave, in the order
       // it would take them next, and nothing waits for capacity: they stay in the due heap.
-      if (jobs.length >= room && room === request.limit && room > 0 && this.unusual === 0 && this.dueInOrder) return jobs;
-      if (
-        job.group !== undefined ||
-        jobs.length >= room ||
-        (last !== undefined && (job.name !== last.name || job.priority !== last.priority || before(job, last)))
-      ) {
-        this.promote(now, jobs);
-        return undefined;
-      }
-      this.due.pop();
-      jobs.push(job);
+      if (key === undefined || key > now || (room === limit && this.unusual === 0 && this.dueInOrder)) return jobs;
     }
+    // Not one plain run that fits: what was taken goes first in line, as promote would have put it.
+    this.promote(now, jobs);
+    return undefined;
   }
 
   /**

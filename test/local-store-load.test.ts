@@ -70,6 +70,19 @@ describe('open on stored records', () => {
     assert.equal(inserted?.record.seq, 13);
   });
 
+  test('a single stored job of seq 1: the next insert gets seq 2', async () => {
+    const store = await open([done('only', 1, CT0)]);
+    const [inserted] = await store.insert(insert('n'));
+    assert.equal(inserted?.record.seq, 2);
+  });
+
+  test('a loaded job cancelled before it was ever claimed is not claimed', async () => {
+    const store = await open([rec('s', 1), rec('t', 2, { runAt: CT0 + 5 })]);
+    assert.equal((await store.cancel('s', CT0))?.state, 'cancelled');
+    assert.equal(store.nextDueAt(), CT0 + 5);
+    assert.deepEqual((await store.claim(claimAll(CT0 + 5))).jobs.map((j) => j.id), ['t']);
+  });
+
   test('jobs due at one instant are claimed in seq order, whatever order storage lists them in', async () => {
     const store = await open([rec('e', 6), rec('b', 3), rec('late', 2, { runAt: CT0 + 1 }), rec('f', 9), rec('a', 1), rec('c', 4)]);
     const { jobs } = await store.claim(claimAll(CT0 + 1));
@@ -175,6 +188,18 @@ describe('opened again on other records (closed and reopened)', () => {
     await store.cancel('w2', CT0 + 1);
     assert.deepEqual(store.persisted, [['put w2 cancelled', 'del k']]);
     assert.deepEqual(await ids(store), ['a:running', 'w2:cancelled']);
+  });
+
+  test('dead records of before are not evicted for the new ones', async () => {
+    const store = await open([], { keepDead: 1 });
+    await store.insert(insert('before'));
+    await runAll(store, CT0, 'dead');
+    await store.close();
+    await open([rec('d', 1, { state: 'dead', finishedAt: CT0 }), rec('n', 2)], { keepDead: 1 }, store);
+    await runAll(store, CT0, 'dead');
+    assert.deepEqual(store.persisted.at(-1), ['put n dead', 'del d']);
+    assert.deepEqual(await ids(store), ['n:dead']);
+    assert.deepEqual(store.counts(), { scheduled: 0, running: 0, completed: 0, dead: 1, cancelled: 0, recurring: 0, indexed: 0 });
   });
 
   test('a group of the earlier state does not hold a job of the new one', async () => {

@@ -45,6 +45,11 @@ for (const [kind, make] of kinds) {
       assert.deepEqual(await claim(await opened(make, ...three()), CT0, { capacity: () => 3 }), { jobs: ['a', 'b', 'c'], waiting: [] });
       assert.deepEqual(await claim(await opened(make, ...three()), CT0, { capacity: () => 5, limit: 2 }), { jobs: ['a', 'b'], waiting: [] });
       assert.deepEqual(await claim(await opened(make, ...three()), CT0, { capacity: () => 0 }), { jobs: [], waiting: ['work'] });
+      // As the general path reports it: a name the claim's limit stopped is not waiting, even with its capacity used up too;
+      // a claim of 0 jobs reports the names whose capacity is 0.
+      assert.deepEqual(await claim(await opened(make, ...three()), CT0, { capacity: () => 2, limit: 2 }), { jobs: ['a', 'b'], waiting: [] });
+      assert.deepEqual(await claim(await opened(make, ...three()), CT0, { capacity: () => 5, limit: 0 }), { jobs: [], waiting: [] });
+      assert.deepEqual(await claim(await opened(make, ...three()), CT0, { capacity: () => 0, limit: 0 }), { jobs: [], waiting: ['work'] });
     });
   });
 

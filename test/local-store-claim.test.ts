@@ -65,6 +65,17 @@ for (const [kind, make] of kinds) {
       assert.deepEqual((await claim(store, CT0 + 10, { limit: 1 })).jobs, ['a1']);
     });
 
+    test('a higher priority goes first across names, also before a job inserted earlier in a name ready later', async () => {
+      const store = await opened(make, newRecord('hi0', { name: 'hi', priority: 5 }));
+      assert.deepEqual((await claim(store, CT0)).jobs, ['hi0']);
+      await store.insert([
+        { record: newRecord('lo1', { name: 'lo', runAt: CT0 + 10 }), onDuplicate: 'reject' },
+        { record: newRecord('hi1', { name: 'hi', runAt: CT0 + 10, priority: 5 }), onDuplicate: 'reject' },
+      ]);
+      assert.deepEqual((await claim(store, CT0 + 10, { limit: 1 })).jobs, ['hi1']);
+      assert.deepEqual((await claim(store, CT0 + 10, { limit: 1 })).jobs, ['lo1']);
+    });
+
     test('a claimed occurrence of a schedule is no longer counted as a scheduled recurring job', async () => {
       const recur = { every: 1000, misfire: 'once' as const, slot: CT0, count: 0, signature: 's' };
       const store = await opened(make, newRecord('r', { recur }), newRecord('plain'));

@@ -63,8 +63,10 @@ describe('open on stored records', () => {
       done('c', 12, CT0),
       rec('d', 4, { state: 'dead', finishedAt: CT0 }),
       rec('x', 5, { state: 'cancelled', finishedAt: CT0 }),
+      // A schedule's last occurrence, finished: it keeps its recur, but is not a recurring job any more.
+      done('last', 6, CT0, { recur: every }),
     ]);
-    assert.deepEqual(store.counts(), { scheduled: 2, running: 0, completed: 1, dead: 1, cancelled: 1, recurring: 1, indexed: 2 });
+    assert.deepEqual(store.counts(), { scheduled: 2, running: 0, completed: 2, dead: 1, cancelled: 1, recurring: 1, indexed: 2 });
     assert.equal(store.nextDueAt(), CT0 + 10);
     const [inserted] = await store.insert(insert('n'));
     assert.equal(inserted?.record.seq, 13);

@@ -256,7 +256,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   }
 
   /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`): an option is never silently ignored. */
-  private requireFeature(feature: keyof StoreFeatures, what: string, stores = 'MemoryStore, JsonFileStore, RedisStore'): void {
+  private requireFeature(feature: keyof StoreFeatures, what: string, stores = 'MemoryStore, JsonFileStore, RedisStore, PostgresStore'): void {
     if (this.store.features?.[feature] !== true) {
       throw new UnsupportedOptionError(`Expected \`${what}\` only with a store that supports ${feature} (${stores}), got it with ${this.store.constructor.name}`);
     }

@@ -10,22 +10,10 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { Scheduler } from '../src/scheduler.js';
 import { PostgresStore } from '../src/postgres.js';
-import { migrations } from '../src/store/postgres/schema.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
-import { liveContext, waitFor, withSchema } from './fixtures/postgres-helpers.js';
+import { createSchemaAt, liveContext, waitFor, withSchema } from './fixtures/postgres-helpers.js';
 
 type Jobs = { work: { n: number } };
-
-/** Creates schema version 2 exactly as that version's migration runner did. */
-async function createV2(client: pg.Client, schema: string): Promise<void> {
-  const S = `"${schema}"`;
-  await client.query(`CREATE SCHEMA ${S}`);
-  await client.query(`CREATE TABLE ${S}.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-  for (const [i, sql] of migrations(schema).slice(0, 2).entries()) {
-    await client.query(sql);
-    await client.query(`INSERT INTO ${S}.migrations (version) VALUES ($1)`, [i + 1]);
-  }
-}
 
 /** Schedules jobs through version 2's insert function (its 19 parameters), as that version's store sent them. */
 async function insertV2(client: pg.Client, schema: string, jobs: { id: string; n: number; runAt: number }[]): Promise<void> {
@@ -48,7 +36,7 @@ describe('PostgresStore schema version 3', { skip: postgresSkip }, () => {
       const S = `"${schema}"`;
       const client = await server.client();
       try {
-        await createV2(client, schema);
+        await createSchemaAt(client, schema, 2);
         await insertV2(client, schema, [
           { id: 'due1', n: 1, runAt: 0 },
           { id: 'due2', n: 2, runAt: 0 },
@@ -62,7 +50,7 @@ describe('PostgresStore schema version 3', { skip: postgresSkip }, () => {
         await client.end();
       }
 
-      // Three processes open the version 2 schema at the same time: one migrates, the others wait and find version 3.
+      // Three processes open the version 2 schema at the same time: one migrates (to the latest, 4), the others wait and find it.
       const stores = Array.from({ length: 3 }, () => new PostgresStore({ connectionString: server.url, schema }));
       await Promise.all(stores.map((s) => s.open(liveContext())));
       await Promise.all(stores.map((s) => s.close()));
@@ -91,7 +79,7 @@ describe('PostgresStore schema version 3', { skip: postgresSkip }, () => {
       }
       const check = await server.client();
       try {
-        assert.deepEqual((await check.query(`SELECT version FROM ${S}.migrations ORDER BY version`)).rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
+        assert.deepEqual((await check.query(`SELECT version FROM ${S}.migrations ORDER BY version`)).rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
         const columns = await check.query<{ column_name: string }>(
           "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'jobs' AND column_name IN ('extra', 'rm_at', 'rm_count') ORDER BY 1",
           [schema],

@@ -28,13 +28,15 @@
  */
 import { ident } from './schema.js';
 
-export function functionsV2Sql(schema: string): string {
+/**
+ * Migration 2's claim (`claim_rows`). With `plain` (migration 4's
+ * `claim_plain`) it reads only jobs without a group (`grp IS NULL`); without,
+ * it is migration 2's text, byte for byte.
+ */
+export function claimRowsSql(schema: string, name = 'claim_rows', plain = false): string {
   const S = ident(schema);
-  return `
--- The claim: takes the best due and ready jobs for p_tokens (see claim in migration 1), leases on the database clock
--- p_t. Returns the jobs (json array, in claim order) and how many due rows were read.
--- enable_bitmapscan off: due jobs are read in index order (see migration 1).
-CREATE FUNCTION ${S}.claim_rows(p_now float8, p_tokens text[], p_names text[], p_caps integer[], p_lease float8,
+  const filter = plain ? ' AND grp IS NULL' : '';
+  return `CREATE FUNCTION ${S}.${name}(p_now float8, p_tokens text[], p_names text[], p_caps integer[], p_lease float8,
   p_promote integer, p_t float8, OUT jobs json, OUT due integer)
 LANGUAGE plpgsql SET enable_bitmapscan = off AS $f$
 DECLARE
@@ -46,7 +48,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM ${S}.jobs WHERE state = 'scheduled' AND run_at <= p_now) THEN
     WITH d AS (
       SELECT id, name, priority, run_at, seq FROM ${S}.jobs
-      WHERE state = 'scheduled' AND run_at <= p_now
+      WHERE state = 'scheduled' AND run_at <= p_now${filter}
       ORDER BY run_at, seq LIMIT p_promote
       FOR UPDATE SKIP LOCKED
     ), caps AS (
@@ -54,7 +56,7 @@ BEGIN
     ), ready AS (
       SELECT r.id, r.name, r.priority, r.run_at, r.seq FROM caps c CROSS JOIN LATERAL (
         SELECT j.id, j.name, j.priority, j.run_at, j.seq FROM ${S}.jobs j
-        WHERE j.state = 'ready' AND j.name = c.name
+        WHERE j.state = 'ready'${filter ? ` AND j.grp IS NULL` : ''} AND j.name = c.name
         ORDER BY j.priority DESC, j.run_at, j.seq LIMIT least(c.cap, k)
         FOR UPDATE SKIP LOCKED
       ) r
@@ -82,7 +84,7 @@ BEGIN
     WITH ready AS (
       SELECT r.id, r.priority, r.run_at, r.seq FROM unnest(p_names, p_caps) AS c(name, cap) CROSS JOIN LATERAL (
         SELECT j.id, j.priority, j.run_at, j.seq FROM ${S}.jobs j
-        WHERE j.state = 'ready' AND j.name = c.name
+        WHERE j.state = 'ready'${filter ? ` AND j.grp IS NULL` : ''} AND j.name = c.name
         ORDER BY j.priority DESC, j.run_at, j.seq LIMIT least(c.cap, k)
         FOR UPDATE SKIP LOCKED
       ) r
@@ -98,7 +100,16 @@ BEGIN
     SELECT coalesce(json_agg(taken.job ORDER BY taken.i), '[]'::json) INTO jobs FROM taken;
   END IF;
 END $f$;
+`;
+}
 
+export function functionsV2Sql(schema: string): string {
+  const S = ident(schema);
+  return `
+-- The claim: takes the best due and ready jobs for p_tokens (see claim in migration 1), leases on the database clock
+-- p_t. Returns the jobs (json array, in claim order) and how many due rows were read.
+-- enable_bitmapscan off: due jobs are read in index order (see migration 1).
+${claimRowsSql(schema)}
 -- Same signature and reply as migration 1's claim.
 CREATE OR REPLACE FUNCTION ${S}.claim(p_now float8, p_tokens text[], p_names text[], p_caps integer[], p_lease float8, p_promote integer)
 RETURNS json LANGUAGE plpgsql AS $f$

@@ -33,7 +33,9 @@ export function listQuery(schema: string, filter: StoreListFilter): { sql: strin
   const part = (where: string, ordered = ''): string => `(SELECT id, run_at, seq FROM ${S}.jobs WHERE ${where}${name}${ordered})`;
   if (states.has('scheduled')) {
     parts.push(part(`state = 'scheduled'`, ` ORDER BY run_at, seq${need}`));
-    parts.push(part(`state = 'ready'`));
+    // Two parts, each matching its partial index (schema 4: jobs without a group, and those waiting for their group).
+    parts.push(part(`state = 'ready' AND grp IS NULL`));
+    parts.push(part(`state = 'ready' AND grp IS NOT NULL`));
   }
   if (states.has('running')) parts.push(part(`state = 'running'`));
   const done = (['completed', 'cancelled'] as const).filter((s) => states.has(s));

@@ -104,6 +104,39 @@ interface SettleItem {
   cols: Columns;
 }
 
+/** The reply of `<schema>.claim`: the jobs, due rows read, the pause, and what groups and rate limits held back. */
+interface ClaimReply {
+  jobs: JobRow[];
+  due: number;
+  pause?: PauseReply;
+  /** Names a group's head could not start for want of capacity. */
+  w?: string[] | null;
+  /** Names of group heads the claim had no capacity for: asked, then claimed in the next round. */
+  u?: string[] | null;
+  /** Names over their rate limit (or pushed back). */
+  l?: string[] | null;
+  retry?: number | null;
+  busy?: boolean;
+}
+
+/** The rate-limit parameters of a claim: the limits of `names` that have one (NULL when none), and the store-wide one. */
+function rateParams(request: ClaimRequest, names: readonly string[]): unknown[] {
+  const limitNames: string[] = [];
+  const max: number[] = [];
+  const dur: number[] = [];
+  if (request.rateLimit) {
+    for (const name of names) {
+      const limit = request.rateLimit(name);
+      if (limit === undefined) continue;
+      limitNames.push(name);
+      max.push(Math.min(limit.max, 0x7fffffff));
+      dur.push(limit.durationMs);
+    }
+  }
+  const g = request.globalRateLimit;
+  return [limitNames.length > 0 ? limitNames : null, limitNames.length > 0 ? max : null, limitNames.length > 0 ? dur : null, g ? Math.min(g.max, 0x7fffffff) : null, g ? g.durationMs : null];
+}
+
 /** SQLSTATEs of a statement that changed nothing and may simply run again: a unique violation (an id or window inserted meanwhile), a deadlock. */
 const RETRY_CODES: ReadonlySet<unknown> = new Set(['23505', '40P01']);
 
@@ -128,8 +161,8 @@ export class PostgresStore implements Store {
   readonly shared = true;
   /** `insert`, `cancel` and `reschedule` accept `{ db }`: the caller's client inside its transaction. */
   readonly transactional = true;
-  /** Job control on PostgreSQL (schema 3): see functions-v3.ts and control.ts. */
-  readonly features: StoreFeatures = { pauseEverywhere: true, remoteEvents: true, dedupe: true, removal: true };
+  /** Job control on PostgreSQL: schema 3 (functions-v3.ts, control.ts), groups and rate limits in schema 4 (functions-v4.ts). */
+  readonly features: StoreFeatures = { pauseEverywhere: true, remoteEvents: true, dedupe: true, removal: true, groups: true, rateLimits: true };
   private readonly options: ResolvedOptions;
   private readonly S: string;
   private readonly sql: Record<string, string>;
@@ -166,7 +199,8 @@ export class PostgresStore implements Store {
     const params = (n: number): string => Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
     this.sql = {
       insert: `SELECT ${S}.insert(${params(23)}) AS r`,
-      claim: `SELECT ${S}.claim(${params(6)}) AS r`,
+      claim: `SELECT ${S}.claim(${params(6)}, $7::text[], $8::integer[], $9::float8[], $10::integer, $11::float8) AS r`,
+      pushBack: `SELECT ${S}.push_back(${params(2)}) AS r`,
       settle: `SELECT ${S}.settle(${params(22)}) AS r`,
       settleClaim: `SELECT ${S}.settle_claim(${params(27)}) AS r`,
       progress: `SELECT ${S}.progress(${params(3)}) AS r`,
@@ -527,7 +561,9 @@ export class PostgresStore implements Store {
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.writable('claim');
-    this.aheadRequest = request.ahead === true ? { capacity: request.capacity, token: request.token } : undefined;
+    // Jobs claimed ahead (with a batch of outcomes) would start outside the rate windows: no claiming ahead under a rate limit.
+    const rated = request.rateLimit !== undefined || request.globalRateLimit !== undefined;
+    this.aheadRequest = request.ahead === true && !rated ? { capacity: request.capacity, token: request.token } : undefined;
     const jobs: JobRecord[] = [];
     const caps = new Map<string, number>();
     const taken = new Map<string, number>();
@@ -550,6 +586,10 @@ export class PostgresStore implements Store {
     this.view.lastClaimNow = request.now;
     this.lockedUntil = undefined;
     let dueRead = PROMOTE_MAX;
+    const waitingHere = new Set<string>();
+    const limited = new Set<string>();
+    let retryAt: number | undefined;
+    let busy = false;
     for (let round = 0; round < MAX_CLAIM_ROUNDS && jobs.length < request.limit; round++) {
       const k = Math.min(request.limit - jobs.length, TOKENS_PER_CLAIM);
       const tokens: string[] = [];
@@ -561,9 +601,9 @@ export class PostgresStore implements Store {
         free.push(Math.min(0x7fffffff, Math.max(0, cap - (taken.get(name) ?? 0))));
       }
       const sentAt = this.leases.now();
-      let reply: { jobs: JobRow[]; due: number; pause?: PauseReply };
+      let reply: ClaimReply;
       try {
-        reply = await this.call<{ jobs: JobRow[]; due: number; pause?: PauseReply }>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX], {
+        reply = await this.call<ClaimReply>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX, ...rateParams(request, names)], {
           late: (late) => this.giveBack(late.jobs),
         });
       } catch (error) {
@@ -575,6 +615,10 @@ export class PostgresStore implements Store {
         return { jobs, waiting: [] };
       }
       dueRead = reply.due;
+      for (const name of reply.w ?? []) waitingHere.add(name);
+      for (const name of reply.l ?? []) limited.add(name);
+      if (reply.retry != null) retryAt = Math.min(retryAt ?? Infinity, reply.retry);
+      if (reply.busy === true) busy = true;
       this.control.learn(reply.pause);
       for (const row of reply.jobs) {
         const record = decodeRow(row);
@@ -585,7 +629,7 @@ export class PostgresStore implements Store {
       }
       // Paused everywhere (a notice this process missed, or one on its way): the claim took nothing; ask no more.
       if (this.control.pause.paused) break;
-      const unknown = this.view.readyNames.filter((name) => !caps.has(name));
+      const unknown = [...new Set([...this.view.readyNames, ...(reply.u ?? [])])].filter((name) => !caps.has(name));
       for (const name of unknown) {
         caps.set(name, request.capacity(name));
         this.knownNames.add(name);
@@ -593,6 +637,7 @@ export class PostgresStore implements Store {
       if (unknown.length === 0 && reply.jobs.length < k) break;
     }
     const waiting = this.view.readyNames.filter((name) => (caps.get(name) ?? 0) - (taken.get(name) ?? 0) <= 0);
+    for (const name of waitingHere) if (!waiting.includes(name)) waiting.push(name);
     const full = jobs.length >= request.limit;
     // Ready names with no capacity here matter again when capacity frees up
     // (the scheduler claims then). A ready name this claim had room for but
@@ -600,12 +645,22 @@ export class PostgresStore implements Store {
     // application's transaction on the job) or became ready after the claim
     // read it: look again shortly, as for locked due jobs, since no signal
     // may come when that transaction ends.
-    this.view.blocked = new Set(full ? this.view.readyNames : waiting);
-    const skipped = !full && this.view.readyNames.length > waiting.length;
+    // Names over a rate wait for retryAt (the scheduler's timer), not for a nearby look.
+    this.view.blocked = new Set(full ? this.view.readyNames : [...waiting, ...limited]);
+    const skipped = !full && this.view.readyNames.some((name) => !this.view.blocked.has(name));
     // Due jobs left behind although this claim read fewer than a page: another transaction holds them locked.
     const due = this.view.dueMin;
     if (skipped || (!full && dueRead < PROMOTE_MAX && due !== undefined && due <= request.now)) this.lockedUntil = request.now + LOCKED_BACKOFF_MS;
-    return { jobs, waiting };
+    // A group another claim held was skipped: that claim may not take its job (no capacity there), so look again shortly.
+    if (busy && !full) this.view.dueAt(request.now + LOCKED_BACKOFF_MS);
+    return retryAt === undefined ? { jobs, waiting } : { jobs, waiting, retryAt };
+  }
+
+  /** No job of `name` starts before `until` (the records' frame: the database's clock), in every process. */
+  async pushBack(name: string, until: number): Promise<void> {
+    this.writable('pushBack');
+    checkText(name, 'name');
+    await this.call('pushBack', [name, until]);
   }
 
   /** A claim reply that came after its deadline: nobody runs those jobs, give them back unstarted. */

@@ -35,10 +35,52 @@ import { StorePersistError } from '../../errors.js';
 import { functionsSql } from './functions.js';
 import { functionsV2Sql } from './functions-v2.js';
 import { functionsV3Sql } from './functions-v3.js';
+import { functionsV4Sql } from './functions-v4.js';
 
 /** `"schema"`: the validated schema name as an SQL identifier. */
 export function ident(schema: string): string {
   return `"${schema}"`;
+}
+
+/**
+ * The statement trigger that keeps `S.counts` (migration 1); later migrations
+ * replace it with more work after the counting (`extra`, with `declare`d
+ * variables). With no arguments it is migration 1's text, byte for byte.
+ */
+export function countChangesSql(schema: string, declare = '', extra = '', create = 'CREATE FUNCTION'): string {
+  const S = ident(schema);
+  return `${create} ${S}.count_changes() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE d record;${declare}
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT count(*) FILTER (WHERE state IN ('scheduled', 'ready')) AS s, count(*) FILTER (WHERE state = 'running') AS r,
+      count(*) FILTER (WHERE state = 'completed') AS c, count(*) FILTER (WHERE state = 'dead') AS d,
+      count(*) FILTER (WHERE state = 'cancelled') AS x, count(*) FILTER (WHERE state IN ('scheduled', 'ready') AND recur IS NOT NULL) AS rc
+    INTO d FROM new_rows;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT -count(*) FILTER (WHERE state IN ('scheduled', 'ready')) AS s, -count(*) FILTER (WHERE state = 'running') AS r,
+      -count(*) FILTER (WHERE state = 'completed') AS c, -count(*) FILTER (WHERE state = 'dead') AS d,
+      -count(*) FILTER (WHERE state = 'cancelled') AS x, -count(*) FILTER (WHERE state IN ('scheduled', 'ready') AND recur IS NOT NULL) AS rc
+    INTO d FROM old_rows;
+  ELSE
+    SELECT coalesce(sum(n) FILTER (WHERE state IN ('scheduled', 'ready')), 0) AS s, coalesce(sum(n) FILTER (WHERE state = 'running'), 0) AS r,
+      coalesce(sum(n) FILTER (WHERE state = 'completed'), 0) AS c, coalesce(sum(n) FILTER (WHERE state = 'dead'), 0) AS d,
+      coalesce(sum(n) FILTER (WHERE state = 'cancelled'), 0) AS x, coalesce(sum(n) FILTER (WHERE state IN ('scheduled', 'ready') AND rc), 0) AS rc
+    INTO d FROM (
+      SELECT state, recur IS NOT NULL AS rc, 1 AS n FROM new_rows
+      UNION ALL SELECT state, recur IS NOT NULL, -1 FROM old_rows
+    ) t;
+  END IF;
+  IF d.s <> 0 OR d.r <> 0 OR d.c <> 0 OR d.d <> 0 OR d.x <> 0 OR d.rc <> 0 THEN
+    INSERT INTO ${S}.counts AS k (slot, scheduled, running, completed, dead, cancelled, recurring)
+    VALUES (pg_backend_pid(), d.s, d.r, d.c, d.d, d.x, d.rc)
+    ON CONFLICT (slot) DO UPDATE SET scheduled = k.scheduled + EXCLUDED.scheduled, running = k.running + EXCLUDED.running,
+      completed = k.completed + EXCLUDED.completed, dead = k.dead + EXCLUDED.dead, cancelled = k.cancelled + EXCLUDED.cancelled,
+      recurring = k.recurring + EXCLUDED.recurring;
+  END IF;
+${extra}  RETURN NULL;
+END $f$;
+`;
 }
 
 function tablesSql(schema: string): string {
@@ -86,38 +128,7 @@ CREATE TABLE ${S}.counts (
   cancelled bigint NOT NULL DEFAULT 0,
   recurring bigint NOT NULL DEFAULT 0
 );
-CREATE FUNCTION ${S}.count_changes() RETURNS trigger LANGUAGE plpgsql AS $f$
-DECLARE d record;
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    SELECT count(*) FILTER (WHERE state IN ('scheduled', 'ready')) AS s, count(*) FILTER (WHERE state = 'running') AS r,
-      count(*) FILTER (WHERE state = 'completed') AS c, count(*) FILTER (WHERE state = 'dead') AS d,
-      count(*) FILTER (WHERE state = 'cancelled') AS x, count(*) FILTER (WHERE state IN ('scheduled', 'ready') AND recur IS NOT NULL) AS rc
-    INTO d FROM new_rows;
-  ELSIF TG_OP = 'DELETE' THEN
-    SELECT -count(*) FILTER (WHERE state IN ('scheduled', 'ready')) AS s, -count(*) FILTER (WHERE state = 'running') AS r,
-      -count(*) FILTER (WHERE state = 'completed') AS c, -count(*) FILTER (WHERE state = 'dead') AS d,
-      -count(*) FILTER (WHERE state = 'cancelled') AS x, -count(*) FILTER (WHERE state IN ('scheduled', 'ready') AND recur IS NOT NULL) AS rc
-    INTO d FROM old_rows;
-  ELSE
-    SELECT coalesce(sum(n) FILTER (WHERE state IN ('scheduled', 'ready')), 0) AS s, coalesce(sum(n) FILTER (WHERE state = 'running'), 0) AS r,
-      coalesce(sum(n) FILTER (WHERE state = 'completed'), 0) AS c, coalesce(sum(n) FILTER (WHERE state = 'dead'), 0) AS d,
-      coalesce(sum(n) FILTER (WHERE state = 'cancelled'), 0) AS x, coalesce(sum(n) FILTER (WHERE state IN ('scheduled', 'ready') AND rc), 0) AS rc
-    INTO d FROM (
-      SELECT state, recur IS NOT NULL AS rc, 1 AS n FROM new_rows
-      UNION ALL SELECT state, recur IS NOT NULL, -1 FROM old_rows
-    ) t;
-  END IF;
-  IF d.s <> 0 OR d.r <> 0 OR d.c <> 0 OR d.d <> 0 OR d.x <> 0 OR d.rc <> 0 THEN
-    INSERT INTO ${S}.counts AS k (slot, scheduled, running, completed, dead, cancelled, recurring)
-    VALUES (pg_backend_pid(), d.s, d.r, d.c, d.d, d.x, d.rc)
-    ON CONFLICT (slot) DO UPDATE SET scheduled = k.scheduled + EXCLUDED.scheduled, running = k.running + EXCLUDED.running,
-      completed = k.completed + EXCLUDED.completed, dead = k.dead + EXCLUDED.dead, cancelled = k.cancelled + EXCLUDED.cancelled,
-      recurring = k.recurring + EXCLUDED.recurring;
-  END IF;
-  RETURN NULL;
-END $f$;
-CREATE TRIGGER jobs_count_insert AFTER INSERT ON ${S}.jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${S}.count_changes();
+${countChangesSql(schema)}CREATE TRIGGER jobs_count_insert AFTER INSERT ON ${S}.jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${S}.count_changes();
 CREATE TRIGGER jobs_count_update AFTER UPDATE ON ${S}.jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${S}.count_changes();
 CREATE TRIGGER jobs_count_delete AFTER DELETE ON ${S}.jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${S}.count_changes();
 `;
@@ -125,7 +136,7 @@ CREATE TRIGGER jobs_count_delete AFTER DELETE ON ${S}.jobs REFERENCING OLD TABLE
 
 /** Migration n (1-based) is MIGRATIONS[n - 1]: SQL run in one transaction. Never edit a released one; add the next. */
 export function migrations(schema: string): readonly string[] {
-  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema), functionsV3Sql(schema)];
+  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema), functionsV3Sql(schema), functionsV4Sql(schema)];
 }
 
 /** The schema version this code speaks. */

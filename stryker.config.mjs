@@ -34,12 +34,15 @@ const GROUPS = {
   // take about 6 s, and a timeout is net time x2 + this.
   lock: { mutate: ['src/store/json-file/lock.ts'], tests: ['test/json-file-lock-judge.test.ts', 'test/json-file-lock-acquire.test.ts', 'test/json-file-lock.test.ts'], timeoutMS: 4000 },
   // local-store-durable drives LocalStore's durable path (commit, revert)
-  // directly; memory-store-claim-fast-path checks MemoryStore's claim shortcuts
+  // directly, local-store-load what open loads (and a reopen clears),
+  // local-store-claim waiting names and a backward clock step on both kinds; memory-store-claim-fast-path checks MemoryStore's claim shortcuts
   // against the general path.
   local: {
     mutate: ['src/store/local.ts', 'src/store/memory.ts'],
     tests: [
       'test/local-store-durable.test.ts',
+      'test/local-store-load.test.ts',
+      'test/local-store-claim.test.ts',
       'test/memory-store.test.ts',
       'test/memory-store-claim-fast-path.test.ts',
       'test/store-model.test.ts',

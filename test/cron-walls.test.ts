@@ -57,6 +57,27 @@ describe('civil dates', () => {
   });
 });
 
+describe('wall search edges, by hand', () => {
+  it('day 31 skips every 30-day month (no 31 April, June, September or November)', () => {
+    const cron = compileCron('0 0 31 * *');
+    for (const [from, want] of [
+      [Date.UTC(2026, 3, 1), '2026-05-31T00:00:00.000Z'],
+      [Date.UTC(2026, 5, 1), '2026-07-31T00:00:00.000Z'],
+      [Date.UTC(2026, 8, 1), '2026-10-31T00:00:00.000Z'],
+      [Date.UTC(2026, 10, 1), '2026-12-31T00:00:00.000Z'],
+    ] as const) {
+      assert.equal(iso(wallCeil(cron, from, Date.UTC(2028, 0, 1))), want);
+    }
+    assert.equal(iso(wallFloor(cron, Date.UTC(2026, 11, 1), Date.UTC(2025, 0, 1))), '2026-10-31T00:00:00.000Z');
+  });
+
+  it('the first time of a later hour keeps its seconds; the last time of an earlier minute keeps its own', () => {
+    assert.equal(iso(wallCeil(compileCron('30 0 5 * * *'), Date.UTC(2026, 0, 1, 4), Date.UTC(2027, 0, 1))), '2026-01-01T05:00:30.000Z');
+    assert.equal(iso(wallFloor(compileCron('30 * * * * *'), Date.UTC(2026, 0, 1, 10, 5, 10), Date.UTC(2025, 0, 1))), '2026-01-01T10:04:30.000Z');
+    assert.equal(iso(wallFloor(compileCron('10,20 7 * * * *'), Date.UTC(2026, 0, 1, 10, 7, 5), Date.UTC(2025, 0, 1))), '2026-01-01T09:07:20.000Z');
+  });
+});
+
 /** 6-field expressions whose fields turn over at the edges the windows below sit on. */
 const expression = fc
   .tuple(

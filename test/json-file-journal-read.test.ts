@@ -231,6 +231,14 @@ describe('readJournal: where a journal ends', () => {
     assert.match(result.message, /expected a complete line before byte \d+ \(its recorded end\), got an unterminated one/);
   });
 
+  test('a complete journal that is not the last, with no recorded end (its successor names none): read whole', async () => {
+    const text = `${header}\n${put('a')}\n${put('b')}\n`;
+    const size = Buffer.byteLength(text);
+    const { result, records } = await read(text, { last: false });
+    assert.deepEqual(result, { validLength: size, size, lines: 2, ignored: 0, torn: 0 });
+    assert.deepEqual([...records.keys()], ['a', 'b']);
+  });
+
   test('an unterminated tail in a journal that is not the last: refused at the tail', async () => {
     const text = `${header}\n${put('a')}\n`;
     const { result } = await read(`${text}{"op"`, { last: false });

@@ -137,6 +137,19 @@ function holdSyncs(file: MemFile): () => void {
   return release;
 }
 
+/** Makes only fdatasync number `which` (0 = the first) of `file` wait until the returned function is called; counts syncs. */
+function holdSync(file: MemFile, which: number): { release: () => void; count: () => number } {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const inner = file.layer.fdatasync;
+  let syncs = 0;
+  file.layer.fdatasync = async (fd) => {
+    if (syncs++ === which) await gate;
+    return inner(fd);
+  };
+  return { release, count: () => syncs };
+}
+
 /** Lets the writer loop and pending callbacks run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -314,14 +327,7 @@ describe('group commit', () => {
 
   test('more than 128 batches in one turn: one writer loop, so a batch appended while their group is written waits for it', async () => {
     const { file, writer } = setup();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const inner = file.layer.fdatasync;
-    let syncs = 0;
-    file.layer.fdatasync = async (fd) => {
-      if (syncs++ === 0) await gate;
-      return inner(fd);
-    };
+    const { release } = holdSync(file, 0);
     const done = Array.from({ length: 200 }, (_, i) => outcome(writer.append(line(i))));
     await turn();
     await turn();
@@ -347,6 +353,28 @@ describe('group commit', () => {
     await a;
     await waiting;
     assert.equal(seen, true);
+  });
+
+  test('settled(id) for a later batch outlasts the settle of an earlier group, and resolves with its own', async () => {
+    const { file, writer } = setup();
+    // The first group's sync goes through; the second group's waits.
+    const { release, count } = holdSync(file, 1);
+    const seen: number[] = [];
+    const upTo2 = writer.settled(2).then(() => seen.push(2));
+    const upTo1 = writer.settled(1).then(() => seen.push(1));
+    await writer.append(line(1));
+    await upTo1;
+    await turn();
+    assert.deepEqual(seen, [1], 'batch 2 was not even appended yet');
+    const b = writer.append(line(2));
+    await turn();
+    await turn();
+    assert.equal(count(), 2, 'the second group is being synced');
+    assert.deepEqual(seen, [1], 'batch 2 is not settled while its group is written');
+    release();
+    await b;
+    await upTo2;
+    assert.deepEqual(seen, [1, 2]);
   });
 
   test('beforeGroup runs before each group with the group taken; a rotation that rejects never fails the group', async () => {

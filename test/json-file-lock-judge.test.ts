@@ -540,3 +540,156 @@ describe('judging a version-1 lock (pid, hostname, nonce, createdAt) of this hos
     await watched.lock.release();
   });
 });
+
+describe('judging edges: what a verdict may not assume', () => {
+  test('no /proc here, and a LOCK of another host whose pid does not exist here: watched, never taken over at once', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, { godelayq: 'lock', version: 2, pid: await aDeadPid(), host: 'far.example', nonce: 'old', since: 's' });
+    const clock = new VirtualClock(CT0);
+    const { lock } = acquired(await acquireAdvancing(noProc, dir, clock));
+    assert.ok(clock.now() - CT0 >= STALE_MS, `waited ${clock.now() - CT0} ms`);
+    await lock.release();
+  });
+
+  test('this kernel, a lock without a start time, its pid running but its start unreadable: gone, taken over at once', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    const pid = otherLivePid();
+    await writeLock(dir, { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: 's', boot: BOOT, pidns: NS });
+    const clock = new VirtualClock(CT0);
+    const { lock, previous } = acquired(await acquireAdvancing(thisKernel(), dir, clock));
+    assert.equal(clock.now(), CT0);
+    assert.equal(previous?.pid, pid);
+    await lock.release();
+  });
+
+  test('a /proc without a boot id: a version-2 lock of this host, its pid running at its start time, is watched (not judged by start time)', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    const pid = otherLivePid();
+    await writeLock(dir, { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'old', since: new Date(CT0).toISOString(), start: 777 });
+    const clock = new VirtualClock(CT0);
+    const layer = fakeProc({ starts: { self: SELF_START, [pid]: 777 } });
+    const { lock } = acquired(await acquireAdvancing(layer, dir, clock));
+    assert.ok(clock.now() - CT0 >= STALE_MS, `waited ${clock.now() - CT0} ms`);
+    await lock.release();
+  });
+
+  test('a LOCK of another host written before this machine booted: watched (another machine’s boot is not ours)', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, { godelayq: 'lock', version: 2, pid: process.pid, host: 'far.example', nonce: 'old', since: 's', boot: 'far-boot', pidns: NS, start: 1 });
+    const bootAfter = Math.ceil(Date.now() / 1000) + 10;
+    const clock = new VirtualClock(CT0);
+    const { lock } = acquired(await acquireAdvancing(thisKernel({ btime: bootAfter }), dir, clock));
+    assert.ok(clock.now() - CT0 >= STALE_MS, `waited ${clock.now() - CT0} ms`);
+    await lock.release();
+  });
+
+  test('a StoreLockedError about a LOCK nobody can read names no host', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, Buffer.from('{"godelayq":"lock","pid":'));
+    const outcome = await acquireAdvancing(nodeFs, dir, new VirtualClock(CT0), async (n) => {
+      if (n === 1) await writeLock(dir, Buffer.from('{"godelayq":"lock","pid":9'));
+    });
+    assert.ok(outcome instanceof StoreLockedError, String(outcome));
+    assert.equal(outcome.host, '');
+  });
+});
+
+describe('the takeover guard: judged like a LOCK', () => {
+  /** A LOCK of this kernel whose pid is gone (taken over at once), and a guard file with `guard`. */
+  async function staleWithGuard(guard: Record<string, unknown>): Promise<string> {
+    const dir = await tempDir('godelayq-judge-', true);
+    const dead = await aDeadPid();
+    await writeLock(dir, { godelayq: 'lock', version: 2, pid: dead, host: os.hostname(), nonce: 'stale', since: 's', boot: BOOT, pidns: NS, start: 1 });
+    await writeLock(dir, { godelayq: 'lock', version: 2, host: os.hostname(), nonce: 'taker', since: 's', boot: BOOT, pidns: NS, ...guard }, 'LOCK.takeover');
+    return dir;
+  }
+
+  test('a guard left by a taker that is gone (this kernel): removed at once, and the stale LOCK taken over', async () => {
+    const dir = await staleWithGuard({ pid: await aDeadPid(), start: 2 });
+    const clock = new VirtualClock(CT0);
+    const { lock, previous } = acquired(await acquireAdvancing(thisKernel(), dir, clock));
+    assert.equal(clock.now(), CT0, 'no wait: the taker is known to be gone');
+    assert.equal(previous?.nonce, 'stale');
+    await lock.release();
+  });
+
+  test('a guard of a live taker (this kernel) is never removed: the opener gives up with StoreLockedError, the guard still there', async () => {
+    const pid = otherLivePid();
+    const dir = await staleWithGuard({ pid, start: 777 });
+    const outcome = await acquireAdvancing(thisKernel({ starts: { [pid]: 777 } }), dir, new VirtualClock(CT0));
+    assert.ok(outcome instanceof StoreLockedError, String(outcome));
+    assert.equal((JSON.parse(await readFile(path.join(dir, 'LOCK.takeover'), 'utf8')) as { nonce: string }).nonce, 'taker');
+    assert.equal((JSON.parse(await readFile(path.join(dir, 'LOCK'), 'utf8')) as { nonce: string }).nonce, 'stale');
+  });
+
+  test('the guard cannot be created (EACCES): StorePersistError, the stale LOCK left as it is', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, { godelayq: 'lock', version: 2, pid: await aDeadPid(), host: os.hostname(), nonce: 'stale', since: 's', boot: BOOT, pidns: NS, start: 1 });
+    const base = thisKernel();
+    const layer: FsLayer = {
+      ...base,
+      link: (from, to) => (path.basename(to) === 'LOCK.takeover' ? Promise.reject(errnoError('EACCES', 'link', to)) : base.link(from, to)),
+    };
+    const outcome = await acquireAdvancing(layer, dir, new VirtualClock(CT0));
+    assert.ok(outcome instanceof StorePersistError, String(outcome));
+    assert.match(outcome.message, /EACCES/);
+    assert.equal((JSON.parse(await readFile(path.join(dir, 'LOCK'), 'utf8')) as { nonce: string }).nonce, 'stale');
+  });
+
+  test('LOCK rewritten by its holder after it was judged stale, before the guard was taken: left alone, and that holder is judged again', async () => {
+    const dir = await tempDir('godelayq-judge-', true);
+    await writeLock(dir, { godelayq: 'lock', version: 2, pid: await aDeadPid(), host: os.hostname(), nonce: 'stale', since: 's', boot: BOOT, pidns: NS, start: 1 });
+    const pid = otherLivePid();
+    const base = thisKernel({ starts: { [pid]: 777 } });
+    let rewritten = false;
+    const layer: FsLayer = {
+      ...base,
+      link: async (from, to) => {
+        await base.link(from, to);
+        // The guard is ours; meanwhile a live process had taken the store (a new LOCK).
+        if (path.basename(to) === 'LOCK.takeover' && !rewritten) {
+          rewritten = true;
+          await rm(path.join(dir, 'LOCK'));
+          await writeLock(dir, { godelayq: 'lock', version: 2, pid, host: os.hostname(), nonce: 'new', since: 's', boot: BOOT, pidns: NS, start: 777 });
+        }
+      },
+    };
+    const outcome = await acquireAdvancing(layer, dir, new VirtualClock(CT0));
+    assert.ok(rewritten);
+    assert.ok(outcome instanceof StoreLockedError, String(outcome));
+    assert.equal(outcome.pid, pid);
+    assert.equal((JSON.parse(await readFile(path.join(dir, 'LOCK'), 'utf8')) as { nonce: string }).nonce, 'new');
+    await assert.rejects(readFile(path.join(dir, 'LOCK.takeover')), { code: 'ENOENT' }, 'the guard was given back');
+  });
+});
+
+test('the takeover guard: LOCK taken by another opener before the guard, which then released it: acquired, with no previous holder (nothing was taken over)', async () => {
+  const dir = await tempDir('godelayq-judge-', true);
+  await writeLock(dir, { godelayq: 'lock', version: 2, pid: await aDeadPid(), host: os.hostname(), nonce: 'stale', since: 's', boot: BOOT, pidns: NS, start: 1, length: 99 });
+  const base = thisKernel();
+  let state: 'before' | 'replaced' | 'released' = 'before';
+  const layer: FsLayer = {
+    ...base,
+    link: async (from, to) => {
+      await base.link(from, to);
+      if (path.basename(to) === 'LOCK.takeover' && state === 'before') {
+        // Another opener took the store meanwhile (a new LOCK)…
+        state = 'replaced';
+        await rm(path.join(dir, 'LOCK'));
+        await writeLock(dir, { godelayq: 'lock', version: 2, pid: process.ppid, host: os.hostname(), nonce: 'other', since: 's', boot: BOOT, pidns: NS, start: 777 });
+      }
+    },
+    unlink: async (file) => {
+      await base.unlink(file);
+      // …and closed it right after our guard was given back.
+      if (path.basename(file) === 'LOCK.takeover' && state === 'replaced') {
+        state = 'released';
+        await rm(path.join(dir, 'LOCK'));
+      }
+    },
+  };
+  const { lock, previous } = acquired(await acquireAdvancing(layer, dir, new VirtualClock(CT0)));
+  assert.equal(state, 'released');
+  assert.equal(previous, undefined, 'the stale LOCK was not ours to take over: another opener removed it');
+  await lock.release();
+});

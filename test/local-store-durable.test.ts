@@ -67,6 +67,9 @@ async function open(context: Partial<StoreContext> = {}, stored?: JobRecord[]): 
 
 const insert = (id: string, over: Partial<InsertRequest['record']> = {}): InsertRequest[] => [{ record: newRecord(id, over), onDuplicate: 'reject' }];
 
+/** Persisted changes as `put id state` / `del id`. */
+const described = (changes: Change[]): string[] => changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : `del ${c.id}`));
+
 /** Lets pending promise callbacks run. */
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -317,16 +320,33 @@ describe('durable commit: applied at once, acknowledged when persisted', () => {
     await c1;
     const c2 = settled(store.cancel('b', CT0 + 2));
     const changes = store.answer(new StorePersistError('failed'));
-    assert.deepEqual(
-      changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : `del ${c.id}`)),
-      ['put b cancelled', 'del a'],
-    );
+    assert.deepEqual(described(changes), ['put b cancelled', 'del a']);
     assert.ok((await c2) instanceof StorePersistError);
     assert.deepEqual(await ids(store), ['a:cancelled', 'b:scheduled']);
     const c3 = store.cancel('b', CT0 + 3);
     store.answer();
     await c3;
     assert.deepEqual(await ids(store), ['b:cancelled']);
+  });
+
+  test('undoing a failed batch evicts nothing: a finished job the batch did not touch stays', async () => {
+    const store = await open({ keepCompleted: 2 });
+    const ins = store.insert([...insert('x'), ...insert('y'), ...insert('b')]);
+    store.answer();
+    await ins;
+    for (const [id, at] of [['x', CT0 + 1], ['y', CT0 + 2]] as const) {
+      const c = store.cancel(id, at);
+      store.answer();
+      await c;
+    }
+    // Cancelling b evicts x (the oldest); the batch fails and is undone: x comes back first, while b is
+    // still cancelled, so three finished jobs are held for a moment. y must not be evicted for it.
+    const failed = settled(store.cancel('b', CT0 + 3));
+    const changes = store.answer(new StorePersistError('x'));
+    assert.deepEqual(described(changes), ['put b cancelled', 'del x']);
+    assert.ok((await failed) instanceof StorePersistError);
+    assert.deepEqual(await ids(store), ['x:cancelled', 'y:cancelled', 'b:scheduled']);
+    assert.equal(store.batches.length, 0, 'the undo persists nothing');
   });
 
   test('a failed reschedule, revive or cancel restores the record as it was', async () => {

@@ -98,6 +98,13 @@ interface Fact {
   slot?: number;
   /** Another call on the id overlapped the one that taught this: the order they applied in is unknown. */
   weak?: boolean;
+  /**
+   * When the call that taught this was issued: a start of the same version after it may have
+   * moved the record, even one seen before the call's acknowledgement was (a delay-0 job on
+   * MemoryStore can start in the tick its insert applied, before the caller's await resumes;
+   * seed 201008843).
+   */
+  from?: number;
 }
 
 export interface AttemptRec {
@@ -315,7 +322,7 @@ export class Model {
     const seq = ++this.seq;
     const state = this.vs.get(ins.v) as VState;
     state.stored = true;
-    state.facts.push({ seq, kind: 'scheduled', ...(ins.due ? { runAt: { ...ins.due } } : {}), ...(this.overlapped(id, ins.op) ? { weak: true } : {}) });
+    state.facts.push({ seq, from: ins.op.seq, kind: 'scheduled', ...(ins.due ? { runAt: { ...ins.due } } : {}), ...(this.overlapped(id, ins.op) ? { weak: true } : {}) });
     for (const other of this.vs.values()) {
       if (other !== state && other.ins.id === id && (other.ins.op.seq < ins.op.seq || (other.ins.op === ins.op && other.ins.v < ins.v)) && other.superseded === undefined) other.superseded = seq;
     }
@@ -377,7 +384,7 @@ export class Model {
     const state = this.vs.get(v);
     if (!state) return;
     const due: Due = { wall: runAt, elapsed: false, why: `rescheduled to ${iso(runAt)}` };
-    state.facts.push({ seq: ++this.seq, kind: 'scheduled', runAt: due, ...(op.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
+    state.facts.push({ seq: ++this.seq, from: op.seq, kind: 'scheduled', runAt: due, ...(op.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       this.slotMoved(state, runAt);
     } else state.nextDue = due;
@@ -450,7 +457,7 @@ export class Model {
     const state = this.vs.get(v);
     if (!state) return;
     const due: Due = { wall: runAt, elapsed: false, why: `retry() at ${iso(runAt)}` };
-    state.facts.push({ seq: ++this.seq, kind: 'revived', runAt: due, ...(op?.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
+    state.facts.push({ seq: ++this.seq, ...(op ? { from: op.seq } : {}), kind: 'revived', runAt: due, ...(op?.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
     state.nextDue = due;
     state.startsInRun = 0;
     state.stopAborted = 0;
@@ -905,7 +912,7 @@ export class Model {
       }
       case 'scheduled':
       case 'revived': {
-        if (fact.weak || state.lastStartSeq > fact.seq || this.lastCrashSeq > fact.seq || !fact.runAt || this.config.timeChecks === false) break;
+        if (fact.weak || state.lastStartSeq > (fact.from ?? fact.seq) || this.lastCrashSeq > fact.seq || !fact.runAt || this.config.timeChecks === false) break;
         if (r.state !== 'scheduled' || recurring) break;
         const want = fact.runAt.wall;
         // A reschedule does not erase the charge of an attempt lost before it (a crash, or a stop whose

@@ -5361,5 +5361,365 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
+  },
+  {
+    "name": "a delay-0 job in a burst starts (and fails into its backoff) in the tick its insert applied, before the caller's await resumes; the model took the insert's acknowledged due time, learned after that start, as the record's (harness)",
+    "gap": "crashRule",
+    "todo": "harness: a start of the same version after the call was issued supersedes the call's due time",
+    "invariant": "durable",
+    "scenario": {
+      "seed": 201008843,
+      "store": "memory",
+      "t0": 1790422971699,
+      "zones": [
+        "Pacific/Chatham",
+        "Pacific/Chatham",
+        "America/New_York"
+      ],
+      "concurrency": 2,
+      "keepCompleted": 1000,
+      "keepDead": 3,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        1,
+        0,
+        0,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a"
+        },
+        {
+          "name": "b",
+          "retry": {
+            "maxRetries": 2,
+            "backoff": {
+              "type": "fixed",
+              "delay": 1000
+            }
+          }
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "b",
+            "delay": 872297
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 61
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 4130
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "c",
+                "delay": 0,
+                "opts": {
+                  "id": "j8",
+                  "timeout": 2000
+                }
+              },
+              {
+                "name": "a",
+                "delay": 439493,
+                "opts": {
+                  "id": "j5",
+                  "retry": {
+                    "maxRetries": 1,
+                    "backoff": {
+                      "type": "fixed",
+                      "delay": 100
+                    }
+                  }
+                }
+              },
+              {
+                "name": "b",
+                "offset": 173938,
+                "opts": {}
+              },
+              {
+                "name": "b",
+                "offset": 408374,
+                "opts": {
+                  "id": "j4",
+                  "onDuplicate": "reject"
+                }
+              }
+            ]
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 300114
+        },
+        {
+          "k": "advance",
+          "ms": 30490
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "b",
+                "offset": 489216,
+                "opts": {
+                  "id": "j5"
+                }
+              },
+              {
+                "name": "b",
+                "delay": 2729
+              },
+              {
+                "name": "b",
+                "delay": 2009384,
+                "opts": {}
+              }
+            ]
+          }
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "a",
+                  "delay": 25709,
+                  "opts": {}
+                },
+                {
+                  "name": "c",
+                  "delay": 7685
+                },
+                {
+                  "name": "a",
+                  "delay": 0,
+                  "opts": {
+                    "id": "j2",
+                    "onDuplicate": "keep"
+                  }
+                }
+              ]
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "c",
+                  "delay": 4243
+                },
+                {
+                  "name": "c",
+                  "delay": 614,
+                  "opts": {
+                    "id": "j9"
+                  }
+                },
+                {
+                  "name": "c",
+                  "offset": 420973,
+                  "opts": {
+                    "id": "j9",
+                    "retry": {
+                      "maxRetries": 1,
+                      "backoff": {
+                        "type": "exponential",
+                        "delay": 500,
+                        "factor": 3
+                      }
+                    }
+                  }
+                },
+                {
+                  "name": "a",
+                  "delay": 1725,
+                  "opts": {
+                    "id": "j2",
+                    "retry": {
+                      "maxRetries": 0,
+                      "backoff": {
+                        "type": "exponential",
+                        "delay": 2000,
+                        "factor": 2,
+                        "maxDelay": 4000
+                      }
+                    },
+                    "timeout": 10000,
+                    "priority": 1,
+                    "onDuplicate": "keep"
+                  }
+                }
+              ]
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 5682
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "cancel",
+              "id": "j0"
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 3381793,
+              "opts": {
+                "id": "j7",
+                "onDuplicate": "replace"
+              }
+            },
+            {
+              "op": "at",
+              "name": "c",
+              "offset": 960030,
+              "opts": {
+                "id": "j0"
+              }
+            },
+            {
+              "op": "reschedule",
+              "id": "j5",
+              "offset": 1352793
+            }
+          ]
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "b",
+                "offset": 506891,
+                "opts": {
+                  "id": "j4",
+                  "retry": {
+                    "maxRetries": 0,
+                    "backoff": {
+                      "type": "exponential",
+                      "delay": 50,
+                      "factor": 3,
+                      "maxDelay": 4000
+                    }
+                  },
+                  "timeout": 500,
+                  "onDuplicate": "keep"
+                }
+              }
+            ]
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 5269
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "invalid",
+              "what": "cron"
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 6267,
+              "opts": {
+                "id": "j5",
+                "retry": {
+                  "maxRetries": 1,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 50,
+                    "factor": 2,
+                    "maxDelay": 4000
+                  }
+                },
+                "onDuplicate": "replace"
+              }
+            }
+          ]
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 298340
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 547742,
+              "opts": {
+                "id": "j2",
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 2000,
+                    "factor": 3,
+                    "maxDelay": 4000
+                  }
+                },
+                "onDuplicate": "replace"
+              }
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "c",
+                  "delay": 0,
+                  "opts": {
+                    "id": "j1",
+                    "retry": {
+                      "maxRetries": 3,
+                      "backoff": {
+                        "type": "fixed",
+                        "delay": 5000
+                      }
+                    },
+                    "timeout": 500,
+                    "onDuplicate": "keep"
+                  }
+                }
+              ]
+            }
+          ]
+        }
+      ]
+    }
   }
 ];

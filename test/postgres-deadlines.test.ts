@@ -14,6 +14,7 @@ import { PostgresStore } from '../src/postgres.js';
 import { Scheduler } from '../src/scheduler.js';
 import { StorePersistError } from '../src/errors.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
+import { unsentSettleIsRefused } from './fixtures/unsent-settle.js';
 import { RedisProxy } from './fixtures/redis-proxy.js';
 import { claimNow, job, liveContext, track, untilOk, waitFor, withSchema } from './fixtures/postgres-helpers.js';
 
@@ -156,15 +157,7 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
           assert.equal(await store.get('r'), undefined, 'the job completed and was removed, as its policy said');
           assert.deepEqual(ctx.lostAttempts, []);
           // A retried settle that never reached the server, of a job cancelled meanwhile, is still refused.
-          const theirsDone = { ...done, ...theirs, state: 'completed' as const, finishedAt: Date.now() };
-          proxy.mode = 'blackhole';
-          const unsent = track(store.settle('other', theirs.token!, theirsDone));
-          await waitFor(() => unsent.state !== 'pending', 20_000, 'the unsent settle to settle');
-          assert.equal(unsent.state, 'rejected');
-          proxy.mode = 'pass';
-          proxy.cut();
-          assert.ok(await untilOk(() => store.cancel('other', Date.now()), 20_000, 'the cancel to get through'));
-          assert.equal(await store.settle('other', theirs.token!, theirsDone), false, 'the retry of a settle that never landed');
+          await unsentSettleIsRefused(store, proxy, theirs, { ...done, ...theirs, state: 'completed', finishedAt: Date.now() });
         } finally {
           proxy.mode = 'pass';
           await direct.end();

@@ -13,6 +13,7 @@ import { Scheduler } from '../src/scheduler.js';
 import { StorePersistError } from '../src/errors.js';
 import { redisSkip, useRedisServer } from './redis-server.js';
 import { waitFor } from './fixtures/redis-workers.js';
+import { unsentSettleIsRefused } from './fixtures/unsent-settle.js';
 import { RedisProxy } from './fixtures/redis-proxy.js';
 import { admin, claimNow, job, liveContext, untilOk, withPrefix } from './fixtures/redis-helpers.js';
 
@@ -203,16 +204,8 @@ describe('RedisStore: every call settles within its deadline', { skip: redisSkip
             const again = await untilOk(() => store.settle('r', mine.token!, done), 20_000, 'the retry to get through');
             assert.equal(again, true, 'the retry learns that its settle landed');
             assert.deepEqual(ctx.lostAttempts, []);
-            // A retried settle that never reached Redis, of a job cancelled meanwhile, is still refused.
-            const theirsDone = { ...done, ...theirs, state: 'completed' as const, finishedAt: Date.now() };
-            proxy.mode = 'blackhole';
-            const lostOnTheWay = track(store.settle('other', theirs.token!, theirsDone));
-            await waitFor(() => lostOnTheWay.state !== 'pending', 20_000, 'the unsent settle to settle');
-            assert.equal(lostOnTheWay.state, 'rejected');
-            proxy.mode = 'pass';
-            proxy.cut();
-            assert.ok(await untilOk(() => store.cancel('other', Date.now()), 20_000, 'the cancel to get through'));
-            assert.equal(await store.settle('other', theirs.token!, theirsDone), false, 'the retry of a settle that never landed');
+            // A retried settle that never reached the server, of a job cancelled meanwhile, is still refused.
+            await unsentSettleIsRefused(store, proxy, theirs, { ...done, ...theirs, state: 'completed', finishedAt: Date.now() });
             // With keepCompleted: 0 the cancelled job is gone too: its retry is refused without a record to go by.
             assert.equal((await store.get('other'))?.state, keepCompleted === 0 ? undefined : 'cancelled');
           } finally {

@@ -194,7 +194,7 @@ describe('pause() / resume() options and events', () => {
     const scheduler = new Scheduler<Jobs>({ store: new PlainStore() });
     await assert.rejects(
       scheduler.pause({ everywhere: true }),
-      (e: unknown) => e instanceof UnsupportedOptionError && /`options.everywhere: true` only with a store that supports pauseEverywhere \(MemoryStore, JsonFileStore, RedisStore\), got it with PlainStore/.test(e.message),
+      (e: unknown) => e instanceof UnsupportedOptionError && /`options.everywhere: true` only with a store that supports pauseEverywhere \(MemoryStore, JsonFileStore, RedisStore, PostgresStore\), got it with PlainStore/.test(e.message),
     );
     assert.throws(
       () => new Scheduler<Jobs>({ store: new PlainStore(), remoteEvents: true }),

@@ -36,8 +36,8 @@
  *   the store-wide pause and remote events go through control.ts.
  * - This file keeps the lifecycle, the function calls and the Store
  *   methods; claim.ts holds the claim loop, claiming ahead and giving
- *   claimed jobs back, settle.ts the settle batch, watch.ts the poll and the
- *   lease watch.
+ *   claimed jobs back, settle.ts the settle batch, ../redis/watch.ts (shared
+ *   with RedisStore) the poll and the lease watch.
  *
  * TIME
  * - Leases run on the database's clock only.
@@ -66,6 +66,7 @@ import { AheadBuffer } from './ahead.js';
 import { beforeWrite, claim, returnAhead, type CallOptions, type ClaimState } from './claim.js';
 import { Leases, type RenewItem } from '../redis/leases.js';
 import { ServerView, type Summary } from '../redis/view.js';
+import { Watch } from '../redis/watch.js';
 import { checkInsert, checkText, Columns, decodeRow, extraText, type JobRow } from './codec.js';
 import { insertOutcomes, insertParams, type InsertGroup, type InsertReply } from './insert.js';
 import { Database, type Queryable } from './connection.js';
@@ -75,7 +76,6 @@ import { Listener } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
 import { checkReadable, summarySql } from './read-only.js';
 import { ident, migrate } from './schema.js';
-import { Watch } from './watch.js';
 import { LOST_REASONS, flushSettles, type SettleHost, type SettleItem } from './settle.js';
 
 export type { PostgresStoreOptions } from './options.js';
@@ -191,12 +191,16 @@ export class PostgresStore implements Store {
       notifyLost: (id, token, reason) => this.notifyLost(id, token, reason),
     };
     this.watch = new Watch({
-      options: this.options,
       view: this.view,
-      control: this.control,
+      pollMs: this.options.pollMs,
+      readOnly: this.options.readOnly,
       status: () => this.status,
       context: () => this.context,
-      call: <R>(fn: string, params: unknown[]) => this.call<R>(fn, params),
+      tick: async () => {
+        const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', [this.control.greeting(false)]);
+        this.control.learn(reply.pause);
+        return reply.recovered;
+      },
       nextDueAt: () => this.nextDueAt(),
     });
   }

@@ -1,30 +1,31 @@
 /**
- * PostgresStore's two timers that keep its caches true when no notice
- * comes: the poll (every `pollMs`, and at once when the LISTEN connection
- * comes back), and the lease watch, armed for when the earliest lease ends,
- * which recovers the jobs of a process that died.
+ * The two timers of a shared store (RedisStore, PostgresStore) that keep its
+ * caches true when no notice comes: the poll (every `pollMs`, and at once
+ * when the server connection comes back), and the lease watch, armed for
+ * when the earliest lease ends, which recovers the jobs of a process that
+ * died.
  */
 import type { ClockTimer } from '../../clock.js';
-import type { ServerView } from '../redis/view.js';
 import type { StoreContext } from '../store.js';
-import type { Control, PauseReply } from './control.js';
-import type { ResolvedOptions } from './options.js';
+import type { ServerView } from './view.js';
 
+/** Slack after a lease's end before the watch timer checks it. */
 const LEASE_GRACE_MS = 5;
 
-/** What the timers need from their PostgresStore. */
+/** What the timers need from their store. */
 export interface WatchHost {
-  readonly options: ResolvedOptions;
   readonly view: ServerView;
-  readonly control: Control;
+  readonly pollMs: number;
+  /** Opened `readOnly`: no lease watch. */
+  readonly readOnly: boolean;
   status(): 'closed' | 'opening' | 'open' | 'closing';
   context(): StoreContext | undefined;
-  /** Calls SQL function `fn` (PostgresStore.call). */
-  call<R>(fn: string, params: unknown[]): Promise<R>;
+  /** One poll's round trip: refreshes the caches, recovering expired leases; resolves with how many jobs it recovered. */
+  tick(): Promise<number>;
   nextDueAt(): number | undefined;
 }
 
-/** The poll and the lease watch of one PostgresStore. */
+/** The poll and the lease watch of one store. */
 export class Watch {
   private pollTimer: ClockTimer | undefined;
   private leaseWatch: ClockTimer | undefined;
@@ -34,7 +35,7 @@ export class Watch {
 
   constructor(private readonly host: WatchHost) {}
 
-  /** The LISTEN connection came back: poll now, and wake the scheduler whatever the poll finds. */
+  /** A connection came back (notices may have been missed): poll now, and wake the scheduler once a poll gets through. */
   readonly onReconnect = (): void => {
     if (this.host.status() !== 'open') return;
     this.reconnected = true;
@@ -45,7 +46,7 @@ export class Watch {
   armPoll(): void {
     const clock = this.host.context()?.clock;
     if (!clock || this.host.status() !== 'open') return;
-    this.pollTimer = clock.setTimer(clock.now() + this.host.options.pollMs, () => {
+    this.pollTimer = clock.setTimer(clock.now() + this.host.pollMs, () => {
       this.pollTimer = undefined;
       void this.poll().finally(() => this.armPoll());
     });
@@ -58,14 +59,13 @@ export class Watch {
     try {
       const force = this.reconnected;
       const before = this.host.nextDueAt();
-      const reply = await this.host.call<{ recovered: number; pause: PauseReply }>('tick', [this.host.control.greeting(false)]);
-      this.host.control.learn(reply.pause);
+      const recovered = await this.host.tick();
       const after = this.host.nextDueAt();
       if (force) this.reconnected = false;
-      if (force || reply.recovered > 0 || (after !== undefined && (before === undefined || after < before))) this.host.context()?.wake();
+      if (force || recovered > 0 || (after !== undefined && (before === undefined || after < before))) this.host.context()?.wake();
       return true;
     } catch {
-      // Unreachable: the next poll (or the LISTEN reconnect) tries again.
+      // Unreachable: the next poll (or the reconnect) tries again.
       return false;
     } finally {
       this.polling = false;
@@ -75,7 +75,7 @@ export class Watch {
   /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
   watchLeases(minWait = 0): void {
     const clock = this.host.context()?.clock;
-    if (!clock || (this.host.status() !== 'open' && this.host.status() !== 'opening') || this.host.options.readOnly) return;
+    if (!clock || (this.host.status() !== 'open' && this.host.status() !== 'opening') || this.host.readOnly) return;
     const at = this.host.view.leaseMin;
     this.leaseWatch?.clear();
     this.leaseWatch = undefined;
@@ -85,7 +85,7 @@ export class Watch {
     this.leaseWatch = clock.setTimer(clock.now() + wait, () => {
       this.leaseWatch = undefined;
       this.leaseWatchAt = undefined;
-      // After a failed or skipped poll, wait a little: the lease may look expired only because the database is away.
+      // After a failed or skipped poll, wait a little: the lease may look expired only because the server is away.
       void this.poll().then((ok) => this.watchLeases(ok ? 0 : 250));
     });
   }

@@ -138,7 +138,7 @@ export class PostgresStore implements Store {
   private readonly control: Control;
   /** What claim.ts and settle.ts use of this store. */
   private readonly core: SettleHost;
-  /** The poll and the lease watch (watch.ts). */
+  /** The poll and the lease watch (../redis/watch.ts, shared with RedisStore). */
   private readonly watch: Watch;
 
   constructor(options: PostgresStoreOptions = {}) {
@@ -475,9 +475,8 @@ export class PostgresStore implements Store {
    * Claims what is due at `request.now` (the database's clock when the
    * scheduler takes its times from `now()`); leases run on the database's
    * clock. Names this store has not seen are found in the ready jobs, their
-   * capacity asked, and claimed in the next round (claim.ts). A claim whose
-   * reply comes after its deadline gives its jobs back at once (as if never
-   * claimed).
+   * capacity asked, and claimed in the next round. A claim whose reply comes
+   * after its deadline gives its jobs back at once (as if never claimed).
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.writable('claim');

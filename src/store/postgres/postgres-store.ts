@@ -190,10 +190,7 @@ export class PostgresStore implements Store {
       keepDead: () => this.keepDead,
       notifyLost: (id, token, reason) => this.notifyLost(id, token, reason),
     };
-    this.watch = new Watch({
-      view: this.view,
-      pollMs: this.options.pollMs,
-      readOnly: this.options.readOnly,
+    this.watch = new Watch(this.view, this.options, {
       status: () => this.status,
       context: () => this.context,
       tick: async () => {

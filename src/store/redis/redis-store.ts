@@ -133,10 +133,7 @@ export class RedisStore implements Store {
       learnPause: (state) => this.learnPause(state),
       notifyLost: (id, token, reason) => this.notifyLost(id, token, reason),
     };
-    this.watch = new Watch({
-      view: this.view,
-      pollMs: this.options.pollMs,
-      readOnly: this.options.readOnly,
+    this.watch = new Watch(this.view, this.options, {
       status: () => this.status,
       context: () => this.context,
       tick: async () => {

@@ -12,12 +12,14 @@ import type { ServerView } from './view.js';
 /** Slack after a lease's end before the watch timer checks it. */
 const LEASE_GRACE_MS = 5;
 
+/** The store's options the timers read: the poll interval; `readOnly` (no lease watch). */
+export interface WatchOptions {
+  readonly pollMs: number;
+  readonly readOnly: boolean;
+}
+
 /** What the timers need from their store. */
 export interface WatchHost {
-  readonly view: ServerView;
-  readonly pollMs: number;
-  /** Opened `readOnly`: no lease watch. */
-  readonly readOnly: boolean;
   status(): 'closed' | 'opening' | 'open' | 'closing';
   context(): StoreContext | undefined;
   /** One poll's round trip: refreshes the caches, recovering expired leases; resolves with how many jobs it recovered. */
@@ -33,7 +35,11 @@ export class Watch {
   private polling = false;
   private reconnected = false;
 
-  constructor(private readonly host: WatchHost) {}
+  constructor(
+    private readonly view: ServerView,
+    private readonly options: WatchOptions,
+    private readonly host: WatchHost,
+  ) {}
 
   /** A connection came back (notices may have been missed): poll now, and wake the scheduler once a poll gets through. */
   readonly onReconnect = (): void => {
@@ -46,7 +52,7 @@ export class Watch {
   armPoll(): void {
     const clock = this.host.context()?.clock;
     if (!clock || this.host.status() !== 'open') return;
-    this.pollTimer = clock.setTimer(clock.now() + this.host.pollMs, () => {
+    this.pollTimer = clock.setTimer(clock.now() + this.options.pollMs, () => {
       this.pollTimer = undefined;
       void this.poll().finally(() => this.armPoll());
     });
@@ -75,13 +81,13 @@ export class Watch {
   /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
   watchLeases(minWait = 0): void {
     const clock = this.host.context()?.clock;
-    if (!clock || (this.host.status() !== 'open' && this.host.status() !== 'opening') || this.host.readOnly) return;
-    const at = this.host.view.leaseMin;
+    if (!clock || (this.host.status() !== 'open' && this.host.status() !== 'opening') || this.options.readOnly) return;
+    const at = this.view.leaseMin;
     this.leaseWatch?.clear();
     this.leaseWatch = undefined;
     this.leaseWatchAt = at;
     if (at === undefined) return;
-    const wait = Math.max(minWait, Math.ceil(this.host.view.time.until(at)) + LEASE_GRACE_MS);
+    const wait = Math.max(minWait, Math.ceil(this.view.time.until(at)) + LEASE_GRACE_MS);
     this.leaseWatch = clock.setTimer(clock.now() + wait, () => {
       this.leaseWatch = undefined;
       this.leaseWatchAt = undefined;

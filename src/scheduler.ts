@@ -1,8 +1,16 @@
 /**
- * Scheduler<Jobs>: the public API. It validates every call at the boundary,
- * turns it into store operations (scheduler/requests.ts), and leaves the
- * timer, the claim loop and the attempt lifecycle to the Dispatcher
- * (scheduler/dispatcher.ts).
+ * Scheduler<Jobs>: the public API, a facade. It validates every call at the
+ * boundary and hands the work to the modules of src/scheduler/:
+ * - requests.ts turns `schedule*` calls into store insert requests, and
+ *   inserts.ts sends them to the store and answers with JobInfo;
+ * - dispatcher.ts runs the timer and the claim loop, attempt.ts the attempt
+ *   lifecycle (run, timeout, settle, retry);
+ * - settings.ts checks the constructor's options, lifecycle.ts starts and
+ *   stops (store open and close, signals);
+ * - pause.ts applies pause/resume, here and store-wide;
+ * - event-hub.ts sends events to listeners, streams and other processes;
+ * - options.ts, schedules.ts, wait-for.ts, info.ts: option checks, schedule
+ *   views, `waitFor`, JobInfo.
  *
  * HOW
  * - Jobs live in a Store. Local stores index scheduled jobs in a 4-ary heap
@@ -20,28 +28,19 @@
  *   time or "now", so a backwards clock jump cannot run a slot twice.
  */
 import { EventEmitter } from 'eventemitter3';
-import { randomBytes } from 'node:crypto';
-import { constants as osConstants } from 'node:os';
-import { SystemClock, type Clock } from './clock.js';
-import { GodelayqError, SchedulerStoppedError, UnsupportedOptionError, ValidationError, toError } from './errors.js';
-import {
-  EventStream,
-  type EventStreamOptions,
-  type JobInfoOf,
-  type PauseOrigin,
-  type SchedulerEvent,
-  type SchedulerEventType,
-  type SchedulerEvents,
-} from './events.js';
-import { DEFAULT_RETRY, validateRetry } from './retry.js';
-import { withDeadline } from './scheduler/calls.js';
+import type { Clock } from './clock.js';
+import { GodelayqError, UnsupportedOptionError, ValidationError } from './errors.js';
+import type { EventStream, EventStreamOptions, JobInfoOf, SchedulerEvent, SchedulerEventType, SchedulerEvents } from './events.js';
+import { validateRetry } from './retry.js';
 import { Dispatcher, tokenFactory } from './scheduler/dispatcher.js';
+import { EventHub, type Emitter } from './scheduler/event-hub.js';
 import type { DispatchHost, HandlerEntry } from './scheduler/host.js';
 import { jobInfo } from './scheduler/info.js';
 import {
   CRON_KEYS,
   EVERY_KEYS,
   NO_OPTIONS,
+  checkRegistered,
   dueAfter,
   idFactory,
   manyRequests,
@@ -49,17 +48,13 @@ import {
   recurringRequest,
   type RequestContext,
 } from './scheduler/requests.js';
+import { Inserts } from './scheduler/inserts.js';
+import { Lifecycle } from './scheduler/lifecycle.js';
 import {
-  CONSTRUCTOR_KEYS,
-  EVENTS_KEYS,
-  LIST_KEYS,
   REGISTER_KEYS,
-  SIGNAL_KEYS,
-  STATES,
-  STOP_KEYS,
   WRITE_KEYS,
-  checkStore,
-  percentile,
+  listQuery,
+  schedulerStats,
   writeOptions,
   type Handler,
   type RegisterOptions,
@@ -68,25 +63,22 @@ import {
   type SignalOptions,
   type StopOptions,
 } from './scheduler/options.js';
-import { storeClock } from './scheduler/store-clock.js';
 import { listSchedules, nextRuns, type ListSchedulesOptions, type NextRunsOptions, type ScheduleInfo } from './scheduler/schedules.js';
 import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
-import { DEFAULT_KEEP_LOGS, checkKeepLogs } from './scheduler/progress.js';
-import { asksEverywhere, checkPauseOptions, type PauseOptions } from './scheduler/pause.js';
-import { REMOTE_TYPES, decodeRemote, encodeRemote, type LocalPayload } from './scheduler/remote-events.js';
+import { checkKeepLogs } from './scheduler/progress.js';
+import { removalPolicies, requireFeature, resolveSettings, type Settings } from './scheduler/settings.js';
+import { PauseControl, type PauseOptions } from './scheduler/pause.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
-import { MemoryStore } from './store/memory.js';
 import { GENERATED_IDS, type GeneratedIds } from './store/id-index.js';
-import type { InsertRequest, InsertResult, JobRecord, Store, StoreFeatures, StoreWriteOptions } from './store/store.js';
+import type { JobRecord, Store, StoreWriteOptions } from './store/store.js';
 import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
-import { removePolicy, removes, withRemoval, type RemovalPolicies } from './control/removal-option.js';
+import { withRemoval } from './control/removal-option.js';
 import type {
   CronOptions,
   EveryOptions,
   HandlerRetryOptions,
   JobInfo,
   JobMap,
-  JobState,
   ListFilter,
   ResultMap,
   ResultOf,
@@ -96,12 +88,9 @@ import type {
   WriteOptions,
 } from './types.js';
 import {
-  MAX_PAYLOAD_LIMIT,
-  checkDelay,
   checkId,
   checkKeys,
   checkName,
-  checkNonNegativeInt,
   checkOptionsObject,
   checkPositive,
   checkPositiveInt,
@@ -133,15 +122,9 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly times: Clock;
   /** The Clock the user gave (or the system clock): what stores wait on. */
   private readonly baseClock: Clock;
-  private readonly retryDefault: HandlerRetryOptions;
-  private readonly keepCompleted: number;
-  private readonly keepDead: number;
-  private readonly maxPayloadBytes: number;
-  private readonly strict: boolean;
-  private readonly holdProcess: boolean;
+  /** The constructor's options, checked and resolved (scheduler/settings.ts). */
+  private readonly settings: Settings;
   private readonly handlers = new Map<string, HandlerEntry>();
-  /** The scheduler's `removeOnComplete` / `removeOnFail` (constructor options). */
-  private readonly removalDefaults: RemovalPolicies;
   /** Some constructor or register call gave a removal policy: finished records are checked against them. */
   private removalInUse = false;
   private readonly rateLimits = new RateLimits();
@@ -149,71 +132,43 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestContext;
   private readonly waiters: Waiters;
-  private status: 'idle' | 'starting' | 'started' | 'stopping' = 'idle';
-  /** Once stopped, say so (not "not started") when called. */
-  private stoppedOnce = false;
-  private starting: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
-  /** A store close that outlived its stop() deadline; the next start waits for it. */
-  private closing: Promise<unknown> | undefined;
-  private removeProbe: (() => void) | undefined;
-  /** `remoteEvents: true`: emit the events other processes publish (scheduler/remote-events.ts). */
-  private readonly remoteIn: boolean;
-  /** The store can carry events to other processes: publish ours while some process listens. */
-  private readonly remoteOut: boolean;
-  /** Names this scheduler's published events, so it never emits its own twice. */
-  private readonly senderId = randomBytes(9).toString('base64url');
+  /** Listeners, streams and other processes (scheduler/event-hub.ts). */
+  private readonly hub: EventHub<Jobs, Results>;
+  /** start / stop (scheduler/lifecycle.ts). */
+  private readonly life: Lifecycle;
+  private readonly inserts: Inserts<Jobs, Results>;
+  private readonly pauses: PauseControl;
 
   constructor(options: SchedulerOptions = {}) {
     super();
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, CONSTRUCTOR_KEYS, 'options');
-    this.store = o.store === undefined ? new MemoryStore() : checkStore(o.store);
-    this.baseClock = options.clock ?? new SystemClock();
-    this.times = storeClock(this.store, this.baseClock);
-    if (options.retry !== undefined) validateRetry(options.retry, 'options.retry', true);
-    this.retryDefault = options.retry ?? DEFAULT_RETRY;
-    this.keepCompleted = options.keepCompleted === undefined ? 1000 : checkNonNegativeInt(options.keepCompleted, 'options.keepCompleted');
-    this.keepDead = options.keepDead === undefined ? 10000 : checkNonNegativeInt(options.keepDead, 'options.keepDead');
-    if (o.unref !== undefined && typeof o.unref !== 'boolean') throw new ValidationError(`Expected \`options.unref\` to be a boolean, got ${show(o.unref)}`);
-    if (o.strict !== undefined && typeof o.strict !== 'boolean') throw new ValidationError(`Expected \`options.strict\` to be a boolean, got ${show(o.strict)}`);
-    this.strict = o.strict === true;
-    this.holdProcess = o.unref !== true;
-    this.maxPayloadBytes = o.maxPayloadBytes === undefined ? 1 << 20 : checkPositiveInt(o.maxPayloadBytes, 'options.maxPayloadBytes');
-    if (this.maxPayloadBytes > MAX_PAYLOAD_LIMIT) {
-      throw new ValidationError(`Expected \`options.maxPayloadBytes\` to be at most ${MAX_PAYLOAD_LIMIT} (256 MiB), got ${this.maxPayloadBytes}`);
-    }
-    const keepLogs = o.keepLogs === undefined ? DEFAULT_KEEP_LOGS : checkKeepLogs(o.keepLogs, 'options.keepLogs', this.store);
-    if (o.rateLimit !== undefined) {
-      this.rateLimits.global = checkRateLimit(o.rateLimit, 'options.rateLimit');
-      this.requireFeature('rateLimits', 'options.rateLimit');
-    }
-    if (o.remoteEvents !== undefined && typeof o.remoteEvents !== 'boolean') {
-      throw new ValidationError(`Expected \`options.remoteEvents\` to be a boolean, got ${show(o.remoteEvents)}`);
-    }
-    this.remoteIn = o.remoteEvents === true;
-    if (this.remoteIn) this.requireFeature('remoteEvents', 'options.remoteEvents: true', 'RedisStore, PostgresStore');
-    this.remoteOut = this.store.features?.remoteEvents === true && typeof this.store.publishEvent === 'function' && typeof this.store.eventListeners === 'function';
-    this.removalDefaults = this.removalPolicies(o, 'options') ?? {};
+    const settings = resolveSettings(options);
+    this.settings = settings;
+    this.store = settings.store;
+    this.baseClock = settings.baseClock;
+    this.times = settings.times;
+    if (settings.rateLimit !== undefined) this.rateLimits.global = settings.rateLimit;
+    this.removalInUse = settings.removal !== undefined;
+    const removalDefaults = settings.removal ?? {};
+    this.hub = new EventHub<Jobs, Results>(this as unknown as Emitter<SchedulerEvents<Jobs, Results>>, this.streams, this.store, settings.remoteOut);
     const host: DispatchHost = {
       store: this.store,
       clock: this.times,
       baseClock: this.baseClock,
-      concurrency: options.concurrency === undefined ? 10 : checkPositiveInt(options.concurrency, 'options.concurrency'),
-      timeoutDefault: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'options.timeout'),
-      misfireGraceMs: o.misfireGraceMs === undefined ? 60_000 : checkNonNegativeInt(o.misfireGraceMs, 'options.misfireGraceMs'),
-      maxPayloadBytes: this.maxPayloadBytes,
-      holdProcess: this.holdProcess,
+      concurrency: settings.concurrency,
+      timeoutDefault: settings.timeoutDefault,
+      misfireGraceMs: settings.misfireGraceMs,
+      maxPayloadBytes: settings.maxPayloadBytes,
+      holdProcess: settings.holdProcess,
       handlers: this.handlers,
       rateLimits: this.rateLimits,
       retryPolicy: (record, handler) => this.retryPolicy(record, handler),
-      emit: (type, make) => this.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
+      emit: (type, make) => this.hub.publish(type as keyof SchedulerEvents<Jobs, Results>, make as () => SchedulerEvents<Jobs, Results>[keyof SchedulerEvents<Jobs, Results>]),
       view: (record, nextRunAt) => this.info(record, nextRunAt),
-      keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? keepLogs,
+      keepLogs: (name) => this.handlers.get(name)?.keepLogs ?? settings.keepLogs,
       // No policy anywhere (the usual case): the finished record goes as it is.
       finished: (record) =>
-        record.retain === undefined && !this.removalInUse ? record : withRemoval(record, this.handlers.get(record.name)?.removal, this.removalDefaults),
-      wants: (type) => this.wants(type as keyof SchedulerEvents<Jobs, Results>),
+        record.retain === undefined && !this.removalInUse ? record : withRemoval(record, this.handlers.get(record.name)?.removal, removalDefaults),
+      wants: (type) => this.hub.wants(type as keyof SchedulerEvents<Jobs, Results>),
     };
     this.dispatcher = new Dispatcher(host, tokenFactory());
     this.waiters = new Waiters({
@@ -231,35 +186,32 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     this.requests = {
       now: () => this.times.now(),
       newId,
-      maxPayloadBytes: this.maxPayloadBytes,
-      checkFeature: (feature, what) => this.requireFeature(feature, what),
+      maxPayloadBytes: settings.maxPayloadBytes,
+      checkFeature: (feature, what) => requireFeature(this.store, feature, what),
       checkHandler: (name, where) => {
-        if (this.strict && !this.handlers.has(name)) {
-          throw new ValidationError(
-            `Expected \`${where}\` to name a registered handler (strict: true), got ${show(name)}` +
-              (this.handlers.size > 0 ? `; registered: ${[...this.handlers.keys()].slice(0, 10).join(', ')}` : '; none is registered'),
-          );
-        }
+        if (settings.strict) checkRegistered(this.handlers, name, where);
       },
     };
-  }
-
-  /** `removeOnComplete` / `removeOnFail` of constructor or register options `o`, validated; refused by a store without removal. */
-  private removalPolicies(o: Record<string, unknown>, what: string): RemovalPolicies | undefined {
-    if (o.removeOnComplete === undefined && o.removeOnFail === undefined) return undefined;
-    const policies: RemovalPolicies = {};
-    if (o.removeOnComplete !== undefined) policies.complete = removePolicy(o.removeOnComplete, `${what}.removeOnComplete`);
-    if (o.removeOnFail !== undefined) policies.fail = removePolicy(o.removeOnFail, `${what}.removeOnFail`);
-    if (removes(policies.complete) || removes(policies.fail)) this.requireFeature('removal', `${what}.${removes(policies.complete) ? 'removeOnComplete' : 'removeOnFail'}`);
-    this.removalInUse = true;
-    return policies;
-  }
-
-  /** Throws UnsupportedOptionError when the store lacks `feature` (option `what`): an option is never silently ignored. */
-  private requireFeature(feature: keyof StoreFeatures, what: string, stores = 'MemoryStore, JsonFileStore, RedisStore, PostgresStore'): void {
-    if (this.store.features?.[feature] !== true) {
-      throw new UnsupportedOptionError(`Expected \`${what}\` only with a store that supports ${feature} (${stores}), got it with ${this.store.constructor.name}`);
-    }
+    const publish = this.hub.publish.bind(this.hub);
+    this.life = new Lifecycle({
+      store: this.store,
+      times: this.times,
+      dispatcher: this.dispatcher,
+      open: () => this.openStore(),
+      stopped: () => {
+        this.hub.endStreams();
+        this.waiters.stopAll();
+      },
+      error: (make) => publish('error', () => ({ error: make() })),
+    });
+    this.inserts = new Inserts<Jobs, Results>({ store: this.store, dispatcher: this.dispatcher, hub: this.hub, info: (record) => this.info(record) });
+    this.pauses = new PauseControl({
+      store: this.store,
+      dispatcher: this.dispatcher,
+      publish,
+      requireFeature: (feature, what) => requireFeature(this.store, feature, what),
+      assertStarted: () => this.life.assertStarted(),
+    });
   }
 
   // ---------------------------------------------------------------- handlers
@@ -275,8 +227,9 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     checkKeys(o, REGISTER_KEYS, 'register options');
     if (options.retry !== undefined) validateRetry(options.retry, 'register options.retry', true);
     const rateLimit = options.rateLimit === undefined ? undefined : checkRateLimit(options.rateLimit, 'register options.rateLimit');
-    if (rateLimit !== undefined) this.requireFeature('rateLimits', 'register options.rateLimit');
-    const removal = this.removalPolicies(o, 'register options');
+    if (rateLimit !== undefined) requireFeature(this.store, 'rateLimits', 'register options.rateLimit');
+    const removal = removalPolicies(this.store, o, 'register options');
+    if (removal !== undefined) this.removalInUse = true;
     this.handlers.set(name, {
       fn: handler as HandlerEntry['fn'],
       concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
@@ -300,39 +253,26 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
 
   /** Opens the store, recovers jobs, starts dispatching. Idempotent. */
   start(): Promise<void> {
-    if (this.status === 'started') return Promise.resolve();
-    if (this.starting) return this.starting;
-    if (this.status === 'stopping') return Promise.reject(new SchedulerStoppedError('Expected a stopped scheduler to start, got one still stopping'));
-    this.status = 'starting';
-    this.starting = (async () => {
-      try {
-        if (this.closing) await this.closing;
-        await this.store.open({
-          now: () => this.times.now(),
-          clock: this.baseClock,
-          wake: () => this.dispatcher.kick(),
-          keepCompleted: this.keepCompleted,
-          keepDead: this.keepDead,
-          maxPayloadBytes: this.maxPayloadBytes,
-          warn: (message) => this.publish('error', () => ({ error: new GodelayqError(message) })),
-          lost: (id, token, reason) => this.dispatcher.lost(id, token, reason),
-          pauseChanged: (state) => this.applyPause(state.paused, 'remote'),
-          ...(this.remoteIn ? { remoteEvent: (message: string) => this.receiveRemote(message) } : {}),
-        });
-        // Paused everywhere before this start: stay paused (dispatching starts below).
-        const pause = this.store.pauseState?.();
-        if (pause) this.applyPause(pause.paused, 'remote');
-      } catch (error) {
-        this.status = 'idle';
-        throw error;
-      }
-      this.status = 'started';
-      this.removeProbe = this.times.addPendingProbe?.(() => this.dispatcher.hasPendingOneOff());
-      this.dispatcher.start();
-    })().finally(() => {
-      this.starting = undefined;
+    return this.life.start();
+  }
+
+  /** Opens the store with this scheduler's context; paused everywhere before this start: stay paused. */
+  private async openStore(): Promise<void> {
+    await this.store.open({
+      now: () => this.times.now(),
+      clock: this.baseClock,
+      wake: () => this.dispatcher.kick(),
+      keepCompleted: this.settings.keepCompleted,
+      keepDead: this.settings.keepDead,
+      maxPayloadBytes: this.settings.maxPayloadBytes,
+      warn: (message) => this.hub.publish('error', () => ({ error: new GodelayqError(message) })),
+      lost: (id, token, reason) => this.dispatcher.lost(id, token, reason),
+      pauseChanged: (state) => this.pauses.apply(state.paused, 'remote'),
+      ...(this.settings.remoteIn ? { remoteEvent: (message: string) => this.hub.receiveRemote(message) } : {}),
     });
-    return this.starting;
+    // Dispatching starts after this (lifecycle.ts).
+    const pause = this.store.pauseState?.();
+    if (pause) this.pauses.apply(pause.paused, 'remote');
   }
 
   /**
@@ -342,42 +282,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    * within `timeout`. Idempotent.
    */
   stop(options: StopOptions = {}): Promise<void> {
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, STOP_KEYS, 'options');
-    const timeout = o.timeout === undefined ? 30_000 : checkDelay(o.timeout, 'options.timeout');
-    if (this.stopping) return this.stopping;
-    if (this.status === 'idle') return Promise.resolve();
-    const deadline = Date.now() + timeout;
-    this.stopping = (async () => {
-      if (this.starting) await withDeadline(this.starting.catch(() => undefined), deadline);
-      if (this.status !== 'started') return;
-      this.status = 'stopping';
-      this.stoppedOnce = true;
-      // A fifth of the time (at most 2 s) is kept for handing back and closing.
-      await this.dispatcher.stop(timeout - Math.min(timeout / 5, 2000), deadline);
-      this.removeProbe?.();
-      this.removeProbe = undefined;
-      const close = this.store.close();
-      let closeError: unknown;
-      const closed = await withDeadline(
-        close.catch((error: unknown) => {
-          closeError = error;
-        }),
-        deadline,
-      );
-      this.status = 'idle';
-      for (const stream of [...this.streams]) stream.end();
-      this.waiters.stopAll();
-      if (!closed) {
-        this.closing = close.catch(() => undefined).finally(() => {
-          this.closing = undefined;
-        });
-        this.publish('error', () => ({ error: new GodelayqError(`The store did not close within stop()'s timeout (${timeout} ms); it goes on closing`) }));
-      } else if (closeError !== undefined) throw closeError;
-    })().finally(() => {
-      this.stopping = undefined;
-    });
-    return this.stopping;
+    return this.life.stop(options);
   }
 
   /** `await using scheduler = …` stops it gracefully. */
@@ -391,24 +296,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    * listeners.
    */
   stopOnSignals(options: SignalOptions = {}): () => void {
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, SIGNAL_KEYS, 'options');
-    const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
-    if (!Array.isArray(signals) || signals.length === 0 || signals.some((x) => typeof x !== 'string' || !Object.hasOwn(osConstants.signals, x))) {
-      throw new ValidationError(`Expected \`options.signals\` to be a non-empty array of signal names, got ${show(signals)}`);
-    }
-    const stopOptions: StopOptions = options.timeout === undefined ? {} : { timeout: checkDelay(options.timeout, 'options.timeout') };
-    const remove = (): void => {
-      for (const s of signals) process.removeListener(s, onSignal);
-    };
-    const onSignal = (signal: NodeJS.Signals): void => {
-      remove();
-      this.stop(stopOptions)
-        .catch((error: unknown) => this.publish('error', () => ({ error: toError(error) })))
-        .finally(() => process.kill(process.pid, signal));
-    };
-    for (const s of signals) process.once(s, onSignal);
-    return remove;
+    return this.life.stopOnSignals(options, (o) => this.stop(o));
   }
 
   /**
@@ -426,7 +314,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   pause(options: PauseOptions & { everywhere: true }): Promise<void>;
   pause(options?: PauseOptions): void | Promise<void>;
   pause(options?: PauseOptions): void | Promise<void> {
-    return this.pauseCall(true, options);
+    return this.pauses.call(true, options);
   }
 
   /**
@@ -440,7 +328,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   resume(options: PauseOptions & { everywhere: true }): Promise<void>;
   resume(options?: PauseOptions): void | Promise<void>;
   resume(options?: PauseOptions): void | Promise<void> {
-    return this.pauseCall(false, options);
+    return this.pauses.call(false, options);
   }
 
   /**
@@ -449,49 +337,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    * pause only; `{ everywhere: false }`: this process's own only.
    */
   isPaused(options?: PauseOptions): boolean {
-    if (options !== undefined) checkPauseOptions(options);
-    const everywhere = options?.everywhere;
-    const local = this.dispatcher.isPaused('local');
-    const shared = this.dispatcher.isPaused('everywhere');
-    return everywhere === undefined ? local || shared : everywhere ? shared : local;
-  }
-
-  private pauseCall(paused: boolean, options: PauseOptions | undefined): void | Promise<void> {
-    let everywhere: boolean;
-    try {
-      everywhere = checkPauseOptions(options);
-    } catch (error) {
-      if (asksEverywhere(options)) return Promise.reject(error as Error);
-      throw error;
-    }
-    if (everywhere) return this.setPausedEverywhere(paused);
-    if (this.dispatcher.isPaused('local') === paused) return;
-    if (paused) this.dispatcher.pause();
-    else this.dispatcher.resume();
-    this.publish(paused ? 'paused' : 'resumed', () => ({ everywhere: false, origin: 'local' }));
-  }
-
-  private async setPausedEverywhere(paused: boolean): Promise<void> {
-    this.requireFeature('pauseEverywhere', 'options.everywhere: true');
-    this.assertStarted();
-    const setPaused = this.store.setPaused as NonNullable<Store['setPaused']>;
-    const state = await this.dispatcher.track(setPaused.call(this.store, paused));
-    this.applyPause(state.paused, 'local');
-  }
-
-  /** The store-wide pause as this process learned it (its own call, or the store). */
-  private applyPause(paused: boolean, origin: PauseOrigin): void {
-    if (this.dispatcher.isPaused('everywhere') === paused) return;
-    this.dispatcher.setPausedEverywhere(paused);
-    this.publish(paused ? 'paused' : 'resumed', () => ({ everywhere: true, origin }));
-  }
-
-  /** An event another process published (remoteEvents: true): emitted here with `origin: 'remote'`. */
-  private receiveRemote(message: string): void {
-    const event = decodeRemote(this.senderId, message);
-    if (!event) return;
-    const type = event.type as keyof SchedulerEvents<Jobs, Results>;
-    this.publish(type, () => event.payload as unknown as SchedulerEvents<Jobs, Results>[typeof type], false);
+    return this.pauses.isPaused(options);
   }
 
   // ---------------------------------------------------------------- schedule
@@ -509,7 +355,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     try {
       this.assertStarted();
       const request = oneOffRequest(this.requests, name, dueAfter(this.times.now(), delay), true, payload, options);
-      return this.insertOne(request, options === undefined ? NO_WRITE : writeOptions(this.store, options)) as unknown as Promise<
+      return this.inserts.one(request, options === undefined ? NO_WRITE : writeOptions(this.store, options)) as unknown as Promise<
         JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>
       >;
     } catch (error) {
@@ -527,7 +373,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     try {
       this.assertStarted();
       const request = oneOffRequest(this.requests, name, checkTime(at, 'at'), false, payload, options);
-      return this.insertOne(request, options === undefined ? NO_WRITE : writeOptions(this.store, options)) as unknown as Promise<
+      return this.inserts.one(request, options === undefined ? NO_WRITE : writeOptions(this.store, options)) as unknown as Promise<
         JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>
       >;
     } catch (error) {
@@ -548,14 +394,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (Array.isArray(items) && items.some((item) => (item as { options?: { db?: unknown } } | undefined)?.options?.db !== undefined)) {
       throw new ValidationError('Expected `items[i].options.db` to be left out (pass `db` once, as scheduleMany(items, { db })), got one');
     }
-    let results: InsertResult[];
-    try {
-      if (this.dispatcher.rebasing()) await this.dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
-      results = await this.dispatcher.track(this.store.insert(requests, write));
-    } finally {
-      this.dispatcher.arm();
-    }
-    return results.map((result, i) => this.afterInsert(result, write, requests[i]?.dedupe !== undefined));
+    return this.inserts.many(requests, write);
   }
 
   /**
@@ -575,7 +414,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     checkKeys(o, CRON_KEYS, 'options');
     if (o.tz !== undefined && typeof o.tz !== 'string') throw new ValidationError(`Expected \`options.tz\` to be an IANA time zone name, got ${show(o.tz)}`);
     const request = recurringRequest(this.requests, name, { cron: expression, ...(o.tz === undefined ? {} : { tz: o.tz as string }) }, payload, o);
-    return this.insertOne(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    return this.inserts.one(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   /** A recurring job every `interval` ms; slots are start + k × interval, never drifting with run time. */
@@ -593,54 +432,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, EVERY_KEYS, 'options');
     const request = recurringRequest(this.requests, name, { every }, payload, o);
-    return this.insertOne(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
-  }
-
-  /** Inserts one request; throws (synchronously) only for what a store that inserts at once refuses. */
-  private insertOne(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
-    const insertSync = this.store.insertSync;
-    if (insertSync !== undefined && write.db === undefined && !this.dispatcher.rebasing()) {
-      // Nothing to wait for: the job is recorded (and indexed) before this returns.
-      const result = insertSync.call(this.store, [request])[0] as InsertResult;
-      this.dispatcher.arm();
-      return Promise.resolve(this.afterInsert(result, write, request.dedupe !== undefined));
-    }
-    return this.insertAsync(request, write);
-  }
-
-  private async insertAsync(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
-    let results: InsertResult[];
-    try {
-      if (this.dispatcher.rebasing()) await this.dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
-      results = await this.dispatcher.track(write.db ? this.store.insert([request], write) : this.store.insert([request]));
-    } finally {
-      this.dispatcher.arm();
-    }
-    return this.afterInsert(results[0] as InsertResult, write, request.dedupe !== undefined);
-  }
-
-  private afterInsert(result: InsertResult, write: StoreWriteOptions, dedupe = false): JobInfoOf<Jobs, Results> {
-    if (dedupe) return this.afterDedupe(result);
-    // In a transaction the replaced attempt is told when it commits (a rollback keeps it).
-    if (result.previous?.state === 'running' && !write.db) this.dispatcher.replaced(result.previous.id);
-    if (result.outcome === 'kept') {
-      // A kept schedule may be mid-claim (its misfires being planned): answer with the record as it is after that.
-      return this.info(this.dispatcher.current(result.record));
-    }
-    if (this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(result.record) }));
-    return this.info(result.record);
-  }
-
-  /** What a call with a dedupe window resolves with: the job, and `dedupe` saying what the window did. */
-  private afterDedupe(result: InsertResult): JobInfoOf<Jobs, Results> {
-    const record = result.record;
-    if (result.outcome === 'debounced') {
-      const previousRunAt = new Date(result.previous?.runAt ?? record.runAt);
-      this.publish('rescheduled', () => ({ job: this.info(record), previousRunAt }));
-    } else if (result.outcome !== 'throttled' && this.wants('scheduled')) this.publish('scheduled', () => ({ job: this.info(record) }));
-    const info = this.info(result.outcome === 'throttled' ? this.dispatcher.current(record) : record);
-    info.dedupe = result.outcome === 'throttled' || result.outcome === 'debounced' ? result.outcome : 'created';
-    return info;
+    return this.inserts.one(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   // ------------------------------------------------------------- operations
@@ -659,7 +451,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const record = await this.dispatcher.track(write.db ? this.store.cancel(id, this.times.now(), write) : this.store.cancel(id, this.times.now()));
     if (!record) return false;
     if (!write.db) this.dispatcher.cancelled(id);
-    this.publish('cancelled', () => ({ job: this.info(record) }));
+    this.hub.publish('cancelled', () => ({ job: this.info(record) }));
     this.dispatcher.arm();
     return true;
   }
@@ -674,7 +466,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const write = writeOptions(this.store, o);
     const before = await this.store.get(id);
     const record = await this.dispatcher.track(write.db ? this.store.reschedule(id, runAt, write) : this.store.reschedule(id, runAt));
-    this.publish('rescheduled', () => ({ job: this.info(record), previousRunAt: new Date(before?.runAt ?? runAt) }));
+    this.hub.publish('rescheduled', () => ({ job: this.info(record), previousRunAt: new Date(before?.runAt ?? runAt) }));
     this.dispatcher.arm();
     return this.info(record);
   }
@@ -687,7 +479,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     checkKeys(o, new Set(['at']), 'options');
     const runAt = o.at === undefined ? this.times.now() : checkTime(o.at, 'options.at');
     const record = await this.dispatcher.track(this.store.revive(id, runAt));
-    this.publish('scheduled', () => ({ job: this.info(record) }));
+    this.hub.publish('scheduled', () => ({ job: this.info(record) }));
     this.dispatcher.arm();
     return this.info(record);
   }
@@ -703,17 +495,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   /** Jobs ordered by runAt; no limit = every match. */
   async list(filter: ListFilter = {}): Promise<JobInfoOf<Jobs, Results>[]> {
     this.assertStarted();
-    const f = checkOptionsObject(filter, 'filter') ?? {};
-    checkKeys(f, LIST_KEYS, 'filter');
-    const states = f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state];
-    for (const s of states ?? []) {
-      if (!STATES.has(s as string)) throw new ValidationError(`Expected \`filter.state\` to be a job state, got ${show(s)}`);
-    }
-    const query: Parameters<Store['list']>[0] = {};
-    if (f.name !== undefined) query.name = checkName(f.name, 'filter.name');
-    if (states) query.states = states as JobState[];
-    if (f.limit !== undefined) query.limit = checkNonNegativeInt(f.limit, 'filter.limit');
-    if (f.offset !== undefined) query.offset = checkNonNegativeInt(f.offset, 'filter.offset');
+    const query = listQuery(filter);
     const records = await this.store.list(query);
     return records.map((r) => this.info(this.dispatcher.current(r)));
   }
@@ -781,17 +563,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
 
   /** Current counts and start lateness percentiles (ms). */
   stats(): SchedulerStats {
-    const c = this.store.counts();
-    const sorted = this.dispatcher.latenessSamples().sort((a, b) => a - b);
-    return {
-      scheduled: c.scheduled,
-      running: c.running,
-      completed: c.completed,
-      dead: c.dead,
-      cancelled: c.cancelled,
-      heapSize: c.indexed,
-      lateness: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) },
-    };
+    return schedulerStats(this.store.counts(), this.dispatcher.latenessSamples());
   }
 
   /**
@@ -801,78 +573,17 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   events<T extends SchedulerEventType = SchedulerEventType>(
     options: EventStreamOptions & { types?: readonly T[] } = {},
   ): AsyncIterableIterator<Extract<SchedulerEvent<Jobs, Results>, { type: T }>> {
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, EVENTS_KEYS, 'options');
-    if (options.bufferSize !== undefined) checkPositiveInt(options.bufferSize, 'options.bufferSize');
-    if (options.overflow !== undefined && !['dropOldest', 'dropNewest', 'error'].includes(options.overflow)) {
-      throw new ValidationError(`Expected \`options.overflow\` to be 'dropOldest', 'dropNewest' or 'error', got ${show(options.overflow)}`);
-    }
-    for (const key of ['types', 'names', 'ids'] as const) {
-      const list: unknown = options[key];
-      if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))) {
-        throw new ValidationError(`Expected \`options.${key}\` to be an array of strings, got ${show(list)}`);
-      }
-    }
-    const hold = this.holdProcess ? this.baseClock.hold?.bind(this.baseClock) : undefined;
-    const stream = new EventStream<SchedulerEvent<Jobs, Results>>(options, (s) => this.streams.delete(s), hold);
-    this.streams.add(stream);
-    // The stream only lets through events whose type is in `types`.
-    return stream as unknown as AsyncIterableIterator<Extract<SchedulerEvent<Jobs, Results>, { type: T }>>;
+    return this.hub.open(options, this.settings.holdProcess ? this.baseClock.hold?.bind(this.baseClock) : undefined);
   }
 
   // ---------------------------------------------------------------- helpers
 
   private assertStarted(): void {
-    if (this.status !== 'started') {
-      throw new SchedulerStoppedError(
-        this.status === 'stopping'
-          ? 'Expected a running scheduler, got one that is stopping'
-          : this.stoppedOnce
-            ? 'Expected a started scheduler, got one that was stopped (call start() again to reuse it)'
-            : 'Expected a started scheduler, got one not started (await scheduler.start() first)',
-      );
-    }
+    this.life.assertStarted();
   }
 
   private retryPolicy(record: JobRecord, handler: HandlerEntry | undefined): HandlerRetryOptions {
-    return record.retry ?? handler?.retry ?? this.retryDefault;
-  }
-
-  /** Whether anyone listens for `type` (to skip building event payloads). */
-  private wants(type: keyof SchedulerEvents<Jobs, Results>): boolean {
-    return this.streams.size > 0 || this.listenerCount(type) > 0 || this.relays(type);
-  }
-
-  /** Whether an event of `type` goes to other processes too: some process listens (remote-events.ts). */
-  private relays(type: keyof SchedulerEvents<Jobs, Results>): boolean {
-    return this.remoteOut && REMOTE_TYPES.has(type) && (this.store.eventListeners as () => boolean).call(this.store);
-  }
-
-  /** Emits `type` to listeners and streams; `relay`: and to other processes, when one listens. */
-  private publish<K extends keyof SchedulerEvents<Jobs, Results>>(type: K, make: () => SchedulerEvents<Jobs, Results>[K], relay = true): void {
-    const listeners = this.listenerCount(type);
-    const remote = relay && this.relays(type);
-    if (listeners === 0 && this.streams.size === 0 && !remote) return;
-    const payload = make();
-    if (remote) {
-      try {
-        (this.store.publishEvent as (message: string) => void).call(this.store, encodeRemote(this.senderId, type, payload as unknown as LocalPayload));
-      } catch (error) {
-        this.publish('error', () => ({ error: toError(error) }), false);
-      }
-    }
-    if (listeners > 0) {
-      try {
-        (this.emit as (t: K, p: SchedulerEvents<Jobs, Results>[K]) => boolean)(type, payload);
-      } catch (error) {
-        // A throwing listener must not break dispatch; report it unless it was the error listener.
-        if (type !== 'error') this.publish('error', () => ({ error: toError(error) }));
-      }
-    }
-    if (this.streams.size > 0) {
-      const event = { type, ...payload } as unknown as SchedulerEvent<Jobs, Results>;
-      for (const stream of this.streams) stream.push(event);
-    }
+    return record.retry ?? handler?.retry ?? this.settings.retryDefault;
   }
 
   private info(record: JobRecord, nextRunAt?: Date | null): JobInfoOf<Jobs, Results> {

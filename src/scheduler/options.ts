@@ -1,12 +1,13 @@
 /**
  * The option types of the Scheduler's public calls, the key sets each call
- * accepts, and the checks of the constructor's store and of a call's `db`.
+ * accepts, and the checks of the constructor's store, of a call's `db` and
+ * of `list()`'s filter; `stats()`'s percentiles.
  */
-import type { Store, StoreWriteOptions } from '../store/store.js';
-import type { HandlerRetryOptions, JobContext, JobMap, RemovePolicy, ResultOf, ScheduleOptions } from '../types.js';
+import type { Store, StoreCounts, StoreWriteOptions } from '../store/store.js';
+import type { HandlerRetryOptions, JobContext, JobMap, JobState, ListFilter, RemovePolicy, ResultOf, ScheduleOptions, SchedulerStats } from '../types.js';
 import type { Clock } from '../clock.js';
 import { ValidationError } from '../errors.js';
-import { show } from '../validate.js';
+import { checkKeys, checkName, checkNonNegativeInt, checkOptionsObject, show } from '../validate.js';
 
 /** Options of `new Scheduler()`. */
 export interface SchedulerOptions {
@@ -178,4 +179,34 @@ export function writeOptions(store: Store, options: unknown, what = 'options'): 
     throw new ValidationError(`Expected \`${what}.db\` to be a database client inside an open transaction, got ${show(db)}`);
   }
   return { db: db as NonNullable<StoreWriteOptions['db']> };
+}
+
+/** The store query of `list(filter)`, the filter checked. */
+export function listQuery(filter: ListFilter): Parameters<Store['list']>[0] {
+  const f = checkOptionsObject(filter, 'filter') ?? {};
+  checkKeys(f, LIST_KEYS, 'filter');
+  const states = f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state];
+  for (const s of states ?? []) {
+    if (!STATES.has(s as string)) throw new ValidationError(`Expected \`filter.state\` to be a job state, got ${show(s)}`);
+  }
+  const query: Parameters<Store['list']>[0] = {};
+  if (f.name !== undefined) query.name = checkName(f.name, 'filter.name');
+  if (states) query.states = states as JobState[];
+  if (f.limit !== undefined) query.limit = checkNonNegativeInt(f.limit, 'filter.limit');
+  if (f.offset !== undefined) query.offset = checkNonNegativeInt(f.offset, 'filter.offset');
+  return query;
+}
+
+/** `stats()`: the store's counts and the start lateness percentiles of `lateness` (ms, unsorted). */
+export function schedulerStats(c: StoreCounts, lateness: number[]): SchedulerStats {
+  const sorted = lateness.sort((a, b) => a - b);
+  return {
+    scheduled: c.scheduled,
+    running: c.running,
+    completed: c.completed,
+    dead: c.dead,
+    cancelled: c.cancelled,
+    heapSize: c.indexed,
+    lateness: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) },
+  };
 }

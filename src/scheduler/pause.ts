@@ -1,11 +1,15 @@
 /**
- * The options of `pause()` / `resume()` / `isPaused()`, and their check.
+ * `pause()` / `resume()` / `isPaused()`: their options and check, and
+ * PauseControl, which applies them to the dispatcher and the store.
  * Local pause: this process starts nothing new (running attempts go on).
  * `everywhere: true`: the store keeps the pause and every process sharing it
  * starts nothing new until any of them resumes (store.ts `setPaused`; on
  * RedisStore the claim itself refuses while paused, see store/redis/pause.ts).
  */
 import { ValidationError } from '../errors.js';
+import type { PauseOrigin } from '../events.js';
+import type { Store, StoreFeatures } from '../store/store.js';
+import type { Dispatcher } from './dispatcher.js';
 import { checkKeys, checkOptionsObject, show } from '../validate.js';
 
 /** Options of `pause()`, `resume()` and `isPaused()`. */
@@ -36,4 +40,62 @@ export function checkPauseOptions(options: unknown, what = 'options'): boolean {
 /** Whether a call with `options` returns a promise (asks for `everywhere: true`), judged before checking it. */
 export function asksEverywhere(options: unknown): boolean {
   return typeof options === 'object' && options !== null && (options as { everywhere?: unknown }).everywhere === true;
+}
+
+/** What pausing needs from its Scheduler. */
+export interface PauseHost {
+  readonly store: Store;
+  readonly dispatcher: Dispatcher;
+  /** Emits `paused` or `resumed`. */
+  publish(type: 'paused' | 'resumed', make: () => { everywhere: boolean; origin: PauseOrigin }): void;
+  /** Throws UnsupportedOptionError when the store lacks `feature`. */
+  requireFeature(feature: keyof StoreFeatures, what: string): void;
+  assertStarted(): void;
+}
+
+/** This process's own pause and the store-wide pause as this process knows it. */
+export class PauseControl {
+  constructor(private readonly host: PauseHost) {}
+
+  /** `pause()` (`paused`) or `resume()`: local, or everywhere (a promise then). */
+  call(paused: boolean, options: PauseOptions | undefined): void | Promise<void> {
+    let everywhere: boolean;
+    try {
+      everywhere = checkPauseOptions(options);
+    } catch (error) {
+      if (asksEverywhere(options)) return Promise.reject(error as Error);
+      throw error;
+    }
+    if (everywhere) return this.setPausedEverywhere(paused);
+    const dispatcher = this.host.dispatcher;
+    if (dispatcher.isPaused('local') === paused) return;
+    if (paused) dispatcher.pause();
+    else dispatcher.resume();
+    this.host.publish(paused ? 'paused' : 'resumed', () => ({ everywhere: false, origin: 'local' }));
+  }
+
+  /** `isPaused()`. */
+  isPaused(options: PauseOptions | undefined): boolean {
+    if (options !== undefined) checkPauseOptions(options);
+    const everywhere = options?.everywhere;
+    const local = this.host.dispatcher.isPaused('local');
+    const shared = this.host.dispatcher.isPaused('everywhere');
+    return everywhere === undefined ? local || shared : everywhere ? shared : local;
+  }
+
+  private async setPausedEverywhere(paused: boolean): Promise<void> {
+    this.host.requireFeature('pauseEverywhere', 'options.everywhere: true');
+    this.host.assertStarted();
+    const store = this.host.store;
+    const setPaused = store.setPaused as NonNullable<Store['setPaused']>;
+    const state = await this.host.dispatcher.track(setPaused.call(store, paused));
+    this.apply(state.paused, 'local');
+  }
+
+  /** The store-wide pause as this process learned it (its own call, or the store). */
+  apply(paused: boolean, origin: PauseOrigin): void {
+    if (this.host.dispatcher.isPaused('everywhere') === paused) return;
+    this.host.dispatcher.setPausedEverywhere(paused);
+    this.host.publish(paused ? 'paused' : 'resumed', () => ({ everywhere: true, origin }));
+  }
 }

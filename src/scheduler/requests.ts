@@ -36,6 +36,16 @@ const ONE_OFF_KEYS: ReadonlySet<string> = new Set([...SCHEDULE_KEYS, 'dedupe']);
 const MANY_ITEM_KEYS: ReadonlySet<string> = new Set(['name', 'payload', 'delay', 'at', 'options']);
 export const NO_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({});
 
+/** RequestContext.checkHandler of a scheduler with `strict: true`: `name` must have a registered handler. */
+export function checkRegistered(handlers: ReadonlyMap<string, unknown>, name: string, where: string): void {
+  if (!handlers.has(name)) {
+    throw new ValidationError(
+      `Expected \`${where}\` to name a registered handler (strict: true), got ${show(name)}` +
+        (handlers.size > 0 ? `; registered: ${[...handlers.keys()].slice(0, 10).join(', ')}` : '; none is registered'),
+    );
+  }
+}
+
 /** What building a request needs from the scheduler. */
 export interface RequestContext {
   /** Job time now (the store's clock when it has one). */

@@ -34,6 +34,10 @@
  *   their own travel in `extra` (progress, logs, the trace context), a
  *   settle carries out per-job removal, inserts decide dedupe windows, and
  *   the store-wide pause and remote events go through control.ts.
+ * - This file keeps the lifecycle, the function calls and the Store
+ *   methods; claim.ts holds the claim loop, claiming ahead and giving
+ *   claimed jobs back, settle.ts the settle batch, ../redis/watch.ts (shared
+ *   with RedisStore) the poll and the lease watch.
  *
  * TIME
  * - Leases run on the database's clock only.
@@ -42,7 +46,6 @@
  *   clock is wrong neither runs a job early nor twice.
  */
 import { JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
-import type { ClockTimer } from '../../clock.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -59,9 +62,11 @@ import type {
   StoreWriteOptions,
 } from '../store.js';
 import { Batcher, type ItemOutcome } from '../redis/batcher.js';
-import { AheadBuffer, type AheadEntry } from './ahead.js';
+import { AheadBuffer } from './ahead.js';
+import { beforeWrite, claim, returnAhead, type CallOptions, type ClaimState } from './claim.js';
 import { Leases, type RenewItem } from '../redis/leases.js';
 import { ServerView, type Summary } from '../redis/view.js';
+import { Watch } from '../redis/watch.js';
 import { checkInsert, checkText, Columns, decodeRow, extraText, type JobRow } from './codec.js';
 import { insertOutcomes, insertParams, type InsertGroup, type InsertReply } from './insert.js';
 import { Database, type Queryable } from './connection.js';
@@ -71,71 +76,18 @@ import { Listener } from './listener.js';
 import { resolveOptions, type PostgresStoreOptions, type ResolvedOptions } from './options.js';
 import { checkReadable, summarySql } from './read-only.js';
 import { ident, migrate } from './schema.js';
+import { LOST_REASONS, flushSettles, type SettleHost, type SettleItem } from './settle.js';
 
 export type { PostgresStoreOptions } from './options.js';
 
-/** Due jobs read per claim (bounds one statement's work). */
-const PROMOTE_MAX = 1000;
-const TOKENS_PER_CLAIM = 256;
-const MAX_CLAIM_ROUNDS = 64;
-const MAX_KNOWN_NAMES = 200;
-const LEASE_GRACE_MS = 5;
 const BATCH_ITEMS = 500;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const RECENTLY_LOST = 1024;
-/** Due jobs another transaction holds locked: look again after this long (or at the next wake). */
-const LOCKED_BACKOFF_MS = 50;
-/** After a claim round trip failed with jobs already in hand: when to look for the rest (the scheduler waits as long after a failed claim). */
-const CLAIM_RETRY_MS = 1000;
-const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lease', 'lock']);
 /** Jobs claimed ahead that no claim took within this long go back unstarted (ahead.ts). */
 const AHEAD_TTL_MS = 250;
 
 /** The summary every function returns: [now, due, lease, ready names, scheduled, running, completed, dead, cancelled, recurring]. */
 type SqlSummary = [number, number | null, number | null, string[], number, number, number, number, number, number];
-
-interface SettleItem {
-  id: string;
-  name: string;
-  token: string;
-  seq: number;
-  again: boolean;
-  /** The outcome's record, encoded (payload left out when unchanged). */
-  cols: Columns;
-}
-
-/** The reply of `<schema>.claim`: the jobs, due rows read, the pause, and what groups and rate limits held back. */
-interface ClaimReply {
-  jobs: JobRow[];
-  due: number;
-  pause?: PauseReply;
-  /** Names a group's head could not start for want of capacity. */
-  w?: string[] | null;
-  /** Names of group heads the claim had no capacity for: asked, then claimed in the next round. */
-  u?: string[] | null;
-  /** Names over their rate limit (or pushed back). */
-  l?: string[] | null;
-  retry?: number | null;
-  busy?: boolean;
-}
-
-/** The rate-limit parameters of a claim: the limits of `names` that have one (NULL when none), and the store-wide one. */
-function rateParams(request: ClaimRequest, names: readonly string[]): unknown[] {
-  const limitNames: string[] = [];
-  const max: number[] = [];
-  const dur: number[] = [];
-  if (request.rateLimit) {
-    for (const name of names) {
-      const limit = request.rateLimit(name);
-      if (limit === undefined) continue;
-      limitNames.push(name);
-      max.push(Math.min(limit.max, 0x7fffffff));
-      dur.push(limit.durationMs);
-    }
-  }
-  const g = request.globalRateLimit;
-  return [limitNames.length > 0 ? limitNames : null, limitNames.length > 0 ? max : null, limitNames.length > 0 ? dur : null, g ? Math.min(g.max, 0x7fffffff) : null, g ? g.durationMs : null];
-}
 
 /** SQLSTATEs of a statement that changed nothing and may simply run again: a unique violation (an id or window inserted meanwhile), a deadlock. */
 const RETRY_CODES: ReadonlySet<unknown> = new Set(['23505', '40P01']);
@@ -177,20 +129,17 @@ export class PostgresStore implements Store {
   private readonly leases: Leases;
   private readonly recentlyLost = new Set<string>();
   private readonly uncertain = new Set<string>();
-  private pollTimer: ClockTimer | undefined;
-  private leaseWatch: ClockTimer | undefined;
-  private leaseWatchAt: number | undefined;
-  private polling = false;
-  private reconnected = false;
-  /** Due jobs were left locked by another transaction at this claim bound: nextDueAt waits a little. */
-  private lockedUntil: number | undefined;
+  /** What a claim leaves for later ones: a bound that nextDueAt waits for, the request to claim ahead with (claim.ts). */
+  private readonly claimState: ClaimState = { lockedUntil: undefined, aheadRequest: undefined };
   private status: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
   private readonly inserts = new Batcher<InsertGroup, InsertResult[]>((groups) => this.flushInserts(groups), BATCH_ITEMS, BATCH_BYTES);
-  private readonly settles = new Batcher<SettleItem, boolean>((items) => this.flushSettles(items), BATCH_ITEMS, BATCH_BYTES);
-  /** The last claim's capacity and tokens, when it asked for claiming ahead (ClaimRequest.ahead). */
-  private aheadRequest: Pick<ClaimRequest, 'capacity' | 'token'> | undefined;
-  private readonly ahead = new AheadBuffer(AHEAD_TTL_MS, (entries) => void this.returnAhead(entries));
+  private readonly settles = new Batcher<SettleItem, boolean>((items) => flushSettles(this.core, items), BATCH_ITEMS, BATCH_BYTES);
+  private readonly ahead = new AheadBuffer(AHEAD_TTL_MS, (entries) => void returnAhead(this.core, entries));
   private readonly control: Control;
+  /** What claim.ts and settle.ts use of this store. */
+  private readonly core: SettleHost;
+  /** The poll and the lease watch (../redis/watch.ts, shared with RedisStore). */
+  private readonly watch: Watch;
 
   constructor(options: PostgresStoreOptions = {}) {
     this.options = resolveOptions(options);
@@ -225,6 +174,31 @@ export class PostgresStore implements Store {
       helloTtlMs: 3 * this.options.pollMs,
       context: () => (this.status === 'open' || this.status === 'opening' ? this.context : undefined),
       query: (what, text, params) => this.database(what).query(what, text, params),
+    });
+    this.core = {
+      options: this.options,
+      view: this.view,
+      leases: this.leases,
+      control: this.control,
+      ahead: this.ahead,
+      knownNames: this.knownNames,
+      state: this.claimState,
+      isOpen: () => this.status === 'open',
+      call: <R>(fn: string, params: unknown[], options?: CallOptions<R>) => this.call<R>(fn, params, options),
+      connected: () => this.db !== undefined,
+      keepCompleted: () => this.keepCompleted,
+      keepDead: () => this.keepDead,
+      notifyLost: (id, token, reason) => this.notifyLost(id, token, reason),
+    };
+    this.watch = new Watch(this.view, this.options, {
+      status: () => this.status,
+      context: () => this.context,
+      tick: async () => {
+        const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', [this.control.greeting(false)]);
+        this.control.learn(reply.pause);
+        return reply.recovered;
+      },
+      nextDueAt: () => this.nextDueAt(),
     });
   }
 
@@ -263,7 +237,7 @@ export class PostgresStore implements Store {
             if (this.status === 'open') this.control.onEvent(payload);
           } else this.onMessage(payload);
         },
-        onReconnect: this.onReconnect,
+        onReconnect: this.watch.onReconnect,
         timeoutMs: Math.max(o.commandTimeoutMs, 10_000),
       });
       this.listener = listener;
@@ -280,7 +254,7 @@ export class PostgresStore implements Store {
     }
     this.status = 'open';
     this.leases.start(context.clock);
-    this.armPoll();
+    this.watch.armPoll();
   }
 
   /**
@@ -296,16 +270,12 @@ export class PostgresStore implements Store {
       this.status = 'closed';
       return;
     }
-    this.pollTimer?.clear();
-    this.leaseWatch?.clear();
-    this.pollTimer = undefined;
-    this.leaseWatch = undefined;
-    this.leaseWatchAt = undefined;
+    this.watch.stop();
     this.leases.stop();
     await Promise.all([this.inserts.idle(), this.settles.idle()]);
-    this.aheadRequest = undefined;
+    this.claimState.aheadRequest = undefined;
     // Claimed ahead and never started: back as if never claimed, not charged.
-    await this.returnAhead();
+    await returnAhead(this.core);
     if (this.leases.held.size > 0) {
       const ids: string[] = [];
       const tokens: string[] = [];
@@ -329,12 +299,6 @@ export class PostgresStore implements Store {
     await db?.close();
   }
 
-  private readonly onReconnect = (): void => {
-    if (this.status !== 'open') return;
-    this.reconnected = true;
-    void this.poll();
-  };
-
   // ------------------------------------------------------------- plumbing
 
   private database(what: string): Database {
@@ -352,7 +316,7 @@ export class PostgresStore implements Store {
    * Calls function `fn`; absorbs the summary its reply carries (a call made
    * in the caller's transaction only gives the time: what it sees may roll back).
    */
-  private async call<R>(fn: string, params: unknown[], options: { db?: Queryable | undefined; late?: (reply: R) => void } = {}): Promise<R> {
+  private async call<R>(fn: string, params: unknown[], options: CallOptions<R> = {}): Promise<R> {
     const db = this.database(fn);
     const t0 = this.view.time.mono();
     const late = options.late;
@@ -372,7 +336,7 @@ export class PostgresStore implements Store {
     const summary: Summary = [String(s[0]), s[1] === null ? '' : String(s[1]), s[2] === null ? '' : String(s[2]), s[3], s[4], s[5], s[6], s[7], s[8], s[9], []];
     const { leaseKnown } = this.view.absorb(summary, t0, t1);
     const leaseMin = this.view.leaseMin;
-    if (leaseKnown && leaseMin !== undefined && (this.leaseWatchAt === undefined || leaseMin < this.leaseWatchAt)) this.watchLeases();
+    if (leaseKnown && leaseMin !== undefined && this.watch.sooner(leaseMin)) this.watch.watchLeases();
   }
 
   /** A NOTIFY on `<schema>.wake`: D<runAt>, L<leaseEnd>, X<reason>\n<token>; P, E, Q are Control's. */
@@ -396,9 +360,9 @@ export class PostgresStore implements Store {
     const at = Number(message.slice(1));
     if (!Number.isFinite(at)) return;
     if (kind === 'L') {
-      if (this.view.leaseEnds(at) && (this.leaseWatchAt === undefined || at < this.leaseWatchAt)) this.watchLeases();
+      if (this.view.leaseEnds(at) && this.watch.sooner(at)) this.watch.watchLeases();
     } else if (kind === 'D') {
-      this.lockedUntil = undefined;
+      this.claimState.lockedUntil = undefined;
       if (this.view.dueAt(at)) this.context?.wake();
     }
   }
@@ -413,57 +377,9 @@ export class PostgresStore implements Store {
     this.context?.lost?.(id, token, reason);
   }
 
-  private armPoll(): void {
-    const clock = this.context?.clock;
-    if (!clock || this.status !== 'open') return;
-    this.pollTimer = clock.setTimer(clock.now() + this.options.pollMs, () => {
-      this.pollTimer = undefined;
-      void this.poll().finally(() => this.armPoll());
-    });
-  }
-
-  /** Safety net: refresh the caches (recovering expired leases); wake the scheduler if something moved earlier. */
-  private async poll(): Promise<boolean> {
-    if (this.polling || this.status !== 'open') return false;
-    this.polling = true;
-    try {
-      const force = this.reconnected;
-      const before = this.nextDueAt();
-      const reply = await this.call<{ recovered: number; pause: PauseReply }>('tick', [this.control.greeting(false)]);
-      this.control.learn(reply.pause);
-      const after = this.nextDueAt();
-      if (force) this.reconnected = false;
-      if (force || reply.recovered > 0 || (after !== undefined && (before === undefined || after < before))) this.context?.wake();
-      return true;
-    } catch {
-      // Unreachable: the next poll (or the LISTEN reconnect) tries again.
-      return false;
-    } finally {
-      this.polling = false;
-    }
-  }
-
   private async renew(items: RenewItem[]): Promise<[string, LostReason][]> {
     const reply = await this.call<{ gone: [string, LostReason][] }>('renew', [items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.seq), this.options.leaseMs]);
     return reply.gone;
-  }
-
-  /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
-  private watchLeases(minWait = 0): void {
-    const clock = this.context?.clock;
-    if (!clock || (this.status !== 'open' && this.status !== 'opening') || this.options.readOnly) return;
-    const at = this.view.leaseMin;
-    this.leaseWatch?.clear();
-    this.leaseWatch = undefined;
-    this.leaseWatchAt = at;
-    if (at === undefined) return;
-    const wait = Math.max(minWait, Math.ceil(this.view.time.until(at)) + LEASE_GRACE_MS);
-    this.leaseWatch = clock.setTimer(clock.now() + wait, () => {
-      this.leaseWatch = undefined;
-      this.leaseWatchAt = undefined;
-      // After a failed or skipped poll, wait a little: the lease may look expired only because the database is away.
-      void this.poll().then((ok) => this.watchLeases(ok ? 0 : 250));
-    });
   }
 
   // ------------------------------------------------------------- Store: writes
@@ -481,7 +397,7 @@ export class PostgresStore implements Store {
       cols.add(request.record);
     }
     const group: InsertGroup = { requests: [...requests], cols };
-    await this.beforeWrite(requests.map((r) => r.record.id));
+    await beforeWrite(this.core, requests.map((r) => r.record.id));
     if (db) {
       const [outcome] = await this.flushInserts([group], db);
       if (!outcome?.ok) throw outcome?.error;
@@ -521,7 +437,7 @@ export class PostgresStore implements Store {
   async cancel(id: string, now: number, options: StoreWriteOptions = {}): Promise<JobRecord | undefined> {
     this.writable('cancel');
     const db = transactionClient(options.db);
-    await this.beforeWrite([id]);
+    await beforeWrite(this.core, [id]);
     const reply = await this.call<{ job: JobRow | null }>('cancel', [id, now, this.keepCompleted, this.keepDead], { db });
     if (!reply.job) return undefined;
     // Inside a transaction the attempt keeps its lease until the commit's NOTIFY says otherwise.
@@ -531,14 +447,14 @@ export class PostgresStore implements Store {
 
   async reschedule(id: string, runAt: number, options: StoreWriteOptions = {}): Promise<JobRecord> {
     this.writable('reschedule');
-    await this.beforeWrite([id]);
+    await beforeWrite(this.core, [id]);
     const reply = await this.call<{ job?: JobRow; state?: string; missing?: true }>('reschedule', [id, runAt], { db: transactionClient(options.db) });
     return this.moved(id, reply, 'scheduled');
   }
 
   async revive(id: string, runAt: number): Promise<JobRecord> {
     this.writable('revive');
-    await this.beforeWrite([id]);
+    await beforeWrite(this.core, [id]);
     const reply = await this.call<{ job?: JobRow; state?: string; missing?: true }>('revive', [id, runAt]);
     return this.moved(id, reply, 'dead or cancelled');
   }
@@ -561,99 +477,7 @@ export class PostgresStore implements Store {
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.writable('claim');
-    // Jobs claimed ahead (with a batch of outcomes) would start outside the rate windows: no claiming ahead under a rate limit.
-    const rated = request.rateLimit !== undefined || request.globalRateLimit !== undefined;
-    this.aheadRequest = request.ahead === true && !rated ? { capacity: request.capacity, token: request.token } : undefined;
-    const jobs: JobRecord[] = [];
-    const caps = new Map<string, number>();
-    const taken = new Map<string, number>();
-    if (this.ahead.size > 0) {
-      if (this.ahead.stale) await this.returnAhead();
-      else jobs.push(...this.ahead.take(request, taken));
-      // The held jobs fill the request, or nothing else it could take was due when they were claimed: no round trip.
-      const due = this.view.dueMin;
-      const more = (due !== undefined && due <= request.now) || this.view.readyNames.some((name) => request.capacity(name) - (taken.get(name) ?? 0) > 0);
-      if (jobs.length > 0 && (jobs.length >= request.limit || !more)) {
-        this.view.lastClaimNow = request.now;
-        this.lockedUntil = undefined;
-        const waiting = this.view.readyNames.filter((name) => request.capacity(name) - (taken.get(name) ?? 0) <= 0);
-        this.view.blocked = new Set(this.view.readyNames);
-        return { jobs, waiting };
-      }
-    }
-    for (const name of this.view.readyNames) this.knownNames.add(name);
-    for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.view.readyNames) caps.set(name, request.capacity(name));
-    this.view.lastClaimNow = request.now;
-    this.lockedUntil = undefined;
-    let dueRead = PROMOTE_MAX;
-    const waitingHere = new Set<string>();
-    const limited = new Set<string>();
-    let retryAt: number | undefined;
-    let busy = false;
-    for (let round = 0; round < MAX_CLAIM_ROUNDS && jobs.length < request.limit; round++) {
-      const k = Math.min(request.limit - jobs.length, TOKENS_PER_CLAIM);
-      const tokens: string[] = [];
-      for (let i = 0; i < k; i++) tokens.push(request.token());
-      const names: string[] = [];
-      const free: number[] = [];
-      for (const [name, cap] of caps) {
-        names.push(name);
-        free.push(Math.min(0x7fffffff, Math.max(0, cap - (taken.get(name) ?? 0))));
-      }
-      const sentAt = this.leases.now();
-      let reply: ClaimReply;
-      try {
-        reply = await this.call<ClaimReply>('claim', [request.now, tokens, names, free, this.options.leaseMs, PROMOTE_MAX, ...rateParams(request, names)], {
-          late: (late) => this.giveBack(late.jobs),
-        });
-      } catch (error) {
-        if (jobs.length === 0) throw error;
-        // The jobs already taken run under leases this process renews: hand
-        // them out, or nobody would start them. The rest waits for a claim
-        // after the usual pause (the scheduler's after a failed claim).
-        this.lockedUntil = request.now + CLAIM_RETRY_MS;
-        return { jobs, waiting: [] };
-      }
-      dueRead = reply.due;
-      for (const name of reply.w ?? []) waitingHere.add(name);
-      for (const name of reply.l ?? []) limited.add(name);
-      if (reply.retry != null) retryAt = Math.min(retryAt ?? Infinity, reply.retry);
-      if (reply.busy === true) busy = true;
-      this.control.learn(reply.pause);
-      for (const row of reply.jobs) {
-        const record = decodeRow(row);
-        if (record.token === undefined) continue;
-        jobs.push(record);
-        this.leases.add(record.id, record.token, record.seq, sentAt, { fields: {}, payload: record.payload });
-        taken.set(record.name, (taken.get(record.name) ?? 0) + 1);
-      }
-      // Paused everywhere (a notice this process missed, or one on its way): the claim took nothing; ask no more.
-      if (this.control.pause.paused) break;
-      const unknown = [...new Set([...this.view.readyNames, ...(reply.u ?? [])])].filter((name) => !caps.has(name));
-      for (const name of unknown) {
-        caps.set(name, request.capacity(name));
-        this.knownNames.add(name);
-      }
-      if (unknown.length === 0 && reply.jobs.length < k) break;
-    }
-    const waiting = this.view.readyNames.filter((name) => (caps.get(name) ?? 0) - (taken.get(name) ?? 0) <= 0);
-    for (const name of waitingHere) if (!waiting.includes(name)) waiting.push(name);
-    const full = jobs.length >= request.limit;
-    // Ready names with no capacity here matter again when capacity frees up
-    // (the scheduler claims then). A ready name this claim had room for but
-    // did not take was held by another transaction (a claim in flight, an
-    // application's transaction on the job) or became ready after the claim
-    // read it: look again shortly, as for locked due jobs, since no signal
-    // may come when that transaction ends.
-    // Names over a rate wait for retryAt (the scheduler's timer), not for a nearby look.
-    this.view.blocked = new Set(full ? this.view.readyNames : [...waiting, ...limited]);
-    const skipped = !full && this.view.readyNames.some((name) => !this.view.blocked.has(name));
-    // Due jobs left behind although this claim read fewer than a page: another transaction holds them locked.
-    const due = this.view.dueMin;
-    if (skipped || (!full && dueRead < PROMOTE_MAX && due !== undefined && due <= request.now)) this.lockedUntil = request.now + LOCKED_BACKOFF_MS;
-    // A group another claim held was skipped: that claim may not take its job (no capacity there), so look again shortly.
-    if (busy && !full) this.view.dueAt(request.now + LOCKED_BACKOFF_MS);
-    return retryAt === undefined ? { jobs, waiting } : { jobs, waiting, retryAt };
+    return claim(this.core, request);
   }
 
   /** No job of `name` starts before `until` (the records' frame: the database's clock), in every process. */
@@ -661,18 +485,6 @@ export class PostgresStore implements Store {
     this.writable('pushBack');
     checkText(name, 'name');
     await this.call('pushBack', [name, until]);
-  }
-
-  /** A claim reply that came after its deadline: nobody runs those jobs, give them back unstarted. */
-  private giveBack(rows: JobRow[] | undefined): void {
-    const ids: string[] = [];
-    const tokens: string[] = [];
-    for (const row of rows ?? []) {
-      if (row.token == null) continue;
-      ids.push(row.id);
-      tokens.push(row.token);
-    }
-    if (ids.length > 0 && this.status === 'open') void this.call('release', ['unstarted', ids, tokens]).catch(() => undefined);
   }
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
@@ -696,97 +508,6 @@ export class PostgresStore implements Store {
     this.uncertain.delete(token);
     this.leases.release(id, token);
     return ok;
-  }
-
-  private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
-    const cols = new Columns(Infinity);
-    for (const item of items) cols.append(item.cols);
-    const params: unknown[] = [
-      items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.seq), items.map((i) => i.again), cols.state, cols.runAt, cols.attempt,
-      cols.payload, cols.retry, cols.timeout, cols.lastError, cols.result, cols.finished, cols.recur, cols.signature, cols.lost, cols.relative,
-      cols.extra, cols.rmAt, cols.rmCount, this.keepCompleted, this.keepDead,
-    ];
-    const ahead = this.aheadClaim(items);
-    type Reply = { r: string[]; jobs?: JobRow[]; pause?: PauseReply };
-    let reply: Reply;
-    if (ahead) {
-      const sentAt = this.leases.now();
-      try {
-        reply = await this.call<Reply>('settleClaim', [...params, ahead.tokens, ahead.names, ahead.caps, this.options.leaseMs, PROMOTE_MAX], {
-          late: (late) => this.giveBack(late.jobs),
-        });
-      } catch (error) {
-        // The outcome is unknown: if the statement committed, its claimed jobs were never started.
-        if (this.status === 'open') void this.call('giveBack', [ahead.tokens]).catch(() => undefined);
-        throw error;
-      }
-      this.control.learn(reply.pause);
-      const records: JobRecord[] = [];
-      for (const row of reply.jobs ?? []) {
-        const record = decodeRow(row);
-        if (record.token === undefined) continue;
-        records.push(record);
-        this.leases.add(record.id, record.token, record.seq, sentAt, { fields: {}, payload: record.payload });
-      }
-      this.ahead.add(records);
-    } else reply = await this.call<Reply>('settle', params);
-    return reply.r.map((r, i): ItemOutcome<boolean> => {
-      const item = items[i] as SettleItem;
-      if (r === 'OK') return { ok: true, value: true };
-      // Not ours any more: say so (once), so a late outcome is never silently dropped.
-      const reason = (LOST_REASONS.has(r) ? r : 'lease') as LostReason;
-      if (this.leases.held.get(item.id)?.token === item.token) this.leases.lose(item.id, item.token, reason);
-      else this.notifyLost(item.id, item.token, reason);
-      return { ok: true, value: false };
-    });
-  }
-
-  /**
-   * Tokens, names and capacities of a claim for the slots the outcomes in
-   * `items` free (the last claim asked for claiming ahead), or undefined.
-   */
-  private aheadClaim(items: readonly SettleItem[]): { tokens: string[]; names: string[]; caps: number[] } | undefined {
-    const request = this.aheadRequest;
-    if (!request || this.status !== 'open' || this.control.pause.paused) return undefined;
-    const k = Math.min(TOKENS_PER_CLAIM, items.length - this.ahead.size);
-    if (k <= 0) return undefined;
-    // A settling attempt still holds its slot in the scheduler's count; jobs already held here will take one.
-    const freed = new Map<string, number>();
-    for (const item of items) freed.set(item.name, (freed.get(item.name) ?? 0) + 1);
-    const held = this.ahead.countByName();
-    const names: string[] = [];
-    const caps: number[] = [];
-    const candidates = new Set([...freed.keys(), ...this.view.readyNames, ...(this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : [])]);
-    for (const name of candidates) {
-      const cap = Math.max(0, request.capacity(name)) + (freed.get(name) ?? 0) - (held.get(name) ?? 0);
-      if (cap <= 0) continue;
-      names.push(name);
-      caps.push(Math.min(0x7fffffff, cap));
-    }
-    if (names.length === 0) return undefined;
-    const tokens: string[] = [];
-    for (let i = 0; i < k; i++) tokens.push(request.token());
-    return { tokens, names, caps };
-  }
-
-  /** Gives back jobs claimed ahead (all held, or `entries`), unstarted and uncharged. */
-  private async returnAhead(entries: AheadEntry[] = this.ahead.drain()): Promise<void> {
-    if (entries.length === 0) return;
-    const ids: string[] = [];
-    const tokens: string[] = [];
-    for (const { record } of entries) {
-      ids.push(record.id);
-      tokens.push(record.token as string);
-      this.leases.release(record.id, record.token);
-    }
-    if (this.db) await this.call('release', ['unstarted', ids, tokens]).catch(() => undefined);
-  }
-
-  /** A change to jobs `ids` by this process: jobs claimed ahead that it touches go back first; others may be outranked. */
-  private async beforeWrite(ids: readonly string[]): Promise<void> {
-    if (this.ahead.size === 0) return;
-    if (ids.some((id) => this.ahead.holds(id))) await this.returnAhead();
-    else this.ahead.stale = true;
   }
 
   /** Records what a running attempt reported (progress, logs: the record's `extra`) while it still owns the job. */
@@ -848,7 +569,7 @@ export class PostgresStore implements Store {
   /** Earliest runAt in the due index (or "now" while another process's ready jobs wait); see ServerView. */
   nextDueAt(): number | undefined {
     const at = this.view.nextDueAt();
-    const locked = this.lockedUntil;
+    const locked = this.claimState.lockedUntil;
     return at !== undefined && locked !== undefined && at < locked ? locked : at;
   }
 

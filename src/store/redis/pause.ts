@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PRELUDE, SHEBANG } from './lua.js';
-import type { Script } from './scripts.js';
+import type { Script } from './script.js';
 import type { PauseState } from '../store.js';
 
 /**

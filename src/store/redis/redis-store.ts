@@ -27,6 +27,10 @@
  *   refreshed by the summary every script returns.
  * - Every call has a deadline (connection.ts): none stays pending when the
  *   client never settles a command.
+ * - This file keeps the lifecycle, the script calls and the Store methods;
+ *   claim.ts holds the claim rounds, insert.ts and settle.ts what the
+ *   batches send and what their replies mean, watch.ts (shared with
+ *   PostgresStore) the poll and the lease watch.
  *
  * TIME
  * - Leases run on the server's clock (`TIME` inside the scripts) only.
@@ -38,11 +42,10 @@
  *   the lease expires on the server's real clock (leases.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
-import type { ClockTimer } from '../../clock.js';
-import type { ClaimRequest, ClaimResult, DedupeRequest, InsertRequest, InsertResult, JobRecord, LostReason, PauseState, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
-import { Batcher, type ItemOutcome } from './batcher.js';
-import { changedFields, decodeRecord, encodeFields, toMap, type RawHash } from './codec.js';
+import { JobNotFoundError, StorePersistError, ValidationError } from '../../errors.js';
+import type { ClaimRequest, ClaimResult, InsertRequest, InsertResult, JobRecord, LostReason, PauseState, Store, StoreContext, StoreCounts, StoreFeatures, StoreListFilter } from '../store.js';
+import { Batcher } from './batcher.js';
+import { changedFields, decodeRecord, encodeFields, type RawHash } from './codec.js';
 import { Connection, scriptFailure } from './connection.js';
 import { isWellFormed, KeyLayout, LAYOUT_VERSION } from './keys.js';
 import { Leases, type RenewItem } from './leases.js';
@@ -51,78 +54,21 @@ import { PROGRESS } from './progress.js';
 import { PauseView, SET_PAUSE, parsePauseNotice, pauseFromFields } from './pause.js';
 import { EventPresence, WHO_LISTENS } from './remote-events.js';
 import { resolveOptions, type ResolvedOptions, type RedisStoreOptions } from './options.js';
-import { CANCEL, CLAIM, INSERT, PUSH_BACK, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, SETTLE, TICK, type Script } from './scripts.js';
+import { CANCEL, PUSH_BACK, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, TICK, type Script } from './scripts.js';
 import { ServerView, type Summary } from './view.js';
+import { Watch } from './watch.js';
+import { claim } from './claim.js';
+import type { Reply, StoreCore } from './host.js';
+import { fieldsSize, flushInserts, type InsertItem } from './insert.js';
+import { LOST_REASONS, flushSettles, removalArg, type SettleItem } from './settle.js';
 
 export type { RedisStoreOptions } from './options.js';
 
-/** Jobs moved from the due set to ready sets per claim (bounds one script's run time). */
-const PROMOTE_MAX = 1000;
-/** Tokens (so jobs) per claim script; a claim with a bigger limit runs several. */
-const TOKENS_PER_CLAIM = 256;
-const MAX_CLAIM_ROUNDS = 64;
-/** Up to this many known job names, every claim carries all their capacities. */
-const MAX_KNOWN_NAMES = 200;
-/** Slack after a lease's end before the watch timer checks it. */
-const LEASE_GRACE_MS = 5;
 /** Batches: most calls and bytes per script call. */
 const BATCH_ITEMS = 500;
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Tokens of attempts already reported lost, so a late settle does not report them twice. */
 const RECENTLY_LOST = 1024;
-const LOST_REASONS: ReadonlySet<string> = new Set(['cancelled', 'replaced', 'lease', 'lock']);
-
-type Reply = unknown[];
-
-/** The INSERT mode of a request with a dedupe window (see scripts.ts). */
-function dedupeMode(d: DedupeRequest): string {
-  return `d${d.mode === 'throttle' ? 'T' : 'D'}:${d.ttlMs}:${d.key}`;
-}
-
-interface InsertItem {
-  request: InsertRequest;
-  fields: string[];
-}
-
-interface SettleItem {
-  id: string;
-  token: string;
-  seq: number;
-  /** An earlier send of this outcome had no answer: if it got through, this one answers OK. */
-  retry: boolean;
-  /** 'F': `values` are the whole record's fields; 'D': field/value changes against the record as claimed. */
-  mode: 'F' | 'D';
-  values: string[];
-  /** Per-job retention of a completed or dead outcome (see RETIRE in scripts.ts), '' otherwise. */
-  removal: string;
-}
-
-/** The SETTLE retention argument of outcome `next`: `<c|d>|<finishedAt>|<at>|<count>`, '' when it does not finish the job. */
-function removalArg(next: JobRecord): string {
-  if (next.state !== 'completed' && next.state !== 'dead') return '';
-  const r = next.removal;
-  return `${next.state === 'dead' ? 'd' : 'c'}|${next.finishedAt ?? ''}|${r?.at ?? ''}|${r?.count ?? ''}`;
-}
-
-function fieldsSize(fields: readonly string[]): number {
-  let n = 64;
-  for (const f of fields) n += f.length;
-  return n;
-}
-
-/** The rate-limit arguments of a CLAIM script call (see scripts.ts). */
-function rateArgs(request: ClaimRequest, names: Iterable<string>): (string | number)[] {
-  const g = request.globalRateLimit;
-  const out: (string | number)[] = g === undefined ? ['', '', 0] : [g.max, g.durationMs, 0];
-  if (request.rateLimit) {
-    for (const name of names) {
-      const limit = request.rateLimit(name);
-      if (limit !== undefined) out.push(name, limit.max, limit.durationMs);
-    }
-    out[2] = (out.length - 3) / 3;
-  }
-  return out;
-}
 
 function checkKeyText(value: string, what: string): void {
   if (!isWellFormed(value)) throw new ValidationError(`Expected \`${what}\` to be well-formed Unicode (Redis stores UTF-8), got a string with a lone surrogate`);
@@ -160,15 +106,13 @@ export class RedisStore implements Store {
   /** Tokens whose settle failed with an unknown outcome: a retry asks Redis whether it got through. */
   private readonly uncertain = new Set<string>();
   private readonly warnedBroken = new Set<string>();
-  private pollTimer: ClockTimer | undefined;
-  private leaseWatch: ClockTimer | undefined;
-  private leaseWatchAt: number | undefined;
-  private polling = false;
-  /** Set by a reconnect; the next poll that gets through wakes the scheduler. */
-  private reconnected = false;
+  /** The poll and the lease watch (watch.ts, shared with PostgresStore). */
+  private readonly watch: Watch;
   private status: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
-  private readonly inserts = new Batcher<InsertItem[], InsertResult[]>((groups) => this.flushInserts(groups), BATCH_ITEMS, BATCH_BYTES);
-  private readonly settles = new Batcher<SettleItem, boolean>((items) => this.flushSettles(items), BATCH_ITEMS, BATCH_BYTES);
+  private readonly inserts = new Batcher<InsertItem[], InsertResult[]>((groups) => flushInserts(this.core, groups), BATCH_ITEMS, BATCH_BYTES);
+  /** What claim.ts, insert.ts and settle.ts use of this store. */
+  private readonly core: StoreCore;
+  private readonly settles = new Batcher<SettleItem, boolean>((items) => flushSettles(this.core, items), BATCH_ITEMS, BATCH_BYTES);
 
   constructor(options: RedisStoreOptions = {}) {
     this.options = resolveOptions(options);
@@ -178,6 +122,27 @@ export class RedisStore implements Store {
       settleGraceMs: this.options.settleRetryMs,
       renew: (items) => this.renew(items),
       lost: (id, token, reason) => this.notifyLost(id, token, reason),
+    });
+    this.core = {
+      view: this.view,
+      leases: this.leases,
+      keys: this.keys,
+      knownNames: this.knownNames,
+      isOpen: () => this.status === 'open',
+      exec: (script, args, late) => this.exec(script, args, late),
+      learnPause: (state) => this.learnPause(state),
+      notifyLost: (id, token, reason) => this.notifyLost(id, token, reason),
+    };
+    this.watch = new Watch(this.view, this.options, {
+      status: () => this.status,
+      context: () => this.context,
+      tick: async () => {
+        const conn = this.connection('poll');
+        const [reply] = await Promise.all([this.exec(TICK, [LAYOUT_VERSION]), this.readPause(conn)]);
+        if (this.context?.remoteEvent) this.announce(this.presence.hello(3 * this.options.pollMs));
+        return Number(reply[1]);
+      },
+      nextDueAt: () => this.nextDueAt(),
     });
   }
 
@@ -212,8 +177,8 @@ export class RedisStore implements Store {
       });
       // After a reconnect (of either connection) messages may have been
       // missed: refresh and wake the scheduler once a poll gets through.
-      sub.client.on('ready', this.onReconnect);
-      conn.client.on('ready', this.onReconnect);
+      sub.client.on('ready', this.watch.onReconnect);
+      conn.client.on('ready', this.watch.onReconnect);
       await sub.ready(openMs);
       const channels = [this.keys.wakeChannel, this.keys.lostChannel, ...(remoteEvent ? [this.keys.eventsChannel] : [])];
       await sub.run('subscribe', () => sub.client.subscribe(...channels));
@@ -233,7 +198,7 @@ export class RedisStore implements Store {
     }
     this.status = 'open';
     this.leases.start(context.clock);
-    this.armPoll();
+    this.watch.armPoll();
     // Listeners say so at once; a publisher asks who listens.
     this.announce(context.remoteEvent ? this.presence.hello(3 * this.options.pollMs) : WHO_LISTENS);
   }
@@ -246,11 +211,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.status !== 'open') return;
     this.status = 'closing';
-    this.pollTimer?.clear();
-    this.leaseWatch?.clear();
-    this.pollTimer = undefined;
-    this.leaseWatch = undefined;
-    this.leaseWatchAt = undefined;
+    this.watch.stop();
     this.leases.stop();
     await Promise.all([this.inserts.idle(), this.settles.idle()]);
     if (this.leases.held.size > 0) {
@@ -289,21 +250,15 @@ export class RedisStore implements Store {
     this.view.absorb([String(now), due[1] ?? '', '-', '-', ...n, []], t0, this.view.time.mono());
   }
 
-  private readonly onReconnect = (): void => {
-    if (this.status !== 'open') return;
-    this.reconnected = true;
-    void this.poll();
-  };
-
   private async disconnect(): Promise<void> {
-    this.conn?.client.off('ready', this.onReconnect);
+    this.conn?.client.off('ready', this.watch.onReconnect);
     const sub = this.sub;
     const conn = this.conn;
     this.sub = undefined;
     this.conn = undefined;
     if (sub) {
       sub.client.removeAllListeners('message');
-      sub.client.off('ready', this.onReconnect);
+      sub.client.off('ready', this.watch.onReconnect);
       sub.client.disconnect();
       await sub.close().catch(() => undefined);
     }
@@ -347,7 +302,7 @@ export class RedisStore implements Store {
   private absorb(s: Summary, t0: number, t1: number): void {
     const { broken, leaseKnown } = this.view.absorb(s, t0, t1);
     const leaseMin = this.view.leaseMin;
-    if (leaseKnown && leaseMin !== undefined && (this.leaseWatchAt === undefined || leaseMin < this.leaseWatchAt)) this.watchLeases();
+    if (leaseKnown && leaseMin !== undefined && this.watch.sooner(leaseMin)) this.watch.watchLeases();
     for (const id of broken) {
       if (this.warnedBroken.has(id)) continue;
       this.warnedBroken.add(id);
@@ -365,7 +320,7 @@ export class RedisStore implements Store {
     if (message.startsWith('L')) {
       // A lease that ends before every other one: arm the lease watch for it.
       const end = Number(message.slice(1));
-      if (Number.isFinite(end) && this.view.leaseEnds(end) && (this.leaseWatchAt === undefined || end < this.leaseWatchAt)) this.watchLeases();
+      if (Number.isFinite(end) && this.view.leaseEnds(end) && this.watch.sooner(end)) this.watch.watchLeases();
       return;
     }
     const at = Number(message);
@@ -391,35 +346,9 @@ export class RedisStore implements Store {
     this.context?.lost?.(id, token, reason);
   }
 
-  private armPoll(): void {
-    const clock = this.context?.clock;
-    if (!clock || this.status !== 'open') return;
-    this.pollTimer = clock.setTimer(clock.now() + this.options.pollMs, () => {
-      this.pollTimer = undefined;
-      void this.poll().finally(() => this.armPoll());
-    });
-  }
-
-  /** Safety net: refresh the caches (recovering expired leases); wake the scheduler if something moved earlier. */
-  private async poll(): Promise<boolean> {
-    if (this.polling || this.status !== 'open') return false;
-    this.polling = true;
-    try {
-      const force = this.reconnected;
-      const before = this.nextDueAt();
-      const conn = this.connection('poll');
-      const [reply] = await Promise.all([this.exec(TICK, [LAYOUT_VERSION]), this.readPause(conn)]);
-      if (this.context?.remoteEvent) this.announce(this.presence.hello(3 * this.options.pollMs));
-      const after = this.nextDueAt();
-      if (force) this.reconnected = false;
-      if (force || Number(reply[1]) > 0 || (after !== undefined && (before === undefined || after < before))) this.context?.wake();
-      return true;
-    } catch {
-      // Redis unreachable: the next poll (or the reconnect) tries again.
-      return false;
-    } finally {
-      this.polling = false;
-    }
+  /** One poll now, outside the timer (watch.ts): what the tests of lease recovery call. */
+  private poll(): Promise<boolean> {
+    return this.watch.poll();
   }
 
   private async renew(items: RenewItem[]): Promise<[string, LostReason][]> {
@@ -427,24 +356,6 @@ export class RedisStore implements Store {
     for (const item of items) args.push(item.id, item.token, item.seq);
     const reply = await this.exec(RENEW, args);
     return reply[1] as [string, LostReason][];
-  }
-
-  /** Arms the one timer that recovers expired leases (of dead processes) when the earliest one ends. */
-  private watchLeases(minWait = 0): void {
-    const clock = this.context?.clock;
-    if (!clock || (this.status !== 'open' && this.status !== 'opening')) return;
-    const at = this.view.leaseMin;
-    this.leaseWatch?.clear();
-    this.leaseWatch = undefined;
-    this.leaseWatchAt = at;
-    if (at === undefined) return;
-    const wait = Math.max(minWait, Math.ceil(this.view.time.until(at)) + LEASE_GRACE_MS);
-    this.leaseWatch = clock.setTimer(clock.now() + wait, () => {
-      this.leaseWatch = undefined;
-      this.leaseWatchAt = undefined;
-      // After a failed or skipped poll, wait a little: the lease may look expired only because Redis is away.
-      void this.poll().then((ok) => this.watchLeases(ok ? 0 : 250));
-    });
   }
 
   // ------------------------------------------------------------- many processes (pause.ts, remote-events.ts)
@@ -521,42 +432,6 @@ export class RedisStore implements Store {
     return this.inserts.add(items, size);
   }
 
-  private async flushInserts(groups: InsertItem[][]): Promise<ItemOutcome<InsertResult[]>[]> {
-    const args: (string | number)[] = [groups.length];
-    for (const group of groups) {
-      args.push(group.length);
-      for (const { request, fields } of group) args.push(request.record.id, request.dedupe === undefined ? request.onDuplicate : dedupeMode(request.dedupe), ...fields);
-    }
-    const reply = await this.exec(INSERT, args);
-    const results = reply[0] as Reply[];
-    return groups.map((group, g): ItemOutcome<InsertResult[]> => {
-      const r = results[g] as Reply;
-      if (r[0] === 'DUP') return { ok: false, error: new DuplicateJobError(String(r[1])) };
-      if (r[0] === 'WRONGTYPE_KEY') {
-        return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(String(r[1]))} to hold a string for \`insert\` (a dedupe window), got a ${String(r[2])} (written by another program?); nothing was changed`) };
-      }
-      if (r[0] === 'WRONGTYPE' || r[0] === 'WRONGTYPE_READY') {
-        const key = r[0] === 'WRONGTYPE' ? this.keys.job(String(r[1])) : this.keys.ready(String(r[1]));
-        return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(key)} to hold a ${r[0] === 'WRONGTYPE' ? 'hash' : 'zset'} for \`insert\`, got a ${String(r[2])} (written by another program?); nothing was changed`) };
-      }
-      const outcomes = r[1] as [string, RawHash | number, RawHash | false][];
-      return {
-        ok: true,
-        value: outcomes.map((o, i): InsertResult => {
-          const request = (group[i] as InsertItem).request;
-          if (o[0] === 'kept' || o[0] === 'throttled') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: o[0] };
-          if (o[0] === 'debounced') return { record: decodeRecord(o[1] as RawHash) as JobRecord, outcome: 'debounced', previous: decodeRecord(o[2] as RawHash) as JobRecord };
-          const { token: _token, ...rest } = request.record as JobRecord;
-          const record: JobRecord = { ...rest, seq: Number(o[1]) };
-          if (o[0] === 'inserted') return { record, outcome: 'inserted' };
-          this.leases.release(record.id);
-          const previous = o[2] ? decodeRecord(o[2]) : undefined;
-          return previous ? { record, outcome: 'replaced', previous } : { record, outcome: 'replaced' };
-        }),
-      };
-    });
-  }
-
   async get(id: string): Promise<JobRecord | undefined> {
     const conn = this.connection('get');
     const key = this.keys.job(id);
@@ -628,62 +503,7 @@ export class RedisStore implements Store {
    * gives its jobs back at once (as if never claimed).
    */
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    const jobs: JobRecord[] = [];
-    const waiting = new Set<string>();
-    const caps = new Map<string, number>();
-    const taken = new Map<string, number>();
-    for (const name of this.view.readyNames) this.knownNames.add(name);
-    for (const name of this.knownNames.size <= MAX_KNOWN_NAMES ? this.knownNames : this.view.readyNames) caps.set(name, request.capacity(name));
-    const bound = String(request.now);
-    this.view.lastClaimNow = request.now;
-    let retryAt: number | undefined;
-    for (let round = 0; round < MAX_CLAIM_ROUNDS && jobs.length < request.limit; round++) {
-      const k = Math.min(request.limit - jobs.length, TOKENS_PER_CLAIM);
-      const args: (string | number)[] = [bound, PROMOTE_MAX, k];
-      for (let i = 0; i < k; i++) args.push(request.token());
-      args.push(...rateArgs(request, caps.keys()));
-      for (const [name, cap] of caps) args.push(name, Math.max(0, cap - (taken.get(name) ?? 0)));
-      const sentAt = this.leases.now();
-      let reply: Reply;
-      try {
-        reply = await this.exec(CLAIM, args, (late) => this.giveBack(late));
-      } catch (error) {
-        // The jobs of earlier rounds run under leases this process renews:
-        // hand them out, or nobody would start them. The next claim (or the
-        // scheduler's retry after it fails) takes the rest.
-        if (jobs.length === 0) throw error;
-        break;
-      }
-      if (reply[0] === 'PAUSED') {
-        // Paused everywhere (a notice this process missed, or one on its way): nothing was claimed.
-        this.learnPause(pauseFromFields('1', String(reply[5])));
-        break;
-      }
-      const claimed = reply[1] as RawHash[];
-      for (const raw of claimed) {
-        const fields = toMap(raw);
-        const record = decodeRecord(fields);
-        if (!record || record.token === undefined) continue;
-        jobs.push(record);
-        this.leases.add(record.id, record.token, record.seq, sentAt, { fields, payload: record.payload });
-        taken.set(record.name, (taken.get(record.name) ?? 0) + 1);
-      }
-      for (const name of reply[2] as string[]) waiting.add(name);
-      if (reply[4] !== '') retryAt = Math.min(retryAt ?? Infinity, Number(reply[4]));
-      const unknown = reply[3] as string[];
-      for (const name of unknown) {
-        caps.set(name, request.capacity(name));
-        this.knownNames.add(name);
-      }
-      // Another round only for names just seen, or when the tokens ran out.
-      if (unknown.length === 0 && claimed.length < k) break;
-    }
-    // Whatever is still ready could not be taken now (no capacity here, per
-    // name or in total); it matters again only when capacity frees up, and
-    // the scheduler claims then. Until that, it must not make nextDueAt "now".
-    this.view.blocked = new Set(this.view.readyNames);
-    this.view.blockedGroups = this.view.freeGroups;
-    return retryAt === undefined ? { jobs, waiting: [...waiting] } : { jobs, waiting: [...waiting], retryAt };
+    return claim(this.core, request);
   }
 
   /** No job of `name` starts before `until` (records' frame), in every process. */
@@ -691,16 +511,6 @@ export class RedisStore implements Store {
     this.connection('pushBack');
     checkKeyText(name, 'name');
     await this.exec(PUSH_BACK, [name, until]);
-  }
-
-  /** A claim reply that came after its deadline: nobody runs those jobs, give them back unstarted. */
-  private giveBack(reply: Reply): void {
-    const pairs: string[] = [];
-    for (const raw of (reply[1] as RawHash[] | undefined) ?? []) {
-      const record = decodeRecord(raw);
-      if (record?.token !== undefined) pairs.push(record.id, record.token);
-    }
-    if (pairs.length > 0 && this.status === 'open') void this.exec(RELEASE, ['unstarted', ...pairs]).catch(() => undefined);
   }
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
@@ -725,24 +535,6 @@ export class RedisStore implements Store {
     this.uncertain.delete(token);
     this.leases.release(id, token);
     return ok;
-  }
-
-  private async flushSettles(items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
-    const args: (string | number)[] = [items.length];
-    for (const item of items) args.push(item.id, item.token, item.seq, item.retry ? '1' : '', item.mode, item.values.length, item.removal, ...item.values);
-    const reply = await this.exec(SETTLE, args);
-    return (reply[1] as [string, string?][]).map((r, i): ItemOutcome<boolean> => {
-      const item = items[i] as SettleItem;
-      if (r[0] === 'OK') return { ok: true, value: true };
-      if (r[0] === 'BROKEN') {
-        return { ok: false, error: new StorePersistError(`Expected key ${JSON.stringify(this.keys.job(item.id))} to hold a hash for \`settle\`, got a ${String(r[1])} (written by another program?); nothing was changed`) };
-      }
-      // Not ours any more: say so (once), so a late outcome is never silently dropped.
-      const reason = (LOST_REASONS.has(String(r[1])) ? r[1] : 'lease') as LostReason;
-      if (this.leases.held.get(item.id)?.token === item.token) this.leases.lose(item.id, item.token, reason);
-      else this.notifyLost(item.id, item.token, reason);
-      return { ok: true, value: false };
-    });
   }
 
   /** A running attempt's progress and logs, in the job's `x` field while it owns the job (progress.ts). */

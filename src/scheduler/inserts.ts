@@ -1,0 +1,89 @@
+/**
+ * Sends the insert requests the `schedule*` calls built (requests.ts) to the
+ * store and answers with JobInfo: synchronously recorded on a store that
+ * inserts at once, otherwise awaited; then the `scheduled` / `rescheduled`
+ * events and what a dedupe window did.
+ */
+import type { JobInfoOf } from '../events.js';
+import type { InsertRequest, InsertResult, JobRecord, Store, StoreWriteOptions } from '../store/store.js';
+import type { JobMap } from '../types.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { EventHub } from './event-hub.js';
+
+/** What inserting needs from its Scheduler. */
+export interface InsertHost<Jobs extends JobMap, Results> {
+  readonly store: Store;
+  readonly dispatcher: Dispatcher;
+  readonly hub: EventHub<Jobs, Results>;
+  /** The JobInfo of `record`. */
+  info(record: JobRecord): JobInfoOf<Jobs, Results>;
+}
+
+/** Inserts requests into the store on behalf of one Scheduler. */
+export class Inserts<Jobs extends JobMap, Results> {
+  constructor(private readonly host: InsertHost<Jobs, Results>) {}
+
+  /** Inserts one request; throws (synchronously) only for what a store that inserts at once refuses. */
+  one(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
+    const { store, dispatcher } = this.host;
+    const insertSync = store.insertSync;
+    if (insertSync !== undefined && write.db === undefined && !dispatcher.rebasing()) {
+      // Nothing to wait for: the job is recorded (and indexed) before this returns.
+      const result = insertSync.call(store, [request])[0] as InsertResult;
+      dispatcher.arm();
+      return Promise.resolve(this.after(result, write, request.dedupe !== undefined));
+    }
+    return this.oneAsync(request, write);
+  }
+
+  private async oneAsync(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
+    const { store, dispatcher } = this.host;
+    let results: InsertResult[];
+    try {
+      if (dispatcher.rebasing()) await dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
+      results = await dispatcher.track(write.db ? store.insert([request], write) : store.insert([request]));
+    } finally {
+      dispatcher.arm();
+    }
+    return this.after(results[0] as InsertResult, write, request.dedupe !== undefined);
+  }
+
+  /** Inserts `requests` in one store write, all or none. */
+  async many(requests: InsertRequest[], write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>[]> {
+    const { store, dispatcher } = this.host;
+    let results: InsertResult[];
+    try {
+      if (dispatcher.rebasing()) await dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
+      results = await dispatcher.track(store.insert(requests, write));
+    } finally {
+      dispatcher.arm();
+    }
+    return results.map((result, i) => this.after(result, write, requests[i]?.dedupe !== undefined));
+  }
+
+  private after(result: InsertResult, write: StoreWriteOptions, dedupe = false): JobInfoOf<Jobs, Results> {
+    if (dedupe) return this.afterDedupe(result);
+    const { dispatcher, hub } = this.host;
+    // In a transaction the replaced attempt is told when it commits (a rollback keeps it).
+    if (result.previous?.state === 'running' && !write.db) dispatcher.replaced(result.previous.id);
+    if (result.outcome === 'kept') {
+      // A kept schedule may be mid-claim (its misfires being planned): answer with the record as it is after that.
+      return this.host.info(dispatcher.current(result.record));
+    }
+    if (hub.wants('scheduled')) hub.publish('scheduled', () => ({ job: this.host.info(result.record) }));
+    return this.host.info(result.record);
+  }
+
+  /** What a call with a dedupe window resolves with: the job, and `dedupe` saying what the window did. */
+  private afterDedupe(result: InsertResult): JobInfoOf<Jobs, Results> {
+    const { dispatcher, hub } = this.host;
+    const record = result.record;
+    if (result.outcome === 'debounced') {
+      const previousRunAt = new Date(result.previous?.runAt ?? record.runAt);
+      hub.publish('rescheduled', () => ({ job: this.host.info(record), previousRunAt }));
+    } else if (result.outcome !== 'throttled' && hub.wants('scheduled')) hub.publish('scheduled', () => ({ job: this.host.info(record) }));
+    const info = this.host.info(result.outcome === 'throttled' ? dispatcher.current(record) : record);
+    info.dedupe = result.outcome === 'throttled' || result.outcome === 'debounced' ? result.outcome : 'created';
+    return info;
+  }
+}

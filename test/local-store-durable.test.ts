@@ -68,7 +68,7 @@ async function open(context: Partial<StoreContext> = {}, stored?: JobRecord[]): 
 const insert = (id: string, over: Partial<InsertRequest['record']> = {}): InsertRequest[] => [{ record: newRecord(id, over), onDuplicate: 'reject' }];
 
 /** Persisted changes as `put id state` / `del id`. */
-const described = (changes: Change[]): string[] => changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : `del ${c.id}`));
+const described = (changes: Change[]): string[] => changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : c.op === 'del' ? `del ${c.id}` : `unknown op ${String(c.op)}`));
 
 /** Lets pending promise callbacks run. */
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -373,6 +373,30 @@ describe('durable commit: applied at once, acknowledged when persisted', () => {
     store.answer();
     await c3;
     assert.deepEqual(await ids(store), ['b:cancelled']);
+  });
+
+  test('a removal caused by a settle is persisted as a del in its batch and undone with it; removal works again after the undo', async () => {
+    const store = await open();
+    const ins = store.insert([...insert('a'), ...insert('b')]);
+    store.answer();
+    await ins;
+    const claim = store.claim(claimAll(CT0, { token: () => 'tok' }));
+    store.answer();
+    const [ra, rb] = (await claim).jobs;
+    assert.ok(ra && rb);
+    // removeOnComplete: { count: 1 } on each: b's completion removes a.
+    const first = store.settle('a', 'tok', { ...ra, state: 'completed', finishedAt: CT0 + 1, removal: { count: 1 } });
+    store.answer();
+    assert.equal(await first, true);
+    const second = settled(store.settle('b', 'tok', { ...rb, state: 'completed', finishedAt: CT0 + 2, removal: { count: 1 } }));
+    assert.deepEqual(described(store.answer(new StorePersistError('failed'))), ['put b completed', 'del a']);
+    assert.ok((await second) instanceof StorePersistError);
+    assert.deepEqual(await ids(store), ['a:completed', 'b:running'], 'a is back: the batch that removed it was undone');
+    // After the undo, a settle that removes its own job at once (removeOnComplete: true) still does.
+    const third = store.settle('b', 'tok', { ...rb, state: 'completed', finishedAt: CT0 + 3, removal: { at: CT0 + 3 } });
+    assert.deepEqual(described(store.answer()), ['put b completed', 'del b']);
+    assert.equal(await third, true);
+    assert.deepEqual(await ids(store), ['a:completed']);
   });
 
   test('undoing a failed batch evicts nothing: a finished job the batch did not touch stays', async () => {

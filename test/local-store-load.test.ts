@@ -76,13 +76,14 @@ describe('open on stored records', () => {
     const store = await open([
       rec('s1', 7, { runAt: CT0 + 20 }),
       rec('s2', 3, { runAt: CT0 + 10, recur: every }),
+      rec('s3', 8, { runAt: CT0 + 30, recur: { ...every, signature: 'f' } }),
       done('c', 12, CT0),
       rec('d', 4, { state: 'dead', finishedAt: CT0 }),
       rec('x', 5, { state: 'cancelled', finishedAt: CT0 }),
       // A schedule's last occurrence, finished: it keeps its recur, but is not a recurring job any more.
       done('last', 6, CT0, { recur: every }),
     ]);
-    assert.deepEqual(store.counts(), { scheduled: 2, running: 0, completed: 2, dead: 1, cancelled: 1, recurring: 1, indexed: 2 });
+    assert.deepEqual(store.counts(), { scheduled: 3, running: 0, completed: 2, dead: 1, cancelled: 1, recurring: 2, indexed: 3 });
     assert.equal(store.nextDueAt(), CT0 + 10);
     const [inserted] = await store.insert(insert('n'));
     assert.equal(inserted?.record.seq, 13);
@@ -130,11 +131,12 @@ describe('open on stored records', () => {
     const store = await open(
       [
         done('A', 1, CT0 + 30),
-        done('C', 3, CT0 + 10),
+        // Finished records of a group are kept and evicted like any other.
+        done('C', 3, CT0 + 10, { group: 'customer:1' }),
         done('B', 2, CT0 + 10),
         rec('D', 4, { state: 'cancelled', finishedAt: CT0 + 20 }),
         rec('E', 5, { state: 'dead', finishedAt: CT0 + 50 }),
-        rec('F', 6, { state: 'dead', finishedAt: CT0 + 40 }),
+        rec('F', 6, { state: 'dead', finishedAt: CT0 + 40, group: 'customer:2' }),
         rec('G', 7, { state: 'dead' }),
         rec('j1', 8),
         rec('j2', 9),

@@ -76,6 +76,27 @@ for (const [kind, make] of kinds) {
       assert.deepEqual((await claim(store, CT0 + 10, { limit: 1 })).jobs, ['lo1']);
     });
 
+    test('due jobs of two names promoted together go to their own names: a name without capacity keeps its jobs, counted as indexed', async () => {
+      const store = await opened(make, newRecord('x1'), newRecord('y1', { name: 'other' }), newRecord('x2'));
+      assert.deepEqual(await claim(store, CT0, { capacity: (name) => (name === 'work' ? 0 : 10) }), { jobs: ['y1'], waiting: ['work'] });
+      assert.equal(store.counts().scheduled, 2);
+      assert.equal(store.counts().indexed, 2, 'the two jobs waiting in their ready queue are indexed');
+    });
+
+    test('a job of another name, inserted second, is reported waiting when its capacity holds it, also while the claim’s limit is reached', async () => {
+      const store = await opened(make, newRecord('x1'), newRecord('z1', { name: 'zzz' }));
+      assert.deepEqual(await claim(store, CT0, { limit: 1, capacity: (name) => (name === 'zzz' ? 0 : 10) }), { jobs: ['x1'], waiting: ['zzz'] });
+    });
+
+    test('a finished job of high priority no longer counts: a scheduled one of high priority still goes first', async () => {
+      const store = await opened(make, newRecord('d', { priority: 5 }));
+      const [d] = (await store.claim(claimAll(CT0, { limit: 1 }))).jobs;
+      assert.ok(d);
+      assert.equal(await store.settle('d', d.token as string, { ...d, state: 'completed', finishedAt: CT0 }), true);
+      await store.insert([newRecord('a'), newRecord('b'), newRecord('c', { priority: 5, runAt: CT0 + 1 })].map((record) => ({ record, onDuplicate: 'reject' as const })));
+      assert.deepEqual(await claim(store, CT0 + 1, { limit: 1 }), { jobs: ['c'], waiting: [] });
+    });
+
     test('a claimed occurrence of a schedule is no longer counted as a scheduled recurring job', async () => {
       const recur = { every: 1000, misfire: 'once' as const, slot: CT0, count: 0, signature: 's' };
       const store = await opened(make, newRecord('r', { recur }), newRecord('plain'));

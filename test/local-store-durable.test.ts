@@ -68,7 +68,7 @@ async function open(context: Partial<StoreContext> = {}, stored?: JobRecord[]): 
 const insert = (id: string, over: Partial<InsertRequest['record']> = {}): InsertRequest[] => [{ record: newRecord(id, over), onDuplicate: 'reject' }];
 
 /** Persisted changes as `put id state` / `del id`. */
-const described = (changes: Change[]): string[] => changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : `del ${c.id}`));
+const described = (changes: Change[]): string[] => changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : c.op === 'del' ? `del ${c.id}` : `unknown op ${String(c.op)}`));
 
 /** Lets pending promise callbacks run. */
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -294,6 +294,52 @@ describe('durable commit: applied at once, acknowledged when persisted', () => {
     assert.equal(await store.settle('a', 'tok', done), false);
   });
 
+  test('a settle that finds its job cancelled by a batch still in flight waits for it: the cancel fails, the settle lands (seed 202002832)', async () => {
+    const store = await open();
+    const running = await claimedA(store);
+    const cancel = settled(store.cancel('a', CT0 + 1));
+    assert.equal((await store.get('a'))?.state, 'cancelled', 'the cancel is applied at once');
+    let answered: boolean | Error | undefined;
+    const settle = settled(store.settle('a', 'tok', { ...running, state: 'completed', finishedAt: CT0 + 2, result: 1 })).then((r) => (answered = r));
+    await tick();
+    assert.equal(answered, undefined, 'no answer while the cancel may still be undone');
+    assert.equal(store.batches.length, 1, 'only the cancel was handed to persist');
+    store.answer(new StorePersistError('disk full'));
+    assert.ok((await cancel) instanceof StorePersistError);
+    await tick();
+    assert.equal(store.batches.length, 1, 'the settle is persisted once the cancel is undone');
+    assert.deepEqual(described(store.answer()), ['put a completed']);
+    assert.equal(await settle, true);
+    assert.equal((await store.get('a'))?.state, 'completed');
+    assert.equal((await store.get('a'))?.result, 1);
+  });
+
+  test('a settle that finds its job cancelled by a batch still in flight is refused once the cancel is durable; a replace in flight likewise', async () => {
+    const store = await open();
+    const running = await claimedA(store);
+    const cancel = store.cancel('a', CT0 + 1);
+    const settle = store.settle('a', 'tok', { ...running, state: 'completed', finishedAt: CT0 + 2 });
+    await tick();
+    store.answer();
+    assert.equal((await cancel)?.state, 'cancelled');
+    assert.equal(await settle, false);
+    assert.equal(store.batches.length, 0, 'nothing persisted for the refused settle');
+    // A running job replaced by an insert of its id: the report waits for the insert too.
+    const again = await open();
+    const runningAgain = await claimedA(again);
+    const replace = settled(again.insert([{ record: newRecord('a'), onDuplicate: 'replace' }]));
+    let reported: boolean | Error | undefined;
+    const report = settled(again.progress('a', 'tok', { ...runningAgain, progress: 5 })).then((r) => (reported = r));
+    await tick();
+    assert.equal(reported, undefined);
+    again.answer(new StorePersistError('disk full'));
+    assert.ok((await replace) instanceof StorePersistError);
+    await tick();
+    again.answer();
+    assert.equal(await report, true, 'the replace was undone: the attempt still owns its job');
+    assert.equal((await again.get('a'))?.progress, 5);
+  });
+
   test('progress: only the running holder of the token; persisted with the report; refused otherwise', async () => {
     const store = await open();
     const running = await claimedA(store);
@@ -327,6 +373,30 @@ describe('durable commit: applied at once, acknowledged when persisted', () => {
     store.answer();
     await c3;
     assert.deepEqual(await ids(store), ['b:cancelled']);
+  });
+
+  test('a removal caused by a settle is persisted as a del in its batch and undone with it; removal works again after the undo', async () => {
+    const store = await open();
+    const ins = store.insert([...insert('a'), ...insert('b')]);
+    store.answer();
+    await ins;
+    const claim = store.claim(claimAll(CT0, { token: () => 'tok' }));
+    store.answer();
+    const [ra, rb] = (await claim).jobs;
+    assert.ok(ra && rb);
+    // removeOnComplete: { count: 1 } on each: b's completion removes a.
+    const first = store.settle('a', 'tok', { ...ra, state: 'completed', finishedAt: CT0 + 1, removal: { count: 1 } });
+    store.answer();
+    assert.equal(await first, true);
+    const second = settled(store.settle('b', 'tok', { ...rb, state: 'completed', finishedAt: CT0 + 2, removal: { count: 1 } }));
+    assert.deepEqual(described(store.answer(new StorePersistError('failed'))), ['put b completed', 'del a']);
+    assert.ok((await second) instanceof StorePersistError);
+    assert.deepEqual(await ids(store), ['a:completed', 'b:running'], 'a is back: the batch that removed it was undone');
+    // After the undo, a settle that removes its own job at once (removeOnComplete: true) still does.
+    const third = store.settle('b', 'tok', { ...rb, state: 'completed', finishedAt: CT0 + 3, removal: { at: CT0 + 3 } });
+    assert.deepEqual(described(store.answer()), ['put b completed', 'del b']);
+    assert.equal(await third, true);
+    assert.deepEqual(await ids(store), ['a:completed']);
   });
 
   test('undoing a failed batch evicts nothing: a finished job the batch did not touch stays', async () => {

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Change, LocalStore } from '../src/store/local.js';
+import { MemoryStore } from '../src/store/memory.js';
 import type { InsertRequest, JobRecord, StoreContext } from '../src/store/store.js';
 import { CT0, claimAll, newRecord, storeContext } from './store-conformance.js';
 
@@ -19,13 +20,28 @@ class LoadedStore extends LocalStore {
   stored: JobRecord[] | undefined;
 
   protected persist(changes: Change[]): Promise<void> {
-    this.persisted.push(changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : `del ${c.id}`)));
+    this.persisted.push(changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : c.op === 'del' ? `del ${c.id}` : `unknown op ${String(c.op)}`)));
     return Promise.resolve();
   }
 
   protected override openStorage(_context: StoreContext): Promise<Iterable<JobRecord> | undefined> {
     return Promise.resolve(this.stored);
   }
+}
+
+/** MemoryStore (claims through the due-heap shortcut, LocalState.takeDue) opened on stored records. */
+class LoadedMemoryStore extends MemoryStore {
+  stored: JobRecord[] = [];
+  protected override openStorage(_context: StoreContext): Promise<Iterable<JobRecord> | undefined> {
+    return Promise.resolve(this.stored.map((r) => structuredClone(r)));
+  }
+}
+
+async function openMemory(stored: JobRecord[]): Promise<LoadedMemoryStore> {
+  const store = new LoadedMemoryStore();
+  store.stored = stored;
+  await store.open(storeContext());
+  return store;
 }
 
 async function open(stored: JobRecord[], context: Partial<StoreContext> = {}, store = new LoadedStore()): Promise<LoadedStore> {
@@ -60,13 +76,14 @@ describe('open on stored records', () => {
     const store = await open([
       rec('s1', 7, { runAt: CT0 + 20 }),
       rec('s2', 3, { runAt: CT0 + 10, recur: every }),
+      rec('s3', 8, { runAt: CT0 + 30, recur: { ...every, signature: 'f' } }),
       done('c', 12, CT0),
       rec('d', 4, { state: 'dead', finishedAt: CT0 }),
       rec('x', 5, { state: 'cancelled', finishedAt: CT0 }),
       // A schedule's last occurrence, finished: it keeps its recur, but is not a recurring job any more.
       done('last', 6, CT0, { recur: every }),
     ]);
-    assert.deepEqual(store.counts(), { scheduled: 2, running: 0, completed: 2, dead: 1, cancelled: 1, recurring: 1, indexed: 2 });
+    assert.deepEqual(store.counts(), { scheduled: 3, running: 0, completed: 2, dead: 1, cancelled: 1, recurring: 2, indexed: 3 });
     assert.equal(store.nextDueAt(), CT0 + 10);
     const [inserted] = await store.insert(insert('n'));
     assert.equal(inserted?.record.seq, 13);
@@ -94,15 +111,32 @@ describe('open on stored records', () => {
     );
   });
 
+  test('MemoryStore’s direct claim path: loaded jobs due at one instant leave in seq order, one at a time, whatever order storage lists them in', async () => {
+    const store = await openMemory([rec('e', 6), rec('b', 3), rec('f', 9), rec('a', 1), rec('c', 4)]);
+    const order: string[] = [];
+    for (let i = 0; i < 5; i++) order.push(...(await store.claim(claimAll(CT0, { limit: 1 }))).jobs.map((j) => j.id));
+    assert.deepEqual(order, ['a', 'b', 'c', 'e', 'f']);
+  });
+
+  test('MemoryStore’s direct claim path: a loaded job of higher priority, or of another name held by its capacity, is seen', async () => {
+    // The shortcut leaves due jobs in the heap only while every scheduled job is of one name and priority: loaded jobs count.
+    const prio = await openMemory([rec('a', 1), rec('b', 2), rec('urgent', 3, { priority: 5 })]);
+    assert.deepEqual((await prio.claim(claimAll(CT0, { limit: 1 }))).jobs.map((j) => j.id), ['urgent']);
+    const other = await openMemory([rec('a', 1), rec('m', 2, { name: 'mail' }), rec('b', 3)]);
+    const r = await other.claim(claimAll(CT0, { limit: 1, capacity: (name) => (name === 'mail' ? 0 : 10) }));
+    assert.deepEqual({ jobs: r.jobs.map((j) => j.id), waiting: r.waiting }, { jobs: ['a'], waiting: ['mail'] });
+  });
+
   test('retention: the next finish evicts the loaded finished records oldest finishedAt first, ties by seq; dead ones by keepDead', async () => {
     const store = await open(
       [
         done('A', 1, CT0 + 30),
-        done('C', 3, CT0 + 10),
+        // Finished records of a group are kept and evicted like any other.
+        done('C', 3, CT0 + 10, { group: 'customer:1' }),
         done('B', 2, CT0 + 10),
         rec('D', 4, { state: 'cancelled', finishedAt: CT0 + 20 }),
         rec('E', 5, { state: 'dead', finishedAt: CT0 + 50 }),
-        rec('F', 6, { state: 'dead', finishedAt: CT0 + 40 }),
+        rec('F', 6, { state: 'dead', finishedAt: CT0 + 40, group: 'customer:2' }),
         rec('G', 7, { state: 'dead' }),
         rec('j1', 8),
         rec('j2', 9),

@@ -594,6 +594,8 @@ function resortReady(queue: ReadyQueue): void {
 interface Batch {
   inverse: Change[];
   reverted: boolean;
+  /** The batch's persist, once handed over (a refused settle may wait for it: ownedBy). */
+  persisting?: Promise<void>;
 }
 
 function sortByRunAt(a: JobRecord, b: JobRecord): number {
@@ -694,7 +696,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
     for (const change of changes) this.state.apply(change, batch.inverse, all);
     this.outstanding.push(batch);
     try {
-      await this.persist(all);
+      await (batch.persisting = this.persist(all));
     } catch (error) {
       this.revertFrom(batch);
       throw error instanceof StorePersistError || error instanceof ValidationError
@@ -883,17 +885,45 @@ export abstract class LocalStore implements Store, GeneratedIds {
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
     if (!this.durable) return this.settleNow(id, token, next);
-    const job = this.state.get(id);
-    if (!job || job.state !== 'running' || job.token !== token) return false;
+    // Checked at once when it holds (the usual case: persisted in call order), else after the batches in flight.
+    const job = this.held(id, token) ?? (await this.heldOnceDurable(id, token));
+    if (!job) return false;
     await this.commit([update(job, next.token === undefined ? next : patchRecord(next, { token: undefined }))]);
     return true;
   }
 
   async progress(id: string, token: string, next: JobRecord): Promise<boolean> {
-    const job = this.state.get(id);
-    if (!job || job.state !== 'running' || job.token !== token) return false;
+    const job = this.held(id, token) ?? (this.durable ? await this.heldOnceDurable(id, token) : undefined);
+    if (!job) return false;
     await this.commit([update(job, withReport(job, next.progress, next.logs))]);
     return true;
+  }
+
+  /** The running record of `id` that `token` holds now, if it does. */
+  private held(id: string, token: string): JobRecord | undefined {
+    const job = this.state.get(id);
+    return job && job.state === 'running' && job.token === token ? job : undefined;
+  }
+
+  /**
+   * `held`, judged on durable state. A refusal tells the attempt its job was
+   * taken away, for good; while a batch that changed `id` is in flight (a
+   * cancel or a replace of a running job, applied at once), its outcome is
+   * awaited first: one that fails is undone, and the attempt still owns its
+   * job. (Refused at once, the attempt let go, and the undone cancel left
+   * the job `running` with no attempt until a restart: seed 202002832.)
+   */
+  private async heldOnceDurable(id: string, token: string): Promise<JobRecord | undefined> {
+    for (;;) {
+      const pending: Promise<void>[] = [];
+      for (const batch of this.outstanding) {
+        if (!batch.reverted && batch.persisting && batch.inverse.some((c) => (c.op === 'put' ? c.job.id : c.id) === id)) pending.push(batch.persisting);
+      }
+      if (pending.length === 0) return undefined;
+      await Promise.allSettled(pending);
+      const job = this.held(id, token);
+      if (job) return job;
+    }
   }
 
   /** A non-durable store's settle, applied before it returns. */

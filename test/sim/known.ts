@@ -93,13 +93,21 @@ export interface Expectations {
   folderSyncOnOpen: boolean;
   /** Found by the simulation (seed 160088024): an outcome waiting to be recorded across a clock step kept its old-frame due time. */
   settleRebase: boolean;
+  /**
+   * Found by the simulation (seed 202002832): a settle that found its job
+   * cancelled by a cancel still being written (applied at once) was refused;
+   * the write failed and the cancel was undone, leaving the job `running`
+   * with no attempt (and 'drained' emitted) until a restart. Fixed when
+   * found (LocalStore judges a refusal on durable state); no mute.
+   */
+  settleAfterUndo: boolean;
 }
 
 /** What SPEC.md says. */
-export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: true, journalWindow: true, rebaseFirst: true, folderSyncOnOpen: true, settleRebase: true };
+export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: true, journalWindow: true, rebaseFirst: true, folderSyncOnOpen: true, settleRebase: true, settleAfterUndo: true };
 
 /** What main implements today (see the file header). */
-export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false, journalWindow: true, rebaseFirst: true, folderSyncOnOpen: true, settleRebase: true };
+export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false, journalWindow: true, rebaseFirst: true, folderSyncOnOpen: true, settleRebase: true, settleAfterUndo: true };
 
 export const GAP_ISSUES: Record<keyof Expectations, string> = {
   crashRule: 'issue 11.5 / SPEC §5: a lost attempt counts toward the retry policy',
@@ -121,4 +129,5 @@ export const GAP_ISSUES: Record<keyof Expectations, string> = {
   settleRebase: 'new (simulation): an outcome waiting to be recorded (a refused settle) moves with a clock step, and lands after the re-base',
   folderSyncOnOpen: "new (simulation): every open fsyncs the store folder's parent (an earlier open may have created the folder and failed to sync its name)",
   readyRecheck: 'new (simulation): a due job held in the ready queue across a backward clock step starts before its due time',
+  settleAfterUndo: 'new (simulation): a settle is refused only on durable state (a cancel in flight that fails is undone, and the attempt still owns its job)',
 };

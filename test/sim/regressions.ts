@@ -5721,5 +5721,142 @@ export const REGRESSIONS: Regression[] = [
         }
       ]
     }
-  }
+  },
+  {
+    "name": "a settle refused while a cancel of its job was still being written; the write failed, the cancel was undone, and the job stayed running with no attempt",
+    "gap": "settleAfterUndo",
+    "todo": "new (simulation): a settle is refused only on durable state",
+    "invariant": "stats",
+    "scenario": {
+      "seed": 202002832,
+      "store": "json",
+      "t0": 1807237854000,
+      "zones": [
+        "Asia/Kolkata",
+        "UTC"
+      ],
+      "concurrency": 4,
+      "timeout": 30000,
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 25,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "timeout": 3000
+        },
+        {
+          "name": "b",
+          "concurrency": 3,
+          "timeout": 1000
+        },
+        {
+          "name": "c",
+          "timeout": 20000
+        }
+      ],
+      "steps": [
+        {
+          "k": "crash",
+          "mode": "power-prefix",
+          "at": {
+            "calls": 4,
+            "side": "after"
+          },
+          "downMs": 3600000
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "b",
+            "delay": 777
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 152
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 78,
+              "opts": {
+                "id": "j5",
+                "timeout": 500,
+                "onDuplicate": "replace"
+              }
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 690143,
+              "opts": {
+                "id": "j7",
+                "retry": {
+                  "maxRetries": 3,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 500,
+                    "factor": 3,
+                    "maxDelay": 4000
+                  }
+                }
+              }
+            },
+            {
+              "op": "reschedule",
+              "id": "j1",
+              "offset": 888098
+            }
+          ]
+        },
+        {
+          "k": "fault",
+          "fault": "EIO-landed",
+          "after": 12
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "cron",
+            "name": "b",
+            "expr": "30 * * * *",
+            "tz": "UTC",
+            "opts": {
+              "retry": {
+                "maxRetries": 0,
+                "backoff": {
+                  "type": "fixed",
+                  "delay": 5000
+                }
+              }
+            }
+          }
+        },
+        {
+          "k": "restart"
+        },
+        {
+          "k": "advance",
+          "ms": 1272
+        },
+        {
+          "k": "advance",
+          "ms": 30141
+        }
+      ]
+    }
+  },
 ];

@@ -68,7 +68,7 @@ async function open(context: Partial<StoreContext> = {}, stored?: JobRecord[]): 
 const insert = (id: string, over: Partial<InsertRequest['record']> = {}): InsertRequest[] => [{ record: newRecord(id, over), onDuplicate: 'reject' }];
 
 /** Persisted changes as `put id state` / `del id`. */
-const described = (changes: Change[]): string[] => changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : c.op === 'del' ? `del ${c.id}` : `unknown op ${String(c.op)}`));
+const described = (changes: Change[]): string[] => changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : c.op === 'del' ? `del ${c.id}` : `unknown op ${String((c as { op: unknown }).op)}`));
 
 /** Lets pending promise callbacks run. */
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

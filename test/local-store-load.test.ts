@@ -20,7 +20,7 @@ class LoadedStore extends LocalStore {
   stored: JobRecord[] | undefined;
 
   protected persist(changes: Change[]): Promise<void> {
-    this.persisted.push(changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : c.op === 'del' ? `del ${c.id}` : `unknown op ${String(c.op)}`)));
+    this.persisted.push(changes.map((c) => (c.op === 'put' ? `put ${c.job.id} ${c.job.state}` : c.op === 'del' ? `del ${c.id}` : `unknown op ${String((c as { op: unknown }).op)}`)));
     return Promise.resolve();
   }
 

@@ -1,0 +1,565 @@
+/**
+ * LocalState: the in-memory indexes of a local store (MemoryStore,
+ * JsonFileStore) over a set of job records. No I/O, no clock: LocalStore
+ * (local.ts) turns operations into record-level changes, applies them here
+ * and persists them.
+ *
+ * Indexes: `due` (4-ary heap keyed by runAt) holds scheduled jobs until they
+ * are due; then they move to a per-name `ready` heap keyed by -priority (FIFO
+ * among equals), from which `claim` picks across names with free capacity.
+ * Grouped jobs wait in their group's lanes (groups.ts), finished records in
+ * retention queues (retention.ts, removal.ts), dedupe windows in dedupe.ts.
+ */
+import { QuaternaryHeap } from '../heap.js';
+import { DedupeWindows } from './dedupe.js';
+import { IdIndex } from './id-index.js';
+import { ReadyQueue } from './ready-queue.js';
+import { GroupLanes, pickLanes } from './groups.js';
+import { RateWindows } from './rate-limits.js';
+import { Removals } from './removal.js';
+import { SLOT } from './record.js';
+import { Retention } from './retention.js';
+import type { ClaimRequest, ClaimResult, JobRecord, StoreCounts } from './store.js';
+
+/**
+ * One record-level change: what a journal line holds. `keep`: the job's
+ * payload is the one of the record it replaces (a state change), so a
+ * durable store need not write the payload again.
+ */
+export type Change = { op: 'put'; job: JobRecord; keep?: true } | { op: 'del'; id: string };
+
+/**
+ * Where an indexed scheduled record sits: the handle of its entry in the due
+ * heap (>= 0), or -(handle + 1) in its name's ready heap. Kept on the record
+ * under a non-enumerable symbol (JSON, Object.keys and deepEqual never see
+ * it), so removing a record from its heap needs no id lookup: the heaps hash
+ * nothing, and a cancel is O(1). A handle is checked against the heap's item
+ * before use, so a spent or foreign one is harmless.
+ */
+type Slotted = JobRecord & { [SLOT]?: number };
+
+function setSlot(job: JobRecord, slot: number): void {
+  if (SLOT in job) (job as Slotted)[SLOT] = slot;
+  else Object.defineProperty(job, SLOT, { value: slot, writable: true, configurable: true });
+}
+
+/** Records that `job` waits in its name's ready queue under `handle`. */
+function setReadySlot(job: JobRecord, handle: number): void {
+  setSlot(job, -handle - 1);
+}
+
+/** In-memory indexes over a set of job records. No I/O, no clock. */
+export class LocalState {
+  readonly byId = new IdIndex();
+  private due = new QuaternaryHeap<JobRecord>();
+  private readonly ready = new Map<string, ReadyQueue>();
+  /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
+  private readonly readyLast = new Map<string, JobRecord>();
+  /** Due jobs with a group, and their groups' running counts (groups.ts). */
+  private readonly groups = new GroupLanes();
+  /** Start windows of rate-limited names, and names pushed back (rate-limits.ts). */
+  readonly rates = new RateWindows();
+  /** Open dedupe windows by (name, key) (dedupe.ts). */
+  readonly windows = new DedupeWindows();
+  /** Per-job retention: expiries and count lists (removal.ts). */
+  private readonly removals = new Removals();
+  /** An undo is being applied: no removal runs (the state restored kept its own). */
+  private restoring = false;
+  /** Completed and cancelled records, oldest first. */
+  private readonly finished = new Retention();
+  private readonly dead = new Retention();
+  private readonly tally: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
+  /** An undo was applied (restore): retention queues may hold one record twice. */
+  private restored = false;
+  /** The latest `now` jobs were promoted at: a smaller one means the clock went back. */
+  private promotedAt = -Infinity;
+  /**
+   * The name of the first job scheduled while none was (see `unusual`),
+   * and the scheduled jobs of another name, with a priority or a group.
+   * While none is, every scheduled job is of one name and ranks by (runAt,
+   * seq) alone, so `takeDue` may leave the due jobs past a claim's limit
+   * where they are: pick would take them in due-heap order too.
+   */
+  private plainName: string | undefined;
+  private unusual = 0;
+  /** Highest seq pushed onto the due heap since it was last empty, and whether pushes came in seq order (equal runAts then leave in seq order). */
+  private dueSeq = -Infinity;
+  private dueInOrder = true;
+  nextSeq = 1;
+  keepCompleted = 1000;
+  keepDead = 10000;
+
+  counts(): StoreCounts {
+    return { ...this.tally, indexed: this.due.size + this.readySize() };
+  }
+
+  private readySize(): number {
+    let n = 0;
+    for (const heap of this.ready.values()) n += heap.size;
+    return n + this.groups.size;
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  nextDueAt(): number | undefined {
+    return this.due.peekKey();
+  }
+
+  /** Replaces the whole state with `records` (O(n) heap build). */
+  load(records: Iterable<JobRecord>): void {
+    this.clear();
+    const scheduled: JobRecord[] = [];
+    const finished: JobRecord[] = [];
+    const dead: JobRecord[] = [];
+    for (const r of records) {
+      this.byId.set(r.id, r);
+      if (r.dedupe !== undefined) this.windows.track(r, this.byId);
+      this.tally[r.state]++;
+      if (r.state === 'scheduled') this.countScheduled(r, 1);
+      if (r.state === 'scheduled' && r.recur) this.tally.recurring++;
+      if (r.seq >= this.nextSeq) this.nextSeq = r.seq + 1;
+      if (r.state === 'scheduled') scheduled.push(r);
+      if (r.group !== undefined && (r.state === 'scheduled' || r.state === 'running')) {
+        this.groups.live(r.group, 1);
+        if (r.state === 'running') this.groups.started(r.group, 1);
+      }
+      else if (r.state === 'completed' || r.state === 'cancelled') finished.push(r);
+      else if (r.state === 'dead') dead.push(r);
+    }
+    scheduled.sort((a, b) => a.seq - b.seq);
+    this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
+    this.dueSeq = scheduled.length > 0 ? (scheduled[scheduled.length - 1] as JobRecord).seq : -Infinity;
+    for (const [job, handle] of this.due.entries()) setSlot(job, handle);
+    const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
+    for (const r of finished.sort(byFinish)) {
+      this.finished.push(r, this.byId.get(r.id) === r);
+      if (r.removal !== undefined && r.state === 'completed') this.removals.add(r, this.byId);
+    }
+    for (const r of dead.sort(byFinish)) {
+      this.dead.push(r, this.byId.get(r.id) === r);
+      if (r.removal !== undefined) this.removals.add(r, this.byId);
+    }
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.due.clear();
+    this.ready.clear();
+    this.readyLast.clear();
+    this.groups.clear();
+    this.windows.clear();
+    this.removals.clear();
+    this.promotedAt = -Infinity;
+    this.plainName = undefined;
+    this.unusual = 0;
+    this.dueSeq = -Infinity;
+    this.dueInOrder = true;
+    this.restored = false;
+    this.finished.clear();
+    this.dead.clear();
+    for (const k of Object.keys(this.tally) as (keyof StoreCounts)[]) this.tally[k] = 0;
+    this.nextSeq = 1;
+  }
+
+  /** Adds a scheduled job as number `seq` unless its id is taken (hot path of insert); false when taken. */
+  insertNew(job: JobRecord, seq: number): boolean {
+    if (!this.byId.add(job)) return false;
+    job.seq = seq;
+    this.index(job);
+    return true;
+  }
+
+  /**
+   * Applies one change. Pushes the change(s) that undo it onto `inverse` and
+   * any retention evictions it causes onto `extra` (they must be persisted too).
+   */
+  apply(change: Change, inverse?: Change[], extra?: Change[]): void {
+    const id = change.op === 'put' ? change.job.id : change.id;
+    const old = this.byId.get(id);
+    if (inverse) inverse.push(old ? { op: 'put', job: old } : { op: 'del', id });
+    if (old) this.unindex(old);
+    if (change.op === 'del') {
+      if (old?.dedupe !== undefined) this.windows.untrack(old);
+      this.byId.delete(id);
+      this.groups.changed();
+      return;
+    }
+    this.put(change.job, inverse, extra);
+  }
+
+  /**
+   * A non-durable store's `apply` of a put whose current record the caller
+   * holds (`old`, the one in byId): no lookup, no undo.
+   */
+  replace(old: JobRecord, job: JobRecord): void {
+    this.unindex(old);
+    this.put(job);
+  }
+
+  /**
+   * `replace` of a job `pick` took (it left its ready queue) by its running
+   * record: a scheduled record without a group needs only its counts undone.
+   */
+  start(picked: JobRecord, running: JobRecord): void {
+    if (picked.state !== 'scheduled' || picked.group !== undefined) {
+      this.replace(picked, running);
+      return;
+    }
+    this.tally.scheduled--;
+    this.countScheduled(picked, -1);
+    if (picked.recur) this.tally.recurring--;
+    this.put(running);
+  }
+
+  private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
+    const key = this.byId.set(job.id, job);
+    if (job.dedupe !== undefined) this.windows.track(job);
+    this.index(job, key);
+    this.groups.changed();
+    if (job.state === 'completed' || job.state === 'cancelled') {
+      if (this.tally.completed + this.tally.cancelled > this.keepCompleted) this.evict(this.finished, this.keepCompleted, inverse, extra);
+    } else if (job.state === 'dead') {
+      if (this.tally.dead > this.keepDead) this.evict(this.dead, this.keepDead, inverse, extra);
+    } else return;
+    if ((job.removal !== undefined || this.removals.active) && !this.restoring && job.finishedAt !== undefined) this.retire(job, job.finishedAt, inverse, extra);
+  }
+
+  /** Removes what per-job retention says is due now that `job` finished (removal.ts). */
+  private retire(job: JobRecord, now: number, inverse?: Change[], extra?: Change[]): void {
+    for (const old of this.removals.due(job, now, this.byId)) {
+      if (this.byId.get(old.id) !== old) continue;
+      if (inverse) inverse.push({ op: 'put', job: old });
+      // Its retention-queue entry stays behind (unindex counts it stale) and is skipped when reached.
+      this.unindex(old);
+      this.byId.delete(old.id);
+      if (old.dedupe !== undefined) this.windows.untrack(old);
+      if (extra) extra.push({ op: 'del', id: old.id });
+    }
+  }
+
+  /**
+   * Applies an undo change of a failed batch. Never evicts: the state being
+   * restored kept the retention limits, and an eviction here would drop a
+   * job that a later undo change does not bring back.
+   */
+  restore(change: Change): void {
+    // A record restored twice is queued twice, both entries current: from now on every drop checks.
+    this.restored = true;
+    const { keepCompleted, keepDead } = this;
+    this.keepCompleted = this.keepDead = Infinity;
+    this.restoring = true;
+    try {
+      this.apply(change);
+    } finally {
+      this.keepCompleted = keepCompleted;
+      this.keepDead = keepDead;
+      this.restoring = false;
+    }
+  }
+
+  /** Drops the oldest finished (or dead) records until `keep` are left. O(1) a drop. */
+  private evict(retention: Retention, keep: number, inverse?: Change[], extra?: Change[]): void {
+    const dead = retention === this.dead;
+    while ((dead ? this.tally.dead : this.tally.completed + this.tally.cancelled) > keep) {
+      const job = retention.shift();
+      if (job === undefined) return;
+      const key = retention.shiftedKey;
+      // Skipped: a record that left its state (revived, replaced, evicted)
+      // since it was kept. Checked only while the queue holds such entries.
+      if ((retention.stale > 0 || this.restored) && this.byId.get(job.id) !== job) {
+        retention.stale--;
+        continue;
+      }
+      if (inverse) inverse.push({ op: 'put', job });
+      this.unindex(job);
+      retention.stale--; // unindex counted this entry as left behind; it is gone instead
+      // Current (checked above, or no entry has left): deleted where byId put it, its id unread.
+      this.byId.deleteAt(key, job);
+      if (job.dedupe !== undefined) this.windows.untrack(job);
+      if (extra) extra.push({ op: 'del', id: job.id });
+    }
+  }
+
+  /** Indexes `job`; `key`: where byId put it (IdIndex.set), kept by retention. */
+  private index(job: JobRecord, key = -1): void {
+    this.tally[job.state]++;
+    if (job.state === 'scheduled') this.countScheduled(job, 1);
+    if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, 1);
+    if (job.state === 'scheduled' && job.recur) this.tally.recurring++;
+    switch (job.state) {
+      case 'scheduled':
+        this.pushDue(job);
+        break;
+      case 'completed':
+      case 'cancelled':
+        this.finished.push(job, true, key);
+        this.finished.tidy(this.tally.completed + this.tally.cancelled, this.byId);
+        if (job.removal !== undefined) this.removals.add(job, this.byId);
+        break;
+      case 'dead':
+        this.dead.push(job, true, key);
+        this.dead.tidy(this.tally.dead, this.byId);
+        if (job.removal !== undefined) this.removals.add(job, this.byId);
+        break;
+      case 'running':
+        if (job.group !== undefined) this.groups.started(job.group, 1);
+        break;
+    }
+  }
+
+  /** Counts a scheduled job in (`by` 1) or out (-1) of `unusual` (tally.scheduled already counts it). */
+  private countScheduled(job: JobRecord, by: 1 | -1): void {
+    if (by === 1 && this.tally.scheduled === 1) this.plainName = job.name;
+    if (job.name !== this.plainName || job.priority !== 0 || job.group !== undefined) this.unusual += by;
+  }
+
+  private pushDue(job: JobRecord): void {
+    if (this.due.size === 0) {
+      this.dueSeq = -Infinity;
+      this.dueInOrder = true;
+    }
+    if (job.seq < this.dueSeq) this.dueInOrder = false;
+    else this.dueSeq = job.seq;
+    setSlot(job, this.due.push(job, job.runAt));
+  }
+
+  private unindex(job: JobRecord): void {
+    this.tally[job.state]--;
+    if (job.state === 'scheduled') this.countScheduled(job, -1);
+    if (job.group !== undefined && (job.state === 'scheduled' || job.state === 'running')) this.groups.live(job.group, -1);
+    if (job.state === 'scheduled' && job.recur) this.tally.recurring--;
+    switch (job.state) {
+      case 'scheduled':
+        // A grouped job already promoted sits in its group's ready queue; else it is in the due heap or its name's.
+        if (job.group === undefined || !this.groups.remove(job)) this.unqueue(job);
+        break;
+      case 'completed':
+      case 'cancelled':
+        // Left in its retention queue: skipped when reached (Retention).
+        this.finished.stale++;
+        if (job.removal !== undefined) this.removals.left(job);
+        break;
+      case 'dead':
+        this.dead.stale++;
+        if (job.removal !== undefined) this.removals.left(job);
+        break;
+      case 'running':
+        if (job.group !== undefined) this.groups.started(job.group, -1);
+        break;
+    }
+  }
+
+  /** Takes a scheduled record out of the due heap or its ready heap (a no-op once popped). */
+  private unqueue(job: JobRecord): void {
+    const slot = (job as Slotted)[SLOT];
+    if (slot === undefined) return;
+    if (slot >= 0) {
+      if (this.due.itemOf(slot) === job) this.due.removeHandle(slot);
+      return;
+    }
+    const queue = this.ready.get(job.name);
+    if (queue && queue.itemOf(-slot - 1) === job) queue.removeHandle(-slot - 1);
+  }
+
+  /**
+   * Moves every job due at `now` from the time index to its name's ready
+   * queue; `taken`: due jobs already off the time index, first in line.
+   */
+  promote(now: number, taken?: readonly JobRecord[]): void {
+    if (now < this.promotedAt) this.demote(now);
+    this.promotedAt = now;
+    // The queue and last job of the name promoted last: due jobs come in runs
+    // of one name, so most need no lookup (readyLast is written when the name changes).
+    let name: string | undefined;
+    let queue: ReadyQueue | undefined;
+    let last: JobRecord | undefined;
+    for (let i = 0; ; i++) {
+      let job: JobRecord;
+      if (taken !== undefined && i < taken.length) job = taken[i] as JobRecord;
+      else {
+        const key = this.due.peekKey();
+        if (key === undefined || key > now) break;
+        job = this.due.pop() as JobRecord;
+      }
+      if (job.group !== undefined) {
+        this.groups.push(job);
+        continue;
+      }
+      if (job.name !== name || queue === undefined) {
+        if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
+        name = job.name;
+        queue = this.ready.get(name);
+        if (!queue) {
+          queue = new ReadyQueue(setReadySlot);
+          this.ready.set(name, queue);
+        }
+        last = this.readyLast.get(name);
+      }
+      // A ready queue is keyed by priority; equal priorities leave in push
+      // order, which is (runAt, seq) order as long as jobs arrive in it. One
+      // that arrives earlier than the last (a date in the past, a reschedule
+      // into the past while others wait for capacity) re-sorts the queue.
+      const early = queue.size > 0 && last !== undefined && before(job, last);
+      setReadySlot(job, queue.push(job, -job.priority));
+      if (early) resortReady(queue);
+      else last = job;
+    }
+    if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
+  }
+
+  /**
+   * promote + pick for the common burst, without the ready queues. While no
+   * job waits in one (and no group or rate limit is in play), when the due
+   * jobs are all of one name and one priority, in (runAt, seq) order, and
+   * fit in the claim's limit and that name's capacity, pick would take
+   * exactly them, in that order: they are taken off the due heap directly.
+   * Otherwise returns undefined, the jobs it took put in their ready queue
+   * as promote would have (the caller promotes and picks as usual).
+   */
+  takeDue(request: ClaimRequest): JobRecord[] | undefined {
+    const now = request.now;
+    const limit = request.limit;
+    if (limit <= 0 || now < this.promotedAt || this.groups.size > 0 || this.rates.active(request)) return undefined;
+    for (const queue of this.ready.values()) if (queue.size > 0) return undefined;
+    this.promotedAt = now;
+    // First the due jobs (at most `limit`) off the heap by its keys, then their records read in a
+    // loop of their own: each record is a first read of cold memory, and reads that do not wait
+    // on one another overlap (interleaved with the pops, each waited on the sift before it).
+    const jobs: JobRecord[] = [];
+    for (;;) {
+      const key = this.due.peekKey();
+      if (key === undefined || key > now) break;
+      jobs.push(this.due.pop() as JobRecord);
+      if (jobs.length === limit) break;
+    }
+    const n = jobs.length;
+    if (n === 0) return jobs;
+    const first = jobs[0] as JobRecord;
+    const room = Math.min(limit, request.capacity(first.name));
+    let fits = n <= room && first.group === undefined;
+    for (let i = 1; fits && i < n; i++) {
+      const job = jobs[i] as JobRecord;
+      const last = jobs[i - 1] as JobRecord;
+      fits = job.group === undefined && job.name === last.name && job.priority === last.priority && !before(job, last);
+    }
+    if (fits) {
+      const key = n < limit ? undefined : this.due.peekKey();
+      // The claim's limit is reached while more are due: when every scheduled job is of this name
+      // and ranks by (runAt, seq) alone, the rest are exactly what pick would leave, in the order
+      // it would take them next, and nothing waits for capacity: they stay in the due heap.
+      if (key === undefined || key > now || (room === limit && this.unusual === 0 && this.dueInOrder)) return jobs;
+    }
+    // Not one plain run that fits: what was taken goes first in line, as promote would have put it.
+    this.promote(now, jobs);
+    return undefined;
+  }
+
+  /**
+   * The clock went back: a job promoted earlier but not yet claimed (its
+   * handler busy or missing, the scheduler paused) and no longer due goes
+   * back to the time index, so it never starts before its runAt. O(ready),
+   * only after a backward step.
+   */
+  private demote(now: number): void {
+    for (const queue of this.ready.values()) {
+      const later: JobRecord[] = [];
+      for (const job of queue) if (job.runAt > now) later.push(job);
+      for (const job of later) {
+        this.unqueue(job);
+        this.pushDue(job);
+      }
+    }
+    if (this.groups.size > 0) this.groups.demote(now, (job) => this.pushDue(job));
+  }
+
+  /**
+   * Picks up to `limit` ready jobs: highest priority, then earliest runAt,
+   * then first inserted, respecting per-name capacity. Removes them from the
+   * ready queues; the caller must put them (as running) right after.
+   */
+  pick(request: ClaimRequest): ClaimResult {
+    if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
+    if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
+    let only: string | undefined;
+    let onlyQueue: ReadyQueue | undefined;
+    for (const [name, queue] of this.ready) {
+      if (queue.size === 0) continue;
+      if (onlyQueue !== undefined) {
+        onlyQueue = undefined;
+        break;
+      }
+      only = name;
+      onlyQueue = queue;
+    }
+    if (onlyQueue !== undefined) return pickOne(only as string, onlyQueue, request);
+    const jobs: JobRecord[] = [];
+    const taken = new Map<string, number>();
+    const waiting = new Set<string>();
+    const skip = new Set<string>();
+    while (jobs.length < request.limit) {
+      let best: JobRecord | undefined;
+      let bestQueue: ReadyQueue | undefined;
+      for (const [name, queue] of this.ready) {
+        if (queue.size === 0 || skip.has(name)) continue;
+        if (request.capacity(name) - (taken.get(name) ?? 0) <= 0) {
+          waiting.add(name);
+          skip.add(name);
+          continue;
+        }
+        const head = queue.peek() as JobRecord;
+        if (
+          !best ||
+          head.priority > best.priority ||
+          (head.priority === best.priority && (head.runAt < best.runAt || (head.runAt === best.runAt && head.seq < best.seq)))
+        ) {
+          best = head;
+          bestQueue = queue;
+        }
+      }
+      if (!best || !bestQueue) break;
+      bestQueue.pop();
+      jobs.push(best);
+      taken.set(best.name, (taken.get(best.name) ?? 0) + 1);
+    }
+    // Picked jobs stay popped: the caller turns them into `running` puts
+    // (unindexing a popped job is a no-op), and a reverted claim puts the
+    // scheduled record back into the time index, already due.
+    for (const [name, queue] of this.ready) {
+      if (queue.size > 0 && !taken.has(name) && request.capacity(name) <= 0) waiting.add(name);
+    }
+    return { jobs, waiting: [...waiting] };
+  }
+
+  /** Every record, any order. */
+  values(): IterableIterator<JobRecord> {
+    return this.byId.values();
+  }
+}
+
+/** Whether `job` comes before `other` in (runAt, seq) order. */
+function before(job: JobRecord, other: JobRecord): boolean {
+  return job.runAt < other.runAt || (job.runAt === other.runAt && job.seq < other.seq);
+}
+
+/**
+ * `pick` when one name has ready jobs (the common burst): what the general
+ * loop picks and reports waiting, without its per-call maps and sets.
+ */
+function pickOne(name: string, queue: ReadyQueue, request: ClaimRequest): ClaimResult {
+  const capacity = request.capacity(name);
+  const jobs: JobRecord[] = [];
+  const n = Math.min(request.limit, capacity);
+  while (jobs.length < n && queue.size > 0) jobs.push(queue.pop() as JobRecord);
+  // Waiting: jobs left that its capacity (not the claim's limit) holds back.
+  const held = queue.size > 0 && (jobs.length === 0 ? capacity <= 0 : jobs.length < request.limit && capacity - jobs.length <= 0);
+  return { jobs, waiting: held ? [name] : [] };
+}
+
+/** Re-pushes a ready queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
+function resortReady(queue: ReadyQueue): void {
+  const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
+  queue.clear();
+  for (const job of jobs) setReadySlot(job, queue.push(job, -job.priority));
+}

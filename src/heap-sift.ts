@@ -100,12 +100,15 @@ export function siftDown(keys: Float64Array, words: Float64Array, slot: number, 
       const k3 = keys[first + 3]!;
       if (first < BRANCHLESS_BELOW) {
         // Cached levels: the least of each pair, then of the two winners,
-        // by index arithmetic, (key, word) compared without branches.
-        const a = first + (+(k1 < k0) | (+(k1 === k0) & +(words[first + 1]! < words[first]!)));
-        const b = first + 2 + (+(k3 < k2) | (+(k3 === k2) & +(words[first + 3]! < words[first + 2]!)));
+        // by index arithmetic; ties (rare) fall back to the words.
+        let a = first + +(k1 < k0);
+        if (k1 === k0) a = first + +(words[first + 1]! < words[first]!);
+        let b = first + 2 + +(k3 < k2);
+        if (k3 === k2) b = first + 2 + +(words[first + 3]! < words[first + 2]!);
         const ka = keys[a]!;
         const kb = keys[b]!;
-        m = a + (b - a) * (+(kb < ka) | (+(kb === ka) & +(words[b]! < words[a]!)));
+        m = a + (b - a) * +(kb < ka);
+        if (kb === ka && words[b]! < words[a]!) m = b;
         mk = keys[m]!;
       } else {
         // Levels that miss the cache: branches let the CPU guess the

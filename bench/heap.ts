@@ -49,7 +49,7 @@ import {
   writeResults,
 } from './lib.js';
 
-interface Item {
+export interface Item {
   id: string;
   key: number;
 }
@@ -60,14 +60,14 @@ type Contender = (typeof CONTENDERS)[number];
 /** heap-js removes by a breadth-first search (Array#shift per node: quadratic in N); beyond this N one remove takes seconds. */
 const HEAPJS_MAX_N = 1e4;
 const HEAPJS_MAX_OPS = 1000;
-const INC_MASK = (1 << 16) - 1;
+export const INC_MASK = (1 << 16) - 1;
 /** Keys per item: N / TIES distinct integer keys, so about TIES items share each key. */
 const TIES = 4;
 
 const byId = { id: (item: Item) => item.id };
 const byKey = (a: Item, b: Item) => a.key - b.key;
 
-interface Input {
+export interface Input {
   n: number;
   items: Item[];
   /** initial keys (integers, with ties) */
@@ -83,7 +83,7 @@ interface Input {
 /** Ids shaped like the scheduler's: a random-looking prefix and a counter. */
 const idOf = (prefix: string, i: number): string => `${prefix}-${i.toString(36)}`;
 
-function makeInput(n: number, ops: number, seed: number): Input {
+export function makeInput(n: number, ops: number, seed: number): Input {
   const rnd = prng(seed);
   const range = Math.max(1, Math.floor(n / TIES));
   const items: Item[] = [];

@@ -254,9 +254,11 @@ export interface HeapState<T> {
   capacity: number;
   dead: number;
   nextSeq: number;
+  /** sequence numbers stay below this (a word must stay a safe integer) */
+  seqLimit: number;
   keys: Float64Array;
-  slots: Int32Array;
-  seq: Float64Array;
+  /** slot -> sequence number * MAX_CAPACITY + handle index; from `length` on, free handle indexes */
+  words: Float64Array;
   keyOfHandle: Float64Array;
   gen: Int32Array;
   items: readonly (T | undefined)[];
@@ -274,31 +276,36 @@ export function checkHeap<T>(st: HeapState<T>): void {
   const fail = (what: string): never => {
     throw new Error(`${st.name} invariant broken: ${what}`);
   };
-  const { length: n, capacity: cap, keys, slots, seq, items, ids } = st;
+  const { length: n, capacity: cap, keys, words, items, ids } = st;
+  const handleAt = (s: number): number => words[s]! % MAX_CAPACITY;
   if (!Number.isInteger(n) || n < 0 || n > cap) fail(`length: ${n} outside [0, ${cap}]`);
   for (const [name, length] of [
     ['keys', keys.length],
-    ['slots', slots.length],
-    ['sequence numbers', seq.length],
+    ['words', words.length],
     ['keys by handle', ids === undefined ? cap : st.keyOfHandle.length],
     ['generations', st.gen.length],
     ['items', items.length],
   ] as const) {
     if (length !== cap) fail(`capacity: ${name} has length ${length}, expected ${cap}`);
   }
+  if (st.nextSeq > st.seqLimit) fail(`sequence numbers: next ${st.nextSeq} is past the limit ${st.seqLimit}`);
   const seen = new Uint8Array(cap);
   for (let s = 0; s < cap; s++) {
-    const h = slots[s]!;
-    if (h < 0 || h >= cap || seen[h] === 1) fail(`handle permutation: slot ${s} holds handle ${h} (out of range or repeated)`);
+    const word = words[s]!;
+    const h = handleAt(s);
+    if (!Number.isSafeInteger(word) || word < 0 || h >= cap || seen[h] === 1) {
+      fail(`handle permutation: slot ${s} holds handle ${h} (out of range or repeated)`);
+    }
+    if (s >= n && word !== h) fail(`free handles: free slot ${s} holds word ${word}, not a plain handle index`);
     seen[h] = 1;
   }
   const seqs = new Set<number>();
   let dead = 0;
   for (let s = 0; s < n; s++) {
-    const h = slots[s]!;
+    const h = handleAt(s);
     const key = keys[s]!;
     if (key !== key) fail(`keys: NaN in slot ${s}`);
-    const q = seq[h]!;
+    const q = (words[s]! - h) / MAX_CAPACITY;
     if (!Number.isInteger(q) || q < 0 || q >= st.nextSeq || seqs.has(q)) {
       fail(`sequence numbers: handle ${h} has ${q} (next ${st.nextSeq}; must be unique and smaller)`);
     }
@@ -306,7 +313,7 @@ export function checkHeap<T>(st: HeapState<T>): void {
     if (s > 0) {
       const p = ((s - 1) / st.arity) | 0;
       const pk = keys[p]!;
-      if (key < pk || (key === pk && q < seq[slots[p]!]!)) {
+      if (key < pk || (key === pk && words[s]! < words[p]!)) {
         fail(`heap order: slot ${s} (key ${key}) sorts before its parent slot ${p} (key ${pk})`);
       }
     }
@@ -324,7 +331,7 @@ export function checkHeap<T>(st: HeapState<T>): void {
   }
   if (dead !== st.dead) fail(`tombstones: ${dead} in the heap, ${st.dead} counted`);
   for (let s = n; s < cap; s++) {
-    if (items[slots[s]!] !== undefined) fail(`free handles: handle ${slots[s]} in free slot ${s} still holds an item`);
+    if (items[handleAt(s)] !== undefined) fail(`free handles: handle ${handleAt(s)} in free slot ${s} still holds an item`);
   }
   ids?.check(cap, n - dead, (h) => items[h] !== undefined, st.name);
 }

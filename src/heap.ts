@@ -6,36 +6,31 @@
  *
  * HOW
  * - Every entry owns a handle index, a small integer. The heap proper is two
- *   slot arrays, `keys` (Float64Array) and `slots` (Int32Array of handle
- *   indexes), so a comparison reads the key from the slot, never through the
- *   item, as Go's runtime/time.go keeps `when` beside the timer pointer. A
- *   sift moves two words a level, as flatqueue does.
+ *   slot arrays (Float64Array): `keys`, and `words` packing the entry's
+ *   sequence number above its handle index (src/heap-sift.ts). Comparisons
+ *   read the slot, never the item, as Go's runtime/time.go keeps `when`
+ *   beside the timer pointer; equal keys (FIFO) are told apart by the words,
+ *   loaded only then; a sift moves two numbers a level, as flatqueue does.
  * - Cancel is lazy, as Go's runtime timers are: it drops the item (a
  *   tombstone stays in the heap with its key), pop and peek sweep tombstones
  *   off the top, and when tombstones outnumber live entries the heap is
- *   compacted and re-heapified in O(n). So no entry needs its position
- *   tracked, and a sift writes no per-entry record (that write and the
- *   cache miss it cost were a fifth of the hold model at a million).
- * - Handles are generation-checked: the handle push returns packs the index
- *   and the index's generation, which moves on when the entry leaves, so a
- *   stale handle (popped, cancelled, or reused by a later push) is refused.
- * - Equal keys leave in insertion order: a sequence number per handle breaks
- *   ties and is loaded only when two keys are equal.
- * - Ids are an optional layer kept off the hot loop: a heap without
- *   `options.id` never hashes. With it, ids map to handle indexes through a
+ *   compacted and re-heapified in O(n). So no entry's position is tracked
+ *   and a sift writes no per-entry record.
+ * - Per handle, only the item and a generation, side by side in `#cells`: a
+ *   pop and the push that reuses its handle touch one cache line. The
+ *   handle push returns packs the index and the generation, which moves on
+ *   when the entry leaves, so a stale handle is refused.
+ * - Ids are an optional layer kept off the hot loop: without `options.id`
+ *   the heap never hashes; with it, ids map to handle indexes through a
  *   compact open-addressing table (src/heap-ids.ts).
- * - A re-key (update) is a cancel plus a push, which also gives "behind
- *   equal keys, as if pushed now" for free.
- * - `slots` is a permutation of all handle indexes: [0, length) are in the
- *   heap (live or tombstones), [length, capacity) the free ones, so a push
- *   takes `slots[length]`, usually the index a pop just released, whose
- *   per-handle words are still in cache.
+ * - A re-key (update) is a cancel plus a push ("behind equal keys, as if
+ *   pushed now" for free).
+ * - `words` from `length` on holds the free handle indexes, so a push takes
+ *   the index a pop just released, whose cells are still in cache.
  *
  * WHY 4-ary: half the depth of a binary heap, the four children of a slot sit
- * side by side (usually one cache line), and fewer levels mean fewer moves.
- * The least of the four children is picked with straight-line code (a loop is
- * ~2x slower): without branches in the cached top levels, with branches below
- * (BRANCHLESS_BELOW).
+ * side by side, and fewer levels mean fewer moves; the least child is picked
+ * with straight-line code (src/heap-sift.ts).
  *
  * The core trusts itself: only the public methods validate arguments, and
  * check() re-derives every invariant for the tests.
@@ -56,19 +51,12 @@ import {
   validateKey,
 } from './heap-ids.js';
 
-export type { HeapHandle, HeapId, HeapOptions } from './heap-ids.js';
+import { ARITY, UNIT, dropTombstones, handleOf, heapify, renumber, sequenceLimit, siftDown, siftUp } from './heap-sift.js';
 
-/** Children per node. The index math derives from it; #siftDown's unrolled pick is written for it (bench/gen-heap-binary.ts makes the arity-2 copy). */
-const ARITY = 4;
+export type { HeapHandle, HeapId, HeapOptions } from './heap-ids.js';
+export { setSequenceLimitForTests } from './heap-sift.js';
+
 const DEFAULT_CAPACITY = 64;
-/**
- * #siftDown picks the least child without branches in the top levels (slots
- * below this, about 170 KB of keys, which stay in cache): a mispredicted
- * branch costs more than the arithmetic. Below them every level is a cache
- * miss and branches win: the CPU guesses the child and starts loading its
- * children early. Measured at N = 1e4..1e6; either pure form loses somewhere.
- */
-const BRANCHLESS_BELOW = 21_845; // slots in the top 8 levels of a 4-ary heap
 /** Generations wrap below this, so a handle stays a safe integer (< 2^52). */
 const GENERATION_MASK = 2 ** 26 - 1;
 /** Tombstones below this many never trigger a compaction (a small heap sweeps them on pop). */
@@ -98,20 +86,28 @@ export class QuaternaryHeap<T> {
   #length = 0;
   /** tombstones among the first #length slots */
   #dead = 0;
+  /** sequence number of the next push; renumbering keeps it below SEQ_LIMIT */
   #nextSeq = 0;
   #capacity = 0;
   /** slot -> key */
   #keys = new Float64Array(0);
-  /** slot -> handle index; [length, capacity) holds the free ones */
-  #slots = new Int32Array(0);
-  /** handle index -> sequence number (FIFO among equal keys) */
-  #seq = new Float64Array(0);
+  /**
+   * slot -> word: sequence number * MAX_CAPACITY + handle index, so words
+   * order entries with equal keys (FIFO) in one comparison, beside the key,
+   * and a sift moves two words a level. [length, capacity) holds the free
+   * handle indexes (plain, sequence number 0).
+   */
+  #words = new Float64Array(0);
   /** handle index -> key, for keyOf() without a position index; only with ids (keyOf needs them), empty otherwise: 8 B an entry */
   #keyOfHandle = new Float64Array(0);
-  /** handle index -> generation, moved on when its entry leaves */
-  #gen = new Int32Array(0);
-  /** handle index -> item; undefined when free or cancelled (a tombstone), so the heap holds no dead items */
-  #items: (T | undefined)[] = [];
+  /**
+   * handle index h -> [2h] its item (undefined when free or cancelled, a
+   * tombstone, so the heap holds no dead items) and [2h + 1] its generation,
+   * moved on when the entry leaves. Side by side, so a pop and the push that
+   * reuses its handle touch one cache line for them (apart, the two misses
+   * were a third of the hold model at N = 2e5).
+   */
+  #cells: unknown[] = [];
 
   /**
    * @example
@@ -131,7 +127,7 @@ export class QuaternaryHeap<T> {
     }
     this.#idOf = options.id;
     const idOf = options.id;
-    this.#ids = idOf === undefined ? undefined : new IdTable((h) => idOf(this.#items[h] as T));
+    this.#ids = idOf === undefined ? undefined : new IdTable((h) => idOf(this.#cells[2 * h] as T));
     this.#setCapacity(capacityFor(initial));
   }
 
@@ -158,7 +154,8 @@ export class QuaternaryHeap<T> {
   #load(list: readonly (readonly [T, number])[]): void {
     const n = list.length;
     const keys = this.#keys;
-    const items = this.#items;
+    const words = this.#words;
+    const cells = this.#cells;
     const ids = this.#ids;
     for (let i = 0; i < n; i++) {
       const entry = list[i];
@@ -176,18 +173,18 @@ export class QuaternaryHeap<T> {
         const t = ids.probe(id, hash);
         if (ids.table[t] !== 0) throw new ValidationError(`Expected unique ids, got id ${show(id)} twice`);
         // Items are written before the next probe reads them.
-        items[i] = item;
+        cells[2 * i] = item;
         ids.link(t, i, hash);
       }
       // Entry i takes handle index i, in slot i, with sequence number i.
-      items[i] = item;
+      cells[2 * i] = item;
       keys[i] = key;
       if (ids !== undefined) this.#keyOfHandle[i] = key;
-      this.#seq[i] = i;
+      words[i] = i * UNIT + i;
     }
     this.#length = n;
     this.#nextSeq = n;
-    this.#heapify();
+    heapify(this.#keys, this.#words, this.#length);
   }
 
   /** Number of entries (tombstones left by removals do not count). */
@@ -222,7 +219,7 @@ export class QuaternaryHeap<T> {
    */
   peek(): T | undefined {
     if (this.#dead > 0) this.#sweepTop();
-    return this.#length === 0 ? undefined : this.#items[this.#slots[0]!];
+    return this.#length === 0 ? undefined : (this.#cells[2 * handleOf(this.#words[0]!)] as T);
   }
 
   /**
@@ -247,8 +244,8 @@ export class QuaternaryHeap<T> {
     if (this.#dead > 0) this.#sweepTop();
     const n = this.#length;
     if (n === 0) return undefined;
-    const h = this.#slots[0]!;
-    const item = this.#items[h];
+    const h = handleOf(this.#words[0]!);
+    const item = this.#cells[2 * h] as T;
     this.#release(h);
     this.#removeTop(n);
     return item;
@@ -280,7 +277,7 @@ export class QuaternaryHeap<T> {
    */
   itemOf(handle: HeapHandle): T | undefined {
     const h = this.#liveIndex(handle);
-    return h < 0 ? undefined : this.#items[h];
+    return h < 0 ? undefined : (this.#cells[2 * h] as T);
   }
 
   /**
@@ -338,7 +335,7 @@ export class QuaternaryHeap<T> {
    * if (!heap.has(job.id)) heap.push(job, job.runAt);
    */
   has(id: HeapId): boolean {
-    return this.#needIds() && isId(id) && this.#find(id) >= 0;
+    return this.#needIds() && isId(id) && this.#ids!.find(id) >= 0;
   }
 
   /**
@@ -348,8 +345,8 @@ export class QuaternaryHeap<T> {
    * const job = heap.get('job-42');
    */
   get(id: HeapId): T | undefined {
-    const h = this.#needIds() && isId(id) ? this.#find(id) : -1;
-    return h < 0 ? undefined : this.#items[h];
+    const h = this.#needIds() && isId(id) ? this.#ids!.find(id) : -1;
+    return h < 0 ? undefined : (this.#cells[2 * h] as T);
   }
 
   /**
@@ -359,7 +356,7 @@ export class QuaternaryHeap<T> {
    * const runAt = heap.keyOf('job-42');
    */
   keyOf(id: HeapId): number | undefined {
-    const h = this.#needIds() && isId(id) ? this.#find(id) : -1;
+    const h = this.#needIds() && isId(id) ? this.#ids!.find(id) : -1;
     return h < 0 ? undefined : this.#keyOfHandle[h];
   }
 
@@ -371,11 +368,12 @@ export class QuaternaryHeap<T> {
    * heap.clear();
    */
   clear(): void {
-    const slots = this.#slots;
+    const words = this.#words;
     for (let s = 0; s < this.#length; s++) {
-      const h = slots[s]!;
-      if (this.#items[h] !== undefined) this.#gen[h] = (this.#gen[h]! + 1) & GENERATION_MASK;
-      this.#items[h] = undefined;
+      const h = handleOf(words[s]!);
+      if (this.#cells[2 * h] !== undefined) this.#cells[2 * h + 1] = ((this.#cells[2 * h + 1] as number) + 1) & GENERATION_MASK;
+      this.#cells[2 * h] = undefined;
+      words[s] = h;
     }
     this.#ids?.clear();
     this.#length = 0;
@@ -392,7 +390,7 @@ export class QuaternaryHeap<T> {
    */
   *[Symbol.iterator](): IterableIterator<T> {
     for (let i = 0; i < this.#length; i++) {
-      const item = this.#items[this.#slots[i]!];
+      const item = this.#cells[2 * handleOf(this.#words[i]!)] as T | undefined;
       if (item !== undefined) yield item;
     }
   }
@@ -406,9 +404,9 @@ export class QuaternaryHeap<T> {
    */
   *entries(): IterableIterator<[item: T, handle: HeapHandle]> {
     for (let i = 0; i < this.#length; i++) {
-      const h = this.#slots[i]!;
-      const item = this.#items[h];
-      if (item !== undefined) yield [item, h + this.#gen[h]! * MAX_CAPACITY];
+      const h = handleOf(this.#words[i]!);
+      const item = this.#cells[2 * h] as T | undefined;
+      if (item !== undefined) yield [item, h + (this.#cells[2 * h + 1] as number) * MAX_CAPACITY];
     }
   }
 
@@ -428,17 +426,16 @@ export class QuaternaryHeap<T> {
       capacity: this.#capacity,
       dead: this.#dead,
       nextSeq: this.#nextSeq,
+      seqLimit: sequenceLimit(),
       keys: this.#keys,
-      slots: this.#slots,
-      seq: this.#seq,
+      words: this.#words,
       keyOfHandle: this.#keyOfHandle,
-      gen: this.#gen,
-      items: this.#items,
+      gen: Int32Array.from({ length: this.#capacity }, (_, h) => this.#cells[2 * h + 1] as number),
+      items: Array.from({ length: this.#capacity }, (_, h) => this.#cells[2 * h] as T | undefined),
       idOf: this.#idOf,
       ids: this.#ids,
     });
   }
-
 
   // ---- internals: trust their arguments ----
 
@@ -456,16 +453,19 @@ export class QuaternaryHeap<T> {
   /** Pushes a validated entry; `t` is the id table's empty bucket for it (with its id hash), or -1 without ids. */
   #push(item: T, key: number, hash: number, t: number): HeapHandle {
     if (this.#length === this.#capacity) this.#grow();
+    if (this.#nextSeq >= sequenceLimit()) {
+      renumber(this.#words, this.#length);
+      this.#nextSeq = this.#length;
+    }
     const slot = this.#length++;
-    const h = this.#slots[slot]!;
-    this.#items[h] = item;
-    this.#seq[h] = this.#nextSeq++;
+    const h = this.#words[slot]!;
+    this.#cells[2 * h] = item;
     if (t >= 0) {
       this.#keyOfHandle[h] = key;
       this.#ids!.link(t, h, hash);
     }
-    this.#siftUp(slot, h, key);
-    return h + this.#gen[h]! * MAX_CAPACITY;
+    siftUp(this.#keys, this.#words, slot, key, h, this.#nextSeq++);
+    return h + (this.#cells[2 * h + 1] as number) * UNIT;
   }
 
   /** Makes room: compacts when tombstones are many, else doubles the capacity. */
@@ -478,8 +478,8 @@ export class QuaternaryHeap<T> {
   #liveIndex(handle: HeapHandle): number {
     if (typeof handle !== 'number' || !Number.isSafeInteger(handle) || handle < 0) return -1;
     const h = handle % MAX_CAPACITY;
-    if (h >= this.#capacity || this.#items[h] === undefined) return -1;
-    return (handle - h) / MAX_CAPACITY === this.#gen[h] ? h : -1;
+    if (h >= this.#capacity || this.#cells[2 * h] === undefined) return -1;
+    return (handle - h) / MAX_CAPACITY === this.#cells[2 * h + 1] ? h : -1;
   }
 
   /** Handle index of the live entry with this id (or this item's id), or -1. */
@@ -487,12 +487,7 @@ export class QuaternaryHeap<T> {
     if (itemOrId === undefined || itemOrId === null) return -1;
     this.#needIds();
     const id: unknown = typeof itemOrId === 'string' || typeof itemOrId === 'number' ? itemOrId : this.#idOf!(itemOrId);
-    return isId(id) ? this.#find(id) : -1;
-  }
-
-  /** Handle index of the live entry with this (valid) id, or -1; needs the id layer. */
-  #find(id: HeapId): number {
-    return this.#ids!.find(id);
+    return isId(id) ? this.#ids!.find(id) : -1;
   }
 
   /** Throws unless the heap has the id layer; true otherwise. */
@@ -506,21 +501,22 @@ export class QuaternaryHeap<T> {
   /** Ends live entry h's life: spends its handle and drops its id. Its slot is the caller's business. */
   #release(h: number): void {
     this.#ids?.unlink(h);
-    this.#items[h] = undefined;
-    this.#gen[h] = (this.#gen[h]! + 1) & GENERATION_MASK;
+    const cells = this.#cells;
+    cells[2 * h] = undefined;
+    cells[2 * h + 1] = ((cells[2 * h + 1] as number) + 1) & GENERATION_MASK;
   }
 
   /** Turns live entry h into a tombstone; compacts when tombstones outnumber entries. */
   #kill(h: number): void {
     this.#release(h);
     this.#dead++;
-    if (this.#slots[0] === h) this.#sweepTop();
+    if (handleOf(this.#words[0]!) === h) this.#sweepTop();
     else if (this.#dead >= MIN_COMPACT && this.#dead > this.#length - this.#dead) this.#compact();
   }
 
   /** Cancel + push: the entry keeps its item and id, with a new handle and sequence number. */
   #rekey(h: number, key: number): HeapHandle {
-    const item = this.#items[h] as T;
+    const item = this.#cells[2 * h] as T;
     const id = this.#ids === undefined ? undefined : this.#idOf!(item);
     this.#kill(h);
     return id === undefined ? this.#push(item, key, 0, -1) : this.#pushWithId(item, key, id);
@@ -533,9 +529,9 @@ export class QuaternaryHeap<T> {
    */
   #sweepTop(): void {
     if (this.#dead >= MIN_COMPACT && this.#dead > this.#length - this.#dead) this.#compact();
-    const slots = this.#slots;
-    const items = this.#items;
-    while (this.#length > 0 && items[slots[0]!] === undefined) {
+    const words = this.#words;
+    const cells = this.#cells;
+    while (this.#length > 0 && cells[2 * handleOf(words[0]!)] === undefined) {
       this.#dead--;
       this.#removeTop(this.#length);
     }
@@ -545,144 +541,33 @@ export class QuaternaryHeap<T> {
   #removeTop(n: number): void {
     const last = n - 1;
     this.#length = last;
-    if (last > 0) {
-      const slots = this.#slots;
-      const moved = slots[last]!;
-      slots[last] = slots[0]!;
-      this.#siftDown(0, moved, this.#keys[last]!, last);
+    const words = this.#words;
+    const top = handleOf(words[0]!);
+    if (last > 0) siftDown(this.#keys, words, 0, last, last);
+    words[last] = top;
+    // Loads the next top's cell now (its handle is random: a cache miss), so
+    // the miss overlaps what the caller does before the next pop (10-20% of
+    // the hold model). The check (no tombstone counted, so the top is live)
+    // keeps the load from being optimized away.
+    if (this.#cells[2 * handleOf(words[0]!)] === undefined && last > 0 && this.#dead === 0) {
+      throw new Error('QuaternaryHeap invariant broken: a tombstone on top with none counted');
     }
   }
 
   /** Drops every tombstone (their handle indexes become free) and re-heapifies: O(n). */
   #compact(): void {
-    const n = this.#length;
-    const keys = this.#keys;
-    const slots = this.#slots;
-    const items = this.#items;
-    const freed = new Int32Array(this.#dead);
-    let w = 0;
-    let d = 0;
-    for (let s = 0; s < n; s++) {
-      const h = slots[s]!;
-      if (items[h] === undefined) {
-        freed[d++] = h;
-      } else {
-        keys[w] = keys[s]!;
-        slots[w++] = h;
-      }
-    }
-    slots.set(freed, w);
-    this.#length = w;
+    const cells = this.#cells;
+    this.#length = dropTombstones(this.#keys, this.#words, this.#length, this.#dead, (h) => cells[2 * h] === undefined);
     this.#dead = 0;
-    this.#heapify();
+    heapify(this.#keys, this.#words, this.#length);
   }
 
   /** Handle indexes of the live entries. */
   *#liveHandles(): IterableIterator<number> {
     for (let s = 0; s < this.#length; s++) {
-      const h = this.#slots[s]!;
-      if (this.#items[h] !== undefined) yield h;
+      const h = handleOf(this.#words[s]!);
+      if (this.#cells[2 * h] !== undefined) yield h;
     }
-  }
-
-  /** Floyd's heap construction over the first #length slots. */
-  #heapify(): void {
-    const n = this.#length;
-    const keys = this.#keys;
-    const slots = this.#slots;
-    for (let s = n > 1 ? ((n - 2) / ARITY) | 0 : -1; s >= 0; s--) this.#siftDown(s, slots[s]!, keys[s]!, n);
-  }
-
-  /**
-   * Moves a pushed entry (handle h, key) up from `slot`, writes it where it
-   * stops. It has the newest sequence number, so an equal key stops it.
-   */
-  #siftUp(slot: number, h: number, key: number): void {
-    const keys = this.#keys;
-    const slots = this.#slots;
-    while (slot > 0) {
-      const parent = ((slot - 1) / ARITY) | 0;
-      const pk = keys[parent]!;
-      if (key >= pk) break;
-      keys[slot] = pk;
-      slots[slot] = slots[parent]!;
-      slot = parent;
-    }
-    keys[slot] = key;
-    slots[slot] = h;
-  }
-
-  /** Moves entry (handle h, key) down from `slot` within the first `n` slots and writes it where it stops. */
-  #siftDown(slot: number, h: number, key: number, n: number): void {
-    const keys = this.#keys;
-    const slots = this.#slots;
-    const seq = this.#seq;
-    for (;;) {
-      const first = slot * ARITY + 1;
-      let m: number;
-      let mk: number;
-      // <arity-specific>
-      if (first + 3 < n) {
-        const k0 = keys[first]!;
-        const k1 = keys[first + 1]!;
-        const k2 = keys[first + 2]!;
-        const k3 = keys[first + 3]!;
-        if (first < BRANCHLESS_BELOW) {
-          // Cached levels: the least of each pair, then of the two winners,
-          // by index arithmetic; ties (rare) fall back to sequence numbers.
-          let a = first + +(k1 < k0);
-          if (k1 === k0) a = first + +(seq[slots[first + 1]!]! < seq[slots[first]!]!);
-          let b = first + 2 + +(k3 < k2);
-          if (k3 === k2) b = first + 2 + +(seq[slots[first + 3]!]! < seq[slots[first + 2]!]!);
-          const ka = keys[a]!;
-          const kb = keys[b]!;
-          m = a + (b - a) * +(kb < ka);
-          if (kb === ka && seq[slots[b]!]! < seq[slots[a]!]!) m = b;
-          mk = keys[m]!;
-        } else {
-          // Levels that miss the cache: branches let the CPU guess the
-          // child and start loading its children before the compare is done.
-          m = first;
-          mk = k0;
-          if (k1 < mk || (k1 === mk && seq[slots[first + 1]!]! < seq[slots[first]!]!)) {
-            m = first + 1;
-            mk = k1;
-          }
-          let m2 = first + 2;
-          let mk2 = k2;
-          if (k3 < mk2 || (k3 === mk2 && seq[slots[first + 3]!]! < seq[slots[m2]!]!)) {
-            m2 = first + 3;
-            mk2 = k3;
-          }
-          if (mk2 < mk || (mk2 === mk && seq[slots[m2]!]! < seq[slots[m]!]!)) {
-            m = m2;
-            mk = mk2;
-          }
-        }
-      } else if (first < n) {
-        // The one node with fewer than four children.
-        m = first;
-        mk = keys[first]!;
-        for (let c = first + 1; c < n; c++) {
-          const k = keys[c]!;
-          if (k < mk || (k === mk && seq[slots[c]!]! < seq[slots[m]!]!)) {
-            m = c;
-            mk = k;
-          }
-        }
-      } else {
-        break;
-      }
-      // </arity-specific>
-      if (mk > key) break;
-      const mh = slots[m]!;
-      if (mk === key && seq[mh]! > seq[h]!) break;
-      keys[slot] = mk;
-      slots[slot] = mh;
-      slot = m;
-    }
-    keys[slot] = key;
-    slots[slot] = h;
   }
 
   /** (Re)allocates every array for `cap` entries (a power of two, at least the length). */
@@ -690,24 +575,20 @@ export class QuaternaryHeap<T> {
     const old = this.#capacity;
     const keys = new Float64Array(cap);
     keys.set(this.#keys);
-    const slots = new Int32Array(cap);
-    slots.set(this.#slots);
-    for (let i = old; i < cap; i++) slots[i] = i;
-    const seq = new Float64Array(cap);
-    seq.set(this.#seq);
+    const words = new Float64Array(cap);
+    words.set(this.#words);
+    for (let i = old; i < cap; i++) words[i] = i;
     const keyOfHandle = new Float64Array(this.#ids === undefined ? 0 : cap);
     keyOfHandle.set(this.#keyOfHandle);
-    const gen = new Int32Array(cap);
-    gen.set(this.#gen);
-    const items = new Array<T | undefined>(cap).fill(undefined);
-    for (let i = 0; i < old; i++) items[i] = this.#items[i];
+    // Built by push, so the array stays packed (no hole checks on reads).
+    const cells: unknown[] = [];
+    for (let i = 0; i < 2 * old; i++) cells.push(this.#cells[i]);
+    for (let i = old; i < cap; i++) cells.push(undefined, 0);
     this.#capacity = cap;
     this.#keys = keys;
-    this.#slots = slots;
-    this.#seq = seq;
+    this.#words = words;
     this.#keyOfHandle = keyOfHandle;
-    this.#gen = gen;
-    this.#items = items;
+    this.#cells = cells;
     this.#ids?.setCapacity(cap, this.#liveHandles());
   }
 }

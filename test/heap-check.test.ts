@@ -31,9 +31,9 @@ function validState(keys: number[], ids: HeapId[] = keys.map((_, i) => `job-${i}
     capacity: CAP,
     dead: 0,
     nextSeq: keys.length,
+    seqLimit: 2 ** 27,
     keys: new Float64Array(CAP),
-    slots: Int32Array.from({ length: CAP }, (_, i) => i),
-    seq: new Float64Array(CAP),
+    words: Float64Array.from({ length: CAP }, (_, i) => i),
     keyOfHandle: new Float64Array(CAP),
     gen: new Int32Array(CAP),
     items,
@@ -44,7 +44,7 @@ function validState(keys: number[], ids: HeapId[] = keys.map((_, i) => `job-${i}
     const id = ids[h] as HeapId;
     items[h] = { id };
     st.keys[h] = key;
-    st.seq[h] = h;
+    st.words[h] = h * MAX_CAPACITY + h;
     st.keyOfHandle[h] = key;
     const hash = hashId(id);
     table.link(table.probe(id, hash), h, hash);
@@ -91,8 +91,7 @@ describe('checkHeap names the broken invariant', () => {
   test('an array whose length is not the capacity', () => {
     const cases = [
       ['keys', { keys: new Float64Array(4) }],
-      ['slots', { slots: new Int32Array(4) }],
-      ['sequence numbers', { seq: new Float64Array(4) }],
+      ['words', { words: new Float64Array(4) }],
       ['keys by handle', { keyOfHandle: new Float64Array(4) }],
       ['generations', { gen: new Int32Array(4) }],
       ['items', { items: new Array<Item | undefined>(4).fill(undefined) }],
@@ -105,13 +104,24 @@ describe('checkHeap names the broken invariant', () => {
 
   test('slots that are not a permutation of the handles', () => {
     const repeated = validState([1, 2]);
-    repeated.slots[3] = 2;
+    repeated.words[3] = 2;
     assert.throws(() => checkHeap(repeated), broken('handle permutation: slot 3 holds handle 2 (out of range or repeated)'));
-    for (const h of [-1, CAP]) {
+    for (const h of [-1, CAP, 0.5]) {
       const out = validState([1, 2]);
-      out.slots[5] = h;
+      out.words[5] = h;
       assert.throws(() => checkHeap(out), broken(`handle permutation: slot 5 holds handle ${h} (out of range or repeated)`));
     }
+  });
+
+  test('a free slot whose word carries a sequence number', () => {
+    const st = validState([1, 2]);
+    st.words[5] = 3 * MAX_CAPACITY + 5;
+    assert.throws(() => checkHeap(st), broken(`free handles: free slot 5 holds word ${3 * MAX_CAPACITY + 5}, not a plain handle index`));
+  });
+
+  test('a next sequence number past the limit', () => {
+    const st = { ...validState([1, 2]), seqLimit: 1 };
+    assert.throws(() => checkHeap(st), broken('sequence numbers: next 2 is past the limit 1'));
   });
 
   test('a NaN key', () => {
@@ -120,16 +130,14 @@ describe('checkHeap names the broken invariant', () => {
     assert.throws(() => checkHeap(st), broken('keys: NaN in slot 1'));
   });
 
-  test('sequence numbers repeated, not below nextSeq, negative or fractional', () => {
+  test('sequence numbers repeated or not below nextSeq (a word is an integer: see the permutation test)', () => {
     const cases: [number, number][] = [
       [1, 0], // handle 1 repeats handle 0's
       [1, 2], // == nextSeq
-      [1, -1],
-      [1, 0.5],
     ];
     for (const [h, q] of cases) {
       const st = validState([1, 2]);
-      st.seq[h] = q;
+      st.words[h] = q * MAX_CAPACITY + h;
       assert.throws(() => checkHeap(st), broken(`sequence numbers: handle ${h} has ${q} (next 2; must be unique and smaller)`));
     }
   });
@@ -141,8 +149,8 @@ describe('checkHeap names the broken invariant', () => {
     assert.throws(() => checkHeap(smaller), broken('heap order: slot 4 (key 0) sorts before its parent slot 0 (key 1)'));
 
     const tie = validState([7, 7]);
-    tie.seq[0] = 1; // the parent was pushed after its child: not FIFO
-    tie.seq[1] = 0;
+    tie.words[0] = 1 * MAX_CAPACITY + 0; // the parent was pushed after its child: not FIFO
+    tie.words[1] = 0 * MAX_CAPACITY + 1;
     assert.throws(() => checkHeap(tie), broken('heap order: slot 1 (key 7) sorts before its parent slot 0 (key 7)'));
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { BINARY_HEAP_FILE, HEAP_SOURCE, generateBinaryHeap } from '../bench/gen-heap-binary.js';
+import { BINARY_HEAP_FILE, BINARY_SIFT_FILE, HEAP_SOURCE, SIFT_SOURCE, generateBinaryHeap, generateBinarySift } from '../bench/gen-heap-binary.js';
 import { BinaryHeap } from '../bench/heap-binary.js';
 import { ValidationError } from '../src/errors.js';
 import { type HeapId, type HeapOptions, QuaternaryHeap } from '../src/heap.js';
@@ -453,10 +453,13 @@ for (const variant of process.env.STRYKER_MUTATOR_WORKER === undefined ? VARIANT
 
 // Under Stryker src/heap.ts is instrumented, so the generated copy always differs: skipped there.
 const instrumented = process.env.STRYKER_MUTATOR_WORKER === undefined ? false : 'src/heap.ts is instrumented by Stryker';
-test('bench/heap-binary.ts is what bench/gen-heap-binary.ts makes from src/heap.ts', { skip: instrumented }, () => {
-  const expected = generateBinaryHeap(readFileSync(HEAP_SOURCE, 'utf8'));
+test('bench/heap-binary.ts and heap-sift-binary.ts are what bench/gen-heap-binary.ts makes from src/heap.ts and heap-sift.ts', { skip: instrumented }, () => {
   assert.ok(
-    readFileSync(BINARY_HEAP_FILE, 'utf8') === expected,
+    readFileSync(BINARY_HEAP_FILE, 'utf8') === generateBinaryHeap(readFileSync(HEAP_SOURCE, 'utf8')),
     'bench/heap-binary.ts is stale: run `npx tsx bench/gen-heap-binary.ts`',
+  );
+  assert.ok(
+    readFileSync(BINARY_SIFT_FILE, 'utf8') === generateBinarySift(readFileSync(SIFT_SOURCE, 'utf8')),
+    'bench/heap-sift-binary.ts is stale: run `npx tsx bench/gen-heap-binary.ts`',
   );
 });

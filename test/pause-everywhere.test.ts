@@ -15,7 +15,8 @@ import { VirtualClock } from '../src/clock.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import { PostgresStore } from '../src/postgres.js';
-import { SchedulerStoppedError, UnsupportedOptionError, ValidationError } from '../src/errors.js';
+import { SchedulerStoppedError, StorePersistError, UnsupportedOptionError, ValidationError } from '../src/errors.js';
+import type { PauseState } from '../src/store/store.js';
 import type { SchedulerEvents } from '../src/events.js';
 import { T0 } from './helpers.js';
 import { removeTempDirs, tempDir } from './json-file-helpers.js';
@@ -116,6 +117,46 @@ describe('pause({ everywhere: true }) on MemoryStore', () => {
     await clock.advance(0);
     assert.deepEqual(second.ran, [1]);
     await second.scheduler.stop();
+  });
+});
+
+/**
+ * A store that tells of the pause change (as a shared store's claim reply or
+ * poll may) before it answers the setPaused call, then answers it or fails.
+ */
+class EarlyNoticeStore extends MemoryStore {
+  failNext = false;
+  override async setPaused(paused: boolean): Promise<PauseState> {
+    const state = await super.setPaused(paused);
+    this.context?.pauseChanged?.(state);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.failNext) {
+      this.failNext = false;
+      throw new StorePersistError('reply lost');
+    }
+    return state;
+  }
+}
+
+describe('pause({ everywhere: true }): the store tells of the change before the call returns', () => {
+  it('this process’s own pause and resume, read back by the store first, are each reported once, as local', async () => {
+    const clock = new VirtualClock(T0);
+    const store = new EarlyNoticeStore();
+    const { scheduler, log } = worker(store, clock);
+    await scheduler.start();
+    await scheduler.pause({ everywhere: true });
+    assert.equal(scheduler.isPaused({ everywhere: true }), true);
+    await scheduler.resume({ everywhere: true });
+    assert.deepEqual(log, [
+      { type: 'paused', everywhere: true, origin: 'local' },
+      { type: 'resumed', everywhere: true, origin: 'local' },
+    ]);
+    // A call that fails after the store told of its change: the change stands, reported once (as the store's).
+    store.failNext = true;
+    await assert.rejects(scheduler.pause({ everywhere: true }), StorePersistError);
+    assert.equal(scheduler.isPaused({ everywhere: true }), true);
+    assert.deepEqual(log.slice(2), [{ type: 'paused', everywhere: true, origin: 'remote' }]);
+    await scheduler.stop();
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import { ValidationError } from '../errors.js';
 import type { PauseOrigin } from '../events.js';
-import type { Store, StoreFeatures } from '../store/store.js';
+import type { PauseState, Store, StoreFeatures } from '../store/store.js';
 import type { Dispatcher } from './dispatcher.js';
 import { checkKeys, checkOptionsObject, show } from '../validate.js';
 
@@ -55,6 +55,16 @@ export interface PauseHost {
 
 /** This process's own pause and the store-wide pause as this process knows it. */
 export class PauseControl {
+  /**
+   * This process's own `pause`/`resume({ everywhere: true })` in flight: the
+   * state it asks for. The store may tell of that change before the call's
+   * reply (a claim's reply or a poll reads it first): it is applied at once,
+   * and its event waits for the call, which reports it as `local`.
+   */
+  private asking: boolean | undefined;
+  /** A change the store told of while `asking` (and to the same state): its event is the call's. */
+  private heldEvent = false;
+
   constructor(private readonly host: PauseHost) {}
 
   /** `pause()` (`paused`) or `resume()`: local, or everywhere (a promise then). */
@@ -88,14 +98,39 @@ export class PauseControl {
     this.host.assertStarted();
     const store = this.host.store;
     const setPaused = store.setPaused as NonNullable<Store['setPaused']>;
-    const state = await this.host.dispatcher.track(setPaused.call(store, paused));
+    const before = this.asking;
+    this.asking = paused;
+    let state: PauseState;
+    try {
+      state = await this.host.dispatcher.track(setPaused.call(store, paused));
+    } catch (error) {
+      // The change may have landed and been learned meanwhile: its event is told as the store's.
+      this.release(before, 'remote');
+      throw error;
+    }
+    this.release(before, 'local');
     this.apply(state.paused, 'local');
+  }
+
+  /** The call in flight ended: an event held for it is published as `origin`. */
+  private release(before: boolean | undefined, origin: PauseOrigin): void {
+    const held = this.heldEvent;
+    this.asking = before;
+    this.heldEvent = false;
+    if (!held) return;
+    const paused = this.host.dispatcher.isPaused('everywhere');
+    this.host.publish(paused ? 'paused' : 'resumed', () => ({ everywhere: true, origin }));
   }
 
   /** The store-wide pause as this process learned it (its own call, or the store). */
   apply(paused: boolean, origin: PauseOrigin): void {
     if (this.host.dispatcher.isPaused('everywhere') === paused) return;
     this.host.dispatcher.setPausedEverywhere(paused);
+    // This process's own call told of by the store before its reply: the call publishes it (as local).
+    if (origin === 'remote' && this.asking === paused) {
+      this.heldEvent = true;
+      return;
+    }
     this.host.publish(paused ? 'paused' : 'resumed', () => ({ everywhere: true, origin }));
   }
 }

@@ -508,13 +508,20 @@ describe('open, pause and clock steps', () => {
 
   test('shift by 0, NaN or Infinity changes and persists nothing; a step that moves no job persists nothing', async () => {
     const store = await open();
-    const ins = store.insert(insert('date'));
+    const ins = store.insert([...insert('date'), ...insert('rel', { relative: true })]);
     store.answer();
     await ins;
+    // A relative delay is there to be moved: a step that is not a finite, non-zero number moves nothing.
     for (const delta of [0, Number.NaN, Infinity, -Infinity]) await store.shift(delta);
-    await store.shift(5000);
     assert.equal(store.batches.length, 0);
-    assert.equal((await store.get('date'))?.runAt, CT0);
+    assert.equal((await store.get('rel'))?.runAt, CT0);
+    const dateOnly = await open();
+    const insDate = dateOnly.insert(insert('date'));
+    dateOnly.answer();
+    await insDate;
+    await dateOnly.shift(5000);
+    assert.equal(dateOnly.batches.length, 0);
+    assert.equal((await dateOnly.get('date'))?.runAt, CT0);
   });
 
   test('shift moves a relative delay, persisted as a put that keeps the payload; a failed shift moves it back', async () => {

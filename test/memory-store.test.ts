@@ -6,6 +6,13 @@ import { CT0, claimAll, newRecord, storeConformance, storeContext } from './stor
 
 storeConformance('MemoryStore', () => Promise.resolve({ store: new MemoryStore(), cleanup: () => Promise.resolve() }));
 
+describe('the local stores’ features', () => {
+  test('MemoryStore (and every LocalStore) offers groups, rate limits, pause everywhere, dedupe and removal', () => {
+    // The scheduler refuses an option whose feature the store lacks: a feature dropped here would refuse it.
+    assert.deepEqual(new MemoryStore().features, { groups: true, rateLimits: true, pauseEverywhere: true, dedupe: true, removal: true });
+  });
+});
+
 describe('MemoryStore: the synchronous forms', () => {
   test('insertSync and settleSync apply before they return, and mean what insert and settle mean', async () => {
     const store = new MemoryStore();

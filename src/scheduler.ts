@@ -448,6 +448,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, WRITE_KEYS, 'options');
     const write = writeOptions(this.store, o);
+    // Behind calls waiting for an owed clock-step re-base (inserts): calls reach the store in call order.
+    if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
     const record = await this.dispatcher.track(write.db ? this.store.cancel(id, this.times.now(), write) : this.store.cancel(id, this.times.now()));
     if (!record) return false;
     if (!write.db) this.dispatcher.cancelled(id);
@@ -464,6 +466,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, WRITE_KEYS, 'options');
     const write = writeOptions(this.store, o);
+    if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
     const before = await this.store.get(id);
     const record = await this.dispatcher.track(write.db ? this.store.reschedule(id, runAt, write) : this.store.reschedule(id, runAt));
     this.hub.publish('rescheduled', () => ({ job: this.info(record), previousRunAt: new Date(before?.runAt ?? runAt) }));
@@ -478,6 +481,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
     checkKeys(o, new Set(['at']), 'options');
     const runAt = o.at === undefined ? this.times.now() : checkTime(o.at, 'options.at');
+    if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
     const record = await this.dispatcher.track(this.store.revive(id, runAt));
     this.hub.publish('scheduled', () => ({ job: this.info(record) }));
     this.dispatcher.arm();

@@ -217,6 +217,61 @@ describe('faults around clock steps (found by the simulation)', () => {
     await scheduler.stop();
   });
 
+  it('calls made while a re-base is owed reach the store in call order: a cancel does not overtake the insert before it (seed 206001968)', async () => {
+    class RefusingShift extends MemoryStore {
+      refusals = 1;
+      override async shift(deltaMs: number): Promise<void> {
+        if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
+        await super.shift(deltaMs);
+      }
+    }
+    const store = new RefusingShift();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, store });
+    scheduler.on('error', () => undefined);
+    scheduler.register('work', () => undefined);
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'old' });
+    await clock.set(T0 + H); // the re-base is refused once: owed
+    // Neither awaited before the next: the insert waits for the re-base, and the cancel behind it must too.
+    const inserted = scheduler.scheduleAt('work', T0 + 3 * H, { n: 2 }, { id: 'x' });
+    const cancelled = scheduler.cancel('x');
+    const replaced = scheduler.scheduleIn('work', 20 * MIN, { n: 3 }, { id: 'y' });
+    const retried = scheduler.retry('y');
+    assert.equal((await inserted).state, 'scheduled');
+    assert.equal(await cancelled, true, 'the cancel found the job inserted before it');
+    assert.equal((await scheduler.get('x'))?.state, 'cancelled');
+    assert.equal((await replaced).runAt.getTime(), T0 + H + 20 * MIN);
+    // retry() of a scheduled job is refused: it reached the store after the insert, which made y exist.
+    await assert.rejects(retried, /to be dead or cancelled, got state 'scheduled'/, 'retry saw the job inserted before it');
+    assert.equal((await scheduler.get('old'))?.runAt.getTime(), T0 + H + 50 * MIN, 'the re-base landed first');
+    await scheduler.stop();
+  });
+
+  it('a refused re-base refuses the insert waiting on it; a cancel behind it then finds no job', async () => {
+    class RefusingShift extends MemoryStore {
+      refusals = 2;
+      override async shift(deltaMs: number): Promise<void> {
+        if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
+        await super.shift(deltaMs);
+      }
+    }
+    const store = new RefusingShift();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ clock, store });
+    scheduler.on('error', () => undefined);
+    scheduler.register('work', () => undefined);
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'old' });
+    await clock.set(T0 + H);
+    const inserted = scheduler.scheduleIn('work', 10 * MIN, { n: 2 }, { id: 'x' });
+    const cancelled = scheduler.cancel('x');
+    await assert.rejects(inserted, StorePersistError);
+    assert.equal(await cancelled, false, 'nothing to cancel: the insert before it changed nothing');
+    assert.equal(await scheduler.get('x'), undefined);
+    await scheduler.stop();
+  });
+
   it('a step while an outcome waits to be recorded re-bases it: an every slot and a retry backoff keep elapsed time (seed 160088024)', async () => {
     const store = new FlakySettle(true);
     const clock = new VirtualClock(T0);

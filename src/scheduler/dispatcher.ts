@@ -374,6 +374,20 @@ export class Dispatcher {
     return this.shiftOnce();
   }
 
+  /**
+   * For a call that writes while a re-base is owed: settles once the re-base
+   * lands (undefined) or is refused (`{ error }`), never rejecting. Every
+   * such call waits on it, inserts and cancels alike, so they reach the
+   * store in call order: a cancel must not overtake an insert of the same
+   * id that waits for the re-base (seed 206001968).
+   */
+  afterRebase(): Promise<{ error: unknown } | undefined> {
+    return this.shiftOnce().then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+  }
+
   // ------------------------------------------------------------- dispatch
 
   private async dispatch(): Promise<void> {

@@ -40,7 +40,14 @@ export class Inserts<Jobs extends JobMap, Results> {
     const { store, dispatcher } = this.host;
     let results: InsertResult[];
     try {
-      if (dispatcher.rebasing()) await dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
+      if (dispatcher.rebasing()) {
+        // Rare: a clock step the store has not taken yet. It lands first, or
+        // the insert is refused with its error (a re-base landing after would
+        // move the fresh delay by a step it never saw). Awaited inline, as
+        // cancel() awaits it: calls waiting on it resume in call order.
+        const refused = await dispatcher.afterRebase();
+        if (refused) throw refused.error;
+      }
       results = await dispatcher.track(write.db ? store.insert([request], write) : store.insert([request]));
     } finally {
       dispatcher.arm();
@@ -53,7 +60,10 @@ export class Inserts<Jobs extends JobMap, Results> {
     const { store, dispatcher } = this.host;
     let results: InsertResult[];
     try {
-      if (dispatcher.rebasing()) await dispatcher.beforeWrite(); // rare: a clock step the store has not taken yet
+      if (dispatcher.rebasing()) {
+        const refused = await dispatcher.afterRebase(); // as in oneAsync
+        if (refused) throw refused.error;
+      }
       results = await dispatcher.track(store.insert(requests, write));
     } finally {
       dispatcher.arm();

@@ -101,13 +101,22 @@ export interface Expectations {
    * found (LocalStore judges a refusal on durable state); no mute.
    */
   settleAfterUndo: boolean;
+  /**
+   * Found by the simulation (seed 206001968): while a clock step's re-base
+   * was owed (the store had refused it), an insert waited for it but a
+   * cancel, reschedule or retry() made after it did not, so it reached the
+   * store first: a cancel acknowledged `true` left the job inserted just
+   * before it scheduled. Fixed when found (every write waits on the owed
+   * re-base alike, in call order); no mute.
+   */
+  writeOrder: boolean;
 }
 
 /** What SPEC.md says. */
-export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: true, journalWindow: true, rebaseFirst: true, folderSyncOnOpen: true, settleRebase: true, settleAfterUndo: true };
+export const SPEC: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: true, journalWindow: true, rebaseFirst: true, folderSyncOnOpen: true, settleRebase: true, settleAfterUndo: true, writeOrder: true };
 
 /** What main implements today (see the file header). */
-export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false, journalWindow: true, rebaseFirst: true, folderSyncOnOpen: true, settleRebase: true, settleAfterUndo: true };
+export const MAIN: Expectations = { crashRule: true, settleRetry: true, rebase: true, parentFsync: true, cronieDst: true, failStop: true, readyRecheck: true, misfireKept: true, dirSyncOnOpen: true, shiftRunning: true, drainedClaim: true, shiftRetry: true, retryWaitStep: true, readsWait: true, redisListAtomic: false, journalWindow: true, rebaseFirst: true, folderSyncOnOpen: true, settleRebase: true, settleAfterUndo: true, writeOrder: true };
 
 export const GAP_ISSUES: Record<keyof Expectations, string> = {
   crashRule: 'issue 11.5 / SPEC §5: a lost attempt counts toward the retry policy',
@@ -130,4 +139,5 @@ export const GAP_ISSUES: Record<keyof Expectations, string> = {
   folderSyncOnOpen: "new (simulation): every open fsyncs the store folder's parent (an earlier open may have created the folder and failed to sync its name)",
   readyRecheck: 'new (simulation): a due job held in the ready queue across a backward clock step starts before its due time',
   settleAfterUndo: 'new (simulation): a settle is refused only on durable state (a cancel in flight that fails is undone, and the attempt still owns its job)',
+  writeOrder: 'new (simulation): calls made while a clock-step re-base is owed reach the store in call order (a cancel waits behind the insert before it)',
 };

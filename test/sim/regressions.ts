@@ -5859,4 +5859,129 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "a cancel made while a clock step's re-base was owed overtook the insert made just before it (the insert waited for the re-base, the cancel did not): acknowledged true, the job stayed scheduled",
+    "gap": "writeOrder",
+    "todo": "new (simulation): calls made while a re-base is owed reach the store in call order",
+    "invariant": "durable",
+    "scenario": {
+      "seed": 206001968,
+      "store": "json",
+      "t0": 1820120336000,
+      "zones": [
+        "Asia/Kolkata",
+        "UTC"
+      ],
+      "concurrency": 1,
+      "retry": {
+        "maxRetries": 2,
+        "backoff": {
+          "type": "exponential",
+          "delay": 50,
+          "factor": 2
+        }
+      },
+      "keepCompleted": 0,
+      "keepDead": 1000,
+      "snapshotEvery": 27,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 2,
+          "retry": {
+            "maxRetries": 3,
+            "backoff": {
+              "type": "fixed",
+              "delay": 0
+            }
+          }
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c",
+          "concurrency": 2,
+          "timeout": 20000
+        }
+      ],
+      "steps": [
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "a",
+            "delay": 523,
+            "opts": {
+              "id": "j4",
+              "timeout": 10000,
+              "priority": -1
+            }
+          }
+        },
+        {
+          "k": "fault",
+          "fault": "EIO",
+          "after": 6
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 1027411,
+            "opts": {
+              "id": "j1"
+            }
+          }
+        },
+        {
+          "k": "step",
+          "deltaMs": 2587
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "cancel",
+              "id": "j1"
+            },
+            {
+              "op": "every",
+              "name": "a",
+              "interval": 300000,
+              "misfire": "once",
+              "opts": {
+                "priority": 0
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "s1"
+            },
+            {
+              "op": "at",
+              "name": "a",
+              "offset": 1969460,
+              "opts": {
+                "id": "j4"
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j4"
+            }
+          ]
+        }
+      ]
+    }
+  },
 ];

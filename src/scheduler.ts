@@ -467,9 +467,11 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     checkKeys(o, WRITE_KEYS, 'options');
     const write = writeOptions(this.store, o);
     if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
-    const before = await this.store.get(id);
+    // The read (for previousRunAt) goes with the write, not before it: a call made after this one must not reach the store first.
+    const before = this.store.get(id).catch(() => undefined);
     const record = await this.dispatcher.track(write.db ? this.store.reschedule(id, runAt, write) : this.store.reschedule(id, runAt));
-    this.hub.publish('rescheduled', () => ({ job: this.info(record), previousRunAt: new Date(before?.runAt ?? runAt) }));
+    const previous = await before;
+    this.hub.publish('rescheduled', () => ({ job: this.info(record), previousRunAt: new Date(previous?.runAt ?? runAt) }));
     this.dispatcher.arm();
     return this.info(record);
   }

@@ -72,6 +72,8 @@ async function checkAgainst(m: Model, r: Real): Promise<void> {
     { scheduled: count('scheduled'), running: count('running'), completed: count('completed'), dead: count('dead'), cancelled: count('cancelled') },
     'counts() = the model',
   );
+  // Each scheduled job sits in exactly one index (the due heap, a name's ready queue, a group's queue).
+  assert.equal(counts.indexed, count('scheduled'), 'counts().indexed = the scheduled jobs');
 }
 
 type Cmd = fc.AsyncCommand<Model, Real>;

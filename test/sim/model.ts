@@ -402,13 +402,23 @@ export class Model {
   /** Undo of what a pending call assumed, run if the call is rejected. */
   private readonly onReject = new Map<OpRec, () => void>();
 
-  private remember(op: OpRec, state: VState): void {
+  /** What a pending call is about to change (remember's `before`). */
+  private snapshot(state: VState): Pick<VState, 'nextDue' | 'startsInRun' | 'stopAborted' | 'lost'> {
     const { nextDue, startsInRun, stopAborted, lost } = state;
-    const saved = nextDue ? { ...nextDue } : undefined;
+    return { nextDue: nextDue ? { ...nextDue } : undefined, startsInRun, stopAborted, lost };
+  }
+
+  /** Registers the undo of a pending call's change to `state`, made since `before` was taken. */
+  private remember(op: OpRec, state: VState, before: Pick<VState, 'nextDue' | 'startsInRun' | 'stopAborted' | 'lost'>): void {
+    const { nextDue: saved, startsInRun, stopAborted, lost } = before;
+    // The bound this call set: restored only while it still stands. A later call (pending or
+    // acknowledged) that set its own since keeps it: a pending reschedule's earlier time must
+    // survive the rejection of a retry() made before it (seed 207010902).
+    const mine = state.nextDue;
     const earlier = this.onReject.get(op);
     this.onReject.set(op, () => {
       earlier?.();
-      state.nextDue = saved;
+      if (state.nextDue === mine) state.nextDue = saved;
       state.startsInRun = Math.max(state.startsInRun, startsInRun);
       // Allowances only grow back: with two revives in flight, the second saved the first's reset,
       // and restoring it after the first's rejection would take back an allowance (seed 196004820).
@@ -421,7 +431,12 @@ export class Model {
   reschedulePending(v: number | undefined, runAt: number, op?: OpRec): void {
     const state = v === undefined ? undefined : this.vs.get(v);
     if (!state) return;
-    if (op) this.remember(op, state);
+    const before = this.snapshot(state);
+    this.moveDuePending(state, runAt);
+    if (op) this.remember(op, state, before);
+  }
+
+  private moveDuePending(state: VState, runAt: number): void {
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       this.slotMoved(state, runAt);
     } else if (state.nextDue && runAt < state.nextDue.wall) {
@@ -438,7 +453,12 @@ export class Model {
   revivePending(v: number | undefined, runAt: number, op?: OpRec): void {
     const state = v === undefined ? undefined : this.vs.get(v);
     if (!state) return;
-    if (op) this.remember(op, state);
+    const before = this.snapshot(state);
+    this.reviveDuePending(state, runAt);
+    if (op) this.remember(op, state, before);
+  }
+
+  private reviveDuePending(state: VState, runAt: number): void {
     state.startsInRun = 0;
     state.stopAborted = 0;
     state.lost = 0;

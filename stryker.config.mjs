@@ -47,6 +47,14 @@ const GROUPS = {
       'test/memory-store-claim-fast-path.test.ts',
       'test/store-model.test.ts',
       'test/scheduler-basic.test.ts',
+      // The features LocalState keeps indexes for, through the scheduler on MemoryStore (no server):
+      // groups, dedupe windows, per-job removal, rate limits, claim edges and call order.
+      'test/groups.test.ts',
+      'test/dedupe.test.ts',
+      'test/retention-per-job.test.ts',
+      'test/rate-limit.test.ts',
+      'test/scheduler-claim-edges.test.ts',
+      'test/scheduler-call-order.test.ts',
     ],
   },
 };

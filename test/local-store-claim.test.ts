@@ -106,6 +106,29 @@ for (const [kind, make] of kinds) {
     });
   });
 
+  describe(`${kind}: counts while grouped jobs wait for their group`, () => {
+    test('a group of limit 1 with three due: one claimed, two waiting in the group still counted scheduled and indexed; each end frees the next', async () => {
+      const g = (id: string): NewJobRecord => newRecord(id, { group: 'g', groupConcurrency: 1 });
+      const store = await opened(make, g('g1'), g('g2'), g('g3'), newRecord('later', { runAt: CT0 + 5000 }));
+      const first = await store.claim(claimAll(CT0));
+      assert.deepEqual(first.jobs.map((j) => j.id), ['g1']);
+      assert.deepEqual(store.counts(), { scheduled: 3, running: 1, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 3 });
+      assert.deepEqual((await claim(store, CT0)).jobs, [], 'the group is full');
+      const job = first.jobs[0]!;
+      assert.equal(await store.settle(job.id, job.token as string, { ...job, state: 'completed', finishedAt: CT0 }), true);
+      assert.deepEqual((await claim(store, CT0)).jobs, ['g2']);
+      assert.deepEqual(store.counts(), { scheduled: 2, running: 1, completed: 1, dead: 0, cancelled: 0, recurring: 0, indexed: 2 });
+      // A job cancelled while it waits in its group's queue leaves that queue and every count.
+      assert.equal((await store.cancel('g3', CT0))?.state, 'cancelled');
+      assert.deepEqual(store.counts(), { scheduled: 1, running: 1, completed: 1, dead: 0, cancelled: 1, recurring: 0, indexed: 1 });
+      const second = (await store.list({})).find((j) => j.state === 'running')!;
+      assert.equal(second.id, 'g2');
+      assert.equal(await store.settle(second.id, second.token as string, { ...second, state: 'completed', finishedAt: CT0 }), true);
+      assert.deepEqual((await claim(store, CT0)).jobs, [], 'nothing left due: the cancelled job is not claimed');
+      assert.deepEqual((await claim(store, CT0 + 5000)).jobs, ['later']);
+    });
+  });
+
   describe(`${kind}: the clock stepped back after jobs were promoted`, () => {
     test('a job seen due but not taken (no capacity), no longer due after the step: not claimed before its runAt', async () => {
       const store = await opened(make, newRecord('j', { runAt: CT0 + 1000 }), newRecord('g', { runAt: CT0 + 1000, name: 'other', group: 'grp' }));

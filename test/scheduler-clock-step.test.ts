@@ -34,6 +34,20 @@ class FlakySettle extends MemoryStore {
   }
 }
 
+/** A MemoryStore that refuses its first `refusals` re-bases (a full disk), and logs every one asked. */
+class RefusingShift extends MemoryStore {
+  readonly shifts: number[] = [];
+  constructor(private refusals: number) {
+    super();
+  }
+
+  override async shift(deltaMs: number): Promise<void> {
+    this.shifts.push(deltaMs);
+    if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
+    await super.shift(deltaMs);
+  }
+}
+
 async function setup(options: { store?: JsonFileStore } = {}): Promise<{ scheduler: Scheduler<Jobs>; clock: VirtualClock; runs: { n: number; at: number }[] }> {
   const clock = new VirtualClock(T0);
   const scheduler = new Scheduler<Jobs>({ clock, ...(options.store ? { store: options.store } : {}) });
@@ -161,16 +175,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('shiftRetry: a re-base the store refuses is retried until it lands', async () => {
-    class RefusingShift extends MemoryStore {
-      refusals = 2;
-      shifts: number[] = [];
-      override async shift(deltaMs: number): Promise<void> {
-        this.shifts.push(deltaMs);
-        if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
-        await super.shift(deltaMs);
-      }
-    }
-    const store = new RefusingShift();
+    const store = new RefusingShift(2);
     const clock = new VirtualClock(T0);
     const scheduler = new Scheduler<Jobs>({ clock, store });
     const errors = record(scheduler, clock, ['error']);
@@ -192,14 +197,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('a delay scheduled while a re-base is owed is not moved by it: the re-base lands first, or the call is refused', async () => {
-    class RefusingShift extends MemoryStore {
-      refusals = 2;
-      override async shift(deltaMs: number): Promise<void> {
-        if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
-        await super.shift(deltaMs);
-      }
-    }
-    const store = new RefusingShift();
+    const store = new RefusingShift(2);
     const clock = new VirtualClock(T0);
     const scheduler = new Scheduler<Jobs>({ clock, store });
     scheduler.on('error', () => undefined);
@@ -218,14 +216,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('calls made while a re-base is owed reach the store in call order: a cancel does not overtake the insert before it (seed 206001968)', async () => {
-    class RefusingShift extends MemoryStore {
-      refusals = 1;
-      override async shift(deltaMs: number): Promise<void> {
-        if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
-        await super.shift(deltaMs);
-      }
-    }
-    const store = new RefusingShift();
+    const store = new RefusingShift(1);
     const clock = new VirtualClock(T0);
     const scheduler = new Scheduler<Jobs>({ clock, store });
     scheduler.on('error', () => undefined);
@@ -249,14 +240,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('a refused re-base refuses the insert waiting on it; a cancel behind it then finds no job', async () => {
-    class RefusingShift extends MemoryStore {
-      refusals = 2;
-      override async shift(deltaMs: number): Promise<void> {
-        if (this.refusals-- > 0) throw new StorePersistError('disk full (injected)');
-        await super.shift(deltaMs);
-      }
-    }
-    const store = new RefusingShift();
+    const store = new RefusingShift(2);
     const clock = new VirtualClock(T0);
     const scheduler = new Scheduler<Jobs>({ clock, store });
     scheduler.on('error', () => undefined);

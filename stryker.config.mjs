@@ -33,6 +33,7 @@ const GROUPS = {
   // time in the store-level tests): a short timeout ends it sooner. Its tests
   // take about 6 s, and a timeout is net time x2 + this.
   lock: { mutate: ['src/store/json-file/lock.ts'], tests: ['test/json-file-lock-judge.test.ts', 'test/json-file-lock-acquire.test.ts', 'test/json-file-lock.test.ts'], timeoutMS: 4000 },
+  // local-state checks which claim path LocalState takes and its claim order against a sorted list;
   // local-store-durable drives LocalStore's durable path (commit, revert)
   // directly, local-store-load what open loads (and a reopen clears),
   // local-store-claim waiting names and a backward clock step on both kinds; memory-store-claim-fast-path checks MemoryStore's claim shortcuts
@@ -40,6 +41,7 @@ const GROUPS = {
   local: {
     mutate: ['src/store/local.ts', 'src/store/local-state.ts', 'src/store/memory.ts'],
     tests: [
+      'test/local-state.test.ts',
       'test/local-store-durable.test.ts',
       'test/local-store-load.test.ts',
       'test/local-store-claim.test.ts',

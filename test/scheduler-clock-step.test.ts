@@ -48,6 +48,17 @@ class RefusingShift extends MemoryStore {
   }
 }
 
+/** A started scheduler on `store` (errors swallowed, a no-op `work` handler) holding job `old`, due in 50 min. */
+async function withOldDelay(store: MemoryStore): Promise<{ clock: VirtualClock; scheduler: Scheduler<Jobs> }> {
+  const clock = new VirtualClock(T0);
+  const scheduler = new Scheduler<Jobs>({ clock, store });
+  scheduler.on('error', () => undefined);
+  scheduler.register('work', () => undefined);
+  await scheduler.start();
+  await scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'old' });
+  return { clock, scheduler };
+}
+
 async function setup(options: { store?: JsonFileStore } = {}): Promise<{ scheduler: Scheduler<Jobs>; clock: VirtualClock; runs: { n: number; at: number }[] }> {
   const clock = new VirtualClock(T0);
   const scheduler = new Scheduler<Jobs>({ clock, ...(options.store ? { store: options.store } : {}) });
@@ -197,13 +208,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('a delay scheduled while a re-base is owed is not moved by it: the re-base lands first, or the call is refused', async () => {
-    const store = new RefusingShift(2);
-    const clock = new VirtualClock(T0);
-    const scheduler = new Scheduler<Jobs>({ clock, store });
-    scheduler.on('error', () => undefined);
-    scheduler.register('work', () => undefined);
-    await scheduler.start();
-    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'old' });
+    const { clock, scheduler } = await withOldDelay(new RefusingShift(2));
     await clock.set(T0 + H); // the re-base is refused once by the step...
     await assert.rejects(scheduler.scheduleIn('work', 10 * MIN, { n: 2 }, { id: 'refused' }), StorePersistError, '...and once by the call');
     assert.equal(await scheduler.get('refused'), undefined, 'the refused call changed nothing');
@@ -216,13 +221,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('calls made while a re-base is owed reach the store in call order: a cancel does not overtake the insert before it (seed 206001968)', async () => {
-    const store = new RefusingShift(1);
-    const clock = new VirtualClock(T0);
-    const scheduler = new Scheduler<Jobs>({ clock, store });
-    scheduler.on('error', () => undefined);
-    scheduler.register('work', () => undefined);
-    await scheduler.start();
-    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'old' });
+    const { clock, scheduler } = await withOldDelay(new RefusingShift(1));
     await clock.set(T0 + H); // the re-base is refused once: owed
     // Neither awaited before the next: the insert waits for the re-base, and the cancel behind it must too.
     const inserted = scheduler.scheduleAt('work', T0 + 3 * H, { n: 2 }, { id: 'x' });
@@ -240,13 +239,7 @@ describe('faults around clock steps (found by the simulation)', () => {
   });
 
   it('a refused re-base refuses the insert waiting on it; a cancel behind it then finds no job', async () => {
-    const store = new RefusingShift(2);
-    const clock = new VirtualClock(T0);
-    const scheduler = new Scheduler<Jobs>({ clock, store });
-    scheduler.on('error', () => undefined);
-    scheduler.register('work', () => undefined);
-    await scheduler.start();
-    await scheduler.scheduleIn('work', 50 * MIN, { n: 1 }, { id: 'old' });
+    const { clock, scheduler } = await withOldDelay(new RefusingShift(2));
     await clock.set(T0 + H);
     const inserted = scheduler.scheduleIn('work', 10 * MIN, { n: 2 }, { id: 'x' });
     const cancelled = scheduler.cancel('x');

@@ -332,3 +332,51 @@ test('claims take what a sorted list says, on both paths, through inserts into t
     { numRuns: 400 },
   );
 });
+
+// ---- load ----
+
+function loaded(s: Spec & { state?: JobRecord['state']; seq: number }): JobRecord {
+  const r = record(s);
+  r.seq = s.seq;
+  if (s.state !== undefined) r.state = s.state;
+  if (s.state === 'running') r.token = 'old';
+  return r;
+}
+
+/** Claims one job at a time at `now` and completes it before the next claim: the ids in claim order. */
+function drainOneByOne(state: LocalState, now: number): string[] {
+  const ids: string[] = [];
+  for (;;) {
+    state.promote(now);
+    const [job] = state.pick(request(now, 1)).jobs;
+    if (job === undefined) return ids;
+    ids.push(job.id);
+    const running = runningRecord(job, 't');
+    state.start(job, running);
+    state.apply({ op: 'put', job: { ...running, state: 'completed', finishedAt: now } });
+  }
+}
+
+test('load counts a group\'s running and scheduled jobs: its limit holds, and it keeps its turn while it has jobs', () => {
+  // A grouped job found running at load holds its group (limit 1) until it finishes.
+  const state = new LocalState();
+  state.load([loaded({ id: 'r', runAt: 1, group: 'g', state: 'running', seq: 1 }), loaded({ id: 'a', runAt: 2, group: 'g', seq: 2 }), loaded({ id: 'p', runAt: 3, seq: 3 })]);
+  state.promote(10);
+  assert.deepEqual(state.pick(request(10, 5)).jobs.map((j) => j.id), ['p'], 'a waits for r, which holds its group');
+  const r = state.get('r') as JobRecord;
+  state.apply({ op: 'put', job: { ...r, state: 'completed', finishedAt: 10 } });
+  state.promote(10);
+  assert.deepEqual(state.pick(request(10, 5)).jobs.map((j) => j.id), ['a']);
+
+  // Round robin between loaded groups: a group that still has jobs after its first one ran keeps its
+  // turn (served), so a group never served (g3) goes before it.
+  const lanes = new LocalState();
+  lanes.load([
+    loaded({ id: 'A1', runAt: 1, group: 'g1', seq: 1 }),
+    loaded({ id: 'B1', runAt: 2, group: 'g2', seq: 2 }),
+    loaded({ id: 'A2', runAt: 3, group: 'g1', seq: 3 }),
+    loaded({ id: 'B2', runAt: 4, group: 'g2', seq: 4 }),
+    loaded({ id: 'C1', runAt: 5, group: 'g3', seq: 5 }),
+  ]);
+  assert.deepEqual(drainOneByOne(lanes, 10), ['A1', 'B1', 'C1', 'A2', 'B2']);
+});

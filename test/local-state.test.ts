@@ -239,7 +239,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('claim' as const),
       dt: fc.integer({ min: -2, max: 4 }),
-      limit: fc.integer({ min: 1, max: 5 }),
+      limit: fc.integer({ min: 0, max: 5 }),
       capA: fc.constantFrom(0, 1, 3, 100),
       capB: fc.constantFrom(0, 2, 100),
       general: fc.boolean(),

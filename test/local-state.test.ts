@@ -380,3 +380,179 @@ test('load counts a group\'s running and scheduled jobs: its limit holds, and it
   ]);
   assert.deepEqual(drainOneByOne(lanes, 10), ['A1', 'B1', 'C1', 'A2', 'B2']);
 });
+
+// ---- aimed at bookkeeping that only a wrong shortcut or a leak would show ----
+
+test('takeDue stays on the shortcut for a run in runAt order whose seqs are not, and for two claims at one instant', () => {
+  // Inserted latest-first: runAt order is not seq order, and no two runAts tie.
+  const state = stateWith({ id: 'a3', runAt: 3 }, { id: 'a2', runAt: 2 }, { id: 'a1', runAt: 1 });
+  assert.deepEqual(claim(state, request(5, 10)), { ids: ['a1', 'a2', 'a3'], direct: true, waiting: [] });
+  insert(state, { id: 'a4', runAt: 4 });
+  insert(state, { id: 'a5', runAt: 5 });
+  assert.deepEqual(claim(state, request(5, 1)), { ids: ['a4'], direct: true, waiting: [] });
+  assert.deepEqual(claim(state, request(5, 1)), { ids: ['a5'], direct: true, waiting: [] }, 'a second claim at the same instant');
+});
+
+test('takeDue at the limit returns its run whatever else is scheduled when nothing more is due', () => {
+  // b9 (another name) is scheduled but not due: the next key is past now.
+  const later = stateWith({ id: 'a1', runAt: 1 }, { id: 'a2', runAt: 2 }, { id: 'a3', runAt: 20 }, { id: 'b9', name: 'b', runAt: 30 });
+  assert.deepEqual(claim(later, request(5, 2)), { ids: ['a1', 'a2'], direct: true, waiting: [] });
+  assert.equal(later.nextDueAt(), 20);
+  // Nothing left in the time index at all, while the plain name is b (its job cancelled): a's jobs are unusual.
+  const empty = stateWith({ id: 'b1', name: 'b', runAt: 50 }, { id: 'a1', runAt: 1 }, { id: 'a2', runAt: 2 });
+  empty.apply({ op: 'del', id: 'b1' });
+  assert.deepEqual(claim(empty, request(5, 2)), { ids: ['a1', 'a2'], direct: true, waiting: [] });
+});
+
+test('the plain name stays the first scheduled while any job is, and only scheduled records count against it', () => {
+  // a is plain; b1 is not, and a2 after it is plain again: with b1 due, claims go the general way.
+  const state = stateWith({ id: 'a1', runAt: 1 }, { id: 'b1', name: 'b', runAt: 3 }, { id: 'a2', runAt: 2 });
+  assert.deepEqual(claim(state, request(5, 1)), { ids: ['a1'], direct: false, waiting: [] });
+
+  // b1 claimed (started) and completed: neither its running nor its completed record is unusual.
+  const other = stateWith({ id: 'a1', runAt: 100 }, { id: 'b1', name: 'b', runAt: 1 });
+  assert.deepEqual(claim(other, request(5, 10)), { ids: ['b1'], direct: true, waiting: [] });
+  const running = other.get('b1') as JobRecord;
+  other.apply({ op: 'put', job: { ...running, state: 'completed', finishedAt: 5 } });
+  insert(other, { id: 'a2', runAt: 6 });
+  insert(other, { id: 'a3', runAt: 7 });
+  assert.deepEqual(claim(other, request(8, 1)), { ids: ['a2'], direct: true, waiting: [] });
+  assert.equal(other.nextDueAt(), 7);
+
+  // Loaded: a finished record of another name is not unusual either.
+  const loadedState = new LocalState();
+  loadedState.load([
+    { ...loaded({ id: 'b0', name: 'b', runAt: 0, seq: 1 }), state: 'completed', finishedAt: 1 },
+    loaded({ id: 'a1', runAt: 1, seq: 2 }),
+    loaded({ id: 'a2', runAt: 2, seq: 3 }),
+  ]);
+  assert.deepEqual(claim(loadedState, request(5, 1)), { ids: ['a1'], direct: true, waiting: [] });
+  assert.equal(loadedState.nextDueAt(), 2);
+});
+
+test('a job retried onto the due time of loaded jobs keeps its place by seq', () => {
+  // r (seq 1) was running at load; s2 and s3 were loaded scheduled. r is retried at s2's runAt:
+  // it must leave before s2 (smaller seq), though it was pushed after it.
+  const state = new LocalState();
+  state.load([loaded({ id: 'r', runAt: 1, seq: 1, state: 'running' }), loaded({ id: 's2', runAt: 10, seq: 2 }), loaded({ id: 's3', runAt: 10, seq: 3 })]);
+  const r = state.get('r') as JobRecord;
+  const retried: JobRecord = { ...r, state: 'scheduled', runAt: 10 };
+  delete retried.token;
+  state.apply({ op: 'put', job: retried });
+  assert.deepEqual(claim(state, request(20, 1)).ids, ['r']);
+  assert.deepEqual(claim(state, request(20, 5)).ids, ['s2', 's3']);
+});
+
+test('the recurring count follows a schedule through its claim and back to scheduled', () => {
+  const state = new LocalState();
+  const job = record({ id: 'cron', runAt: 1 });
+  job.recur = { every: 1000, misfire: 'skip', slot: 1, count: 0, signature: 'every 1000' };
+  assert.equal(state.insertNew(job, 1), true);
+  assert.equal(state.counts().recurring, 1);
+  assert.deepEqual(claim(state, request(5, 1)).ids, ['cron']);
+  assert.equal(state.counts().recurring, 0, 'running: not counted');
+  const running = state.get('cron') as JobRecord;
+  const next: JobRecord = { ...running, state: 'scheduled', runAt: 1001 };
+  delete next.token;
+  state.apply({ op: 'put', job: next });
+  assert.equal(state.counts().recurring, 1);
+});
+
+test('a grouped job cancelled before it is due never runs', () => {
+  const state = stateWith({ id: 'g1', runAt: 10, group: 'g' }, { id: 'p', runAt: 10 });
+  const job = state.get('g1') as JobRecord;
+  state.apply({ op: 'put', job: { ...job, state: 'cancelled', finishedAt: 1 } });
+  assert.deepEqual(state.counts().indexed, 1);
+  state.promote(20);
+  assert.deepEqual(state.pick(request(20, 10)).jobs.map((j) => j.id), ['p']);
+});
+
+test('a dead job revived is not evicted by the deaths after it (keepDead)', () => {
+  const state = new LocalState();
+  state.keepDead = 1;
+  const die = (id: string, at: number): void => {
+    const job = state.get(id) as JobRecord;
+    state.apply({ op: 'put', job: { ...job, state: 'dead', finishedAt: at } });
+  };
+  for (const id of ['d1', 'd2', 'd3']) insert(state, { id, runAt: 100 });
+  die('d1', 1);
+  // Revived: scheduled again; its entry in the dead queue is left behind.
+  const revived: JobRecord = { ...(state.get('d1') as JobRecord), state: 'scheduled', runAt: 200 };
+  delete revived.finishedAt;
+  state.apply({ op: 'put', job: revived });
+  die('d2', 2);
+  die('d3', 3);
+  assert.equal(state.get('d1')?.state, 'scheduled', 'the revived job is still there');
+  assert.equal(state.get('d2'), undefined, 'the oldest dead one was evicted');
+  assert.equal(state.get('d3')?.state, 'dead');
+  assert.deepEqual([state.counts().dead, state.counts().scheduled], [1, 1]);
+});
+
+test('a pick that empties a name\'s only ready queue with room left reports no name waiting', () => {
+  const state = stateWith({ id: 'a1', runAt: 1 }, { id: 'a2', runAt: 2 });
+  state.promote(5);
+  const picked = state.pick(request(5, 5, () => 2));
+  assert.deepEqual(picked.jobs.map((j) => j.id), ['a1', 'a2']);
+  assert.deepEqual(picked.waiting, [], 'capacity 2 was used up, but nothing was left to wait');
+});
+
+test('promote does not re-sort when jobs arrive in runAt order with decreasing seqs', () => {
+  const resorts = countResorts();
+  try {
+    const state = stateWith({ id: 'x', runAt: 10 }, { id: 'y', runAt: 5 });
+    state.promote(5);
+    state.promote(10);
+    assert.equal(resorts.count(), 0);
+    assert.deepEqual(state.pick(request(10, 5)).jobs.map((j) => j.id), ['y', 'x']);
+  } finally {
+    resorts.restore();
+  }
+});
+
+test('a group that went idle comes back level with the groups never served, ahead of one served earlier', () => {
+  const state = stateWith({ id: 'H1', runAt: 1, group: 'g2' }, { id: 'G1', runAt: 2, group: 'g1' }, { id: 'H2', runAt: 3, group: 'g2' });
+  const next = (now: number): string | undefined => {
+    state.promote(now);
+    const [job] = state.pick(request(now, 1)).jobs;
+    if (job === undefined) return undefined;
+    const running = runningRecord(job, 't');
+    state.start(job, running);
+    state.apply({ op: 'put', job: { ...running, state: 'completed', finishedAt: now } });
+    return job.id;
+  };
+  assert.equal(next(5), 'H1');
+  assert.equal(next(5), 'G1', 'never served goes before g2, served once');
+  // g1 has no job left: idle. Its next job comes back level with the never served, so before g2.
+  insert(state, { id: 'G2', runAt: 4, group: 'g1' });
+  assert.equal(next(5), 'G2');
+  assert.equal(next(5), 'H2');
+});
+
+test('dedupe windows of jobs that left the state are forgotten (no entry kept per key)', () => {
+  const state = new LocalState();
+  state.keepCompleted = 1;
+  const windows = (): number => (state.windows as unknown as { byScope: Map<string, string> }).byScope.size;
+  const withKey = (id: string, key: string): JobRecord => {
+    const job = record({ id, runAt: 100 });
+    job.dedupe = { key, until: 1000 };
+    return job;
+  };
+  state.apply({ op: 'put', job: withKey('k1', 'one') });
+  state.apply({ op: 'put', job: withKey('k2', 'two') });
+  state.apply({ op: 'put', job: withKey('k3', 'three') });
+  assert.equal(windows(), 3);
+  state.apply({ op: 'del', id: 'k1' });
+  assert.equal(windows(), 2, 'deleted');
+  // Completed beyond keepCompleted: k2 is evicted when k3 completes.
+  for (const id of ['k2', 'k3']) state.apply({ op: 'put', job: { ...(state.get(id) as JobRecord), state: 'completed', finishedAt: 5 } });
+  assert.equal(state.get('k2'), undefined);
+  assert.equal(windows(), 1, 'evicted');
+  // Removed by its own retention (removeOnComplete: true, at = finishedAt) when it completes.
+  state.keepCompleted = 10;
+  state.apply({ op: 'put', job: withKey('k4', 'four') });
+  assert.equal(windows(), 2);
+  state.apply({ op: 'put', job: { ...(state.get('k4') as JobRecord), state: 'completed', finishedAt: 6, removal: { at: 6 } } });
+  assert.equal(state.get('k4'), undefined);
+  assert.equal(state.get('k3')?.state, 'completed');
+  assert.equal(windows(), 1, 'removed');
+});

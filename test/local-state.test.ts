@@ -494,6 +494,12 @@ test('a pick that empties a name\'s only ready queue with room left reports no n
   const picked = state.pick(request(5, 5, () => 2));
   assert.deepEqual(picked.jobs.map((j) => j.id), ['a1', 'a2']);
   assert.deepEqual(picked.waiting, [], 'capacity 2 was used up, but nothing was left to wait');
+  // Jobs left over: held back by capacity when the claim had room for more, by the limit when it had not.
+  for (const [limit, cap, waiting] of [[5, 1, ['a']], [2, 2, []], [1, 0, ['a']]] as const) {
+    const more = stateWith({ id: 'a1', runAt: 1 }, { id: 'a2', runAt: 2 }, { id: 'a3', runAt: 3 });
+    more.promote(5);
+    assert.deepEqual(more.pick(request(5, limit, () => cap)).waiting, waiting, `limit ${limit}, capacity ${cap}`);
+  }
 });
 
 test('promote does not re-sort when jobs arrive in runAt order with decreasing seqs', () => {

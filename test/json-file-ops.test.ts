@@ -353,6 +353,31 @@ describe('simulation finding (seed 195012166): the journal a clean close left is
   });
 });
 
+describe('simulation finding (seed 212038799): the last journal of a crashed process is synced before the open builds on it', () => {
+  it('an open after a crash fsyncs the last journal before it starts the next one, which records its length', async () => {
+    // The crashed process may have written its last lines without syncing
+    // them (a write that failed, or one not yet synced): the page cache held
+    // them, this open replayed them and recorded the journal's length in the
+    // next one's header. A power cut then left the journal shorter than that,
+    // and every later open refused the store as cut.
+    const target = await tempDir('godelayq-ops-', true);
+    const first = await openStore(target);
+    await insertOne(first.store, 'before');
+    const crashed = await crashCopy(target);
+    await first.store.close();
+    const { layer, log } = syncSpy('');
+    const { store } = await openStore(crashed, { fs: layer });
+    await insertOne(store, 'after');
+    await store.close();
+    const last = path.join(crashed, 'journal-000001.jsonl');
+    const synced = log.indexOf(`fsync ${last}`);
+    const firstNew = log.findIndex((l) => l.startsWith('write ') && !l.endsWith('LOCK') && !l.includes('LOCK.') && !l.endsWith(last));
+    assert.ok(firstNew >= 0, log.join('; '));
+    assert.ok(synced >= 0 && synced < firstNew, `journal 1 is fsynced before the next journal is written: ${log.join('; ')}`);
+    assert.ok((await readdir(crashed)).includes('journal-000002.jsonl'), 'a new journal was started after the crashed one');
+  });
+});
+
 describe('issue 15 item 6: a path that is not a store folder', () => {
   it('an existing file (e.g. ./jobs.json) is refused, untouched, with what to pass instead', async () => {
     const base = await tempDir('godelayq-ops-', true);

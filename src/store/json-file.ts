@@ -43,7 +43,7 @@ import { GodelayqError, StorePersistError, ValidationError, toError } from '../e
 import { LocalStore, type Change } from './local.js';
 import type { JobRecord, StoreContext } from './store.js';
 import { classify, encodeBatch, snapshotName } from './json-file/format.js';
-import { type FsLayer, nodeFs, syncDir } from './json-file/fs.js';
+import { type FsLayer, nodeFs, syncDir, syncPath } from './json-file/fs.js';
 import { type JournalFile, JournalWriter } from './json-file/journal.js';
 import { createJournal, journalGone, openJournal } from './json-file/journal-files.js';
 import { DirLock } from './json-file/lock.js';
@@ -351,6 +351,11 @@ export class JsonFileStore extends LocalStore {
       }
       await this.layer.close(file.fd).catch(() => undefined);
     }
+    // Its bytes may still be in the page cache only (a process killed before it synced them). They
+    // are replayed, built on, and their length goes into the next journal's header: they must be
+    // durable first, or a power cut leaves the journal shorter than recorded, and the next open
+    // refuses the store as cut (simulation seed 212038799).
+    if (this.sync) await syncPath(this.layer, last.path);
     return this.createJournal(last.gen + 1, last.validLength, false);
   }
 

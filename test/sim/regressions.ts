@@ -5984,4 +5984,102 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "seed 212038799: an open after a kill recorded the unsynced length of the last journal; a power cut then cut it below that",
+    "gap": "syncLastJournal",
+    "todo": "new (simulation): an open after a crash fsyncs the last journal before it builds on it",
+    "invariant": "reopen",
+    "scenario": {
+      "seed": 212038799,
+      "store": "json",
+      "t0": 1791036689555,
+      "zones": [
+        "Australia/Lord_Howe",
+        "Australia/Lord_Howe",
+        "UTC"
+      ],
+      "concurrency": 2,
+      "retry": {
+        "maxRetries": 3,
+        "backoff": {
+          "type": "fixed",
+          "delay": 1000
+        }
+      },
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 9,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        6,
+        3,
+        1,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 2,
+          "timeout": 20000
+        },
+        {
+          "name": "b",
+          "concurrency": 3,
+          "timeout": 1000
+        },
+        {
+          "name": "c",
+          "timeout": 20000
+        }
+      ],
+      "steps": [
+        {
+          "k": "crash",
+          "mode": "power-prefix",
+          "at": {
+            "calls": 9,
+            "side": "after"
+          },
+          "downMs": 0
+        },
+        {
+          "k": "fault",
+          "fault": "EIO-landed",
+          "after": 2
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 10,
+            "opts": {
+              "id": "j3",
+              "onDuplicate": "reject"
+            }
+          }
+        },
+        {
+          "k": "crash",
+          "mode": "kill",
+          "at": {
+            "calls": 2,
+            "side": "before"
+          },
+          "downMs": 0
+        },
+        {
+          "k": "advance",
+          "ms": 274
+        },
+        {
+          "k": "crash",
+          "mode": "power-prefix",
+          "at": "now",
+          "downMs": 1000
+        }
+      ]
+    }
+  },
 ];

@@ -103,8 +103,13 @@ export const nodeFs: FsLayer = {
 };
 
 /** fsync a directory so the names created or removed in it are durable. */
-export async function syncDir(layer: FsLayer, dir: string): Promise<void> {
-  const fd = await layer.open(dir, 'r');
+export function syncDir(layer: FsLayer, dir: string): Promise<void> {
+  return syncPath(layer, dir);
+}
+
+/** Makes `file` durable (a file's data and size, a directory's entries) through a read-only descriptor. */
+export async function syncPath(layer: FsLayer, file: string): Promise<void> {
+  const fd = await layer.open(file, 'r');
   try {
     await layer.fsync(fd);
   } finally {

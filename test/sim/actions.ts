@@ -116,12 +116,12 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
       (error: unknown) => {
         if (!proc.alive) return;
         cx.bump();
-        m.settle(rec, 'rejected', (error as Error)?.name);
-        if (error instanceof StorePersistError && error.outcomeUnknown) {
-          // The store says the change may have reached its files (a write that failed after landing, then fail-stop).
-          rec.status = 'unknown';
-          m.coverage.hit('op.outcomeUnknown');
-        }
+        // outcomeUnknown: the change may have reached the files (a write that failed after landing,
+        // then fail-stop), so what the call set stays possible (seed 212004434: a reschedule's earlier
+        // time was undone as if refused, and the job that ran at it looked early).
+        const unknown = error instanceof StorePersistError && error.outcomeUnknown === true;
+        m.settle(rec, unknown ? 'unknown' : 'rejected', (error as Error)?.name);
+        if (unknown) m.coverage.hit('op.outcomeUnknown');
         m.coverage.hit(`op.${op.op}.rejected.${(error as Error)?.name ?? 'unknown'}`);
         if (op.op === 'invalid') {
           m.coverage.check('rejected');

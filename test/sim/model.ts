@@ -349,13 +349,17 @@ export class Model {
     return (this.idOps.get(id) ?? []).some((op) => op.seq < seq && op.vs !== undefined && op.status === 'pending');
   }
 
-  settle(op: OpRec, status: 'acked' | 'rejected', error?: string): void {
+  /**
+   * `unknown`: rejected, but the store says the change may have reached its
+   * files (StorePersistError.outcomeUnknown): nothing it set is undone.
+   */
+  settle(op: OpRec, status: 'acked' | 'rejected' | 'unknown', error?: string): void {
     if (op.status !== 'pending') return;
     op.status = status;
     op.settledAt = ++this.seq;
     if (status === 'rejected') this.onReject.get(op)?.();
     this.onReject.delete(op);
-    if (status === 'rejected' && op.id !== undefined) this.resolveDeferred(op.id);
+    if (status !== 'acked' && op.id !== undefined) this.resolveDeferred(op.id);
     if (error !== undefined) op.error = error;
   }
 

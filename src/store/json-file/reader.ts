@@ -6,7 +6,6 @@
  * The bytes after the last newline (a torn tail, or nothing) are returned
  * for the caller to judge.
  */
-import { isAscii } from 'node:buffer';
 import { type FsLayer, readAt } from './fs.js';
 
 const CHUNK = 1 << 20;
@@ -114,13 +113,11 @@ export async function scanLines(layer: FsLayer, file: string, onLine: (line: Lin
 
 /** Emits the lines of block[0, end): `end` is just past a newline, or (`whole`) the end of the one line. */
 function emitLines(line: Line, block: Buffer, end: number, blockOffset: number, onLine: (line: Line) => void, whole = false): void {
+  const text = block.toString('utf8', 0, end);
   // Pure ASCII (the common case: JSON.stringify of ASCII data) decodes one
   // character per byte: string indices are byte offsets, so one decode
-  // serves every line. The check is a vectorised scan and latin1 a plain
-  // copy (for ASCII it gives what utf8 gives); a utf8 decode of the block
-  // cost ~35x as much. Other blocks decode line by line (Line.text).
-  const ascii = isAscii(block.subarray(0, end));
-  const text = ascii ? block.toString('latin1', 0, end) : '';
+  // serves every line.
+  const ascii = text.length === end;
   line.block = block;
   line.ascii = ascii ? text : undefined;
   let p = 0;

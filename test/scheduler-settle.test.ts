@@ -194,4 +194,38 @@ describe('lost attempts', () => {
     assert.equal(log.filter((e) => e.type === 'lost').length, 1);
     await scheduler.stop();
   });
+
+  it('a job handed out again while its attempt still runs here (lease lapsed, notice not yet come) aborts that attempt first: never two at once (redis sim seed 216000251)', async () => {
+    const store = new FlakyStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock, concurrency: 2, retry: { maxRetries: 3, backoff: { type: 'fixed', delay: 0 } } });
+    const log = record(scheduler, clock, ['lost', 'started']);
+    const signals: AbortSignal[] = [];
+    scheduler.register('work', (job) => {
+      signals.push(job.signal);
+      return new Promise<void>(() => undefined); // runs until aborted (and after)
+    });
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'a' });
+    await clock.advance(0);
+    assert.equal(signals.length, 1);
+    // What a shared store's lease recovery does, its notice to this process not sent.
+    const running = (await store.get('a')) as JobRecord;
+    const recovered: JobRecord = { ...running, state: 'scheduled', lost: 'lease' };
+    delete recovered.token;
+    assert.equal(await store.settle('a', running.token as string, recovered), true);
+    store.opened.wake();
+    await clock.advance(0);
+    await clock.advance(0);
+    assert.equal(signals.length, 2, 'attempt 2 started');
+    assert.equal(signals[0]?.aborted, true, 'attempt 1 was aborted before it');
+    assert.equal((signals[0]?.reason as Error).name, 'LeaseLostError');
+    assert.equal(signals[1]?.aborted, false);
+    assert.equal(log.filter((e) => e.type === 'lost').length, 1);
+    // One slot of two in use: another job starts.
+    await scheduler.scheduleIn('work', 0, { n: 2 }, { id: 'b' });
+    await clock.advance(0);
+    assert.equal(signals.length, 3, 'b started: attempt 1 no longer holds a slot');
+    await scheduler.stop({ timeout: 100 });
+  });
 });

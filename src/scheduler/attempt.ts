@@ -194,6 +194,9 @@ export class Attempts {
   }
 
   private run(record: JobRecord, handler: HandlerEntry, now: number): void {
+    // The store handed out again a job still running here: that attempt lost its lease, unheard of yet. Abort it first.
+    const previous = this.attempts.get(record.id);
+    if (previous !== undefined) this.lost(record.id, previous.record.token ?? '', 'lease');
     this.busy = true;
     this.runningByName.set(record.name, (this.runningByName.get(record.name) ?? 0) + 1);
     const lateness = Math.max(0, now - record.runAt);
@@ -217,7 +220,6 @@ export class Attempts {
       reporter: undefined,
       order: this.started++,
     };
-    // A live entry of this id (an attempt this process lost without knowing yet) is replaced: not counted twice.
     if (this.attempts.set(record.id, attempt) === undefined) this.runningCount++;
     if (this.host.wants('started')) this.host.emit('started', () => ({ job: this.host.view(record), lateness }));
     const timeout = record.timeout ?? handler.timeout ?? this.host.timeoutDefault;

@@ -162,6 +162,12 @@ export interface ModelConfig {
    * which the model cannot see, are not charged unless the crash rule holds.
    */
   timeChecks?: boolean;
+  /**
+   * False for a store that makes no call-order promise (RedisStore: README,
+   * Managing jobs): a cancel in flight together with another call on its id
+   * may have reached the store before it, so what it cancelled is unknown.
+   */
+  callOrder?: boolean;
 }
 
 export function backoffMs(spec: RetrySpec, retry: number): number {
@@ -341,7 +347,8 @@ export class Model {
       if ((this.idOps.get(id) ?? []).some((o) => o.seq > op.seq && o.status === 'acked' && (o.vs !== undefined || o.kind === 'retry'))) continue;
       const v = this.lastStoredV(id, op.seq);
       const state = v === undefined ? undefined : this.vs.get(v);
-      if (state) state.facts.push({ seq: ++this.seq, kind: 'cancelled' });
+      const weak = this.config.callOrder === false && this.overlapped(id, op);
+      if (state) state.facts.push({ seq: ++this.seq, kind: 'cancelled', ...(weak ? { weak: true } : {}) });
     }
   }
 
@@ -925,6 +932,7 @@ export class Model {
     const where = `job ${r.id} v${state.ins.v}`;
     switch (fact.kind) {
       case 'cancelled':
+        if (fact.weak) break;
         this.check('durable', r.state === 'cancelled', () => `${where} was acknowledged cancelled, the store says ${r.state} (${phase})`);
         break;
       case 'completed':

@@ -177,6 +177,7 @@ class RedisRunner implements ActionContext {
       keepSmall: false,
       expect,
       timeChecks: false,
+      callOrder: false,
     });
   }
 

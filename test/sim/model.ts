@@ -32,6 +32,8 @@ export interface OpRec {
   settledAt?: number;
   /** inserts: the v of each item. */
   vs?: number[];
+  /** reschedule: the due bound it set while pending (its ack replaces only that one). */
+  pendingDue?: Due;
 }
 
 export interface InsertRec {
@@ -398,7 +400,11 @@ export class Model {
     state.facts.push({ seq: ++this.seq, from: op.seq, kind: 'scheduled', runAt: due, ...(op.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       this.slotMoved(state, runAt);
-    } else state.nextDue = due;
+    } else if (op.pendingDue === undefined || state.nextDue === op.pendingDue) {
+      state.nextDue = due;
+    }
+    // Else a call made after it set its own bound (a retry() that revived the job now), and applied
+    // after it: its ack, arriving first, stands (seed 215044785).
   }
 
   /** A reschedule moved a schedule's occurrence to `runAt`: what was known of its slots starts over. */
@@ -444,7 +450,10 @@ export class Model {
     if (!state) return;
     const before = this.snapshot(state);
     this.moveDuePending(state, runAt);
-    if (op) this.remember(op, state, before);
+    if (op) {
+      if (state.nextDue) op.pendingDue = state.nextDue;
+      this.remember(op, state, before);
+    }
   }
 
   private moveDuePending(state: VState, runAt: number): void {

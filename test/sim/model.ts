@@ -143,6 +143,8 @@ interface VState {
   /** Slots before this were declared missed by a `misfired` event: they never run. */
   missedBefore: number;
   nextDue?: Due | undefined;
+  /** Seq of the latest call (reschedule, retry) that moved nextDue while pending. */
+  boundSeq?: number;
   /** An acknowledged insert stored this v (not kept an existing job). */
   stored: boolean;
   okEnds: number;
@@ -400,11 +402,12 @@ export class Model {
     state.facts.push({ seq: ++this.seq, from: op.seq, kind: 'scheduled', runAt: due, ...(op.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {
       this.slotMoved(state, runAt);
-    } else if (op.pendingDue === undefined || state.nextDue === op.pendingDue) {
+    } else if (op.pendingDue === undefined || state.nextDue === op.pendingDue || (state.boundSeq ?? 0) <= op.seq) {
       state.nextDue = due;
     }
     // Else a call made after it set its own bound (a retry() that revived the job now), and applied
-    // after it: its ack, arriving first, stands (seed 215044785).
+    // after it: its ack, arriving first, stands (seed 215044785). The ack of a call made before it
+    // (the insert of the job, acknowledged after the reschedule was sent) does not (seed 218008697).
   }
 
   /** A reschedule moved a schedule's occurrence to `runAt`: what was known of its slots starts over. */
@@ -452,6 +455,7 @@ export class Model {
     this.moveDuePending(state, runAt);
     if (op) {
       if (state.nextDue) op.pendingDue = state.nextDue;
+      state.boundSeq = Math.max(state.boundSeq ?? 0, op.seq);
       this.remember(op, state, before);
     }
   }
@@ -475,7 +479,10 @@ export class Model {
     if (!state) return;
     const before = this.snapshot(state);
     this.reviveDuePending(state, runAt);
-    if (op) this.remember(op, state, before);
+    if (op) {
+      state.boundSeq = Math.max(state.boundSeq ?? 0, op.seq);
+      this.remember(op, state, before);
+    }
   }
 
   private reviveDuePending(state: VState, runAt: number): void {

@@ -10,13 +10,18 @@
  * 2. The records of the requested window only (FETCH).
  *
  * There is no index of every job: it cost a second sorted-set entry per job.
- * Not a snapshot: a job that moves between the reads may be missed or seen
- * in its new state.
+ *
+ * When the indexes to read are small (at most ATOMIC_LIST_MAX entries, the
+ * due set counted up to offset + limit), both passes run in one script
+ * instead (list-script.ts), so the answer is a snapshot. Above that the
+ * passes are paged and the answer is not a snapshot: a job that moves
+ * between the reads may be missed or seen in its new state.
  */
 import type { JobRecord, StoreListFilter } from '../store.js';
 import type { JobState } from '../../types.js';
 import { decodeRecord, type RawHash } from './codec.js';
 import { decodeSeq, SEQ_WIDTH } from './keys.js';
+import { ATOMIC_LIST_MAX, LIST_ATOMIC } from './list-script.js';
 import { DUE_PAGE, FETCH, READY_PAGE, STATE_PAGE, type Script } from './scripts.js';
 
 const PAGE = 1000;
@@ -83,6 +88,9 @@ export async function listRecords(source: ListSource, filter: StoreListFilter): 
   if (need === 0 || states.length === 0) return [];
   const want = new Set(states);
   const name = filter.name ?? '';
+  const keep = (record: JobRecord | undefined): record is JobRecord => record !== undefined && want.has(record.state) && (name === '' || record.name === name);
+  const atomic = (await source.read(LIST_ATOMIC, [ATOMIC_LIST_MAX, name, offset, need === Infinity ? -1 : need, ...states])) as [string, RawHash[]?];
+  if (atomic[0] === 'OK') return (atomic[1] ?? []).map((raw) => decodeRecord(raw)).filter(keep);
   const entries: Entry[] = [];
   if (want.has('running')) await stateIndex(source, 'leases', name, ['running'], entries);
   const done = states.filter((s) => s === 'completed' || s === 'cancelled');
@@ -106,7 +114,7 @@ export async function listRecords(source: ListSource, filter: StoreListFilter): 
     for (const raw of (await source.read(FETCH, ids.slice(i, i + PAGE))) as RawHash[]) {
       const record = decodeRecord(raw);
       // Moved since the first pass: leave it out rather than show it under the wrong filter.
-      if (record && want.has(record.state) && (name === '' || record.name === name)) records.push(record);
+      if (keep(record)) records.push(record);
     }
   }
   return records;

@@ -54,6 +54,7 @@
 import { KEY_HELPERS, SHEBANG } from './lua.js';
 import { CLAIM } from './claim-script.js';
 import { INSERT } from './insert-script.js';
+import { LIST_ATOMIC } from './list-script.js';
 import { script, type Script } from './script.js';
 
 export type { Script } from './script.js';
@@ -440,4 +441,4 @@ return finish({'OK'}, true)
 );
 
 /** Every script, loaded at open so a burst of first calls does not all miss the script cache. */
-export const SCRIPTS: readonly Script[] = [INSERT, CLAIM, SETTLE, CANCEL, RESCHEDULE, REVIVE, RENEW, RELEASE, TICK, DUE_PAGE, STATE_PAGE, READY_PAGE, FETCH, PUSH_BACK];
+export const SCRIPTS: readonly Script[] = [INSERT, CLAIM, SETTLE, CANCEL, RESCHEDULE, REVIVE, RENEW, RELEASE, TICK, DUE_PAGE, STATE_PAGE, READY_PAGE, FETCH, LIST_ATOMIC, PUSH_BACK];

@@ -67,7 +67,7 @@ import { beforeWrite, claim, returnAhead, type CallOptions, type ClaimState } fr
 import { Leases, type RenewItem } from '../redis/leases.js';
 import { ServerView, type Summary } from '../redis/view.js';
 import { Watch } from '../redis/watch.js';
-import { checkInsert, checkText, Columns, decodeRow, extraText, type JobRow } from './codec.js';
+import { checkInsert, checkText, Columns, decodeRow, encodeRow, extraText, type JobRow } from './codec.js';
 import { insertOutcomes, insertParams, type InsertGroup, type InsertReply } from './insert.js';
 import { Database, type Queryable } from './connection.js';
 import { Control, type PauseReply } from './control.js';
@@ -493,13 +493,12 @@ export class PostgresStore implements Store {
     const lease = this.leases.held.get(id);
     const claimed = lease?.token === token ? lease.claimed : undefined;
     // Encoded here: a result above the limit fails this call alone, before anything is sent.
-    const cols = new Columns(this.maxPayloadBytes);
-    cols.add(next, claimed !== undefined && next.payload === claimed.payload);
-    const item: SettleItem = { id, name: next.name, token, seq: lease?.token === token ? lease.seq : next.seq, again: this.uncertain.has(token), cols };
+    const row = encodeRow(next, this.maxPayloadBytes, claimed !== undefined && next.payload === claimed.payload);
+    const item: SettleItem = { id, name: next.name, token, seq: lease?.token === token ? lease.seq : next.seq, again: this.uncertain.has(token), row };
     this.leases.settling(id, token);
     let ok: boolean;
     try {
-      ok = await this.settles.add(item, cols.bytes);
+      ok = await this.settles.add(item, row.bytes);
     } catch (error) {
       this.uncertain.add(token);
       if (this.uncertain.size > RECENTLY_LOST) this.uncertain.delete(this.uncertain.values().next().value as string);

@@ -7,7 +7,7 @@
 import type { ItemOutcome } from '../redis/batcher.js';
 import type { JobRecord, LostReason } from '../store.js';
 import { PROMOTE_MAX, aheadClaim, giveBack, type ClaimHost } from './claim.js';
-import { Columns, decodeRow, type JobRow } from './codec.js';
+import { Columns, arrayLiteral, decodeRow, type EncodedRow, type JobRow } from './codec.js';
 import type { PauseReply } from './control.js';
 
 /** The reasons `<schema>.settle` (and a NOTIFY) gives for an attempt no longer ours. */
@@ -21,7 +21,7 @@ export interface SettleItem {
   seq: number;
   again: boolean;
   /** The outcome's record, encoded (payload left out when unchanged). */
-  cols: Columns;
+  row: EncodedRow;
 }
 
 /** What settling needs from its PostgresStore (beyond claiming ahead). */
@@ -34,19 +34,20 @@ export interface SettleHost extends ClaimHost {
 
 export async function flushSettles(host: SettleHost, items: SettleItem[]): Promise<ItemOutcome<boolean>[]> {
   const cols = new Columns(Infinity);
-  for (const item of items) cols.append(item.cols);
-  const params: unknown[] = [
+  for (const item of items) cols.addRow(item.row);
+  const arrays = [
     items.map((i) => i.id), items.map((i) => i.token), items.map((i) => i.seq), items.map((i) => i.again), cols.state, cols.runAt, cols.attempt,
     cols.payload, cols.retry, cols.timeout, cols.lastError, cols.result, cols.finished, cols.recur, cols.signature, cols.lost, cols.relative,
-    cols.extra, cols.rmAt, cols.rmCount, host.keepCompleted(), host.keepDead(),
+    cols.extra, cols.rmAt, cols.rmCount,
   ];
+  const params: unknown[] = [...arrays.map(arrayLiteral), host.keepCompleted(), host.keepDead()];
   const ahead = aheadClaim(host, items);
   type Reply = { r: string[]; jobs?: JobRow[]; pause?: PauseReply };
   let reply: Reply;
   if (ahead) {
     const sentAt = host.leases.now();
     try {
-      reply = await host.call<Reply>('settleClaim', [...params, ahead.tokens, ahead.names, ahead.caps, host.options.leaseMs, PROMOTE_MAX], {
+      reply = await host.call<Reply>('settleClaim', [...params, arrayLiteral(ahead.tokens), arrayLiteral(ahead.names), arrayLiteral(ahead.caps), host.options.leaseMs, PROMOTE_MAX], {
         late: (late) => giveBack(host, late.jobs),
       });
     } catch (error) {

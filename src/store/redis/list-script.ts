@@ -12,7 +12,7 @@
  * be in the window): `list({ limit })` stays atomic on a store of a million
  * scheduled jobs.
  */
-import { KEY_HELPERS, SHEBANG } from './lua.js';
+import { FETCH_ONE, KEY_HELPERS, SHEBANG } from './lua.js';
 import { script } from './script.js';
 
 /** Most index entries one atomic list reads; above, list() pages (not a snapshot). */
@@ -96,17 +96,10 @@ for _, e in ipairs(entries) do
   if not seen[id] then
     seen[id] = true
     rank = rank + 1
-    if rank > offset then
-      local r = redis.pcall('HGETALL', jk(id))
-      if not r.err and #r > 0 then
-        r[#r + 1] = 'id'
-        r[#r + 1] = id
-        out[#out + 1] = r
-      end
-    end
+    if rank > offset then fetchInto(out, id) end
   end
 end
 return {'OK', out}
 `,
-  KEY_HELPERS,
+  KEY_HELPERS + FETCH_ONE,
 );

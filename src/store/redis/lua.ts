@@ -40,6 +40,18 @@ local function gkey(group) return P .. 'g=' .. esc(group) end
 local function lkey(name) return P .. 'l=' .. esc(name) end
 `;
 
+/** Lua (after KEY_HELPERS): appends job `id`'s record (its hash, then 'id', id) to `out`; a missing or broken record is left out. */
+export const FETCH_ONE = String.raw`
+local function fetchInto(out, id)
+  local r = redis.pcall('HGETALL', jk(id))
+  if not r.err and #r > 0 then
+    r[#r + 1] = 'id'
+    r[#r + 1] = id
+    out[#out + 1] = r
+  end
+end
+`;
+
 export const PRELUDE = String.raw`${KEY_HELPERS}
 local KEEP_DONE = tonumber(ARGV[1])
 local KEEP_DEAD = tonumber(ARGV[2])

@@ -51,7 +51,7 @@
  * not (lua.ts, SHEBANG), so a job is never claimed when its outcome could not
  * be recorded.
  */
-import { KEY_HELPERS, SHEBANG } from './lua.js';
+import { FETCH_ONE, KEY_HELPERS, SHEBANG } from './lua.js';
 import { CLAIM } from './claim-script.js';
 import { INSERT } from './insert-script.js';
 import { LIST_ATOMIC } from './list-script.js';
@@ -414,17 +414,10 @@ export const FETCH = script(
   SHEBANG.readOnly,
   String.raw`
 local out = {}
-for _, id in ipairs(ARGV) do
-  local r = redis.pcall('HGETALL', jk(id))
-  if not r.err and #r > 0 then
-    r[#r + 1] = 'id'
-    r[#r + 1] = id
-    out[#out + 1] = r
-  end
-end
+for _, id in ipairs(ARGV) do fetchInto(out, id) end
 return out
 `,
-  KEY_HELPERS,
+  KEY_HELPERS + FETCH_ONE,
 );
 
 /** ARGV[4] = name, ARGV[5] = until: no job of the name starts before it (a later push-back wins). Reply: {'OK'}. */

@@ -5,7 +5,7 @@
  * JsonFileStore with crashes, power cuts, disk faults and clock steps.
  * `npm run sim` runs more (see test/sim/cli.ts).
  */
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
 import { JsonFileStore } from '../src/store/json-file.js';
@@ -16,11 +16,13 @@ import { SimDisk } from './sim/disk.js';
 import { MAIN } from './sim/known.js';
 import { Prng } from './sim/prng.js';
 import { formatCoverage, formatFailure } from './sim/report.js';
-import { runScenario } from './sim/run.js';
+import { runScenario, type RunResult } from './sim/run.js';
 import { DEAD_PID, PidTable, SimFs } from './sim/sim-fs.js';
 import { storeConformance } from './store-conformance.js';
 import { startRedis } from './redis-server.js';
 import { runRedisScenario } from './sim/redis-sim.js';
+import { runPostgresScenario } from './sim/postgres-sim.js';
+import { postgresSkip, startPostgres } from './postgres-server.js';
 
 /** A SimFs for one always-alive process. */
 function simFs(disk: SimDisk, pids = new PidTable(), pid = 7): SimFs {
@@ -257,21 +259,39 @@ describe('simulation: CI budget', () => {
   });
 });
 
+/** Seeds 1-6 of a shared-store simulation: the failures (with their replay command) and the summed coverage. */
+async function sharedBudget(t: TestContext, label: string, run: (seed: number) => Promise<RunResult>): Promise<Record<string, number>> {
+  const coverage: Record<string, number> = {};
+  const failures: string[] = [];
+  for (let seed = 1; seed <= 6; seed++) {
+    const r = await run(seed);
+    for (const [k, v] of Object.entries(r.coverage)) coverage[k] = (coverage[k] ?? 0) + v;
+    if (!r.ok) failures.push(`seed ${seed}: [${r.invariant}] ${r.message} (npm run sim -- --store ${label} --seed ${seed})`);
+  }
+  for (const line of formatCoverage(coverage).split('\n')) t.diagnostic(line);
+  assert.deepEqual(failures, []);
+  assert.ok((coverage['crash.worker'] ?? 0) > 0, 'no worker was killed');
+  assert.ok((coverage['inv.slotOnce'] ?? 0) > 0 && (coverage['inv.durable'] ?? 0) > 0);
+  return coverage;
+}
+
 describe('simulation: RedisStore on a real redis-server (small budget, real time)', () => {
   it('6 seeded scenarios with workers killed at random points hold the invariants (main, known gaps muted)', async (t) => {
     const server = await startRedis();
     try {
-      const coverage: Record<string, number> = {};
-      const failures: string[] = [];
-      for (let seed = 1; seed <= 6; seed++) {
-        const r = await runRedisScenario(server, seed, MAIN);
-        for (const [k, v] of Object.entries(r.coverage)) coverage[k] = (coverage[k] ?? 0) + v;
-        if (!r.ok) failures.push(`seed ${seed}: [${r.invariant}] ${r.message} (npm run sim -- --store redis --seed ${seed})`);
-      }
-      for (const line of formatCoverage(coverage).split('\n')) t.diagnostic(line);
-      assert.deepEqual(failures, []);
-      assert.ok((coverage['crash.worker'] ?? 0) > 0, 'no worker was killed');
-      assert.ok((coverage['inv.slotOnce'] ?? 0) > 0 && (coverage['inv.durable'] ?? 0) > 0);
+      await sharedBudget(t, 'redis', (seed) => runRedisScenario(server, seed, MAIN));
+    } finally {
+      await server.destroy();
+    }
+  });
+});
+
+describe('simulation: PostgresStore on a real PostgreSQL server (small budget, real time)', { skip: postgresSkip }, () => {
+  it('6 seeded scenarios with workers killed, backends terminated, writes locked out and the server restarted hold the invariants', async (t) => {
+    const server = await startPostgres();
+    try {
+      const coverage = await sharedBudget(t, 'postgres', (seed) => runPostgresScenario(server, seed, MAIN));
+      for (const key of ['fault.serverRestart', 'fault.clientKill', 'fault.clientPause']) assert.ok((coverage[key] ?? 0) > 0, `${key} never happened`);
     } finally {
       await server.destroy();
     }

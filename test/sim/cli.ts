@@ -7,10 +7,11 @@
  *   npm run sim -- --minutes 30         run until the time is up (2 worker threads)
  *   npm run sim -- --strict             hold main to SPEC.md as written (known.ts gaps too)
  *   npm run sim -- --store redis        RedisStore against a real redis-server (smaller budget)
+ *   npm run sim -- --store postgres     PostgresStore against a real PostgreSQL server (the same runner)
  *   npm run sim -- --check crashRule    hold main to SPEC for one known gap only (known.ts)
  *   npm run sim -- --regression 2       replay a frozen regression (test/sim/regressions.ts) with its trace
  *
- * Options: --from N --count N --jobs N --store memory|json|any|redis --steps N --trace --no-shrink
+ * Options: --from N --count N --jobs N --store memory|json|any|redis|postgres --steps N --trace --no-shrink
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -52,8 +53,8 @@ function int(name: string, text: string | undefined, fallback: number): number {
 }
 
 const store = values.store as string;
-if (!['any', 'memory', 'json', 'redis'].includes(store)) throw new Error(`Expected --store to be any, memory, json or redis, got ${store}`);
-const gen = { ...(store === 'any' || store === 'redis' ? {} : { store: store as 'memory' | 'json' }), ...(values.steps ? { steps: int('steps', values.steps, 40) } : {}) };
+if (!['any', 'memory', 'json', 'redis', 'postgres'].includes(store)) throw new Error(`Expected --store to be any, memory, json, redis or postgres, got ${store}`);
+const gen = { ...(store === 'any' || store === 'redis' || store === 'postgres' ? {} : { store: store as 'memory' | 'json' }), ...(values.steps ? { steps: int('steps', values.steps, 40) } : {}) };
 /** The options this run was given that decide its scenarios, for replay commands. */
 const modeArgs = [
   ...(store !== 'any' ? ['--store', store] : []),
@@ -144,9 +145,9 @@ async function main(): Promise<void> {
     parentPort?.postMessage({ ...result, failures: result.failures.map((f) => ({ ...f, trace: [] })) });
     return;
   }
-  if (store === 'redis') {
-    const { redisMain } = await import('./redis-sim.js');
-    await redisMain({ seed: values.seed, from: values.from, count: values.count, minutes: values.minutes, strict: values.strict || values.check === 'crashRule' });
+  if (store === 'redis' || store === 'postgres') {
+    const main = store === 'redis' ? (await import('./redis-sim.js')).redisMain : (await import('./postgres-sim.js')).postgresMain;
+    await main({ seed: values.seed, from: values.from, count: values.count, minutes: values.minutes, strict: values.strict || values.check === 'crashRule' });
     return;
   }
   if (values.regression !== undefined) {

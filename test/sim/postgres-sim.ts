@@ -6,7 +6,8 @@
  * a worker's backends terminated (`pg_terminate_backend`) when it is killed,
  * and its pool ended so it never connects again; every backend but the
  * harness's terminated at once; writes held up by a transaction that holds
- * `LOCK TABLE <schema>.jobs IN EXCLUSIVE MODE` (reads go on, leases lapse);
+ * `LOCK TABLE <schema>.jobs IN EXCLUSIVE MODE` (reads go on, leases lapse),
+ * sometimes past every call's deadline (the calls waiting on it time out);
  * the server crashed (`pg_ctl stop -m immediate`: no checkpoint, WAL replay
  * at the next start) and started again.
  */
@@ -18,11 +19,15 @@ import type { RunResult } from './run.js';
 import { runSharedScenario, sharedMain, type SharedBackend, type SharedMainOptions, type WorkerStore } from './shared-sim.js';
 
 const ADMIN = 'sim-admin';
+/** Each worker's deadline for a call to PostgreSQL (the pool's statement and lock timeouts are 80% of it). */
+const COMMAND_TIMEOUT_MS = 3000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 class PostgresBackend implements SharedBackend {
   readonly label = 'postgres';
   private schema = '';
+  /** Longer than a call's deadline: the statements waiting on the lock time out (lock_timeout), and the calls settle as failed or unknown. */
+  readonly longHoldMs = COMMAND_TIMEOUT_MS + 1000;
 
   constructor(readonly server: PostgresServer) {}
 
@@ -51,7 +56,7 @@ class PostgresBackend implements SharedBackend {
       void pool.end().catch(() => undefined);
     };
     return {
-      store: new PostgresStore({ pool, schema: this.schema, leaseMs: options.leaseMs, pollMs: 200, settleRetryMs: 1000, commandTimeoutMs: 3000 }),
+      store: new PostgresStore({ pool, schema: this.schema, leaseMs: options.leaseMs, pollMs: 200, settleRetryMs: 1000, commandTimeoutMs: COMMAND_TIMEOUT_MS }),
       kill: end,
       disconnect: end,
     };

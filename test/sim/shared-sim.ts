@@ -69,6 +69,8 @@ export interface SharedBackend {
   holdWrites(ms: number): Promise<boolean>;
   /** Lets writes flow again now. */
   release(): Promise<void>;
+  /** A hold of writes longer than the store's deadline for a call (undefined: none): calls waiting on it time out. */
+  readonly longHoldMs?: number;
   /** Crashes the server and starts it again (undefined: this backend cannot). */
   restartServer?: () => Promise<void>;
   /** Removes the scenario's data and the harness's connections. */
@@ -118,7 +120,7 @@ function sharedOp(prng: Prng): Op {
   }
 }
 
-export function generateShared(seed: number, expect: Expectations, options: { serverRestarts?: boolean } = {}): SharedScenario {
+export function generateShared(seed: number, expect: Expectations, options: { serverRestarts?: boolean; longHoldMs?: number | undefined } = {}): SharedScenario {
   // The stream names predate PostgresStore's runs: kept, so a Redis seed still makes the same scenario.
   const prng = Prng.derive(seed, 'redis-plan');
   const workers = prng.int(2, 3);
@@ -154,7 +156,7 @@ export function generateShared(seed: number, expect: Expectations, options: { se
         steps.push({ k: kind });
         break;
       default:
-        steps.push({ k: 'pause', ms: prng.pick([200, 900]) });
+        steps.push({ k: 'pause', ms: prng.pick(options.longHoldMs === undefined ? [200, 900] : [200, 900, options.longHoldMs]) });
     }
   }
   return {
@@ -375,7 +377,10 @@ class SharedRunner implements ActionContext {
             this.model.coverage.hit('fault.clientKill');
             break;
           case 'pause':
-            if (await this.backend.holdWrites(step.ms)) this.model.coverage.hit('fault.clientPause');
+            if (await this.backend.holdWrites(step.ms)) {
+              this.model.coverage.hit('fault.clientPause');
+              if (step.ms === this.backend.longHoldMs) this.model.coverage.hit('fault.longHold');
+            }
             break;
           case 'serverRestart':
             if (this.backend.restartServer) {
@@ -438,7 +443,7 @@ class SharedRunner implements ActionContext {
 
 export async function runSharedScenario(backend: SharedBackend, seed: number, expect: Expectations = MAIN): Promise<RunResult> {
   seedRandomness(seed);
-  const sc = generateShared(seed, expect, { serverRestarts: backend.restartServer !== undefined });
+  const sc = generateShared(seed, expect, { serverRestarts: backend.restartServer !== undefined, longHoldMs: backend.longHoldMs });
   const runner = new SharedRunner(backend, sc, expect);
   try {
     await runner.run();

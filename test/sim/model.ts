@@ -853,6 +853,16 @@ export class Model {
     return false;
   }
 
+  /**
+   * On a store without call order, a cancel made before `insert` but still in flight when it was
+   * made may have applied after it and cancelled what it stored (seed 224000226, PostgresStore:
+   * `cancel(s2)` and `scheduleCron(s2)` in one burst).
+   */
+  private cancelInFlight(id: string, insert: OpRec): OpRec | undefined {
+    if (this.config.callOrder !== false) return undefined;
+    return this.idOps.get(id)?.find((op) => op.kind === 'cancel' && op.seq < insert.seq && (op.status !== 'acked' || (op.settledAt ?? 0) > insert.seq) && op.status !== 'rejected');
+  }
+
   private anyOp(id: string, kinds: readonly string[], after: number, statuses: readonly OpStatus[]): OpRec | undefined {
     return this.idOps.get(id)?.find((op) => op.seq > after && kinds.includes(op.kind) && statuses.includes(this.statusOf(op)));
   }
@@ -894,7 +904,7 @@ export class Model {
         this.check('phantom', state.okEnds > 0, () => `job ${r.id} v${v} is completed but its handler never succeeded`);
       }
       if (r.state === 'cancelled') {
-        const cancel = this.anyOp(r.id, ['cancel'], ins.op.seq, ['acked', 'pending', 'unknown']);
+        const cancel = this.anyOp(r.id, ['cancel'], ins.op.seq, ['acked', 'pending', 'unknown']) ?? this.cancelInFlight(r.id, ins.op);
         this.check('rejected', cancel !== undefined, () => `job ${r.id} v${v} is cancelled, but no cancel call was acknowledged or left undecided`);
       }
       this.checkFacts(r, state, phase);

@@ -59,6 +59,8 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
         assert.ok(call.error instanceof StorePersistError, `${name}: ${String(call.error)}`);
         // A pooled client was sent the statement (outcome unknown), or the pool was connecting (nothing sent).
         assert.match((call.error as Error).message, /within 1500 ms, got no answer.*(the outcome is unknown|nothing was sent)/s, name);
+        // The flag callers branch on says what the message says.
+        assert.equal((call.error as StorePersistError).outcomeUnknown, /the outcome is unknown/.test((call.error as Error).message), `${name}: outcomeUnknown`);
         assert.match((call.error as Error).message, new RegExp(`127\\.0\\.0\\.1:${proxy.port}`), 'names the address');
       }
       const closed = track(store.close());
@@ -82,6 +84,8 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
         await waitFor(() => first.state !== 'pending', 20_000, 'the insert to settle');
         assert.equal(first.state, 'rejected');
         assert.match((first.error as Error).message, /the outcome is unknown/);
+        // It landed: a caller that trusts `outcomeUnknown` must not take it for a change that never happened (PostgreSQL simulation seed 225000094).
+        assert.equal((first.error as StorePersistError).outcomeUnknown, true);
         const kept = await untilOk(() => store.insert([{ record: job('once', { payload: { second: true } }), onDuplicate: 'keep' }]), 20_000, 'the retry to get through');
         assert.equal(kept[0]?.outcome, 'kept', 'the first insert had been applied');
         assert.deepEqual(kept[0]?.record.payload, { first: true });
@@ -228,6 +232,7 @@ describe('PostgresStore: every call settles within its deadline', { skip: postgr
         assert.ok(error instanceof StorePersistError, String(error));
         assert.ok(Date.now() - t0 < 5000, 'settled near its deadline');
         assert.match(error.message, /canceling statement due to (lock|statement) timeout.*; nothing was changed$/s);
+        assert.equal(error.outcomeUnknown, false);
         await client.query('ROLLBACK');
         assert.equal((await store.get('locked'))?.state, 'scheduled');
         assert.equal((await store.cancel('locked', Date.now()))?.state, 'cancelled', 'works once the lock is gone');

@@ -140,7 +140,7 @@ export class Database {
       return new StorePersistError(`Expected PostgreSQL at ${this.address} to run \`${what}\`, got ${message}${hint(error)}; nothing was changed`, { cause: error });
     }
     const outcome = sent ? 'the outcome is unknown (it may have been applied): retry it, the store\'s calls are safe to repeat' : 'nothing was sent, so nothing was changed';
-    return new StorePersistError(`Expected PostgreSQL at ${this.address} to run \`${what}\`, got ${message}${this.cause()}${hint(error)}; ${outcome}`, { cause: error });
+    return new StorePersistError(`Expected PostgreSQL at ${this.address} to run \`${what}\`, got ${message}${this.cause()}${hint(error)}; ${outcome}`, { cause: error, outcomeUnknown: sent });
   }
 
   /** The error for a server that cannot be reached: the address and the cause. */
@@ -174,6 +174,7 @@ export class Database {
             new StorePersistError(
               `Expected PostgreSQL at ${this.address} to answer \`${what}\` within ${ms} ms, got no answer${this.cause()}; ` +
                 (sent ? "the outcome is unknown (it may have been applied): retry it, the store's calls are safe to repeat" : 'nothing was sent, so nothing was changed'),
+              { outcomeUnknown: sent },
             ),
           ),
         );

@@ -220,19 +220,26 @@ export class Database {
         void execute(options.db);
         return;
       }
-      this.pool.connect().then(
-        (c) => {
-          client = c;
-          c.on('error', onClientError);
-          // The deadline passed while connecting: send nothing.
-          if (done) destroy(c);
-          else void execute(c);
-        },
-        (error: unknown) => {
+      // The callback form, not the promise: pg-pool calls it in the same
+      // synchronous pass that completed the connection, so the listener is on
+      // before the parser reads the rest of that TCP chunk. A server that
+      // terminates the backend right then (a restart, pg_terminate_backend)
+      // sends its error in that chunk; with the promise's one-microtask delay
+      // the client emitted 'error' with no listener and Node threw it out of
+      // the socket handler, ending the process (PostgreSQL simulation;
+      // test/postgres-terminated-at-connect.test.ts).
+      this.pool.connect((error: Error | undefined, c: PoolClient | undefined) => {
+        if (error || c === undefined) {
           this.lastError = toError(error);
           finish(() => reject(this.unreachable(error)));
-        },
-      );
+          return;
+        }
+        client = c;
+        c.on('error', onClientError);
+        // The deadline passed while connecting: send nothing.
+        if (done) destroy(c);
+        else void execute(c);
+      });
     });
   }
 

@@ -187,6 +187,11 @@ describe('copyJson (the payload copy a handler gets)', () => {
     const stored = toJsonValue({ order: { lines: [1, 2] } });
     const copy = copyJson(stored) as { order: { lines: number[] } };
     copy.order.lines.push(3);
+    // Every level of the copy is the handler's to change (spread and slice of frozen values make unfrozen ones).
+    (copy as Record<string, unknown>).top = true;
+    (copy.order as Record<string, unknown>).added = 1;
+    assert.equal(Object.isFrozen(copy) || Object.isFrozen(copy.order) || Object.isFrozen(copy.order.lines), false);
+    assert.deepEqual(copy, { order: { lines: [1, 2, 3], added: 1 }, top: true });
     assert.deepEqual(stored, { order: { lines: [1, 2] } });
     const parsed = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as JsonValueLike;
     const out = copyJson(parsed) as Record<string, unknown>;

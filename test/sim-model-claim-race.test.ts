@@ -1,0 +1,74 @@
+/**
+ * The simulation model's no-rerun rule for a start seen after a cancel's
+ * acknowledgement (test/sim/model.ts, onStart). On a shared store a claim
+ * that took the job before the cancel landed can answer its process after
+ * the caller saw the cancel acknowledged: the job was running when it was
+ * cancelled, which SPEC allows ("aborts it if running"). PostgreSQL
+ * simulation seed 228000272 failed on that. The model now takes one such
+ * start per cancel; a second start, or any on a store with one process's
+ * view of time and order (MemoryStore, JsonFileStore), still fails.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAIN } from './sim/known.js';
+import { Model, type InsertRec } from './sim/model.js';
+
+function model(shared: boolean): Model {
+  return new Model({
+    concurrency: 10,
+    handlerConcurrency: () => Infinity,
+    policy: () => ({ maxRetries: 0, backoff: { type: 'fixed', delay: 0 } }),
+    timeout: () => undefined,
+    keepSmall: false,
+    expect: MAIN,
+    ...(shared ? { timeChecks: false, callOrder: false } : {}),
+  });
+}
+
+/** `scheduleIn(…, { id })` acknowledged, then `cancel(id)` acknowledged `true`, one call at a time. */
+function insertThenCancel(m: Model, id: string): number {
+  const v = m.newV();
+  const op = m.beginOp('insert', id, 1, { vs: [v] });
+  const ins: InsertRec = { v, op, id, name: 'a', kind: 'in', mode: undefined, due: { wall: 0, elapsed: true, why: 'test' } };
+  m.addInsert(ins);
+  m.settle(op, 'acked');
+  m.insertAcked(ins, id, v);
+  const cancel = m.beginOp('cancel', id, 1);
+  m.settle(cancel, 'acked');
+  m.cancelAcked(cancel);
+  return v;
+}
+
+const start = (m: Model, id: string, v: number, pid: number): void => {
+  m.onStart(pid, { id, name: 'a', attempt: 1, runAt: new Date(0), payload: { v } }, 1_000);
+};
+
+describe('simulation model: a start seen after a cancel was acknowledged', () => {
+  it('shared store: the first start is the claim that preceded the cancel, a second one is a rerun', () => {
+    const m = model(true);
+    const v = insertThenCancel(m, 'j');
+    start(m, 'j', v, 2);
+    assert.equal(m.violation, undefined);
+    start(m, 'j', v, 3);
+    assert.equal(m.violation?.invariant, 'noRerun');
+    assert.match(m.violation?.message ?? '', /runs again after it was durably cancelled/);
+  });
+
+  it('one process (MemoryStore, JsonFileStore): a start after the acknowledged cancel is a rerun', () => {
+    const m = model(false);
+    const v = insertThenCancel(m, 'j');
+    start(m, 'j', v, 2);
+    assert.equal(m.violation?.invariant, 'noRerun');
+  });
+
+  it('shared store: each cancel excuses one start, of its own job only', () => {
+    const m = model(true);
+    const a = insertThenCancel(m, 'a');
+    const b = insertThenCancel(m, 'b');
+    start(m, 'a', a, 2);
+    start(m, 'b', b, 2);
+    assert.equal(m.violation, undefined);
+    start(m, 'b', b, 3);
+    assert.equal(m.violation?.invariant, 'noRerun');
+  });
+});

@@ -85,6 +85,28 @@ async function bytesRetained(build: () => Promise<unknown>): Promise<number> {
 
 // ------------------------------------------------------------- schedule + cancel
 
+const OWN_DATA = "the jobs' own ids + payloads";
+
+/**
+ * Bytes per job of what every scheduler must keep for a job it holds, and
+ * nothing else: an id shaped as godelayq's generated ones (a 12-character
+ * prefix and a base-36 counter) and the payload object, in two arrays. It
+ * puts a figure on the floor under the bytes/job rows (issue 14's 150 B
+ * target is measured against it in the README).
+ */
+async function ownDataBytesPerJob(n: number): Promise<number> {
+  const bytes = await bytesRetained(async () => {
+    const ids: string[] = [];
+    const payloads: Order[] = [];
+    for (let i = 0; i < n; i++) {
+      ids.push(['AbCdEfGhIjKl', i.toString(36)].join(''));
+      payloads.push(payloadOf(i));
+    }
+    return [ids, payloads];
+  });
+  return bytes / n;
+}
+
 interface Contender {
   name: string;
   /** Runs at min(N, maxN) when set. */
@@ -510,6 +532,7 @@ export async function run(opts: BenchOptions): Promise<void> {
     for (const r of results) group.push({ scenario: `schedule ${tag} (ns/op)`, contender: r.name, value: r.scheduleNsPerOp, ...opt(note(r)) });
     for (const r of results) group.push({ scenario: `cancel ${tag} (ns/op)`, contender: r.name, value: r.cancelNsPerOp, ...opt(note(r)) });
     for (const r of results) group.push({ scenario: `memory ${tag} (bytes/job)`, contender: r.name, value: r.bytesPerJob, ...opt(note(r)) });
+    group.push({ scenario: `memory ${tag} (bytes/job)`, contender: OWN_DATA, value: await ownDataBytesPerJob(n), note: 'no scheduler: the floor any store keeping them has' });
     printTable(`Schedule ${fmt(n)} jobs with random delays in the next hour, then cancel them all (median of rounds; ratio vs godelayq scheduleIn)`, group, {
       baseline: BASELINE,
       unit: 'value',

@@ -86,3 +86,14 @@ export class AttemptContext implements JobContext<unknown, string> {
     return (this.#attempt.reporter ??= new Reporter(this.#host, this.#attempt));
   }
 }
+
+/**
+ * A context kept for the process's life, so the frozen contexts' hidden
+ * class outlives a quiet spell with no attempt running (see SHAPE_KEEPERS in
+ * store/record.ts: V8 would drop the optimized code that embedded it).
+ */
+export const CONTEXT_KEEPER: object = new AttemptContext(
+  { id: 'k', name: 'k', payload: null, state: 'running', runAt: 0.5, createdAt: 0.5, attempt: 1, priority: 0, seq: 0, token: 'k' },
+  { controller: undefined, aborted: false, abortReason: undefined, reporter: undefined } as unknown as ContextAttempt,
+  {} as ReportHost,
+);

@@ -182,6 +182,32 @@ export function shiftDue(job: JobRecord, deltaMs: number): JobRecord {
   return patchRecord(job, every ? { runAt, recur: shiftEvery(every, deltaMs) } : { runAt });
 }
 
+/**
+ * One record of each shape the firing path builds (scheduled with and
+ * without `relative`, running, finished; each with and without a store's
+ * SLOT), kept for the process's life. V8 collects a hidden class once no
+ * object has it and throws away the optimized code that embedded it: after a
+ * quiet spell in which every record of a shape died, a full GC would
+ * deoptimize the whole claim-run-settle path, and the next burst would
+ * start late while V8 compiled it again (test/shape-keepers.test.ts).
+ */
+export const SHAPE_KEEPERS: readonly object[] = keepShapes();
+
+function keepShapes(): object[] {
+  const kept: JobRecord[] = [];
+  for (const slotted of [false, true]) {
+    for (const relative of [false, true]) {
+      const scheduled = new ScheduledRecord('k', 'k', null, 0.5, 0.5, relative) as JobRecord;
+      const running = runningRecord(scheduled, 'k');
+      const shapes = [scheduled, running, finishedRecord(running, 'completed', 0.5, undefined), finishedRecord(running, 'completed', 0.5, 'k')];
+      // 0.5: a store's slots are heap handles, held as doubles (a Smi here would be a map V8 deprecates).
+      if (slotted) for (const record of shapes) Object.defineProperty(record, SLOT, { value: 0.5, writable: true, configurable: true });
+      kept.push(...shapes);
+    }
+  }
+  return kept;
+}
+
 /** Epoch ms within what a Date can hold. */
 export function clampTime(t: number): number {
   return Math.max(-8.64e15, Math.min(8.64e15, t));

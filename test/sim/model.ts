@@ -147,6 +147,8 @@ interface VState {
   nextDue?: Due | undefined;
   /** Seq of the latest call (reschedule, retry) that moved nextDue while pending. */
   boundSeq?: number;
+  /** Seq of the latest retry() (pending or acknowledged) that started a new run (reset startsInRun, stopAborted, lost). */
+  resetSeq?: number;
   /** An acknowledged insert stored this v (not kept an existing job). */
   stored: boolean;
   okEnds: number;
@@ -437,10 +439,15 @@ export class Model {
     // acknowledged) that set its own since keeps it: a pending reschedule's earlier time must
     // survive the rejection of a retry() made before it (seed 207010902).
     const mine = state.nextDue;
+    // The run's counters: restored only by the undo of the retry() that reset them, and only
+    // while no later retry() reset them again. A reschedule never resets them: its rejection
+    // must not take back the reset of a retry() sent after it (seed 234027543).
+    const resetByMe = state.resetSeq === op.seq;
     const earlier = this.onReject.get(op);
     this.onReject.set(op, () => {
       earlier?.();
       if (state.nextDue === mine) state.nextDue = saved;
+      if (!resetByMe || (state.resetSeq ?? 0) > op.seq) return;
       state.startsInRun = Math.max(state.startsInRun, startsInRun);
       // Allowances only grow back: with two revives in flight, the second saved the first's reset,
       // and restoring it after the first's rejection would take back an allowance (seed 196004820).
@@ -483,6 +490,7 @@ export class Model {
     this.reviveDuePending(state, runAt);
     if (op) {
       state.boundSeq = Math.max(state.boundSeq ?? 0, op.seq);
+      state.resetSeq = Math.max(state.resetSeq ?? 0, op.seq);
       this.remember(op, state, before);
     }
   }
@@ -511,6 +519,7 @@ export class Model {
     state.startsInRun = 0;
     state.stopAborted = 0;
     state.lost = 0;
+    state.resetSeq = Math.max(state.resetSeq ?? 0, op?.seq ?? this.seq);
   }
 
   /** The process `pid` died: its undecided calls stay undecided forever, its attempts are lost. */

@@ -1,0 +1,66 @@
+/**
+ * The simulation model's count of starts in one run when a retry() and a
+ * reschedule of the same dead job are in flight together
+ * (test/sim/model.ts, remember). The reschedule is refused (a dead job is
+ * not rescheduled); the retry's fate stays unknown (its process died). The
+ * retry may have revived the job, so one more start is a new run. Local
+ * simulation seeds 234027543 and 234015732 failed because the reschedule's
+ * rejection restored the count from before the retry's reset.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAIN } from './sim/known.js';
+import { Model, type InsertRec } from './sim/model.js';
+
+function model(): Model {
+  return new Model({
+    concurrency: 10,
+    handlerConcurrency: () => Infinity,
+    policy: () => ({ maxRetries: 0, backoff: { type: 'fixed', delay: 0 } }),
+    timeout: () => undefined,
+    keepSmall: false,
+    expect: MAIN,
+  });
+}
+
+/** Job `id` inserted (acknowledged), started once by `pid`, its handler failed: dead under maxRetries 0. */
+function deadJob(m: Model, id: string, pid: number): number {
+  const v = m.newV();
+  const op = m.beginOp('insert', id, pid, { vs: [v] });
+  const ins: InsertRec = { v, op, id, name: 'a', kind: 'in', mode: undefined, due: { wall: 0, elapsed: true, why: 'test' } };
+  m.addInsert(ins);
+  m.settle(op, 'acked');
+  m.insertAcked(ins, id, v);
+  const a = m.onStart(pid, { id, name: 'a', attempt: 1, runAt: new Date(0), payload: { v } }, 1_000);
+  m.onEnd(a, 'fail', 1_000);
+  return v;
+}
+
+/** Read through a call: `assert.equal(m.violation, undefined)` narrows the property for the rest of a test. */
+const violation = (m: Model): { invariant: string; message: string } | undefined => m.violation;
+
+describe('simulation model: retry() and reschedule of one dead job in flight together', () => {
+  it("the reschedule's rejection does not take back the reset of the retry sent after it", () => {
+    const m = model();
+    const v = deadJob(m, 'j', 1);
+    const reschedule = m.beginOp('reschedule', 'j', 1, { when: 5_000 });
+    for (const x of m.possibleVs('j', reschedule.seq)) m.reschedulePending(x, 5_000, reschedule);
+    const retry = m.beginOp('retry', 'j', 1, { when: 1_000 });
+    for (const x of m.possibleVs('j', retry.seq)) m.revivePending(x, 1_000, retry);
+    m.settle(reschedule, 'rejected', 'JobStateError');
+    m.crash(1);
+    m.onStart(2, { id: 'j', name: 'a', attempt: 1, runAt: new Date(1_000), payload: { v } }, 2_000);
+    assert.equal(m.violation, undefined);
+  });
+
+  it('without a retry in flight, a second start of the dead job is still one too many', () => {
+    const m = model();
+    const v = deadJob(m, 'j', 1);
+    const reschedule = m.beginOp('reschedule', 'j', 1, { when: 5_000 });
+    for (const x of m.possibleVs('j', reschedule.seq)) m.reschedulePending(x, 5_000, reschedule);
+    m.settle(reschedule, 'rejected', 'JobStateError');
+    m.crash(1);
+    m.onStart(2, { id: 'j', name: 'a', attempt: 1, runAt: new Date(1_000), payload: { v } }, 6_000);
+    assert.equal(violation(m)?.invariant, 'attempts', 'a dead job started again');
+  });
+});

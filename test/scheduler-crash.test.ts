@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
-import { LeaseLostError, ProcessCrashError } from '../src/errors.js';
+import { LeaseLostError, ProcessCrashError, StorePersistError } from '../src/errors.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import type { JobRecord, NewJobRecord } from '../src/store/store.js';
@@ -212,6 +212,51 @@ describe('crash rule: a lost attempt counts against the retry policy', () => {
     const job = await scheduler.get('poison');
     assert.equal(job?.state, 'dead');
     assert.equal(job?.lastError?.name, 'ProcessCrashError');
+    await scheduler.stop();
+  });
+
+  it('a clock step while the charge of a lost attempt waits to be recorded: failed reports the retry as recorded, in the new frame (seed 234033002)', async () => {
+    const MIN = 60_000;
+    // A store that hands the claimed job back as lost (as after a crash) and refuses settles (a full disk) while `failing`.
+    class LostAndFlaky extends MemoryStore {
+      failing = true;
+      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+        if (this.failing) throw new StorePersistError('disk full (injected)');
+        return super.settle(id, token, next);
+      }
+    }
+    const store = new LostAndFlaky();
+    await leaveRunning(store, { retry: { maxRetries: 2, backoff: { type: 'fixed', delay: 10 * MIN } } });
+    const original = store.claim.bind(store);
+    let handedBack = false;
+    store.claim = async (request) => {
+      const result = await original(request);
+      if (handedBack || result.jobs.length === 0) return result;
+      handedBack = true;
+      return { ...result, jobs: result.jobs.map((j) => ({ ...j, lost: 'crash' as const })) };
+    };
+    const clock = new VirtualClock(T0 + 5000);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    scheduler.on('error', () => undefined);
+    const failed: { nextRunAt: number | undefined; error: string }[] = [];
+    scheduler.on('failed', (e) => failed.push({ nextRunAt: e.nextRunAt?.getTime(), error: e.error.name }));
+    const attempts: number[] = [];
+    scheduler.register('poison', (job) => {
+      attempts.push(job.attempt);
+    });
+    await scheduler.start();
+    await clock.advance(10); // the claim charges the lost attempt: retry at +10 min; recording it is refused and retried
+    assert.deepEqual(failed, [], 'not before the charge is recorded');
+    const chargedAt = T0 + 5000;
+    await clock.set(clock.now() - 60 * MIN);
+    store.failing = false;
+    await clock.advance(1000);
+    const job = await scheduler.get('poison');
+    assert.equal(job?.state, 'scheduled');
+    assert.equal(job?.runAt.getTime(), chargedAt + 10 * MIN - 60 * MIN, 'the retry backoff is elapsed time: it moved with the step');
+    assert.deepEqual(failed, [{ nextRunAt: chargedAt + 10 * MIN - 60 * MIN, error: 'ProcessCrashError' }], 'failed reports the retry time as recorded');
+    await clock.advance(10 * MIN);
+    assert.deepEqual(attempts, [2], 'the retry runs at the recorded time');
     await scheduler.stop();
   });
 

@@ -156,7 +156,11 @@ export class Attempts {
       const error = lostError(claimed);
       const outcome = failed(claimed, claimed.attempt - 1, now, error, this.host.retryPolicy(claimed, handler));
       if (outcome.next.state === 'dead') outcome.next = this.host.finished(outcome.next);
-      this.settleAside(claimed, outcome.next, () => this.emitFailure(outcome, error));
+      // Reported as recorded: a clock step while the charge waited to be stored moved its retry (seed 234033002).
+      this.settleAside(claimed, outcome.next, () => {
+        const nextRunAt = outcome.nextRunAt === undefined ? undefined : this.outcomeOf(undefined, claimed, outcome.next).runAt;
+        this.emitFailure(nextRunAt === undefined ? outcome : { ...outcome, nextRunAt }, error);
+      });
       return;
     }
     let record = claimed;

@@ -10,20 +10,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAIN } from './sim/known.js';
-import { Model, type InsertRec } from './sim/model.js';
+import type { InsertRec, Model } from './sim/model.js';
+import { testModel } from './sim-model-helpers.js';
 
-function model(shared: boolean): Model {
-  return new Model({
-    concurrency: 10,
-    handlerConcurrency: () => Infinity,
-    policy: () => ({ maxRetries: 0, backoff: { type: 'fixed', delay: 0 } }),
-    timeout: () => undefined,
-    keepSmall: false,
-    expect: MAIN,
-    ...(shared ? { timeChecks: false, callOrder: false } : {}),
-  });
-}
 
 /** `scheduleIn(…, { id })` acknowledged, then `cancel(id)` acknowledged `true`, one call at a time. */
 function insertThenCancel(m: Model, id: string): number {
@@ -48,7 +37,7 @@ const start = (m: Model, id: string, v: number, pid: number): void => {
 
 describe('simulation model: a start seen after a cancel was acknowledged', () => {
   it('shared store: the first start is the claim that preceded the cancel, a second one is a rerun', () => {
-    const m = model(true);
+    const m = testModel(true);
     const v = insertThenCancel(m, 'j');
     start(m, 'j', v, 2);
     assert.equal(m.violation, undefined);
@@ -58,14 +47,14 @@ describe('simulation model: a start seen after a cancel was acknowledged', () =>
   });
 
   it('one process (MemoryStore, JsonFileStore): a start after the acknowledged cancel is a rerun', () => {
-    const m = model(false);
+    const m = testModel(false);
     const v = insertThenCancel(m, 'j');
     start(m, 'j', v, 2);
     assert.equal(violation(m)?.invariant, 'noRerun');
   });
 
   it('shared store: each cancel excuses one start, of its own job only', () => {
-    const m = model(true);
+    const m = testModel(true);
     const a = insertThenCancel(m, 'a');
     const b = insertThenCancel(m, 'b');
     start(m, 'a', a, 2);

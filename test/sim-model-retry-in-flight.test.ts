@@ -9,19 +9,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAIN } from './sim/known.js';
-import { Model, type InsertRec } from './sim/model.js';
+import type { InsertRec, Model } from './sim/model.js';
+import { testModel } from './sim-model-helpers.js';
 
-function model(): Model {
-  return new Model({
-    concurrency: 10,
-    handlerConcurrency: () => Infinity,
-    policy: () => ({ maxRetries: 0, backoff: { type: 'fixed', delay: 0 } }),
-    timeout: () => undefined,
-    keepSmall: false,
-    expect: MAIN,
-  });
-}
 
 /** Job `id` inserted (acknowledged), started once by `pid`, its handler failed: dead under maxRetries 0. */
 function deadJob(m: Model, id: string, pid: number): number {
@@ -41,7 +31,7 @@ const violation = (m: Model): { invariant: string; message: string } | undefined
 
 describe('simulation model: retry() and reschedule of one dead job in flight together', () => {
   it("the reschedule's rejection does not take back the reset of the retry sent after it", () => {
-    const m = model();
+    const m = testModel();
     const v = deadJob(m, 'j', 1);
     const reschedule = m.beginOp('reschedule', 'j', 1, { when: 5_000 });
     for (const x of m.possibleVs('j', reschedule.seq)) m.reschedulePending(x, 5_000, reschedule);
@@ -54,7 +44,7 @@ describe('simulation model: retry() and reschedule of one dead job in flight tog
   });
 
   it('without a retry in flight, a second start of the dead job is still one too many', () => {
-    const m = model();
+    const m = testModel();
     const v = deadJob(m, 'j', 1);
     const reschedule = m.beginOp('reschedule', 'j', 1, { when: 5_000 });
     for (const x of m.possibleVs('j', reschedule.seq)) m.reschedulePending(x, 5_000, reschedule);

@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import type { InsertRec, Model } from './sim/model.js';
 import { testModel } from './sim-model-helpers.js';
 
-
 /** `scheduleIn(…, { id })` acknowledged, then `cancel(id)` acknowledged `true`, one call at a time. */
 function insertThenCancel(m: Model, id: string): number {
   const v = m.newV();

@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import type { InsertRec, Model } from './sim/model.js';
 import { testModel } from './sim-model-helpers.js';
 
-
 /** Job `id` inserted (acknowledged), started once by `pid`, its handler failed: dead under maxRetries 0. */
 function deadJob(m: Model, id: string, pid: number): number {
   const v = m.newV();

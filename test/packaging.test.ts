@@ -182,6 +182,42 @@ program(m).then((result) => {
 });
 `;
 
+/**
+ * The shipped build keeps the firing path's shape keepers (AttemptContext.keepers): after a
+ * burst, a quiet spell and a full GC, the job context's class, reached through a handler's
+ * `job.constructor`, is still optimized. Run with --allow-natives-syntax --expose-gc. A build
+ * whose bundler dropped the keepers (this package declares no side effects) printed
+ * `after: false`.
+ */
+const shapesMain = (format: 'esm' | 'cjs'): string => `${format === 'esm' ? "import { Scheduler, VirtualClock } from 'godelayq';" : "const { Scheduler, VirtualClock } = require('godelayq');"}
+const prepare = new Function('f', '%PrepareFunctionForOptimization(f)');
+const optimizeOnNextCall = new Function('f', '%OptimizeFunctionOnNextCall(f)');
+const optimized = (f) => (new Function('f', 'return %GetOptimizationStatus(f)')(f) & 16) !== 0;
+async function main() {
+  const clock = new VirtualClock(1700000000000);
+  const scheduler = new Scheduler({ clock });
+  let Context;
+  scheduler.register('work', (job) => { Context = job.constructor; });
+  await scheduler.start();
+  const burst = async (n) => {
+    for (let i = 0; i < n; i++) await scheduler.scheduleIn('work', 1000 + i, { i });
+    await clock.advance(1000 + n);
+  };
+  await burst(300);
+  prepare(Context);
+  await burst(50);
+  optimizeOnNextCall(Context);
+  await burst(5);
+  const before = optimized(Context);
+  globalThis.gc();
+  globalThis.gc();
+  const after = optimized(Context);
+  await scheduler.stop();
+  process.stdout.write(JSON.stringify({ before, after }));
+}
+main();
+`;
+
 /** Type-level consumer: the @ts-expect-error lines fail the check if the types degrade to `any`. */
 const TYPES_CONSUMER = `import {
   GodelayqError,
@@ -324,6 +360,8 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
     }
     writeFileSync(path.join(project, 'esm.mjs'), ESM_MAIN);
     writeFileSync(path.join(project, 'cjs.cjs'), CJS_MAIN);
+    writeFileSync(path.join(project, 'shapes.mjs'), shapesMain('esm'));
+    writeFileSync(path.join(project, 'shapes.cjs'), shapesMain('cjs'));
     // tsc takes seconds per run (it checks @types/node too): start them all now, side by side.
     for (const { label, compilerOptions, files } of TYPE_CHECKS) {
       const dir = path.join(project, `types-${label}`);
@@ -399,6 +437,14 @@ describe('packaging: the packed tarball in a fresh project', { timeout: 600_000 
         },
         `${file}: the tiny program did not run as expected`,
       );
+    }
+  });
+
+  it('keeps the firing path optimized through a quiet spell in the shipped build (the shape keepers survive bundling), as ESM and CJS', () => {
+    for (const file of ['shapes.mjs', 'shapes.cjs']) {
+      const r = run(process.execPath, ['--allow-natives-syntax', '--expose-gc', file], project, 20_000);
+      assert.equal(r.status, 0, `node ${file} failed\n${r.stderr}`);
+      assert.deepEqual(JSON.parse(r.stdout), { before: true, after: true }, `${file}: the job context's class was not optimized (before) or lost its optimized code in the quiet spell's GC (after)`);
     }
   });
 

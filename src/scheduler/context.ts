@@ -6,6 +6,7 @@
  * through the runtime, which cost ~6 us a fire, most of the firing path.
  */
 import { throwRateLimit } from '../control/rate-limit-option.js';
+import { SHAPE_KEEPERS } from '../store/record.js';
 import type { JobRecord } from '../store/store.js';
 import type { JobContext, JsonValue } from '../types.js';
 import { copyJson } from '../validate.js';
@@ -44,6 +45,23 @@ export function abort(attempt: ContextAttempt, reason: unknown): void {
 }
 
 export class AttemptContext implements JobContext<unknown, string> {
+  /**
+   * One record of each firing-path shape (SHAPE_KEEPERS, store/record.ts)
+   * and one context, kept for the process's life so their hidden classes
+   * outlive a quiet spell with no job running: V8 would otherwise drop the
+   * optimized code that embedded them. Held here, by a class every attempt
+   * uses, so a bundler's tree shaking (the package declares no side
+   * effects) cannot drop them; test/packaging.test.ts checks the build.
+   */
+  static readonly keepers: readonly object[] = [
+    ...SHAPE_KEEPERS,
+    new AttemptContext(
+      { id: 'k', name: 'k', payload: null, state: 'running', runAt: 0.5, createdAt: 0.5, attempt: 1, priority: 0, seq: 0, token: 'k' },
+      { controller: undefined, aborted: false, abortReason: undefined, reporter: undefined } as unknown as ContextAttempt,
+      {} as ReportHost,
+    ),
+  ];
+
   readonly id: string;
   readonly name: string;
   /** A copy the handler may change: its retries see the stored payload. */
@@ -86,14 +104,3 @@ export class AttemptContext implements JobContext<unknown, string> {
     return (this.#attempt.reporter ??= new Reporter(this.#host, this.#attempt));
   }
 }
-
-/**
- * A context kept for the process's life, so the frozen contexts' hidden
- * class outlives a quiet spell with no attempt running (see SHAPE_KEEPERS in
- * store/record.ts: V8 would drop the optimized code that embedded it).
- */
-export const CONTEXT_KEEPER: object = new AttemptContext(
-  { id: 'k', name: 'k', payload: null, state: 'running', runAt: 0.5, createdAt: 0.5, attempt: 1, priority: 0, seq: 0, token: 'k' },
-  { controller: undefined, aborted: false, abortReason: undefined, reporter: undefined } as unknown as ContextAttempt,
-  {} as ReportHost,
-);

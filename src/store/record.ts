@@ -189,7 +189,8 @@ export function shiftDue(job: JobRecord, deltaMs: number): JobRecord {
  * object has it and throws away the optimized code that embedded it: after a
  * quiet spell in which every record of a shape died, a full GC would
  * deoptimize the whole claim-run-settle path, and the next burst would
- * start late while V8 compiled it again (test/shape-keepers.test.ts).
+ * start late while V8 compiled it again (test/shape-keepers.test.ts). Held
+ * by AttemptContext.keepers, which a bundler cannot drop.
  */
 export const SHAPE_KEEPERS: readonly object[] = keepShapes();
 

@@ -1,7 +1,7 @@
 /**
  * The firing path stays optimized through a quiet spell. V8 collects a
  * hidden class once no object has it, and throws away optimized code that
- * embedded it: without SHAPE_KEEPERS and CONTEXT_KEEPER, a scheduler whose
+ * embedded it: without AttemptContext.keepers, a scheduler whose
  * jobs had all finished lost its optimized claim-and-run code at the next
  * full GC, and its next burst started late while V8 compiled it again.
  * V8's own optimization status is read through natives syntax (enabled for

@@ -580,9 +580,9 @@ export class QuaternaryHeap<T> {
     for (let i = old; i < cap; i++) words[i] = i;
     const keyOfHandle = new Float64Array(this.#ids === undefined ? 0 : cap);
     keyOfHandle.set(this.#keyOfHandle);
-    // Built by push, so the array stays packed (no hole checks on reads).
-    const cells: unknown[] = [];
-    for (let i = 0; i < 2 * old; i++) cells.push(this.#cells[i]);
+    // Grown in place by push, so the array stays packed (no hole checks on
+    // reads) and the live half is not copied element by element.
+    const cells = this.#cells;
     for (let i = old; i < cap; i++) cells.push(undefined, 0);
     this.#capacity = cap;
     this.#keys = keys;

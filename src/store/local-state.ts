@@ -90,7 +90,13 @@ export class LocalState {
   keepDead = 10000;
 
   counts(): StoreCounts {
-    return { ...this.tally, indexed: this.due.size + this.readySize() };
+    // One literal, whose hidden class its allocation site keeps alive, not
+    // `{ ...this.tally, indexed }`: the spread's class lived only as long as
+    // the objects it made, a full GC dropped the feedback naming it, and the
+    // read in the scheduler's idle check then threw away the optimized
+    // dispatch loop at the end of every burst (dispatch-optimized.test.ts).
+    const t = this.tally;
+    return { scheduled: t.scheduled, running: t.running, completed: t.completed, dead: t.dead, cancelled: t.cancelled, recurring: t.recurring, indexed: this.due.size + this.readySize() };
   }
 
   private readySize(): number {

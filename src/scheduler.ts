@@ -452,7 +452,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
     const record = await this.dispatcher.track(write.db ? this.store.cancel(id, this.times.now(), write) : this.store.cancel(id, this.times.now()));
     if (!record) return false;
-    if (!write.db) this.dispatcher.cancelled(id);
+    if (!write.db) this.dispatcher.cancelled(id, record);
     this.hub.publish('cancelled', () => ({ job: this.info(record) }));
     this.dispatcher.arm();
     return true;

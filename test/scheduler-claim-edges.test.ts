@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
 import { MemoryStore } from '../src/store/memory.js';
-import type { ClaimRequest, ClaimResult } from '../src/store/store.js';
+import type { ClaimRequest, ClaimResult, JobRecord } from '../src/store/store.js';
 import { T0, collectEvents, virtualScheduler } from './helpers.js';
 
 type Jobs = { work: { n: number } };
@@ -129,6 +129,53 @@ describe('between claim and start', () => {
       ['done 2'],
       'only the new job completed',
     );
+    await scheduler.stop();
+  });
+  it('a cancel that waited for the store leaves alone the attempt of a newer job that took its id meanwhile (simulation seed 242082905)', async () => {
+    // The cancel's store write resolves only when the test says so; by then a
+    // new job with the id (onDuplicate 'replace') is running. Before the fix
+    // the cancel aborted that attempt and freed its slot, and the store kept
+    // the new job 'running' with nothing running it ('drained' came early).
+    class SlowCancelStore extends MemoryStore {
+      gate: Promise<void> | undefined;
+      override async cancel(id: string, now: number): Promise<JobRecord | undefined> {
+        const record = await super.cancel(id, now);
+        await this.gate;
+        return record;
+      }
+    }
+    const store = new SlowCancelStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    const seen: { n: number; aborted: boolean }[] = [];
+    let finish: (() => void) | undefined;
+    scheduler.register('work', async (job) => {
+      await new Promise<void>((resolve) => (finish = resolve));
+      seen.push({ n: job.payload.n, aborted: job.signal.aborted });
+      return `done ${job.payload.n}`;
+    });
+    await scheduler.start();
+    const log = collectEvents(scheduler);
+    await scheduler.scheduleIn('work', 60_000, { n: 1 }, { id: 'c' });
+    let openGate: () => void = () => undefined;
+    store.gate = new Promise<void>((resolve) => (openGate = resolve));
+    const cancelling = scheduler.cancel('c');
+    await clock.advance(0);
+    const fresh = await scheduler.scheduleIn('work', 0, { n: 2 }, { id: 'c', onDuplicate: 'replace' });
+    assert.equal(fresh.state, 'scheduled');
+    await clock.advance(0);
+    assert.equal(scheduler.stats().running, 1, 'the new job runs');
+    openGate();
+    assert.equal(await cancelling, true, 'the first job was cancelled');
+    await clock.advance(0);
+    assert.equal(scheduler.stats().running, 1, 'the new job still holds its slot');
+    assert.deepEqual(log.of('lost'), [], 'no attempt was given up');
+    finish?.();
+    await clock.advance(0);
+    assert.deepEqual(seen, [{ n: 2, aborted: false }], "the new job's signal was not aborted");
+    const after = await scheduler.get('c');
+    assert.equal(after?.state, 'completed');
+    assert.equal(after?.result, 'done 2');
     await scheduler.stop();
   });
   for (const change of ['replace', 'cancel'] as const) {

@@ -572,18 +572,28 @@ export class Attempts {
     return true;
   }
 
-  /** Job `id` was cancelled here: abort its attempt, if running. Returns false when none runs here. */
-  cancelled(id: string): boolean {
+  /**
+   * Job `id` was cancelled here (`ended`: the record the store cancelled):
+   * abort its attempt, if one runs that version. Returns false when none
+   * does. WHY the version check: the cancel waited for the store, and a job
+   * inserted meanwhile under the same id (onDuplicate 'replace') may already
+   * run here; it is not the job that was cancelled.
+   */
+  cancelled(id: string, ended: JobRecord): boolean {
     const attempt = this.attempts.get(id);
-    if (!attempt) return false;
+    if (!attempt || attempt.record.seq !== ended.seq) return false;
     this.abandon(attempt, new GodelayqError(`Job ${id} was cancelled`));
     return true;
   }
 
-  /** A running job was replaced by a new one with its id. Returns false when no attempt of it runs here. */
-  replaced(id: string): boolean {
+  /**
+   * A running job (`previous`, as the store replaced it) was replaced by a
+   * new one with its id. Returns false when no attempt of that version runs
+   * here (the new version may already run: see cancelled).
+   */
+  replaced(id: string, previous: JobRecord): boolean {
     const attempt = this.attempts.get(id);
-    if (!attempt) return false;
+    if (!attempt || attempt.record.seq !== previous.seq) return false;
     const error = new GodelayqError(`Job ${id} was replaced`);
     this.abandon(attempt, error);
     this.host.emit('lost', () => ({ job: this.host.view(attempt.record), reason: 'replaced', error }));

@@ -200,14 +200,14 @@ export class Dispatcher {
     if (!this.attempts.lost(id, token, reason) && (reason === 'cancelled' || reason === 'replaced')) this.endedBeforeStart(id);
   }
 
-  /** Job `id` was cancelled here: abort its attempt, if running. */
-  cancelled(id: string): void {
-    if (!this.attempts.cancelled(id)) this.endedBeforeStart(id);
+  /** Job `id` was cancelled here (`ended`: the record as cancelled): abort its attempt, if running that version. */
+  cancelled(id: string, ended: JobRecord): void {
+    if (!this.attempts.cancelled(id, ended)) this.endedBeforeStart(id);
   }
 
-  /** A running job was replaced by a new one with its id. */
-  replaced(id: string): void {
-    if (!this.attempts.replaced(id)) this.endedBeforeStart(id);
+  /** A running job (`previous`) was replaced by a new one with its id. */
+  replaced(id: string, previous: JobRecord): void {
+    if (!this.attempts.replaced(id, previous)) this.endedBeforeStart(id);
   }
 
   /**

@@ -75,7 +75,7 @@ export class Inserts<Jobs extends JobMap, Results> {
     if (dedupe) return this.afterDedupe(result);
     const { dispatcher, hub } = this.host;
     // In a transaction the replaced attempt is told when it commits (a rollback keeps it).
-    if (result.previous?.state === 'running' && !write.db) dispatcher.replaced(result.previous.id);
+    if (result.previous?.state === 'running' && !write.db) dispatcher.replaced(result.previous.id, result.previous);
     if (result.outcome === 'kept') {
       // A kept schedule may be mid-claim (its misfires being planned): answer with the record as it is after that.
       return this.host.info(dispatcher.current(result.record));

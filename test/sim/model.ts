@@ -575,7 +575,11 @@ export class Model {
         const back = (x: number): number => Math.min(x, x - delta);
         for (const f of state.facts) if (f.slot !== undefined) f.slot = back(f.slot);
         for (const x of [...state.allowedSlots]) state.allowedSlots.add(x - delta);
-        for (const x of [...state.doneSlots]) state.doneSlots.add(x - delta);
+        // A slot counts as finished only if it is on both grids: with an interval that divides the
+        // step, a slot finished before the step, moved by it, lands on an old-grid slot that never
+        // ran, which the store (its shift lost) still runs (seed 242074297).
+        const shifted = state.doneSlots;
+        state.doneSlots = new Set([...shifted].filter((x) => shifted.has(x + delta)));
         state.maxDoneSlot = back(state.maxDoneSlot);
         state.missedBefore = back(state.missedBefore);
       }

@@ -6400,4 +6400,597 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "a cancel of a scheduled job resolved after a job inserted under its id (onDuplicate 'replace') had started: the cancel aborted the new job's attempt and freed its slot, the store kept it running, and 'drained' came while it was running",
+    "gap": "settleAfterUndo",
+    "todo": "new (simulation): a cancel aborts only the attempt of the version it cancelled",
+    "invariant": "stats",
+    "scenario": {
+      "seed": 242082905,
+      "store": "memory",
+      "t0": 1774733402320,
+      "zones": [
+        "Europe/London",
+        "Europe/London",
+        "UTC"
+      ],
+      "concurrency": 4,
+      "keepCompleted": 1000,
+      "keepDead": 3,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        6,
+        3,
+        1,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 2,
+          "timeout": 3000
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c",
+          "concurrency": 2
+        }
+      ],
+      "steps": [
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "a",
+            "delay": 117735,
+            "opts": {
+              "id": "j9",
+              "retry": {
+                "maxRetries": 0,
+                "backoff": {
+                  "type": "exponential",
+                  "delay": 2000,
+                  "factor": 2,
+                  "maxDelay": 4000
+                }
+              },
+              "onDuplicate": "keep"
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 2
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 1767
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "b",
+                "delay": 223701,
+                "opts": {
+                  "onDuplicate": "keep"
+                }
+              }
+            ]
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "at",
+            "name": "b",
+            "offset": 122681,
+            "opts": {
+              "retry": {
+                "maxRetries": 3,
+                "backoff": {
+                  "type": "fixed",
+                  "delay": 100
+                }
+              },
+              "timeout": 10000,
+              "onDuplicate": "keep"
+            }
+          }
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 0,
+              "opts": {
+                "id": "j7",
+                "timeout": 500,
+                "onDuplicate": "keep"
+              }
+            },
+            {
+              "op": "every",
+              "name": "a",
+              "interval": 7000,
+              "misfire": "all"
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 1077
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "b",
+            "delay": 10,
+            "opts": {
+              "id": "j5"
+            }
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 30211
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 133599,
+              "opts": {
+                "id": "j1"
+              }
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "a",
+                  "offset": 106097,
+                  "opts": {
+                    "id": "j9",
+                    "onDuplicate": "keep"
+                  }
+                },
+                {
+                  "name": "a",
+                  "offset": 129371,
+                  "opts": {
+                    "id": "j2",
+                    "timeout": 10000
+                  }
+                }
+              ]
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 447373,
+              "opts": {
+                "id": "j5",
+                "onDuplicate": "replace"
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j5"
+            },
+            {
+              "op": "reschedule",
+              "id": "j1",
+              "offset": 813626
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 0,
+              "opts": {
+                "id": "j5",
+                "onDuplicate": "replace"
+              }
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    "name": "an every schedule whose interval divides a clock step, then a crash that may have lost the step's re-base: a slot finished before the step, moved by it, matched an old-grid slot that had not run, which the store then ran (a harness gap, fixed in test/sim/model.ts)",
+    "gap": "rebase",
+    "todo": "issue 13.5 / SPEC §4: clock steps re-base elapsed-time due times",
+    "invariant": "slotOnce",
+    "scenario": {
+      "seed": 242074297,
+      "store": "json",
+      "t0": 1793500507233,
+      "zones": [
+        "America/New_York",
+        "America/New_York",
+        "America/New_York"
+      ],
+      "concurrency": 2,
+      "retry": {
+        "maxRetries": 2,
+        "backoff": {
+          "type": "fixed",
+          "delay": 5000
+        }
+      },
+      "timeout": 2000,
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 1,
+          "timeout": 3000
+        },
+        {
+          "name": "b",
+          "retry": {
+            "maxRetries": 0,
+            "backoff": {
+              "type": "exponential",
+              "delay": 2000,
+              "factor": 3
+            }
+          },
+          "timeout": 1000
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 410,
+              "opts": {
+                "id": "j3",
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 50,
+                    "factor": 2
+                  }
+                }
+              }
+            },
+            {
+              "op": "reschedule",
+              "id": "j8",
+              "offset": 943974
+            },
+            {
+              "op": "cancel",
+              "id": "j0"
+            },
+            {
+              "op": "retry",
+              "id": "j3",
+              "offset": 495079
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 8
+            },
+            {
+              "op": "invalid",
+              "what": "delay"
+            }
+          ]
+        },
+        {
+          "k": "crash",
+          "mode": "kill",
+          "at": {
+            "calls": 38,
+            "side": "after"
+          },
+          "downMs": 0
+        },
+        {
+          "k": "advance",
+          "ms": 1342
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "a",
+                "offset": 406705,
+                "opts": {
+                  "id": "j3",
+                  "priority": 1,
+                  "onDuplicate": "keep"
+                }
+              },
+              {
+                "name": "a",
+                "offset": 251105,
+                "opts": {
+                  "id": "j9",
+                  "timeout": 2000
+                }
+              },
+              {
+                "name": "c",
+                "delay": 3476,
+                "opts": {
+                  "retry": {
+                    "maxRetries": 0,
+                    "backoff": {
+                      "type": "fixed",
+                      "delay": 0
+                    }
+                  }
+                }
+              },
+              {
+                "name": "b",
+                "delay": 246459,
+                "opts": {
+                  "id": "j9"
+                }
+              }
+            ]
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "cron",
+            "name": "b",
+            "expr": "30 * * * *",
+            "tz": "America/New_York",
+            "opts": {
+              "onDuplicate": "reject"
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "b",
+                "delay": 0,
+                "opts": {
+                  "id": "j8",
+                  "timeout": 2000
+                }
+              },
+              {
+                "name": "b",
+                "delay": 43465,
+                "opts": {
+                  "id": "j0",
+                  "retry": {
+                    "maxRetries": 2,
+                    "backoff": {
+                      "type": "fixed",
+                      "delay": 0
+                    }
+                  }
+                }
+              },
+              {
+                "name": "c",
+                "delay": 7
+              },
+              {
+                "name": "a",
+                "delay": 77,
+                "opts": {
+                  "id": "j3",
+                  "retry": {
+                    "maxRetries": 3,
+                    "backoff": {
+                      "type": "exponential",
+                      "delay": 500,
+                      "factor": 3,
+                      "maxDelay": 4000
+                    }
+                  }
+                }
+              }
+            ]
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 5109
+        },
+        {
+          "k": "crash",
+          "mode": "kill",
+          "at": "now",
+          "downMs": 60000
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "every",
+            "name": "a",
+            "interval": 300000,
+            "misfire": "skip",
+            "opts": {}
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 300700
+        },
+        {
+          "k": "step",
+          "deltaMs": 2520
+        },
+        {
+          "k": "advance",
+          "ms": 3600572
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "b",
+            "delay": 0,
+            "opts": {
+              "id": "j0",
+              "retry": {
+                "maxRetries": 0,
+                "backoff": {
+                  "type": "exponential",
+                  "delay": 50,
+                  "factor": 3
+                }
+              },
+              "timeout": 10000,
+              "priority": -2
+            }
+          }
+        },
+        {
+          "k": "crash",
+          "mode": "power-prefix",
+          "at": {
+            "calls": 12,
+            "side": "after"
+          },
+          "downMs": 0
+        },
+        {
+          "k": "fault",
+          "fault": "EIO",
+          "after": 10
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 275,
+              "opts": {
+                "id": "j4",
+                "retry": {
+                  "maxRetries": 1,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 50,
+                    "factor": 2
+                  }
+                }
+              }
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 40652,
+              "opts": {
+                "id": "j7",
+                "retry": {
+                  "maxRetries": 0,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 2000,
+                    "factor": 2
+                  }
+                },
+                "timeout": 500,
+                "onDuplicate": "replace"
+              }
+            },
+            {
+              "op": "cron",
+              "name": "a",
+              "expr": "*/5 * * * *",
+              "limit": 2
+            },
+            {
+              "op": "cron",
+              "name": "b",
+              "expr": "*/5 * * * *",
+              "tz": "America/New_York"
+            },
+            {
+              "op": "retry",
+              "id": "j9",
+              "offset": 237682
+            },
+            {
+              "op": "reschedule",
+              "id": "j5",
+              "offset": 1563431
+            }
+          ]
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "b",
+                "delay": 59973
+              },
+              {
+                "name": "a",
+                "offset": 196156,
+                "opts": {
+                  "retry": {
+                    "maxRetries": 2,
+                    "backoff": {
+                      "type": "exponential",
+                      "delay": 50,
+                      "factor": 2,
+                      "maxDelay": 4000
+                    }
+                  }
+                }
+              }
+            ]
+          }
+        },
+        {
+          "k": "step",
+          "deltaMs": 3600000
+        }
+      ]
+    }
+  },
 ];

@@ -162,7 +162,15 @@ describe('RedisStore across processes', { skip: redisSkip }, () => {
         assert.ok(failures.length > 0, 'some calls failed while redis-server was down');
         assert.ok(failures.every((e) => e instanceof StorePersistError), String(failures.find((e) => !(e instanceof StorePersistError))));
         const started = (): Set<string> => new Set(starts(all).map((e) => e.id as string));
-        await waitFor(() => [...acked].every((id) => started().has(id)), 15_000, 'every acknowledged job started');
+        try {
+          await waitFor(() => [...acked].every((id) => started().has(id)), 15_000, 'every acknowledged job started');
+        } catch (error) {
+          // Say which jobs never started and what the store holds for them: lost, or stuck (and where).
+          const seen = started();
+          const missing = [...acked].filter((id) => !seen.has(id));
+          const held = await Promise.all(missing.slice(0, 10).map(async (id) => ({ id, stored: await boss.get(id).catch((e: unknown) => String(e)) })));
+          throw new Error(`${(error as Error).message}: ${missing.length} of ${acked.size} never started; ${JSON.stringify(held)}`, { cause: error });
+        }
         await waitFor(
           async () => {
             const done = new Set((await boss.list({ state: 'completed' })).map((j) => j.id));

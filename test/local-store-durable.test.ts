@@ -104,6 +104,22 @@ describe('durable commit: applied at once, acknowledged when persisted', () => {
     assert.equal(r?.record.seq, 1);
   });
 
+  test('an undone cancel wakes the scheduler: the job it brings back may be due before the timer it armed without it (simulation seed 245030916)', async () => {
+    let wakes = 0;
+    const store = await open({ wake: () => void wakes++ });
+    const ins = store.insert(insert('a'));
+    store.answer();
+    await ins;
+    const cancel = settled(store.cancel('a', CT0));
+    assert.equal(store.nextDueAt(), undefined, 'cancelled in memory at once');
+    const before = wakes;
+    store.answer(new Error('EIO'));
+    assert.ok((await cancel) instanceof StorePersistError);
+    assert.deepEqual(await ids(store), ['a:scheduled'], 'the cancel was undone');
+    assert.notEqual(store.nextDueAt(), undefined, 'a is due again');
+    assert.ok(wakes > before, 'the store woke the scheduler to re-arm for it');
+  });
+
   test('a failed insert changed nothing: the job is gone, counts are back, and the next insert gets its seq', async () => {
     const store = await open();
     const failed = settled(store.insert(insert('a')));

@@ -173,6 +173,9 @@ export abstract class LocalStore implements Store, GeneratedIds {
       b.reverted = true;
       for (let j = b.inverse.length - 1; j >= 0; j--) this.state.restore(b.inverse[j] as Change);
     }
+    // An undone cancel or reschedule may bring back a job due before the
+    // scheduler's timer, which it armed for the state without that job.
+    this.context?.wake();
   }
 
   async insert(requests: readonly InsertRequest[]): Promise<InsertResult[]> {

@@ -6993,4 +6993,149 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "a cancel whose journal write failed (EIO that landed) was undone, bringing back a job due before the timer the scheduler had armed while it was cancelled: nothing re-armed, and the job waited for the next job's timer (here past the drain)",
+    "gap": "settleAfterUndo",
+    "todo": "new (simulation): an undone write wakes the scheduler",
+    "invariant": "atLeastOnce",
+    "scenario": {
+      "seed": 245030916,
+      "store": "json",
+      "t0": 1823027411000,
+      "zones": [
+        "America/New_York",
+        "UTC"
+      ],
+      "concurrency": 4,
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 22,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        6,
+        3,
+        1,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a"
+        },
+        {
+          "name": "b",
+          "concurrency": 2
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 2337,
+              "opts": {
+                "id": "j0",
+                "retry": {
+                  "maxRetries": 0,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 50,
+                    "factor": 3
+                  }
+                },
+                "onDuplicate": "reject"
+              }
+            },
+            {
+              "op": "invalid",
+              "what": "payload"
+            },
+            {
+              "op": "cancel",
+              "id": "j3"
+            },
+            {
+              "op": "cancel",
+              "id": "s0"
+            },
+            {
+              "op": "cancel",
+              "id": "j5"
+            },
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 3184771,
+              "opts": {
+                "id": "j7",
+                "retry": {
+                  "maxRetries": 0,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 0
+                  }
+                }
+              }
+            }
+          ]
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "a",
+            "delay": 555119,
+            "opts": {
+              "id": "j5",
+              "timeout": 500,
+              "onDuplicate": "replace"
+            }
+          }
+        },
+        {
+          "k": "fault",
+          "fault": "EIO-landed",
+          "after": 3
+        },
+        {
+          "k": "advance",
+          "ms": 5034
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "cancel",
+              "id": "j5"
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 43352,
+              "opts": {
+                "id": "j5",
+                "retry": {
+                  "maxRetries": 0,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 5000
+                  }
+                },
+                "onDuplicate": "reject"
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "s2"
+            }
+          ]
+        }
+      ]
+    }
+  },
 ];

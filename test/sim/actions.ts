@@ -8,7 +8,7 @@ import { GodelayqError, JobTimeoutError, SchedulerStoppedError, StorePersistErro
 import type { Scheduler } from '../../src/scheduler.js';
 import type { JobContext, JobInfo } from '../../src/types.js';
 import { iso, type InsertRec, type Model, type OpRec } from './model.js';
-import { behavior, type JobOpts, type Op } from './plan.js';
+import { behavior, groupOf, type JobOpts, type Op } from './plan.js';
 import type { Jobs } from './world.js';
 
 /** The simulation around a process. */
@@ -144,6 +144,7 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
       mode: opts?.onDuplicate,
       ...(opts?.retry ? { retry: opts.retry } : {}),
       ...(opts?.timeout ? { timeout: opts.timeout } : {}),
+      ...(opts?.group ? { group: groupOf(opts.group) } : {}),
       ...extra,
     };
     m.addInsert(ins);

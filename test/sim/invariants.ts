@@ -17,7 +17,7 @@ export const INVARIANTS = {
   stats: 'stats() equals a recount',
   heap: "the heap's check() holds",
   settled: 'no call stays pending forever, none after stop()',
-  concurrency: 'concurrency limits hold and occurrences never overlap',
+  concurrency: 'concurrency limits (handlers, groups) hold and occurrences never overlap',
   reopen: 'the store reopens after any crash',
   quiescent: 'the process settles (no livelock)',
   phantom: 'a job completes only after its handler succeeded',

@@ -59,6 +59,8 @@ export interface InsertRec {
   created?: number;
   retry?: RetrySpec;
   timeout?: number;
+  /** Its group and the group's concurrency. */
+  group?: { id: string; limit: number };
 }
 
 export interface Due {
@@ -669,6 +671,12 @@ export class Model {
     this.check('concurrency', sameName < limit, () => `${sameName + 1} attempts of '${ctx.name}' running at once, its concurrency is ${limit}`);
     const same = live.filter((x) => x.id === ctx.id);
     this.check('concurrency', same.length === 0, () => `job ${ctx.id} starts attempt ${ctx.attempt} while attempt ${same[0]?.attempt} (slot ${iso(same[0]?.slot ?? 0)}) still runs`);
+    const group = ins.group;
+    if (group !== undefined) {
+      const inGroup = live.filter((x) => this.vs.get(x.v)?.ins.group?.id === group.id);
+      this.coverage.hit(inGroup.length > 0 ? 'handler.groupStartBesideOther' : 'handler.groupStart');
+      this.check('concurrency', inGroup.length < group.limit, () => `job ${ctx.id} of group ${group.id} starts while ${inGroup.map((x) => `${x.id} attempt ${x.attempt}`).join(', ')} of that group still run${inGroup.length === 1 ? 's' : ''}, its concurrency is ${group.limit}`);
+    }
     // Due time.
     const policy = this.config.policy(ins);
     const timed = this.config.timeChecks !== false;

@@ -23,6 +23,15 @@ export interface JobOpts {
   timeout?: number;
   priority?: number;
   onDuplicate?: Dup;
+  /** A group (issue job control): 'g0' runs one at a time, g1 two at a time. */
+  group?: GroupOpt;
+}
+
+export type GroupOpt = 'g0' | { id: 'g1'; concurrency: 2 };
+
+/** The limit a group option sets (the model's view of it). */
+export function groupOf(group: GroupOpt): { id: string; limit: number } {
+  return group === 'g0' ? { id: 'g0', limit: 1 } : { id: group.id, limit: group.concurrency };
 }
 
 export type Op =
@@ -146,6 +155,8 @@ export function jobOpts(prng: Prng, ids: readonly string[], idChance: number): J
   if (prng.chance(0.2)) o.priority = prng.int(-2, 2);
   const dup = prng.chance(0.5) ? prng.pick(['reject', 'keep', 'replace', undefined] as const) : undefined;
   if (dup) o.onDuplicate = dup;
+  // Drawn last, so the draws above stay what they were for a given seed.
+  if (prng.chance(0.3)) o.group = prng.chance(0.5) ? 'g0' : { id: 'g1', concurrency: 2 };
   return o;
 }
 

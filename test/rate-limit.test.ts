@@ -161,6 +161,63 @@ describe('rate limits', () => {
   });
 });
 
+describe('rate limits: faults found by the simulation', () => {
+  it('schedules on a name whose window frees slower than their slots come keep running (a claim planned as a misfire gives its start back)', async () => {
+    // Two every-7 s schedules share one start per 5 s: each is always behind, so every claim finds
+    // the next slot due and plans a catch-up instead of running. That claim counted as a start, and
+    // the catch-up, claimed again after the window, was behind again: neither ever ran after 20 s
+    // (local simulation seed 229). A claim that starts nothing now gives its start back.
+    const { scheduler, clock } = await virtualScheduler<Jobs>({ concurrency: 10 });
+    const runs: string[] = [];
+    scheduler.register('api', (job) => void runs.push(job.id), { rateLimit: { max: 1, durationMs: 5000 } });
+    await scheduler.scheduleEvery('api', 7000, { n: 1 }, { id: 'one' });
+    await scheduler.scheduleEvery('api', 7000, { n: 2 }, { id: 'two' });
+    await clock.advance(140_000);
+    const count = (id: string): number => runs.filter((r) => r === id).length;
+    // One start per 5 s is 28 in 140 s; each schedule runs at most once per slot (20 slots each).
+    assert.ok(runs.length >= 20, `only ${runs.length} runs in 140 s: ${runs.join(',')}`);
+    assert.ok(count('one') >= 8 && count('two') >= 8, `one ran ${count('one')} times, two ${count('two')}`);
+    await scheduler.stop();
+  });
+
+  it('a backward clock step moves the windows with it: the name is not held until the wall clock catches up', async () => {
+    // The windows hold start instants on the wall clock; left in place after a step back by an
+    // hour, the last start was an hour in the future and the name waited that hour (local
+    // simulation seed 13). Windows are lengths of elapsed time: they move with the step, as delays do.
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const s = starts(clock);
+    scheduler.register('api', (job) => s.at(`api${job.payload.n}`), { rateLimit: { max: 1, durationMs: 1000 } });
+    await scheduler.scheduleIn('api', 0, { n: 0 });
+    await clock.advance(10);
+    await clock.set(clock.now() - 3_600_000);
+    await scheduler.scheduleIn('api', 2000, { n: 1 });
+    await clock.advance(2100);
+    assert.deepEqual(
+      s.log.map(([tag, at]) => [tag, at + (tag === 'api0' ? 0 : 3_600_000)]),
+      [['api0', 0], ['api1', 2010]],
+      'the second job runs at its due time, 2 s after the step',
+    );
+    await scheduler.stop();
+  });
+
+  it('a backward clock step moves a push-back with it', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    const s = starts(clock);
+    scheduler.register('api', (job) => {
+      s.at(`api${job.payload.n}`);
+      if (job.payload.n === 0) job.rateLimit(1000);
+    });
+    await scheduler.scheduleIn('api', 0, { n: 0 });
+    await clock.advance(0);
+    await clock.set(clock.now() - 3_600_000);
+    await scheduler.scheduleIn('api', 0, { n: 1 });
+    await clock.advance(1100);
+    // Job 0 ran, pushed its name back 1 s; after the step both wait that second of elapsed time, not an hour.
+    assert.deepEqual(s.log.map(([tag]) => tag).sort(), ['api0', 'api0', 'api1']);
+    await scheduler.stop();
+  });
+});
+
 describe('rate limits: what is not kept', () => {
   it('a schedule’s occurrence pushed back beyond its misfire grace is late: its misfire policy decides', async () => {
     const { scheduler, clock } = await virtualScheduler<Jobs>();

@@ -7,6 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClaimRequest, JobRecord, NewJobRecord, RateLimit, Store } from '../src/store/store.js';
+import { patchRecord } from '../src/store/record.js';
 import { CT0, claimAll, newRecord, type StoreFixture } from './store-conformance.js';
 import { withFeature } from './store-conformance-feature.js';
 
@@ -55,6 +56,25 @@ export function rateLimitConformance(name: string, makeStore: () => Promise<Stor
         assert.deepEqual([ids(waiting.jobs), waiting.retryAt], [[], CT0 + 1000]);
         const one = await store.claim(limited(CT0 + 1000, limits));
         assert.deepEqual([ids(one.jobs), one.retryAt], [['a3'], CT0 + 1600]);
+      });
+    });
+
+    it('refundStart: a claim that did not start its job leaves the windows (the name’s and the store-wide one)', async (t) => {
+      await withStore(t, async (store) => {
+        await insert(store, api('a1'), api('a2', CT0 + 1), newRecord('x1', { name: 'x', runAt: CT0 + 2 }));
+        const limits = { api: { max: 1, durationMs: 1000 } };
+        const global = { max: 2, durationMs: 1000 };
+        const first = await store.claim(limited(CT0 + 10, limits, { limit: 1, globalRateLimit: global }));
+        assert.deepEqual(ids(first.jobs), ['a1']);
+        const claimed = first.jobs[0] as JobRecord;
+        assert.ok(store.refundStart, 'a store with rate limits has refundStart');
+        await store.refundStart('api', claimed.token as string);
+        const back = patchRecord(claimed, { state: 'scheduled', attempt: claimed.attempt - 1, token: undefined });
+        assert.equal(await store.settle('a1', claimed.token as string, back), true);
+        const again = await store.claim(limited(CT0 + 20, limits, { globalRateLimit: global }));
+        assert.deepEqual(ids(again.jobs), ['a1', 'x1'], 'the refunded start counts in neither window: a1 again, and x1 within the global 2');
+        const none = await store.claim(limited(CT0 + 30, limits, { globalRateLimit: global }));
+        assert.deepEqual([ids(none.jobs), none.retryAt], [[], CT0 + 1020], 'the starts that happened still count');
       });
     });
 

@@ -37,6 +37,11 @@ export class RateLimits {
     else this.byName.set(name, limit);
   }
 
+  /** Whether a claim of a job of `name` counts in some window (its name's, or the store-wide one). */
+  counts(name: string): boolean {
+    return this.global !== undefined || this.byName.has(name);
+  }
+
   /** Adds the limits to a claim; a claim with none keeps the store's fast path. */
   apply(request: ClaimRequest): void {
     if (this.byName.size > 0) request.rateLimit = this.lookup;

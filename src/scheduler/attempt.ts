@@ -184,7 +184,7 @@ export class Attempts {
           const runAt = plan.runAt === undefined ? undefined : new Date(stored.runAt);
           this.host.emit('misfired', () => ({ job: this.host.view(claimed), missed, runAt }));
         };
-        this.settleAside(claimed, next, missed > 0 ? emit : undefined);
+        this.settleUnstarted(claimed, next, missed > 0 ? emit : undefined);
         return;
       }
     }
@@ -194,7 +194,7 @@ export class Attempts {
 
   /** A claimed job that must not start now goes back as it was, unstarted and uncharged (token-checked: refused if it ended meanwhile). */
   putBack(claimed: JobRecord): void {
-    this.settleAside(claimed, patchRecord(claimed, { state: 'scheduled', attempt: claimed.attempt - 1, token: undefined }));
+    this.settleUnstarted(claimed, patchRecord(claimed, { state: 'scheduled', attempt: claimed.attempt - 1, token: undefined }));
   }
 
   private run(record: JobRecord, handler: HandlerEntry, now: number): void {
@@ -478,10 +478,36 @@ export class Attempts {
     return aside && aside.token === claimed.token ? aside.next : next;
   }
 
-  /** A settle of a claimed job that never ran (it holds no slot). */
-  private settleAside(claimed: JobRecord, next: JobRecord, emit?: () => void): void {
+  /**
+   * settleAside for a claim that ends without starting its job (a misfire
+   * plan, a put-back): its start first leaves the rate windows the claim
+   * counted it in, so the job, claimed again, is not held back by its own
+   * unstarted claim. Without it, a schedule on a name whose window freed
+   * slower than the schedule's interval was late at every claim, planned
+   * again, and never ran, each claim spending a start (local simulation
+   * seed 229).
+   */
+  private settleUnstarted(claimed: JobRecord, next: JobRecord, emit?: () => void): void {
+    const store = this.host.store;
+    const token = claimed.token;
+    let refund: Promise<void> | void = undefined;
+    if (store.features?.rateLimits === true && store.refundStart !== undefined && token !== undefined && this.host.rateLimits.counts(claimed.name)) {
+      try {
+        refund = store.refundStart(claimed.name, token);
+      } catch (error) {
+        this.host.emit('error', () => ({ error: toError(error), jobId: claimed.id }));
+      }
+    }
+    // A refund that fails leaves the start counted: the window frees later, nothing else.
+    const before = refund?.catch((error: unknown) => this.host.emit('error', () => ({ error: toError(error), jobId: claimed.id })));
+    this.settleAside(claimed, next, emit, before && this.loop.calls.track(before));
+  }
+
+  /** A settle of a claimed job that never ran (it holds no slot), after `before` when given (it never rejects). */
+  private settleAside(claimed: JobRecord, next: JobRecord, emit?: () => void, before?: Promise<void>): void {
     const entry = { token: claimed.token, next, task: Promise.resolve() };
-    entry.task = this.settle(undefined, claimed, next, emit).finally(() => {
+    const settle = (): Promise<void> => this.settle(undefined, claimed, next, emit);
+    entry.task = (before === undefined ? settle() : before.then(settle)).finally(() => {
       if (this.settling.get(claimed.id) === entry) this.settling.delete(claimed.id);
       this.loop.checkDrained();
     });

@@ -85,6 +85,11 @@ export abstract class LocalStore implements Store, GeneratedIds {
     return Promise.resolve();
   }
 
+  /** A claim of a job of `name` that did not start it leaves the windows (see Store.refundStart). */
+  refundStart(name: string, _token: string): void {
+    this.state.rates.refund(name);
+  }
+
   /** No job of `name` starts before `until` (kept in memory, not persisted). */
   pushBack(name: string, until: number): Promise<void> {
     this.state.rates.pushBack(name, until);
@@ -403,6 +408,8 @@ export abstract class LocalStore implements Store, GeneratedIds {
    * `relative` runAt, an `every` schedule's anchor and slot) moves with it,
    * so it keeps its elapsed length; dates and cron slots stay put. Applied
    * in memory at once (before the next claim), durable when it resolves.
+   * The rate-limit windows (memory only) move too, once the records did: a
+   * refused shift changed nothing and the scheduler hands it over again.
    */
   async shift(deltaMs: number): Promise<void> {
     if (!Number.isFinite(deltaMs) || deltaMs === 0) return;
@@ -413,5 +420,6 @@ export abstract class LocalStore implements Store, GeneratedIds {
       if (moved !== job) changes.push({ op: 'put', job: moved, keep: true });
     }
     if (changes.length > 0) await this.commit(changes);
+    this.state.rates.shift(deltaMs);
   }
 }

@@ -33,6 +33,17 @@ class StartLog {
     this.times.push(now);
   }
 
+  /** Forgets the newest start (a claim that did not start its job). */
+  dropNewest(): void {
+    if (this.times.length > this.head) this.times.pop();
+  }
+
+  /** Moves every start by `deltaMs` (a clock step; see RateWindows.shift). */
+  shift(deltaMs: number): void {
+    const times = this.times;
+    for (let i = this.head; i < times.length; i++) times[i] = (times[i] as number) + deltaMs;
+  }
+
   /** When the window has room again for one more start, given `max` allowed. */
   freeAt(max: number, durationMs: number): number {
     const n = this.times.length - this.head;
@@ -56,6 +67,29 @@ export class RateWindows {
   /** No job of `name` starts before `at` (a handler's `job.rateLimit(ms)`). */
   pushBack(name: string, at: number): void {
     if ((this.until.get(name) ?? -Infinity) < at) this.until.set(name, at);
+  }
+
+  /**
+   * The wall clock was stepped by `deltaMs`: windows and push-backs are
+   * lengths of elapsed time, so every start and every "until" moves with the
+   * step. Left in place, a step back by an hour left the last starts an hour
+   * in the future, and the name waited that hour before its next start.
+   */
+  shift(deltaMs: number): void {
+    for (const log of this.names.values()) log.shift(deltaMs);
+    this.all.shift(deltaMs);
+    for (const [name, at] of this.until) this.until.set(name, at + deltaMs);
+  }
+
+  /**
+   * A claim of a job of `name` ended without starting it: its start leaves
+   * the name's window and the store-wide one. The newest start goes: the
+   * scheduler refunds right after the claim that counted it, and the starts
+   * of one claim share its instant, so which of them goes makes no difference.
+   */
+  refund(name: string): void {
+    this.names.get(name)?.dropNewest();
+    this.all.dropNewest();
   }
 
   /** A gate for one claim at `request.now`. */

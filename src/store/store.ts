@@ -328,6 +328,15 @@ export interface Store {
    */
   pushBack?(name: string, until: number): Promise<void>;
   /**
+   * Optional (`features.rateLimits`): the claim `token` of a job of `name`
+   * ended without starting it (the scheduler recorded a misfire plan, or put
+   * the job back): that start leaves the rate windows it was counted in, so
+   * the job, claimed again, is not held back by its own unstarted claim.
+   * Best effort: a start left counted only makes its window free later.
+   * Synchronous on the local stores.
+   */
+  refundStart?(name: string, token: string): Promise<void> | void;
+  /**
    * Optional (`features.pauseEverywhere`): durably records the store-wide
    * pause and tells every process sharing the store. Resolves with the new
    * state once durable.

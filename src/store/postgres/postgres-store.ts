@@ -487,6 +487,24 @@ export class PostgresStore implements Store {
     await this.call('pushBack', [name, until]);
   }
 
+  /**
+   * The claim `token` of a job of `name` did not start it: one start leaves
+   * the name's window and the store-wide one, in every process (see
+   * Store.refundStart). Rows of `starts` carry no token: the newest start of
+   * each goes, which a claim made just before (this one, or one as recent)
+   * wrote. A plain statement, so no schema change.
+   */
+  async refundStart(name: string, _token: string): Promise<void> {
+    this.writable('refundStart');
+    checkText(name, 'name');
+    const starts = `${ident(this.options.schema)}.starts`;
+    await this.database('refundStart').query(
+      'refundStart',
+      `DELETE FROM ${starts} WHERE ctid IN (SELECT ctid FROM ${starts} WHERE scope = 'n:' || $1 ORDER BY at DESC LIMIT 1) OR ctid IN (SELECT ctid FROM ${starts} WHERE scope = '*' ORDER BY at DESC LIMIT 1)`,
+      [name],
+    );
+  }
+
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
     this.database('settle');
     this.writable('settle');

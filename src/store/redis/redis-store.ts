@@ -54,7 +54,7 @@ import { PROGRESS } from './progress.js';
 import { PauseView, SET_PAUSE, parsePauseNotice, pauseFromFields } from './pause.js';
 import { EventPresence, WHO_LISTENS } from './remote-events.js';
 import { resolveOptions, type ResolvedOptions, type RedisStoreOptions } from './options.js';
-import { CANCEL, PUSH_BACK, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, TICK, type Script } from './scripts.js';
+import { CANCEL, PUSH_BACK, REFUND_START, RELEASE, RENEW, RESCHEDULE, REVIVE, SCRIPTS, TICK, type Script } from './scripts.js';
 import { ServerView, type Summary } from './view.js';
 import { Watch } from './watch.js';
 import { claim } from './claim.js';
@@ -511,6 +511,13 @@ export class RedisStore implements Store {
     this.connection('pushBack');
     checkKeyText(name, 'name');
     await this.exec(PUSH_BACK, [name, until]);
+  }
+
+  /** The claim `token` of a job of `name` did not start it: its start leaves the windows, in every process (see Store.refundStart). */
+  async refundStart(name: string, token: string): Promise<void> {
+    this.connection('refundStart');
+    checkKeyText(name, 'name');
+    await this.exec(REFUND_START, [name, token]);
   }
 
   async settle(id: string, token: string, next: JobRecord): Promise<boolean> {

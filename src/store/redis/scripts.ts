@@ -433,5 +433,21 @@ return finish({'OK'}, true)
 `,
 );
 
+/**
+ * ARGV[4] = name, ARGV[5] = claim token: that claim did not start its job
+ * (Store.refundStart), so its start leaves the name's window and the
+ * store-wide one (their members are claim tokens). Reply: {'OK'}.
+ */
+export const REFUND_START = script(
+  'refundStart',
+  SHEBANG.finishes,
+  String.raw`
+guard()
+redis.call('ZREM', lkey(ARGV[4]), ARGV[5])
+redis.call('ZREM', RLALL, ARGV[5])
+return finish({'OK'}, true)
+`,
+);
+
 /** Every script, loaded at open so a burst of first calls does not all miss the script cache. */
-export const SCRIPTS: readonly Script[] = [INSERT, CLAIM, SETTLE, CANCEL, RESCHEDULE, REVIVE, RENEW, RELEASE, TICK, DUE_PAGE, STATE_PAGE, READY_PAGE, FETCH, LIST_ATOMIC, PUSH_BACK];
+export const SCRIPTS: readonly Script[] = [INSERT, CLAIM, SETTLE, CANCEL, RESCHEDULE, REVIVE, RENEW, RELEASE, TICK, DUE_PAGE, STATE_PAGE, READY_PAGE, FETCH, LIST_ATOMIC, PUSH_BACK, REFUND_START];

@@ -42,7 +42,7 @@ export function handle(cx: ActionContext, proc: Actor, ctx: JobContext<unknown, 
   const a = cx.model.onStart(proc.pid, ctx as JobContext<unknown, string> & { payload: unknown }, now);
   cx.model.coverage.hit('handler.start');
   cx.log?.(`pid ${proc.pid} starts ${ctx.id} v${a.v} attempt ${ctx.attempt} slot ${iso(a.slot)}`);
-  const b = cx.final ? { kind: 'ok' as const, ms: 0 } : behavior(cx.seed, a.v, a.slot, ctx.attempt, ctx.id, cx.timeScale);
+  const b = cx.final ? { kind: 'ok' as const, ms: 0 } : behavior(cx.seed, a.v, a.slot, ctx.attempt, ctx.id, cx.timeScale, cx.model.pushesOf(a.v, a.slot, ctx.attempt));
   cx.log?.(`  behaviour ${JSON.stringify(b)}`);
   cx.model.coverage.hit(`handler.${b.kind}`);
   ctx.signal.addEventListener(
@@ -81,6 +81,9 @@ export function handle(cx: ActionContext, proc: Actor, ctx: JobContext<unknown, 
       case 'unrecoverable':
         cx.model.onEnd(a, 'unrecoverable', at);
         throw new UnrecoverableError('gives up');
+      case 'rateLimit':
+        cx.model.onEnd(a, 'rateLimited', at, b.pushMs);
+        return ctx.rateLimit(b.pushMs ?? 1);
       case 'hang':
         return new Promise((_resolve, reject) => {
           if (ctx.signal.aborted) reject(ctx.signal.reason);

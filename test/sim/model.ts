@@ -78,6 +78,8 @@ export interface Due {
    * the earlier of the two.
    */
   alt?: Due;
+  /** Set by a push-back (job.rateLimit): the name's window is in the process's memory on a local store, and a restart forgets it. */
+  pushedBack?: true;
   why: string;
 }
 
@@ -122,7 +124,7 @@ export interface AttemptRec {
   slot: number;
   startWall: number;
   recurring: boolean;
-  ended?: 'ok' | 'fail' | 'unrecoverable' | 'aborted' | 'lost';
+  ended?: 'ok' | 'fail' | 'unrecoverable' | 'aborted' | 'lost' | 'rateLimited';
   endWall?: number;
   /** Why the signal aborted: timeout, stop, other (cancel/replace). */
   abort?: 'timeout' | 'stop' | 'other';
@@ -154,6 +156,8 @@ interface VState {
   /** An acknowledged insert stored this v (not kept an existing job). */
   stored: boolean;
   okEnds: number;
+  /** `slot:attempt` -> how many times that attempt was pushed back by job.rateLimit (it keeps its number). */
+  pushes: Map<string, number>;
   lastStartSeq: number;
 }
 
@@ -310,6 +314,7 @@ export class Model {
       missedBefore: -Infinity,
       ...(ins.due ? { nextDue: { ...ins.due } } : {}),
       okEnds: 0,
+      pushes: new Map(),
       stored: false,
       lastStartSeq: -1,
     });
@@ -527,6 +532,9 @@ export class Model {
   /** The process `pid` died: its undecided calls stay undecided forever, its attempts are lost. */
   crash(pid: number): void {
     this.lastCrashSeq = ++this.seq;
+    // A local store keeps rate-limit windows in memory (README, Rate limits): a job pushed back
+    // keeps its place and may start as soon as a new process opens the store.
+    for (const state of this.vs.values()) if (state.nextDue?.pushedBack) state.nextDue = undefined;
     for (const op of this.ops) if (op.pid === pid && op.status === 'pending') op.status = 'unknown';
     for (const a of this.attempts) {
       if (a.pid !== pid || a.confirmed) continue;
@@ -727,7 +735,7 @@ export class Model {
   }
 
   /** The handler returned or threw at `now`. */
-  onEnd(a: AttemptRec, outcome: 'ok' | 'fail' | 'unrecoverable', now: number): void {
+  onEnd(a: AttemptRec, outcome: 'ok' | 'fail' | 'unrecoverable' | 'rateLimited', now: number, pushMs = 0): void {
     if (a.ended !== undefined || a.abort !== undefined) return;
     a.ended = outcome;
     a.endWall = now;
@@ -735,6 +743,21 @@ export class Model {
     if (!state) return;
     if (outcome === 'ok') state.okEnds++;
     else if (outcome === 'fail') this.failed(state, a, now);
+    else if (outcome === 'rateLimited') {
+      // The attempt does not count (the job runs it again with the same number), and no job of
+      // its name starts for pushMs: held by the name's window on the job clock (wall), or, when
+      // the store could not hold the name, by the job's own due time (elapsed, re-based by clock
+      // steps). Either may be the one that applies: the bound is the earlier of the two frames
+      // (a wall time that backward steps move back).
+      state.stopAborted++;
+      state.pushes.set(`${a.slot}:${a.attempt}`, this.pushesOf(a.v, a.slot, a.attempt) + 1);
+      state.nextDue = { wall: now + pushMs, elapsed: false, backOnly: true, pushedBack: true, why: `job.rateLimit(${pushMs}) at ${iso(now)}` };
+    }
+  }
+
+  /** How many times attempt `attempt` of version v's slot was pushed back (job.rateLimit) so far. */
+  pushesOf(v: number, slot: number, attempt: number): number {
+    return this.vs.get(v)?.pushes.get(`${slot}:${attempt}`) ?? 0;
   }
 
   /** The attempt's signal aborted at `now`. */
@@ -807,6 +830,17 @@ export class Model {
     const v = (job.payload as { v?: unknown } | null)?.v;
     const state = typeof v === 'number' ? this.vs.get(v) : undefined;
     if (!state) return;
+    if (type === 'rateLimited') {
+      // The push-back is recorded: that attempt is settled (not lost by a later crash).
+      for (let i = this.attempts.length - 1; i >= 0; i--) {
+        const a = this.attempts[i] as AttemptRec;
+        if (a.pid === pid && a.id === job.id && !a.confirmed && a.ended === 'rateLimited') {
+          a.confirmed = true;
+          break;
+        }
+      }
+      return;
+    }
     if (type === 'misfired') {
       const runAt = (payload as { runAt?: Date }).runAt;
       if (runAt) state.missedBefore = Math.max(state.missedBefore, runAt.getTime());

@@ -64,6 +64,8 @@ export type Step =
 export interface HandlerSpec {
   name: string;
   concurrency?: number;
+  /** At most `max` starts of the name in any `durationMs` (job control's rate limits). */
+  rateLimit?: { max: number; durationMs: number };
   retry?: RetrySpec;
   timeout?: number;
 }
@@ -245,6 +247,8 @@ export function generate(seed: number, options: GenOptions = {}): Scenario {
     ...(prng.chance(0.4) ? { concurrency: prng.int(1, 3) } : {}),
     ...(prng.chance(0.3) ? { retry: retrySpec(prng) } : {}),
     ...(prng.chance(0.3) ? { timeout: prng.pick([1000, 3000, 20_000]) } : {}),
+    // Drawn last, so the draws above stay what they were for a given seed.
+    ...(prng.chance(0.25) ? { rateLimit: { max: prng.int(1, 3), durationMs: prng.pick([200, 1000, 5000]) } } : {}),
   }));
   const crashes = json && options.crashes !== false;
   const power = crashes && options.powerCuts !== false;
@@ -326,7 +330,7 @@ export function generate(seed: number, options: GenOptions = {}): Scenario {
 }
 
 /** What a handler does on one attempt (see handlers in run.ts). */
-export type BehaviorKind = 'ok' | 'throw' | 'unrecoverable' | 'hang' | 'hangIgnore' | 'syncThrow' | 'callback' | 'nonJson';
+export type BehaviorKind = 'ok' | 'throw' | 'unrecoverable' | 'hang' | 'hangIgnore' | 'syncThrow' | 'callback' | 'nonJson' | 'rateLimit';
 
 export interface Behavior {
   kind: BehaviorKind;
@@ -334,6 +338,8 @@ export interface Behavior {
   ms: number;
   /** For 'callback': the call it makes into the scheduler first. */
   call?: Op;
+  /** For 'rateLimit': how long `job.rateLimit(ms)` pushes its name back. */
+  pushMs?: number;
 }
 
 /**
@@ -341,10 +347,14 @@ export interface Behavior {
  * the slot and the attempt number, so it does not depend on the order in
  * which jobs happen to run.
  */
-export function behavior(seed: number, v: number, slot: number, attempt: number, selfId: string, scale = 1): Behavior {
-  const prng = Prng.derive(seed, `behave:${v}:${slot}:${attempt}`);
-  const kind = prng.weighted<BehaviorKind>({ ok: 12, throw: 5, unrecoverable: 0.6, hang: 1.2, hangIgnore: 0.3, syncThrow: 0.5, callback: 2, nonJson: 0.3 });
+export function behavior(seed: number, v: number, slot: number, attempt: number, selfId: string, scale = 1, pushes = 0): Behavior {
+  // A pushed-back attempt runs again with the same number: the times it was pushed back tell its runs apart.
+  const prng = Prng.derive(seed, `behave:${v}:${slot}:${attempt}${pushes > 0 ? `:p${pushes}` : ''}`);
+  const drawn = prng.weighted<BehaviorKind>({ ok: 12, throw: 5, unrecoverable: 0.6, hang: 1.2, hangIgnore: 0.3, syncThrow: 0.5, callback: 2, nonJson: 0.3, rateLimit: 0.8 });
+  // At most three push-backs of one attempt, so a scenario ends.
+  const kind = drawn === 'rateLimit' && pushes >= 3 ? 'ok' : drawn;
   const ms = Math.round(prng.pick([0, 0, 0, 10, 500, 3000]) * scale);
+  if (kind === 'rateLimit') return { kind, ms, pushMs: Math.round(prng.pick([1, 100, 1000, 8000]) * scale) };
   if (kind !== 'callback') return { kind, ms };
   const which = prng.weighted({ cancelSelf: 1, cancel: 2, schedule: 3, reschedule: 1 });
   const other = prng.pick(ONE_OFF_IDS);

@@ -7138,4 +7138,218 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "a rate-limited name held until the wall clock caught up after a backward clock step: its window kept the last start at its old instant, an hour in the future, so the next job of that name waited the hour (here past the drain)",
+    "gap": "rebase",
+    "todo": "new (simulation): rate-limit windows and push-backs move with clock steps",
+    "invariant": "atLeastOnce",
+    "scenario": {
+      "seed": 13,
+      "store": "json",
+      "t0": 1772950413373,
+      "zones": [
+        "America/New_York",
+        "America/New_York",
+        "America/New_York"
+      ],
+      "concurrency": 2,
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 14,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        6,
+        3,
+        1,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "timeout": 20000,
+          "rateLimit": {
+            "max": 1,
+            "durationMs": 200
+          }
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "op",
+          "op": {
+            "op": "every",
+            "name": "a",
+            "interval": 3600000
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 3600618
+        },
+        {
+          "k": "step",
+          "deltaMs": -3600659
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "reschedule",
+              "id": "j2",
+              "offset": 180727
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 5373,
+              "opts": {}
+            },
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 410
+            },
+            {
+              "op": "at",
+              "name": "a",
+              "offset": 586247,
+              "opts": {
+                "id": "j2",
+                "retry": {
+                  "maxRetries": 0,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 100
+                  }
+                },
+                "group": "g0"
+              }
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    "name": "two every-7 s schedules on a name limited to one start per 5 s never ran again: each claim found the next slot due, planned a catch-up instead of running, and still counted as a start, so the catch-up, claimed after the window, was behind again",
+    "gap": "misfireKept",
+    "todo": "new (simulation): a claim that starts nothing gives its start back (Store.refundStart)",
+    "invariant": "atLeastOnce",
+    "scenario": {
+      "seed": 229,
+      "store": "memory",
+      "t0": 1828403151000,
+      "zones": [
+        "America/New_York",
+        "UTC"
+      ],
+      "concurrency": 4,
+      "retry": {
+        "maxRetries": 3,
+        "backoff": {
+          "type": "fixed",
+          "delay": 1000
+        }
+      },
+      "timeout": 30000,
+      "keepCompleted": 1,
+      "keepDead": 1000,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        2,
+        2,
+        2,
+        1
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 1,
+          "rateLimit": {
+            "max": 1,
+            "durationMs": 5000
+          }
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "op",
+          "op": {
+            "op": "every",
+            "name": "a",
+            "interval": 7000,
+            "opts": {
+              "id": "s2",
+              "retry": {
+                "maxRetries": 0,
+                "backoff": {
+                  "type": "fixed",
+                  "delay": 5000
+                }
+              },
+              "timeout": 10000
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "every",
+            "name": "a",
+            "interval": 7000,
+            "opts": {
+              "timeout": 10000
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "a",
+                "offset": 486983,
+                "opts": {
+                  "id": "j3",
+                  "retry": {
+                    "maxRetries": 2,
+                    "backoff": {
+                      "type": "exponential",
+                      "delay": 500,
+                      "factor": 3,
+                      "maxDelay": 4000
+                    }
+                  },
+                  "timeout": 500,
+                  "onDuplicate": "keep"
+                }
+              },
+              {
+                "name": "a",
+                "offset": 148068,
+                "opts": {
+                  "id": "j8"
+                }
+              }
+            ]
+          }
+        }
+      ]
+    }
+  },
 ];

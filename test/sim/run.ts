@@ -192,7 +192,7 @@ class Runner implements ActionContext {
       ...(sc.timeout ? { timeout: sc.timeout } : {}),
     });
     for (const h of sc.handlers) if (this.registered.has(h.name)) this.register(proc, h.name);
-    for (const type of ['completed', 'dead', 'failed', 'misfired'] as const) {
+    for (const type of ['completed', 'dead', 'failed', 'misfired', 'rateLimited'] as const) {
       proc.scheduler.on(type, (payload) => {
         if (!proc.alive) return;
         this.activity++;
@@ -304,6 +304,7 @@ class Runner implements ActionContext {
       ...(spec?.concurrency ? { concurrency: spec.concurrency } : {}),
       ...(spec?.retry ? { retry: spec.retry } : {}),
       ...(spec?.timeout ? { timeout: spec.timeout } : {}),
+      ...(spec?.rateLimit ? { rateLimit: spec.rateLimit } : {}),
     });
   }
 
@@ -611,7 +612,10 @@ class Runner implements ActionContext {
       proc = await this.up();
       if (!proc) throw new SimViolation('reopen', 'no process could be started for the final drain');
     }
-    for (let i = 0; i < 400; i++) {
+    // 400 iterations without a start end the drain (a stall fails atLeastOnce below); while jobs keep
+    // starting it goes on, up to 4,000: a schedule with misfire 'all' catching up an hour of slots
+    // under a rate limit of one start a second needs more than 400.
+    for (let i = 0, idle = 0, starts = this.model.attempts.length; i < 4000 && idle < 400; i++) {
       await this.settle();
       const records = await proc.store.list({});
       // One-off jobs not yet finished, a schedule's occurrence already due (a claim that failed on the
@@ -628,6 +632,8 @@ class Runner implements ActionContext {
       this.log?.(`drain ${i}: ${pending.length} one-off job(s) pending (${pending.map((r) => `${r.id} ${r.state} ${iso(r.runAt)}`).join(', ')}), advancing ${wait} ms; stats ${JSON.stringify(proc.scheduler.stats())}; live ${this.model.liveAttempts(proc.pid).map((a) => a.id).join(',')}`);
       await this.advance(wait);
       this.violated();
+      idle = this.model.attempts.length > starts ? 0 : idle + 1;
+      starts = this.model.attempts.length;
     }
     await this.settle();
     await this.checkStore('final');

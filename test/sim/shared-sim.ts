@@ -165,7 +165,7 @@ export function generateShared(seed: number, expect: Expectations, options: { se
     leaseMs: 600,
     concurrency: prng.pick([2, 5, 10]),
     ...(prng.chance(0.5) ? { retry: { ...retrySpec(prng), backoff: { type: 'fixed' as const, delay: 100 } } } : {}),
-    handlers: NAMES.map((name) => ({ name, ...(prng.chance(0.3) ? { concurrency: prng.int(1, 3) } : {}), ...(prng.chance(0.4) ? { timeout: 500 } : {}) })),
+    handlers: NAMES.map((name) => ({ name, ...(prng.chance(0.3) ? { concurrency: prng.int(1, 3) } : {}), ...(prng.chance(0.4) ? { timeout: 500 } : {}), ...(prng.chance(0.25) ? { rateLimit: { max: prng.int(2, 5), durationMs: prng.pick([100, 300]) } } : {}) })),
     steps,
   };
 }
@@ -261,9 +261,9 @@ class SharedRunner implements ActionContext {
       sleep: (ms: number): Promise<void> => (ms <= 0 ? Promise.resolve() : new Promise((resolve) => clock.setTimer(Date.now() + ms, resolve))),
     };
     for (const h of this.sc.handlers) {
-      scheduler.register(h.name, (ctx) => handle(this, worker, ctx), { ...(h.concurrency ? { concurrency: h.concurrency } : {}), ...(h.timeout ? { timeout: h.timeout } : {}) });
+      scheduler.register(h.name, (ctx) => handle(this, worker, ctx), { ...(h.concurrency ? { concurrency: h.concurrency } : {}), ...(h.timeout ? { timeout: h.timeout } : {}), ...(h.rateLimit ? { rateLimit: h.rateLimit } : {}) });
     }
-    for (const type of ['completed', 'dead', 'failed', 'misfired'] as const) {
+    for (const type of ['completed', 'dead', 'failed', 'misfired', 'rateLimited'] as const) {
       scheduler.on(type, (payload) => {
         if (worker.alive) this.model.onEvent(pid, type, payload as never);
       });

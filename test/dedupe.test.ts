@@ -155,6 +155,49 @@ describe('dedupe windows', () => {
     }
   });
 
+  it('a window is elapsed time: a step of the system clock moves it (back by an hour: not throttled for that hour; forward: still open), on MemoryStore and JsonFileStore', async () => {
+    // A window's end is an instant on the job clock; left in place by a step back by an hour, a
+    // 5 s window stayed open for that hour and every call returned the old, finished job.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'godelayq-dedupe-step-'));
+    try {
+      for (const store of [new MemoryStore(), new JsonFileStore(dir)]) {
+        const clock = new VirtualClock(T0);
+        const scheduler = new Scheduler<Jobs>({ store, clock });
+        const ran: string[] = [];
+        scheduler.register('mail', (job) => void ran.push(job.payload.to));
+        await scheduler.start();
+        const window = { key: 'u7', ttlMs: 5000 };
+        const first = await scheduler.scheduleIn('mail', 0, { to: 'a' }, { dedupe: window });
+        await clock.advance(10);
+        // JsonFileStore writes on the real file system: let the run be recorded before the step.
+        while ((await scheduler.get(first.id))?.state !== 'completed') await new Promise((resolve) => setTimeout(resolve, 2));
+        await clock.set(clock.now() - 3_600_000);
+        await clock.advance(2000);
+        const inside = await scheduler.scheduleIn('mail', 0, { to: 'b' }, { dedupe: window });
+        assert.deepEqual([inside.dedupe, inside.id], ['throttled', first.id], `${store.constructor.name}: 2 s after the window opened, it is open`);
+        await clock.advance(3000);
+        const after = await scheduler.scheduleIn('mail', 0, { to: 'c' }, { dedupe: window });
+        assert.equal(after.dedupe, 'created', `${store.constructor.name}: 5 s after it opened (elapsed), the window is closed`);
+        await clock.advance(1000);
+        await clock.set(clock.now() + 3_600_000);
+        const forward = await scheduler.scheduleIn('mail', 0, { to: 'd' }, { dedupe: window });
+        assert.deepEqual([forward.dedupe, forward.id], ['throttled', after.id], `${store.constructor.name}: 1 s into the window, a step forward by an hour leaves it open`);
+        await clock.advance(100);
+        assert.deepEqual(ran, ['a', 'c']);
+        await scheduler.stop();
+      }
+      // The moved window is what the files hold.
+      const clock = new VirtualClock(T0 + 6210);
+      const reopened = new Scheduler<Jobs>({ store: new JsonFileStore(dir), clock });
+      await reopened.start();
+      const kept = await reopened.scheduleIn('mail', 0, { to: 'e' }, { dedupe: { key: 'u7', ttlMs: 5000 } });
+      assert.equal(kept.dedupe, 'throttled', 'reopened 1.2 s into the moved window: still open (unmoved, it closed an hour ago)');
+      await reopened.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is refused (never ignored) by a store without dedupe; PostgresStore has it', async () => {
     class PlainStore extends MemoryStore {
       override readonly features = {};

@@ -145,6 +145,43 @@ describe('wall-clock steps', () => {
     await scheduler.stop();
   });
 
+  it('a step while a claim is in flight: the claimed occurrence and its dedupe window start in the new frame', async () => {
+    // The store's re-base moved the records it had just claimed, but the claim answered with them
+    // as they were: the occurrence ran in the old frame and its outcome wrote the old frame over
+    // the re-base (the next slot an hour off; a dedupe window open for an extra hour).
+    let gate: Promise<void> | undefined;
+    class SlowClaim extends MemoryStore {
+      override async claim(request: Parameters<MemoryStore['claim']>[0]): ReturnType<MemoryStore['claim']> {
+        const result = await super.claim(request);
+        if (gate) await gate;
+        return result;
+      }
+    }
+    const clock = new VirtualClock(T0);
+    const store = new SlowClaim();
+    const scheduler = new Scheduler<Jobs>({ clock, store });
+    const runs: [string, number][] = [];
+    scheduler.register('work', (job) => void runs.push([job.id, job.runAt.getTime() - T0]));
+    await scheduler.start();
+    await scheduler.scheduleEvery('work', 10 * MIN, { n: 1 }, { id: 'e' });
+    await scheduler.scheduleIn('work', 10 * MIN, { n: 2 }, { id: 'd', dedupe: { key: 'k', ttlMs: 15 * MIN } });
+    let open!: () => void;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    await clock.advance(10 * MIN); // both claimed; the claim's answer is held
+    assert.equal(runs.length, 0);
+    await clock.set(clock.now() - H);
+    gate = undefined;
+    open();
+    await clock.advance(0);
+    assert.deepEqual(runs.map(([id]) => id).sort(), ['d', 'e']);
+    // The occurrence ran slot +10 moved by the step (-50), and the next slot is 10 elapsed minutes on.
+    assert.equal(runs.find(([id]) => id === 'e')?.[1], 10 * MIN - H);
+    assert.equal((await scheduler.get('e'))?.runAt.getTime(), T0 + 20 * MIN - H);
+    // The window (opened at +0 for 15 min) ends 15 elapsed minutes after it opened: -45 min.
+    assert.deepEqual((await store.get('d'))?.dedupe, { key: 'k', until: T0 + 15 * MIN - H });
+    await scheduler.stop();
+  });
+
   it('JsonFileStore: the shift is durable: after a restart the delay still ends at the re-based time', async () => {
     const dir = await tempDir();
     const a = await setup({ store: new JsonFileStore(dir) });

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { toError } from '../errors.js';
 import type { ClockTimer } from '../clock.js';
 import type { ClaimRequest, JobRecord, LostReason } from '../store/store.js';
+import { shiftDue } from '../store/record.js';
 import type { TraceHook } from './trace-hook.js';
 import { Attempts, SETTLE_RETRY_FIRST, SETTLE_RETRY_MAX } from './attempt.js';
 import { Calls, idleTurn, withDeadline } from './calls.js';
@@ -66,6 +67,13 @@ export class Dispatcher {
   private claiming = false;
   /** Ids cancelled or replaced while `claiming` with no attempt to abort: their claimed record must not start (seed 197012713). */
   private readonly endedWhileClaiming = new Set<string>();
+  /**
+   * Clock steps (ms) taken while a claim was in flight on a local store: the
+   * store's re-base moved the records it had claimed, but the claim answers
+   * with the records as they were, so they are moved here before they start
+   * (or their outcome would write the old frame over the re-base).
+   */
+  private stepWhileClaiming = 0;
   /** Due jobs wait for a rate limit until then (the last claim's `retryAt`): the timer wakes for it too. */
   private limitedUntil: number | undefined;
   private release: (() => void) | undefined;
@@ -296,6 +304,7 @@ export class Dispatcher {
     // A shared store's records are in its server's frame: a local step moves none of them.
     const local = typeof store.now !== 'function';
     if (local && store.shift) {
+      if (this.claiming) this.stepWhileClaiming += deltaMs;
       this.shiftOwed += deltaMs;
       void this.reBase();
     }
@@ -414,9 +423,13 @@ export class Dispatcher {
         // Jobs waiting for a rate limit: claim again when the first may start.
         this.limitedUntil = claimed.retryAt;
         const ended = this.endedWhileClaiming;
-        for (const record of claimed.jobs) {
+        const moved = this.stepWhileClaiming;
+        this.stepWhileClaiming = 0;
+        const at = moved === 0 ? now : this.host.clock.now();
+        for (const claimedRecord of claimed.jobs) {
+          const record = moved === 0 ? claimedRecord : shiftDue(claimedRecord, moved);
           if (ended.size > 0 && ended.has(record.id)) this.attempts.putBack(record);
-          else this.attempts.begin(record, now);
+          else this.attempts.begin(record, at);
         }
         this.claiming = false;
         ended.clear();
@@ -428,6 +441,7 @@ export class Dispatcher {
     } finally {
       this.dispatching = false;
       this.claiming = false;
+      this.stepWhileClaiming = 0;
       this.endedWhileClaiming.clear();
     }
     for (const name of waiting) {

@@ -172,9 +172,21 @@ export function shiftEvery(recur: RecurrenceRecord, deltaMs: number): Recurrence
  * A record as a clock step of `deltaMs` leaves it (see Store.shift): a
  * scheduled elapsed-time due (`relative`) and an `every` schedule move, a
  * running `every` occurrence too (its next slot follows from its slot);
- * dates and cron slots stay put. Returns `job` itself when nothing moves.
+ * dates and cron slots stay put. A dedupe window's end moves in every state
+ * (a window is `ttlMs` of elapsed time, and outlives its job's run: left in
+ * place, a step back by an hour kept a 5 s window open for that hour).
+ * Returns `job` itself when nothing moves.
  */
 export function shiftDue(job: JobRecord, deltaMs: number): JobRecord {
+  const window = job.dedupe;
+  const moved = shiftRunAt(job, deltaMs);
+  if (window === undefined) return moved;
+  const out = moved === job ? patchRecord(job, {}) : moved;
+  out.dedupe = { key: window.key, until: clampTime(window.until + deltaMs) };
+  return out;
+}
+
+function shiftRunAt(job: JobRecord, deltaMs: number): JobRecord {
   if (job.state !== 'scheduled' && job.state !== 'running') return job;
   const every = job.recur?.every !== undefined ? job.recur : undefined;
   if (job.state === 'running' ? !every : !job.relative && !every) return job;

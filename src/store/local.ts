@@ -405,8 +405,9 @@ export abstract class LocalStore implements Store, GeneratedIds {
 
   /**
    * The wall clock was stepped by `deltaMs`: every scheduled delay (a
-   * `relative` runAt, an `every` schedule's anchor and slot) moves with it,
-   * so it keeps its elapsed length; dates and cron slots stay put. Applied
+   * `relative` runAt, an `every` schedule's anchor and slot) and every dedupe
+   * window's end move with it, so they keep their elapsed length; dates and
+   * cron slots stay put. Applied
    * in memory at once (before the next claim), durable when it resolves.
    * The rate-limit windows (memory only) move too, once the records did: a
    * refused shift changed nothing and the scheduler hands it over again.

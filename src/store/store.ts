@@ -424,7 +424,8 @@ export interface Store {
    * Optional (local stores): the system clock was stepped by `deltaMs`. Moves
    * the due time of every scheduled record marked `relative` (and an `every`
    * schedule's anchor and slot) by `deltaMs`, so a delay keeps its elapsed
-   * length; wall-time records stay put. Resolves once durable. A shared
+   * length, and every dedupe window's end (and, on the local stores, the
+   * rate-limit windows); wall-time records stay put. Resolves once durable. A shared
    * store takes its time from its server and leaves this out.
    */
   shift?(deltaMs: number): Promise<void>;

@@ -450,12 +450,18 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     const write = writeOptions(this.store, o);
     // Behind calls waiting for an owed clock-step re-base (inserts): calls reach the store in call order.
     if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
-    const record = await this.dispatcher.track(write.db ? this.store.cancel(id, this.times.now(), write) : this.store.cancel(id, this.times.now()));
-    if (!record) return false;
-    if (!write.db) this.dispatcher.cancelled(id, record);
-    this.hub.publish('cancelled', () => ({ job: this.info(record) }));
-    this.dispatcher.arm();
-    return true;
+    // Running here: its abort comes before any claim the freed slot (its group's) allows.
+    const release = write.db ? undefined : this.dispatcher.holdClaimsFor(id);
+    try {
+      const record = await this.dispatcher.track(write.db ? this.store.cancel(id, this.times.now(), write) : this.store.cancel(id, this.times.now()));
+      if (!record) return false;
+      if (!write.db) this.dispatcher.cancelled(id, record);
+      this.hub.publish('cancelled', () => ({ job: this.info(record) }));
+      this.dispatcher.arm();
+      return true;
+    } finally {
+      release?.();
+    }
   }
 
   /** Moves a scheduled job (or a schedule's next slot) to `when`. `options.db`: inside that transaction. */

@@ -57,6 +57,41 @@ describe('groups', () => {
     await scheduler.stop();
   });
 
+  it('a running job cancelled (or replaced) is aborted before the next job of its group starts (local simulation seed 247032342)', async () => {
+    // The store frees the group's slot as it records the cancel; a claim made before the scheduler
+    // told the attempt (here: the claim loop going round again for a job of another group that
+    // failed at once) started the group's next job while the cancelled one still ran, unaborted.
+    // (On MemoryStore a replace is recorded synchronously, so its case checks the order only; the
+    // claim hold it shares with cancel matters on stores that write asynchronously.)
+    for (const how of ['cancel', 'replace'] as const) {
+      const { scheduler, clock } = await virtualScheduler<Jobs>({ concurrency: 10 });
+      const events: string[] = [];
+      let signal: AbortSignal | undefined;
+      const handler = (job: { id: string; signal: AbortSignal }): Promise<void> | undefined => {
+        events.push(`start ${job.id}${signal?.aborted ? ' (first aborted)' : ''}`);
+        if (job.id === 'other') throw new Error('fails at once');
+        if (job.id !== 'first') return undefined;
+        signal = job.signal;
+        job.signal.addEventListener('abort', () => events.push('abort first'), { once: true });
+        // The handler ends its own job a tick later, as a callback into the scheduler may.
+        return (async () => {
+          await Promise.resolve();
+          if (how === 'cancel') await scheduler.cancel('first');
+          else await scheduler.scheduleIn('sync', 60_000, { n: 9 }, { id: 'first', group: 'g', onDuplicate: 'replace' });
+        })();
+      };
+      scheduler.register('mail', handler);
+      await scheduler.scheduleIn('sync', 4, { n: 1 }, { id: 'first', group: 'g' });
+      await scheduler.scheduleIn('mail', 10, { n: 2 }, { id: 'second', group: 'g' });
+      await scheduler.scheduleIn('sync', 5, { n: 3 }, { id: 'other', group: { id: 'g1', concurrency: 2 }, retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 0 } } });
+      await clock.advance(100); // all due; 'sync' has no handler yet, so group g waits behind 'first'
+      scheduler.register('sync', handler);
+      await clock.advance(10);
+      assert.deepEqual(events, ['start first', 'start other', 'abort first', 'start second (first aborted)'], how);
+      await scheduler.stop();
+    }
+  });
+
   it('runs up to `concurrency` jobs of a group at once', async () => {
     const { scheduler, clock } = await virtualScheduler<Jobs>({ concurrency: 10 });
     const w = watch();

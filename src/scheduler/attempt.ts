@@ -133,6 +133,11 @@ export class Attempts {
     return this.lateness.slice();
   }
 
+  /** Whether an attempt of job `id` runs (or is being settled) here. */
+  runs(id: string): boolean {
+    return this.attempts.get(id) !== undefined;
+  }
+
   /** See Dispatcher.current. */
   current(record: JobRecord): JobRecord {
     const pending = this.settling.get(record.id);

@@ -19,6 +19,8 @@ export interface InsertHost<Jobs extends JobMap, Results> {
   info(record: JobRecord): JobInfoOf<Jobs, Results>;
 }
 
+const noop = (): void => undefined;
+
 /** Inserts requests into the store on behalf of one Scheduler. */
 export class Inserts<Jobs extends JobMap, Results> {
   constructor(private readonly host: InsertHost<Jobs, Results>) {}
@@ -37,8 +39,43 @@ export class Inserts<Jobs extends JobMap, Results> {
   }
 
   private async oneAsync(request: InsertRequest, write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>> {
+    const release = this.holdClaims([request], write);
+    try {
+      return this.after((await this.insertAsync([request], write))[0] as InsertResult, write, request.dedupe !== undefined);
+    } finally {
+      release();
+    }
+  }
+
+  /** Inserts `requests` in one store write, all or none. */
+  async many(requests: InsertRequest[], write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>[]> {
+    const release = this.holdClaims(requests, write);
+    try {
+      const results = await this.insertAsync(requests, write);
+      return results.map((result, i) => this.after(result, write, requests[i]?.dedupe !== undefined));
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * A replace of a job running here ends its version in the store, which
+   * frees its group slot: no claim until its attempt is told (see
+   * Dispatcher.holdClaimsFor). The release to call once `after` ran.
+   */
+  private holdClaims(requests: readonly InsertRequest[], write: StoreWriteOptions): () => void {
+    if (write.db !== undefined) return noop;
+    const releases: (() => void)[] = [];
+    for (const request of requests) {
+      if (request.onDuplicate !== 'replace') continue;
+      const release = this.host.dispatcher.holdClaimsFor(request.record.id);
+      if (release) releases.push(release);
+    }
+    return releases.length === 0 ? noop : () => releases.forEach((release) => release());
+  }
+
+  private async insertAsync(requests: InsertRequest[], write: StoreWriteOptions): Promise<InsertResult[]> {
     const { store, dispatcher } = this.host;
-    let results: InsertResult[];
     try {
       if (dispatcher.rebasing()) {
         // Rare: a clock step the store has not taken yet. It lands first, or
@@ -48,27 +85,10 @@ export class Inserts<Jobs extends JobMap, Results> {
         const refused = await dispatcher.afterRebase();
         if (refused) throw refused.error;
       }
-      results = await dispatcher.track(write.db ? store.insert([request], write) : store.insert([request]));
+      return await dispatcher.track(write.db ? store.insert(requests, write) : store.insert(requests));
     } finally {
       dispatcher.arm();
     }
-    return this.after(results[0] as InsertResult, write, request.dedupe !== undefined);
-  }
-
-  /** Inserts `requests` in one store write, all or none. */
-  async many(requests: InsertRequest[], write: StoreWriteOptions): Promise<JobInfoOf<Jobs, Results>[]> {
-    const { store, dispatcher } = this.host;
-    let results: InsertResult[];
-    try {
-      if (dispatcher.rebasing()) {
-        const refused = await dispatcher.afterRebase(); // as in oneAsync
-        if (refused) throw refused.error;
-      }
-      results = await dispatcher.track(store.insert(requests, write));
-    } finally {
-      dispatcher.arm();
-    }
-    return results.map((result, i) => this.after(result, write, requests[i]?.dedupe !== undefined));
   }
 
   private after(result: InsertResult, write: StoreWriteOptions, dedupe = false): JobInfoOf<Jobs, Results> {

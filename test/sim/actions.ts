@@ -23,6 +23,8 @@ export interface ActionContext {
   log?: ((line: string) => void) | undefined;
   /** Multiplies handlers' delays and their callbacks' times (real-time simulations). @default 1 */
   readonly timeScale?: number;
+  /** Whether handlers of `name` may push their name back (its handler has a rate limit). */
+  mayPushBack?(name: string): boolean;
 }
 
 /** A simulated process, as its handlers and calls see it. */
@@ -42,7 +44,7 @@ export function handle(cx: ActionContext, proc: Actor, ctx: JobContext<unknown, 
   const a = cx.model.onStart(proc.pid, ctx as JobContext<unknown, string> & { payload: unknown }, now);
   cx.model.coverage.hit('handler.start');
   cx.log?.(`pid ${proc.pid} starts ${ctx.id} v${a.v} attempt ${ctx.attempt} slot ${iso(a.slot)}`);
-  const b = cx.final ? { kind: 'ok' as const, ms: 0 } : behavior(cx.seed, a.v, a.slot, ctx.attempt, ctx.id, cx.timeScale, cx.model.pushesOf(a.v, a.slot, ctx.attempt));
+  const b = cx.final ? { kind: 'ok' as const, ms: 0 } : behavior(cx.seed, a.v, a.slot, ctx.attempt, ctx.id, cx.timeScale, cx.model.pushesOf(a.v, a.slot, ctx.attempt), cx.mayPushBack?.(ctx.name) === true);
   cx.log?.(`  behaviour ${JSON.stringify(b)}`);
   cx.model.coverage.hit(`handler.${b.kind}`);
   ctx.signal.addEventListener(

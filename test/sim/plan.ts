@@ -347,14 +347,19 @@ export interface Behavior {
  * the slot and the attempt number, so it does not depend on the order in
  * which jobs happen to run.
  */
-export function behavior(seed: number, v: number, slot: number, attempt: number, selfId: string, scale = 1, pushes = 0): Behavior {
+export function behavior(seed: number, v: number, slot: number, attempt: number, selfId: string, scale = 1, pushes = 0, mayPushBack = false): Behavior {
   // A pushed-back attempt runs again with the same number: the times it was pushed back tell its runs apart.
   const prng = Prng.derive(seed, `behave:${v}:${slot}:${attempt}${pushes > 0 ? `:p${pushes}` : ''}`);
-  const drawn = prng.weighted<BehaviorKind>({ ok: 12, throw: 5, unrecoverable: 0.6, hang: 1.2, hangIgnore: 0.3, syncThrow: 0.5, callback: 2, nonJson: 0.3, rateLimit: 0.8 });
-  // At most three push-backs of one attempt, so a scenario ends.
-  const kind = drawn === 'rateLimit' && pushes >= 3 ? 'ok' : drawn;
+  const drawn = prng.weighted<Exclude<BehaviorKind, 'rateLimit'>>({ ok: 12, throw: 5, unrecoverable: 0.6, hang: 1.2, hangIgnore: 0.3, syncThrow: 0.5, callback: 2, nonJson: 0.3 });
   const ms = Math.round(prng.pick([0, 0, 0, 10, 500, 3000]) * scale);
-  if (kind === 'rateLimit') return { kind, ms, pushMs: Math.round(prng.pick([1, 100, 1000, 8000]) * scale) };
+  // Push-backs (job.rateLimit) only where the handler has a rate limit, from their own stream: the
+  // draws above stay what they were, so a frozen scenario of a handler without one replays as frozen.
+  // At most three push-backs of one attempt, so a scenario ends.
+  if (mayPushBack && pushes < 3) {
+    const push = Prng.derive(seed, `push:${v}:${slot}:${attempt}:${pushes}`);
+    if (push.chance(0.08)) return { kind: 'rateLimit', ms, pushMs: Math.round(push.pick([1, 100, 1000, 8000]) * scale) };
+  }
+  const kind = drawn;
   if (kind !== 'callback') return { kind, ms };
   const which = prng.weighted({ cancelSelf: 1, cancel: 2, schedule: 3, reschedule: 1 });
   const other = prng.pick(ONE_OFF_IDS);

@@ -298,6 +298,10 @@ class Runner implements ActionContext {
     return outcome;
   }
 
+  mayPushBack(name: string): boolean {
+    return this.sc.handlers.some((h) => h.name === name && h.rateLimit !== undefined);
+  }
+
   private register(proc: Proc, name: string): void {
     const spec = this.sc.handlers.find((h) => h.name === name);
     proc.scheduler.register(name, (ctx) => handle(this, proc, ctx), {

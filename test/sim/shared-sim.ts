@@ -201,6 +201,10 @@ class SharedRunner implements ActionContext {
   final = false;
   /** Handler delays and callback times shrink to fit real time. */
   readonly timeScale = 0.02;
+
+  mayPushBack(name: string): boolean {
+    return this.sc.handlers.some((h) => h.name === name && h.rateLimit !== undefined);
+  }
   private readonly workers: (Worker | undefined)[] = [];
   /** Worker pids (and connection names) unique across the scenarios of one process. */
   private static nextPid = 5_000_001;

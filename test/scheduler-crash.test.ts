@@ -260,6 +260,44 @@ describe('crash rule: a lost attempt counts against the retry policy', () => {
     await scheduler.stop();
   });
 
+  it('the same for an every schedule: dead names the lost occurrence’s slot as re-based, in the new frame (seed 247047301)', async () => {
+    const MIN = 60_000;
+    class Flaky extends MemoryStore {
+      failing = true;
+      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+        if (this.failing) throw new StorePersistError('disk full (injected)');
+        return super.settle(id, token, next);
+      }
+    }
+    const store = new Flaky();
+    const original = store.claim.bind(store);
+    let handedBack = false;
+    store.claim = async (request) => {
+      const result = await original(request);
+      if (handedBack || result.jobs.length === 0) return result;
+      handedBack = true;
+      // As a restart finds it: the occurrence was running in a process that died.
+      return { ...result, jobs: result.jobs.map((j) => ({ ...j, lost: 'crash' as const, attempt: j.attempt + 1 })) };
+    };
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    scheduler.on('error', () => undefined);
+    const dead: number[] = [];
+    scheduler.on('dead', (e) => dead.push(e.job.runAt.getTime()));
+    const slots: number[] = [];
+    scheduler.register('poison', (job) => void slots.push(job.runAt.getTime()));
+    await scheduler.start();
+    await scheduler.scheduleEvery('poison', 10 * MIN, { n: 1 }, { id: 'e', retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1000 } } });
+    await clock.advance(10 * MIN); // slot +10 claimed as lost: charged (dead, no retries left); recording it is refused and retried
+    await clock.set(clock.now() - 60 * MIN);
+    store.failing = false;
+    await clock.advance(1000);
+    assert.deepEqual(dead, [T0 + 10 * MIN - 60 * MIN], 'the slot moved with the step, as the schedule did');
+    await clock.advance(10 * MIN);
+    assert.deepEqual(slots, [T0 + 20 * MIN - 60 * MIN], 'the next slot runs 10 elapsed minutes on, after the dead one');
+    await scheduler.stop();
+  });
+
   it('a lapsed lease (lost: lease) is charged the same way, with LeaseLostError', async () => {
     // A store that hands out a record the way RedisStore does after a lease lapses.
     const store = new MemoryStore();

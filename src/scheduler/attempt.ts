@@ -85,7 +85,7 @@ export class Attempts {
   /** Running attempts by name (a name stays at 0: see `attempts` for why entries are not deleted). */
   private readonly runningByName = new Map<string, number>();
   /** Settles in flight (or waiting to be retried) that hold no attempt: misfire replans, lost charges, hand-backs. */
-  private readonly settling = new Map<string, { token: string | undefined; next: JobRecord; task: Promise<void> }>();
+  private readonly settling = new Map<string, { token: string | undefined; next: JobRecord; moved: number; task: Promise<void> }>();
   private readonly lateness: number[] = [];
   private latenessNext = 0;
   /**
@@ -164,7 +164,12 @@ export class Attempts {
       // Reported as recorded: a clock step while the charge waited to be stored moved its retry (seed 234033002).
       this.settleAside(claimed, outcome.next, () => {
         const nextRunAt = outcome.nextRunAt === undefined ? undefined : this.outcomeOf(undefined, claimed, outcome.next).runAt;
-        this.emitFailure(nextRunAt === undefined ? outcome : { ...outcome, nextRunAt }, error);
+        // An `every` slot is elapsed time: a step while the charge waited moved it, as it moves the
+        // slot of an occurrence running across a step (local seed 247047301: `dead` named the old
+        // frame's slot, and the next slots, re-based, looked to run before it).
+        const moved = this.settling.get(claimed.id)?.moved ?? 0;
+        const occurrence = moved !== 0 && claimed.recur?.every !== undefined ? patchRecord(outcome.occurrence, { runAt: outcome.occurrence.runAt + moved }) : outcome.occurrence;
+        this.emitFailure({ ...outcome, occurrence, ...(nextRunAt === undefined ? {} : { nextRunAt }) }, error);
       });
       return;
     }
@@ -510,7 +515,7 @@ export class Attempts {
 
   /** A settle of a claimed job that never ran (it holds no slot), after `before` when given (it never rejects). */
   private settleAside(claimed: JobRecord, next: JobRecord, emit?: () => void, before?: Promise<void>): void {
-    const entry = { token: claimed.token, next, task: Promise.resolve() };
+    const entry = { token: claimed.token, next, moved: 0, task: Promise.resolve() };
     const settle = (): Promise<void> => this.settle(undefined, claimed, next, emit);
     entry.task = (before === undefined ? settle() : before.then(settle)).finally(() => {
       if (this.settling.get(claimed.id) === entry) this.settling.delete(claimed.id);
@@ -530,7 +535,10 @@ export class Attempts {
       // An outcome waiting to be recorded was computed before the step: its
       // elapsed-time due (an every slot, a retry backoff) moves like the
       // store's records, or the settle would write the old frame over the re-base.
-      for (const entry of this.settling.values()) entry.next = shiftDue(entry.next, deltaMs);
+      for (const entry of this.settling.values()) {
+        entry.next = shiftDue(entry.next, deltaMs);
+        entry.moved += deltaMs;
+      }
     }
     for (const attempt of this.live()) {
       if (local) {

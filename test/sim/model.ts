@@ -453,7 +453,18 @@ export class Model {
     const earlier = this.onReject.get(op);
     this.onReject.set(op, () => {
       earlier?.();
-      if (state.nextDue === mine) state.nextDue = saved;
+      if (state.nextDue === mine) {
+        state.nextDue = saved;
+        // Other calls on the id still in flight keep their bounds: a later reschedule whose time
+        // was after this one's left no mark of its own while this earlier bound stood (seed
+        // 247052024: reschedule to :34 refused, reschedule to :54 in flight at a crash, landed).
+        const id = state.ins.id;
+        for (const other of id === undefined ? [] : (this.idOps.get(id) ?? [])) {
+          const status = this.statusOf(other);
+          if (other === op || other.when === undefined || (other.kind !== 'reschedule' && other.kind !== 'retry') || (status !== 'pending' && status !== 'unknown')) continue;
+          this.moveDuePending(state, other.when);
+        }
+      }
       if (!resetByMe || (state.resetSeq ?? 0) > op.seq) return;
       state.startsInRun = Math.max(state.startsInRun, startsInRun);
       // Allowances only grow back: with two revives in flight, the second saved the first's reset,

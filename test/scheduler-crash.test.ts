@@ -24,6 +24,32 @@ const CHILD = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url
 
 type Jobs = { poison: { n: number } };
 
+/**
+ * A MemoryStore that hands the jobs of its next claim back as lost once
+ * `handBack` is set (as after a crash; `bump` raises their attempt as that
+ * claim would have) and refuses settles (a full disk) while `failing`.
+ */
+class LostAndFlaky extends MemoryStore {
+  failing = true;
+  handBack = false;
+
+  constructor(private readonly bump: number) {
+    super();
+  }
+
+  override async claim(request: Parameters<MemoryStore['claim']>[0]): ReturnType<MemoryStore['claim']> {
+    const result = await super.claim(request);
+    if (!this.handBack || result.jobs.length === 0) return result;
+    this.handBack = false;
+    return { ...result, jobs: result.jobs.map((j) => ({ ...j, lost: 'crash' as const, attempt: j.attempt + this.bump })) };
+  }
+
+  override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
+    if (this.failing) throw new StorePersistError('disk full (injected)');
+    return super.settle(id, token, next);
+  }
+}
+
 function runChild(dir: string, how: 'exit' | 'kill'): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: Record<string, unknown>[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, 'crash', dir, how], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -217,24 +243,9 @@ describe('crash rule: a lost attempt counts against the retry policy', () => {
 
   it('a clock step while the charge of a lost attempt waits to be recorded: failed reports the retry as recorded, in the new frame (seed 234033002)', async () => {
     const MIN = 60_000;
-    // A store that hands the claimed job back as lost (as after a crash) and refuses settles (a full disk) while `failing`.
-    class LostAndFlaky extends MemoryStore {
-      failing = true;
-      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
-        if (this.failing) throw new StorePersistError('disk full (injected)');
-        return super.settle(id, token, next);
-      }
-    }
-    const store = new LostAndFlaky();
+    const store = new LostAndFlaky(0);
     await leaveRunning(store, { retry: { maxRetries: 2, backoff: { type: 'fixed', delay: 10 * MIN } } });
-    const original = store.claim.bind(store);
-    let handedBack = false;
-    store.claim = async (request) => {
-      const result = await original(request);
-      if (handedBack || result.jobs.length === 0) return result;
-      handedBack = true;
-      return { ...result, jobs: result.jobs.map((j) => ({ ...j, lost: 'crash' as const })) };
-    };
+    store.handBack = true;
     const clock = new VirtualClock(T0 + 5000);
     const scheduler = new Scheduler<Jobs>({ store, clock });
     scheduler.on('error', () => undefined);
@@ -262,23 +273,9 @@ describe('crash rule: a lost attempt counts against the retry policy', () => {
 
   it('the same for an every schedule: dead names the lost occurrence’s slot as re-based, in the new frame (seed 247047301)', async () => {
     const MIN = 60_000;
-    class Flaky extends MemoryStore {
-      failing = true;
-      override async settle(id: string, token: string, next: JobRecord): Promise<boolean> {
-        if (this.failing) throw new StorePersistError('disk full (injected)');
-        return super.settle(id, token, next);
-      }
-    }
-    const store = new Flaky();
-    const original = store.claim.bind(store);
-    let handedBack = false;
-    store.claim = async (request) => {
-      const result = await original(request);
-      if (handedBack || result.jobs.length === 0) return result;
-      handedBack = true;
-      // As a restart finds it: the occurrence was running in a process that died.
-      return { ...result, jobs: result.jobs.map((j) => ({ ...j, lost: 'crash' as const, attempt: j.attempt + 1 })) };
-    };
+    // Its first claim as a restart finds it: the occurrence was running in a process that died.
+    const store = new LostAndFlaky(1);
+    store.handBack = true;
     const clock = new VirtualClock(T0);
     const scheduler = new Scheduler<Jobs>({ store, clock });
     scheduler.on('error', () => undefined);

@@ -63,3 +63,38 @@ describe('simulation model: a start seen after a cancel was acknowledged', () =>
     assert.equal(violation(m)?.invariant, 'noRerun');
   });
 });
+
+/** `scheduleIn(…, { id })` acknowledged, then a replace of it (`onDuplicate: 'replace'`) acknowledged. Returns the replaced version. */
+function insertThenReplace(m: Model, id: string): number {
+  const insert = (mode: InsertRec['mode']): number => {
+    const v = m.newV();
+    const op = m.beginOp('insert', id, 1, { vs: [v] });
+    const ins: InsertRec = { v, op, id, name: 'a', kind: 'in', mode, due: { wall: 0, elapsed: true, why: 'test' } };
+    m.addInsert(ins);
+    m.settle(op, 'acked');
+    m.insertAcked(ins, id, v);
+    return v;
+  };
+  const first = insert(undefined);
+  insert('replace');
+  return first;
+}
+
+describe('simulation model: a start of a version seen after its replace was acknowledged', () => {
+  it('shared store: the first start is a claim that preceded the replace (Redis seed 248500515), a second one is a rerun', () => {
+    const m = testModel(true);
+    const replaced = insertThenReplace(m, 'j');
+    start(m, 'j', replaced, 2);
+    assert.equal(m.violation, undefined);
+    start(m, 'j', replaced, 3);
+    assert.equal(violation(m)?.invariant, 'noRerun');
+    assert.match(violation(m)?.message ?? '', /runs after an acknowledged replace superseded it/);
+  });
+
+  it('one process (MemoryStore, JsonFileStore): a start of the replaced version is a rerun', () => {
+    const m = testModel(false);
+    const replaced = insertThenReplace(m, 'j');
+    start(m, 'j', replaced, 2);
+    assert.equal(violation(m)?.invariant, 'noRerun');
+  });
+});

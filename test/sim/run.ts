@@ -622,11 +622,12 @@ class Runner implements ActionContext {
     for (let i = 0, idle = 0, starts = this.model.attempts.length; i < 4000 && idle < 400; i++) {
       await this.settle();
       const records = await proc.store.list({});
-      // One-off jobs not yet finished, a schedule's occurrence already due (a claim that failed on the
+      // One-off jobs not yet finished, a schedule's occurrence already due, at this instant too (one a
+      // rate limit holds has not started at its due instant; seed 755) (a claim that failed on the
       // disk before it healed is retried after 1 s; seeds 197003389, 197010406), and anything still
       // running (a settle being retried included).
       const now = this.clock.now();
-      const pending = records.filter((r) => r.state === 'running' || (r.state === 'scheduled' && (!r.recur || r.runAt < now)));
+      const pending = records.filter((r) => r.state === 'running' || (r.state === 'scheduled' && (!r.recur || r.runAt <= now)));
       // A clock step's re-base the store refused before the disk healed is retried with backoff: wait for it
       // (its records keep the old frame until it lands; seed 196010498).
       if (pending.length === 0 && this.model.liveAttempts(proc.pid).length === 0 && !rebasing(proc)) break;

@@ -619,21 +619,29 @@ class Runner implements ActionContext {
     // 400 iterations without a start end the drain (a stall fails atLeastOnce below); while jobs keep
     // starting it goes on, up to 4,000: a schedule with misfire 'all' catching up an hour of slots
     // under a rate limit of one start a second needs more than 400.
-    // A schedule on a rate-limited name may stay behind for good (its slots come faster than the
-    // limit lets it start; seed 248000733: two 7 s schedules under one start per 5 s). After two
-    // minutes of draining it counts as drained while it keeps starting (a start in the last
-    // minute); a stall (seeds 13, 229) stops starting and still fails.
-    const limited = new Set(this.sc.handlers.filter((h) => h.rateLimit !== undefined).map((h) => h.name));
+    // A rate-limited name may stay saturated for good: schedules whose slots come faster than the
+    // limit lets them start keep a due occurrence (seed 248000733: two 7 s schedules under one start
+    // per 5 s), and its lower-priority jobs starve behind them, by design (seeds 249509374,
+    // 249533395). After two minutes of draining, a due job of a name that started at least half as
+    // many jobs in the last minute as its limit allows counts as drained. A stall starts nothing, or
+    // little (seeds 13, 229), and still fails.
+    const limits = new Map(this.sc.handlers.flatMap((h) => (h.rateLimit === undefined ? [] : [[h.name, h.rateLimit] as const])));
     const drainStart = this.clock.now();
-    const lastStart = new Map<string, number>();
-    let seen = 0;
+    // Starts during the drain only: the drain steps no clock, so their wall times compare.
+    const startsOf = new Map<string, number[]>();
+    let seen = this.model.attempts.length;
     const behind = (r: JobRecord): boolean => {
       for (; seen < this.model.attempts.length; seen++) {
         const a = this.model.attempts[seen] as AttemptRec;
-        lastStart.set(a.id, Math.max(lastStart.get(a.id) ?? -Infinity, a.startWall));
+        const times = startsOf.get(a.name);
+        if (times) times.push(a.startWall);
+        else startsOf.set(a.name, [a.startWall]);
       }
       const now = this.clock.now();
-      return r.recur !== undefined && limited.has(r.name) && now - drainStart >= 120_000 && (lastStart.get(r.id) ?? -Infinity) >= now - 60_000;
+      const limit = limits.get(r.name);
+      if (limit === undefined || r.runAt > now || now - drainStart < 120_000) return false;
+      const recent = (startsOf.get(r.name) ?? []).filter((t) => t > now - 60_000).length;
+      return recent >= (0.5 * 60_000 * limit.max) / limit.durationMs;
     };
     for (let i = 0, idle = 0, starts = this.model.attempts.length; i < 4000 && idle < 400; i++) {
       await this.settle();
@@ -643,7 +651,7 @@ class Runner implements ActionContext {
       // disk before it healed is retried after 1 s; seeds 197003389, 197010406), and anything still
       // running (a settle being retried included).
       const now = this.clock.now();
-      const pending = records.filter((r) => r.state === 'running' || (r.state === 'scheduled' && (!r.recur || (r.runAt <= now && !behind(r)))));
+      const pending = records.filter((r) => r.state === 'running' || (r.state === 'scheduled' && (!r.recur || r.runAt <= now) && !behind(r)));
       // A clock step's re-base the store refused before the disk healed is retried with backoff: wait for it
       // (its records keep the old frame until it lands; seed 196010498).
       if (pending.length === 0 && this.model.liveAttempts(proc.pid).length === 0 && !rebasing(proc)) break;

@@ -13,14 +13,20 @@ import assert from 'node:assert/strict';
 import type { InsertRec, Model } from './sim/model.js';
 import { testModel } from './sim-model-helpers.js';
 
-/** `scheduleIn(…, { id })` acknowledged, then `cancel(id)` acknowledged `true`, one call at a time. */
-function insertThenCancel(m: Model, id: string): number {
+/** `scheduleIn(…, { id, onDuplicate: mode })` acknowledged as stored; returns its version. */
+function insertAcked(m: Model, id: string, mode: InsertRec['mode']): number {
   const v = m.newV();
   const op = m.beginOp('insert', id, 1, { vs: [v] });
-  const ins: InsertRec = { v, op, id, name: 'a', kind: 'in', mode: undefined, due: { wall: 0, elapsed: true, why: 'test' } };
+  const ins: InsertRec = { v, op, id, name: 'a', kind: 'in', mode, due: { wall: 0, elapsed: true, why: 'test' } };
   m.addInsert(ins);
   m.settle(op, 'acked');
   m.insertAcked(ins, id, v);
+  return v;
+}
+
+/** `scheduleIn(…, { id })` acknowledged, then `cancel(id)` acknowledged `true`, one call at a time. */
+function insertThenCancel(m: Model, id: string): number {
+  const v = insertAcked(m, id, undefined);
   const cancel = m.beginOp('cancel', id, 1);
   m.settle(cancel, 'acked');
   m.cancelAcked(cancel);
@@ -66,17 +72,8 @@ describe('simulation model: a start seen after a cancel was acknowledged', () =>
 
 /** `scheduleIn(…, { id })` acknowledged, then a replace of it (`onDuplicate: 'replace'`) acknowledged. Returns the replaced version. */
 function insertThenReplace(m: Model, id: string): number {
-  const insert = (mode: InsertRec['mode']): number => {
-    const v = m.newV();
-    const op = m.beginOp('insert', id, 1, { vs: [v] });
-    const ins: InsertRec = { v, op, id, name: 'a', kind: 'in', mode, due: { wall: 0, elapsed: true, why: 'test' } };
-    m.addInsert(ins);
-    m.settle(op, 'acked');
-    m.insertAcked(ins, id, v);
-    return v;
-  };
-  const first = insert(undefined);
-  insert('replace');
+  const first = insertAcked(m, id, undefined);
+  insertAcked(m, id, 'replace');
   return first;
 }
 

@@ -318,7 +318,7 @@ describe('PostgresStore: claiming ahead', { skip: postgresSkip, timeout: 600_000
       });
       const check = await server.client();
       try {
-        assert.deepEqual((await check.query(`SELECT version FROM "${schema}".migrations ORDER BY version`)).rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+        assert.deepEqual((await check.query(`SELECT version FROM "${schema}".migrations ORDER BY version`)).rows, [1, 2, 3, 4, 5].map((version) => ({ version })));
       } finally {
         await check.end();
       }

@@ -19,29 +19,23 @@
  */
 import { functionsV3Sql } from './functions-v3.js';
 import { ident } from './schema.js';
+import { functionText, replaceOnce as replace } from './sql-text.js';
 
 const SLOTS_MASK = 65535;
 
-/** `text` with `from` replaced once; throws when `from` is not there exactly once (the v3 text changed). */
-function replaceOnce(text: string, from: string, to: string): string {
-  const at = text.indexOf(from);
-  if (at < 0 || text.indexOf(from, at + from.length) >= 0) throw new Error(`settle-gone: expected one ${JSON.stringify(from)} in migration 3's settle_rows`);
-  return text.slice(0, at) + to + text.slice(at + from.length);
-}
-
-export function settleGoneSql(schema: string): string {
+/** Migration 4's settle_rows (`CREATE OR REPLACE`, migration 3's parameters). */
+export function settleRowsV4Sql(schema: string): string {
   const S = ident(schema);
   const v3 = functionsV3Sql(schema);
   const head = `CREATE FUNCTION ${S}.settle_rows(`;
-  const start = v3.indexOf(head);
-  const end = v3.indexOf('END $f$;', start) + 'END $f$;'.length;
-  if (start < 0 || end < start) throw new Error("settle-gone: migration 3's settle_rows not found");
+  const where = "settle-gone (migration 3's settle_rows)";
+  const replaceOnce = (text: string, from: string, to: string): string => replace(text, from, to, where);
   // Keeps the tokens (of this call's settles) of the rows that `deleted` returned.
   const keep = `INSERT INTO ${S}.gone (slot, token)
       SELECT DISTINCT ON (hashtext(last_token) & ${SLOTS_MASK}) hashtext(last_token) & ${SLOTS_MASK}, last_token
       FROM deleted WHERE last_token = ANY(p_token)
       ON CONFLICT (slot) DO UPDATE SET token = EXCLUDED.token`;
-  let sql = v3.slice(start, end);
+  let sql = functionText(v3, head, where);
   sql = replaceOnce(sql, head, `CREATE OR REPLACE FUNCTION ${S}.settle_rows(`);
   sql = replaceOnce(
     sql,
@@ -59,9 +53,13 @@ export function settleGoneSql(schema: string): string {
         ORDER BY finish_seq DESC OFFSET r.keep FOR UPDATE) RETURNING last_token)
       ${keep};`,
   );
+  return sql;
+}
+
+export function settleGoneSql(schema: string): string {
   return `
 -- Tokens of settles that removed their own job (settle-gone.ts).
-CREATE TABLE ${S}.gone (slot integer PRIMARY KEY, token text NOT NULL);
-${sql}
+CREATE TABLE ${ident(schema)}.gone (slot integer PRIMARY KEY, token text NOT NULL);
+${settleRowsV4Sql(schema)}
 `;
 }

@@ -1,0 +1,105 @@
+/**
+ * Migration 5 of PostgresStore: a lease loss recorded by a renewal or a late
+ * settle no longer overwrites what another statement committed meanwhile.
+ *
+ * THE FAULT. `renew` and `settle_rows` first try their change (a longer
+ * lease; an outcome) on the rows whose attempt still holds an unexpired
+ * lease. For the items that failed they read the row again and, when the
+ * attempt still held it (running, same token), its lease had ended: they
+ * marked the job lost and scheduled it again with `UPDATE … WHERE id = …`.
+ * That read does not lock. A settle of the same attempt that started just
+ * before the lease ended (its time is taken when it starts) and had not
+ * committed yet was invisible to the read; the UPDATE then waited for it,
+ * and once it committed, overwrote its `completed` with `scheduled`. The
+ * scheduler had reported the job completed; it ran again (found by the
+ * simulation, PostgreSQL seed 249000045). A cancel or a replace committed
+ * in that gap was overwritten the same way.
+ *
+ * THE FIX. That UPDATE also requires `state = 'running' AND token = <the
+ * attempt's>`. READ COMMITTED re-checks those conditions on the row version
+ * it waited for, so a committed settle, cancel or replace stands; the item
+ * is then answered from the row as it is now (a settle retried after a lost
+ * reply that finds its own outcome gets "landed", as before).
+ *
+ * The functions are replaced in place, same parameters: `renew` (migration
+ * 1), migration 2's `settle_rows` (called by the settle and settle_claim a
+ * process of an older version may still call) and migration 4's. Their
+ * text is the released one with those statements changed (sql-text.ts).
+ */
+import { functionsSql } from './functions.js';
+import { functionsV2Sql } from './functions-v2.js';
+import { ident } from './schema.js';
+import { settleRowsV4Sql } from './settle-gone.js';
+import { functionText, replaceOnce } from './sql-text.js';
+
+const WHERE = 'migration 5';
+
+/** Released function text, from `CREATE FUNCTION`/`CREATE OR REPLACE FUNCTION` `head`, as `CREATE OR REPLACE`. */
+function released(sql: string, head: string): string {
+  const text = functionText(sql, head, WHERE);
+  return head.startsWith('CREATE OR REPLACE ') ? text : replaceOnce(text, head, head.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'), WHERE);
+}
+
+/**
+ * settle_rows' loop over the items that did not land: the lease-loss UPDATE
+ * is guarded; when it finds the row changed, the item's fields are read
+ * again and the rest of the IF chain answers from them.
+ */
+function guardSettle(S: string, text: string): string {
+  const lose = `UPDATE ${S}.jobs SET state = 'scheduled', token = NULL, lease_until = NULL, lost = 'lease'`;
+  return replaceOnce(
+    text,
+    `      IF r.state = 'running' AND r.held = r.token THEN
+        ${lose} WHERE id = r.id;
+        out[r.i] := 'lease';
+      ELSIF`,
+    `      IF r.state = 'running' AND r.held = r.token THEN
+        -- Only while the attempt still holds the row: a settle, cancel or replace that committed since the read above stands.
+        ${lose} WHERE id = r.id AND state = 'running' AND token = r.token;
+        IF NOT FOUND THEN
+          SELECT j.state, j.token, j.last_token INTO r.state, r.held, r.last_token FROM ${S}.jobs j WHERE j.id = r.id;
+        END IF;
+      END IF;
+      IF r.state = 'running' AND r.held = r.token THEN
+        out[r.i] := 'lease';
+      ELSIF`,
+    WHERE,
+  );
+}
+
+function guardRenew(S: string, text: string): string {
+  const lose = `UPDATE ${S}.jobs SET state = 'scheduled', token = NULL, lease_until = NULL, lost = 'lease'`;
+  return replaceOnce(
+    text,
+    `    IF r.state = 'running' AND r.held = r.token THEN
+      ${lose} WHERE id = r.id;
+      gone := gone || json_build_array(r.id, 'lease');
+    ELSE`,
+    `    IF r.state = 'running' AND r.held = r.token THEN
+      -- Only while the attempt still holds the row: a settle, cancel or replace that committed since the read above stands.
+      ${lose} WHERE id = r.id AND state = 'running' AND token = r.token;
+      IF NOT FOUND THEN
+        SELECT j.state, j.token INTO r.state, r.held FROM ${S}.jobs j WHERE j.id = r.id;
+      END IF;
+    END IF;
+    IF r.state = 'running' AND r.held = r.token THEN
+      gone := gone || json_build_array(r.id, 'lease');
+    ELSE`,
+    WHERE,
+  );
+}
+
+export function functionsV5Sql(schema: string): string {
+  const S = ident(schema);
+  const renew = released(functionsSql(schema), `CREATE FUNCTION ${S}.renew(`);
+  const settleV2 = released(functionsV2Sql(schema), `CREATE FUNCTION ${S}.settle_rows(`);
+  const settleV4 = settleRowsV4Sql(schema);
+  return `
+-- A lease loss no longer overwrites a settle, cancel or replace committed meanwhile (functions-v5.ts).
+${guardRenew(S, renew)}
+
+${guardSettle(S, settleV2)}
+
+${guardSettle(S, settleV4)}
+`;
+}

@@ -15,7 +15,7 @@ import { JsonFileStore } from '../src/store/json-file.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { T0, collectEvents, virtualScheduler } from './helpers.js';
+import { T0, collectEvents, until, virtualScheduler } from './helpers.js';
 
 type Jobs = { api: { n: number }; other: { n: number } };
 
@@ -214,6 +214,43 @@ describe('rate limits: faults found by the simulation', () => {
     await clock.advance(1100);
     // Job 0 ran, pushed its name back 1 s; after the step both wait that second of elapsed time, not an hour.
     assert.deepEqual(s.log.map(([tag]) => tag).sort(), ['api0', 'api0', 'api1']);
+    await scheduler.stop();
+  });
+  it('a push-back made after a forward step, while that step’s re-base is being stored, is not moved by it (simulation seed 257100416)', async (t) => {
+    // The handler ended after the step, so its push-back was already in the new frame; the
+    // re-base, still writing the shifted delays (a JsonFileStore write takes real time, the
+    // virtual timers do not), then moved every push-back by the step too, and the name waited
+    // an hour instead of a second.
+    const dir = await mkdtemp(join(tmpdir(), 'godelayq-rl-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const { scheduler, clock } = await virtualScheduler<Jobs>({ store: new JsonFileStore(join(dir, 'store')) });
+    const s = starts(clock);
+    scheduler.register('api', async (job) => {
+      s.at(`api${job.payload.n}`);
+      if (job.payload.n !== 0 || s.log.length > 1) return;
+      await new Promise<void>((resolve) => clock.setTimer(clock.now() + 10, resolve));
+      job.rateLimit(1000);
+    });
+    scheduler.register('other', () => undefined);
+    await scheduler.scheduleIn('api', 0, { n: 0 });
+    // A delay, so the re-base has a record to write (and the store is mid-write when the handler ends).
+    await scheduler.scheduleIn('other', 600_000, { n: 0 });
+    await clock.advance(0);
+    await clock.set(clock.now() + 3_600_000);
+    const stepped = clock.now();
+    // Behind the owed re-base: once this resolves, the re-base has landed.
+    await scheduler.scheduleIn('api', 0, { n: 1 });
+    // Virtual time in 100 ms steps, with real time between them for the store's writes.
+    await until(async () => {
+      await clock.advance(100);
+      return s.log.length >= 3;
+    });
+    const later = s.log.slice(1);
+    assert.deepEqual(later.map(([tag]) => tag).sort(), ['api0', 'api1']);
+    for (const [tag, at] of later) {
+      const wait = T0 + at - stepped;
+      assert.ok(wait >= 1000 && wait < 60_000, `${tag} started ${wait} ms after the step: it waits out the 1 s push-back, not the hour`);
+    }
     await scheduler.stop();
   });
 });

@@ -96,6 +96,8 @@ export abstract class LocalStore implements Store, GeneratedIds {
     return Promise.resolve();
   }
   protected readonly state = new LocalState();
+  /** How far the rate windows moved ahead of a clock-step re-base whose write has not landed (see shift). */
+  private ratesAhead = 0;
   protected context: StoreContext | undefined;
   /** False for MemoryStore: no revert bookkeeping, no awaiting. */
   protected abstract readonly durable: boolean;
@@ -409,11 +411,18 @@ export abstract class LocalStore implements Store, GeneratedIds {
    * window's end move with it, so they keep their elapsed length; dates and
    * cron slots stay put. Applied
    * in memory at once (before the next claim), durable when it resolves.
-   * The rate-limit windows (memory only) move too, once the records did: a
-   * refused shift changed nothing and the scheduler hands it over again.
+   * The rate-limit windows (memory only) move at once too, before the write:
+   * a push-back or start recorded while the write is in flight is already in
+   * the new frame and must not move again (simulation seed 257100416: a
+   * handler that pushed its name back for 1 s after a forward step of an
+   * hour held the name for the hour). A refused write is handed over again,
+   * with the steps taken since added: the windows move only by what they
+   * have not moved yet (`ratesAhead`).
    */
   async shift(deltaMs: number): Promise<void> {
     if (!Number.isFinite(deltaMs) || deltaMs === 0) return;
+    this.state.rates.shift(deltaMs - this.ratesAhead);
+    this.ratesAhead = deltaMs;
     const changes: Change[] = [];
     for (const job of this.state.values()) {
       // A running `every` occurrence moves too: its next slot follows from its slot and anchor.
@@ -421,6 +430,6 @@ export abstract class LocalStore implements Store, GeneratedIds {
       if (moved !== job) changes.push({ op: 'put', job: moved, keep: true });
     }
     if (changes.length > 0) await this.commit(changes);
-    this.state.rates.shift(deltaMs);
+    this.ratesAhead = 0;
   }
 }

@@ -146,7 +146,9 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
       id: opts?.id,
       name,
       kind,
-      mode: opts?.onDuplicate,
+      // A dedupe call may leave the window's job as it is ('keep', for the scheduleMany all-or-none check).
+      mode: opts?.dedupe ? 'keep' : opts?.onDuplicate,
+      ...(opts?.dedupe ? { dedupe: { key: opts.dedupe.key, mode: opts.dedupe.mode ?? 'throttle' } } : {}),
       ...(opts?.retry ? { retry: opts.retry } : {}),
       ...(opts?.timeout ? { timeout: opts.timeout } : {}),
       ...(opts?.group ? { group: groupOf(opts.group) } : {}),
@@ -156,6 +158,7 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
     return { v, ins, rec };
   };
   const acked = (ins: InsertRec, info: JobInfo): void => {
+    m.dedupeAcked(ins, info.id, info.name, (info.payload as { v: number }).v, info.dedupe);
     m.insertAcked(ins, info.id, (info.payload as { v: number }).v);
   };
   switch (op.op) {

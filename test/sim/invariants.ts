@@ -22,6 +22,7 @@ export const INVARIANTS = {
   quiescent: 'the process settles (no livelock)',
   phantom: 'a job completes only after its handler succeeded',
   atomicMany: 'scheduleMany is all or none, across crashes too',
+  dedupe: "a dedupe call says what it did: throttled creates nothing, debounced updates its window's job, created makes a job",
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;

@@ -61,6 +61,10 @@ export interface InsertRec {
   timeout?: number;
   /** Its group and the group's concurrency. */
   group?: { id: string; limit: number };
+  /** A dedupe call: its window's key and mode. */
+  dedupe?: { key: string; mode: 'throttle' | 'debounce' };
+  /** Acknowledged `throttled`: it created nothing, and its v must never be stored or run. */
+  throttled?: boolean;
 }
 
 export interface Due {
@@ -330,6 +334,41 @@ export class Model {
         else if (op.kind === 'retry') this.revivePending(ins.v, op.when, op);
       }
     }
+  }
+
+  /** Windows by job id: `name key` of the dedupe call that created or last debounced it (acknowledged). */
+  private readonly windowOf = new Map<string, string>();
+
+  /**
+   * A dedupe call resolved (before insertAcked): its outcome must match what
+   * the returned job shows, and a throttled call must return a job of its
+   * own window when the model knows where that job came from.
+   */
+  dedupeAcked(ins: InsertRec, id: string, name: string, stored: number, outcome: string | undefined): void {
+    const d = ins.dedupe;
+    if (!d) return;
+    const window = `${ins.name} ${d.key}`;
+    const mine = stored === ins.v;
+    this.coverage.hit(`op.dedupe.${String(outcome)}`);
+    const allowed = d.mode === 'debounce' ? ['created', 'debounced'] : ['created', 'throttled'];
+    this.check('dedupe', outcome !== undefined && allowed.includes(outcome), () => `a ${d.mode} call of '${ins.name}' (key ${d.key}, v${ins.v}) resolved with dedupe ${String(outcome)}`);
+    this.check('dedupe', name === ins.name, () => `a dedupe call of '${ins.name}' (key ${d.key}) resolved with job ${id} of '${name}'`);
+    this.check('dedupe', mine === (outcome !== 'throttled'), () => `a dedupe call of '${ins.name}' (key ${d.key}, v${ins.v}) said ${String(outcome)} and returned job ${id} holding v${stored}`);
+    if (outcome === 'throttled') {
+      ins.throttled = true;
+      const known = this.windowOf.get(id);
+      this.check('dedupe', known === undefined || known === window, () => `a throttled call of '${ins.name}' (key ${d.key}) returned job ${id}, the job of window '${String(known)}'`);
+    } else {
+      this.windowOf.set(id, window);
+    }
+  }
+
+  /** An undecided debounce may have put its v on any job of its name (the window's, whose id it does not name). */
+  private debounceMayHold(v: number, name: string): boolean {
+    const ins = this.vs.get(v)?.ins;
+    if (ins?.dedupe?.mode !== 'debounce' || ins.name !== name) return false;
+    const status = this.statusOf(ins.op);
+    return status === 'pending' || status === 'unknown';
   }
 
   /** An insert call resolved; `stored` is the v the id holds now per the returned info. */
@@ -668,6 +707,7 @@ export class Model {
     const ins = state.ins;
     a.recurring = ins.kind === 'cron' || ins.kind === 'every';
     this.check('rejected', ins.op.status !== 'rejected', () => `job ${ctx.id} (v${a.v}) runs, but the call that scheduled it was rejected`);
+    this.check('dedupe', ins.throttled !== true, () => `job ${ctx.id} runs with v${a.v}, the payload of a call answered 'throttled'`);
     // On a shared store a claim (by another process) that took this version before the replace
     // landed can answer after the replace's acknowledgement: the version was running when it was
     // replaced, and its attempt is aborted (Redis seed 248500515), as for a cancel (below). Once.
@@ -983,6 +1023,7 @@ export class Model {
       const ins = state.ins;
       this.check('rejected', this.statusOf(ins.op) !== 'rejected', () => `the store holds job ${r.id} v${v} (${r.state}) though the call that scheduled it was rejected (${phase})`);
       this.check('durable', r.name === ins.name && (ins.id === undefined || ins.id === r.id), () => `job ${r.id} v${v} has name ${r.name}, expected ${ins.name} (id ${ins.id})`);
+      this.check('dedupe', ins.throttled !== true, () => `the store holds job ${r.id} with v${v}, the payload of a call answered 'throttled' (${phase})`);
       if (r.state === 'completed' && !r.recur) {
         this.check('phantom', state.okEnds > 0, () => `job ${r.id} v${v} is completed but its handler never succeeded`);
       }
@@ -1008,7 +1049,7 @@ export class Model {
         continue;
       }
       const v = (r.payload as { v?: unknown }).v as number;
-      this.check('durable', allowed.has(v), () => `job ${id} holds v${v}, expected v${cur.ins.v}${allowed.size > 1 ? ` or one of ${[...allowed].join(', ')}` : ''} (the last acknowledged insert) (${phase})`);
+      this.check('durable', allowed.has(v) || this.debounceMayHold(v, r.name), () => `job ${id} holds v${v}, expected v${cur.ins.v}${allowed.size > 1 ? ` or one of ${[...allowed].join(', ')}` : ''} (the last acknowledged insert) (${phase})`);
     }
     if (phase === 'recovered') this.checkManyAtomic(records);
   }

@@ -25,6 +25,14 @@ export interface JobOpts {
   onDuplicate?: Dup;
   /** A group (issue job control): 'g0' runs one at a time, g1 two at a time. */
   group?: GroupOpt;
+  /** A dedupe window (one-offs only; never with `id` or `onDuplicate`, see withDedupe). */
+  dedupe?: DedupeOpt;
+}
+
+export interface DedupeOpt {
+  key: string;
+  ttlMs: number;
+  mode?: 'throttle' | 'debounce';
 }
 
 export type GroupOpt = 'g0' | { id: 'g1'; concurrency: 2 };
@@ -162,6 +170,35 @@ export function jobOpts(prng: Prng, ids: readonly string[], idChance: number): J
   return o;
 }
 
+/**
+ * The options of a dedupe key's calls: fixed per key, since a debounce keeps
+ * the window job's options (README, Dedupe windows) and the model reads a
+ * job's retry policy, timeout and group from the call that made its version.
+ */
+const DEDUPE_KEYS: Record<string, Omit<JobOpts, 'dedupe'>> = {
+  k0: {},
+  k1: { retry: { maxRetries: 2, backoff: { type: 'fixed', delay: 1000 } }, timeout: 2000, priority: 1, group: 'g0' },
+};
+
+/**
+ * Some one-offs get a dedupe window instead of their own options (a key
+ * from a pool of two, so calls meet in windows). Never with `id` or
+ * `onDuplicate`: the model follows a job's versions by the id a call names,
+ * while a debounce moves its version onto the window's job, whose generated
+ * id no call names.
+ */
+function withDedupe(prng: Prng, opts: JobOpts | undefined): JobOpts | undefined {
+  if (!prng.chance(0.2)) return opts;
+  const key = prng.pick(Object.keys(DEDUPE_KEYS));
+  const mode = prng.pick(['debounce', 'throttle', undefined] as const);
+  return { ...DEDUPE_KEYS[key], dedupe: { key, ttlMs: prng.pick([100, 5000, 60_000, 3_600_000, 3_600_000]), ...(mode ? { mode } : {}) } };
+}
+
+/** Dedupe calls mostly use the first name, so they meet in a few windows (a window is per name and key). */
+function dedupeName(opts: JobOpts | undefined, name: string): string {
+  return opts?.dedupe !== undefined && name !== NAMES[2] ? NAMES[0] : name;
+}
+
 function delay(prng: Prng): number {
   const scale = prng.pick([0, 10, 1000, 5000, 60_000, 900_000, 3_600_000]);
   return scale === 0 ? 0 : prng.int(0, scale);
@@ -172,12 +209,12 @@ function makeOp(prng: Prng, zones: readonly string[]): Op {
   const name = prng.pick(NAMES);
   switch (kind) {
     case 'in': {
-      const opts = jobOpts(prng, ONE_OFF_IDS, 0.8);
-      return { op: 'in', name, delay: delay(prng), ...(opts ? { opts } : {}) };
+      const opts = withDedupe(prng, jobOpts(prng, ONE_OFF_IDS, 0.8));
+      return { op: 'in', name: dedupeName(opts, name), delay: delay(prng), ...(opts ? { opts } : {}) };
     }
     case 'at': {
-      const opts = jobOpts(prng, ONE_OFF_IDS, 0.8);
-      return { op: 'at', name, offset: prng.int(-60_000, 3_600_000), ...(opts ? { opts } : {}) };
+      const opts = withDedupe(prng, jobOpts(prng, ONE_OFF_IDS, 0.8));
+      return { op: 'at', name: dedupeName(opts, name), offset: prng.int(-60_000, 3_600_000), ...(opts ? { opts } : {}) };
     }
     case 'cron': {
       const opts = jobOpts(prng, SCHEDULE_IDS, 0.6);
@@ -205,9 +242,9 @@ function makeOp(prng: Prng, zones: readonly string[]): Op {
     case 'many': {
       const n = prng.int(1, 4);
       const items = Array.from({ length: n }, () => {
-        const opts = jobOpts(prng, ONE_OFF_IDS, 0.7);
+        const opts = withDedupe(prng, jobOpts(prng, ONE_OFF_IDS, 0.7));
         return {
-          name: prng.pick(NAMES),
+          name: dedupeName(opts, prng.pick(NAMES)),
           ...(prng.chance(0.7) ? { delay: delay(prng) } : { offset: prng.int(-1000, 600_000) }),
           ...(opts ? { opts } : {}),
         };

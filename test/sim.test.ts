@@ -238,6 +238,26 @@ describe('simulation: replay and sensitivity', () => {
     }
     assert.match(found ?? 'nothing found', /^notEarly/);
   });
+
+  it('catches a store whose dedupe windows last a minute longer than asked', async () => {
+    const long = (store: Store): Store =>
+      new Proxy(store, {
+        get(target, key, receiver) {
+          if (key === 'insert') {
+            return (requests: Parameters<Store['insert']>[0]) =>
+              target.insert(requests.map((r) => (r.dedupe ? { ...r, dedupe: { ...r.dedupe, ttlMs: r.dedupe.ttlMs + 60_000 } } : r)));
+          }
+          const value = Reflect.get(target, key, receiver) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    let found: string | undefined;
+    for (let seed = 1; seed <= 1000 && !found; seed++) {
+      const r = await runScenario(scenarioOf(seed), { expect: MAIN, wrapStore: long });
+      if (!r.ok) found = `${r.invariant}: ${r.message}`;
+    }
+    assert.match(found ?? 'nothing found', /^dedupe: .* which had ended/);
+  });
 });
 
 describe('simulation: CI budget', () => {

@@ -148,13 +148,14 @@ export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown>
       kind,
       // A dedupe call may leave the window's job as it is ('keep', for the scheduleMany all-or-none check).
       mode: opts?.dedupe ? 'keep' : opts?.onDuplicate,
-      ...(opts?.dedupe ? { dedupe: { key: opts.dedupe.key, mode: opts.dedupe.mode ?? 'throttle' } } : {}),
+      ...(opts?.dedupe ? { dedupe: { key: opts.dedupe.key, mode: opts.dedupe.mode ?? 'throttle', ttlMs: opts.dedupe.ttlMs } } : {}),
       ...(opts?.retry ? { retry: opts.retry } : {}),
       ...(opts?.timeout ? { timeout: opts.timeout } : {}),
       ...(opts?.group ? { group: groupOf(opts.group) } : {}),
       ...extra,
     };
     m.addInsert(ins);
+    m.dedupeCall(ins, now);
     return { v, ins, rec };
   };
   const acked = (ins: InsertRec, info: JobInfo): void => {

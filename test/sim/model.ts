@@ -61,8 +61,8 @@ export interface InsertRec {
   timeout?: number;
   /** Its group and the group's concurrency. */
   group?: { id: string; limit: number };
-  /** A dedupe call: its window's key and mode. */
-  dedupe?: { key: string; mode: 'throttle' | 'debounce' };
+  /** A dedupe call: its window's key, mode and length, and what dedupeCall noted when it was made. */
+  dedupe?: { key: string; mode: 'throttle' | 'debounce'; ttlMs: number; at?: number; epoch?: number; callsBefore?: number; alone?: boolean };
   /** Acknowledged `throttled`: it created nothing, and its v must never be stored or run. */
   throttled?: boolean;
 }
@@ -338,16 +338,75 @@ export class Model {
 
   /** Windows by job id: `name key` of the dedupe call that created or last debounced it (acknowledged). */
   private readonly windowOf = new Map<string, string>();
+  /**
+   * Crashes, restarts and clock steps (a process up or down) so far: a
+   * window's timing is checked only when none came between the call that
+   * opened it and the call checked against it.
+   */
+  private epoch = 0;
+  /** Per window (`name key`): the last acknowledged call that opened or restarted it, when it was alone on the window. */
+  private readonly windows = new Map<string, { id: string; at: number; ttlMs: number; epoch: number }>();
+  /** Per window: calls made so far, and calls in flight. */
+  private readonly windowCalls = new Map<string, { made: number; inFlight: number }>();
+
+  /** The dedupe call of version `v` (if it is one) was refused or left undecided. */
+  private dedupeOf(v: number): void {
+    const ins = this.vs.get(v)?.ins;
+    if (ins) this.dedupeRefused(ins);
+  }
+
+  /** A crash, restart or clock step. */
+  disrupted(): void {
+    this.epoch++;
+  }
+
+  private windowCallsOf(window: string): { made: number; inFlight: number } {
+    let c = this.windowCalls.get(window);
+    if (!c) {
+      c = { made: 0, inFlight: 0 };
+      this.windowCalls.set(window, c);
+    }
+    return c;
+  }
+
+  /** A dedupe call is made at wall time `now` (a window lasts `ttlMs` from its call's time: the job's createdAt). */
+  dedupeCall(ins: InsertRec, now: number): void {
+    const d = ins.dedupe;
+    if (!d) return;
+    const c = this.windowCallsOf(`${ins.name} ${d.key}`);
+    d.at = now;
+    d.epoch = this.epoch;
+    d.callsBefore = c.made;
+    d.alone = c.inFlight === 0;
+    c.made++;
+    c.inFlight++;
+  }
+
+  /** A dedupe call was refused or left undecided by a crash: what it did to its window is not known. */
+  private dedupeRefused(ins: InsertRec): void {
+    const d = ins.dedupe;
+    if (!d) return;
+    const window = `${ins.name} ${d.key}`;
+    this.windowCallsOf(window).inFlight--;
+    this.windows.delete(window);
+  }
 
   /**
    * A dedupe call resolved (before insertAcked): its outcome must match what
-   * the returned job shows, and a throttled call must return a job of its
-   * own window when the model knows where that job came from.
+   * the returned job shows, a throttled call must return a job of its own
+   * window when the model knows where that job came from, and — when the
+   * call was the only one on its window while it ran, the window's opener
+   * too, with no crash, restart or clock step since, on a local store that
+   * keeps every job — the outcome must follow the window's time: a call
+   * inside it is throttled (debounced while its job never started), a call
+   * after it creates.
    */
   dedupeAcked(ins: InsertRec, id: string, name: string, stored: number, outcome: string | undefined): void {
     const d = ins.dedupe;
     if (!d) return;
     const window = `${ins.name} ${d.key}`;
+    const calls = this.windowCallsOf(window);
+    calls.inFlight--;
     const mine = stored === ins.v;
     this.coverage.hit(`op.dedupe.${String(outcome)}`);
     const allowed = d.mode === 'debounce' ? ['created', 'debounced'] : ['created', 'throttled'];
@@ -360,6 +419,26 @@ export class Model {
       this.check('dedupe', known === undefined || known === window, () => `a throttled call of '${ins.name}' (key ${d.key}) returned job ${id}, the job of window '${String(known)}'`);
     } else {
       this.windowOf.set(id, window);
+    }
+    const alone = d.alone === true && calls.inFlight === 0 && calls.made === (d.callsBefore ?? -1) + 1 && d.epoch === this.epoch;
+    const timed = alone && this.config.timeChecks !== false && !this.config.keepSmall && d.at !== undefined;
+    const w = this.windows.get(window);
+    if (timed && w !== undefined && w.epoch === this.epoch && d.at !== undefined) {
+      const end = w.at + w.ttlMs;
+      const inside = d.at < end;
+      this.coverage.hit('op.dedupe.timed');
+      const where = `window ${d.key} of '${ins.name}' (job ${w.id}, opened ${iso(w.at)} for ${w.ttlMs} ms, until ${iso(end)})`;
+      if (outcome === 'created' && inside) {
+        const started = this.attempts.some((a) => a.id === w.id);
+        this.check('dedupe', d.mode === 'debounce' && started, () => `a ${d.mode} call at ${iso(d.at ?? 0)} created job ${id} inside ${where}${d.mode === 'debounce' ? ', whose job never started' : ''}`);
+      }
+      if (outcome !== 'created' && id === w.id) {
+        this.check('dedupe', inside, () => `a ${d.mode} call at ${iso(d.at ?? 0)} was ${String(outcome)} by ${where}, which had ended`);
+      }
+    }
+    if (outcome !== 'throttled') {
+      if (timed) this.windows.set(window, { id, at: d.at as number, ttlMs: d.ttlMs, epoch: this.epoch });
+      else this.windows.delete(window);
     }
   }
 
@@ -420,6 +499,7 @@ export class Model {
     if (op.status !== 'pending') return;
     op.status = status;
     op.settledAt = ++this.seq;
+    if (status !== 'acked') for (const v of op.vs ?? []) this.dedupeOf(v);
     if (status === 'rejected') this.onReject.get(op)?.();
     this.onReject.delete(op);
     if (status !== 'acked' && op.id !== undefined) this.resolveDeferred(op.id);
@@ -584,10 +664,15 @@ export class Model {
   /** The process `pid` died: its undecided calls stay undecided forever, its attempts are lost. */
   crash(pid: number): void {
     this.lastCrashSeq = ++this.seq;
+    this.epoch++;
     // A local store keeps rate-limit windows in memory (README, Rate limits): a job pushed back
     // keeps its place and may start as soon as a new process opens the store.
     for (const state of this.vs.values()) if (state.nextDue?.pushedBack) state.nextDue = undefined;
-    for (const op of this.ops) if (op.pid === pid && op.status === 'pending') op.status = 'unknown';
+    for (const op of this.ops) {
+      if (op.pid !== pid || op.status !== 'pending') continue;
+      op.status = 'unknown';
+      for (const v of op.vs ?? []) this.dedupeOf(v);
+    }
     for (const a of this.attempts) {
       if (a.pid !== pid || a.confirmed) continue;
       // Running, or finished but its outcome not yet recorded: it runs again.

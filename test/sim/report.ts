@@ -27,7 +27,7 @@ export function formatCoverage(counts: Readonly<Record<string, number>>): string
   const ops = Object.keys(counts).filter((k) => /^op\.[a-z]+$/.test(k));
   if (ops.length > 0) lines.push(`  calls: ${ops.map((k) => `${k.slice(3)} ${counts[k]}`).join(', ')}`);
   const dedupe = Object.keys(counts).filter((k) => k.startsWith('op.dedupe.')).sort();
-  if (dedupe.length > 0) lines.push(`  dedupe outcomes: ${dedupe.map((k) => `${k.slice('op.dedupe.'.length)} ${counts[k]}`).join(', ')}`);
+  if (dedupe.length > 0) lines.push(`  dedupe outcomes (timed: checked against the window's time): ${dedupe.map((k) => `${k.slice('op.dedupe.'.length)} ${counts[k]}`).join(', ')}`);
   return lines.join('\n');
 }
 

@@ -497,6 +497,7 @@ class Runner implements ActionContext {
       case 'step': {
         const proc = await this.up();
         this.model.observeWall(this.clock.now());
+        this.model.disrupted();
         const up = proc?.alive === true && proc.started;
         // The scheduler hears of the step during set() and re-bases its delays (Store.shift).
         if (up) {

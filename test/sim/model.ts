@@ -465,7 +465,16 @@ export class Model {
     state.stored = true;
     state.facts.push({ seq, from: ins.op.seq, kind: 'scheduled', ...(ins.due ? { runAt: { ...ins.due } } : {}), ...(this.overlapped(id, ins.op) ? { weak: true } : {}) });
     for (const other of this.vs.values()) {
-      if (other !== state && other.ins.id === id && (other.ins.op.seq < ins.op.seq || (other.ins.op === ins.op && other.ins.v < ins.v)) && other.superseded === undefined) other.superseded = seq;
+      if (other !== state && other.ins.id === id && (other.ins.op.seq < ins.op.seq || (other.ins.op === ins.op && other.ins.v < ins.v)) && other.superseded === undefined) {
+        other.superseded = seq;
+        // A debounce changes only the payload and the due time: the job's run goes on (its attempts, and the
+        // charge of an attempt lost before it, taken when the job comes due; seed 259012146).
+        if (ins.dedupe !== undefined) {
+          state.startsInRun += other.startsInRun;
+          state.lost += other.lost;
+          state.stopAborted += other.stopAborted;
+        }
+      }
     }
     this.resolveDeferred(id);
   }

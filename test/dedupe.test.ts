@@ -198,6 +198,22 @@ describe('dedupe windows', () => {
     }
   });
 
+  it('a job of an ended window that starts later does not take its key back from the newer window (simulation seed 261007850)', async () => {
+    // Every put of a record with a window pointed the key at that record: the old job's start
+    // (its running record) took the key back, and a call inside the newer window created a job.
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    scheduler.register('reindex', () => undefined);
+    const old = await scheduler.scheduleIn('reindex', 5000, { doc: 1 }, { dedupe: { key: 'doc', ttlMs: 100 } });
+    await clock.advance(200);
+    const newer = await scheduler.scheduleIn('reindex', 3_600_000, { doc: 2 }, { dedupe: { key: 'doc', ttlMs: 3_600_000 } });
+    assert.deepEqual([old.dedupe, newer.dedupe], ['created', 'created'], 'the first window had ended');
+    await clock.advance(4800);
+    assert.equal((await scheduler.get(old.id))?.state, 'completed', 'the old window’s job ran');
+    const inside = await scheduler.scheduleIn('reindex', 0, { doc: 3 }, { dedupe: { key: 'doc', ttlMs: 3_600_000 } });
+    assert.deepEqual([inside.dedupe, inside.id], ['throttled', newer.id]);
+    await scheduler.stop();
+  });
+
   it('is refused (never ignored) by a store without dedupe; PostgresStore has it', async () => {
     class PlainStore extends MemoryStore {
       override readonly features = {};

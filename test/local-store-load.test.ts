@@ -169,7 +169,17 @@ describe('open on stored records', () => {
     assert.deepEqual((await store.claim(claimAll(CT0))).jobs, [], 's still runs: t waits');
   });
 
-  test('a stored job’s dedupe window is open after load; of two stored windows of one key, the later-ending one', async () => {
+  test('of two stored windows of one key, the newer job’s (higher seq) holds the key after load, even when it ends first', async () => {
+    const window = { key: 'k', ttlMs: 10_000, mode: 'throttle' as const };
+    // w1 opened first with a long window; its job started, and a debounce call opened w2's shorter one.
+    const store = await open([rec('w2', 2, { dedupe: { key: 'k', until: CT0 + 5000 } }), rec('w1', 1, { dedupe: { key: 'k', until: CT0 + 20_000 } })]);
+    const [r] = await store.insert([{ record: newRecord('n', { createdAt: CT0 + 1000 }), onDuplicate: 'reject', dedupe: window }]);
+    assert.deepEqual([r?.outcome, r?.record.id], ['throttled', 'w2']);
+    const [after] = await store.insert([{ record: newRecord('m', { createdAt: CT0 + 6000 }), onDuplicate: 'reject', dedupe: window }]);
+    assert.equal(after?.outcome, 'inserted', 'w2’s window has ended; w1’s was replaced by it');
+  });
+
+  test('a stored job’s dedupe window is open after load; of two stored windows of one key, the newer one', async () => {
     const window = { key: 'k', ttlMs: 10_000, mode: 'throttle' as const };
     const store = await open([rec('w2', 2, { dedupe: { key: 'k', until: CT0 + 20_000 } }), rec('w1', 1, { dedupe: { key: 'k', until: CT0 + 5000 } })]);
     const [r] = await store.insert([{ record: newRecord('n', { createdAt: CT0 + 10_000 }), onDuplicate: 'reject', dedupe: window }]);

@@ -18,14 +18,23 @@ function scope(name: string, key: string): string {
 export class DedupeWindows {
   private readonly byScope = new Map<string, string>();
 
-  /** `job` was put: its window (if any) is the latest of its key, or, on load, the later-ending one. */
-  track(job: JobRecord, byId?: JobLookup): void {
+  /**
+   * `job` was put (inserted, debounced, claimed, settled, restored, loaded):
+   * its window is its key's unless the key's window belongs to a newer job
+   * (a later insert: higher `seq`; a debounce keeps its job's seq). A put of
+   * an older window's job — its start, its outcome — must not take the key
+   * back (simulation seed 261007850: the start of a job whose 100 ms window
+   * had ended pointed the key at it again, and a call inside the newer
+   * one-hour window created a second job).
+   */
+  track(job: JobRecord, byId: JobLookup): void {
     const d = job.dedupe;
     if (d === undefined) return;
     const at = scope(job.name, d.key);
-    if (byId !== undefined) {
-      const other = byId.get(this.byScope.get(at) ?? '');
-      if (other?.dedupe !== undefined && other.dedupe.until > d.until) return;
+    const current = this.byScope.get(at);
+    if (current !== undefined && current !== job.id) {
+      const other = byId.get(current);
+      if (other?.dedupe !== undefined && other.name === job.name && other.dedupe.key === d.key && other.seq > job.seq) return;
     }
     this.byScope.set(at, job.id);
   }

@@ -221,7 +221,7 @@ export class LocalState {
 
   private put(job: JobRecord, inverse?: Change[], extra?: Change[]): void {
     const key = this.byId.set(job.id, job);
-    if (job.dedupe !== undefined) this.windows.track(job);
+    if (job.dedupe !== undefined) this.windows.track(job, this.byId);
     this.index(job, key);
     this.groups.changed();
     if (job.state === 'completed' || job.state === 'cancelled') {

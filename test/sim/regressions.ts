@@ -8374,4 +8374,383 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "dedupe: the start of a job whose 100 ms window had ended took its key back from the newer one-hour window of that key (every put of a record with a window pointed the key at it), and a throttle call inside the newer window created a second job",
+    "gap": "crashRule",
+    "todo": "DedupeWindows.track keeps the key on the newer job (higher seq)",
+    "invariant": "dedupe",
+    "scenario": {
+      "seed": 261007850,
+      "store": "memory",
+      "t0": 1774735790130,
+      "zones": [
+        "Europe/London",
+        "Europe/London",
+        "Asia/Kolkata"
+      ],
+      "concurrency": 1,
+      "retry": {
+        "maxRetries": 1,
+        "backoff": {
+          "type": "fixed",
+          "delay": 5000
+        }
+      },
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        1,
+        0,
+        0,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "rateLimit": {
+            "max": 1,
+            "durationMs": 200
+          }
+        },
+        {
+          "name": "b",
+          "concurrency": 3
+        },
+        {
+          "name": "c",
+          "retry": {
+            "maxRetries": 0,
+            "backoff": {
+              "type": "exponential",
+              "delay": 50,
+              "factor": 3,
+              "maxDelay": 4000
+            }
+          },
+          "rateLimit": {
+            "max": 3,
+            "durationMs": 200
+          }
+        }
+      ],
+      "steps": [
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "cancel",
+              "id": "j3"
+            },
+            {
+              "op": "every",
+              "name": "a",
+              "interval": 300000,
+              "misfire": "once",
+              "opts": {
+                "id": "s0",
+                "timeout": 500,
+                "onDuplicate": "reject",
+                "group": {
+                  "id": "g1",
+                  "concurrency": 2
+                }
+              }
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 0,
+              "opts": {
+                "id": "j7",
+                "timeout": 500,
+                "priority": 2,
+                "group": "g0"
+              }
+            },
+            {
+              "op": "reschedule",
+              "id": "j4",
+              "offset": 975989
+            },
+            {
+              "op": "cron",
+              "name": "c",
+              "expr": "* * * * *",
+              "tz": "Europe/London",
+              "opts": {
+                "id": "s2",
+                "priority": 0,
+                "onDuplicate": "reject"
+              }
+            }
+          ]
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "retry",
+              "id": "j1"
+            },
+            {
+              "op": "cancel",
+              "id": "j5"
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 23469
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 2,
+              "opts": {
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                },
+                "timeout": 2000,
+                "priority": 1,
+                "group": "g0",
+                "dedupe": {
+                  "key": "k1",
+                  "ttlMs": 60000,
+                  "mode": "debounce"
+                }
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 25603,
+              "opts": {
+                "group": "g0"
+              }
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "a",
+                  "offset": 16069,
+                  "opts": {
+                    "id": "j5",
+                    "priority": -1,
+                    "onDuplicate": "keep"
+                  }
+                },
+                {
+                  "name": "c",
+                  "delay": 677,
+                  "opts": {
+                    "group": {
+                      "id": "g1",
+                      "concurrency": 2
+                    }
+                  }
+                }
+              ]
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 3600787
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "at",
+              "name": "c",
+              "offset": 1033995,
+              "opts": {
+                "dedupe": {
+                  "key": "k0",
+                  "ttlMs": 100,
+                  "mode": "throttle"
+                }
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 6,
+              "opts": {
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                },
+                "timeout": 2000,
+                "priority": 1,
+                "group": "g0",
+                "dedupe": {
+                  "key": "k1",
+                  "ttlMs": 100,
+                  "mode": "throttle"
+                }
+              }
+            },
+            {
+              "op": "cron",
+              "name": "a",
+              "expr": "30 2 * * *",
+              "tz": "Europe/London",
+              "misfire": "skip",
+              "opts": {
+                "retry": {
+                  "maxRetries": 1,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                },
+                "onDuplicate": "keep"
+              }
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 5107
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "at",
+              "name": "a",
+              "offset": 1079296,
+              "opts": {
+                "retry": {
+                  "maxRetries": 1,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 2000,
+                    "factor": 2,
+                    "maxDelay": 4000
+                  }
+                }
+              }
+            },
+            {
+              "op": "at",
+              "name": "a",
+              "offset": 3287554,
+              "opts": {
+                "id": "j2",
+                "priority": 2,
+                "group": {
+                  "id": "g1",
+                  "concurrency": 2
+                }
+              }
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "a",
+                  "delay": 5,
+                  "opts": {
+                    "dedupe": {
+                      "key": "k0",
+                      "ttlMs": 100,
+                      "mode": "throttle"
+                    }
+                  }
+                },
+                {
+                  "name": "a",
+                  "offset": 353319,
+                  "opts": {
+                    "retry": {
+                      "maxRetries": 2,
+                      "backoff": {
+                        "type": "fixed",
+                        "delay": 1000
+                      }
+                    },
+                    "timeout": 2000,
+                    "priority": 1,
+                    "group": "g0",
+                    "dedupe": {
+                      "key": "k1",
+                      "ttlMs": 3600000,
+                      "mode": "throttle"
+                    }
+                  }
+                },
+                {
+                  "name": "b",
+                  "offset": 91024,
+                  "opts": {
+                    "id": "j6",
+                    "timeout": 500,
+                    "onDuplicate": "keep"
+                  }
+                }
+              ]
+            },
+            {
+              "op": "cancel",
+              "id": "s2"
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 742,
+              "opts": {
+                "retry": {
+                  "maxRetries": 1,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 100
+                  }
+                },
+                "group": "g0"
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j7"
+            }
+          ]
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "at",
+            "name": "a",
+            "offset": 1354783,
+            "opts": {
+              "retry": {
+                "maxRetries": 2,
+                "backoff": {
+                  "type": "fixed",
+                  "delay": 1000
+                }
+              },
+              "timeout": 2000,
+              "priority": 1,
+              "group": "g0",
+              "dedupe": {
+                "key": "k1",
+                "ttlMs": 3600000
+              }
+            }
+          }
+        }
+      ]
+    }
+  },
 ];

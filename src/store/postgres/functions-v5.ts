@@ -41,52 +41,44 @@ function released(sql: string, head: string): string {
 }
 
 /**
- * settle_rows' loop over the items that did not land: the lease-loss UPDATE
- * is guarded; when it finds the row changed, the item's fields are read
- * again and the rest of the IF chain answers from them.
+ * The lease-loss branch of a loop over the items that did not land, made
+ * conditional: the UPDATE also requires the attempt to hold the row; when it
+ * finds the row changed, `reread` (fields of the row INTO the loop record)
+ * is read again, and the IF that follows answers from the row as it is now.
+ * `answer` is the branch's statement recording the loss, `next` the word
+ * that follows the branch (ELSIF or ELSE); `indent` the branch's.
  */
-function guardSettle(S: string, text: string): string {
+function guardLeaseLoss(S: string, text: string, indent: string, answer: string, next: string, reread: string): string {
   const lose = `UPDATE ${S}.jobs SET state = 'scheduled', token = NULL, lease_until = NULL, lost = 'lease'`;
+  const inner = `${indent}  `;
+  const held = `${indent}IF r.state = 'running' AND r.held = r.token THEN`;
   return replaceOnce(
     text,
-    `      IF r.state = 'running' AND r.held = r.token THEN
-        ${lose} WHERE id = r.id;
-        out[r.i] := 'lease';
-      ELSIF`,
-    `      IF r.state = 'running' AND r.held = r.token THEN
-        -- Only while the attempt still holds the row: a settle, cancel or replace that committed since the read above stands.
-        ${lose} WHERE id = r.id AND state = 'running' AND token = r.token;
-        IF NOT FOUND THEN
-          SELECT j.state, j.token, j.last_token INTO r.state, r.held, r.last_token FROM ${S}.jobs j WHERE j.id = r.id;
-        END IF;
-      END IF;
-      IF r.state = 'running' AND r.held = r.token THEN
-        out[r.i] := 'lease';
-      ELSIF`,
+    `${held}
+${inner}${lose} WHERE id = r.id;
+${inner}${answer}
+${indent}${next}`,
+    `${held}
+${inner}-- Only while the attempt still holds the row: a settle, cancel or replace that committed since the read above stands.
+${inner}${lose} WHERE id = r.id AND state = 'running' AND token = r.token;
+${inner}IF NOT FOUND THEN
+${inner}  SELECT ${reread} FROM ${S}.jobs j WHERE j.id = r.id;
+${inner}END IF;
+${indent}END IF;
+${held}
+${inner}${answer}
+${indent}${next}`,
     WHERE,
   );
 }
 
+/** settle_rows (migrations 2 and 4): a retried settle that finds its outcome landed answers "OK" from the re-read `last_token`. */
+function guardSettle(S: string, text: string): string {
+  return guardLeaseLoss(S, text, '      ', "out[r.i] := 'lease';", 'ELSIF', 'j.state, j.token, j.last_token INTO r.state, r.held, r.last_token');
+}
+
 function guardRenew(S: string, text: string): string {
-  const lose = `UPDATE ${S}.jobs SET state = 'scheduled', token = NULL, lease_until = NULL, lost = 'lease'`;
-  return replaceOnce(
-    text,
-    `    IF r.state = 'running' AND r.held = r.token THEN
-      ${lose} WHERE id = r.id;
-      gone := gone || json_build_array(r.id, 'lease');
-    ELSE`,
-    `    IF r.state = 'running' AND r.held = r.token THEN
-      -- Only while the attempt still holds the row: a settle, cancel or replace that committed since the read above stands.
-      ${lose} WHERE id = r.id AND state = 'running' AND token = r.token;
-      IF NOT FOUND THEN
-        SELECT j.state, j.token INTO r.state, r.held FROM ${S}.jobs j WHERE j.id = r.id;
-      END IF;
-    END IF;
-    IF r.state = 'running' AND r.held = r.token THEN
-      gone := gone || json_build_array(r.id, 'lease');
-    ELSE`,
-    WHERE,
-  );
+  return guardLeaseLoss(S, text, '    ', "gone := gone || json_build_array(r.id, 'lease');", 'ELSE', 'j.state, j.token INTO r.state, r.held');
 }
 
 export function functionsV5Sql(schema: string): string {

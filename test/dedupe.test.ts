@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UnsupportedOptionError, ValidationError } from '../src/errors.js';
+import { StorePersistError, UnsupportedOptionError, ValidationError } from '../src/errors.js';
+import { FaultyFs } from '../src/store/json-file/faulty-fs.js';
 import { Scheduler } from '../src/scheduler.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { JsonFileStore } from '../src/store/json-file.js';
@@ -212,6 +213,35 @@ describe('dedupe windows', () => {
     const inside = await scheduler.scheduleIn('reindex', 0, { doc: 3 }, { dedupe: { key: 'doc', ttlMs: 3_600_000 } });
     assert.deepEqual([inside.dedupe, inside.id], ['throttled', newer.id]);
     await scheduler.stop();
+  });
+
+  it('a refused insert that would have opened a newer window leaves the key on the window before it (JsonFileStore, disk full)', async () => {
+    // Undoing the refused insert deleted its record and, with it, the key's only pointer: the
+    // window before it, still open, was forgotten, and the next call created a job.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'godelayq-dedupe-'));
+    try {
+      const clock = new VirtualClock(T0);
+      const fs = new FaultyFs();
+      const scheduler = new Scheduler<Jobs>({ store: new JsonFileStore(dir, { fs }), clock });
+      let release = (): void => undefined;
+      scheduler.register('reindex', () => new Promise<void>((resolve) => (release = resolve)));
+      scheduler.on('error', () => undefined);
+      await scheduler.start();
+      const window = { key: 'doc', ttlMs: 10_000 };
+      const first = await scheduler.scheduleIn('reindex', 0, { doc: 1 }, { dedupe: { ...window, mode: 'debounce' } });
+      await clock.advance(0);
+      assert.equal((await scheduler.get(first.id))?.state, 'running');
+      fs.failAt(1, 'ENOSPC', { only: ['write'] });
+      // Its window's job has started: a debounce call creates a job, which the full disk refuses.
+      await assert.rejects(scheduler.scheduleIn('reindex', 0, { doc: 2 }, { dedupe: { ...window, mode: 'debounce' } }), StorePersistError);
+      fs.heal();
+      const inside = await scheduler.scheduleIn('reindex', 0, { doc: 3 }, { dedupe: window });
+      assert.deepEqual([inside.dedupe, inside.id], ['throttled', first.id], 'the refused call changed nothing');
+      release();
+      await scheduler.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('is refused (never ignored) by a store without dedupe; PostgresStore has it', async () => {

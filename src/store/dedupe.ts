@@ -39,6 +39,25 @@ export class DedupeWindows {
     this.byScope.set(at, job.id);
   }
 
+  /**
+   * `job` left the store because a failed batch was undone (its insert was
+   * refused): the window it would have replaced holds the key again, the
+   * newest other job of the key. Left without a pointer, that window, still
+   * open, was forgotten and the next call created a job (a refused call
+   * changed something). O(n), on this rare path only.
+   */
+  reopen(job: JobRecord, records: Iterable<JobRecord>): void {
+    const d = job.dedupe;
+    if (d === undefined) return;
+    const at = scope(job.name, d.key);
+    if (this.byScope.has(at)) return;
+    let best: JobRecord | undefined;
+    for (const r of records) {
+      if (r.id !== job.id && r.name === job.name && r.dedupe?.key === d.key && (best === undefined || r.seq > best.seq)) best = r;
+    }
+    if (best !== undefined) this.byScope.set(at, best.id);
+  }
+
   /** `job` left the store: its window closes with it. */
   untrack(job: JobRecord): void {
     const d = job.dedupe;

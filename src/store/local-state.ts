@@ -187,7 +187,11 @@ export class LocalState {
     if (inverse) inverse.push(old ? { op: 'put', job: old } : { op: 'del', id });
     if (old) this.unindex(old);
     if (change.op === 'del') {
-      if (old?.dedupe !== undefined) this.windows.untrack(old);
+      if (old?.dedupe !== undefined) {
+        this.windows.untrack(old);
+        // Undoing a refused insert: the window before it holds its key again.
+        if (this.restoring) this.windows.reopen(old, this.byId.values());
+      }
       this.byId.delete(id);
       this.groups.changed();
       return;

@@ -350,9 +350,9 @@ export class Model {
   private readonly windowCalls = new Map<string, { made: number; inFlight: number }>();
 
   /** The dedupe call of version `v` (if it is one) was refused or left undecided. */
-  private dedupeOf(v: number): void {
+  private dedupeOf(v: number, status: OpRec['status']): void {
     const ins = this.vs.get(v)?.ins;
-    if (ins) this.dedupeRefused(ins);
+    if (ins) this.dedupeRefused(ins, status !== 'rejected');
   }
 
   /** A crash, restart or clock step. */
@@ -382,13 +382,17 @@ export class Model {
     c.inFlight++;
   }
 
-  /** A dedupe call was refused or left undecided by a crash: what it did to its window is not known. */
-  private dedupeRefused(ins: InsertRec): void {
+  /**
+   * A dedupe call was refused (`changed`: false, it changed nothing, and the
+   * window stays as it was) or may have landed (a refusal whose outcome is
+   * unknown, a crash): then what it did to its window is not known.
+   */
+  private dedupeRefused(ins: InsertRec, changed: boolean): void {
     const d = ins.dedupe;
     if (!d) return;
     const window = `${ins.name} ${d.key}`;
     this.windowCallsOf(window).inFlight--;
-    this.windows.delete(window);
+    if (changed) this.windows.delete(window);
   }
 
   /**
@@ -508,7 +512,7 @@ export class Model {
     if (op.status !== 'pending') return;
     op.status = status;
     op.settledAt = ++this.seq;
-    if (status !== 'acked') for (const v of op.vs ?? []) this.dedupeOf(v);
+    if (status !== 'acked') for (const v of op.vs ?? []) this.dedupeOf(v, status);
     if (status === 'rejected') this.onReject.get(op)?.();
     this.onReject.delete(op);
     if (status !== 'acked' && op.id !== undefined) this.resolveDeferred(op.id);
@@ -680,7 +684,7 @@ export class Model {
     for (const op of this.ops) {
       if (op.pid !== pid || op.status !== 'pending') continue;
       op.status = 'unknown';
-      for (const v of op.vs ?? []) this.dedupeOf(v);
+      for (const v of op.vs ?? []) this.dedupeOf(v, 'unknown');
     }
     for (const a of this.attempts) {
       if (a.pid !== pid || a.confirmed) continue;

@@ -3,7 +3,9 @@
  * migration runner (migration 2, functions-v2.ts, makes claims cheaper and
  * adds claiming ahead; migration 3, functions-v3.ts, adds the columns and
  * tables of job control: extra fields, per-job removal, the store-wide
- * pause, dedupe windows, remote events): versioned migrations recorded in `<schema>.migrations`,
+ * pause, dedupe windows, remote events; migration 4, functions-v4.ts, groups
+ * and rate limits; migration 5, functions-v5.ts, a lease loss that never
+ * overwrites what committed meanwhile): versioned migrations recorded in `<schema>.migrations`,
  * applied by whichever process opens first while the others wait on an
  * advisory lock, each in its own transaction. The functions every call runs
  * are in functions.ts (also part of the migrations).

@@ -34,10 +34,9 @@ import { functionText, replaceOnce } from './sql-text.js';
 
 const WHERE = 'migration 5';
 
-/** Released function text, from `CREATE FUNCTION`/`CREATE OR REPLACE FUNCTION` `head`, as `CREATE OR REPLACE`. */
+/** The released function that starts with `head` (`CREATE FUNCTION …(`), as `CREATE OR REPLACE`. */
 function released(sql: string, head: string): string {
-  const text = functionText(sql, head, WHERE);
-  return head.startsWith('CREATE OR REPLACE ') ? text : replaceOnce(text, head, head.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'), WHERE);
+  return replaceOnce(functionText(sql, head, WHERE), head, head.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'), WHERE);
 }
 
 /**

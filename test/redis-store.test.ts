@@ -357,6 +357,56 @@ describe('RedisStore', { skip: redisSkip }, () => {
       });
     });
 
+    it('a subscriber that reconnects just as the store closes leaves no unhandled rejection', async () => {
+      // ioredis re-sends SUBSCRIBE on its own after a reconnect
+      // (autoResubscribe) and no caller holds that call; closing the store
+      // before Redis answers it must not surface "Connection is closed." as an
+      // unhandled rejection (a crash under Node's default
+      // --unhandled-rejections=throw). Holds on every ioredis version tested.
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        await withPrefix(own.url, async (prefix) => {
+          const store = new RedisStore({ url: own.url, prefix });
+          await store.open(liveContext());
+          const sub = (store as unknown as { sub: { client: Redis } }).sub.client;
+          const reconnected = new Promise<void>((resolve) => sub.once('ready', () => resolve()));
+          sub.disconnect(true);
+          await reconnected;
+          await store.close(); // within the tick ioredis emits 'ready': a resubscribe would still be unanswered
+          await waitFor(() => sub.status === 'end', 10_000, 'the subscriber closed');
+          await new Promise((r) => setTimeout(r, 100));
+        });
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      assert.deepEqual(unhandled.map((e) => String(e)), []);
+    });
+
+    it('the subscriber subscribes again after a reconnect: wake and lost messages reach the store', async () => {
+      await withPrefix(own.url, async (prefix) => {
+        await withStore({ url: own.url, prefix }, async (store) => {
+          const sub = (store as unknown as { sub: { client: Redis } }).sub.client;
+          const reconnected = new Promise<void>((resolve) => sub.once('ready', () => resolve()));
+          sub.disconnect(true);
+          await reconnected;
+          const heard: string[] = [];
+          sub.on('message', (channel: string) => heard.push(channel));
+          const pub = new Redis(own.url);
+          try {
+            for (const channel of [`${prefix}:wake`, `${prefix}:lost`]) {
+              await waitFor(async () => (await pub.pubsub('NUMSUB', channel))[1] === 1, 10_000, `subscribed to ${channel} again`);
+              await pub.publish(channel, 'x');
+              await waitFor(() => heard.includes(channel), 10_000, `a message on ${channel} reached the store`);
+            }
+          } finally {
+            pub.disconnect();
+          }
+        });
+      });
+    });
+
     it('rejects with StorePersistError while Redis is down, resumes when it is back, and keeps what it acknowledged', async () => {
       await withPrefix(own.url, async (prefix) => {
         const store = new RedisStore({ url: own.url, prefix, pollMs: 200 });

@@ -8,7 +8,7 @@ import { GodelayqError, JobTimeoutError, SchedulerStoppedError, StorePersistErro
 import type { Scheduler } from '../../src/scheduler.js';
 import type { JobContext, JobInfo } from '../../src/types.js';
 import { iso, type InsertRec, type Model, type OpRec } from './model.js';
-import { behavior, groupOf, type JobOpts, type Op } from './plan.js';
+import { behavior, groupOf, WINDOW_JOB, type JobOpts, type Op } from './plan.js';
 import type { Jobs } from './world.js';
 
 /** The simulation around a process. */
@@ -98,10 +98,11 @@ export function handle(cx: ActionContext, proc: Actor, ctx: JobContext<unknown, 
 }
 
 /** Issues one scheduler call and records it in the model. Never rejects. */
-export function execOp(cx: ActionContext, proc: Actor, op: Op): Promise<unknown> {
+export function execOp(cx: ActionContext, proc: Actor, planned: Op): Promise<unknown> {
   const s = proc.scheduler;
   const m = cx.model;
   const now = cx.now();
+  const op = 'id' in planned && planned.id === WINDOW_JOB ? { ...planned, id: m.windowJob(planned.op) } : planned;
   m.coverage.hit(`op.${op.op}`);
   const watch = <T>(rec: OpRec, call: () => Promise<T>, onAck: (value: T) => void): Promise<unknown> => {
     let promise: Promise<T>;

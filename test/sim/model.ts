@@ -349,6 +349,20 @@ export class Model {
   /** Per window: calls made so far, and calls in flight. */
   private readonly windowCalls = new Map<string, { made: number; inFlight: number }>();
 
+  /** The job the last created or debounced dedupe call returned (an op's WINDOW_JOB target). */
+  private lastWindowJob: string | undefined;
+  /** Window jobs a cancel or retry targeted: no longer `scheduled`, or again, whatever its attempts say. */
+  private readonly movedWindowJobs = new Set<string>();
+
+  /** The id an op planned with WINDOW_JOB targets (`j0` before any window has a job). */
+  windowJob(kind: string): string {
+    const id = this.lastWindowJob;
+    if (id === undefined) return 'j0';
+    this.coverage.hit(`op.${kind}.windowJob`);
+    if (kind === 'cancel' || kind === 'retry') this.movedWindowJobs.add(id);
+    return id;
+  }
+
   /** The dedupe call of version `v` (if it is one) was refused or left undecided. */
   private dedupeOf(v: number, status: OpRec['status']): void {
     const ins = this.vs.get(v)?.ins;
@@ -423,6 +437,7 @@ export class Model {
       this.check('dedupe', known === undefined || known === window, () => `a throttled call of '${ins.name}' (key ${d.key}) returned job ${id}, the job of window '${String(known)}'`);
     } else {
       this.windowOf.set(id, window);
+      this.lastWindowJob = id;
     }
     const alone = d.alone === true && calls.inFlight === 0 && calls.made === (d.callsBefore ?? -1) + 1 && d.epoch === this.epoch;
     const timed = alone && this.config.timeChecks !== false && !this.config.keepSmall && d.at !== undefined;
@@ -433,8 +448,9 @@ export class Model {
       this.coverage.hit('op.dedupe.timed');
       const where = `window ${d.key} of '${ins.name}' (job ${w.id}, opened ${iso(w.at)} for ${w.ttlMs} ms, until ${iso(end)})`;
       if (outcome === 'created' && inside) {
-        const started = this.attempts.some((a) => a.id === w.id);
-        this.check('dedupe', d.mode === 'debounce' && started, () => `a ${d.mode} call at ${iso(d.at ?? 0)} created job ${id} inside ${where}${d.mode === 'debounce' ? ', whose job never started' : ''}`);
+        // A debounce creates once the window's job is no longer scheduled: it started, or a cancel may have ended it.
+        const started = this.attempts.some((a) => a.id === w.id) || this.movedWindowJobs.has(w.id);
+        this.check('dedupe', d.mode === 'debounce' && started, () => `a ${d.mode} call at ${iso(d.at ?? 0)} created job ${id} inside ${where}${d.mode === 'debounce' ? ', whose job never started and was never cancelled' : ''}`);
       }
       if (outcome !== 'created' && id === w.id) {
         this.check('dedupe', inside, () => `a ${d.mode} call at ${iso(d.at ?? 0)} was ${String(outcome)} by ${where}, which had ended`);

@@ -194,6 +194,13 @@ function withDedupe(prng: Prng, opts: JobOpts | undefined): JobOpts | undefined 
   return { ...DEDUPE_KEYS[key], dedupe: { key, ttlMs: prng.pick([100, 5000, 60_000, 3_600_000, 3_600_000]), ...(mode ? { mode } : {}) } };
 }
 
+/**
+ * The id of an op that targets a dedupe window's job: resolved when the op
+ * runs, to the job the last created or debounced dedupe call returned
+ * (dedupe calls name no id, so no other op would ever reach those jobs).
+ */
+export const WINDOW_JOB = '@window';
+
 /** Dedupe calls mostly use the first name, so they meet in a few windows (a window is per name and key). */
 function dedupeName(opts: JobOpts | undefined, name: string): string {
   return opts?.dedupe !== undefined && name !== NAMES[2] ? NAMES[0] : name;
@@ -252,11 +259,11 @@ function makeOp(prng: Prng, zones: readonly string[]): Op {
       return { op: 'many', items };
     }
     case 'cancel':
-      return { op: 'cancel', id: prng.pick(prng.chance(0.8) ? ONE_OFF_IDS : SCHEDULE_IDS) };
+      return { op: 'cancel', id: prng.chance(0.15) ? WINDOW_JOB : prng.pick(prng.chance(0.8) ? ONE_OFF_IDS : SCHEDULE_IDS) };
     case 'reschedule':
-      return { op: 'reschedule', id: prng.pick(prng.chance(0.8) ? ONE_OFF_IDS : SCHEDULE_IDS), offset: prng.int(-30_000, 1_800_000) };
+      return { op: 'reschedule', id: prng.chance(0.15) ? WINDOW_JOB : prng.pick(prng.chance(0.8) ? ONE_OFF_IDS : SCHEDULE_IDS), offset: prng.int(-30_000, 1_800_000) };
     case 'retry':
-      return { op: 'retry', id: prng.pick(ONE_OFF_IDS), ...(prng.chance(0.4) ? { offset: prng.int(0, 600_000) } : {}) };
+      return { op: 'retry', id: prng.chance(0.15) ? WINDOW_JOB : prng.pick(ONE_OFF_IDS), ...(prng.chance(0.4) ? { offset: prng.int(0, 600_000) } : {}) };
     case 'get':
       return { op: 'get', id: prng.pick([...ONE_OFF_IDS, ...SCHEDULE_IDS]) };
     case 'list':

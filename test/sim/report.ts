@@ -28,6 +28,8 @@ export function formatCoverage(counts: Readonly<Record<string, number>>): string
   if (ops.length > 0) lines.push(`  calls: ${ops.map((k) => `${k.slice(3)} ${counts[k]}`).join(', ')}`);
   const dedupe = Object.keys(counts).filter((k) => k.startsWith('op.dedupe.')).sort();
   if (dedupe.length > 0) lines.push(`  dedupe outcomes (timed: checked against the window's time): ${dedupe.map((k) => `${k.slice('op.dedupe.'.length)} ${counts[k]}`).join(', ')}`);
+  const windowOps = Object.keys(counts).filter((k) => k.endsWith('.windowJob')).sort();
+  if (windowOps.length > 0) lines.push(`  ops on a dedupe window's job: ${windowOps.map((k) => `${k.slice(3, -'.windowJob'.length)} ${counts[k]}`).join(', ')}`);
   return lines.join('\n');
 }
 

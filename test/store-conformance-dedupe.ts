@@ -116,6 +116,20 @@ export function dedupeConformance(name: string, makeStore: () => Promise<StoreFi
       });
     });
 
+    it('a cancelled window job: a throttle gets it as it is (cancelled), a debounce creates a new job and window', async (t) => {
+      await withDedupe(t, async (store) => {
+        await one(store, call('a', CT0, debounce()));
+        assert.equal((await store.cancel('a', CT0 + 1))?.state, 'cancelled');
+        const throttled = await one(store, call('b', CT0 + 2, throttle()));
+        assert.deepEqual([throttled.outcome, throttled.record.id, throttled.record.state], ['throttled', 'a', 'cancelled']);
+        const second = await one(store, call('c', CT0 + 3, debounce(), { runAt: CT0 + 100 }));
+        assert.deepEqual([second.outcome, second.record.id, second.record.state], ['inserted', 'c', 'scheduled']);
+        const third = await one(store, call('d', CT0 + 4, debounce(), { runAt: CT0 + 200 }));
+        assert.deepEqual([third.outcome, third.record.id, third.record.runAt], ['debounced', 'c', CT0 + 200], 'the window is now c’s');
+        assert.equal((await store.get('a'))?.state, 'cancelled', 'the cancelled job stays as it was');
+      });
+    });
+
     it('a window whose job is gone is closed', async (t) => {
       await withDedupe(
         t,

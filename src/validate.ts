@@ -151,7 +151,7 @@ export function toJsonValue(value: unknown, what = 'payload', maxBytes = Infinit
   const size: SizeBound = { bytes: 0 };
   let copy: JsonValue;
   try {
-    copy = walkJson(value, what, [], size);
+    copy = walkJson(value, what, undefined, size);
   } catch (error) {
     // Proxies and exotic objects can throw from any trap: still a typed error.
     if (error instanceof ValidationError) throw error;
@@ -205,8 +205,12 @@ function isFlat(v: unknown, size: SizeBound): v is string | boolean | number | n
   }
 }
 
-/** Recursive copy-and-check; `stack` holds the objects on the current path (cycle detection and depth). */
-function walkJson(v: unknown, path: string, stack: object[], size: SizeBound): JsonValue {
+/**
+ * Recursive copy-and-check. `stack` holds the objects above `v` on its path
+ * (cycle detection and depth); undefined at the top, and made only when a
+ * value nests (a flat payload, the common one, allocates no stack).
+ */
+function walkJson(v: unknown, path: string, stack: object[] | undefined, size: SizeBound): JsonValue {
   switch (typeof v) {
     case 'string':
       size.bytes += v.length * 6 + 3;
@@ -221,51 +225,61 @@ function walkJson(v: unknown, path: string, stack: object[], size: SizeBound): J
     case 'object': {
       size.bytes += 5;
       if (v === null) return null;
-      if (stack.includes(v)) throw new ValidationError(`Expected \`${path}\` to be JSON, got a circular reference`);
-      if (stack.length >= MAX_JSON_DEPTH) {
+      if (stack !== undefined && stack.includes(v)) throw new ValidationError(`Expected \`${path}\` to be JSON, got a circular reference`);
+      if (stack !== undefined && stack.length >= MAX_JSON_DEPTH) {
         throw new ValidationError(`Expected \`${what(path)}\` to nest at most ${MAX_JSON_DEPTH} levels deep, got deeper`);
       }
       if (v instanceof Date) {
         throw new ValidationError(`Expected \`${path}\` to be JSON, got ${show(v)}: pass an ISO string (date.toISOString()) or epoch ms instead`);
       }
-      stack.push(v);
-      try {
-        if (Array.isArray(v)) {
-          const out: JsonValue[] = new Array<JsonValue>(v.length);
-          for (let i = 0; i < v.length; i++) {
-            if (!(i in v)) throw new ValidationError(`Expected \`${path}[${i}]\` to be JSON, got a hole in a sparse array`);
-            const child: unknown = v[i];
-            out[i] = isFlat(child, size) ? child : walkJson(child, `${path}[${i}]`, stack, size);
-          }
-          // Frozen: stored records and the JobInfo views of them share it.
-          return Object.freeze(out) as JsonValue[];
+      if (Array.isArray(v)) {
+        const out: JsonValue[] = new Array<JsonValue>(v.length);
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v)) throw new ValidationError(`Expected \`${path}[${i}]\` to be JSON, got a hole in a sparse array`);
+          const child: unknown = v[i];
+          out[i] = isFlat(child, size) ? child : nested(v, child, `${path}[${i}]`, stack, size);
         }
-        const proto: unknown = Object.getPrototypeOf(v);
-        if (proto !== Object.prototype && proto !== null) {
-          throw new ValidationError(`Expected \`${path}\` to be a plain object (JSON), got ${show(v)}`);
-        }
-        if (Object.getOwnPropertySymbols(v).length > 0) {
-          throw new ValidationError(`Expected \`${path}\` to be JSON, got an object with symbol keys`);
-        }
-        const out: Record<string, JsonValue> = {};
-        for (const key of Object.keys(v)) {
-          if (key === '__proto__') throw new ValidationError(`Expected \`${path}\` to be JSON without a \`__proto__\` key, got one`);
-          let child: unknown;
-          try {
-            child = (v as Record<string, unknown>)[key];
-          } catch (error) {
-            throw new ValidationError(`Expected \`${path}.${key}\` to be readable, got a getter that throws`, { cause: error });
-          }
-          size.bytes += key.length * 6 + 3;
-          out[key] = isFlat(child, size) ? child : walkJson(child, path + '.' + key, stack, size);
-        }
-        return Object.freeze(out);
-      } finally {
-        stack.pop();
+        // Frozen: stored records and the JobInfo views of them share it.
+        return Object.freeze(out) as JsonValue[];
       }
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        throw new ValidationError(`Expected \`${path}\` to be a plain object (JSON), got ${show(v)}`);
+      }
+      if (Object.getOwnPropertySymbols(v).length > 0) {
+        throw new ValidationError(`Expected \`${path}\` to be JSON, got an object with symbol keys`);
+      }
+      const out: Record<string, JsonValue> = {};
+      // for-in over own keys visits them in Object.keys order without
+      // allocating that array (hasOwn skips what a library may have added
+      // to Object.prototype).
+      for (const key in v) {
+        if (!Object.hasOwn(v, key)) continue;
+        if (key === '__proto__') throw new ValidationError(`Expected \`${path}\` to be JSON without a \`__proto__\` key, got one`);
+        let child: unknown;
+        try {
+          child = (v as Record<string, unknown>)[key];
+        } catch (error) {
+          throw new ValidationError(`Expected \`${path}.${key}\` to be readable, got a getter that throws`, { cause: error });
+        }
+        size.bytes += key.length * 6 + 3;
+        out[key] = isFlat(child, size) ? child : nested(v, child, path + '.' + key, stack, size);
+      }
+      return Object.freeze(out);
     }
     default:
       throw new ValidationError(`Expected \`${path}\` to be JSON, got ${show(v)}`);
+  }
+}
+
+/** Walks `child` of `parent` with `parent` on the path. */
+function nested(parent: object, child: unknown, path: string, stack: object[] | undefined, size: SizeBound): JsonValue {
+  const above = stack ?? [];
+  above.push(parent);
+  try {
+    return walkJson(child, path, above, size);
+  } finally {
+    above.pop();
   }
 }
 

@@ -38,9 +38,15 @@ export type Change = { op: 'put'; job: JobRecord; keep?: true } | { op: 'del'; i
  */
 type Slotted = JobRecord & { [SLOT]?: number };
 
+/** One descriptor for every first setSlot of a record (a fresh one was an allocation per scheduled job). */
+const SLOT_DESCRIPTOR: PropertyDescriptor = { value: 0, writable: true, configurable: true };
+
 function setSlot(job: JobRecord, slot: number): void {
   if (SLOT in job) (job as Slotted)[SLOT] = slot;
-  else Object.defineProperty(job, SLOT, { value: slot, writable: true, configurable: true });
+  else {
+    SLOT_DESCRIPTOR.value = slot;
+    Object.defineProperty(job, SLOT, SLOT_DESCRIPTOR);
+  }
 }
 
 /** Records that `job` waits in its name's ready queue under `handle`. */

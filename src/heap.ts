@@ -150,20 +150,58 @@ export class QuaternaryHeap<T> {
     return heap;
   }
 
-  /** Fills an empty heap, whose slots are still the identity permutation, then heapifies. */
+  /**
+   * Builds a heap of `items` keyed by `keyOf(item)` in O(n), as `from` does
+   * without a pair per item. Equal keys keep the array's order (FIFO).
+   * `onHandle(item, handle)` is called for each item with the handle that
+   * `push` would have returned (for O(1) removal later). Throws
+   * ValidationError on a NaN key or a duplicate id.
+   *
+   * @example
+   * const heap = QuaternaryHeap.fromItems(jobs, (j) => j.runAt, {}, (j, h) => handles.set(j.id, h));
+   */
+  static fromItems<T>(items: readonly T[], keyOf: (item: T) => number, options: HeapOptions<T> = {}, onHandle?: (item: T, handle: HeapHandle) => void): QuaternaryHeap<T> {
+    if (!Array.isArray(items)) throw new ValidationError(`Expected \`items\` to be an array, got ${show(items)}`);
+    if (typeof keyOf !== 'function') throw new ValidationError(`Expected \`keyOf\` to be a function, got ${show(keyOf)}`);
+    const heap = new QuaternaryHeap<T>(options);
+    if (items.length > heap.#capacity) heap.#setCapacity(capacityFor(items.length));
+    heap.#fill(
+      items.length,
+      (i) => items[i] as T,
+      (item, i) => {
+        if (item === undefined) throw new ValidationError(`Expected entry ${i}'s item to be defined, got undefined`);
+        return keyOf(item);
+      },
+    );
+    // A fresh heap: entry i holds handle index i at generation 0.
+    if (onHandle !== undefined) for (let i = 0; i < items.length; i++) onHandle(items[i] as T, i);
+    return heap;
+  }
+
+  /** Fills an empty heap from [item, key] pairs (see #fill). */
   #load(list: readonly (readonly [T, number])[]): void {
-    const n = list.length;
+    this.#fill(
+      list.length,
+      (i) => {
+        const entry = list[i];
+        if (entry === null || typeof entry !== 'object') {
+          throw new ValidationError(`Expected entry ${i} to be an [item, key] pair, got ${show(entry)}`);
+        }
+        return entry[0];
+      },
+      (_item, i) => (list[i] as readonly [T, number])[1],
+    );
+  }
+
+  /** Fills an empty heap, whose slots are still the identity permutation, with n entries, then heapifies. */
+  #fill(n: number, itemAt: (i: number) => T, keyAt: (item: T, i: number) => number): void {
     const keys = this.#keys;
     const words = this.#words;
     const cells = this.#cells;
     const ids = this.#ids;
     for (let i = 0; i < n; i++) {
-      const entry = list[i];
-      if (entry === null || typeof entry !== 'object') {
-        throw new ValidationError(`Expected entry ${i} to be an [item, key] pair, got ${show(entry)}`);
-      }
-      const item = entry[0];
-      const key = entry[1];
+      const item = itemAt(i);
+      const key = keyAt(item, i);
       validateKey(key);
       if (item === undefined) throw new ValidationError(`Expected entry ${i}'s item to be defined, got undefined`);
       if (ids !== undefined) {

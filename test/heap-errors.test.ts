@@ -45,6 +45,41 @@ test('from: entries, each entry, its item, unique ids', () => {
   heap.check();
 });
 
+test('fromItems: items, keyOf, each item, keys, unique ids', () => {
+  assert.throws(() => QuaternaryHeap.fromItems(null as never, () => 1), refused('Expected `items` to be an array, got null'));
+  assert.throws(() => QuaternaryHeap.fromItems([], 5 as never), refused('Expected `keyOf` to be a function, got 5'));
+  assert.throws(() => QuaternaryHeap.fromItems([{ id: 1 }, undefined] as Job[], () => 1), refused("Expected entry 1's item to be defined, got undefined"));
+  assert.throws(() => QuaternaryHeap.fromItems([{ id: 1 }], () => Number.NaN), ValidationError);
+  assert.throws(() => QuaternaryHeap.fromItems([{ id: 'a' }, { id: 'a' }], () => 1, byId), refused('Expected unique ids, got id "a" twice'));
+});
+
+test('fromItems: the same heap as from, FIFO among equal keys, and the handles onHandle gets remove their items', () => {
+  const items: Job[] = Array.from({ length: 300 }, (_, i) => ({ id: i }));
+  const keyOf = (j: Job): number => Number(j.id) % 7; // many ties
+  const handles = new Map<Job, number>();
+  const heap = QuaternaryHeap.fromItems(items, keyOf, byId, (item, handle) => handles.set(item, handle));
+  const pairs = QuaternaryHeap.from(items.map((j) => [j, keyOf(j)] as const), byId);
+  heap.check();
+  assert.equal(handles.size, items.length);
+  for (const [item, handle] of handles) assert.equal(heap.itemOf(handle), item);
+  // Remove every third item by its handle; both heaps then pop the same order (key, then array order).
+  for (let i = 0; i < items.length; i += 3) {
+    assert.equal(heap.removeHandle(handles.get(items[i] as Job) as number), true);
+    assert.equal(pairs.remove(i), true);
+  }
+  heap.check();
+  const popped: Job[] = [];
+  while (heap.size > 0) popped.push(heap.pop() as Job);
+  const expected: Job[] = [];
+  while (pairs.size > 0) expected.push(pairs.pop() as Job);
+  assert.deepEqual(popped, expected);
+  assert.deepEqual(
+    popped.slice(0, 3).map((j) => j.id),
+    [7, 14, 28],
+    'key 0 first, in array order (0 and 21 were removed)',
+  );
+});
+
 test('push: undefined items and used ids are refused, and the heap is unchanged', () => {
   const heap = new QuaternaryHeap<Job>(byId);
   heap.push({ id: 'a' }, 1);

@@ -1,7 +1,7 @@
 /**
- * scanLines (json-file/reader.ts): a block of pure ASCII is decoded once and
- * sliced per line; a block with any other byte is decoded line by line.
- * Both must give each line's text as written and its byte offset.
+ * scanLines (json-file/reader.ts): a line of a pure-ASCII block is copied
+ * out as latin1; a block with any other byte is decoded line by line as
+ * UTF-8. Both must give each line's text as written and its byte offset.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

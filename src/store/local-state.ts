@@ -119,13 +119,15 @@ export class LocalState {
     return this.due.peekKey();
   }
 
-  /** Replaces the whole state with `records` (O(n) heap build). */
-  load(records: Iterable<JobRecord>): void {
+  /** Replaces the whole state with `records` (O(n) heap build); returns the `running` ones. */
+  load(records: readonly JobRecord[]): JobRecord[] {
     this.clear();
     const scheduled: JobRecord[] = [];
     const finished: JobRecord[] = [];
     const dead: JobRecord[] = [];
-    for (const r of records) {
+    const running: JobRecord[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as JobRecord;
       this.byId.set(r.id, r);
       if (r.dedupe !== undefined) this.windows.track(r, this.byId);
       this.tally[r.state]++;
@@ -139,11 +141,11 @@ export class LocalState {
       }
       else if (r.state === 'completed' || r.state === 'cancelled') finished.push(r);
       else if (r.state === 'dead') dead.push(r);
+      if (r.state === 'running') running.push(r);
     }
     scheduled.sort((a, b) => a.seq - b.seq);
-    this.due = QuaternaryHeap.from(scheduled.map((r) => [r, r.runAt] as const));
+    this.due = QuaternaryHeap.fromItems(scheduled, (r) => r.runAt, {}, setSlot);
     this.dueSeq = scheduled.length > 0 ? (scheduled[scheduled.length - 1] as JobRecord).seq : -Infinity;
-    for (const [job, handle] of this.due.entries()) setSlot(job, handle);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
     for (const r of finished.sort(byFinish)) {
       this.finished.push(r, this.byId.get(r.id) === r);
@@ -153,6 +155,7 @@ export class LocalState {
       this.dead.push(r, this.byId.get(r.id) === r);
       if (r.removal !== undefined) this.removals.add(r, this.byId);
     }
+    return running;
   }
 
   clear(): void {

@@ -129,15 +129,19 @@ export abstract class LocalStore implements Store, GeneratedIds {
     this.state.keepCompleted = context.keepCompleted;
     this.state.keepDead = context.keepDead;
     const records = await this.openStorage(context);
-    if (records) this.state.load(records);
     // Jobs left running by a process that died run again, keeping their
     // attempt count (at-least-once); `lost` makes the scheduler charge that
     // attempt to the retry policy, so a job that crashes its process ends
     // dead. (A graceful stop hands its attempts back first: only a crash
     // leaves `running` records.) Not journaled: replaying a `running` record
     // recovers it the same way next time.
-    const recovered: JobRecord[] = [];
-    for (const job of this.state.values()) if (job.state === 'running') recovered.push(job);
+    let recovered: JobRecord[];
+    if (records) recovered = this.state.load(Array.isArray(records) ? (records as JobRecord[]) : [...records]);
+    else {
+      // Nothing read (MemoryStore): the state kept in memory is reopened.
+      recovered = [];
+      for (const job of this.state.values()) if (job.state === 'running') recovered.push(job);
+    }
     for (const job of recovered) this.state.apply({ op: 'put', job: patchRecord(job, { state: 'scheduled', token: undefined, lost: 'crash' }) });
   }
 

@@ -146,6 +146,12 @@ interface VState {
   stopAborted: number;
   /** Attempts of the current run (or slot) lost to a crash. */
   lost: number;
+  /**
+   * A debounce took this job over from a version that lived through a
+   * crash: a claim written just before it (an attempt the model never saw
+   * start) may have left a charge the store takes when the job comes due.
+   */
+  chargeUnseen?: boolean;
   curSlot?: number;
   slotStarts: number;
   doneSlots: Set<number>;
@@ -493,6 +499,9 @@ export class Model {
           state.startsInRun += other.startsInRun;
           state.lost += other.lost;
           state.stopAborted += other.stopAborted;
+          // Seed 268017974: the job was claimed (written `running`) and the process killed before its
+          // start was seen; the debounce kept the recovered job's crash charge, taken when it came due.
+          if (other.chargeUnseen === true || this.lastCrashSeq > (this.lastFact(other)?.seq ?? -1)) state.chargeUnseen = true;
         }
       }
     }
@@ -1219,7 +1228,7 @@ export class Model {
         // A reschedule does not erase the charge of an attempt lost before it (a crash, or a stop whose
         // hand-back was not stored): when the job comes due the charge is taken first and the retry
         // waits its backoff from then (README, crash rule). The record shows the charge was taken.
-        const charged = (state.lost > 0 || state.stopAborted > 0) && r.lost === undefined && r.relative === true && r.runAt > want && CHARGE_ERRORS.has(r.lastError?.name ?? '');
+        const charged = (state.lost > 0 || state.stopAborted > 0 || state.chargeUnseen === true) && r.lost === undefined && r.relative === true && r.runAt > want && CHARGE_ERRORS.has(r.lastError?.name ?? '');
         this.check('durable', r.runAt === want || charged, () => `${where} was acknowledged due at ${iso(want)}, the store says ${iso(r.runAt)} (${phase})`);
         break;
       }

@@ -8753,4 +8753,284 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "harness: a job claimed (written running) just before a kill, its start never seen, came back with a crash charge; a debounce after the restart took the job over, and the charge, taken when it came due, moved its due by the backoff, which the model expected only of attempts it had seen lost",
+    "gap": "crashRule",
+    "todo": "harness (model): a debounced version of a job that lived through a crash may carry a charge of an unseen claim (VState.chargeUnseen)",
+    "invariant": "durable",
+    "scenario": {
+      "seed": 268017974,
+      "store": "json",
+      "t0": 1772942800855,
+      "zones": [
+        "America/New_York",
+        "America/New_York",
+        "UTC"
+      ],
+      "concurrency": 1,
+      "timeout": 30000,
+      "keepCompleted": 1,
+      "keepDead": 1000,
+      "fsync": true,
+      "dirExists": false,
+      "latency": [
+        1,
+        0,
+        0,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 3,
+          "timeout": 3000,
+          "rateLimit": {
+            "max": 1,
+            "durationMs": 5000
+          }
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c",
+          "retry": {
+            "maxRetries": 1,
+            "backoff": {
+              "type": "exponential",
+              "delay": 2000,
+              "factor": 2,
+              "maxDelay": 4000
+            }
+          }
+        }
+      ],
+      "steps": [
+        {
+          "k": "advance",
+          "ms": 300213
+        },
+        {
+          "k": "advance",
+          "ms": 5984
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 38239,
+              "opts": {
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                },
+                "timeout": 2000,
+                "priority": 1,
+                "group": "g0",
+                "dedupe": {
+                  "key": "k1",
+                  "ttlMs": 3600000,
+                  "mode": "throttle"
+                }
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "@window"
+            },
+            {
+              "op": "cron",
+              "name": "a",
+              "expr": "0 0 * * *",
+              "opts": {
+                "onDuplicate": "reject",
+                "group": "g0"
+              }
+            },
+            {
+              "op": "cron",
+              "name": "b",
+              "expr": "30 * * * *",
+              "tz": "UTC",
+              "misfire": "all",
+              "opts": {
+                "priority": 1
+              }
+            },
+            {
+              "op": "reschedule",
+              "id": "s1",
+              "offset": 1183824
+            },
+            {
+              "op": "cancel",
+              "id": "j7"
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 30514
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "every",
+            "name": "a",
+            "interval": 300000,
+            "misfire": "once",
+            "limit": 2,
+            "opts": {
+              "id": "s2",
+              "retry": {
+                "maxRetries": 1,
+                "backoff": {
+                  "type": "exponential",
+                  "delay": 50,
+                  "factor": 2,
+                  "maxDelay": 4000
+                }
+              },
+              "priority": 2,
+              "onDuplicate": "replace"
+            }
+          }
+        },
+        {
+          "k": "step",
+          "deltaMs": -2284
+        },
+        {
+          "k": "crash",
+          "mode": "kill",
+          "at": {
+            "calls": 4,
+            "side": "after"
+          },
+          "downMs": 3600000
+        },
+        {
+          "k": "advance",
+          "ms": 300423
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 230,
+              "opts": {
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                },
+                "timeout": 2000,
+                "priority": 1,
+                "group": "g0",
+                "dedupe": {
+                  "key": "k1",
+                  "ttlMs": 5000,
+                  "mode": "debounce"
+                }
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j8"
+            },
+            {
+              "op": "every",
+              "name": "b",
+              "interval": 300000,
+              "misfire": "once"
+            }
+          ]
+        },
+        {
+          "k": "fault",
+          "fault": "short",
+          "after": 5
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 48628
+            },
+            {
+              "op": "retry",
+              "id": "j8",
+              "offset": 432902
+            },
+            {
+              "op": "cancel",
+              "id": "j0"
+            },
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 2969034,
+              "opts": {
+                "id": "j4",
+                "retry": {
+                  "maxRetries": 1,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 0
+                  }
+                },
+                "timeout": 500
+              }
+            },
+            {
+              "op": "at",
+              "name": "c",
+              "offset": 1198915
+            },
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "a",
+                  "delay": 1032359,
+                  "opts": {
+                    "priority": 2
+                  }
+                },
+                {
+                  "name": "a",
+                  "offset": 465491,
+                  "opts": {
+                    "id": "j1"
+                  }
+                },
+                {
+                  "name": "a",
+                  "offset": 24951,
+                  "opts": {
+                    "timeout": 2000
+                  }
+                }
+              ]
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 60163
+        }
+      ]
+    }
+  },
 ];

@@ -187,7 +187,7 @@ const DEDUPE_KEYS: Record<string, Omit<JobOpts, 'dedupe'>> = {
  * while a debounce moves its version onto the window's job, whose generated
  * id no call names.
  */
-function withDedupe(prng: Prng, opts: JobOpts | undefined): JobOpts | undefined {
+export function withDedupe(prng: Prng, opts: JobOpts | undefined): JobOpts | undefined {
   if (!prng.chance(0.2)) return opts;
   const key = prng.pick(Object.keys(DEDUPE_KEYS));
   const mode = prng.pick(['debounce', 'throttle', undefined] as const);
@@ -202,7 +202,7 @@ function withDedupe(prng: Prng, opts: JobOpts | undefined): JobOpts | undefined 
 export const WINDOW_JOB = '@window';
 
 /** Dedupe calls mostly use the first name, so they meet in a few windows (a window is per name and key). */
-function dedupeName(opts: JobOpts | undefined, name: string): string {
+export function dedupeName(opts: JobOpts | undefined, name: string): string {
   return opts?.dedupe !== undefined && name !== NAMES[2] ? NAMES[0] : name;
 }
 

@@ -26,7 +26,7 @@ import { seedRandomness } from './determinism.js';
 import { SimViolation } from './invariants.js';
 import { MAIN, type Expectations } from './known.js';
 import { Model, iso } from './model.js';
-import { NAMES, ONE_OFF_IDS, SCHEDULE_IDS, jobOpts, retrySpec, type HandlerSpec, type JobOpts, type Op, type RetrySpec } from './plan.js';
+import { NAMES, ONE_OFF_IDS, SCHEDULE_IDS, WINDOW_JOB, dedupeName, jobOpts, retrySpec, withDedupe, type HandlerSpec, type JobOpts, type Op, type RetrySpec } from './plan.js';
 import { Prng } from './prng.js';
 import { formatCoverage } from './report.js';
 import type { RunResult } from './run.js';
@@ -96,23 +96,39 @@ function sharedOp(prng: Prng): Op {
     if (o?.retry) o.retry = { ...o.retry, backoff: { type: 'fixed', delay: prng.pick([0, 50, 200]) } };
     return o ? { opts: o } : {};
   };
+  // Some one-offs open or meet a dedupe window instead (plan.ts withDedupe): processes race on a key.
+  const oneOff = (): { name: string; opts?: JobOpts } => {
+    const o = withDedupe(prng, opts(ONE_OFF_IDS).opts);
+    return { name: dedupeName(o, name), ...(o ? { opts: o } : {}) };
+  };
   switch (kind) {
     case 'in':
-      return { op: 'in', name, delay: prng.int(0, 1500), ...opts(ONE_OFF_IDS) };
+      return { op: 'in', delay: prng.int(0, 1500), ...oneOff() };
     case 'at':
-      return { op: 'at', name, offset: prng.int(-500, 1500), ...opts(ONE_OFF_IDS) };
+      return { op: 'at', offset: prng.int(-500, 1500), ...oneOff() };
     case 'cron':
       return { op: 'cron', name, expr: prng.pick(['* * * * * *', '*/2 * * * * *']), ...(prng.chance(0.5) ? { misfire: prng.pick(['once', 'skip', 'all'] as const) } : {}), ...opts(SCHEDULE_IDS) };
     case 'every':
       return { op: 'every', name, interval: prng.pick([300, 700, 1500]), ...(prng.chance(0.3) ? { limit: prng.int(1, 4) } : {}), ...opts(SCHEDULE_IDS) };
-    case 'many':
-      return { op: 'many', items: Array.from({ length: prng.int(1, 3) }, () => ({ name: prng.pick(NAMES), delay: prng.int(0, 1000), ...opts(ONE_OFF_IDS) })) };
+    case 'many': {
+      // Two items of one window in one call are refused (ValidationError): one window item at most.
+      let windowed = false;
+      const items = Array.from({ length: prng.int(1, 3) }, () => {
+        const item = { name: prng.pick(NAMES), delay: prng.int(0, 1000), ...opts(ONE_OFF_IDS) };
+        if (windowed) return item;
+        const o = withDedupe(prng, item.opts);
+        if (o?.dedupe === undefined) return item;
+        windowed = true;
+        return { ...item, name: dedupeName(o, item.name), opts: o };
+      });
+      return { op: 'many', items };
+    }
     case 'cancel':
-      return { op: 'cancel', id: prng.pick(prng.chance(0.8) ? ONE_OFF_IDS : SCHEDULE_IDS) };
+      return { op: 'cancel', id: prng.chance(0.15) ? WINDOW_JOB : prng.pick(prng.chance(0.8) ? ONE_OFF_IDS : SCHEDULE_IDS) };
     case 'reschedule':
-      return { op: 'reschedule', id: prng.pick(ONE_OFF_IDS), offset: prng.int(0, 1500) };
+      return { op: 'reschedule', id: prng.chance(0.15) ? WINDOW_JOB : prng.pick(ONE_OFF_IDS), offset: prng.int(0, 1500) };
     case 'retry':
-      return { op: 'retry', id: prng.pick(ONE_OFF_IDS) };
+      return { op: 'retry', id: prng.chance(0.15) ? WINDOW_JOB : prng.pick(ONE_OFF_IDS) };
     case 'get':
       return { op: 'get', id: prng.pick(ONE_OFF_IDS) };
     default:

@@ -187,8 +187,8 @@ const DEDUPE_KEYS: Record<string, Omit<JobOpts, 'dedupe'>> = {
  * while a debounce moves its version onto the window's job, whose generated
  * id no call names.
  */
-export function withDedupe(prng: Prng, opts: JobOpts | undefined): JobOpts | undefined {
-  if (!prng.chance(0.2)) return opts;
+export function withDedupe(prng: Prng, opts: JobOpts | undefined, chance = 0.2): JobOpts | undefined {
+  if (!prng.chance(chance)) return opts;
   const key = prng.pick(Object.keys(DEDUPE_KEYS));
   const mode = prng.pick(['debounce', 'throttle', undefined] as const);
   return { ...DEDUPE_KEYS[key], dedupe: { key, ttlMs: prng.pick([100, 5000, 60_000, 3_600_000, 3_600_000]), ...(mode ? { mode } : {}) } };

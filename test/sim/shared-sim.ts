@@ -96,9 +96,10 @@ function sharedOp(prng: Prng): Op {
     if (o?.retry) o.retry = { ...o.retry, backoff: { type: 'fixed', delay: prng.pick([0, 50, 200]) } };
     return o ? { opts: o } : {};
   };
-  // Some one-offs open or meet a dedupe window instead (plan.ts withDedupe): processes race on a key.
+  // Some one-offs open or meet a dedupe window instead (plan.ts withDedupe): processes race on a
+  // key. More of them than in the local workload: a scenario here has a few dozen calls, not hundreds.
   const oneOff = (): { name: string; opts?: JobOpts } => {
-    const o = withDedupe(prng, opts(ONE_OFF_IDS).opts);
+    const o = withDedupe(prng, opts(ONE_OFF_IDS).opts, 0.35);
     return { name: dedupeName(o, name), ...(o ? { opts: o } : {}) };
   };
   switch (kind) {
@@ -116,7 +117,7 @@ function sharedOp(prng: Prng): Op {
       const items = Array.from({ length: prng.int(1, 3) }, () => {
         const item = { name: prng.pick(NAMES), delay: prng.int(0, 1000), ...opts(ONE_OFF_IDS) };
         if (windowed) return item;
-        const o = withDedupe(prng, item.opts);
+        const o = withDedupe(prng, item.opts, 0.35);
         if (o?.dedupe === undefined) return item;
         windowed = true;
         return { ...item, name: dedupeName(o, item.name), opts: o };

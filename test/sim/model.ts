@@ -1165,6 +1165,12 @@ export class Model {
       for (const op of this.idOps.get(id) ?? []) {
         const status = this.statusOf(op);
         if (op.seq > cur.ins.op.seq && (status === 'pending' || status === 'unknown')) for (const v of op.vs ?? []) allowed.add(v);
+        // No call order (RedisStore, PostgresStore): an earlier insert still in flight when the
+        // current one was made may have landed after it (PostgreSQL seed 279000056: a scheduleMany
+        // replacing j5, then a handler's scheduleIn of j5 from another process, acknowledged first).
+        if (this.config.callOrder === false && op.seq < cur.ins.op.seq && status === 'acked' && (op.settledAt ?? 0) > cur.ins.op.seq) {
+          for (const v of op.vs ?? []) if (this.vs.get(v)?.ins.id === id && this.vs.get(v)?.stored === true) allowed.add(v);
+        }
       }
       if (!r) {
         const evictable = this.config.keepSmall || this.undecidedKinds(id, cur.ins.op.seq, ['cancel', 'retry']);

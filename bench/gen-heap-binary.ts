@@ -3,9 +3,10 @@
  * src/heap-sift.ts with arity 2, for the benchmark's "does 4-ary pay?" row.
  * They differ from the sources only in the ARITY constant, the block between
  * the `<arity-specific>` markers (the child pick, with the same
- * branchless/branchy split), the class name, the import paths and the
- * headers; test/heap.test.ts fails when a committed file is not what this
- * script makes from the current sources.
+ * branchless/branchy split), the class name, the import paths (the
+ * arity-free src/heap-ids.ts and src/heap-build.ts are shared, not copied)
+ * and the headers; test/heap.test.ts fails when a committed file is not
+ * what this script makes from the current sources.
  *
  * Run: npx tsx bench/gen-heap-binary.ts
  */
@@ -66,6 +67,7 @@ export function generateBinaryHeap(source: string): string {
   out = out.replaceAll('QuaternaryHeap', 'BinaryHeap');
   out = replaceOnce(out, /from '\.\/errors\.js'/, "from '../src/errors.js'", 'errors import');
   out = out.replaceAll("from './heap-ids.js'", "from '../src/heap-ids.js'");
+  out = out.replaceAll("from './heap-build.js'", "from '../src/heap-build.js'");
   out = out.replaceAll("from './heap-sift.js'", "from './heap-sift-binary.js'");
   return out;
 }

@@ -17,13 +17,13 @@ import {
   validateId,
   validateKey,
 } from '../src/heap-ids.js';
+import { type EmptySlots, checkEntries, checkItems, fillFromItems, fillFromPairs, initialCapacityOf, resized } from '../src/heap-build.js';
 
 import { ARITY, UNIT, dropTombstones, handleOf, heapify, renumber, sequenceLimit, siftDown, siftUp } from './heap-sift-binary.js';
 
 export type { HeapHandle, HeapId, HeapOptions } from '../src/heap-ids.js';
 export { setSequenceLimitForTests } from './heap-sift-binary.js';
 
-const DEFAULT_CAPACITY = 64;
 /** Generations wrap below this, so a handle stays a safe integer (< 2^52). */
 const GENERATION_MASK = 2 ** 26 - 1;
 /** Tombstones below this many never trigger a compaction (a small heap sweeps them on pop). */
@@ -82,16 +82,7 @@ export class BinaryHeap<T> {
    * const byId = new BinaryHeap<Timer>({ id: (t) => t.id });
    */
   constructor(options: HeapOptions<T> = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw new ValidationError(`Expected \`options\` to be an object, got ${show(options)}`);
-    }
-    if (options.id !== undefined && typeof options.id !== 'function') {
-      throw new ValidationError(`Expected \`options.id\` to be a function or undefined, got ${show(options.id)}`);
-    }
-    const initial = options.initialCapacity ?? DEFAULT_CAPACITY;
-    if (!Number.isSafeInteger(initial) || initial < 0) {
-      throw new ValidationError(`Expected \`options.initialCapacity\` to be a non-negative integer, got ${show(initial)}`);
-    }
+    const initial = initialCapacityOf(options);
     this.#idOf = options.id;
     const idOf = options.id;
     this.#ids = idOf === undefined ? undefined : new IdTable((h) => idOf(this.#cells[2 * h] as T));
@@ -107,13 +98,11 @@ export class BinaryHeap<T> {
    * const heap = BinaryHeap.from(jobs.map((j) => [j, j.runAt] as const), { id: (j) => j.id });
    */
   static from<T>(entries: Iterable<readonly [item: T, key: number]>, options: HeapOptions<T> = {}): BinaryHeap<T> {
-    if (entries === null || typeof (entries as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== 'function') {
-      throw new ValidationError(`Expected \`entries\` to be an iterable of [item, key] pairs, got ${show(entries)}`);
-    }
+    checkEntries(entries);
     const heap = new BinaryHeap<T>(options);
     const list = Array.isArray(entries) ? (entries as readonly (readonly [T, number])[]) : [...entries];
-    if (list.length > heap.#capacity) heap.#setCapacity(capacityFor(list.length));
-    heap.#load(list);
+    fillFromPairs(heap.#emptySlots(list.length), list);
+    heap.#filled(list.length);
     return heap;
   }
 
@@ -128,65 +117,23 @@ export class BinaryHeap<T> {
    * const heap = BinaryHeap.fromItems(jobs, (j) => j.runAt, {}, (j, h) => handles.set(j.id, h));
    */
   static fromItems<T>(items: readonly T[], keyOf: (item: T) => number, options: HeapOptions<T> = {}, onHandle?: (item: T, handle: HeapHandle) => void): BinaryHeap<T> {
-    if (!Array.isArray(items)) throw new ValidationError(`Expected \`items\` to be an array, got ${show(items)}`);
-    if (typeof keyOf !== 'function') throw new ValidationError(`Expected \`keyOf\` to be a function, got ${show(keyOf)}`);
+    checkItems(items, keyOf);
     const heap = new BinaryHeap<T>(options);
-    if (items.length > heap.#capacity) heap.#setCapacity(capacityFor(items.length));
-    heap.#fill(
-      items.length,
-      (i) => items[i] as T,
-      (item, i) => {
-        if (item === undefined) throw new ValidationError(`Expected entry ${i}'s item to be defined, got undefined`);
-        return keyOf(item);
-      },
-    );
+    fillFromItems(heap.#emptySlots(items.length), items, keyOf);
+    heap.#filled(items.length);
     // A fresh heap: entry i holds handle index i at generation 0.
     if (onHandle !== undefined) for (let i = 0; i < items.length; i++) onHandle(items[i] as T, i);
     return heap;
   }
 
-  /** Fills an empty heap from [item, key] pairs (see #fill). */
-  #load(list: readonly (readonly [T, number])[]): void {
-    this.#fill(
-      list.length,
-      (i) => {
-        const entry = list[i];
-        if (entry === null || typeof entry !== 'object') {
-          throw new ValidationError(`Expected entry ${i} to be an [item, key] pair, got ${show(entry)}`);
-        }
-        return entry[0];
-      },
-      (_item, i) => (list[i] as readonly [T, number])[1],
-    );
+  /** The arrays of this empty heap, grown to hold n entries, for a bulk fill (src/heap-build.ts). */
+  #emptySlots(n: number): EmptySlots<T> {
+    if (n > this.#capacity) this.#setCapacity(capacityFor(n));
+    return { keys: this.#keys, words: this.#words, keyOfHandle: this.#keyOfHandle, cells: this.#cells, ids: this.#ids, idOf: this.#idOf };
   }
 
-  /** Fills an empty heap, whose slots are still the identity permutation, with n entries, then heapifies. */
-  #fill(n: number, itemAt: (i: number) => T, keyAt: (item: T, i: number) => number): void {
-    const keys = this.#keys;
-    const words = this.#words;
-    const cells = this.#cells;
-    const ids = this.#ids;
-    for (let i = 0; i < n; i++) {
-      const item = itemAt(i);
-      const key = keyAt(item, i);
-      validateKey(key);
-      if (item === undefined) throw new ValidationError(`Expected entry ${i}'s item to be defined, got undefined`);
-      if (ids !== undefined) {
-        const id = this.#idOf!(item);
-        validateId(id);
-        const hash = hashId(id);
-        const t = ids.probe(id, hash);
-        if (ids.table[t] !== 0) throw new ValidationError(`Expected unique ids, got id ${show(id)} twice`);
-        // Items are written before the next probe reads them.
-        cells[2 * i] = item;
-        ids.link(t, i, hash);
-      }
-      // Entry i takes handle index i, in slot i, with sequence number i.
-      cells[2 * i] = item;
-      keys[i] = key;
-      if (ids !== undefined) this.#keyOfHandle[i] = key;
-      words[i] = i * UNIT + i;
-    }
+  /** Ends a bulk fill of n entries into slots [0, n) (each with sequence number its slot): heapifies. */
+  #filled(n: number): void {
     this.#length = n;
     this.#nextSeq = n;
     heapify(this.#keys, this.#words, this.#length);
@@ -567,33 +514,13 @@ export class BinaryHeap<T> {
     heapify(this.#keys, this.#words, this.#length);
   }
 
-  /** Handle indexes of the live entries. */
-  *#liveHandles(): IterableIterator<number> {
-    for (let s = 0; s < this.#length; s++) {
-      const h = handleOf(this.#words[s]!);
-      if (this.#cells[2 * h] !== undefined) yield h;
-    }
-  }
-
-  /** (Re)allocates every array for `cap` entries (a power of two, at least the length). */
+  /** (Re)allocates every array for `cap` entries (a power of two, at least the length); see resized. */
   #setCapacity(cap: number): void {
-    const old = this.#capacity;
-    const keys = new Float64Array(cap);
-    keys.set(this.#keys);
-    const words = new Float64Array(cap);
-    words.set(this.#words);
-    for (let i = old; i < cap; i++) words[i] = i;
-    const keyOfHandle = new Float64Array(this.#ids === undefined ? 0 : cap);
-    keyOfHandle.set(this.#keyOfHandle);
-    // Grown in place by push, so the array stays packed (no hole checks on
-    // reads) and the live half is not copied element by element.
-    const cells = this.#cells;
-    for (let i = old; i < cap; i++) cells.push(undefined, 0);
+    const arrays = resized({ keys: this.#keys, words: this.#words, keyOfHandle: this.#keyOfHandle, cells: this.#cells }, this.#capacity, cap, this.#length, this.#ids);
     this.#capacity = cap;
-    this.#keys = keys;
-    this.#words = words;
-    this.#keyOfHandle = keyOfHandle;
-    this.#cells = cells;
-    this.#ids?.setCapacity(cap, this.#liveHandles());
+    this.#keys = arrays.keys;
+    this.#words = arrays.words;
+    this.#keyOfHandle = arrays.keyOfHandle;
+    this.#cells = arrays.cells;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The running-attempt registry (Attempts in scheduler/attempt.ts, an
+ * The running-attempt registry (AttemptRegistry in
+ * scheduler/attempt-registry.ts, which Attempts extends; an
  * IdTable: scheduler/id-table.ts says why not a Map) holds exactly the
  * attempts running: ended ones leave it, running ones stay findable, and
  * cancel, stats and stop see only live ones. The table itself is checked

@@ -1,7 +1,9 @@
 /**
  * The attempt lifecycle of a Scheduler: a claimed job is checked (a lost
  * attempt charged, a schedule's misfires planned), run with its timeout and
- * abort signal, and its outcome settled in the store.
+ * abort signal, and its outcome settled in the store. Which attempts run,
+ * their slots, and aborting a lost one are the registry's
+ * (attempt-registry.ts), which Attempts extends.
  *
  * HOW
  * - `begin` takes a job the dispatch loop claimed. An attempt the store took
@@ -19,57 +21,22 @@
  *   crash rule is one code path for every store (a local store's crash, a
  *   shared store's lapsed lease) and a job that crashes its process ends dead.
  */
-import { GodelayqError, JobTimeoutError, LeaseLostError, SchedulerStoppedError, toError } from '../errors.js';
-import type { ClockTimer } from '../clock.js';
+import { JobTimeoutError, SchedulerStoppedError, toError } from '../errors.js';
 import { planDue } from '../cron.js';
 import { patchRecord, shiftDue } from '../store/record.js';
-import type { JobRecord, LostReason } from '../store/store.js';
+import type { JobRecord } from '../store/store.js';
 import type { JsonValue } from '../types.js';
 import { toJsonValue } from '../validate.js';
-import type { Calls } from './calls.js';
-import { AttemptContext, abort, type ContextAttempt } from './context.js';
-import type { DispatchHost, HandlerEntry } from './host.js';
+import { AttemptContext, abort } from './context.js';
+import type { HandlerEntry } from './host.js';
 import { specOf } from './info.js';
 import { pushBackOf } from '../control/rate-limit-option.js';
 import { pushedBack } from './push-back.js';
 import { failed, lostError, succeeded, successView, type Outcome, type Success } from './outcome.js';
 import type { TraceHook } from './trace-hook.js';
-import { IdTable } from './id-table.js';
+import { type Attempt, AttemptRegistry } from './attempt-registry.js';
 
-interface Attempt extends ContextAttempt {
-  record: JobRecord;
-  handler: HandlerEntry;
-  startedAt: number;
-  timer: ClockTimer | undefined;
-  timeoutAt: number;
-  /** The handler settled or timed out: later ends are ignored. */
-  ended: boolean;
-  /** Its outcome is recorded (or given up): stop() waits for this. */
-  finished: boolean;
-  /** stop()'s waiters for `finished`. */
-  waiters: (() => void)[] | undefined;
-  /** Cancelled, replaced or lost: its outcome is ignored. */
-  cancelled: boolean;
-  /** Given up by stop(): its outcome is ignored. */
-  abandoned: boolean;
-  /** The outcome's record while its settle is in flight or being retried. */
-  pending: JobRecord | undefined;
-  /** Started after every attempt with a lower number (`live` lists them in start order). */
-  order: number;
-}
-
-/** What the attempt lifecycle needs from the dispatch loop. */
-export interface AttemptLoop {
-  readonly calls: Calls;
-  /** A slot was freed or a settle landed: dispatch again soon. */
-  kick(): void;
-  /** A settle aside ended: emit `drained` if nothing is left. */
-  checkDrained(): void;
-  /** stop() gave up: settle retries end. */
-  halted(): boolean;
-  /** A clock step's re-base is owed to the store: lands it first, or rejects (see Dispatcher.beforeWrite). */
-  beforeWrite(): Promise<void> | undefined;
-}
+export type { AttemptLoop } from './attempt-registry.js';
 
 const LATENESS_WINDOW = 1024;
 const RESOLVED = Promise.resolve();
@@ -77,13 +44,7 @@ const RESOLVED = Promise.resolve();
 export const SETTLE_RETRY_FIRST = 100;
 export const SETTLE_RETRY_MAX = 30_000;
 
-export class Attempts {
-  /** Running attempts by job id (id-table.ts says why not a Map). */
-  private readonly attempts = new IdTable<Attempt>();
-  private runningCount = 0;
-  private started = 0;
-  /** Running attempts by name (a name stays at 0: see `attempts` for why entries are not deleted). */
-  private readonly runningByName = new Map<string, number>();
+export class Attempts extends AttemptRegistry {
   /** Settles in flight (or waiting to be retried) that hold no attempt: misfire replans, lost charges, hand-backs. */
   private readonly settling = new Map<string, { token: string | undefined; next: JobRecord; moved: number; task: Promise<void> }>();
   private readonly lateness: number[] = [];
@@ -101,41 +62,14 @@ export class Attempts {
   /** The tracing seam godelayq/otel installed (trace-hook.ts), if any. */
   traceHook: TraceHook | undefined;
 
-  constructor(
-    private readonly host: DispatchHost,
-    private readonly loop: AttemptLoop,
-  ) {}
-
-  /** Attempts running (each holds a concurrency slot). */
-  get running(): number {
-    return this.runningCount;
-  }
-
   /** Attempts running or settles aside in flight. */
   get pending(): boolean {
     return this.runningCount > 0 || this.settling.size > 0;
   }
 
-  /** The attempts running now, in the order they started. */
-  private live(): Attempt[] {
-    return [...this.attempts.values()].sort((a, b) => a.order - b.order);
-  }
-
-  /** Free slots of `name` (its handler's limit less its running attempts); 0 without a handler. */
-  capacity(name: string): number {
-    const handler = this.host.handlers.get(name);
-    if (!handler) return 0;
-    return handler.concurrency - (this.runningByName.get(name) ?? 0);
-  }
-
   /** Lateness samples of recent starts, ms. */
   latenessSamples(): number[] {
     return this.lateness.slice();
-  }
-
-  /** Whether an attempt of job `id` runs (or is being settled) here. */
-  runs(id: string): boolean {
-    return this.attempts.get(id) !== undefined;
   }
 
   /** See Dispatcher.current. */
@@ -312,13 +246,6 @@ export class Attempts {
     const error = new JobTimeoutError(timeout);
     abort(attempt, error);
     this.end(attempt, false, error);
-  }
-
-  private releaseSlot(attempt: Attempt): void {
-    if (!this.attempts.delete(attempt.record.id, attempt)) return;
-    this.runningCount--;
-    const name = attempt.record.name;
-    this.runningByName.set(name, Math.max(0, (this.runningByName.get(name) ?? 1) - 1));
   }
 
   /** Decides and records the outcome; undefined when it is already recorded (a store that settles at once). */
@@ -553,15 +480,6 @@ export class Attempts {
     }
   }
 
-  /** Resolves when every attempt running now has ended. */
-  allDone(): Promise<unknown> {
-    const waits: Promise<void>[] = [];
-    for (const attempt of this.live()) {
-      if (!attempt.finished) waits.push(new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve)));
-    }
-    return Promise.all(waits);
-  }
-
   /**
    * stop(): aborts what still runs and hands it back. An outcome still
    * waiting to be recorded gets one more try; an unfinished attempt is handed
@@ -588,66 +506,5 @@ export class Attempts {
     } catch {
       // The record stays `running`; the next open recovers it as lost.
     }
-  }
-
-  // ------------------------------------------------------------- losing attempts
-
-  /** The store says this attempt no longer owns its job: abort it; its outcome is not recorded. */
-  /** Returns false when no attempt of `id` runs here (nothing to abort). */
-  lost(id: string, token: string, reason: LostReason): boolean {
-    const attempt = this.attempts.get(id);
-    if (!attempt) return false;
-    if (attempt.record.token !== token || attempt.cancelled) return true;
-    const error =
-      reason === 'lease'
-        ? new LeaseLostError(`Attempt ${attempt.record.attempt} of job ${id} lost its lease; another process may run the job`)
-        : new GodelayqError(
-            reason === 'lock'
-              ? `Attempt ${attempt.record.attempt} of job ${id} lost the store's lock; its outcome cannot be recorded`
-              : `Job ${id} was ${reason} by another process`,
-          );
-    this.abandon(attempt, error);
-    this.host.emit('lost', () => ({ job: this.host.view(attempt.record), reason, error }));
-    return true;
-  }
-
-  /**
-   * Job `id` was cancelled here (`ended`: the record the store cancelled):
-   * abort its attempt, if one runs that version. Returns false when none
-   * does. WHY the version check: the cancel waited for the store, and a job
-   * inserted meanwhile under the same id (onDuplicate 'replace') may already
-   * run here; it is not the job that was cancelled.
-   */
-  cancelled(id: string, ended: JobRecord): boolean {
-    const attempt = this.attempts.get(id);
-    if (!attempt || attempt.record.seq !== ended.seq) return false;
-    this.abandon(attempt, new GodelayqError(`Job ${id} was cancelled`));
-    return true;
-  }
-
-  /**
-   * A running job (`previous`, as the store replaced it) was replaced by a
-   * new one with its id. Returns false when no attempt of that version runs
-   * here (the new version may already run: see cancelled).
-   */
-  replaced(id: string, previous: JobRecord): boolean {
-    const attempt = this.attempts.get(id);
-    if (!attempt || attempt.record.seq !== previous.seq) return false;
-    const error = new GodelayqError(`Job ${id} was replaced`);
-    this.abandon(attempt, error);
-    this.host.emit('lost', () => ({ job: this.host.view(attempt.record), reason: 'replaced', error }));
-    return true;
-  }
-
-  /**
-   * Abort the attempt's signal and free its slot now, so a handler that
-   * ignores the signal and never settles cannot hold a slot forever.
-   */
-  private abandon(attempt: Attempt, reason: Error): void {
-    attempt.cancelled = true;
-    attempt.timer?.clear();
-    abort(attempt, reason);
-    this.releaseSlot(attempt);
-    this.loop.kick();
   }
 }

@@ -3,8 +3,11 @@
  * boundary and hands the work to the modules of src/scheduler/:
  * - requests.ts turns `schedule*` calls into store insert requests, and
  *   inserts.ts sends them to the store and answers with JobInfo;
+ *   call-checks.ts checks the arguments of register, the recurring and
+ *   batch `schedule*` calls and the write calls;
  * - dispatcher.ts runs the timer and the claim loop, attempt.ts the attempt
- *   lifecycle (run, timeout, settle, retry);
+ *   lifecycle (run, timeout, settle, retry) over attempt-registry.ts's
+ *   running attempts;
  * - settings.ts checks the constructor's options, lifecycle.ts starts and
  *   stops (store open and close, signals);
  * - pause.ts applies pause/resume, here and store-wide;
@@ -29,30 +32,17 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Clock } from './clock.js';
-import { GodelayqError, UnsupportedOptionError, ValidationError } from './errors.js';
+import { GodelayqError, UnsupportedOptionError } from './errors.js';
 import type { EventStream, EventStreamOptions, JobInfoOf, SchedulerEvent, SchedulerEventType, SchedulerEvents } from './events.js';
-import { validateRetry } from './retry.js';
 import { Dispatcher, tokenFactory } from './scheduler/dispatcher.js';
 import { EventHub, type Emitter } from './scheduler/event-hub.js';
 import type { DispatchHost, HandlerEntry } from './scheduler/host.js';
 import { jobInfo } from './scheduler/info.js';
-import {
-  CRON_KEYS,
-  EVERY_KEYS,
-  NO_OPTIONS,
-  checkRegistered,
-  dueAfter,
-  idFactory,
-  manyRequests,
-  oneOffRequest,
-  recurringRequest,
-  type RequestContext,
-} from './scheduler/requests.js';
+import { checkRegistered, dueAfter, idFactory, oneOffRequest, type RequestContext } from './scheduler/requests.js';
+import { cronCall, everyCall, handlerEntry, manyCall, retryAt, writeCall } from './scheduler/call-checks.js';
 import { Inserts } from './scheduler/inserts.js';
 import { Lifecycle } from './scheduler/lifecycle.js';
 import {
-  REGISTER_KEYS,
-  WRITE_KEYS,
   listQuery,
   schedulerStats,
   writeOptions,
@@ -65,13 +55,12 @@ import {
 } from './scheduler/options.js';
 import { listSchedules, nextRuns, type ListSchedulesOptions, type NextRunsOptions, type ScheduleInfo } from './scheduler/schedules.js';
 import { TRACE_HOOK, type TraceHook } from './scheduler/trace-hook.js';
-import { checkKeepLogs } from './scheduler/progress.js';
-import { removalPolicies, requireFeature, resolveSettings, type Settings } from './scheduler/settings.js';
+import { requireFeature, resolveSettings, type Settings } from './scheduler/settings.js';
 import { PauseControl, type PauseOptions } from './scheduler/pause.js';
 import { Waiters, subscribeFinals, type FinalEvents, type WaitForOptions, type WaitResult } from './scheduler/wait-for.js';
 import { GENERATED_IDS, type GeneratedIds } from './store/id-index.js';
 import type { JobRecord, Store, StoreWriteOptions } from './store/store.js';
-import { RateLimits, checkRateLimit } from './control/rate-limit-option.js';
+import { RateLimits } from './control/rate-limit-option.js';
 import { withRemoval } from './control/removal-option.js';
 import type {
   CronOptions,
@@ -87,16 +76,7 @@ import type {
   StoredResult,
   WriteOptions,
 } from './types.js';
-import {
-  checkId,
-  checkKeys,
-  checkName,
-  checkOptionsObject,
-  checkPositive,
-  checkPositiveInt,
-  checkTime,
-  show,
-} from './validate.js';
+import { checkId, checkTime } from './validate.js';
 
 export type { SchedulerOptions, RegisterOptions, Handler, ScheduleManyItem, StopOptions, SignalOptions } from './scheduler/options.js';
 export type { PauseOptions } from './scheduler/pause.js';
@@ -221,23 +201,9 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    * handler (hot update); attempts already running finish on the old one.
    */
   register<N extends keyof Jobs & string>(name: N, handler: Handler<Jobs, N, Results>, options: RegisterOptions = {}): this {
-    checkName(name);
-    if (typeof handler !== 'function') throw new ValidationError(`Expected \`handler\` to be a function, got ${show(handler)}`);
-    const o = checkOptionsObject(options, 'register options') ?? {};
-    checkKeys(o, REGISTER_KEYS, 'register options');
-    if (options.retry !== undefined) validateRetry(options.retry, 'register options.retry', true);
-    const rateLimit = options.rateLimit === undefined ? undefined : checkRateLimit(options.rateLimit, 'register options.rateLimit');
-    if (rateLimit !== undefined) requireFeature(this.store, 'rateLimits', 'register options.rateLimit');
-    const removal = removalPolicies(this.store, o, 'register options');
-    if (removal !== undefined) this.removalInUse = true;
-    this.handlers.set(name, {
-      fn: handler as HandlerEntry['fn'],
-      concurrency: options.concurrency === undefined ? Infinity : checkPositiveInt(options.concurrency, 'register options.concurrency'),
-      retry: options.retry,
-      timeout: options.timeout === undefined ? undefined : checkPositive(options.timeout, 'register options.timeout'),
-      keepLogs: options.keepLogs === undefined ? undefined : checkKeepLogs(options.keepLogs, 'register options.keepLogs', this.store),
-      removal,
-    });
+    const { entry, rateLimit } = handlerEntry(this.store, name, handler, options);
+    if (entry.removal !== undefined) this.removalInUse = true;
+    this.handlers.set(name, entry);
     this.rateLimits.set(name, rateLimit);
     this.dispatcher.handlerRegistered(name);
     return this;
@@ -387,13 +353,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
    */
   async scheduleMany(items: readonly ScheduleManyItem<Jobs>[], options?: WriteOptions): Promise<JobInfoOf<Jobs, Results>[]> {
     this.assertStarted();
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, WRITE_KEYS, 'options');
-    const write = writeOptions(this.store, o);
-    const requests = manyRequests(this.requests, items);
-    if (Array.isArray(items) && items.some((item) => (item as { options?: { db?: unknown } } | undefined)?.options?.db !== undefined)) {
-      throw new ValidationError('Expected `items[i].options.db` to be left out (pass `db` once, as scheduleMany(items, { db })), got one');
-    }
+    const [requests, write] = manyCall(this.requests, this.store, items, options);
     return this.inserts.many(requests, write);
   }
 
@@ -409,12 +369,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     options?: CronOptions,
   ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
-    if (typeof expression !== 'string') throw new ValidationError(`Expected \`expression\` to be a cron string, got ${show(expression)}`);
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, CRON_KEYS, 'options');
-    if (o.tz !== undefined && typeof o.tz !== 'string') throw new ValidationError(`Expected \`options.tz\` to be an IANA time zone name, got ${show(o.tz)}`);
-    const request = recurringRequest(this.requests, name, { cron: expression, ...(o.tz === undefined ? {} : { tz: o.tz as string }) }, payload, o);
-    return this.inserts.one(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    const [request, write] = cronCall(this.requests, this.store, name, expression, payload, options);
+    return this.inserts.one(request, write) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   /** A recurring job every `interval` ms; slots are start + k × interval, never drifting with run time. */
@@ -425,14 +381,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     options?: EveryOptions,
   ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     this.assertStarted();
-    const every = checkPositive(interval, 'interval');
-    if (!Number.isSafeInteger(every)) {
-      throw new ValidationError(`Expected \`interval\` to be a whole number of ms up to 2^53 − 1, got ${show(interval)}`);
-    }
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, EVERY_KEYS, 'options');
-    const request = recurringRequest(this.requests, name, { every }, payload, o);
-    return this.inserts.one(request, writeOptions(this.store, o)) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
+    const [request, write] = everyCall(this.requests, this.store, name, interval, payload, options);
+    return this.inserts.one(request, write) as unknown as Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>>;
   }
 
   // ------------------------------------------------------------- operations
@@ -445,9 +395,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   async cancel(id: string, options?: WriteOptions): Promise<boolean> {
     this.assertStarted();
     checkId(id);
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, WRITE_KEYS, 'options');
-    const write = writeOptions(this.store, o);
+    const write = writeCall(this.store, options);
     // Behind calls waiting for an owed clock-step re-base (inserts): calls reach the store in call order.
     if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
     // Running here: its abort comes before any claim the freed slot (its group's) allows.
@@ -469,9 +417,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     this.assertStarted();
     checkId(id);
     const runAt = checkTime(when, 'when');
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, WRITE_KEYS, 'options');
-    const write = writeOptions(this.store, o);
+    const write = writeCall(this.store, options);
     if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
     // The read (for previousRunAt) goes with the write, not before it: a call made after this one must not reach the store first.
     const before = this.store.get(id).catch(() => undefined);
@@ -486,9 +432,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   async retry(id: string, options: { at?: Date | number } = {}): Promise<JobInfoOf<Jobs, Results>> {
     this.assertStarted();
     checkId(id);
-    const o = checkOptionsObject(options, 'options') ?? NO_OPTIONS;
-    checkKeys(o, new Set(['at']), 'options');
-    const runAt = o.at === undefined ? this.times.now() : checkTime(o.at, 'options.at');
+    const runAt = retryAt(options, this.times.now());
     if (this.dispatcher.rebasing()) await this.dispatcher.afterRebase();
     const record = await this.dispatcher.track(this.store.revive(id, runAt));
     this.hub.publish('scheduled', () => ({ job: this.info(record) }));

@@ -2,14 +2,18 @@
  * RedisStore's lease bookkeeping (src/store/redis/leases.ts), on a
  * VirtualClock, without Redis: a lease is renewed while its attempt lives,
  * only `settleRetryMs` past the attempt's first settle (a settle that never
- * gets through cannot keep a job running forever), and a lease past its
- * local deadline is reported lost at once, once.
+ * gets through cannot keep a job running forever), a lease past its local
+ * deadline is reported lost at once, once, and a renewal that ran after the
+ * attempt's settle landed reports nothing (the settle's reply decides). The
+ * last case again on a real redis-server (PostgresStore shares this class).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../src/clock.js';
 import { Leases, type RenewItem } from '../src/store/redis/leases.js';
 import type { LostReason } from '../src/store/store.js';
+import { redisSkip, useRedisServer } from './redis-server.js';
+import { claimNow, job, withPrefix, withStore } from './fixtures/redis-helpers.js';
 
 function setup(renew: (items: RenewItem[]) => Promise<[string, LostReason][]> = () => Promise.resolve([])) {
   const clock = new VirtualClock(0);
@@ -73,5 +77,73 @@ describe('RedisStore leases', () => {
     assert.deepEqual(renewals.map((r) => r.ids), [['a', 'b'], ['a'], ['a']]);
     leases.lose('b', 'tb', 'lease');
     assert.equal(lost.length, 1, 'a second notice for the same attempt is dropped');
+  });
+
+  // A renewal tick that fires while an attempt's settle is in flight still
+  // renews it (for settleGraceMs). When that RENEW runs after the SETTLE landed
+  // (sent after it on the same connection), Redis finds the job moved on and
+  // answers with a reason although the outcome was recorded; the RENEW's reply
+  // can be handled before the settle's reply releases the lease. Seen in CI on
+  // 4 December (test/redis-multiprocess.test.ts under load): "Job shared-tick:
+  // the lease of its running attempt lapsed", for an occurrence that completed.
+  it('a renewal that finds the job moved on while its settle is in flight reports nothing: the settle decides', async () => {
+    let settled = false;
+    const { clock, leases, renewals, lost } = setup((items) => Promise.resolve(settled ? items.map((i) => [i.id, 'lease'] as [string, LostReason]) : []));
+    leases.add('a', 'tok', 1, 0);
+    await clock.advance(1200);
+    leases.settling('a', 'tok');
+    settled = true; // the SETTLE landed; its reply is not handled yet
+    await clock.advance(800);
+    assert.deepEqual(renewals.map((r) => r.at), [1000, 2000]);
+    assert.deepEqual(lost, [], 'the RENEW after the landed SETTLE reports no loss');
+    leases.release('a', 'tok'); // the settle's reply: OK
+    await clock.advance(10_000);
+    assert.deepEqual(lost, []);
+    assert.deepEqual(renewals.map((r) => r.at), [1000, 2000], 'not renewed again');
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('a lease Redis gave away while its settle was in flight, whose settle never answers, is reported at its local deadline with the reason Redis gave, once', async () => {
+    let settled = false;
+    const { clock, leases, lost } = setup((items) => Promise.resolve(settled ? items.map((i) => [i.id, 'cancelled'] as [string, LostReason]) : []));
+    leases.add('a', 'tok', 1, 0);
+    await clock.advance(1200);
+    leases.settling('a', 'tok');
+    settled = true;
+    await clock.advance(10_000);
+    // The last renewal that got through was sent at 1000: its deadline is 4000.
+    assert.deepEqual(lost, [{ at: 4000, id: 'a', token: 'tok', reason: 'cancelled' }]);
+    assert.equal(leases.held.size, 0);
+  });
+});
+
+describe('RedisStore leases on a real redis-server', { skip: redisSkip }, () => {
+  const server = useRedisServer();
+
+  it('a RENEW that runs after the attempt\'s SETTLE landed, with the lease still held, reports no lost attempt and no warning', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      await withStore({ url: server.url, prefix }, async (store, ctx) => {
+        await store.insert([{ record: job('r'), onDuplicate: 'reject' }]);
+        const [claimed] = (await store.claim(claimNow())).jobs;
+        const { token, lost: _lost, relative: _relative, ...rest } = claimed!;
+        const leases = (store as unknown as { leases: Leases }).leases;
+        // The interleaving, forced: the settle's reply is handled (OK) but its
+        // release of the lease has not run yet when the renewal tick runs.
+        const release = leases.release.bind(leases);
+        leases.release = () => undefined;
+        try {
+          assert.equal(await store.settle('r', token!, { ...rest, state: 'completed', finishedAt: Date.now() }), true);
+          assert.equal(leases.held.get('r')?.token, token, 'the lease is still held, settling');
+          await leases.tick(); // RENEW: Redis answers that the attempt no longer owns the job ('lease': it is completed)
+        } finally {
+          leases.release = release;
+        }
+        assert.deepEqual(ctx.lostAttempts, [], 'no attempt reported lost');
+        assert.deepEqual(ctx.warnings, [], 'no "lease lapsed" warning');
+        leases.release('r', token);
+        assert.equal(leases.held.size, 0);
+        assert.equal((await store.get('r'))?.state, 'completed');
+      });
+    });
   });
 });

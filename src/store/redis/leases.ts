@@ -35,6 +35,12 @@ export interface HeldLease {
   expires: number;
   /** Monotonic ms of the first settle of this attempt. */
   settling?: number;
+  /**
+   * Why a renewal found the job no longer this attempt's while its settle was
+   * in flight: not reported then (the settle's own reply says whether the
+   * outcome landed), only if the local deadline passes with the lease still held.
+   */
+  gone?: LostReason;
   /** The job's hash as claimed, and its decoded payload: an outcome is sent as changes against them. */
   claimed?: { fields: Record<string, string>; payload: unknown };
 }
@@ -158,8 +164,8 @@ export class Leases {
     const items: RenewItem[] = [];
     for (const [id, lease] of [...this.held]) {
       if (lease.expires <= now) {
-        this.lose(id, lease.token, 'lease');
-      } else if (lease.settling === undefined || now - lease.settling < this.options.settleGraceMs) {
+        this.lose(id, lease.token, lease.gone ?? 'lease');
+      } else if (lease.gone === undefined && (lease.settling === undefined || now - lease.settling < this.options.settleGraceMs)) {
         items.push({ id, token: lease.token, seq: lease.seq });
       }
     }
@@ -170,11 +176,18 @@ export class Leases {
       const gone = new Map(await this.options.renew(items));
       for (const item of items) {
         const reason = gone.get(item.id);
+        const lease = this.held.get(item.id);
         if (reason !== undefined) {
-          this.lose(item.id, item.token, reason);
+          // A settle of this attempt may have landed before this renewal ran
+          // (sent after it, or retried): the job has moved on, and Redis says
+          // so with a reason although the outcome was recorded. That settle's
+          // reply decides (OK: released; STALE: reported lost there); this
+          // lease is only no longer renewed, and reported at its local
+          // deadline if it is still held then.
+          if (lease && lease.token === item.token && lease.settling !== undefined) lease.gone = reason;
+          else this.lose(item.id, item.token, reason);
           continue;
         }
-        const lease = this.held.get(item.id);
         if (lease && lease.token === item.token) lease.expires = sentAt + this.options.leaseMs;
       }
     } catch {

@@ -8,6 +8,8 @@
  */
 import { ValidationError } from './errors.js';
 import { type HeapId, type HeapOptions, type IdTable, MAX_CAPACITY, hashId, show, validateId, validateKey } from './heap-ids.js';
+// handleOf has no arity in it: the arity-2 bench copy shares it with this file.
+import { handleOf } from './heap-sift.js';
 
 const DEFAULT_CAPACITY = 64;
 
@@ -49,7 +51,7 @@ export function resized(arrays: HeapArrays, old: number, cap: number, n: number,
 /** Handle indexes of the live entries among the first n slots. */
 function* liveHandles(words: Float64Array, cells: readonly unknown[], n: number): IterableIterator<number> {
   for (let s = 0; s < n; s++) {
-    const h = words[s]! % MAX_CAPACITY;
+    const h = handleOf(words[s]!);
     if (cells[2 * h] !== undefined) yield h;
   }
 }

@@ -15,7 +15,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { LocalState } from '../src/store/local-state.js';
 import { ReadyQueue } from '../src/store/ready-queue.js';
-import { runningRecord } from '../src/store/record.js';
+import { inspect } from 'node:util';
+import { runningRecord, scheduledRecord } from '../src/store/record.js';
 import type { ClaimRequest, JobRecord } from '../src/store/store.js';
 
 interface Spec {
@@ -561,4 +562,32 @@ test('dedupe windows of jobs that left the state are forgotten (no entry kept pe
   assert.equal(state.get('k4'), undefined);
   assert.equal(state.get('k3')?.state, 'completed');
   assert.equal(windows(), 1, 'removed');
+});
+
+test('a record the state indexes carries no key of its own: its heap slot is invisible to every reader, and still finds its entry', () => {
+  const plain = { id: 'lit', name: 'a', payload: null, state: 'scheduled' as const, runAt: 10, createdAt: 0, attempt: 0, priority: 0, seq: 0 };
+  const state = stateWith({ id: 'later', runAt: 50 });
+  const built = scheduledRecord('built', 'a', { orderId: 'A1' }, 10, 0, true);
+  assert.equal(state.insertNew(built as JobRecord, state.nextSeq++), true);
+  assert.equal(state.insertNew({ ...plain }, state.nextSeq++), true);
+  const seen = (id: string): JobRecord => state.get(id) as JobRecord;
+  const exposed = (): void => {
+    for (const id of ['lit', 'built', 'later']) {
+      const r = seen(id);
+      // What a caller of Store.get can see: own keys (symbols included), inspect with hidden properties, a copy.
+      assert.ok(Reflect.ownKeys(r).every((k) => typeof k === 'string'), `${id}: ${String(Reflect.ownKeys(r).map(String))}`);
+      assert.doesNotMatch(inspect(r, { showHidden: true }), /slot/i);
+      assert.deepStrictEqual(structuredClone(r), { ...r });
+    }
+    assert.deepStrictEqual(seen('lit'), { ...plain, seq: seen('lit').seq });
+  };
+  exposed(); // in the due heap
+  state.promote(20);
+  exposed(); // 'lit' and 'built' in their name's ready heap, 'later' still due
+  // The slots still lead to the entries: cancelling from both heaps leaves only the other job.
+  state.apply({ op: 'put', job: { ...seen('built'), state: 'cancelled', finishedAt: 1 } });
+  state.apply({ op: 'put', job: { ...seen('later'), state: 'cancelled', finishedAt: 1 } });
+  assert.equal(state.counts().indexed, 1);
+  state.promote(100);
+  assert.deepEqual(state.pick(request(100, 10)).jobs.map((j) => j.id), ['lit']);
 });

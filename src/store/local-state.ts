@@ -17,7 +17,7 @@ import { ReadyQueue } from './ready-queue.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
 import { Removals } from './removal.js';
-import { SLOT } from './record.js';
+import { IndexSlot } from './record.js';
 import { Retention } from './retention.js';
 import type { ClaimRequest, ClaimResult, JobRecord, StoreCounts } from './store.js';
 
@@ -31,23 +31,12 @@ export type Change = { op: 'put'; job: JobRecord; keep?: true } | { op: 'del'; i
 /**
  * Where an indexed scheduled record sits: the handle of its entry in the due
  * heap (>= 0), or -(handle + 1) in its name's ready heap. Kept on the record
- * under a non-enumerable symbol (JSON, Object.keys and deepEqual never see
+ * in a private field (IndexSlot: JSON, Object.keys and deepEqual never see
  * it), so removing a record from its heap needs no id lookup: the heaps hash
  * nothing, and a cancel is O(1). A handle is checked against the heap's item
  * before use, so a spent or foreign one is harmless.
  */
-type Slotted = JobRecord & { [SLOT]?: number };
-
-/** One descriptor for every first setSlot of a record (a fresh one was an allocation per scheduled job). */
-const SLOT_DESCRIPTOR: PropertyDescriptor = { value: 0, writable: true, configurable: true };
-
-function setSlot(job: JobRecord, slot: number): void {
-  if (SLOT in job) (job as Slotted)[SLOT] = slot;
-  else {
-    SLOT_DESCRIPTOR.value = slot;
-    Object.defineProperty(job, SLOT, SLOT_DESCRIPTOR);
-  }
-}
+const setSlot: (job: JobRecord, slot: number) => void = IndexSlot.set;
 
 /** Records that `job` waits in its name's ready queue under `handle`. */
 function setReadySlot(job: JobRecord, handle: number): void {
@@ -372,7 +361,7 @@ export class LocalState {
 
   /** Takes a scheduled record out of the due heap or its ready heap (a no-op once popped). */
   private unqueue(job: JobRecord): void {
-    const slot = (job as Slotted)[SLOT];
+    const slot = IndexSlot.get(job);
     if (slot === undefined) return;
     if (slot >= 0) {
       if (this.due.itemOf(slot) === job) this.due.removeHandle(slot);

@@ -5,11 +5,41 @@ import type { JsonValue } from '../types.js';
 import type { JobRecord, NewJobRecord, RecurrenceRecord } from './store.js';
 
 /**
- * The hidden index slot a local store keeps on a scheduled record (see
- * LocalState): a non-enumerable symbol property, so JSON, Object.keys and
- * deepEqual never see it.
+ * A constructor whose instances are the object it is given: a class that
+ * extends it stamps its private fields onto any object (see IndexSlot).
  */
-export const SLOT = Symbol('godelayq.slot');
+class Stamp {
+  constructor(target: object) {
+    return target as Stamp;
+  }
+}
+
+/**
+ * The hidden index slot a local store keeps on a scheduled record (see
+ * LocalState), held in a private class field stamped onto the record.
+ *
+ * WHY a private field: JSON, Object.keys, Reflect.ownKeys, util.inspect,
+ * structuredClone and assert.deepStrictEqual never see one, so a record a
+ * store hands out reads as the plain object it is; and V8 stores it as an
+ * ordinary in-object property, set through an inline cache. The symbol
+ * property it replaces needed Object.defineProperty (to stay
+ * non-enumerable), a runtime call that was ~6% of scheduleIn (4 December
+ * profile; the first set costs half as much this way, bench/HISTORY.md).
+ */
+export class IndexSlot extends Stamp {
+  #slot = 0;
+
+  /** Sets `record`'s slot, stamping the field on the first set. */
+  static set(record: object, slot: number): void {
+    if (!(#slot in record)) new IndexSlot(record);
+    (record as IndexSlot).#slot = slot;
+  }
+
+  /** `record`'s slot, or undefined when it never had one. */
+  static get(record: object): number | undefined {
+    return #slot in record ? (record as IndexSlot).#slot : undefined;
+  }
+}
 
 interface ScheduledRecordConstructor {
   new (id: string, name: string, payload: JsonValue, runAt: number, createdAt: number, relative: boolean): NewJobRecord;
@@ -18,7 +48,7 @@ interface ScheduledRecordConstructor {
 /**
  * A new scheduled record (no options), built by a constructor instead of a
  * literal: V8 sizes constructed objects for the most properties any of them
- * got, so a store's SLOT and `relative` stay in the object instead of an
+ * got, so a store's index slot and `relative` stay in the object instead of an
  * out-of-object property array (40 B a job). Its prototype is
  * Object.prototype: to every reader it is the plain literal it replaces.
  */
@@ -43,9 +73,9 @@ const ScheduledRecord = function (
   if (relative) this.relative = true;
 } as unknown as ScheduledRecordConstructor;
 ScheduledRecord.prototype = Object.prototype;
-// One record with every property it may get, SLOT included, before any other:
-// V8 fixes the objects' size from the first few it builds.
-Object.defineProperty(new ScheduledRecord('', '', null, 0.5, 0.5, true), SLOT, { value: 0, writable: true, configurable: true });
+// One record with every property it may get, the index slot included, before
+// any other: V8 fixes the objects' size from the first few it builds.
+IndexSlot.set(new ScheduledRecord('', '', null, 0.5, 0.5, true), 0.5);
 
 /** A scheduled one-off record without options (the scheduleIn/scheduleAt hot path). */
 export function scheduledRecord(id: string, name: string, payload: JsonValue, runAt: number, createdAt: number, relative: boolean): NewJobRecord {
@@ -197,7 +227,7 @@ function shiftRunAt(job: JobRecord, deltaMs: number): JobRecord {
 /**
  * One record of each shape the firing path builds (scheduled with and
  * without `relative`, running, finished; each with and without a store's
- * SLOT), kept for the process's life. V8 collects a hidden class once no
+ * index slot), kept for the process's life. V8 collects a hidden class once no
  * object has it and throws away the optimized code that embedded it: after a
  * quiet spell in which every record of a shape died, a full GC would
  * deoptimize the whole claim-run-settle path, and the next burst would
@@ -214,7 +244,7 @@ function keepShapes(): object[] {
       const running = runningRecord(scheduled, 'k');
       const shapes = [scheduled, running, finishedRecord(running, 'completed', 0.5, undefined), finishedRecord(running, 'completed', 0.5, 'k')];
       // 0.5: a store's slots are heap handles, held as doubles (a Smi here would be a map V8 deprecates).
-      if (slotted) for (const record of shapes) Object.defineProperty(record, SLOT, { value: 0.5, writable: true, configurable: true });
+      if (slotted) for (const record of shapes) IndexSlot.set(record, 0.5);
       kept.push(...shapes);
     }
   }

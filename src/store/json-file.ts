@@ -42,6 +42,7 @@ import path from 'node:path';
 import { GodelayqError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { LocalStore, type Change } from './local.js';
 import type { JobRecord, StoreContext } from './store.js';
+import type { ColdJobs } from './cold-jobs.js';
 import { classify, encodeBatch, snapshotName } from './json-file/format.js';
 import { type FsLayer, nodeFs, syncDir, syncPath } from './json-file/fs.js';
 import { type JournalFile, JournalWriter } from './json-file/journal.js';
@@ -116,6 +117,8 @@ export class JsonFileStore extends LocalStore {
   private readonly everyBytes: number | undefined;
   /** Size of the newest snapshot (0: none). */
   private snapshotBytes = 0;
+  /** The cold jobs the last open read, until LocalStore.open loads them (takeColdJobs). */
+  private cold: ColdJobs | undefined;
   /** Generation of the newest snapshot (1 when none): the journals from here on are replayed at open. */
   private chainStart = 1;
   private storeId = '';
@@ -278,6 +281,12 @@ export class JsonFileStore extends LocalStore {
     await this.verifyOwnership();
   }
 
+  protected override takeColdJobs(): ColdJobs | undefined {
+    const cold = this.cold;
+    this.cold = undefined;
+    return cold;
+  }
+
   protected override async openStorage(context: StoreContext): Promise<Iterable<JobRecord>> {
     if (this.writer || this.lock) throw new GodelayqError(`Store ${this.path} is already open`);
     this.stopped = undefined;
@@ -288,7 +297,7 @@ export class JsonFileStore extends LocalStore {
     try {
       const listing = listFolder(await this.layer.readdir(this.path));
       this.paused = { paused: await readPaused(this.layer, this.path), version: 0 };
-      const recovered = await recover(this.layer, this.path, listing, previous);
+      const recovered = await recover(this.layer, this.path, listing, previous, { cold: true });
       for (const warning of recovered.warnings) context.warn(warning);
       this.storeId = recovered.storeId ?? randomBytes(12).toString('base64url');
       const file = await this.startJournal(recovered);
@@ -311,6 +320,7 @@ export class JsonFileStore extends LocalStore {
         () => ({ gen: writer.file.gen, length: writer.file.size }),
         (why) => this.failStop(`it lost its lock: ${why}`),
       );
+      this.cold = recovered.cold;
       return recovered.records;
     } catch (error) {
       this.lock = undefined;
@@ -420,13 +430,13 @@ export class JsonFileStore extends LocalStore {
     context?.warn(this.stopped.message);
     if (context?.lost) {
       const running: JobRecord[] = [];
-      for (const job of this.state.values()) if (job.state === 'running' && job.token !== undefined) running.push(job);
+      for (const job of this.state.running()) if (job.token !== undefined) running.push(job);
       for (const job of running) context.lost(job.id, job.token as string, 'lock');
     }
   }
 
   private changesThreshold(): number {
-    return this.everyChanges ?? Math.max(100_000, this.state.byId.size);
+    return this.everyChanges ?? Math.max(100_000, this.state.size);
   }
 
   /** Runs between journal groups: starts a rotation when one is due. */
@@ -447,7 +457,7 @@ export class JsonFileStore extends LocalStore {
     this.force = false;
     // The state now = everything durable + every batch queued (they go to the
     // new journal, and replaying them over the snapshot changes nothing).
-    const view = Array.from(this.state.values());
+    const view = this.state.snapshotItems();
     const nextSeq = this.state.nextSeq;
     const upTo = writer.lastId;
     const failures = writer.failures;
@@ -486,7 +496,7 @@ export class JsonFileStore extends LocalStore {
   private async writeSnapshot(
     writer: JournalWriter,
     gen: number,
-    view: JobRecord[],
+    view: (JobRecord | string)[],
     nextSeq: number,
     upTo: number,
     failures: number,

@@ -9,8 +9,13 @@
  * among equals), from which `claim` picks across names with free capacity.
  * Grouped jobs wait in their group's lanes (groups.ts), finished records in
  * retention queues (retention.ts, removal.ts), dedupe windows in dedupe.ts.
+ * Plain scheduled jobs a JsonFileStore opened may wait as bytes (`cold`,
+ * cold-jobs.ts) in a due heap of their own until first read: `get` thaws
+ * one in place, a claim takes due ones from both heaps in (runAt, seq)
+ * order, a walk of every record thaws them all into the due heap.
  */
 import { QuaternaryHeap } from '../heap.js';
+import type { ColdJobs } from './cold-jobs.js';
 import { DedupeWindows } from './dedupe.js';
 import { IdIndex } from './id-index.js';
 import { ReadyQueue } from './ready-queue.js';
@@ -80,6 +85,12 @@ export class LocalState {
   /** Highest seq pushed onto the due heap since it was last empty, and whether pushes came in seq order (equal runAts then leave in seq order). */
   private dueSeq = -Infinity;
   private dueInOrder = true;
+  /**
+   * Plain scheduled jobs opened as bytes (cold-jobs.ts), with their due heap
+   * (which also holds the ones thawed in place); counted in `tally` and
+   * `unusual` from the load on. Undefined once that heap is empty.
+   */
+  private cold: ColdJobs | undefined;
   nextSeq = 1;
   keepCompleted = 1000;
   keepDead = 10000;
@@ -91,7 +102,7 @@ export class LocalState {
     // read in the scheduler's idle check then threw away the optimized
     // dispatch loop at the end of every burst (dispatch-optimized.test.ts).
     const t = this.tally;
-    return { scheduled: t.scheduled, running: t.running, completed: t.completed, dead: t.dead, cancelled: t.cancelled, recurring: t.recurring, indexed: this.due.size + this.readySize() };
+    return { scheduled: t.scheduled, running: t.running, completed: t.completed, dead: t.dead, cancelled: t.cancelled, recurring: t.recurring, indexed: this.due.size + this.readySize() + (this.cold?.queued ?? 0) };
   }
 
   private readySize(): number {
@@ -100,16 +111,73 @@ export class LocalState {
     return n + this.groups.size;
   }
 
+  /** Records held, cold ones included. */
+  get size(): number {
+    return this.byId.size + (this.cold?.size ?? 0);
+  }
+
   get(id: string): JobRecord | undefined {
-    return this.byId.get(id);
+    const job = this.byId.get(id);
+    if (job !== undefined || this.cold === undefined) return job;
+    const thawed = this.cold.thaw(id);
+    if (thawed === undefined) return undefined;
+    // Read, not moved: it waits in the cold heap (unqueue takes it out when its record changes).
+    this.byId.set(thawed.id, thawed);
+    return thawed;
   }
 
   nextDueAt(): number | undefined {
-    return this.due.peekKey();
+    const hot = this.due.peekKey();
+    const cold = this.cold?.peekKey();
+    return cold === undefined || (hot !== undefined && hot <= cold) ? hot : cold;
   }
 
-  /** Replaces the whole state with `records` (O(n) heap build); returns the `running` ones. */
-  load(records: readonly JobRecord[]): JobRecord[] {
+  /**
+   * Takes the next job due at `now` off the due heaps, the earliest in
+   * (runAt, seq) order of the two heads (a cold job is counted already: it
+   * only joins byId), or undefined when none is due.
+   */
+  private popDue(now: number): JobRecord | undefined {
+    const hot = this.due.peekKey();
+    const cold = this.cold;
+    if (cold !== undefined) {
+      const key = cold.peekKey() as number;
+      if (key <= now && (hot === undefined || key < hot || (key === hot && cold.peekSeq() < (this.due.peek() as JobRecord).seq))) {
+        const job = cold.pop() as JobRecord;
+        if (!cold.poppedThawed) this.byId.set(job.id, job);
+        if (cold.queued === 0) this.cold = undefined;
+        return job;
+      }
+    }
+    return hot === undefined || hot > now ? undefined : this.due.pop();
+  }
+
+  /**
+   * Moves every cold job into the due heap as a record (a walk of every
+   * record reads them all). The heap is rebuilt in seq order, as load builds
+   * it: pushed one by one, older jobs after newer ones would make equal
+   * runAts leave out of seq order (and turn takeDue's shortcut off).
+   */
+  private thawAll(): void {
+    const cold = this.cold;
+    if (cold === undefined) return;
+    this.cold = undefined;
+    const scheduled = [...this.due];
+    for (let job = cold.pop(); job !== undefined; job = cold.pop()) {
+      if (!cold.poppedThawed) this.byId.set(job.id, job);
+      scheduled.push(job);
+    }
+    scheduled.sort((a, b) => a.seq - b.seq);
+    this.due = QuaternaryHeap.fromItems(scheduled, (r) => r.runAt, {}, setSlot);
+    this.dueSeq = scheduled.length > 0 ? (scheduled[scheduled.length - 1] as JobRecord).seq : -Infinity;
+    this.dueInOrder = true;
+  }
+
+  /**
+   * Replaces the whole state with `records` and the `cold` jobs (O(n) heap
+   * builds); returns the `running` ones.
+   */
+  load(records: readonly JobRecord[], cold?: ColdJobs): JobRecord[] {
     this.clear();
     const scheduled: JobRecord[] = [];
     const finished: JobRecord[] = [];
@@ -132,6 +200,20 @@ export class LocalState {
       else if (r.state === 'dead') dead.push(r);
       if (r.state === 'running') running.push(r);
     }
+    if (cold !== undefined && cold.size > 0) {
+      // One id, one job: a record read in full wins over a cold line of its id (neither a store writes).
+      for (const r of records) if (cold.has(r.id)) cold.take(r.id);
+      for (const [name, count] of cold.nameCounts()) {
+        // As `count` calls of countName would: the first may make `name` the plain one.
+        this.tally.scheduled++;
+        this.countName(name, false, 1);
+        this.tally.scheduled += count - 1;
+        if (name !== this.plainName) this.unusual += count - 1;
+      }
+      if (cold.maxSeq >= this.nextSeq) this.nextSeq = cold.maxSeq + 1;
+      cold.seal();
+      if (cold.queued > 0) this.cold = cold;
+    }
     scheduled.sort((a, b) => a.seq - b.seq);
     this.due = QuaternaryHeap.fromItems(scheduled, (r) => r.runAt, {}, setSlot);
     this.dueSeq = scheduled.length > 0 ? (scheduled[scheduled.length - 1] as JobRecord).seq : -Infinity;
@@ -148,6 +230,7 @@ export class LocalState {
   }
 
   clear(): void {
+    this.cold = undefined;
     this.byId.clear();
     this.due.clear();
     this.ready.clear();
@@ -169,7 +252,7 @@ export class LocalState {
 
   /** Adds a scheduled job as number `seq` unless its id is taken (hot path of insert); false when taken. */
   insertNew(job: JobRecord, seq: number): boolean {
-    if (!this.byId.add(job)) return false;
+    if ((this.cold !== undefined && this.cold.has(job.id)) || !this.byId.add(job)) return false;
     job.seq = seq;
     this.index(job);
     return true;
@@ -181,7 +264,7 @@ export class LocalState {
    */
   apply(change: Change, inverse?: Change[], extra?: Change[]): void {
     const id = change.op === 'put' ? change.job.id : change.id;
-    const old = this.byId.get(id);
+    const old = this.get(id);
     if (inverse) inverse.push(old ? { op: 'put', job: old } : { op: 'del', id });
     if (old) this.unindex(old);
     if (change.op === 'del') {
@@ -319,8 +402,12 @@ export class LocalState {
 
   /** Counts a scheduled job in (`by` 1) or out (-1) of `unusual` (tally.scheduled already counts it). */
   private countScheduled(job: JobRecord, by: 1 | -1): void {
-    if (by === 1 && this.tally.scheduled === 1) this.plainName = job.name;
-    if (job.name !== this.plainName || job.priority !== 0 || job.group !== undefined) this.unusual += by;
+    this.countName(job.name, job.priority !== 0 || job.group !== undefined, by);
+  }
+
+  private countName(name: string, ranked: boolean, by: 1 | -1): void {
+    if (by === 1 && this.tally.scheduled === 1) this.plainName = name;
+    if (name !== this.plainName || ranked) this.unusual += by;
   }
 
   private pushDue(job: JobRecord): void {
@@ -362,7 +449,11 @@ export class LocalState {
   /** Takes a scheduled record out of the due heap or its ready heap (a no-op once popped). */
   private unqueue(job: JobRecord): void {
     const slot = IndexSlot.get(job);
-    if (slot === undefined) return;
+    if (slot === undefined) {
+      // Never in these heaps: maybe thawed in place in the cold one.
+      this.cold?.forget(job);
+      return;
+    }
     if (slot >= 0) {
       if (this.due.itemOf(slot) === job) this.due.removeHandle(slot);
       return;
@@ -387,9 +478,9 @@ export class LocalState {
       let job: JobRecord;
       if (taken !== undefined && i < taken.length) job = taken[i] as JobRecord;
       else {
-        const key = this.due.peekKey();
-        if (key === undefined || key > now) break;
-        job = this.due.pop() as JobRecord;
+        const due = this.popDue(now);
+        if (due === undefined) break;
+        job = due;
       }
       if (job.group !== undefined) {
         this.groups.push(job);
@@ -437,9 +528,9 @@ export class LocalState {
     // on one another overlap (interleaved with the pops, each waited on the sift before it).
     const jobs: JobRecord[] = [];
     for (;;) {
-      const key = this.due.peekKey();
-      if (key === undefined || key > now) break;
-      jobs.push(this.due.pop() as JobRecord);
+      const job = this.popDue(now);
+      if (job === undefined) break;
+      jobs.push(job);
       if (jobs.length === limit) break;
     }
     const n = jobs.length;
@@ -453,7 +544,7 @@ export class LocalState {
       fits = job.group === undefined && job.name === last.name && job.priority === last.priority && !before(job, last);
     }
     if (fits) {
-      const key = n < limit ? undefined : this.due.peekKey();
+      const key = n < limit ? undefined : this.nextDueAt();
       // The claim's limit is reached while more are due: when every scheduled job is of this name
       // and ranks by (runAt, seq) alone, the rest are exactly what pick would leave, in the order
       // it would take them next, and nothing waits for capacity: they stay in the due heap.
@@ -540,9 +631,27 @@ export class LocalState {
     return { jobs, waiting: [...waiting] };
   }
 
-  /** Every record, any order. */
+  /** Every record, any order (cold jobs thawed first). */
   values(): IterableIterator<JobRecord> {
+    this.thawAll();
     return this.byId.values();
+  }
+
+  /** The running records (never cold: only scheduled jobs are). */
+  running(): JobRecord[] {
+    const out: JobRecord[] = [];
+    for (const job of this.byId.values()) if (job.state === 'running') out.push(job);
+    return out;
+  }
+
+  /**
+   * What a new snapshot holds: every thawed record, then the text of every
+   * cold job as it is (written back unparsed).
+   */
+  snapshotItems(): (JobRecord | string)[] {
+    const items: (JobRecord | string)[] = Array.from(this.byId.values());
+    if (this.cold !== undefined) for (const text of this.cold.texts()) items.push(text);
+    return items;
   }
 }
 

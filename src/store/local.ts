@@ -18,6 +18,7 @@
  * retention, dedupe windows) are LocalState's, in local-state.ts.
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
+import type { ColdJobs } from './cold-jobs.js';
 import { openAt, opened, windowOutcome } from './dedupe.js';
 import { GENERATED_IDS, type GeneratedIds } from './id-index.js';
 import { type Change, LocalState } from './local-state.js';
@@ -115,6 +116,11 @@ export abstract class LocalStore implements Store, GeneratedIds {
     return Promise.resolve(undefined);
   }
 
+  /** Jobs openStorage left as text, to load beside its records (cold-jobs.ts); asked once, right after it. */
+  protected takeColdJobs(): ColdJobs | undefined {
+    return undefined;
+  }
+
   protected closeStorage(): Promise<void> {
     return Promise.resolve();
   }
@@ -136,12 +142,9 @@ export abstract class LocalStore implements Store, GeneratedIds {
     // leaves `running` records.) Not journaled: replaying a `running` record
     // recovers it the same way next time.
     let recovered: JobRecord[];
-    if (records) recovered = this.state.load(Array.isArray(records) ? (records as JobRecord[]) : [...records]);
-    else {
-      // Nothing read (MemoryStore): the state kept in memory is reopened.
-      recovered = [];
-      for (const job of this.state.values()) if (job.state === 'running') recovered.push(job);
-    }
+    if (records) recovered = this.state.load(Array.isArray(records) ? (records as JobRecord[]) : [...records], this.takeColdJobs());
+    // Nothing read (MemoryStore): the state kept in memory is reopened.
+    else recovered = this.state.running();
     for (const job of recovered) this.state.apply({ op: 'put', job: patchRecord(job, { state: 'scheduled', token: undefined, lost: 'crash' }) });
   }
 

@@ -19,12 +19,26 @@ export class Line {
   end = 0;
   /** Byte offset of the line in the file. */
   offset = 0;
-  /** The block is pure ASCII: a byte is a character, so a line is copied out as latin1, not decoded. */
-  ascii = false;
+  /**
+   * Whether the block (its first `asciiEnd` bytes) is pure ASCII: a byte is
+   * a character, so a line is copied out as latin1, not decoded. Learnt on
+   * the first `text` of a block (a block whose lines are all read as bytes,
+   * cold-jobs.ts, never needs it).
+   */
+  #ascii: boolean | undefined;
+  asciiEnd = 0;
+
+  /** A new block: whether it is ASCII is not known yet. */
+  reset(block: Buffer, end: number): void {
+    this.block = block;
+    this.asciiEnd = end;
+    this.#ascii = undefined;
+  }
 
   /** The line's text. */
   text(from = this.start, to = this.end): string {
-    return this.block.toString(this.ascii ? 'latin1' : 'utf8', from, to);
+    this.#ascii ??= isAscii(this.asciiEnd === this.block.length ? this.block : this.block.subarray(0, this.asciiEnd));
+    return this.block.toString(this.#ascii ? 'latin1' : 'utf8', from, to);
   }
 
   /** Byte `i` of the line (0-based), or -1 past its end. */
@@ -118,8 +132,7 @@ function emitLines(line: Line, block: Buffer, end: number, blockOffset: number, 
   // is copied out as latin1, a plain byte copy into a flat string, instead
   // of decoding the whole block as UTF-8 and slicing it (a block decoded as
   // latin1 at once would be an external string, which JSON.parse reads slower).
-  line.block = block;
-  line.ascii = isAscii(end === block.length ? block : block.subarray(0, end));
+  line.reset(block, end);
   let p = 0;
   while (p < end) {
     const e = whole ? end : block.indexOf(10, p);

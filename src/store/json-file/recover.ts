@@ -12,6 +12,7 @@ import type { FsLayer } from './fs.js';
 import { type JournalHead, type PendingPayloads, readJournal, readJournalHead } from './journal-read.js';
 import type { LockContent } from './lock.js';
 import { readSnapshot } from './snapshot.js';
+import { ColdJobs } from '../cold-jobs.js';
 
 /** The names in a store folder, sorted by what they are. */
 export interface FolderListing {
@@ -53,6 +54,8 @@ export interface LastJournal {
 
 export interface Recovered {
   records: JobRecord[];
+  /** With `cold`: the snapshot's plain scheduled jobs, left as text (cold-jobs.ts), not in `records`. */
+  cold: ColdJobs | undefined;
   /** The store's identity from its version-2 headers (undefined: a version-1 or new store). */
   storeId: string | undefined;
   snapshotGen: number;
@@ -79,7 +82,7 @@ export async function recover(
   dir: string,
   listing: FolderListing,
   previous: LockContent | undefined,
-  options: { live?: boolean } = {},
+  options: { live?: boolean; cold?: boolean } = {},
 ): Promise<Recovered> {
   const { snapshots, journals } = listing;
   const snapshotGen = snapshots[snapshots.length - 1] ?? 0;
@@ -114,12 +117,19 @@ export async function recover(
   // The snapshot goes to an array, the journals' changes to a small map:
   // a million-entry map built here and again in LocalState costs seconds.
   const base: JobRecord[] = [];
+  const cold = options.cold === true ? new ColdJobs() : undefined;
   let snapshotBytes = 0;
   if (snapshotGen > 0) {
     const file = path.join(dir, snapshotName(snapshotGen));
-    const info = await readSnapshot(layer, file, snapshotGen, (r) => {
-      base.push(r);
-    });
+    const info = await readSnapshot(
+      layer,
+      file,
+      snapshotGen,
+      (r) => {
+        base.push(r);
+      },
+      cold,
+    );
     sameStore(info.store, file);
     snapshotBytes = info.bytes;
   }
@@ -153,16 +163,25 @@ export async function recover(
     }
     if (isLast) last = { path: file, gen, head, validLength: result.validLength, size: result.size };
   }
-  return { records: merge(base, changed, pending), storeId, snapshotGen, snapshotBytes, last, changes, bytes, warnings, obsolete };
+  return { records: merge(base, changed, pending, cold), cold, storeId, snapshotGen, snapshotBytes, last, changes, bytes, warnings, obsolete };
 }
 
 /**
  * The snapshot's records overlaid with the journals' changes, in place (no
  * second million-entry array). A job changed by an `upd` line takes its
- * payload from the snapshot's version.
+ * payload from the snapshot's version. A cold job the journals changed
+ * leaves `cold` (its payload read from its text when an `upd` kept it).
  */
-function merge(base: JobRecord[], changed: ReplayMap, pending: PendingPayloads): JobRecord[] {
+function merge(base: JobRecord[], changed: ReplayMap, pending: PendingPayloads, cold: ColdJobs | undefined): JobRecord[] {
   if (changed.size === 0) return base;
+  if (cold !== undefined && cold.size > 0) {
+    for (const [id, now] of changed) {
+      const was = cold.take(id);
+      if (was === undefined || now === null || now.payload !== KEEP_PAYLOAD) continue;
+      now.payload = was.payload;
+      pending.delete(id);
+    }
+  }
   let kept = 0;
   for (const record of base) {
     const now = changed.get(record.id);

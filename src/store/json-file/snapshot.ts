@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { GodelayqError, StoreCorruptError } from '../../errors.js';
+import type { ColdJobs } from '../cold-jobs.js';
 import type { JobRecord } from '../store.js';
 import { JOBS_OPEN, READABLE_VERSIONS, SNAPSHOT_FOOTER, CRC_BLANK, checkCrc, fillCrcs, recordProblem, snapshotHeaderLine, snapshotName, tempName } from './format.js';
 import { type FsLayer, readAt, writeAll } from './fs.js';
@@ -92,7 +93,7 @@ export async function writeSnapshotTemp(
   layer: FsLayer,
   dir: string,
   gen: number,
-  records: readonly JobRecord[],
+  records: readonly (JobRecord | string)[],
   options: SnapshotWriteOptions,
 ): Promise<{ tempPath: string; bytes: number }> {
   const tempPath = path.join(dir, tempName(snapshotName(gen), options.storeId, options.nonce));
@@ -122,15 +123,16 @@ export async function writeSnapshotTemp(
       start = performance.now();
     };
     for (let i = 0; i < n; i++) {
-      const record = records[i] as JobRecord;
+      const record = records[i] as JobRecord | string;
       const sep = i < n - 1 ? ',\n' : '\n';
-      if (isBigRecord(record)) {
+      // A string is a cold job's text (cold-jobs.ts), written back as it was read.
+      if (typeof record !== 'string' && isBigRecord(record)) {
         await flush();
         await writeBigRecord(sink, record, sep, sliceMs, aborted, options.onSlice);
         start = performance.now();
         continue;
       }
-      const line = `{"job":${JSON.stringify(record)}${CRC_BLANK}${sep}`;
+      const line = `{"job":${typeof record === 'string' ? record : JSON.stringify(record)}${CRC_BLANK}${sep}`;
       parts.push(line);
       length += line.length;
       if (length >= CHUNK || ((i & 127) === 127 && performance.now() - start > sliceMs)) await flush();
@@ -226,6 +228,7 @@ export async function readSnapshot(
   file: string,
   gen: number,
   onRecord: (record: JobRecord) => void,
+  cold?: ColdJobs,
 ): Promise<SnapshotInfo> {
   let header: Omit<SnapshotInfo, 'bytes'> | undefined;
   let count = 0;
@@ -238,6 +241,8 @@ export async function readSnapshot(
     if (header === undefined) {
       header = parseHeader(file, line, gen);
       if (header.count === 0) expectEnd = true;
+      // Room for every job at once (up to 2^20: a header whose count is wrong is found by the line count, and must not make this allocate much).
+      else if (cold !== undefined && header.version >= 2) cold.reserve(Math.min(header.count, 1 << 20));
       return;
     }
     if (footerAt >= 0) throw corrupt(line, `expected end of file after \`${SNAPSHOT_FOOTER}\``);
@@ -249,8 +254,13 @@ export async function readSnapshot(
     if (expectEnd) throw corrupt(line, `expected \`${SNAPSHOT_FOOTER}\` after the last job`);
     const comma = line.byte(line.length - 1) === 0x2c; // ','
     const end = comma ? line.end - 1 : line.end;
-    const record = header.version === 1 ? parseV1Record(line, end, corrupt) : parseV2Record(line, end, corrupt);
-    onRecord(record);
+    if (header.version === 1) onRecord(parseV1Record(line, end, corrupt));
+    else {
+      // A plain scheduled job stays bytes until first read (cold-jobs.ts); its CRC is checked all the same.
+      const recordEnd = v2RecordEnd(line, end, corrupt);
+      const recordStart = line.start + JOB_OPEN.length;
+      if (cold === undefined || !cold.add(line.block, recordStart, recordEnd)) onRecord(parseRecordText(line.text(recordStart, recordEnd), line, corrupt));
+    }
     count++;
     expectEnd = !comma;
   };
@@ -280,16 +290,20 @@ function parseV1Record(line: Line, end: number, corrupt: Corrupt): JobRecord {
   return value as JobRecord;
 }
 
-/** A version-2 job line: `{"job":<record>,"crc":<n>}`. */
-export function parseV2Record(line: Line, end: number, corrupt: Corrupt): JobRecord {
+/** Where the record of a version-2 job line (`{"job":<record>,"crc":<n>}`) ends, its CRC checked. */
+function v2RecordEnd(line: Line, end: number, corrupt: Corrupt): number {
   for (let i = 0; i < JOB_OPEN.length; i++) {
     if (line.block[line.start + i] !== JOB_OPEN[i]) throw corrupt(line, 'expected a line starting with `{"job":`');
   }
   const checked = checkCrc(line.block, line.start, end);
   if (typeof checked === 'string') throw corrupt(line, checked);
+  return checked;
+}
+
+function parseRecordText(text: string, line: Line, corrupt: Corrupt): JobRecord {
   let value: unknown;
   try {
-    value = JSON.parse(line.text(line.start + JOB_OPEN.length, checked));
+    value = JSON.parse(text);
   } catch (error) {
     throw corrupt(line, 'expected a job as JSON', error);
   }

@@ -1,0 +1,517 @@
+/**
+ * ColdJobs: the plain scheduled jobs of a snapshot a JsonFileStore opened,
+ * left as bytes in the blocks the file was read in until a job is first
+ * read (LocalState thaws it into a record then).
+ *
+ * WHY: opening a store of N scheduled jobs used to JSON.parse every line
+ * into a record and index it: ~1.8x the CPU of one `JSON.parse` of the same
+ * records at 2e5 (issue 14, item 4). Most of that is the records themselves:
+ * the parse, and the garbage collector copying a million young objects
+ * (or strings: keeping each line as a string cost as much, measured). A job
+ * that waits an hour needs none of it until it runs or someone reads it.
+ * What a cold job costs at open: its line's CRC (checked as before), a scan
+ * of its bytes, its id as a string in a Map, three small integers, and a
+ * heap entry keyed by its runAt; the file's bytes stay outside the JS heap
+ * (a block is let go once none of its jobs is cold).
+ *
+ * WHICH jobs: a line is cold only when the scan proves the record is exactly
+ * `{"id":…,"name":…,"payload":<one JSON value>,"state":"scheduled","runAt":
+ * <integer>,"createdAt":<number>,"attempt":<integer>,"priority":0,"seq":
+ * <integer>[,"relative":true]}` with no backslash in it (so every `"` opens
+ * or closes a string, and the scan can tell where the payload ends): the
+ * record `scheduleIn` / `scheduleAt` write. Anything else (a group, a dedupe
+ * window, a recurrence, a retry's lastError, an escaped character) is parsed
+ * at open as before, so every index but the due heap and the id lookup sees
+ * only records. test/cold-jobs.test.ts holds the scan to what JSON.parse
+ * reads, and a cold-opened store to one opened in full.
+ */
+import { isAscii } from 'node:buffer';
+import { QuaternaryHeap } from '../heap.js';
+import type { JobRecord } from './store.js';
+
+const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
+const ID_OPEN = bytes('{"id":"');
+const NAME_OPEN = bytes(',"name":"');
+const PAYLOAD_OPEN = bytes(',"payload":');
+const STATE_RUN_AT = bytes(',"state":"scheduled","runAt":');
+const CREATED_AT = bytes(',"createdAt":');
+const ATTEMPT = bytes(',"attempt":');
+const PRIORITY_SEQ = bytes(',"priority":0,"seq":');
+const RELATIVE_END = bytes(',"relative":true}');
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const CLOSE = 0x7d;
+
+/** What `scanCold` read of a cold record: offsets into its block (one object reused). */
+export interface ColdScan {
+  idStart: number;
+  idEnd: number;
+  nameStart: number;
+  nameEnd: number;
+  runAt: number;
+  seq: number;
+}
+
+/** Whether `lit` is at `p` of `b` (before `end`). */
+function at(b: Uint8Array, p: number, end: number, lit: Uint8Array): boolean {
+  if (p + lit.length > end) return false;
+  for (let k = 0; k < lit.length; k++) if (b[p + k] !== lit[k]) return false;
+  return true;
+}
+
+/** End of the string body at `p` (its closing quote), or -1 at a backslash or the end. */
+function stringEnd(b: Uint8Array, p: number, end: number): number {
+  for (let q = p; q < end; q++) {
+    const c = b[q] as number;
+    if (c === QUOTE) return q;
+    if (c === BACKSLASH) return -1;
+  }
+  return -1;
+}
+
+/** End of an ASCII string body at `p` (its closing quote), or -1 at a backslash, a non-ASCII byte or the end. */
+function asciiStringEnd(b: Uint8Array, p: number, end: number): number {
+  for (let q = p; q < end; q++) {
+    const c = b[q] as number;
+    if (c === QUOTE) return q;
+    if (c === BACKSLASH || c >= 0x80) return -1;
+  }
+  return -1;
+}
+
+/** End of an integer (an optional `-`, 1 to 15 digits: a safe integer) at `p`, or -1. */
+function integerEnd(b: Uint8Array, p: number, end: number): number {
+  let q = p < end && b[p] === MINUS ? p + 1 : p;
+  const first = q;
+  while (q < end && (b[q] as number) >= DIGIT_0 && (b[q] as number) <= DIGIT_9) q++;
+  return q > first && q - first <= 15 ? q : -1;
+}
+
+function integerAt(b: Uint8Array, p: number, end: number): number {
+  const negative = b[p] === MINUS;
+  let value = 0;
+  for (let q = negative ? p + 1 : p; q < end; q++) value = value * 10 + ((b[q] as number) - DIGIT_0);
+  return negative ? -value : value;
+}
+
+/** End of a JSON number at `p` (any form JSON.stringify writes), or -1. */
+function numberEnd(b: Uint8Array, p: number, end: number): number {
+  let q = p;
+  for (; q < end; q++) {
+    const c = b[q] as number;
+    // Digits, '-', '+', '.', 'e', 'E': what a number is made of (the key after it starts with ',').
+    if (!((c >= DIGIT_0 && c <= DIGIT_9) || c === MINUS || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45)) break;
+  }
+  return q > p ? q : -1;
+}
+
+/**
+ * Where the JSON value at `from` ends: the first `,` outside any string,
+ * object or array (the next key's), or -1 (none, or a backslash). With no
+ * backslash, every `"` opens or closes a string.
+ */
+function valueEnd(b: Uint8Array, from: number, end: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = from; i < end; i++) {
+    const c = b[i] as number;
+    if (c === QUOTE) inString = !inString;
+    else if (c === BACKSLASH) return -1;
+    else if (inString) continue;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === CLOSE || c === 0x5d) {
+      if (--depth < 0) return -1;
+    } else if (c === COMMA && depth === 0) return i > from ? i : -1;
+  }
+  return -1;
+}
+
+/**
+ * Whether b[start, end) (a record's JSON, as a snapshot line holds it) is
+ * a cold record; fills `out` when it is. See the module comment for the form.
+ */
+export function scanCold(b: Uint8Array, start: number, end: number, out: ColdScan): boolean {
+  if (!at(b, start, end, ID_OPEN)) return false;
+  const idStart = start + ID_OPEN.length;
+  const idEnd = asciiStringEnd(b, idStart, end);
+  if (idEnd < 0 || !at(b, idEnd + 1, end, NAME_OPEN)) return false;
+  const nameStart = idEnd + 1 + NAME_OPEN.length;
+  const nameEnd = stringEnd(b, nameStart, end);
+  if (nameEnd < 0 || !at(b, nameEnd + 1, end, PAYLOAD_OPEN)) return false;
+  const tail = valueEnd(b, nameEnd + 1 + PAYLOAD_OPEN.length, end);
+  if (tail < 0 || !at(b, tail, end, STATE_RUN_AT)) return false;
+  let p = tail + STATE_RUN_AT.length;
+  const runAtEnd = integerEnd(b, p, end);
+  if (runAtEnd < 0 || !at(b, runAtEnd, end, CREATED_AT)) return false;
+  const runAt = integerAt(b, p, runAtEnd);
+  p = numberEnd(b, runAtEnd + CREATED_AT.length, end);
+  if (p < 0 || !at(b, p, end, ATTEMPT)) return false;
+  p = integerEnd(b, p + ATTEMPT.length, end);
+  if (p < 0 || !at(b, p, end, PRIORITY_SEQ)) return false;
+  p += PRIORITY_SEQ.length;
+  const seqEnd = integerEnd(b, p, end);
+  if (seqEnd < 0) return false;
+  // The record ends here, `}` or `,"relative":true}`, and nothing follows.
+  if (!(seqEnd === end - 1 && b[seqEnd] === CLOSE) && !(seqEnd + RELATIVE_END.length === end && at(b, seqEnd, end, RELATIVE_END))) return false;
+  out.idStart = idStart;
+  out.idEnd = idEnd;
+  out.nameStart = nameStart;
+  out.nameEnd = nameEnd;
+  out.runAt = runAt;
+  out.seq = integerAt(b, p, seqEnd);
+  return true;
+}
+
+const NO_BLOCK = Buffer.alloc(0);
+
+/** FNV-1a of the bytes b[from, to), as a small integer (30 bits). */
+function hashBytes(b: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** hashBytes of an ASCII string's characters, or -1 when it has another (no cold id does). */
+function hashString(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h & 0x3fffffff;
+}
+
+/** The cold jobs of one open: collected line by line, then sealed into a due heap. */
+export class ColdJobs {
+  /** Blocks of the file the jobs' bytes are in, and how many of their jobs are cold. */
+  readonly #blocks: Buffer[] = [];
+  readonly #blockLive: number[] = [];
+  /**
+   * Per job (typed arrays, sized from the snapshot header's count: no
+   * growth, nothing for the garbage collector to trace): its block (-1 once
+   * thawed), its record's bytes there, its id's hash, its seq; until
+   * sealed, its runAt.
+   */
+  #count = 0;
+  #block: Int32Array = new Int32Array(0);
+  #start: Int32Array = new Int32Array(0);
+  #end: Int32Array = new Int32Array(0);
+  #hash: Int32Array = new Int32Array(0);
+  #runAt: Float64Array = new Float64Array(0);
+  #seq: Float64Array = new Float64Array(0);
+  /**
+   * The id index: open addressing over the ids' bytes where they lie (no
+   * string, no Map entry a job: those were most of what open cost once
+   * the records were gone). A cell holds job + 1, 0 (never used) or -1 (a
+   * job that left). Ids of cold jobs are ASCII, so a string id's character
+   * codes are its bytes.
+   */
+  #table = new Int32Array(1024);
+  #mask = 1023;
+  /** Cells holding a job or a tombstone. */
+  #used = 0;
+  #live = 0;
+  #handles: Int32Array = new Int32Array(0);
+  /** Jobs thawed in place (read by id, still waiting in the due heap), both ways. */
+  readonly #thawedRecord = new Map<number, JobRecord>();
+  readonly #thawedAt = new Map<JobRecord, number>();
+  #heap: QuaternaryHeap<number> | undefined;
+  /** Names in runs, in job order, for LocalState to count (dropped at seal). */
+  #nameRuns: { name: string; count: number }[] = [];
+  /** Per name, jobs taken out before the seal (see nameCounts). */
+  #takenNames = new Map<string, number>();
+  /** The bytes of the last name counted (#countName). */
+  #lastName: Uint8Array = NO_BLOCK;
+  readonly #scan: ColdScan = { idStart: 0, idEnd: 0, nameStart: 0, nameEnd: 0, runAt: 0, seq: 0 };
+  /** Highest seq among the cold jobs (the store's next seq is above it). */
+  maxSeq = 0;
+
+  /** Cold jobs not yet thawed. */
+  get size(): number {
+    return this.#live;
+  }
+
+  /** Makes room for `n` more jobs (a snapshot's header says how many it holds). */
+  reserve(n: number): void {
+    const need = this.#count + n;
+    if (need > this.#block.length) this.#grow(need);
+    let size = this.#table.length;
+    while (size < need * 2 + 2) size *= 2;
+    if (size > this.#table.length) this.#rehash(size);
+  }
+
+  #grow(capacity: number): void {
+    const n = this.#count;
+    const ints = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(capacity);
+      b.set(a.subarray(0, n));
+      return b;
+    };
+    const doubles = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(capacity);
+      b.set(a.subarray(0, n));
+      return b;
+    };
+    this.#block = ints(this.#block);
+    this.#start = ints(this.#start);
+    this.#end = ints(this.#end);
+    this.#hash = ints(this.#hash);
+    this.#runAt = doubles(this.#runAt);
+    this.#seq = doubles(this.#seq);
+  }
+
+  /**
+   * Takes the record in block[start, end) when it is a cold one whose id is
+   * new here (the block is kept: its bytes are the job's until it thaws);
+   * false: parse it as usual. The bytes are UTF-8 (JSON text).
+   */
+  add(block: Buffer, start: number, end: number): boolean {
+    const s = this.#scan;
+    if (!scanCold(block, start, end, s)) return false;
+    const hash = hashBytes(block, s.idStart, s.idEnd);
+    if ((this.#used + 1) * 2 > this.#table.length) this.#rehash(this.#table.length * 2);
+    // One probe finds a free cell, or the id already here: a second line
+    // with a cold job's id (a damaged or hand-made snapshot) is parsed as
+    // usual, and LocalState.load keeps that record.
+    const table = this.#table;
+    const mask = this.#mask;
+    let cell = hash & mask;
+    for (let entry = table[cell] as number; entry !== 0; entry = table[cell] as number) {
+      if (entry > 0 && this.#hash[entry - 1] === hash && this.#sameBytes(entry - 1, block, s.idStart, s.idEnd)) return false;
+      cell = (cell + 1) & mask;
+    }
+    const i = this.#count;
+    if (i === this.#block.length) this.#grow(Math.max(1024, i * 2));
+    table[cell] = i + 1;
+    this.#used++;
+    this.#live++;
+    this.#count = i + 1;
+    const blocks = this.#blocks;
+    let b = blocks.length - 1;
+    if (b < 0 || blocks[b] !== block) {
+      blocks.push(block);
+      this.#blockLive.push(0);
+      b++;
+    }
+    this.#blockLive[b]!++;
+    this.#block[i] = b;
+    this.#start[i] = start;
+    this.#end[i] = end;
+    this.#hash[i] = hash;
+    this.#runAt[i] = s.runAt;
+    this.#seq[i] = s.seq;
+    if (s.seq > this.maxSeq) this.maxSeq = s.seq;
+    this.#countName(block, s.nameStart, s.nameEnd);
+    return true;
+  }
+
+  /** The cell of the live job `same` accepts among those with `hash`, or -1. */
+  #find(hash: number, same: (i: number) => boolean): number {
+    const table = this.#table;
+    const mask = this.#mask;
+    for (let cell = hash & mask; ; cell = (cell + 1) & mask) {
+      const entry = table[cell] as number;
+      if (entry === 0) return -1;
+      if (entry > 0 && this.#hash[entry - 1] === hash && same(entry - 1)) return cell;
+    }
+  }
+
+  /** The table at `size` cells (a power of two, over twice the live jobs: at most half full), tombstones dropped. */
+  #rehash(size: number): void {
+    const table = new Int32Array(size);
+    const mask = size - 1;
+    const where = this.#block;
+    for (let i = 0; i < this.#count; i++) {
+      if (where[i] === -1) continue;
+      let cell = (this.#hash[i] as number) & mask;
+      while (table[cell] !== 0) cell = (cell + 1) & mask;
+      table[cell] = i + 1;
+    }
+    this.#table = table;
+    this.#mask = mask;
+    this.#used = this.#live;
+  }
+
+  /** Whether job i's id is the bytes b[from, to). */
+  #sameBytes(i: number, b: Uint8Array, from: number, to: number): boolean {
+    const block = this.#blocks[this.#block[i] as number] as Buffer;
+    const p = (this.#start[i] as number) + ID_OPEN.length;
+    const n = to - from;
+    if (block[p + n] !== QUOTE) return false;
+    for (let k = 0; k < n; k++) if (block[p + k] !== b[from + k]) return false;
+    return true;
+  }
+
+  /** Whether job i's id is `id` (ASCII: its character codes are its bytes). */
+  #sameId(i: number, id: string): boolean {
+    const block = this.#blocks[this.#block[i] as number] as Buffer;
+    const p = (this.#start[i] as number) + ID_OPEN.length;
+    if (block[p + id.length] !== QUOTE) return false;
+    for (let k = 0; k < id.length; k++) if (block[p + k] !== id.charCodeAt(k)) return false;
+    return true;
+  }
+
+  /** The job with id `id`, or -1. */
+  #indexOf(id: string): number {
+    if (this.#live === 0) return -1;
+    const hash = hashString(id);
+    if (hash < 0) return -1;
+    const cell = this.#find(hash, (i) => this.#sameId(i, id));
+    return cell < 0 ? -1 : (this.#table[cell] as number) - 1;
+  }
+
+  /** Jobs come in runs of one name: a run's name is decoded once (its bytes compared after). */
+  #countName(block: Buffer, from: number, to: number): void {
+    const runs = this.#nameRuns;
+    const last = runs[runs.length - 1];
+    const bytes = this.#lastName;
+    if (last !== undefined && to - from === bytes.length && at(block, from, to, bytes)) {
+      last.count++;
+      return;
+    }
+    this.#lastName = Buffer.from(block.subarray(from, to));
+    const name = block.toString('utf8', from, to);
+    if (last !== undefined && last.name === name) last.count++;
+    else runs.push({ name, count: 1 });
+  }
+
+  has(id: string): boolean {
+    return this.#indexOf(id) >= 0;
+  }
+
+  /** How many cold jobs have each name (counting them in at load, before seal). */
+  nameCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { name, count } of this.#nameRuns) counts.set(name, (counts.get(name) ?? 0) + count);
+    // Jobs taken out before the seal (the journal changed them) were counted in their run.
+    for (const [name, taken] of this.#takenNames) {
+      const left = (counts.get(name) ?? 0) - taken;
+      if (left > 0) counts.set(name, left);
+      else counts.delete(name);
+    }
+    return counts;
+  }
+
+  /**
+   * Builds the due heap over the jobs still cold (after the journal's
+   * changes took theirs): keyed by runAt, equal runAts in seq order.
+   */
+  seal(): void {
+    const live: number[] = [];
+    const where = this.#block;
+    for (let i = 0; i < this.#count; i++) if (where[i] !== -1) live.push(i);
+    const seq = this.#seq;
+    let sorted = true;
+    for (let k = 1; sorted && k < live.length; k++) sorted = (seq[live[k - 1] as number] as number) < (seq[live[k] as number] as number);
+    if (!sorted) live.sort((a, b) => (seq[a] as number) - (seq[b] as number));
+    const runAt = this.#runAt;
+    const handles = new Int32Array(this.#count);
+    this.#heap = QuaternaryHeap.fromItems(live, (i) => runAt[i] as number, {}, (i, handle) => {
+      handles[i] = handle;
+    });
+    this.#handles = handles;
+    this.#runAt = new Float64Array(0);
+    this.#nameRuns = [];
+    this.#takenNames = new Map();
+  }
+
+  /** Jobs in the due heap: the cold ones, and those thawed in place (`thaw`). */
+  get queued(): number {
+    return this.#heap?.size ?? 0;
+  }
+
+  /** The earliest runAt in the due heap (once sealed), or undefined when it is empty. */
+  peekKey(): number | undefined {
+    return this.#heap?.peekKey();
+  }
+
+  /** The seq of the job `peekKey` belongs to (ties with another heap's job go to the lower seq). */
+  peekSeq(): number {
+    return this.#seq[this.#heap?.peek() ?? -1] ?? Infinity;
+  }
+
+  /** Whether the job `pop` returned last was thawed in place before (so its record is already the current one). */
+  poppedThawed = false;
+
+  /** Takes the earliest job out of the due heap as a record, or undefined when it is empty. */
+  pop(): JobRecord | undefined {
+    const i = this.#heap?.pop();
+    if (i === undefined) return undefined;
+    const thawed = this.#thawedRecord.get(i);
+    this.poppedThawed = thawed !== undefined;
+    if (thawed === undefined) return this.#thaw(i);
+    this.#thawedRecord.delete(i);
+    this.#thawedAt.delete(thawed);
+    return thawed;
+  }
+
+  /**
+   * Job `id` as a record, left in its place in the due heap (a read: `forget`
+   * takes it out when its record changes), or undefined when it is not cold.
+   */
+  thaw(id: string): JobRecord | undefined {
+    const i = this.#indexOf(id);
+    if (i < 0) return undefined;
+    const job = this.#thaw(i);
+    if (this.#heap !== undefined && this.#heap.itemOf(this.#handles[i] as number) === i) {
+      this.#thawedRecord.set(i, job);
+      this.#thawedAt.set(job, i);
+    }
+    return job;
+  }
+
+  /** Takes a job thawed in place (its record `job`) out of the due heap; false when it is not there. */
+  forget(job: JobRecord): boolean {
+    const i = this.#thawedAt.get(job);
+    if (i === undefined) return false;
+    this.#thawedAt.delete(job);
+    this.#thawedRecord.delete(i);
+    return this.#heap?.removeHandle(this.#handles[i] as number) ?? false;
+  }
+
+  /** Takes job `id` out for good as a record (sealed or not), or undefined when it is not cold. */
+  take(id: string): JobRecord | undefined {
+    const i = this.#indexOf(id);
+    if (i < 0) return undefined;
+    const heap = this.#heap;
+    if (heap !== undefined) {
+      const handle = this.#handles[i] as number;
+      if (heap.itemOf(handle) === i) heap.removeHandle(handle);
+    }
+    return this.#thaw(i);
+  }
+
+  /** The record text of every job still cold, in snapshot order (a new snapshot writes them as they are). */
+  texts(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.#count; i++) if (this.#block[i] !== -1) out.push(this.#text(i));
+    return out;
+  }
+
+  /** Job i's record text: its bytes copied as latin1 when they are ASCII (a flat string, no decoding), else decoded. */
+  #text(i: number): string {
+    const block = this.#blocks[this.#block[i] as number] as Buffer;
+    const start = this.#start[i] as number;
+    const end = this.#end[i] as number;
+    return block.toString(isAscii(block.subarray(start, end)) ? 'latin1' : 'utf8', start, end);
+  }
+
+  #thaw(i: number): JobRecord {
+    const job = JSON.parse(this.#text(i)) as JobRecord;
+    const cell = this.#find(this.#hash[i] as number, (j) => j === i);
+    this.#table[cell] = -1;
+    const b = this.#block[i] as number;
+    this.#block[i] = -1;
+    this.#live--;
+    if (this.#heap === undefined) this.#takenNames.set(job.name, (this.#takenNames.get(job.name) ?? 0) + 1);
+    // The block's last cold job: its bytes are no one's now.
+    if (--this.#blockLive[b]! === 0) this.#blocks[b] = NO_BLOCK;
+    return job;
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * Cold jobs (src/store/cold-jobs.ts): the plain scheduled jobs a
+ * JsonFileStore opens as bytes and thaws on first read.
+ *
+ * Three layers: the scan says "cold" only for records whose fields it read
+ * exactly as JSON.parse reads them (and does say it for the records
+ * scheduleIn writes, so the path runs); a LocalState loaded with cold jobs
+ * answers every operation as one loaded with the same records in full; and
+ * a JsonFileStore opened cold keeps every guarantee across journal replay,
+ * compaction and reopen.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import fc from 'fast-check';
+import { DuplicateJobError } from '../src/errors.js';
+import { ColdJobs, type ColdScan, scanCold } from '../src/store/cold-jobs.js';
+import { journalHeaderLine, journalName, snapshotName } from '../src/store/json-file/format.js';
+import { nodeFs } from '../src/store/json-file/fs.js';
+import { listFolder, recover } from '../src/store/json-file/recover.js';
+import { writeSnapshotTemp } from '../src/store/json-file/snapshot.js';
+import { LocalState } from '../src/store/local-state.js';
+import { runningRecord } from '../src/store/record.js';
+import type { JobRecord } from '../src/store/store.js';
+import { CT0, allRecords, insertOne, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
+import { claimAll } from './store-conformance.js';
+
+after(removeTempDirs);
+
+const scan = (): ColdScan => ({ idStart: 0, idEnd: 0, nameStart: 0, nameEnd: 0, runAt: 0, seq: 0 });
+
+/** scanCold over `text` as a snapshot line holds it (latin1 when ASCII, else UTF-8 bytes). */
+function scanText(text: string): { cold: false } | { cold: true; id: string; name: string; runAt: number; seq: number } {
+  const bytes = Buffer.from(text, 'utf8');
+  const out = scan();
+  if (!scanCold(bytes, 0, bytes.length, out)) return { cold: false };
+  return { cold: true, id: bytes.toString('utf8', out.idStart, out.idEnd), name: bytes.toString('utf8', out.nameStart, out.nameEnd), runAt: out.runAt, seq: out.seq };
+}
+
+const COLD_KEYS = ['id', 'name', 'payload', 'state', 'runAt', 'createdAt', 'attempt', 'priority', 'seq'];
+
+/** The plain record scheduleIn stores. */
+function plain(id: string, runAt: number, seq: number, extra: Partial<JobRecord> = {}): JobRecord {
+  return { id, name: 'bench.job', payload: { orderId: `A${seq}`, amount: seq % 1000 }, state: 'scheduled', runAt, createdAt: CT0, attempt: 0, priority: 0, seq, ...extra };
+}
+
+test('the scan takes the records scheduleIn and scheduleAt write, reading id, name, runAt and seq as JSON.parse does', () => {
+  const safeString = fc.string({ maxLength: 12 }).filter((s) => !JSON.stringify(s).includes('\\'));
+  fc.assert(
+    fc.property(
+      safeString.filter((s) => /^[\x20-\x7e]*$/.test(s)),
+      safeString,
+      fc.jsonValue({ maxDepth: 3 }).filter((v) => !JSON.stringify(v).includes('\\')),
+      fc.integer({ min: -8.64e14, max: 8.64e14 }),
+      fc.integer({ min: 0, max: 2 ** 40 }),
+      fc.boolean(),
+      (id, name, payload, runAt, seq, relative) => {
+        const record: JobRecord = { id, name, payload: payload as JobRecord['payload'], state: 'scheduled', runAt, createdAt: CT0, attempt: seq % 3, priority: 0, seq };
+        if (relative) record.relative = true;
+        const got = scanText(JSON.stringify(record));
+        assert.deepEqual(got, { cold: true, id, name, runAt, seq });
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test('the scan says cold only when the record is exactly the plain form, whatever the record holds', () => {
+  // Records of every shape: extra fields, other states and priorities, fractional or huge numbers,
+  // escapes anywhere, payloads that contain the scan's own markers, keys in another order.
+  const marker = fc.constantFrom(',"state":"scheduled","runAt":1,"createdAt":1,"attempt":0,"priority":0,"seq":1}', '"seq":5}', '{"runAt":1}', ',', '}', '"');
+  const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), marker, fc.string({ maxLength: 6 }));
+  const record = fc.record(
+    {
+      id: fc.oneof(fc.string({ maxLength: 8 }), marker),
+      name: fc.oneof(fc.string({ maxLength: 8 }), marker),
+      payload: value,
+      state: fc.constantFrom('scheduled', 'running', 'completed'),
+      runAt: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(1e21)),
+      createdAt: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+      attempt: fc.oneof(fc.nat(5), fc.double({ noNaN: true, noDefaultInfinity: true })),
+      priority: fc.oneof(fc.constant(0), fc.integer({ min: -3, max: 3 })),
+      seq: fc.oneof(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+      relative: fc.constantFrom(true, false),
+      group: value,
+      retry: fc.record({ attempts: fc.nat(5) }),
+      lastError: fc.record({ message: fc.string({ maxLength: 6 }) }),
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(record, fc.boolean(), (r, shuffle) => {
+      const entries = Object.entries(r);
+      if (shuffle) entries.reverse();
+      const text = JSON.stringify(Object.fromEntries(entries));
+      const got = scanText(text);
+      if (!got.cold) return;
+      const parsed = JSON.parse(text) as Record<string, unknown>;
+      const keys = Object.keys(parsed);
+      assert.deepEqual(keys, parsed.relative === true ? [...COLD_KEYS, 'relative'] : COLD_KEYS, text);
+      assert.equal(parsed.state, 'scheduled', text);
+      assert.equal(parsed.priority, 0, text);
+      assert.deepEqual([parsed.id, parsed.name, parsed.runAt, parsed.seq], [got.id, got.name, got.runAt, got.seq], text);
+      assert.ok(Number.isSafeInteger(got.runAt) && Number.isSafeInteger(got.seq), text);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('ColdJobs: ids found by their bytes, a repeated id refused, jobs leave in (runAt, seq) order, thawed records are the lines', () => {
+  const cold = new ColdJobs();
+  const block = (records: JobRecord[]): { buffer: Buffer; spans: [number, number][] } => {
+    const spans: [number, number][] = [];
+    let text = '';
+    for (const r of records) {
+      const json = JSON.stringify(r);
+      spans.push([text.length, text.length + json.length]);
+      text += `${json}\n`;
+    }
+    return { buffer: Buffer.from(text, 'latin1'), spans };
+  };
+  // Far more jobs than the initial table: it grows, and every id is still found.
+  const records: JobRecord[] = [];
+  for (let i = 0; i < 3000; i++) records.push(plain(`job-${i}`, CT0 + (i % 7) * 1000, 3000 - i));
+  const { buffer, spans } = block(records);
+  records.forEach((_, i) => assert.equal(cold.add(buffer, ...(spans[i] as [number, number])), true));
+  // The same id again (a damaged snapshot), and a record that is not plain: left to the full parse.
+  const again = block([plain('job-5', CT0, 99_999), plain('grouped', CT0, 5, { group: 'g' })]);
+  assert.equal(cold.add(again.buffer, ...(again.spans[0] as [number, number])), false);
+  assert.equal(cold.add(again.buffer, ...(again.spans[1] as [number, number])), false);
+  assert.equal(cold.size, 3000);
+  assert.equal(cold.maxSeq, 3000);
+  assert.equal(cold.has('job-2999'), true);
+  assert.equal(cold.has('job-3000'), false);
+  assert.equal(cold.has('job-é'), false);
+  // Taken before the seal (the journal changed it): gone from the counts too.
+  assert.deepEqual(cold.take('job-0'), records[0]);
+  assert.deepEqual([...cold.nameCounts()], [['bench.job', 2999]]);
+  cold.seal();
+  assert.deepEqual(cold.take('job-1'), records[1]);
+  assert.equal(cold.take('job-1'), undefined);
+  assert.equal(cold.has('job-1'), false);
+  const texts = cold.texts();
+  assert.equal(texts.length, 2998);
+  assert.deepEqual(JSON.parse(texts[0] as string), records[2]);
+  const order: JobRecord[] = [];
+  for (let job = cold.pop(); job !== undefined; job = cold.pop()) order.push(job);
+  const expected = records.slice(2).sort((a, b) => a.runAt - b.runAt || a.seq - b.seq);
+  assert.deepEqual(order, expected);
+  assert.equal(cold.size, 0);
+  assert.equal(cold.peekKey(), undefined);
+});
+
+/** A snapshot of `records` in `dir`, then the two ways to read it: in full, and with cold jobs. */
+async function loadBoth(records: JobRecord[]): Promise<{ full: LocalState; cold: LocalState; coldCount: number }> {
+  const dir = await tempDir('godelayq-cold-', true);
+  const { tempPath } = await writeSnapshotTemp(nodeFs, dir, 1, records, { nextSeq: records.length + 1, storeId: 'coldTestStoreAA', nonce: 'n', sync: false, createdAt: new Date(CT0).toISOString() });
+  await nodeFs.link(tempPath, path.join(dir, snapshotName(1)));
+  await nodeFs.unlink(tempPath);
+  await writeFile(path.join(dir, journalName(1)), journalHeaderLine({ store: 'coldTestStoreAA', generation: 1 }));
+  const listing = listFolder(await readdir(dir));
+  const inFull = await recover(nodeFs, dir, listing, undefined);
+  const withCold = await recover(nodeFs, dir, listing, undefined, { cold: true });
+  assert.equal(inFull.cold, undefined);
+  const full = new LocalState();
+  full.load(inFull.records);
+  const cold = new LocalState();
+  const coldCount = withCold.cold?.size ?? 0;
+  cold.load(withCold.records, withCold.cold);
+  return { full, cold, coldCount };
+}
+
+test('a LocalState loaded with cold jobs answers every operation as one loaded in full (random operations)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.record({
+          runAt: fc.integer({ min: 0, max: 20 }),
+          name: fc.constantFrom('a', 'a', 'a', 'b'),
+          kind: fc.constantFrom('plain', 'plain', 'plain', 'priority', 'group', 'done'),
+        }),
+        { minLength: 1, maxLength: 40 },
+      ),
+      fc.array(
+        fc.oneof(
+          fc.record({ op: fc.constant('claim' as const), at: fc.integer({ min: 0, max: 25 }), limit: fc.integer({ min: 1, max: 6 }) }),
+          fc.record({ op: fc.constant('get' as const), i: fc.nat(45) }),
+          fc.record({ op: fc.constant('cancel' as const), i: fc.nat(45) }),
+          fc.record({ op: fc.constant('move' as const), i: fc.nat(45), to: fc.integer({ min: 0, max: 25 }) }),
+          fc.record({ op: fc.constant('insert' as const), i: fc.nat(45), at: fc.integer({ min: 0, max: 25 }) }),
+          fc.record({ op: fc.constant('list' as const) }),
+        ),
+        { maxLength: 30 },
+      ),
+      async (specs, ops) => {
+        const records = specs.map((s, i): JobRecord => {
+          // Unique seqs, not in line order (the seal sorts them).
+          const r = plain(`j${i}`, s.runAt, i % 2 === 1 ? i + 1 : 1000 - i, { name: s.name });
+          if (s.kind === 'priority') r.priority = 2;
+          if (s.kind === 'group') r.group = 'g';
+          if (s.kind === 'done') return { ...r, state: 'completed', finishedAt: 5 };
+          return r;
+        });
+        const { full, cold, coldCount } = await loadBoth(records);
+        if (specs.some((s) => s.kind === 'plain')) assert.ok(coldCount > 0, 'some jobs opened cold');
+        const both = (fn: (state: LocalState) => unknown): void => assert.deepEqual(fn(cold), fn(full));
+        // The next wake: the same for jobs not due yet. A job due at the last claim may sit in a
+        // ready queue in one state and in a due heap in the other (takeDue's shortcut runs on
+        // different heaps); the claims, compared above, are what tell.
+        let lastClaim = -Infinity;
+        const wake = (s: LocalState): number | string | undefined => {
+          const at = s.nextDueAt();
+          return at !== undefined && at <= lastClaim ? 'due' : at;
+        };
+        const same = (): void => both((s) => [s.counts().scheduled, s.counts().indexed, s.size, s.nextSeq, s.counts().scheduled > 0 && wake(s) === undefined ? 'due' : wake(s)]);
+        same();
+        let tokens = 0;
+        for (const o of ops) {
+          if (o.op === 'claim') {
+            lastClaim = Math.max(lastClaim, o.at);
+            both((s) => {
+              const request = { now: o.at, limit: o.limit, capacity: (name: string) => (name === 'b' ? 1 : 3), token: () => `t${tokens++}` };
+              const direct = s.takeDue(request);
+              let jobs = direct;
+              if (jobs === undefined) {
+                s.promote(o.at);
+                jobs = s.pick(request).jobs;
+              }
+              for (const job of jobs) s.start(job, runningRecord(job, 'tok'));
+              return jobs.map((j) => j.id);
+            });
+          } else if (o.op === 'get') both((s) => s.get(`j${o.i}`));
+          else if (o.op === 'cancel') {
+            both((s) => {
+              const job = s.get(`j${o.i}`);
+              if (job?.state !== 'scheduled') return false;
+              s.apply({ op: 'put', job: { ...job, state: 'cancelled', finishedAt: 9 } });
+              return true;
+            });
+          } else if (o.op === 'move') {
+            both((s) => {
+              const job = s.get(`j${o.i}`);
+              if (job?.state !== 'scheduled') return false;
+              s.apply({ op: 'put', job: { ...job, runAt: o.to } });
+              return true;
+            });
+          } else if (o.op === 'insert') {
+            // A new job under an id that may be cold: refused exactly when it is taken.
+            both((s) => {
+              const seq = s.nextSeq++;
+              return s.insertNew(plain(`j${o.i}`, o.at, 0, { name: 'a' }), seq);
+            });
+          } else {
+            both((s) => [...s.values()].map((j) => [j.id, j.state, j.runAt]).sort());
+          }
+          same();
+          both((s) => s.counts());
+        }
+        // Drained to the end, both give every job in the same order, and nothing is left behind.
+        both((s) => {
+          const request = { now: 1000, limit: 1000, capacity: () => 1000, token: () => 'end' };
+          s.promote(1000);
+          const ids = s.pick(request).jobs.map((j) => j.id);
+          return [ids, s.nextDueAt(), s.counts().indexed];
+        });
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('cold jobs keep seq order among equal due times through a thaw in place, a walk of every record and new jobs', async () => {
+  // Line order is not seq order; the jobs share one due time, so only seq orders them.
+  const records = [plain('s5', 0, 5), plain('s2', 0, 2), plain('s9', 0, 9), plain('s1', 0, 1)];
+  const { full, cold, coldCount } = await loadBoth(records);
+  assert.equal(coldCount, 4);
+  const claimOne = (s: LocalState): string[] => {
+    const request = { now: 0, limit: 1, capacity: () => 10, token: () => 't' };
+    let jobs = s.takeDue(request);
+    if (jobs === undefined) {
+      s.promote(0);
+      jobs = s.pick(request).jobs;
+    }
+    for (const job of jobs) s.start(job, runningRecord(job, 't'));
+    return jobs.map((j) => j.id);
+  };
+  for (const s of [full, cold]) {
+    assert.equal(s.insertNew(plain('new', 0, 0), s.nextSeq++), true);
+    assert.equal(s.get('s9')?.seq, 9); // read: thawed in place
+  }
+  assert.deepEqual(claimOne(cold), ['s1']);
+  assert.deepEqual(claimOne(full), ['s1']);
+  for (const s of [full, cold]) assert.equal([...s.values()].length, 5); // the walk moves the rest into the due heap
+  const order = (s: LocalState): string[] => [claimOne(s), claimOne(s), claimOne(s), claimOne(s)].flat();
+  assert.deepEqual(order(cold), ['s2', 's5', 's9', 'new']);
+  assert.deepEqual(order(full), ['s2', 's5', 's9', 'new']);
+});
+
+test('a JsonFileStore opened cold refuses a cold id, cancels and moves cold jobs, and keeps them through replay, compaction and reopen', async () => {
+  const dir = await tempDir('godelayq-cold-store-', true);
+  const options = { snapshotEvery: { changes: 1_000_000 } };
+  const first = (await openStore(dir, options)).store;
+  for (let i = 0; i < 50; i++) await insertOne(first, `c${i}`, { runAt: CT0 + 1000 * (i % 5), payload: { n: i } });
+  // Not ASCII (a UTF-8 block: read as bytes, decoded when thawed).
+  await insertOne(first, 'utf', { name: 'wörk', runAt: CT0 + 30_000, payload: { note: 'café ☕' } });
+  await first.snapshot();
+  await first.close();
+
+  // Opened cold: the snapshot's 50 jobs are bytes until read.
+  const opened = await openStore(dir, options);
+  let store = opened.store;
+  assert.deepEqual(opened.warnings, []);
+  assert.equal(store.counts().scheduled, 51);
+  await assert.rejects(insertOne(store, 'c7'), DuplicateJobError);
+  assert.deepEqual(await store.get('utf'), { id: 'utf', name: 'wörk', payload: { note: 'café ☕' }, state: 'scheduled', runAt: CT0 + 30_000, createdAt: CT0, attempt: 0, priority: 0, seq: 51 });
+  assert.equal((await store.cancel('c3', CT0))?.state, 'cancelled');
+  await store.reschedule('c4', CT0 + 60_000);
+  // Journal lines only (no snapshot): the replay takes c3 and c4 out of the cold jobs.
+  await store.close();
+  ({ store } = await openStore(dir, options));
+  assert.equal((await store.get('c3'))?.state, 'cancelled');
+  assert.deepEqual((await store.get('c4'))?.payload, { n: 4 }, 'an upd line keeps the payload of the cold job it changed');
+  assert.equal((await store.get('c4'))?.runAt, CT0 + 60_000);
+  const { jobs } = await store.claim(claimAll(CT0 + 1000, { limit: 100 }));
+  assert.deepEqual(
+    jobs.map((j) => j.id).sort(),
+    Array.from({ length: 50 }, (_, i) => i)
+      .filter((i) => i % 5 <= 1 && i !== 3 && i !== 4)
+      .map((i) => `c${i}`)
+      .sort(),
+  );
+  for (const job of jobs) assert.equal(await store.settle(job.id, job.token as string, { ...job, state: 'completed', finishedAt: CT0 + 1000 }), true);
+  const before = await allRecords(store);
+  // A compaction writes the jobs still cold as they were read, and a reopen reads the same store.
+  await store.snapshot();
+  await store.close();
+  ({ store } = await openStore(dir, options));
+  assert.deepEqual(await allRecords(store), before);
+  assert.equal(store.counts().scheduled, 51 - 1 - jobs.length);
+  await store.close();
+});

@@ -31,8 +31,10 @@ export class IndexSlot extends Stamp {
 
   /** Sets `record`'s slot, stamping the field on the first set. */
   static set(record: object, slot: number): void {
-    if (!(#slot in record)) new IndexSlot(record);
-    (record as IndexSlot).#slot = slot;
+    // The stamped object is used, not just constructed: a bundler's tree
+    // shaking drops a `new` whose value is unused (the package's build did).
+    const stamped = #slot in record ? (record as IndexSlot) : new IndexSlot(record);
+    stamped.#slot = slot;
   }
 
   /** `record`'s slot, or undefined when it never had one. */

@@ -15,7 +15,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { DuplicateJobError } from '../src/errors.js';
-import { ColdJobs, type ColdScan, scanCold } from '../src/store/cold-jobs.js';
+import { ColdJobs } from '../src/store/cold-jobs.js';
+import { type ColdScan, scanCold } from '../src/store/cold-scan.js';
 import { journalHeaderLine, journalName, snapshotName } from '../src/store/json-file/format.js';
 import { nodeFs } from '../src/store/json-file/fs.js';
 import { listFolder, recover } from '../src/store/json-file/recover.js';
@@ -312,8 +313,17 @@ test('a JsonFileStore opened cold refuses a cold id, cancels and moves cold jobs
   let store = opened.store;
   assert.deepEqual(opened.warnings, []);
   assert.equal(store.counts().scheduled, 51);
+  const stillCold = (): number => (store as unknown as { state: LocalState }).state.coldCount;
+  assert.equal(stillCold(), 51);
+  // A list of other states leaves them unread; a read by id thaws one.
+  assert.deepEqual(await store.list({ states: ['completed', 'dead'] }), []);
+  assert.equal(stillCold(), 51);
   await assert.rejects(insertOne(store, 'c7'), DuplicateJobError);
+  // A new id is checked against the cold ones without reading any; a taken one reads its job (to report it).
+  await insertOne(store, 'fresh', { runAt: CT0 + 99_000 });
+  assert.equal(stillCold(), 50);
   assert.deepEqual(await store.get('utf'), { id: 'utf', name: 'wörk', payload: { note: 'café ☕' }, state: 'scheduled', runAt: CT0 + 30_000, createdAt: CT0, attempt: 0, priority: 0, seq: 51 });
+  assert.equal(stillCold(), 49);
   assert.equal((await store.cancel('c3', CT0))?.state, 'cancelled');
   await store.reschedule('c4', CT0 + 60_000);
   // Journal lines only (no snapshot): the replay takes c3 and c4 out of the cold jobs.
@@ -337,6 +347,6 @@ test('a JsonFileStore opened cold refuses a cold id, cancels and moves cold jobs
   await store.close();
   ({ store } = await openStore(dir, options));
   assert.deepEqual(await allRecords(store), before);
-  assert.equal(store.counts().scheduled, 51 - 1 - jobs.length);
+  assert.equal(store.counts().scheduled, 52 - 1 - jobs.length);
   await store.close();
 });

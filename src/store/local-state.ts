@@ -23,6 +23,7 @@ import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
 import { Removals } from './removal.js';
 import { IndexSlot } from './record.js';
+import { pickReady } from './pick.js';
 import { Retention } from './retention.js';
 import type { ClaimRequest, ClaimResult, JobRecord, StoreCounts } from './store.js';
 
@@ -502,7 +503,7 @@ export class LocalState {
       // into the past while others wait for capacity) re-sorts the queue.
       const early = queue.size > 0 && last !== undefined && before(job, last);
       setReadySlot(job, queue.push(job, -job.priority));
-      if (early) resortReady(queue);
+      if (early) queue.resort();
       else last = job;
     }
     if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
@@ -581,60 +582,23 @@ export class LocalState {
   pick(request: ClaimRequest): ClaimResult {
     if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
     if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
-    let only: string | undefined;
-    let onlyQueue: ReadyQueue | undefined;
-    for (const [name, queue] of this.ready) {
-      if (queue.size === 0) continue;
-      if (onlyQueue !== undefined) {
-        onlyQueue = undefined;
-        break;
-      }
-      only = name;
-      onlyQueue = queue;
-    }
-    if (onlyQueue !== undefined) return pickOne(only as string, onlyQueue, request);
-    const jobs: JobRecord[] = [];
-    const taken = new Map<string, number>();
-    const waiting = new Set<string>();
-    const skip = new Set<string>();
-    while (jobs.length < request.limit) {
-      let best: JobRecord | undefined;
-      let bestQueue: ReadyQueue | undefined;
-      for (const [name, queue] of this.ready) {
-        if (queue.size === 0 || skip.has(name)) continue;
-        if (request.capacity(name) - (taken.get(name) ?? 0) <= 0) {
-          waiting.add(name);
-          skip.add(name);
-          continue;
-        }
-        const head = queue.peek() as JobRecord;
-        if (
-          !best ||
-          head.priority > best.priority ||
-          (head.priority === best.priority && (head.runAt < best.runAt || (head.runAt === best.runAt && head.seq < best.seq)))
-        ) {
-          best = head;
-          bestQueue = queue;
-        }
-      }
-      if (!best || !bestQueue) break;
-      bestQueue.pop();
-      jobs.push(best);
-      taken.set(best.name, (taken.get(best.name) ?? 0) + 1);
-    }
-    // Picked jobs stay popped: the caller turns them into `running` puts
-    // (unindexing a popped job is a no-op), and a reverted claim puts the
-    // scheduled record back into the time index, already due.
-    for (const [name, queue] of this.ready) {
-      if (queue.size > 0 && !taken.has(name) && request.capacity(name) <= 0) waiting.add(name);
-    }
-    return { jobs, waiting: [...waiting] };
+    return pickReady(this.ready, request);
   }
 
   /** Every record, any order (cold jobs thawed first). */
   values(): IterableIterator<JobRecord> {
     this.thawAll();
     return this.byId.values();
+  }
+
+  /** Every record but the cold jobs (all `scheduled`): a walk for other states reads no bytes. */
+  records(): IterableIterator<JobRecord> {
+    return this.byId.values();
+  }
+
+  /** Jobs still cold (not read since the store opened). */
+  get coldCount(): number {
+    return this.cold?.size ?? 0;
   }
 
   /** The running records (never cold: only scheduled jobs are). */
@@ -658,25 +622,4 @@ export class LocalState {
 /** Whether `job` comes before `other` in (runAt, seq) order. */
 function before(job: JobRecord, other: JobRecord): boolean {
   return job.runAt < other.runAt || (job.runAt === other.runAt && job.seq < other.seq);
-}
-
-/**
- * `pick` when one name has ready jobs (the common burst): what the general
- * loop picks and reports waiting, without its per-call maps and sets.
- */
-function pickOne(name: string, queue: ReadyQueue, request: ClaimRequest): ClaimResult {
-  const capacity = request.capacity(name);
-  const jobs: JobRecord[] = [];
-  const n = Math.min(request.limit, capacity);
-  while (jobs.length < n && queue.size > 0) jobs.push(queue.pop() as JobRecord);
-  // Waiting: jobs left that its capacity (not the claim's limit) holds back.
-  const held = queue.size > 0 && (jobs.length === 0 ? capacity <= 0 : jobs.length < request.limit && capacity - jobs.length <= 0);
-  return { jobs, waiting: held ? [name] : [] };
-}
-
-/** Re-pushes a ready queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
-function resortReady(queue: ReadyQueue): void {
-  const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
-  queue.clear();
-  for (const job of jobs) setReadySlot(job, queue.push(job, -job.priority));
 }

@@ -281,7 +281,9 @@ export abstract class LocalStore implements Store, GeneratedIds {
 
   list(filter: StoreListFilter): Promise<JobRecord[]> {
     const out: JobRecord[] = [];
-    for (const job of this.state.values()) {
+    // Cold jobs are all scheduled: a list of other states leaves them unread.
+    const all = filter.states === undefined || filter.states.includes('scheduled');
+    for (const job of all ? this.state.values() : this.state.records()) {
       if (filter.name !== undefined && job.name !== filter.name) continue;
       if (filter.states && !filter.states.includes(job.state)) continue;
       out.push(job);

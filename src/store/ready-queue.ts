@@ -108,6 +108,17 @@ export class ReadyQueue implements ReadyLane, Iterable<JobRecord> {
     return true;
   }
 
+  /**
+   * Pushes every job again in (priority, runAt, seq) order, so that FIFO
+   * among equal keys keeps it (a job arrived before one already queued);
+   * `moved` hears each job's new handle.
+   */
+  resort(): void {
+    const jobs = [...this].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
+    this.clear();
+    for (const job of jobs) this.moved(job, this.push(job, -job.priority));
+  }
+
   clear(): void {
     this.#heap = undefined;
     this.#reset();

@@ -292,7 +292,8 @@ test('cold jobs keep seq order among equal due times through a thaw in place, a 
   }
   assert.deepEqual(claimOne(cold), ['s1']);
   assert.deepEqual(claimOne(full), ['s1']);
-  for (const s of [full, cold]) assert.equal([...s.values()].length, 5); // the walk moves the rest into the due heap
+  for (const s of [full, cold]) assert.equal([...s.values()].length, 5); // a walk reads the cold ones and leaves them cold
+  assert.equal(cold.coldCount, 2);
   const order = (s: LocalState): string[] => [claimOne(s), claimOne(s), claimOne(s), claimOne(s)].flat();
   assert.deepEqual(order(cold), ['s2', 's5', 's9', 'new']);
   assert.deepEqual(order(full), ['s2', 's5', 's9', 'new']);

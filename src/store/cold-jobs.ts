@@ -350,6 +350,11 @@ export class ColdJobs {
     return this.#thaw(i);
   }
 
+  /** Every job still cold as a record parsed for the caller (the job stays cold). */
+  *records(): IterableIterator<JobRecord> {
+    for (let i = 0; i < this.#count; i++) if (this.#block[i] !== -1) yield JSON.parse(this.#text(i)) as JobRecord;
+  }
+
   /** The record text of every job still cold, in snapshot order (a new snapshot writes them as they are). */
   texts(): string[] {
     const out: string[] = [];

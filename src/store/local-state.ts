@@ -12,7 +12,7 @@
  * Plain scheduled jobs a JsonFileStore opened may wait as bytes (`cold`,
  * cold-jobs.ts) in a due heap of their own until first read: `get` thaws
  * one in place, a claim takes due ones from both heaps in (runAt, seq)
- * order, a walk of every record thaws them all into the due heap.
+ * order, a walk of every record parses them for the walk only.
  */
 import { QuaternaryHeap } from '../heap.js';
 import type { ColdJobs } from './cold-jobs.js';
@@ -151,27 +151,6 @@ export class LocalState {
       }
     }
     return hot === undefined || hot > now ? undefined : this.due.pop();
-  }
-
-  /**
-   * Moves every cold job into the due heap as a record (a walk of every
-   * record reads them all). The heap is rebuilt in seq order, as load builds
-   * it: pushed one by one, older jobs after newer ones would make equal
-   * runAts leave out of seq order (and turn takeDue's shortcut off).
-   */
-  private thawAll(): void {
-    const cold = this.cold;
-    if (cold === undefined) return;
-    this.cold = undefined;
-    const scheduled = [...this.due];
-    for (let job = cold.pop(); job !== undefined; job = cold.pop()) {
-      if (!cold.poppedThawed) this.byId.set(job.id, job);
-      scheduled.push(job);
-    }
-    scheduled.sort((a, b) => a.seq - b.seq);
-    this.due = QuaternaryHeap.fromItems(scheduled, (r) => r.runAt, {}, setSlot);
-    this.dueSeq = scheduled.length > 0 ? (scheduled[scheduled.length - 1] as JobRecord).seq : -Infinity;
-    this.dueInOrder = true;
   }
 
   /**
@@ -585,10 +564,14 @@ export class LocalState {
     return pickReady(this.ready, request);
   }
 
-  /** Every record, any order (cold jobs thawed first). */
-  values(): IterableIterator<JobRecord> {
-    this.thawAll();
-    return this.byId.values();
+  /**
+   * Every record, any order. A cold job is parsed for the walk and stays
+   * cold (a record is a value: a read by id parses it again), so a walk
+   * neither keeps a record a job nor reorders the due heaps.
+   */
+  *values(): IterableIterator<JobRecord> {
+    yield* this.byId.values();
+    if (this.cold !== undefined) yield* this.cold.records();
   }
 
   /** Every record but the cold jobs (all `scheduled`): a walk for other states reads no bytes. */

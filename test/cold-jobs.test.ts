@@ -109,6 +109,28 @@ test('the scan says cold only when the record is exactly the plain form, whateve
   );
 });
 
+test('the scan never says cold for bytes JSON.parse refuses (a line edited by hand, its CRC recomputed)', () => {
+  // A plain line with one byte changed, inserted or removed: when the scan takes it, JSON.parse must
+  // read it, and read the same fields (a cold job is parsed only when it is first read, long after open).
+  const base = JSON.stringify(plain('job-7', CT0 + 5000, 12, { relative: true, payload: { a: [1, { b: 'x' }], c: -0.5e-3, d: null, e: true } }));
+  const alphabet = '{}[]":,-+.eE0123456789 \tnulrsafé';
+  fc.assert(
+    fc.property(fc.nat(base.length - 1), fc.constantFrom(...alphabet), fc.constantFrom('replace', 'insert', 'delete'), (at, ch, how) => {
+      const text = how === 'replace' ? base.slice(0, at) + ch + base.slice(at + 1) : how === 'insert' ? base.slice(0, at) + ch + base.slice(at) : base.slice(0, at) + base.slice(at + 1);
+      const got = scanText(text);
+      if (!got.cold) return;
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        assert.fail(`scanned as cold but not JSON: ${text}`);
+      }
+      assert.deepEqual([parsed.id, parsed.name, parsed.runAt, parsed.seq, parsed.state, parsed.priority], [got.id, got.name, got.runAt, got.seq, 'scheduled', 0], text);
+    }),
+    { numRuns: 4000 },
+  );
+});
+
 test('ColdJobs: ids found by their bytes, a repeated id refused, jobs leave in (runAt, seq) order, thawed records are the lines', () => {
   const cold = new ColdJobs();
   const block = (records: JobRecord[]): { buffer: Buffer; spans: [number, number][] } => {

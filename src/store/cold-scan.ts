@@ -40,32 +40,29 @@ export function at(b: Uint8Array, p: number, end: number, lit: Uint8Array): bool
   return true;
 }
 
-/** End of the string body at `p` (its closing quote), or -1 at a backslash or the end. */
-function stringEnd(b: Uint8Array, p: number, end: number): number {
+/**
+ * End of the string body at `p` (its closing quote), or -1 at a backslash,
+ * a control character (JSON.parse refuses one unescaped), a byte above
+ * `max` or the end.
+ */
+function stringEnd(b: Uint8Array, p: number, end: number, max = 0xff): number {
   for (let q = p; q < end; q++) {
     const c = b[q] as number;
     if (c === QUOTE) return q;
-    if (c === BACKSLASH) return -1;
+    if (c === BACKSLASH || c < 0x20 || c > max) return -1;
   }
   return -1;
 }
 
-/** End of an ASCII string body at `p` (its closing quote), or -1 at a backslash, a non-ASCII byte or the end. */
-function asciiStringEnd(b: Uint8Array, p: number, end: number): number {
-  for (let q = p; q < end; q++) {
-    const c = b[q] as number;
-    if (c === QUOTE) return q;
-    if (c === BACKSLASH || c >= 0x80) return -1;
-  }
-  return -1;
-}
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= DIGIT_0 && c <= DIGIT_9;
 
-/** End of an integer (an optional `-`, 1 to 15 digits: a safe integer) at `p`, or -1. */
+/** End of an integer as JSON writes one (an optional `-`, no leading zero, at most 15 digits: a safe integer) at `p`, or -1. */
 function integerEnd(b: Uint8Array, p: number, end: number): number {
   let q = p < end && b[p] === MINUS ? p + 1 : p;
   const first = q;
-  while (q < end && (b[q] as number) >= DIGIT_0 && (b[q] as number) <= DIGIT_9) q++;
-  return q > first && q - first <= 15 ? q : -1;
+  while (q < end && isDigit(b[q])) q++;
+  if (q === first || q - first > 15 || (b[first] === DIGIT_0 && q - first > 1)) return -1;
+  return q;
 }
 
 function integerAt(b: Uint8Array, p: number, end: number): number {
@@ -75,36 +72,86 @@ function integerAt(b: Uint8Array, p: number, end: number): number {
   return negative ? -value : value;
 }
 
-/** End of a JSON number at `p` (any form JSON.stringify writes), or -1. */
+/** End of a JSON number at `p` (`-`, integer part, fraction, exponent, as the grammar has them), or -1. */
 function numberEnd(b: Uint8Array, p: number, end: number): number {
-  let q = p;
-  for (; q < end; q++) {
-    const c = b[q] as number;
-    // Digits, '-', '+', '.', 'e', 'E': what a number is made of (the key after it starts with ',').
-    if (!((c >= DIGIT_0 && c <= DIGIT_9) || c === MINUS || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45)) break;
+  let q = p < end && b[p] === MINUS ? p + 1 : p;
+  if (b[q] === DIGIT_0) q++;
+  else if (isDigit(b[q])) while (q < end && isDigit(b[q])) q++;
+  else return -1;
+  if (b[q] === 0x2e) {
+    if (!isDigit(b[++q])) return -1;
+    while (q < end && isDigit(b[q])) q++;
   }
-  return q > p ? q : -1;
+  if (b[q] === 0x65 || b[q] === 0x45) {
+    q++;
+    if (b[q] === 0x2b || b[q] === MINUS) q++;
+    if (!isDigit(b[q])) return -1;
+    while (q < end && isDigit(b[q])) q++;
+  }
+  return q <= end ? q : -1;
+}
+
+const TRUE = bytes('true');
+const FALSE = bytes('false');
+const NULL = bytes('null');
+/** Containers open at once in a payload the scan follows (deeper ones are parsed at open, as before). */
+const MAX_DEPTH = 64;
+const IN_OBJECT = 1;
+const IN_ARRAY = 2;
+const open = new Uint8Array(MAX_DEPTH);
+
+/** End of `"key":` at `p`, or -1. */
+function keyEnd(b: Uint8Array, p: number, end: number): number {
+  if (b[p] !== QUOTE) return -1;
+  const q = stringEnd(b, p + 1, end);
+  return q >= 0 && b[q + 1] === 0x3a ? q + 2 : -1;
 }
 
 /**
- * Where the JSON value at `from` ends: the first `,` outside any string,
- * object or array (the next key's), or -1 (none, or a backslash). With no
- * backslash, every `"` opens or closes a string.
+ * End of the JSON value at `p`, written compactly (no whitespace: JSON.stringify
+ * writes none) with no escape, or -1 when the bytes are not one, so that
+ * whatever the scan takes JSON.parse reads (a line's CRC says it is what was
+ * written, not that it is JSON: a file can be edited and its CRC recomputed).
  */
-function valueEnd(b: Uint8Array, from: number, end: number): number {
+function valueEnd(b: Uint8Array, p: number, end: number): number {
   let depth = 0;
-  let inString = false;
-  for (let i = from; i < end; i++) {
-    const c = b[i] as number;
-    if (c === QUOTE) inString = !inString;
-    else if (c === BACKSLASH) return -1;
-    else if (inString) continue;
-    else if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === CLOSE || c === 0x5d) {
-      if (--depth < 0) return -1;
-    } else if (c === COMMA && depth === 0) return i > from ? i : -1;
+  for (;;) {
+    // A value at p.
+    const c = b[p];
+    if (c === 0x7b || c === 0x5b) {
+      const empty = b[p + 1] === (c === 0x7b ? CLOSE : 0x5d);
+      if (empty) p += 2;
+      else {
+        if (depth === MAX_DEPTH) return -1;
+        open[depth++] = c === 0x7b ? IN_OBJECT : IN_ARRAY;
+        p = c === 0x7b ? keyEnd(b, p + 1, end) : p + 1;
+        if (p < 0) return -1;
+        continue;
+      }
+    } else if (c === QUOTE) {
+      p = stringEnd(b, p + 1, end);
+      if (p < 0) return -1;
+      p++;
+    } else if (c === MINUS || isDigit(c)) {
+      p = numberEnd(b, p, end);
+      if (p < 0) return -1;
+    } else if (at(b, p, end, TRUE) || at(b, p, end, NULL)) p += 4;
+    else if (at(b, p, end, FALSE)) p += 5;
+    else return -1;
+    // After a value: close what it ends, or go on to the next one.
+    for (;;) {
+      if (depth === 0) return p <= end ? p : -1;
+      const inObject = open[depth - 1] === IN_OBJECT;
+      if (b[p] === COMMA) {
+        p = inObject ? keyEnd(b, p + 1, end) : p + 1;
+        if (p < 0) return -1;
+        break;
+      }
+      if (b[p] !== (inObject ? CLOSE : 0x5d)) return -1;
+      depth--;
+      p++;
+    }
   }
-  return -1;
 }
 
 /**
@@ -114,7 +161,7 @@ function valueEnd(b: Uint8Array, from: number, end: number): number {
 export function scanCold(b: Uint8Array, start: number, end: number, out: ColdScan): boolean {
   if (!at(b, start, end, ID_OPEN)) return false;
   const idStart = start + ID_OPEN.length;
-  const idEnd = asciiStringEnd(b, idStart, end);
+  const idEnd = stringEnd(b, idStart, end, 0x7f);
   if (idEnd < 0 || !at(b, idEnd + 1, end, NAME_OPEN)) return false;
   const nameStart = idEnd + 1 + NAME_OPEN.length;
   const nameEnd = stringEnd(b, nameStart, end);

@@ -116,7 +116,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
     return Promise.resolve(undefined);
   }
 
-  /** Jobs openStorage left as text, to load beside its records (cold-jobs.ts); asked once, right after it. */
+  /** Jobs openStorage left as bytes, to load beside its records (cold-jobs.ts); asked once, right after it. */
   protected takeColdJobs(): ColdJobs | undefined {
     return undefined;
   }

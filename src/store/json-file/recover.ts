@@ -54,7 +54,7 @@ export interface LastJournal {
 
 export interface Recovered {
   records: JobRecord[];
-  /** With `cold`: the snapshot's plain scheduled jobs, left as text (cold-jobs.ts), not in `records`. */
+  /** With `cold`: the snapshot's plain scheduled jobs, left as bytes (cold-jobs.ts), not in `records`. */
   cold: ColdJobs | undefined;
   /** The store's identity from its version-2 headers (undefined: a version-1 or new store). */
   storeId: string | undefined;

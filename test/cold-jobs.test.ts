@@ -21,9 +21,10 @@ import { journalHeaderLine, journalName, snapshotName } from '../src/store/json-
 import { nodeFs } from '../src/store/json-file/fs.js';
 import { listFolder, recover } from '../src/store/json-file/recover.js';
 import { writeSnapshotTemp } from '../src/store/json-file/snapshot.js';
+import { listJobs } from '../src/store/list-jobs.js';
 import { LocalState } from '../src/store/local-state.js';
 import { runningRecord } from '../src/store/record.js';
-import type { JobRecord } from '../src/store/store.js';
+import type { JobRecord, StoreListFilter } from '../src/store/store.js';
 import { CT0, allRecords, insertOne, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
 import { claimAll } from './store-conformance.js';
 
@@ -200,7 +201,7 @@ test('a LocalState loaded with cold jobs answers every operation as one loaded i
       fc.array(
         fc.record({
           runAt: fc.integer({ min: 0, max: 20 }),
-          name: fc.constantFrom('a', 'a', 'a', 'b'),
+          name: fc.constantFrom('a', 'a', 'a', 'b', 'été'),
           kind: fc.constantFrom('plain', 'plain', 'plain', 'priority', 'group', 'done'),
         }),
         { minLength: 1, maxLength: 40 },
@@ -213,6 +214,15 @@ test('a LocalState loaded with cold jobs answers every operation as one loaded i
           fc.record({ op: fc.constant('move' as const), i: fc.nat(45), to: fc.integer({ min: 0, max: 25 }) }),
           fc.record({ op: fc.constant('insert' as const), i: fc.nat(45), at: fc.integer({ min: 0, max: 25 }) }),
           fc.record({ op: fc.constant('list' as const) }),
+          fc.record({
+            op: fc.constant('page' as const),
+            // 'a","payload' is what the bytes after `"name":"` of a job named 'a' begin with: a byte match must not take it.
+            name: fc.constantFrom(undefined, 'a', 'b', 'été', 'c', 'a","payload'),
+            states: fc.constantFrom(undefined, ['scheduled'] as const, ['running', 'completed'] as const, ['scheduled', 'running'] as const),
+            limit: fc.option(fc.nat(12), { nil: undefined }),
+            offset: fc.option(fc.nat(12), { nil: undefined }),
+            recurring: fc.option(fc.constant(true), { nil: undefined }),
+          }),
         ),
         { maxLength: 30 },
       ),
@@ -274,6 +284,10 @@ test('a LocalState loaded with cold jobs answers every operation as one loaded i
               const seq = s.nextSeq++;
               return s.insertNew(plain(`j${o.i}`, o.at, 0, { name: 'a' }), seq);
             });
+          } else if (o.op === 'page') {
+            const { op: _op, ...options } = o;
+            const filter = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as StoreListFilter;
+            both((s) => listJobs(s, filter));
           } else {
             both((s) => [...s.values()].map((j) => [j.id, j.state, j.runAt]).sort());
           }
@@ -291,6 +305,23 @@ test('a LocalState loaded with cold jobs answers every operation as one loaded i
     ),
     { numRuns: 150 },
   );
+});
+
+test('a list of cold jobs filters names on their bytes: exact for non-ASCII names, never fooled by a name holding a quote', async () => {
+  const records = [plain('a1', 3, 1, { name: 'a' }), plain('e1', 1, 2, { name: 'été' }), plain('a2', 2, 3, { name: 'a' }), plain('x1', 0, 4, { name: 'ab' })];
+  const { full, cold, coldCount } = await loadBoth(records);
+  assert.equal(coldCount, 4);
+  const ids = (s: LocalState, filter: StoreListFilter): string[] => listJobs(s, filter).map((j) => j.id);
+  for (const s of [cold, full]) {
+    assert.deepEqual(ids(s, { name: 'a' }), ['a2', 'a1']);
+    assert.deepEqual(ids(s, { name: 'été' }), ['e1']);
+    assert.deepEqual(ids(s, { name: 'ét' }), []);
+    // The bytes after `"name":"` of job a1 are `a","payload":…`: a byte match alone would take it.
+    assert.deepEqual(ids(s, { name: 'a","payload' }), []);
+    assert.deepEqual(ids(s, { limit: 2, offset: 1 }), ['e1', 'a2']);
+    assert.deepEqual(ids(s, { recurring: true }), []);
+  }
+  assert.equal(cold.coldCount, 4, 'a list leaves them cold');
 });
 
 test('cold jobs keep seq order among equal due times through a thaw in place, a walk of every record and new jobs', async () => {
@@ -340,6 +371,11 @@ test('a JsonFileStore opened cold refuses a cold id, cancels and moves cold jobs
   assert.equal(stillCold(), 51);
   // A list of other states leaves them unread; a read by id thaws one.
   assert.deepEqual(await store.list({ states: ['completed', 'dead'] }), []);
+  assert.equal(stillCold(), 51);
+  // A page is picked among them by name, due time and insertion order, and parsed alone; they stay cold.
+  assert.deepEqual((await store.list({ name: 'wörk', limit: 5 })).map((j) => j.payload), [{ note: 'café ☕' }]);
+  assert.deepEqual((await store.list({ limit: 3, offset: 9 })).map((j) => j.id), ['c45', 'c1', 'c6']);
+  assert.deepEqual(await store.list({ states: ['scheduled', 'running'], recurring: true }), []);
   assert.equal(stillCold(), 51);
   await assert.rejects(insertOne(store, 'c7'), DuplicateJobError);
   // A new id is checked against the cold ones without reading any; a taken one reads its job (to report it).

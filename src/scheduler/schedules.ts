@@ -122,7 +122,7 @@ export async function listSchedules(store: Store, options: unknown, current: (re
   const o = checkOptionsObject(options, 'options') ?? {};
   checkKeys(o, LIST_KEYS, 'options');
   const runs = o.runs === undefined ? 5 : checkRuns(o.runs, 'options.runs', 0);
-  const filter: Parameters<Store['list']>[0] = { states: ['scheduled', 'running'] };
+  const filter: Parameters<Store['list']>[0] = { states: ['scheduled', 'running'], recurring: true };
   if (o.name !== undefined) filter.name = checkName(o.name, 'options.name');
   const records = await store.list(filter);
   const out: ScheduleInfo[] = [];

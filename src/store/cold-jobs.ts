@@ -27,7 +27,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { QuaternaryHeap } from '../heap.js';
-import { ID_OPEN, QUOTE, at, scanCold, type ColdScan } from './cold-scan.js';
+import { ID_OPEN, NAME_OPEN, QUOTE, at, scanCold, type ColdScan } from './cold-scan.js';
 import type { JobRecord } from './store.js';
 
 const NO_BLOCK = Buffer.alloc(0);
@@ -50,6 +50,24 @@ function hashString(id: string): number {
   return h & 0x3fffffff;
 }
 
+/** How `select` recognises a name: its bytes when it is ASCII, else the decoded name. */
+interface NameMatch {
+  ascii: Uint8Array | undefined;
+  name: string;
+}
+
+/**
+ * The NameMatch of `name`, or null when no cold job can have it: a cold
+ * line holds no backslash, so a name JSON escapes (a quote, a backslash, a
+ * control character, a lone surrogate) is never a cold job's. An ASCII
+ * name is compared byte for byte (exact: other bytes never decode to
+ * ASCII); any other is compared decoded.
+ */
+function nameMatcher(name: string): NameMatch | null {
+  if (JSON.stringify(name).includes('\\')) return null;
+  return { ascii: Buffer.byteLength(name) === name.length ? Buffer.from(name, 'latin1') : undefined, name };
+}
+
 /** The cold jobs of one open: collected line by line, then sealed into a due heap. */
 export class ColdJobs {
   /** Blocks of the file the jobs' bytes are in, and how many of their jobs are cold. */
@@ -58,8 +76,9 @@ export class ColdJobs {
   /**
    * Per job (typed arrays, sized from the snapshot header's count: no
    * growth, nothing for the garbage collector to trace): its block (-1 once
-   * thawed), its record's bytes there, its id's hash, its seq; until
-   * sealed, its runAt.
+   * thawed), its record's bytes there, its id's hash, its runAt and seq
+   * (kept after the seal too: a page of `list` is sorted before anything is
+   * parsed, see `select`).
    */
   #count = 0;
   #block: Int32Array = new Int32Array(0);
@@ -279,7 +298,6 @@ export class ColdJobs {
       handles[i] = handle;
     });
     this.#handles = handles;
-    this.#runAt = new Float64Array(0);
     this.#nameRuns = [];
     this.#takenNames = new Map();
   }
@@ -348,6 +366,57 @@ export class ColdJobs {
       if (heap.itemOf(handle) === i) heap.removeHandle(handle);
     }
     return this.#thaw(i);
+  }
+
+  /**
+   * The jobs still cold named `name` (any name when undefined), as indexes
+   * for `runAtOf`, `seqOf` and `record`, in (runAt, seq) order when `sorted`:
+   * a list sorts and pages them before it parses any (list-jobs.ts). A
+   * name is compared as the bytes of the line, so no job is parsed to be
+   * left out.
+   */
+  select(name: string | undefined, sorted: boolean): Int32Array {
+    const match = name === undefined ? undefined : nameMatcher(name);
+    if (match === null) return new Int32Array(0);
+    const out = new Int32Array(this.#live);
+    let n = 0;
+    for (let i = 0; i < this.#count; i++) {
+      if (this.#block[i] === -1) continue;
+      if (match !== undefined && !this.#named(i, match)) continue;
+      out[n++] = i;
+    }
+    if (!sorted) return out.subarray(0, n);
+    const runAt = this.#runAt;
+    const seq = this.#seq;
+    return out.subarray(0, n).sort((a, b) => (runAt[a] as number) - (runAt[b] as number) || (seq[a] as number) - (seq[b] as number));
+  }
+
+  /** The runAt of job i (an index `select` gave). */
+  runAtOf(i: number): number {
+    return this.#runAt[i] as number;
+  }
+
+  /** The seq of job i (an index `select` gave). */
+  seqOf(i: number): number {
+    return this.#seq[i] as number;
+  }
+
+  /** Job i (an index `select` gave, still cold) parsed for the caller: it stays cold. */
+  record(i: number): JobRecord {
+    return JSON.parse(this.#text(i)) as JobRecord;
+  }
+
+  /** Whether cold job i's name is the one `match` stands for. */
+  #named(i: number, match: NameMatch): boolean {
+    const block = this.#blocks[this.#block[i] as number] as Buffer;
+    // The id holds no quote (a cold line has no backslash), so the first one ends it; the name follows.
+    const idEnd = block.indexOf(QUOTE, (this.#start[i] as number) + ID_OPEN.length);
+    const from = idEnd + 1 + NAME_OPEN.length;
+    if (match.ascii !== undefined) {
+      const bytes = match.ascii;
+      return block[from + bytes.length] === QUOTE && at(block, from, from + bytes.length, bytes);
+    }
+    return block.toString('utf8', from, block.indexOf(QUOTE, from)) === match.name;
   }
 
   /** Every job still cold as a record parsed for the caller (the job stays cold). */

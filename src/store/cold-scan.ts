@@ -7,7 +7,7 @@
  */
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 export const ID_OPEN = bytes('{"id":"');
-const NAME_OPEN = bytes(',"name":"');
+export const NAME_OPEN = bytes(',"name":"');
 const PAYLOAD_OPEN = bytes(',"payload":');
 const STATE_RUN_AT = bytes(',"state":"scheduled","runAt":');
 const CREATED_AT = bytes(',"createdAt":');

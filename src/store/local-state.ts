@@ -584,6 +584,11 @@ export class LocalState {
     return this.cold?.size ?? 0;
   }
 
+  /** The cold jobs, for a list that pages before it parses (list-jobs.ts); undefined when none is left. */
+  get coldJobs(): ColdJobs | undefined {
+    return this.cold;
+  }
+
   /** The running records (never cold: only scheduled jobs are). */
   running(): JobRecord[] {
     const out: JobRecord[] = [];

@@ -22,6 +22,7 @@ import type { ColdJobs } from './cold-jobs.js';
 import { openAt, opened, windowOutcome } from './dedupe.js';
 import { GENERATED_IDS, type GeneratedIds } from './id-index.js';
 import { type Change, LocalState } from './local-state.js';
+import { listJobs } from './list-jobs.js';
 import { patchRecord, runningRecord, shiftDue, withReport } from './record.js';
 
 export { patchRecord };
@@ -50,10 +51,6 @@ interface Batch {
   reverted: boolean;
   /** The batch's persist, once handed over (a refused settle may wait for it: ownedBy). */
   persisting?: Promise<void>;
-}
-
-function sortByRunAt(a: JobRecord, b: JobRecord): number {
-  return a.runAt - b.runAt || a.seq - b.seq;
 }
 
 /**
@@ -280,17 +277,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
   }
 
   list(filter: StoreListFilter): Promise<JobRecord[]> {
-    const out: JobRecord[] = [];
-    // Cold jobs are all scheduled: a list of other states leaves them unread.
-    const all = filter.states === undefined || filter.states.includes('scheduled');
-    for (const job of all ? this.state.values() : this.state.records()) {
-      if (filter.name !== undefined && job.name !== filter.name) continue;
-      if (filter.states && !filter.states.includes(job.state)) continue;
-      out.push(job);
-    }
-    out.sort(sortByRunAt);
-    const offset = filter.offset ?? 0;
-    return Promise.resolve(out.slice(offset, filter.limit === undefined ? undefined : offset + filter.limit));
+    return Promise.resolve(listJobs(this.state, filter));
   }
 
   async cancel(id: string, now: number): Promise<JobRecord | undefined> {

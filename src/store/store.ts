@@ -208,6 +208,11 @@ export interface StoreListFilter {
   states?: readonly JobState[];
   limit?: number;
   offset?: number;
+  /**
+   * Only schedules (records with `recur`) are wanted (listSchedules). A
+   * hint: a store may return other records too, the caller filters them.
+   */
+  recurring?: boolean;
 }
 
 export interface StoreCounts {

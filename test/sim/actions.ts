@@ -214,13 +214,13 @@ export function execOp(cx: ActionContext, proc: Actor, planned: Op): Promise<unk
     case 'reschedule': {
       const when = now + op.offset;
       const rec = m.beginOp('reschedule', op.id, proc.pid, { when });
-      for (const v of m.possibleVs(op.id, rec.seq)) m.reschedulePending(v, when, rec);
+      for (const v of [...m.possibleVs(op.id, rec.seq), ...m.debouncesOn(op.id, rec.seq)]) m.reschedulePending(v, when, rec);
       return watch(rec, () => s.reschedule(op.id, when), (info) => m.rescheduleAcked(rec, (info.payload as { v: number }).v, when));
     }
     case 'retry': {
       const at = now + (op.offset ?? 0);
       const rec = m.beginOp('retry', op.id, proc.pid, { when: at });
-      for (const v of m.possibleVs(op.id, rec.seq)) m.revivePending(v, at, rec);
+      for (const v of [...m.possibleVs(op.id, rec.seq), ...m.debouncesOn(op.id, rec.seq)]) m.revivePending(v, at, rec);
       return watch(rec, () => s.retry(op.id, op.offset === undefined ? {} : { at }), (info) => m.reviveAcked((info.payload as { v: number }).v, at, rec));
     }
     case 'get': {

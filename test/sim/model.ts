@@ -332,14 +332,59 @@ export class Model {
     });
     // A reschedule or retry of the id still undecided may land after this insert, on the job it
     // makes (calls in flight together have no order; seed 196014587).
-    if (ins.id !== undefined) {
-      for (const op of this.idOps.get(ins.id) ?? []) {
-        const status = this.statusOf(op);
-        if (op.when === undefined || (status !== 'pending' && status !== 'unknown')) continue;
-        if (op.kind === 'reschedule') this.reschedulePending(ins.v, op.when, op);
-        else if (op.kind === 'retry') this.revivePending(ins.v, op.when, op);
+    if (ins.id !== undefined) this.moveByOpsInFlight(ins.v, this.idOps.get(ins.id) ?? []);
+    else if (ins.dedupe?.mode === 'debounce') {
+      // A debounce lands on its window's job, whose id it does not name: any job of its name (local seed 286014375).
+      const window = `${ins.name} ${ins.dedupe.key}`;
+      for (const [id, ops] of this.idOps) {
+        const known = this.windowOf.get(id);
+        if (this.nameOf(id) === ins.name && (known === undefined || known === window)) this.moveByOpsInFlight(ins.v, ops);
       }
     }
+  }
+
+  /** Applies to version v, as pending, the undecided reschedules and retries among `ops` (calls of one id). */
+  private moveByOpsInFlight(v: number, ops: readonly OpRec[]): void {
+    for (const op of ops) {
+      const status = this.statusOf(op);
+      if (op.when === undefined || (status !== 'pending' && status !== 'unknown')) continue;
+      if (op.kind === 'reschedule') this.reschedulePending(v, op.when, op);
+      else if (op.kind === 'retry') this.revivePending(v, op.when, op);
+    }
+  }
+
+  /** The name of job `id`, from its inserts so far (undefined before any). */
+  private nameOf(id: string): string | undefined {
+    for (const op of this.idOps.get(id) ?? []) {
+      for (const v of op.vs ?? []) {
+        const ins = this.vs.get(v)?.ins;
+        if (ins?.id === id) return ins.name;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Versions of undecided debounce calls made before `seq` that may be on job
+   * `id`: a debounce lands on its window's job, whose id it does not name, so
+   * a reschedule or retry of that job made while it is in flight may move its
+   * version (local simulation seed 286014375: a debounce and a reschedule of
+   * the window's job in one burst, both cut off by a power loss, both on
+   * disk; the job then ran at the reschedule's time, which the model took for
+   * 11 minutes early).
+   */
+  debouncesOn(id: string, seq: number): number[] {
+    const name = this.nameOf(id);
+    if (name === undefined) return [];
+    const out: number[] = [];
+    const known = this.windowOf.get(id);
+    for (const [v, state] of this.vs) {
+      const d = state.ins.dedupe;
+      // A job the model knows holds another window is not this debounce's.
+      if (d === undefined || (known !== undefined && known !== `${name} ${d.key}`)) continue;
+      if (state.ins.op.seq < seq && state.ins.id === undefined && this.debounceMayHold(v, name)) out.push(v);
+    }
+    return out;
   }
 
   /** Windows by job id: `name key` of the dedupe call that created or last debounced it (acknowledged). */

@@ -40,33 +40,32 @@ function rescheduleInFlight(m: Model, when: number): void {
 /** Read through a call: `assert.equal(m.violation, undefined)` narrows the property for the rest of a test. */
 const violation = (m: Model): { invariant: string; message: string } | undefined => m.violation;
 
+/**
+ * The window's job, then the debounce and (unless `order` says none) a
+ * reschedule of the job to 500 s, both left in flight, in `order`; a crash;
+ * then the debounced version starts at 500 s. Returns the model.
+ */
+function startAtRescheduleTime(order: 'debounce first' | 'reschedule first' | 'no reschedule'): Model {
+  const m = testModel();
+  windowJob(m);
+  if (order === 'reschedule first') rescheduleInFlight(m, 500_000);
+  const v = debounceInFlight(m);
+  if (order === 'debounce first') rescheduleInFlight(m, 500_000);
+  m.crash(1);
+  m.onStart(2, { id: 'w', name: 'a', attempt: 1, runAt: new Date(500_000), payload: { v } }, 500_000);
+  return m;
+}
+
 describe('simulation model: a debounce and a reschedule of its window job in flight together', () => {
   it('the debounced version may start at the time of a reschedule made after the debounce', () => {
-    const m = testModel();
-    windowJob(m);
-    const v = debounceInFlight(m);
-    rescheduleInFlight(m, 500_000);
-    m.crash(1);
-    m.onStart(2, { id: 'w', name: 'a', attempt: 1, runAt: new Date(500_000), payload: { v } }, 500_000);
-    assert.equal(m.violation, undefined);
+    assert.equal(startAtRescheduleTime('debounce first').violation, undefined);
   });
 
   it('the same when the reschedule was made first (calls in flight together have no order)', () => {
-    const m = testModel();
-    windowJob(m);
-    rescheduleInFlight(m, 500_000);
-    const v = debounceInFlight(m);
-    m.crash(1);
-    m.onStart(2, { id: 'w', name: 'a', attempt: 1, runAt: new Date(500_000), payload: { v } }, 500_000);
-    assert.equal(m.violation, undefined);
+    assert.equal(startAtRescheduleTime('reschedule first').violation, undefined);
   });
 
   it('without the reschedule, the debounced version starting at that time is early', () => {
-    const m = testModel();
-    windowJob(m);
-    const v = debounceInFlight(m);
-    m.crash(1);
-    m.onStart(2, { id: 'w', name: 'a', attempt: 1, runAt: new Date(500_000), payload: { v } }, 500_000);
-    assert.equal(violation(m)?.invariant, 'notEarly');
+    assert.equal(violation(startAtRescheduleTime('no reschedule'))?.invariant, 'notEarly');
   });
 });

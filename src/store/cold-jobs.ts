@@ -421,7 +421,7 @@ export class ColdJobs {
 
   /** Every job still cold as a record parsed for the caller (the job stays cold). */
   *records(): IterableIterator<JobRecord> {
-    for (let i = 0; i < this.#count; i++) if (this.#block[i] !== -1) yield JSON.parse(this.#text(i)) as JobRecord;
+    for (let i = 0; i < this.#count; i++) if (this.#block[i] !== -1) yield this.record(i);
   }
 
   /** The record text of every job still cold, in snapshot order (a new snapshot writes them as they are). */

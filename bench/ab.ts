@@ -6,14 +6,15 @@
  * (scheduleIn awaited one by one: CPU ns/job and bytes/job, n = 2e5).
  * <trees>: comma-separated folders holding `scheduler.ts` and
  * `store/memory.ts` (this tree's `src`, an exported copy of another
- * commit's: `git archive <commit> src | tar -x -C /tmp/base`), a bundle
+ * commit's, inside the checkout so it compiles as an ES module:
+ * `mkdir -p .tmp/base && git archive <commit> src | tar -x -C .tmp/base`), a bundle
  * (.mjs), or `setTimeout` (one timer per job, the baseline). Rounds
  * alternate the trees; a line per round, then medians with min and max.
  * PROFILE=<file> writes a CPU profile of the (last) firing phase.
  */
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { measureMemory } from './lib.js';
+import { assertEsmSource, measureMemory } from './lib.js';
 
 interface Order {
   orderId: string;
@@ -45,6 +46,7 @@ async function loadTree(arg: string): Promise<Tree> {
   const root = path.resolve(arg);
   // A bundle (.mjs) exports both, for profiles with line numbers.
   const bundle = root.endsWith('.mjs') ? pathToFileURL(root).href : undefined;
+  if (bundle === undefined) assertEsmSource(path.join(root, 'scheduler.ts'));
   const a = (await import(bundle ?? pathToFileURL(path.join(root, 'scheduler.ts')).href)) as { Scheduler: SchedulerCtor };
   const b = (await import(bundle ?? pathToFileURL(path.join(root, 'store/memory.ts')).href)) as { MemoryStore: new () => unknown };
   return { label: arg, Scheduler: a.Scheduler, MemoryStore: b.MemoryStore };

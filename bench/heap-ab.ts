@@ -14,6 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import FlatQueue from 'flatqueue';
 import { INC_MASK, type Input, type Item, makeInput } from './heap.js';
+import { assertEsmSource } from './lib.js';
 import { QuaternaryHeap } from '../src/heap.js';
 
 interface HandleHeap {
@@ -26,6 +27,7 @@ const [oldFile = '.tmp/oldsrc/src/heap.ts', roundsArg = '7', nArg = '200000', op
 const rounds = Number(roundsArg);
 const n = Number(nArg);
 const ops = Number(opsArg);
+assertEsmSource(oldFile);
 const OldHeap = ((await import(pathToFileURL(path.resolve(oldFile)).href)) as { QuaternaryHeap: new () => HandleHeap }).QuaternaryHeap;
 const input = makeInput(n, ops, 0x5eed + n);
 const gc = (globalThis as { gc?: () => void }).gc;

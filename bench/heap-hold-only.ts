@@ -15,6 +15,7 @@ import FlatQueue from 'flatqueue';
 import { Heap as HeapJs } from 'heap-js';
 import TinyQueue from 'tinyqueue';
 import { INC_MASK, type Item, makeInput } from './heap.js';
+import { assertEsmSource } from './lib.js';
 
 interface HandleHeap {
   push(item: Item, key: number): number;
@@ -47,6 +48,7 @@ function settle(): void {
 }
 
 async function load(file: string): Promise<HeapCtor> {
+  assertEsmSource(path.resolve(ROOT, file));
   const mod = (await import(pathToFileURL(path.resolve(ROOT, file)).href)) as { QuaternaryHeap: HeapCtor };
   return mod.QuaternaryHeap;
 }

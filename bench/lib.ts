@@ -6,9 +6,10 @@
  * it ran on; `--save` also writes the tracked copy in bench/saved/ that the
  * README shows. Scenarios run under `node --expose-gc` (see bench/run.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Options every scenario module's `run` receives. */
@@ -316,6 +317,29 @@ export function headline(h: Headline): void {
 /** Every headline recorded so far in this process. */
 export function allHeadlines(): readonly Headline[] {
   return headlines;
+}
+
+/**
+ * Throws unless `file` (a .ts source an A/B loads as its other contender)
+ * would be compiled as an ES module: tsx compiles a .ts file whose nearest
+ * package.json is missing or not `"type": "module"` as CommonJS, where every
+ * imported function is a property load on a module object. An exported copy
+ * of this tree's src in /tmp ran the hold model 1.2x-1.35x slower than the
+ * same code in the checkout (A/A, 4 December 2026), a bias that looks like a
+ * gain. Export copies inside the checkout (`.tmp/…`) or beside a package.json.
+ */
+export function assertEsmSource(file: string): void {
+  for (let dir = path.dirname(path.resolve(file)); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      const type = (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type;
+      if (type === 'module') return;
+      throw new Error(`${file}: ${manifest} does not say "type": "module", so tsx would compile it as CommonJS (slower: an unfair A/B). Export the copy inside the checkout, e.g. under .tmp/`);
+    }
+    if (path.dirname(dir) === dir) {
+      throw new Error(`${file}: no package.json above it, so tsx would compile it as CommonJS (slower: an unfair A/B). Export the copy inside the checkout, e.g. under .tmp/`);
+    }
+  }
 }
 
 /** True when `importMetaUrl` is the module node was started with (`node bench/x.ts`). */

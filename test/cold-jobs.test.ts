@@ -15,6 +15,9 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { DuplicateJobError } from '../src/errors.js';
+import { VirtualClock } from '../src/clock.js';
+import { Scheduler } from '../src/scheduler.js';
+import { JsonFileStore } from '../src/store/json-file.js';
 import { ColdJobs } from '../src/store/cold-jobs.js';
 import { type ColdScan, scanCold } from '../src/store/cold-scan.js';
 import { journalHeaderLine, journalName, snapshotName } from '../src/store/json-file/format.js';
@@ -408,4 +411,41 @@ test('a JsonFileStore opened cold refuses a cold id, cancels and moves cold jobs
   assert.deepEqual(await allRecords(store), before);
   assert.equal(store.counts().scheduled, 52 - 1 - jobs.length);
   await store.close();
+});
+
+test("listSchedules on a JsonFileStore opened cold reads no cold job: it asks the store for schedules only", async () => {
+  const dir = await tempDir('godelayq-cold-schedules-', true);
+  const clock = new VirtualClock(CT0);
+  const writer = new Scheduler<{ work: { n: number }; tick: null }>({ store: new JsonFileStore(dir), clock });
+  await writer.start();
+  for (let i = 0; i < 40; i++) await writer.scheduleIn('work', 3_600_000 + i, { n: i });
+  await writer.scheduleEvery('tick', 60_000, null, { id: 'tick' });
+  await writer.stop();
+  // A snapshot makes the 40 one-offs cold on the next open (the schedule, with its recurrence, never is).
+  const { store: compact } = await openStore(dir);
+  await compact.snapshot();
+  await compact.close();
+
+  const store = new JsonFileStore(dir);
+  const reader = new Scheduler<{ work: { n: number }; tick: null }>({ store, clock });
+  await reader.start();
+  try {
+    const cold = (store as unknown as { state: LocalState }).state.coldJobs;
+    assert.equal(cold?.size, 40);
+    // Count the cold jobs parsed into records (a list leaves them cold: only a count of reads tells).
+    let parsed = 0;
+    const record = cold.record.bind(cold);
+    cold.record = (i: number): JobRecord => {
+      parsed++;
+      return record(i);
+    };
+    const schedules = await reader.listSchedules();
+    assert.deepEqual(schedules.map((s) => s.id), ['tick']);
+    assert.equal(parsed, 0, 'no one-off job was parsed to list the schedules');
+    // The one-offs are all there when asked for, and this count sees them parsed.
+    assert.equal((await reader.list({ name: 'work' })).length, 40);
+    assert.equal(parsed, 40);
+  } finally {
+    await reader.stop();
+  }
 });

@@ -119,6 +119,23 @@ describe('groups', () => {
     await scheduler.stop();
   });
 
+  it('a job its rate limit holds holds its group: the jobs behind it wait, whatever their name (simulation seeds 290039151, 290040876)', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>({ concurrency: 10 });
+    const starts: string[] = [];
+    scheduler.register('sync', (job) => void starts.push(`sync${job.payload.n}@${clock.now() - T0}`), { rateLimit: { max: 1, durationMs: 5000 } });
+    scheduler.register('mail', (job) => void starts.push(`mail${job.payload.n}@${clock.now() - T0}`));
+    await scheduler.scheduleIn('sync', 0, { n: 1 }, { group: 'g' });
+    await scheduler.scheduleIn('sync', 0, { n: 2 }, { group: 'g' });
+    await scheduler.scheduleIn('mail', 10, { n: 3 }, { group: 'g' });
+    await scheduler.scheduleIn('mail', 10, { n: 4 }); // no group: nothing holds it
+    await clock.advance(1000);
+    assert.deepEqual(starts, ['sync1@0', 'mail4@10']);
+    await clock.advance(5000);
+    // sync2 waited for the limit's window (5 s after sync1), and mail3 for sync2, its group's next job.
+    assert.deepEqual(starts, ['sync1@0', 'mail4@10', 'sync2@5000', 'mail3@5000']);
+    await scheduler.stop();
+  });
+
   it('shows the group on JobInfo and in a schedule’s signature', async () => {
     const { scheduler } = await virtualScheduler<Jobs>();
     const info = await scheduler.scheduleIn('sync', 1000, { n: 1 }, { group: 'customer:42' });

@@ -9033,4 +9033,266 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "harness: a priority-1 every 7 s schedule with misfire 'all', its handler limited to one start per 5 s, catching up an hour of slots, held its group's lower-priority jobs of other names behind it for the drain's length (the group keeps its order), which the drain's check took for a stall",
+    "gap": "crashRule",
+    "todo": "harness (final drain): a job behind a due job of its group that a saturated limit holds is drained, by design",
+    "invariant": "atLeastOnce",
+    "scenario": {
+      "seed": 290039151,
+      "store": "json",
+      "t0": 1775296971507,
+      "zones": [
+        "Pacific/Chatham",
+        "Pacific/Chatham",
+        "UTC"
+      ],
+      "concurrency": 10,
+      "retry": {
+        "maxRetries": 1,
+        "backoff": {
+          "type": "exponential",
+          "delay": 500,
+          "factor": 3
+        }
+      },
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 21,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        1,
+        0,
+        0,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 2,
+          "timeout": 1000
+        },
+        {
+          "name": "b",
+          "rateLimit": {
+            "max": 1,
+            "durationMs": 5000
+          }
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "op",
+          "op": {
+            "op": "every",
+            "name": "b",
+            "interval": 7000,
+            "misfire": "all",
+            "opts": {
+              "retry": {
+                "maxRetries": 1,
+                "backoff": {
+                  "type": "exponential",
+                  "delay": 500,
+                  "factor": 2
+                }
+              },
+              "priority": 1,
+              "onDuplicate": "keep",
+              "group": "g0"
+            }
+          }
+        },
+        {
+          "k": "unregister",
+          "name": "b"
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "many",
+            "items": [
+              {
+                "name": "a",
+                "delay": 3,
+                "opts": {
+                  "retry": {
+                    "maxRetries": 2,
+                    "backoff": {
+                      "type": "fixed",
+                      "delay": 1000
+                    }
+                  },
+                  "timeout": 2000,
+                  "priority": 1,
+                  "group": "g0",
+                  "dedupe": {
+                    "key": "k1",
+                    "ttlMs": 60000,
+                    "mode": "throttle"
+                  }
+                }
+              },
+              {
+                "name": "a",
+                "delay": 45953,
+                "opts": {
+                  "id": "j3",
+                  "retry": {
+                    "maxRetries": 0,
+                    "backoff": {
+                      "type": "fixed",
+                      "delay": 1000
+                    }
+                  },
+                  "timeout": 500,
+                  "onDuplicate": "keep"
+                }
+              },
+              {
+                "name": "a",
+                "delay": 789969,
+                "opts": {
+                  "id": "j2",
+                  "retry": {
+                    "maxRetries": 3,
+                    "backoff": {
+                      "type": "fixed",
+                      "delay": 100
+                    }
+                  },
+                  "timeout": 2000,
+                  "group": "g0"
+                }
+              },
+              {
+                "name": "c",
+                "offset": 224370,
+                "opts": {
+                  "id": "j6",
+                  "group": "g0"
+                }
+              }
+            ]
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 3600891
+        }
+      ]
+    }
+  },
+  {
+    "name": "harness: an every 7 s schedule with misfire 'all' under one start per 5 s, catching up an hour of slots, held its group's next occurrence of another schedule (equal priority, the catch-up's older slots first) for the drain's length, which the drain's check took for a stall",
+    "gap": "crashRule",
+    "todo": "harness (final drain): a job behind a due job of its group that a saturated limit holds is drained, by design",
+    "invariant": "atLeastOnce",
+    "scenario": {
+      "seed": 290040876,
+      "store": "json",
+      "t0": 1772932355784,
+      "zones": [
+        "America/New_York",
+        "America/New_York",
+        "Asia/Kolkata"
+      ],
+      "concurrency": 10,
+      "keepCompleted": 3,
+      "keepDead": 1000,
+      "snapshotEvery": 33,
+      "fsync": false,
+      "dirExists": true,
+      "latency": [
+        6,
+        3,
+        1,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 2,
+          "rateLimit": {
+            "max": 1,
+            "durationMs": 5000
+          }
+        },
+        {
+          "name": "b",
+          "retry": {
+            "maxRetries": 2,
+            "backoff": {
+              "type": "exponential",
+              "delay": 500,
+              "factor": 2
+            }
+          },
+          "timeout": 20000
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "cancel",
+              "id": "j0"
+            },
+            {
+              "op": "cancel",
+              "id": "j9"
+            },
+            {
+              "op": "reschedule",
+              "id": "@window",
+              "offset": 84367
+            },
+            {
+              "op": "cancel",
+              "id": "j4"
+            },
+            {
+              "op": "every",
+              "name": "a",
+              "interval": 7000,
+              "misfire": "all",
+              "opts": {
+                "id": "s1",
+                "onDuplicate": "keep",
+                "group": "g0"
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j8"
+            }
+          ]
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "every",
+            "name": "b",
+            "interval": 7000,
+            "opts": {
+              "timeout": 500,
+              "group": "g0"
+            }
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 3600778
+        }
+      ]
+    }
+  },
 ];

@@ -38,11 +38,12 @@ describe('PostgresStore on a pool of your own: idle connections dropped', { skip
       try {
         await store.insert([{ record: job('a', { runAt: Date.now() + 60_000 }), onDuplicate: 'reject' }]);
         await waitFor(() => pool.idleCount > 0, 10_000, 'an idle client in the pool');
-        const errors = pool.listenerCount('error');
-        assert.ok(errors > 0, 'the open store listens for the pool\'s errors');
+        assert.ok(pool.listenerCount('error') > 0, "the open store listens for the pool's errors");
+        let removed = 0;
+        pool.on('remove', () => removed++);
         assert.ok((await terminateBackends(server.url)) > 0, 'backends of the pool were terminated');
-        // The idle clients' errors came and went without ending the process; the pool drops them.
-        await waitFor(() => pool.idleCount === 0, 10_000, 'the pool to drop its dead idle clients');
+        // The idle clients' errors came and went without ending the process; the pool dropped them.
+        await waitFor(() => removed > 0, 10_000, 'the pool to drop a dead idle client');
         assert.equal((await untilOk(() => store.get('a'), 10_000, 'the store to reconnect'))?.state, 'scheduled');
       } finally {
         await store.close();

@@ -33,11 +33,11 @@ const TARGET = 1.0;
 const HOUR = 3_600_000;
 const STORE_ID = 'benchRecoveryAAA';
 
-function context(): StoreContext {
+export function context(): StoreContext {
   return { now: () => Date.now(), clock: new SystemClock(), wake: () => undefined, keepCompleted: 1000, keepDead: 1000, maxPayloadBytes: 1 << 20, warn: () => undefined };
 }
 
-function records(n: number, now: number): JobRecord[] {
+export function records(n: number, now: number): JobRecord[] {
   const out: JobRecord[] = new Array<JobRecord>(n);
   for (let i = 0; i < n; i++) {
     out[i] = {
@@ -57,7 +57,7 @@ function records(n: number, now: number): JobRecord[] {
 }
 
 /** A store folder holding `jobs` as snapshot 1 and an empty journal 1. */
-async function storeFolder(base: string, jobs: readonly JobRecord[]): Promise<string> {
+export async function storeFolder(base: string, jobs: readonly JobRecord[]): Promise<string> {
   const dir = await mkdtemp(path.join(base, 'rec-'));
   const { tempPath } = await writeSnapshotTemp(nodeFs, dir, 1, jobs, {
     nextSeq: jobs.length + 1,

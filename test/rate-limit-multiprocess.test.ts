@@ -62,10 +62,15 @@ describe('rate limits across processes (RedisStore)', { skip: redisSkip }, () =>
   });
 
   it('a push-back in one process holds the name in every process, and the job runs again', async () => {
-    await withWorkers({ pushBack: true }, async (boss, all) => {
+    // The store records the push-back 300 ms after the handler's call, as a loaded machine may:
+    // until it lands, the other processes may still claim the name's jobs (CI once started one
+    // 5 ms after the call), so the jobs below are scheduled once it is recorded.
+    await withWorkers({ pushBack: true, pushBackDelayMs: 300 }, async (boss, all) => {
       const pushed = await boss.scheduleIn('api', 200, { pushBack: 1500 });
       await waitFor(() => all.some((e) => e.ev === 'pushBack'), 20_000, 'the push-back');
       const at = all.find((e) => e.ev === 'pushBack')?.at as number;
+      // The handler's process settles the job (running -> scheduled) only after the push-back is recorded.
+      await waitFor(async () => (await boss.get(pushed.id))?.state !== 'running', 20_000, 'the push-back recorded');
       await boss.scheduleMany(Array.from({ length: 6 }, (_, i) => ({ name: 'api' as const, payload: { i }, delay: 0 })));
       await waitFor(() => all.filter((e) => e.ev === 'done').length >= 7, 20_000, '7 jobs done');
       const others = all.filter((e) => e.ev === 'start' && e.id !== pushed.id);

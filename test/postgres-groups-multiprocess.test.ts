@@ -14,28 +14,9 @@ import assert from 'node:assert/strict';
 import { Scheduler } from '../src/scheduler.js';
 import { PostgresStore } from '../src/postgres.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
-import { spawnWorker, waitFor, type Worker, type WorkerEvent } from './fixtures/redis-workers.js';
+import { maxOverlap, spawnWorker, waitFor, type Worker, type WorkerEvent } from './fixtures/redis-workers.js';
 import { POSTGRES_WORKER } from './fixtures/postgres-worker.js';
 import { withSchema } from './fixtures/postgres-helpers.js';
-
-/** The most intervals [start, done] of `ids` open at one instant. */
-function maxOverlap(ids: ReadonlySet<string>, events: readonly WorkerEvent[]): number {
-  const edges: [number, number][] = [];
-  for (const e of events) {
-    if (!ids.has(e.id as string)) continue;
-    // At equal times a done goes first: a job that starts as another ends does not overlap it.
-    if (e.ev === 'start') edges.push([e.at as number, 1]);
-    else if (e.ev === 'done') edges.push([e.at as number, -1]);
-  }
-  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let open = 0;
-  let most = 0;
-  for (const [, d] of edges) {
-    open += d;
-    most = Math.max(most, open);
-  }
-  return most;
-}
 
 describe('groups across processes (PostgresStore)', { skip: postgresSkip }, () => {
   const server = usePostgresServer();

@@ -98,8 +98,11 @@ describe('RedisStore across processes', { skip: redisSkip }, () => {
   it('kill -9 a process holding leases: its jobs run elsewhere within lease + 1 s', async () => {
     await withPrefix(async (prefix, workers) => {
       const all: WorkerEvent[] = [];
-      const leaseMs = 1000;
-      const config = { url: server.url, prefix, names: ['slow'], concurrency: 20, handlerMs: 2500, leaseMs };
+      // A lease long enough that a loaded machine's pauses do not lapse the survivor's leases too (a
+      // job started twice), as the PostgreSQL twin has, and handlers well past it. The restart bound
+      // stays what the README's guarantee table says: lease + 1 s.
+      const leaseMs = 2000;
+      const config = { url: server.url, prefix, names: ['slow'], concurrency: 20, handlerMs: 6000, leaseMs };
       const [a, b] = await Promise.all([spawnWorker(config, all), spawnWorker(config, all)]);
       workers.push(a as Worker, b as Worker);
       const boss = await controller(prefix);
@@ -118,8 +121,8 @@ describe('RedisStore across processes', { skip: redisSkip }, () => {
           assert.equal(rerun.attempt, 2, 'attempt kept');
           assert.ok((rerun.at as number) - killedAt <= leaseMs + 1000, `job ${id} restarted ${(rerun.at as number) - killedAt} ms after the kill`);
         }
-        await waitFor(async () => (await boss.list({ state: 'completed' })).length === 20, 10_000, 'all completed');
-        // The survivor's own attempts outlived the lease (2.5 s vs 1 s) and were renewed, so none ran twice.
+        await waitFor(async () => (await boss.list({ state: 'completed' })).length === 20, 30_000, 'all completed');
+        // The survivor's own attempts outlived the lease (6 s vs 2 s) and were renewed, so none ran twice.
         const perJob = countBy(starts(all), (e) => e.id as string);
         for (const [id, count] of perJob) assert.equal(count, lost.includes(id as string) ? 2 : 1, `job ${id} started ${count} times`);
       } finally {

@@ -23,7 +23,7 @@ describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () =
         await store.insert([{ record: job('b'), onDuplicate: 'reject' }]);
         const [claimed] = (await store.claim(claimNow())).jobs;
         // Block the event loop for longer than the lease: no renewal can run.
-        const until = Date.now() + 900;
+        const until = Date.now() + 2500;
         while (Date.now() < until) {
           // busy
         }
@@ -40,7 +40,9 @@ describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () =
 
   it('a scheduler whose attempt lost its lease aborts the handler at once, before it ends on its own, and emits lost', async () => {
     await withPrefix(server.url, async (prefix) => {
-      const a = new Scheduler({ store: new RedisStore({ url: server.url, prefix, leaseMs: 300, pollMs: 60_000 }) });
+      // A 1 s lease blocked for 2.5 s, as the test below: with 300 ms, a loaded machine's pause between
+      // a claim and its settle could lose the charge or the retry too (one more lost, attempt 3).
+      const a = new Scheduler({ store: new RedisStore({ url: server.url, prefix, leaseMs: 1000, pollMs: 60_000 }) });
       a.on('error', () => undefined);
       const lost: { id: string; reason: string; error: string }[] = [];
       a.on('lost', ({ job, reason, error }) => lost.push({ id: job.id, reason, error: error.name }));
@@ -48,7 +50,7 @@ describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () =
       a.register('work', async (j) => {
         if (j.attempt > 1) return;
         // Freeze this process's event loop past the lease, as a long GC or a sync call would.
-        const until = Date.now() + 900;
+        const until = Date.now() + 2500;
         while (Date.now() < until) {
           // busy
         }
@@ -64,8 +66,8 @@ describe('RedisStore: attempts that lost their lease', { skip: redisSkip }, () =
       await a.start();
       try {
         await a.scheduleIn('work', 0, {}, { id: 'frozen' });
-        await waitFor(() => aborts.length > 0, 10_000, 'the handler to be aborted');
-        await waitFor(async () => (await a.get('frozen'))?.state === 'completed', 10_000, 'the second run to complete');
+        await waitFor(() => aborts.length > 0, 20_000, 'the handler to be aborted');
+        await waitFor(async () => (await a.get('frozen'))?.state === 'completed', 20_000, 'the second run to complete');
         assert.deepEqual(aborts, ['LeaseLostError']);
         assert.deepEqual(lost, [{ id: 'frozen', reason: 'lease', error: 'LeaseLostError' }]);
         assert.equal((await a.get('frozen'))?.attempt, 2, 'the lost attempt was charged');

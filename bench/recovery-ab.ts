@@ -19,8 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { JsonFileStore } from '../src/store/json-file.js';
-import { assertEsmSource, gc } from './lib.js';
-import { context, records, storeFolder } from './recovery.js';
+import { assertEsmSource } from './lib.js';
+import { context, records, storeFolder, timed } from './recovery.js';
 
 type StoreCtor = typeof JsonFileStore;
 
@@ -37,13 +37,7 @@ const dir = await storeFolder(base, jobs);
 const text = JSON.stringify(jobs);
 jobs = [];
 
-async function cpuMs(fn: () => unknown): Promise<number> {
-  gc();
-  const start = process.cpuUsage();
-  await fn();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
-}
+const cpuMs = async (fn: () => unknown): Promise<number> => (await timed(fn)).cpuMs;
 
 async function open(Store: StoreCtor): Promise<number> {
   const store = new Store(dir, { fsync: false, snapshotEvery: { changes: 1e9, bytes: 2 ** 50 } });

@@ -77,7 +77,7 @@ interface Timed {
   cpuMs: number;
 }
 
-async function timed(fn: () => unknown): Promise<Timed> {
+export async function timed(fn: () => unknown): Promise<Timed> {
   gc();
   const cpu = process.cpuUsage();
   const start = performance.now();

@@ -26,6 +26,12 @@ export interface Attempt extends ContextAttempt {
   waiters: (() => void)[] | undefined;
   /** Cancelled, replaced or lost: its outcome is ignored. */
   cancelled: boolean;
+  /**
+   * Its handler ended and its outcome was being recorded when the store
+   * handed the job to this process again (see Attempts.run): it gave up its
+   * slot to the new attempt and waits, by token, for its settle's answer.
+   */
+  superseded: boolean;
   /** Given up by stop(): its outcome is ignored. */
   abandoned: boolean;
   /** The outcome's record while its settle is in flight or being retried. */
@@ -54,6 +60,8 @@ export class AttemptRegistry {
   protected started = 0;
   /** Running attempts by name (a name stays at 0: see `attempts` for why entries are not deleted). */
   protected readonly runningByName = new Map<string, number>();
+  /** Superseded attempts whose settle has not ended, by token (see Attempt.superseded). */
+  protected readonly superseded = new Map<string, Attempt>();
 
   constructor(
     protected readonly host: DispatchHost,
@@ -93,7 +101,7 @@ export class AttemptRegistry {
   /** Resolves when every attempt running now has ended. */
   allDone(): Promise<unknown> {
     const waits: Promise<void>[] = [];
-    for (const attempt of this.live()) {
+    for (const attempt of [...this.live(), ...this.superseded.values()]) {
       if (!attempt.finished) waits.push(new Promise<void>((resolve) => (attempt.waiters ??= []).push(resolve)));
     }
     return Promise.all(waits);
@@ -104,20 +112,44 @@ export class AttemptRegistry {
   /** The store says this attempt no longer owns its job: abort it; its outcome is not recorded. */
   /** Returns false when no attempt of `id` runs here (nothing to abort). */
   lost(id: string, token: string, reason: LostReason): boolean {
+    const old = this.superseded.get(token);
+    if (old !== undefined) {
+      // Its handler has ended: nothing to abort, no slot to free; its outcome will not be recorded.
+      this.superseded.delete(token);
+      if (old.cancelled) return true;
+      old.cancelled = true;
+      const error = lostError(old, id, reason);
+      this.host.emit('lost', () => ({ job: this.host.view(old.record), reason, error }));
+      return true;
+    }
     const attempt = this.attempts.get(id);
     if (!attempt) return false;
     if (attempt.record.token !== token || attempt.cancelled) return true;
-    const error =
-      reason === 'lease'
-        ? new LeaseLostError(`Attempt ${attempt.record.attempt} of job ${id} lost its lease; another process may run the job`)
-        : new GodelayqError(
-            reason === 'lock'
-              ? `Attempt ${attempt.record.attempt} of job ${id} lost the store's lock; its outcome cannot be recorded`
-              : `Job ${id} was ${reason} by another process`,
-          );
+    const error = lostError(attempt, id, reason);
     this.abandon(attempt, error);
     this.host.emit('lost', () => ({ job: this.host.view(attempt.record), reason, error }));
     return true;
+  }
+
+  /**
+   * The store handed job `previous.record.id` to this process again while
+   * `previous`, its handler ended, was having its outcome recorded. Either
+   * that outcome landed first (a schedule's next run, claimed with the
+   * settle or just after it) or the lease had lapsed (the settle is refused,
+   * and the store reports the loss by token: see lost). Until the answer
+   * comes nothing is lost, so nothing is aborted or reported now; the slot
+   * goes to the new attempt.
+   */
+  protected supersede(previous: Attempt): void {
+    previous.superseded = true;
+    if (previous.record.token !== undefined) this.superseded.set(previous.record.token, previous);
+    this.releaseSlot(previous);
+  }
+
+  /** A superseded attempt's settle ended (its answer, whatever it was, is in). */
+  protected settledSuperseded(attempt: Attempt): void {
+    const token = attempt.record.token;
+    if (token !== undefined && this.superseded.get(token) === attempt) this.superseded.delete(token);
   }
 
   /**
@@ -159,4 +191,15 @@ export class AttemptRegistry {
     this.releaseSlot(attempt);
     this.loop.kick();
   }
+}
+
+/** Why an attempt of job `id` no longer owns it, as the `lost` event says. */
+function lostError(attempt: Attempt, id: string, reason: LostReason): Error {
+  return reason === 'lease'
+    ? new LeaseLostError(`Attempt ${attempt.record.attempt} of job ${id} lost its lease; another process may run the job`)
+    : new GodelayqError(
+        reason === 'lock'
+          ? `Attempt ${attempt.record.attempt} of job ${id} lost the store's lock; its outcome cannot be recorded`
+          : `Job ${id} was ${reason} by another process`,
+      );
 }

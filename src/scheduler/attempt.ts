@@ -143,8 +143,12 @@ export class Attempts extends AttemptRegistry {
 
   private run(record: JobRecord, handler: HandlerEntry, now: number): void {
     // The store handed out again a job still running here: that attempt lost its lease, unheard of yet. Abort it first.
+    // Unless its handler has ended: then its outcome is being recorded, and the store's answer says which (supersede).
     const previous = this.attempts.get(record.id);
-    if (previous !== undefined) this.lost(record.id, previous.record.token ?? '', 'lease');
+    if (previous !== undefined) {
+      if (previous.ended) this.supersede(previous);
+      else this.lost(record.id, previous.record.token ?? '', 'lease');
+    }
     this.busy = true;
     this.runningByName.set(record.name, (this.runningByName.get(record.name) ?? 0) + 1);
     const lateness = Math.max(0, now - record.runAt);
@@ -163,6 +167,7 @@ export class Attempts extends AttemptRegistry {
       finished: false,
       waiters: undefined,
       cancelled: false,
+      superseded: false,
       abandoned: false,
       pending: undefined,
       reporter: undefined,
@@ -238,6 +243,7 @@ export class Attempts extends AttemptRegistry {
   /** The attempt's outcome is recorded (or given up): wake stop()'s waiters. */
   private finish(attempt: Attempt): void {
     attempt.finished = true;
+    if (attempt.superseded) this.settledSuperseded(attempt);
     if (attempt.waiters) for (const resolve of attempt.waiters) resolve();
   }
 

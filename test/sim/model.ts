@@ -1094,14 +1094,22 @@ export class Model {
     }
     if (type !== 'completed' && type !== 'dead') return;
     const want = type === 'completed' ? ['ok'] : ['fail', 'unrecoverable', 'aborted'];
+    // The newest attempt it can be, preferring one of the event's own run: a schedule's next run can
+    // start (and end) here before the event of the one before arrives (PostgreSQL seed 289001066).
     let match: AttemptRec | undefined;
+    let newest: AttemptRec | undefined;
+    const ran = job.runAt.getTime();
     for (let i = this.attempts.length - 1; i >= 0; i--) {
       const a = this.attempts[i] as AttemptRec;
       if (a.pid === pid && a.id === job.id && !a.confirmed && (want.includes(a.ended ?? '') || (type === 'dead' && a.abort === 'timeout'))) {
-        match = a;
-        break;
+        newest ??= a;
+        if (a.slot === ran) {
+          match = a;
+          break;
+        }
       }
     }
+    match ??= newest;
     if (match) match.confirmed = true;
     if (type === 'completed') {
       this.check('phantom', match !== undefined, () => `'completed' for job ${job.id} v${v} with no successful attempt in this process`);

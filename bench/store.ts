@@ -12,8 +12,10 @@
  *    the open). The naive file is parsed at its capped size.
  * 3. Snapshot: time to write (stream, fsync, verify, rename) a snapshot of
  *    1e5 jobs (1e6 with --full) and the longest event-loop block while it
- *    runs (perf_hooks monitorEventLoopDelay and a setImmediate ticker); the
- *    naive design's one full rewrite at its capped size, for contrast.
+ *    runs (perf_hooks monitorEventLoopDelay and a setImmediate ticker), of
+ *    the jobs as filled in this process and again just after reopening the
+ *    store (the jobs left as bytes, "cold", written back as they were read);
+ *    the naive design's one full rewrite at its capped size, for contrast.
  *
  * 4. One big record (4 to 100 MB) and stop({ timeout: 100 }) during a
  *    snapshot: see bench/store-large.ts.
@@ -280,6 +282,31 @@ async function snapshotBench(base: string, n: number): Promise<Record<string, un
   console.log(
     `snapshot JsonFileStore ${n} jobs (${MB(size)} MB; fill took ${round(fillMs, 0)} ms): ${round(ms, 0)} ms, max event-loop block ${block.maxGapMs} ms (ticker) / ${block.histogramMaxMs} ms (monitorEventLoopDelay) / ${block.maxCpuGapMs} ms (CPU-bound), ${during} inserts acknowledged meanwhile`,
   );
+  // The first snapshot after a restart: the jobs the open left as bytes (cold
+  // jobs) are written back as they were read, inserts arriving meanwhile.
+  const reopened = new JsonFileStore(dir, { snapshotEvery: { changes: 10 * n, bytes: 2 ** 40 } });
+  await reopened.open(context());
+  let writingCold = true;
+  let duringCold = 0;
+  const coldWriter = (async () => {
+    let i = 2 * n;
+    while (writingCold) {
+      await reopened.insert([{ record: record(i++, Date.now()), onDuplicate: 'reject' }]);
+      duringCold++;
+    }
+  })();
+  const coldProbe = probeEventLoop();
+  const t3 = performance.now();
+  await reopened.snapshot();
+  const coldMs = performance.now() - t3;
+  const coldBlock = coldProbe.stop();
+  writingCold = false;
+  await coldWriter;
+  await reopened.close();
+  rows.push({ store: 'JsonFileStore, reopened (cold jobs)', jobs: n, ms: round(coldMs, 0), ...coldBlock, insertsAckedDuring: duringCold });
+  console.log(
+    `snapshot JsonFileStore ${n} jobs just reopened (written back as read): ${round(coldMs, 0)} ms, max event-loop block ${coldBlock.maxGapMs} ms (ticker) / ${coldBlock.histogramMaxMs} ms (monitorEventLoopDelay) / ${coldBlock.maxCpuGapMs} ms (CPU-bound), ${duringCold} inserts acknowledged meanwhile`,
+  );
   await rm(dir, { recursive: true, force: true });
 
   // Naive: one change = one full rewrite at the capped size; the stringify blocks.
@@ -339,7 +366,8 @@ export async function run(opts: BenchOptions): Promise<void> {
     const worstBigBlock = Math.max(...large.bigRecord.map((r) => r.maxGapMs as number));
     const worstStop = Math.max(...large.stopDuringSnapshot.map((r) => r.stopMs as number));
     const rec1e6 = recoveries.find((r) => r.store === 'JsonFileStore' && r.jobs === 1_050_000)?.ms as number | undefined;
-    const block = snapshots[0] as { maxGapMs: number; maxCpuGapMs: number; histogramMaxMs: number };
+    // The worse of the two snapshots of n jobs: filled in this process, and just reopened.
+    const block = snapshots.slice(0, 2).reduce((a, b) => ((b.maxGapMs as number) > (a.maxGapMs as number) ? b : a)) as { maxGapMs: number; maxCpuGapMs: number; histogramMaxMs: number };
     results.verdicts = {
       insertsPerSec1000InFlight: { target: TARGETS.insertsPerSec1000InFlight, got: at1000, met: at1000 >= TARGETS.insertsPerSec1000InFlight },
       recovery1e6Ms: rec1e6 === undefined ? 'run with --full' : { target: TARGETS.recovery1e6Ms, got: rec1e6, met: rec1e6 < TARGETS.recovery1e6Ms },

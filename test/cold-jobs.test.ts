@@ -168,15 +168,20 @@ test('ColdJobs: ids found by their bytes, a repeated id refused, jobs leave in (
   assert.deepEqual(cold.take('job-1'), records[1]);
   assert.equal(cold.take('job-1'), undefined);
   assert.equal(cold.has('job-1'), false);
-  const texts = cold.texts();
+  const texts = cold.capture();
   assert.equal(texts.length, 2998);
-  assert.deepEqual(JSON.parse(texts[0] as string), records[2]);
+  assert.deepEqual(JSON.parse(texts.text(0)), records[2]);
+  assert.deepEqual(JSON.parse(texts.text(2997)), records[2999]);
   const order: JobRecord[] = [];
   for (let job = cold.pop(); job !== undefined; job = cold.pop()) order.push(job);
   const expected = records.slice(2).sort((a, b) => a.runAt - b.runAt || a.seq - b.seq);
   assert.deepEqual(order, expected);
   assert.equal(cold.size, 0);
   assert.equal(cold.peekKey(), undefined);
+  // The capture is as it was, though every job left since (and ColdJobs let their blocks go).
+  assert.equal(texts.length, 2998);
+  assert.deepEqual(JSON.parse(texts.text(0)), records[2]);
+  assert.deepEqual(JSON.parse(texts.text(1500)), records[1502]);
 });
 
 /** A snapshot of `records` in `dir`, then the two ways to read it: in full, and with cold jobs. */

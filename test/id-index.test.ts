@@ -3,7 +3,7 @@
 // Map under random sets, adds and deletes of generated ids (in order, with
 // gaps, far ahead, non-canonical look-alikes) and other ids, a second
 // prefix, and enough deletes to compact the array: same get, has, size and
-// values, whatever path each id took.
+// values (and toArray), whatever path each id took.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -108,6 +108,8 @@ test('IdIndex answers like a Map', () => {
         }
       }
       assert.deepEqual(new Set(index.values()), new Set(model.values()));
+      // toArray is values() as an array (a snapshot's view of the state), order included.
+      assert.deepEqual(index.toArray(), [...index.values()]);
       assert.deepEqual(new Map(index), model);
       index.clear();
       assert.equal(index.size, 0);

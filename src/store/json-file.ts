@@ -43,6 +43,7 @@ import { GodelayqError, StorePersistError, ValidationError, toError } from '../e
 import { LocalStore, type Change } from './local.js';
 import type { JobRecord, StoreContext } from './store.js';
 import type { ColdJobs } from './cold-jobs.js';
+import type { SnapshotJobs } from './local-state.js';
 import { classify, encodeBatch, snapshotName } from './json-file/format.js';
 import { type FsLayer, nodeFs, syncDir, syncPath } from './json-file/fs.js';
 import { type JournalFile, JournalWriter } from './json-file/journal.js';
@@ -496,7 +497,7 @@ export class JsonFileStore extends LocalStore {
   private async writeSnapshot(
     writer: JournalWriter,
     gen: number,
-    view: (JobRecord | string)[],
+    view: SnapshotJobs,
     nextSeq: number,
     upTo: number,
     failures: number,

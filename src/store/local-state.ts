@@ -598,13 +598,24 @@ export class LocalState {
 
   /**
    * What a new snapshot holds: every thawed record, then the text of every
-   * cold job as it is (written back unparsed).
+   * cold job as it is (written back unparsed). Taken in one synchronous
+   * step, so it is the state of this instant: O(n), but cheap (an array of
+   * the records, the cold jobs' positions); a cold job's text is made when
+   * the writer reaches it, in the writer's time slices.
    */
-  snapshotItems(): (JobRecord | string)[] {
-    const items: (JobRecord | string)[] = Array.from(this.byId.values());
-    if (this.cold !== undefined) for (const text of this.cold.texts()) items.push(text);
-    return items;
+  snapshotItems(): SnapshotJobs {
+    const records = this.byId.toArray();
+    const cold = this.cold?.capture();
+    if (cold === undefined || cold.length === 0) return records;
+    const hot = records.length;
+    return { length: hot + cold.length, at: (i) => (i < hot ? records[i] : cold.text(i - hot)) };
   }
+}
+
+/** The jobs a snapshot writes, in order: job i as a record, or as a cold job's record text. An array is one. */
+export interface SnapshotJobs {
+  readonly length: number;
+  at(i: number): JobRecord | string | undefined;
 }
 
 /** Whether `job` comes before `other` in (runAt, seq) order. */

@@ -18,6 +18,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { GodelayqError, StoreCorruptError } from '../../errors.js';
 import type { ColdJobs } from '../cold-jobs.js';
+import type { SnapshotJobs } from '../local-state.js';
 import type { JobRecord } from '../store.js';
 import { JOBS_OPEN, READABLE_VERSIONS, SNAPSHOT_FOOTER, CRC_BLANK, checkCrc, fillCrcs, recordProblem, snapshotHeaderLine, snapshotName, tempName } from './format.js';
 import { type FsLayer, readAt, writeAll } from './fs.js';
@@ -93,7 +94,7 @@ export async function writeSnapshotTemp(
   layer: FsLayer,
   dir: string,
   gen: number,
-  records: readonly (JobRecord | string)[],
+  records: SnapshotJobs,
   options: SnapshotWriteOptions,
 ): Promise<{ tempPath: string; bytes: number }> {
   const tempPath = path.join(dir, tempName(snapshotName(gen), options.storeId, options.nonce));
@@ -123,7 +124,7 @@ export async function writeSnapshotTemp(
       start = performance.now();
     };
     for (let i = 0; i < n; i++) {
-      const record = records[i] as JobRecord | string;
+      const record = records.at(i) as JobRecord | string;
       const sep = i < n - 1 ? ',\n' : '\n';
       // A string is a cold job's text (cold-jobs.ts), written back as it was read.
       if (typeof record !== 'string' && isBigRecord(record)) {

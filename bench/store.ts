@@ -249,20 +249,19 @@ async function recovery(base: string, sizes: number[]): Promise<Record<string, u
 
 // ------------------------------------------------------------------ snapshot
 
-async function snapshotBench(base: string, n: number): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  const dir = await mkdtemp(path.join(base, 'snap-'));
-  // No automatic snapshot while filling: the one measured is the forced one.
-  const store = new JsonFileStore(dir, { snapshotEvery: { changes: 10 * n, bytes: 2 ** 40 } });
-  await store.open(context());
-  const fillStart = performance.now();
-  await fill(store, n);
-  const fillMs = performance.now() - fillStart;
-  // Writes keep arriving while the snapshot runs.
+interface TimedSnapshot {
+  ms: number;
+  block: ReturnType<ReturnType<typeof probeEventLoop>['stop']>;
+  /** Inserts acknowledged while it ran. */
+  during: number;
+}
+
+/** A forced snapshot of `store`, with inserts (ids from `from` on) arriving while it runs, and the longest event-loop block. */
+async function timedSnapshot(store: JsonFileStore, from: number): Promise<TimedSnapshot> {
   let writing = true;
   let during = 0;
   const writer = (async () => {
-    let i = n;
+    let i = from;
     while (writing) {
       await store.insert([{ record: record(i++, Date.now()), onDuplicate: 'reject' }]);
       during++;
@@ -275,38 +274,35 @@ async function snapshotBench(base: string, n: number): Promise<Record<string, un
   const block = probe.stop();
   writing = false;
   await writer;
+  return { ms, block, during };
+}
+
+const describe = ({ ms, block, during }: TimedSnapshot): string =>
+  `${round(ms, 0)} ms, max event-loop block ${block.maxGapMs} ms (ticker) / ${block.histogramMaxMs} ms (monitorEventLoopDelay) / ${block.maxCpuGapMs} ms (CPU-bound), ${during} inserts acknowledged meanwhile`;
+
+async function snapshotBench(base: string, n: number): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  const dir = await mkdtemp(path.join(base, 'snap-'));
+  // No automatic snapshot while filling: the one measured is the forced one.
+  const store = new JsonFileStore(dir, { snapshotEvery: { changes: 10 * n, bytes: 2 ** 40 } });
+  await store.open(context());
+  const fillStart = performance.now();
+  await fill(store, n);
+  const fillMs = performance.now() - fillStart;
+  const hot = await timedSnapshot(store, n);
   const snapshotFile = (await readdir(dir)).find((name) => name.startsWith('snapshot-')) as string;
   const size = (await stat(path.join(dir, snapshotFile))).size;
   await store.close();
-  rows.push({ store: 'JsonFileStore', jobs: n, ms: round(ms, 0), bytes: size, ...block, insertsAckedDuring: during });
-  console.log(
-    `snapshot JsonFileStore ${n} jobs (${MB(size)} MB; fill took ${round(fillMs, 0)} ms): ${round(ms, 0)} ms, max event-loop block ${block.maxGapMs} ms (ticker) / ${block.histogramMaxMs} ms (monitorEventLoopDelay) / ${block.maxCpuGapMs} ms (CPU-bound), ${during} inserts acknowledged meanwhile`,
-  );
+  rows.push({ store: 'JsonFileStore', jobs: n, ms: round(hot.ms, 0), bytes: size, ...hot.block, insertsAckedDuring: hot.during });
+  console.log(`snapshot JsonFileStore ${n} jobs (${MB(size)} MB; fill took ${round(fillMs, 0)} ms): ${describe(hot)}`);
   // The first snapshot after a restart: the jobs the open left as bytes (cold
-  // jobs) are written back as they were read, inserts arriving meanwhile.
+  // jobs) are written back as they were read.
   const reopened = new JsonFileStore(dir, { snapshotEvery: { changes: 10 * n, bytes: 2 ** 40 } });
   await reopened.open(context());
-  let writingCold = true;
-  let duringCold = 0;
-  const coldWriter = (async () => {
-    let i = 2 * n;
-    while (writingCold) {
-      await reopened.insert([{ record: record(i++, Date.now()), onDuplicate: 'reject' }]);
-      duringCold++;
-    }
-  })();
-  const coldProbe = probeEventLoop();
-  const t3 = performance.now();
-  await reopened.snapshot();
-  const coldMs = performance.now() - t3;
-  const coldBlock = coldProbe.stop();
-  writingCold = false;
-  await coldWriter;
+  const cold = await timedSnapshot(reopened, 2 * n);
   await reopened.close();
-  rows.push({ store: 'JsonFileStore, reopened (cold jobs)', jobs: n, ms: round(coldMs, 0), ...coldBlock, insertsAckedDuring: duringCold });
-  console.log(
-    `snapshot JsonFileStore ${n} jobs just reopened (written back as read): ${round(coldMs, 0)} ms, max event-loop block ${coldBlock.maxGapMs} ms (ticker) / ${coldBlock.histogramMaxMs} ms (monitorEventLoopDelay) / ${coldBlock.maxCpuGapMs} ms (CPU-bound), ${duringCold} inserts acknowledged meanwhile`,
-  );
+  rows.push({ store: 'JsonFileStore, reopened (cold jobs)', jobs: n, ms: round(cold.ms, 0), ...cold.block, insertsAckedDuring: cold.during });
+  console.log(`snapshot JsonFileStore ${n} jobs just reopened (written back as read): ${describe(cold)}`);
   await rm(dir, { recursive: true, force: true });
 
   // Naive: one change = one full rewrite at the capped size; the stringify blocks.

@@ -90,7 +90,8 @@ retire = function(id, nh, rmv)
       local lk = rckey(st, nh.nm)
       redis.call('ZADD', lk, fseq, id)
       bump('rml', 1)
-      local over = redis.call('ZCARD', lk) - keep
+      -- Bounded as trim is (TRIM_MAX): a lowered count is worked off a share a script.
+      local over = math.min(redis.call('ZCARD', lk) - keep, TRIM_MAX)
       if over > 0 then
         for _, old in ipairs(redis.call('ZRANGE', lk, 0, over - 1)) do
           drop(old, z)

@@ -53,12 +53,15 @@ describe('lowered retention on RedisStore', { skip: redisSkip }, () => {
     try {
       await runJobs(prefix, HELD, 1_000_000);
       assert.equal(await done(), HELD);
+      const held = await redis.zrange(`${prefix}:done`, 0, -1);
       const left: number[] = [];
       await runJobs(prefix, 4, 10, undefined, async () => {
         left.push(await done());
       });
       // 2,501 finished after the first completion: at most 1,000 dropped by its script.
       assert.deepEqual(left, [HELD + 1 - TRIM_MAX, HELD + 2 - 2 * TRIM_MAX, 10, 10]);
+      // The oldest went first: the ten left are the six newest of those held, and the four new ones.
+      assert.deepEqual(await redis.zrange(`${prefix}:done`, 0, 5), held.slice(-6));
       assert.equal((await redis.keys(`${prefix}:j=*`)).length, 10, 'a dropped job leaves no hash behind');
     } finally {
       redis.disconnect();

@@ -80,17 +80,21 @@ function guardRenew(S: string, text: string): string {
   return guardLeaseLoss(S, text, '    ', "gone := gone || json_build_array(r.id, 'lease');", 'ELSE', 'j.state, j.token INTO r.state, r.held');
 }
 
+/** Migration 5's settle_rows of migration 3's parameters (the one settle and settle_claim call), as it installs it. */
+export function settleRowsV5Sql(schema: string): string {
+  return guardSettle(ident(schema), settleRowsV4Sql(schema));
+}
+
 export function functionsV5Sql(schema: string): string {
   const S = ident(schema);
   const renew = released(functionsSql(schema), `CREATE FUNCTION ${S}.renew(`);
   const settleV2 = released(functionsV2Sql(schema), `CREATE FUNCTION ${S}.settle_rows(`);
-  const settleV4 = settleRowsV4Sql(schema);
   return `
 -- A lease loss no longer overwrites a settle, cancel or replace committed meanwhile (functions-v5.ts).
 ${guardRenew(S, renew)}
 
 ${guardSettle(S, settleV2)}
 
-${guardSettle(S, settleV4)}
+${settleRowsV5Sql(schema)}
 `;
 }

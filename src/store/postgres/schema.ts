@@ -39,6 +39,7 @@ import { functionsV2Sql } from './functions-v2.js';
 import { functionsV3Sql } from './functions-v3.js';
 import { functionsV4Sql } from './functions-v4.js';
 import { functionsV5Sql } from './functions-v5.js';
+import { functionsV6Sql } from './functions-v6.js';
 
 /** `"schema"`: the validated schema name as an SQL identifier. */
 export function ident(schema: string): string {
@@ -139,7 +140,7 @@ CREATE TRIGGER jobs_count_delete AFTER DELETE ON ${S}.jobs REFERENCING OLD TABLE
 
 /** Migration n (1-based) is MIGRATIONS[n - 1]: SQL run in one transaction. Never edit a released one; add the next. */
 export function migrations(schema: string): readonly string[] {
-  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema), functionsV3Sql(schema), functionsV4Sql(schema), functionsV5Sql(schema)];
+  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema), functionsV3Sql(schema), functionsV4Sql(schema), functionsV5Sql(schema), functionsV6Sql(schema)];
 }
 
 /** The schema version this code speaks. */

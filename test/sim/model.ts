@@ -84,6 +84,8 @@ export interface Due {
   alt?: Due;
   /** Set by a push-back (job.rateLimit): the name's window is in the process's memory on a local store, and a restart forgets it. */
   pushedBack?: true;
+  /** The retry of a lost attempt charged at claim, from its `failed` event (elapsed time, moved by clock steps since). */
+  charge?: true;
   why: string;
 }
 
@@ -1081,7 +1083,7 @@ export class Model {
         // starting): its retry waits the backoff in elapsed time, like any retry, so it moves with
         // clock steps and may start before the job's first wall-clock due time after a backward step.
         const at = failure.nextRunAt.getTime();
-        state.nextDue = { wall: at, elapsed: true, why: `retry after a lost attempt charged (${failure.error?.name}), due ${iso(at)}` };
+        state.nextDue = { wall: at, elapsed: true, charge: true, why: `retry after a lost attempt charged (${failure.error?.name}), due ${iso(at)}` };
       }
       for (let i = this.attempts.length - 1; i >= 0; i--) {
         const a = this.attempts[i] as AttemptRec;
@@ -1287,7 +1289,10 @@ export class Model {
         // A reschedule does not erase the charge of an attempt lost before it (a crash, or a stop whose
         // hand-back was not stored): when the job comes due the charge is taken first and the retry
         // waits its backoff from then (README, crash rule). The record shows the charge was taken.
-        const charged = (state.lost > 0 || state.stopAborted > 0 || state.chargeUnseen === true) && r.lost === undefined && r.relative === true && r.runAt > want && CHARGE_ERRORS.has(r.lastError?.name ?? '');
+        // That retry is elapsed time: a backward step since can carry it before `want`, a wall time the
+        // step did not move (a debounce to a date; seed 297158202). Its failed event, moved with the steps, says where.
+        const movedRetry = state.nextDue?.charge === true && r.runAt === state.nextDue.wall;
+        const charged = (state.lost > 0 || state.stopAborted > 0 || state.chargeUnseen === true) && r.lost === undefined && r.relative === true && (r.runAt > want || movedRetry) && CHARGE_ERRORS.has(r.lastError?.name ?? '');
         this.check('durable', r.runAt === want || charged, () => `${where} was acknowledged due at ${iso(want)}, the store says ${iso(r.runAt)} (${phase})`);
         break;
       }

@@ -9295,4 +9295,191 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "harness: a job's lost attempt, charged at claim after a debounce moved the job to a wall time, retried in elapsed time; a backward clock step of an hour then carried the retry before that wall time, which the model took for a lost change",
+    "gap": "crashRule",
+    "todo": "harness (model): a charged retry moves with clock steps (Due.charge); seed 297158202",
+    "invariant": "durable",
+    "scenario": {
+      "seed": 297158202,
+      "store": "json",
+      "t0": 1772941726475,
+      "zones": [
+        "America/New_York",
+        "America/New_York",
+        "UTC"
+      ],
+      "concurrency": 10,
+      "retry": {
+        "maxRetries": 1,
+        "backoff": {
+          "type": "exponential",
+          "delay": 500,
+          "factor": 2,
+          "maxDelay": 4000
+        }
+      },
+      "keepCompleted": 1000,
+      "keepDead": 1,
+      "snapshotEvery": 11,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        6,
+        3,
+        1,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 3,
+          "retry": {
+            "maxRetries": 3,
+            "backoff": {
+              "type": "exponential",
+              "delay": 2000,
+              "factor": 2
+            }
+          }
+        },
+        {
+          "name": "b",
+          "concurrency": 2
+        },
+        {
+          "name": "c"
+        }
+      ],
+      "steps": [
+        {
+          "k": "crash",
+          "mode": "power-prefix",
+          "at": {
+            "calls": 34,
+            "side": "before"
+          },
+          "downMs": 60000
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "a",
+            "delay": 0,
+            "opts": {
+              "dedupe": {
+                "key": "k0",
+                "ttlMs": 3600000,
+                "mode": "throttle"
+              }
+            }
+          }
+        },
+        {
+          "k": "step",
+          "deltaMs": -3600859
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "cron",
+              "name": "a",
+              "expr": "*/5 * * * *",
+              "tz": "UTC",
+              "misfire": "once",
+              "limit": 5,
+              "opts": {}
+            },
+            {
+              "op": "cron",
+              "name": "b",
+              "expr": "0 0 * * *",
+              "tz": "America/New_York",
+              "opts": {
+                "id": "s2"
+              }
+            },
+            {
+              "op": "cron",
+              "name": "c",
+              "expr": "30 2 * * *",
+              "tz": "UTC",
+              "opts": {
+                "id": "s1"
+              }
+            }
+          ]
+        },
+        {
+          "k": "advance",
+          "ms": 300553
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "in",
+            "name": "c",
+            "delay": 0
+          }
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "in",
+              "name": "b",
+              "delay": 51929,
+              "opts": {
+                "id": "j9",
+                "timeout": 500
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j1"
+            },
+            {
+              "op": "at",
+              "name": "a",
+              "offset": -42251,
+              "opts": {
+                "dedupe": {
+                  "key": "k0",
+                  "ttlMs": 3600000,
+                  "mode": "debounce"
+                }
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 3528,
+              "opts": {
+                "retry": {
+                  "maxRetries": 2,
+                  "backoff": {
+                    "type": "fixed",
+                    "delay": 1000
+                  }
+                },
+                "timeout": 2000,
+                "priority": 1,
+                "group": "g0",
+                "dedupe": {
+                  "key": "k1",
+                  "ttlMs": 3600000
+                }
+              }
+            }
+          ]
+        },
+        {
+          "k": "step",
+          "deltaMs": -3600603
+        }
+      ]
+    }
+  },
 ];

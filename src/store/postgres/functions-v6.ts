@@ -5,14 +5,14 @@
  * THE FAULT. `trim` (keepCompleted / keepDead) and settle_rows' count lists
  * (`removeOnComplete` / `removeOnFail` `{ count }`) delete every job past
  * the limit in the settle's own statement. After a limit was lowered below
- * what the store held, that statement deleted the whole excess: 4e5
+ * what the store held, that statement deleted the whole excess. With 4e5
  * completed jobs and a `statement_timeout` of 0.8 s (commandTimeoutMs
  * 1000; with the default 4 s, about five times as many by that rate, not
- * measured), and the server cancelled it every time. The settle was retried and cancelled again,
- * forever: no finish in the store could be recorded, and every job ran
- * again once its lease lapsed (`.tmp/pg-trim.ts`, untracked, 5 December
- * 2026). RedisStore had the same unbounded drop in one script (lua.ts,
- * TRIM_MAX).
+ * measured) the server cancelled it every time, and the settle, retried,
+ * was cancelled again, forever: no finish in the store could be recorded,
+ * and every job ran again once its lease lapsed (`.tmp/pg-trim.ts`,
+ * untracked, 5 December 2026). RedisStore had the same unbounded drop in
+ * one script (lua.ts, TRIM_MAX).
  *
  * The same for removal times (`{ ageMs }`): a finish deleted every job
  * whose time had passed, a backlog of all of them after a downtime.

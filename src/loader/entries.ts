@@ -31,6 +31,7 @@ import { type LoadContext, type LoadOutcome, type Look, isGone, loadFile, reject
 import type { KeptManifest } from './manifest.js';
 import type { DirectoryLoaderEvents, LoaderConfig } from './options.js';
 import { sigOf } from './read.js';
+import { idleTurn } from '../idle-turn.js';
 
 const MAX_RETRY_DELAY = 60_000;
 /** lstat calls in flight at once. */
@@ -38,7 +39,6 @@ const LOOKS_AT_ONCE = 32;
 /** Directory entries (or timer wake-ups) handled between two yields to the event loop. */
 export const SLICE = 256;
 
-export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A counting semaphore. */
 class Slots {
@@ -198,7 +198,7 @@ export class EntryActors {
   private async flushWakes(): Promise<void> {
     try {
       while (this.wakeQueue.length > 0) {
-        await yieldToLoop();
+        await idleTurn();
         for (const name of this.wakeQueue.splice(0, SLICE)) this.poke(name);
       }
     } finally {

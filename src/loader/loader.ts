@@ -28,7 +28,8 @@ import { GodelayqError, ValidationError, toError } from '../errors.js';
 import type { Scheduler } from '../scheduler.js';
 import type { JobMap } from '../types.js';
 import { show } from '../validate.js';
-import { EntryActors, SLICE, yieldToLoop } from './entries.js';
+import { EntryActors, SLICE } from './entries.js';
+import { idleTurn } from '../idle-turn.js';
 import type { LoadContext } from './load-file.js';
 import { KeptManifest } from './manifest.js';
 import { type DirectoryLoaderEvents, type DirectoryLoaderOptions, type LoaderConfig, readOptions } from './options.js';
@@ -291,7 +292,7 @@ export class DirectoryLoader<Jobs extends JobMap = JobMap> extends EventEmitter<
     const present = new Set<string>();
     const matching: string[] = [];
     for (const [i, entry] of entries.entries()) {
-      if (i > 0 && i % SLICE === 0) await yieldToLoop();
+      if (i > 0 && i % SLICE === 0) await idleTurn();
       if (!this.live) return [];
       present.add(entry.name);
       // Folders are never loaded (archiveDir and errorDir may live here); a link to one is a bad entry.

@@ -36,6 +36,7 @@ import { crc32 } from 'node:zlib';
 import { GodelayqError } from '../errors.js';
 import { type LoaderFs, syncDir, writeAll } from './fs-layer.js';
 import { errorCode } from './fs.js';
+import { idleTurn } from '../idle-turn.js';
 
 /** What is remembered about one kept file. */
 export interface KeptEntry {
@@ -57,7 +58,6 @@ export const COMPACT_MIN = 1024;
 const SLICE = 1000;
 const CRC_TAIL = /,"crc":"([0-9a-f]{8})"\}$/;
 
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function isEntry(value: unknown): value is KeptEntry {
   if (typeof value !== 'object' || value === null) return false;
@@ -197,7 +197,7 @@ export class KeptManifest {
     // The text ends with "\n" unless a crash cut the last append short: that line was never acknowledged.
     const torn = lines.pop() !== '';
     for (let i = 1; i < lines.length; i++) {
-      if (i % SLICE === 0) await yieldToLoop();
+      if (i % SLICE === 0) await idleTurn();
       const line = lines[i] as string;
       const match = CRC_TAIL.exec(line);
       const body = match ? `${line.slice(0, match.index)}}` : '';
@@ -288,7 +288,7 @@ export class KeptManifest {
             .map(([name, entry]) => setLine(name, entry))
             .join('');
           await writeAll(this.layer, fd, new TextEncoder().encode(text), null);
-          if (i + SLICE < snapshot.length) await yieldToLoop();
+          if (i + SLICE < snapshot.length) await idleTurn();
         }
         await this.layer.fsync(fd);
       } finally {

@@ -71,10 +71,7 @@ export class Calls {
   }
 }
 
-/** One turn of the event loop. */
-export function idleTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+export { idleTurn } from '../idle-turn.js';
 
 /** `work`, or whatever is done of it by `deadline` (real time, epoch ms). */
 export function withDeadline(work: Promise<unknown>, deadline: number): Promise<boolean> {

@@ -725,8 +725,8 @@ function prefixed(counters: Record<string, number>): Record<string, number> {
 
 export type { JobRecord, Store };
 
-/** Whether the process's scheduler still owes its store a clock step's re-base (internals, read only). */
+/** Whether the process's scheduler owes its store a clock step's re-base or has one in flight (Dispatcher.rebasing; internals, read only). */
 function rebasing(proc: Proc): boolean {
-  const d = (proc.scheduler as unknown as { dispatcher?: { shiftOwed?: number; shifting?: boolean } }).dispatcher;
-  return d?.shifting === true || (d?.shiftOwed ?? 0) !== 0;
+  const d = (proc.scheduler as unknown as { dispatcher?: { rebasing?: () => boolean } }).dispatcher;
+  return d?.rebasing?.() === true;
 }

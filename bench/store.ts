@@ -17,7 +17,10 @@
  *    store (the jobs left as bytes, "cold", written back as they were read);
  *    the naive design's one full rewrite at its capped size, for contrast.
  *
- * 4. One big record (4 to 100 MB) and stop({ timeout: 100 }) during a
+ * 4. A clock step's re-base (Store.shift) over 2e5 `scheduleIn` jobs (1e6
+ *    with --full), made in this process and just reopened (cold): time and
+ *    the longest event-loop block.
+ * 5. One big record (4 to 100 MB) and stop({ timeout: 100 }) during a
  *    snapshot: see bench/store-large.ts.
  *
  * Run: `npm run bench -- store` (BENCH_FULL=1 for 1e6 jobs and a 100 MB payload) or
@@ -89,11 +92,12 @@ function record(i: number, now: number): Omit<JobRecord, 'seq'> {
   };
 }
 
-async function fill(store: Store, n: number, from = 0): Promise<void> {
+/** n jobs from id `from` on; `relative`: as `scheduleIn` writes them (a clock step moves them). */
+async function fill(store: Store, n: number, from = 0, relative = false): Promise<void> {
   const now = Date.now();
   for (let i = from; i < from + n; i += 10_000) {
     const requests = [];
-    for (let k = i; k < Math.min(from + n, i + 10_000); k++) requests.push({ record: record(k, now), onDuplicate: 'reject' as const });
+    for (let k = i; k < Math.min(from + n, i + 10_000); k++) requests.push({ record: relative ? { ...record(k, now), relative: true as const } : record(k, now), onDuplicate: 'reject' as const });
     await store.insert(requests);
   }
 }
@@ -329,6 +333,40 @@ async function snapshotBench(base: string, n: number): Promise<Record<string, un
   return rows;
 }
 
+// ------------------------------------------------------------------ clock step
+
+/**
+ * A clock step's re-base (`Store.shift`, what the scheduler calls when the
+ * wall clock is stepped) over n `scheduleIn` jobs: made in this process, and
+ * just reopened (cold). Time and the longest event-loop block.
+ */
+async function clockStepBench(base: string, n: number): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  const dir = await mkdtemp(path.join(base, 'step-'));
+  const options = { snapshotEvery: { changes: 10 * n, bytes: 2 ** 40 } };
+  const timed = async (store: JsonFileStore, label: string): Promise<void> => {
+    const probe = probeEventLoop();
+    const t0 = performance.now();
+    await store.shift(60_000);
+    const ms = performance.now() - t0;
+    const block = probe.stop();
+    rows.push({ store: label, jobs: n, ms: round(ms, 0), ...block });
+    console.log(`clock step re-base, ${label}, ${n} delays: ${round(ms, 0)} ms, max event-loop block ${block.maxGapMs} ms (ticker) / ${block.histogramMaxMs} ms (monitorEventLoopDelay)`);
+  };
+  const store = new JsonFileStore(dir, options);
+  await store.open(context());
+  await fill(store, n, 0, true);
+  await timed(store, 'JsonFileStore');
+  await store.snapshot();
+  await store.close();
+  const reopened = new JsonFileStore(dir, options);
+  await reopened.open(context());
+  await timed(reopened, 'JsonFileStore, reopened (cold jobs)');
+  await reopened.close();
+  await rm(dir, { recursive: true, force: true });
+  return rows;
+}
+
 // ------------------------------------------------------------------ main
 
 export async function run(opts: BenchOptions): Promise<void> {
@@ -355,6 +393,8 @@ export async function run(opts: BenchOptions): Promise<void> {
     results.recovery = recoveries;
     const snapshots = await snapshotBench(base, opts.full ? 1_000_000 : 100_000);
     results.snapshot = snapshots;
+    const steps = await clockStepBench(base, opts.full ? 1_000_000 : 200_000);
+    results.clockStep = steps;
     const large = await largeRecordBench(opts.full);
     results.bigRecord = large.bigRecord;
     results.stopDuringSnapshot = large.stopDuringSnapshot;
@@ -373,6 +413,10 @@ export async function run(opts: BenchOptions): Promise<void> {
         cpuBound: block.maxCpuGapMs,
         met: block.maxGapMs <= TARGETS.snapshotMaxBlockMs,
       },
+      clockStepMaxBlockMs: (() => {
+        const worst = Math.max(...steps.map((r) => r.maxGapMs as number));
+        return { target: TARGETS.snapshotMaxBlockMs, got: worst, met: worst <= TARGETS.snapshotMaxBlockMs };
+      })(),
       bigRecordSnapshotMaxBlockMs: { target: TARGETS.snapshotMaxBlockMs, got: worstBigBlock, met: worstBigBlock <= TARGETS.snapshotMaxBlockMs },
       stopDuringSnapshotMs: { target: `about ${TARGETS.stopDuringSnapshotMs}`, got: worstStop, met: worstStop <= 2 * TARGETS.stopDuringSnapshotMs },
     };

@@ -9,6 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
 import { JsonFileStore } from '../src/store/json-file.js';
+import { setStepTurnForTests } from '../src/store/local.js';
 import type { FsLayer } from '../src/store/json-file/fs.js';
 import type { Store } from '../src/store/store.js';
 import { reproCommand, runBatch, scenarioOf, seedRange } from './sim/batch.js';
@@ -271,6 +272,19 @@ describe('simulation: CI budget', () => {
     }
     for (const key of ['fault.ENOSPC', 'fault.short', 'fault.EIO', 'fault.EIO-landed', 'fault.fsync-EIO', 'fault.read-EIO', 'crash.power-prefix', 'crash.kill']) {
       assert.ok((result.coverage[key] ?? 0) > 0, `${key} never happened`);
+    }
+  });
+
+  it('500 more with every clock step re-based in turns (turn size 1: the scenarios hold tens of jobs, below the default 1,024)', async (t) => {
+    const restore = setStepTurnForTests(1);
+    try {
+      const result = await runBatch(seedRange(5001, 500), { maxFailures: 3 });
+      t.diagnostic(`${result.scenarios} scenarios in ${(result.ms / 1000).toFixed(1)} s, ${result.coverage['step.step'] ?? 0} clock steps`);
+      assert.equal(result.failures.length, 0, result.failures.map((f) => formatFailure(f, reproCommand(f.seed, ['--step-turn', '1']))).join('\n'));
+      assert.equal(result.scenarios, 500);
+      assert.ok((result.coverage['step.step'] ?? 0) > 50, `expected clock steps in the scenarios, got ${result.coverage['step.step'] ?? 0}`);
+    } finally {
+      restore();
     }
   });
 });

@@ -27,7 +27,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { QuaternaryHeap } from '../heap.js';
-import { ID_OPEN, NAME_OPEN, QUOTE, at, scanCold, type ColdScan } from './cold-scan.js';
+import { ID_OPEN, NAME_OPEN, QUOTE, RELATIVE_END, at, scanCold, type ColdScan } from './cold-scan.js';
 import type { JobRecord } from './store.js';
 
 const NO_BLOCK = Buffer.alloc(0);
@@ -95,6 +95,13 @@ export class ColdTexts {
   /** Text k (0 <= k < length) of the capture. */
   text(k: number): string {
     return textOf(this.#blocks[this.#block[k] as number] as Buffer, this.#start[k] as number, this.#end[k] as number);
+  }
+
+  /** The id of job k, read from its bytes (a cold line's id is ASCII and holds no quote, so the first quote ends it). */
+  id(k: number): string {
+    const block = this.#blocks[this.#block[k] as number] as Buffer;
+    const from = (this.#start[k] as number) + ID_OPEN.length;
+    return block.toString('latin1', from, block.indexOf(QUOTE, from));
   }
 }
 
@@ -462,8 +469,12 @@ export class ColdJobs {
    * one synchronous step, and making every text there blocked the event loop
    * ~0.5 s at 1e6 cold jobs. Thaws and takes after this leave the view as it
    * was (it holds its own copy of the positions and the blocks).
+   *
+   * `relativeOnly`: only the `scheduleIn` jobs (the line ends with
+   * `,"relative":true}`), the ones a clock step moves; told from the bytes,
+   * so the jobs at a date are never parsed for a step.
    */
-  capture(): ColdTexts {
+  capture(relativeOnly = false): ColdTexts {
     const count = this.#count;
     const where = this.#block;
     const starts = this.#start;
@@ -475,6 +486,7 @@ export class ColdJobs {
     for (let i = 0; i < count; i++) {
       const b = where[i] as number;
       if (b === -1) continue;
+      if (relativeOnly && !at(this.#blocks[b] as Buffer, (ends[i] as number) - RELATIVE_END.length, ends[i] as number, RELATIVE_END)) continue;
       block[k] = b;
       start[k] = starts[i] as number;
       end[k] = ends[i] as number;

@@ -13,7 +13,7 @@ const STATE_RUN_AT = bytes(',"state":"scheduled","runAt":');
 const CREATED_AT = bytes(',"createdAt":');
 const ATTEMPT = bytes(',"attempt":');
 const PRIORITY_SEQ = bytes(',"priority":0,"seq":');
-const RELATIVE_END = bytes(',"relative":true}');
+export const RELATIVE_END = bytes(',"relative":true}');
 
 export const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

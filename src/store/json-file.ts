@@ -40,11 +40,12 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { GodelayqError, StorePersistError, ValidationError, toError } from '../errors.js';
+import { idleTurn } from '../idle-turn.js';
 import { LocalStore, type Change } from './local.js';
 import type { JobRecord, StoreContext } from './store.js';
 import type { ColdJobs } from './cold-jobs.js';
 import type { SnapshotJobs } from './local-state.js';
-import { classify, encodeBatch, snapshotName } from './json-file/format.js';
+import { batchBytes, classify, encodeBatch, encodeChange, snapshotName } from './json-file/format.js';
 import { type FsLayer, nodeFs, syncDir, syncPath } from './json-file/fs.js';
 import { type JournalFile, JournalWriter } from './json-file/journal.js';
 import { createJournal, journalGone, openJournal } from './json-file/journal-files.js';
@@ -205,6 +206,8 @@ export class JsonFileStore extends LocalStore {
     // Usually one pass; another pass when an automatic snapshot was running
     // or the journal had to be repaired first.
     for (let pass = 0; pass < 5; pass++) {
+      // A clock step's re-base in turns is not in the journal yet: the snapshot follows it.
+      await this.afterStep();
       await this.snapshotTask;
       const started = this.snapshotsStarted;
       this.force = true;
@@ -248,27 +251,46 @@ export class JsonFileStore extends LocalStore {
     return this.stopped ? undefined : super.nextDueAt();
   }
 
-  protected override async commit(changes: Change[]): Promise<void> {
-    try {
-      await super.commit(changes);
-    } catch (error) {
-      // super.commit has reverted this batch and every later one: batches
-      // applied from now on no longer sit on top of a failed one. (A
-      // ValidationError came before anything was applied.)
-      if (!(error instanceof ValidationError)) this.writer?.endFailure();
-      throw error;
-    }
+  protected override refused(error: unknown, count: number): unknown {
+    // LocalStore has reverted this batch and every later one: batches
+    // applied from now on no longer sit on top of a failed one. (A
+    // ValidationError came before anything was applied.)
+    if (!(error instanceof ValidationError)) this.writer?.endFailure();
+    return super.refused(error, count);
   }
 
   protected persist(changes: Change[]): Promise<void> {
-    const writer = this.writer;
-    if (this.stopped) return Promise.reject(this.stopped);
-    if (!writer) return Promise.reject(new StorePersistError(`Expected store ${this.path} to be open, got a closed store`));
-    if (changes.length === 0) return writer.append('');
-    const line = encodeBatch(changes, this.context?.maxPayloadBytes ?? Infinity);
-    this.changesSince += changes.length;
+    const refusal = this.writeRefusal();
+    if (refusal) return Promise.reject(refusal);
+    if (changes.length === 0) return (this.writer as JournalWriter).append('');
+    return this.appendBatch(encodeBatch(changes, this.context?.maxPayloadBytes ?? Infinity), changes.length);
+  }
+
+  /** A clock step's batch over a big store: its lines are made `turn` at a time, the event loop runs in between. */
+  protected override async persistInTurns(changes: Change[], turn: number): Promise<void> {
+    const max = this.context?.maxPayloadBytes ?? Infinity;
+    const parts: string[] = [];
+    for (let i = 0; i < changes.length; i++) {
+      if (i > 0 && i % turn === 0) await idleTurn();
+      parts.push(encodeChange(changes[i] as Change, max));
+    }
+    const bytes = await batchBytes(parts, idleTurn);
+    const refusal = this.writeRefusal();
+    if (refusal) throw refusal;
+    return this.appendBatch(bytes, changes.length);
+  }
+
+  /** Why no batch can be written now, if none can. */
+  private writeRefusal(): StorePersistError | undefined {
+    if (this.stopped) return this.stopped;
+    if (!this.writer) return new StorePersistError(`Expected store ${this.path} to be open, got a closed store`);
+    return undefined;
+  }
+
+  private appendBatch(line: string | Buffer, count: number): Promise<void> {
+    this.changesSince += count;
     this.bytesSince += line.length;
-    return writer.append(line);
+    return (this.writer as JournalWriter).append(line);
   }
 
   /** `pause({ everywhere: true })` survives restarts: the PAUSED file (json-file/pause-file.ts), under the lock this store holds. */
@@ -443,7 +465,8 @@ export class JsonFileStore extends LocalStore {
   /** Runs between journal groups: starts a rotation when one is due. */
   private maybeRotate(): Promise<void> | undefined {
     const writer = this.writer;
-    if (this.snapshotTask || this.closing || this.stopped || !writer || writer.dirty) return undefined;
+    // Not while a clock step's re-base is applied in turns: the view would hold half of a batch that may yet fail.
+    if (this.snapshotTask || this.closing || this.stopped || !writer || writer.dirty || this.stepInProgress) return undefined;
     if (!this.force) {
       const due =
         this.changesSince >= this.changesThreshold() ||

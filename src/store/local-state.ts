@@ -15,7 +15,7 @@
  * order, a walk of every record parses them for the walk only.
  */
 import { QuaternaryHeap } from '../heap.js';
-import type { ColdJobs } from './cold-jobs.js';
+import type { ColdJobs, ColdTexts } from './cold-jobs.js';
 import { DedupeWindows } from './dedupe.js';
 import { IdIndex } from './id-index.js';
 import { ReadyQueue } from './ready-queue.js';
@@ -572,6 +572,15 @@ export class LocalState {
   *values(): IterableIterator<JobRecord> {
     yield* this.byId.values();
     if (this.cold !== undefined) yield* this.cold.records();
+  }
+
+  /**
+   * What a clock step may move, as of now: every record held, and the cold
+   * jobs scheduled with a delay (the ones at a date are never parsed). Taken
+   * in one step, so a job read (thawed) afterwards is still named once.
+   */
+  stepTargets(): { records: JobRecord[]; cold: ColdTexts | undefined } {
+    return { records: this.byId.toArray(), cold: this.cold?.capture(true) };
   }
 
   /** Every record but the cold jobs (all `scheduled`): a walk for other states reads no bytes. */

@@ -10,8 +10,10 @@
  *   npm run sim -- --store postgres     PostgresStore against a real PostgreSQL server (the same runner)
  *   npm run sim -- --check crashRule    hold main to SPEC for one known gap only (known.ts)
  *   npm run sim -- --regression 2       replay a frozen regression (test/sim/regressions.ts) with its trace
+ *   npm run sim -- --step-turn 1        local stores re-base a clock step in turns of 1 record (the
+ *                                       scenarios' stores hold tens of jobs, below the default 1,024)
  *
- * Options: --from N --count N --jobs N --store memory|json|any|redis|postgres --steps N --trace --no-shrink
+ * Options: --from N --count N --jobs N --store memory|json|any|redis|postgres --steps N --step-turn N --trace --no-shrink
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -23,6 +25,7 @@ import { expectationsOf, reproCommand, runBatch, scenarioOf, seedRange, type Bat
 import { formatCoverage, formatFailure } from './report.js';
 import { runScenario, type RunResult } from './run.js';
 import { shrink } from './shrink.js';
+import { setStepTurnForTests } from '../../src/store/local.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +37,7 @@ const { values } = parseArgs({
     jobs: { type: 'string' },
     store: { type: 'string', default: 'any' },
     steps: { type: 'string' },
+    'step-turn': { type: 'string' },
     strict: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
     'no-shrink': { type: 'boolean', default: false },
@@ -52,6 +56,9 @@ function int(name: string, text: string | undefined, fallback: number): number {
   return n;
 }
 
+// Local stores re-base a clock step over several turns above this many records (LocalStore.shiftInTurns).
+if (values['step-turn'] !== undefined) setStepTurnForTests(int('step-turn', values['step-turn'], 1024) || 1);
+
 const store = values.store as string;
 if (!['any', 'memory', 'json', 'redis', 'postgres'].includes(store)) throw new Error(`Expected --store to be any, memory, json, redis or postgres, got ${store}`);
 const gen = { ...(store === 'any' || store === 'redis' || store === 'postgres' ? {} : { store: store as 'memory' | 'json' }), ...(values.steps ? { steps: int('steps', values.steps, 40) } : {}) };
@@ -59,6 +66,7 @@ const gen = { ...(store === 'any' || store === 'redis' || store === 'postgres' ?
 const modeArgs = [
   ...(store !== 'any' ? ['--store', store] : []),
   ...(values.steps ? ['--steps', values.steps] : []),
+  ...(values['step-turn'] !== undefined ? ['--step-turn', values['step-turn']] : []),
   ...(values.strict ? ['--strict'] : []),
   ...(values.check ? ['--check', values.check] : []),
 ];

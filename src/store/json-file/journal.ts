@@ -70,13 +70,22 @@ const EAGER_GROUP = 128;
 
 interface Pending {
   id: number;
-  data: string;
+  /** A line's text, or its bytes with the checksum filled in (a big batch made in turns: format.batchBytes). */
+  data: string | Buffer;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
 /** Bytes (UTF-16 units) per group write, so one write never grows without bound. */
 const MAX_GROUP = 8 << 20;
+
+/** The bytes (or text) a group writes: texts joined, made bytes once; a group holding bytes is concatenated. */
+function groupData(group: readonly Pending[]): string | Buffer {
+  if (group.length === 1) return (group[0] as Pending).data;
+  const parts = group.map((p) => p.data);
+  if (parts.every((d): d is string => typeof d === 'string')) return parts.join('');
+  return Buffer.concat(parts.map((d) => (typeof d === 'string' ? Buffer.from(d) : d)));
+}
 
 export class JournalWriter {
   file: JournalFile;
@@ -121,8 +130,8 @@ export class JournalWriter {
     this.file = file;
   }
 
-  /** Queues one line (with its newline; '' to just wait for what is ahead). Resolves once durable. */
-  append(data: string): Promise<void> {
+  /** Queues one line (with its newline; '' to just wait for what is ahead), as text or as bytes. Resolves once durable. */
+  append(data: string | Buffer): Promise<void> {
     // A batch applied before LocalStore reverted the failed ones may depend
     // on them: it fails too.
     const refusal = this.halted ?? this.failing;
@@ -218,9 +227,9 @@ export class JournalWriter {
         let attempted = false;
         try {
           if (this.needsRepair) await this.repair();
-          const data = group.length === 1 ? (group[0] as Pending).data : group.map((p) => p.data).join('');
+          const data = groupData(group);
           if (data.length > 0) {
-            const buffer = Buffer.from(data);
+            const buffer = typeof data === 'string' ? Buffer.from(data) : data;
             fillCrcs(buffer);
             if (this.sync) this.syncs++;
             attempted = true;

@@ -101,3 +101,32 @@ export async function noUnhandledRejections(fn: () => Promise<void>): Promise<vo
   }
   if (seen.length > 0) throw new Error(`unhandled rejection(s): ${seen.map(String).join('; ')}`);
 }
+
+/**
+ * Runs `body(count)` beside a setImmediate ticker; every `count()` call (from
+ * the caller's spies) counts toward the current turn of the event loop.
+ * Returns the most counted in one turn and the total: how a test tells work
+ * spread over many turns from work done in one, without timing anything.
+ */
+export async function countPerTurn(body: (count: () => void) => Promise<void>): Promise<{ most: number; total: number }> {
+  let inTurn = 0;
+  let most = 0;
+  let total = 0;
+  let on = true;
+  const tick = (): void => {
+    most = Math.max(most, inTurn);
+    inTurn = 0;
+    if (on) setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    await body(() => {
+      inTurn++;
+      total++;
+    });
+  } finally {
+    on = false;
+  }
+  most = Math.max(most, inTurn);
+  return { most, total };
+}

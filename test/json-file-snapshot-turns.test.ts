@@ -12,38 +12,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { countPerTurn } from './helpers.js';
 import { CT0, allRecords, newRecord, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
 
 after(removeTempDirs);
 
 const N = 40_000;
 
-/** Runs `body` counting Buffer#toString calls per turn of the event loop (setImmediate to setImmediate); returns the most in one turn and the total. */
-async function decodesPerTurn(body: () => Promise<void>): Promise<{ most: number; total: number }> {
-  const original = Buffer.prototype.toString;
-  let inTurn = 0;
-  let most = 0;
-  let total = 0;
-  Buffer.prototype.toString = function (this: Buffer, ...args: Parameters<Buffer['toString']>): string {
-    inTurn++;
-    total++;
-    return original.apply(this, args);
-  };
-  let on = true;
-  const tick = (): void => {
-    most = Math.max(most, inTurn);
-    inTurn = 0;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    await body();
-  } finally {
-    on = false;
-    Buffer.prototype.toString = original;
-  }
-  most = Math.max(most, inTurn);
-  return { most, total };
+/** Runs `body` counting Buffer#toString calls per turn of the event loop; returns the most in one turn and the total. */
+function decodesPerTurn(body: () => Promise<void>): Promise<{ most: number; total: number }> {
+  return countPerTurn(async (count) => {
+    const original = Buffer.prototype.toString;
+    Buffer.prototype.toString = function (this: Buffer, ...args: Parameters<Buffer['toString']>): string {
+      count();
+      return original.apply(this, args);
+    };
+    try {
+      await body();
+    } finally {
+      Buffer.prototype.toString = original;
+    }
+  });
 }
 
 test('the first snapshot after opening many jobs makes their texts over many turns of the event loop, not in one', async () => {

@@ -22,7 +22,7 @@ import { FaultyFs } from '../src/store/json-file/faulty-fs.js';
 import { type LocalStore, setStepTurnForTests } from '../src/store/local.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type { JobRecord } from '../src/store/store.js';
-import { T0, until } from './helpers.js';
+import { T0, countPerTurn, until } from './helpers.js';
 import { CT0, allRecords, newRecord, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
 
 after(removeTempDirs);
@@ -44,40 +44,29 @@ interface StateView {
 }
 const stateOf = (store: LocalStore): StateView => (store as unknown as { state: StateView }).state;
 
-/** Runs `body` counting the store's applied changes per turn of the event loop (setImmediate to setImmediate) and JSON.parse calls. */
+/** Runs `body` counting the store's applied changes per turn of the event loop (the most in one turn, the total) and JSON.parse calls. */
 async function perTurn(store: LocalStore, body: () => Promise<void>): Promise<{ most: number; total: number; parses: number }> {
   const state = stateOf(store);
   const apply = state.apply;
   const parse = JSON.parse;
-  let inTurn = 0;
-  let most = 0;
-  let total = 0;
   let parses = 0;
-  state.apply = function (this: unknown, ...args: unknown[]): void {
-    inTurn++;
-    total++;
-    apply.apply(this, args);
-  };
-  JSON.parse = (...args: Parameters<typeof JSON.parse>): unknown => {
-    parses++;
-    return parse(...args) as unknown;
-  };
-  let on = true;
-  const tick = (): void => {
-    most = Math.max(most, inTurn);
-    inTurn = 0;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    await body();
-  } finally {
-    on = false;
-    state.apply = apply;
-    JSON.parse = parse;
-  }
-  most = Math.max(most, inTurn);
-  return { most, total, parses };
+  const counted = await countPerTurn(async (count) => {
+    state.apply = function (this: unknown, ...args: unknown[]): void {
+      count();
+      apply.apply(this, args);
+    };
+    JSON.parse = (...args: Parameters<typeof JSON.parse>): unknown => {
+      parses++;
+      return parse(...args) as unknown;
+    };
+    try {
+      await body();
+    } finally {
+      state.apply = apply;
+      JSON.parse = parse;
+    }
+  });
+  return { ...counted, parses };
 }
 
 /** n delays (`rel-i`, relative) and n dates (`abs-i`), inserted 1000 at a time. */

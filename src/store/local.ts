@@ -189,9 +189,14 @@ export abstract class LocalStore implements Store, GeneratedIds {
     const batch: Batch = { inverse: [], reverted: false };
     const all = changes.slice();
     for (const change of changes) this.state.apply(change, batch.inverse, all);
+    await this.land(batch, all, () => this.persist(all));
+  }
+
+  /** Hands a batch applied in memory (`all` its changes) to `write`; reverts it, and every later one, when the write fails. */
+  private async land(batch: Batch, all: readonly Change[], write: () => Promise<void>): Promise<void> {
     this.outstanding.push(batch);
     try {
-      await (batch.persisting = this.persist(all));
+      await (batch.persisting = write());
     } catch (error) {
       this.revertFrom(batch);
       throw this.refused(error, all.length);
@@ -533,16 +538,6 @@ export abstract class LocalStore implements Store, GeneratedIds {
       all.push(change);
       this.state.apply(change, batch.inverse, all);
     }
-    if (all.length === 0) return;
-    this.outstanding.push(batch);
-    try {
-      await (batch.persisting = this.persistInTurns(all, stepTurn));
-    } catch (error) {
-      this.revertFrom(batch);
-      throw this.refused(error, all.length);
-    } finally {
-      const i = this.outstanding.indexOf(batch);
-      if (i >= 0) this.outstanding.splice(i, 1);
-    }
+    if (all.length > 0) await this.land(batch, all, () => this.persistInTurns(all, stepTurn));
   }
 }

@@ -12,6 +12,7 @@ import { ValidationError } from '../src/errors.js';
 import { type FsLayer, JsonFileStore, nodeFs } from '../src/index.js';
 import type { JobRecord } from '../src/store/store.js';
 import { jsonPieces } from '../src/store/json-file/serialize.js';
+import { batchBytes, batchLine, checkCrc, fillCrcs } from '../src/store/json-file/format.js';
 import { claimAll } from './store-conformance.js';
 import { CT0, allRecords, insertOne, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
 
@@ -180,5 +181,27 @@ describe('JsonFileStore on a VirtualClock', () => {
       (await readdir(dir)).filter((n) => n === 'LOCK'),
       [],
     );
+  });
+});
+
+describe('batchBytes: a big batch made bytes in pieces', () => {
+  /** What the writer makes of batchLine's text: its bytes, checksum filled in. */
+  const whole = (parts: string[]): Buffer => {
+    const buffer = Buffer.from(batchLine(parts));
+    fillCrcs(buffer);
+    return buffer;
+  };
+  const part = (i: number, size: number): string => `{"op":"upd","job":{"id":"j-${i}","note":"${(i % 7 === 0 ? 'é€' : 'x').repeat(size)}"}`;
+
+  it('gives the bytes and checksum of the whole line, for one part, a few, and ~3 MB (many pieces, non-ASCII text)', async () => {
+    for (const parts of [[part(0, 10)], [part(1, 10), part(2, 20), part(3, 5)], Array.from({ length: 3000 }, (_, i) => part(i, 1000))]) {
+      let pauses = 0;
+      const bytes = await batchBytes(parts, async () => {
+        pauses++;
+      });
+      assert.ok(bytes.equals(whole(parts)), `${parts.length} part(s): bytes differ from the line written whole`);
+      assert.equal(typeof checkCrc(bytes, 0, bytes.length - 1), 'number', 'the checksum checks');
+      if (parts.length === 3000) assert.ok(pauses >= 2, `expected pauses between ~1 MiB pieces, got ${pauses}`);
+    }
   });
 });

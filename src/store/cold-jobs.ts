@@ -31,6 +31,8 @@ import { ID_OPEN, NAME_OPEN, QUOTE, RELATIVE_END, at, scanCold, type ColdScan } 
 import type { JobRecord } from './store.js';
 
 const NO_BLOCK = Buffer.alloc(0);
+/** The byte before the `}` that ends a `scheduleIn` job's cold line (`,"relative":true}`). */
+const RELATIVE_LAST = RELATIVE_END[RELATIVE_END.length - 2] as number;
 
 /** FNV-1a of the bytes b[from, to), as a small integer (30 bits). */
 function hashBytes(b: Uint8Array, from: number, to: number): number {
@@ -486,7 +488,8 @@ export class ColdJobs {
     for (let i = 0; i < count; i++) {
       const b = where[i] as number;
       if (b === -1) continue;
-      if (relativeOnly && !at(this.#blocks[b] as Buffer, (ends[i] as number) - RELATIVE_END.length, ends[i] as number, RELATIVE_END)) continue;
+      // A cold line ends `"seq":<digits>}` or `,"relative":true}` (scanCold proved it): one byte tells them apart.
+      if (relativeOnly && (this.#blocks[b] as Buffer)[(ends[i] as number) - 2] !== RELATIVE_LAST) continue;
       block[k] = b;
       start[k] = starts[i] as number;
       end[k] = ends[i] as number;

@@ -45,7 +45,7 @@ import { LocalStore, type Change } from './local.js';
 import type { JobRecord, StoreContext } from './store.js';
 import type { ColdJobs } from './cold-jobs.js';
 import type { SnapshotJobs } from './local-state.js';
-import { batchBytes, classify, encodeBatch, encodeChange, snapshotName } from './json-file/format.js';
+import { batchPieces, classify, encodeBatch, encodeChange, snapshotName } from './json-file/format.js';
 import { type FsLayer, nodeFs, syncDir, syncPath } from './json-file/fs.js';
 import { type JournalFile, JournalWriter } from './json-file/journal.js';
 import { createJournal, journalGone, openJournal } from './json-file/journal-files.js';
@@ -266,18 +266,16 @@ export class JsonFileStore extends LocalStore {
     return this.appendBatch(encodeBatch(changes, this.context?.maxPayloadBytes ?? Infinity), changes.length);
   }
 
-  /** A clock step's batch over a big store: its lines are made `turn` at a time, the event loop runs in between. */
+  /** A clock step's batch over a big store: encoded and made bytes `turn` changes at a time, the event loop running in between. */
   protected override async persistInTurns(changes: Change[], turn: number): Promise<void> {
     const max = this.context?.maxPayloadBytes ?? Infinity;
-    const parts: string[] = [];
-    for (let i = 0; i < changes.length; i++) {
-      if (i > 0 && i % turn === 0) await idleTurn();
-      parts.push(encodeChange(changes[i] as Change, max));
+    function* parts(): Generator<string> {
+      for (const change of changes) yield encodeChange(change, max);
     }
-    const bytes = await batchBytes(parts, idleTurn);
+    const pieces = await batchPieces(parts(), changes.length, turn, idleTurn);
     const refusal = this.writeRefusal();
     if (refusal) throw refusal;
-    return this.appendBatch(bytes, changes.length);
+    return this.appendBatch(pieces, changes.length);
   }
 
   /** Why no batch can be written now, if none can. */
@@ -287,9 +285,9 @@ export class JsonFileStore extends LocalStore {
     return undefined;
   }
 
-  private appendBatch(line: string | Buffer, count: number): Promise<void> {
+  private appendBatch(line: string | readonly Buffer[], count: number): Promise<void> {
     this.changesSince += count;
-    this.bytesSince += line.length;
+    this.bytesSince += typeof line === 'string' ? line.length : line.reduce((n, piece) => n + piece.length, 0);
     return (this.writer as JournalWriter).append(line);
   }
 

@@ -254,34 +254,40 @@ export function encodeBatch(changes: readonly Change[], maxPayloadBytes: number)
   return batchLine(parts);
 }
 
-/** About how many UTF-16 units of a long batch `batchBytes` converts between two pauses (~1 MiB of ASCII). */
-const PIECE = 1 << 20;
-
 /**
- * `batchLine(parts)`'s bytes with the checksum filled in, converted and
- * checksummed about 1 MiB at a time, `pause()` awaited in between. WHY: a
- * clock step's batch over 2e5 jobs is ~30 MB of text, and making its bytes
- * and checksum in one go held the event loop ~60 ms (the writer only
- * checks that the line ends filled in: `fillCrcs` leaves it as it is).
+ * `batchLine(parts)` as bytes with its checksum filled in, made `turn` parts
+ * at a time, `pause()` awaited in between; `parts` may make each part when it
+ * is reached (a generator), so no text of the whole batch is ever held. The
+ * pieces are written one after the other as one line (the journal writer
+ * takes them as they are: `fillCrcs` is not run on them). WHY: a clock
+ * step's batch over 2e5 jobs is ~30 MB, over 1e6 ~150 MB; encoding it, then
+ * making its bytes and checksum in one go held the event loop 60 ms at 2e5,
+ * and one 150 MB buffer made V8 collect the whole heap at once (~0.7 s).
  */
-export async function batchBytes(parts: readonly string[], pause: () => Promise<void>): Promise<Buffer> {
-  const one = parts.length === 1;
+export async function batchPieces(parts: Iterable<string>, count: number, turn: number, pause: () => Promise<void>): Promise<Buffer[]> {
+  const one = count === 1;
   const pieces: Buffer[] = [];
   let crc = 0;
   let text = one ? '' : '{"op":"batch","changes":[';
-  for (let i = 0; i < parts.length; i++) {
-    text += i === 0 ? (parts[i] as string) : `},${parts[i] as string}`;
-    if (text.length < PIECE || i === parts.length - 1) continue;
+  const flush = (): void => {
     const piece = Buffer.from(text);
     crc = zlib.crc32(piece, crc);
     pieces.push(piece);
     text = '';
-    await pause();
+  };
+  let i = 0;
+  for (const part of parts) {
+    if (i > 0 && i % turn === 0) {
+      flush();
+      await pause();
+    }
+    text += i === 0 ? part : `},${part}`;
+    i++;
   }
-  const last = Buffer.from(one ? text : `${text}}]`);
-  crc = zlib.crc32(last, crc);
-  pieces.push(last, Buffer.from(`${FIELD}${String(crc).padStart(WIDTH, ' ')}}\n`));
-  return Buffer.concat(pieces);
+  if (!one) text += '}]';
+  flush();
+  pieces.push(Buffer.from(`${FIELD}${String(crc).padStart(WIDTH, ' ')}}\n`));
+  return pieces;
 }
 
 /** `changeJson` of a change, refused (ValidationError) when its job is over `maxPayloadBytes` (see encodeBatch). */

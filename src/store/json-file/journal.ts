@@ -70,8 +70,8 @@ const EAGER_GROUP = 128;
 
 interface Pending {
   id: number;
-  /** A line's text, or its bytes with the checksum filled in (a big batch made in turns: format.batchBytes). */
-  data: string | Buffer;
+  /** Lines' text, or one line's bytes in pieces, its checksum filled in (a big batch made in turns: format.batchPieces). */
+  data: string | readonly Buffer[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -79,12 +79,32 @@ interface Pending {
 /** Bytes (UTF-16 units) per group write, so one write never grows without bound. */
 const MAX_GROUP = 8 << 20;
 
-/** The bytes (or text) a group writes: texts joined, made bytes once; a group holding bytes is concatenated. */
-function groupData(group: readonly Pending[]): string | Buffer {
-  if (group.length === 1) return (group[0] as Pending).data;
-  const parts = group.map((p) => p.data);
-  if (parts.every((d): d is string => typeof d === 'string')) return parts.join('');
-  return Buffer.concat(parts.map((d) => (typeof d === 'string' ? Buffer.from(d) : d)));
+/** Bytes of a pending entry's data, or its text's. */
+const lengthOf = (data: Pending['data']): number => (typeof data === 'string' ? data.length : data.reduce((n, piece) => n + piece.length, 0));
+
+/**
+ * The buffers a group writes, in order: runs of texts joined and made bytes
+ * once, checksums filled in; a batch already in pieces as it is.
+ */
+function groupBuffers(group: readonly Pending[]): Buffer[] {
+  const out: Buffer[] = [];
+  let text = '';
+  const flush = (): void => {
+    if (text.length === 0) return;
+    const buffer = Buffer.from(text);
+    fillCrcs(buffer);
+    out.push(buffer);
+    text = '';
+  };
+  for (const { data } of group) {
+    if (typeof data === 'string') text = text.length === 0 ? data : text + data;
+    else {
+      flush();
+      out.push(...data);
+    }
+  }
+  flush();
+  return out;
 }
 
 export class JournalWriter {
@@ -131,7 +151,7 @@ export class JournalWriter {
   }
 
   /** Queues one line (with its newline; '' to just wait for what is ahead), as text or as bytes. Resolves once durable. */
-  append(data: string | Buffer): Promise<void> {
+  append(data: string | readonly Buffer[]): Promise<void> {
     // A batch applied before LocalStore reverted the failed ones may depend
     // on them: it fails too.
     const refusal = this.halted ?? this.failing;
@@ -227,18 +247,20 @@ export class JournalWriter {
         let attempted = false;
         try {
           if (this.needsRepair) await this.repair();
-          const data = groupData(group);
-          if (data.length > 0) {
-            const buffer = typeof data === 'string' ? Buffer.from(data) : data;
-            fillCrcs(buffer);
+          const buffers = groupBuffers(group);
+          if (buffers.length > 0) {
             if (this.sync) this.syncs++;
             attempted = true;
-            await writeAll(this.layer, this.file.fd, buffer, this.file.size);
+            let written = 0;
+            for (const buffer of buffers) {
+              await writeAll(this.layer, this.file.fd, buffer, this.file.size + written);
+              written += buffer.length;
+            }
             if (this.sync && !this.file.dsync) await this.layer.fdatasync(this.file.fd);
             // Durable, but not ours to acknowledge if the store lost its
             // files meanwhile (its verify halts the writer and rejects).
             await this.hooks.verify();
-            this.file.size += buffer.length;
+            this.file.size += written;
           }
           this.settle(group, undefined);
         } catch (cause) {
@@ -284,7 +306,7 @@ export class JournalWriter {
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length && (n === 0 || bytes < MAX_GROUP)) {
-      bytes += (this.queue[n] as Pending).data.length;
+      bytes += lengthOf((this.queue[n] as Pending).data);
       n++;
     }
     return n === this.queue.length ? this.queue.splice(0) : this.queue.splice(0, n);

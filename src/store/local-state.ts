@@ -21,7 +21,7 @@ import { IdIndex } from './id-index.js';
 import { ReadyQueue } from './ready-queue.js';
 import { GroupLanes, pickLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
-import { Removals } from './removal.js';
+import { REMOVE_MAX, Removals } from './removal.js';
 import { IndexSlot } from './record.js';
 import { pickReady } from './pick.js';
 import { Retention } from './retention.js';
@@ -333,7 +333,8 @@ export class LocalState {
   /** Drops the oldest finished (or dead) records until `keep` are left. O(1) a drop. */
   private evict(retention: Retention, keep: number, inverse?: Change[], extra?: Change[]): void {
     const dead = retention === this.dead;
-    while ((dead ? this.tally.dead : this.tally.completed + this.tally.cancelled) > keep) {
+    // At most REMOVE_MAX a finish (removal.ts): a limit lowered below what the store holds is worked off by the finishes after it.
+    for (let n = 0; n < REMOVE_MAX && (dead ? this.tally.dead : this.tally.completed + this.tally.cancelled) > keep; n++) {
       const job = retention.shift();
       if (job === undefined) return;
       const key = retention.shiftedKey;

@@ -23,7 +23,7 @@ import { type LocalStore, setStepTurnForTests } from '../src/store/local.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type { JobRecord } from '../src/store/store.js';
 import { T0, countPerTurn, until } from './helpers.js';
-import { CT0, allRecords, newRecord, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
+import { CT0, allRecords, crashCopy, newRecord, openStore, removeTempDirs, storeContext, tempDir } from './json-file-helpers.js';
 
 after(removeTempDirs);
 
@@ -99,6 +99,28 @@ async function journalLines(dir: string): Promise<number> {
 }
 
 const options = { snapshotEvery: { changes: 1e9, bytes: 2 ** 40 }, fsync: false } as const;
+
+/** A FaultyFs that copies the store's folder, as a crash would leave it, just before the `nth` write from when it is armed (failAt). */
+class CrashCopyAt extends FaultyFs {
+  copy: string | undefined;
+  #writes = 0;
+  constructor(
+    private readonly dir: string,
+    private readonly nth: number,
+  ) {
+    super();
+  }
+
+  override failAt(...args: Parameters<FaultyFs['failAt']>): void {
+    this.#writes = 0;
+    super.failAt(...args);
+  }
+
+  override async write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    if (++this.#writes === this.nth) this.copy = await crashCopy(this.dir);
+    return super.write(fd, buffer, offset, length, position);
+  }
+}
 
 describe('a clock step over a big local store', () => {
   it('JsonFileStore: the delays move over many turns of the event loop, written as one batch; the dates stay', async () => {
@@ -177,12 +199,12 @@ describe('a clock step over a big local store', () => {
     await store.close();
   });
 
-  it('a refused write, at the first or a later piece of its one line, undoes the whole re-base; the next one lands once', async () => {
-    const n = 2000;
-    // 2,000 changes, 500 a piece: four pieces and the checksum, five writes; a failed one leaves part of the line, which the store cuts off.
-    for (const failing of [1, 3, 5]) {
+  it('a refused write, at the first or a later piece of its one line, undoes the whole re-base; a crash then leaves a tail recovery drops; the next re-base lands once', async () => {
+    // ~2.5 MB of changes: three writes of ~1 MiB, each but the last ending on a page boundary.
+    const n = 15_000;
+    for (const failing of [1, 2, 3]) {
       const dir = await tempDir('godelayq-step-eio-', true);
-      const fs = new FaultyFs();
+      const fs = new CrashCopyAt(dir, failing);
       const store = new JsonFileStore(dir, { ...options, fs });
       await store.open(storeContext());
       await fill(store, n);
@@ -191,6 +213,11 @@ describe('a clock step over a big local store', () => {
       await assert.rejects(store.shift(STEP), StorePersistError);
       assert.match(fs.firedOn ?? '', /^write/, `write ${failing} of the line was refused`);
       assert.deepEqual(await allRecords(store), before, `write ${failing} refused: nothing moved`);
+      // A crash just before the refused write: the writes before it are in the file.
+      const { store: crashed, warnings } = await openStore(fs.copy as string, options);
+      assert.deepEqual(await allRecords(crashed), before, 'a crash after part of the line: the state before the re-base');
+      if (failing > 1) assert.ok(warnings.some((w) => /torn/i.test(w)), `expected a warning about the torn tail, got ${JSON.stringify(warnings)}`);
+      await crashed.close();
       fs.heal();
       await store.shift(STEP);
       assertMoved(await allRecords(store), n, STEP);

@@ -22,6 +22,7 @@
 import { constants } from 'node:fs';
 import { StorePersistError, toError } from '../../errors.js';
 import { fillCrcs } from './format.js';
+import { PAGE } from './journal-read.js';
 import { type FsLayer, writeAll } from './fs.js';
 
 /** An open journal file. `size` is its durable length. */
@@ -78,6 +79,46 @@ interface Pending {
 
 /** Bytes (UTF-16 units) per group write, so one write never grows without bound. */
 const MAX_GROUP = 8 << 20;
+
+/** Bytes a write of a group's bytes in pieces holds, about (see pageAligned). */
+const CHUNK = 1 << 20;
+
+/**
+ * `buffers`, to be written from file offset `at` on, as writes that each
+ * end at a multiple of PAGE but the last. WHY: a crash keeps of a write that
+ * was not durable nothing, all of it, or a prefix ending at a page boundary
+ * (fs.ts), and recovery drops a torn tail only when it ends at one
+ * (journal-read.ts). One line written in several writes, cut by a crash
+ * between two of them, must look the same: the simulation's first run of a
+ * re-base in pieces found tails "ending at byte 4276" that recovery refused.
+ * One buffer is written as it is; several are copied into ~1 MiB writes.
+ */
+function pageAligned(buffers: readonly Buffer[], at: number): Buffer[] {
+  if (buffers.length <= 1) return buffers.slice();
+  const total = buffers.reduce((n, b) => n + b.length, 0);
+  const out: Buffer[] = [];
+  let piece = 0;
+  let offset = 0;
+  let done = 0;
+  while (done < total) {
+    const end = Math.min(at + total, Math.ceil((at + done + CHUNK) / PAGE) * PAGE);
+    const write = Buffer.allocUnsafe(end - at - done);
+    let filled = 0;
+    while (filled < write.length) {
+      const from = buffers[piece] as Buffer;
+      const n = from.copy(write, filled, offset, Math.min(from.length, offset + write.length - filled));
+      filled += n;
+      offset += n;
+      if (offset === from.length) {
+        piece++;
+        offset = 0;
+      }
+    }
+    out.push(write);
+    done += write.length;
+  }
+  return out;
+}
 
 /** Bytes of a pending entry's data, or its text's. */
 const lengthOf = (data: Pending['data']): number => (typeof data === 'string' ? data.length : data.reduce((n, piece) => n + piece.length, 0));
@@ -252,7 +293,7 @@ export class JournalWriter {
             if (this.sync) this.syncs++;
             attempted = true;
             let written = 0;
-            for (const buffer of buffers) {
+            for (const buffer of pageAligned(buffers, this.file.size)) {
               await writeAll(this.layer, this.file.fd, buffer, this.file.size + written);
               written += buffer.length;
             }

@@ -64,11 +64,21 @@ async function finishOneByOne(store: LocalStore, n: number, finished: (i: number
 
 const ids = async (store: LocalStore): Promise<Set<string>> => new Set((await store.list({ states: ['completed'] })).map((j) => j.id));
 
+/** Finishes `new-0`, checks that the first REMOVE_MAX held jobs went (the oldest, or the first due), then `new-1` … `new-3`; the completed count after each. */
+async function workedOff(store: LocalStore, finished: () => Partial<JobRecord>): Promise<number[]> {
+  const left = await finishOneByOne(store, 1, finished);
+  const kept = await ids(store);
+  assert.equal(kept.has(`done-${REMOVE_MAX - 1}`), false, 'the oldest (or first due) went first');
+  assert.equal(kept.has(`done-${REMOVE_MAX}`), true);
+  left.push(...(await finishOneByOne(store, 3, finished, 1)));
+  return left;
+}
+
 describe('a local store with many finished jobs to drop at once', () => {
   for (const kind of STORES) {
     it(`${kind}: keepCompleted lowered below what it holds: a finish drops at most ${REMOVE_MAX}, oldest first, and the finishes after it work the rest off`, async () => {
       const store = await holding(kind, () => ({}), 10);
-      const left = await finishOneByOne(store, 4, () => ({}));
+      const left = await workedOff(store, () => ({}));
       assert.deepEqual(left, [HELD + 1 - REMOVE_MAX, HELD + 2 - 2 * REMOVE_MAX, 10, 10]);
       // The six newest held, and the four new ones.
       const kept = await ids(store);
@@ -79,12 +89,7 @@ describe('a local store with many finished jobs to drop at once', () => {
     it(`${kind}: removal times that all passed while nothing finished: a finish drops at most ${REMOVE_MAX}, due first first`, async () => {
       // All finished at once, each to go 5 s later, long before the next finish (an idle spell, or a downtime).
       const store = await holding(kind, () => ({ finishedAt: CT0 - 10_000, removal: { at: CT0 - 5_000 } }), 10_000_000);
-      const later = (): Partial<JobRecord> => ({ removal: { at: CT0 + 3_600_000 } });
-      const left = await finishOneByOne(store, 1, later);
-      const kept = await ids(store);
-      assert.equal(kept.has(`done-${REMOVE_MAX - 1}`), false, 'the first due went first');
-      assert.equal(kept.has(`done-${REMOVE_MAX}`), true);
-      left.push(...(await finishOneByOne(store, 3, later, 1)));
+      const left = await workedOff(store, () => ({ removal: { at: CT0 + 3_600_000 } }));
       assert.deepEqual(left, [HELD + 1 - REMOVE_MAX, HELD + 2 - 2 * REMOVE_MAX, 3, 4]);
       assert.deepEqual([...(await ids(store))].sort(), ['new-0', 'new-1', 'new-2', 'new-3'], 'every held job gone after three finishes');
       await store.close();
@@ -92,12 +97,7 @@ describe('a local store with many finished jobs to drop at once', () => {
 
     it(`${kind}: a removeOnComplete count lowered for a name: the same bound, oldest first`, async () => {
       const store = await holding(kind, () => ({ removal: { count: 10_000_000 } }), 10_000_000);
-      const lowered = (): Partial<JobRecord> => ({ removal: { count: 10 } });
-      const left = await finishOneByOne(store, 1, lowered);
-      const kept = await ids(store);
-      assert.equal(kept.has(`done-${REMOVE_MAX - 1}`), false, 'the oldest went first');
-      assert.equal(kept.has(`done-${REMOVE_MAX}`), true);
-      left.push(...(await finishOneByOne(store, 3, lowered, 1)));
+      const left = await workedOff(store, () => ({ removal: { count: 10 } }));
       assert.deepEqual(left, [HELD + 1 - REMOVE_MAX, HELD + 2 - 2 * REMOVE_MAX, 10, 10]);
       await store.close();
     });

@@ -446,8 +446,11 @@ export class LocalState {
   /**
    * Moves every job due at `now` from the time index to its name's ready
    * queue; `taken`: due jobs already off the time index, first in line.
+   * `max`: moves at most that many more and returns true when jobs due at
+   * `now` are left (the caller moves them in later turns).
    */
-  promote(now: number, taken?: readonly JobRecord[]): void {
+  promote(now: number, taken?: readonly JobRecord[], max = Infinity): boolean {
+    let moved = 0;
     if (now < this.promotedAt) this.demote(now);
     this.promotedAt = now;
     // The queue and last job of the name promoted last: due jobs come in runs
@@ -459,6 +462,10 @@ export class LocalState {
       let job: JobRecord;
       if (taken !== undefined && i < taken.length) job = taken[i] as JobRecord;
       else {
+        if (moved++ === max) {
+          if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
+          return this.nextDueAt() !== undefined && (this.nextDueAt() as number) <= now;
+        }
         const due = this.popDue(now);
         if (due === undefined) break;
         job = due;
@@ -487,6 +494,7 @@ export class LocalState {
       else last = job;
     }
     if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
+    return false;
   }
 
   /**

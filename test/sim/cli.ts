@@ -10,8 +10,9 @@
  *   npm run sim -- --store postgres     PostgresStore against a real PostgreSQL server (the same runner)
  *   npm run sim -- --check crashRule    hold main to SPEC for one known gap only (known.ts)
  *   npm run sim -- --regression 2       replay a frozen regression (test/sim/regressions.ts) with its trace
- *   npm run sim -- --step-turn 1        local stores re-base a clock step in turns of 1 record (the
- *                                       scenarios' stores hold tens of jobs, below the default 1,024)
+ *   npm run sim -- --step-turn 1        local stores re-base a clock step, and ready an overdue backlog
+ *                                       at open, in turns of 1 record (the scenarios' stores hold tens
+ *                                       of jobs, below the default 1,024)
  *
  * Options: --from N --count N --jobs N --store memory|json|any|redis|postgres --steps N --step-turn N --trace --no-shrink
  */
@@ -56,7 +57,7 @@ function int(name: string, text: string | undefined, fallback: number): number {
   return n;
 }
 
-// Local stores re-base a clock step over several turns above this many records (LocalStore.shiftInTurns).
+// Local stores holding more than this many records re-base a clock step and ready a due backlog at open over several turns (LocalStore).
 if (values['step-turn'] !== undefined) setStepTurnForTests(int('step-turn', values['step-turn'], 1024) || 1);
 
 const store = values.store as string;

@@ -47,7 +47,7 @@ import type { ColdJobs } from './cold-jobs.js';
 import type { SnapshotJobs } from './local-state.js';
 import { batchPieces, classify, encodeBatch, encodeChange, snapshotName } from './json-file/format.js';
 import { type FsLayer, nodeFs, syncDir, syncPath } from './json-file/fs.js';
-import { type JournalFile, JournalWriter } from './json-file/journal.js';
+import { type JournalFile, JournalWriter, byteLength } from './json-file/journal.js';
 import { createJournal, journalGone, openJournal } from './json-file/journal-files.js';
 import { DirLock } from './json-file/lock.js';
 import { prepareFolder, removeLeftovers } from './json-file/folder.js';
@@ -287,7 +287,7 @@ export class JsonFileStore extends LocalStore {
 
   private appendBatch(line: string | readonly Buffer[], count: number): Promise<void> {
     this.changesSince += count;
-    this.bytesSince += typeof line === 'string' ? line.length : line.reduce((n, piece) => n + piece.length, 0);
+    this.bytesSince += byteLength(line);
     return (this.writer as JournalWriter).append(line);
   }
 

@@ -464,7 +464,8 @@ export class LocalState {
       else {
         if (moved++ === max) {
           if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
-          return this.nextDueAt() !== undefined && (this.nextDueAt() as number) <= now;
+          const next = this.nextDueAt();
+          return next !== undefined && next <= now;
         }
         const due = this.popDue(now);
         if (due === undefined) break;

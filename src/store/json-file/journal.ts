@@ -93,9 +93,9 @@ const CHUNK = 1 << 20;
  * re-base in pieces found tails "ending at byte 4276" that recovery refused.
  * One buffer is written as it is; several are copied into ~1 MiB writes.
  */
-function pageAligned(buffers: readonly Buffer[], at: number): Buffer[] {
-  if (buffers.length <= 1) return buffers.slice();
-  const total = buffers.reduce((n, b) => n + b.length, 0);
+function pageAligned(buffers: readonly Buffer[], at: number): readonly Buffer[] {
+  if (buffers.length <= 1) return buffers;
+  const total = byteLength(buffers);
   const out: Buffer[] = [];
   let piece = 0;
   let offset = 0;
@@ -120,8 +120,13 @@ function pageAligned(buffers: readonly Buffer[], at: number): Buffer[] {
   return out;
 }
 
-/** Bytes of a pending entry's data, or its text's. */
-const lengthOf = (data: Pending['data']): number => (typeof data === 'string' ? data.length : data.reduce((n, piece) => n + piece.length, 0));
+/** Length of a line given to `append`: its bytes, or its text's UTF-16 units. */
+export function byteLength(data: string | readonly Buffer[]): number {
+  if (typeof data === 'string') return data.length;
+  let n = 0;
+  for (const piece of data) n += piece.length;
+  return n;
+}
 
 /**
  * The buffers a group writes, in order: runs of texts joined and made bytes
@@ -347,7 +352,7 @@ export class JournalWriter {
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length && (n === 0 || bytes < MAX_GROUP)) {
-      bytes += lengthOf((this.queue[n] as Pending).data);
+      bytes += byteLength((this.queue[n] as Pending).data);
       n++;
     }
     return n === this.queue.length ? this.queue.splice(0) : this.queue.splice(0, n);

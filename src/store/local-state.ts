@@ -505,7 +505,7 @@ export class LocalState {
    * fit in the claim's limit and that name's capacity, pick would take
    * exactly them, in that order: they are taken off the due heap directly.
    * Otherwise returns undefined, the jobs it took put in their ready queue
-   * as promote would have (the caller promotes and picks as usual).
+   * as promote would have (the caller promotes the rest and picks as usual).
    */
   takeDue(request: ClaimRequest): JobRecord[] | undefined {
     const now = request.now;
@@ -540,8 +540,9 @@ export class LocalState {
       // it would take them next, and nothing waits for capacity: they stay in the due heap.
       if (key === undefined || key > now || (room === limit && this.unusual === 0 && this.dueInOrder)) return jobs;
     }
-    // Not one plain run that fits: what was taken goes first in line, as promote would have put it.
-    this.promote(now, jobs);
+    // Not one plain run that fits: what was taken goes first in line, as promote would have put it
+    // (the rest of what is due, the caller promotes: in turns when there are many).
+    this.promote(now, jobs, 0);
     return undefined;
   }
 

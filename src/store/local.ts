@@ -50,7 +50,8 @@ function update(old: JobRecord, job: JobRecord): Change {
 /**
  * A store holding more records than this applies a clock step's re-base
  * (LocalStore.shiftInTurns), and readies the jobs due when it opens, over
- * several turns of the event loop, this many records a turn.
+ * several turns of the event loop, this many records a turn; a claim that
+ * finds more than this many due jobs to ready does the same (readyRest).
  */
 let stepTurn = 1024;
 
@@ -119,6 +120,12 @@ export abstract class LocalStore implements Store, GeneratedIds {
   private readonly outstanding: Batch[] = [];
   /** A clock step's re-base being applied in turns (shiftInTurns): every call on records waits for it (afterStep). */
   private stepping: Promise<void> | undefined;
+  /** Clock steps taken (shift calls): a claim readying in turns that sees this change picks nothing (see claim). */
+  private steps = 0;
+  /** A claim readying a big due backlog in turns (readyRest): the next claim waits until it has picked. */
+  private readying: Promise<void> | undefined;
+  /** Set from close() until the next open: a claim readying in turns stops and takes nothing. */
+  private closeAsked = false;
 
   /**
    * Durably records `changes` (in call order). Rejects if they are not
@@ -148,6 +155,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
 
   async open(context: StoreContext): Promise<void> {
     this.context = context;
+    this.closeAsked = false;
     this.state.keepCompleted = context.keepCompleted;
     this.state.keepDead = context.keepDead;
     const records = await this.openStorage(context);
@@ -172,6 +180,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
   }
 
   async close(): Promise<void> {
+    this.closeAsked = true;
     // A re-base in turns is one batch: it lands (or is undone) before the storage closes.
     await this.afterStep();
     await this.closeStorage();
@@ -376,9 +385,28 @@ export abstract class LocalStore implements Store, GeneratedIds {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    if (this.stepping) await this.afterStep();
-    if (!this.durable) return this.claimNow(request);
-    this.state.promote(request.now);
+    while (this.stepping || this.readying) await (this.stepping ? this.afterStep() : this.readying);
+    if (!this.durable) {
+      const direct = this.state.takeDue(request);
+      if (direct !== undefined) return this.startNow(request, { jobs: direct, waiting: [] });
+    }
+    if (this.state.promote(request.now, undefined, stepTurn)) {
+      // Later claims wait until this one has picked (and, below, started or applied what it took).
+      let release: () => void = () => undefined;
+      this.readying = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let ready = false;
+      try {
+        ready = await this.readyRest(request.now);
+      } finally {
+        // Waiters resume after this synchronous stretch, which runs to the pick's records applied.
+        this.readying = undefined;
+        release();
+      }
+      if (!ready) return { jobs: [], waiting: [] };
+    }
+    if (!this.durable) return this.startNow(request, this.state.pick(request));
     const picked = this.state.pick(request);
     if (picked.jobs.length === 0) return picked;
     const jobs = picked.jobs.map((job): JobRecord => runningRecord(job, request.token()));
@@ -386,21 +414,36 @@ export abstract class LocalStore implements Store, GeneratedIds {
     return picked.retryAt === undefined ? { jobs, waiting: picked.waiting } : { jobs, waiting: picked.waiting, retryAt: picked.retryAt };
   }
 
-  /** A non-durable store's claim, applied before it returns. */
-  protected claimNow(request: ClaimRequest): ClaimResult {
-    const direct = this.state.takeDue(request);
-    let picked: ClaimResult;
-    if (direct !== undefined) picked = { jobs: direct, waiting: [] };
-    else {
-      this.state.promote(request.now);
-      picked = this.state.pick(request);
-    }
+  /**
+   * The rest of a due backlog the claim's first turn could not ready: a turn
+   * of the event loop a batch of `stepTurn` jobs. WHY: moving every due job
+   * into the ready queues in one step (so the pick sees all of them, in
+   * priority order) blocked the event loop when many came due at once:
+   * 2e5 jobs of a JsonFileStore opened before they came due, each parsed
+   * then, ~0.73 s. Other calls run between the turns; later claims wait
+   * (`readying`), so the pick still sees the whole backlog. Resolves false
+   * when the claim must pick nothing: the clock was stepped meanwhile (its
+   * `now` is from before the step; the scheduler claims again after the
+   * re-base) or the store is closing.
+   */
+  private async readyRest(now: number): Promise<boolean> {
+    const steps = this.steps;
+    do {
+      await idleTurn();
+      if (this.stepping) await this.afterStep();
+      if (this.steps !== steps || this.closeAsked) return false;
+    } while (this.state.promote(now, undefined, stepTurn));
+    return true;
+  }
+
+  /** A non-durable store's claim of what it picked (off the ready queues already), applied before it returns. */
+  private startNow(request: ClaimRequest, picked: ClaimResult): ClaimResult {
     const jobs = picked.jobs;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as JobRecord;
       const running = runningRecord(job, request.token());
       jobs[i] = running;
-      // Picked jobs left their ready queue already; `job` is what byId holds.
+      // `job` is what byId holds.
       this.state.start(job, running);
     }
     return picked;
@@ -486,6 +529,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
    */
   async shift(deltaMs: number): Promise<void> {
     if (!Number.isFinite(deltaMs) || deltaMs === 0) return;
+    this.steps++;
     this.state.rates.shift(deltaMs - this.ratesAhead);
     this.ratesAhead = deltaMs;
     if (this.state.size > stepTurn) {

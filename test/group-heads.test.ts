@@ -42,7 +42,7 @@ function pickByWalk(state: LocalState, request: ClaimRequest): ClaimResult {
   const waiting = new Set<string>();
   const room = (name: string): boolean => request.capacity(name) - (taken.get(name) ?? 0) > 0;
   const free = (group: string, head: JobRecord): boolean => lanes.runningOf(group) + (takenInGroup.get(group) ?? 0) < groupLimit(head);
-  let heads: { group: string; head: JobRecord; turn: number }[] = [];
+  const heads: { group: string; head: JobRecord; turn: number }[] = [];
   for (const [group, queue] of lanes.ready) {
     const head = queue.peek() as JobRecord;
     if (!free(group, head)) continue;

@@ -1,8 +1,11 @@
 // ReadyQueue (a local store's per-name ready queue): a FIFO while every
-// entry has one key, a heap once keys differ. Checked against a sorted model
-// under random pushes (mostly one key, sometimes another), pops, removals by
-// handle (current and spent) and clears: same order, same size, every
-// current handle names its entry, a spent handle removes nothing.
+// entry has one key, a heap once keys differ, and beside them a heap of the
+// jobs that arrived early (pushEarly: before the last one pushed, in runAt
+// order). Checked against a sorted model under random pushes (mostly one key,
+// sometimes another), early pushes, pops, removals by handle (current and
+// spent) and clears: same order, same size, every current handle names its
+// entry, a spent handle removes nothing. As in LocalState, a job's key is
+// minus its priority.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -11,6 +14,7 @@ import type { JobRecord } from '../src/store/store.js';
 
 type Op =
   | { kind: 'push'; key: number }
+  | { kind: 'early'; key: number; runAt: number }
   | { kind: 'pop' }
   | { kind: 'remove'; pick: number }
   | { kind: 'spent'; pick: number }
@@ -18,6 +22,7 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 10, arbitrary: fc.record({ kind: fc.constant('push' as const), key: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 2 }) }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('early' as const), key: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 2 }) }), runAt: fc.integer({ min: -3, max: -1 }) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('pop' as const) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('spent' as const), pick: fc.nat() }) },
@@ -30,15 +35,22 @@ interface Entry {
   order: number;
 }
 
-function job(n: number): JobRecord {
-  return { id: `j${n}`, name: 'a', payload: null, state: 'scheduled', runAt: 0, createdAt: 0, attempt: 0, priority: 0, seq: n };
+function job(n: number, key = 0, runAt = 0): JobRecord {
+  return { id: `j${n}`, name: 'a', payload: null, state: 'scheduled', runAt, createdAt: 0, attempt: 0, priority: key === 0 ? 0 : -key, seq: n };
 }
 
-test('ReadyQueue pops in (key, push order) and removes by handle, like a heap', () => {
+/** The order a ready queue gives: key (minus the priority), then runAt, then insertion. */
+const byQueueOrder = (a: Entry, b: Entry): number => a.key - b.key || a.job.runAt - b.job.runAt || a.order - b.order;
+
+test('ReadyQueue pops in (key, push order), early jobs in (priority, runAt, seq) order among them, and removes by handle, like a heap', () => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 400 }), (ops) => {
       const handles = new Map<JobRecord, number>();
-      const queue = new ReadyQueue((moved, handle) => handles.set(moved, handle));
+      let moves = 0;
+      const queue = new ReadyQueue((moved, handle) => {
+        moves++;
+        handles.set(moved, handle);
+      });
       let model: Entry[] = [];
       const spent: { job: JobRecord; handle: number }[] = [];
       let n = 0;
@@ -48,10 +60,18 @@ test('ReadyQueue pops in (key, push order) and removes by handle, like a heap', 
       };
       for (const op of ops) {
         if (op.kind === 'push') {
-          const j = job(n);
+          const j = job(n, op.key);
           handles.set(j, queue.push(j, op.key));
           model.push({ job: j, key: op.key, order: n++ });
-          model.sort((a, b) => a.key - b.key || a.order - b.order);
+          model.sort(byQueueOrder);
+        } else if (op.kind === 'early') {
+          // Before every job pushed so far (runAt < 0): LocalState sends such a job to pushEarly.
+          const j = job(n, op.key, op.runAt);
+          moves = 0;
+          handles.set(j, queue.pushEarly(j));
+          assert.equal(moves, 0, 'an early job moves no queued entry (the queue is not re-sorted)');
+          model.push({ job: j, key: op.key, order: n++ });
+          model.sort(byQueueOrder);
         } else if (op.kind === 'pop') {
           const got = queue.pop();
           const want = model.shift();

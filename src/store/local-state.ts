@@ -488,11 +488,13 @@ export class LocalState {
       // A ready queue is keyed by priority; equal priorities leave in push
       // order, which is (runAt, seq) order as long as jobs arrive in it. One
       // that arrives earlier than the last (a date in the past, a reschedule
-      // into the past while others wait for capacity) re-sorts the queue.
-      const early = queue.size > 0 && last !== undefined && before(job, last);
-      setReadySlot(job, queue.push(job, -job.priority));
-      if (early) queue.resort();
-      else last = job;
+      // into the past while others wait for capacity) waits beside it, in
+      // (priority, runAt, seq) order (ReadyQueue.pushEarly).
+      if (queue.size > 0 && last !== undefined && before(job, last)) setReadySlot(job, queue.pushEarly(job));
+      else {
+        setReadySlot(job, queue.push(job, -job.priority));
+        last = job;
+      }
     }
     if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
     return false;

@@ -14,9 +14,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
+import { QuaternaryHeap } from '../src/heap.js';
 import { groupLimit, NO_GROUP, type GroupLanes } from '../src/store/groups.js';
 import { LocalState } from '../src/store/local-state.js';
-import type { ReadyLane } from '../src/store/ready-queue.js';
+import { ReadyQueue, type ReadyLane } from '../src/store/ready-queue.js';
 import { runningRecord } from '../src/store/record.js';
 import type { ClaimRequest, ClaimResult, JobRecord } from '../src/store/store.js';
 
@@ -203,4 +204,50 @@ it('a claim reads the heads of the groups it picks from, not every group: 20,000
   }
   // A heap of 20,000 is ~15 levels: a claim of 10 reads a few hundred priorities at most. The walk read every group's head (≥ 20,000).
   assert.ok(most.reads < 2000, `expected a claim of 10 to compare a few hundred heads, got ${most.reads} priority reads`);
+});
+
+it('a group holding many waiting jobs takes jobs that arrive before the last one (dates in the past) in priority, then due-time order, without re-sorting its queue', () => {
+  const state = new LocalState();
+  let seq = 0;
+  const add = (id: string, runAt: number, priority = 0): void => {
+    const job: JobRecord = { id, name: 'sync', payload: null, state: 'scheduled', runAt, createdAt: 0, attempt: 0, seq: 0, priority, group: 'tenant:7' };
+    state.nextSeq = seq + 1;
+    state.insertNew(job, seq++);
+  };
+  for (let k = 0; k < 3000; k++) add(`w${k}`, 1000 + k);
+  state.promote(5000);
+  // Early arrivals: dated before every job waiting, one of them of a higher priority.
+  for (let k = 0; k < 100; k++) add(`e${k}`, 900 - k, k === 50 ? 1 : 0);
+  // Count every push into a queue or heap while the early jobs are readied: a re-sort pushes the whole queue again.
+  const readyPush = ReadyQueue.prototype.push;
+  const heapPush = QuaternaryHeap.prototype.push;
+  let pushes = 0;
+  ReadyQueue.prototype.push = function (this: ReadyQueue, ...args: Parameters<ReadyQueue['push']>): number {
+    pushes++;
+    return readyPush.apply(this, args);
+  };
+  QuaternaryHeap.prototype.push = function (this: QuaternaryHeap<unknown>, ...args: Parameters<QuaternaryHeap<unknown>['push']>): number {
+    pushes++;
+    return heapPush.apply(this, args);
+  };
+  const order: string[] = [];
+  try {
+    state.promote(5001);
+    assert.ok(pushes <= 200, `expected the 100 early jobs readied without pushing the 3,000 waiting again, got ${pushes} pushes`);
+    // The group runs one at a time: claim one, finish it, claim the next.
+    for (;;) {
+      const { jobs } = state.pick({ now: 5001, limit: 1, capacity: () => 1, token: () => 't' });
+      const job = jobs[0];
+      if (job === undefined) break;
+      order.push(job.id);
+      state.start(job, runningRecord(job, 't'));
+      const { token: _token, ...running } = state.get(job.id) as JobRecord;
+      state.apply({ op: 'put', job: { ...running, state: 'completed', finishedAt: 5001 } });
+    }
+  } finally {
+    ReadyQueue.prototype.push = readyPush;
+    QuaternaryHeap.prototype.push = heapPush;
+  }
+  const early = Array.from({ length: 100 }, (_, k) => `e${99 - k}`).filter((id) => id !== 'e50');
+  assert.deepEqual(order, ['e50', ...early, ...Array.from({ length: 3000 }, (_, k) => `w${k}`)]);
 });

@@ -22,12 +22,15 @@
  * WHY turns are not persisted: they only order lanes that wait at the same
  * time; after a restart every lane starts level, which is still fair.
  */
-import { QuaternaryHeap } from '../heap.js';
-import type { ReadyLane } from './ready-queue.js';
+import { ReadyQueue, type ReadyLane } from './ready-queue.js';
+import { IndexSlot } from './record.js';
 import type { RateGate } from './rate-limits.js';
 import type { ClaimRequest, ClaimResult, JobRecord } from './store.js';
 
-const recordId = (r: JobRecord): string => r.id;
+/** Records that `job` waits in a group's ready queue under `handle` (the encoding LocalState uses for its name queues). */
+function setQueueSlot(job: JobRecord, handle: number): void {
+  IndexSlot.set(job, -handle - 1);
+}
 
 /** The lane of jobs without a group. */
 export const NO_GROUP = '';
@@ -39,8 +42,9 @@ export function groupLimit(job: JobRecord): number {
 
 /** Ready grouped jobs, running counts per group, and the lanes' turns. */
 export class GroupLanes {
-  readonly ready = new Map<string, QuaternaryHeap<JobRecord>>();
-  /** Per group, the latest (runAt, seq) pushed into its queue: an earlier one re-sorts it. */
+  /** Per group, its ready jobs: a ReadyQueue (key minus the priority), each job's handle in its index slot (as LocalState's name queues). */
+  readonly ready = new Map<string, ReadyQueue>();
+  /** Per group, the latest (runAt, seq) pushed into its queue: an earlier one waits beside it (ReadyQueue.pushEarly). */
   private readonly last = new Map<string, JobRecord>();
   private readonly running = new Map<string, number>();
   private readonly turns = new Map<string, number>();
@@ -106,15 +110,17 @@ export class GroupLanes {
     const group = job.group as string;
     let queue = this.ready.get(group);
     if (!queue) {
-      queue = new QuaternaryHeap<JobRecord>({ id: recordId });
+      queue = new ReadyQueue(setQueueSlot);
       this.ready.set(group, queue);
     }
     const last = this.last.get(group);
-    const early = queue.size > 0 && last !== undefined && (job.runAt < last.runAt || (job.runAt === last.runAt && job.seq < last.seq));
-    queue.push(job, -job.priority);
+    if (queue.size > 0 && last !== undefined && (job.runAt < last.runAt || (job.runAt === last.runAt && job.seq < last.seq))) {
+      setQueueSlot(job, queue.pushEarly(job));
+    } else {
+      setQueueSlot(job, queue.push(job, -job.priority));
+      this.last.set(group, job);
+    }
     this.size++;
-    if (early) resortLane(queue);
-    else this.last.set(group, job);
     this.refresh(group);
   }
 
@@ -122,7 +128,10 @@ export class GroupLanes {
   remove(job: JobRecord): boolean {
     const group = job.group as string;
     const queue = this.ready.get(group);
-    if (!queue?.remove(job.id)) return false;
+    const slot = IndexSlot.get(job);
+    // A negative slot is a ready queue's handle; checked against the queue's item (it may be spent, or the due heap's).
+    if (queue === undefined || slot === undefined || slot >= 0 || queue.itemOf(-slot - 1) !== job) return false;
+    queue.removeHandle(-slot - 1);
     this.size--;
     if (queue.size === 0) this.emptied(group);
     this.refresh(group);
@@ -147,7 +156,7 @@ export class GroupLanes {
       const back: JobRecord[] = [];
       for (const job of queue) if (job.runAt > now) back.push(job);
       for (const job of back) {
-        queue.remove(job.id);
+        queue.removeHandle(-(IndexSlot.get(job) as number) - 1);
         this.size--;
         later(job);
       }
@@ -202,7 +211,7 @@ export class GroupLanes {
    * its place there while its job runs, even with nothing else waiting.
    */
   take(group: string): void {
-    const queue = this.ready.get(group) as QuaternaryHeap<JobRecord>;
+    const queue = this.ready.get(group) as ReadyQueue;
     queue.pop();
     this.size--;
     if (queue.size === 0) this.emptied(group);
@@ -296,13 +305,6 @@ export class HeadHeap {
     items[i] = c;
     this.at.set(c.group, i);
   }
-}
-
-/** Re-pushes a queue's jobs in (priority, runAt, seq) order: FIFO among equal keys then keeps that order. */
-function resortLane(queue: QuaternaryHeap<JobRecord>): void {
-  const jobs = [...queue].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || a.seq - b.seq);
-  queue.clear();
-  for (const job of jobs) queue.push(job, -job.priority);
 }
 
 /** True when candidate `a` (in lane turn `ta`) goes before `b` (turn `tb`). */

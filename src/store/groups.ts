@@ -23,6 +23,7 @@
  * time; after a restart every lane starts level, which is still fair.
  */
 import { ReadyQueue, type ReadyLane } from './ready-queue.js';
+import { type Placed, PlacedHeap } from './placed-heap.js';
 import { IndexSlot } from './record.js';
 import type { RateGate } from './rate-limits.js';
 import type { ClaimRequest, ClaimResult, JobRecord } from './store.js';
@@ -101,7 +102,7 @@ export class GroupLanes {
       heap = new HeadHeap();
       this.heads.set(head.name, heap);
     }
-    heap.set({ group, head, turn: this.turnOf(group) });
+    heap.set({ group, head, turn: this.turnOf(group), at: 0 });
     this.headOf.set(group, head.name);
   }
 
@@ -231,79 +232,34 @@ export class GroupLanes {
 }
 
 /**
- * The groups of one name whose head may start, best first (`better`): a
- * binary heap with each group's position, so a head that changes moves in
- * O(log groups).
+ * The groups of one name whose head may start, best first (`better`), each
+ * found by its group, so a head that changes moves in O(log groups).
  */
 export class HeadHeap {
-  private readonly items: Candidate[] = [];
-  private readonly at = new Map<string, number>();
+  private readonly heap = new PlacedHeap<Candidate>((a, b) => better(a, b));
+  private readonly byGroup = new Map<string, Candidate>();
 
   get size(): number {
-    return this.items.length;
+    return this.heap.size;
   }
 
   peek(): Candidate | undefined {
-    return this.items[0];
+    return this.heap.peek();
   }
 
-  /** Adds `c`, or moves its group's entry to it. */
+  /** Adds `c`, or puts it in place of its group's entry. */
   set(c: Candidate): void {
-    const i = this.at.get(c.group);
-    if (i === undefined) {
-      this.items.push(c);
-      this.up(this.items.length - 1);
-      return;
-    }
-    const old = this.items[i] as Candidate;
-    this.items[i] = c;
-    if (better(c, old)) this.up(i);
-    else this.down(i);
+    const old = this.byGroup.get(c.group);
+    if (old === undefined) this.heap.push(c);
+    else this.heap.replace(old, c);
+    this.byGroup.set(c.group, c);
   }
 
   delete(group: string): void {
-    const i = this.at.get(group);
-    if (i === undefined) return;
-    this.at.delete(group);
-    const last = this.items.pop() as Candidate;
-    if (i === this.items.length) return;
-    this.items[i] = last;
-    this.at.set(last.group, i);
-    this.up(i);
-    this.down(this.at.get(last.group) as number);
-  }
-
-  private up(i: number): void {
-    const items = this.items;
-    const c = items[i] as Candidate;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = items[parent] as Candidate;
-      if (!better(c, p)) break;
-      items[i] = p;
-      this.at.set(p.group, i);
-      i = parent;
-    }
-    items[i] = c;
-    this.at.set(c.group, i);
-  }
-
-  private down(i: number): void {
-    const items = this.items;
-    const n = items.length;
-    const c = items[i] as Candidate;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && better(items[child + 1] as Candidate, items[child] as Candidate)) child++;
-      const ch = items[child] as Candidate;
-      if (!better(ch, c)) break;
-      items[i] = ch;
-      this.at.set(ch.group, i);
-      i = child;
-    }
-    items[i] = c;
-    this.at.set(c.group, i);
+    const old = this.byGroup.get(group);
+    if (old === undefined) return;
+    this.heap.remove(old);
+    this.byGroup.delete(group);
   }
 }
 
@@ -314,8 +270,8 @@ function before(a: JobRecord, ta: number, b: JobRecord, tb: number): boolean {
   return a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
 }
 
-/** A group's head competing in one claim, with its lane's turn. */
-interface Candidate {
+/** A group's head competing in claims, with its lane's turn (and its place in its HeadHeap). */
+interface Candidate extends Placed {
   group: string;
   head: JobRecord;
   turn: number;

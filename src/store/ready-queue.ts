@@ -21,6 +21,7 @@
  * 6.7 s, ~33 ms a claim (.tmp/early-resort.ts, untracked).
  */
 import { QuaternaryHeap } from '../heap.js';
+import { type Placed, PlacedHeap } from './placed-heap.js';
 import type { JobRecord } from './store.js';
 
 /** What LocalState.pick and pickLanes read of a name's ready queue. */
@@ -42,98 +43,52 @@ function first(a: JobRecord, b: JobRecord): boolean {
   return a.runAt < b.runAt || (a.runAt === b.runAt && a.seq < b.seq);
 }
 
-interface EarlyEntry {
+interface EarlyEntry extends Placed {
   readonly job: JobRecord;
   readonly handle: number;
-  /** Its index in EarlyHeap.items. */
-  at: number;
 }
 
-/** The jobs that arrived early (see ReadyQueue): a binary heap by `first`, each entry with a stable handle. */
+/** The jobs that arrived early (see ReadyQueue): a heap by `first`, each entry with a stable handle. */
 class EarlyHeap {
-  readonly items: EarlyEntry[] = [];
+  readonly heap = new PlacedHeap<EarlyEntry>((a, b) => first(a.job, b.job));
   readonly byHandle = new Map<number, EarlyEntry>();
   private next = EARLY_BASE;
 
+  get size(): number {
+    return this.heap.size;
+  }
+
   push(job: JobRecord): number {
-    const entry: EarlyEntry = { job, handle: this.next++, at: this.items.length };
-    this.items.push(entry);
+    const entry: EarlyEntry = { job, handle: this.next++, at: 0 };
+    this.heap.push(entry);
     this.byHandle.set(entry.handle, entry);
-    this.up(entry.at);
     return entry.handle;
   }
 
   peek(): JobRecord | undefined {
-    return this.items[0]?.job;
+    return this.heap.peek()?.job;
   }
 
   pop(): JobRecord | undefined {
-    const top = this.items[0];
+    const top = this.heap.pop();
     if (top === undefined) return undefined;
-    this.removeAt(0);
+    this.byHandle.delete(top.handle);
     return top.job;
   }
 
   remove(handle: number): boolean {
     const entry = this.byHandle.get(handle);
     if (entry === undefined) return false;
-    this.removeAt(entry.at);
+    this.heap.remove(entry);
+    this.byHandle.delete(handle);
     return true;
-  }
-
-  private removeAt(i: number): void {
-    const items = this.items;
-    this.byHandle.delete((items[i] as EarlyEntry).handle);
-    const last = items.pop() as EarlyEntry;
-    if (i === items.length) return;
-    items[i] = last;
-    last.at = i;
-    this.up(i);
-    this.down(last.at);
-  }
-
-  private up(i: number): void {
-    const items = this.items;
-    const e = items[i] as EarlyEntry;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = items[parent] as EarlyEntry;
-      if (!first(e.job, p.job)) break;
-      items[i] = p;
-      p.at = i;
-      i = parent;
-    }
-    items[i] = e;
-    e.at = i;
-  }
-
-  private down(i: number): void {
-    const items = this.items;
-    const n = items.length;
-    const e = items[i] as EarlyEntry;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && first((items[c + 1] as EarlyEntry).job, (items[c] as EarlyEntry).job)) c++;
-      const child = items[c] as EarlyEntry;
-      if (!first(child.job, e.job)) break;
-      items[i] = child;
-      child.at = i;
-      i = c;
-    }
-    items[i] = e;
-    e.at = i;
   }
 
   /** Throws an Error naming the first broken invariant (order, positions, handles). */
   check(): void {
-    const items = this.items;
-    if (this.byHandle.size !== items.length) throw new Error(`ReadyQueue invariant broken: ${this.byHandle.size} early handles, ${items.length} early entries`);
-    for (let i = 0; i < items.length; i++) {
-      const e = items[i] as EarlyEntry;
-      if (e.at !== i || this.byHandle.get(e.handle) !== e) throw new Error(`ReadyQueue invariant broken: early entry ${i} out of place`);
-      if (i > 0 && first(e.job, (items[(i - 1) >> 1] as EarlyEntry).job)) throw new Error(`ReadyQueue invariant broken: early entry ${i} before its parent`);
-    }
+    this.heap.check('ReadyQueue early heap');
+    if (this.byHandle.size !== this.heap.size) throw new Error(`ReadyQueue invariant broken: ${this.byHandle.size} early handles, ${this.heap.size} early entries`);
+    for (const e of this.heap.items) if (this.byHandle.get(e.handle) !== e) throw new Error(`ReadyQueue invariant broken: early handle ${e.handle} names another entry`);
   }
 }
 
@@ -160,7 +115,7 @@ export class ReadyQueue implements ReadyLane, Iterable<JobRecord> {
   constructor(private readonly moved: (job: JobRecord, handle: number) => void) {}
 
   get size(): number {
-    return (this.#heap === undefined ? this.#live : this.#heap.size) + (this.#early === undefined ? 0 : this.#early.items.length);
+    return (this.#heap === undefined ? this.#live : this.#heap.size) + (this.#early === undefined ? 0 : this.#early.size);
   }
 
   /**
@@ -202,7 +157,7 @@ export class ReadyQueue implements ReadyLane, Iterable<JobRecord> {
       const main = this.#peekMain();
       if (e !== undefined && (main === undefined || first(e, main))) {
         early.pop();
-        if (early.items.length === 0) this.#early = undefined;
+        if (early.size === 0) this.#early = undefined;
         return e;
       }
     }
@@ -247,7 +202,7 @@ export class ReadyQueue implements ReadyLane, Iterable<JobRecord> {
     if (handle >= EARLY_BASE) {
       const early = this.#early;
       if (early === undefined || !early.remove(handle)) return false;
-      if (early.items.length === 0) this.#early = undefined;
+      if (early.size === 0) this.#early = undefined;
       return true;
     }
     if (this.#heap !== undefined) return this.#heap.removeHandle(handle);
@@ -287,7 +242,7 @@ export class ReadyQueue implements ReadyLane, Iterable<JobRecord> {
 
   /** Every entry, in no particular order. Do not change the queue while iterating. */
   *[Symbol.iterator](): IterableIterator<JobRecord> {
-    if (this.#early !== undefined) for (const e of this.#early.items) yield e.job;
+    if (this.#early !== undefined) for (const e of this.#early.heap.items) yield e.job;
     if (this.#heap !== undefined) {
       yield* this.#heap;
       return;

@@ -1,17 +1,21 @@
 /**
- * Many jobs come due at once while the store is open (a nightly burst of
- * `scheduleAt` jobs, a long pause). Found 5 December 2026: the first claim
- * after they came due moved every one into the ready queues (to pick them in
- * priority order) in one synchronous step. A JsonFileStore opened before
- * they came due parsed each of them there: 2e5 jobs blocked the event loop
- * ~0.73 s (.tmp/due-later-block.ts, untracked). The open's own readying
- * (store-open-backlog.test.ts) does not help: nothing is due when it runs.
- * Now a claim readies a backlog of more than a turn's worth over many turns,
- * then picks from all of it, so the order is what it was.
+ * Many jobs due at once: the store moves them into the ready queues (to pick
+ * them in priority order) a turn of the event loop at a time, never in one
+ * synchronous step.
+ *
+ * - At open, after a downtime in which most jobs came due. Found 5 December
+ *   2026: the first claim did it in one step, parsing each job the open had
+ *   left as bytes: 2e5 overdue jobs blocked the event loop ~1 s
+ *   (.tmp/promote-block.ts, untracked).
+ * - At a claim, when many come due while the store runs (a nightly burst of
+ *   `scheduleAt` jobs, a long pause). Found the same day: 2e5 jobs due after
+ *   a JsonFileStore opened blocked it ~0.73 s (.tmp/due-later-block.ts,
+ *   untracked); the open's readying does not help, nothing is due then. The
+ *   claim readies them over many turns, then picks from all of them.
  *
  * No timing: the tests count JSON.parse calls (cold jobs) or ready-queue
- * pushes per turn of the event loop during the claim. Before the fix all of
- * them came in the claim's one turn.
+ * pushes per turn of the event loop. Before the fixes all of them came in one
+ * turn.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, it } from 'node:test';
@@ -204,4 +208,41 @@ it('a Scheduler whose claim is readying a backlog when the clock steps back an h
     await scheduler.stop();
     restore();
   }
+});
+
+it('JsonFileStore reopened with 3,000 jobs overdue: they are readied over many turns at the open, and the first claim still takes them in priority, then due-time order', async () => {
+  const n = 3000;
+  const dir = await tempDir('godelayq-backlog-', true);
+  let { store } = await openStore(dir, options);
+  const requests = [];
+  // Overdue when the store reopens (the storeContext's clock reads CT0): plain jobs, left as bytes by the open.
+  for (let k = 0; k < n; k++) requests.push({ record: newRecord(`due-${k}`, { runAt: CT0 - 60_000 + k }), onDuplicate: 'reject' as const });
+  for (let k = 0; k < n; k++) requests.push({ record: newRecord(`later-${k}`, { runAt: CT0 + 60_000 + k }), onDuplicate: 'reject' as const });
+  // Due last of all, but first by priority: a claim must see the whole backlog before it picks.
+  requests.push({ record: newRecord('urgent', { runAt: CT0 - 1, priority: 5 }), onDuplicate: 'reject' as const });
+  await store.insert(requests);
+  await store.snapshot();
+  await store.close();
+
+  const parse = JSON.parse;
+  let claimed: JobRecord[] = [];
+  const { most, total } = await countPerTurn(async (count) => {
+    JSON.parse = (...args: Parameters<typeof JSON.parse>): unknown => {
+      count();
+      return parse(...args) as unknown;
+    };
+    try {
+      ({ store } = await openStore(dir, options));
+      claimed = (await store.claim(claimAll(CT0, { limit: 4 }))).jobs;
+    } finally {
+      JSON.parse = parse;
+    }
+  });
+  assert.ok(total >= n, `expected each overdue job parsed once (${n}), got ${total} parses`);
+  assert.ok(most <= TURN + 50, `expected the ${n} overdue jobs readied over many turns, got ${most} parses in one turn`);
+  assert.deepEqual(
+    claimed.map((j) => j.id),
+    ['urgent', 'due-0', 'due-1', 'due-2'],
+  );
+  await store.close();
 });

@@ -43,6 +43,22 @@ const H = 60 * MIN;
 const options = { snapshotEvery: { changes: 1e9, bytes: 2 ** 40 }, fsync: false } as const;
 const ids = (jobs: readonly JobRecord[]): string[] => jobs.map((j) => j.id);
 
+/** Counts JSON.parse calls per turn of the event loop while `body` runs (a cold job is parsed when it is readied). */
+function parsesPerTurn(body: () => Promise<void>): Promise<{ most: number; total: number }> {
+  const parse = JSON.parse;
+  return countPerTurn(async (count) => {
+    JSON.parse = (...args: Parameters<typeof JSON.parse>): unknown => {
+      count();
+      return parse(...args) as unknown;
+    };
+    try {
+      await body();
+    } finally {
+      JSON.parse = parse;
+    }
+  });
+}
+
 /** Counts ready-queue pushes while `body` runs (the moves a claim's readying makes). */
 function countingPushes(count: () => void): () => void {
   const push = ReadyQueue.prototype.push;
@@ -82,18 +98,9 @@ it('JsonFileStore opened before 3,000 jobs came due: the first claim after readi
   await store.close();
   ({ store } = await openStore(dir, options));
 
-  const parse = JSON.parse;
   let claimed: JobRecord[] = [];
-  const { most, total } = await countPerTurn(async (count) => {
-    JSON.parse = (...args: Parameters<typeof JSON.parse>): unknown => {
-      count();
-      return parse(...args) as unknown;
-    };
-    try {
-      claimed = (await store.claim(claimAll(CT0 + 120_000, { limit: 4 }))).jobs;
-    } finally {
-      JSON.parse = parse;
-    }
+  const { most, total } = await parsesPerTurn(async () => {
+    claimed = (await store.claim(claimAll(CT0 + 120_000, { limit: 4 }))).jobs;
   });
   assert.ok(total >= n, `expected each job of the burst parsed once (${n}), got ${total} parses`);
   assert.ok(most <= TURN + 50, `expected the ${n} due jobs readied over many turns, got ${most} parses in one turn`);
@@ -224,19 +231,10 @@ it('JsonFileStore reopened with 3,000 jobs overdue: they are readied over many t
   await store.snapshot();
   await store.close();
 
-  const parse = JSON.parse;
   let claimed: JobRecord[] = [];
-  const { most, total } = await countPerTurn(async (count) => {
-    JSON.parse = (...args: Parameters<typeof JSON.parse>): unknown => {
-      count();
-      return parse(...args) as unknown;
-    };
-    try {
-      ({ store } = await openStore(dir, options));
-      claimed = (await store.claim(claimAll(CT0, { limit: 4 }))).jobs;
-    } finally {
-      JSON.parse = parse;
-    }
+  const { most, total } = await parsesPerTurn(async () => {
+    ({ store } = await openStore(dir, options));
+    claimed = (await store.claim(claimAll(CT0, { limit: 4 }))).jobs;
   });
   assert.ok(total >= n, `expected each overdue job parsed once (${n}), got ${total} parses`);
   assert.ok(most <= TURN + 50, `expected the ${n} overdue jobs readied over many turns, got ${most} parses in one turn`);

@@ -11,6 +11,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SystemClock } from '../src/clock.js';
+import type { StoreContext } from '../src/store/store.js';
 
 /** Options every scenario module's `run` receives. */
 export interface BenchOptions {
@@ -399,4 +401,14 @@ export function probeEventLoop(): { stop(): EventLoopBlocks } {
       return { maxGapMs: ms(maxGap), maxCpuGapMs: ms(maxCpuGap), histogramMaxMs: ms(histogram.max / 1e6) };
     },
   };
+}
+
+/** What a bench gives a store it opens by hand: the system clock, 1 MiB records, `keep` finished and dead jobs kept. */
+export function storeContext(keep = 1000): StoreContext {
+  return { now: () => Date.now(), clock: new SystemClock(), wake: () => undefined, keepCompleted: keep, keepDead: keep, maxPayloadBytes: 1 << 20, warn: () => undefined };
+}
+
+/** `x` rounded to `digits` decimals, for printed figures. */
+export function round(x: number, digits = 1): number {
+  return Math.round(x * 10 ** digits) / 10 ** digits;
 }

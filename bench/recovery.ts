@@ -20,13 +20,12 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SystemClock } from '../src/clock.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import { journalHeaderLine, journalName, snapshotName } from '../src/store/json-file/format.js';
 import { nodeFs } from '../src/store/json-file/fs.js';
 import { writeSnapshotTemp } from '../src/store/json-file/snapshot.js';
 import type { JobRecord, StoreContext } from '../src/store/store.js';
-import { type BenchOptions, type Row, fmt, gc, headline, isMain, printTable, writeResults } from './lib.js';
+import { type BenchOptions, type Row, fmt, gc, headline, isMain, printTable, storeContext, writeResults } from './lib.js';
 
 const SIZES = [200_000, 1_000_000];
 const TARGET = 1.0;
@@ -34,7 +33,7 @@ const HOUR = 3_600_000;
 const STORE_ID = 'benchRecoveryAAA';
 
 export function context(): StoreContext {
-  return { now: () => Date.now(), clock: new SystemClock(), wake: () => undefined, keepCompleted: 1000, keepDead: 1000, maxPayloadBytes: 1 << 20, warn: () => undefined };
+  return storeContext();
 }
 
 export function records(n: number, now: number): JobRecord[] {

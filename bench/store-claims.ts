@@ -13,15 +13,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SystemClock } from '../src/clock.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import { MemoryStore } from '../src/store/memory.js';
-import type { ClaimRequest, JobRecord, Store, StoreContext } from '../src/store/store.js';
-import { probeEventLoop } from './lib.js';
+import type { ClaimRequest, JobRecord, Store } from '../src/store/store.js';
+import { probeEventLoop, round, storeContext } from './lib.js';
 
-function context(): StoreContext {
-  return { now: () => Date.now(), clock: new SystemClock(), wake: () => undefined, keepCompleted: 0, keepDead: 0, maxPayloadBytes: 1 << 20, warn: () => undefined };
-}
+/** No finished job kept: the drain measures claims, not retention. */
+const context = (): ReturnType<typeof storeContext> => storeContext(0);
 
 let tokens = 0;
 function claimRequest(now: number, limit: number): ClaimRequest {
@@ -41,8 +39,6 @@ async function insertAll(store: Store, n: number, make: (i: number) => Omit<JobR
     await store.insert(requests);
   }
 }
-
-const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** n jobs due 3 s after a JsonFileStore reopened (cold), then one claim of 10. */
 export async function burstClaimBench(base: string, n: number): Promise<Record<string, unknown>> {

@@ -36,12 +36,11 @@ import { probeEventLoop } from './lib.js';
 import { fileURLToPath } from 'node:url';
 import writeFileAtomic from 'write-file-atomic';
 import { Scheduler } from '../src/scheduler.js';
-import { SystemClock } from '../src/clock.js';
 import { JsonFileStore } from '../src/store/json-file.js';
 import { LocalStore, type Change } from '../src/store/local.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type { JobRecord, Store, StoreContext } from '../src/store/store.js';
-import { type BenchOptions, type Row, isMain, printTable, writeResults } from './lib.js';
+import { type BenchOptions, type Row, isMain, printTable, round, storeContext, writeResults } from './lib.js';
 import { largeRecordBench } from './store-large.js';
 import { burstClaimBench, groupsClaimBench } from './store-claims.js';
 
@@ -76,9 +75,7 @@ export class NaiveJsonStore extends LocalStore {
   }
 }
 
-function context(): StoreContext {
-  return { now: () => Date.now(), clock: new SystemClock(), wake: () => undefined, keepCompleted: 1000, keepDead: 1000, maxPayloadBytes: 1 << 20, warn: () => undefined };
-}
+const context = (): StoreContext => storeContext();
 
 function record(i: number, now: number): Omit<JobRecord, 'seq'> {
   return {
@@ -103,7 +100,6 @@ async function fill(store: Store, n: number, from = 0, relative = false): Promis
   }
 }
 
-const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 // ------------------------------------------------------------------ inserts/s
 

@@ -68,7 +68,7 @@ function claim(state: LocalState, req: ClaimRequest): { ids: string[]; direct: b
   return { ids: jobs.map((j) => j.id), direct: direct !== undefined, waiting: [...waiting].sort() };
 }
 
-/** Counts ReadyQueue re-sorts (resortReady clears the queue, then pushes its jobs back). */
+/** Counts ReadyQueue clears: a re-sort of a queue (what promote did until 5 December 2026 for an early job) clears it, then pushes its jobs back. */
 function countResorts(): { count: () => number; restore: () => void } {
   const clear = ReadyQueue.prototype.clear;
   let n = 0;

@@ -41,6 +41,7 @@ for i = a0 + 3, a0 + 2 + nrl * 3, 3 do rl[ARGV[i]] = {max = tonumber(ARGV[i + 1]
 local caps = {}
 for i = a0 + 3 + nrl * 3, #ARGV, 2 do caps[ARGV[i]] = tonumber(ARGV[i + 1]) end
 for n in pairs(rl) do expect(lkey(n), 'zset') end
+for _, n in ipairs(redis.call('SMEMBERS', GHN)) do expect(hkey(n), 'zset') end
 recoverExpired()
 -- Read what is due and check every ready set this claim may touch, before writing any.
 local gone, add, names, addg = {}, {}, {}, {}
@@ -100,29 +101,13 @@ for _, n in ipairs(redis.call('SMEMBERS', READYN)) do
     if not lists[n] then redis.call('SREM', READYN, n) end
   end
 end
--- The heads of the groups that may start a job now (GFREE), each with its name and limit.
-local heads = {}
-local function gfetch(g)
-  heads[g] = nil
-  for _ = 1, 100 do
-    -- pcall: a group key of another type (written by another program) is skipped, never written.
-    local top = redis.pcall('ZRANGE', gkey(g), 0, 0, 'WITHSCORES')
-    if top.err or #top == 0 then return end
-    local id = string.sub(top[1], 25)
-    local f = redis.pcall('HMGET', jk(id), 'nm', 'gm', 'st')
-    if not f.err and f[1] and not f[3] then
-      heads[g] = {s = tonumber(top[2]), m = top[1], nm = f[1], gm = tonumber(f[2]) or 1}
-      return
-    end
-    -- Gone, no longer scheduled, or broken: the entry only leaves the group.
-    if f.err then broken[#broken + 1] = id end
-    redis.call('ZREM', gkey(g), top[1])
-  end
-end
-for _, g in ipairs(redis.call('SMEMBERS', GFREE)) do
-  gfetch(g)
-  local c = heads[g]
-  if c and caps[c.nm] == nil then unknown[#unknown + 1] = c.nm end
+-- The heads index covers GFREE exactly unless the store was written before it existed or an entry
+-- was damaged: then it is rebuilt from the groups (once; every script keeps it from then on).
+if redis.call('SCARD', GFREE) ~= redis.call('HLEN', GHM) then
+  local seen = {}
+  for _, g in ipairs(redis.call('SMEMBERS', GFREE)) do seen[g] = true end
+  for _, g in ipairs(redis.call('HKEYS', GHM)) do seen[g] = true end
+  for g in pairs(seen) do gcheck(g) end
 end
 -- Field f of hash h as a number, read once per claim into cache t (the claim's own changes go into t too).
 local function cached(t, h, f)
@@ -133,11 +118,8 @@ local function cached(t, h, f)
   end
   return v
 end
--- Running jobs per group.
-local gruns = {}
-local function runningOf(g) return cached(gruns, GRUN, g) end
 -- Lanes take turns only when some group competes: otherwise every head is in lane ''.
-local useTurns = next(heads) ~= nil
+local useTurns = redis.call('SCARD', GFREE) > 0
 local turns = {}
 local function turnOf(lane)
   if not useTurns then return 0 end
@@ -202,39 +184,50 @@ local function rateTook(n, tk)
   end
 end
 local limited = grl ~= nil or next(rl) ~= nil or pushed
--- The groups' heads in a binary heap (best first), built once: a claim costs O(groups + taken x log groups).
+-- Groups: per name with capacity, its best free group (the first entry of P:h=<name>, checked
+-- against the group's own head), so a claim costs O(names + taken x log groups) however many
+-- groups wait. gout = names whose groups sit out the rest of this claim.
+local gbest, gout = {}, {}
+local function gpick(n)
+  gbest[n] = nil
+  for _ = 1, 100 do
+    local top = redis.call('ZRANGE', hkey(n), 0, 0, 'WITHSCORES')
+    if #top == 0 then return end
+    local g = string.sub(top[1], 33)
+    local h = redis.pcall('ZRANGE', gkey(g), 0, 0, 'WITHSCORES')
+    if not h.err and #h > 0 and tonumber(h[2]) == tonumber(top[2]) and string.sub(h[1], 1, 24) == string.sub(top[1], 9, 32) then
+      gbest[n] = {g = g, nm = n, s = tonumber(top[2]), m = h[1], t = turnOf(g)}
+      return
+    end
+    -- An entry out of step with its group (damaged): dropped, and the group looked at afresh.
+    gunindex(g)
+    gcheck(g)
+  end
+end
+-- The best head of a or b: priority (score), then the lane served longest ago, then runAt and insertion (member).
 local function better(a, b) return a.s < b.s or (a.s == b.s and (a.t < b.t or (a.t == b.t and a.m < b.m))) end
-local hq = {}
-local function down(i)
-  local n, c = #hq, hq[i]
-  while true do
-    local k = 2 * i
-    if k > n then break end
-    if k + 1 <= n and better(hq[k + 1], hq[k]) then k = k + 1 end
-    if not better(hq[k], c) then break end
-    hq[i] = hq[k]
-    i = k
+ghTouched = {}
+for _, n in ipairs(redis.call('SMEMBERS', GHN)) do
+  local cap = caps[n]
+  if cap == nil then
+    unknown[#unknown + 1] = n
+    gout[n] = true
+  elseif cap <= 0 then
+    waiting[#waiting + 1] = n
+    gout[n] = true
+  else
+    gpick(n)
   end
-  hq[i] = c
 end
-local function hpop()
-  local n = #hq
-  hq[1] = hq[n]
-  hq[n] = nil
-  if n > 1 then down(1) end
-end
-local function hpush(c)
-  local i = #hq + 1
-  while i > 1 do
-    local p = math.floor(i / 2)
-    if not better(c, hq[p]) then break end
-    hq[i] = hq[p]
-    i = p
+-- Names whose index changed (a repaired entry, a group served) compete again with their best group.
+local function repick()
+  local t = ghTouched
+  ghTouched = {}
+  for n in pairs(t) do
+    if caps[n] and caps[n] > 0 and not gout[n] then gpick(n) end
   end
-  hq[i] = c
 end
-for g, h in pairs(heads) do hq[#hq + 1] = {g = g, s = h.s, m = h.m, nm = h.nm, gm = h.gm, t = turnOf(g)} end
-for i = math.floor(#hq / 2), 1, -1 do down(i) end
+repick()
 local lfirst = redis.call('ZRANGE', LEASES, 0, 0, 'WITHSCORES')
 local claimed, taken, taking, leases, count = {}, {}, {}, {}, 0
 -- Claims job id (read whole: it is checked, changed, and returned from this one read). True when claimed.
@@ -294,38 +287,35 @@ while count < limit do
       if bn == nil or s < bs or (s == bs and (nt < bt or (nt == bt and m < bm))) then bn, bs, bm, bt, bg = n, s, m, nt, nil end
     end
   end
-  -- The best group that may start now; one that may not (its name full or over its rate, the
-  -- group full) stays out for the rest of this claim.
-  local c = hq[1]
-  while c do
-    local cap = caps[c.nm]
-    if cap == nil or runningOf(c.g) >= c.gm then
-      hpop()
-    elseif (taken[c.nm] or 0) >= cap then
-      waiting[#waiting + 1] = c.nm
-      hpop()
-    elseif limited and not rateOk(c.nm) then
-      hpop()
-    else
-      break
+  -- The best group that may start now; a name that may not (full, or over its rate) sits out
+  -- the rest of this claim.
+  local c = nil
+  for n, e in pairs(gbest) do
+    if (taken[n] or 0) >= caps[n] then
+      waiting[#waiting + 1] = n
+      gbest[n], gout[n] = nil, true
+    elseif limited and not rateOk(n) then
+      gbest[n], gout[n] = nil, true
+    elseif c == nil or better(e, c) then
+      c = e
     end
-    c = hq[1]
   end
   if c and (bn == nil or c.s < bs or (c.s == bs and (c.t < bt or (c.t == bt and c.m < bm)))) then bn, bs, bm, bt, bg = c.nm, c.s, c.m, c.t, c.g end
   if bn == nil then break end
-  local lane = ''
   if bg then
-    lane = bg
-    hpop()
+    -- The lane served goes to the back of the rotation (before the group's entry is written again).
+    local tick = nextOf('gtick')
+    turns[bg] = tick
+    redis.call('HSET', GTURN, bg, tick)
     redis.call('ZREM', gkey(bg), bm)
     if take(string.sub(bm, 25)) then
       taken[bn] = (taken[bn] or 0) + 1
-      gruns[bg] = runningOf(bg) + 1
       grun(bg, 1)
     else
       gcheck(bg)
     end
-    gfetch(bg)
+    -- The served group's next head (or none), and whatever else changed, compete again.
+    repick()
   else
     pos[bn] = pos[bn] + 2
     skip[bn] = (skip[bn] or 0) + 1
@@ -343,16 +333,11 @@ while count < limit do
       fetch(bn)
     end
   end
-  -- The lane served goes to the back of the rotation.
-  if useTurns then
+  -- The plain lane served goes to the back of the rotation.
+  if useTurns and not bg then
     local tick = nextOf('gtick')
-    turns[lane] = tick
-    redis.call('HSET', GTURN, lane, tick)
-  end
-  -- The served group's next job competes again, with its new turn.
-  if bg and heads[bg] and runningOf(bg) < heads[bg].gm then
-    local h = heads[bg]
-    hpush({g = bg, s = h.s, m = h.m, nm = h.nm, gm = h.gm, t = turnOf(bg)})
+    turns[''] = tick
+    redis.call('HSET', GTURN, '', tick)
   end
 end
 for n, t in pairs(taking) do

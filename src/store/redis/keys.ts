@@ -6,8 +6,9 @@
  * prefix is then everything before a key's LAST colon, whatever the prefix
  * itself contains, so two stores with different prefixes (`x` and `x:job`)
  * can never share a key. `<rest>` is one of the fixed names below, or
- * `j=<id>` (a job's hash), `r=<name>` (a name's ready set) or `g=<group>` (a
- * group's ready set), with `%` and
+ * `j=<id>` (a job's hash), `r=<name>` (a name's ready set), `g=<group>` (a
+ * group's ready set), `h=<name>` (the heads of the free groups whose next job
+ * is of that name) or `l=<name>` (a name's rate window), with `%` and
  * `:` in ids and names percent-encoded (`%25`, `%3A`), which is injective.
  * Channels follow the same rule. Lua builds the same keys (see lua.ts); the
  * tests check both sides agree.
@@ -23,7 +24,7 @@ import { show } from '../../validate.js';
 export const LAYOUT_VERSION = '2';
 
 /** Fixed key names after the prefix (see scripts.ts for what each holds). */
-export const FIXED_KEYS = ['due', 'leases', 'done', 'dead', 'readyn', 'counts', 'version', 'readyg', 'gfree', 'grun', 'gturn', 'glive', 'rlall', 'rlu', 'pause', 'rexp', 'gone'] as const;
+export const FIXED_KEYS = ['due', 'leases', 'done', 'dead', 'readyn', 'counts', 'version', 'readyg', 'gfree', 'grun', 'gturn', 'glive', 'rlall', 'rlu', 'pause', 'rexp', 'gone', 'ghm', 'ghn'] as const;
 
 /** Percent-encodes `%` and `:` so the result never contains a colon. */
 export function escapeKeyPart(value: string): string {
@@ -93,6 +94,11 @@ export class KeyLayout {
   /** A group's ready set (`g=<group>`). */
   group(group: string): string {
     return `${this.base}g=${escapeKeyPart(group)}`;
+  }
+
+  /** The heads index of the free groups whose next job is of `name` (`h=<name>`, see lua.ts `gindex`). */
+  groupHeads(name: string): string {
+    return `${this.base}h=${escapeKeyPart(name)}`;
   }
 
   fixed(name: (typeof FIXED_KEYS)[number]): string {

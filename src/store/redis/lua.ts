@@ -38,6 +38,7 @@ local function jk(id) return P .. 'j=' .. esc(id) end
 local function rkey(name) return P .. 'r=' .. esc(name) end
 local function gkey(group) return P .. 'g=' .. esc(group) end
 local function lkey(name) return P .. 'l=' .. esc(name) end
+local function hkey(name) return P .. 'h=' .. esc(name) end
 `;
 
 /** Lua (after KEY_HELPERS): appends job `id`'s record (its hash, then 'id', id) to `out`; a missing or broken record is left out. */
@@ -64,6 +65,13 @@ local FIELDS = {'pl', 'ca', 'x', 'st', 'at', 'att', 'pr', 'nm', 'fin', 'res', 's
 -- GFREE = those whose head may start now, GRUN = running jobs per group, GTURN = each lane's last turn,
 -- GLIVE = scheduled + running jobs per group (a group with none is idle: it leaves the rotation).
 local READYG, GFREE, GRUN, GTURN, GLIVE = P .. 'readyg', P .. 'gfree', P .. 'grun', P .. 'gturn', P .. 'glive'
+-- The index of free groups' heads the claim picks from (gindex below): P:h=<name> = zset
+-- -priority -> <sc(turn)><16-digit floor(runAt)><sc(seq)><group> of the GFREE groups whose head is a
+-- job of that name, best first; GHM = hash group -> its entry (<#name>:<name><member>); GHN = the
+-- names with a non-empty P:h=<name>. A group has an entry exactly while it is in GFREE.
+local GHM, GHN = P .. 'ghm', P .. 'ghn'
+-- Names whose heads index changed in this script (the claim re-reads their best group).
+local ghTouched = {}
 -- Groups whose live count reached 0 in this script: finish() drops their turns if they stayed idle.
 local gidle = {}
 -- Rate limits (rate-limits.ts): P:l=<name> / RLALL = zset start time -> token of the starts in a
@@ -120,6 +128,8 @@ local function guard()
   expect(GRUN, 'hash')
   expect(GTURN, 'hash')
   expect(GLIVE, 'hash')
+  expect(GHM, 'hash')
+  expect(GHN, 'set')
   expect(RLALL, 'zset')
   expect(RLU, 'hash')
   local c = redis.call('HGETALL', COUNTS)
@@ -159,20 +169,78 @@ local function head(id, n)
   return {nm = f[1], st = f[2] or 'scheduled', gr = f[3] or nil, at = f[4], seq = f[5], rec = f[6], pr = f[7], tk = f[8], lt = f[9], att = f[10], sig = f[11]}
 end
 
--- Brings group g's entries in READYG / GFREE in line with its ready set and running count.
+-- A GHM value: the name and the member of a group's entry (nil when damaged).
+local function ghsplit(v)
+  local c = string.find(v, ':', 1, true)
+  local len = c and tonumber(string.sub(v, 1, c - 1))
+  if not len then return nil end
+  return string.sub(v, c + 1, c + len), string.sub(v, c + len + 1)
+end
+
+-- Group g leaves the heads index.
+local function gunindex(g)
+  local v = redis.call('HGET', GHM, g)
+  if not v then return end
+  redis.call('HDEL', GHM, g)
+  local nm, mem = ghsplit(v)
+  if not nm then return end
+  local k = hkey(nm)
+  -- pcall: a P:h=<name> of another type is never written (the claim refuses it by name, see CLAIM).
+  local r = redis.pcall('ZREM', k, mem)
+  if not (type(r) == 'table' and r.err) and redis.call('EXISTS', k) == 0 then redis.call('SREM', GHN, nm) end
+  ghTouched[nm] = true
+end
+
+-- Group g's entry: its head (member m of score s, a job of name nm) with the group's turn.
+local function gindex(g, nm, s, m)
+  local mem = sc(num(redis.call('HGET', GTURN, g))) .. string.sub(m, 1, 24) .. g
+  local v = #nm .. ':' .. nm .. mem
+  if redis.call('HGET', GHM, g) ~= v then gunindex(g) end
+  redis.call('SADD', GHN, nm)
+  ghTouched[nm] = true
+  local r = redis.pcall('ZADD', hkey(nm), s, mem)
+  -- Not written: the group stays out of GHM, and the next claim (which compares GHM with GFREE)
+  -- rebuilds the index after refusing the damaged key by name.
+  if type(r) == 'table' and r.err then return end
+  redis.call('HSET', GHM, g, v)
+end
+
+-- Brings group g's entries in READYG / GFREE and the heads index in line with its ready set and
+-- running count. Entries whose job is gone, no longer scheduled or broken leave the group here
+-- (each for good, so the loop's cost is paid once per entry; GMAX bounds one call).
+local GMAX = 1000
 local function gcheck(g)
-  local top = redis.pcall('ZRANGE', gkey(g), 0, 0)
-  -- Not a zset (written by another program): leave its entries; claim checks the key before using it.
-  if top.err then return end
-  if #top == 0 then
-    redis.call('SREM', READYG, g)
-    redis.call('SREM', GFREE, g)
-    return
+  local top, f
+  for i = 1, GMAX + 1 do
+    if i > GMAX then return end
+    top = redis.pcall('ZRANGE', gkey(g), 0, 0, 'WITHSCORES')
+    -- Not a zset (written by another program): its jobs cannot start; its READYG entry stays for list().
+    if top.err then
+      redis.call('SREM', GFREE, g)
+      gunindex(g)
+      return
+    end
+    if #top == 0 then
+      redis.call('SREM', READYG, g)
+      redis.call('SREM', GFREE, g)
+      gunindex(g)
+      return
+    end
+    local id = string.sub(top[1], 25)
+    f = redis.pcall('HMGET', jk(id), 'gm', 'nm', 'st')
+    if not f.err and f[2] and not f[3] then break end
+    if f.err then broken[#broken + 1] = id end
+    redis.call('ZREM', gkey(g), top[1])
   end
   redis.call('SADD', READYG, g)
-  -- The head's limit counts; a damaged or missing head reads as the default 1.
-  local gm = tonumber(redis.pcall('HGET', jk(string.sub(top[1], 25)), 'gm')) or 1
-  if num(redis.call('HGET', GRUN, g)) < gm then redis.call('SADD', GFREE, g) else redis.call('SREM', GFREE, g) end
+  -- The head's limit counts; a damaged limit reads as the default 1.
+  if num(redis.call('HGET', GRUN, g)) < (tonumber(f[1]) or 1) then
+    redis.call('SADD', GFREE, g)
+    gindex(g, f[2], top[2], top[1])
+  else
+    redis.call('SREM', GFREE, g)
+    gunindex(g)
+  end
 end
 
 -- One more (or fewer) scheduled or running job of group g.
@@ -420,6 +488,8 @@ local function finish(reply, lite)
     if num(redis.call('HGET', GLIVE, g)) <= 0 then
       redis.call('HDEL', GLIVE, g)
       redis.call('HDEL', GTURN, g)
+      -- Its entry carries the turn: a group idle by its count but with an entry (a damaged count) is re-read.
+      if redis.call('HEXISTS', GHM, g) == 1 then gcheck(g) end
     end
   end
   for f, n in pairs(D) do

@@ -24,6 +24,13 @@
  * - `P:r=<name>`     zset −priority → `<16-digit floor(runAt)><sc><id>`: due jobs
  *                    of one name, best first (priority, then runAt, then seq).
  * - `P:readyn`       set of names whose ready zset is not empty.
+ * - `P:g=<group>`    zset like `P:r=<name>`: due jobs of one group (lua.ts
+ *                    names the group keys `readyg`, `gfree`, `grun`, `gturn`, `glive`).
+ * - `P:h=<name>`     zset −priority → `<sc(turn)><16-digit floor(runAt)><sc><group>`:
+ *                    the head of each free group whose next job is of that
+ *                    name, best first; `P:ghm` maps each group to its entry,
+ *                    `P:ghn` holds the names with entries. CLAIM reads the
+ *                    first entry of each name, not every group (lua.ts gindex).
  * - `P:leases`       zset lease expiry (server ms) → id: running jobs.
  * - `P:done`         zset finish order → id: completed + cancelled (retention).
  * - `P:dead`         zset finish order → id: dead (retention).

@@ -65,6 +65,8 @@ const FIXED: { key: string; plant: 'string' | 'list' }[] = [
   { key: 'dead', plant: 'string' },
   { key: 'readyn', plant: 'string' },
   { key: 'counts', plant: 'string' },
+  { key: 'ghm', plant: 'list' },
+  { key: 'ghn', plant: 'string' },
 ];
 
 describe('RedisStore: no half-writes when a key has the wrong type', { skip: redisSkip }, () => {

@@ -101,12 +101,24 @@ for _, n in ipairs(redis.call('SMEMBERS', READYN)) do
     if not lists[n] then redis.call('SREM', READYN, n) end
   end
 end
--- The heads index covers GFREE exactly unless the store was written before it existed or an entry
--- was damaged: then it is rebuilt from the groups (once; every script keeps it from then on).
-if redis.call('SCARD', GFREE) ~= redis.call('HLEN', GHM) then
+-- The heads index holds one entry per GFREE group, unless the store was written before it existed
+-- or a key was changed by another program: then it is rebuilt from the groups (once; every script
+-- keeps it from then on). The check costs O(names).
+local ghNames, entries = redis.call('SMEMBERS', GHN), 0
+for _, n in ipairs(ghNames) do
+  -- pcall: a name that came in during this script was not checked (its entries were not written).
+  local z = redis.pcall('ZCARD', hkey(n))
+  if type(z) == 'number' then entries = entries + z end
+end
+local free = redis.call('SCARD', GFREE)
+if free ~= redis.call('HLEN', GHM) or free ~= entries then
   local seen = {}
   for _, g in ipairs(redis.call('SMEMBERS', GFREE)) do seen[g] = true end
   for _, g in ipairs(redis.call('HKEYS', GHM)) do seen[g] = true end
+  for _, n in ipairs(ghNames) do
+    if typeOf(hkey(n)) == 'zset' then redis.call('DEL', hkey(n)) end
+  end
+  redis.call('DEL', GHM, GHN)
   for g in pairs(seen) do gcheck(g) end
 end
 -- Field f of hash h as a number, read once per claim into cache t (the claim's own changes go into t too).
@@ -199,7 +211,9 @@ local function gpick(n)
       gbest[n] = {g = g, nm = n, s = tonumber(top[2]), m = h[1], t = turnOf(g)}
       return
     end
-    -- An entry out of step with its group (damaged): dropped, and the group looked at afresh.
+    -- An entry out of step with its group (changed by another program): dropped, and the group
+    -- looked at afresh (which writes its right entry, if it has one).
+    redis.call('ZREM', hkey(n), top[1])
     gunindex(g)
     gcheck(g)
   end
@@ -220,11 +234,21 @@ for _, n in ipairs(redis.call('SMEMBERS', GHN)) do
   end
 end
 -- Names whose index changed (a repaired entry, a group served) compete again with their best group.
+-- A name the caller sent no capacity for (its jobs were only ever inside groups) ends this round: its
+-- head may be better than the next pick, and the caller asks again with its capacity.
+local stopped = false
 local function repick()
   local t = ghTouched
   ghTouched = {}
   for n in pairs(t) do
-    if caps[n] and caps[n] > 0 and not gout[n] then gpick(n) end
+    if caps[n] == nil then
+      if not gout[n] and redis.call('EXISTS', hkey(n)) == 1 then
+        unknown[#unknown + 1] = n
+        gout[n], stopped = true, true
+      end
+    elseif caps[n] > 0 and not gout[n] then
+      gpick(n)
+    end
   end
 end
 repick()
@@ -270,7 +294,7 @@ end
 -- A ready name the caller sent no capacity for may hold a better job: claim
 -- nothing this round; the caller asks again with its capacity.
 if #unknown > 0 then limit = 0 end
-while count < limit do
+while count < limit and not stopped do
   -- Best head: priority (score), then the lane served longest ago, then runAt and insertion (member).
   local bn, bs, bm, bt, bg = nil, nil, nil, nil, nil
   local nt = turnOf('')

@@ -1,0 +1,261 @@
+/**
+ * RedisStore's claim over groups reads each name's best free group from a
+ * heads index (`P:h=<name>`, kept by every script: lua.ts `gindex`), not
+ * every free group. Found 5 December 2026: the claim script read the head of
+ * every group in `P:gfree` per claim, so running n jobs in n groups was
+ * quadratic and each claim held the server for every client (8,000 jobs in
+ * as many groups, 10 a claim: 47 s, ~60 ms a claim; without groups 1.8 s;
+ * .tmp/groups-claim-shared.ts, untracked).
+ *
+ * Checked three ways: the commands one claim sends must not grow with the
+ * groups it does not pick (Redis counts the commands scripts send); claims
+ * must answer what a MemoryStore answers over random operations; and an
+ * index that is missing (a store written before it existed) or changed by
+ * another program is rebuilt, never trusted into skipping a job.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { RedisStore } from '../src/redis.js';
+import { MemoryStore } from '../src/store/memory.js';
+import { StorePersistError } from '../src/errors.js';
+import { patchRecord } from '../src/store/record.js';
+import type { JobRecord, NewJobRecord, Store } from '../src/store/store.js';
+import { redisSkip, useRedisServer } from './redis-server.js';
+import { admin, dumpKeys, liveContext, withPrefix } from './fixtures/redis-helpers.js';
+import { claimAll, CT0, newRecord, storeContext } from './store-conformance.js';
+
+const ids = (jobs: readonly JobRecord[]): string[] => jobs.map((j) => j.id);
+
+async function insert(store: Store, records: NewJobRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 1000) {
+    await store.insert(records.slice(i, i + 1000).map((record) => ({ record, onDuplicate: 'reject' as const })));
+  }
+}
+
+async function complete(store: Store, job: JobRecord): Promise<void> {
+  assert.equal(await store.settle(job.id, job.token as string, patchRecord(job, { state: 'completed', finishedAt: CT0, token: undefined })), true);
+}
+
+/** Calls of each command the server ran (scripts' commands included) since the last reset. */
+async function commandCalls(url: string): Promise<Map<string, number>> {
+  const client = admin(url);
+  try {
+    const out = new Map<string, number>();
+    for (const line of (await client.info('commandstats')).split('\n')) {
+      const m = /^cmdstat_([a-z|]+):calls=(\d+)/.exec(line.trim());
+      if (m) out.set(m[1] as string, Number(m[2]));
+    }
+    return out;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function resetStats(url: string): Promise<void> {
+  const client = admin(url);
+  await client.config('RESETSTAT');
+  client.disconnect();
+}
+
+/** n due jobs of name 'mail', each in its own group, all moved into their groups' ready sets. */
+async function manyGroups(store: RedisStore, n: number): Promise<void> {
+  await insert(store, Array.from({ length: n }, (_, k) => newRecord(`j${k}`, { name: 'mail', group: `user-${k}`, runAt: CT0 })));
+  // A claim moves up to 1,000 due jobs into their ready sets; these take nothing.
+  for (let i = 0; i < n / 1000 + 1; i++) assert.equal((await store.claim(claimAll(CT0 + 1, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+}
+
+describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () => {
+  const server = useRedisServer();
+  const open = async (prefix: string): Promise<RedisStore> => {
+    const store = new RedisStore({ url: server.url, prefix });
+    await store.open(liveContext());
+    return store;
+  };
+
+  it('a claim of 10 with 4,000 groups waiting sends a number of commands that does not grow with the groups', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      const store = await open(prefix);
+      try {
+        await manyGroups(store, 4000);
+        await resetStats(server.url);
+        const { jobs } = await store.claim(claimAll(CT0 + 1, { limit: 10 }));
+        assert.deepEqual(ids(jobs), Array.from({ length: 10 }, (_, k) => `j${k}`), 'oldest first, one per group');
+        const calls = await commandCalls(server.url);
+        const total = [...calls.values()].reduce((a, b) => a + b, 0);
+        // The walk read every group's head: 4,000 ZRANGE and 4,000 HMGET. Now ~10 commands a job.
+        assert.ok((calls.get('zrange') ?? 0) < 200, `ZRANGE calls: ${calls.get('zrange')}`);
+        assert.ok((calls.get('hmget') ?? 0) < 200, `HMGET calls: ${calls.get('hmget')}`);
+        assert.ok(total < 600, `commands: ${total}`);
+        for (const j of jobs) await complete(store, j);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  it('a store without the index (written before it existed) is indexed at the first claim, and runs in the same order', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      const store = await open(prefix);
+      try {
+        // Three groups with priorities, and a plain job between them.
+        await insert(store, [
+          newRecord('low', { group: 'a', priority: 0, runAt: CT0 }),
+          newRecord('high', { group: 'b', priority: 5, runAt: CT0 + 1 }),
+          newRecord('mid', { group: 'c', priority: 2, runAt: CT0 + 2 }),
+          newRecord('plain', { priority: 3, runAt: CT0 + 3 }),
+          newRecord('high-2', { group: 'b', priority: 5, runAt: CT0 + 4 }),
+        ]);
+        assert.equal((await store.claim(claimAll(CT0 + 10, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+        const client = admin(server.url);
+        const index = (await client.keys(`${prefix}:h=*`)).concat([`${prefix}:ghm`, `${prefix}:ghn`]);
+        assert.ok(index.length >= 3, `the index exists: ${index.join(', ')}`);
+        assert.ok((await client.del(...index)) >= 3);
+        client.disconnect();
+        const order: string[] = [];
+        for (;;) {
+          const { jobs } = await store.claim(claimAll(CT0 + 10, { limit: 1 }));
+          if (jobs.length === 0) break;
+          order.push(...ids(jobs));
+          for (const j of jobs) await complete(store, j);
+        }
+        assert.deepEqual(order, ['high', 'high-2', 'plain', 'mid', 'low']);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  it('an index changed by another program (an entry gone, a stray entry, a wrong head) is rebuilt; no job is skipped or run twice', async () => {
+    const damages: { what: string; harm(client: ReturnType<typeof admin>, prefix: string): Promise<void> }[] = [
+      { what: 'an entry gone', harm: async (c, p) => void (await c.zpopmin(`${p}:h=work`)) },
+      { what: 'a stray entry', harm: async (c, p) => void (await c.zadd(`${p}:h=work`, -9, `--------0000000000000000--------ghost`)) },
+      {
+        what: 'an entry naming an old head',
+        harm: async (c, p) => {
+          const [member, score] = await c.zrange(`${p}:h=work`, 0, 0, 'WITHSCORES');
+          await c.zrem(`${p}:h=work`, member as string);
+          await c.zadd(`${p}:h=work`, Number(score) - 1, `${(member as string).slice(0, 8)}0000000000000000--------${(member as string).slice(32)}`);
+        },
+      },
+      { what: 'the map emptied', harm: async (c, p) => void (await c.del(`${p}:ghm`)) },
+    ];
+    for (const d of damages) {
+      await withPrefix(server.url, async (prefix) => {
+        const store = await open(prefix);
+        try {
+          await insert(store, Array.from({ length: 12 }, (_, k) => newRecord(`j${k}`, { group: `g${k % 4}`, runAt: CT0 + k })));
+          assert.equal((await store.claim(claimAll(CT0 + 100, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+          const client = admin(server.url);
+          await d.harm(client, prefix);
+          client.disconnect();
+          const order: string[] = [];
+          for (;;) {
+            const { jobs } = await store.claim(claimAll(CT0 + 100, { limit: 2 }));
+            if (jobs.length === 0) break;
+            order.push(...ids(jobs));
+            for (const j of jobs) await complete(store, j);
+          }
+          assert.deepEqual(order, Array.from({ length: 12 }, (_, k) => `j${k}`), d.what);
+          assert.equal(store.counts().scheduled, 0, d.what);
+        } finally {
+          await store.close();
+        }
+      });
+    }
+  });
+
+  it('a heads index key of the wrong type: the claim refuses by name and writes nothing', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      const store = await open(prefix);
+      try {
+        await insert(store, [newRecord('a', { group: 'g', runAt: CT0 }), newRecord('b', { group: 'h', runAt: CT0 })]);
+        assert.equal((await store.claim(claimAll(CT0 + 1, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+        const client = admin(server.url);
+        await client.del(`${prefix}:h=work`);
+        await client.set(`${prefix}:h=work`, 'written by someone else');
+        client.disconnect();
+        const before = await dumpKeys(server.url, prefix);
+        await assert.rejects(store.claim(claimAll(CT0 + 1)), (e: unknown) => {
+          assert.ok(e instanceof StorePersistError, String(e));
+          assert.ok(e.message.includes(JSON.stringify(`${prefix}:h=work`)), e.message);
+          assert.match(e.message, /nothing was changed/);
+          return true;
+        });
+        assert.deepEqual(await dumpKeys(server.url, prefix), before);
+        // Once the key is gone the index is rebuilt and both jobs run.
+        const fix = admin(server.url);
+        await fix.del(`${prefix}:h=work`);
+        fix.disconnect();
+        assert.deepEqual(ids((await store.claim(claimAll(CT0 + 1))).jobs).sort(), ['a', 'b']);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  it('claims answer what a MemoryStore answers, over random inserts, claims, completions and cancels in groups', async () => {
+    type Op =
+      | { op: 'insert'; name: 'a' | 'b'; group: number; priority: number; at: number; limit: number }
+      | { op: 'claim'; limit: number; capA: number; capB: number }
+      | { op: 'complete'; pick: number }
+      | { op: 'cancel'; pick: number };
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ op: fc.constant('insert' as const), name: fc.constantFrom('a' as const, 'b' as const), group: fc.integer({ min: -1, max: 5 }), priority: fc.integer({ min: 0, max: 2 }), at: fc.integer({ min: 0, max: 20 }), limit: fc.integer({ min: 1, max: 2 }) }) },
+      { weight: 3, arbitrary: fc.record({ op: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 4 }), capA: fc.integer({ min: 0, max: 3 }), capB: fc.integer({ min: 0, max: 3 }) }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('complete' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }) },
+    );
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 80 }), async (ops) => {
+        await withPrefix(server.url, async (prefix) => {
+          const redis = new RedisStore({ url: server.url, prefix });
+          const memory = new MemoryStore();
+          await redis.open(liveContext());
+          await memory.open(storeContext());
+          const stores: Store[] = [memory, redis];
+          const running: JobRecord[][] = [[], []];
+          const scheduled: string[] = [];
+          let next = 0;
+          try {
+            for (const o of ops) {
+              if (o.op === 'insert') {
+                const record = newRecord(`j${next++}`, { name: o.name, priority: o.priority, runAt: CT0 + o.at, ...(o.group >= 0 ? { group: `g${o.group}`, groupConcurrency: o.limit } : {}) });
+                for (const s of stores) await insert(s, [record]);
+                scheduled.push(record.id);
+              } else if (o.op === 'claim') {
+                const answers: string[][] = [];
+                for (const [i, s] of stores.entries()) {
+                  const capacity = (name: string): number => (name === 'a' ? o.capA : o.capB) - running[i]!.filter((j) => j.name === name).length;
+                  const { jobs } = await s.claim(claimAll(CT0 + 10, { limit: o.limit, capacity }));
+                  running[i]!.push(...jobs);
+                  answers.push(ids(jobs));
+                }
+                assert.deepEqual(answers[1], answers[0], 'RedisStore claimed what MemoryStore claimed');
+                for (const id of answers[0]!) scheduled.splice(scheduled.indexOf(id), 1);
+              } else if (o.op === 'complete') {
+                if (running[0]!.length === 0) continue;
+                const id = running[0]![o.pick % running[0]!.length]!.id;
+                for (const [i, s] of stores.entries()) {
+                  const job = running[i]!.find((j) => j.id === id) as JobRecord;
+                  running[i] = running[i]!.filter((j) => j !== job);
+                  await complete(s, job);
+                }
+              } else if (scheduled.length > 0) {
+                const [id] = scheduled.splice(o.pick % scheduled.length, 1);
+                for (const s of stores) assert.ok(await s.cancel(id as string, CT0));
+              }
+            }
+          } finally {
+            await redis.close();
+            await memory.close();
+          }
+        });
+        runs++;
+      }),
+      { numRuns: 150 },
+    );
+    assert.equal(runs, 150);
+  });
+});

@@ -17,6 +17,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RedisStore } from '../src/redis.js';
+import { Scheduler } from '../src/scheduler.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { StorePersistError } from '../src/errors.js';
 import { patchRecord } from '../src/store/record.js';
@@ -190,6 +191,40 @@ describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () 
         assert.deepEqual(ids((await store.claim(claimAll(CT0 + 1))).jobs).sort(), ['a', 'b']);
       } finally {
         await store.close();
+      }
+    });
+  });
+
+  it('a Scheduler: a group whose next job is of a name never seen outside groups starts it while the first runs', async () => {
+    // Found by the comparison below: the claim that took the group's first job left the next
+    // one (of a name this process had sent no capacity for) for later, and the scheduler
+    // claimed again only when a slot freed, so here it waited for the first job to end.
+    await withPrefix(server.url, async (prefix) => {
+      const scheduler = new Scheduler({ store: new RedisStore({ url: server.url, prefix, pollMs: 60_000 }) });
+      let secondStarted!: () => void;
+      const second = new Promise<void>((resolve) => (secondStarted = resolve));
+      const started: string[] = [];
+      scheduler.register('sync', async () => {
+        started.push('sync');
+        // Bounded: the code before the fix never starts 'mail' while this runs.
+        await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      });
+      scheduler.register('mail', () => {
+        started.push('mail');
+        secondStarted();
+      });
+      await scheduler.start();
+      // Both due at one instant, so one claim finds both.
+      const at = new Date(Date.now() + 300);
+      await scheduler.scheduleAt('sync', at, {}, { id: 'first', group: { id: 'g', concurrency: 2 } });
+      await scheduler.scheduleAt('mail', at, {}, { id: 'second', group: { id: 'g', concurrency: 2 } });
+      const t0 = Date.now();
+      try {
+        await second;
+        assert.deepEqual(started, ['sync', 'mail']);
+        assert.ok(Date.now() - t0 < 9_000, 'mail started while sync ran');
+      } finally {
+        await scheduler.stop();
       }
     });
   });

@@ -256,7 +256,12 @@ describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () 
           try {
             for (const o of ops) {
               if (o.op === 'insert') {
-                const record = newRecord(`j${next++}`, { name: o.name, priority: o.priority, runAt: CT0 + o.at, ...(o.group >= 0 ? { group: `g${o.group}`, groupConcurrency: o.limit } : {}) });
+                // Jobs without a group sit below every group (priority - 10): when a group's head and
+                // a plain job tie on priority, the lane turns decide, and the stores keep the plain
+                // lane's turn differently (MemoryStore's fast path for plain bursts keeps none; Redis
+                // keeps it only while a group may start). Fairness either way, not one order; the
+                // heads index orders groups among themselves, which is what this compares.
+                const record = newRecord(`j${next++}`, { name: o.name, runAt: CT0 + o.at, ...(o.group >= 0 ? { priority: o.priority, group: `g${o.group}`, groupConcurrency: o.limit } : { priority: o.priority - 10 }) });
                 for (const s of stores) await insert(s, [record]);
                 scheduled.push(record.id);
               } else if (o.op === 'claim') {

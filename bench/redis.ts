@@ -21,14 +21,21 @@
  *    connection (a producer Scheduler / Queue) and run by a consumer on
  *    another (a Scheduler / Worker) in this process: time from the add call
  *    to the handler's first line. p50 / p99 / max over the samples.
+ * 4. Claims of jobs in a group each (bench/redis-groups.ts): 2,000 due jobs
+ *    (8,000 with --full), each in its own group, claimed 10 at a time and
+ *    completed, against the same jobs without groups: wall ms and the
+ *    slowest claim of each. Target: grouped <= 3x plain (a claim walked
+ *    every free group until 5 December 2026: ~26x at 8,000).
  *
  * The redis-server is started here (loopback, AOF on, `--appendfsync
  * everysec` unless `--fsync=always`), or `REDIS_URL` is used.
  * Run: `npm run bench -- redis` (BENCH_FULL=1 for the large sizes), or
  * `node --import tsx bench/redis.ts [--full] [--fsync=always]
- * [--only=memory,adds,completions,latency]`. Writes bench/results/redis.json
- * (a full run only). On a machine shared with other work the throughput
- * figures swing by 2x between runs: compare ratios from one run.
+ * [--only=memory,adds,completions,latency,groups]`. Writes
+ * bench/results/redis.json (every section run), or
+ * bench/results/redis-groups.json (`--only=...` with groups among them).
+ * On a machine shared with other work the throughput figures swing by 2x
+ * between runs: compare ratios from one run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -39,6 +46,7 @@ import { Scheduler } from '../src/scheduler.js';
 import { RedisStore } from '../src/redis.js';
 import { deletePrefix, startRedis, type RedisServer } from '../test/redis-server.js';
 import { isMain, writeResults, type BenchOptions } from './lib.js';
+import { redisGroupsClaimBench } from './redis-groups.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const HOUR = 3_600_000;
@@ -376,10 +384,12 @@ async function addToStart(url: string, samples: number): Promise<Row[]> {
 
 // ---------------------------------------------------------------------- run
 
-/** Sections to run: `--only=memory,adds,completions,latency` (default: all). */
+const SECTIONS = ['memory', 'adds', 'completions', 'latency', 'groups'];
+
+/** Sections to run: `--only=memory,adds,completions,latency,groups` (default: all). */
 function sections(): Set<string> {
   const arg = process.argv.find((a) => a.startsWith('--only='));
-  return new Set(arg ? arg.slice('--only='.length).split(',') : ['memory', 'adds', 'completions', 'latency']);
+  return new Set(arg ? arg.slice('--only='.length).split(',') : SECTIONS);
 }
 
 export async function run(opts: BenchOptions & { fsync?: 'always' | 'everysec' }): Promise<void> {
@@ -434,10 +444,23 @@ export async function run(opts: BenchOptions & { fsync?: 'always' | 'everysec' }
         verdicts.push({ target: `add-to-start p99 < ${TARGETS.addToStartP99Ms} ms (${r.contender})`, measured: `${fmt(Number(r.p99), 2)} ms`, met: Number(r.p99) < TARGETS.addToStartP99Ms });
       }
     }
+    if (only.has('groups')) {
+      const n = opts.full ? 8000 : 2000;
+      const g = await redisGroupsClaimBench(url, n);
+      const vsPlain = (ms: number): string => `${fmt(ms / g.plain.ms, 2)}x`;
+      const groupRows: Row[] = [
+        { contender: 'godelayq RedisStore, each job in its own group', jobs: n, claims: g.grouped.claims, ms: g.grouped.ms, 'vs no group': vsPlain(g.grouped.ms), 'slowest claim ms': g.grouped.slowestClaimMs },
+        { contender: 'godelayq RedisStore, no group', jobs: n, claims: g.plain.claims, ms: g.plain.ms, 'vs no group': vsPlain(g.plain.ms), 'slowest claim ms': g.plain.slowestClaimMs },
+      ];
+      printTable(`claim 10 at a time + complete, until none is left: ${fmt(n)} due jobs of one name (wall ms)`, groupRows);
+      results.groups = { jobs: n, grouped: g.grouped, plain: g.plain, ratio: g.ratio };
+      verdicts.push({ target: `claims of ${fmt(n)} jobs each in its own group <= 3x the same jobs without groups`, measured: `${fmt(g.grouped.ms)} ms vs ${fmt(g.plain.ms)} ms (${fmt(g.ratio, 2)}x)`, met: g.ratio <= 3 });
+    }
     console.log('\nTargets');
     for (const v of verdicts) console.log(`  ${v.met ? 'MET   ' : 'MISSED'}  ${v.target}: ${v.measured}`);
     results.targets = verdicts;
-    if (only.size === 4) writeResults('redis', results);
+    if (SECTIONS.every((s) => only.has(s))) writeResults('redis', results);
+    else if (only.has('groups')) writeResults('redis-groups', results);
   } finally {
     await server?.destroy();
   }

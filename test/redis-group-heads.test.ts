@@ -38,6 +38,22 @@ async function complete(store: Store, job: JobRecord): Promise<void> {
   assert.equal(await store.settle(job.id, job.token as string, patchRecord(job, { state: 'completed', finishedAt: CT0, token: undefined })), true);
 }
 
+/** Claims `limit` at a time at `now` and completes each job, until a claim takes nothing: the ids in claim order. */
+async function runAll(store: Store, now: number, limit: number): Promise<string[]> {
+  const order: string[] = [];
+  for (;;) {
+    const { jobs } = await store.claim(claimAll(now, { limit }));
+    if (jobs.length === 0) return order;
+    order.push(...ids(jobs));
+    for (const j of jobs) await complete(store, j);
+  }
+}
+
+/** A claim with no capacity: it moves what is due at `now` into the ready sets (and the index) and takes nothing. */
+async function promote(store: Store, now: number): Promise<void> {
+  assert.equal((await store.claim(claimAll(now, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+}
+
 /** Calls of each command the server ran (scripts' commands included) since the last reset. */
 async function commandCalls(url: string): Promise<Map<string, number>> {
   const client = admin(url);
@@ -63,7 +79,7 @@ async function resetStats(url: string): Promise<void> {
 async function manyGroups(store: RedisStore, n: number): Promise<void> {
   await insert(store, Array.from({ length: n }, (_, k) => newRecord(`j${k}`, { name: 'mail', group: `user-${k}`, runAt: CT0 })));
   // A claim moves up to 1,000 due jobs into their ready sets; these take nothing.
-  for (let i = 0; i < n / 1000 + 1; i++) assert.equal((await store.claim(claimAll(CT0 + 1, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+  for (let i = 0; i < n / 1000 + 1; i++) await promote(store, CT0 + 1);
 }
 
 describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () => {
@@ -107,20 +123,13 @@ describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () 
           newRecord('plain', { priority: 3, runAt: CT0 + 3 }),
           newRecord('high-2', { group: 'b', priority: 5, runAt: CT0 + 4 }),
         ]);
-        assert.equal((await store.claim(claimAll(CT0 + 10, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+        await promote(store, CT0 + 10);
         const client = admin(server.url);
         const index = (await client.keys(`${prefix}:h=*`)).concat([`${prefix}:ghm`, `${prefix}:ghn`]);
         assert.ok(index.length >= 3, `the index exists: ${index.join(', ')}`);
         assert.ok((await client.del(...index)) >= 3);
         client.disconnect();
-        const order: string[] = [];
-        for (;;) {
-          const { jobs } = await store.claim(claimAll(CT0 + 10, { limit: 1 }));
-          if (jobs.length === 0) break;
-          order.push(...ids(jobs));
-          for (const j of jobs) await complete(store, j);
-        }
-        assert.deepEqual(order, ['high', 'high-2', 'plain', 'mid', 'low']);
+        assert.deepEqual(await runAll(store, CT0 + 10, 1), ['high', 'high-2', 'plain', 'mid', 'low']);
       } finally {
         await store.close();
       }
@@ -146,18 +155,11 @@ describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () 
         const store = await open(prefix);
         try {
           await insert(store, Array.from({ length: 12 }, (_, k) => newRecord(`j${k}`, { group: `g${k % 4}`, runAt: CT0 + k })));
-          assert.equal((await store.claim(claimAll(CT0 + 100, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+          await promote(store, CT0 + 100);
           const client = admin(server.url);
           await d.harm(client, prefix);
           client.disconnect();
-          const order: string[] = [];
-          for (;;) {
-            const { jobs } = await store.claim(claimAll(CT0 + 100, { limit: 2 }));
-            if (jobs.length === 0) break;
-            order.push(...ids(jobs));
-            for (const j of jobs) await complete(store, j);
-          }
-          assert.deepEqual(order, Array.from({ length: 12 }, (_, k) => `j${k}`), d.what);
+          assert.deepEqual(await runAll(store, CT0 + 100, 2), Array.from({ length: 12 }, (_, k) => `j${k}`), d.what);
           assert.equal(store.counts().scheduled, 0, d.what);
         } finally {
           await store.close();
@@ -171,7 +173,7 @@ describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () 
       const store = await open(prefix);
       try {
         await insert(store, [newRecord('a', { group: 'g', runAt: CT0 }), newRecord('b', { group: 'h', runAt: CT0 })]);
-        assert.equal((await store.claim(claimAll(CT0 + 1, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+        await promote(store, CT0 + 1);
         const client = admin(server.url);
         await client.del(`${prefix}:h=work`);
         await client.set(`${prefix}:h=work`, 'written by someone else');

@@ -197,6 +197,33 @@ describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () 
     });
   });
 
+  it('a heads index key of the wrong type for a name not indexed yet: the claim that brings its first group does not fail half-way; the next one refuses it by name', async () => {
+    await withPrefix(server.url, async (prefix) => {
+      const store = await open(prefix);
+      try {
+        // The store learns the name from a job without a group, so a claim sends its capacity.
+        await insert(store, [newRecord('plain', { name: 'other', runAt: CT0 })]);
+        assert.deepEqual(await runAll(store, CT0 + 1, 10), ['plain']);
+        const client = admin(server.url);
+        await client.set(`${prefix}:h=other`, 'written by someone else');
+        client.disconnect();
+        await insert(store, [newRecord('x', { name: 'other', group: 'g', runAt: CT0 })]);
+        // This claim moves x into its group and cannot index it: it takes nothing, and throws
+        // nothing (it read the key with redis.call after its writes: an error half-way).
+        assert.deepEqual(ids((await store.claim(claimAll(CT0 + 1))).jobs), []);
+        const before = await dumpKeys(server.url, prefix);
+        await assert.rejects(store.claim(claimAll(CT0 + 1)), (e: unknown) => {
+          assert.ok(e instanceof StorePersistError, String(e));
+          assert.ok(e.message.includes(JSON.stringify(`${prefix}:h=other`)), e.message);
+          return true;
+        });
+        assert.deepEqual(await dumpKeys(server.url, prefix), before);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   it('a Scheduler: a group whose next job is of a name never seen outside groups starts it while the first runs', async () => {
     // Found by the comparison below: the claim that took the group's first job left the next
     // one (of a name this process had sent no capacity for) for later, and the scheduler

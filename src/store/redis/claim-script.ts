@@ -203,8 +203,10 @@ local gbest, gout = {}, {}
 local function gpick(n)
   gbest[n] = nil
   for _ = 1, 100 do
-    local top = redis.call('ZRANGE', hkey(n), 0, 0, 'WITHSCORES')
-    if #top == 0 then return end
+    -- pcall: a name that came in during this claim was not checked before its first write; a key of
+    -- another type gives no candidate here, and the next claim refuses it by name.
+    local top = redis.pcall('ZRANGE', hkey(n), 0, 0, 'WITHSCORES')
+    if top.err or #top == 0 then return end
     local g = string.sub(top[1], 33)
     local h = redis.pcall('ZRANGE', gkey(g), 0, 0, 'WITHSCORES')
     if not h.err and #h > 0 and tonumber(h[2]) == tonumber(top[2]) and string.sub(h[1], 1, 24) == string.sub(top[1], 9, 32) then

@@ -51,7 +51,7 @@ describe('PostgresStore', { skip: postgresSkip }, () => {
             const versions = await client.query(`SELECT version FROM "${schema}".migrations ORDER BY version`);
             assert.deepEqual(versions.rows, allVersions());
             const tables = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", [schema]);
-            assert.deepEqual(tables.rows.map((r: { table_name: string }) => r.table_name), ['counts', 'events', 'gone', 'jobs', 'lanes', 'migrations', 'pause', 'pushback', 'starts', 'windows']);
+            assert.deepEqual(tables.rows.map((r: { table_name: string }) => r.table_name), ['counts', 'events', 'gone', 'heads', 'heads_dirty', 'jobs', 'lanes', 'migrations', 'pause', 'pushback', 'starts', 'windows']);
           } finally {
             await client.end();
           }

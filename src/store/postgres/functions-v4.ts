@@ -47,14 +47,18 @@ import { claimRowsSql } from './functions-v2.js';
 import { countChangesSql, ident } from './schema.js';
 import { settleGoneSql } from './settle-gone.js';
 
-export function functionsV4Sql(schema: string): string {
-  const S = ident(schema);
-  const live = `('scheduled', 'ready', 'running')`;
-  const groupLock = (g: string): string => `hashtextextended('godelayq group ${schema}' || chr(1) || ${g}, 0)`;
-  const rateLock = (n: string): string => `hashtextextended('godelayq rate ${schema}' || chr(1) || ${n}, 0)`;
+const live = `('scheduled', 'ready', 'running')`;
+
+/** The key of a group's advisory lock (claims hold it while they count and take the group's jobs). */
+export function groupLockSql(schema: string, g: string): string {
+  return `hashtextextended('godelayq group ${schema}' || chr(1) || ${g}, 0)`;
+}
+
+/** What migration 4 added to count_changes (declared: `gr text[]; gl text[];`), after the counting. */
+export function countExtraV4(S: string): string {
   // After counting: a grouped job that stopped running frees a slot of its group (NOTIFY a due time of now, so every
   // process claims); a group with no live job left is idle and leaves the rotation.
-  const countExtra = `
+  return `
   IF TG_OP = 'UPDATE' THEN
     IF EXISTS (SELECT 1 FROM old_rows WHERE grp IS NOT NULL) THEN
       SELECT array_agg(DISTINCT o.grp) FILTER (WHERE o.state = 'running' AND n.state <> 'running'),
@@ -73,6 +77,13 @@ export function functionsV4Sql(schema: string): string {
       AND NOT EXISTS (SELECT 1 FROM ${S}.jobs j WHERE j.grp = l.lane AND j.state IN ${live});
   END IF;
 `;
+}
+
+export function functionsV4Sql(schema: string): string {
+  const S = ident(schema);
+  const countExtra = countExtraV4(S);
+  const groupLock = (g: string): string => groupLockSql(schema, g);
+  const rateLock = (n: string): string => `hashtextextended('godelayq rate ${schema}' || chr(1) || ${n}, 0)`;
   return `
 ALTER TABLE ${S}.jobs ADD COLUMN grp text, ADD COLUMN grp_max integer;
 CREATE FUNCTION ${S}.job_group() RETURNS trigger LANGUAGE plpgsql AS $f$

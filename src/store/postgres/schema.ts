@@ -5,7 +5,10 @@
  * tables of job control: extra fields, per-job removal, the store-wide
  * pause, dedupe windows, remote events; migration 4, functions-v4.ts, groups
  * and rate limits; migration 5, functions-v5.ts, a lease loss that never
- * overwrites what committed meanwhile): versioned migrations recorded in `<schema>.migrations`,
+ * overwrites what committed meanwhile; migration 6, functions-v6.ts, a
+ * finish removes a bounded number of jobs past a retention limit; migration
+ * 7, functions-v7.ts, claims read the free groups' heads from a table):
+ * versioned migrations recorded in `<schema>.migrations`,
  * applied by whichever process opens first while the others wait on an
  * advisory lock, each in its own transaction. The functions every call runs
  * are in functions.ts (also part of the migrations).
@@ -40,6 +43,7 @@ import { functionsV3Sql } from './functions-v3.js';
 import { functionsV4Sql } from './functions-v4.js';
 import { functionsV5Sql } from './functions-v5.js';
 import { functionsV6Sql } from './functions-v6.js';
+import { functionsV7Sql } from './functions-v7.js';
 
 /** `"schema"`: the validated schema name as an SQL identifier. */
 export function ident(schema: string): string {
@@ -140,7 +144,7 @@ CREATE TRIGGER jobs_count_delete AFTER DELETE ON ${S}.jobs REFERENCING OLD TABLE
 
 /** Migration n (1-based) is MIGRATIONS[n - 1]: SQL run in one transaction. Never edit a released one; add the next. */
 export function migrations(schema: string): readonly string[] {
-  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema), functionsV3Sql(schema), functionsV4Sql(schema), functionsV5Sql(schema), functionsV6Sql(schema)];
+  return [tablesSql(schema) + functionsSql(schema), functionsV2Sql(schema), functionsV3Sql(schema), functionsV4Sql(schema), functionsV5Sql(schema), functionsV6Sql(schema), functionsV7Sql(schema)];
 }
 
 /** The schema version this code speaks. */

@@ -1,0 +1,227 @@
+/**
+ * PostgresStore's claim over groups reads each name's best free groups from
+ * `S.heads` (schema version 7, functions-v7.ts), not every group with a
+ * ready job. Found 5 December 2026: the claim skip-scanned every such group
+ * and read each one's head, on every claim, so running n jobs in n groups
+ * was quadratic (one claim of 10 with 4,000 groups waiting: 8,123 index
+ * scans of `jobs`; without groups 20).
+ *
+ * Checked three ways: the index scans one claim makes must not grow with
+ * the groups it does not pick (PostgreSQL counts them per transaction);
+ * claims must answer what a MemoryStore answers over random operations; and
+ * a schema of version 6 with groups waiting and running is migrated with
+ * its heads built, so nothing waits or runs out of order.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { PostgresStore } from '../src/postgres.js';
+import { MemoryStore } from '../src/store/memory.js';
+import { patchRecord } from '../src/store/record.js';
+import type { JobRecord, NewJobRecord, Store } from '../src/store/store.js';
+import { postgresSkip, usePostgresServer } from './postgres-server.js';
+import { createSchemaAt, liveContext, withSchema } from './fixtures/postgres-helpers.js';
+import { claimAll, CT0, newRecord, storeContext } from './store-conformance.js';
+
+const ids = (jobs: readonly JobRecord[]): string[] => jobs.map((j) => j.id);
+
+async function insert(store: Store, records: NewJobRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 1000) {
+    await store.insert(records.slice(i, i + 1000).map((record) => ({ record, onDuplicate: 'reject' as const })));
+  }
+}
+
+async function complete(store: Store, job: JobRecord): Promise<void> {
+  assert.equal(await store.settle(job.id, job.token as string, patchRecord(job, { state: 'completed', finishedAt: CT0, token: undefined })), true);
+}
+
+/** Claims one at a time at `now` and completes each job, until a claim takes nothing: the ids in claim order. */
+async function runAll(store: Store, now: number): Promise<string[]> {
+  const order: string[] = [];
+  for (;;) {
+    const { jobs } = await store.claim(claimAll(now, { limit: 1 }));
+    if (jobs.length === 0) return order;
+    order.push(...ids(jobs));
+    for (const j of jobs) await complete(store, j);
+  }
+}
+
+describe('PostgresStore: group claims read a table of group heads', { skip: postgresSkip }, () => {
+  const server = usePostgresServer();
+
+  it('a claim of 10 with 4,000 groups waiting makes a number of index scans that does not grow with the groups', async () => {
+    await withSchema(server.url, async (schema) => {
+      const store = new PostgresStore({ connectionString: server.url, schema });
+      await store.open(liveContext());
+      const client = await server.client();
+      try {
+        await insert(store, Array.from({ length: 4000 }, (_, k) => newRecord(`j${k}`, { name: 'mail', group: `user-${k}`, runAt: CT0 })));
+        // A claim makes up to 1,000 due jobs ready; these take nothing.
+        for (let i = 0; i < 5; i++) assert.equal((await store.claim(claimAll(CT0 + 1, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+        await client.query('BEGIN');
+        const tokens = Array.from({ length: 10 }, (_, i) => `t${i}`);
+        const reply = await client.query<{ r: { jobs: { id: string }[] } }>(`SELECT "${schema}".claim($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, NULL) AS r`, [CT0 + 1, tokens, ['mail'], [10], 60_000, 1000]);
+        // Counted for this transaction alone (pg_stat_xact_*), so no other test's work is in it.
+        const stats = await client.query<{ relname: string; idx_scan: string }>(`SELECT relname, idx_scan FROM pg_stat_xact_user_tables WHERE schemaname = $1`, [schema]);
+        await client.query('ROLLBACK');
+        assert.equal(reply.rows[0]?.r.jobs.length, 10);
+        const scans = Object.fromEntries(stats.rows.map((r) => [r.relname, Number(r.idx_scan)]));
+        // Before schema version 7: 8,123 scans of jobs (two per group waiting, and the picks).
+        assert.ok((scans.jobs ?? 0) < 400, `index scans of jobs in one claim: ${scans.jobs}`);
+        assert.ok((scans.heads ?? 0) < 100, `index scans of heads in one claim: ${scans.heads}`);
+      } finally {
+        await client.end();
+        await store.close();
+      }
+    });
+  });
+
+  it('a version 6 schema with groups waiting and running is migrated at open: heads are built, jobs run once, in order', async () => {
+    await withSchema(server.url, async (schema) => {
+      const S = `"${schema}"`;
+      const client = await server.client();
+      try {
+        await createSchemaAt(client, schema, 6);
+        // Rows as version 6's insert left them (the group columns come from `extra`, by its trigger).
+        const row = async (id: string, group: string | null, priority: number, at: number, limit = 1): Promise<void> => {
+          const extra = group === null ? null : JSON.stringify({ group, groupConcurrency: limit });
+          await client.query(`INSERT INTO ${S}.jobs (run_at, priority, created_at, id, name, payload, extra) VALUES ($1, $2, $3, $4, 'work', $5, $6)`, [CT0 + at, priority, CT0, id, JSON.stringify({ id }), extra]);
+        };
+        const claimV6 = async (caps: number, tokens: string[]): Promise<string[]> => {
+          const r = await client.query<{ r: { jobs: { id: string }[] } }>(`SELECT ${S}.claim($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, NULL) AS r`, [CT0 + 100, tokens, ['work'], [caps], 3_600_000, 1000]);
+          return (r.rows[0]?.r.jobs ?? []).map((j) => j.id);
+        };
+        await row('j5', 'g3', 0, 0);
+        assert.deepEqual(await claimV6(1, ['v6-token']), ['j5']);
+        await row('j1', 'g1', 0, 0);
+        await row('j2', 'g1', 5, 1);
+        await row('j3', 'g2', 1, 2, 2);
+        await row('j4', 'g2', 1, 3, 2);
+        await row('j6', 'g3', 0, 4);
+        await row('j7', null, -10, 5);
+        assert.deepEqual(await claimV6(0, ['x']), [], 'version 6 made the due jobs ready');
+      } finally {
+        await client.end();
+      }
+      const store = new PostgresStore({ connectionString: server.url, schema });
+      await store.open(liveContext());
+      const check = await server.client();
+      try {
+        const heads = await check.query<{ grp: string; name: string; priority: number }>(`SELECT grp, name, priority FROM ${S}.heads ORDER BY grp`);
+        // g3 runs j5 at its limit of 1: not free, so no head.
+        assert.deepEqual(heads.rows, [{ grp: 'g1', name: 'work', priority: 5 }, { grp: 'g2', name: 'work', priority: 1 }]);
+        assert.deepEqual(await runAll(store, CT0 + 100), ['j2', 'j3', 'j4', 'j1', 'j7'], 'g3 waits for j5');
+        const j5 = await store.get('j5');
+        assert.equal(j5?.state, 'running');
+        await complete(store, j5 as JobRecord);
+        assert.deepEqual(await runAll(store, CT0 + 100), ['j6']);
+        // The last claims found no grouped job ready and took the plain path: the heads of the groups changed since
+        // (j6 taken and completed) are rewritten by the next grouped claim, here by hand.
+        await check.query(`SELECT ${S}.heads_refresh(1000)`);
+        const left = await check.query<{ heads: string; dirty: string }>(`SELECT (SELECT count(*) FROM ${S}.heads) AS heads, (SELECT count(*) FROM ${S}.heads_dirty) AS dirty`);
+        assert.deepEqual(left.rows[0], { heads: '0', dirty: '0' });
+      } finally {
+        await check.end();
+        await store.close();
+      }
+    });
+  });
+
+  it('a job behind a group’s head starts in the same claim only under its own limit (limits that differ within a group)', async () => {
+    await withSchema(server.url, async (schema) => {
+      const store = new PostgresStore({ connectionString: server.url, schema });
+      await store.open(liveContext());
+      try {
+        await insert(store, [
+          newRecord('narrow-head', { group: 'g1', groupConcurrency: 2, runAt: CT0 }),
+          newRecord('narrow-next', { group: 'g1', groupConcurrency: 1, runAt: CT0 + 1 }),
+          newRecord('wide-head', { group: 'g2', groupConcurrency: 1, runAt: CT0 + 2 }),
+          newRecord('wide-next', { group: 'g2', groupConcurrency: 3, runAt: CT0 + 3 }),
+        ]);
+        // g1: once its head runs, its next job's limit of 1 is reached, so it waits (before schema version 7 it
+        // started, under the head's limit of 2). g2: its next job's limit of 3 leaves room beside its head.
+        const first = await store.claim(claimAll(CT0 + 10, { limit: 10 }));
+        assert.deepEqual(ids(first.jobs).sort(), ['narrow-head', 'wide-head', 'wide-next']);
+        await complete(store, first.jobs.find((j) => j.id === 'narrow-head') as JobRecord);
+        assert.deepEqual(ids((await store.claim(claimAll(CT0 + 10, { limit: 10 }))).jobs), ['narrow-next']);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  it('claims answer what a MemoryStore answers, over random inserts, claims, completions, cancels and reschedules in groups', async () => {
+    type Op =
+      | { op: 'insert'; name: 'a' | 'b'; group: number; priority: number; at: number; limit: number }
+      | { op: 'claim'; limit: number; capA: number; capB: number }
+      | { op: 'complete'; pick: number }
+      | { op: 'cancel'; pick: number }
+      | { op: 'reschedule'; pick: number; at: number };
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ op: fc.constant('insert' as const), name: fc.constantFrom('a' as const, 'b' as const), group: fc.integer({ min: -1, max: 5 }), priority: fc.integer({ min: 0, max: 2 }), at: fc.integer({ min: 0, max: 20 }), limit: fc.integer({ min: 1, max: 2 }) }) },
+      { weight: 3, arbitrary: fc.record({ op: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 4 }), capA: fc.integer({ min: 0, max: 3 }), capB: fc.integer({ min: 0, max: 3 }) }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('complete' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('reschedule' as const), pick: fc.nat(), at: fc.integer({ min: 0, max: 20 }) }) },
+    );
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 80 }), async (ops) => {
+        await withSchema(server.url, async (schema) => {
+          const postgres = new PostgresStore({ connectionString: server.url, schema });
+          const memory = new MemoryStore();
+          await postgres.open(liveContext());
+          await memory.open(storeContext());
+          const stores: Store[] = [memory, postgres];
+          const running: JobRecord[][] = [[], []];
+          const scheduled: string[] = [];
+          let next = 0;
+          try {
+            for (const o of ops) {
+              if (o.op === 'insert') {
+                // Jobs without a group sit below every group (priority - 10), as in redis-group-heads: the
+                // stores keep the plain lane's turn differently, and the heads order groups among themselves.
+                const record = newRecord(`j${next++}`, { name: o.name, runAt: CT0 + o.at, ...(o.group >= 0 ? { priority: o.priority, group: `g${o.group}`, groupConcurrency: o.limit } : { priority: o.priority - 10 }) });
+                for (const s of stores) await insert(s, [record]);
+                scheduled.push(record.id);
+              } else if (o.op === 'claim') {
+                const answers: string[][] = [];
+                for (const [i, s] of stores.entries()) {
+                  const capacity = (name: string): number => (name === 'a' ? o.capA : o.capB) - running[i]!.filter((j) => j.name === name).length;
+                  const { jobs } = await s.claim(claimAll(CT0 + 10, { limit: o.limit, capacity }));
+                  running[i]!.push(...jobs);
+                  answers.push(ids(jobs));
+                }
+                assert.deepEqual(answers[1], answers[0], 'PostgresStore claimed what MemoryStore claimed');
+                for (const id of answers[0]!) scheduled.splice(scheduled.indexOf(id), 1);
+              } else if (o.op === 'complete') {
+                if (running[0]!.length === 0) continue;
+                const id = running[0]![o.pick % running[0]!.length]!.id;
+                for (const [i, s] of stores.entries()) {
+                  const job = running[i]!.find((j) => j.id === id) as JobRecord;
+                  running[i] = running[i]!.filter((j) => j !== job);
+                  await complete(s, job);
+                }
+              } else if (scheduled.length === 0) {
+                continue;
+              } else if (o.op === 'cancel') {
+                const [id] = scheduled.splice(o.pick % scheduled.length, 1);
+                for (const s of stores) assert.ok(await s.cancel(id as string, CT0));
+              } else {
+                // A ready job moved later (or earlier): its group's head may change.
+                const id = scheduled[o.pick % scheduled.length] as string;
+                for (const s of stores) assert.equal((await s.reschedule(id, CT0 + o.at)).runAt, CT0 + o.at);
+              }
+            }
+          } finally {
+            await postgres.close();
+            await memory.close();
+          }
+        });
+        runs++;
+      }),
+      { numRuns: 60 },
+    );
+    assert.equal(runs, 60);
+  });
+});

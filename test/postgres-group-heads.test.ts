@@ -127,6 +127,29 @@ describe('PostgresStore: group claims read a table of group heads', { skip: post
     });
   });
 
+  it('groups other claims hold are passed over: a claim reads further pages of heads until it finds groups it can start', async () => {
+    await withSchema(server.url, async (schema) => {
+      const store = new PostgresStore({ connectionString: server.url, schema });
+      await store.open(liveContext());
+      const other = await server.client();
+      try {
+        const group = (k: number): string => `g${String(k).padStart(2, '0')}`;
+        await insert(store, Array.from({ length: 80 }, (_, k) => newRecord(`j${k}`, { group: group(k), runAt: CT0 + k })));
+        assert.equal((await store.claim(claimAll(CT0 + 100, { limit: 1, capacity: () => 0 }))).jobs.length, 0);
+        // Another process's claim holds the 70 best groups (a page is 64 groups a name).
+        await other.query('BEGIN');
+        await other.query(`SELECT pg_advisory_xact_lock(hashtextextended('godelayq group ${schema}' || chr(1) || g, 0)) FROM unnest($1::text[]) AS g`, [Array.from({ length: 70 }, (_, k) => group(k))]);
+        assert.deepEqual(ids((await store.claim(claimAll(CT0 + 100, { limit: 2 }))).jobs), ['j70', 'j71']);
+        await other.query('COMMIT');
+        assert.deepEqual(ids((await store.claim(claimAll(CT0 + 100, { limit: 2 }))).jobs), ['j0', 'j1']);
+      } finally {
+        await other.query('ROLLBACK').catch(() => undefined);
+        await other.end();
+        await store.close();
+      }
+    });
+  });
+
   it('a job behind a group’s head starts in the same claim only under its own limit (limits that differ within a group)', async () => {
     await withSchema(server.url, async (schema) => {
       const store = new PostgresStore({ connectionString: server.url, schema });

@@ -16,7 +16,9 @@
  * start under the head's limit (`grp_max`) given the group's running jobs.
  * The row keeps the head's name, priority, run_at and seq and the group's
  * turn (`S.lanes`), indexed per name in the claim's order, so a claim reads
- * the first k + 16 free groups of each name it has capacity for.
+ * the best free groups of each name it has capacity for, 64 a name at a
+ * time, until it has k + 16 groups it can start (groups other claims hold
+ * are passed over: with several processes a second page may be needed).
  *
  * HOW IT STAYS RIGHT WITHOUT NEW WAITS. Every statement that may change a
  * group's head or free slots (a grouped job entering or leaving `ready` or
@@ -47,6 +49,8 @@ import { functionText, replaceOnce } from './sql-text.js';
 const WHERE = 'migration 7';
 /** Most dirty rows a claim reads before it picks (the rest: the next claim, 50 ms later). */
 const REFRESH_MAX = 1000;
+/** Groups of each name a claim reads from S.heads at a time. */
+const PAGE = 64;
 const headState = `('ready', 'running')`;
 
 /** Added to count_changes after migration 4's part (declared: `gd text[];`): mark the groups whose heads may have changed. */
@@ -82,6 +86,16 @@ function claimLanesSql(S: string, schema: string): string {
   const head = `CREATE FUNCTION ${S}.claim_lanes(`;
   let sql = functionText(functionsV4Sql(schema), head, WHERE);
   sql = replaceOnce(sql, head, `CREATE OR REPLACE FUNCTION ${S}.claim_lanes(`, WHERE);
+  sql = replaceOnce(
+    sql,
+    `  g record; r record; run bigint; free integer; ni integer; lastni integer := 0; head boolean;
+`,
+    `  g record; r record; run bigint; free integer; ni integer; lastni integer := 0; head boolean;
+  -- Pages of S.heads read (offset per name), rows in this page, groups looked at.
+  hoff integer := 0; hrows integer; hseen text[] := '{}';
+`,
+    WHERE,
+  );
   // After promotion (whose groups are dirty now, in this transaction): bring the heads up to date.
   sql = replaceOnce(
     sql,
@@ -95,7 +109,8 @@ function claimLanesSql(S: string, schema: string): string {
   );
   sql = replaceOnce(
     sql,
-    `    WITH RECURSIVE gs(grp) AS (
+    `  FOR g IN
+    WITH RECURSIVE gs(grp) AS (
       (SELECT grp FROM ${S}.jobs WHERE state = 'ready' AND grp IS NOT NULL ORDER BY grp LIMIT 1)
       UNION ALL
       SELECT (SELECT j.grp FROM ${S}.jobs j WHERE j.state = 'ready' AND j.grp IS NOT NULL AND j.grp > gs.grp ORDER BY j.grp LIMIT 1)
@@ -108,14 +123,22 @@ function claimLanesSql(S: string, schema: string): string {
     WHERE gs.grp IS NOT NULL
     ORDER BY h.priority DESC, coalesce(l.turn, 0), h.run_at, h.seq
   LOOP`,
-    `    -- The best free groups of each name this process has capacity for (S.heads, functions-v7.ts).
+    `  LOOP
+  hrows := 0;
+  FOR g IN
+    -- The best free groups of each name this process has capacity for (S.heads, functions-v7.ts), a page at a time:
+    -- groups other claims hold are skipped, so with several processes the next page may be needed.
     SELECT h.grp, h.turn FROM unnest(p_names, p_caps) AS c0(name, cap) CROSS JOIN LATERAL (
       SELECT x.grp, x.turn, x.priority, x.run_at, x.seq FROM ${S}.heads x WHERE x.name = c0.name
-      ORDER BY x.priority DESC, x.turn, x.run_at, x.seq LIMIT k + 16
+      ORDER BY x.priority DESC, x.turn, x.run_at, x.seq OFFSET hoff LIMIT ${PAGE}
     ) h
     WHERE c0.cap > 0
     ORDER BY h.priority DESC, h.turn, h.run_at, h.seq
-  LOOP`,
+  LOOP
+    hrows := hrows + 1;
+    -- A group seen on an earlier page (the table changed between pages): its lane is made already.
+    CONTINUE WHEN g.grp = ANY(hseen);
+    hseen := hseen || g.grp;`,
     WHERE,
   );
   // A job behind the head starts only under its own limit, once the jobs before it in this lane run (groups.ts: the
@@ -140,9 +163,16 @@ function claimLanesSql(S: string, schema: string): string {
   // The groups not listed above: their heads' names with no capacity here (waiting), or that the caller sent none for (unknown).
   return replaceOnce(
     sql,
-    `  -- Lanes take turns only when some group competes.
+    `    END LOOP;
+  END LOOP;
+  -- Lanes take turns only when some group competes.
 `,
-    `  waiting := waiting || coalesce((SELECT array_agg(c0.name) FROM unnest(p_names, p_caps) AS c0(name, cap)
+    `    END LOOP;
+  END LOOP;
+  EXIT WHEN ng >= k + 16 OR hrows = 0;
+  hoff := hoff + ${PAGE};
+  END LOOP;
+  waiting := waiting || coalesce((SELECT array_agg(c0.name) FROM unnest(p_names, p_caps) AS c0(name, cap)
     WHERE c0.cap <= 0 AND EXISTS (SELECT 1 FROM ${S}.heads x WHERE x.name = c0.name)), '{}');
   unknown := unknown || coalesce((
     WITH RECURSIVE hn(name, n) AS (

@@ -212,23 +212,19 @@ ${countChangesSql(schema, ' gr text[]; gl text[]; gd text[];', countExtraV4(S) +
 -- Rewrites the heads of the dirty groups (at most p_max dirty rows), each under its group's lock, which a claim holds
 -- while it takes the group's jobs. True when some are left: a group another claim holds, or more than p_max rows.
 CREATE FUNCTION ${S}.heads_refresh(p_max integer) RETURNS boolean LANGUAGE plpgsql AS $f$
-DECLARE g text; prev text; n integer := 0; rest boolean := false;
+DECLARE gs text[]; n integer; held text[];
 BEGIN
-  FOR g IN SELECT d.grp FROM ${S}.heads_dirty d ORDER BY d.grp LIMIT p_max LOOP
-    n := n + 1;
-    CONTINUE WHEN g = prev;
-    prev := g;
-    IF NOT pg_try_advisory_xact_lock(${groupLockSql(schema, 'g')}) THEN
-      rest := true;
-      CONTINUE;
-    END IF;
-    -- The dirty rows this statement sees; the head is read by a later statement, which sees at least what they mark.
-    DELETE FROM ${S}.heads_dirty WHERE grp = g;
-    DELETE FROM ${S}.heads WHERE grp = g;
+  SELECT array_agg(DISTINCT d.grp), count(*) INTO gs, n FROM (SELECT grp FROM ${S}.heads_dirty ORDER BY grp LIMIT p_max) d;
+  IF gs IS NULL THEN RETURN false; END IF;
+  SELECT array_agg(g) INTO held FROM unnest(gs) AS g WHERE pg_try_advisory_xact_lock(${groupLockSql(schema, 'g')});
+  IF held IS NOT NULL THEN
+    -- The dirty rows this statement sees; the heads are read by a later statement, which sees at least what they mark.
+    DELETE FROM ${S}.heads_dirty WHERE grp = ANY(held);
+    DELETE FROM ${S}.heads WHERE grp = ANY(held);
     INSERT INTO ${S}.heads (grp, name, priority, turn, run_at, seq)
-    ${headRow(S, 'g')};
-  END LOOP;
-  RETURN rest OR n >= p_max;
+    SELECT f.* FROM unnest(held) AS g(grp) CROSS JOIN LATERAL (${headRow(S, 'g.grp')}) f;
+  END IF;
+  RETURN coalesce(cardinality(held), 0) < cardinality(gs) OR n >= p_max;
 END $f$;
 
 ${claimLanesSql(S, schema)}

@@ -21,11 +21,22 @@
  *    worker fetches one batch per polling interval).
  * Target (issue 18): godelayq >= 1.5x the faster of the two, for 1 and 4
  * processes, in both.
+ * 3. Claims of jobs in a group each (bench/postgres-groups.ts; the drain is
+ *    bench/groups-drain.ts, shared with bench/redis.ts): 2,000 due jobs
+ *    (8,000 with --full), each in its own group, claimed 10 at a time and
+ *    completed, against the same jobs without groups: wall ms and the
+ *    slowest claim of each. Target: grouped <= 3x plain. Beside it, a
+ *    figure with no clock in it: the index scans of `jobs` (and `heads`)
+ *    one claim of 10 makes with as many jobs ready, in its own transaction
+ *    (pg_stat_xact_user_tables). Until schema version 7 (5 December 2026)
+ *    a claim read the head of every group waiting: ~2 scans of `jobs` per
+ *    group.
  *
  * The server is started here (initdb in a temp folder, fsync on: the
  * defaults), or PG_URL is used. Run: `npm run bench -- postgres`, or
- * `node --import tsx bench/postgres.ts [--full] [--only=disk,adds,completions]`.
- * Writes bench/results/postgres.json (a full set of sections only).
+ * `node --import tsx bench/postgres.ts [--full] [--only=disk,adds,completions,groups]`.
+ * Writes bench/results/postgres.json (every section run), or
+ * bench/results/postgres-groups.json (`--only=...` with groups among them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +48,8 @@ import { Scheduler } from '../src/scheduler.js';
 import { PostgresStore } from '../src/postgres.js';
 import { startPostgres, type PostgresServer } from '../test/postgres-server.js';
 import { isMain, writeResults, type BenchOptions } from './lib.js';
+import { groupsReport } from './groups-drain.js';
+import { postgresClaimScans, postgresGroupsClaimBench } from './postgres-groups.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const HOUR = 3_600_000;
@@ -293,9 +306,12 @@ async function completionsPerSec(url: string, db: pg.Pool, processes: number, to
 
 // ------------------------------------------------------------ run
 
+const SECTIONS = ['disk', 'adds', 'completions', 'groups'];
+
+/** Sections to run: `--only=disk,adds,completions,groups` (default: all). */
 function sections(): Set<string> {
   const arg = process.argv.find((a) => a.startsWith('--only='));
-  return new Set(arg ? arg.slice('--only='.length).split(',') : ['disk', 'adds', 'completions']);
+  return new Set(arg ? arg.slice('--only='.length).split(',') : SECTIONS);
 }
 
 export async function run(opts: BenchOptions): Promise<void> {
@@ -332,10 +348,25 @@ export async function run(opts: BenchOptions): Promise<void> {
       results.completions = rows;
       for (const p of [1, 4]) versus(rows, 'jobs/s', (r) => r.processes === p, `claims+completions/s (${p} process${p > 1 ? 'es' : ''})`);
     }
+    if (only.has('groups')) {
+      const n = opts.full ? 8000 : 2000;
+      const g = await postgresGroupsClaimBench(url, n);
+      const report = groupsReport('godelayq PostgresStore', g);
+      printTable(report.title, report.rows);
+      const scans = await postgresClaimScans(url, n);
+      const scanRow = (what: string, s: typeof scans.grouped): Row => ({ contender: `godelayq PostgresStore, ${what}`, 'jobs ready': s.ready, claimed: s.claimed, 'index scans of jobs': s.jobsScans, 'of heads': s.headsScans ?? 'no table' });
+      printTable(`one claim of 10 with ${fmt(n)} jobs ready (promoted first by claims of zero capacity): index scans in its transaction (pg_stat_xact_user_tables)`, [
+        scanRow('each job in its own group', scans.grouped),
+        scanRow('no group', scans.plain),
+      ]);
+      results.groups = { jobs: n, grouped: g.grouped, plain: g.plain, ratio: g.ratio, claimScans: scans };
+      verdicts.push(report.verdict);
+    }
     console.log('\nTargets');
     for (const v of verdicts) console.log(`  ${v.met ? 'MET   ' : 'MISSED'}  ${v.target}: ${v.measured}`);
     results.targets = verdicts;
-    if (only.size === 3) writeResults('postgres', results);
+    if (SECTIONS.every((s) => only.has(s))) writeResults('postgres', results);
+    else if (only.has('groups')) writeResults('postgres-groups', results);
   } finally {
     await db.end();
     await server?.destroy();

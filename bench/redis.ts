@@ -21,7 +21,8 @@
  *    connection (a producer Scheduler / Queue) and run by a consumer on
  *    another (a Scheduler / Worker) in this process: time from the add call
  *    to the handler's first line. p50 / p99 / max over the samples.
- * 4. Claims of jobs in a group each (bench/redis-groups.ts): 2,000 due jobs
+ * 4. Claims of jobs in a group each (bench/redis-groups.ts; the drain is
+ *    bench/groups-drain.ts, shared with bench/postgres.ts): 2,000 due jobs
  *    (8,000 with --full), each in its own group, claimed 10 at a time and
  *    completed, against the same jobs without groups: wall ms and the
  *    slowest claim of each. Target: grouped <= 3x plain (a claim walked
@@ -46,6 +47,7 @@ import { Scheduler } from '../src/scheduler.js';
 import { RedisStore } from '../src/redis.js';
 import { deletePrefix, startRedis, type RedisServer } from '../test/redis-server.js';
 import { isMain, writeResults, type BenchOptions } from './lib.js';
+import { groupsReport } from './groups-drain.js';
 import { redisGroupsClaimBench } from './redis-groups.js';
 
 const HERE = fileURLToPath(import.meta.url);
@@ -447,14 +449,10 @@ export async function run(opts: BenchOptions & { fsync?: 'always' | 'everysec' }
     if (only.has('groups')) {
       const n = opts.full ? 8000 : 2000;
       const g = await redisGroupsClaimBench(url, n);
-      const vsPlain = (ms: number): string => `${fmt(ms / g.plain.ms, 2)}x`;
-      const groupRows: Row[] = [
-        { contender: 'godelayq RedisStore, each job in its own group', jobs: n, claims: g.grouped.claims, ms: g.grouped.ms, 'vs no group': vsPlain(g.grouped.ms), 'slowest claim ms': g.grouped.slowestClaimMs },
-        { contender: 'godelayq RedisStore, no group', jobs: n, claims: g.plain.claims, ms: g.plain.ms, 'vs no group': vsPlain(g.plain.ms), 'slowest claim ms': g.plain.slowestClaimMs },
-      ];
-      printTable(`claim 10 at a time + complete, until none is left: ${fmt(n)} due jobs of one name (wall ms)`, groupRows);
+      const report = groupsReport('godelayq RedisStore', g);
+      printTable(report.title, report.rows);
       results.groups = { jobs: n, grouped: g.grouped, plain: g.plain, ratio: g.ratio };
-      verdicts.push({ target: `claims of ${fmt(n)} jobs each in its own group <= 3x the same jobs without groups`, measured: `${fmt(g.grouped.ms)} ms vs ${fmt(g.plain.ms)} ms (${fmt(g.ratio, 2)}x)`, met: g.ratio <= 3 });
+      verdicts.push(report.verdict);
     }
     console.log('\nTargets');
     for (const v of verdicts) console.log(`  ${v.met ? 'MET   ' : 'MISSED'}  ${v.target}: ${v.measured}`);

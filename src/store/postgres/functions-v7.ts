@@ -7,8 +7,9 @@
  * on every claim, to start the best few. With a group per user or customer,
  * running n jobs in n groups was quadratic: one claim of 10 with 4,000
  * groups waiting made 8,123 index scans of `jobs` (without groups: 20), and
- * draining 4,000 such jobs took 8.8 s against 3.8 s without groups
- * (`.tmp/pg-groups.ts`, untracked, 5 December 2026). MemoryStore (stop 45)
+ * the claims that drained 8,000 such jobs took 16.1 s against 0.7 s
+ * without groups (`.tmp/pg-groups.ts`, untracked, 5 December 2026; now
+ * 2.2 s). MemoryStore (stop 45)
  * and RedisStore (stop 46) had the same fault and were fixed first.
  *
  * THE TABLE. `S.heads` holds one row per free group: a group with a ready
@@ -35,6 +36,12 @@
  * group another claim holds is left dirty and reported `busy` (the client
  * looks again in 50 ms, as for any group held). The trigger itself takes no
  * lock, so no statement that did not wait before waits now.
+ *
+ * ALSO. A job behind a group's head now starts in the same claim only under
+ * its own limit (groups.ts: the head's limit counts). Migration 4 held the
+ * whole lane to the first head's limit, so with limits that differ within a
+ * group a job whose limit was reached started (found by comparing claims
+ * with a MemoryStore, test/postgres-group-heads.test.ts).
  *
  * The migration locks `jobs` against writes while it builds the heads of the
  * groups already waiting, so no change slips between that read and the new

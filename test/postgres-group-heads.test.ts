@@ -16,24 +16,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PostgresStore } from '../src/postgres.js';
-import { MemoryStore } from '../src/store/memory.js';
-import { patchRecord } from '../src/store/record.js';
-import type { JobRecord, NewJobRecord, Store } from '../src/store/store.js';
+import type { JobRecord, Store } from '../src/store/store.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
 import { createSchemaAt, liveContext, withSchema } from './fixtures/postgres-helpers.js';
-import { claimAll, CT0, newRecord, storeContext } from './store-conformance.js';
-
-const ids = (jobs: readonly JobRecord[]): string[] => jobs.map((j) => j.id);
-
-async function insert(store: Store, records: NewJobRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 1000) {
-    await store.insert(records.slice(i, i + 1000).map((record) => ({ record, onDuplicate: 'reject' as const })));
-  }
-}
-
-async function complete(store: Store, job: JobRecord): Promise<void> {
-  assert.equal(await store.settle(job.id, job.token as string, patchRecord(job, { state: 'completed', finishedAt: CT0, token: undefined })), true);
-}
+import { claimAll, CT0, newRecord } from './store-conformance.js';
+import { complete, compareGroupClaims, groupClaimOps, ids, insertAll as insert } from './fixtures/group-claims-model.js';
 
 /** Claims one at a time at `now` and completes each job, until a claim takes nothing: the ids in claim order. */
 async function runAll(store: Store, now: number): Promise<string[]> {
@@ -174,71 +161,16 @@ describe('PostgresStore: group claims read a table of group heads', { skip: post
   });
 
   it('claims answer what a MemoryStore answers, over random inserts, claims, completions, cancels and reschedules in groups', async () => {
-    type Op =
-      | { op: 'insert'; name: 'a' | 'b'; group: number; priority: number; at: number; limit: number }
-      | { op: 'claim'; limit: number; capA: number; capB: number }
-      | { op: 'complete'; pick: number }
-      | { op: 'cancel'; pick: number }
-      | { op: 'reschedule'; pick: number; at: number };
-    const opArb: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ op: fc.constant('insert' as const), name: fc.constantFrom('a' as const, 'b' as const), group: fc.integer({ min: -1, max: 5 }), priority: fc.integer({ min: 0, max: 2 }), at: fc.integer({ min: 0, max: 20 }), limit: fc.integer({ min: 1, max: 2 }) }) },
-      { weight: 3, arbitrary: fc.record({ op: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 4 }), capA: fc.integer({ min: 0, max: 3 }), capB: fc.integer({ min: 0, max: 3 }) }) },
-      { weight: 2, arbitrary: fc.record({ op: fc.constant('complete' as const), pick: fc.nat() }) },
-      { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }) },
-      { weight: 1, arbitrary: fc.record({ op: fc.constant('reschedule' as const), pick: fc.nat(), at: fc.integer({ min: 0, max: 20 }) }) },
-    );
     let runs = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 80 }), async (ops) => {
+      fc.asyncProperty(groupClaimOps, async (ops) => {
         await withSchema(server.url, async (schema) => {
           const postgres = new PostgresStore({ connectionString: server.url, schema });
-          const memory = new MemoryStore();
           await postgres.open(liveContext());
-          await memory.open(storeContext());
-          const stores: Store[] = [memory, postgres];
-          const running: JobRecord[][] = [[], []];
-          const scheduled: string[] = [];
-          let next = 0;
           try {
-            for (const o of ops) {
-              if (o.op === 'insert') {
-                // Jobs without a group sit below every group (priority - 10), as in redis-group-heads: the
-                // stores keep the plain lane's turn differently, and the heads order groups among themselves.
-                const record = newRecord(`j${next++}`, { name: o.name, runAt: CT0 + o.at, ...(o.group >= 0 ? { priority: o.priority, group: `g${o.group}`, groupConcurrency: o.limit } : { priority: o.priority - 10 }) });
-                for (const s of stores) await insert(s, [record]);
-                scheduled.push(record.id);
-              } else if (o.op === 'claim') {
-                const answers: string[][] = [];
-                for (const [i, s] of stores.entries()) {
-                  const capacity = (name: string): number => (name === 'a' ? o.capA : o.capB) - running[i]!.filter((j) => j.name === name).length;
-                  const { jobs } = await s.claim(claimAll(CT0 + 10, { limit: o.limit, capacity }));
-                  running[i]!.push(...jobs);
-                  answers.push(ids(jobs));
-                }
-                assert.deepEqual(answers[1], answers[0], 'PostgresStore claimed what MemoryStore claimed');
-                for (const id of answers[0]!) scheduled.splice(scheduled.indexOf(id), 1);
-              } else if (o.op === 'complete') {
-                if (running[0]!.length === 0) continue;
-                const id = running[0]![o.pick % running[0]!.length]!.id;
-                for (const [i, s] of stores.entries()) {
-                  const job = running[i]!.find((j) => j.id === id) as JobRecord;
-                  running[i] = running[i]!.filter((j) => j !== job);
-                  await complete(s, job);
-                }
-              } else if (scheduled.length === 0) {
-                continue;
-              } else if (o.op === 'cancel') {
-                const [id] = scheduled.splice(o.pick % scheduled.length, 1);
-                for (const s of stores) assert.ok(await s.cancel(id as string, CT0));
-              } else {
-                // A ready job moved later (or earlier): its group's head may change.
-                const id = scheduled[o.pick % scheduled.length] as string;
-                for (const s of stores) assert.equal((await s.reschedule(id, CT0 + o.at)).runAt, CT0 + o.at);
-              }
-            }
+            await compareGroupClaims(postgres, ops, 'PostgresStore');
           } finally {
             await postgres.close();
-            await memory.close();
           }
         });
         runs++;

@@ -18,25 +18,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RedisStore } from '../src/redis.js';
 import { Scheduler } from '../src/scheduler.js';
-import { MemoryStore } from '../src/store/memory.js';
 import { StorePersistError } from '../src/errors.js';
-import { patchRecord } from '../src/store/record.js';
-import type { JobRecord, NewJobRecord, Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
 import { redisSkip, useRedisServer } from './redis-server.js';
 import { admin, dumpKeys, liveContext, withPrefix } from './fixtures/redis-helpers.js';
-import { claimAll, CT0, newRecord, storeContext } from './store-conformance.js';
-
-const ids = (jobs: readonly JobRecord[]): string[] => jobs.map((j) => j.id);
-
-async function insert(store: Store, records: NewJobRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 1000) {
-    await store.insert(records.slice(i, i + 1000).map((record) => ({ record, onDuplicate: 'reject' as const })));
-  }
-}
-
-async function complete(store: Store, job: JobRecord): Promise<void> {
-  assert.equal(await store.settle(job.id, job.token as string, patchRecord(job, { state: 'completed', finishedAt: CT0, token: undefined })), true);
-}
+import { claimAll, CT0, newRecord } from './store-conformance.js';
+import { complete, compareGroupClaims, groupClaimOps, ids, insertAll as insert } from './fixtures/group-claims-model.js';
 
 /** Claims `limit` at a time at `now` and completes each job, until a claim takes nothing: the ids in claim order. */
 async function runAll(store: Store, now: number, limit: number): Promise<string[]> {
@@ -258,67 +245,17 @@ describe('RedisStore: group claims read a heads index', { skip: redisSkip }, () 
     });
   });
 
-  it('claims answer what a MemoryStore answers, over random inserts, claims, completions and cancels in groups', async () => {
-    type Op =
-      | { op: 'insert'; name: 'a' | 'b'; group: number; priority: number; at: number; limit: number }
-      | { op: 'claim'; limit: number; capA: number; capB: number }
-      | { op: 'complete'; pick: number }
-      | { op: 'cancel'; pick: number };
-    const opArb: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ op: fc.constant('insert' as const), name: fc.constantFrom('a' as const, 'b' as const), group: fc.integer({ min: -1, max: 5 }), priority: fc.integer({ min: 0, max: 2 }), at: fc.integer({ min: 0, max: 20 }), limit: fc.integer({ min: 1, max: 2 }) }) },
-      { weight: 3, arbitrary: fc.record({ op: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 4 }), capA: fc.integer({ min: 0, max: 3 }), capB: fc.integer({ min: 0, max: 3 }) }) },
-      { weight: 2, arbitrary: fc.record({ op: fc.constant('complete' as const), pick: fc.nat() }) },
-      { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }) },
-    );
+  it('claims answer what a MemoryStore answers, over random inserts, claims, completions, cancels and reschedules in groups', async () => {
     let runs = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 80 }), async (ops) => {
+      fc.asyncProperty(groupClaimOps, async (ops) => {
         await withPrefix(server.url, async (prefix) => {
           const redis = new RedisStore({ url: server.url, prefix });
-          const memory = new MemoryStore();
           await redis.open(liveContext());
-          await memory.open(storeContext());
-          const stores: Store[] = [memory, redis];
-          const running: JobRecord[][] = [[], []];
-          const scheduled: string[] = [];
-          let next = 0;
           try {
-            for (const o of ops) {
-              if (o.op === 'insert') {
-                // Jobs without a group sit below every group (priority - 10): when a group's head and
-                // a plain job tie on priority, the lane turns decide, and the stores keep the plain
-                // lane's turn differently (MemoryStore's fast path for plain bursts keeps none; Redis
-                // keeps it only while a group may start). Fairness either way, not one order; the
-                // heads index orders groups among themselves, which is what this compares.
-                const record = newRecord(`j${next++}`, { name: o.name, runAt: CT0 + o.at, ...(o.group >= 0 ? { priority: o.priority, group: `g${o.group}`, groupConcurrency: o.limit } : { priority: o.priority - 10 }) });
-                for (const s of stores) await insert(s, [record]);
-                scheduled.push(record.id);
-              } else if (o.op === 'claim') {
-                const answers: string[][] = [];
-                for (const [i, s] of stores.entries()) {
-                  const capacity = (name: string): number => (name === 'a' ? o.capA : o.capB) - running[i]!.filter((j) => j.name === name).length;
-                  const { jobs } = await s.claim(claimAll(CT0 + 10, { limit: o.limit, capacity }));
-                  running[i]!.push(...jobs);
-                  answers.push(ids(jobs));
-                }
-                assert.deepEqual(answers[1], answers[0], 'RedisStore claimed what MemoryStore claimed');
-                for (const id of answers[0]!) scheduled.splice(scheduled.indexOf(id), 1);
-              } else if (o.op === 'complete') {
-                if (running[0]!.length === 0) continue;
-                const id = running[0]![o.pick % running[0]!.length]!.id;
-                for (const [i, s] of stores.entries()) {
-                  const job = running[i]!.find((j) => j.id === id) as JobRecord;
-                  running[i] = running[i]!.filter((j) => j !== job);
-                  await complete(s, job);
-                }
-              } else if (scheduled.length > 0) {
-                const [id] = scheduled.splice(o.pick % scheduled.length, 1);
-                for (const s of stores) assert.ok(await s.cancel(id as string, CT0));
-              }
-            }
+            await compareGroupClaims(redis, ops, 'RedisStore');
           } finally {
             await redis.close();
-            await memory.close();
           }
         });
         runs++;

@@ -925,11 +925,16 @@ export class Model {
           const problem = slotProblem(ins.expr as string, ins.tz, slot, this.config.expect.cronieDst ? 'cronie' : 'wall');
           this.check('slotOnce', problem === undefined, () => `schedule ${ctx.id} ran slot ${iso(slot)} which is not a slot: ${problem}`);
         } else if (!ins.gridUnknown) {
-          const alt = ins.anchorAlts?.find((a) => Number.isInteger((slot - a) / (ins.interval as number)));
-          const anchor = alt ?? (ins.anchor as number);
-          const k = (slot - anchor) / (ins.interval as number);
           // Before the first slot only once a reschedule moved the schedule (misfire planning may then pick k < 0).
-          this.check('slotOnce', Number.isInteger(k) && (k >= 0 || state.rescheduled), () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);
+          const onGrid = (a: number): boolean => {
+            const k = (slot - a) / (ins.interval as number);
+            return Number.isInteger(k) && (k >= 0 || state.rescheduled);
+          };
+          // Any grid the schedule may be on (an undecided re-base keeps both): with a step that is a whole number of
+          // intervals both grids hold the slot, at k and k - 1, so the first grid that holds it is not enough (seed 297936580).
+          const anchor = [ins.anchor as number, ...(ins.anchorAlts ?? [])].find(onGrid) ?? (ins.anchor as number);
+          const k = (slot - anchor) / (ins.interval as number);
+          this.check('slotOnce', onGrid(anchor), () => `every-${ins.interval} ms schedule ${ctx.id} ran slot ${iso(slot)}, off its grid (anchor ${iso(anchor)}, k = ${k})`);
         }
       }
       if (this.config.expect.misfireKept && state.missedBefore > -Infinity) {

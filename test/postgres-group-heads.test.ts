@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { PostgresStore } from '../src/postgres.js';
 import type { JobRecord, Store } from '../src/store/store.js';
 import { postgresSkip, usePostgresServer } from './postgres-server.js';
-import { createSchemaAt, liveContext, withSchema } from './fixtures/postgres-helpers.js';
+import { createSchemaAt, liveContext, track, waitFor, withSchema } from './fixtures/postgres-helpers.js';
 import { claimAll, CT0, newRecord } from './store-conformance.js';
 import { complete, compareGroupClaims, groupClaimOps, ids, insertAll as insert } from './fixtures/group-claims-model.js';
 
@@ -110,6 +110,35 @@ describe('PostgresStore: group claims read a table of group heads', { skip: post
       } finally {
         await check.end();
         await store.close();
+      }
+    });
+  });
+
+  it('a version 6 process making a grouped job ready while the migration runs: the migration waits for its commit, so the group gets its head', async () => {
+    await withSchema(server.url, async (schema) => {
+      const S = `"${schema}"`;
+      const old = await server.client();
+      let store: PostgresStore | undefined;
+      try {
+        await createSchemaAt(old, schema, 6);
+        await old.query(`INSERT INTO ${S}.jobs (run_at, priority, created_at, id, name, payload, extra) VALUES ($1, 0, $1, 'late', 'work', '{}', $2)`, [CT0, JSON.stringify({ group: 'g1' })]);
+        // A version 6 claim (no capacity) makes the job ready, in a transaction still open when the migration starts.
+        await old.query('BEGIN');
+        await old.query(`SELECT ${S}.claim($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, NULL)`, [CT0 + 100, ['x'], ['work'], [0], 60_000, 1000]);
+        store = new PostgresStore({ connectionString: server.url, schema });
+        const opening = track(store.open(liveContext()));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Without the migration's lock on jobs, it read the groups before this commit, and the old trigger marked nothing:
+        // the group had no head and its job never ran.
+        assert.equal(opening.state, 'pending', 'the migration waits for the writer');
+        await old.query('COMMIT');
+        await waitFor(() => opening.state !== 'pending', 10_000, 'open');
+        assert.equal(opening.state, 'resolved', String(opening.error));
+        assert.deepEqual(await runAll(store, CT0 + 100), ['late']);
+      } finally {
+        await old.query('ROLLBACK').catch(() => undefined);
+        await old.end();
+        await store?.close();
       }
     });
   });

@@ -9,8 +9,8 @@
  * groups waiting made 8,123 index scans of `jobs` (without groups: 20), and
  * the claims that drained 8,000 such jobs took 16.1 s against 0.7 s
  * without groups (`.tmp/pg-groups.ts`, untracked, 5 December 2026; now
- * 2.2 s). MemoryStore (stop 45)
- * and RedisStore (stop 46) had the same fault and were fixed first.
+ * 2.2 s). MemoryStore (stop 45) and RedisStore (stop 46) had the same
+ * fault and were fixed first.
  *
  * THE TABLE. `S.heads` holds one row per free group: a group with a ready
  * job whose head (its best ready job: priority, then run_at, then seq) may

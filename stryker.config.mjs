@@ -59,10 +59,18 @@ const GROUPS = {
       'test/scheduler-call-order.test.ts',
     ],
   },
+  // Cold jobs: the byte scan that decides a snapshot record may stay bytes (it must agree with
+  // JSON.parse on every field it reads, or refuse) and the set that keeps and thaws them. cold-jobs
+  // compares the scan with JSON.parse and a cold LocalState with a full one; the other three open
+  // cold stores through steps, backlogs and compactions.
+  cold: {
+    mutate: ['src/store/cold-scan.ts', 'src/store/cold-jobs.ts'],
+    tests: ['test/cold-jobs.test.ts', 'test/json-file-snapshot-turns.test.ts', 'test/store-due-backlog.test.ts', 'test/store-step-turns.test.ts'],
+  },
 };
 
 // The per-module cron groups split `cron`: the default runs each file once.
-const DEFAULT_GROUPS = ['heap', 'retry', 'clock', 'cron', 'journal', 'lock', 'local'];
+const DEFAULT_GROUPS = ['heap', 'retry', 'clock', 'cron', 'journal', 'lock', 'local', 'cold'];
 const wanted = (process.env.MUTATE ?? DEFAULT_GROUPS.join(',')).split(',').map((g) => g.trim());
 const groups = wanted.map((name) => {
   const group = GROUPS[name];

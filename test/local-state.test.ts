@@ -13,7 +13,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LocalState } from '../src/store/local-state.js';
+import { listJobs } from '../src/store/list-jobs.js';
+import { LocalState, type Change } from '../src/store/local-state.js';
 import { ReadyQueue } from '../src/store/ready-queue.js';
 import { inspect } from 'node:util';
 import { runningRecord, scheduledRecord } from '../src/store/record.js';
@@ -233,7 +234,9 @@ type Op =
   | { kind: 'cancel'; pick: number }
   | { kind: 'reschedule'; pick: number; at: number }
   | { kind: 'retry'; pick: number; at: number }
-  | { kind: 'complete'; pick: number };
+  | { kind: 'complete'; pick: number }
+  | { kind: 'die'; pick: number }
+  | { kind: 'undo'; pick: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -261,7 +264,25 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reschedule' as const), pick: fc.nat(), at: fc.integer({ min: -3, max: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retry' as const), pick: fc.nat(), at: fc.integer({ min: -3, max: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('complete' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('die' as const), pick: fc.nat() }) },
+  // A change applied, then undone as a failed durable batch is (restore): a retention queue may then hold a record twice.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('undo' as const), pick: fc.nat() }) },
 );
+
+const FINISHED_STATES: readonly (readonly JobRecord['state'][])[] = [['running'], ['completed'], ['cancelled'], ['dead'], ['completed', 'cancelled'], ['running', 'dead'], ['running', 'completed', 'cancelled', 'dead']];
+
+/** recordsIn and running() answer what a walk of every record answers (recordsIn in any order, running() by seq). */
+function assertStateIndexes(state: LocalState): void {
+  const all = [...state.values()];
+  const bySeq = (x: JobRecord, y: JobRecord): number => x.seq - y.seq;
+  for (const states of FINISHED_STATES) {
+    const want = all.filter((j) => states.includes(j.state)).sort(bySeq);
+    const got = state.recordsIn(states);
+    assert.deepEqual([...got].sort(bySeq), want, `recordsIn(${states.join(',')})`);
+    assert.equal(new Set(got).size, got.length, 'no record twice');
+  }
+  assert.deepEqual(state.running(), all.filter((j) => j.state === 'running').sort(bySeq));
+}
 
 /** Which of `scheduled` a claim takes: highest priority, then runAt, then seq, while its name has room. */
 function expectedClaim(scheduled: JobRecord[], now: number, limit: number, capacity: (name: string) => number): { ids: string[]; waiting: string[] } {
@@ -296,8 +317,11 @@ function expectedClaim(scheduled: JobRecord[], now: number, limit: number, capac
 
 test('claims take what a sorted list says, on both paths, through inserts into the past, reschedules, retries and clock steps', () => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => {
+    fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), fc.constantFrom(0, 1, 2, 1000), (ops, keep) => {
       const state = new LocalState();
+      // Small limits evict finished and dead records: recordsIn must not see them afterwards.
+      state.keepCompleted = keep;
+      state.keepDead = keep;
       let now = 0;
       let n = 0;
       let token = 0;
@@ -324,16 +348,24 @@ test('claims take what a sorted list says, on both paths, through inserts into t
           }
           assert.deepEqual(got, want, `claim at ${now} limit ${op.limit}`);
         } else {
-          const pool = ofState(op.kind === 'retry' || op.kind === 'complete' ? 'running' : 'scheduled');
+          const pool = op.kind === 'undo' ? [...state.values()].sort((x, y) => x.seq - y.seq) : ofState(op.kind === 'retry' || op.kind === 'complete' || op.kind === 'die' ? 'running' : 'scheduled');
           const job = pool[op.pick % Math.max(1, pool.length)];
           if (job === undefined) continue;
           const next: JobRecord = { ...job };
           delete next.token;
           if (op.kind === 'cancel') Object.assign(next, { state: 'cancelled', finishedAt: now });
           else if (op.kind === 'complete') Object.assign(next, { state: 'completed', finishedAt: now });
+          else if (op.kind === 'die') Object.assign(next, { state: 'dead', finishedAt: now });
+          else if (op.kind === 'undo') Object.assign(next, { finishedAt: now + 1 });
           else Object.assign(next, { state: 'scheduled', runAt: now + op.at });
-          state.apply({ op: 'put', job: next });
+          if (op.kind === 'undo') {
+            const inverse: Change[] = [];
+            const extra: Change[] = [];
+            state.apply({ op: 'put', job: next }, inverse, extra);
+            for (const change of inverse.reverse()) state.restore(change);
+          } else state.apply({ op: 'put', job: next });
         }
+        assertStateIndexes(state);
         const scheduled = ofState('scheduled').length;
         const counts = state.counts();
         assert.equal(counts.scheduled, scheduled);
@@ -391,6 +423,46 @@ test('load counts a group\'s running and scheduled jobs: its limit holds, and it
     loaded({ id: 'C1', runAt: 5, group: 'g3', seq: 5 }),
   ]);
   assert.deepEqual(drainOneByOne(lanes, 10), ['A1', 'B1', 'C1', 'A2', 'B2']);
+});
+
+test('the running queue stays right through many starts and finishes (its tidy drops only records that stopped)', () => {
+  const state = new LocalState();
+  for (let i = 0; i < 400; i++) insert(state, { id: `j${i}`, runAt: i });
+  let token = 0;
+  for (let now = 0; now < 400; now++) {
+    state.promote(now);
+    for (const job of state.pick(request(now, 3)).jobs) state.start(job, runningRecord(job, `t${token++}`));
+    // Finish all but the newest two running: some run across many tidies.
+    const running = state.running();
+    for (const job of running.slice(0, Math.max(0, running.length - 2))) {
+      state.apply({ op: 'put', job: { ...job, state: now % 7 === 0 ? 'dead' : 'completed', finishedAt: now } });
+    }
+    assertStateIndexes(state);
+  }
+});
+
+test('load indexes the running, finished and dead records it finds: a list of them walks no scheduled job', () => {
+  const state = new LocalState();
+  const running = loaded({ id: 'r', runAt: 1, state: 'running', seq: 4 });
+  state.load([
+    loaded({ id: 's', runAt: 5, seq: 1 }),
+    loaded({ id: 'c', runAt: 1, state: 'completed', seq: 2 }),
+    loaded({ id: 'd', runAt: 1, state: 'dead', seq: 3 }),
+    running,
+    loaded({ id: 'x', runAt: 1, state: 'cancelled', seq: 5 }),
+  ]);
+  assertStateIndexes(state);
+  assert.deepEqual(state.running(), [running]);
+  assert.deepEqual(
+    state.recordsIn(['running', 'dead']).map((j) => j.id).sort(),
+    ['d', 'r'],
+  );
+  // listJobs takes them from the indexes: a walk of every record would throw here.
+  state.records = () => {
+    throw new Error('walked every record');
+  };
+  assert.deepEqual(listJobs(state, { states: ['completed', 'cancelled', 'running'] }).map((j) => j.id), ['c', 'r', 'x']);
+  assert.throws(() => listJobs(state, { states: ['scheduled'] }), /walked every record/);
 });
 
 // ---- aimed at bookkeeping that only a wrong shortcut or a leak would show ----

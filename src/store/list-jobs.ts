@@ -7,7 +7,8 @@
  * page of 50 as much as for all of them; here the cold jobs are filtered
  * by name on their bytes and sorted by the runAt and seq kept beside them,
  * and only those the page holds are parsed. A schedule is never cold, so
- * a list of schedules reads none.
+ * a list of schedules reads none. A list of states other than `scheduled`
+ * (the running jobs, the dead ones) reads only the records in those states.
  */
 import type { LocalState } from './local-state.js';
 import type { JobRecord, StoreListFilter } from './store.js';
@@ -20,7 +21,9 @@ function byRunAt(a: JobRecord, b: JobRecord): number {
 export function listJobs(state: LocalState, filter: StoreListFilter): JobRecord[] {
   const { name, states, recurring } = filter;
   const hot: JobRecord[] = [];
-  for (const job of state.records()) {
+  // Without `scheduled`, most of a store is not in the list: only the running, finished and dead records are read.
+  const some = states !== undefined && !states.includes('scheduled');
+  for (const job of some ? state.recordsIn(states) : state.records()) {
     if (name !== undefined && job.name !== name) continue;
     if (states !== undefined && !states.includes(job.state)) continue;
     if (recurring === true && job.recur === undefined) continue;

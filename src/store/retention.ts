@@ -10,7 +10,9 @@ const MIN_RING = 64;
 
 /**
  * Finished (or dead) records in the order they finished, oldest first, for
- * retention: a drop takes the oldest in O(1), with no hashing. A record that
+ * retention: a drop takes the oldest in O(1), with no hashing. LocalState
+ * also queues its running records in one, to list them without a walk of
+ * every job. A record that
  * leaves (revived, replaced, dropped) stays queued and is skipped when
  * reached; `tidy` filters such entries out once they are most of the queue,
  * so the queue stays within twice the records it keeps.
@@ -83,6 +85,14 @@ export class Retention {
     this.length = kept;
     this.floor = kept;
     this.stale = 0;
+  }
+
+  /** Every queued record, oldest first: records that left and one queued twice too (the caller checks). */
+  *records(): IterableIterator<JobRecord> {
+    for (let k = 0; k < this.length; k++) {
+      const job = this.items[(this.head + k) & this.mask];
+      if (job !== undefined) yield job;
+    }
   }
 
   clear(): void {

@@ -74,7 +74,7 @@ export class LocalState {
    * Running records, in the order they started: a list of them, or a reopen,
    * reads these, not every job (most are scheduled). A record that stops
    * running stays queued until a tidy drops it, as in the retention queues.
-   * WHY not a Set: a new record added to a Set is given an identity hash,
+   * Not a Set: a new record added to a Set is given an identity hash,
    * and a Set's add and delete cost ~10% of a fire's CPU (bench/ab.ts fire);
    * a ring push and an occasional tidy cost nothing measurable.
    */

@@ -634,7 +634,7 @@ export class LocalState {
   /**
    * The records in `states`, which must not hold `scheduled`, in no order:
    * O(running + retained jobs), never a walk of the scheduled ones (at 1e6
-   * jobs a list of the running ones took 50-95 ms, now what the few cost).
+   * jobs a list of the running ones took 45-95 ms, now what the few cost).
    * Each comes from a queue that holds every record of its state: the
    * running one, the retention queues (an eviction leaves both).
    */

@@ -10,12 +10,12 @@ const MIN_RING = 64;
 
 /**
  * Finished (or dead) records in the order they finished, oldest first, for
- * retention: a drop takes the oldest in O(1), with no hashing. LocalState
+ * retention: a drop takes the oldest in O(1), with no hashing. (LocalState
  * also queues its running records in one, to list them without a walk of
- * every job. A record that
- * leaves (revived, replaced, dropped) stays queued and is skipped when
- * reached; `tidy` filters such entries out once they are most of the queue,
- * so the queue stays within twice the records it keeps.
+ * every job.) A record that leaves (revived, replaced, dropped) stays
+ * queued and is skipped when reached; `tidy` filters such entries out once
+ * they are most of the queue, so the queue stays within twice the records
+ * it keeps.
  *
  * Each entry keeps beside its record where the id index put it (IdIndex.set's
  * answer), so a drop deletes it from the index without reading its id: the

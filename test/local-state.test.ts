@@ -461,6 +461,9 @@ test('load indexes the running, finished and dead records it finds: a list of th
   state.records = () => {
     throw new Error('walked every record');
   };
+  state.forEachRecord = () => {
+    throw new Error('walked every record');
+  };
   assert.deepEqual(listJobs(state, { states: ['completed', 'cancelled', 'running'] }).map((j) => j.id), ['c', 'r', 'x']);
   assert.throws(() => listJobs(state, { states: ['scheduled'] }), /walked every record/);
 });

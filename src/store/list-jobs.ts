@@ -17,20 +17,74 @@ function byRunAt(a: JobRecord, b: JobRecord): number {
   return a.runAt - b.runAt || a.seq - b.seq;
 }
 
+/**
+ * The first `k` records offered, in (runAt, seq) order: a max-heap of the
+ * best k so far, whose top (the worst kept) a better record replaces. A
+ * page of a big store costs O(n log k) compares and no array of every
+ * match: a `list({ limit: 100 })` with 1e6 jobs sorted all of them first
+ * (95-311 ms), now it reads them once.
+ */
+export class FirstMatches {
+  private readonly heap: JobRecord[] = [];
+
+  constructor(private readonly k: number) {}
+
+  offer(job: JobRecord): void {
+    const heap = this.heap;
+    if (heap.length < this.k) {
+      let i = heap.length;
+      heap.push(job);
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (byRunAt(heap[parent] as JobRecord, job) >= 0) break;
+        heap[i] = heap[parent] as JobRecord;
+        i = parent;
+      }
+      heap[i] = job;
+      return;
+    }
+    if (this.k === 0 || byRunAt(job, heap[0] as JobRecord) >= 0) return;
+    // Replace the worst kept and sift it down: the larger child moves up.
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child = right < heap.length && byRunAt(heap[right] as JobRecord, heap[left] as JobRecord) > 0 ? right : left;
+      if (byRunAt(heap[child] as JobRecord, job) <= 0) break;
+      heap[i] = heap[child] as JobRecord;
+      i = child;
+    }
+    heap[i] = job;
+  }
+
+  /** The records kept, in (runAt, seq) order. */
+  sorted(): JobRecord[] {
+    return this.heap.sort(byRunAt);
+  }
+}
+
 /** The page of `state`'s records that `filter` asks for. */
 export function listJobs(state: LocalState, filter: StoreListFilter): JobRecord[] {
   const { name, states, recurring } = filter;
-  const hot: JobRecord[] = [];
-  // Without `scheduled`, most of a store is not in the list: only the running, finished and dead records are read.
-  const some = states !== undefined && !states.includes('scheduled');
-  for (const job of some ? state.recordsIn(states) : state.records()) {
-    if (name !== undefined && job.name !== name) continue;
-    if (states !== undefined && !states.includes(job.state)) continue;
-    if (recurring === true && job.recur === undefined) continue;
-    hot.push(job);
-  }
   const offset = filter.offset ?? 0;
   const end = filter.limit === undefined ? Infinity : offset + filter.limit;
+  // A page of a small part of the store keeps only its `end` first matches as it reads (only those
+  // can be in it); a long page, or every match, is collected and sorted, which costs less then.
+  const first = end * 4 <= state.size ? new FirstMatches(end) : undefined;
+  let hot: JobRecord[] = [];
+  // Without `scheduled`, most of a store is not in the list: only the running, finished and dead records are read.
+  const some = states !== undefined && !states.includes('scheduled');
+  const visit = (job: JobRecord): void => {
+    if (name !== undefined && job.name !== name) return;
+    if (states !== undefined && !states.includes(job.state)) return;
+    if (recurring === true && job.recur === undefined) return;
+    if (first === undefined) hot.push(job);
+    else first.offer(job);
+  };
+  if (some) for (const job of state.recordsIn(states)) visit(job);
+  else state.forEachRecord(visit);
+  if (first !== undefined) hot = first.sorted();
   // Cold jobs are all scheduled one-off jobs.
   const cold = state.coldJobs;
   const withCold = cold !== undefined && recurring !== true && (states === undefined || states.includes('scheduled'));
@@ -38,7 +92,7 @@ export function listJobs(state: LocalState, filter: StoreListFilter): JobRecord[
     // Every match is returned, so every cold one is parsed anyway: one sort of all the records.
     for (const i of cold.select(name, false)) hot.push(cold.record(i));
   }
-  hot.sort(byRunAt);
+  if (first === undefined) hot.sort(byRunAt);
   if (!withCold || filter.limit === undefined) return hot.slice(offset, end);
   const picked = cold.select(name, true);
   // Merge the two sorted runs, parsing a cold job only when the page takes it (seqs are unique: no ties).

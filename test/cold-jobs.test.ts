@@ -419,6 +419,9 @@ test('a JsonFileStore opened cold refuses a cold id, cancels and moves cold jobs
   assert.equal(stillCold(), 50);
   assert.deepEqual(await store.get('utf'), { id: 'utf', name: 'wörk', payload: { note: 'café ☕' }, state: 'scheduled', runAt: CT0 + 30_000, createdAt: CT0, attempt: 0, priority: 0, seq: 51 });
   assert.equal(stillCold(), 49);
+  // The snapshot's first job too; a refusal reads the job (to report it).
+  await assert.rejects(insertOne(store, 'c0'), DuplicateJobError);
+  assert.equal(stillCold(), 48);
   assert.equal((await store.cancel('c3', CT0))?.state, 'cancelled');
   await store.reschedule('c4', CT0 + 60_000);
   // Journal lines only (no snapshot): the replay takes c3 and c4 out of the cold jobs.

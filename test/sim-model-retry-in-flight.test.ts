@@ -53,3 +53,35 @@ describe('simulation model: retry() and reschedule of one dead job in flight tog
     assert.equal(violation(m)?.invariant, 'attempts', 'a dead job started again');
   });
 });
+
+describe('simulation model: a refused retry() sent after a reschedule of the same job', () => {
+  /** retry(at 600 s), reschedule(to 1.5 s), retry() of dead job `j` in one burst; the retry() is refused, the others land in call order. */
+  function burst(): { m: Model; v: number } {
+    const m = testModel();
+    const v = deadJob(m, 'j', 1);
+    const first = m.beginOp('retry', 'j', 1, { when: 600_000 });
+    for (const x of m.possibleVs('j', first.seq)) m.revivePending(x, 600_000, first);
+    const reschedule = m.beginOp('reschedule', 'j', 1, { when: 1_500 });
+    for (const x of m.possibleVs('j', reschedule.seq)) m.reschedulePending(x, 1_500, reschedule);
+    const second = m.beginOp('retry', 'j', 1, { when: 2_000 });
+    for (const x of m.possibleVs('j', second.seq)) m.revivePending(x, 2_000, second);
+    m.settle(second, 'rejected', 'JobNotFoundError');
+    m.settle(first, 'acked');
+    m.reviveAcked(v, 600_000, first);
+    m.settle(reschedule, 'acked');
+    m.rescheduleAcked(reschedule, v, 1_500);
+    return { m, v };
+  }
+
+  it("does not hold back the reschedule's ack: the job may start at the rescheduled time (seed 298253854)", () => {
+    const { m, v } = burst();
+    m.onStart(1, { id: 'j', name: 'a', attempt: 1, runAt: new Date(1_500), payload: { v } }, 2_000);
+    assert.equal(m.violation, undefined);
+  });
+
+  it('a start before the rescheduled time is still early', () => {
+    const { m, v } = burst();
+    m.onStart(1, { id: 'j', name: 'a', attempt: 1, runAt: new Date(1_500), payload: { v } }, 1_200);
+    assert.equal(violation(m)?.invariant, 'notEarly');
+  });
+});

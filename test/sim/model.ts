@@ -640,14 +640,14 @@ export class Model {
   private readonly onReject = new Map<OpRec, () => void>();
 
   /** What a pending call is about to change (remember's `before`). */
-  private snapshot(state: VState): Pick<VState, 'nextDue' | 'startsInRun' | 'stopAborted' | 'lost'> {
-    const { nextDue, startsInRun, stopAborted, lost } = state;
-    return { nextDue: nextDue ? { ...nextDue } : undefined, startsInRun, stopAborted, lost };
+  private snapshot(state: VState): Pick<VState, 'nextDue' | 'startsInRun' | 'stopAborted' | 'lost' | 'boundSeq'> {
+    const { nextDue, startsInRun, stopAborted, lost, boundSeq } = state;
+    return { nextDue: nextDue ? { ...nextDue } : undefined, startsInRun, stopAborted, lost, ...(boundSeq !== undefined ? { boundSeq } : {}) };
   }
 
   /** Registers the undo of a pending call's change to `state`, made since `before` was taken. */
-  private remember(op: OpRec, state: VState, before: Pick<VState, 'nextDue' | 'startsInRun' | 'stopAborted' | 'lost'>): void {
-    const { nextDue: saved, startsInRun, stopAborted, lost } = before;
+  private remember(op: OpRec, state: VState, before: Pick<VState, 'nextDue' | 'startsInRun' | 'stopAborted' | 'lost' | 'boundSeq'>): void {
+    const { nextDue: saved, startsInRun, stopAborted, lost, boundSeq } = before;
     // The bound this call set: restored only while it still stands. A later call (pending or
     // acknowledged) that set its own since keeps it: a pending reschedule's earlier time must
     // survive the rejection of a retry() made before it (seed 207010902).
@@ -659,6 +659,14 @@ export class Model {
     const earlier = this.onReject.get(op);
     this.onReject.set(op, () => {
       earlier?.();
+      // A refused call set no bound: the ack of an earlier reschedule must not wait for it. While no
+      // later call raised the bound, it goes back to what it was (seed 298253854: retry(+511 s),
+      // reschedule(-29 s), retry() in one burst; the retry() was refused, yet the reschedule's ack
+      // was held back by its bound, and the job's start at the rescheduled time looked early).
+      if (state.boundSeq === op.seq) {
+        if (boundSeq === undefined) delete state.boundSeq;
+        else state.boundSeq = boundSeq;
+      }
       if (state.nextDue === mine) {
         state.nextDue = saved;
         // Other calls on the id still in flight keep their bounds: a later reschedule whose time

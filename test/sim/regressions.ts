@@ -9635,4 +9635,151 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "harness: retry(+511 s), reschedule(-29 s) and retry() of a cancelled job in one burst: the store applied them in call order (the job revived, moved back, the second retry() refused) and ran the job at once; the model let the refused retry()'s bound hold back the reschedule's ack, so the start looked 8 minutes early",
+    "gap": "rebase",
+    "todo": "harness (model): a refused call's bound is undone with it; seed 298253854 of npm run sim -- --minutes 25 --jobs 1 --from 298200000",
+    "invariant": "notEarly",
+    "scenario": {
+      "seed": 298253854,
+      "store": "json",
+      "t0": 1790420482525,
+      "zones": [
+        "Pacific/Chatham",
+        "Pacific/Chatham",
+        "Asia/Kolkata"
+      ],
+      "concurrency": 1,
+      "keepCompleted": 1000,
+      "keepDead": 1000,
+      "snapshotEvery": 23,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        6,
+        3,
+        1,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 3
+        },
+        {
+          "name": "b"
+        },
+        {
+          "name": "c",
+          "concurrency": 1,
+          "retry": {
+            "maxRetries": 3,
+            "backoff": {
+              "type": "exponential",
+              "delay": 2000,
+              "factor": 3
+            }
+          }
+        }
+      ],
+      "steps": [
+        {
+          "k": "op",
+          "op": {
+            "op": "at",
+            "name": "b",
+            "offset": 3494695,
+            "opts": {
+              "id": "j4"
+            }
+          }
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "cancel",
+            "id": "j4"
+          }
+        },
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "many",
+              "items": [
+                {
+                  "name": "a",
+                  "delay": 30687,
+                  "opts": {
+                    "dedupe": {
+                      "key": "k0",
+                      "ttlMs": 60000,
+                      "mode": "debounce"
+                    }
+                  }
+                },
+                {
+                  "name": "a",
+                  "delay": 0,
+                  "opts": {
+                    "retry": {
+                      "maxRetries": 2,
+                      "backoff": {
+                        "type": "fixed",
+                        "delay": 1000
+                      }
+                    },
+                    "timeout": 2000,
+                    "priority": 1,
+                    "group": "g0",
+                    "dedupe": {
+                      "key": "k1",
+                      "ttlMs": 60000,
+                      "mode": "debounce"
+                    }
+                  }
+                }
+              ]
+            },
+            {
+              "op": "retry",
+              "id": "j4",
+              "offset": 511311
+            },
+            {
+              "op": "reschedule",
+              "id": "j4",
+              "offset": -29460
+            },
+            {
+              "op": "retry",
+              "id": "j4"
+            },
+            {
+              "op": "cron",
+              "name": "c",
+              "expr": "30 * * * *",
+              "misfire": "skip",
+              "opts": {
+                "id": "s1",
+                "retry": {
+                  "maxRetries": 0,
+                  "backoff": {
+                    "type": "exponential",
+                    "delay": 2000,
+                    "factor": 2
+                  }
+                },
+                "onDuplicate": "keep"
+              }
+            },
+            {
+              "op": "cancel",
+              "id": "j2"
+            }
+          ]
+        }
+      ]
+    }
+  },
 ];

@@ -84,3 +84,12 @@ test('FirstMatches keeps the k first records in (runAt, seq) order, whatever ord
     { numRuns: 500 },
   );
 });
+
+test('a negative offset or limit (refused by the scheduler, passed to the store directly) answers as slicing every match does', () => {
+  const state = new LocalState();
+  state.load(Array.from({ length: 40 }, (_, i) => Object.assign(record(`j${i}`, 'a', i % 7, 'scheduled', false), { seq: i + 1 })));
+  const all = [...state.values()];
+  for (const filter of [{ limit: -1 }, { offset: -5, limit: 3 }, { offset: -2 }]) {
+    assert.deepEqual(listJobs(state, filter).map((j) => j.id), reference(all, filter), JSON.stringify(filter));
+  }
+});

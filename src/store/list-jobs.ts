@@ -72,7 +72,8 @@ export function listJobs(state: LocalState, filter: StoreListFilter): JobRecord[
   const end = filter.limit === undefined ? Infinity : offset + filter.limit;
   // A page of a small part of the store keeps only its `end` first matches as it reads (only those
   // can be in it); a long page, or every match, is collected and sorted, which costs less then.
-  const first = end * 4 <= state.size ? new FirstMatches(end) : undefined;
+  // A negative offset or limit (the scheduler refuses them; a direct Store call) takes the sort's path.
+  const first = offset >= 0 && end >= 0 && end * 4 <= state.size ? new FirstMatches(end) : undefined;
   let hot: JobRecord[] = [];
   // Without `scheduled`, most of a store is not in the list: only the running, finished and dead records are read.
   const some = states !== undefined && !states.includes('scheduled');

@@ -25,6 +25,16 @@ function deadJob(m: Model, id: string, pid: number): number {
   return v;
 }
 
+/** A reschedule or retry() of job `id` sent by pid 1 for `when`, in flight: the model told what it may change. */
+function inFlight(m: Model, kind: 'reschedule' | 'retry', id: string, when: number): ReturnType<Model['beginOp']> {
+  const op = m.beginOp(kind, id, 1, { when });
+  for (const x of m.possibleVs(id, op.seq)) {
+    if (kind === 'reschedule') m.reschedulePending(x, when, op);
+    else m.revivePending(x, when, op);
+  }
+  return op;
+}
+
 /** Read through a call: `assert.equal(m.violation, undefined)` narrows the property for the rest of a test. */
 const violation = (m: Model): { invariant: string; message: string } | undefined => m.violation;
 
@@ -32,10 +42,8 @@ describe('simulation model: retry() and reschedule of one dead job in flight tog
   it("the reschedule's rejection does not take back the reset of the retry sent after it", () => {
     const m = testModel();
     const v = deadJob(m, 'j', 1);
-    const reschedule = m.beginOp('reschedule', 'j', 1, { when: 5_000 });
-    for (const x of m.possibleVs('j', reschedule.seq)) m.reschedulePending(x, 5_000, reschedule);
-    const retry = m.beginOp('retry', 'j', 1, { when: 1_000 });
-    for (const x of m.possibleVs('j', retry.seq)) m.revivePending(x, 1_000, retry);
+    const reschedule = inFlight(m, 'reschedule', 'j', 5_000);
+    inFlight(m, 'retry', 'j', 1_000);
     m.settle(reschedule, 'rejected', 'JobStateError');
     m.crash(1);
     m.onStart(2, { id: 'j', name: 'a', attempt: 1, runAt: new Date(1_000), payload: { v } }, 2_000);
@@ -45,8 +53,7 @@ describe('simulation model: retry() and reschedule of one dead job in flight tog
   it('without a retry in flight, a second start of the dead job is still one too many', () => {
     const m = testModel();
     const v = deadJob(m, 'j', 1);
-    const reschedule = m.beginOp('reschedule', 'j', 1, { when: 5_000 });
-    for (const x of m.possibleVs('j', reschedule.seq)) m.reschedulePending(x, 5_000, reschedule);
+    const reschedule = inFlight(m, 'reschedule', 'j', 5_000);
     m.settle(reschedule, 'rejected', 'JobStateError');
     m.crash(1);
     m.onStart(2, { id: 'j', name: 'a', attempt: 1, runAt: new Date(1_000), payload: { v } }, 6_000);
@@ -59,12 +66,9 @@ describe('simulation model: a refused retry() sent after a reschedule of the sam
   function burst(): { m: Model; v: number } {
     const m = testModel();
     const v = deadJob(m, 'j', 1);
-    const first = m.beginOp('retry', 'j', 1, { when: 600_000 });
-    for (const x of m.possibleVs('j', first.seq)) m.revivePending(x, 600_000, first);
-    const reschedule = m.beginOp('reschedule', 'j', 1, { when: 1_500 });
-    for (const x of m.possibleVs('j', reschedule.seq)) m.reschedulePending(x, 1_500, reschedule);
-    const second = m.beginOp('retry', 'j', 1, { when: 2_000 });
-    for (const x of m.possibleVs('j', second.seq)) m.revivePending(x, 2_000, second);
+    const first = inFlight(m, 'retry', 'j', 600_000);
+    const reschedule = inFlight(m, 'reschedule', 'j', 1_500);
+    const second = inFlight(m, 'retry', 'j', 2_000);
     m.settle(second, 'rejected', 'JobNotFoundError');
     m.settle(first, 'acked');
     m.reviveAcked(v, 600_000, first);

@@ -21,9 +21,9 @@ import { ReadyQueue, type ReadyLane } from '../src/store/ready-queue.js';
 import { runningRecord } from '../src/store/record.js';
 import type { ClaimRequest, ClaimResult, JobRecord } from '../src/store/store.js';
 
-/** What LocalState keeps private, read here for the reference walk. */
+/** What LocalState and its WaitingJobs keep private, read here for the reference walk. */
 interface Internals {
-  ready: Map<string, ReadyLane>;
+  waiting: { ready: Map<string, ReadyLane> };
   groups: GroupLanes;
 }
 const internals = (state: LocalState): Internals => state as unknown as Internals;
@@ -36,7 +36,7 @@ function before(a: JobRecord, ta: number, b: JobRecord, tb: number): boolean {
 
 /** The claim as pickLanes made it until 5 December 2026: every group's head, sorted, per claim. */
 function pickByWalk(state: LocalState, request: ClaimRequest): ClaimResult {
-  const { ready: names, groups: lanes } = internals(state);
+  const { waiting: { ready: names }, groups: lanes } = internals(state);
   const jobs: JobRecord[] = [];
   const taken = new Map<string, number>();
   const takenInGroup = new Map<string, number>();

@@ -4,27 +4,23 @@
  * (local.ts) turns operations into record-level changes, applies them here
  * and persists them.
  *
- * Indexes: `due` (4-ary heap keyed by runAt) holds scheduled jobs until they
- * are due; then they move to a per-name `ready` heap keyed by -priority (FIFO
- * among equals), from which `claim` picks across names with free capacity.
- * Grouped jobs wait in their group's lanes (groups.ts), finished records in
- * retention queues (retention.ts, removal.ts), dedupe windows in dedupe.ts.
- * Plain scheduled jobs a JsonFileStore opened may wait as bytes (`cold`,
- * cold-jobs.ts) in a due heap of their own until first read: `get` thaws
- * one in place, a claim takes due ones from both heaps in (runAt, seq)
- * order, a walk of every record parses them for the walk only.
+ * Indexes: `byId` holds every record but the cold ones; the counts by state
+ * are kept as records change. Scheduled jobs wait in the queues of
+ * waiting.ts (due heap, ready queues, groups' lanes), finished records in
+ * retention queues (retention.ts, removal.ts), running ones in a queue of
+ * their own, dedupe windows in dedupe.ts. Plain scheduled jobs a
+ * JsonFileStore opened may wait as bytes (`cold`, cold-jobs.ts) until first
+ * read: `get` thaws one in place, a walk of every record parses them for
+ * the walk only.
  */
-import { QuaternaryHeap } from '../heap.js';
 import type { ColdJobs, ColdTexts } from './cold-jobs.js';
 import { DedupeWindows } from './dedupe.js';
 import { IdIndex } from './id-index.js';
-import { ReadyQueue } from './ready-queue.js';
-import { GroupLanes, pickLanes } from './groups.js';
+import { GroupLanes } from './groups.js';
 import { RateWindows } from './rate-limits.js';
 import { REMOVE_MAX, Removals } from './removal.js';
-import { IndexSlot } from './record.js';
-import { pickReady } from './pick.js';
 import { Retention } from './retention.js';
+import { WaitingJobs } from './waiting.js';
 import type { ClaimRequest, ClaimResult, JobRecord, StoreCounts } from './store.js';
 import type { JobState } from '../types.js';
 
@@ -35,34 +31,20 @@ import type { JobState } from '../types.js';
  */
 export type Change = { op: 'put'; job: JobRecord; keep?: true } | { op: 'del'; id: string };
 
-/**
- * Where an indexed scheduled record sits: the handle of its entry in the due
- * heap (>= 0), or -(handle + 1) in its name's ready heap. Kept on the record
- * in a private field (IndexSlot: JSON, Object.keys and deepEqual never see
- * it), so removing a record from its heap needs no id lookup: the heaps hash
- * nothing, and a cancel is O(1). A handle is checked against the heap's item
- * before use, so a spent or foreign one is harmless.
- */
-const setSlot: (job: JobRecord, slot: number) => void = IndexSlot.set;
-
-/** Records that `job` waits in its name's ready queue under `handle`. */
-function setReadySlot(job: JobRecord, handle: number): void {
-  setSlot(job, -handle - 1);
-}
-
 /** In-memory indexes over a set of job records. No I/O, no clock. */
 export class LocalState {
   readonly byId = new IdIndex();
-  private due = new QuaternaryHeap<JobRecord>();
-  private readonly ready = new Map<string, ReadyQueue>();
-  /** Per name, the latest (runAt, seq) promoted into its ready queue (see promote). */
-  private readonly readyLast = new Map<string, JobRecord>();
   /** Due jobs with a group, and their groups' running counts (groups.ts). */
   private readonly groups = new GroupLanes();
   /** Start windows of rate-limited names, and names pushed back (rate-limits.ts). */
   readonly rates = new RateWindows();
   /** Open dedupe windows by (name, key) (dedupe.ts). */
   readonly windows = new DedupeWindows();
+  /**
+   * Where the scheduled jobs wait, cold ones included (waiting.ts). Cold
+   * jobs are counted in `tally` and `unusual` from the load on.
+   */
+  readonly waiting = new WaitingJobs(this.byId, this.groups, this.rates);
   /** Per-job retention: expiries and count lists (removal.ts). */
   private readonly removals = new Removals();
   /** An undo is being applied: no removal runs (the state restored kept its own). */
@@ -82,8 +64,6 @@ export class LocalState {
   private readonly tally: StoreCounts = { scheduled: 0, running: 0, completed: 0, dead: 0, cancelled: 0, recurring: 0, indexed: 0 };
   /** An undo was applied (restore): retention queues may hold one record twice. */
   private restored = false;
-  /** The latest `now` jobs were promoted at: a smaller one means the clock went back. */
-  private promotedAt = -Infinity;
   /**
    * The name of the first job scheduled while none was (see `unusual`),
    * and the scheduled jobs of another name, with a priority or a group.
@@ -93,15 +73,6 @@ export class LocalState {
    */
   private plainName: string | undefined;
   private unusual = 0;
-  /** Highest seq pushed onto the due heap since it was last empty, and whether pushes came in seq order (equal runAts then leave in seq order). */
-  private dueSeq = -Infinity;
-  private dueInOrder = true;
-  /**
-   * Plain scheduled jobs opened as bytes (cold-jobs.ts), with their due heap
-   * (which also holds the ones thawed in place); counted in `tally` and
-   * `unusual` from the load on. Undefined once that heap is empty.
-   */
-  private cold: ColdJobs | undefined;
   nextSeq = 1;
   keepCompleted = 1000;
   keepDead = 10000;
@@ -113,54 +84,43 @@ export class LocalState {
     // read in the scheduler's idle check then threw away the optimized
     // dispatch loop at the end of every burst (dispatch-optimized.test.ts).
     const t = this.tally;
-    return { scheduled: t.scheduled, running: t.running, completed: t.completed, dead: t.dead, cancelled: t.cancelled, recurring: t.recurring, indexed: this.due.size + this.readySize() + (this.cold?.queued ?? 0) };
-  }
-
-  private readySize(): number {
-    let n = 0;
-    for (const heap of this.ready.values()) n += heap.size;
-    return n + this.groups.size;
+    return { scheduled: t.scheduled, running: t.running, completed: t.completed, dead: t.dead, cancelled: t.cancelled, recurring: t.recurring, indexed: this.waiting.size };
   }
 
   /** Records held, cold ones included. */
   get size(): number {
-    return this.byId.size + (this.cold?.size ?? 0);
+    return this.byId.size + (this.waiting.cold?.size ?? 0);
   }
 
   get(id: string): JobRecord | undefined {
     const job = this.byId.get(id);
-    if (job !== undefined || this.cold === undefined) return job;
-    const thawed = this.cold.thaw(id);
+    const cold = this.waiting.cold;
+    if (job !== undefined || cold === undefined) return job;
+    const thawed = cold.thaw(id);
     if (thawed === undefined) return undefined;
-    // Read, not moved: it waits in the cold heap (unqueue takes it out when its record changes).
+    // Read, not moved: it waits in the cold heap (WaitingJobs.remove takes it out when its record changes).
     this.byId.set(thawed.id, thawed);
     return thawed;
   }
 
+  /** The earliest runAt of a job in the due heaps (not yet promoted), or undefined. */
   nextDueAt(): number | undefined {
-    const hot = this.due.peekKey();
-    const cold = this.cold?.peekKey();
-    return cold === undefined || (hot !== undefined && hot <= cold) ? hot : cold;
+    return this.waiting.nextDueAt();
   }
 
-  /**
-   * Takes the next job due at `now` off the due heaps, the earliest in
-   * (runAt, seq) order of the two heads (a cold job is counted already: it
-   * only joins byId), or undefined when none is due.
-   */
-  private popDue(now: number): JobRecord | undefined {
-    const hot = this.due.peekKey();
-    const cold = this.cold;
-    if (cold !== undefined) {
-      const key = cold.peekKey() as number;
-      if (key <= now && (hot === undefined || key < hot || (key === hot && cold.peekSeq() < (this.due.peek() as JobRecord).seq))) {
-        const job = cold.pop() as JobRecord;
-        if (!cold.poppedThawed) this.byId.set(job.id, job);
-        if (cold.queued === 0) this.cold = undefined;
-        return job;
-      }
-    }
-    return hot === undefined || hot > now ? undefined : this.due.pop();
+  /** WaitingJobs.promote. */
+  promote(now: number, taken?: readonly JobRecord[], max = Infinity): boolean {
+    return this.waiting.promote(now, taken, max);
+  }
+
+  /** WaitingJobs.takeDue, which may leave due jobs past the limit queued while every scheduled job is plain. */
+  takeDue(request: ClaimRequest): JobRecord[] | undefined {
+    return this.waiting.takeDue(request, this.unusual === 0);
+  }
+
+  /** WaitingJobs.pick: the caller must put the jobs it takes (as running) right after. */
+  pick(request: ClaimRequest): ClaimResult {
+    return this.waiting.pick(request);
   }
 
   /**
@@ -203,11 +163,9 @@ export class LocalState {
       }
       if (cold.maxSeq >= this.nextSeq) this.nextSeq = cold.maxSeq + 1;
       cold.seal();
-      if (cold.queued > 0) this.cold = cold;
     }
     scheduled.sort((a, b) => a.seq - b.seq);
-    this.due = QuaternaryHeap.fromItems(scheduled, (r) => r.runAt, {}, setSlot);
-    this.dueSeq = scheduled.length > 0 ? (scheduled[scheduled.length - 1] as JobRecord).seq : -Infinity;
+    this.waiting.load(scheduled, cold);
     const byFinish = (a: JobRecord, b: JobRecord): number => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.seq - b.seq;
     for (const r of finished.sort(byFinish)) {
       this.finished.push(r, this.byId.get(r.id) === r);
@@ -221,19 +179,13 @@ export class LocalState {
   }
 
   clear(): void {
-    this.cold = undefined;
     this.byId.clear();
-    this.due.clear();
-    this.ready.clear();
-    this.readyLast.clear();
+    this.waiting.clear();
     this.groups.clear();
     this.windows.clear();
     this.removals.clear();
-    this.promotedAt = -Infinity;
     this.plainName = undefined;
     this.unusual = 0;
-    this.dueSeq = -Infinity;
-    this.dueInOrder = true;
     this.restored = false;
     this.finished.clear();
     this.dead.clear();
@@ -244,7 +196,7 @@ export class LocalState {
 
   /** Adds a scheduled job as number `seq` unless its id is taken (hot path of insert); false when taken. */
   insertNew(job: JobRecord, seq: number): boolean {
-    if ((this.cold !== undefined && this.cold.has(job.id)) || !this.byId.add(job)) return false;
+    if ((this.waiting.cold !== undefined && this.waiting.cold.has(job.id)) || !this.byId.add(job)) return false;
     job.seq = seq;
     this.index(job);
     return true;
@@ -374,7 +326,7 @@ export class LocalState {
     if (job.state === 'scheduled' && job.recur) this.tally.recurring++;
     switch (job.state) {
       case 'scheduled':
-        this.pushDue(job);
+        this.waiting.push(job);
         break;
       case 'completed':
       case 'cancelled':
@@ -405,16 +357,6 @@ export class LocalState {
     if (name !== this.plainName || ranked) this.unusual += by;
   }
 
-  private pushDue(job: JobRecord): void {
-    if (this.due.size === 0) {
-      this.dueSeq = -Infinity;
-      this.dueInOrder = true;
-    }
-    if (job.seq < this.dueSeq) this.dueInOrder = false;
-    else this.dueSeq = job.seq;
-    setSlot(job, this.due.push(job, job.runAt));
-  }
-
   private unindex(job: JobRecord): void {
     this.tally[job.state]--;
     if (job.state === 'scheduled') this.countScheduled(job, -1);
@@ -423,7 +365,7 @@ export class LocalState {
     switch (job.state) {
       case 'scheduled':
         // A grouped job already promoted sits in its group's ready queue; else it is in the due heap or its name's.
-        if (job.group === undefined || !this.groups.remove(job)) this.unqueue(job);
+        if (job.group === undefined || !this.groups.remove(job)) this.waiting.remove(job);
         break;
       case 'completed':
       case 'cancelled':
@@ -442,156 +384,6 @@ export class LocalState {
     }
   }
 
-  /** Takes a scheduled record out of the due heap or its ready heap (a no-op once popped). */
-  private unqueue(job: JobRecord): void {
-    const slot = IndexSlot.get(job);
-    if (slot === undefined) {
-      // Never in these heaps: maybe thawed in place in the cold one.
-      this.cold?.forget(job);
-      return;
-    }
-    if (slot >= 0) {
-      if (this.due.itemOf(slot) === job) this.due.removeHandle(slot);
-      return;
-    }
-    const queue = this.ready.get(job.name);
-    if (queue && queue.itemOf(-slot - 1) === job) queue.removeHandle(-slot - 1);
-  }
-
-  /**
-   * Moves every job due at `now` from the time index to its name's ready
-   * queue; `taken`: due jobs already off the time index, first in line.
-   * `max`: moves at most that many more and returns true when jobs due at
-   * `now` are left (the caller moves them in later turns).
-   */
-  promote(now: number, taken?: readonly JobRecord[], max = Infinity): boolean {
-    let moved = 0;
-    if (now < this.promotedAt) this.demote(now);
-    this.promotedAt = now;
-    // The queue and last job of the name promoted last: due jobs come in runs
-    // of one name, so most need no lookup (readyLast is written when the name changes).
-    let name: string | undefined;
-    let queue: ReadyQueue | undefined;
-    let last: JobRecord | undefined;
-    for (let i = 0; ; i++) {
-      let job: JobRecord;
-      if (taken !== undefined && i < taken.length) job = taken[i] as JobRecord;
-      else {
-        if (moved++ === max) {
-          if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
-          const next = this.nextDueAt();
-          return next !== undefined && next <= now;
-        }
-        const due = this.popDue(now);
-        if (due === undefined) break;
-        job = due;
-      }
-      if (job.group !== undefined) {
-        this.groups.push(job);
-        continue;
-      }
-      if (job.name !== name || queue === undefined) {
-        if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
-        name = job.name;
-        queue = this.ready.get(name);
-        if (!queue) {
-          queue = new ReadyQueue(setReadySlot);
-          this.ready.set(name, queue);
-        }
-        last = this.readyLast.get(name);
-      }
-      // A ready queue is keyed by priority; equal priorities leave in push
-      // order, which is (runAt, seq) order as long as jobs arrive in it. One
-      // that arrives earlier than the last (a date in the past, a reschedule
-      // into the past while others wait for capacity) waits beside it, in
-      // (priority, runAt, seq) order (ReadyQueue.pushEarly).
-      if (queue.size > 0 && last !== undefined && before(job, last)) setReadySlot(job, queue.pushEarly(job));
-      else {
-        setReadySlot(job, queue.push(job, -job.priority));
-        last = job;
-      }
-    }
-    if (name !== undefined && last !== undefined) this.readyLast.set(name, last);
-    return false;
-  }
-
-  /**
-   * promote + pick for the common burst, without the ready queues. While no
-   * job waits in one (and no group or rate limit is in play), when the due
-   * jobs are all of one name and one priority, in (runAt, seq) order, and
-   * fit in the claim's limit and that name's capacity, pick would take
-   * exactly them, in that order: they are taken off the due heap directly.
-   * Otherwise returns undefined, the jobs it took put in their ready queue
-   * as promote would have (the caller promotes the rest and picks as usual).
-   */
-  takeDue(request: ClaimRequest): JobRecord[] | undefined {
-    const now = request.now;
-    const limit = request.limit;
-    if (limit <= 0 || now < this.promotedAt || this.groups.size > 0 || this.rates.active(request)) return undefined;
-    for (const queue of this.ready.values()) if (queue.size > 0) return undefined;
-    this.promotedAt = now;
-    // First the due jobs (at most `limit`) off the heap by its keys, then their records read in a
-    // loop of their own: each record is a first read of cold memory, and reads that do not wait
-    // on one another overlap (interleaved with the pops, each waited on the sift before it).
-    const jobs: JobRecord[] = [];
-    for (;;) {
-      const job = this.popDue(now);
-      if (job === undefined) break;
-      jobs.push(job);
-      if (jobs.length === limit) break;
-    }
-    const n = jobs.length;
-    if (n === 0) return jobs;
-    const first = jobs[0] as JobRecord;
-    const room = Math.min(limit, request.capacity(first.name));
-    let fits = n <= room && first.group === undefined;
-    for (let i = 1; fits && i < n; i++) {
-      const job = jobs[i] as JobRecord;
-      const last = jobs[i - 1] as JobRecord;
-      fits = job.group === undefined && job.name === last.name && job.priority === last.priority && !before(job, last);
-    }
-    if (fits) {
-      const key = n < limit ? undefined : this.nextDueAt();
-      // The claim's limit is reached while more are due: when every scheduled job is of this name
-      // and ranks by (runAt, seq) alone, the rest are exactly what pick would leave, in the order
-      // it would take them next, and nothing waits for capacity: they stay in the due heap.
-      if (key === undefined || key > now || (room === limit && this.unusual === 0 && this.dueInOrder)) return jobs;
-    }
-    // Not one plain run that fits: what was taken goes first in line, as promote would have put it
-    // (the rest of what is due, the caller promotes: in turns when there are many).
-    this.promote(now, jobs, 0);
-    return undefined;
-  }
-
-  /**
-   * The clock went back: a job promoted earlier but not yet claimed (its
-   * handler busy or missing, the scheduler paused) and no longer due goes
-   * back to the time index, so it never starts before its runAt. O(ready),
-   * only after a backward step.
-   */
-  private demote(now: number): void {
-    for (const queue of this.ready.values()) {
-      const later: JobRecord[] = [];
-      for (const job of queue) if (job.runAt > now) later.push(job);
-      for (const job of later) {
-        this.unqueue(job);
-        this.pushDue(job);
-      }
-    }
-    if (this.groups.size > 0) this.groups.demote(now, (job) => this.pushDue(job));
-  }
-
-  /**
-   * Picks up to `limit` ready jobs: highest priority, then earliest runAt,
-   * then first inserted, respecting per-name capacity. Removes them from the
-   * ready queues; the caller must put them (as running) right after.
-   */
-  pick(request: ClaimRequest): ClaimResult {
-    if (this.rates.active(request)) return pickLanes(this.ready, this.groups, request, this.rates.gate(request));
-    if (this.groups.size > 0) return pickLanes(this.ready, this.groups, request);
-    return pickReady(this.ready, request);
-  }
-
   /**
    * Every record, any order. A cold job is parsed for the walk and stays
    * cold (a record is a value: a read by id parses it again), so a walk
@@ -599,7 +391,8 @@ export class LocalState {
    */
   *values(): IterableIterator<JobRecord> {
     yield* this.byId.values();
-    if (this.cold !== undefined) yield* this.cold.records();
+    const cold = this.waiting.cold;
+    if (cold !== undefined) yield* cold.records();
   }
 
   /**
@@ -608,7 +401,7 @@ export class LocalState {
    * in one step, so a job read (thawed) afterwards is still named once.
    */
   stepTargets(): { records: JobRecord[]; cold: ColdTexts | undefined } {
-    return { records: this.byId.toArray(), cold: this.cold?.capture(true) };
+    return { records: this.byId.toArray(), cold: this.waiting.cold?.capture(true) };
   }
 
   /** Every record but the cold jobs (all `scheduled`): a walk for other states reads no bytes. */
@@ -623,12 +416,12 @@ export class LocalState {
 
   /** Jobs still cold (not read since the store opened). */
   get coldCount(): number {
-    return this.cold?.size ?? 0;
+    return this.waiting.cold?.size ?? 0;
   }
 
   /** The cold jobs, for a list that pages before it parses (list-jobs.ts); undefined when none is left. */
   get coldJobs(): ColdJobs | undefined {
-    return this.cold;
+    return this.waiting.cold;
   }
 
   /** The running records (never cold: only scheduled jobs are), oldest seq first. O(running jobs). */
@@ -669,7 +462,7 @@ export class LocalState {
    */
   snapshotItems(): SnapshotJobs {
     const records = this.byId.toArray();
-    const cold = this.cold?.capture();
+    const cold = this.waiting.cold?.capture();
     if (cold === undefined || cold.length === 0) return records;
     const hot = records.length;
     return { length: hot + cold.length, at: (i) => (i < hot ? records[i] : cold.text(i - hot)) };
@@ -680,9 +473,4 @@ export class LocalState {
 export interface SnapshotJobs {
   readonly length: number;
   at(i: number): JobRecord | string | undefined;
-}
-
-/** Whether `job` comes before `other` in (runAt, seq) order. */
-function before(job: JobRecord, other: JobRecord): boolean {
-  return job.runAt < other.runAt || (job.runAt === other.runAt && job.seq < other.seq);
 }

@@ -67,7 +67,7 @@ interface Down {
 }
 
 interface LocalInternals {
-  state: { due: { check(): void }; ready: Map<string, { check(): void }> };
+  state: { waiting: { check(): void } };
 }
 
 class Runner implements ActionContext {
@@ -410,11 +410,10 @@ class Runner implements ActionContext {
     else if (stats.heapSize !== recount.scheduled) this.model.fail('stats', `stats().heapSize is ${stats.heapSize}, ${recount.scheduled} jobs are scheduled`);
     // The heaps' own invariants.
     const state = (proc.store as unknown as LocalInternals).state;
-    if (state?.due) {
+    if (state?.waiting) {
       this.model.coverage.check('heap');
       try {
-        state.due.check();
-        for (const heap of state.ready.values()) heap.check();
+        state.waiting.check();
       } catch (error) {
         this.model.fail('heap', (error as Error).message);
       }

@@ -39,7 +39,7 @@ const GROUPS = {
   // local-store-claim waiting names and a backward clock step on both kinds; memory-store-claim-fast-path checks MemoryStore's claim shortcuts
   // against the general path.
   local: {
-    mutate: ['src/store/local.ts', 'src/store/local-state.ts', 'src/store/memory.ts'],
+    mutate: ['src/store/local.ts', 'src/store/local-state.ts', 'src/store/waiting.ts', 'src/store/memory.ts'],
     tests: [
       'test/local-state.test.ts',
       'test/local-store-durable.test.ts',

@@ -163,18 +163,51 @@ test('the scan never says cold for bytes JSON.parse refuses (a line edited by ha
   );
 });
 
+/** Lines of `records` in one block as a snapshot holds them (UTF-8), and where each record's bytes are. */
+function linesOf(records: JobRecord[]): { buffer: Buffer; spans: [number, number][] } {
+  const spans: [number, number][] = [];
+  let text = '';
+  for (const r of records) {
+    const json = JSON.stringify(r);
+    const start = Buffer.byteLength(text);
+    spans.push([start, start + Buffer.byteLength(json)]);
+    text += `${json}\n`;
+  }
+  return { buffer: Buffer.from(text, 'utf8'), spans };
+}
+
+/**
+ * The hash ColdJobs files an id under (FNV-1a of its bytes, 30 bits, as
+ * cold-jobs.ts documents it), to build ids that collide or land in a given
+ * cell of its table: random ids almost never reach those paths.
+ */
+function idHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** Two ids of one length with the same idHash (a birthday search over `c-<n>`: deterministic). */
+function collidingIds(): [string, string] {
+  const seen = new Map<number, string>();
+  for (let n = 100_000; ; n++) {
+    const id = `c-${n}`;
+    const other = seen.get(idHash(id));
+    if (other !== undefined) return [other, id];
+    seen.set(idHash(id), id);
+  }
+}
+
+/** The first `count` ids `<prefix><n>` whose idHash is `cell` mod 2^16: in that cell of any table up to 2^16 cells, or the next free one. */
+function idsInCell(prefix: string, cell: number, count: number): string[] {
+  const out: string[] = [];
+  for (let n = 0; out.length < count; n++) if ((idHash(`${prefix}${n}`) & 0xffff) === cell) out.push(`${prefix}${n}`);
+  return out;
+}
+
 test('ColdJobs: ids found by their bytes, a repeated id refused, jobs leave in (runAt, seq) order, thawed records are the lines', () => {
   const cold = new ColdJobs();
-  const block = (records: JobRecord[]): { buffer: Buffer; spans: [number, number][] } => {
-    const spans: [number, number][] = [];
-    let text = '';
-    for (const r of records) {
-      const json = JSON.stringify(r);
-      spans.push([text.length, text.length + json.length]);
-      text += `${json}\n`;
-    }
-    return { buffer: Buffer.from(text, 'latin1'), spans };
-  };
+  const block = linesOf;
   // Far more jobs than the initial table: it grows, and every id is still found.
   const records: JobRecord[] = [];
   for (let i = 0; i < 3000; i++) records.push(plain(`job-${i}`, CT0 + (i % 7) * 1000, 3000 - i));
@@ -186,8 +219,9 @@ test('ColdJobs: ids found by their bytes, a repeated id refused, jobs leave in (
   assert.equal(cold.add(again.buffer, ...(again.spans[1] as [number, number])), false);
   assert.equal(cold.size, 3000);
   assert.equal(cold.maxSeq, 3000);
-  assert.equal(cold.has('job-2999'), true);
-  assert.equal(cold.has('job-3000'), false);
+  // Every id is still found after the table grew (each growth re-places every id), and none other.
+  for (const r of records) assert.equal(cold.has(r.id), true, r.id);
+  for (let i = 3000; i < 6000; i++) assert.equal(cold.has(`job-${i}`), false, `job-${i}`);
   assert.equal(cold.has('job-é'), false);
   // Taken before the seal (the journal changed it): gone from the counts too.
   assert.deepEqual(cold.take('job-0'), records[0]);
@@ -210,6 +244,65 @@ test('ColdJobs: ids found by their bytes, a repeated id refused, jobs leave in (
   assert.equal(texts.length, 2998);
   assert.deepEqual(JSON.parse(texts.text(0)), records[2]);
   assert.deepEqual(JSON.parse(texts.text(1500)), records[1502]);
+});
+
+test('ColdJobs: two ids with one hash are two jobs, each found, thawed and taken as itself (both orders)', () => {
+  const [x, y] = collidingIds();
+  assert.equal(x.length, y.length);
+  assert.equal(idHash(x), idHash(y));
+  for (const [first, second] of [[x, y], [y, x]] as const) {
+    const cold = new ColdJobs();
+    const records = [plain(first, CT0, 1), plain('other', CT0, 2), plain(second, CT0 + 5, 3)];
+    const { buffer, spans } = linesOf(records);
+    for (const span of spans) assert.equal(cold.add(buffer, ...span), true, 'an id whose hash is taken is still a new job');
+    // The same id again is still refused.
+    const again = linesOf([plain(second, CT0, 9)]);
+    assert.equal(cold.add(again.buffer, ...(again.spans[0] as [number, number])), false);
+    cold.seal();
+    assert.equal(cold.has(first), true);
+    assert.equal(cold.has(second), true);
+    // Thawing the one later in the table leaves the earlier one findable, and the other way round.
+    assert.deepEqual(cold.thaw(second), records[2]);
+    assert.equal(cold.has(second), false);
+    assert.equal(cold.has(first), true);
+    assert.deepEqual(cold.take(first), records[0]);
+    assert.equal(cold.has(first), false);
+    assert.deepEqual(cold.take('other'), records[1]);
+    assert.equal(cold.size, 0);
+  }
+});
+
+test('ColdJobs: ids in the first cells of the table are found, and an id not there is not (whatever the cell holds)', () => {
+  const cold = new ColdJobs();
+  const inZero = idsInCell('z-', 0, 3);
+  const inOne = idsInCell('o-', 1, 3);
+  const records = [...inZero.slice(0, 2), ...inOne.slice(0, 2)].map((id, i) => plain(id, CT0 + i, i + 1));
+  const { buffer, spans } = linesOf(records);
+  for (const span of spans) assert.equal(cold.add(buffer, ...span), true);
+  cold.seal();
+  for (const r of records) assert.deepEqual([r.id, cold.has(r.id)], [r.id, true]);
+  // Never added, though their hashes lead to the cells the others fill.
+  for (const id of [inZero[2] as string, inOne[2] as string, 'absent']) {
+    assert.equal(cold.has(id), false, id);
+    assert.equal(cold.thaw(id), undefined, id);
+    assert.equal(cold.take(id), undefined, id);
+  }
+  assert.deepEqual(cold.thaw(records[0]!.id), records[0]);
+});
+
+test('ColdJobs.nameCounts: exact counts by name, names that begin alike or come back told apart, a name whose jobs were all taken left out', () => {
+  const cold = new ColdJobs();
+  const names = ['a', 'a', 'ab', 'abc', 'ab', 'b', 'a', 'été', 'ét', 'abc'];
+  const records = names.map((name, i) => plain(`n${i}`, CT0, i + 1, { name }));
+  const { buffer, spans } = linesOf(records);
+  for (const span of spans) assert.equal(cold.add(buffer, ...span), true);
+  const sorted = (m: Map<string, number>): [string, number][] => [...m].sort((p, q) => (p[0] < q[0] ? -1 : 1));
+  assert.deepEqual(sorted(cold.nameCounts()), [['a', 3], ['ab', 2], ['abc', 2], ['b', 1], ['ét', 1], ['été', 1]]);
+  // Taken before the seal (the journal changed them): every 'abc' and one 'a'.
+  cold.take('n3');
+  cold.take('n9');
+  cold.take('n0');
+  assert.deepEqual(sorted(cold.nameCounts()), [['a', 2], ['ab', 2], ['b', 1], ['ét', 1], ['été', 1]]);
 });
 
 /** A snapshot of `records` in `dir`, then the two ways to read it: in full, and with cold jobs. */
@@ -382,6 +475,8 @@ test('cold jobs keep seq order among equal due times through a thaw in place, a 
   assert.deepEqual(claimOne(cold), ['s1']);
   assert.deepEqual(claimOne(full), ['s1']);
   for (const s of [full, cold]) assert.equal([...s.values()].length, 5); // a walk reads the cold ones and leaves them cold
+  // A page merges the records read (s9, new) with the cold ones by seq, all due at 0.
+  for (const s of [full, cold]) assert.deepEqual(listJobs(s, { limit: 3, states: ['scheduled'] }).map((j) => j.id), ['s2', 's5', 's9']);
   assert.equal(cold.coldCount, 2);
   const order = (s: LocalState): string[] => [claimOne(s), claimOne(s), claimOne(s), claimOne(s)].flat();
   assert.deepEqual(order(cold), ['s2', 's5', 's9', 'new']);

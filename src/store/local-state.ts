@@ -94,9 +94,8 @@ export class LocalState {
 
   get(id: string): JobRecord | undefined {
     const job = this.byId.get(id);
-    const cold = this.waiting.cold;
-    if (job !== undefined || cold === undefined) return job;
-    const thawed = cold.thaw(id);
+    if (job !== undefined) return job;
+    const thawed = this.waiting.cold?.thaw(id);
     if (thawed === undefined) return undefined;
     // Read, not moved: it waits in the cold heap (WaitingJobs.remove takes it out when its record changes).
     this.byId.set(thawed.id, thawed);
@@ -196,7 +195,7 @@ export class LocalState {
 
   /** Adds a scheduled job as number `seq` unless its id is taken (hot path of insert); false when taken. */
   insertNew(job: JobRecord, seq: number): boolean {
-    if ((this.waiting.cold !== undefined && this.waiting.cold.has(job.id)) || !this.byId.add(job)) return false;
+    if (this.waiting.cold?.has(job.id) === true || !this.byId.add(job)) return false;
     job.seq = seq;
     this.index(job);
     return true;

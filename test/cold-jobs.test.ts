@@ -120,6 +120,12 @@ test('the scan, by hand at its edges: what it takes it reads as JSON.parse does,
   assert.deepEqual(scanText(line(plain('n', 5, 1, { name: 'é-報告' }))), { cold: true, id: 'n', name: 'é-報告', runAt: 5, seq: 1 });
   assert.deepEqual(scanText(line(plain('big', 999_999_999_999_999, 100_000_000_000_000))), { cold: true, id: 'big', name: 'bench.job', runAt: 999_999_999_999_999, seq: 100_000_000_000_000 });
   assert.deepEqual(scanText(line(plain('neg', -5, 3))), { cold: true, id: 'neg', name: 'bench.job', runAt: -5, seq: 3 });
+  // Numbers with exponents in the payload, as JSON.stringify writes them (1e+21, -2.5e-7) and as a person may (1E5, 1e5).
+  const exp = line(plain('exp', 5, 1, { payload: { a: 1e21, b: -2.5e-7, c: 0 } }));
+  assert.ok(exp.includes('1e+21') && exp.includes('-2.5e-7'), exp);
+  for (const text of [exp, exp.replace('"c":0', '"c":1E5'), exp.replace('"c":0', '"c":1e5')]) {
+    assert.deepEqual(scanText(text), { cold: true, id: 'exp', name: 'bench.job', runAt: 5, seq: 1 }, text);
+  }
   // Refused: an id that is not ASCII (cold ids are looked up by their latin1 bytes), any escape.
   for (const id of ['é', 'a\u0080', 'a"b', 'a\\b', 'a\nb']) assert.deepEqual(scanText(line(plain(id, 5, 1))), { cold: false }, JSON.stringify(id));
   assert.deepEqual(scanText(line(plain('esc', 5, 1, { name: 'a\tb' }))), { cold: false });
@@ -131,10 +137,16 @@ test('the scan, by hand at its edges: what it takes it reads as JSON.parse does,
     ['a 16-digit runAt', base.replace('"runAt":5,', '"runAt":1234567890123456,')],
     ['a 16-digit seq', base.replace('"seq":12}', '"seq":1234567890123456}')],
     ['a leading zero', base.replace('"runAt":5,', '"runAt":05,')],
+    ['an exponent with no digits', base.replace('"amount":12', '"amount":1e')],
+    ['an exponent with a sign and no digits', base.replace('"amount":12', '"amount":1e+')],
     ['another last byte', base.replace(/}$/, ']')],
     ['a last byte missing', base.slice(0, -1)],
     ['a byte after the record', `${base} `],
   ];
+  // The same at the end of a scheduleIn record (`,"relative":true}`), which the scan reads as a literal.
+  const relative = line(plain('j', 5, 12, { relative: true }));
+  assert.deepEqual(scanText(relative), { cold: true, id: 'j', name: 'bench.job', runAt: 5, seq: 12 });
+  edits.push(['a byte after a relative record', `${relative}x`], ['a relative record cut short', relative.slice(0, -1)]);
   for (const [what, text] of edits) {
     assert.notEqual(text, base, what);
     assert.deepEqual(scanText(text), { cold: false }, `${what}: ${text}`);

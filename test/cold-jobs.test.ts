@@ -219,14 +219,13 @@ function idsInCell(prefix: string, cell: number, count: number): string[] {
 
 test('ColdJobs: ids found by their bytes, a repeated id refused, jobs leave in (runAt, seq) order, thawed records are the lines', () => {
   const cold = new ColdJobs();
-  const block = linesOf;
   // Far more jobs than the initial table: it grows, and every id is still found.
   const records: JobRecord[] = [];
   for (let i = 0; i < 3000; i++) records.push(plain(`job-${i}`, CT0 + (i % 7) * 1000, 3000 - i));
-  const { buffer, spans } = block(records);
+  const { buffer, spans } = linesOf(records);
   records.forEach((_, i) => assert.equal(cold.add(buffer, ...(spans[i] as [number, number])), true));
   // The same id again (a damaged snapshot), and a record that is not plain: left to the full parse.
-  const again = block([plain('job-5', CT0, 99_999), plain('grouped', CT0, 5, { group: 'g' })]);
+  const again = linesOf([plain('job-5', CT0, 99_999), plain('grouped', CT0, 5, { group: 'g' })]);
   assert.equal(cold.add(again.buffer, ...(again.spans[0] as [number, number])), false);
   assert.equal(cold.add(again.buffer, ...(again.spans[1] as [number, number])), false);
   assert.equal(cold.size, 3000);

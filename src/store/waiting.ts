@@ -47,12 +47,8 @@ export class WaitingJobs {
   /** Highest seq pushed onto the due heap since it was last empty, and whether pushes came in seq order (equal runAts then leave in seq order). */
   private dueSeq = -Infinity;
   private dueInOrder = true;
-  /**
-   * Plain scheduled jobs opened as bytes (cold-jobs.ts), with their due heap
-   * (which also holds the ones thawed in place). Undefined once that heap is
-   * empty.
-   */
-  cold: ColdJobs | undefined;
+  /** See `cold`. */
+  private coldJobs: ColdJobs | undefined;
 
   /**
    * `byId`: the state's index, which a cold job popped joins; `groups` and
@@ -64,17 +60,26 @@ export class WaitingJobs {
     private readonly rates: RateWindows,
   ) {}
 
+  /**
+   * Plain scheduled jobs opened as bytes (cold-jobs.ts), with their due heap
+   * (which also holds the ones thawed in place). Undefined once that heap is
+   * empty. Set by `load` only.
+   */
+  get cold(): ColdJobs | undefined {
+    return this.coldJobs;
+  }
+
   /** Jobs queued: in the due heaps, the ready queues and the groups' lanes. */
   get size(): number {
     let n = 0;
     for (const heap of this.ready.values()) n += heap.size;
-    return n + this.groups.size + this.due.size + (this.cold?.queued ?? 0);
+    return n + this.groups.size + this.due.size + (this.coldJobs?.queued ?? 0);
   }
 
   /** The earliest runAt in the due heaps (jobs not yet promoted), or undefined. */
   nextDueAt(): number | undefined {
     const hot = this.due.peekKey();
-    const cold = this.cold?.peekKey();
+    const cold = this.coldJobs?.peekKey();
     return cold === undefined || (hot !== undefined && hot <= cold) ? hot : cold;
   }
 
@@ -85,13 +90,13 @@ export class WaitingJobs {
    */
   private popDue(now: number): JobRecord | undefined {
     const hot = this.due.peekKey();
-    const cold = this.cold;
+    const cold = this.coldJobs;
     if (cold !== undefined) {
       const key = cold.peekKey() as number;
       if (key <= now && (hot === undefined || key < hot || (key === hot && cold.peekSeq() < (this.due.peek() as JobRecord).seq))) {
         const job = cold.pop() as JobRecord;
         if (!cold.poppedThawed) this.byId.set(job.id, job);
-        if (cold.queued === 0) this.cold = undefined;
+        if (cold.queued === 0) this.coldJobs = undefined;
         return job;
       }
     }
@@ -104,13 +109,13 @@ export class WaitingJobs {
    */
   load(scheduled: readonly JobRecord[], cold: ColdJobs | undefined): void {
     this.clear();
-    if (cold !== undefined && cold.queued > 0) this.cold = cold;
+    if (cold !== undefined && cold.queued > 0) this.coldJobs = cold;
     this.due = QuaternaryHeap.fromItems(scheduled, (r) => r.runAt, {}, setSlot);
     this.dueSeq = scheduled.length > 0 ? (scheduled[scheduled.length - 1] as JobRecord).seq : -Infinity;
   }
 
   clear(): void {
-    this.cold = undefined;
+    this.coldJobs = undefined;
     this.due.clear();
     this.ready.clear();
     this.readyLast.clear();
@@ -136,13 +141,12 @@ export class WaitingJobs {
     setSlot(job, this.due.push(job, job.runAt));
   }
 
-
   /** Takes a scheduled record out of the due heap or its ready heap (a no-op once popped). */
   remove(job: JobRecord): void {
     const slot = IndexSlot.get(job);
     if (slot === undefined) {
       // Never in these heaps: maybe thawed in place in the cold one.
-      this.cold?.forget(job);
+      this.coldJobs?.forget(job);
       return;
     }
     if (slot >= 0) {

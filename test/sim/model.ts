@@ -149,8 +149,8 @@ interface VState {
   /** Attempts of the current run (or slot) lost to a crash. */
   lost: number;
   /**
-   * A debounce took this job over from a version that lived through a
-   * crash: a claim written just before it (an attempt the model never saw
+   * The job lived through a crash, then was rescheduled or debounced: a
+   * claim written just before the crash (an attempt the model never saw
    * start) may have left a charge the store takes when the job comes due.
    */
   chargeUnseen?: boolean;
@@ -615,6 +615,10 @@ export class Model {
   rescheduleAcked(op: OpRec, v: number, runAt: number): void {
     const state = this.vs.get(v);
     if (!state) return;
+    // Seed 298656286: the job was claimed (written `running`) and the process cut before its start was
+    // seen; the recovered record's crash charge outlives the reschedule, taken when the job comes due
+    // (README, crash rule), as it outlives a debounce (insertAcked).
+    if (this.lastCrashSeq > (this.lastFact(state)?.seq ?? -1)) state.chargeUnseen = true;
     const due: Due = { wall: runAt, elapsed: false, why: `rescheduled to ${iso(runAt)}` };
     state.facts.push({ seq: ++this.seq, from: op.seq, kind: 'scheduled', runAt: due, ...(op.id !== undefined && this.overlapped(op.id, op) ? { weak: true } : {}) });
     if (state.ins.kind === 'cron' || state.ins.kind === 'every') {

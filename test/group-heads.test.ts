@@ -160,7 +160,7 @@ it('claims over groups answer exactly what the walk of every group answered (ran
           }
         } else {
           const wanted = op.kind === 'finish' ? 'running' : 'scheduled';
-          const candidates = [...ours.records()].filter((j) => j.state === wanted).sort((x, y) => x.seq - y.seq);
+          const candidates = [...ours.values()].filter((j) => j.state === wanted).sort((x, y) => x.seq - y.seq);
           if (candidates.length === 0) continue;
           const id = (candidates[op.pick % candidates.length] as JobRecord).id;
           for (const state of [ours, theirs]) {
@@ -185,7 +185,7 @@ it('a claim reads the heads of the groups it picks from, not every group: 20,000
   state.promote(1);
   // Count every read of a job's priority: the comparisons a claim makes.
   let reads = 0;
-  for (const job of state.records()) {
+  for (const job of state.values()) {
     const priority = job.priority;
     Object.defineProperty(job, 'priority', {
       get: () => {

@@ -403,12 +403,11 @@ export class LocalState {
     return { records: this.byId.toArray(), cold: this.waiting.cold?.capture(true) };
   }
 
-  /** Every record but the cold jobs (all `scheduled`): a walk for other states reads no bytes. */
-  records(): IterableIterator<JobRecord> {
-    return this.byId.values();
-  }
-
-  /** `records()` as a callback walk, several times faster at 1e6 records (no generator step a record). */
+  /**
+   * Calls `fn` with every record but the cold jobs (all `scheduled`): a walk
+   * for other states reads no bytes. A callback, not an iterator: several
+   * times faster at 1e6 records (no generator step a record).
+   */
   forEachRecord(fn: (job: JobRecord) => void): void {
     this.byId.forEach(fn);
   }

@@ -313,6 +313,20 @@ export function copyJson(v: JsonValue): JsonValue {
   return out;
 }
 
+/**
+ * `v` made read-only in place, with everything in it, and returned. A value
+ * the scheduler validated is frozen already (toJsonValue): O(1). One a store
+ * parsed from its files or its server is frozen here, once (the record keeps
+ * it): a JobInfo shares its record's payload and result, and a caller's write
+ * must not reach the job.
+ */
+export function readOnlyJson<T>(v: T): T {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return v;
+  if (Array.isArray(v)) for (const item of v as unknown[]) readOnlyJson(item);
+  else for (const key in v) if (Object.hasOwn(v, key)) readOnlyJson((v as Record<string, unknown>)[key]);
+  return Object.freeze(v);
+}
+
 /** The start of a long payload path, for messages about deep nesting. */
 function what(path: string): string {
   return path.length > 60 ? `${path.slice(0, 57)}...` : path;

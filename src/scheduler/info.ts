@@ -5,6 +5,7 @@
 import { nextSlot, type RecurrenceSpec } from '../cron.js';
 import type { JobRecord, RecurrenceRecord } from '../store/store.js';
 import type { JobInfo } from '../types.js';
+import { readOnlyJson } from '../validate.js';
 
 /** The recurrence of a record as the cron module reads it. */
 export function specOf(recur: RecurrenceRecord): RecurrenceSpec {
@@ -35,7 +36,8 @@ export function jobInfo(record: JobRecord, maxRetries: number, nextRunAt?: Date 
   const info: JobInfo = {
     id: record.id,
     name: record.name,
-    payload: record.payload,
+    // Shared with the stored record: read-only (a record a store parsed is frozen here, once).
+    payload: readOnlyJson(record.payload),
     state: record.state,
     runAt: new Date(record.runAt),
     createdAt: new Date(record.createdAt),
@@ -43,10 +45,10 @@ export function jobInfo(record: JobRecord, maxRetries: number, nextRunAt?: Date 
     maxRetries,
     priority: record.priority,
   };
-  if (record.lastError) info.lastError = record.lastError;
-  if (record.result !== undefined) info.result = record.result;
-  if (record.progress !== undefined) info.progress = record.progress;
-  if (record.logs !== undefined) info.logs = record.logs;
+  if (record.lastError) info.lastError = readOnlyJson(record.lastError);
+  if (record.result !== undefined) info.result = readOnlyJson(record.result);
+  if (record.progress !== undefined) info.progress = readOnlyJson(record.progress);
+  if (record.logs !== undefined) info.logs = readOnlyJson(record.logs);
   if (record.group !== undefined) info.group = { id: record.group, concurrency: record.groupConcurrency ?? 1 };
   const recur = record.recur;
   if (recur) {

@@ -8,7 +8,7 @@ export type { WaitForOptions, WaitResult } from './scheduler/wait-for.js';
 export type { ScheduleInfo, ListSchedulesOptions, NextRunsOptions } from './scheduler/schedules.js';
 export { QuaternaryHeap } from './heap.js';
 export type { HeapHandle, HeapId, HeapOptions } from './heap.js';
-export { MemoryStore } from './store/memory.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export { JsonFileStore } from './store/json-file.js';
 export type { JsonFileStoreOptions } from './store/json-file.js';
 export type { SalvageReport, SalvageDrop } from './store/json-file/salvage.js';

@@ -61,8 +61,10 @@ async function check(makeStore: () => Store, reopen: boolean, stores: string): P
 }
 
 describe('JobInfo payloads and results are read-only', () => {
-  test('MemoryStore', async () => {
+  test('MemoryStore, and MemoryStore({ packed: true })', async () => {
     await check(() => new MemoryStore(), false, 'MemoryStore');
+    const packed = new MemoryStore({ packed: true });
+    await check(() => packed, false, 'packed');
   });
 
   test('JsonFileStore, as written and after a reopen (records parsed from its files)', async () => {

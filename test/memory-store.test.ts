@@ -5,6 +5,8 @@ import type { InsertRequest, JobRecord } from '../src/store/store.js';
 import { CT0, claimAll, newRecord, storeConformance, storeContext } from './store-conformance.js';
 
 storeConformance('MemoryStore', () => Promise.resolve({ store: new MemoryStore(), cleanup: () => Promise.resolve() }));
+// Plain scheduled jobs held as bytes (packed-jobs.ts): every answer the same.
+storeConformance('MemoryStore (packed)', () => Promise.resolve({ store: new MemoryStore({ packed: true }), cleanup: () => Promise.resolve() }));
 
 describe('the local stores’ features', () => {
   test('MemoryStore (and every LocalStore) offers groups, rate limits, pause everywhere, dedupe and removal', () => {

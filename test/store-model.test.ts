@@ -24,6 +24,17 @@ describe('Store model: MemoryStore', () => {
   });
 });
 
+describe('Store model: MemoryStore({ packed: true })', () => {
+  it('agrees with the model over random command sequences', async () => {
+    await runModel(
+      () => Promise.resolve({ store: new MemoryStore({ packed: true }), claimed: new Map(), cleanup: () => Promise.resolve() }),
+      false,
+      150,
+      () => Date.UTC(2027, 0, 1),
+    );
+  });
+});
+
 describe('Store model: claim order found by the model test', () => {
   it('a job rescheduled into the past while others of its name wait is claimed by its runAt, not by when it became due', async () => {
     const store = new MemoryStore();

@@ -29,6 +29,7 @@ import { isAscii } from 'node:buffer';
 import { QuaternaryHeap } from '../heap.js';
 import { ID_OPEN, NAME_OPEN, QUOTE, RELATIVE_END, at, scanCold, type ColdScan } from './cold-scan.js';
 import type { JobRecord } from './store.js';
+import type { CapturedJobs, WaitingBytes } from './waiting-bytes.js';
 
 const NO_BLOCK = Buffer.alloc(0);
 /** The byte before the `}` that ends a `scheduleIn` job's cold line (`,"relative":true}`). */
@@ -76,7 +77,7 @@ function textOf(block: Buffer, start: number, end: number): string {
 }
 
 /** The texts of the jobs that were cold when ColdJobs.capture ran, each made when asked for. */
-export class ColdTexts {
+export class ColdTexts implements CapturedJobs {
   readonly #blocks: readonly Buffer[];
   readonly #block: Int32Array;
   readonly #start: Int32Array;
@@ -108,7 +109,9 @@ export class ColdTexts {
 }
 
 /** The cold jobs of one open: collected line by line, then sealed into a due heap. */
-export class ColdJobs {
+export class ColdJobs implements WaitingBytes {
+  /** Fixed at the open: no job is added once it is sealed. */
+  readonly growable = false;
   /** Blocks of the file the jobs' bytes are in, and how many of their jobs are cold. */
   readonly #blocks: Buffer[] = [];
   readonly #blockLive: number[] = [];

@@ -13,7 +13,9 @@
  * read: `get` thaws one in place, a walk of every record parses them for
  * the walk only.
  */
-import type { ColdJobs, ColdTexts } from './cold-jobs.js';
+import type { ColdJobs } from './cold-jobs.js';
+import { PackedJobs, packable } from './packed-jobs.js';
+import type { CapturedJobs, WaitingBytes } from './waiting-bytes.js';
 import { DedupeWindows } from './dedupe.js';
 import { IdIndex } from './id-index.js';
 import { GroupLanes } from './groups.js';
@@ -73,6 +75,13 @@ export class LocalState {
    */
   private plainName: string | undefined;
   private unusual = 0;
+  /**
+   * `MemoryStore({ packed: true })`: new plain scheduled jobs are kept as
+   * bytes (packed-jobs.ts), in `packed`, which `waiting` reads as its jobs
+   * held as bytes.
+   */
+  packing = false;
+  private packed: PackedJobs | undefined;
   nextSeq = 1;
   keepCompleted = 1000;
   keepDead = 10000;
@@ -180,6 +189,7 @@ export class LocalState {
   clear(): void {
     this.byId.clear();
     this.waiting.clear();
+    this.packed = undefined;
     this.groups.clear();
     this.windows.clear();
     this.removals.clear();
@@ -195,9 +205,32 @@ export class LocalState {
 
   /** Adds a scheduled job as number `seq` unless its id is taken (hot path of insert); false when taken. */
   insertNew(job: JobRecord, seq: number): boolean {
-    if (this.waiting.cold?.has(job.id) === true || !this.byId.add(job)) return false;
+    if (this.waiting.cold?.has(job.id) === true) return false;
+    if (this.packing) {
+      if (this.byId.get(job.id) !== undefined) return false;
+      job.seq = seq;
+      if (this.pack(job)) return true;
+    }
+    if (!this.byId.add(job)) return false;
     job.seq = seq;
     this.index(job);
+    return true;
+  }
+
+  /**
+   * Keeps new job `job` (its id held nowhere here) as bytes when the store
+   * packs and it is plain (packed-jobs.ts); false: it is indexed as a record.
+   */
+  private pack(job: JobRecord): boolean {
+    if (!this.packing || !packable(job)) return false;
+    if (this.packed === undefined) {
+      this.packed = new PackedJobs();
+      this.waiting.pack(this.packed);
+    }
+    if (!this.packed.add(job)) return false;
+    // As index() counts a scheduled job; the packed set is its heap and its index by id.
+    this.tally.scheduled++;
+    this.countScheduled(job, 1);
     return true;
   }
 
@@ -220,6 +253,8 @@ export class LocalState {
       this.groups.changed();
       return;
     }
+    // A new job (scheduleMany's, a batch's) may be kept as bytes.
+    if (old === undefined && this.pack(change.job)) return;
     this.put(change.job, inverse, extra);
   }
 
@@ -399,7 +434,7 @@ export class LocalState {
    * jobs scheduled with a delay (the ones at a date are never parsed). Taken
    * in one step, so a job read (thawed) afterwards is still named once.
    */
-  stepTargets(): { records: JobRecord[]; cold: ColdTexts | undefined } {
+  stepTargets(): { records: JobRecord[]; cold: CapturedJobs | undefined } {
     return { records: this.byId.toArray(), cold: this.waiting.cold?.capture(true) };
   }
 
@@ -418,7 +453,7 @@ export class LocalState {
   }
 
   /** The cold jobs, for a list that pages before it parses (list-jobs.ts); undefined when none is left. */
-  get coldJobs(): ColdJobs | undefined {
+  get coldJobs(): WaitingBytes | undefined {
     return this.waiting.cold;
   }
 

@@ -19,7 +19,8 @@
  */
 import { DuplicateJobError, JobNotFoundError, StorePersistError, ValidationError, toError } from '../errors.js';
 import { idleTurn } from '../idle-turn.js';
-import type { ColdJobs, ColdTexts } from './cold-jobs.js';
+import type { ColdJobs } from './cold-jobs.js';
+import type { CapturedJobs } from './waiting-bytes.js';
 import { openAt, opened, windowOutcome } from './dedupe.js';
 import { GENERATED_IDS, type GeneratedIds } from './id-index.js';
 import { type Change, LocalState } from './local-state.js';
@@ -577,7 +578,7 @@ export abstract class LocalStore implements Store, GeneratedIds {
     for (let k = 0; k < total; k++) {
       if (k > 0 && k % stepTurn === 0) await idleTurn();
       // Read by id now, as it is: a cold job is parsed here (and stays a record).
-      const job = this.state.get(k < records.length ? (records[k] as JobRecord).id : (cold as ColdTexts).id(k - records.length));
+      const job = this.state.get(k < records.length ? (records[k] as JobRecord).id : (cold as CapturedJobs).id(k - records.length));
       if (job === undefined) continue;
       const moved = shiftDue(job, deltaMs);
       if (moved === job) continue;

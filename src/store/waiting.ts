@@ -13,6 +13,7 @@
  */
 import { QuaternaryHeap } from '../heap.js';
 import type { ColdJobs } from './cold-jobs.js';
+import type { WaitingBytes } from './waiting-bytes.js';
 import type { IdIndex } from './id-index.js';
 import { ReadyQueue } from './ready-queue.js';
 import { type GroupLanes, pickLanes } from './groups.js';
@@ -48,7 +49,7 @@ export class WaitingJobs {
   private dueSeq = -Infinity;
   private dueInOrder = true;
   /** See `cold`. */
-  private coldJobs: ColdJobs | undefined;
+  private coldJobs: WaitingBytes | undefined;
 
   /**
    * `byId`: the state's index, which a cold job popped joins; `groups` and
@@ -61,12 +62,19 @@ export class WaitingJobs {
   ) {}
 
   /**
-   * Plain scheduled jobs opened as bytes (cold-jobs.ts), with their due heap
-   * (which also holds the ones thawed in place). Undefined once that heap is
-   * empty. Set by `load` only.
+   * Plain scheduled jobs held as bytes, with their due heap (which also
+   * holds the ones thawed in place): a JsonFileStore's cold jobs
+   * (cold-jobs.ts, set by `load`, undefined once that heap is empty) or a
+   * packed MemoryStore's (packed-jobs.ts, set by `pack`, kept).
    */
-  get cold(): ColdJobs | undefined {
+  get cold(): WaitingBytes | undefined {
     return this.coldJobs;
+  }
+
+  /** Holds `packed` as the jobs kept as bytes (nothing else may be: it is called only while `cold` is undefined). */
+  pack(packed: WaitingBytes): void {
+    if (this.coldJobs !== undefined) throw new Error('WaitingJobs.pack: jobs are held as bytes already');
+    this.coldJobs = packed;
   }
 
   /** Jobs queued: in the due heaps, the ready queues and the groups' lanes. */
@@ -96,7 +104,7 @@ export class WaitingJobs {
       if (key <= now && (hot === undefined || key < hot || (key === hot && cold.peekSeq() < (this.due.peek() as JobRecord).seq))) {
         const job = cold.pop() as JobRecord;
         if (!cold.poppedThawed) this.byId.set(job.id, job);
-        if (cold.queued === 0) this.coldJobs = undefined;
+        if (cold.queued === 0 && !cold.growable) this.coldJobs = undefined;
         return job;
       }
     }
@@ -128,6 +136,7 @@ export class WaitingJobs {
   check(): void {
     this.due.check();
     for (const heap of this.ready.values()) heap.check();
+    this.coldJobs?.check?.();
   }
 
   /** Queues scheduled `job` in the due heap. */

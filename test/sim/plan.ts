@@ -81,6 +81,8 @@ export interface HandlerSpec {
 export interface Scenario {
   seed: number;
   store: 'memory' | 'json';
+  /** `MemoryStore({ packed: true })` (a memory store only): plain jobs kept as bytes (packed-jobs.ts). */
+  packed?: boolean;
   /** Start of the wall clock. */
   t0: number;
   /** Time zones cron jobs use (near t0's DST transition when there is one). */
@@ -353,6 +355,8 @@ export function generate(seed: number, options: GenOptions = {}): Scenario {
   return {
     seed,
     store,
+    // A draw of its own, so every other draw stays what it was for a given seed.
+    ...(!json && Prng.derive(seed, 'packed').chance(0.5) ? { packed: true } : {}),
     t0,
     zones,
     concurrency: prng.pick([1, 2, 4, 10]),

@@ -178,7 +178,7 @@ class Runner implements ActionContext {
       const fs = this.options.wrapFs ? this.options.wrapFs(proc.fs) : proc.fs;
       proc.store = new JsonFileStore(STORE_DIR, { fs, fsync: sc.fsync, ...(sc.snapshotEvery ? { snapshotEvery: { changes: sc.snapshotEvery } } : {}) });
     } else {
-      this.memoryStore ??= new MemoryStore();
+      this.memoryStore ??= new MemoryStore(sc.packed === true ? { packed: true } : undefined);
       proc.store = this.memoryStore;
     }
     if (this.options.wrapStore) proc.store = this.options.wrapStore(proc.store);

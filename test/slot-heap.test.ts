@@ -1,0 +1,100 @@
+/**
+ * SlotHeap (src/store/slot-heap.ts): slots ordered by (runAt, seq) columns
+ * it does not own, against a sorted list over random pushes, pops and
+ * removes, with its own check() after every step.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SlotHeap } from '../src/store/slot-heap.js';
+
+/** A deterministic PRNG (mulberry32): the same operations every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('SlotHeap', () => {
+  test('pops slots in (runAt, seq) order and removes any slot, against a sorted list', () => {
+    for (const seed of [1, 2, 3]) {
+      const rnd = prng(seed);
+      let runAt = new Float64Array(8);
+      let seq = new Float64Array(8);
+      const heap = new SlotHeap(runAt, seq);
+      const inHeap = new Set<number>();
+      let nextSeq = 1;
+      let slots = 0;
+      const order = (a: number, b: number): number => (runAt[a] as number) - (runAt[b] as number) || (seq[a] as number) - (seq[b] as number);
+      for (let step = 0; step < 4000; step++) {
+        const r = rnd();
+        if (r < 0.5 || inHeap.size === 0) {
+          const slot = slots++;
+          if (slot === runAt.length) {
+            // The owner grows its columns and tells the heap (as PackedJobs does).
+            const a = new Float64Array(runAt.length * 2);
+            a.set(runAt);
+            const b = new Float64Array(seq.length * 2);
+            b.set(seq);
+            runAt = a;
+            seq = b;
+            heap.columns(runAt, seq);
+          }
+          runAt[slot] = Math.floor(rnd() * 20); // few keys: ties decided by seq
+          seq[slot] = nextSeq++;
+          heap.push(slot);
+          inHeap.add(slot);
+        } else if (r < 0.8) {
+          const want = [...inHeap].sort(order)[0];
+          assert.equal(heap.peek(), want);
+          assert.equal(heap.pop(), want);
+          inHeap.delete(want as number);
+        } else {
+          const list = [...inHeap];
+          const victim = list[Math.floor(rnd() * list.length)] as number;
+          assert.equal(heap.remove(victim), true);
+          assert.equal(heap.remove(victim), false, 'a slot removed twice');
+          inHeap.delete(victim);
+        }
+        assert.equal(heap.size, inHeap.size);
+        for (const s of inHeap) assert.equal(heap.has(s), true);
+        heap.check();
+      }
+      const rest: number[] = [];
+      for (let s = heap.pop(); s >= 0; s = heap.pop()) rest.push(s);
+      assert.deepEqual(rest, [...inHeap].sort(order));
+      assert.equal(heap.peek(), -1);
+    }
+  });
+
+  test('a slot already in the heap is refused; clear empties it', () => {
+    const runAt = Float64Array.of(5, 1, 3);
+    const seq = Float64Array.of(1, 2, 3);
+    const heap = new SlotHeap(runAt, seq);
+    heap.push(0);
+    heap.push(1);
+    assert.throws(() => heap.push(0), /already in the heap/);
+    heap.clear();
+    assert.equal(heap.size, 0);
+    assert.equal(heap.has(0), false);
+    heap.push(2);
+    heap.push(0);
+    assert.equal(heap.pop(), 2);
+  });
+
+  test('check() reports a heap whose order was broken behind its back', () => {
+    const runAt = Float64Array.of(1, 2, 3);
+    const seq = Float64Array.of(1, 2, 3);
+    const heap = new SlotHeap(runAt, seq);
+    heap.push(0);
+    heap.push(1);
+    heap.push(2);
+    heap.check();
+    runAt[2] = 0; // a column changed while its slot is in the heap
+    assert.throws(() => heap.check(), /comes before its parent/);
+  });
+});

@@ -5,7 +5,17 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SlotHeap } from '../src/store/slot-heap.js';
+import { ROW, SlotHeap } from '../src/store/slot-heap.js';
+
+/** Rows for `runAt` and `seq` as the store lays them out (runAt at 0, seq at 2 of each row). */
+function rowsOf(runAt: readonly number[], seq: readonly number[]): Float64Array {
+  const rows = new Float64Array(runAt.length * ROW);
+  runAt.forEach((r, i) => {
+    rows[i * ROW] = r;
+    rows[i * ROW + 2] = seq[i] as number;
+  });
+  return rows;
+}
 
 /** A deterministic PRNG (mulberry32): the same operations every run. */
 function prng(seed: number): () => number {
@@ -23,29 +33,25 @@ describe('SlotHeap', () => {
   test('pops slots in (runAt, seq) order and removes any slot, against a sorted list', () => {
     for (const seed of [1, 2, 3]) {
       const rnd = prng(seed);
-      let runAt = new Float64Array(8);
-      let seq = new Float64Array(8);
-      const heap = new SlotHeap(runAt, seq);
+      let rows = new Float64Array(8 * ROW);
+      const heap = new SlotHeap(rows);
       const inHeap = new Set<number>();
       let nextSeq = 1;
       let slots = 0;
-      const order = (a: number, b: number): number => (runAt[a] as number) - (runAt[b] as number) || (seq[a] as number) - (seq[b] as number);
+      const order = (a: number, b: number): number => (rows[a * ROW] as number) - (rows[b * ROW] as number) || (rows[a * ROW + 2] as number) - (rows[b * ROW + 2] as number);
       for (let step = 0; step < 4000; step++) {
         const r = rnd();
         if (r < 0.5 || inHeap.size === 0) {
           const slot = slots++;
-          if (slot === runAt.length) {
-            // The owner grows its columns and tells the heap (as PackedJobs does).
-            const a = new Float64Array(runAt.length * 2);
-            a.set(runAt);
-            const b = new Float64Array(seq.length * 2);
-            b.set(seq);
-            runAt = a;
-            seq = b;
-            heap.columns(runAt, seq);
+          if (slot * ROW === rows.length) {
+            // The owner grows its rows and tells the heap (as PackedJobs does).
+            const grown = new Float64Array(rows.length * 2);
+            grown.set(rows);
+            rows = grown;
+            heap.rows(rows);
           }
-          runAt[slot] = Math.floor(rnd() * 20); // few keys: ties decided by seq
-          seq[slot] = nextSeq++;
+          rows[slot * ROW] = Math.floor(rnd() * 20); // few keys: ties decided by seq
+          rows[slot * ROW + 2] = nextSeq++;
           heap.push(slot);
           inHeap.add(slot);
         } else if (r < 0.8) {
@@ -72,9 +78,7 @@ describe('SlotHeap', () => {
   });
 
   test('a slot already in the heap is refused; clear empties it', () => {
-    const runAt = Float64Array.of(5, 1, 3);
-    const seq = Float64Array.of(1, 2, 3);
-    const heap = new SlotHeap(runAt, seq);
+    const heap = new SlotHeap(rowsOf([5, 1, 3], [1, 2, 3]));
     heap.push(0);
     heap.push(1);
     assert.throws(() => heap.push(0), /already in the heap/);
@@ -87,14 +91,13 @@ describe('SlotHeap', () => {
   });
 
   test('check() reports a heap whose order was broken behind its back', () => {
-    const runAt = Float64Array.of(1, 2, 3);
-    const seq = Float64Array.of(1, 2, 3);
-    const heap = new SlotHeap(runAt, seq);
+    const rows = rowsOf([1, 2, 3], [1, 2, 3]);
+    const heap = new SlotHeap(rows);
     heap.push(0);
     heap.push(1);
     heap.push(2);
     heap.check();
-    runAt[2] = 0; // a column changed while its slot is in the heap
+    rows[2 * ROW] = 0; // a row changed while its slot is in the heap
     assert.throws(() => heap.check(), /comes before its parent/);
   });
 });

@@ -1,41 +1,43 @@
 /**
  * SlotHeap: a 4-ary min-heap of small integers (a store's slots), ordered
- * by two columns the store owns, (runAt, seq): earliest due first, then
- * first inserted. PackedJobs (packed-jobs.ts) keeps its due order in it.
+ * by (runAt, seq) read from the store's rows (a slot's row is ROW doubles,
+ * runAt first and seq third): earliest due first, then first inserted.
+ * PackedJobs (packed-jobs.ts) keeps its due order in it.
  *
  * WHY not QuaternaryHeap (heap.ts): that heap keeps its own key and word a
  * slot beside the item and a handle record, ~34 B an entry at 1e6; this one
  * keeps 8 (the slot, and its position for an O(log n) remove), and reads
- * the keys from the columns. A compare costs two reads of memory the heap
- * does not own, which is the price of the bytes saved (packed jobs are the
- * store's memory-lean mode).
+ * the keys from the rows. A compare reads two rows the heap does not own,
+ * which is the price of the bytes saved (packed jobs are the store's
+ * memory-lean mode). A copy that kept each entry's runAt beside its slot
+ * (16 B an entry) fired no faster (bench/ab.ts fire, 5 December).
  */
+/** Doubles a slot's row has: runAt at 0, seq at 2. */
+export const ROW = 4;
+
 export class SlotHeap {
   /** heap[i]: the slot at position i. */
   #heap: Int32Array = new Int32Array(64);
   /** pos[slot]: its position in `heap`, or -1 when it is not in the heap. */
   #pos: Int32Array = new Int32Array(0);
   #size = 0;
-  #runAt: Float64Array;
-  #seq: Float64Array;
+  #rows: Float64Array;
 
-  /** `runAt`, `seq`: the columns slots are ordered by (see `columns`). */
-  constructor(runAt: Float64Array, seq: Float64Array) {
-    this.#runAt = runAt;
-    this.#seq = seq;
-    this.#pos = new Int32Array(runAt.length).fill(-1);
+  /** `rows`: the rows slots are ordered by (see `rows`). */
+  constructor(rows: Float64Array) {
+    this.#rows = rows;
+    this.#pos = new Int32Array(rows.length / ROW).fill(-1);
   }
 
   get size(): number {
     return this.#size;
   }
 
-  /** The columns were replaced (grown): reads go to these, and slots up to their length may be pushed. */
-  columns(runAt: Float64Array, seq: Float64Array): void {
-    this.#runAt = runAt;
-    this.#seq = seq;
-    if (this.#pos.length < runAt.length) {
-      const pos = new Int32Array(runAt.length).fill(-1);
+  /** The rows were replaced (grown): reads go to these, and slots up to their count may be pushed. */
+  rows(rows: Float64Array): void {
+    this.#rows = rows;
+    if (this.#pos.length < rows.length / ROW) {
+      const pos = new Int32Array(rows.length / ROW).fill(-1);
       pos.set(this.#pos);
       this.#pos = pos;
     }
@@ -100,9 +102,10 @@ export class SlotHeap {
 
   /** Whether slot a comes before slot b: earlier runAt, then lower seq (seqs are unique). */
   #before(a: number, b: number): boolean {
-    const ka = this.#runAt[a] as number;
-    const kb = this.#runAt[b] as number;
-    return ka < kb || (ka === kb && (this.#seq[a] as number) < (this.#seq[b] as number));
+    const rows = this.#rows;
+    const ka = rows[a * ROW] as number;
+    const kb = rows[b * ROW] as number;
+    return ka < kb || (ka === kb && (rows[a * ROW + 2] as number) < (rows[b * ROW + 2] as number));
   }
 
   /** Puts `slot` at position i or above it. */

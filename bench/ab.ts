@@ -8,7 +8,8 @@
  * `store/memory.ts` (this tree's `src`, an exported copy of another
  * commit's, inside the checkout so it compiles as an ES module:
  * `mkdir -p .tmp/base && git archive <commit> src | tar -x -C .tmp/base`), a bundle
- * (.mjs), or `setTimeout` (one timer per job, the baseline). Rounds
+ * (.mjs), or `setTimeout` (one timer per job, the baseline); a tree
+ * followed by `+packed` uses `new MemoryStore({ packed: true })`. Rounds
  * alternate the trees; a line per round, then medians with min and max.
  * PROFILE=<file> writes a CPU profile of the (last) firing phase.
  */
@@ -43,13 +44,15 @@ interface Tree {
 
 async function loadTree(arg: string): Promise<Tree> {
   if (arg === 'setTimeout') return { label: arg };
-  const root = path.resolve(arg);
+  const packed = arg.endsWith('+packed');
+  const root = path.resolve(packed ? arg.slice(0, -'+packed'.length) : arg);
   // A bundle (.mjs) exports both, for profiles with line numbers.
   const bundle = root.endsWith('.mjs') ? pathToFileURL(root).href : undefined;
   if (bundle === undefined) assertEsmSource(path.join(root, 'scheduler.ts'));
   const a = (await import(bundle ?? pathToFileURL(path.join(root, 'scheduler.ts')).href)) as { Scheduler: SchedulerCtor };
-  const b = (await import(bundle ?? pathToFileURL(path.join(root, 'store/memory.ts')).href)) as { MemoryStore: new () => unknown };
-  return { label: arg, Scheduler: a.Scheduler, MemoryStore: b.MemoryStore };
+  const b = (await import(bundle ?? pathToFileURL(path.join(root, 'store/memory.ts')).href)) as { MemoryStore: new (options?: { packed: boolean }) => object };
+  const Store = b.MemoryStore;
+  return { label: arg, Scheduler: a.Scheduler, MemoryStore: packed ? class extends Store { constructor() { super({ packed: true }); } } : Store };
 }
 
 const trees = await Promise.all(treesArg.split(',').map(loadTree));

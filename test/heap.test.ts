@@ -6,6 +6,7 @@ import { BINARY_HEAP_FILE, BINARY_SIFT_FILE, HEAP_SOURCE, SIFT_SOURCE, generateB
 import { BinaryHeap } from '../bench/heap-binary.js';
 import { ValidationError } from '../src/errors.js';
 import { type HeapId, type HeapOptions, QuaternaryHeap } from '../src/heap.js';
+import { prng } from './helpers.js';
 
 interface Job {
   id: HeapId;
@@ -41,17 +42,6 @@ const VARIANTS: Variant[] = [
   { name: 'QuaternaryHeap', create: (o) => new QuaternaryHeap(o), from: (e, o) => QuaternaryHeap.from(e, o) },
   { name: 'BinaryHeap (bench/heap-binary.ts)', create: (o) => new BinaryHeap(o), from: (e, o) => BinaryHeap.from(e, o) },
 ];
-
-/** mulberry32: small seeded PRNG, so failures replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function drain<T>(heap: AnyHeap<T>): T[] {
   const out: T[] = [];

@@ -6,6 +6,9 @@ import type { SchedulerEvents } from '../src/events.js';
 
 export const T0 = Date.UTC(2027, 0, 1, 0, 0, 0);
 
+/** The benches' seeded PRNG (mulberry32): a test's random operations are the same every run. */
+export { prng } from '../bench/lib.js';
+
 export async function virtualScheduler<Jobs extends JobMap>(
   options: Omit<SchedulerOptions, 'clock'> = {},
   start: number = T0,

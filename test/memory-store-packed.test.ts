@@ -10,23 +10,12 @@ import { VirtualClock } from '../src/clock.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { ValidationError } from '../src/errors.js';
 import type { LocalState } from '../src/store/local-state.js';
-import { T0 } from './helpers.js';
+import { T0, prng } from './helpers.js';
 
 type Jobs = { a: { n: number; text: string }; b: { n: number; text: string } };
 
 /** Jobs the store holds as bytes (its state's cold count: the packed set sits where cold jobs would). */
 const packedCount = (store: MemoryStore): number => (store as unknown as { state: LocalState }).state.coldCount;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Random calls (scheduleIn / scheduleAt with and without options, cancel,

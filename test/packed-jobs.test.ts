@@ -10,17 +10,7 @@ import { MAX_PACKED_CHARS, PackedJobs, packable } from '../src/store/packed-jobs
 import { scheduledRecord } from '../src/store/record.js';
 import type { JobRecord } from '../src/store/store.js';
 import type { JsonValue } from '../src/types.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers.js';
 
 const T0 = Date.UTC(2027, 0, 1);
 

@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ROW, SlotHeap } from '../src/store/slot-heap.js';
+import { prng } from './helpers.js';
 
 /** Rows for `runAt` and `seq` as the store lays them out (runAt at 0, seq at 2 of each row). */
 function rowsOf(runAt: readonly number[], seq: readonly number[]): Float64Array {
@@ -15,18 +16,6 @@ function rowsOf(runAt: readonly number[], seq: readonly number[]): Float64Array 
     rows[i * ROW + 2] = seq[i] as number;
   });
   return rows;
-}
-
-/** A deterministic PRNG (mulberry32): the same operations every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('SlotHeap', () => {

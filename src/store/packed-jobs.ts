@@ -230,11 +230,10 @@ export class PackedJobs implements WaitingBytes {
    * takes it out when its record changes), or undefined when it is not packed.
    */
   thaw(id: string): JobRecord | undefined {
-    const cell = this.#cell(id);
-    if (cell < 0) return undefined;
-    const slot = (this.#table[cell] as number) - 1;
+    const slot = this.#slotOf(id);
+    if (slot < 0) return undefined;
     const job = this.#unpack(slot);
-    this.#thawOut(slot);
+    this.#unpacked(slot);
     this.#thawedRecord.set(slot, job);
     this.#thawedAt.set(job, slot);
     return job;
@@ -253,9 +252,8 @@ export class PackedJobs implements WaitingBytes {
 
   /** Takes packed job `id` out for good as a record, or undefined when it is not packed. */
   take(id: string): JobRecord | undefined {
-    const cell = this.#cell(id);
-    if (cell < 0) return undefined;
-    const slot = (this.#table[cell] as number) - 1;
+    const slot = this.#slotOf(id);
+    if (slot < 0) return undefined;
     const job = this.#unpack(slot);
     this.#heap.remove(slot);
     this.#release(slot);
@@ -367,21 +365,14 @@ export class PackedJobs implements WaitingBytes {
 
   /** Frees `slot` (taken out of the due heap already): its id leaves the table, its bytes their block. */
   #release(slot: number): void {
-    const id = this.#ids[slot];
-    if (id !== undefined) {
-      const cell = this.#cell(id);
-      this.#table[cell] = -1;
-      this.#ids[slot] = undefined;
-      this.#live--;
-      this.#dropBytes(slot);
-    }
+    if (this.#ids[slot] !== undefined) this.#unpacked(slot);
     this.#free.push(slot);
     // The last job left a big set: its memory goes back (a small one is kept, not rebuilt at every drain).
     if (this.#heap.size === 0 && this.#count > 1024) this.#reset();
   }
 
-  /** Thawed: its bytes are no longer the job's (the record is), though it keeps its place in the heap. */
-  #thawOut(slot: number): void {
+  /** Packed `slot` is a record now (thawed, or leaving): its id leaves the table, its bytes their block; its heap entry stays. */
+  #unpacked(slot: number): void {
     const id = this.#ids[slot] as string;
     this.#table[this.#cell(id)] = -1;
     this.#ids[slot] = undefined;
@@ -507,6 +498,12 @@ export class PackedJobs implements WaitingBytes {
   /** Slot's name index << 2 | ASCII | RELATIVE. */
   #meta(slot: number): number {
     return (this.#ints[slot * ROW * 2 + 7] as number) & 0xffff;
+  }
+
+  /** The slot of packed job `id`, or -1. */
+  #slotOf(id: string): number {
+    const cell = this.#cell(id);
+    return cell < 0 ? -1 : (this.#table[cell] as number) - 1;
   }
 
   /** The table cell holding `id`, or -1. */

@@ -38,6 +38,9 @@ const GROUPS = {
   // directly, local-store-load what open loads (and a reopen clears),
   // local-store-claim waiting names and a backward clock step on both kinds; memory-store-claim-fast-path checks MemoryStore's claim shortcuts
   // against the general path.
+  // MemoryStore({ packed: true })'s jobs as bytes and its due heap, by their own tests (the
+  // store-level ones, conformance and model, run both forms but take seconds a mutant).
+  packed: { mutate: ['src/store/packed-jobs.ts', 'src/store/slot-heap.ts'], tests: ['test/packed-jobs.test.ts', 'test/slot-heap.test.ts', 'test/memory-store-packed.test.ts', 'test/job-info-read-only.test.ts'] },
   local: {
     mutate: ['src/store/local.ts', 'src/store/local-state.ts', 'src/store/waiting.ts', 'src/store/memory.ts'],
     tests: [
@@ -70,7 +73,7 @@ const GROUPS = {
 };
 
 // The per-module cron groups split `cron`: the default runs each file once.
-const DEFAULT_GROUPS = ['heap', 'retry', 'clock', 'cron', 'journal', 'lock', 'local', 'cold'];
+const DEFAULT_GROUPS = ['heap', 'retry', 'clock', 'cron', 'journal', 'lock', 'local', 'cold', 'packed'];
 const wanted = (process.env.MUTATE ?? DEFAULT_GROUPS.join(',')).split(',').map((g) => g.trim());
 const groups = wanted.map((name) => {
   const group = GROUPS[name];

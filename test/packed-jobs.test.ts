@@ -86,6 +86,9 @@ describe('PackedJobs', () => {
     assert.equal(packed.add(job('big', T0, 2, 'x'.repeat(MAX_PACKED_CHARS))), false); // quotes make it 2 over
     assert.equal(packed.add(job('fits', T0, 3, 'x'.repeat(MAX_PACKED_CHARS - 2))), true);
     assert.equal(packed.add(job('wide', T0, 4, '😀'.repeat((MAX_PACKED_CHARS - 2) / 2))), true); // 4 bytes a character pair
+    // 3 bytes a unit: 49,146 bytes, a length whose top bit is set where it is kept (read back unsigned).
+    assert.equal(packed.add(job('three', T0, 5, '✓'.repeat(MAX_PACKED_CHARS - 2))), true);
+    assert.equal(packed.take('three')?.payload, '✓'.repeat(MAX_PACKED_CHARS - 2));
     assert.equal(packed.has('u') || packed.has('big'), false);
     assert.equal((packed.take('wide')?.payload as string).length, MAX_PACKED_CHARS - 2);
     assert.equal(packed.size, 1);

@@ -228,6 +228,18 @@ describe('PackedJobs', () => {
     packed.check();
   });
 
+  test('a block whose jobs all left while it was being written is let go when the next one starts', () => {
+    const packed = new PackedJobs();
+    for (let i = 0; i < 20; i++) assert.equal(packed.add(job(`small${i}`, T0 + i, i + 1, 's'.repeat(1000))), true);
+    for (let i = 0; i < 20; i++) packed.take(`small${i}`);
+    assert.equal(packed.blocksHeld, 1, 'the block being written is kept, empty');
+    // 16,002 characters of JSON may take 48 KB: more than the 45 KB the block has left, so a new one starts.
+    assert.equal(packed.add(job('big', T0, 21, 'b'.repeat(16_000))), true);
+    assert.equal(packed.blocksHeld, 1, 'the empty block went as the new one came');
+    assert.equal(packed.thaw('big')?.payload, 'b'.repeat(16_000));
+    packed.check();
+  });
+
   test('the last job out of a big set resets it; it is used again as new', () => {
     const packed = new PackedJobs();
     for (let i = 0; i < 2000; i++) packed.add(job(`j${i}`, T0 + i, i + 1));

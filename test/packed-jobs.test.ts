@@ -240,6 +240,48 @@ describe('PackedJobs', () => {
     packed.check();
   });
 
+  test('the job in slot 0 and the id in table cell 0 are found like any other', () => {
+    const packed = new PackedJobs();
+    packed.add(job('first', T0 + 5, 7));
+    assert.equal(packed.peekKey(), T0 + 5);
+    assert.equal(packed.peekSeq(), 7, 'slot 0 is a slot');
+    // FNV-1a over the id's UTF-16 units, as the table hashes it: ids whose first cell is 0 of the 128.
+    const cellOf = (id: string): number => {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+      return h & 0x7fffffff & 127;
+    };
+    const atZero: string[] = [];
+    for (let n = 0; atZero.length < 3; n++) if (cellOf(`z-${n}`) === 0) atZero.push(`z-${n}`);
+    for (const [k, id] of atZero.entries()) packed.add(job(id, T0, 8 + k));
+    for (const id of atZero) assert.equal(packed.has(id), true, id);
+    assert.equal(packed.take(atZero[0] as string)?.id, atZero[0]);
+    assert.equal(packed.has(atZero[0] as string), false);
+    assert.equal(packed.has(atZero[1] as string), true, 'found past the one that left cell 0');
+    packed.check();
+  });
+
+  test('a block none of whose jobs is left is let go at once (no compaction needed)', () => {
+    const packed = new PackedJobs();
+    // ~1 KB each: blocks 0 and 1 fill, block 2 is being written.
+    for (let i = 0; i < 150; i++) packed.add(job(`j${i}`, T0 + i, i + 1, 'p'.repeat(1000)));
+    assert.equal(packed.blocksHeld, 3);
+    // Block 0 holds the first 63 (a write needs room for 3 bytes a character): with them gone it goes, though the blocks hold far less than twice what is packed.
+    for (let i = 0; i < 65; i++) packed.take(`j${i}`);
+    assert.equal(packed.blocksHeld, 2);
+    for (let i = 65; i < 150; i++) assert.equal(packed.thaw(`j${i}`)?.payload, 'p'.repeat(1000));
+    packed.check();
+  });
+
+  test('a capture reads the blocks it was taken over, even after they are let go', () => {
+    const packed = new PackedJobs();
+    for (let i = 0; i < 150; i++) packed.add(job(`j${i}`, T0 + i, i + 1, `${i}:${'p'.repeat(1000)}`));
+    const before = packed.capture();
+    for (let i = 0; i < 65; i++) packed.take(`j${i}`); // block 0 let go
+    const texts = Array.from({ length: before.length }, (_, k) => JSON.parse(before.text(k)) as JobRecord);
+    assert.deepEqual(texts.map((r) => r.payload).sort(), Array.from({ length: 150 }, (_, i) => `${i}:${'p'.repeat(1000)}`).sort());
+  });
+
   test('the last job out of a big set resets it; it is used again as new', () => {
     const packed = new PackedJobs();
     for (let i = 0; i < 2000; i++) packed.add(job(`j${i}`, T0 + i, i + 1));

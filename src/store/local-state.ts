@@ -9,9 +9,10 @@
  * waiting.ts (due heap, ready queues, groups' lanes), finished records in
  * retention queues (retention.ts, removal.ts), running ones in a queue of
  * their own, dedupe windows in dedupe.ts. Plain scheduled jobs a
- * JsonFileStore opened may wait as bytes (`cold`, cold-jobs.ts) until first
- * read: `get` thaws one in place, a walk of every record parses them for
- * the walk only.
+ * JsonFileStore opened, or a packed MemoryStore was given, may wait as bytes
+ * (`cold`: cold-jobs.ts, packed-jobs.ts, one protocol in waiting-bytes.ts)
+ * until first read: `get` thaws one in place, a walk of every record parses
+ * them for the walk only.
  */
 import type { ColdJobs } from './cold-jobs.js';
 import { PackedJobs, packable } from './packed-jobs.js';

@@ -26,6 +26,13 @@ import { Calls, idleTurn, withDeadline } from './calls.js';
 import type { DispatchHost } from './host.js';
 
 const RESOLVED = Promise.resolve();
+/** How long after a claim the store refused it is tried again. */
+const CLAIM_RETRY_MS = 1000;
+
+/** The earlier of two optional times. */
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || (b !== undefined && b < a) ? b : a;
+}
 
 /**
  * Attempt tokens: a random per-scheduler prefix and a base-36 counter. A
@@ -78,6 +85,14 @@ export class Dispatcher {
   private claimHolds = 0;
   /** Due jobs wait for a rate limit until then (the last claim's `retryAt`): the timer wakes for it too. */
   private limitedUntil: number | undefined;
+  /**
+   * The store refused the last claim: it is tried again then, and the timer
+   * wakes for it whatever else re-arms it. WHY: jobs the refused claim
+   * readied stay in the store's ready queues, which `nextDueAt` does not
+   * count; a re-arm for the due heap alone (a cancel, an insert) left them
+   * waiting for the next due job, an hour later (simulation seed 299129367).
+   */
+  private claimRetryAt: number | undefined;
   private release: (() => void) | undefined;
   private stepOff: (() => void) | undefined;
   private readonly newToken: () => string;
@@ -287,8 +302,7 @@ export class Dispatcher {
     // Until a re-base lands, delays may sit at their old wall-clock due times: claim nothing (reBase kicks when done).
     const rebasing = this.rebasing();
     let at = rebasing ? undefined : this.host.store.nextDueAt();
-    const limited = this.limitedUntil;
-    if (!rebasing && limited !== undefined && (at === undefined || limited < at)) at = limited;
+    if (!rebasing) at = earliest(earliest(at, this.limitedUntil), this.claimRetryAt);
     if (at === undefined) {
       this.clearTimer();
       return;
@@ -429,7 +443,7 @@ export class Dispatcher {
     }
     this.dispatching = true;
     this.host.baseClock.checkStep?.();
-    let retryAt: number | undefined;
+    let refused = false;
     let waiting: string[] = [];
     try {
       for (;;) {
@@ -441,6 +455,7 @@ export class Dispatcher {
         this.host.rateLimits.apply(request);
         this.claiming = true;
         const claimed = await this.track(this.host.store.claim(request));
+        this.claimRetryAt = undefined;
         waiting = claimed.waiting;
         // Jobs waiting for a rate limit: claim again when the first may start.
         this.limitedUntil = claimed.retryAt;
@@ -459,7 +474,8 @@ export class Dispatcher {
       }
     } catch (error) {
       this.host.emit('error', () => ({ error: toError(error) }));
-      retryAt = this.host.clock.now() + 1000;
+      this.claimRetryAt = this.host.clock.now() + CLAIM_RETRY_MS;
+      refused = true;
     } finally {
       this.dispatching = false;
       this.claiming = false;
@@ -472,8 +488,8 @@ export class Dispatcher {
         this.host.emit('missingHandler', () => ({ name }));
       }
     }
-    if (retryAt !== undefined && this.active) {
-      this.armAt(retryAt);
+    if (refused && this.active) {
+      this.armAt(this.claimRetryAt as number);
       return;
     }
     if (this.dispatchAgain) this.kick();

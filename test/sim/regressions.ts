@@ -9991,4 +9991,167 @@ export const REGRESSIONS: Regression[] = [
       ]
     }
   },
+  {
+    "name": "a claim whose journal write failed (EIO) was undone; the jobs it had readied stayed in the ready queues, and a cancel before the claim's one-second retry re-armed the timer for the next due job in the heap (a cron slot 13 minutes away): the readied jobs, due already, never ran in the final drain",
+    "gap": "claimRetry",
+    "todo": "new (simulation): a claim the store refused is retried a second later, whatever re-arms the timer meanwhile; seed 299129367 of npm run sim -- --minutes 30 --jobs 1 --from 299100000",
+    "invariant": "atLeastOnce",
+    "scenario": {
+      "seed": 299129367,
+      "store": "json",
+      "t0": 1774741642580,
+      "zones": [
+        "Europe/London",
+        "Europe/London",
+        "America/New_York"
+      ],
+      "concurrency": 1,
+      "retry": {
+        "maxRetries": 1,
+        "backoff": {
+          "type": "exponential",
+          "delay": 50,
+          "factor": 2,
+          "maxDelay": 4000
+        }
+      },
+      "keepCompleted": 1,
+      "keepDead": 1000,
+      "snapshotEvery": 39,
+      "fsync": true,
+      "dirExists": true,
+      "latency": [
+        1,
+        0,
+        0,
+        0
+      ],
+      "handlers": [
+        {
+          "name": "a",
+          "concurrency": 1,
+          "rateLimit": {
+            "max": 1,
+            "durationMs": 5000
+          }
+        },
+        {
+          "name": "b",
+          "retry": {
+            "maxRetries": 2,
+            "backoff": {
+              "type": "exponential",
+              "delay": 2000,
+              "factor": 3
+            }
+          }
+        },
+        {
+          "name": "c",
+          "retry": {
+            "maxRetries": 2,
+            "backoff": {
+              "type": "exponential",
+              "delay": 2000,
+              "factor": 3
+            }
+          }
+        }
+      ],
+      "steps": [
+        {
+          "k": "burst",
+          "ops": [
+            {
+              "op": "reschedule",
+              "id": "j5",
+              "offset": 297147
+            },
+            {
+              "op": "cron",
+              "name": "b",
+              "expr": "15 1 * * *",
+              "tz": "Europe/London",
+              "misfire": "all",
+              "limit": 3
+            },
+            {
+              "op": "every",
+              "name": "b",
+              "interval": 3600000,
+              "misfire": "once",
+              "opts": {
+                "id": "s2"
+              }
+            },
+            {
+              "op": "in",
+              "name": "c",
+              "delay": 8,
+              "opts": {
+                "priority": -1,
+                "onDuplicate": "replace",
+                "group": {
+                  "id": "g1",
+                  "concurrency": 2
+                }
+              }
+            },
+            {
+              "op": "in",
+              "name": "a",
+              "delay": 3121,
+              "opts": {
+                "id": "j6",
+                "timeout": 2000,
+                "priority": 0,
+                "onDuplicate": "reject"
+              }
+            },
+            {
+              "op": "reschedule",
+              "id": "s2",
+              "offset": -3481
+            }
+          ]
+        },
+        {
+          "k": "step",
+          "deltaMs": -60453
+        },
+        {
+          "k": "fault",
+          "fault": "EIO",
+          "after": 10
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "every",
+            "name": "a",
+            "interval": 7000,
+            "opts": {
+              "id": "s1",
+              "priority": -1
+            }
+          }
+        },
+        {
+          "k": "advance",
+          "ms": 30314
+        },
+        {
+          "k": "step",
+          "deltaMs": 3600367
+        },
+        {
+          "k": "op",
+          "op": {
+            "op": "cancel",
+            "id": "j6"
+          }
+        }
+      ]
+    }
+  },
 ];

@@ -301,14 +301,14 @@ export function copyJson(v: JsonValue): JsonValue {
     return out;
   }
   // Spread defines properties, so an own `__proto__` key (JSON.parse makes
-  // one) stays a key and never becomes the copy's prototype.
+  // one) stays a key and never becomes the copy's prototype; the assignment
+  // below then writes that own key (it shadows Object.prototype's setter).
   const out: Record<string, JsonValue> = { ...v };
   for (const key in out) {
     const child = out[key] as JsonValue;
     // (hasOwn: a key some library added to Object.prototype is not the payload's.)
     if (child === null || typeof child !== 'object' || !Object.hasOwn(out, key)) continue;
-    if (key === '__proto__') Object.defineProperty(out, key, { value: copyJson(child), writable: true, enumerable: true, configurable: true });
-    else out[key] = copyJson(child);
+    out[key] = copyJson(child);
   }
   return out;
 }

@@ -245,6 +245,30 @@ describe('cancel / reschedule / retry / get / list', () => {
     assert.equal(s.lateness.p99, 0);
     await scheduler.stop();
   });
+
+  it('stats lateness: p50, p95 and p99 of how late the recent starts were, in numeric order', async () => {
+    const { scheduler, clock } = await virtualScheduler<Jobs>();
+    scheduler.register('noop', () => undefined);
+    assert.deepEqual(scheduler.stats().lateness, { p50: 0, p95: 0, p99: 0 });
+    scheduler.pause();
+    // Due every 10 ms from now; all start 1 s from now: 1000, 990, …, 10 ms late (2 to 4 digits, so a sort
+    // by text would order them otherwise).
+    for (let i = 0; i < 100; i++) await scheduler.scheduleIn('noop', 10 * i, null);
+    await clock.advance(1000);
+    scheduler.resume();
+    await clock.advance(0);
+    assert.equal(scheduler.stats().completed, 100);
+    assert.deepEqual(scheduler.stats().lateness, { p50: 500, p95: 950, p99: 990 });
+    // One more start, 5 s late: of the 101 samples, p50 is the 51st (510), p95 the 96th, p99 the 100th.
+    scheduler.pause();
+    await scheduler.scheduleIn('noop', 0, null, { id: 'late' });
+    await clock.advance(5000);
+    scheduler.resume();
+    await clock.advance(0);
+    assert.equal((await scheduler.get('late'))?.state, 'completed');
+    assert.deepEqual(scheduler.stats().lateness, { p50: 510, p95: 960, p99: 1000 });
+    await scheduler.stop();
+  });
 });
 
 describe('missing handlers', () => {

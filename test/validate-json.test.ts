@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ValidationError } from '../src/errors.js';
-import { MAX_JSON_DEPTH, copyJson, toJsonValue } from '../src/validate.js';
+import { MAX_JSON_DEPTH, copyJson, readOnlyJson, toJsonValue } from '../src/validate.js';
 
 /**
  * Leaves out -0, the one JSON number that does not round-trip (it prints as 0; see the todo
@@ -170,6 +170,58 @@ describe('toJsonValue: depth, size and hostile values', () => {
   });
 });
 
+describe('toJsonValue: maxBytes over values of every kind', () => {
+  // The copy keeps an upper bound of the JSON size as it walks (cheap) and
+  // measures exactly only past the limit: a bound that undercounts one kind
+  // of value would let a payload over maxPayloadBytes in. Each case is a
+  // container of many small values of one kind, over the limit only because
+  // of them.
+  const kinds: [string, unknown][] = [
+    ['numbers in an array', Array.from({ length: 60 }, (_, i) => i * 1.5)],
+    ['booleans in an array', Array.from({ length: 60 }, (_, i) => i % 2 === 0)],
+    ['nulls in an array', Array.from({ length: 60 }, () => null)],
+    ['short strings in an array', Array.from({ length: 60 }, () => 'ab')],
+    ['long keys with null values', Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`${'k'.repeat(40)}${i}`, null]))],
+    ['numbers under keys', Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`n${i}`, i + 0.25]))],
+    ['-0 in an array', Array.from({ length: 60 }, () => -0)],
+    ['empty objects', Array.from({ length: 60 }, () => ({}))],
+  ];
+  for (const [label, value] of kinds) {
+    it(`${label}: refused one byte under its size, accepted at it`, () => {
+      const bytes = Buffer.byteLength(JSON.stringify(value));
+      assert.ok(bytes > 100, `${label}: ${bytes} bytes`);
+      assert.deepEqual(toJsonValue(value, 'payload', bytes), JSON.parse(JSON.stringify(value)));
+      assert.throws(
+        () => toJsonValue(value, 'payload', bytes - 1),
+        (e: unknown) => e instanceof ValidationError && e.message === `Expected \`payload\` to be at most ${bytes - 1} bytes as JSON (maxPayloadBytes), got ${bytes} bytes`,
+      );
+    });
+  }
+});
+
+describe('a key some library added to Object.prototype', () => {
+  // Enumerable keys on Object.prototype show up in for-in. They are not the
+  // payload's: the copy, the handler's copy and the read-only view skip them.
+  it('is neither copied into a payload, nor into the copy a handler gets, nor frozen by readOnlyJson', () => {
+    Object.defineProperty(Object.prototype, 'injected', { value: { evil: true }, enumerable: true, configurable: true, writable: true });
+    try {
+      const payload = { order: { id: 'A1' }, lines: [{ sku: 'x' }] };
+      const copy = toJsonValue(payload) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(copy), ['order', 'lines']);
+      assert.equal(Object.hasOwn(copy, 'injected') || Object.hasOwn(copy.order as object, 'injected'), false);
+      const handlerCopy = copyJson(copy as JsonValueLike) as Record<string, unknown>;
+      assert.equal(Object.hasOwn(handlerCopy, 'injected') || Object.hasOwn(handlerCopy.order as object, 'injected'), false);
+      assert.equal(JSON.stringify(handlerCopy), '{"order":{"id":"A1"},"lines":[{"sku":"x"}]}');
+      const parsed = JSON.parse('{"a":{"b":1}}') as object;
+      readOnlyJson(parsed);
+      assert.ok(Object.isFrozen(parsed));
+      assert.equal(Object.isFrozen((Object.prototype as { injected: object }).injected), false);
+    } finally {
+      delete (Object.prototype as { injected?: unknown }).injected;
+    }
+  });
+});
+
 describe('copyJson (the payload copy a handler gets)', () => {
   it('is a deep copy equal to the value, sharing no object or array with it', () => {
     fc.assert(
@@ -198,6 +250,12 @@ describe('copyJson (the payload copy a handler gets)', () => {
     assert.equal(Object.getPrototypeOf(out), Object.prototype);
     assert.deepEqual(Object.keys(out), ['__proto__', 'a']);
     assert.equal((out as { polluted?: unknown }).polluted, undefined);
+    // The key's value is copied too, and stays a plain writable key of the copy.
+    const inner = Object.getOwnPropertyDescriptor(out, '__proto__');
+    assert.deepEqual(inner?.value, { polluted: true });
+    assert.notEqual(inner?.value, Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value);
+    assert.equal(inner?.writable && inner.enumerable, true);
+    assert.equal(JSON.stringify(out), '{"__proto__":{"polluted":true},"a":1}');
   });
 });
 

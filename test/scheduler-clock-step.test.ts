@@ -124,6 +124,25 @@ describe('wall-clock steps', () => {
     await scheduler.stop();
   });
 
+  it('the same with options and in scheduleMany: a date keeps its wall time, a delay its elapsed time', async () => {
+    // Jobs with options take the general request path (the plain ones above, the fast one).
+    const { scheduler, clock, runs } = await setup();
+    await scheduler.scheduleAt('work', T0 + 50 * MIN, { n: 1 }, { id: 'at', priority: 1 });
+    await scheduler.scheduleIn('work', 50 * MIN, { n: 2 }, { id: 'in', priority: 1 });
+    await scheduler.scheduleMany([
+      { name: 'work', payload: { n: 3 }, at: T0 + 50 * MIN, options: { id: 'many-at' } },
+      { name: 'work', payload: { n: 4 }, delay: 50 * MIN, options: { id: 'many-in' } },
+      { name: 'work', payload: { n: 5 }, at: T0 + 50 * MIN },
+      { name: 'work', payload: { n: 6 }, delay: 50 * MIN },
+    ]);
+    await clock.set(T0 - 60 * MIN); // back 1 h
+    await clock.advance(2 * H);
+    const at = (n: number): number | undefined => runs.find((r) => r.n === n)?.at;
+    assert.deepEqual([1, 3, 5].map(at), [T0 + 50 * MIN, T0 + 50 * MIN, T0 + 50 * MIN], 'dates: at their wall time');
+    assert.deepEqual([2, 4, 6].map(at), [T0 - 10 * MIN, T0 - 10 * MIN, T0 - 10 * MIN], 'delays: 50 elapsed minutes after the call');
+    await scheduler.stop();
+  });
+
   it('an every occurrence running across the step: its next slot keeps the elapsed interval', async () => {
     const clock = new VirtualClock(T0);
     const scheduler = new Scheduler<Jobs>({ clock });

@@ -345,6 +345,63 @@ describe('scheduleCron / scheduleEvery: one id, cancel, reschedule, re-declare',
     await scheduler.stop();
   });
 
+  it('a re-declaration that changes any option is another schedule (DuplicateJobError); the same declaration is kept', async () => {
+    // What a deploy that edits a schedule's options sees at start-up: never the old options kept silently.
+    const { scheduler } = await virtualScheduler<Jobs>();
+    scheduler.register('tick', () => undefined);
+    const cronBase = { id: 'c', limit: 5, misfire: 'all', misfireGraceMs: 1000, retry: { maxRetries: 2, backoff: { type: 'fixed', delay: 1000 } }, timeout: 5000, priority: 1, removeOnComplete: true, startAt: T0 + H, endAt: T0 + 30 * D } as const;
+    const everyBase = { ...cronBase, id: 'e' };
+    await scheduler.scheduleCron('tick', '0 9 * * *', null, { ...cronBase, tz: 'Europe/Paris' });
+    await scheduler.scheduleEvery('tick', 10 * M, null, everyBase);
+    // The same declarations again: kept, one job each.
+    assert.equal((await scheduler.scheduleCron('tick', '0 9 * * *', null, { ...cronBase, tz: 'Europe/Paris' })).id, 'c');
+    assert.equal((await scheduler.scheduleEvery('tick', 10 * M, null, everyBase)).id, 'e');
+    const changes: [string, Record<string, unknown>][] = [
+      ['limit', { limit: 6 }],
+      ['no limit', { limit: undefined }],
+      ['misfire', { misfire: 'once' }],
+      ['misfireGraceMs', { misfireGraceMs: 2000 }],
+      ['retry', { retry: { maxRetries: 2, backoff: { type: 'fixed', delay: 2000 } } }],
+      ['timeout', { timeout: 6000 }],
+      ['priority', { priority: 2 }],
+      ['removeOnComplete', { removeOnComplete: false }],
+      ['removeOnFail', { removeOnFail: true }],
+      ['startAt', { startAt: T0 + 2 * H }],
+      ['endAt', { endAt: T0 + 31 * D }],
+      ['group', { group: 'g' }],
+    ];
+    for (const [label, change] of changes) {
+      await assert.rejects(scheduler.scheduleCron('tick', '0 9 * * *', null, { ...cronBase, tz: 'Europe/Paris', ...change } as never), DuplicateJobError, `cron, ${label}`);
+      await assert.rejects(scheduler.scheduleEvery('tick', 10 * M, null, { ...everyBase, ...change } as never), DuplicateJobError, `every, ${label}`);
+    }
+    await assert.rejects(scheduler.scheduleCron('tick', '0 9 * * *', null, { ...cronBase, tz: 'Europe/Berlin' }), DuplicateJobError, 'cron, tz');
+    await assert.rejects(scheduler.scheduleEvery('tick', 11 * M, null, everyBase), DuplicateJobError, 'every, interval');
+    const kept = await scheduler.get('c');
+    assert.deepEqual([kept?.cron?.expression, kept?.cron?.tz, kept?.priority], ['0 9 * * *', 'Europe/Paris', 1]);
+    assert.equal((await scheduler.list()).length, 2);
+    await scheduler.stop();
+  });
+
+  it('default ids: one per declaration, told apart by expression, interval, time zone and payload, the same at every start-up', async () => {
+    const declare = async (scheduler: Scheduler<Jobs>): Promise<string[]> => [
+      (await scheduler.scheduleCron('report', '0 9 * * *', { format: 'pdf' })).id,
+      (await scheduler.scheduleCron('report', '0 10 * * *', { format: 'pdf' })).id,
+      (await scheduler.scheduleCron('report', '0 9 * * *', { format: 'pdf' }, { tz: 'Asia/Tokyo' })).id,
+      (await scheduler.scheduleCron('report', '0 9 * * *', { format: 'csv' })).id,
+      (await scheduler.scheduleEvery('report', H, { format: 'pdf' })).id,
+      (await scheduler.scheduleEvery('report', 2 * H, { format: 'pdf' })).id,
+    ];
+    const first = await virtualScheduler<Jobs>();
+    const ids = await declare(first.scheduler);
+    assert.equal(new Set(ids).size, ids.length, ids.join(', '));
+    assert.equal((await first.scheduler.list()).length, ids.length);
+    await first.scheduler.stop();
+    // Another process (or a restart) declaring the same schedules gets the same ids.
+    const second = await virtualScheduler<Jobs>();
+    assert.deepEqual(await declare(second.scheduler), ids);
+    await second.scheduler.stop();
+  });
+
   it('cancel ends a schedule; reschedule moves its next slot; get shows cron.nextRunAt', async () => {
     const { scheduler, clock } = await virtualScheduler<Jobs>();
     const runs = recordRuns(scheduler, clock);

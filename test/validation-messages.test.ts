@@ -11,6 +11,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../src/errors.js';
+import { Scheduler } from '../src/scheduler.js';
+import { MemoryStore } from '../src/store/memory.js';
 import { virtualScheduler } from './helpers.js';
 
 type Jobs = { any: unknown };
@@ -174,7 +176,33 @@ describe('validation messages: options, names, ids, scheduleMany items', () => {
       [[ok, { name: 'any', payload: { d: new Date(0) }, at: 5 }], 'Expected `items[1].payload.d` to be JSON, got Date(1970-01-01T00:00:00.000Z): pass an ISO string (date.toISOString()) or epoch ms instead'],
     ];
     for (const [items, message] of cases) assert.equal((await refusal(() => many(items))).message, message);
+    // `db` joins the whole call to one transaction: given per item it would be ignored, so it is refused.
+    const perItem = await refusal(() => many([{ ...ok, options: { db: {} } }]));
+    assert.equal(perItem.message, 'Expected `items[i].options.db` to be left out (pass `db` once, as scheduleMany(items, { db })), got one');
     assert.equal((await scheduler.list()).length, 0);
     await scheduler.stop();
+  });
+
+  it("every onDuplicate the contract names is accepted; a schedule's expression and tz must be strings", async () => {
+    const { scheduler } = await virtualScheduler<Jobs>();
+    for (const mode of ['reject', 'keep', 'replace'] as const) assert.equal((await scheduler.scheduleIn('any', 10, 1, { id: mode, onDuplicate: mode })).id, mode);
+    const cron = loose(scheduler.scheduleCron.bind(scheduler));
+    assert.equal((await refusal(() => cron('any', 5, null))).message, 'Expected `expression` to be a cron string, got 5');
+    assert.equal((await refusal(() => cron('any', '@daily', null, { tz: 5 }))).message, 'Expected `options.tz` to be an IANA time zone name, got 5');
+    assert.equal((await refusal(() => scheduler.scheduleIn('any', 1, 1, { db: {} as never }))).message, 'Expected `options.db` only with a store that joins transactions (PostgresStore), got it with MemoryStore');
+    await scheduler.stop();
+  });
+});
+
+describe('validation messages: the store option', () => {
+  it('names the methods a store-like object lacks, and suggests JsonFileStore for a folder name', async () => {
+    const make = (store: unknown): Promise<ValidationError> => refusal(() => new Scheduler({ store: store as MemoryStore }));
+    const expected = 'Expected `options.store` to be a Store (MemoryStore, JsonFileStore, RedisStore), got';
+    assert.equal((await make({})).message, `${expected} an object ([object Object]) without open, close, insert, get, list, cancel, reschedule, revive, claim, settle, nextDueAt, counts`);
+    const { nextDueAt: _n, counts: _c, ...partial } = Object.fromEntries(['open', 'close', 'insert', 'get', 'list', 'cancel', 'reschedule', 'revive', 'claim', 'settle', 'nextDueAt', 'counts'].map((m) => [m, () => undefined]));
+    assert.equal((await make(partial)).message, `${expected} an object ([object Object]) without nextDueAt, counts`);
+    assert.equal((await make('./data')).message, `${expected} "./data" (for a folder, pass \`new JsonFileStore("./data")\`)`);
+    assert.equal((await make(42)).message, `${expected} 42`);
+    assert.equal((await make(null)).message, `${expected} null`);
   });
 });

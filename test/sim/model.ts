@@ -826,6 +826,11 @@ export class Model {
         state.doneSlots = new Set([...shifted].filter((x) => shifted.has(x + delta)));
         state.maxDoneSlot = back(state.maxDoneSlot);
         state.missedBefore = back(state.missedBefore);
+        // Likewise the slot whose starts are being counted: its label on the moved grid is, on the
+        // old grid, another slot that never started, which the store (its shift lost) may run: the
+        // count starts again at the next start (seed 299215235: a slot dead after 3 starts, moved
+        // by a +1 h step of 12 intervals, then started once more on the old grid).
+        delete state.curSlot;
       }
     }
   }

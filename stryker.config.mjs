@@ -41,6 +41,29 @@ const GROUPS = {
   // MemoryStore({ packed: true })'s jobs as bytes and its due heap, by their own tests (the
   // store-level ones, conformance and model, run both forms but take seconds a mutant).
   packed: { mutate: ['src/store/packed-jobs.ts', 'src/store/slot-heap.ts'], tests: ['test/packed-jobs.test.ts', 'test/slot-heap.test.ts', 'test/memory-store-packed.test.ts', 'test/job-info-read-only.test.ts'] },
+  // What a call accepts (SPEC §6: bad input is a typed error and changes nothing): payload
+  // validation and freezing, the requests schedule* build, option and call checks, driven
+  // through their own tests and the scheduler's validation suite.
+  validate: {
+    mutate: ['src/validate.ts', 'src/scheduler/requests.ts', 'src/scheduler/options.ts', 'src/scheduler/call-checks.ts'],
+    tests: [
+      'test/validate-json.test.ts',
+      'test/scheduler-validation.test.ts',
+      'test/job-info-read-only.test.ts',
+      'test/dedupe.test.ts',
+      'test/scheduler-basic.test.ts',
+      'test/scheduler-limits.test.ts',
+      'test/retention-per-job.test.ts',
+      'test/scheduler-retry.test.ts',
+      'test/validation-messages.test.ts',
+      // Recurring requests, groups and options the calls above do not reach.
+      'test/scheduler-cron.test.ts',
+      'test/scheduler-recurring-views.test.ts',
+      'test/cron-misfire.test.ts',
+      'test/groups.test.ts',
+      'test/scheduler-clock-step.test.ts',
+    ],
+  },
   local: {
     mutate: ['src/store/local.ts', 'src/store/local-state.ts', 'src/store/waiting.ts', 'src/store/memory.ts'],
     tests: [
@@ -73,7 +96,7 @@ const GROUPS = {
 };
 
 // The per-module cron groups split `cron`: the default runs each file once.
-const DEFAULT_GROUPS = ['heap', 'retry', 'clock', 'cron', 'journal', 'lock', 'local', 'cold', 'packed'];
+const DEFAULT_GROUPS = ['heap', 'retry', 'clock', 'cron', 'journal', 'lock', 'local', 'cold', 'packed', 'validate'];
 const wanted = (process.env.MUTATE ?? DEFAULT_GROUPS.join(',')).split(',').map((g) => g.trim());
 const groups = wanted.map((name) => {
   const group = GROUPS[name];

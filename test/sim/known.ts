@@ -125,8 +125,8 @@ export interface Expectations {
    * Found by the simulation (seed 299129367): a claim whose journal write
    * failed was undone, but the jobs it had readied stayed in the ready
    * queues, and a cancel made before the claim's one-second retry re-armed
-   * the timer for the due heap alone: they waited for the next due job, an
-   * hour away. Fixed when found (the retry time stays armed until a claim
+   * the timer for the due heap alone: they waited for the next due job, 13
+   * minutes away. Fixed when found (the retry time stays armed until a claim
    * lands); no mute.
    */
   claimRetry: boolean;

@@ -9,6 +9,10 @@ export const T0 = Date.UTC(2027, 0, 1, 0, 0, 0);
 /** The benches' seeded PRNG (mulberry32): a test's random operations are the same every run. */
 export { prng } from '../bench/lib.js';
 
+/** Calls a function with arguments the types would refuse (bad-input tests). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const loose = (fn: Function): ((...args: unknown[]) => unknown) => fn as (...args: unknown[]) => unknown;
+
 export async function virtualScheduler<Jobs extends JobMap>(
   options: Omit<SchedulerOptions, 'clock'> = {},
   start: number = T0,

@@ -8,16 +8,12 @@ import { Scheduler } from '../src/scheduler.js';
 import { VirtualClock } from '../src/clock.js';
 import { JobTimeoutError, ValidationError } from '../src/errors.js';
 import type { SchedulerEvents } from '../src/events.js';
-import { T0, collectEvents, noUnhandledRejections, record, virtualScheduler } from './helpers.js';
+import { T0, collectEvents, loose, noUnhandledRejections, record, virtualScheduler } from './helpers.js';
 
 type Jobs = {
   any: unknown;
   'mail.send': { to: string };
 };
-
-/** Calls a function with arguments the types would refuse. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-const loose = (fn: Function): ((...args: unknown[]) => unknown) => fn as (...args: unknown[]) => unknown;
 
 /**
  * Runs `attempt` (which must reject or throw ValidationError) and checks that

@@ -13,13 +13,9 @@ import assert from 'node:assert/strict';
 import { ValidationError } from '../src/errors.js';
 import { Scheduler } from '../src/scheduler.js';
 import { MemoryStore } from '../src/store/memory.js';
-import { virtualScheduler } from './helpers.js';
+import { loose, virtualScheduler } from './helpers.js';
 
 type Jobs = { any: unknown };
-
-/** Calls a function with arguments the types would refuse. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-const loose = (fn: Function): ((...args: unknown[]) => Promise<unknown>) => fn as (...args: unknown[]) => Promise<unknown>;
 
 /** Awaits `call` and returns the ValidationError it must reject with. */
 async function refusal(call: () => unknown): Promise<ValidationError> {

@@ -64,6 +64,31 @@ const GROUPS = {
       'test/scheduler-clock-step.test.ts',
     ],
   },
+  // The JSON file's formats and what reads them back: record and header lines with their CRCs
+  // (format, serialize), the block reader, snapshot write and read, recovery's merge of snapshot
+  // and journal, and salvage of a damaged folder. Driven by their own tests and by the store-level
+  // integrity, fault and store suites (a FaultyFs, no child process).
+  snapshot: {
+    mutate: [
+      'src/store/json-file/format.ts',
+      'src/store/json-file/serialize.ts',
+      'src/store/json-file/reader.ts',
+      'src/store/json-file/snapshot.ts',
+      'src/store/json-file/recover.ts',
+      'src/store/json-file/salvage.ts',
+    ],
+    tests: [
+      'test/json-file-format.test.ts',
+      'test/json-file-records.test.ts',
+      'test/json-file-reader.test.ts',
+      'test/json-file-snapshot-read.test.ts',
+      'test/json-file-salvage.test.ts',
+      'test/json-file-integrity.test.ts',
+      'test/cold-jobs.test.ts',
+      'test/json-file-store.test.ts',
+      'test/json-file-faults.test.ts',
+    ],
+  },
   local: {
     mutate: ['src/store/local.ts', 'src/store/local-state.ts', 'src/store/waiting.ts', 'src/store/memory.ts'],
     tests: [
@@ -96,7 +121,7 @@ const GROUPS = {
 };
 
 // The per-module cron groups split `cron`: the default runs each file once.
-const DEFAULT_GROUPS = ['heap', 'retry', 'clock', 'cron', 'journal', 'lock', 'local', 'cold', 'packed', 'validate'];
+const DEFAULT_GROUPS = ['heap', 'retry', 'clock', 'cron', 'journal', 'lock', 'local', 'cold', 'packed', 'validate', 'snapshot'];
 const wanted = (process.env.MUTATE ?? DEFAULT_GROUPS.join(',')).split(',').map((g) => g.trim());
 const groups = wanted.map((name) => {
   const group = GROUPS[name];

@@ -86,6 +86,12 @@ describe('readJournal refuses a bad change line, at its offset, applying nothing
     ['a changed line', good.replace('"seq":1', '"seq":2'), /expected checksum/],
     ['intact but not JSON', withCrc('{"op":"put","job":{"id":"b",}}'), /expected a JSON line/],
     ['JSON but no change', withCrc(JSON.stringify({ op: 'put', job: { id: 'b' } })), /expected a string `name`, got/],
+    // A batch is checked whole before any of it applies; each change must be an object.
+    ['a batch holding null', withCrc(JSON.stringify({ op: 'batch', changes: [{ op: 'del', id: 'a' }, null] })), /expected a change object/],
+    ['a batch holding a number', withCrc(JSON.stringify({ op: 'batch', changes: [5] })), /expected a change object/],
+    ['a batch whose changes are no array', withCrc(JSON.stringify({ op: 'batch', changes: { 0: { op: 'del', id: 'a' } } })), /expected `changes` to be an array/],
+    ['an unknown op', withCrc(JSON.stringify({ op: 'set', id: 'a' })), /expected op 'put', 'upd', 'del' or 'batch', got "set"/],
+    ['a del without a string id', withCrc(JSON.stringify({ op: 'del', id: 5 })), /expected a string `id` in a del change/],
   ];
   for (const [what, line, message] of cases) {
     test(what, async () => {

@@ -79,6 +79,9 @@ const GROUPS = {
     ],
     tests: [
       'test/json-file-format.test.ts',
+      'test/json-file-checksums.test.ts',
+      'test/json-file-names.test.ts',
+      'test/json-file-serialize.test.ts',
       'test/json-file-records.test.ts',
       'test/json-file-reader.test.ts',
       'test/json-file-snapshot-read.test.ts',
@@ -87,6 +90,7 @@ const GROUPS = {
       'test/cold-jobs.test.ts',
       'test/json-file-store.test.ts',
       'test/json-file-faults.test.ts',
+      'test/json-file-journal-read.test.ts',
     ],
   },
   local: {

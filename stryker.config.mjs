@@ -91,6 +91,7 @@ const GROUPS = {
       'test/json-file-store.test.ts',
       'test/json-file-faults.test.ts',
       'test/json-file-journal-read.test.ts',
+      'test/json-file-recover.test.ts',
     ],
   },
   local: {

@@ -92,6 +92,7 @@ const GROUPS = {
       'test/json-file-faults.test.ts',
       'test/json-file-journal-read.test.ts',
       'test/json-file-recover.test.ts',
+      'test/json-file-snapshot-write.test.ts',
     ],
   },
   local: {

@@ -96,6 +96,21 @@ describe('JsonFileStore.salvage reads around damaged journals', () => {
     assert.deepEqual(await reopened(dir), expected(acked, ['a', 'b', 'c']));
   });
 
+  test('a job added after a salvage is numbered after every job it kept (their order among equal due times stays)', async () => {
+    const { dir } = await threeJournals();
+    const report = await JsonFileStore.salvage(dir, { fsync: false });
+    // The rebuilt snapshot's header records the next sequence number: one past every kept job's.
+    const snapshot = await readFile(path.join(dir, `snapshot-${String(report.generation).padStart(6, '0')}.json`), 'utf8');
+    const nextSeq = Number(/"nextSeq":(\d+)/.exec(snapshot)?.[1]);
+    const { store } = await openStore(dir, { fsync: false });
+    const kept = await allRecords(store);
+    assert.equal(nextSeq, Math.max(...kept.map((r) => r.seq)) + 1);
+    const added = await insertOne(store, 'after');
+    await store.close();
+    assert.equal(kept.length, 3);
+    for (const r of kept) assert.ok(added.seq > r.seq, `seq ${added.seq} after ${r.id}'s ${r.seq}`);
+  });
+
   test('a missing journal generation is reported; a job changed after its creation was lost is dropped, not half kept', async () => {
     const { dir, acked } = await threeJournals();
     await rm(path.join(dir, J(2)));

@@ -57,10 +57,10 @@ describe('open', () => {
     await store.snapshot();
     await insertOne(store, 'b');
     await store.close();
-    const after = (await readdir(dir)).filter((n) => n.startsWith('snapshot-') || n.startsWith('journal-'));
-    for (const name of before) if (!after.includes(name)) await copyFile(path.join(saved, name), path.join(dir, name));
-    const restored = before.filter((n) => !after.includes(n));
-    assert.ok(restored.length > 0, `the snapshot removed ${before.join(', ')}; now ${after.join(', ')}`);
+    const left = (await readdir(dir)).filter((n) => n.startsWith('snapshot-') || n.startsWith('journal-'));
+    for (const name of before) if (!left.includes(name)) await copyFile(path.join(saved, name), path.join(dir, name));
+    const restored = before.filter((n) => !left.includes(n));
+    assert.ok(restored.length > 0, `the snapshot removed ${before.join(', ')}; now ${left.join(', ')}`);
     const { store: again } = await openStore(dir, { fsync: false });
     assert.deepEqual((await again.list({})).map((r) => r.id).sort(), ['a', 'b']);
     const names = await readdir(dir);

@@ -11,18 +11,7 @@ import assert from 'node:assert/strict';
 import { PIECE, approxSize, isBigRecord, jsonPieces } from '../src/store/json-file/serialize.js';
 import type { JobRecord } from '../src/store/store.js';
 import { newRecord } from './json-file-helpers.js';
-
-/** A deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as random } from './helpers.js';
 
 /**
  * A JSON value of ASCII strings that need no escape, objects and arrays,

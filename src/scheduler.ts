@@ -320,7 +320,8 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
     // went to promise hops). Every throw below still becomes a rejection.
     try {
       this.assertStarted();
-      const request = oneOffRequest(this.requests, name, dueAfter(this.times.now(), delay), true, payload, options);
+      const now = this.times.now();
+      const request = oneOffRequest(this.requests, name, dueAfter(now, delay), true, payload, options, now);
       return this.inserts.one(request, options === undefined ? NO_WRITE : writeOptions(this.store, options)) as unknown as Promise<
         JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>
       >;
@@ -338,7 +339,7 @@ export class Scheduler<Jobs extends JobMap = JobMap, Results extends ResultMap<J
   ): Promise<JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>> {
     try {
       this.assertStarted();
-      const request = oneOffRequest(this.requests, name, checkTime(at, 'at'), false, payload, options);
+      const request = oneOffRequest(this.requests, name, checkTime(at, 'at'), false, payload, options, this.times.now());
       return this.inserts.one(request, options === undefined ? NO_WRITE : writeOptions(this.store, options)) as unknown as Promise<
         JobInfo<N, Jobs[N], StoredResult<ResultOf<Results, N>>>
       >;

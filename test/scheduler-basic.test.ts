@@ -84,6 +84,30 @@ describe('scheduleIn / scheduleAt', () => {
     await scheduler.stop();
   });
 
+  it('createdAt is the instant a delay counts from: runAt - createdAt is the delay, even on a clock that moves between reads', async () => {
+    // A clock that moves 1 ms on every read: a call that read it twice (one
+    // read for the delay, another for createdAt) would give createdAt 1 ms
+    // after the instant its delay was added to.
+    const timers = new VirtualClock(T0);
+    let t = T0;
+    const ticking = { now: () => t++, setTimer: timers.setTimer.bind(timers) };
+    const scheduler = new Scheduler<Jobs>({ clock: ticking });
+    await scheduler.start();
+    for (const delay of [0, 1, 30 * 60_000]) {
+      const info = await scheduler.scheduleIn('order.cancel', delay, { orderId: `d${delay}` });
+      assert.equal(info.runAt.getTime() - info.createdAt.getTime(), delay, `delay ${delay}`);
+    }
+    const [a, b] = await scheduler.scheduleMany([
+      { name: 'order.cancel', payload: { orderId: 'm1' }, delay: 5_000 },
+      { name: 'order.cancel', payload: { orderId: 'm2' }, delay: 7_000, options: { priority: 1 } },
+    ]);
+    assert.equal(a!.runAt.getTime() - a!.createdAt.getTime(), 5_000);
+    assert.equal(b!.runAt.getTime() - b!.createdAt.getTime(), 7_000);
+    const withOptions = await scheduler.scheduleIn('order.cancel', 9_000, { orderId: 'o' }, { priority: 2 });
+    assert.equal(withOptions.runAt.getTime() - withOptions.createdAt.getTime(), 9_000);
+    await scheduler.stop();
+  });
+
   it('generated ids are unique and URL-safe', async () => {
     const { scheduler } = await virtualScheduler<Jobs>();
     const ids = new Set<string>();

@@ -100,14 +100,15 @@ function duplicateMode(value: unknown, fallback: DuplicateMode, where: string): 
 
 type BaseRecord = Omit<NewJobRecord, 'id' | 'runAt'> & { id?: string };
 
-function baseRecord(ctx: RequestContext, name: unknown, payload: unknown, o: Record<string, unknown>, where: string): BaseRecord {
+/** `now`: the job time the caller read once (createdAt), so a delay and createdAt agree. */
+function baseRecord(ctx: RequestContext, name: unknown, payload: unknown, o: Record<string, unknown>, where: string, now: number): BaseRecord {
   const jobName = checkName(name, `${where}name`);
   ctx.checkHandler(jobName, `${where}name`);
   const record: BaseRecord = {
     name: jobName,
     payload: toJsonValue(payload, `${where}payload`, ctx.maxPayloadBytes),
     state: 'scheduled',
-    createdAt: ctx.now(),
+    createdAt: now,
     attempt: 0,
     priority: o.priority === undefined ? 0 : checkFinite(o.priority, `${where}options.priority`),
   };
@@ -140,7 +141,9 @@ function retainOf(ctx: RequestContext, o: Record<string, unknown>, where: string
 
 /**
  * A one-off job due at `runAt`. `relative`: `runAt` was computed from a
- * delay (elapsed time, re-based when the wall clock is stepped).
+ * delay (elapsed time, re-based when the wall clock is stepped). `now`: the
+ * job time the caller read (the record's createdAt; a delay was added to
+ * it), read once a call: a clock read is a twentieth of a `scheduleIn`.
  */
 export function oneOffRequest(
   ctx: RequestContext,
@@ -149,6 +152,7 @@ export function oneOffRequest(
   relative: boolean,
   payload: unknown,
   options: unknown,
+  now: number,
   path?: string,
 ): InsertRequest {
   const where = path === undefined ? '' : `${path}.`;
@@ -157,13 +161,13 @@ export function oneOffRequest(
     const jobName = checkName(name, `${where}name`);
     ctx.checkHandler(jobName, `${where}name`);
     const value = toJsonValue(payload, `${where}payload`, ctx.maxPayloadBytes);
-    const record = scheduledRecord(ctx.newId(), jobName, value, runAt, ctx.now(), relative);
+    const record = scheduledRecord(ctx.newId(), jobName, value, runAt, now, relative);
     if (ctx.trace) addTrace(ctx.trace, record);
     return { record, onDuplicate: 'reject' };
   }
   const o = checkOptionsObject(options, `${where}options`) ?? NO_OPTIONS;
   checkKeys(o, ONE_OFF_KEYS, `${where}options`);
-  const base = baseRecord(ctx, name, payload, o, where);
+  const base = baseRecord(ctx, name, payload, o, where, now);
   const record: NewJobRecord = { ...base, id: base.id ?? ctx.newId(), runAt };
   if (relative) record.relative = true;
   const request: InsertRequest = { record, onDuplicate: duplicateMode(o.onDuplicate, 'reject', where) };
@@ -198,7 +202,7 @@ export function manyRequests(ctx: RequestContext, items: unknown): InsertRequest
     }
     const relative = it.delay !== undefined;
     const runAt = relative ? dueAfter(now, it.delay, `items[${i}].delay`) : checkTime(it.at, `items[${i}].at`);
-    return oneOffRequest(ctx, it.name, runAt, relative, it.payload, it.options, `items[${i}]`);
+    return oneOffRequest(ctx, it.name, runAt, relative, it.payload, it.options, now, `items[${i}]`);
   });
   checkDistinctWindows(requests);
   return requests;
@@ -213,7 +217,7 @@ export function recurringRequest(
   o: Record<string, unknown>,
 ): InsertRequest {
   const now = ctx.now();
-  const base = baseRecord(ctx, name, payload, o, '');
+  const base = baseRecord(ctx, name, payload, o, '', now);
   const misfire = o.misfire ?? 'once';
   if (misfire !== 'once' && misfire !== 'skip' && misfire !== 'all') {
     throw new ValidationError(`Expected \`options.misfire\` to be 'once', 'skip' or 'all', got ${show(misfire)}`);

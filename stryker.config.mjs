@@ -21,6 +21,7 @@ const GROUPS = {
       'test/heap-room.test.ts',
       'test/heap-check.test.ts',
       'test/heap-renumber.test.ts',
+      'test/heap-id-collisions.test.ts',
     ],
     // A mutant in a sift's loop often never ends: the whole heap suite runs in ~5 s.
     timeoutMS: 3000,

@@ -119,6 +119,12 @@ describe('checkHeap names the broken invariant', () => {
     assert.throws(() => checkHeap(st), broken(`free handles: free slot 5 holds word ${3 * MAX_CAPACITY + 5}, not a plain handle index`));
   });
 
+  test('the first free slot (slot length) is checked as a free slot too', () => {
+    const st = validState([1, 2]);
+    st.words[2] = 3 * MAX_CAPACITY + 2;
+    assert.throws(() => checkHeap(st), broken(`free handles: free slot 2 holds word ${3 * MAX_CAPACITY + 2}, not a plain handle index`));
+  });
+
   test('a next sequence number past the limit', () => {
     const st = { ...validState([1, 2]), seqLimit: 1 };
     assert.throws(() => checkHeap(st), broken('sequence numbers: next 2 is past the limit 1'));
@@ -229,6 +235,20 @@ describe('IdTable.check names the broken invariant', () => {
     assert.ok(copy > at);
     twice.ids.table[copy] = twice.ids.table[at]!;
     assert.throws(() => check(twice), broken('id map: handle 0 is listed twice'));
+  });
+
+  test('a word naming a handle out of range is refused even when the heap would call that handle live', () => {
+    // Each bound on its own: an isLive that answers true for anything cannot hide them.
+    const anything = () => true;
+    for (const [field, h] of [
+      [0, -1],
+      [CAP + 1, CAP],
+    ] as const) {
+      const st = validState([1]);
+      const t = bucketOf(st.ids, 0);
+      st.ids.table[t] = (st.ids.table[t]! & ~((1 << HANDLE_BITS) - 1)) | field;
+      assert.throws(() => st.ids.check(CAP, 1, anything, 'TestHeap'), broken(`id map: bucket ${t} holds handle ${h}, which is not live`));
+    }
   });
 
   test('a stale hash, a wrong distance, a wrong tag', () => {

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { type HeapHandle, QuaternaryHeap, setSequenceLimitForTests } from '../src/heap.js';
+import { MAX_CAPACITY } from '../src/heap-ids.js';
+import { sequenceLimit } from '../src/heap-sift.js';
 
 /** Above any slot count reached here: at most 15 live entries, and fewer than 32 tombstones. */
 const LIMIT = 64;
@@ -91,4 +93,24 @@ test('a queue of one key stays FIFO through many renumberings', () => {
     heap.push(i + 10, 7);
     heap.check();
   }
+});
+
+test('the real limit, 2^27, keeps the largest word a safe integer; the test hook clamps to [1, 2^27]', () => {
+  // Asking for more than the real limit gets the real limit: nothing can raise it.
+  const lowered = setSequenceLimitForTests(Infinity);
+  try {
+    assert.equal(lowered, LIMIT, 'the hook returns the limit it replaced');
+    const limit = sequenceLimit();
+    assert.equal(limit, 2 ** 27);
+    // The largest word: the last sequence number below the limit, above the last handle index.
+    // Past 2^53 two words would round to one, and FIFO order and handles with them.
+    assert.ok(Number.isSafeInteger((limit - 1) * MAX_CAPACITY + (MAX_CAPACITY - 1)));
+    assert.equal(setSequenceLimitForTests(0.5), limit);
+    assert.equal(sequenceLimit(), 1, 'at least 1');
+    setSequenceLimitForTests(2 ** 20 + 0.7);
+    assert.equal(sequenceLimit(), 2 ** 20, 'whole numbers');
+  } finally {
+    setSequenceLimitForTests(lowered);
+  }
+  assert.equal(sequenceLimit(), LIMIT);
 });

@@ -19,6 +19,7 @@ import {
   allRecords,
   afterRecovery,
   crashCopy,
+  deadPid,
   expectCorrupt,
   hashDir,
   insertOne,
@@ -189,23 +190,8 @@ describe('item 4: damage is StoreCorruptError with path and offset, files untouc
     // Complete-looking lines only: nothing in the journals tells this cut from fewer writes.
     const boundary = whole.lastIndexOf(10, whole.length - 2) + 1;
     await writeFile(file, whole.subarray(0, boundary));
-    // What the holder's heartbeat wrote before it died (this machine, a dead pid).
-    const lock = {
-      godelayq: 'lock',
-      version: 2,
-      pid: await deadPid(),
-      host: os.hostname(),
-      boot: (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim(),
-      pidns: (await stat('/proc/self/ns/pid')).ino,
-      start: 1,
-      nonce: 'dead',
-      since: '',
-      beat: 3,
-      sync: true,
-      journal: Number(/\d+/.exec(lastName)?.[0]),
-      length: whole.length,
-    };
-    await writeFile(path.join(dir, 'LOCK'), JSON.stringify(lock));
+    // What the holder's heartbeat wrote before it died.
+    await writeDeadHolderLock(dir, Number(/\d+/.exec(lastName)?.[0]), whole.length);
     const files = async (): Promise<Record<string, string>> => {
       const { LOCK: _lock, ...rest } = await hashDir(dir);
       return rest;
@@ -220,13 +206,39 @@ describe('item 4: damage is StoreCorruptError with path and offset, files untouc
     });
     assert.deepEqual(await files(), before);
   });
+
+  it('a durable length recorded for an older journal does not bind the newer one (a crash after a snapshot, before the next heartbeat)', async () => {
+    const { dir, lastName, file, whole } = await crashedWithChanges(6, true);
+    const gen = Number(/\d+/.exec(lastName)?.[0]);
+    assert.ok(gen > 1, `a snapshot started generation ${gen}`);
+    // The heartbeat last wrote while generation gen - 1 was the journal, longer than the new one is now.
+    await writeDeadHolderLock(dir, gen - 1, whole.length + 10_000);
+    const { store } = await openStore(dir, { fsync: false });
+    const ids = (await allRecords(store)).map((r) => r.id);
+    for (let i = 0; i < 6; i++) assert.ok(ids.includes(`c${i}`), `c${i} in ${ids.join(', ')}`);
+    await store.close();
+    assert.ok((await readFile(file)).length >= whole.length);
+  });
 });
 
-async function deadPid(): Promise<number> {
-  const { spawn } = await import('node:child_process');
-  const proc = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  await new Promise((resolve) => proc.on('exit', resolve));
-  return proc.pid as number;
+/** Writes the LOCK a holder on this machine left when it died: syncing, with `length` durable bytes of journal `journal`. */
+async function writeDeadHolderLock(dir: string, journal: number, length: number): Promise<void> {
+  const lock = {
+    godelayq: 'lock',
+    version: 2,
+    pid: await deadPid(),
+    host: os.hostname(),
+    boot: (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim(),
+    pidns: (await stat('/proc/self/ns/pid')).ino,
+    start: 1,
+    nonce: 'dead',
+    since: '',
+    beat: 3,
+    sync: true,
+    journal,
+    length,
+  };
+  await writeFile(path.join(dir, 'LOCK'), JSON.stringify(lock));
 }
 
 describe('item 4: only what a crash produces is repaired', () => {

@@ -8,12 +8,12 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, readdir, unlink } from 'node:fs/promises';
+import { copyFile, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreCorruptError } from '../src/errors.js';
 import { journalName, snapshotName } from '../src/store/json-file/format.js';
 import { listFolder } from '../src/store/json-file/recover.js';
-import { insertOne, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
+import { crashCopy, insertOne, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
 
 after(removeTempDirs);
 
@@ -51,6 +51,9 @@ describe('open', () => {
     const saved = await tempDir('godelayq-recover-old-', true);
     const { store } = await openStore(dir, { fsync: false });
     await insertOne(store, 'a');
+    // A first snapshot, so the superseded generation has a snapshot as well as a journal.
+    await store.snapshot();
+    await insertOne(store, 'a2');
     // The generations before the snapshot: kept aside to be put back, as a crash before their removal leaves them.
     const before = (await readdir(dir)).filter((n) => n.startsWith('snapshot-') || n.startsWith('journal-'));
     for (const name of before) await copyFile(path.join(dir, name), path.join(saved, name));
@@ -60,12 +63,46 @@ describe('open', () => {
     const left = (await readdir(dir)).filter((n) => n.startsWith('snapshot-') || n.startsWith('journal-'));
     for (const name of before) if (!left.includes(name)) await copyFile(path.join(saved, name), path.join(dir, name));
     const restored = before.filter((n) => !left.includes(n));
-    assert.ok(restored.length > 0, `the snapshot removed ${before.join(', ')}; now ${left.join(', ')}`);
+    assert.ok(
+      restored.some((n) => n.startsWith('snapshot-')) && restored.some((n) => n.startsWith('journal-')),
+      `the snapshot removed a snapshot and a journal of ${before.join(', ')}; now ${left.join(', ')}`,
+    );
     const { store: again } = await openStore(dir, { fsync: false });
-    assert.deepEqual((await again.list({})).map((r) => r.id).sort(), ['a', 'b']);
+    assert.deepEqual((await again.list({})).map((r) => r.id).sort(), ['a', 'a2', 'b']);
     const names = await readdir(dir);
     for (const name of restored) assert.ok(!names.includes(name), `${name} removed at open: ${names.join(', ')}`);
     await again.close();
+  });
+
+  it('counts the changes and bytes the journals hold toward snapshotEvery: a reopened store snapshots once the rest arrive', async () => {
+    const dir = await tempDir('godelayq-recover-', true);
+    const { store } = await openStore(dir, { fsync: false, snapshotEvery: { changes: 1_000_000 } });
+    for (let i = 0; i < 6; i++) await insertOne(store, `j${i}`);
+    // As a crash leaves it: one journal holding the six changes, none snapshotted.
+    const copies = [await crashCopy(dir), await crashCopy(dir)];
+    await store.close();
+    const journals = async (d: string): Promise<string[]> => (await readdir(d)).filter((n) => n.startsWith('journal-')).sort();
+    const [first] = await journals(copies[0]!);
+    const journalBytes = (await stat(path.join(copies[0]!, first!))).size;
+    const cases = [
+      { copy: copies[0]!, snapshotEvery: { changes: 8 } },
+      // A threshold the journal's bytes alone nearly reach: four more small lines pass it.
+      { copy: copies[1]!, snapshotEvery: { changes: 1_000_000, bytes: journalBytes + 100 } },
+    ];
+    for (const { copy, snapshotEvery } of cases) {
+      const before = await journals(copy);
+      assert.deepEqual(before, [first], `${JSON.stringify(snapshotEvery)}: one journal after the crash`);
+      const { store: again } = await openStore(copy, { fsync: false, snapshotEvery });
+      // Open after a crash starts the next journal (fencing off the old one's tail); no snapshot yet.
+      const opened = await journals(copy);
+      assert.ok(!(await readdir(copy)).some((n) => n.startsWith('snapshot-')), 'no snapshot at open');
+      // Counted from zero instead, four changes would be far from either threshold.
+      for (let i = 0; i < 4; i++) await insertOne(again, `k${i}`);
+      const after = await journals(copy);
+      assert.ok(after.at(-1)! > opened.at(-1)!, `${JSON.stringify(snapshotEvery)}: a generation after ${opened.join(', ')} started: ${after.join(', ')}`);
+      assert.deepEqual((await again.list({})).map((r) => r.id).sort(), ['j0', 'j1', 'j2', 'j3', 'j4', 'j5', 'k0', 'k1', 'k2', 'k3']);
+      await again.close();
+    }
   });
 
   it('refuses a folder whose newest snapshot lost its journal, naming that journal', async () => {

@@ -12,7 +12,7 @@ import { StorePersistError, ValidationError } from '../src/errors.js';
 import { JsonFileStore } from '../src/index.js';
 import { type FsLayer, errnoError, nodeFs } from '../src/store/json-file/fs.js';
 import type { JobRecord } from '../src/store/store.js';
-import { afterRecovery, allRecords, insertOne, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
+import { CT0, afterRecovery, allRecords, insertOne, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
 
 after(removeTempDirs);
 
@@ -295,5 +295,47 @@ describe('JsonFileStore.salvage of a version-1 store (no checksums)', () => {
     assert.deepEqual(drops(report2), [['snapshot-000002.json', 'not JSON', ['a']]]);
     want.delete('a');
     assert.deepEqual(await reopened(damaged), want);
+  });
+});
+
+describe("JsonFileStore.salvage keeps the store's identity and its deletions, and only its own temp files", () => {
+  test('a job a journal deleted stays deleted; the rebuilt files carry the store id; our temp files move aside, another store’s stay', async () => {
+    const dir = await tempDir('godelayq-salvage-', true);
+    // Retention keeps one finished job: cancelling b deletes a (a `del` line in the journal).
+    const { store } = await openStore(dir, { fsync: false }, { keepCompleted: 1 });
+    const acked = new Map<string, JobRecord>();
+    for (const id of ['a', 'b', 'c']) acked.set(id, await insertOne(store, id));
+    await store.cancel('a', CT0 + 1);
+    acked.set('b', (await store.cancel('b', CT0 + 2)) as JobRecord);
+    assert.equal(await store.get('a'), undefined);
+    await store.close();
+    const journal = await readFile(path.join(dir, J(1)), 'utf8');
+    assert.match(journal, /"op":"del"/, 'the deletion is in the journal');
+    const storeId = /"store":"([A-Za-z0-9_-]{16})"/.exec(journal)?.[1] as string;
+    assert.ok(storeId, 'the journal header names its store');
+    // A temp file this store left (a crash mid-write), and one of another store sharing the folder.
+    const ours = `snapshot-000009.json.${storeId}-AbCdEfGh.tmp`;
+    const theirs = `snapshot-000009.json.${storeId.startsWith('Z') ? 'Y' : 'Z'}${storeId.slice(1)}-AbCdEfGh.tmp`;
+    for (const name of [ours, theirs]) await writeFile(path.join(dir, name), 'partial');
+
+    const report = await JsonFileStore.salvage(dir, { fsync: false });
+    assert.deepEqual(report.dropped, []);
+    assert.equal(report.kept, 2);
+    const gen = String(report.generation).padStart(6, '0');
+    for (const name of [`snapshot-${gen}.json`, `journal-${gen}.jsonl`]) {
+      // The snapshot's first line opens its job array, so it is read by pattern, not parsed.
+      const head = (await readFile(path.join(dir, name), 'utf8')).split('\n')[0] as string;
+      assert.equal(/"store":"([^"]*)"/.exec(head)?.[1], storeId, `${name} keeps the store id: ${head}`);
+    }
+    const moved = await readdir(report.movedTo as string);
+    assert.ok(moved.includes(ours), `our temp file moved aside: ${moved.join(', ')}`);
+    const left = await readdir(dir);
+    assert.ok(left.includes(theirs) && !moved.includes(theirs), `the other store's temp file stays: ${left.join(', ')}`);
+    const { store: again, warnings } = await openStore(dir, { fsync: false });
+    assert.deepEqual(new Map((await allRecords(again)).map((r) => [r.id, r])), expected(acked, ['b', 'c']));
+    await again.close();
+    // Open names the file it leaves alone.
+    assert.equal(warnings.length, 1);
+    assert.ok(warnings[0]?.endsWith(`not written by this store: ${theirs}`), warnings[0]);
   });
 });

@@ -112,4 +112,25 @@ describe('readSnapshot refuses damaged snapshots', () => {
     const extra = v2({ after: [jobLine(job('c', 3))] });
     await rejects(extra, offsetOfLine(extra, 4), /expected end of file after `\]\}`/);
   });
+
+  test('a job line after the last one (no comma before it), and a two-byte line that is not the footer', async () => {
+    const a = jobLine(job('a', 1));
+    const b = jobLine(job('b', 2));
+    // The count says 3, so only the missing comma tells that `a` was meant to be the last.
+    const pastEnd = [headerLine(header({ count: 3 })), a, `${b},`, jobLine(job('c', 3)), ']}'].join('\n') + '\n';
+    await rejects(pastEnd, offsetOfLine(pastEnd, 2), /expected `\]\}` after the last job/);
+    for (const footer of [']]', '}}', ']x']) {
+      const wrong = v2().replace(/\]\}\n$/, `${footer}\n`);
+      await rejects(wrong, offsetOfLine(wrong, 3), /expected `\]\}` after the last job/);
+    }
+  });
+
+  test('what a checksum cannot catch: a header of another kind and a job line not opening with {"job":, each with a valid checksum', async () => {
+    await rejects(v2({ h: header({ godelayq: 'journal' }) }), 0, /expected a godelayq snapshot header/);
+    // A version-2 header line must end by opening the job array.
+    const open = v2().replace('"jobs":[', '"jobs": [');
+    await rejects(open, 0, /expected the header line to end with `,"jobs":\[`/);
+    const misnamed = v2({ jobs: [jobLine(job('a', 1)), withCrc(`{"jbo":${JSON.stringify(job('b', 2))}}`)] });
+    await rejects(misnamed, offsetOfLine(misnamed, 2), /expected a line starting with `\{"job":`/);
+  });
 });

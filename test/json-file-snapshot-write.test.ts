@@ -38,6 +38,10 @@ function spy(log: string[], change: Partial<FsLayer> = {}): FsLayer {
       log.push(`fsync ${fd}`);
       return nodeFs.fsync(fd);
     },
+    fdatasync: (fd) => {
+      log.push(`fdatasync ${fd}`);
+      return nodeFs.fdatasync(fd);
+    },
   };
 }
 
@@ -63,6 +67,43 @@ describe('writeSnapshotTemp', () => {
       const ids: string[] = [];
       await readSnapshot(nodeFs, tempPath, 3, (record) => ids.push(record.id));
       assert.deepEqual(ids, jobs.map((r) => r.id));
+    }
+  });
+
+  it('with sync, flushes a big snapshot every 8 MiB while writing it (little stays dirty); without, never', async () => {
+    const MiB = 1 << 20;
+    // About 21 MiB of job lines: two flushes on the way, then the final fsync.
+    const big = Array.from({ length: 10_000 }, (_, i) => ({ ...newRecord(`big-${i}`, { payload: { i, text: 'y'.repeat(2_000) } }), seq: i + 1 }) as JobRecord);
+    for (const sync of [true, false]) {
+      const dir = await tempDir('godelayq-snapw-', true);
+      const log: string[] = [];
+      let written = 0;
+      const flushedAt: number[] = [];
+      const layer = spy(log, {
+        write: async (fd, buffer, offset, length, position) => {
+          written += length;
+          return nodeFs.write(fd, buffer, offset, length, position);
+        },
+      });
+      const counted: FsLayer = {
+        ...layer,
+        fdatasync: (fd) => {
+          flushedAt.push(written);
+          return layer.fdatasync(fd);
+        },
+      };
+      const { bytes } = await writeSnapshotTemp(counted, dir, 3, big, options(sync));
+      assert.ok(bytes > 20 * MiB, `${bytes} bytes`);
+      if (!sync) {
+        assert.deepEqual(flushedAt, []);
+        continue;
+      }
+      assert.equal(flushedAt.length, Math.floor(bytes / (8 * MiB)), `flushed at ${flushedAt.join(', ')} of ${bytes}`);
+      // Each after 8 MiB more, give or take the chunk that crossed the mark.
+      flushedAt.forEach((at, k) => {
+        const since = at - (k === 0 ? 0 : (flushedAt[k - 1] as number));
+        assert.ok(since >= 8 * MiB && since < 10 * MiB, `flush ${k} after ${since} bytes`);
+      });
     }
   });
 

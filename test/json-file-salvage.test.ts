@@ -339,3 +339,54 @@ describe("JsonFileStore.salvage keeps the store's identity and its deletions, an
     assert.ok(warnings[0]?.endsWith(`not written by this store: ${theirs}`), warnings[0]);
   });
 });
+
+describe('JsonFileStore.salvage makes its renames durable', () => {
+  /** nodeFs logging `sync <path>` for each fsync of a descriptor opened read-only (a folder), and `rename <to>`. */
+  function folderSpy(log: string[]): FsLayer {
+    const paths = new Map<number, string>();
+    return {
+      ...nodeFs,
+      open: async (file, flags, mode) => {
+        const fd = await nodeFs.open(file, flags, mode);
+        if (flags === 'r') paths.set(fd, file);
+        return fd;
+      },
+      fsync: (fd) => {
+        log.push(paths.has(fd) ? `sync ${paths.get(fd)}` : 'fsync file');
+        return nodeFs.fsync(fd);
+      },
+      fdatasync: (fd) => {
+        log.push('fdatasync file');
+        return nodeFs.fdatasync(fd);
+      },
+      rename: (from, to) => {
+        log.push(`rename ${path.dirname(to)}`);
+        return nodeFs.rename(from, to);
+      },
+    };
+  }
+
+  test('with fsync, the folder is synced once the new generation exists (before anything moves), then the moved-to folder and the folder after the moves; without, nothing is synced', async () => {
+    for (const fsync of [true, false]) {
+      const { dir, acked } = await threeJournals();
+      const log: string[] = [];
+      const report = await JsonFileStore.salvage(dir, { fsync, fs: folderSpy(log) });
+      const moved = report.movedTo as string;
+      assert.deepEqual(await reopened(dir), expected(acked, ['a', 'b', 'c']));
+      if (!fsync) {
+        assert.deepEqual(
+          log.filter((l) => !l.startsWith('rename')),
+          [],
+          'no sync of any kind',
+        );
+        continue;
+      }
+      const firstMove = log.indexOf(`rename ${moved}`);
+      const lastMove = log.lastIndexOf(`rename ${moved}`);
+      assert.ok(firstMove > 0, log.join('\n'));
+      assert.ok(log.slice(0, firstMove).includes(`sync ${dir}`), `the folder synced before the first move:\n${log.join('\n')}`);
+      const after = log.slice(lastMove + 1);
+      assert.ok(after.includes(`sync ${moved}`) && after.includes(`sync ${dir}`), `both folders synced after the moves:\n${log.join('\n')}`);
+    }
+  });
+});

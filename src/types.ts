@@ -198,7 +198,7 @@ export interface JobInfo<Name extends string = string, Payload = unknown, Result
   state: JobState;
   /** When the job (or the next occurrence of a schedule) is due. */
   runAt: Date;
-  /** When the job was scheduled: for `scheduleIn`, the instant its delay counts from (as scheduled, `runAt - createdAt` is the delay; a step of the wall clock moves `runAt` later). */
+  /** When the job was scheduled: for `scheduleIn`, the instant its delay counts from (as scheduled, `runAt - createdAt` is the delay; a step of the wall clock re-bases `runAt`). */
   createdAt: Date;
   /** Attempts started for the current run (1-based once started; 0 before). */
   attempt: number;

@@ -261,6 +261,26 @@ describe('JsonFileStore.salvage reads around a damaged snapshot', () => {
     assert.deepEqual(await reopened(dir), expected(acked, ['j1', 's0', 's1', 's2']));
   });
 
+  test("the snapshot's store id is kept when every journal header after it is damaged", async () => {
+    const { dir, acked, file } = await snapshotted();
+    const storeId = /"store":"([^"]+)"/.exec(await readFile(file, 'utf8'))?.[1] as string;
+    assert.ok(storeId);
+    for (const name of (await readdir(dir)).filter((n) => n.startsWith('journal-'))) {
+      const journal = path.join(dir, name);
+      const lines = (await readFile(journal, 'utf8')).split('\n');
+      lines[0] = 'garbage';
+      await writeFile(journal, lines.join('\n'));
+    }
+    const report = await JsonFileStore.salvage(dir, { fsync: false });
+    assert.ok(report.dropped.every((d) => d.reason.startsWith('damaged journal header')), JSON.stringify(report.dropped));
+    const gen = String(report.generation).padStart(6, '0');
+    for (const name of [`snapshot-${gen}.json`, `journal-${gen}.jsonl`]) {
+      const head = (await readFile(path.join(dir, name), 'utf8')).split('\n')[0] as string;
+      assert.equal(/"store":"([^"]*)"/.exec(head)?.[1], storeId, `${name}: ${head}`);
+    }
+    assert.deepEqual(await reopened(dir), expected(acked, ['j1', 's0', 's1', 's2']));
+  });
+
   test('an unterminated tail after the footer is reported', async () => {
     const { dir, acked, file } = await snapshotted();
     await appendFile(file, '{"job":{"id":"zz"');

@@ -12,7 +12,7 @@ import { StorePersistError, ValidationError } from '../src/errors.js';
 import { JsonFileStore } from '../src/index.js';
 import { type FsLayer, errnoError, nodeFs } from '../src/store/json-file/fs.js';
 import type { JobRecord } from '../src/store/store.js';
-import { CT0, afterRecovery, allRecords, insertOne, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
+import { CT0, afterRecovery, allRecords, insertOne, newRecord, openStore, removeTempDirs, tempDir } from './json-file-helpers.js';
 
 after(removeTempDirs);
 
@@ -109,6 +109,21 @@ describe('JsonFileStore.salvage reads around damaged journals', () => {
     await store.close();
     assert.equal(kept.length, 3);
     for (const r of kept) assert.ok(added.seq > r.seq, `seq ${added.seq} after ${r.id}'s ${r.seq}`);
+  });
+
+  test('the next sequence number is past the highest kept, not the last read: a job replaced later keeps its first place in the journal', async () => {
+    const dir = await tempDir('godelayq-salvage-', true);
+    const { store } = await openStore(dir, { fsync: false });
+    await insertOne(store, 'a');
+    await insertOne(store, 'b');
+    // The replacement takes a new, higher sequence number; read back, `a` still comes first.
+    await store.insert([{ record: newRecord('a', { runAt: CT0 + 9 }), onDuplicate: 'replace' }]);
+    const seqs = new Map((await allRecords(store)).map((r) => [r.id, r.seq]));
+    await store.close();
+    assert.ok(seqs.get('a')! > seqs.get('b')!, JSON.stringify([...seqs]));
+    const report = await JsonFileStore.salvage(dir, { fsync: false });
+    const snapshot = await readFile(path.join(dir, `snapshot-${String(report.generation).padStart(6, '0')}.json`), 'utf8');
+    assert.equal(Number(/"nextSeq":(\d+)/.exec(snapshot)?.[1]), Math.max(...seqs.values()) + 1);
   });
 
   test('a missing journal generation is reported; a job changed after its creation was lost is dropped, not half kept', async () => {

@@ -843,14 +843,20 @@ export class Model {
       for (const f of state.facts) if (f.runAt?.elapsed) f.runAt.wall += delta;
       // Running in the store: started and its outcome not yet recorded (a settle being retried included).
       const running = state.ins.kind === 'every' && !this.config.expect.shiftRunning && this.attempts.some((a) => a.v === state.ins.v && !a.confirmed && a.abort !== 'stop' && a.abort !== 'other');
+      // An insert not acknowledged yet may not be in the store's memory (a store that stopped
+      // writing dropped it) while its bytes wait to be made durable: the re-base cannot move a
+      // record it does not hold, and a power cut can bring the record back on the grid it was
+      // created on (seed 299701281).
+      const status = this.statusOf(state.ins.op);
+      const unheld = state.ins.kind === 'every' && (status === 'pending' || status === 'unknown');
       if (state.ins.anchorAlts) {
         const moved = state.ins.anchorAlts.map((a) => a + delta);
-        state.ins.anchorAlts = running ? [...state.ins.anchorAlts, ...moved] : moved;
+        state.ins.anchorAlts = running || unheld ? [...state.ins.anchorAlts, ...moved] : moved;
       }
       if (state.ins.anchor !== undefined) {
         // Main today (known.ts shiftRunning): a running occurrence keeps its old grid; once alternatives
         // pile up (several steps, crashes in between) the grid is unknown and its checks stop.
-        if (running) {
+        if (running || unheld) {
           if (state.ins.anchorAlts) state.ins.gridUnknown = true;
           (state.ins.anchorAlts ??= []).push(state.ins.anchor);
         }

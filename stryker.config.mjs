@@ -138,6 +138,47 @@ const GROUPS = {
     mutate: ['src/store/cold-scan.ts', 'src/store/cold-jobs.ts'],
     tests: ['test/cold-jobs.test.ts', 'test/json-file-snapshot-turns.test.ts', 'test/store-due-backlog.test.ts', 'test/store-step-turns.test.ts'],
   },
+  // What a local store keeps for the features beyond a plain queue: group lanes, dedupe windows,
+  // rate-limit windows, per-job removal and the retention of finished jobs. memory-store runs
+  // the conformance suites of each feature on a MemoryStore; the others drive them through the
+  // scheduler or LocalState.
+  features: {
+    mutate: ['src/store/groups.ts', 'src/store/dedupe.ts', 'src/store/rate-limits.ts', 'src/store/removal.ts', 'src/store/retention.ts'],
+    tests: [
+      'test/memory-store.test.ts',
+      'test/local-state.test.ts',
+      'test/groups.test.ts',
+      'test/group-heads.test.ts',
+      'test/dedupe.test.ts',
+      'test/rate-limit.test.ts',
+      'test/retention-per-job.test.ts',
+      'test/retention-queue.test.ts',
+      'test/local-retention-lowered.test.ts',
+    ],
+  },
+  // The attempt lifecycle: what a claimed job goes through (a lost attempt charged, misfires
+  // planned, the handler run with its timeout and signal), the record its outcome becomes (retry,
+  // next slot, completed, dead), and the registry of attempts running here. Driven through the
+  // scheduler on a VirtualClock; the crash tests' child processes are invisible to Stryker.
+  attempts: {
+    mutate: ['src/scheduler/attempt.ts', 'src/scheduler/outcome.ts', 'src/scheduler/attempt-registry.ts'],
+    tests: [
+      'test/scheduler-basic.test.ts',
+      'test/scheduler-retry.test.ts',
+      'test/scheduler-settle.test.ts',
+      'test/scheduler-crash.test.ts',
+      'test/scheduler-concurrency.test.ts',
+      'test/scheduler-claim-edges.test.ts',
+      'test/scheduler-claim-retry.test.ts',
+      'test/scheduler-lifecycle.test.ts',
+      'test/scheduler-context.test.ts',
+      'test/scheduler-cron.test.ts',
+      'test/scheduler-events.test.ts',
+      'test/superseded-attempt.test.ts',
+      'test/attempts-registry.test.ts',
+      'test/job-progress.test.ts',
+    ],
+  },
 };
 
 // The per-module cron groups split `cron`: the default runs each file once.

@@ -674,3 +674,55 @@ test('a record the state indexes carries no key of its own: its heap slot is inv
   state.promote(100);
   assert.deepEqual(state.pick(request(100, 10)).jobs.map((j) => j.id), ['lit']);
 });
+
+test('a backward clock step sends a ready grouped job that is no longer due back to wait', () => {
+  // w came due at 200 and waits in its group's ready queue (r holds the group); the clock then goes back to 50.
+  const state = stateWith({ id: 'r', runAt: 1, group: 'g' }, { id: 'w', runAt: 100, group: 'g' }, { id: 'x', runAt: 150, group: 'h' });
+  assert.deepEqual(claim(state, request(200, 5)).ids, ['r', 'x']);
+  for (const id of ['r', 'x']) state.apply({ op: 'put', job: { ...(state.get(id) as JobRecord), state: 'completed', finishedAt: 200 } });
+  assert.deepEqual(claim(state, request(50, 5)).ids, [], 'w is due at 100: not at 50');
+  assert.deepEqual(claim(state, request(99, 5)).ids, []);
+  assert.deepEqual(claim(state, request(100, 5)).ids, ['w']);
+  assert.equal(state.counts().scheduled, 0);
+  insert(state, { id: 'p', runAt: 100 });
+  const plain = claim(state, request(100, 5));
+  assert.deepEqual([plain.ids, plain.direct], [['p'], true], 'no grouped job is ready any more: the shortcut runs');
+
+  // The same with the group free to start (the claim's limit, not the group, left w ready): it is not started early either.
+  // y, in another group and due before the step, keeps the grouped path in use.
+  const free = stateWith({ id: 'p1', runAt: 1 }, { id: 'w', runAt: 100, group: 'g' }, { id: 'y', runAt: 10, group: 'h', priority: -1 });
+  assert.deepEqual(claim(free, request(200, 1)).ids, ['p1'], 'w and y are ready, their groups free, the claim full');
+  assert.deepEqual(claim(free, request(50, 5)).ids, ['y'], 'w is due at 100: not at 50');
+  assert.deepEqual(claim(free, request(100, 5)).ids, ['w']);
+});
+
+test('a grouped job that comes due before the last one its group made ready runs first', () => {
+  // Group limit 1: r runs; w (due 100) becomes ready behind it; then e arrives due at 50 (an insert into the past),
+  // and f at 100 with an older seq (as an undone change puts a job back): both go before w.
+  const state = stateWith({ id: 'r', runAt: 1, group: 'g' }, { id: 'w', runAt: 100, group: 'g', seq: 10 });
+  assert.deepEqual(claim(state, request(200, 5)).ids, ['r']);
+  insert(state, { id: 'e', runAt: 50, group: 'g' });
+  insert(state, { id: 'f', runAt: 100, group: 'g', seq: 5 });
+  insert(state, { id: 'l', runAt: 150, group: 'g' });
+  const order: string[] = [];
+  for (let running = 'r'; ; ) {
+    state.apply({ op: 'put', job: { ...(state.get(running) as JobRecord), state: 'completed', finishedAt: 200 } });
+    const [next] = claim(state, request(200, 5)).ids;
+    if (next === undefined) break;
+    order.push(next);
+    running = next;
+  }
+  assert.deepEqual(order, ['e', 'f', 'w', 'l']);
+});
+
+test('a ready grouped job cancelled leaves nothing behind: claims go back to the direct path', () => {
+  const state = stateWith({ id: 'r', runAt: 1, group: 'g' }, { id: 'w', runAt: 2, group: 'g' });
+  assert.deepEqual(claim(state, request(10, 5)).ids, ['r'], 'w waits ready behind r');
+  state.apply({ op: 'put', job: { ...(state.get('w') as JobRecord), state: 'cancelled', finishedAt: 10 } });
+  state.apply({ op: 'put', job: { ...(state.get('r') as JobRecord), state: 'completed', finishedAt: 10 } });
+  insert(state, { id: 'p', runAt: 5 });
+  const next = claim(state, request(10, 5));
+  assert.deepEqual(next.ids, ['p']);
+  assert.equal(next.direct, true, 'no grouped job is ready any more: the shortcut runs');
+  assert.equal(state.counts().scheduled, 0);
+});

@@ -172,6 +172,29 @@ export function dedupeConformance(name: string, makeStore: () => Promise<StoreFi
       });
     });
 
+    it('after close and reopen, a key whose window ended and opened again answers with the newer window', async (t) => {
+      const fixture = await featureFixture(t, name, makeStore, 'dedupe');
+      if (fixture === undefined) return;
+      try {
+        const store = fixture.store;
+        await store.open(storeContext());
+        await one(store, call('a', CT0, throttle()));
+        assert.equal((await one(store, call('b', CT0 + TTL, throttle()))).outcome, 'inserted', 'a’s window ended: b opens the next');
+        await store.close();
+        const again = fixture.reopen ? await fixture.reopen() : store;
+        await again.open(storeContext());
+        try {
+          const c = await one(again, call('c', CT0 + TTL + 10, throttle()));
+          assert.deepEqual([c.outcome, c.record.id], ['throttled', 'b']);
+          assert.equal(await again.get('c'), undefined);
+        } finally {
+          await again.close();
+        }
+      } finally {
+        await fixture.cleanup();
+      }
+    });
+
     it('a window survives close and reopen', async (t) => {
       const fixture = await featureFixture(t, name, makeStore, 'dedupe');
       if (fixture === undefined) return;

@@ -726,3 +726,12 @@ test('a ready grouped job cancelled leaves nothing behind: claims go back to the
   assert.equal(next.direct, true, 'no grouped job is ready any more: the shortcut runs');
   assert.equal(state.counts().scheduled, 0);
 });
+
+test('load replaces what the state held before: a group that ran then is free after it', () => {
+  // A store object opened again (close, then open) loads into the same state: r was running in group g.
+  const state = stateWith({ id: 'r', runAt: 1, group: 'g' }, { id: 'w', runAt: 2, group: 'g' });
+  assert.deepEqual(claim(state, request(10, 5)).ids, ['r'], 'w waits ready behind r');
+  state.load([loaded({ id: 'r', runAt: 1, group: 'g', state: 'completed', seq: 1 }), loaded({ id: 'w', runAt: 2, group: 'g', seq: 2 })]);
+  assert.deepEqual(claim(state, request(10, 5)).ids, ['w'], 'r finished before the reload: g is free');
+  assert.deepEqual(state.counts().scheduled, 0);
+});

@@ -145,6 +145,23 @@ export function dedupeConformance(name: string, makeStore: () => Promise<StoreFi
       );
     });
 
+    it('a job whose window ended leaving the store does not close the newer window of its key', async (t) => {
+      await withDedupe(
+        t,
+        async (store) => {
+          await one(store, call('a', CT0, throttle()));
+          assert.equal((await one(store, call('b', CT0 + TTL, throttle(), { runAt: CT0 + 10 * TTL }))).outcome, 'inserted', 'a’s window ended: b opens the next');
+          const [running] = (await store.claim(claimAll(CT0 + TTL))).jobs;
+          assert.equal(running?.id, 'a');
+          await store.settle('a', running.token as string, patchRecord(running, { state: 'completed', finishedAt: CT0 + TTL, token: undefined }));
+          assert.equal(await store.get('a'), undefined, 'keepCompleted 0 removed a');
+          const c = await one(store, call('c', CT0 + TTL + 10, throttle()));
+          assert.deepEqual([c.outcome, c.record.id], ['throttled', 'b']);
+        },
+        { keepCompleted: 0 },
+      );
+    });
+
     it('one insert call: a later request sees the window an earlier one opened', async (t) => {
       await withDedupe(t, async (store) => {
         const results = await store.insert([call('a', CT0, throttle()), call('b', CT0, throttle()), call('c', CT0, debounce('d')), call('e', CT0, debounce('d'), { runAt: CT0 + 7 })]);

@@ -241,6 +241,26 @@ describe('crash rule: a lost attempt counts against the retry policy', () => {
     await scheduler.stop();
   });
 
+  it('a recovered attempt charged dead follows removeOnFail, and its error names the attempt that was lost', async () => {
+    const store = new MemoryStore();
+    await leaveRunning(store, { retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1000 } } });
+    const clock = new VirtualClock(T0 + 5000);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    const log = record(scheduler, clock, ['dead', 'started']);
+    scheduler.register('poison', () => 'ok', { removeOnFail: true });
+    await scheduler.start();
+    await clock.advance(10_000);
+    assert.deepEqual(
+      log.map((e) => e.type),
+      ['dead'],
+    );
+    const dead = log[0]?.payload as { error: Error };
+    assert.ok(dead.error instanceof ProcessCrashError);
+    assert.match(dead.error.message, /^Attempt 1 of job poison was running when its process died/);
+    assert.equal(await scheduler.get('poison'), undefined, 'removed as it went dead (removeOnFail)');
+    await scheduler.stop();
+  });
+
   it('a clock step while the charge of a lost attempt waits to be recorded: failed reports the retry as recorded, in the new frame (seed 234033002)', async () => {
     const MIN = 60_000;
     const store = new LostAndFlaky(0);

@@ -154,6 +154,8 @@ const GROUPS = {
       'test/retention-per-job.test.ts',
       'test/retention-queue.test.ts',
       'test/local-retention-lowered.test.ts',
+      'test/removal-index.test.ts',
+      'test/rate-windows.test.ts',
     ],
   },
   // The attempt lifecycle: what a claimed job goes through (a lost attempt charged, misfires

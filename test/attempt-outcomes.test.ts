@@ -89,7 +89,8 @@ describe('attempt outcomes', () => {
     await again.start();
     await clock.advance(1_000);
     assert.deepEqual(seen, [2]);
-    assert.deepEqual([(await again.get('j'))?.state, (await again.get('j'))?.attempt], ['completed', 2]);
+    const job = await again.get('j');
+    assert.deepEqual([job?.state, job?.attempt], ['completed', 2]);
     await again.stop();
   });
 });

@@ -189,51 +189,56 @@ export function dedupeConformance(name: string, makeStore: () => Promise<StoreFi
       });
     });
 
-    it('after close and reopen, a key whose window ended and opened again answers with the newer window', async (t) => {
+    /** Runs `before` on an open store, closes it, opens it again (a new store object where the fixture makes one) and runs `after`. */
+    async function acrossReopen(t: { skip(message?: string): void }, before: (store: Store) => Promise<void>, after: (store: Store) => Promise<void>): Promise<void> {
       const fixture = await featureFixture(t, name, makeStore, 'dedupe');
       if (fixture === undefined) return;
       try {
         const store = fixture.store;
         await store.open(storeContext());
-        await one(store, call('a', CT0, throttle()));
-        assert.equal((await one(store, call('b', CT0 + TTL, throttle()))).outcome, 'inserted', 'a’s window ended: b opens the next');
+        await before(store);
         await store.close();
         const again = fixture.reopen ? await fixture.reopen() : store;
         await again.open(storeContext());
         try {
-          const c = await one(again, call('c', CT0 + TTL + 10, throttle()));
-          assert.deepEqual([c.outcome, c.record.id], ['throttled', 'b']);
-          assert.equal(await again.get('c'), undefined);
+          await after(again);
         } finally {
           await again.close();
         }
       } finally {
         await fixture.cleanup();
       }
+    }
+
+    it('after close and reopen, a key whose window ended and opened again answers with the newer window', async (t) => {
+      await acrossReopen(
+        t,
+        async (store) => {
+          await one(store, call('a', CT0, throttle()));
+          assert.equal((await one(store, call('b', CT0 + TTL, throttle()))).outcome, 'inserted', 'a’s window ended: b opens the next');
+        },
+        async (again) => {
+          const c = await one(again, call('c', CT0 + TTL + 10, throttle()));
+          assert.deepEqual([c.outcome, c.record.id], ['throttled', 'b']);
+          assert.equal(await again.get('c'), undefined);
+        },
+      );
     });
 
     it('a window survives close and reopen', async (t) => {
-      const fixture = await featureFixture(t, name, makeStore, 'dedupe');
-      if (fixture === undefined) return;
-      try {
-        const store = fixture.store;
-        await store.open(storeContext());
-        await one(store, call('a', CT0, throttle()));
-        await one(store, call('d', CT0, debounce('d'), { runAt: CT0 + 100 }));
-        await store.close();
-        const again = fixture.reopen ? await fixture.reopen() : store;
-        await again.open(storeContext());
-        try {
+      await acrossReopen(
+        t,
+        async (store) => {
+          await one(store, call('a', CT0, throttle()));
+          await one(store, call('d', CT0, debounce('d'), { runAt: CT0 + 100 }));
+        },
+        async (again) => {
           const t1 = await one(again, call('b', CT0 + 10, throttle()));
           assert.deepEqual([t1.outcome, t1.record.id], ['throttled', 'a']);
           const d1 = await one(again, call('e', CT0 + 10, debounce('d'), { runAt: CT0 + 300 }));
           assert.deepEqual([d1.outcome, d1.record.id, (await again.get('d'))?.runAt], ['debounced', 'd', CT0 + 300]);
-        } finally {
-          await again.close();
-        }
-      } finally {
-        await fixture.cleanup();
-      }
+        },
+      );
     });
   });
 }

@@ -676,7 +676,7 @@ test('a record the state indexes carries no key of its own: its heap slot is inv
 });
 
 test('a backward clock step sends a ready grouped job that is no longer due back to wait', () => {
-  // w came due at 200 and waits in its group's ready queue (r holds the group); the clock then goes back to 50.
+  // w (due at 100) is made ready by a claim at 200 and waits in its group's ready queue (r holds the group); the clock then goes back to 50.
   const state = stateWith({ id: 'r', runAt: 1, group: 'g' }, { id: 'w', runAt: 100, group: 'g' }, { id: 'x', runAt: 150, group: 'h' });
   assert.deepEqual(claim(state, request(200, 5)).ids, ['r', 'x']);
   for (const id of ['r', 'x']) state.apply({ op: 'put', job: { ...(state.get(id) as JobRecord), state: 'completed', finishedAt: 200 } });

@@ -92,6 +92,49 @@ describe('settles the store refuses', () => {
     assert.deepEqual(runs, [2], 'recovered as a lost attempt, then run again (at least once)');
     await again.stop();
   });
+
+  it('stop retrying once the job is cancelled: its outcome no longer matters, so no more store calls or errors', async () => {
+    const store = new FlakyStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    const log = record(scheduler, clock, ['completed', 'cancelled', 'error']);
+    scheduler.register('work', () => 'done');
+    await scheduler.start();
+    store.failing = true;
+    await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'j' });
+    await clock.advance(350); // tries at 0, 100 and 300 ms; the next waits until 700
+    assert.equal(store.settleCalls, 3);
+    assert.equal(await scheduler.cancel('j'), true, 'the cancel is recorded (only settles fail)');
+    const calls = store.settleCalls;
+    const errors = log.filter((e) => e.type === 'error').length;
+    await clock.advance(120_000);
+    assert.equal(store.settleCalls, calls, 'no settle tried after the cancel');
+    assert.equal(log.filter((e) => e.type === 'error').length, errors, 'no error reported after the cancel');
+    assert.deepEqual(
+      log.filter((e) => e.type !== 'error').map((e) => e.type),
+      ['cancelled'],
+    );
+    assert.equal((await store.get('j'))?.state, 'cancelled');
+    assert.equal(scheduler.stats().running, 0);
+    await scheduler.stop();
+  });
+
+  it('stop retrying once stop() gave up on them: none is tried after stop() returned', async () => {
+    const store = new FlakyStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock });
+    scheduler.register('work', () => 'done');
+    await scheduler.start();
+    store.failing = true;
+    await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'j' });
+    await clock.advance(150); // tries at 0 and 100 ms; the next waits until 300
+    await scheduler.stop({ timeout: 100 });
+    const calls = store.settleCalls;
+    await clock.advance(120_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(store.settleCalls, calls, 'no settle tried after stop() returned');
+    assert.equal((await store.get('j'))?.state, 'running', 'left for crash recovery');
+  });
 });
 
 describe('reads while a settle is held up', () => {

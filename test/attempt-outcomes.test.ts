@@ -2,7 +2,8 @@
  * What an attempt's end records and reports, through the Scheduler on a
  * VirtualClock: a timeout names the timeout the job had, a schedule whose
  * occurrence died reports when it runs next, and stop() hands back an
- * unfinished attempt without counting it (the attempts before it still count).
+ * unfinished attempt without counting it (the attempts before it still count),
+ * and an outcome the store refuses by its token is not reported.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,5 +93,34 @@ describe('attempt outcomes', () => {
     const job = await again.get('j');
     assert.deepEqual([job?.state, job?.attempt], ['completed', 2]);
     await again.stop();
+  });
+
+  it('an outcome the store refuses (the job ended in the store meanwhile) is not reported, and frees its slot', async () => {
+    // The store's own cancel, behind the scheduler's back (as another holder of the store object could):
+    // the scheduler hears of it only when the store refuses the attempt's outcome by its token.
+    const store = new MemoryStore();
+    const clock = new VirtualClock(T0);
+    const scheduler = new Scheduler<Jobs>({ store, clock, concurrency: 1 });
+    const log = record(scheduler, clock, ['completed', 'failed', 'started']);
+    const gates: (() => void)[] = [];
+    scheduler.register('work', () => new Promise<string>((resolve) => gates.push(() => resolve('done'))));
+    await scheduler.start();
+    await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'a' });
+    await scheduler.scheduleIn('work', 0, { n: 2 }, { id: 'b' });
+    await clock.advance(0);
+    assert.equal(gates.length, 1, 'one slot: a runs, b waits');
+    assert.equal((await store.cancel('a', clock.now()))?.state, 'cancelled');
+    gates[0]?.();
+    await clock.advance(0);
+    assert.deepEqual(
+      log.map((e) => `${e.type} ${e.id ?? ''}`),
+      ['started a', 'started b'],
+      'no completed for a: its outcome was not recorded; its slot went to b',
+    );
+    assert.equal((await scheduler.get('a'))?.state, 'cancelled');
+    gates[1]?.();
+    await clock.advance(0);
+    assert.equal((await scheduler.get('b'))?.state, 'completed');
+    await scheduler.stop();
   });
 });

@@ -164,6 +164,25 @@ describe('wall-clock steps', () => {
     await scheduler.stop();
   });
 
+  it('a running attempt’s timeout is elapsed time: it ends after its length, whichever way the clock is stepped', async () => {
+    for (const delta of [H, -H]) {
+      const clock = new VirtualClock(T0);
+      const scheduler = new Scheduler<Jobs>({ clock });
+      const failedAt: number[] = [];
+      scheduler.on('failed', () => failedAt.push(clock.now()));
+      scheduler.register('work', () => new Promise<void>(() => undefined), { timeout: 10 * MIN, retry: { maxRetries: 0, backoff: { type: 'fixed', delay: 1_000 } } });
+      await scheduler.start();
+      await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 't' });
+      await clock.advance(4 * MIN);
+      await clock.set(clock.now() + delta); // stepped while the attempt runs, 6 min of its timeout left
+      await clock.advance(6 * MIN - 1);
+      assert.deepEqual(failedAt, [], `stepped ${delta}: not timed out before 10 elapsed minutes`);
+      await clock.advance(1);
+      assert.deepEqual(failedAt, [T0 + 10 * MIN + delta], `stepped ${delta}: timed out after 10 elapsed minutes`);
+      await scheduler.stop();
+    }
+  });
+
   it('a step while a claim is in flight: the claimed occurrence and its dedupe window start in the new frame', async () => {
     // The store's re-base moved the records it had just claimed, but the claim answered with them
     // as they were: the occurrence ran in the old frame and its outcome wrote the old frame over

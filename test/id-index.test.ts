@@ -1,7 +1,8 @@
 // IdIndex (a local store's id -> record index): generated ids (prefix +
 // base-36 counter) in an array, every other id in a Map. Checked against a
 // Map under random sets, adds and deletes of generated ids (in order, with
-// gaps, far ahead, non-canonical look-alikes) and other ids, a second
+// gaps, far ahead, non-canonical look-alikes, fresh ones through `set` as a
+// store's load indexes them, taken ones added again) and other ids, a second
 // prefix, and enough deletes to compact the array: same get, has, size and
 // values (and toArray), whatever path each id took.
 import assert from 'node:assert/strict';
@@ -23,6 +24,8 @@ function rec(id: string, n = 0): JobRecord {
 
 type Op =
   | { kind: 'gen'; skip: number }
+  | { kind: 'genSet' }
+  | { kind: 'again'; pick: number }
   | { kind: 'far' }
   | { kind: 'alike'; which: number }
   | { kind: 'other'; n: number }
@@ -34,6 +37,10 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ kind: fc.constant('gen' as const), skip: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3000 }) }) }) },
+  // Fresh generated ids through `set`, as a store's load and put index them.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('genSet' as const) }) },
+  // An id already taken, added again (a caller's id equal to a generated one): refused, nothing changed.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('again' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('far' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('alike' as const), which: fc.nat(3) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('other' as const), n: fc.nat(50) }) },
@@ -68,6 +75,17 @@ test('IdIndex answers like a Map', () => {
           counter += op.skip;
           // A run of generated ids, as a burst of scheduleIn makes.
           for (let k = 0; k < 150; k++) add(prefix + (counter++).toString(36));
+        } else if (op.kind === 'genSet') {
+          for (let k = 0; k < 150; k++) {
+            const id = prefix + (counter++).toString(36);
+            probe.add(id);
+            const r = rec(id, counter);
+            keys.set(r, index.set(id, r));
+            model.set(id, r);
+          }
+        } else if (op.kind === 'again' && ids.length > 0) {
+          const id = ids[op.pick % ids.length]!;
+          assert.equal(index.add(rec(id, -1)), false, `add ${id} again`);
         } else if (op.kind === 'far') add(prefix + (counter + 5000 + 36 ** 3).toString(36));
         else if (op.kind === 'alike') {
           // Not canonical or not base 36: never the same entry as a generated id.

@@ -32,15 +32,21 @@ class FlakyStore extends MemoryStore {
   }
 }
 
+/** A started scheduler on a FlakyStore whose settles fail from now on, `work` returning 'done', and a log of `types`. */
+async function refusingSettles(types: (keyof SchedulerEvents)[] = []): Promise<{ store: FlakyStore; clock: VirtualClock; scheduler: Scheduler<Jobs>; log: ReturnType<typeof record> }> {
+  const store = new FlakyStore();
+  const clock = new VirtualClock(T0);
+  const scheduler = new Scheduler<Jobs>({ store, clock });
+  const log = record(scheduler, clock, types);
+  scheduler.register('work', () => 'done');
+  await scheduler.start();
+  store.failing = true;
+  return { store, clock, scheduler, log };
+}
+
 describe('settles the store refuses', () => {
   it('are retried with backoff until the store takes them; the job stays running and drained waits', async () => {
-    const store = new FlakyStore();
-    const clock = new VirtualClock(T0);
-    const scheduler = new Scheduler<Jobs>({ store, clock });
-    const log = record(scheduler, clock, ['completed', 'drained', 'error']);
-    scheduler.register('work', () => 'done');
-    await scheduler.start();
-    store.failing = true;
+    const { store, clock, scheduler, log } = await refusingSettles(['completed', 'drained', 'error']);
     await scheduler.scheduleIn('work', 0, { n: 1 });
     await clock.advance(0);
     assert.equal(store.settleCalls, 1);
@@ -70,12 +76,7 @@ describe('settles the store refuses', () => {
   });
 
   it('an outcome still unrecorded when stop() gives up is left running for crash recovery; stop() returns in time', async () => {
-    const store = new FlakyStore();
-    const clock = new VirtualClock(T0);
-    const scheduler = new Scheduler<Jobs>({ store, clock });
-    scheduler.register('work', () => 'done');
-    await scheduler.start();
-    store.failing = true;
+    const { store, clock, scheduler } = await refusingSettles();
     await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'j' });
     await clock.advance(0);
     const t0 = Date.now();
@@ -94,13 +95,7 @@ describe('settles the store refuses', () => {
   });
 
   it('stop retrying once the job is cancelled: its outcome no longer matters, so no more store calls or errors', async () => {
-    const store = new FlakyStore();
-    const clock = new VirtualClock(T0);
-    const scheduler = new Scheduler<Jobs>({ store, clock });
-    const log = record(scheduler, clock, ['completed', 'cancelled', 'error']);
-    scheduler.register('work', () => 'done');
-    await scheduler.start();
-    store.failing = true;
+    const { store, clock, scheduler, log } = await refusingSettles(['completed', 'cancelled', 'error']);
     await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'j' });
     await clock.advance(350); // tries at 0, 100 and 300 ms; the next waits until 700
     assert.equal(store.settleCalls, 3);
@@ -120,12 +115,7 @@ describe('settles the store refuses', () => {
   });
 
   it('stop retrying once stop() gave up on them: none is tried after stop() returned', async () => {
-    const store = new FlakyStore();
-    const clock = new VirtualClock(T0);
-    const scheduler = new Scheduler<Jobs>({ store, clock });
-    scheduler.register('work', () => 'done');
-    await scheduler.start();
-    store.failing = true;
+    const { store, clock, scheduler } = await refusingSettles();
     await scheduler.scheduleIn('work', 0, { n: 1 }, { id: 'j' });
     await clock.advance(150); // tries at 0 and 100 ms; the next waits until 300
     await scheduler.stop({ timeout: 100 });

@@ -127,21 +127,45 @@ describe('settles the store refuses', () => {
   });
 });
 
+/**
+ * A daily schedule (misfire 'skip') that missed three days, claimed by a new scheduler `b` while
+ * the store refuses settles: its plan (skip to the next slot) cannot be recorded. A settle that
+ * holds no attempt.
+ */
+async function refusedMisfirePlan(): Promise<{ store: FlakyStore; clock: VirtualClock; b: Scheduler<Jobs> }> {
+  const store = new FlakyStore();
+  const clock = new VirtualClock(T0);
+  const a = new Scheduler<Jobs>({ store, clock });
+  a.register('work', () => undefined);
+  await a.start();
+  await a.scheduleCron('work', '0 9 * * *', { n: 1 }, { id: 'daily', misfire: 'skip' });
+  await a.stop();
+  await clock.advance(3 * 24 * 3_600_000);
+  store.failing = true;
+  const b = new Scheduler<Jobs>({ store, clock });
+  b.register('work', () => undefined);
+  await b.start();
+  await clock.advance(0); // claimed; the skip to the next slot cannot be recorded
+  return { store, clock, b };
+}
+
+describe('settles that hold no attempt', () => {
+  it('a misfire plan the store keeps refusing is not tried after stop() returned', async () => {
+    const { store, clock, b } = await refusedMisfirePlan();
+    await clock.advance(150); // tries at 0 and 100 ms; the next waits until 300
+    assert.equal(store.settleCalls, 2);
+    await b.stop({ timeout: 100 });
+    const calls = store.settleCalls;
+    await clock.advance(120_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(store.settleCalls, calls, 'no settle tried after stop() returned');
+    assert.equal((await store.get('daily'))?.state, 'running', 'left for crash recovery');
+  });
+});
+
 describe('reads while a settle is held up', () => {
   it('get() and list() answer at once while a misfire replan waits for a full disk (found by the simulation: readsWait)', async () => {
-    const store = new FlakyStore();
-    const clock = new VirtualClock(T0);
-    const a = new Scheduler<Jobs>({ store, clock });
-    a.register('work', () => undefined);
-    await a.start();
-    await a.scheduleCron('work', '0 9 * * *', { n: 1 }, { id: 'daily', misfire: 'skip' });
-    await a.stop();
-    await clock.advance(3 * 24 * 3_600_000);
-    store.failing = true;
-    const b = new Scheduler<Jobs>({ store, clock });
-    b.register('work', () => undefined);
-    await b.start();
-    await clock.advance(0); // claimed; the skip to the next slot cannot be recorded
+    const { store, clock, b } = await refusedMisfirePlan();
     const got = await Promise.race([b.get('daily'), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 2000))]);
     if (got === 'hung' || got === undefined) assert.fail(`get() answered ${String(got)}`);
     assert.equal(got.state, 'scheduled', 'the record as planned');

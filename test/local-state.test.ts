@@ -94,6 +94,14 @@ test('takeDue declines when pick would choose differently, and what it took goes
   const cases: { why: string; specs: Spec[]; req: ClaimRequest; ids: string[]; waiting?: string[] }[] = [
     { why: 'two names due', specs: [{ id: 'a1', runAt: 1 }, { id: 'b1', name: 'b', runAt: 2 }, { id: 'a2', runAt: 3 }], req: request(5, 10), ids: ['a1', 'b1', 'a2'] },
     { why: 'two priorities', specs: [{ id: 'a1', runAt: 1 }, { id: 'a2', runAt: 2, priority: 5 }], req: request(5, 10), ids: ['a2', 'a1'] },
+    {
+      // Name a's queue is made first (a1 is first in the time index), so b1 is compared against a1:
+      // b1's lower seq must not outweigh a1's priority.
+      why: 'a higher priority in one name against an equal runAt and a lower seq in another',
+      specs: [{ id: 'a1', runAt: 1, seq: 9, priority: 5 }, { id: 'b1', name: 'b', runAt: 1, seq: 3 }],
+      req: request(5, 10),
+      ids: ['a1', 'b1'],
+    },
     { why: 'a grouped job due', specs: [{ id: 'a1', runAt: 1, group: 'g' }, { id: 'a2', runAt: 2 }], req: request(5, 10), ids: ['a1', 'a2'] },
     { why: 'the first due is grouped and alone', specs: [{ id: 'a1', runAt: 1, group: 'g' }], req: request(5, 10), ids: ['a1'] },
     { why: 'more due than the name has room for', specs: [{ id: 'a1', runAt: 1 }, { id: 'a2', runAt: 2 }, { id: 'a3', runAt: 3 }], req: request(5, 10, () => 2), ids: ['a1', 'a2'], waiting: ['a'] },

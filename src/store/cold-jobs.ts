@@ -327,9 +327,10 @@ export class ColdJobs implements WaitingBytes {
    * changes took theirs): keyed by runAt, equal runAts in seq order.
    */
   seal(): void {
-    const live: number[] = [];
+    // Allocated at its length, not grown by push (see resized in src/heap-build.ts).
+    const live = new Array<number>(this.#live);
     const where = this.#block;
-    for (let i = 0; i < this.#count; i++) if (where[i] !== -1) live.push(i);
+    for (let i = 0, k = 0; i < this.#count; i++) if (where[i] !== -1) live[k++] = i;
     const seq = this.#seq;
     let sorted = true;
     for (let k = 1; sorted && k < live.length; k++) sorted = (seq[live[k - 1] as number] as number) < (seq[live[k] as number] as number);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { finishedRecord, patchRecord, runningRecord } from '../src/store/record.js';
+import { finishedRecord, patchRecord, runningRecord, shiftDue } from '../src/store/record.js';
 import type { JobRecord } from '../src/store/store.js';
 
 const FULL: Required<JobRecord> = {
@@ -68,4 +68,59 @@ test("finishedRecord is patchRecord of a one-off job's end", () => {
       same(finishedRecord(j, state, now, result as JobRecord['result']), patch(j, state, now, result as JobRecord['result']));
     }),
   );
+});
+
+test('patchRecord: a field given in the patch replaces the record\'s, and undefined removes it', () => {
+  // No caller patches retry or timeout today; the patch type allows it, so it must take effect.
+  const replaced = patchRecord(FULL, {
+    retry: { maxRetries: 9, backoff: { type: 'fixed', delay: 1 } },
+    timeout: 7,
+    lastError: { name: 'TypeError', message: 'y' },
+    result: 'r2',
+    finishedAt: 901,
+    token: 'new',
+    recur: { misfire: 'skip', slot: 2000, count: 2, signature: 's2', every: 20 },
+    lost: 'lease',
+  });
+  assert.deepEqual(
+    [replaced.retry, replaced.timeout, replaced.lastError, replaced.result, replaced.finishedAt, replaced.token, replaced.recur?.slot, replaced.lost],
+    [{ maxRetries: 9, backoff: { type: 'fixed', delay: 1 } }, 7, { name: 'TypeError', message: 'y' }, 'r2', 901, 'new', 2000, 'lease'],
+  );
+  const cleared = patchRecord(FULL, {
+    retry: undefined,
+    timeout: undefined,
+    lastError: undefined,
+    result: undefined,
+    finishedAt: undefined,
+    token: undefined,
+    recur: undefined,
+    lost: undefined,
+    relative: undefined,
+  });
+  for (const key of ['retry', 'timeout', 'lastError', 'result', 'finishedAt', 'token', 'recur', 'lost', 'relative'] as const) {
+    assert.equal(key in cleared, false, `${key} removed`);
+  }
+  // The fields a patch cannot name are copied as they are.
+  for (const key of ['progress', 'logs', 'trace', 'group', 'groupConcurrency', 'dedupe', 'retain'] as const) assert.deepEqual(cleared[key], FULL[key], key);
+});
+
+test('shiftDue moves only a waiting elapsed-time due or an every schedule, and clamps to the Date range', () => {
+  const { dedupe: _dedupe, recur: _recur, relative: _relative, ...plain } = FULL;
+  const base: JobRecord = { ...plain, state: 'scheduled', relative: true };
+  assert.equal(shiftDue(base, 100).runAt, FULL.runAt + 100, 'a scheduled relative due moves');
+  assert.equal(shiftDue(plain, 100).runAt, FULL.runAt, 'a date stays');
+  // A finished record is history: its runAt stays, even when it was relative or an every schedule.
+  for (const state of ['completed', 'dead', 'cancelled'] as const) {
+    const finished: JobRecord = { ...base, state };
+    assert.equal(shiftDue(finished, 100), finished, `${state}, relative`);
+    const every: JobRecord = { ...finished, recur: FULL.recur };
+    assert.equal(shiftDue(every, 100), every, `${state}, every`);
+  }
+  // A running every occurrence moves (its next slot follows from its slot); a running one-off does not.
+  assert.equal(shiftDue({ ...base, state: 'running', recur: FULL.recur }, 100).runAt, FULL.runAt + 100);
+  const oneOff: JobRecord = { ...base, state: 'running' };
+  assert.equal(shiftDue(oneOff, 100), oneOff);
+  // Past the Date range (±8.64e15 ms), a due is held at its edge: new Date() of it stays valid.
+  assert.equal(shiftDue({ ...base, runAt: 8.64e15 - 10 }, 100).runAt, 8.64e15);
+  assert.equal(shiftDue({ ...base, runAt: -8.64e15 + 10 }, -100).runAt, -8.64e15);
 });

@@ -104,12 +104,13 @@ test('patchRecord: a field given in the patch replaces the record\'s, and undefi
   for (const key of ['progress', 'logs', 'trace', 'group', 'groupConcurrency', 'dedupe', 'retain'] as const) assert.deepEqual(cleared[key], FULL[key], key);
 });
 
-test('shiftDue moves only a waiting elapsed-time due or an every schedule, and clamps to the Date range', () => {
+test('shiftDue moves only a waiting elapsed-time due or a live every schedule, and clamps to the Date range', () => {
   const { dedupe: _dedupe, recur: _recur, relative: _relative, ...plain } = FULL;
   const base: JobRecord = { ...plain, state: 'scheduled', relative: true };
   assert.equal(shiftDue(base, 100).runAt, FULL.runAt + 100, 'a scheduled relative due moves');
   assert.equal(shiftDue(plain, 100).runAt, FULL.runAt, 'a date stays');
-  // A finished record is history: its runAt stays, even when it was relative or an every schedule.
+  // A finished record is history: its runAt stays, even when it was relative (a cancelled
+  // scheduleIn job keeps the flag) or an every schedule.
   for (const state of ['completed', 'dead', 'cancelled'] as const) {
     const finished: JobRecord = { ...base, state };
     assert.equal(shiftDue(finished, 100), finished, `${state}, relative`);

@@ -100,6 +100,9 @@ test('patchRecord: a field given in the patch replaces the record\'s, and undefi
   for (const key of ['retry', 'timeout', 'lastError', 'result', 'finishedAt', 'token', 'recur', 'lost', 'relative'] as const) {
     assert.equal(key in cleared, false, `${key} removed`);
   }
+  // A patch cannot name the fields it would not change (type-checked by tsc, which reads the tests).
+  // @ts-expect-error priority is not patchable
+  assert.equal(patchRecord(FULL, { priority: 9 }).priority, FULL.priority);
   // The fields a patch cannot name are copied as they are.
   for (const key of ['progress', 'logs', 'trace', 'group', 'groupConcurrency', 'dedupe', 'retain'] as const) assert.deepEqual(cleared[key], FULL[key], key);
 });

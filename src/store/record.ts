@@ -84,8 +84,12 @@ export function scheduledRecord(id: string, name: string, payload: JsonValue, ru
   return new ScheduledRecord(id, name, payload, runAt, createdAt, relative);
 }
 
-/** Fields patchRecord only copies from the record: reports are set with withReport, the trace context at insert. */
-type CopiedOnly = 'progress' | 'logs' | 'trace' | 'dedupe' | 'retain' | 'removal';
+/**
+ * The fields a patch may set. The rest are copied from the record as they
+ * are: a job's identity, payload, priority and group never change, reports
+ * are set with withReport, the trace context at insert.
+ */
+type Patchable = 'state' | 'runAt' | 'attempt' | 'seq' | 'retry' | 'timeout' | 'lastError' | 'result' | 'finishedAt' | 'token' | 'recur' | 'lost' | 'relative';
 
 /**
  * `j` with `p` applied, built as one fixed-order literal. Never `{ ...record,
@@ -93,7 +97,7 @@ type CopiedOnly = 'progress' | 'logs' | 'trace' | 'dedupe' | 'retain' | 'removal
  * object (~500 B, ~2 us to build). `p.x: undefined` drops x. A field added
  * to JobRecord must be added here too, and to runningRecord and finishedRecord.
  */
-export function patchRecord(j: JobRecord, p: { [K in Exclude<keyof JobRecord, CopiedOnly>]?: JobRecord[K] | undefined }): JobRecord {
+export function patchRecord(j: JobRecord, p: { [K in Patchable]?: JobRecord[K] | undefined }): JobRecord {
   const r: JobRecord = {
     id: j.id,
     name: j.name,

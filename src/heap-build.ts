@@ -12,6 +12,8 @@ import { type HeapId, type HeapOptions, type IdTable, MAX_CAPACITY, hashId, show
 import { handleOf } from './heap-sift.js';
 
 const DEFAULT_CAPACITY = 64;
+/** The longest `new Array(n)` V8 makes a plain (not dictionary) array: 32 Mi elements (checked in test/heap-room.test.ts). */
+export const FAST_ARRAY_MAX = 2 ** 25;
 
 /** A heap's arrays (the heap's own; see its fields for what each holds). */
 export interface HeapArrays {
@@ -45,9 +47,12 @@ export function resized(arrays: HeapArrays, old: number, cap: number, n: number,
   // 3x the time for fromItems' one step to 2.6e5 handles (most of a 2e5-job
   // fromItems) and 1.5x over a heap's doublings. The array is holey from
   // the start, in every heap, so the reads in the sifts see one elements kind.
-  const cells: unknown[] = new Array<unknown>(2 * cap);
+  // Past FAST_ARRAY_MAX elements V8 makes `new Array(n)` a dictionary (every
+  // access a hash lookup), so a heap that big grows in place, element by
+  // element, which keeps it a plain array (holey still: it was made so).
   const before = arrays.cells;
-  for (let i = 0; i < 2 * old; i++) cells[i] = before[i];
+  const cells = 2 * cap <= FAST_ARRAY_MAX ? new Array<unknown>(2 * cap) : before;
+  if (cells !== before) for (let i = 0; i < 2 * old; i++) cells[i] = before[i];
   for (let i = 2 * old; i < 2 * cap; i += 2) {
     cells[i] = undefined;
     cells[i + 1] = 0;

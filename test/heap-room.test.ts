@@ -12,8 +12,10 @@
 // index, so after a compaction the next push reuses a cancelled entry's index,
 // and without one a full heap grows and the next index is its old capacity.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { type HeapHandle, QuaternaryHeap } from '../src/heap.js';
+import { FAST_ARRAY_MAX } from '../src/heap-build.js';
 import { MAX_CAPACITY } from '../src/heap-ids.js';
 
 const indexOf = (handle: HeapHandle): number => handle % MAX_CAPACITY;
@@ -154,4 +156,11 @@ test('clear() spends every handle for good: an index reused after it never answe
   }
   assert.equal(heap.itemOf(third), 'c');
   assert.equal(heap.size, 1);
+});
+
+test('FAST_ARRAY_MAX is where V8 stops making `new Array(n)` a plain array (the heap grows its cells in place past it)', () => {
+  // Elements kinds are visible only to V8's natives syntax, so a child process checks them.
+  const code = `const n = ${FAST_ARRAY_MAX}; console.log(JSON.stringify([%HasDictionaryElements(new Array(n)), %HasDictionaryElements(new Array(n + 1))]));`;
+  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '-e', code], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), [false, true], 'a plain array at FAST_ARRAY_MAX elements, a dictionary past it');
 });

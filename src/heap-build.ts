@@ -49,7 +49,7 @@ export function resized(arrays: HeapArrays, old: number, cap: number, n: number,
   // the start, in every heap, so the reads in the sifts see one elements kind.
   // Past FAST_ARRAY_MAX elements V8 makes `new Array(n)` a dictionary (every
   // access a hash lookup), so a heap that big grows in place, element by
-  // element, which keeps it a plain array (holey still: it was made so).
+  // element, which keeps it a plain array (of the kind it was).
   const before = arrays.cells;
   const cells = 2 * cap <= FAST_ARRAY_MAX ? new Array<unknown>(2 * cap) : before;
   if (cells !== before) for (let i = 0; i < 2 * old; i++) cells[i] = before[i];

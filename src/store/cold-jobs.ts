@@ -27,6 +27,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { QuaternaryHeap } from '../heap.js';
+import { FAST_ARRAY_MAX } from '../heap-build.js';
 import { ID_OPEN, NAME_OPEN, QUOTE, RELATIVE_END, at, scanCold, type ColdScan } from './cold-scan.js';
 import type { JobRecord } from './store.js';
 import type { CapturedJobs, WaitingBytes } from './waiting-bytes.js';
@@ -327,8 +328,9 @@ export class ColdJobs implements WaitingBytes {
    * changes took theirs): keyed by runAt, equal runAts in seq order.
    */
   seal(): void {
-    // Allocated at its length, not grown by push (see resized in src/heap-build.ts).
-    const live = new Array<number>(this.#live);
+    // Allocated at its length, not grown by push, up to the length V8 keeps a
+    // plain array (see resized in src/heap-build.ts); past it, grown by appends.
+    const live: number[] = this.#live <= FAST_ARRAY_MAX ? new Array<number>(this.#live) : [];
     const where = this.#block;
     for (let i = 0, k = 0; i < this.#count; i++) if (where[i] !== -1) live[k++] = i;
     const seq = this.#seq;

@@ -496,7 +496,9 @@ export interface SharedMainOptions {
 export async function sharedMain(backend: SharedBackend, title: string, options: SharedMainOptions): Promise<void> {
   const expect = options.strict ? { ...MAIN, crashRule: true } : MAIN;
   const from = options.seed !== undefined ? Number(options.seed) : options.from !== undefined ? Number(options.from) : Date.now() % 1_000_000;
-  const count = options.seed !== undefined ? 1 : options.count !== undefined ? Number(options.count) : 20;
+  // --minutes without --count runs until the time is up, as the local simulation does
+  // (it stopped after the default 20 scenarios, a few minutes' worth).
+  const count = options.seed !== undefined ? 1 : options.count !== undefined ? Number(options.count) : options.minutes ? Number.MAX_SAFE_INTEGER - from : 20;
   const deadline = options.minutes ? Date.now() + Number(options.minutes) * 60_000 : Infinity;
   console.log(`${title} simulation from seed ${from}, ${options.minutes ? `${options.minutes} min` : `${count} scenarios`}`);
   const coverage: Record<string, number> = {};

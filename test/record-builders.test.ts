@@ -103,6 +103,10 @@ test('patchRecord: a field given in the patch replaces the record\'s, and undefi
   // A patch cannot name the fields it would not change (type-checked by tsc, which reads the tests).
   // @ts-expect-error priority is not patchable
   assert.equal(patchRecord(FULL, { priority: 9 }).priority, FULL.priority);
+  // A removal (removeOnComplete / removeOnFail) belongs to a finished record: kept while it stays
+  // finished (a clock step re-bases a dead job's dedupe window through a patch), dropped when revived.
+  for (const state of ['completed', 'dead'] as const) assert.deepEqual(patchRecord({ ...FULL, state }, {}).removal, FULL.removal, state);
+  assert.equal('removal' in patchRecord({ ...FULL, state: 'dead' }, { state: 'scheduled' }), false, 'revived');
   // The fields a patch cannot name are copied as they are.
   for (const key of ['progress', 'logs', 'trace', 'group', 'groupConcurrency', 'dedupe', 'retain'] as const) assert.deepEqual(cleared[key], FULL[key], key);
 });
@@ -127,4 +131,18 @@ test('shiftDue moves only a waiting elapsed-time due or a live every schedule, a
   // Past the Date range (±8.64e15 ms), a due is held at its edge: new Date() of it stays valid.
   assert.equal(shiftDue({ ...base, runAt: 8.64e15 - 10 }, 100).runAt, 8.64e15);
   assert.equal(shiftDue({ ...base, runAt: -8.64e15 + 10 }, -100).runAt, -8.64e15);
+});
+
+test('shiftDue moves an every schedule on its grid: anchor, current slot and last slot by the step; startAt and endAt stay', () => {
+  // A step that is not a multiple of the interval: moved any other way, the grid's phase changes.
+  const recur = { misfire: 'once' as const, slot: 1_000, count: 3, signature: 's', every: 60, anchor: 40, startAt: 10, endAt: 9_000, last: { state: 'completed' as const, slot: 940, at: 950 } };
+  const { dedupe: _dedupe, relative: _relative, ...plain } = FULL;
+  const moved = shiftDue({ ...plain, state: 'scheduled', runAt: 1_000, recur }, 7);
+  assert.equal(moved.runAt, 1_007);
+  assert.deepEqual(moved.recur, { ...recur, slot: 1_007, anchor: 47, last: { ...recur.last, slot: 947 } });
+  // Without an anchor the grid starts at startAt, then at 0.
+  const { anchor: _anchor, ...fromStart } = recur;
+  assert.equal(shiftDue({ ...plain, state: 'scheduled', runAt: 1_000, recur: fromStart }, 7).recur?.anchor, 17);
+  const { startAt: _startAt, ...fromZero } = fromStart;
+  assert.equal(shiftDue({ ...plain, state: 'scheduled', runAt: 1_000, recur: fromZero }, 7).recur?.anchor, 7);
 });

@@ -128,6 +128,14 @@ test('shiftDue moves only a waiting elapsed-time due or a live every schedule, a
   assert.equal(shiftDue({ ...base, state: 'running', recur: FULL.recur }, 100).runAt, FULL.runAt + 100);
   const oneOff: JobRecord = { ...base, state: 'running' };
   assert.equal(shiftDue(oneOff, 100), oneOff);
+  // A dedupe window's end moves in every state, and a moved due moves with it.
+  const windowed = shiftDue({ ...base, dedupe: { key: 'k', until: 2_000 } }, 100);
+  assert.deepEqual([windowed.runAt, windowed.dedupe], [FULL.runAt + 100, { key: 'k', until: 2_100 }]);
+  const finishedInput: JobRecord = { ...base, state: 'completed', dedupe: { key: 'k', until: 2_000 } };
+  const finishedWindow = shiftDue(finishedInput, 100);
+  assert.deepEqual([finishedWindow.runAt, finishedWindow.dedupe], [FULL.runAt, { key: 'k', until: 2_100 }]);
+  // A new record: the store keeps the old one until the write lands, to undo it.
+  assert.deepEqual(finishedInput.dedupe, { key: 'k', until: 2_000 }, 'the record passed in is left as it was');
   // Past the Date range (±8.64e15 ms), a due is held at its edge: new Date() of it stays valid.
   assert.equal(shiftDue({ ...base, runAt: 8.64e15 - 10 }, 100).runAt, 8.64e15);
   assert.equal(shiftDue({ ...base, runAt: -8.64e15 + 10 }, -100).runAt, -8.64e15);

@@ -25,7 +25,10 @@
  *    (see firingScheduler); the first round of a process starts cold.
  * 3. lateness at 50k fires/s: LATE_N jobs over LATE_SPREAD_MS of real time;
  *    how late each handler starts (start − due, ms: p50, p99, max) and how
- *    many started early (must be 0), against one setTimeout per job.
+ *    many started early (must be 0), against one setTimeout per job. Then
+ *    the machine's own floor (bench/timer-floor.ts: how late a bare
+ *    setTimeout(1) wakes, and how long a busy thread goes unscheduled), which
+ *    no scheduler here gets under.
  *
  * Run: `npm run bench -- scheduler` (BENCH_FULL=1 adds N = 1e6), or
  * `node --expose-gc --import tsx bench/scheduler.ts [--full]`.
@@ -39,6 +42,7 @@ import { SimpleIntervalJob, Task, ToadScheduler } from 'toad-scheduler';
 import { Scheduler } from '../src/scheduler.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { type BenchOptions, type Row, fmt, headline, isMain, measureMemory, median, printTable, prng, writeResults } from './lib.js';
+import { describeFloor, timerFloor } from './timer-floor.js';
 
 interface Order {
   orderId: string;
@@ -357,8 +361,8 @@ interface LatenessResult {
   reported?: { p50: number; p95: number; p99: number };
 }
 
-function summarize(name: string, lateness: number[], extra: Partial<LatenessResult> = {}): LatenessResult {
-  const sorted = lateness.slice().sort((a, b) => a - b);
+function summarize(name: string, lateness: Float64Array, extra: Partial<LatenessResult> = {}): LatenessResult {
+  const sorted = lateness.slice().sort();
   const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
   return { name, n: sorted.length, min: at(0), p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]!, early: sorted.filter((x) => x < 0).length, ...extra };
 }
@@ -410,7 +414,13 @@ async function untilJustBefore(at: number): Promise<void> {
 
 /** What one real-clock firing round measured. */
 interface FireRound {
-  lateness: number[];
+  /**
+   * One start's lateness a job, ms. A Float64Array, not `new Array(n)`: the
+   * first fraction written to that holey small-integer array converts all of
+   * it to doubles (~4–5 ms for 1e5 here), a stall the harness put on the
+   * first jobs of every round, of both contenders.
+   */
+  lateness: Float64Array;
   /** CPU ms from just before the first due time to the last start (scheduling and the forced GC excluded). */
   cpuMs: number;
   /** Whether scheduling ended before the first due time (else lateness includes it). */
@@ -477,7 +487,7 @@ async function fireRound(fire: FireFn, n: number, spreadMs: number, now: () => n
 interface FiringApp {
   scheduler: Scheduler<Jobs>;
   /** The round in progress: its lateness array, count and end. */
-  round: { lateness: number[]; count: number; n: number; done: () => void };
+  round: { lateness: Float64Array; count: number; n: number; done: () => void };
 }
 const firingApps = new Map<boolean, FiringApp>();
 
@@ -485,7 +495,7 @@ async function firingScheduler(now: () => number, packed: boolean): Promise<Firi
   const existing = firingApps.get(packed);
   if (existing) return existing;
   const scheduler = new Scheduler<Jobs>({ store: new MemoryStore({ packed }), concurrency: 100 });
-  const app: FiringApp = { scheduler, round: { lateness: [], count: 0, n: 0, done: () => undefined } };
+  const app: FiringApp = { scheduler, round: { lateness: new Float64Array(0), count: 0, n: 0, done: () => undefined } };
   scheduler.register('bench.job', (job) => {
     const round = app.round;
     round.lateness[round.count++] = now() - job.runAt.getTime();
@@ -510,7 +520,7 @@ async function stopFiringScheduler(): Promise<void> {
 async function fireGodelayq(n: number, spreadMs: number, now: () => number, leadMs: number, packed = false): Promise<FireRound> {
   const app = await firingScheduler(now, packed);
   const scheduler = app.scheduler;
-  const lateness = new Array<number>(n);
+  const lateness = new Float64Array(n);
   const all = new Promise<void>((resolve) => (app.round = { lateness, count: 0, n, done: resolve }));
   const t0 = performance.now();
   const due = dueTimes(n, leadMs, spreadMs);
@@ -532,7 +542,7 @@ async function fireGodelayq(n: number, spreadMs: number, now: () => number, lead
 }
 
 async function fireSetTimeout(n: number, spreadMs: number, now: () => number, leadMs: number): Promise<FireRound> {
-  const lateness = new Array<number>(n);
+  const lateness = new Float64Array(n);
   let count = 0;
   let resolveAll!: () => void;
   const all = new Promise<void>((resolve) => (resolveAll = resolve));
@@ -621,6 +631,9 @@ export async function run(opts: BenchOptions): Promise<void> {
     logLate('setTimeout', lateRounds.setTimeout[round]!);
   }
   await stopFiringScheduler();
+  // What the machine itself adds to lateness (bench/timer-floor.ts): read the p99 above beside it.
+  const floor = await timerFloor(LATE_SPREAD_MS);
+  console.log(`  machine's timer floor: ${describeFloor(floor, LATE_SPREAD_MS)}`);
   const cpuPerFire = (rs: FireRound[]): number => median(rs.map((r) => (r.cpuMs * 1e6) / FIRE_N));
   const fireG = cpuPerFire(fireRounds.godelayq);
   const fireT = cpuPerFire(fireRounds.setTimeout);
@@ -705,6 +718,7 @@ export async function run(opts: BenchOptions): Promise<void> {
     scheduling,
     firing: { n: FIRE_N, cpuNsPerFire: { godelayq: fireG, packed: fireP, setTimeout: fireT } },
     lateness: latenessRows,
+    timerFloor: floor,
   });
 }
 

@@ -11,7 +11,9 @@
  * (.mjs), or `setTimeout` (one timer per job, the baseline); a tree
  * followed by `+packed` uses `new MemoryStore({ packed: true })`. Rounds
  * alternate the trees; a line per round, then medians with min and max.
- * PROFILE=<file> writes a CPU profile of the (last) firing phase.
+ * PROFILE=<file> writes a CPU profile of the (last) measured phase (the
+ * fires, or the scheduleIn calls); ALLOC=<file> a sampling heap profile of
+ * what it allocates.
  */
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -57,14 +59,28 @@ async function loadTree(arg: string): Promise<Tree> {
 
 const trees = await Promise.all(treesArg.split(',').map(loadTree));
 
-/** PROFILE=<file>: a CPU profile of the firing phase only (node:inspector). */
+/**
+ * PROFILE=<file>: a CPU profile of the measured phase only (node:inspector).
+ * ALLOC=<file>: instead, a sampling heap profile of what that phase
+ * allocates, garbage included (one sample per 256 B on average).
+ */
 async function startProfile(): Promise<(() => Promise<void>) | undefined> {
-  const file = process.env.PROFILE;
-  if (!file) return undefined;
+  const allocFile = process.env.ALLOC;
+  const file = process.env.PROFILE ?? '';
+  if (!file && !allocFile) return undefined;
   const { Session } = await import('node:inspector/promises');
   const { writeFileSync } = await import('node:fs');
   const session = new Session();
   session.connect();
+  if (allocFile) {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    return async () => {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(allocFile, JSON.stringify(profile));
+      session.disconnect();
+    };
+  }
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
@@ -166,10 +182,12 @@ async function schedule(tree: Tree, n: number): Promise<{ cpuNs: number; bytes: 
   scheduler.register('bench.job', noop);
   await scheduler.start();
   const before = measureMemory();
+  const profile = await startProfile();
   const cpu = process.cpuUsage();
   const ids = new Array<string>(n);
   for (let i = 0; i < n; i++) ids[i] = (await scheduler.scheduleIn('bench.job', 60_000 + ((i * 7919) % 3_000_000), payloadOf(i))).id;
   const cpuNs = (cpuMs(cpu) * 1e6) / n;
+  await profile?.();
   const bytes = (measureMemory() - before) / n;
   if (ids.length !== n) throw new Error('lost ids');
   await scheduler.stop();

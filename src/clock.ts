@@ -95,8 +95,15 @@ export class SystemClock implements Clock {
     return () => clearInterval(handle);
   }
 
+  /**
+   * Date.now() when a timer last started on the next turn (setImmediate)
+   * because it was due already: at most one does so a millisecond.
+   */
+  private immediateAt = -1;
+
   setTimer(at: number, fn: () => void): ClockTimer {
     let handle: NodeJS.Timeout | undefined;
+    let immediate: NodeJS.Immediate | undefined;
     let cleared = false;
     const arm = (): void => {
       // A step found here re-bases the listeners' due times (they may clear
@@ -113,15 +120,34 @@ export class SystemClock implements Clock {
       handle.unref();
     };
     // Arm on a fresh turn even when already due, so callers never re-enter.
-    handle = setTimeout(() => {
-      if (!cleared) arm();
-    }, Math.min(Math.max(0, Math.ceil(at - Date.now())), MAX_WAIT_SLICE));
-    handle.unref();
+    // Due already: the next turn (setImmediate), not setTimeout(0), which
+    // Node makes 1 ms and libuv counts from the loop's next idle moment:
+    // a job scheduled to run now started ~1.2 ms later. At most one such
+    // timer a millisecond, so a caller that keeps re-arming for a time
+    // already past cannot spin the loop (the rest wait 1 ms, as before).
+    // Not unref'd: Node does not run an unref'd immediate while the loop
+    // waits in poll, so it waited for the next unrelated wake. It holds the
+    // process for this one turn only.
+    const now = Date.now();
+    if (at <= now && now !== this.immediateAt) {
+      this.immediateAt = now;
+      immediate = setImmediate(() => {
+        immediate = undefined;
+        arm();
+      });
+    } else {
+      handle = setTimeout(() => {
+        if (!cleared) arm();
+      }, Math.min(Math.max(0, Math.ceil(at - now)), MAX_WAIT_SLICE));
+      handle.unref();
+    }
     return {
       clear(): void {
         cleared = true;
         if (handle) clearTimeout(handle);
+        if (immediate) clearImmediate(immediate);
         handle = undefined;
+        immediate = undefined;
       },
     };
   }

@@ -165,6 +165,47 @@ describe('SystemClock', () => {
     assert.deepEqual(fired, [], 'cleared by the listener before the timer decided it was due');
   });
 
+  it('a timer already due fires on the next turn of the loop (setImmediate), not a 1 ms setTimeout later', async () => {
+    const clock = new SystemClock();
+    const order: string[] = [];
+    // From a timer callback, the loop's check phase (immediates) comes before its next timers phase:
+    // a timer already due must fire there, ahead of an immediate queued after it.
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        clock.setTimer(Date.now(), () => order.push('due timer'));
+        setImmediate(() => order.push('immediate queued after it'));
+        setTimeout(resolve, 20);
+      }, 0),
+    );
+    assert.deepEqual(order, ['due timer', 'immediate queued after it']);
+  });
+
+  it('at most one due timer a millisecond takes the next turn; the rest wait a 1 ms setTimeout (no spin)', async (t) => {
+    const now = Date.now();
+    t.mock.method(Date, 'now', () => now);
+    const clock = new SystemClock();
+    const order: string[] = [];
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        clock.setTimer(now, () => order.push('first'));
+        clock.setTimer(now, () => order.push('second, same ms'));
+        setImmediate(() => order.push('immediate'));
+        setTimeout(resolve, 20);
+      }, 0),
+    );
+    assert.deepEqual(order, ['first', 'immediate', 'second, same ms']);
+  });
+
+  it('clear() of a due timer before its turn cancels it', async () => {
+    const clock = new SystemClock();
+    let fired = false;
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+    clock.setTimer(Date.now(), () => (fired = true)).clear();
+    assert.equal(process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length, before, 'its immediate is cleared, not left to run');
+    await new Promise<void>((resolve) => setTimeout(resolve, 5));
+    assert.equal(fired, false);
+  });
+
   it('hold() waits with a valid delay: Node raises no TimeoutOverflowWarning', async () => {
     const warnings: string[] = [];
     // Only this kind: the mocked timers of the tests above raise an ExperimentalWarning.

@@ -1,6 +1,6 @@
 /**
  * A claim the store refused (a failed journal write) is tried again a
- * second later, whatever else re-arms the dispatch timer meanwhile.
+ * second later (not before), whatever else re-arms the dispatch timer meanwhile.
  *
  * Found by the simulation (seed 299129367, frozen as a regression): a
  * claim's write failed with EIO and was undone; the job it had picked went
@@ -44,9 +44,11 @@ describe('a refused claim', () => {
       });
       const errors: unknown[] = [];
       let refused = (): void => undefined;
+      let refusedAt = NaN;
       const claimRefused = new Promise<void>((resolve) => (refused = resolve));
       scheduler.on('error', ({ error }) => {
         errors.push(error);
+        refusedAt = clock.now() - T0;
         refused();
       });
       try {
@@ -69,6 +71,8 @@ describe('a refused claim', () => {
         assert.equal(ran.length, 1, `ran: ${JSON.stringify(ran)}`);
         assert.equal(ran[0]?.id, 'second');
         assert.ok((ran[0]?.at ?? Infinity) <= 1000 + 2100, `second started at +${ran[0]?.at} ms`);
+        // Not before the second is up: a failing store is not asked again at once, in a loop.
+        assert.ok((ran[0]?.at ?? -Infinity) >= refusedAt + 1000, `second started at +${ran[0]?.at} ms, the claim was refused at +${refusedAt} ms`);
         if (later) assert.equal((await scheduler.get('in-an-hour'))?.state, 'scheduled');
       } finally {
         await scheduler.stop();

@@ -221,6 +221,36 @@ const GROUPS = {
       'test/scheduler-validation.test.ts',
     ],
   },
+  // The dispatch loop: one timer for the earliest due time, claims up to the free concurrency,
+  // pauses, clock steps' re-base before any claim, a refused claim retried, the process held
+  // while work waits. Driven through the scheduler on a VirtualClock and MemoryStore; the
+  // keep-alive suite's child processes are invisible to Stryker: `scheduler-hold` pins the
+  // same rule in process (a VirtualClock that counts its holds), `clock-system` the hold itself.
+  dispatch: {
+    mutate: ['src/scheduler/dispatcher.ts', 'src/scheduler/calls.ts'],
+    tests: [
+      'test/scheduler-basic.test.ts',
+      'test/scheduler-concurrency.test.ts',
+      'test/scheduler-claim-edges.test.ts',
+      'test/scheduler-claim-retry.test.ts',
+      'test/scheduler-call-order.test.ts',
+      'test/scheduler-clock-step.test.ts',
+      'test/scheduler-settle.test.ts',
+      'test/scheduler-events.test.ts',
+      'test/events-stream.test.ts',
+      'test/dispatch-optimized.test.ts',
+      'test/scheduler-hold.test.ts',
+      'test/scheduler-drained.test.ts',
+      'test/scheduler-timer.test.ts',
+      'test/pause-everywhere.test.ts',
+      'test/rate-limit.test.ts',
+      'test/groups.test.ts',
+      'test/cron-misfire.test.ts',
+      'test/clock-system.test.ts',
+    ],
+    // A mutant of the claim loop or a wait often never ends: the covering files run in ~1 s each.
+    timeoutMS: 4000,
+  },
 };
 
 // The per-module cron groups split `cron`: the default runs each file once.

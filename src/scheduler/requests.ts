@@ -70,11 +70,20 @@ function addTrace(capture: () => string | undefined, record: { trace?: string })
  * URL-safe unique ids: a random per-instance prefix plus a counter. Joined,
  * not concatenated: `a + b` of 13+ characters is a rope (two strings and a
  * 32-byte node, 48 B an id kept by a store); a join is one flat 24-32 B string.
+ * One two-slot array serves every join: a new array an id cost about as much
+ * CPU again as the join itself (bench/HISTORY.md, 6 December evening).
  */
 export function idFactory(): IdFactory {
   const prefix = randomBytes(9).toString('base64url');
+  const parts = [prefix, ''];
   let counter = 0;
-  return Object.assign(() => [prefix, (counter++).toString(36)].join(''), { prefix });
+  return Object.assign(
+    () => {
+      parts[1] = (counter++).toString(36);
+      return parts.join('');
+    },
+    { prefix },
+  );
 }
 
 /** A generator of ids `prefix` + a base-36 counter from 0 (see IdIndex). */

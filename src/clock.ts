@@ -6,8 +6,9 @@
  * 2^31-1 ms limit, laptop sleep, and wall-clock jumps both ways, and since
  * Node's setTimeout can fire up to 1 ms early, a timer that wakes before its
  * instant is simply re-armed for the rest: nothing fires early. Its timers
- * never keep the process alive by themselves; `hold()` does, and the
- * scheduler holds while it has work (unless `unref: true`).
+ * never keep the process alive by themselves (a timer already due holds it
+ * for the one turn it waits); `hold()` does, and the scheduler holds while
+ * it has work (unless `unref: true`).
  *
  * Steps: the wall clock (Date.now) can be stepped by an operator or NTP; the
  * monotonic clock (performance.now) cannot. SystemClock compares the two at

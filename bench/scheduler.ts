@@ -628,7 +628,7 @@ export async function run(opts: BenchOptions): Promise<void> {
   };
   // The warm-up set runs every scenario once, printed but not counted: the
   // process's first round compiles the firing path (godelayq's first round
-  // read 1.5-2.4x its later ones, setTimeout's native path has no such
+  // read 1.4-2.3x its later ones, setTimeout's native path has no such
   // start). Then FIRING_ROUNDS counted sets, contenders alternating in each,
   // so drift spreads over all of them; their median is what the tables hold.
   for (let round = -FIRING_WARMUP_ROUNDS; round < FIRING_ROUNDS; round++) {

@@ -620,6 +620,8 @@ export async function run(opts: BenchOptions): Promise<void> {
   const fireRounds = { godelayq: [] as FireRound[], packed: [] as FireRound[], setTimeout: [] as FireRound[] };
   const firePacked: FireFn = (n, spreadMs, clock, leadMs) => fireGodelayq(n, spreadMs, clock, leadMs, true);
   const lateRounds = { godelayq: [] as FireRound[], setTimeout: [] as FireRound[] };
+  /** godelayq's lateness rounds, the warm-up's too: an early start is a fault in any round. */
+  const everyLateRound: FireRound[] = [];
   const gcText = (r: FireRound): string => (r.gc ? `, GC ${r.gc.count} pauses, ${r.gc.totalMs.toFixed(1)} ms, longest ${r.gc.maxMs.toFixed(1)} ms` : '');
   const logFire = (who: string, r: FireRound): void => console.log(`  round: firing ${who} ${fmt((r.cpuMs * 1e6) / FIRE_N)} CPU ns/fire${gcText(r)}`);
   const logLate = (who: string, r: FireRound): void => {
@@ -640,7 +642,9 @@ export async function run(opts: BenchOptions): Promise<void> {
     logFire('godelayq' + tag, keep(fireRounds.godelayq, await fireRound(fireGodelayq, FIRE_N, 1000, now)));
     logFire('godelayq (packed)' + tag, keep(fireRounds.packed, await fireRound(firePacked, FIRE_N, 1000, now)));
     logFire('setTimeout' + tag, keep(fireRounds.setTimeout, await fireRound(fireSetTimeout, FIRE_N, 1000, now)));
-    logLate('godelayq' + tag, keep(lateRounds.godelayq, await fireRound(fireGodelayq, LATE_N, LATE_SPREAD_MS, now)));
+    const lateRound = keep(lateRounds.godelayq, await fireRound(fireGodelayq, LATE_N, LATE_SPREAD_MS, now));
+    everyLateRound.push(lateRound);
+    logLate('godelayq' + tag, lateRound);
     logLate('setTimeout' + tag, keep(lateRounds.setTimeout, await fireRound(fireSetTimeout, LATE_N, LATE_SPREAD_MS, now)));
   }
   await stopFiringScheduler();
@@ -717,7 +721,8 @@ export async function run(opts: BenchOptions): Promise<void> {
     met: fireG / fireT <= TARGETS.fireCpuVsSetTimeout,
   });
   targets.push({ target: `lateness p99 <= ${TARGETS.latenessP99Ms} ms at 50k fires/s (idle machine)`, measured: `${f3(late.p99)} ms`, met: late.p99 <= TARGETS.latenessP99Ms });
-  targets.push({ target: 'no early start', measured: `${late.early} early (median of rounds); max over rounds ${Math.max(...lateRounds.godelayq.map((r) => summarize('', r.lateness).early))}`, met: lateRounds.godelayq.every((r) => summarize('', r.lateness).early === 0) });
+  const earlyByRound = everyLateRound.map((r) => summarize('', r.lateness).early);
+  targets.push({ target: 'no early start', measured: `${late.early} early (median of rounds); max over rounds, the warm-up's included, ${Math.max(...earlyByRound)}`, met: earlyByRound.every((e) => e === 0) });
   console.log(`\nTargets (load average ${os.loadavg()[0]!.toFixed(2)} on ${cores} cores at the end)`);
   for (const v of targets) console.log(`  ${v.met ? 'met   ' : 'MISSED'}  ${v.target}: ${v.measured}`);
 
